@@ -1,0 +1,12 @@
+"""Pages of this domain (a thin blueprint over its services and queries)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("assets", __name__, url_prefix="/assets")
+
+
+@bp.route("/")
+def index() -> str:
+    return render_template("assets/index.html")

@@ -1,0 +1,11 @@
+"""Monitoring: SNMP, host, ping, TCP and HTTP monitors, device profiles, readings, the poller."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from monitors import views
+
+    app.register_blueprint(views.bp)

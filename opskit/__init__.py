@@ -1,0 +1,73 @@
+"""opskit: the resident data-center engineer's toolkit.
+
+``create_app()`` builds the Flask application: settings, database, security, translations, the
+core pages, and each domain's blueprint and commands, registered inside the factory so that
+importing ``opskit`` never imports a domain.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from opskit.config import LOCALES, Settings
+
+__version__ = "0.1.0"
+
+#: Domain packages; each exposes ``init_app(app)`` registering its blueprint(s) and CLI.
+DOMAINS = ("opskit.alerts", "assets", "inspections", "monitors", "reports")
+
+
+
+def _templates_dir() -> str:
+    import templates  # the top-level templates/ folder, installed as a package
+
+    return str(Path(templates.__file__).resolve().parent)
+
+
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the app. ``config`` overrides Flask config keys (tests use it)."""
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        template_folder=_templates_dir(),
+        static_folder="static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.ensure_secret_key(),
+        DATABASE_URL=settings.resolved_database_url(),
+        OPSKIT_SETTINGS=settings,
+        SITE_TIMEZONE=settings.timezone,
+        LOCALES=LOCALES,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        LOGIN_MAX_FAILURES=settings.login_max_failures,
+        LOGIN_LOCKOUT_MINUTES=settings.login_lockout_minutes,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=None,  # a patrol form may stay open for a whole round
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=7),
+    )
+    if config:
+        app.config.update(config)
+
+    from opskit import audit, auth, db, i18n, web
+
+    db.init_app(app)
+    audit.install()
+    i18n.init_app(app)
+    auth.init_app(app)
+    web.init_app(app)
+    for name in DOMAINS:
+        importlib.import_module(name).init_app(app)
+    return app

@@ -1,0 +1,11 @@
+"""The service desk shared by every domain: alerts, incidents, SLA clocks, notifications."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from opskit.alerts import views
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,349 @@
+"""Accounts and access: login with throttling, roles on every write, API tokens.
+
+Access is enforced in one place, a ``before_request`` hook, so a new route is protected the
+moment it is registered:
+
+- every endpoint needs a logged-in user unless its view is marked ``@public``;
+- ``/api/`` endpoints accept only ``Authorization: Bearer <token>`` (no cookies, hence no CSRF
+  exposure) and answer 401 in JSON;
+- every request that is not GET/HEAD/OPTIONS needs a writer role (admin, engineer, supervisor)
+  unless the view is marked ``@self_service`` (logout, one's own language or password);
+- views that need a particular role say so with ``@require_roles``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from opskit import db
+from opskit.models import WRITER_ROLES, ApiToken, LoginAttempt, Role, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_PREFIX = "opk_"
+MIN_PASSWORD_LENGTH = 10
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+# --- markers read by the access hook -------------------------------------------------------
+
+
+def public(view: F) -> F:
+    """No login needed (login page, health check)."""
+    view.opskit_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def self_service(view: F) -> F:
+    """A write any logged-in user may do to their own session or profile (viewers too)."""
+    view.opskit_self_service = True  # type: ignore[attr-defined]
+    return view
+
+
+def require_roles(*roles: Role | str) -> Callable[[F], F]:
+    """Only these roles may call the view (any method)."""
+    allowed = frozenset(Role(r) for r in roles)
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.opskit_roles = allowed  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def _view_flag(name: str) -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(view is not None and getattr(view, name, False))
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _enforce_access() -> Any:
+    if request.endpoint is None:  # 404/405 are answered by Flask itself
+        return None
+    api = is_api_request()
+    if request.method not in SAFE_METHODS and not api:
+        csrf.protect()  # raises CSRFError (400) before anything else happens
+    if request.endpoint == "static" or _view_flag("opskit_public"):
+        return None
+    if api:
+        user = _user_from_bearer()
+        if user is None:
+            return jsonify(error="unauthorized", message="Bearer token required"), 401
+        g._login_user = user  # for this request only: API calls never get a session cookie
+    elif not current_user.is_authenticated:
+        if request.method in SAFE_METHODS:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(401)
+    if request.method not in SAFE_METHODS and not _view_flag("opskit_self_service"):
+        if current_user.role not in WRITER_ROLES:
+            if is_api_request():
+                return jsonify(error="forbidden", message="read-only role"), 403
+            abort(403)
+    return None
+
+
+# --- passwords and throttling --------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def check_password_strength(password: str) -> str | None:
+    """Return why the password is unacceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("Password must be at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    return None
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def client_ip() -> str:
+    return request.remote_addr or "-"
+
+
+def login_locked(username: str, ip: str, now: datetime) -> bool:
+    """True if the name or the address failed too often within the lockout window.
+
+    A name is locked after ``OPSKIT_LOGIN_MAX_FAILURES`` failures since its last success within
+    the window; an address after four times as many (it may serve several engineers).
+    """
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    since = now - timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    sess = db.session()
+    last_ok = sess.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(True)
+        )
+    )
+    name_since = max(since, last_ok) if last_ok else since
+    name_failures = sess.scalar(
+        select(func.count()).where(
+            LoginAttempt.username == username,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.at > name_since,
+        )
+    )
+    ip_failures = sess.scalar(
+        select(func.count()).where(
+            LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at > since
+        )
+    )
+    return (name_failures or 0) >= limit or (ip_failures or 0) >= 4 * limit
+
+
+class LoginRefused(Exception):
+    """A login was refused; ``status`` is 401 (wrong credentials) or 429 (locked out)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def authenticate(username: str, password: str, ip: str) -> User:
+    """Check a login and record the attempt; raises ``LoginRefused`` with the reason."""
+    sess = db.session()
+    now = db.utcnow()
+    username = username.strip().lower()
+    if login_locked(username, ip, now):
+        minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
+        raise LoginRefused(_("Too many failed logins. Try again in %(n)d minutes.", n=minutes), 429)
+    user = sess.scalar(select(User).where(User.username == username))
+    ok = user is not None and user.active and check_password_hash(user.password_hash, password)
+    sess.add(LoginAttempt(username=username, ip=ip, at=now, success=ok))
+    if not ok or user is None:
+        sess.commit()
+        raise LoginRefused(_("Wrong user name or password."), 401)
+    user.last_login_at = now
+    sess.commit()
+    return user
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str, expires_at: datetime | None = None) -> str:
+    """Create a token for ``user`` and return it; it is shown once and stored only hashed."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session().add(
+        ApiToken(
+            user=user,
+            name=name,
+            token_hash=_hash_token(token),
+            prefix=token[: len(TOKEN_PREFIX) + 6],
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+def _user_from_bearer() -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    sess = db.session()
+    row = sess.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token.strip())))
+    now = db.utcnow()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if not row.user.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        # Bookkeeping only: written without an audit entry so reads stay reads.
+        sess.execute(
+            ApiToken.__table__.update().where(ApiToken.id == row.id).values(last_used_at=now)
+        )
+        sess.commit()
+    return row.user
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only same-site relative paths are followed after login or a language switch."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@self_service
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data or "", form.password.data or "", client_ip())
+        except LoginRefused as refused:
+            error, status = str(refused), refused.status
+        else:
+            locale = session.get("locale")
+            session.clear()
+            login_user(user)
+            session.permanent = True
+            if user.locale or locale:
+                session["locale"] = user.locale or locale
+            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+@self_service
+def logout() -> Any:
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+@public
+@self_service
+def set_language() -> Any:
+    locale = request.form.get("locale", "")
+    if locale not in current_app.config["LOCALES"]:
+        abort(400)
+    session["locale"] = locale
+    if current_user.is_authenticated:
+        sess = db.session()
+        user = sess.get(User, current_user.id)
+        if user is not None and user.locale != locale:
+            user.locale = locale
+            sess.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("home.index")))
+
+
+# --- wiring --------------------------------------------------------------------------------
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session().get(User, int(user_id))
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def _unauthorized() -> Any:
+    if is_api_request():
+        return jsonify(error="unauthorized"), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.unauthorized_handler(_unauthorized)
+    login_manager.session_protection = "strong"
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _enforce_access, API excluded
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    app.before_request(_enforce_access)

@@ -1,0 +1,361 @@
+"""The ``opskit`` command: serve, database, users, tokens, TLS, backup.
+
+Every command runs inside the app, so it reads the same ``OPSKIT_*`` settings as the server.
+Domains add their own groups (``opskit assets ...``) from their ``init_app``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from opskit import __version__, db
+from opskit.audit import acting_as
+
+
+def _create_app():  # noqa: ANN202 - FlaskGroup calls it without arguments
+    from opskit import create_app
+
+    return create_app()
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+@click.version_option(__version__, prog_name="opskit")
+def cli() -> None:
+    """opskit: asset registry, patrol, monitoring, alerts and reports for a machine room.
+
+    Settings come from OPSKIT_* environment variables (see the README).
+    """
+
+
+# Flask's own --app/--env-file/--debug options mean nothing to an opskit user.
+cli.params = [p for p in cli.params if p.name not in {"app", "env_file", "debug"}]
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if not from_stdin:
+        return None
+    line = sys.stdin.readline().rstrip("\n")
+    if not line:
+        raise click.UsageError("--password-stdin given but standard input is empty")
+    return line
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=int, help="Worker threads.")
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve HTTPS with the certificate from `opskit tls init` (needed by tablets).",
+)
+@with_appcontext
+def serve(host: str, port: int, threads: int, tls: bool) -> None:
+    """Run the dashboard with the production WSGI server (cheroot)."""
+    from opskit.server import run
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run(app, host=host, port=port, threads=threads, tls=tls)
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from opskit import migrate
+
+    _prepare_sqlite_folder()
+    migrate.upgrade(db.engine(), revision)
+    click.echo(f"database at revision {migrate.current_revision(db.engine())}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (e.g. -1)."""
+    from opskit import migrate
+
+    migrate.downgrade(db.engine(), revision)
+    click.echo(f"database at revision {migrate.current_revision(db.engine())}")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the database's revision and the newest one available."""
+    from opskit import migrate
+
+    click.echo(f"current: {migrate.current_revision(db.engine())}")
+    click.echo(f"head:    {migrate.head_revision(db.engine())}")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(message: str) -> None:
+    """(Developers) autogenerate a migration from the models; read it before committing."""
+    from opskit import migrate
+
+    migrate.make_revision(db.engine(), message)
+
+
+def _prepare_sqlite_folder() -> None:
+    url = current_app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+@cli.command("setup")
+@with_appcontext
+def setup() -> None:
+    """Upgrade the database and create the first admin if there is no user yet."""
+    from opskit import migrate, users
+
+    _prepare_sqlite_folder()
+    migrate.upgrade(db.engine())
+    with acting_as(_cli_actor()):
+        password = users.ensure_first_admin()
+    if password:
+        click.echo("")
+        click.echo("  First admin account created (shown once; change it under My account):")
+        click.echo("    user:     admin")
+        click.echo(f"    password: {password}")
+        click.echo("")
+
+
+# --- users and tokens ----------------------------------------------------------------------
+
+
+@cli.group("user")
+def user_group() -> None:
+    """Accounts: create, change password, disable."""
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "engineer", "supervisor", "viewer"]),
+    default="engineer",
+    show_default=True,
+)
+@click.option("--name", "display_name", default="", help="Full name shown in the UI.")
+@click.option("--locale", type=click.Choice(["zh_CN", "en"]), default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_create(
+    username: str, role: str, display_name: str, locale: str | None, password_stdin: bool
+) -> None:
+    """Create a user; prints a generated password unless one is given on stdin."""
+    from opskit.users import UserError, create_user
+
+    password = _read_password(password_stdin)
+    try:
+        with acting_as(_cli_actor()):
+            user, password_used = create_user(username, role, password, display_name, locale)
+    except UserError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"created {user.username} ({user.role})")
+    if password is None:
+        click.echo(f"password: {password_used}")
+
+
+@user_group.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_passwd(username: str, password_stdin: bool) -> None:
+    """Set a new password (generated and printed unless given on stdin)."""
+    from opskit.users import UserError, get_user, set_password
+
+    password = _read_password(password_stdin)
+    try:
+        with acting_as(_cli_actor()):
+            new = set_password(get_user(username), password)
+    except UserError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"password changed for {username.strip().lower()}")
+    if password is None:
+        click.echo(f"password: {new}")
+
+
+@user_group.command("disable")
+@click.argument("username")
+@with_appcontext
+def user_disable(username: str) -> None:
+    """Disable a user: they can no longer log in and their API tokens stop working."""
+    _set_active(username, False)
+
+
+@user_group.command("enable")
+@click.argument("username")
+@with_appcontext
+def user_enable(username: str) -> None:
+    """Enable a disabled user again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from opskit.users import UserError, get_user, set_active
+
+    try:
+        with acting_as(_cli_actor()):
+            user = get_user(username)
+            set_active(user, active)
+    except UserError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"{user.username} {'enabled' if active else 'disabled'}")
+
+
+@user_group.command("list")
+@with_appcontext
+def user_list() -> None:
+    """List users with role and state."""
+    from sqlalchemy import select
+
+    from opskit.models import User
+
+    for user in db.session().scalars(select(User).order_by(User.username)):
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.username:24} {user.role:11} {state:9} {user.display_name}")
+
+
+@cli.group("token")
+def token_group() -> None:
+    """API tokens for /api/v1 (Bearer)."""
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for, e.g. 'cmdb sync'.")
+@with_appcontext
+def token_create(username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it once."""
+    from opskit.auth import create_token
+    from opskit.users import UserError, get_user
+
+    try:
+        with acting_as(_cli_actor()):
+            token = create_token(get_user(username), name)
+            db.session().commit()
+    except UserError as exc:
+        _fail(str(exc))
+        return
+    click.echo(token)
+
+
+# --- TLS -----------------------------------------------------------------------------------
+
+
+@cli.group("tls")
+def tls_group() -> None:
+    """HTTPS for tablets: a local CA and a server certificate."""
+
+
+@tls_group.command("init")
+@click.argument("hosts", nargs=-1, required=True)
+@click.option("--days", default=825, show_default=True, help="Server certificate lifetime.")
+@with_appcontext
+def tls_init(hosts: tuple[str, ...], days: int) -> None:
+    """Create (or keep) the local CA and issue a server certificate for HOSTS (names or IPs)."""
+    from opskit import tls
+
+    directory = Path(current_app.instance_path) / "tls"
+    try:
+        files = tls.init_tls(directory, list(hosts), days=days)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    info = tls.describe(files)
+    click.echo(f"CA certificate:     {files.ca_cert}")
+    click.echo(f"CA fingerprint:     SHA-256 {info['ca_fingerprint_sha256']}")
+    click.echo(f"server certificate: {files.cert}")
+    click.echo(f"valid for:          {', '.join(info['server_sans'])}")
+    click.echo(f"expires:            {info['not_valid_after']}")
+    click.echo("Install the CA on each tablet (README: HTTPS for tablets), then run")
+    click.echo("  opskit serve --tls --host 0.0.0.0 --port 8443")
+
+
+# --- backup --------------------------------------------------------------------------------
+
+
+@cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_cmd(file: Path) -> None:
+    """Copy the live SQLite database to FILE (online, consistent). PostgreSQL: use pg_dump."""
+    from opskit import backup
+
+    try:
+        info = backup.backup_sqlite(current_app.config["DATABASE_URL"], file)
+    except backup.BackupError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"backup written to {file} ({info.size} bytes, revision {info.revision})")
+
+
+@cli.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_cmd(file: Path, yes: bool) -> None:
+    """Replace the SQLite database with the verified backup FILE. Stop the server first."""
+    from opskit import backup
+
+    if not yes and not click.confirm(f"Replace the current database with {file}?"):
+        sys.exit(1)
+    try:
+        info = backup.restore_sqlite(file, current_app.config["DATABASE_URL"])
+    except backup.BackupError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"restored {file} (revision {info.revision}); run `opskit db upgrade` if older")
+
+
+def main() -> None:
+    cli(prog_name="opskit")
+
+
+if __name__ == "__main__":
+    main()

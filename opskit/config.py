@@ -1,0 +1,172 @@
+"""Typed settings read from ``OPSKIT_*`` environment variables.
+
+Every setting has a default that suits a single engineer's laptop: an SQLite database in the
+instance folder, Chinese UI, the Asia/Shanghai time zone. For any variable ``OPSKIT_X`` the
+variable ``OPSKIT_X_FILE`` may name a file holding the value instead (Docker/systemd secrets).
+
+The secret key is generated into ``<instance>/secret_key`` on first start when it is not set, so
+sessions survive a restart without the engineer having to invent one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "OPSKIT_"
+LOCALES = ("zh_CN", "en")
+
+
+class ConfigError(ValueError):
+    """A setting has a value opskit cannot use; the message names the variable."""
+
+
+def _env(name: str, environ: dict[str, str]) -> str | None:
+    key = ENV_PREFIX + name
+    if key in environ:
+        return environ[key]
+    file_key = key + "_FILE"
+    if file_key in environ:
+        path = Path(environ[file_key])
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{file_key}: cannot read {path}: {exc.strerror}") from exc
+    return None
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{ENV_PREFIX}{name}: expected true/false, got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name}: expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{ENV_PREFIX}{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass
+class Settings:
+    """opskit's settings. The docstring of each field is the README's configuration table."""
+
+    instance_path: Path = field(
+        default_factory=lambda: Path.cwd() / "instance",
+        metadata={"env": "INSTANCE_PATH", "doc": "Folder for the database, secret key, TLS files"},
+    )
+    database_url: str = field(
+        default="",
+        metadata={
+            "env": "DATABASE_URL",
+            "doc": "SQLAlchemy URL; default sqlite:///<instance>/opskit.db. "
+            "PostgreSQL: postgresql+psycopg://user@host/db",
+        },
+    )
+    secret_key: str = field(
+        default="",
+        metadata={"env": "SECRET_KEY", "doc": "Session signing key; generated on first start"},
+    )
+    timezone: str = field(
+        default="Asia/Shanghai",
+        metadata={"env": "TIMEZONE", "doc": "Site time zone used for display and reports"},
+    )
+    default_locale: str = field(
+        default="zh_CN",
+        metadata={"env": "DEFAULT_LOCALE", "doc": "UI language for new users: zh_CN or en"},
+    )
+    secure_cookies: bool = field(
+        default=False,
+        metadata={
+            "env": "SECURE_COOKIES",
+            "doc": "Mark session cookies Secure (on automatically under `opskit serve --tls`)",
+        },
+    )
+    login_max_failures: int = field(
+        default=5,
+        metadata={"env": "LOGIN_MAX_FAILURES", "doc": "Failed logins before a lockout"},
+    )
+    login_lockout_minutes: int = field(
+        default=15,
+        metadata={"env": "LOGIN_LOCKOUT_MINUTES", "doc": "Lockout window after too many failures"},
+    )
+    session_hours: int = field(
+        default=12,
+        metadata={"env": "SESSION_HOURS", "doc": "How long a login lasts (one shift by default)"},
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.metadata["env"]
+            raw = _env(name, env)
+            if raw is None or raw == "":
+                continue
+            if f.type in ("bool", bool):
+                values[f.name] = _bool(name, raw)
+            elif f.type in ("int", int):
+                values[f.name] = _int(name, raw, minimum=1)
+            elif f.name == "instance_path":
+                values[f.name] = Path(raw).expanduser().resolve()
+            else:
+                values[f.name] = raw.strip()
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"{ENV_PREFIX}TIMEZONE: unknown time zone {self.timezone!r} "
+                "(expected an IANA name such as Asia/Shanghai)"
+            ) from None
+        if self.default_locale not in LOCALES:
+            raise ConfigError(
+                f"{ENV_PREFIX}DEFAULT_LOCALE: expected one of {', '.join(LOCALES)}, "
+                f"got {self.default_locale!r}"
+            )
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_path / 'opskit.db'}"
+
+    def ensure_secret_key(self) -> str:
+        """Return the secret key, generating and storing one in the instance folder if unset."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.instance_path / "secret_key"
+        if path.exists():
+            self.secret_key = path.read_text(encoding="utf-8").strip()
+        else:
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(key + "\n")
+            self.secret_key = key
+        return self.secret_key
+
+    @classmethod
+    def table(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, meaning) rows for the README."""
+        rows = []
+        for f in fields(cls):
+            default = "" if f.name in {"instance_path"} else str(f.default)
+            if f.name == "instance_path":
+                default = "./instance"
+            rows.append((ENV_PREFIX + f.metadata["env"], default, f.metadata["doc"]))
+        return rows

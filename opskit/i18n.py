@@ -1,0 +1,57 @@
+"""Chinese first: locale and time-zone selection, and the date/number filters for templates.
+
+The UI language is the user's own choice (stored on the account), else the one picked on the
+login page, else ``OPSKIT_DEFAULT_LOCALE`` (zh_CN). The browser's Accept-Language is ignored on
+purpose: machine-room tablets are often set up in English while their users read Chinese.
+Times are stored in UTC and shown in the site time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, session
+from flask_babel import Babel, format_datetime, get_locale
+from flask_login import current_user
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    locales = current_app.config["LOCALES"]
+    if current_user and current_user.is_authenticated and current_user.locale in locales:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in locales:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["SITE_TIMEZONE"]
+
+
+def site_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["SITE_TIMEZONE"])
+
+
+def html_lang() -> str:
+    """The value for ``<html lang>``: zh-CN or en (ECharts picks its locale from it)."""
+    return str(get_locale() or "zh_CN").replace("_Hans", "").replace("_", "-")
+
+
+def _fmt_datetime(value: datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters["datetime"] = _fmt_datetime
+
+    @app.context_processor
+    def _i18n_context() -> dict[str, Any]:
+        return {"html_lang": html_lang, "current_locale": lambda: str(get_locale())}

@@ -1,0 +1,61 @@
+"""Schema migrations: the single Alembic tree in ``opskit/migrations``, driven from Python.
+
+``opskit db upgrade`` and ``make run`` call ``upgrade()``; developers create a revision with
+``opskit db revision -m "what changed"`` after editing models (autogenerate, then read it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def import_models() -> MetaData:
+    """Import every package's ``models`` module so ``Base.metadata`` knows all tables."""
+    from opskit import DOMAINS
+    from opskit.db import Base
+
+    importlib.import_module("opskit.models")
+    for name in DOMAINS:
+        module = f"{name}.models"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+    return Base.metadata
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    command.downgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def make_revision(engine: Engine, message: str) -> None:
+    command.revision(alembic_config(engine), message=message, autogenerate=True)

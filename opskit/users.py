@@ -1,0 +1,297 @@
+"""Accounts: the service functions behind ``opskit user ...`` and the account pages.
+
+Admins manage users at ``/admin/users``; every user manages their own password, language and
+API tokens at ``/account``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from opskit import db
+from opskit.auth import (
+    check_password_strength,
+    create_token,
+    generate_password,
+    hash_password,
+    require_roles,
+    self_service,
+)
+from opskit.models import ApiToken, Role, User
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.ENGINEER: _l("Engineer"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.VIEWER: _l("Viewer (read-only)"),
+}
+
+
+class UserError(ValueError):
+    """A user operation was refused; the message says why."""
+
+
+# --- services ------------------------------------------------------------------------------
+
+
+def normalize_username(username: str) -> str:
+    name = username.strip().lower()
+    if not USERNAME_RE.match(name):
+        raise UserError(
+            f"user name {username!r}: use 2-64 lower-case letters, digits, '.', '_' or '-'"
+        )
+    return name
+
+
+def get_user(username: str) -> User:
+    user = db.session().scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise UserError(f"no user named {username!r}")
+    return user
+
+
+def create_user(
+    username: str,
+    role: str = Role.ENGINEER.value,
+    password: str | None = None,
+    display_name: str = "",
+    locale: str | None = None,
+) -> tuple[User, str]:
+    """Create a user; returns the user and the password (generated when not given)."""
+    name = normalize_username(username)
+    try:
+        role = Role(role).value
+    except ValueError:
+        raise UserError(
+            f"role {role!r}: expected one of {', '.join(r.value for r in Role)}"
+        ) from None
+    sess = db.session()
+    if sess.scalar(select(User.id).where(User.username == name)) is not None:
+        raise UserError(f"user {name!r} already exists")
+    if password is None:
+        password = generate_password()
+    elif problem := check_password_strength(password):
+        raise UserError(problem)
+    user = User(
+        username=name,
+        role=role,
+        display_name=display_name.strip() or name,
+        password_hash=hash_password(password),
+        locale=locale,
+    )
+    sess.add(user)
+    sess.commit()
+    return user, password
+
+
+def set_password(user: User, password: str | None = None) -> str:
+    if password is None:
+        password = generate_password()
+    elif problem := check_password_strength(password):
+        raise UserError(problem)
+    user.password_hash = hash_password(password)
+    db.session().commit()
+    return password
+
+
+def set_active(user: User, active: bool) -> None:
+    if not active and user.role == Role.ADMIN and _other_active_admins(user) == 0:
+        raise UserError(f"{user.username} is the last active admin and cannot be disabled")
+    user.active = active
+    db.session().commit()
+
+
+def _other_active_admins(user: User) -> int:
+    rows = db.session().scalars(
+        select(User.id).where(User.role == Role.ADMIN.value, User.active, User.id != user.id)
+    )
+    return len(rows.all())
+
+
+def ensure_first_admin(username: str = "admin") -> str | None:
+    """Create the first admin when the database has no user; return its password, else None."""
+    if db.session().scalar(select(User.id).limit(1)) is not None:
+        return None
+    _user, password = create_user(username, Role.ADMIN.value, display_name="Administrator")
+    return password
+
+
+# --- forms ---------------------------------------------------------------------------------
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return [(role.value, str(label)) for role, label in ROLE_LABELS.items()]
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("Full name"), validators=[Optional(), Length(max=128)])
+    role = SelectField(_l("Role"), choices=_role_choices)
+    active = BooleanField(_l("Active"), default=True)
+
+    def validate_username(self, field: StringField) -> None:
+        try:
+            field.data = normalize_username(field.data or "")
+        except UserError:
+            raise ValidationError(
+                _("Use 2-64 lower-case letters, digits, '.', '_' or '-'.")
+            ) from None
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(_l("Repeat new password"), validators=[DataRequired()])
+
+    def validate_current(self, field: PasswordField) -> None:
+        if not check_password_hash(current_user.password_hash, field.data or ""):
+            raise ValidationError(_("The current password is wrong."))
+
+    def validate_new(self, field: PasswordField) -> None:
+        if problem := check_password_strength(field.data or ""):
+            raise ValidationError(problem)
+
+    def validate_confirm(self, field: PasswordField) -> None:
+        if field.data != self.new.data:
+            raise ValidationError(_("The two passwords differ."))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+
+
+# --- views ---------------------------------------------------------------------------------
+
+bp = Blueprint("users", __name__)
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@require_roles(Role.ADMIN)
+def user_list() -> Any:
+    form = UserForm()
+    new_password = None
+    if form.validate_on_submit():
+        try:
+            user, new_password = create_user(
+                form.username.data or "", form.role.data or "", display_name=form.display_name.data or ""
+            )
+        except UserError as exc:
+            form.username.errors = [*form.username.errors, str(exc)]
+        else:
+            flash(_("User %(name)s created.", name=user.username), "success")
+            form = UserForm(formdata=None)
+    users = db.session().scalars(select(User).order_by(User.username)).all()
+    status = 400 if form.errors else 200
+    return (
+        render_template(
+            "admin/users.html",
+            users=users,
+            form=form,
+            new_password=new_password,
+            role_labels=ROLE_LABELS,
+        ),
+        status,
+    )
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@require_roles(Role.ADMIN)
+def user_edit(user_id: int) -> Any:
+    user = db.session().get(User, user_id) or abort(404)
+    form = UserForm(obj=user)
+    new_password = None
+    error = None
+    if form.validate_on_submit():
+        try:
+            if form.role.data != user.role and user.role == Role.ADMIN and _other_active_admins(
+                user
+            ) == 0:
+                raise UserError(_("The last active admin must stay an admin."))
+            user.display_name = form.display_name.data or user.username
+            user.role = Role(form.role.data).value
+            if request.form.get("reset_password"):
+                new_password = set_password(user)
+            set_active(user, bool(form.active.data))
+        except UserError as exc:
+            db.session().rollback()
+            error = str(exc)
+        else:
+            flash(_("Saved."), "success")
+            if new_password is None:
+                return redirect(url_for("users.user_list"))
+    status = 400 if (form.errors or error) else 200
+    return (
+        render_template(
+            "admin/user_edit.html", user=user, form=form, error=error, new_password=new_password
+        ),
+        status,
+    )
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@self_service
+def account() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = db.session().get(User, current_user.id)
+        assert user is not None
+        set_password(user, form.new.data)
+        flash(_("Password changed."), "success")
+        return redirect(url_for("users.account"))
+    return _account_page(form=form, token_form=TokenForm(formdata=None))
+
+
+def _account_page(**kwargs: Any) -> Any:
+    tokens = db.session().scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at)
+    )
+    kwargs.setdefault("form", PasswordForm(formdata=None))
+    kwargs.setdefault("token_form", TokenForm(formdata=None))
+    errors = kwargs["form"].errors or kwargs["token_form"].errors
+    return render_template("admin/account.html", tokens=tokens.all(), **kwargs), (
+        400 if errors else 200
+    )
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@self_service
+def token_create() -> Any:
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _account_page(token_form=form)
+    user = db.session().get(User, current_user.id)
+    assert user is not None
+    token = create_token(user, (form.name.data or "").strip())
+    db.session().commit()
+    return _account_page(new_token=token)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@self_service
+def token_revoke(token_id: int) -> Any:
+    token = db.session().get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    token.revoked_at = db.utcnow()
+    db.session().commit()
+    flash(_("Token revoked."), "success")
+    return redirect(url_for("users.account"))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,113 @@
+"""Core pages: the home page, ``/healthz``, the CA certificate download, error pages, headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException, NotFound
+
+from opskit import __version__, db
+from opskit.auth import is_api_request, public
+
+bp = Blueprint("home", __name__)
+
+#: The main navigation: (endpoint, label, icon text). Every domain owns one entry.
+NAVIGATION = (
+    ("assets.index", _l("Assets"), "▦"),
+    ("inspections.index", _l("Patrol"), "✓"),
+    ("monitors.index", _l("Monitoring"), "∿"),
+    ("alerts.index", _l("Alerts"), "!"),
+    ("reports.index", _l("Reports"), "▤"),
+)
+
+# Everything the browser loads comes from opskit itself; the CSP makes that a rule.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
+
+
+@bp.route("/")
+def index() -> str:
+    return render_template("home/index.html")
+
+
+@bp.route("/healthz")
+@public
+def healthz() -> Any:
+    """Liveness for load balancers and the engineer: database reachable, version."""
+    body: dict[str, Any] = {"status": "ok", "version": __version__}
+    try:
+        db.session().execute(text("SELECT 1"))
+        body["database"] = "ok"
+        status = 200
+    except Exception as exc:  # any driver error means "not healthy"
+        body.update(status="error", database=f"error: {type(exc).__name__}")
+        status = 503
+    return jsonify(body), status
+
+
+@bp.route("/tls/ca.crt")
+@public
+def tls_ca() -> Any:
+    """The local CA certificate (public material) so a tablet can install and trust it."""
+    path = Path(current_app.instance_path) / "tls" / "ca.crt"
+    if not path.is_file():
+        raise NotFound(_("No local CA yet: run `opskit tls init HOST...` first."))
+    return send_file(path, mimetype="application/x-x509-ca-cert", download_name="opskit-ca.crt")
+
+
+def _error(exc: HTTPException) -> Any:
+    code = exc.code or 500
+    if is_api_request():
+        return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), code
+    messages = {
+        400: _("The request was not understood."),
+        401: _("Please log in."),
+        403: _("Your role does not allow this."),
+        404: _("Page not found."),
+        405: _("This action is not allowed here."),
+        413: _("The upload is too large."),
+        429: _("Too many requests; please wait a moment."),
+    }
+    message = messages.get(code, exc.description or "")
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def _csrf_error(exc: CSRFError) -> Any:
+    message = _("The form has expired or was not sent from opskit. Reload the page and retry.")
+    if is_api_request():
+        return jsonify(error="csrf", message=exc.description), 400
+    return render_template("errors/error.html", code=400, message=message), 400
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _error)
+    app.after_request(_security_headers)
+
+    @app.context_processor
+    def _nav() -> dict[str, Any]:
+        return {"navigation": NAVIGATION, "opskit_version": __version__}
+
+    from opskit import users
+
+    users.init_app(app)

@@ -1,0 +1,11 @@
+"""Quarterly Excel reports built from every domain's queries."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from reports import views
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,1 @@
+"""Jinja templates of opskit: ``base.html``, ``_macros.html`` and one folder per domain."""
