@@ -22,7 +22,6 @@ __version__ = "0.1.0"
 DOMAINS = ("opskit.alerts", "assets", "inspections", "monitors", "reports")
 
 
-
 def _templates_dir() -> str:
     import templates  # the top-level templates/ folder, installed as a package
 

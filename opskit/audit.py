@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from opskit.db import utcnow
 from opskit.models import AuditLog
 
-SECRET = "******"
+SECRET = "******"  # noqa: S105 - the mask shown instead of a secret
 
 _actor: contextvars.ContextVar[tuple[int | None, str] | None] = contextvars.ContextVar(
     "opskit_audit_actor", default=None
@@ -75,6 +75,8 @@ def _changes(obj: Any, action: str) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for attr in state.mapper.column_attrs:
         column = attr.columns[0]
+        if column.info.get("audit") is False:
+            continue
         secret = bool(column.info.get("secret"))
         hist = state.attrs[attr.key].history
         if action == "create":

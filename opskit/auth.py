@@ -51,7 +51,7 @@ from opskit.models import WRITER_ROLES, ApiToken, LoginAttempt, Role, User
 F = TypeVar("F", bound=Callable[..., Any])
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-TOKEN_PREFIX = "opk_"
+TOKEN_PREFIX = "opk_"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD_LENGTH = 10
 
 bp = Blueprint("auth", __name__)
@@ -117,11 +117,11 @@ def _enforce_access() -> Any:
         if request.method in SAFE_METHODS:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(401)
-    if request.method not in SAFE_METHODS and not _view_flag("opskit_self_service"):
-        if current_user.role not in WRITER_ROLES:
-            if is_api_request():
-                return jsonify(error="forbidden", message="read-only role"), 403
-            abort(403)
+    writes = request.method not in SAFE_METHODS and not _view_flag("opskit_self_service")
+    if writes and current_user.role not in WRITER_ROLES:
+        if api:
+            return jsonify(error="forbidden", message="read-only role"), 403
+        abort(403)
     return None
 
 

@@ -18,7 +18,7 @@ from opskit import __version__, db
 from opskit.audit import acting_as
 
 
-def _create_app():  # noqa: ANN202 - FlaskGroup calls it without arguments
+def _create_app():
     from opskit import create_app
 
     return create_app()

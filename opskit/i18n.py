@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import Babel, format_datetime, get_locale
 from flask_login import current_user
 
@@ -20,7 +20,10 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    """The user's language; outside a request (CLI, poller) the site default."""
     locales = current_app.config["LOCALES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in locales:
         return current_user.locale
     chosen = session.get("locale")

@@ -29,7 +29,8 @@ class Audited:
     """Mixin: every insert, update and delete of the model is written to the audit log.
 
     Columns declared with ``info={"secret": True}`` are recorded as changed but never with
-    their value.
+    their value; columns with ``info={"audit": False}`` (bookkeeping such as the last login
+    time, which has its own log) are left out.
     """
 
     __audited__ = True
@@ -40,9 +41,7 @@ class User(Audited, Base):
 
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'engineer', 'supervisor', 'viewer')", name="role_known"
-        ),
+        CheckConstraint("role IN ('admin', 'engineer', 'supervisor', 'viewer')", name="role_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,7 +52,7 @@ class User(Audited, Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_login_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None] = mapped_column(info={"audit": False})
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
@@ -129,9 +128,7 @@ class AuditLog(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(8))
     object_type: Mapped[str] = mapped_column(String(64))

@@ -186,7 +186,9 @@ def user_list() -> Any:
     if form.validate_on_submit():
         try:
             user, new_password = create_user(
-                form.username.data or "", form.role.data or "", display_name=form.display_name.data or ""
+                form.username.data or "",
+                form.role.data or "",
+                display_name=form.display_name.data or "",
             )
         except UserError as exc:
             form.username.errors = [*form.username.errors, str(exc)]
@@ -216,9 +218,11 @@ def user_edit(user_id: int) -> Any:
     error = None
     if form.validate_on_submit():
         try:
-            if form.role.data != user.role and user.role == Role.ADMIN and _other_active_admins(
-                user
-            ) == 0:
+            if (
+                form.role.data != user.role
+                and user.role == Role.ADMIN
+                and _other_active_admins(user) == 0
+            ):
                 raise UserError(_("The last active admin must stay an admin."))
             user.display_name = form.display_name.data or user.username
             user.role = Role(form.role.data).value

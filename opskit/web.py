@@ -108,6 +108,7 @@ def init_app(app: Flask) -> None:
     def _nav() -> dict[str, Any]:
         return {"navigation": NAVIGATION, "opskit_version": __version__}
 
-    from opskit import users
+    from opskit import api, users
 
     users.init_app(app)
+    api.init_app(app)

@@ -33,7 +33,7 @@ def po_path(locale: str) -> Path:
 def extract() -> Catalog:
     catalog = Catalog(project="opskit", charset="utf-8")
     for source in SOURCES:
-        for filename, lineno, message, comments, context in extract_from_dir(
+        for filename, lineno, message, _comments, context in extract_from_dir(
             ROOT / source, METHODS, keywords=KEYWORDS
         ):
             catalog.add(message, None, [(f"{source}/{filename}", lineno)], context=context)

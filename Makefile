@@ -1,0 +1,60 @@
+# opskit: two commands on a fresh machine.
+#   make run    set everything up and serve the dashboard on http://127.0.0.1:5000
+#   make test   set everything up and run lint + the whole suite (browser tests included)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-dev browser-deps lint translations vendor clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opskit needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/opskit setup
+	$(BIN)/opskit serve --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the Playwright tests (no browser download) and CJK fonts for screenshots.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else \
+	  echo "browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; exit 1; \
+	fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install-dev browser-deps lint
+	$(BIN)/python -m pytest
+
+# Developers: refresh the translation catalog after adding UI strings, then compile it.
+translations: install-dev
+	$(BIN)/python tools/i18n.py update
+	$(BIN)/python tools/i18n.py compile
+
+# Developers: re-vendor front-end libraries after editing package.json (needs npm).
+vendor:
+	npm ci
+	$(BIN)/python tools/vendor_assets.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

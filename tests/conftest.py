@@ -1,0 +1,185 @@
+"""Shared fixtures.
+
+- ``app`` / ``client``: the app on a fresh SQLite database migrated to head (copied from a
+  template migrated once per session).
+- ``db_app``: the same on every database under test: SQLite, and PostgreSQL when
+  ``OPSKIT_TEST_POSTGRES_URL`` is set (a private schema per session, tables emptied per test).
+  Data-layer tests use it.
+- personas: ``admin``, ``engineer``, ``supervisor``, ``viewer`` exist in every test database,
+  each with password ``<name>-password-1``; ``login(client, "viewer")`` logs one in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, insert, text
+from werkzeug.security import generate_password_hash
+
+from opskit import create_app, migrate
+from opskit.config import Settings
+from opskit.db import Base, make_engine
+from opskit.models import User
+
+POSTGRES_URL = os.environ.get("OPSKIT_TEST_POSTGRES_URL", "").strip()
+PERSONAS = ("admin", "engineer", "supervisor", "viewer")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+def persona_password(name: str) -> str:
+    return f"{name}-password-1"
+
+
+@pytest.fixture(scope="session")
+def persona_hashes() -> dict[str, str]:
+    return {name: generate_password_hash(persona_password(name)) for name in PERSONAS}
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A private schema in the PostgreSQL test database, migrated to head once."""
+    schema = f"opskit_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    url = f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "opskit.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_schema_url")
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+def make_test_app(database_url: str, instance: Path, hashes: dict[str, str], **config) -> Flask:
+    settings = Settings(
+        instance_path=instance,
+        database_url=database_url,
+        secret_key="test-secret-key",
+    )
+    app = create_app({"TESTING": True, **config}, settings=settings)
+    with app.app_context():
+        from opskit import db
+
+        sess = db.session()
+        sess.execute(
+            insert(User),
+            [
+                {
+                    "username": name,
+                    "display_name": name.title(),
+                    "role": name,
+                    "password_hash": hashes[name],
+                    "active": True,
+                }
+                for name in PERSONAS
+            ],
+        )
+        sess.commit()
+    return app
+
+
+def _build_app(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, hashes: dict[str, str]
+) -> Iterator[Flask]:
+    url = _fresh_database_url(backend, request, tmp_path)
+    app = make_test_app(url, tmp_path / "instance", hashes)
+    yield app
+    app.extensions["opskit.engine"].dispose()
+
+
+@pytest.fixture
+def app(
+    request: pytest.FixtureRequest, tmp_path: Path, persona_hashes: dict[str, str]
+) -> Iterator[Flask]:
+    yield from _build_app("sqlite", request, tmp_path, persona_hashes)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_app(
+    request: pytest.FixtureRequest, tmp_path: Path, persona_hashes: dict[str, str]
+) -> Iterator[Flask]:
+    yield from _build_app(request.param, request, tmp_path, persona_hashes)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_client(db_app: Flask) -> FlaskClient:
+    return db_app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page like a browser would."""
+    response = client.get(path)
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no csrf token on {path} (status {response.status_code})"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str | None = None):
+    token = csrf_token(client)
+    response = client.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "username": username,
+            "password": password or persona_password(username),
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+def post_form(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
+    """POST like the browser: with the CSRF token of the client's session."""
+    token = csrf_token(client, "/")
+    return client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def login_as():
+    return login
