@@ -4,6 +4,8 @@
     (fill the empty msgstr entries in opskit/translations/zh_CN/LC_MESSAGES/messages.po)
     python tools/i18n.py compile   # write messages.mo next to it (committed, shipped in wheels)
     python tools/i18n.py check     # exit 1 if a string is untranslated or the .mo is stale
+    python tools/i18n.py add FILE.json   # update + set {"English": "中文"} entries + compile
+    (several people at once: flock /tmp/opskit-i18n.lock python tools/i18n.py add FILE.json)
 
 ``make test`` runs the same check through tests/test_i18n.py.
 """
@@ -107,6 +109,22 @@ def main(argv: list[str]) -> int:
     if action == "update":
         for line in update():
             print("untranslated:", line)
+        return 0
+    if action == "add" and len(argv) > 2:
+        import json
+
+        translations = json.loads(Path(argv[2]).read_text(encoding="utf-8"))
+        update()
+        for locale in LOCALES:
+            catalog = load_po(locale)
+            for message in catalog:
+                if message.id in translations:
+                    message.string = translations[message.id]
+            with po_path(locale).open("wb") as fh:
+                write_po(fh, catalog, width=100, no_location=True, sort_output=True)
+        compile_all()
+        for line in check():
+            print(line)
         return 0
     if action == "compile":
         compile_all()

@@ -1,0 +1,374 @@
+"""The registry: where everything is and what it is.
+
+Site → Room → Rack (height in U) → Asset, plus IP prefixes and addresses, links between asset
+ports, and communication lines. Invariants live in named database constraints where a database
+can hold them (one asset per rack unit, one address per row, one link per port end) and in
+``assets.services`` where they need arithmetic (inside the rack, inside the prefix).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from opskit.db import Base, utcnow
+from opskit.models import Audited
+
+
+class LabeledEnum(enum.StrEnum):
+    """An enumeration whose members carry a Chinese label (used by Excel import and export)."""
+
+    @classmethod
+    def zh_labels(cls) -> dict[str, str]:
+        raise NotImplementedError
+
+    @property
+    def zh(self) -> str:
+        return self.zh_labels()[self.value]
+
+
+class AssetKind(LabeledEnum):
+    SERVER = "server"
+    SWITCH = "switch"
+    ROUTER = "router"
+    FIREWALL = "firewall"
+    STORAGE = "storage"
+    UPS = "ups"
+    PRECISION_AC = "precision_ac"
+    PDU = "pdu"
+    SENSOR = "sensor"
+    KVM = "kvm"
+    LINE = "line"
+    OTHER = "other"
+
+    @classmethod
+    def zh_labels(cls) -> dict[str, str]:
+        return {
+            "server": "服务器",
+            "switch": "交换机",
+            "router": "路由器",
+            "firewall": "防火墙",
+            "storage": "存储",
+            "ups": "UPS",
+            "precision_ac": "精密空调",
+            "pdu": "PDU",
+            "sensor": "环境传感器",
+            "kvm": "KVM/控制台",
+            "line": "通信线路",
+            "other": "其他",
+        }
+
+
+class AssetStatus(LabeledEnum):
+    IN_SERVICE = "in_service"
+    SPARE = "spare"
+    REPAIR = "repair"
+    RETIRED = "retired"
+
+    @classmethod
+    def zh_labels(cls) -> dict[str, str]:
+        return {"in_service": "在用", "spare": "备用", "repair": "维修中", "retired": "已退役"}
+
+
+class Importance(LabeledEnum):
+    CORE = "core"
+    IMPORTANT = "important"
+    GENERAL = "general"
+
+    @classmethod
+    def zh_labels(cls) -> dict[str, str]:
+        return {"core": "核心", "important": "重要", "general": "一般"}
+
+
+class AddressStatus(LabeledEnum):
+    ACTIVE = "active"
+    RESERVED = "reserved"
+    DHCP = "dhcp"
+    FREE = "free"
+
+    @classmethod
+    def zh_labels(cls) -> dict[str, str]:
+        return {"active": "在用", "reserved": "预留", "dhcp": "DHCP", "free": "空闲"}
+
+
+class LinkSource(LabeledEnum):
+    MANUAL = "manual"
+    DISCOVERED = "discovered"
+
+    @classmethod
+    def zh_labels(cls) -> dict[str, str]:
+        return {"manual": "登记", "discovered": "自动发现"}
+
+
+def _in(values: type[enum.Enum]) -> str:
+    return ", ".join(f"'{m.value}'" for m in values)
+
+
+class Site(Audited, Base):
+    """A customer site (a building or campus) with one or more machine rooms."""
+
+    __tablename__ = "site"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    address: Mapped[str] = mapped_column(String(255), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    rooms: Mapped[list[Room]] = relationship(back_populates="site", order_by="Room.name")
+
+    @property
+    def audit_label(self) -> str:
+        return self.name
+
+
+class Room(Audited, Base):
+    """A machine room (机房) inside a site."""
+
+    __tablename__ = "room"
+    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_room_site_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    floor: Mapped[str] = mapped_column(String(32), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    site: Mapped[Site] = relationship(back_populates="rooms")
+    racks: Mapped[list[Rack]] = relationship(back_populates="room", order_by="Rack.name")
+
+    @property
+    def audit_label(self) -> str:
+        return self.name
+
+
+class Rack(Audited, Base):
+    """A rack (机柜) of ``u_height`` units, numbered bottom-up unless ``descending_units``."""
+
+    __tablename__ = "rack"
+    __table_args__ = (
+        UniqueConstraint("room_id", "name", name="uq_rack_room_name"),
+        CheckConstraint("u_height BETWEEN 1 AND 60", name="u_height_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    u_height: Mapped[int] = mapped_column(default=42)
+    descending_units: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    room: Mapped[Room] = relationship(back_populates="racks")
+    assets: Mapped[list[Asset]] = relationship(back_populates="rack")
+
+    @property
+    def audit_label(self) -> str:
+        return self.name
+
+
+class Asset(Audited, Base):
+    """One registered thing: server, switch, UPS, air conditioner, sensor, line ...
+
+    Location is a room, optionally a rack in that room with a U position (the lowest unit it
+    occupies) and a height in U (0U for vertical PDUs and the like, which occupy no unit).
+    """
+
+    __tablename__ = "asset"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_in(AssetKind)})", name="kind_known"),
+        CheckConstraint(f"status IN ({_in(AssetStatus)})", name="status_known"),
+        CheckConstraint(f"importance IN ({_in(Importance)})", name="importance_known"),
+        CheckConstraint("u_height BETWEEN 0 AND 60", name="u_height_range"),
+        CheckConstraint("u_position IS NULL OR u_position >= 1", name="u_position_positive"),
+        CheckConstraint("u_position IS NULL OR rack_id IS NOT NULL", name="u_position_needs_rack"),
+        Index("ix_asset_kind_status", "kind", "status"),
+        Index("ix_asset_warranty_end", "warranty_end"),
+        Index("ix_asset_name", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_tag: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    vendor: Mapped[str] = mapped_column(String(64), default="")
+    model: Mapped[str] = mapped_column(String(128), default="")
+    serial: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), default=AssetStatus.IN_SERVICE.value)
+    importance: Mapped[str] = mapped_column(String(16), default=Importance.GENERAL.value)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    contact: Mapped[str] = mapped_column(String(128), default="")
+    room_id: Mapped[int | None] = mapped_column(
+        ForeignKey("room.id", ondelete="RESTRICT"), index=True
+    )
+    rack_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rack.id", ondelete="RESTRICT"), index=True
+    )
+    u_position: Mapped[int | None]
+    u_height: Mapped[int] = mapped_column(default=1)
+    mgmt_ip: Mapped[str | None] = mapped_column(String(45), index=True)
+    purchase_date: Mapped[date | None]
+    warranty_end: Mapped[date | None]
+    support_level: Mapped[str] = mapped_column(String(32), default="")
+    specs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, info={"audit": False})
+    updated_at: Mapped[datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, info={"audit": False}
+    )
+
+    room: Mapped[Room | None] = relationship()
+    rack: Mapped[Rack | None] = relationship(back_populates="assets")
+    units: Mapped[list[RackUnit]] = relationship(
+        back_populates="asset", cascade="all, delete-orphan"
+    )
+    line: Mapped[CommunicationLine | None] = relationship(
+        back_populates="asset", cascade="all, delete-orphan"
+    )
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.asset_tag} {self.name}"
+
+    @property
+    def occupied_units(self) -> range:
+        """The units this asset takes in its rack (none for 0U or an unknown position)."""
+        if self.rack is None or self.u_position is None:
+            return range(0)
+        return range(self.u_position, self.u_position + self.u_height)
+
+
+class RackUnit(Base):
+    """One occupied rack unit. The unique constraint is the rule "one asset per unit"."""
+
+    __tablename__ = "rack_unit"
+    __table_args__ = (UniqueConstraint("rack_id", "unit", name="uq_rack_unit_rack_id_unit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rack_id: Mapped[int] = mapped_column(ForeignKey("rack.id", ondelete="CASCADE"))
+    unit: Mapped[int]
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+
+    asset: Mapped[Asset] = relationship(back_populates="units")
+
+
+class CommunicationLine(Audited, Base):
+    """The carrier details of an asset of kind ``line`` (专线): circuit, bandwidth, both ends."""
+
+    __tablename__ = "communication_line"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
+    )
+    carrier: Mapped[str] = mapped_column(String(64), default="")
+    circuit_id: Mapped[str] = mapped_column(String(64), unique=True)
+    bandwidth_mbps: Mapped[int | None]
+    a_end: Mapped[str] = mapped_column(String(255), default="")
+    z_end: Mapped[str] = mapped_column(String(255), default="")
+
+    asset: Mapped[Asset] = relationship(back_populates="line")
+
+    @property
+    def audit_label(self) -> str:
+        return self.circuit_id
+
+
+class Prefix(Audited, Base):
+    """An IP network (IPv4 or IPv6) in CIDR form, e.g. 10.1.20.0/24, with VLAN and purpose."""
+
+    __tablename__ = "ip_prefix"
+    __table_args__ = (
+        CheckConstraint("family IN (4, 6)", name="family_known"),
+        CheckConstraint("vlan IS NULL OR vlan BETWEEN 1 AND 4094", name="vlan_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cidr: Mapped[str] = mapped_column(String(49), unique=True)
+    family: Mapped[int]
+    #: Sortable form of the network address: 32 hex digits (IPv4 mapped into IPv6 space).
+    sort_key: Mapped[str] = mapped_column(String(32), index=True)
+    prefix_length: Mapped[int]
+    vlan: Mapped[int | None]
+    purpose: Mapped[str] = mapped_column(String(128), default="")
+    gateway: Mapped[str | None] = mapped_column(String(45))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    site: Mapped[Site | None] = relationship()
+    addresses: Mapped[list[IPAddress]] = relationship(back_populates="prefix")
+
+    @property
+    def audit_label(self) -> str:
+        return self.cidr
+
+
+class IPAddress(Audited, Base):
+    """One registered IP address, inside the most specific registered prefix containing it."""
+
+    __tablename__ = "ip_address"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(AddressStatus)})", name="status_known"),
+        Index("ix_ip_address_prefix_sort", "prefix_id", "sort_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(45), unique=True)
+    family: Mapped[int]
+    sort_key: Mapped[str] = mapped_column(String(32), index=True)
+    prefix_id: Mapped[int] = mapped_column(ForeignKey("ip_prefix.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16), default=AddressStatus.ACTIVE.value)
+    asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("asset.id", ondelete="SET NULL"), index=True
+    )
+    interface: Mapped[str] = mapped_column(String(64), default="")
+    hostname: Mapped[str] = mapped_column(String(128), default="")
+    mac: Mapped[str | None] = mapped_column(String(17), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    prefix: Mapped[Prefix] = relationship(back_populates="addresses")
+    asset: Mapped[Asset | None] = relationship()
+
+    @property
+    def audit_label(self) -> str:
+        return self.address
+
+
+class Link(Audited, Base):
+    """A cable or connection between two asset ports, registered by hand or discovered (LLDP).
+
+    Ends are stored in a canonical order (the smaller (asset id, port) is end A) so a link is
+    one row whichever way it was entered; each end is unique, so a port has at most one link.
+    """
+
+    __tablename__ = "link"
+    __table_args__ = (
+        UniqueConstraint("a_asset_id", "a_port", name="uq_link_a_end"),
+        UniqueConstraint("b_asset_id", "b_port", name="uq_link_b_end"),
+        CheckConstraint(f"source IN ({_in(LinkSource)})", name="source_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    a_asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
+    a_port: Mapped[str] = mapped_column(String(64))
+    b_asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
+    b_port: Mapped[str] = mapped_column(String(64))
+    medium: Mapped[str] = mapped_column(String(32), default="")
+    source: Mapped[str] = mapped_column(String(16), default=LinkSource.MANUAL.value)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    a_asset: Mapped[Asset] = relationship(foreign_keys=[a_asset_id])
+    b_asset: Mapped[Asset] = relationship(foreign_keys=[b_asset_id])
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.a_port} ↔ {self.b_port}"

@@ -1,0 +1,282 @@
+"""The registry's public read surface: what other domains, the dashboard and reports use."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from assets.models import AddressStatus, Asset, IPAddress, Prefix, Rack, RackUnit, Room, Site
+from opskit import db
+
+LIST_SORTS = {
+    "asset_tag": Asset.asset_tag,
+    "name": Asset.name,
+    "kind": Asset.kind,
+    "status": Asset.status,
+    "vendor": Asset.vendor,
+    "warranty_end": Asset.warranty_end,
+    "mgmt_ip": Asset.mgmt_ip,
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def asset_query(
+    q: str = "",
+    kind: str | None = None,
+    status: str | None = None,
+    room_id: int | None = None,
+    rack_id: int | None = None,
+) -> Select:
+    stmt = select(Asset)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(
+            or_(
+                Asset.asset_tag.ilike(like),
+                Asset.name.ilike(like),
+                Asset.serial.ilike(like),
+                Asset.mgmt_ip.ilike(like),
+                Asset.model.ilike(like),
+                Asset.vendor.ilike(like),
+            )
+        )
+    if kind:
+        stmt = stmt.where(Asset.kind == kind)
+    if status:
+        stmt = stmt.where(Asset.status == status)
+    if room_id:
+        stmt = stmt.where(Asset.room_id == room_id)
+    if rack_id:
+        stmt = stmt.where(Asset.rack_id == rack_id)
+    return stmt
+
+
+def list_assets(
+    q: str = "",
+    kind: str | None = None,
+    status: str | None = None,
+    room_id: int | None = None,
+    rack_id: int | None = None,
+    sort: str = "asset_tag",
+    descending: bool = False,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """One page of assets, filtered and sorted in the database (keyset-free offset paging)."""
+    sess = db.session()
+    base = asset_query(q, kind, status, room_id, rack_id)
+    total = sess.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    column = LIST_SORTS.get(sort, Asset.asset_tag)
+    order = column.desc() if descending else column.asc()
+    page = max(1, page)
+    items = sess.scalars(
+        base.options(joinedload(Asset.room), joinedload(Asset.rack))
+        .order_by(order, Asset.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(list(items), total, page, per_page)
+
+
+def get_asset(asset_id: int) -> Asset | None:
+    return db.session().get(Asset, asset_id)
+
+
+def asset_by_tag(tag: str) -> Asset | None:
+    return db.session().scalar(select(Asset).where(Asset.asset_tag == tag))
+
+
+def assets_by_ids(ids: list[int]) -> list[Asset]:
+    return list(db.session().scalars(select(Asset).where(Asset.id.in_(ids))))
+
+
+def all_sites() -> list[Site]:
+    return list(db.session().scalars(select(Site).order_by(Site.name)))
+
+
+def all_rooms() -> list[Room]:
+    return list(
+        db.session().scalars(
+            select(Room).options(joinedload(Room.site)).join(Site).order_by(Site.name, Room.name)
+        )
+    )
+
+
+def all_racks() -> list[Rack]:
+    return list(
+        db.session().scalars(
+            select(Rack).options(joinedload(Rack.room)).join(Room).order_by(Room.name, Rack.name)
+        )
+    )
+
+
+# --- warranty reminders ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarrantyReminder:
+    asset: Asset
+    days_left: int  # negative when expired
+
+    @property
+    def state(self) -> str:
+        if self.days_left < 0:
+            return "expired"
+        if self.days_left <= 30:
+            return "30"
+        return "90"
+
+
+def warranty_reminders(today: date, within_days: int = 90) -> list[WarrantyReminder]:
+    """Assets in service or spare whose warranty has ended or ends within ``within_days``."""
+    horizon = today + timedelta(days=within_days)
+    rows = db.session().scalars(
+        select(Asset)
+        .where(
+            Asset.warranty_end.is_not(None),
+            Asset.warranty_end <= horizon,
+            Asset.status.in_(["in_service", "spare", "repair"]),
+        )
+        .order_by(Asset.warranty_end, Asset.asset_tag)
+    )
+    return [WarrantyReminder(a, (a.warranty_end - today).days) for a in rows]  # type: ignore[operator]
+
+
+# --- racks -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ElevationSlot:
+    unit: int  # the lowest unit of the slot
+    height: int
+    asset: Asset | None
+
+
+def rack_elevation(rack: Rack) -> list[ElevationSlot]:
+    """Slots from the top of the rack down: each asset once with its height, free units singly."""
+    sess = db.session()
+    slots: list[ElevationSlot] = []
+    unit = rack.u_height
+    occupied = {
+        u: aid
+        for u, aid in sess.execute(
+            select(RackUnit.unit, RackUnit.asset_id).where(RackUnit.rack_id == rack.id)
+        )
+    }
+    while unit >= 1:
+        if unit in occupied:
+            asset = sess.get(Asset, occupied[unit])
+            assert asset is not None and asset.u_position is not None
+            slots.append(ElevationSlot(asset.u_position, asset.u_height, asset))
+            unit = asset.u_position - 1
+        else:
+            slots.append(ElevationSlot(unit, 1, None))
+            unit -= 1
+    return slots
+
+
+def rack_utilisation(rack: Rack) -> tuple[int, int]:
+    used = (
+        db.session().scalar(
+            select(func.count()).select_from(RackUnit).where(RackUnit.rack_id == rack.id)
+        )
+        or 0
+    )
+    return used, rack.u_height
+
+
+# --- prefixes --------------------------------------------------------------------------------
+
+
+def usable_range(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
+    """First and last usable address as integers.
+
+    IPv4 networks shorter than /31 lose the network and broadcast addresses (RFC 3021 makes
+    /31 and /32 fully usable); IPv6 counts every address.
+    """
+    first, last = int(net.network_address), int(net.broadcast_address)
+    if net.version == 4 and net.prefixlen < 31:
+        return first + 1, last - 1
+    return first, last
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    used: int
+    size: int
+
+    @property
+    def free(self) -> int:
+        return self.size - self.used
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.used / self.size, 1) if self.size else 0.0
+
+
+def _used_ints(prefix: Prefix) -> list[int]:
+    """Registered addresses (other than status free) and the gateway, as sorted integers."""
+    rows = db.session().scalars(
+        select(IPAddress.address)
+        .where(IPAddress.prefix_id == prefix.id, IPAddress.status != AddressStatus.FREE.value)
+        .order_by(IPAddress.sort_key)
+    )
+    used = {int(ipaddress.ip_address(a)) for a in rows}
+    if prefix.gateway:
+        used.add(int(ipaddress.ip_address(prefix.gateway)))
+    return sorted(used)
+
+
+def prefix_utilisation(prefix: Prefix) -> Utilisation:
+    """Used = registered addresses not marked free, plus the gateway, within the usable range."""
+    net = ipaddress.ip_network(prefix.cidr)
+    first, last = usable_range(net)
+    used = sum(1 for i in _used_ints(prefix) if first <= i <= last)
+    return Utilisation(used, last - first + 1)
+
+
+def free_ranges(prefix: Prefix, limit: int = 100) -> Iterator[tuple[str, str, int]]:
+    """(first, last, count) of each run of unregistered usable addresses, lowest first."""
+    net = ipaddress.ip_network(prefix.cidr)
+    first, last = usable_range(net)
+    cursor = first
+    produced = 0
+    make = ipaddress.ip_address
+    for used in [*_used_ints(prefix), last + 1]:
+        if used < cursor:
+            continue
+        if used > cursor:
+            end = min(used - 1, last)
+            yield str(make(cursor)), str(make(end)), end - cursor + 1
+            produced += 1
+            if produced >= limit:
+                return
+        cursor = used + 1
+        if cursor > last:
+            return
+
+
+def next_free_address(prefix: Prefix) -> str | None:
+    for start, _end, _count in free_ranges(prefix, limit=1):
+        return start
+    return None
+
+
+def list_prefixes() -> list[Prefix]:
+    return list(db.session().scalars(select(Prefix).order_by(Prefix.family, Prefix.sort_key)))
