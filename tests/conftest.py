@@ -183,3 +183,15 @@ def post_form(client: FlaskClient, path: str, data: dict | None = None, **kwargs
 @pytest.fixture
 def login_as():
     return login
+
+
+def head_revision() -> str:
+    """The newest migration, so tests need no edit when a migration is added."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head
+    return head

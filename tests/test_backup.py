@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from opskit.backup import BackupError, backup_sqlite, restore_sqlite
+from tests.conftest import head_revision
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_backup_while_a_writer_holds_uncommitted_changes(live: Path, tmp_path: P
     info = backup_sqlite(f"sqlite:///{live}", tmp_path / "b" / "opskit-backup.db")
     writer.rollback()
     writer.close()
-    assert info.revision == "0001_core"
+    assert info.revision == head_revision()
     assert _usernames(info.path) == ["wang"]
     with sqlite3.connect(info.path) as conn:
         assert conn.execute("SELECT display_name FROM user_account").fetchone()[0] == "王工"
@@ -49,7 +50,7 @@ def test_restore_replaces_the_database(live: Path, tmp_path: Path) -> None:
         conn.execute("DELETE FROM user_account")
     assert _usernames(live) == []
     info = restore_sqlite(backup, f"sqlite:///{live}")
-    assert info.revision == "0001_core"
+    assert info.revision == head_revision()
     assert _usernames(live) == ["wang"]
 
 

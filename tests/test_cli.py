@@ -13,7 +13,7 @@ from sqlalchemy import select
 from opskit import db
 from opskit.cli import cli
 from opskit.models import AuditLog, User
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, head_revision
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_backup_and_restore_commands(app, run, tmp_path: Path) -> None:
     target = tmp_path / "backup.db"
     result = run("backup", str(target))
     assert result.exit_code == 0, result.output
-    assert "revision 0001_core" in result.output
+    assert f"revision {head_revision()}" in result.output
     copy = tmp_path / "copy.db"
     shutil.copyfile(target, copy)
     assert run("user", "create", "temp.user").exit_code == 0
@@ -125,4 +125,4 @@ def test_backup_and_restore_commands(app, run, tmp_path: Path) -> None:
 def test_db_current_shows_head(run) -> None:
     result = run("db", "current")
     assert result.exit_code == 0
-    assert "current: 0001_core" in result.output
+    assert f"current: {head_revision()}" in result.output
