@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from assets import api, cli, labels, views
+    from assets import api, cli, excel_views, labels, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(excel_views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(labels.bp)
     app.cli.add_command(cli.assets_cli)
