@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from opskit.alerts import views
+    from opskit.alerts import cli, views
 
     app.register_blueprint(views.bp)
+    app.cli.add_command(cli.sla_cli)

@@ -1,0 +1,103 @@
+"""The working calendar behind 5x8 service levels: Chinese public holidays and make-up days.
+
+A day is a working day when, in this order:
+1. the site's overrides say so (``holiday`` or ``workday`` for a date) — for years the calendar
+   package does not cover yet, or local arrangements;
+2. otherwise the ``chinese_calendar`` package knows the year: its answer, which includes the
+   State Council's holidays and the make-up working days (调休), e.g. Saturday 2026-10-10;
+3. otherwise Monday to Friday (and ``covered()`` says the year is a guess, so the UI can warn).
+
+Working hours are one period per working day (08:00–17:00 by default) in the site time zone.
+``add_working_time`` walks forward through those periods; a clock started outside them begins
+at the next period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from chinese_calendar import constants as _cc
+
+#: Years the installed chinese_calendar package knows.
+PACKAGE_YEARS = frozenset(d.year for d in _cc.holidays) | frozenset(d.year for d in _cc.workdays)
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    tz: ZoneInfo
+    day_start: time = time(8, 0)
+    day_end: time = time(17, 0)
+    #: date → True (working day) / False (holiday), applied before the package.
+    overrides: Mapping[date, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.day_end <= self.day_start:
+            raise ValueError("working hours must end after they start")
+
+    def covered(self, year: int) -> bool:
+        """True when holidays of ``year`` are known (package or overrides)."""
+        return year in PACKAGE_YEARS or any(d.year == year for d in self.overrides)
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        if day.year in PACKAGE_YEARS:
+            return bool(chinese_calendar.is_workday(day))
+        return day.weekday() < 5
+
+    def periods_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Working periods (start, end) in site time, from the one containing ``moment`` on."""
+        local = moment.astimezone(self.tz)
+        day = local.date()
+        for _ in range(3660):  # ten years of days: a calendar without working days is a bug
+            if self.is_workday(day):
+                start = datetime.combine(day, self.day_start, self.tz)
+                end = datetime.combine(day, self.day_end, self.tz)
+                if end > local:
+                    yield max(start, local), end
+            day += timedelta(days=1)
+        raise ValueError("no working day within ten years: check the calendar overrides")
+
+    def add_working_time(self, start: datetime, duration: timedelta) -> datetime:
+        """The moment when ``duration`` of working time has passed after ``start``."""
+        if start.tzinfo is None:
+            raise ValueError("start must be time-zone aware")
+        remaining = duration
+        for begin, end in self.periods_from(start):
+            span = end - begin
+            if remaining <= span:
+                return begin + remaining
+            remaining -= span
+        raise AssertionError("unreachable")  # periods_from raises first
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """Working time elapsed from ``start`` to ``end`` (zero if end <= start)."""
+        total = timedelta(0)
+        if end <= start:
+            return total
+        for begin, stop in self.periods_from(start):
+            if begin >= end:
+                break
+            total += min(stop, end) - begin
+        return total
+
+
+def parse_overrides(raw: Mapping[object, object] | None, where: str) -> dict[date, bool]:
+    """``{2027-01-01: holiday, 2027-02-07: workday}`` → {date: is_workday}; errors name the key."""
+    result: dict[date, bool] = {}
+    for key, value in (raw or {}).items():
+        if isinstance(key, datetime):
+            key = key.date()
+        if not isinstance(key, date):
+            try:
+                key = date.fromisoformat(str(key))
+            except ValueError:
+                raise ValueError(f"{where}: {key!r} is not a date (YYYY-MM-DD)") from None
+        if value not in ("holiday", "workday"):
+            raise ValueError(f"{where}.{key}: expected holiday or workday, got {value!r}")
+        result[key] = value == "workday"
+    return result

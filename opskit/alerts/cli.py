@@ -1,0 +1,73 @@
+"""`opskit sla ...`: ask the service-level clock."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from opskit.alerts.sla import CLOCKS, PolicyError, site_policy
+
+sla_cli = AppGroup("sla", help="Service levels: deadlines on the contract's clocks.")
+
+LABELS = {
+    "acknowledge": "acknowledge (响应)",
+    "onsite": "on site (到场)",
+    "resolve": "resolve (解决)",
+}
+
+
+def _parse_local(text: str, tz: ZoneInfo) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f'{text!r}: expected a local time like "2026-09-30 16:00"', param_hint="--at"
+        ) from None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+@sla_cli.command("deadlines")
+@click.option("--urgency", type=click.Choice(["A", "B", "C"]), required=True)
+@click.option(
+    "--at", "at", help='Local time the alert was raised, e.g. "2026-09-30 16:00"; default: now.'
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
+    """Acknowledge, on-site and resolve deadlines for an alert raised at a local time."""
+    try:
+        policy = site_policy(current_app.instance_path, current_app.config["SITE_TIMEZONE"])
+    except PolicyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    tz = policy.calendar.tz
+    raised = _parse_local(at, tz) if at else datetime.now(tz)
+    result = policy.deadlines(urgency, raised)
+    level = policy.level_for(urgency)
+    if as_json:
+        payload = {clock: result[clock].isoformat() for clock in CLOCKS}
+        payload.update(
+            urgency=urgency,
+            level=level.number,
+            hours=level.hours,
+            raised_at=raised.astimezone(tz).isoformat(),
+        )
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    click.echo(f"urgency {urgency}: level {level.number} ({level.name}), {level.hours}")
+    click.echo(f"raised at     {raised.astimezone(tz).isoformat()}")
+    for clock in CLOCKS:
+        click.echo(f"{LABELS[clock]:20} {result[clock].isoformat()}")
+    if not policy.calendar.covered(raised.year) or not policy.calendar.covered(
+        result["resolve"].year
+    ):
+        click.echo(
+            "note: holidays of this year are not known yet; add calendar_overrides "
+            "to the SLA policy",
+            err=True,
+        )

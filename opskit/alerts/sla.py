@@ -1,0 +1,208 @@
+"""Service levels as data: which clocks run for an alert, on which calendar, and their deadlines.
+
+The policy (``sla_policy.yaml``, shipped with the contract's defaults; a copy in the instance
+folder overrides it) maps urgencies A/B/C to a level; each level has three clocks —
+acknowledge (响应), on site (到场), resolve (解决) — measured either around the clock (24x7) or in
+working time on the Chinese working calendar (see ``opskit.alerts.calendar``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from opskit.alerts.calendar import WorkingCalendar, parse_overrides
+
+URGENCIES = ("A", "B", "C")
+CLOCKS = ("acknowledge", "onsite", "resolve")
+HOURS = ("24x7", "working")
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so a bad date becomes our message naming the key."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class PolicyError(ValueError):
+    """The SLA policy is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int
+    name: str
+    urgencies: tuple[str, ...]
+    hours: str  # "24x7" or "working"
+    targets: dict[str, timedelta]  # clock → allowed time
+
+
+@dataclass(frozen=True)
+class Policy:
+    levels: tuple[Level, ...]
+    calendar: WorkingCalendar
+    warn_at_percent: int
+
+    def level_for(self, urgency: str) -> Level:
+        for level in self.levels:
+            if urgency in level.urgencies:
+                return level
+        raise PolicyError(f"no service level covers urgency {urgency!r}")
+
+    def deadline(self, level: Level, clock: str, start: datetime) -> datetime:
+        allowed = level.targets[clock]
+        if level.hours == "24x7":
+            return start + allowed
+        return self.calendar.add_working_time(start, allowed)
+
+    def deadlines(self, urgency: str, raised_at: datetime) -> dict[str, datetime]:
+        """Deadline of each clock for an alert of ``urgency`` raised at ``raised_at``."""
+        if raised_at.tzinfo is None:
+            raise ValueError("raised_at must be time-zone aware")
+        level = self.level_for(urgency)
+        tz = self.calendar.tz
+        return {clock: self.deadline(level, clock, raised_at).astimezone(tz) for clock in CLOCKS}
+
+    def elapsed(self, level: Level, start: datetime, end: datetime) -> timedelta:
+        if level.hours == "24x7":
+            return max(end - start, timedelta(0))
+        return self.calendar.working_time_between(start, end)
+
+
+@dataclass(frozen=True)
+class ClockState:
+    clock: str
+    deadline: datetime
+    done_at: datetime | None
+    state: str  # "met", "breached", "running", "warning"
+    remaining: timedelta  # time left on the level's calendar (negative when overdue)
+    percent_used: float
+
+
+def clock_state(
+    policy: Policy,
+    urgency: str,
+    clock: str,
+    raised_at: datetime,
+    done_at: datetime | None,
+    now: datetime,
+) -> ClockState:
+    """Where one clock stands: met/breached once done, else running, warning or breached."""
+    level = policy.level_for(urgency)
+    allowed = level.targets[clock]
+    deadline = policy.deadline(level, clock, raised_at)
+    end = done_at or now
+    used = policy.elapsed(level, raised_at, end)
+    percent = 100.0 * used / allowed if allowed else 100.0
+    if done_at is not None:
+        state = "met" if done_at <= deadline else "breached"
+    elif now > deadline:
+        state = "breached"
+    elif percent >= policy.warn_at_percent:
+        state = "warning"
+    else:
+        state = "running"
+    if end <= deadline:
+        remaining = policy.elapsed(level, end, deadline)
+    else:
+        remaining = -policy.elapsed(level, deadline, end)
+    return ClockState(clock, deadline, done_at, state, remaining, round(percent, 1))
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def parse_duration(value: Any, where: str) -> timedelta:
+    match = _DURATION.match(str(value)) if value is not None else None
+    if not match or not any(match.groups()):
+        raise PolicyError(f"{where}: expected a duration like 5m, 2h or 1h30m, got {value!r}")
+    hours, minutes = (int(g) if g else 0 for g in match.groups())
+    duration = timedelta(hours=hours, minutes=minutes)
+    if duration <= timedelta(0):
+        raise PolicyError(f"{where}: must be longer than zero")
+    return duration
+
+
+def _clock_time(value: Any, where: str) -> time:
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise PolicyError(f"{where}: expected HH:MM, got {value!r}") from None
+
+
+def load_policy(text: str, tz: ZoneInfo, source: str = "sla_policy.yaml") -> Policy:
+    """Parse and validate a policy; every error names the file and the key."""
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: expected a mapping at the top")
+    raw_levels = data.get("levels")
+    if not isinstance(raw_levels, dict) or not raw_levels:
+        raise PolicyError(f"{source}: levels: expected a mapping of level number to settings")
+    levels = []
+    seen: dict[str, int] = {}
+    for number, raw in raw_levels.items():
+        where = f"{source}: levels.{number}"
+        if not isinstance(raw, dict):
+            raise PolicyError(f"{where}: expected a mapping")
+        urgencies = raw.get("urgencies")
+        if not isinstance(urgencies, list) or not urgencies:
+            raise PolicyError(f"{where}.urgencies: expected a list such as [A, B]")
+        for urgency in urgencies:
+            if urgency not in URGENCIES:
+                raise PolicyError(f"{where}.urgencies: {urgency!r} is not one of A, B, C")
+            if urgency in seen:
+                raise PolicyError(
+                    f"{where}.urgencies: {urgency} is already in level {seen[urgency]}"
+                )
+            seen[urgency] = int(number)
+        hours = raw.get("hours")
+        if hours not in HOURS:
+            raise PolicyError(f"{where}.hours: expected 24x7 or working, got {hours!r}")
+        targets = {clock: parse_duration(raw.get(clock), f"{where}.{clock}") for clock in CLOCKS}
+        levels.append(
+            Level(int(number), str(raw.get("name", number)), tuple(urgencies), hours, targets)
+        )
+    missing = [u for u in URGENCIES if u not in seen]
+    if missing:
+        raise PolicyError(f"{source}: levels: no level covers urgency {', '.join(missing)}")
+    hours_raw = data.get("working_hours") or {}
+    start = _clock_time(hours_raw.get("start", "08:00"), f"{source}: working_hours.start")
+    end = _clock_time(hours_raw.get("end", "17:00"), f"{source}: working_hours.end")
+    if end <= start:
+        raise PolicyError(f"{source}: working_hours: end must be after start")
+    try:
+        overrides = parse_overrides(data.get("calendar_overrides"), f"{source}: calendar_overrides")
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None
+    warn = data.get("warn_at_percent", 75)
+    if not isinstance(warn, int) or not 1 <= warn <= 99:
+        raise PolicyError(f"{source}: warn_at_percent: expected a whole number 1-99, got {warn!r}")
+    calendar = WorkingCalendar(tz=tz, day_start=start, day_end=end, overrides=overrides)
+    return Policy(tuple(sorted(levels, key=lambda lv: lv.number)), calendar, warn)
+
+
+def default_policy_text() -> str:
+    return resources.files("opskit.alerts").joinpath("sla_policy.yaml").read_text("utf-8")
+
+
+def site_policy(instance_path: str | Path, timezone: str) -> Policy:
+    """The site's policy: ``<instance>/sla_policy.yaml`` if present, else the shipped default."""
+    path = Path(instance_path) / "sla_policy.yaml"
+    if path.exists():
+        return load_policy(path.read_text(encoding="utf-8"), ZoneInfo(timezone), str(path))
+    return load_policy(default_policy_text(), ZoneInfo(timezone), "sla_policy.yaml (default)")
