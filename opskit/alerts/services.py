@@ -1,0 +1,253 @@
+"""The one door through which monitors, patrol findings and registry reminders raise alerts.
+
+- ``raise_alert`` opens an alert or, if the same condition (``dedup_key``) is already open,
+  updates it (count, last seen, worse urgency). Raised inside a maintenance window of the asset
+  or its room, the alert is recorded silenced (no notification).
+- ``clear_alert`` resolves the open alert of a condition automatically when it clears.
+- A condition that changed state ``FLAP_CHANGES`` times within ``FLAP_WINDOW`` is flapping:
+  its alert is reopened instead of a new one being made, and its changes stop notifying.
+- ``acknowledge``, ``record_onsite`` and ``resolve`` are the engineer's steps.
+Every change of status is an ``AlertEvent`` row. Callers own the transaction (they commit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from opskit import db
+from opskit.alerts.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    EventKind,
+    MaintenanceWindow,
+)
+from opskit.audit import current_actor
+from opskit.validation import ValidationFailed
+
+FLAP_WINDOW = timedelta(minutes=30)
+FLAP_CHANGES = 4  # raised/resolved changes within the window that make a condition flapping
+URGENCY_ORDER = {"A": 0, "B": 1, "C": 2}
+SOURCES = ("monitor", "patrol", "registry", "manual")
+
+
+def _actor() -> str:
+    return current_actor()[1]
+
+
+def _event(alert: Alert, kind: EventKind, at: datetime, note: str = "", notify: bool = True):
+    event = AlertEvent(
+        alert=alert,
+        kind=kind.value,
+        at=at,
+        actor=_actor(),
+        note=note,
+        urgency=alert.urgency,
+        notify=notify and not alert.silenced,
+    )
+    db.session().add(event)
+    return event
+
+
+def open_alert(dedup_key: str) -> Alert | None:
+    return db.session().scalar(
+        select(Alert).where(Alert.dedup_key == dedup_key, Alert.status.in_(OPEN_STATUSES))
+    )
+
+
+def _room_of(asset_id: int | None) -> int | None:
+    if asset_id is None:
+        return None
+    from assets import queries  # registry read surface; imported late (core stays domain-free)
+
+    asset = queries.get_asset(asset_id)
+    return asset.room_id if asset is not None else None
+
+
+def in_maintenance(asset_id: int | None, room_id: int | None, at: datetime) -> bool:
+    """True if a maintenance window covering ``at`` names the asset or its room."""
+    room_id = room_id or _room_of(asset_id)
+    conditions = []
+    if asset_id is not None:
+        conditions.append(MaintenanceWindow.asset_id == asset_id)
+    if room_id is not None:
+        conditions.append(MaintenanceWindow.room_id == room_id)
+    if not conditions:
+        return False
+    from sqlalchemy import or_
+
+    found = db.session().scalar(
+        select(MaintenanceWindow.id)
+        .where(or_(*conditions), MaintenanceWindow.starts_at <= at, MaintenanceWindow.ends_at > at)
+        .limit(1)
+    )
+    return found is not None
+
+
+def _recent_changes(dedup_key: str, since: datetime) -> int:
+    return (
+        db.session().scalar(
+            select(func.count())
+            .select_from(AlertEvent)
+            .join(Alert)
+            .where(
+                Alert.dedup_key == dedup_key,
+                AlertEvent.kind.in_([EventKind.RAISED.value, EventKind.RESOLVED.value]),
+                AlertEvent.at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def raise_alert(
+    dedup_key: str,
+    *,
+    source: str,
+    rule: str,
+    urgency: str,
+    message: str,
+    asset_id: int | None = None,
+    room_id: int | None = None,
+    at: datetime | None = None,
+) -> Alert:
+    """Open an alert for a condition, or update the open one (deduplication)."""
+    if urgency not in URGENCY_ORDER:
+        raise ValidationFailed.one("urgency", f"{urgency!r}: expected A, B or C")
+    if source not in SOURCES:
+        raise ValidationFailed.one("source", f"{source!r}: expected one of {', '.join(SOURCES)}")
+    now = at or db.utcnow()
+    sess = db.session()
+    alert = open_alert(dedup_key)
+    if alert is not None:
+        alert.last_seen = max(alert.last_seen, now)
+        alert.count += 1
+        alert.message = message
+        if URGENCY_ORDER[urgency] < URGENCY_ORDER[alert.urgency]:
+            alert.urgency = urgency
+            _event(alert, EventKind.ESCALATED, now, message, notify=not alert.flapping)
+        return alert
+
+    flapping = _recent_changes(dedup_key, now - FLAP_WINDOW) + 1 >= FLAP_CHANGES
+    if flapping:
+        previous = sess.scalar(
+            select(Alert)
+            .where(Alert.dedup_key == dedup_key)
+            .order_by(Alert.resolved_at.desc(), Alert.id.desc())
+            .limit(1)
+        )
+        if previous is not None:
+            started = not previous.flapping
+            previous.status = AlertStatus.FIRING.value
+            previous.flapping = True
+            previous.urgency = urgency
+            previous.message = message
+            previous.last_seen = now
+            previous.count += 1
+            previous.resolved_at = previous.resolved_by = None
+            previous.resolution_note = ""
+            _event(previous, EventKind.RAISED, now, message, notify=False)
+            if started:
+                _event(previous, EventKind.FLAPPING, now, message, notify=True)
+            return previous
+
+    alert = Alert(
+        dedup_key=dedup_key,
+        source=source,
+        rule=rule,
+        urgency=urgency,
+        message=message,
+        status=AlertStatus.FIRING.value,
+        asset_id=asset_id,
+        room_id=room_id or _room_of(asset_id),
+        first_seen=now,
+        last_seen=now,
+        count=1,
+        silenced=in_maintenance(asset_id, room_id, now),
+    )
+    sess.add(alert)
+    _event(alert, EventKind.SILENCED if alert.silenced else EventKind.RAISED, now, message)
+    return alert
+
+
+def clear_alert(dedup_key: str, at: datetime | None = None, note: str = "") -> Alert | None:
+    """The condition cleared: resolve its open alert automatically (if any)."""
+    alert = open_alert(dedup_key)
+    if alert is None:
+        return None
+    now = at or db.utcnow()
+    alert.status = AlertStatus.RESOLVED.value
+    alert.resolved_at = now
+    alert.resolved_by = _actor()
+    alert.resolution_note = note or "auto"
+    _event(alert, EventKind.RESOLVED, now, note or "auto", notify=not alert.flapping)
+    if alert.flapping and _recent_changes(dedup_key, now - FLAP_WINDOW) < FLAP_CHANGES:
+        alert.flapping = False
+    return alert
+
+
+def acknowledge(alert: Alert, note: str = "", at: datetime | None = None) -> Alert:
+    if alert.status != AlertStatus.FIRING.value:
+        raise ValidationFailed.one("status", _("Only a firing alert can be acknowledged."))
+    now = at or db.utcnow()
+    alert.status = AlertStatus.ACKNOWLEDGED.value
+    alert.acknowledged_at = now
+    alert.acknowledged_by = _actor()
+    _event(alert, EventKind.ACKNOWLEDGED, now, note.strip())
+    return alert
+
+
+def record_onsite(alert: Alert, note: str = "", at: datetime | None = None) -> Alert:
+    """The engineer is on site for this alert (e.g. scanned the asset's QR label)."""
+    if alert.onsite_at is not None:
+        return alert
+    now = at or db.utcnow()
+    alert.onsite_at = now
+    alert.onsite_by = _actor()
+    _event(alert, EventKind.ONSITE, now, note.strip(), notify=False)
+    return alert
+
+
+def resolve(alert: Alert, note: str, at: datetime | None = None) -> Alert:
+    if not alert.is_open:
+        raise ValidationFailed.one("status", _("The alert is already resolved."))
+    if not note.strip():
+        raise ValidationFailed.one("note", _("Say what was done to resolve it."))
+    now = at or db.utcnow()
+    alert.status = AlertStatus.RESOLVED.value
+    alert.resolved_at = now
+    alert.resolved_by = _actor()
+    alert.resolution_note = note.strip()
+    _event(alert, EventKind.RESOLVED, now, note.strip())
+    return alert
+
+
+def add_maintenance(
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    asset_id: int | None = None,
+    room_id: int | None = None,
+    reason: str = "",
+) -> MaintenanceWindow:
+    errors: dict[str, list[str]] = {}
+    if ends_at <= starts_at:
+        errors["ends_at"] = [_("The window must end after it starts.")]
+    if asset_id is None and room_id is None:
+        errors["asset_id"] = [_("Choose an asset or a room.")]
+    if errors:
+        raise ValidationFailed(errors)
+    window = MaintenanceWindow(
+        asset_id=asset_id,
+        room_id=room_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason.strip(),
+        created_by=_actor(),
+    )
+    db.session().add(window)
+    return window
