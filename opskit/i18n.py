@@ -8,7 +8,7 @@ Times are stored in UTC and shown in the site time zone.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,9 +51,20 @@ def _fmt_datetime(value: datetime | None, fmt: str = "short") -> str:
     return format_datetime(value, fmt)
 
 
+def _fmt_duration(value: timedelta | None) -> str:
+    """H:MM:SS, negative when overdue (the same format the countdown script writes)."""
+    if value is None:
+        return ""
+    seconds = round(value.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["datetime"] = _fmt_datetime
+    app.jinja_env.filters["duration"] = _fmt_duration
 
     @app.context_processor
     def _i18n_context() -> dict[str, Any]:

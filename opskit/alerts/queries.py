@@ -1,0 +1,101 @@
+"""Read surface of the service desk: alert lists with their SLA clocks, counts for the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import case, func, select
+
+from opskit import db
+from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent
+from opskit.alerts.sla import CLOCKS, ClockState, Policy, clock_state, site_policy
+
+CLOCK_DONE = {
+    "acknowledge": "acknowledged_at",
+    "onsite": "onsite_at",
+    "resolve": "resolved_at",
+}
+
+
+def current_policy() -> Policy:
+    return site_policy(current_app.instance_path, current_app.config["SITE_TIMEZONE"])
+
+
+@dataclass(frozen=True)
+class AlertView:
+    alert: Alert
+    clocks: list[ClockState]
+
+    @property
+    def next_clock(self) -> ClockState | None:
+        running = [c for c in self.clocks if c.done_at is None]
+        return min(running, key=lambda c: c.deadline) if running else None
+
+
+def clocks_for(alert: Alert, policy: Policy, now: datetime) -> list[ClockState]:
+    """The three clocks of an alert; silenced alerts (maintenance) run no clock."""
+    if alert.silenced:
+        return []
+    return [
+        clock_state(
+            policy,
+            alert.urgency,
+            clock,
+            alert.first_seen,
+            # resolving an alert also ends its acknowledge and on-site clocks
+            getattr(alert, CLOCK_DONE[clock]) or alert.resolved_at,
+            now,
+        )
+        for clock in CLOCKS
+    ]
+
+
+def list_alerts(
+    *,
+    urgency: str | None = None,
+    status: str | None = "open",
+    room_id: int | None = None,
+    source: str | None = None,
+    limit: int = 200,
+) -> list[Alert]:
+    stmt = select(Alert)
+    if status == "open":
+        stmt = stmt.where(Alert.status.in_(OPEN_STATUSES))
+    elif status:
+        stmt = stmt.where(Alert.status == status)
+    if urgency:
+        stmt = stmt.where(Alert.urgency == urgency)
+    if room_id:
+        stmt = stmt.where(Alert.room_id == room_id)
+    if source:
+        stmt = stmt.where(Alert.source == source)
+    order = case({"A": 0, "B": 1, "C": 2}, value=Alert.urgency)
+    stmt = stmt.order_by(order, Alert.first_seen.desc()).limit(limit)
+    return list(db.session().scalars(stmt))
+
+
+def with_clocks(alerts: list[Alert], now: datetime) -> list[AlertView]:
+    policy = current_policy()
+    return [AlertView(a, clocks_for(a, policy, now)) for a in alerts]
+
+
+def open_counts() -> dict[str, int]:
+    """Open alerts by urgency, e.g. {"A": 1, "B": 0, "C": 4}."""
+    rows = db.session().execute(
+        select(Alert.urgency, func.count())
+        .where(Alert.status.in_(OPEN_STATUSES))
+        .group_by(Alert.urgency)
+    )
+    counts = {"A": 0, "B": 0, "C": 0}
+    counts.update({u: n for u, n in rows})
+    return counts
+
+
+def history(alert_id: int) -> list[AlertEvent]:
+    return list(
+        db.session().scalars(
+            select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
+        )
+    )
