@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         SECRET_KEY=settings.ensure_secret_key(),
         DATABASE_URL=settings.resolved_database_url(),
         OPSKIT_SETTINGS=settings,
+        ENCRYPTION_KEY=settings.encryption_key,
         SITE_TIMEZONE=settings.timezone,
         LOCALES=LOCALES,
         BABEL_DEFAULT_LOCALE=settings.default_locale,

@@ -78,6 +78,13 @@ class Settings:
         default="",
         metadata={"env": "SECRET_KEY", "doc": "Session signing key; generated on first start"},
     )
+    encryption_key: str = field(
+        default="",
+        metadata={
+            "env": "ENCRYPTION_KEY",
+            "doc": "Fernet key for secrets at rest; generated into <instance>/encryption_key",
+        },
+    )
     timezone: str = field(
         default="Asia/Shanghai",
         metadata={"env": "TIMEZONE", "doc": "Site time zone used for display and reports"},

@@ -71,3 +71,28 @@ def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
             "to the SLA policy",
             err=True,
         )
+
+
+notify_cli = AppGroup("notify", help="Send alert notifications (e-mail, webhook, WeCom, DingTalk).")
+
+
+@notify_cli.command("run")
+@click.option("--once", is_flag=True, help="One pass, then exit (for cron or tests).")
+@click.option("--interval", default=10, show_default=True, help="Seconds between passes.")
+def notify_run(once: bool, interval: int) -> None:
+    """Fan new alert events out to channels and send what is due, with retries."""
+    import time
+
+    from opskit import db
+    from opskit.alerts import notify
+    from opskit.audit import acting_as
+
+    with acting_as("notifier"):
+        while True:
+            made, sent = notify.run_once()
+            if made or sent:
+                click.echo(f"{db.utcnow().isoformat()} deliveries queued {made}, sent {sent}")
+            db.session().close()
+            if once:
+                return
+            time.sleep(interval)

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from opskit.crypto import EncryptedText
 from opskit.db import Base, utcnow
 from opskit.models import Audited
 
@@ -127,3 +138,78 @@ class MaintenanceWindow(Audited, Base):
     ends_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class NotificationChannel(Audited, Base):
+    """Where notifications go: an e-mail list, a webhook, a WeCom or DingTalk group robot.
+
+    ``settings`` holds what may be shown (addresses, SMTP host); ``secret`` holds what may not
+    (robot URL with its key, SMTP password, DingTalk signing secret) and is encrypted at rest.
+    """
+
+    __tablename__ = "notification_channel"
+    __table_args__ = (
+        CheckConstraint("kind IN ('email', 'webhook', 'wecom', 'dingtalk')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secret: Mapped[str | None] = mapped_column(EncryptedText, info={"secret": True})
+    #: urgencies routed to this channel, e.g. "ABC" or "AB"
+    urgencies: Mapped[str] = mapped_column(String(3), default="ABC")
+    #: level-2 (5x8) notifications outside working hours wait for the next working period
+    hold_outside_hours: Mapped[bool] = mapped_column(default=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    last_error: Mapped[str] = mapped_column(Text, default="", info={"audit": False})
+    last_error_at: Mapped[datetime | None] = mapped_column(info={"audit": False})
+
+    @property
+    def audit_label(self) -> str:
+        return self.name
+
+
+class Delivery(Base):
+    """One notification of one event to one channel, with its attempts."""
+
+    __tablename__ = "notification_delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel_id", name="uq_notification_delivery_event_channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_known"),
+        Index("ix_notification_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("alert_event.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channel.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    event: Mapped[AlertEvent] = relationship()
+    channel: Mapped[NotificationChannel] = relationship()
+    attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
+        back_populates="delivery", order_by="DeliveryAttempt.id", cascade="all, delete-orphan"
+    )
+
+
+class DeliveryAttempt(Base):
+    """Every try to send, kept: the channel page shows them, and they prove what was sent."""
+
+    __tablename__ = "notification_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_delivery.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool]
+    error: Mapped[str] = mapped_column(Text, default="")
+    permanent: Mapped[bool] = mapped_column(default=False)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="attempt_log")

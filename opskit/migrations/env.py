@@ -6,6 +6,7 @@ from typing import Any
 
 from alembic import context
 
+from opskit.crypto import EncryptedText
 from opskit.db import UTCDateTime
 from opskit.migrate import import_models
 
@@ -17,6 +18,8 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Migrations spell column types in plain SQLAlchemy so they never import opskit code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False
 
 
