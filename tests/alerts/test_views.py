@@ -33,7 +33,7 @@ def test_list_shows_alert_with_its_three_clocks(app: Flask, client) -> None:
     page = client.get("/alerts/").get_data(as_text=True)
     assert "UPS-01 市电中断，电池供电" in page
     card = page.split(f'id="alert-{alert_id}"')[1]
-    assert card.count('data-clock=') == 3
+    assert card.count("data-clock=") == 3
     assert 'data-clock="onsite" data-state="running"' in card
     # on site within 2 h, raised 30 min ago: about 1:30:00 left
     remaining = int(card.split('data-clock="onsite"')[1].split('data-remaining="')[1].split('"')[0])

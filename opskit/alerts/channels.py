@@ -1,0 +1,188 @@
+"""Admin pages for notification channels. Secrets are write-only: never rendered back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from opskit import db
+from opskit.alerts.models import Delivery, NotificationChannel
+from opskit.alerts.transports import TRANSPORTS, Message, TransportError
+from opskit.auth import require_roles
+from opskit.models import Role
+
+bp = Blueprint("channels", __name__, url_prefix="/alerts/channels")
+
+KIND_LABELS = {
+    "email": _l("E-mail"),
+    "webhook": _l("Webhook (JSON)"),
+    "wecom": _l("WeCom group robot"),
+    "dingtalk": _l("DingTalk group robot"),
+}
+#: visible settings per kind (secrets are separate)
+KIND_FIELDS = {
+    "email": ("host", "port", "starttls", "username", "from", "to"),
+    "webhook": (),
+    "wecom": (),
+    "dingtalk": (),
+}
+
+
+def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, Any], dict]:
+    """Form → values; errors keyed by field. Empty secret fields keep the stored secret."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"name": form.get("name", "").strip(), "kind": form.get("kind", "")}
+    if not values["name"]:
+        errors["name"] = _("A name is required.")
+    elif db.session().scalar(
+        select(NotificationChannel.id).where(NotificationChannel.name == values["name"])
+    ) not in (None, channel.id if channel else None):
+        errors["name"] = _("This name is taken.")
+    if values["kind"] not in KIND_LABELS:
+        errors["kind"] = _("Choose a kind.")
+    urgencies = "".join(u for u in "ABC" if form.get(f"urgency_{u}"))
+    if not urgencies:
+        errors["urgencies"] = _("Choose at least one urgency.")
+    values["urgencies"] = urgencies
+    values["enabled"] = bool(form.get("enabled"))
+    values["hold_outside_hours"] = bool(form.get("hold_outside_hours"))
+    settings: dict[str, Any] = {}
+    kind = values["kind"]
+    if kind == "email":
+        settings = {
+            "host": form.get("host", "").strip(),
+            "port": form.get("port", "25").strip(),
+            "starttls": bool(form.get("starttls")),
+            "username": form.get("username", "").strip(),
+            "from": form.get("from", "").strip(),
+            "to": form.get("to", "").strip(),
+        }
+        if not settings["host"]:
+            errors["host"] = _("An SMTP server is required.")
+        if not settings["port"].isdigit() or not 0 < int(settings["port"]) < 65536:
+            errors["port"] = _("A port is a number from 1 to 65535.")
+        if "@" not in settings["to"]:
+            errors["to"] = _("At least one e-mail address, separated by commas.")
+    values["settings"] = settings
+    secret_url = form.get("url", "").strip()
+    secret_other = form.get("secret", "").strip()
+    values["secret"] = None  # None = unchanged
+    if kind in ("webhook", "wecom", "dingtalk"):
+        if secret_url and not secret_url.startswith(("http://", "https://")):
+            errors["url"] = _("Expected an http:// or https:// URL.")
+        elif not secret_url and (channel is None or channel.kind != kind):
+            errors["url"] = _("The robot or webhook URL is required.")
+        if kind == "dingtalk" and (secret_url or secret_other):
+            old = json.loads(channel.secret or "{}") if channel and channel.kind == kind else {}
+            values["secret"] = json.dumps(
+                {
+                    "url": secret_url or old.get("url", ""),
+                    "sign": secret_other or old.get("sign", ""),
+                }
+            )
+        elif secret_url:
+            values["secret"] = secret_url
+    elif kind == "email" and secret_other:
+        values["secret"] = secret_other
+    return values, errors
+
+
+def _save(channel: NotificationChannel | None) -> Any:
+    values, errors = _parse(request.form, channel)
+    if errors:
+        return render_template(
+            "alerts/channel_form.html",
+            channel=channel,
+            errors=errors,
+            form=request.form,
+            kinds=KIND_LABELS,
+        ), 400
+    sess = db.session()
+    if channel is None:
+        channel = NotificationChannel()
+        sess.add(channel)
+    secret = values.pop("secret")
+    for key, value in values.items():
+        setattr(channel, key, value)
+    if secret is not None:
+        channel.secret = secret
+    sess.commit()
+    flash(_("Channel saved."), "success")
+    return redirect(url_for("channels.index"))
+
+
+@bp.route("/")
+@require_roles(Role.ADMIN, Role.SUPERVISOR)
+def index() -> str:
+    sess = db.session()
+    channels = sess.scalars(select(NotificationChannel).order_by(NotificationChannel.name)).all()
+    recent = {
+        c.id: sess.scalars(
+            select(Delivery)
+            .where(Delivery.channel_id == c.id)
+            .order_by(Delivery.id.desc())
+            .limit(5)
+        ).all()
+        for c in channels
+    }
+    return render_template(
+        "alerts/channels.html", channels=channels, recent=recent, kinds=KIND_LABELS
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require_roles(Role.ADMIN)
+def create() -> Any:
+    if request.method == "POST":
+        return _save(None)
+    return render_template(
+        "alerts/channel_form.html", channel=None, errors={}, form={}, kinds=KIND_LABELS
+    )
+
+
+@bp.route("/<int:channel_id>", methods=["GET", "POST"])
+@require_roles(Role.ADMIN)
+def edit(channel_id: int) -> Any:
+    channel = db.session().get(NotificationChannel, channel_id) or abort(404)
+    if request.method == "POST":
+        return _save(channel)
+    form = {
+        "name": channel.name,
+        "kind": channel.kind,
+        "enabled": channel.enabled,
+        "hold_outside_hours": channel.hold_outside_hours,
+        **{f"urgency_{u}": u in channel.urgencies for u in "ABC"},
+        **(channel.settings or {}),
+    }
+    return render_template(
+        "alerts/channel_form.html", channel=channel, errors={}, form=form, kinds=KIND_LABELS
+    )
+
+
+@bp.post("/<int:channel_id>/test")
+@require_roles(Role.ADMIN)
+def send_test(channel_id: int) -> Any:
+    channel = db.session().get(NotificationChannel, channel_id) or abort(404)
+    message = Message(
+        title=_("opskit test message"),
+        text=_("This is a test message from opskit (channel %(name)s).", name=channel.name),
+        urgency="C",
+        payload={"event": "test", "channel": channel.name},
+    )
+    try:
+        TRANSPORTS[channel.kind](dict(channel.settings or {}), channel.secret, message)
+    except TransportError as exc:
+        channel.last_error = str(exc)
+        channel.last_error_at = db.utcnow()
+        db.session().commit()
+        flash(_("Test failed: %(error)s", error=str(exc)), "error")
+    else:
+        channel.last_error = ""
+        db.session().commit()
+        flash(_("Test message sent."), "success")
+    return redirect(url_for("channels.index"))
