@@ -213,3 +213,22 @@ class DeliveryAttempt(Base):
     permanent: Mapped[bool] = mapped_column(default=False)
 
     delivery: Mapped[Delivery] = relationship(back_populates="attempt_log")
+
+
+class RuleState(Base):
+    """Where one rule stands for one asset/instance: its level and a pending worse level."""
+
+    __tablename__ = "rule_state"
+    __table_args__ = (
+        UniqueConstraint("rule", "asset_id", "instance", name="uq_rule_state_rule_asset_instance"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(128))
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
+    instance: Mapped[str] = mapped_column(String(128), default="")
+    level: Mapped[str] = mapped_column(String(8), default="ok")
+    pending_level: Mapped[str | None] = mapped_column(String(8))
+    pending_since: Mapped[datetime | None]
+    last_value: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
