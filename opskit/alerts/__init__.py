@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from opskit.alerts import channels, cli, views
+    from opskit.alerts import channels, cli, incident_views, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(incident_views.bp)
     app.register_blueprint(channels.bp)
     app.cli.add_command(cli.sla_cli)
     app.cli.add_command(cli.notify_cli)

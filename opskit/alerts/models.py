@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Column,
     ForeignKey,
     Index,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -232,3 +234,99 @@ class RuleState(Base):
     pending_since: Mapped[datetime | None]
     last_value: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IncidentGrade(enum.StrEnum):
+    """事件分级: the emergency-response plan's four grades."""
+
+    GENERAL = "general"  # 一般
+    MAJOR = "major"  # 较大
+    SERIOUS = "serious"  # 重大
+    CRITICAL = "critical"  # 特别重大
+
+
+class Phase(enum.StrEnum):
+    """应急响应阶段: prepare, detect, contain, eradicate, recover."""
+
+    PREPARE = "prepare"  # 准备
+    DETECT = "detect"  # 检测
+    CONTAIN = "contain"  # 抑制
+    ERADICATE = "eradicate"  # 根除
+    RECOVER = "recover"  # 恢复
+
+
+incident_alert = Table(
+    "incident_alert",
+    Base.metadata,
+    Column("incident_id", ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True),
+    Column("alert_id", ForeignKey("alert.id", ondelete="CASCADE"), primary_key=True),
+)
+incident_asset = Table(
+    "incident_asset",
+    Base.metadata,
+    Column("incident_id", ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True),
+    Column("asset_id", ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Incident(Audited, Base):
+    """An incident (事件): graded, worked through five phases, closed with cause and measures."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        CheckConstraint("grade IN ('general', 'major', 'serious', 'critical')", name="grade_known"),
+        CheckConstraint("urgency IN ('A', 'B', 'C')", name="urgency_known"),
+        CheckConstraint(
+            "phase IN ('prepare', 'detect', 'contain', 'eradicate', 'recover')",
+            name="phase_known",
+        ),
+        CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    grade: Mapped[str] = mapped_column(String(16), default=IncidentGrade.GENERAL.value)
+    urgency: Mapped[str] = mapped_column(String(1), default="C")
+    phase: Mapped[str] = mapped_column(String(16), default=Phase.DETECT.value)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_by: Mapped[str] = mapped_column(String(128), default="")
+    onsite_at: Mapped[datetime | None]
+    onsite_by: Mapped[str | None] = mapped_column(String(128))
+    onsite_tag: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    description: Mapped[str] = mapped_column(Text, default="")
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[str] = mapped_column(Text, default="")
+
+    alerts: Mapped[list[Alert]] = relationship(secondary=incident_alert)
+    #: registry assets (assets.models.Asset), named by string to keep core free of domains
+    assets: Mapped[list[Any]] = relationship("Asset", secondary=incident_asset)
+    entries: Mapped[list[IncidentEntry]] = relationship(
+        back_populates="incident", order_by="IncidentEntry.at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def number(self) -> str:
+        return f"INC-{self.opened_at:%Y}-{self.id:04d}"
+
+    @property
+    def audit_label(self) -> str:
+        return self.title
+
+
+class IncidentEntry(Base):
+    """One line of an incident's timeline: what happened in which phase, when, by whom."""
+
+    __tablename__ = "incident_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    phase: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128), default="")
+
+    incident: Mapped[Incident] = relationship(back_populates="entries")
