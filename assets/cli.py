@@ -1,7 +1,70 @@
-"""`opskit assets ...`: Excel template, import and export (being built)."""
+"""`opskit assets ...`: Excel template, import and export.
+
+Exit status: 0 done (the summary is printed), 1 the workbook has problems (each is printed,
+nothing was written), 2 usage errors (click's own).
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import click
 from flask.cli import AppGroup
 
 assets_cli = AppGroup("assets", help="Asset registry: Excel template, import, export.")
+
+
+def _actor() -> str:
+    from opskit.cli import _cli_actor
+
+    return _cli_actor()
+
+
+@assets_cli.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def template_cmd(file: Path) -> None:
+    """Write the empty import workbook to FILE (.xlsx)."""
+    from assets import excel
+
+    excel.write_template(file)
+    click.echo(f"template written to {file}")
+
+
+@assets_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check everything and report; write nothing.")
+def import_cmd(file: Path, dry_run: bool) -> None:
+    """Import FILE (.xlsx): all rows or nothing; rows are matched by asset tag."""
+    from assets import excel
+    from opskit.audit import acting_as
+
+    with acting_as(_actor()):
+        result = excel.import_workbook(file, dry_run=dry_run)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if result.problems:
+        for problem in result.problems:
+            click.echo(problem.line(), err=True)
+        click.echo(
+            f"{len(result.problems)} problem(s); nothing was written.",
+            err=True,
+        )
+        sys.exit(1)
+    for line in result.summary_lines():
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing was written.")
+    else:
+        click.echo("imported.")
+
+
+@assets_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_cmd(file: Path) -> None:
+    """Write every asset, prefix, address, link and line to FILE in the import layout."""
+    from assets import excel
+
+    counts = excel.write_export(file)
+    parts = ", ".join(f"{sheet} {n}" for sheet, n in counts.items())
+    click.echo(f"exported to {file}: {parts}")

@@ -1,7 +1,70 @@
-"""Excel upload (import) and download (export) pages of the registry (being built)."""
+"""Excel upload (import) and download (template, export) pages of the registry.
+
+GET shows the form; POST checks the uploaded workbook and imports it (or only checks it on a
+dry run), then shows every problem in a table, or the summary. Writer roles only for the POST
+(the access hook does that). A browser cannot keep the chosen file after a round trip, so the
+page names the file to choose again.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+
+from assets import excel
 
 bp = Blueprint("assets_excel", __name__, url_prefix="/assets/excel")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(name: str, write) -> Response:
+    with tempfile.TemporaryDirectory(prefix="opskit-xlsx-") as folder:
+        path = Path(folder) / "out.xlsx"
+        write(path)
+        data = path.read_bytes()
+    response = Response(data, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index() -> str | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("assets/import.html", result=None, filename="", dry_run=False)
+    upload = request.files.get("file")
+    dry_run = bool(request.form.get("dry_run"))
+    if upload is None or not upload.filename:
+        return (
+            render_template(
+                "assets/import.html",
+                result=None,
+                filename="",
+                dry_run=dry_run,
+                file_error=_("Choose an Excel workbook (.xlsx) to import."),
+            ),
+            400,
+        )
+    result = excel.import_workbook(upload.stream, dry_run=dry_run)
+    status = 200 if result.ok else 422
+    return (
+        render_template(
+            "assets/import.html", result=result, filename=upload.filename, dry_run=dry_run
+        ),
+        status,
+    )
+
+
+@bp.route("/template.xlsx")
+def template() -> Response:
+    return _download("opskit-assets-template.xlsx", excel.write_template)
+
+
+@bp.route("/export.xlsx")
+def export() -> Response:
+    return _download(f"opskit-assets-{date.today().isoformat()}.xlsx", excel.write_export)

@@ -8,9 +8,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
-from assets.models import AddressStatus, Asset, IPAddress, Prefix, Rack, RackUnit, Room, Site
+from assets.models import (
+    AddressStatus,
+    Asset,
+    IPAddress,
+    Link,
+    Prefix,
+    Rack,
+    RackUnit,
+    Room,
+    Site,
+)
 from opskit import db
 
 LIST_SORTS = {
@@ -280,3 +290,116 @@ def next_free_address(prefix: Prefix) -> str | None:
 
 def list_prefixes() -> list[Prefix]:
     return list(db.session().scalars(select(Prefix).order_by(Prefix.family, Prefix.sort_key)))
+
+
+# --- pages of the registry (added for the screens) -------------------------------------------
+
+
+def addresses_of_asset(asset_id: int) -> list[IPAddress]:
+    """The IP addresses assigned to one asset, with their prefixes, in address order."""
+    return list(
+        db.session().scalars(
+            select(IPAddress)
+            .options(joinedload(IPAddress.prefix))
+            .where(IPAddress.asset_id == asset_id)
+            .order_by(IPAddress.family, IPAddress.sort_key)
+        )
+    )
+
+
+def links_of_asset(asset_id: int) -> list[Link]:
+    """Links with either end on the asset, both ends' assets loaded."""
+    return list(
+        db.session().scalars(
+            select(Link)
+            .options(joinedload(Link.a_asset), joinedload(Link.b_asset))
+            .where((Link.a_asset_id == asset_id) | (Link.b_asset_id == asset_id))
+            .order_by(Link.a_port, Link.b_port, Link.id)
+        )
+    )
+
+
+def list_links(page: int = 1, per_page: int = 50, q: str = "") -> Page:
+    """One page of links (both ends' assets loaded); ``q`` matches a tag or a port."""
+    sess = db.session()
+    a_asset = aliased(Asset)
+    b_asset = aliased(Asset)
+    base = (
+        select(Link)
+        .join(a_asset, Link.a_asset_id == a_asset.id)
+        .join(b_asset, Link.b_asset_id == b_asset.id)
+    )
+    if q.strip():
+        like = f"%{q.strip()}%"
+        base = base.where(
+            or_(
+                a_asset.asset_tag.ilike(like),
+                b_asset.asset_tag.ilike(like),
+                Link.a_port.ilike(like),
+                Link.b_port.ilike(like),
+            )
+        )
+    total = sess.scalar(select(func.count()).select_from(base.subquery())) or 0
+    page = max(1, page)
+    items = sess.scalars(
+        base.options(
+            contains_eager(Link.a_asset.of_type(a_asset)),
+            contains_eager(Link.b_asset.of_type(b_asset)),
+        )
+        .order_by(a_asset.asset_tag, Link.a_port, Link.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(list(items), total, page, per_page)
+
+
+def rack_usage() -> dict[int, int]:
+    """Rack id → number of occupied units, for every rack with at least one (one query)."""
+    rows = db.session().execute(select(RackUnit.rack_id, func.count()).group_by(RackUnit.rack_id))
+    return {rack_id: count for rack_id, count in rows}
+
+
+def sites_with_rooms_and_racks() -> list[Site]:
+    """Every site with its rooms and their racks loaded (three queries, whatever the size)."""
+    return list(
+        db.session().scalars(
+            select(Site)
+            .options(selectinload(Site.rooms).selectinload(Room.racks))
+            .order_by(Site.name)
+        )
+    )
+
+
+def rack_unplaced(rack: Rack) -> list[Asset]:
+    """Assets in the rack that occupy no unit: 0U (vertical PDUs) or position not yet known."""
+    return list(
+        db.session().scalars(
+            select(Asset)
+            .where(
+                Asset.rack_id == rack.id,
+                or_(Asset.u_position.is_(None), Asset.u_height == 0),
+            )
+            .order_by(Asset.asset_tag)
+        )
+    )
+
+
+def rack_elevation_loaded(rack: Rack) -> list[ElevationSlot]:
+    """``rack_elevation`` with the rack's assets loaded in one query first (no query per slot)."""
+    list(db.session().scalars(select(Asset).where(Asset.rack_id == rack.id)))
+    return rack_elevation(rack)
+
+
+def prefix_addresses(prefix: Prefix, page: int = 1, per_page: int = 256) -> Page:
+    """One page of a prefix's registered addresses in numeric order, with their assets."""
+    sess = db.session()
+    base = select(IPAddress).where(IPAddress.prefix_id == prefix.id)
+    total = sess.scalar(select(func.count()).select_from(base.subquery())) or 0
+    page = max(1, page)
+    items = sess.scalars(
+        base.options(joinedload(IPAddress.asset))
+        .order_by(IPAddress.sort_key)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(list(items), total, page, per_page)

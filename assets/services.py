@@ -346,16 +346,18 @@ def save_asset(values: Mapping[str, Any], asset: Asset | None = None) -> Asset:
     asset.purchase_date = purchase
     asset.warranty_end = warranty
     asset.specs = dict(specs)
-    if "room" in values or "rack" in values:
-        asset.rack = values.get("rack", asset.rack)
-        asset.room = values.get("room", asset.room if asset.rack is None else None)
-        if asset.rack is not None and "room" not in values:
-            asset.room = asset.rack.room
-    if "u_position" in values:
-        asset.u_position = values["u_position"]
-    if "u_height" in values and values["u_height"] is not None:
-        asset.u_height = int(values["u_height"])
+    # No autoflush while the position is half-changed: a lazy load of asset.room or rack.room
+    # would flush it (e.g. rack cleared, U position kept) and trip a CHECK before _place speaks.
     with sess.no_autoflush:
+        if "room" in values or "rack" in values:
+            asset.rack = values.get("rack", asset.rack)
+            asset.room = values.get("room", asset.room if asset.rack is None else None)
+            if asset.rack is not None and "room" not in values:
+                asset.room = asset.rack.room
+        if "u_position" in values:
+            asset.u_position = values["u_position"]
+        if "u_height" in values and values["u_height"] is not None:
+            asset.u_height = int(values["u_height"])
         _place(asset, errors)
     if errors:
         if creating:  # leave no half-made asset behind in the rack's collection
@@ -565,3 +567,175 @@ def save_line(asset: Asset, values: Mapping[str, Any]) -> CommunicationLine:
 
 def count_assets() -> int:
     return db.session().scalar(select(func.count()).select_from(Asset)) or 0
+
+
+# --- many new assets at once (the Excel importer) -------------------------------------------
+
+
+def add_assets(items: list[Mapping[str, Any]]) -> list[Asset | ValidationFailed]:
+    """Create many new assets in one flush; per item, the new Asset or why it was refused.
+
+    The same rules as ``save_asset`` (whose checks this mirrors: keep them in step), but the
+    tags are checked with one query for the batch, units taken within the batch are tracked in
+    memory, and everything is flushed once, so 50,000 rows take seconds rather than minutes.
+    Refused items leave nothing behind. Racks and rooms in ``values`` may be new (pending).
+    """
+    sess = db.session()
+    sess.flush()  # ids for new racks, so units can be recorded
+    tags = [str(v.get("asset_tag") or "").strip() for v in items]
+    registered: set[str] = set()
+    for start in range(0, len(tags), 500):
+        chunk = [t for t in tags[start : start + 500] if t]
+        registered.update(sess.scalars(select(Asset.asset_tag).where(Asset.asset_tag.in_(chunk))))
+    in_batch: dict[int, dict[int, str]] = {}  # rack id → unit → tag, taken by this batch
+    rack_ids = {v["rack"].id for v in items if v.get("rack") is not None}
+    occupied: dict[int, dict[int, str]] = {}  # rack id → unit → tag, in the database
+    for start in range(0, len(rack_ids), 500):
+        chunk = sorted(rack_ids)[start : start + 500]
+        for rack_id, unit, tag in sess.execute(
+            select(RackUnit.rack_id, RackUnit.unit, Asset.asset_tag)
+            .join(Asset, RackUnit.asset_id == Asset.id)
+            .where(RackUnit.rack_id.in_(chunk))
+        ):
+            occupied.setdefault(rack_id, {})[unit] = tag
+    out: list[Asset | ValidationFailed] = []
+    with sess.no_autoflush:
+        for values, tag in zip(items, tags, strict=True):
+            unknown = set(values) - set(ASSET_FIELDS)
+            if unknown:
+                raise ValueError(f"unknown asset fields: {sorted(unknown)}")
+            errors: dict[str, list[str]] = {}
+            if not tag:
+                errors.setdefault("asset_tag", []).append(_("An asset tag is required."))
+            elif not TAG_RE.match(tag):
+                errors.setdefault("asset_tag", []).append(
+                    _("Use letters, digits and . _ - / # (up to 64).")
+                )
+            elif tag in registered:
+                errors.setdefault("asset_tag", []).append(
+                    _("Asset tag %(tag)s is already registered.", tag=tag)
+                )
+            name = str(values.get("name") or "").strip()
+            if not name:
+                errors.setdefault("name", []).append(_("A name is required."))
+            kind = _enum(AssetKind, values.get("kind"), "kind", errors)
+            status = _enum(
+                AssetStatus, values.get("status") or AssetStatus.IN_SERVICE, "status", errors
+            )
+            importance = _enum(
+                Importance, values.get("importance") or Importance.GENERAL, "importance", errors
+            )
+            mgmt_ip = values.get("mgmt_ip") or None
+            if mgmt_ip:
+                try:
+                    mgmt_ip = str(parse_ip(str(mgmt_ip)))
+                except ValueError as exc:
+                    errors.setdefault("mgmt_ip", []).append(str(exc))
+            purchase, warranty = values.get("purchase_date"), values.get("warranty_end")
+            for field, value in (("purchase_date", purchase), ("warranty_end", warranty)):
+                if value is not None and not isinstance(value, date):
+                    errors.setdefault(field, []).append(_("Expected a date."))
+            if isinstance(purchase, date) and isinstance(warranty, date) and warranty < purchase:
+                errors.setdefault("warranty_end", []).append(
+                    _("The warranty cannot end before the purchase date.")
+                )
+            specs = values.get("specs") or {}
+            if not isinstance(specs, dict):
+                errors.setdefault("specs", []).append(_("Expected key/value pairs."))
+            if errors:
+                out.append(ValidationFailed(errors))
+                continue
+            asset = Asset(
+                asset_tag=tag,
+                name=name,
+                kind=kind,
+                status=status,
+                importance=importance,
+                mgmt_ip=mgmt_ip,
+                purchase_date=purchase,
+                warranty_end=warranty,
+                specs=dict(specs),
+                u_height=1,
+            )
+            for field in ("vendor", "model", "serial", "owner", "contact", "support_level"):
+                setattr(asset, field, str(values.get(field) or "").strip())
+            asset.notes = str(values.get("notes") or "").strip()
+            rack = values.get("rack")
+            room = values.get("room")
+            asset.u_position = values.get("u_position")
+            if values.get("u_height") is not None:
+                asset.u_height = int(values["u_height"])
+            asset.rack = rack  # the rack's collection now holds it (and so the session)
+            asset.room = room if room is not None or rack is None else rack.room
+            wanted: list[int] = []
+            if rack is None:
+                _place(asset, errors)  # no rack: no query
+            else:
+                wanted = _place_in_batch(asset, errors, in_batch, occupied)
+            if errors:
+                asset.rack = None
+                asset.room = None
+                if asset in sess:
+                    sess.expunge(asset)
+                out.append(ValidationFailed(errors))
+                continue
+            sess.add(asset)
+            for unit in wanted:
+                in_batch[rack.id][unit] = tag
+                asset.units.append(RackUnit(rack_id=rack.id, unit=unit))
+            registered.add(tag)
+            out.append(asset)
+    sess.flush()
+    return out
+
+
+def _place_in_batch(
+    asset: Asset,
+    errors: dict[str, list[str]],
+    in_batch: dict[int, dict[int, str]],
+    occupied: dict[int, dict[int, str]],
+) -> list[int]:
+    """``_place`` for a new asset of a batch (keep the two in step): the rack's taken units
+    come from ``occupied`` (the database, read once) and ``in_batch``; returns its units."""
+    rack = asset.rack
+    assert rack is not None
+    if asset.room is not None and asset.room is not rack.room:
+        errors.setdefault("rack", []).append(
+            _("Rack %(rack)s is not in room %(room)s.", rack=rack.name, room=asset.room.name)
+        )
+        return []
+    asset.room = rack.room
+    if asset.u_height < 0 or asset.u_height > rack.u_height:
+        errors.setdefault("u_height", []).append(
+            _("Height must be 0 to %(max)d U.", max=rack.u_height)
+        )
+        return []
+    if asset.u_position is None:
+        return []
+    top = asset.u_position + max(asset.u_height, 1) - 1
+    if asset.u_position < 1 or top > rack.u_height:
+        errors.setdefault("u_position", []).append(
+            _(
+                "U%(first)d-U%(last)d is outside rack %(rack)s (1-%(height)d U).",
+                first=asset.u_position,
+                last=top,
+                rack=rack.name,
+                height=rack.u_height,
+            )
+        )
+        return []
+    wanted = list(range(asset.u_position, asset.u_position + asset.u_height))
+    for taken in (occupied.get(rack.id, {}), in_batch.get(rack.id, {})):
+        clash = next((u for u in wanted if u in taken), None)
+        if clash is not None:
+            errors.setdefault("u_position", []).append(
+                _(
+                    "U%(unit)d of rack %(rack)s is already occupied by %(tag)s.",
+                    unit=clash,
+                    rack=rack.name,
+                    tag=taken[clash],
+                )
+            )
+            return []
+    in_batch.setdefault(rack.id, {})
+    return wanted

@@ -100,10 +100,12 @@ def _changes(obj: Any, action: str) -> dict[str, list[Any]]:
 
 
 def _object_id(obj: Any) -> str:
-    identity = inspect(obj).identity
-    if identity is None:
+    # the identity key of a new object is set only after the flush: read the primary key
+    state = inspect(obj)
+    key = state.mapper.primary_key_from_instance(obj)
+    if all(part is None for part in key):
         return ""
-    return ",".join(str(part) for part in identity)
+    return ",".join(str(part) for part in key)
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
@@ -143,3 +145,19 @@ def install() -> None:
     """Hook the audit log into every ORM session (idempotent)."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+
+
+def history(object_type: str, object_id: int | str, limit: int = 200) -> list[AuditLog]:
+    """The audit rows of one object, newest first (``object_type`` is the table name)."""
+    from sqlalchemy import select
+
+    from opskit import db
+
+    return list(
+        db.session().scalars(
+            select(AuditLog)
+            .where(AuditLog.object_type == object_type, AuditLog.object_id == str(object_id))
+            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+            .limit(limit)
+        )
+    )

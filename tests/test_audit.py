@@ -51,6 +51,7 @@ def test_create_and_password_change_hide_secrets(db_app: Flask) -> None:
         set_active(user, False)
     created, password_changed, disabled = _entries(db_app)
     assert created.action == "create" and created.actor == "cli:root"
+    assert created.object_id == str(user.id)
     assert created.changes["username"] == [None, "li.si"]
     assert created.changes["role"] == [None, "viewer"]
     assert created.changes["password_hash"] == [None, SECRET]
