@@ -128,6 +128,12 @@ def all_rooms() -> list[Room]:
     )
 
 
+def racks_of_room(room_id: int) -> list[Rack]:
+    return list(
+        db.session().scalars(select(Rack).where(Rack.room_id == room_id).order_by(Rack.name))
+    )
+
+
 def all_racks() -> list[Rack]:
     return list(
         db.session().scalars(

@@ -156,6 +156,9 @@ def index() -> Any:
     kind = args.get("kind", "") if args.get("kind") in KIND_LABELS else ""
     status = args.get("status", "") if args.get("status") in STATUS_LABELS else ""
     room, rack = _int_arg("room"), _int_arg("rack")
+    room_racks = queries.racks_of_room(room) if room else []
+    if rack and room and rack not in {k.id for k in room_racks}:
+        rack = None  # the room changed: the old rack no longer applies
     sort = args.get("sort", "") if args.get("sort") in queries.LIST_SORTS else "asset_tag"
     direction = "desc" if args.get("dir") == "desc" else "asc"
     result = queries.list_assets(
@@ -195,12 +198,12 @@ def index() -> Any:
         "today": _today(),
         "warranty_state": warranty_state,
     }
+    # Only the chosen room's racks: the page must not grow with the size of the site.
+    context["racks"] = room_racks
     if _is_htmx():
-        response = render_template("assets/_asset_table.html", **context)
+        response = render_template("assets/_asset_table.html", rack_oob=True, **context)
     else:
-        response = render_template(
-            "assets/index.html", rooms=queries.all_rooms(), racks=queries.all_racks(), **context
-        )
+        response = render_template("assets/index.html", rooms=queries.all_rooms(), **context)
     return response, 200, {"Vary": "HX-Request"}
 
 

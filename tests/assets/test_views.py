@@ -603,3 +603,22 @@ def test_warranty_reminders_page(db_client: FlaskClient) -> None:
     ]
     html = db_client.get("/assets/warranty?state=30").get_data(as_text=True)
     assert re.findall(r'<tr data-state="(\w+)">', html) == ["30"]
+
+
+def test_rack_filter_lists_only_the_chosen_rooms_racks(app, client) -> None:
+    """The list page must not grow with the site: no rack options until a room is chosen."""
+    with app.test_request_context("/"):
+        a01 = factories.rack(room="A机房", name="A01")
+        factories.rack(room="B机房", name="B01")
+        db.session().commit()
+        room_id, rack_id = a01.room_id, a01.id
+    login(client, "viewer")
+    page = client.get("/assets/").get_data(as_text=True)
+    rack_select = page.split('id="f-rack"')[1].split("</select>")[0]
+    assert "disabled" in rack_select and "A01" not in rack_select
+    page = client.get(f"/assets/?room={room_id}").get_data(as_text=True)
+    rack_select = page.split('id="f-rack"')[1].split("</select>")[0]
+    assert "A01" in rack_select and "B01" not in rack_select
+    partial = client.get(f"/assets/?room={room_id}&rack={rack_id}", headers={"HX-Request": "1"})
+    body = partial.get_data(as_text=True)
+    assert 'hx-swap-oob="true"' in body and f'value="{rack_id}" selected' in body
