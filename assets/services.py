@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -181,26 +181,49 @@ def rack_occupancy(rack: Rack) -> dict[int, Asset]:
     return {unit: asset for unit, asset in rows}
 
 
-def _place(asset: Asset, errors: dict[str, list[str]]) -> None:
-    """Check the asset's rack position and record its units (one asset per unit)."""
+OccupiedLookup = Callable[[Rack, set[int], Asset], dict[int, str]]
+
+
+def _occupied_in_db(rack: Rack, wanted: set[int], asset: Asset) -> dict[int, str]:
+    """Unit → tag of other assets holding any of ``wanted`` in ``rack``, from the database."""
+    if rack.id is None:
+        return {}
+    query = (
+        select(RackUnit.unit, Asset.asset_tag)
+        .join(Asset, RackUnit.asset_id == Asset.id)
+        .where(RackUnit.rack_id == rack.id, RackUnit.unit.in_(wanted))
+    )
+    if asset.id is not None:
+        query = query.where(RackUnit.asset_id != asset.id)
+    return dict(db.session().execute(query).all())
+
+
+def _place(
+    asset: Asset, errors: dict[str, list[str]], occupied: OccupiedLookup = _occupied_in_db
+) -> list[int]:
+    """Check the asset's rack position (inside the rack, one asset per unit); return its units.
+
+    ``occupied`` says which of the wanted units other assets hold: the database by default,
+    or the importer's in-memory view of a whole batch.
+    """
     rack = asset.rack
     if rack is None:
         if asset.u_position is not None:
             errors.setdefault("u_position", []).append(_("A U position needs a rack."))
-        return
+        return []
     if asset.room is not None and asset.room is not rack.room:
         errors.setdefault("rack", []).append(
             _("Rack %(rack)s is not in room %(room)s.", rack=rack.name, room=asset.room.name)
         )
-        return
+        return []
     asset.room = rack.room
     if asset.u_height < 0 or asset.u_height > rack.u_height:
         errors.setdefault("u_height", []).append(
             _("Height must be 0 to %(max)d U.", max=rack.u_height)
         )
-        return
+        return []
     if asset.u_position is None:  # in the rack, position not yet known: occupies no unit
-        return
+        return []
     top = asset.u_position + max(asset.u_height, 1) - 1
     if asset.u_position < 1 or top > rack.u_height:
         errors.setdefault("u_position", []).append(
@@ -212,21 +235,11 @@ def _place(asset: Asset, errors: dict[str, list[str]]) -> None:
                 height=rack.u_height,
             )
         )
-        return
+        return []
     wanted = set(range(asset.u_position, asset.u_position + asset.u_height))
     if not wanted:
-        return
-    sess = db.session()
-    taken = {}
-    if rack.id is not None:
-        query = (
-            select(RackUnit.unit, Asset.asset_tag)
-            .join(Asset, RackUnit.asset_id == Asset.id)
-            .where(RackUnit.rack_id == rack.id, RackUnit.unit.in_(wanted))
-        )
-        if asset.id is not None:
-            query = query.where(RackUnit.asset_id != asset.id)
-        taken = dict(sess.execute(query).all())
+        return []
+    taken = occupied(rack, wanted, asset)
     if taken:
         unit = min(taken)
         errors.setdefault("u_position", []).append(
@@ -237,6 +250,8 @@ def _place(asset: Asset, errors: dict[str, list[str]]) -> None:
                 tag=taken[unit],
             )
         )
+        return []
+    return sorted(wanted)
 
 
 def _sync_units(asset: Asset) -> None:
@@ -271,17 +286,17 @@ def _enum(cls: type, value: Any, field: str, errors: dict[str, list[str]]) -> st
         return None
 
 
-def save_asset(values: Mapping[str, Any], asset: Asset | None = None) -> Asset:
-    """Create or update an asset from typed ``values`` (keys: ``ASSET_FIELDS``)."""
-    errors: dict[str, list[str]] = {}
-    sess = db.session()
-    creating = asset is None
-    if asset is None:
-        asset = Asset(specs={}, u_height=1)
+TEXT_FIELDS = ("vendor", "model", "serial", "owner", "contact", "support_level", "notes")
+
+
+def _clean_fields(
+    values: Mapping[str, Any], asset: Asset, tag_taken: Callable[[str], bool]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Validate the non-location fields against ``asset``'s current values; (clean, errors)."""
     unknown = set(values) - set(ASSET_FIELDS)
     if unknown:
         raise ValueError(f"unknown asset fields: {sorted(unknown)}")
-
+    errors: dict[str, list[str]] = {}
     tag = str(values.get("asset_tag", asset.asset_tag) or "").strip()
     if not tag:
         errors.setdefault("asset_tag", []).append(_("An asset tag is required."))
@@ -289,33 +304,37 @@ def save_asset(values: Mapping[str, Any], asset: Asset | None = None) -> Asset:
         errors.setdefault("asset_tag", []).append(
             _("Use letters, digits and . _ - / # (up to 64).")
         )
-    else:
-        clash = sess.scalar(select(Asset.id).where(Asset.asset_tag == tag))
-        if clash is not None and clash != asset.id:
-            errors.setdefault("asset_tag", []).append(
-                _("Asset tag %(tag)s is already registered.", tag=tag)
-            )
+    elif tag_taken(tag):
+        errors.setdefault("asset_tag", []).append(
+            _("Asset tag %(tag)s is already registered.", tag=tag)
+        )
     name = str(values.get("name", asset.name) or "").strip()
     if not name:
         errors.setdefault("name", []).append(_("A name is required."))
-    kind = _enum(AssetKind, values.get("kind", asset.kind), "kind", errors)
-    status = _enum(
-        AssetStatus, values.get("status", asset.status or AssetStatus.IN_SERVICE), "status", errors
-    )
-    importance = _enum(
-        Importance,
-        values.get("importance", asset.importance or Importance.GENERAL),
-        "importance",
-        errors,
-    )
-    mgmt_ip = values.get("mgmt_ip", asset.mgmt_ip)
+    clean: dict[str, Any] = {
+        "asset_tag": tag,
+        "name": name,
+        "kind": _enum(AssetKind, values.get("kind", asset.kind), "kind", errors),
+        "status": _enum(
+            AssetStatus,
+            values.get("status", asset.status) or AssetStatus.IN_SERVICE,
+            "status",
+            errors,
+        ),
+        "importance": _enum(
+            Importance,
+            values.get("importance", asset.importance) or Importance.GENERAL,
+            "importance",
+            errors,
+        ),
+    }
+    mgmt_ip = values.get("mgmt_ip", asset.mgmt_ip) or None
     if mgmt_ip:
         try:
             mgmt_ip = str(parse_ip(str(mgmt_ip)))
         except ValueError as exc:
             errors.setdefault("mgmt_ip", []).append(str(exc))
-    else:
-        mgmt_ip = None
+    clean["mgmt_ip"] = mgmt_ip
     purchase = values.get("purchase_date", asset.purchase_date)
     warranty = values.get("warranty_end", asset.warranty_end)
     for field, value in (("purchase_date", purchase), ("warranty_end", warranty)):
@@ -325,51 +344,66 @@ def save_asset(values: Mapping[str, Any], asset: Asset | None = None) -> Asset:
         errors.setdefault("warranty_end", []).append(
             _("The warranty cannot end before the purchase date.")
         )
+    clean["purchase_date"], clean["warranty_end"] = purchase, warranty
     specs = values.get("specs", asset.specs) or {}
     if not isinstance(specs, dict):
         errors.setdefault("specs", []).append(_("Expected key/value pairs."))
+    clean["specs"] = dict(specs) if isinstance(specs, dict) else {}
+    for field in TEXT_FIELDS:
+        if field in values or getattr(asset, field) is None:
+            clean[field] = str(values.get(field) or "").strip()
+    return clean, errors
 
+
+def _set_position(asset: Asset, values: Mapping[str, Any]) -> None:
+    if "room" in values or "rack" in values:
+        asset.rack = values.get("rack", asset.rack)
+        asset.room = values.get("room", asset.room if asset.rack is None else None)
+        if asset.rack is not None and "room" not in values:
+            asset.room = asset.rack.room
+    if "u_position" in values:
+        asset.u_position = values["u_position"]
+    if "u_height" in values and values["u_height"] is not None:
+        asset.u_height = int(values["u_height"])
+
+
+def _discard(asset: Asset) -> None:
+    """Leave no half-made new asset behind (e.g. in its rack's collection)."""
+    asset.rack = None
+    asset.room = None
+    sess = db.session()
+    if asset in sess:
+        sess.expunge(asset)
+
+
+def save_asset(values: Mapping[str, Any], asset: Asset | None = None) -> Asset:
+    """Create or update an asset from typed ``values`` (keys: ``ASSET_FIELDS``)."""
+    sess = db.session()
+    creating = asset is None
+    current = asset if asset is not None else Asset(specs={}, u_height=1)
+
+    def tag_taken(tag: str) -> bool:
+        clash = sess.scalar(select(Asset.id).where(Asset.asset_tag == tag))
+        return clash is not None and clash != current.id
+
+    clean, errors = _clean_fields(values, current, tag_taken)
     if errors:
         raise ValidationFailed(errors)
-
-    asset.asset_tag = tag
-    asset.name = name
-    asset.kind = kind  # type: ignore[assignment]
-    asset.status = status  # type: ignore[assignment]
-    asset.importance = importance  # type: ignore[assignment]
-    for field in ("vendor", "model", "serial", "owner", "contact", "support_level", "notes"):
-        if field in values:
-            setattr(asset, field, str(values[field] or "").strip())
-        elif getattr(asset, field) is None:
-            setattr(asset, field, "")
-    asset.mgmt_ip = mgmt_ip
-    asset.purchase_date = purchase
-    asset.warranty_end = warranty
-    asset.specs = dict(specs)
+    for field, value in clean.items():
+        setattr(current, field, value)
     # No autoflush while the position is half-changed: a lazy load of asset.room or rack.room
     # would flush it (e.g. rack cleared, U position kept) and trip a CHECK before _place speaks.
     with sess.no_autoflush:
-        if "room" in values or "rack" in values:
-            asset.rack = values.get("rack", asset.rack)
-            asset.room = values.get("room", asset.room if asset.rack is None else None)
-            if asset.rack is not None and "room" not in values:
-                asset.room = asset.rack.room
-        if "u_position" in values:
-            asset.u_position = values["u_position"]
-        if "u_height" in values and values["u_height"] is not None:
-            asset.u_height = int(values["u_height"])
-        _place(asset, errors)
+        _set_position(current, values)
+        _place(current, errors)
     if errors:
-        if creating:  # leave no half-made asset behind in the rack's collection
-            asset.rack = None
-            asset.room = None
-            if asset in sess:
-                sess.expunge(asset)
+        if creating:
+            _discard(current)
         raise ValidationFailed(errors)
     if creating:
-        sess.add(asset)
-    _sync_units(asset)
-    return asset
+        sess.add(current)
+    _sync_units(current)
+    return current
 
 
 def delete_asset(asset: Asset) -> None:
@@ -575,10 +609,10 @@ def count_assets() -> int:
 def add_assets(items: list[Mapping[str, Any]]) -> list[Asset | ValidationFailed]:
     """Create many new assets in one flush; per item, the new Asset or why it was refused.
 
-    The same rules as ``save_asset`` (whose checks this mirrors: keep them in step), but the
-    tags are checked with one query for the batch, units taken within the batch are tracked in
-    memory, and everything is flushed once, so 50,000 rows take seconds rather than minutes.
-    Refused items leave nothing behind. Racks and rooms in ``values`` may be new (pending).
+    The same checks as ``save_asset`` (the same functions), but tags are looked up with one
+    query per 500, units taken are read once per rack and tracked in memory for the batch, and
+    everything is flushed once, so 50,000 rows take a minute rather than many. Refused items
+    leave nothing behind. Racks and rooms in ``values`` may be new (pending).
     """
     sess = db.session()
     sess.flush()  # ids for new racks, so units can be recorded
@@ -587,155 +621,41 @@ def add_assets(items: list[Mapping[str, Any]]) -> list[Asset | ValidationFailed]
     for start in range(0, len(tags), 500):
         chunk = [t for t in tags[start : start + 500] if t]
         registered.update(sess.scalars(select(Asset.asset_tag).where(Asset.asset_tag.in_(chunk))))
-    in_batch: dict[int, dict[int, str]] = {}  # rack id → unit → tag, taken by this batch
-    rack_ids = {v["rack"].id for v in items if v.get("rack") is not None}
-    occupied: dict[int, dict[int, str]] = {}  # rack id → unit → tag, in the database
+    taken_units: dict[int, dict[int, str]] = {}  # rack id → unit → tag (database + this batch)
+    rack_ids = sorted({v["rack"].id for v in items if v.get("rack") is not None})
     for start in range(0, len(rack_ids), 500):
-        chunk = sorted(rack_ids)[start : start + 500]
         for rack_id, unit, tag in sess.execute(
             select(RackUnit.rack_id, RackUnit.unit, Asset.asset_tag)
             .join(Asset, RackUnit.asset_id == Asset.id)
-            .where(RackUnit.rack_id.in_(chunk))
+            .where(RackUnit.rack_id.in_(rack_ids[start : start + 500]))
         ):
-            occupied.setdefault(rack_id, {})[unit] = tag
+            taken_units.setdefault(rack_id, {})[unit] = tag
+
+    def occupied(rack: Rack, wanted: set[int], _asset: Asset) -> dict[int, str]:
+        held = taken_units.get(rack.id, {})
+        return {u: held[u] for u in wanted if u in held}
+
     out: list[Asset | ValidationFailed] = []
     with sess.no_autoflush:
-        for values, tag in zip(items, tags, strict=True):
-            unknown = set(values) - set(ASSET_FIELDS)
-            if unknown:
-                raise ValueError(f"unknown asset fields: {sorted(unknown)}")
-            errors: dict[str, list[str]] = {}
-            if not tag:
-                errors.setdefault("asset_tag", []).append(_("An asset tag is required."))
-            elif not TAG_RE.match(tag):
-                errors.setdefault("asset_tag", []).append(
-                    _("Use letters, digits and . _ - / # (up to 64).")
-                )
-            elif tag in registered:
-                errors.setdefault("asset_tag", []).append(
-                    _("Asset tag %(tag)s is already registered.", tag=tag)
-                )
-            name = str(values.get("name") or "").strip()
-            if not name:
-                errors.setdefault("name", []).append(_("A name is required."))
-            kind = _enum(AssetKind, values.get("kind"), "kind", errors)
-            status = _enum(
-                AssetStatus, values.get("status") or AssetStatus.IN_SERVICE, "status", errors
-            )
-            importance = _enum(
-                Importance, values.get("importance") or Importance.GENERAL, "importance", errors
-            )
-            mgmt_ip = values.get("mgmt_ip") or None
-            if mgmt_ip:
-                try:
-                    mgmt_ip = str(parse_ip(str(mgmt_ip)))
-                except ValueError as exc:
-                    errors.setdefault("mgmt_ip", []).append(str(exc))
-            purchase, warranty = values.get("purchase_date"), values.get("warranty_end")
-            for field, value in (("purchase_date", purchase), ("warranty_end", warranty)):
-                if value is not None and not isinstance(value, date):
-                    errors.setdefault(field, []).append(_("Expected a date."))
-            if isinstance(purchase, date) and isinstance(warranty, date) and warranty < purchase:
-                errors.setdefault("warranty_end", []).append(
-                    _("The warranty cannot end before the purchase date.")
-                )
-            specs = values.get("specs") or {}
-            if not isinstance(specs, dict):
-                errors.setdefault("specs", []).append(_("Expected key/value pairs."))
+        for values in items:
+            asset = Asset(specs={}, u_height=1)
+            clean, errors = _clean_fields(values, asset, registered.__contains__)
             if errors:
                 out.append(ValidationFailed(errors))
                 continue
-            asset = Asset(
-                asset_tag=tag,
-                name=name,
-                kind=kind,
-                status=status,
-                importance=importance,
-                mgmt_ip=mgmt_ip,
-                purchase_date=purchase,
-                warranty_end=warranty,
-                specs=dict(specs),
-                u_height=1,
-            )
-            for field in ("vendor", "model", "serial", "owner", "contact", "support_level"):
-                setattr(asset, field, str(values.get(field) or "").strip())
-            asset.notes = str(values.get("notes") or "").strip()
-            rack = values.get("rack")
-            room = values.get("room")
-            asset.u_position = values.get("u_position")
-            if values.get("u_height") is not None:
-                asset.u_height = int(values["u_height"])
-            asset.rack = rack  # the rack's collection now holds it (and so the session)
-            asset.room = room if room is not None or rack is None else rack.room
-            wanted: list[int] = []
-            if rack is None:
-                _place(asset, errors)  # no rack: no query
-            else:
-                wanted = _place_in_batch(asset, errors, in_batch, occupied)
+            for field, value in clean.items():
+                setattr(asset, field, value)
+            _set_position(asset, values)
+            units = _place(asset, errors, occupied)
             if errors:
-                asset.rack = None
-                asset.room = None
-                if asset in sess:
-                    sess.expunge(asset)
+                _discard(asset)
                 out.append(ValidationFailed(errors))
                 continue
             sess.add(asset)
-            for unit in wanted:
-                in_batch[rack.id][unit] = tag
-                asset.units.append(RackUnit(rack_id=rack.id, unit=unit))
-            registered.add(tag)
+            for unit in units:
+                taken_units.setdefault(asset.rack.id, {})[unit] = asset.asset_tag  # type: ignore[union-attr]
+                asset.units.append(RackUnit(rack_id=asset.rack.id, unit=unit))  # type: ignore[union-attr]
+            registered.add(asset.asset_tag)
             out.append(asset)
     sess.flush()
     return out
-
-
-def _place_in_batch(
-    asset: Asset,
-    errors: dict[str, list[str]],
-    in_batch: dict[int, dict[int, str]],
-    occupied: dict[int, dict[int, str]],
-) -> list[int]:
-    """``_place`` for a new asset of a batch (keep the two in step): the rack's taken units
-    come from ``occupied`` (the database, read once) and ``in_batch``; returns its units."""
-    rack = asset.rack
-    assert rack is not None
-    if asset.room is not None and asset.room is not rack.room:
-        errors.setdefault("rack", []).append(
-            _("Rack %(rack)s is not in room %(room)s.", rack=rack.name, room=asset.room.name)
-        )
-        return []
-    asset.room = rack.room
-    if asset.u_height < 0 or asset.u_height > rack.u_height:
-        errors.setdefault("u_height", []).append(
-            _("Height must be 0 to %(max)d U.", max=rack.u_height)
-        )
-        return []
-    if asset.u_position is None:
-        return []
-    top = asset.u_position + max(asset.u_height, 1) - 1
-    if asset.u_position < 1 or top > rack.u_height:
-        errors.setdefault("u_position", []).append(
-            _(
-                "U%(first)d-U%(last)d is outside rack %(rack)s (1-%(height)d U).",
-                first=asset.u_position,
-                last=top,
-                rack=rack.name,
-                height=rack.u_height,
-            )
-        )
-        return []
-    wanted = list(range(asset.u_position, asset.u_position + asset.u_height))
-    for taken in (occupied.get(rack.id, {}), in_batch.get(rack.id, {})):
-        clash = next((u for u in wanted if u in taken), None)
-        if clash is not None:
-            errors.setdefault("u_position", []).append(
-                _(
-                    "U%(unit)d of rack %(rack)s is already occupied by %(tag)s.",
-                    unit=clash,
-                    rack=rack.name,
-                    tag=taken[clash],
-                )
-            )
-            return []
-    in_batch.setdefault(rack.id, {})
-    return wanted
