@@ -457,4 +457,8 @@ def _go(tag: str) -> Any:
 
 @bp.route("/scan")
 def scan() -> str:
-    return render_template("assets/scan.html", not_found=None, typed="")
+    # ?next=/incidents/7 : after a scan, go there with ?tag=<tag> (e.g. to record an arrival)
+    from opskit.auth import safe_next
+
+    next_path = safe_next(request.args.get("next"), "")
+    return render_template("assets/scan.html", not_found=None, typed="", next_path=next_path)

@@ -48,6 +48,7 @@ def _context(incident: Incident, **extra: Any) -> dict[str, Any]:
         "clock_labels": CLOCK_LABELS,
         "errors": {},
         "form": {},
+        "scanned_tag": "",
         **extra,
     }
 
@@ -108,7 +109,12 @@ def from_alert(alert_id: int) -> Any:
 
 @bp.route("/<int:incident_id>")
 def detail(incident_id: int) -> str:
-    return render_template("alerts/incident.html", **_context(_get(incident_id)))
+    # back from the scan page with ?tag=...: pre-fill the arrival form (one tap to confirm)
+    tag = request.args.get("tag", "").strip()[:64]
+    return render_template(
+        "alerts/incident.html",
+        **_context(_get(incident_id), form={"tag": tag} if tag else {}, scanned_tag=tag),
+    )
 
 
 def _step(incident_id: int, action: str) -> Any:

@@ -107,3 +107,19 @@ def test_incident_pages(app: Flask, client) -> None:
     with app.app_context():
         incident = db.session().scalar(select(Incident))
         assert incident.status == "closed" and incident.onsite_tag == "UPS-01"
+
+
+def test_scan_page_returns_to_the_incident_with_the_tag(app: Flask, client) -> None:
+    with app.test_request_context("/"), acting_as("engineer"):
+        alert, _ups = _seed()
+        incident = incidents.open_from_alert(alert)
+        db.session().commit()
+        path = f"/incidents/{incident.id}"
+    login(client, "engineer")
+    page = client.get(path).get_data(as_text=True)
+    assert f'href="/scan?next={path}"' in page
+    scan = client.get(f"/scan?next={path}").get_data(as_text=True)
+    assert f'data-next="{path}"' in scan
+    assert 'data-next=""' in client.get("/scan?next=https://evil.example/").get_data(as_text=True)
+    back = client.get(f"{path}?tag=UPS-01").get_data(as_text=True)
+    assert 'id="scanned-tag"' in back and 'value="UPS-01"' in back.split('id="arrive-form"')[1]

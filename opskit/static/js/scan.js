@@ -107,6 +107,10 @@
     var prefix = root.dataset.labelPrefix || "/a/";
     if (url.protocol !== "http:" && url.protocol !== "https:") return null;
     if (url.pathname.indexOf(prefix) !== 0 || url.pathname.length <= prefix.length) return null;
+    if (root.dataset.next) {  // e.g. an incident page waiting for the arrival scan
+      var tag = decodeURIComponent(url.pathname.slice(prefix.length));
+      return window.location.origin + root.dataset.next + "?tag=" + encodeURIComponent(tag);
+    }
     if (url.origin === window.location.origin) return url.href;
     return window.location.origin + url.pathname;
   }
