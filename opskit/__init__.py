@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         DATABASE_URL=settings.resolved_database_url(),
         OPSKIT_SETTINGS=settings,
         ENCRYPTION_KEY=settings.encryption_key,
+        BASE_URL=settings.base_url,
         SITE_TIMEZONE=settings.timezone,
         LOCALES=LOCALES,
         BABEL_DEFAULT_LOCALE=settings.default_locale,

@@ -85,6 +85,13 @@ class Settings:
             "doc": "Fernet key for secrets at rest; generated into <instance>/encryption_key",
         },
     )
+    base_url: str = field(
+        default="",
+        metadata={
+            "env": "BASE_URL",
+            "doc": "Address the tablets use, e.g. https://opskit.lan:8443 (QR labels encode it)",
+        },
+    )
     timezone: str = field(
         default="Asia/Shanghai",
         metadata={"env": "TIMEZONE", "doc": "Site time zone used for display and reports"},
