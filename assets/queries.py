@@ -116,6 +116,12 @@ def assets_by_ids(ids: list[int]) -> list[Asset]:
     return list(db.session().scalars(select(Asset).where(Asset.id.in_(ids))))
 
 
+def site_id_of_room(room_id: int | None) -> int | None:
+    if room_id is None:
+        return None
+    return db.session().scalar(select(Room.site_id).where(Room.id == room_id))
+
+
 def all_sites() -> list[Site]:
     return list(db.session().scalars(select(Site).order_by(Site.name)))
 

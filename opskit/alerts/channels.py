@@ -68,6 +68,9 @@ def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, An
             errors["port"] = _("A port is a number from 1 to 65535.")
         if "@" not in settings["to"]:
             errors["to"] = _("At least one e-mail address, separated by commas.")
+    site_ids = sorted({int(v) for v in form.getlist("sites") if str(v).isdigit()})
+    if site_ids:
+        settings["sites"] = site_ids  # empty: every site
     values["settings"] = settings
     secret_url = form.get("url", "").strip()
     secret_other = form.get("secret", "").strip()
@@ -92,6 +95,12 @@ def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, An
     return values, errors
 
 
+def _sites() -> list[Any]:
+    from assets import queries  # the registry's read surface
+
+    return queries.all_sites()
+
+
 def _save(channel: NotificationChannel | None) -> Any:
     values, errors = _parse(request.form, channel)
     if errors:
@@ -101,6 +110,8 @@ def _save(channel: NotificationChannel | None) -> Any:
             errors=errors,
             form=request.form,
             kinds=KIND_LABELS,
+            sites=_sites(),
+            chosen_sites={int(v) for v in request.form.getlist("sites") if v.isdigit()},
         ), 400
     sess = db.session()
     if channel is None:
@@ -141,7 +152,13 @@ def create() -> Any:
     if request.method == "POST":
         return _save(None)
     return render_template(
-        "alerts/channel_form.html", channel=None, errors={}, form={}, kinds=KIND_LABELS
+        "alerts/channel_form.html",
+        channel=None,
+        errors={},
+        form={},
+        kinds=KIND_LABELS,
+        sites=_sites(),
+        chosen_sites=set(),
     )
 
 
@@ -160,7 +177,13 @@ def edit(channel_id: int) -> Any:
         **(channel.settings or {}),
     }
     return render_template(
-        "alerts/channel_form.html", channel=channel, errors={}, form=form, kinds=KIND_LABELS
+        "alerts/channel_form.html",
+        channel=channel,
+        errors={},
+        form=form,
+        kinds=KIND_LABELS,
+        sites=_sites(),
+        chosen_sites=set((channel.settings or {}).get("sites") or []),
     )
 
 

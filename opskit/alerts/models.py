@@ -48,6 +48,8 @@ class EventKind(enum.StrEnum):
     ESCALATED = "escalated"  # urgency raised by a worse repeat
     FLAPPING = "flapping"  # started flapping: further changes do not notify
     SILENCED = "silenced"  # raised during a maintenance window
+    SLA_WARNING = "sla_warning"  # a clock passed its warning share (note: the clock)
+    SLA_BREACHED = "sla_breached"  # a clock passed its deadline (note: the clock)
 
 
 class Alert(Base):

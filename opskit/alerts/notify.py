@@ -4,9 +4,10 @@ Two small steps, each safe to run from several processes at once (work is claime
 ``UPDATE ... WHERE`` and a row-count check, as healthchecks' sendalerts does):
 
 1. ``fan_out``: claim unprocessed ``AlertEvent`` rows; for each event that should notify, make
-   one ``Delivery`` per enabled channel routed for its urgency. A level-2 (5x8) event outside
-   working hours is due at the start of the next working period (channels may opt out); an
-   escalation to A/B is level 1 and goes out at once.
+   one ``Delivery`` per enabled channel routed for its urgency and, if the channel names
+   sites, for the alert's site. A level-2 (5x8) event outside working hours is due at the
+   start of the next working period (channels may opt out); an escalation to A/B is level 1
+   and goes out at once.
 2. ``send_due``: send each due delivery through its transport; every attempt is recorded; a
    transient failure retries with backoff, a permanent one fails the delivery and is shown on
    the channel (``last_error``).
@@ -23,14 +24,19 @@ from sqlalchemy import select, update
 
 from opskit import db
 from opskit.alerts.models import (
+    OPEN_STATUSES,
     Alert,
     AlertEvent,
     Delivery,
     DeliveryAttempt,
+    EventKind,
     NotificationChannel,
 )
-from opskit.alerts.queries import current_policy
+from opskit.alerts.queries import CLOCK_DONE, current_policy
+from opskit.alerts.sla import CLOCKS, clock_state
 from opskit.alerts.transports import TRANSPORTS, Message, TransportError
+
+clocks_kinds = ("sla_warning", "sla_breached")  # their note is the clock's name, not text
 
 BACKOFF = (
     timedelta(seconds=30),
@@ -50,6 +56,62 @@ def _due_at(event: AlertEvent, channel: NotificationChannel, now: datetime) -> d
         return now
     start, _end = next(policy.calendar.periods_from(now))
     return max(start, now)
+
+
+def watch_clocks(now: datetime | None = None) -> int:
+    """Record an event when an open alert's clock passes its warning share or its deadline.
+
+    Each (alert, clock, kind) is recorded once; the events notify like any other, so the team
+    hears about an on-site deadline before it is missed, not after.
+    """
+    now = now or db.utcnow()
+    sess = db.session()
+    policy = current_policy()
+    alerts = sess.scalars(
+        select(Alert).where(Alert.status.in_(OPEN_STATUSES), Alert.silenced.is_(False))
+    ).all()
+    if not alerts:
+        return 0
+    seen = set(
+        sess.execute(
+            select(AlertEvent.alert_id, AlertEvent.kind, AlertEvent.note).where(
+                AlertEvent.alert_id.in_([a.id for a in alerts]),
+                AlertEvent.kind.in_([EventKind.SLA_WARNING.value, EventKind.SLA_BREACHED.value]),
+            )
+        ).all()
+    )
+    made = 0
+    for alert in alerts:
+        for clock in CLOCKS:
+            if getattr(alert, CLOCK_DONE[clock]) is not None:
+                continue
+            state = clock_state(policy, alert.urgency, clock, alert.first_seen, None, now)
+            reached = {
+                EventKind.SLA_WARNING: state.state in ("warning", "breached"),
+                EventKind.SLA_BREACHED: state.state == "breached",
+            }
+            for kind, hit in reached.items():
+                if hit and (alert.id, kind.value, clock) not in seen:
+                    sess.add(
+                        AlertEvent(
+                            alert=alert,
+                            kind=kind.value,
+                            at=now,
+                            actor="sla",
+                            note=clock,
+                            urgency=alert.urgency,
+                            notify=not alert.flapping,
+                        )
+                    )
+                    made += 1
+    sess.commit()
+    return made
+
+
+def _site_of(alert: Alert) -> int | None:
+    from assets import queries  # the registry's read surface
+
+    return queries.site_id_of_room(alert.room_id)
 
 
 def fan_out(now: datetime | None = None, batch: int = 500) -> int:
@@ -75,7 +137,11 @@ def fan_out(now: datetime | None = None, batch: int = 500) -> int:
         event = sess.get(AlertEvent, event_id)
         if event is None or not event.notify:
             continue
+        site_id = _site_of(event.alert)
         for channel in channels:
+            sites = (channel.settings or {}).get("sites") or []
+            if sites and site_id not in sites:
+                continue  # routed to other sites only
             if event.urgency in channel.urgencies:
                 sess.add(
                     Delivery(
@@ -105,6 +171,24 @@ def render(event: AlertEvent) -> Message:
             "silenced": _("raised during maintenance"),
             "onsite": _("engineer on site"),
         }
+        clocks = {
+            "acknowledge": _("acknowledge"),
+            "onsite": _("on site"),
+            "resolve": _("resolve"),
+        }
+        if event.kind in ("sla_warning", "sla_breached"):
+            clock = clocks.get(event.note, event.note)
+            deadline = current_policy().deadlines(alert.urgency, alert.first_seen)
+            due = deadline.get(event.note)
+            due_text = due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else ""
+            if event.kind == "sla_warning":
+                kinds["sla_warning"] = _(
+                    "%(clock)s deadline %(due)s is near", clock=clock, due=due_text
+                )
+            else:
+                kinds["sla_breached"] = _(
+                    "%(clock)s deadline %(due)s missed", clock=clock, due=due_text
+                )
         what = kinds.get(event.kind, event.kind)
         when = event.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         title = f"[{event.urgency}] {alert.message}"
@@ -114,7 +198,7 @@ def render(event: AlertEvent) -> Message:
             f"- {_('Time')}: {when}",
             f"- {_('Rule')}: {alert.rule}",
         ]
-        if event.note and event.note != alert.message:
+        if event.note and event.note != alert.message and event.kind not in clocks_kinds:
             lines.append(f"- {_('Note')}: {event.note}")
     payload = {
         "alert_id": alert.id,
@@ -191,4 +275,5 @@ def send_due(now: datetime | None = None, batch: int = 100) -> int:
 
 def run_once(now: datetime | None = None) -> tuple[int, int]:
     now = now or db.utcnow()
+    watch_clocks(now)
     return fan_out(now), send_due(now)

@@ -68,3 +68,18 @@ def test_failed_test_send_is_reported_on_the_channel_page(app: Flask, client) ->
     post_form(client, f"/alerts/channels/{channel_id}/test")
     page = client.get("/alerts/channels/").get_data(as_text=True)
     assert 'data-field="last_error"' in page and "cannot reach 127.0.0.1" in page
+
+
+def test_channel_limited_to_a_site_from_the_form(app: Flask, client) -> None:
+    from tests import factories
+
+    with app.test_request_context("/"):
+        site_id = factories.rack(site="上海数据中心").room.site_id
+        db.session().commit()
+    login(client, "admin")
+    page = client.get("/alerts/channels/new").get_data(as_text=True)
+    assert f'name="sites" value="{site_id}"' in page
+    post_form(client, "/alerts/channels/new", _form(sites=str(site_id)))
+    with app.app_context():
+        channel = db.session().scalar(select(NotificationChannel))
+        assert channel.settings == {"sites": [site_id]}

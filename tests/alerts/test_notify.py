@@ -17,8 +17,9 @@ from sqlalchemy import select, text
 
 from opskit import db
 from opskit.alerts import notify, services
-from opskit.alerts.models import Delivery, DeliveryAttempt, NotificationChannel
+from opskit.alerts.models import Alert, Delivery, DeliveryAttempt, NotificationChannel
 from opskit.alerts.transports import dingtalk_sign
+from tests import factories
 from tests.test_serve import free_port
 
 DING_SECRET = "SEC0123456789abcdef"
@@ -155,7 +156,7 @@ def test_every_channel_kind_delivers_once(ctx, http_receiver, smtp_server) -> No
     ctx.commit()
     _raise("A", T0)
     assert notify.run_once(T0) == (4, 4)
-    assert notify.run_once(T0 + timedelta(minutes=5)) == (0, 0)  # nothing sent twice
+    assert notify.run_once(T0 + timedelta(minutes=1)) == (0, 0)  # nothing sent twice
 
     ((rcpts, mail),) = box.messages
     assert rcpts == ["duty@example.cn", "boss@example.cn"]
@@ -223,11 +224,34 @@ def test_level_two_waits_for_working_hours_unless_escalated(ctx, http_receiver) 
     assert notify.run_once(SATURDAY) == (1, 0)
     assert ctx.scalar(select(Delivery.next_attempt_at)) == MONDAY_0800
     assert notify.send_due(SATURDAY + timedelta(hours=20)) == 0
-    # the same condition gets worse: escalated to A, which goes out at once
+    # the same condition gets worse: escalated to A, which goes out at once, and so do the
+    # A clocks that already ran out (7x24 from the first sighting: acknowledge within 5 min)
     _raise("A", SATURDAY + timedelta(hours=1), key="patrol:temp")
-    assert notify.run_once(SATURDAY + timedelta(hours=1)) == (1, 1)
+    assert notify.run_once(SATURDAY + timedelta(hours=1)) == (3, 3)
+    texts = [m["markdown"]["content"] for m in http_receiver.received["/wecom"]]
+    assert "已升级" in texts[0]
+    assert "确认期限 2026-11-28 10:05 将到" in texts[1]
+    assert "确认期限 2026-11-28 10:05 已超时" in texts[2]
     assert notify.send_due(MONDAY_0800) == 1
-    assert len(http_receiver.received["/wecom"]) == 2
+    assert len(http_receiver.received["/wecom"]) == 4
+
+
+def test_clock_warning_goes_out_before_the_breach_once(ctx, http_receiver) -> None:
+    _channel("值班群", "webhook", _url(http_receiver, "/duty"))
+    ctx.commit()
+    _raise("B", T0)
+    alert = ctx.scalar(select(Alert))
+    services.acknowledge(alert, at=T0 + timedelta(minutes=2))
+    ctx.commit()
+    notify.run_once(T0 + timedelta(minutes=2))
+    assert notify.run_once(T0 + timedelta(minutes=80)) == (0, 0)  # on site 2 h: 67 % used
+    assert notify.run_once(T0 + timedelta(minutes=95)) == (1, 1)  # 79 %: warning
+    assert notify.run_once(T0 + timedelta(minutes=100)) == (0, 0)  # once only
+    warning = http_receiver.received["/duty"][-1]
+    assert warning["event"] == "sla_warning" and "到场期限" in warning["text"]
+    services.record_onsite(alert, at=T0 + timedelta(minutes=110))
+    ctx.commit()
+    assert notify.run_once(T0 + timedelta(minutes=130)) == (0, 0)  # arrived: no breach
 
 
 def test_urgency_routing_and_maintenance_silence(ctx, http_receiver) -> None:
@@ -246,3 +270,27 @@ def test_secrets_are_encrypted_at_rest(ctx) -> None:
     assert raw.startswith("fernet:") and "SECRET" not in raw
     ctx.expire_all()
     assert ctx.scalar(select(NotificationChannel.secret)).endswith("key=SECRET")
+
+
+def test_channels_can_be_limited_to_sites(ctx, http_receiver) -> None:
+    shanghai = factories.rack(site="上海数据中心", room="A机房", name="A01")
+    beijing = factories.rack(site="北京数据中心", room="B机房", name="B01")
+    sh_ups = factories.asset("UPS-SH", kind="ups", rack=shanghai, u_position=1)
+    bj_ups = factories.asset("UPS-BJ", kind="ups", rack=beijing, u_position=1)
+    _channel("上海值班", "webhook", _url(http_receiver, "/sh"), sites=[shanghai.room.site_id])
+    _channel("总部", "webhook", _url(http_receiver, "/all"))
+    ctx.commit()
+    for ups in (sh_ups, bj_ups):
+        services.raise_alert(
+            f"monitor:ups:{ups.id}",
+            source="monitor",
+            rule="ups.on_battery",
+            urgency="A",
+            message=f"{ups.asset_tag} 电池供电",
+            asset_id=ups.id,
+            at=T0,
+        )
+    ctx.commit()
+    notify.run_once(T0)
+    assert [m["message"] for m in http_receiver.received["/sh"]] == ["UPS-SH 电池供电"]
+    assert len(http_receiver.received["/all"]) == 2
