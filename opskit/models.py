@@ -135,3 +135,19 @@ class AuditLog(Base):
     object_id: Mapped[str] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(Text, default="")
     changes: Mapped[dict[str, Any]]
+
+
+class SiteSetting(Audited, Base):
+    """A named document an admin edits in the UI (e.g. the SLA policy YAML), audited."""
+
+    __tablename__ = "site_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, info={"audit": False}
+    )
+
+    @property
+    def audit_label(self) -> str:
+        return self.key

@@ -8,10 +8,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from opskit.alerts.sla import CLOCKS, PolicyError, site_policy
+from opskit.alerts.queries import current_policy
+from opskit.alerts.sla import CLOCKS, PolicyError
 
 sla_cli = AppGroup("sla", help="Service levels: deadlines on the contract's clocks.")
 
@@ -41,7 +41,7 @@ def _parse_local(text: str, tz: ZoneInfo) -> datetime:
 def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
     """Acknowledge, on-site and resolve deadlines for an alert raised at a local time."""
     try:
-        policy = site_policy(current_app.instance_path, current_app.config["SITE_TIMEZONE"])
+        policy = current_policy()
     except PolicyError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

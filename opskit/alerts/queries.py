@@ -19,8 +19,28 @@ CLOCK_DONE = {
 }
 
 
+POLICY_KEY = "sla_policy"
+
+
 def current_policy() -> Policy:
-    return site_policy(current_app.instance_path, current_app.config["SITE_TIMEZONE"])
+    """The SLA policy an admin saved in opskit, else ``<instance>/sla_policy.yaml``, else the
+    shipped default."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from opskit.alerts.sla import load_policy
+    from opskit.models import SiteSetting
+
+    tz = current_app.config["SITE_TIMEZONE"]
+    try:
+        saved = db.session().get(SiteSetting, POLICY_KEY)
+    except SQLAlchemyError:  # database not set up yet (e.g. `opskit sla deadlines` at once)
+        db.session().rollback()
+        saved = None
+    if saved is not None:
+        return load_policy(saved.value, ZoneInfo(tz), "sla_policy (saved in opskit)")
+    return site_policy(current_app.instance_path, tz)
 
 
 @dataclass(frozen=True)

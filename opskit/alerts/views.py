@@ -11,6 +11,9 @@ from flask_babel import lazy_gettext as _l
 from opskit import db
 from opskit.alerts import queries, services
 from opskit.alerts.models import Alert
+from opskit.auth import require_roles
+from opskit.i18n import site_tz
+from opskit.models import Role
 from opskit.validation import ValidationFailed
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -122,3 +125,35 @@ def onsite(alert_id: int) -> Any:
 @bp.post("/<int:alert_id>/resolve")
 def resolve(alert_id: int) -> Any:
     return _act(alert_id, "resolve")
+
+
+@bp.route("/policy", methods=["GET", "POST"])
+@require_roles(Role.ADMIN)
+def policy() -> Any:
+    """Admins edit the SLA policy (YAML); it is validated before it is saved, and audited."""
+    from opskit.alerts.queries import POLICY_KEY
+    from opskit.alerts.sla import PolicyError, default_policy_text, load_policy
+    from opskit.models import SiteSetting
+
+    sess = db.session()
+    saved = sess.get(SiteSetting, POLICY_KEY)
+    text = saved.value if saved is not None else default_policy_text()
+    error = None
+    if request.method == "POST":
+        text = request.form.get("policy", "").replace("\r\n", "\n")
+        try:
+            load_policy(text, site_tz(), "sla_policy")
+        except PolicyError as exc:
+            error = str(exc)
+        else:
+            if saved is None:
+                sess.add(SiteSetting(key=POLICY_KEY, value=text))
+            else:
+                saved.value = text
+            sess.commit()
+            flash(_("The service-level policy was saved."), "success")
+            return redirect(url_for("alerts.policy")), 303
+    current = queries.current_policy() if error is None else None
+    return render_template(
+        "alerts/policy.html", text=text, error=error, policy=current, clock_labels=CLOCK_LABELS
+    ), (400 if error else 200)

@@ -93,3 +93,28 @@ def test_filters_and_htmx_partial(app: Flask, client) -> None:
     partial = client.get("/alerts/?source=monitor", headers={"HX-Request": "true"})
     body = partial.get_data(as_text=True)
     assert "<html" not in body and "UPS-01" in body and "A机房温度偏高" not in body
+
+
+def test_admin_edits_the_policy_validated_and_audited(app: Flask, client) -> None:
+    from opskit.alerts.sla import default_policy_text
+    from opskit.models import AuditLog
+
+    login(client, "engineer")
+    assert client.get("/alerts/policy").status_code == 403
+    post_form(client, "/logout")
+    login(client, "admin")
+    page = client.get("/alerts/policy").get_data(as_text=True)
+    assert 'id="policy-levels"' in page and "2:00:00" in page  # on site 2 h at level 1
+    bad = post_form(client, "/alerts/policy", {"policy": "levels: {1: {urgencies: [A]}}"})
+    assert bad.status_code == 400
+    assert "levels.1.hours" in bad.get_data(as_text=True)
+    assert "urgencies: [A]" in bad.get_data(as_text=True)  # what was typed is kept
+    faster = default_policy_text().replace("onsite: 2h", "onsite: 1h")
+    assert post_form(client, "/alerts/policy", {"policy": faster}).status_code == 303
+    with app.test_request_context("/"):
+        from opskit.alerts.queries import current_policy
+
+        level = current_policy().level_for("A")
+        assert level.targets["onsite"] == timedelta(hours=1)
+        entry = db.session().scalar(select(AuditLog).where(AuditLog.object_type == "site_setting"))
+        assert entry.actor == "admin" and entry.action == "create"
