@@ -68,3 +68,18 @@ def export_cmd(file: Path) -> None:
     counts = excel.write_export(file)
     parts = ", ".join(f"{sheet} {n}" for sheet, n in counts.items())
     click.echo(f"exported to {file}: {parts}")
+
+
+@assets_cli.command("remind")
+def remind_cmd() -> None:
+    """Raise or clear warranty alerts (expired or ending within 30 days); run daily."""
+    from assets.reminders import sync_warranty_alerts
+    from opskit import db
+    from opskit.audit import acting_as
+    from opskit.i18n import site_tz
+
+    today = db.utcnow().astimezone(site_tz()).date()
+    with acting_as("reminders"):
+        open_count, cleared = sync_warranty_alerts(today)
+        db.session().commit()
+    click.echo(f"warranty alerts open: {open_count}, cleared: {cleared}")

@@ -1,0 +1,71 @@
+"""Registry reminders as alerts: warranties that have ended or end within 30 days.
+
+``sync_warranty_alerts`` is idempotent: run it daily (``opskit assets remind``); each asset has
+one open alert (source ``registry``, urgency C) that is updated with the days left, and cleared
+when the warranty is extended or the asset retired.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from assets import queries
+from opskit import db
+from opskit.alerts import services as alerts
+from opskit.alerts.models import OPEN_STATUSES, Alert
+
+RULE = "registry.warranty"
+WITHIN_DAYS = 30
+
+
+def _key(asset_id: int) -> str:
+    return f"registry:warranty:{asset_id}"
+
+
+def sync_warranty_alerts(today: date) -> tuple[int, int]:
+    """Raise or update the warranty alerts due today; clear the rest. Returns (open, cleared)."""
+    wanted = set()
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        for reminder in queries.warranty_reminders(today, within_days=WITHIN_DAYS):
+            asset = reminder.asset
+            end = asset.warranty_end.isoformat() if asset.warranty_end else ""
+            if reminder.days_left < 0:
+                text = _(
+                    "%(tag)s %(name)s: warranty ended on %(date)s",
+                    tag=asset.asset_tag,
+                    name=asset.name,
+                    date=end,
+                )
+            else:
+                text = _(
+                    "%(tag)s %(name)s: warranty ends on %(date)s (%(days)d days)",
+                    tag=asset.asset_tag,
+                    name=asset.name,
+                    date=end,
+                    days=reminder.days_left,
+                )
+            alerts.raise_alert(
+                _key(asset.id),
+                source="registry",
+                rule=RULE,
+                urgency="C",
+                message=text,
+                asset_id=asset.id,
+            )
+            wanted.add(_key(asset.id))
+    stale = (
+        db.session()
+        .scalars(select(Alert.dedup_key).where(Alert.rule == RULE, Alert.status.in_(OPEN_STATUSES)))
+        .all()
+    )
+    cleared = 0
+    for key in stale:
+        if key not in wanted:
+            alerts.clear_alert(key, note="warranty renewed or asset retired")
+            cleared += 1
+    return len(wanted), cleared
