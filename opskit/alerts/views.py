@@ -60,8 +60,11 @@ def index() -> str:
     filters = _filters()
     views = queries.with_clocks(queries.list_alerts(**filters), db.utcnow())
     template = "alerts/_list.html" if request.headers.get("HX-Request") else "alerts/index.html"
+    from assets import queries as registry  # rooms for the filter, via the registry's queries
+
     return render_template(
         template,
+        rooms=registry.all_rooms(),
         views=views,
         filters=filters,
         counts=queries.open_counts(),

@@ -118,3 +118,27 @@ def test_admin_edits_the_policy_validated_and_audited(app: Flask, client) -> Non
         assert level.targets["onsite"] == timedelta(hours=1)
         entry = db.session().scalar(select(AuditLog).where(AuditLog.object_type == "site_setting"))
         assert entry.actor == "admin" and entry.action == "create"
+
+
+def test_room_filter(app: Flask, client) -> None:
+    from tests import factories
+
+    with app.test_request_context("/"):
+        a_rack = factories.rack(room="A机房", name="A01")
+        b_rack = factories.rack(room="B机房", name="B01")
+        for tag, rack in (("UPS-A", a_rack), ("UPS-B", b_rack)):
+            ups = factories.asset(tag, kind="ups", rack=rack, u_position=1)
+            services.raise_alert(
+                f"k:{tag}",
+                source="monitor",
+                rule="r",
+                urgency="B",
+                message=f"{tag} 告警",
+                asset_id=ups.id,
+            )
+        db.session().commit()
+        room_a = a_rack.room_id
+    login(client, "viewer")
+    page = client.get(f"/alerts/?room={room_a}").get_data(as_text=True)
+    assert "UPS-A 告警" in page and "UPS-B 告警" not in page
+    assert f'<option value="{room_a}" selected>' in page
