@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         OPSKIT_SETTINGS=settings,
         ENCRYPTION_KEY=settings.encryption_key,
         BASE_URL=settings.base_url,
+        SITE_NAME=settings.site_name,
         SITE_TIMEZONE=settings.timezone,
         LOCALES=LOCALES,
         BABEL_DEFAULT_LOCALE=settings.default_locale,

@@ -92,6 +92,10 @@ class Settings:
             "doc": "Address the tablets use, e.g. https://opskit.lan:8443 (QR labels encode it)",
         },
     )
+    site_name: str = field(
+        default="",
+        metadata={"env": "SITE_NAME", "doc": "Customer site name shown on reports and pages"},
+    )
     timezone: str = field(
         default="Asia/Shanghai",
         metadata={"env": "TIMEZONE", "doc": "Site time zone used for display and reports"},

@@ -1,12 +1,72 @@
-"""Pages of this domain (a thin blueprint over its services and queries)."""
+"""Reports page: choose a period and kinds, download the workbook (any role may: it is a read)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, after_this_request, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from opskit import db
+from opskit.i18n import site_tz
+from reports.build import ReportError, build_pack
+from reports.kinds import KINDS, PLANNED
+from reports.periods import PeriodError, parse_period, previous_quarter
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
+def _page(error: str | None = None, **form: Any) -> Any:
+    today = db.utcnow().astimezone(site_tz()).date()
+    default = previous_quarter(today, site_tz()).text
+    return render_template(
+        "reports/index.html",
+        kinds=KINDS,
+        planned=PLANNED,
+        error=error,
+        period=form.get("period", default),
+        chosen=form.get("kinds") or list(KINDS),
+    ), (400 if error else 200)
+
+
 @bp.route("/")
-def index() -> str:
-    return render_template("reports/index.html")
+def index() -> Any:
+    return _page()
+
+
+@bp.route("/build")
+def build() -> Any:
+    """GET so that viewers (the customer) can download too; it writes nothing."""
+    text = request.args.get("period", "")
+    kinds = request.args.getlist("kinds")
+    lang = request.args.get("lang") or None
+    try:
+        period = parse_period(text, site_tz())
+        handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
+        handle.close()
+        path = Path(handle.name)
+        build_pack(
+            period,
+            path,
+            kinds or None,
+            lang if lang in ("zh_CN", "en") else None,
+            current_user.display_name or current_user.username,
+        )
+    except (PeriodError, ReportError) as exc:
+        return _page(str(exc), period=text, kinds=kinds)
+
+    @after_this_request
+    def _cleanup(response: Any) -> Any:
+        path.unlink(missing_ok=True)
+        return response
+
+    name = _("opskit-report-%(period)s.xlsx", period=period.text)
+    return send_file(
+        path,
+        as_attachment=True,
+        download_name=name,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import case, func, select
@@ -117,5 +118,28 @@ def history(alert_id: int) -> list[AlertEvent]:
     return list(
         db.session().scalars(
             select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
+        )
+    )
+
+
+def alerts_between(start: datetime, end: datetime) -> list[Alert]:
+    """Alerts first seen in [start, end), oldest first (for reports)."""
+    return list(
+        db.session().scalars(
+            select(Alert)
+            .where(Alert.first_seen >= start, Alert.first_seen < end)
+            .order_by(Alert.first_seen, Alert.id)
+        )
+    )
+
+
+def incidents_between(start: datetime, end: datetime) -> list[Any]:
+    from opskit.alerts.models import Incident
+
+    return list(
+        db.session().scalars(
+            select(Incident)
+            .where(Incident.opened_at >= start, Incident.opened_at < end)
+            .order_by(Incident.opened_at, Incident.id)
         )
     )

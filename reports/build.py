@@ -1,0 +1,66 @@
+"""Build a report pack: a cover sheet, then each kind's tables, into one workbook."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from opskit import db
+from reports.kinds import KINDS, PLANNED, Context
+from reports.periods import Period
+from reports.writer import ReportWriter
+
+
+class ReportError(ValueError):
+    """The request names an unknown kind; the message lists the known ones."""
+
+
+def check_kinds(kinds: list[str] | None) -> list[str]:
+    chosen = kinds or list(KINDS)
+    unknown = [k for k in chosen if k not in KINDS]
+    if unknown:
+        planned = [k for k in unknown if k in PLANNED]
+        if planned:
+            raise ReportError(
+                f"report kinds not built yet: {', '.join(planned)} (available: {', '.join(KINDS)})"
+            )
+        raise ReportError(
+            f"unknown report kinds: {', '.join(unknown)} (available: {', '.join(KINDS)})"
+        )
+    return chosen
+
+
+def build_pack(
+    period: Period,
+    out: str | Path,
+    kinds: list[str] | None = None,
+    lang: str | None = None,
+    engineer: str = "",
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Write the pack for ``period`` to ``out``; returns rows written per sheet."""
+    chosen = check_kinds(kinds)
+    locale = lang or current_app.config["BABEL_DEFAULT_LOCALE"]
+    ctx = Context(period=period, now=now or db.utcnow(), headline={})
+    written: dict[str, int] = {}
+    with force_locale(locale):
+        sheets = [sheet for kind in chosen for sheet in KINDS[kind][1](ctx)]
+        site = current_app.config.get("SITE_NAME", "") or _("(site name not set)")
+        with ReportWriter(out) as writer:
+            cover = [
+                (_("Site"), site),
+                (_("Period"), period.zh if locale.startswith("zh") else period.text),
+                (_("From"), period.first_day),
+                (_("To"), period.last_day),
+                (_("Engineer"), engineer),
+                (_("Built"), ctx.now.astimezone(period.tz).replace(tzinfo=None)),
+                *[(str(label), value) for label, value in ctx.headline.items()],
+            ]
+            writer.key_values(_("Cover"), _("Resident engineer service report"), cover)
+            for sheet in sheets:
+                written[sheet.name] = writer.sheet(sheet)
+    return written

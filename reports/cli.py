@@ -1,0 +1,43 @@
+"""`opskit report build`: the report pack for a quarter, month or year, as one workbook."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+report_cli = AppGroup("report", help="Excel report packs for the customer.")
+
+
+@report_cli.command("build")
+@click.option("--period", required=True, help="2026Q3, 2026-10 or 2026 (site time zone).")
+@click.option("--kinds", default="", help="Comma-separated kinds (default: all available).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["zh_CN", "en"]), default=None)
+@click.option("--engineer", default="", help="Name on the cover sheet.")
+def build_cmd(period: str, kinds: str, out: Path, lang: str | None, engineer: str) -> None:
+    """Build the report workbook."""
+    from opskit.i18n import site_tz
+    from reports.build import ReportError, build_pack
+    from reports.periods import PeriodError, parse_period
+
+    try:
+        chosen = [k.strip() for k in kinds.split(",") if k.strip()] or None
+        written = build_pack(
+            parse_period(period, site_tz()), out, chosen, lang, engineer or _user()
+        )
+    except (PeriodError, ReportError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    rows = ", ".join(f"{name} {n}" for name, n in written.items())
+    click.echo(f"wrote {out} ({rows})")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""

@@ -1,0 +1,291 @@
+"""Report kinds: each a function from a period to named tables, registered in ``KINDS``.
+
+A kind reads only other domains' ``queries`` modules and returns ``Sheet`` objects for the
+shared writer; it never formats cells itself. Times are converted to the site's local time here
+(the writer refuses aware datetimes). Kinds not built yet are listed in ``PLANNED`` so the UI
+and CLI can say so instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+
+from reports.periods import Period
+from reports.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
+
+
+@dataclass
+class Context:
+    period: Period
+    now: datetime  # aware UTC; clocks still running are judged at min(now, period end)
+    headline: dict[str, Any]  # figures for the cover sheet, filled by the kinds
+
+
+def _local(moment: datetime | None, ctx: Context) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.astimezone(ctx.period.tz).replace(tzinfo=None)
+
+
+def _minutes(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else round((end - start).total_seconds() / 60, 1)
+
+
+# --- 保修到期 -----------------------------------------------------------------------------------
+
+
+WARRANTY_HORIZON_DAYS = 180
+
+
+def warranty(ctx: Context) -> list[Sheet]:
+    """Warranties expired or ending within 180 days of the period's last day."""
+    from assets import queries
+    from assets.models import AssetKind
+
+    day = ctx.period.last_day
+    reminders = queries.warranty_reminders(day, within_days=WARRANTY_HORIZON_DAYS)
+    kinds = AssetKind.zh_labels()
+
+    def rows():
+        for r in reminders:
+            a = r.asset
+            where = " / ".join(
+                x for x in (a.room.name if a.room else "", a.rack.name if a.rack else "") if x
+            )
+            yield {
+                "tag": a.asset_tag,
+                "name": a.name,
+                "kind": kinds.get(a.kind, a.kind),
+                "vendor": a.vendor,
+                "model": a.model,
+                "serial": a.serial,
+                "location": where,
+                "support": a.support_level,
+                "end": a.warranty_end,
+                "days": r.days_left,
+                "state": _("expired") if r.days_left < 0 else _("expiring"),
+            }
+
+    ctx.headline[_("Warranties expired")] = sum(1 for r in reminders if r.days_left < 0)
+    ctx.headline[_("Warranties ending within 180 days")] = sum(
+        1 for r in reminders if r.days_left >= 0
+    )
+    columns = [
+        Col("tag", _("Asset tag")),
+        Col("name", _("Name")),
+        Col("kind", _("Kind")),
+        Col("vendor", _("Vendor")),
+        Col("model", _("Model")),
+        Col("serial", _("Serial number")),
+        Col("location", _("Location")),
+        Col("support", _("Support level")),
+        Col("end", _("Warranty end"), DATE),
+        Col("days", _("Days left"), INT),
+        Col("state", _("State")),
+    ]
+    return [
+        Sheet(
+            _("Warranty"),
+            columns,
+            rows(),
+            highlight=lambda row: row["days"] < 0,
+            note=_("As of %(day)s; expired rows are highlighted.", day=day.isoformat()),
+        )
+    ]
+
+
+# --- 告警与事件 ---------------------------------------------------------------------------------
+
+
+def alerts_sla(ctx: Context) -> list[Sheet]:
+    """Alerts of the period by urgency and source, their times, SLA met/breached per level."""
+    from opskit.alerts import incidents as incident_labels
+    from opskit.alerts.queries import CLOCK_DONE, alerts_between, current_policy, incidents_between
+    from opskit.alerts.sla import CLOCKS, clock_state
+
+    policy = current_policy()
+    period = ctx.period
+    judged_at = min(ctx.now, period.end)
+    alerts = alerts_between(period.start, period.end)
+    clock_names = {"acknowledge": _("Acknowledge"), "onsite": _("On site"), "resolve": _("Resolve")}
+    state_names = {
+        "met": _("met"),
+        "breached": _("breached"),
+        "running": _("open"),
+        "warning": _("open"),
+    }
+
+    by_kind: Counter[tuple[str, str]] = Counter((a.urgency, a.source) for a in alerts)
+    sla: dict[tuple[int, str], Counter[str]] = {}
+    detail = []
+    for alert in alerts:
+        level = policy.level_for(alert.urgency)
+        states = {}
+        for clock in CLOCKS:
+            done = getattr(alert, CLOCK_DONE[clock]) or alert.resolved_at
+            if alert.silenced:
+                continue
+            state = clock_state(policy, alert.urgency, clock, alert.first_seen, done, judged_at)
+            outcome = state.state if state.state in ("met", "breached") else "open"
+            sla.setdefault((level.number, clock), Counter())[outcome] += 1
+            states[clock] = state_names.get(state.state, state.state)
+        detail.append(
+            {
+                "id": alert.id,
+                "urgency": alert.urgency,
+                "level": level.number,
+                "source": alert.source,
+                "rule": alert.rule,
+                "message": alert.message,
+                "first": _local(alert.first_seen, ctx),
+                "ack": _local(alert.acknowledged_at, ctx),
+                "onsite": _local(alert.onsite_at, ctx),
+                "resolved": _local(alert.resolved_at, ctx),
+                "ack_min": _minutes(alert.first_seen, alert.acknowledged_at),
+                "onsite_min": _minutes(alert.first_seen, alert.onsite_at),
+                "resolve_min": _minutes(alert.first_seen, alert.resolved_at),
+                "ack_state": states.get("acknowledge", ""),
+                "onsite_state": states.get("onsite", ""),
+                "resolve_state": states.get("resolve", ""),
+            }
+        )
+    summary = [{"urgency": u, "source": s, "count": n} for (u, s), n in sorted(by_kind.items())]
+    sla_rows = []
+    for (number, clock), counts in sorted(sla.items()):
+        decided = counts["met"] + counts["breached"]
+        sla_rows.append(
+            {
+                "level": number,
+                "clock": clock_names[clock],
+                "total": sum(counts.values()),
+                "met": counts["met"],
+                "breached": counts["breached"],
+                "open": counts["open"],
+                "percent": counts["met"] / decided if decided else None,
+            }
+        )
+    ctx.headline[_("Alerts")] = len(alerts)
+    level_names = {lv.number: lv.name for lv in policy.levels}
+    for row in sla_rows:
+        if row["clock"] == clock_names["onsite"] and row["percent"] is not None:
+            name = level_names.get(row["level"], str(row["level"]))
+            ctx.headline[_("On-site SLA met: %(level)s", level=name)] = f"{row['percent']:.1%}"
+    incidents = incidents_between(period.start, period.end)
+    phases = incident_labels.PHASE_LABELS
+    grades = incident_labels.GRADE_LABELS
+    incident_rows = [
+        {
+            "number": i.number,
+            "title": i.title,
+            "grade": str(grades.get(i.grade, i.grade)),
+            "urgency": i.urgency,
+            "opened": _local(i.opened_at, ctx),
+            "onsite": _local(i.onsite_at, ctx),
+            "closed": _local(i.closed_at, ctx),
+            "phases": " → ".join(
+                f"{e.at.astimezone(period.tz):%m-%d %H:%M} {phases.get(e.phase, e.phase)}: {e.note}"
+                for e in i.entries
+            ),
+            "cause": i.root_cause,
+            "measures": i.measures,
+        }
+        for i in incidents
+    ]
+    ctx.headline[_("Incidents")] = len(incident_rows)
+    return [
+        Sheet(
+            _("Alerts by urgency"),
+            [
+                Col("urgency", _("Urgency")),
+                Col("source", _("Source")),
+                Col("count", _("Alerts"), INT),
+            ],
+            summary,
+        ),
+        Sheet(
+            _("SLA"),
+            [
+                Col("level", _("Level"), INT),
+                Col("clock", _("Clock")),
+                Col("total", _("Alerts"), INT),
+                Col("met", _("Met"), INT),
+                Col("breached", _("Breached"), INT),
+                Col("open", _("Open at period end"), INT),
+                Col("percent", _("Met %"), PERCENT),
+            ],
+            sla_rows,
+            highlight=lambda row: row["breached"] > 0,
+            charts=[
+                {
+                    "type": "column",
+                    "category": "clock",
+                    "values": ["met", "breached"],
+                    "title": _("SLA met and breached"),
+                }
+            ],
+        ),
+        Sheet(
+            _("Alert details"),
+            [
+                Col("id", "ID", INT),
+                Col("urgency", _("Urgency")),
+                Col("level", _("Level"), INT),
+                Col("source", _("Source")),
+                Col("rule", _("Rule")),
+                Col("message", _("Message"), width=40),
+                Col("first", _("First seen"), DATETIME),
+                Col("ack", _("Acknowledged"), DATETIME),
+                Col("onsite", _("On site"), DATETIME),
+                Col("resolved", _("Resolved"), DATETIME),
+                Col("ack_min", _("Minutes to acknowledge"), NUMBER),
+                Col("onsite_min", _("Minutes to arrive"), NUMBER),
+                Col("resolve_min", _("Minutes to resolve"), NUMBER),
+                Col("ack_state", _("Acknowledge SLA")),
+                Col("onsite_state", _("On-site SLA")),
+                Col("resolve_state", _("Resolve SLA")),
+            ],
+            detail,
+            highlight=lambda row: (
+                _("breached") in (row["ack_state"], row["onsite_state"], row["resolve_state"])
+            ),
+        ),
+        Sheet(
+            _("Incidents"),
+            [
+                Col("number", _("Number")),
+                Col("title", _("Title"), width=30),
+                Col("grade", _("Grade")),
+                Col("urgency", _("Urgency")),
+                Col("opened", _("Opened"), DATETIME),
+                Col("onsite", _("On site"), DATETIME),
+                Col("closed", _("Closed"), DATETIME),
+                Col("phases", _("Timeline"), width=60),
+                Col("cause", _("Root cause"), width=30),
+                Col("measures", _("Measures"), width=30),
+            ],
+            incident_rows,
+        ),
+    ]
+
+
+KindFn = Callable[[Context], list[Sheet]]
+
+#: report kinds that exist, in the order of the pack (key → (title, builder))
+KINDS: dict[str, tuple[str, KindFn]] = {
+    "alerts": ("告警与事件", alerts_sla),
+    "warranty": ("保修到期", warranty),
+}
+#: kinds of the quarterly pack still to be built (they need monitoring and patrol data)
+PLANNED = {
+    "config_storage": "设备配置和存储应用情况",
+    "topology": "网络拓扑",
+    "ip": "IP分配",
+    "patrol": "巡检汇总",
+    "load": "服务器与数据库负载",
+}

@@ -1,0 +1,84 @@
+"""Report periods in the site's time zone: a quarter (``2026Q3``), a month (``2026-10``), a year."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_QUARTER = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+class PeriodError(ValueError):
+    """The period text is not 2026Q3, 2026-10 or 2026."""
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # "quarter", "month" or "year"
+    first_day: date
+    next_day: date  # the day after the last day
+    tz: ZoneInfo
+    text: str
+
+    @property
+    def last_day(self) -> date:
+        return self.next_day - timedelta(days=1)
+
+    @property
+    def start(self) -> datetime:
+        """Start as an aware UTC datetime (local midnight of the first day)."""
+        return datetime.combine(self.first_day, datetime.min.time(), self.tz).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        """End (exclusive) as an aware UTC datetime."""
+        return datetime.combine(self.next_day, datetime.min.time(), self.tz).astimezone(UTC)
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def days(self) -> list[date]:
+        return [
+            self.first_day + timedelta(days=i) for i in range((self.next_day - self.first_day).days)
+        ]
+
+    @property
+    def zh(self) -> str:
+        y = self.first_day.year
+        if self.kind == "quarter":
+            return f"{y}年第{(self.first_day.month - 1) // 3 + 1}季度"
+        if self.kind == "month":
+            return f"{y}年{self.first_day.month}月"
+        return f"{y}年"
+
+
+def _first_of_next_month(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    return date(day.year + month0 // 12, month0 % 12 + 1, 1)
+
+
+def parse_period(text: str, tz: ZoneInfo) -> Period:
+    value = text.strip()
+    if m := _QUARTER.match(value):
+        first = date(int(m[1]), (int(m[2]) - 1) * 3 + 1, 1)
+        return Period("quarter", first, _first_of_next_month(first, 3), tz, f"{m[1]}Q{m[2]}")
+    if m := _MONTH.match(value):
+        month = int(m[2])
+        if not 1 <= month <= 12:
+            raise PeriodError(f"{text!r}: month {month} does not exist")
+        first = date(int(m[1]), month, 1)
+        return Period("month", first, _first_of_next_month(first, 1), tz, f"{m[1]}-{month:02d}")
+    if m := _YEAR.match(value):
+        first = date(int(m[1]), 1, 1)
+        return Period("year", first, date(first.year + 1, 1, 1), tz, m[1])
+    raise PeriodError(f"{text!r}: expected a quarter like 2026Q3, a month like 2026-10 or a year")
+
+
+def previous_quarter(today: date, tz: ZoneInfo) -> Period:
+    quarter = (today.month - 1) // 3  # 0-based index of the current quarter
+    year, q = (today.year, quarter) if quarter else (today.year - 1, 4)
+    return parse_period(f"{year}Q{q}", tz)

@@ -1,0 +1,204 @@
+"""Report packs read back with openpyxl: exact figures computed independently here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.cli import ScriptInfo
+
+from opskit import db
+from opskit.alerts import services
+from opskit.cli import cli
+from reports.build import ReportError, build_pack
+from reports.periods import PeriodError, parse_period, previous_quarter
+from reports.writer import Col, ReportWriter, Sheet, display_width
+from tests import factories
+from tests.conftest import login
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last", "zh"),
+    [
+        ("2026Q3", date(2026, 7, 1), date(2026, 9, 30), "2026年第3季度"),
+        ("2026q4", date(2026, 10, 1), date(2026, 12, 31), "2026年第4季度"),
+        ("2026-02", date(2026, 2, 1), date(2026, 2, 28), "2026年2月"),
+        ("2026-12", date(2026, 12, 1), date(2026, 12, 31), "2026年12月"),
+        ("2026", date(2026, 1, 1), date(2026, 12, 31), "2026年"),
+    ],
+)
+def test_periods(text, first, last, zh) -> None:
+    period = parse_period(text, TZ)
+    assert (period.first_day, period.last_day, period.zh) == (first, last, zh)
+    assert period.start == local(f"{first.isoformat()} 00:00")  # local midnight
+    assert period.start.utcoffset() == timedelta(0)  # stored and compared in UTC
+
+
+def test_bad_periods_and_previous_quarter() -> None:
+    for text in ("2026Q5", "2026-13", "Q3", ""):
+        with pytest.raises(PeriodError):
+            parse_period(text, TZ)
+    assert previous_quarter(date(2026, 11, 25), TZ).text == "2026Q3"
+    assert previous_quarter(date(2026, 2, 1), TZ).text == "2025Q4"
+
+
+def test_writer_keeps_formula_like_text_as_text_and_refuses_aware_times(tmp_path: Path) -> None:
+    path = tmp_path / "w.xlsx"
+    with ReportWriter(path) as writer:
+        writer.sheet(
+            Sheet(
+                "数据",
+                [Col("name", "名称"), Col("n", "数量", "int")],
+                [
+                    {"name": '=HYPERLINK("http://evil","x")', "n": 3},
+                    {"name": "+86 138 0000 0000", "n": 4},
+                    {"name": "@SUM(A1)", "n": 5},
+                ],
+            )
+        )
+    ws = openpyxl.load_workbook(path)["数据"]
+    assert ws["A2"].value == '=HYPERLINK("http://evil","x")' and ws["A2"].data_type == "s"
+    assert ws["A3"].value == "+86 138 0000 0000" and ws["A4"].value == "@SUM(A1)"
+    assert ws["B2"].value == 3 and ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:B4"
+    broken = tmp_path / "broken.xlsx"
+    with pytest.raises(TypeError), ReportWriter(broken) as writer:
+        writer.sheet(Sheet("x", [Col("t", "时间", "datetime")], [{"t": local("2026-01-01 08:00")}]))
+    assert not broken.exists() and not list(tmp_path.glob(".report-*"))
+    assert display_width("机房A") == 5
+
+
+def _seed_quarter() -> None:
+    def alert(key, urgency, source, first, ack=None, onsite=None, resolved=None):
+        a = services.raise_alert(
+            key,
+            source=source,
+            rule="r." + key,
+            urgency=urgency,
+            message=f"告警 {key}",
+            at=local(first),
+        )
+        a.acknowledged_at = local(ack) if ack else None
+        a.onsite_at = local(onsite) if onsite else None
+        if resolved:
+            services.resolve(a, "处理完毕", at=local(resolved))
+
+    alert(
+        "a1",
+        "A",
+        "monitor",
+        "2026-07-10 10:00",
+        "2026-07-10 10:03",
+        "2026-07-10 11:30",
+        "2026-07-10 12:30",
+    )  # all met
+    alert(
+        "b1",
+        "B",
+        "monitor",
+        "2026-08-01 02:00",
+        "2026-08-01 02:10",
+        "2026-08-01 04:10",
+        "2026-08-01 04:50",
+    )  # ack and on-site breached, resolve met (3 h: 05:00)
+    alert(
+        "c1",
+        "C",
+        "patrol",
+        "2026-09-30 16:00",
+        "2026-09-30 16:04",
+        "2026-10-08 10:30",
+        "2026-10-08 10:50",
+    )  # 5x8 over National Day: on site due 10-08 11:00, resolve 10:00
+    alert("later", "A", "monitor", "2026-10-02 09:00")  # next quarter: not counted
+
+
+def _rows(ws) -> list[tuple]:
+    return [tuple(c.value for c in row) for row in ws.iter_rows(min_row=2)]
+
+
+def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> None:
+    out = tmp_path / "pack.xlsx"
+    with db_app.test_request_context("/"):
+        _seed_quarter()
+        factories.asset(
+            "EVIL-1",
+            name='=HYPERLINK("http://evil","点我")',
+            warranty_end=date(2026, 12, 31),
+            support_level="7x24x4",
+        )
+        factories.asset("OLD-1", name="旧服务器", warranty_end=date(2026, 9, 1))
+        factories.asset("FAR-1", name="新服务器", warranty_end=date(2027, 12, 31))
+        db.session().commit()
+        written = build_pack(
+            parse_period("2026Q3", TZ), out, engineer="张工", now=local("2026-11-25 09:00")
+        )
+    assert written["告警明细"] == 3
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["封面", "告警统计", "SLA 达成", "告警明细", "事件", "保修到期"]
+    assert _rows(book["告警统计"]) == [("A", "monitor", 1), ("B", "monitor", 1), ("C", "patrol", 1)]
+    sla = {(r[0], r[1]): r[2:] for r in _rows(book["SLA 达成"])}
+    assert sla == {
+        (1, "确认"): (2, 1, 1, 0, 0.5),
+        (1, "到场"): (2, 1, 1, 0, 0.5),
+        (1, "解决"): (2, 2, 0, 0, 1.0),
+        (2, "确认"): (1, 1, 0, 0, 1.0),
+        (2, "到场"): (1, 1, 0, 0, 1.0),
+        (2, "解决"): (1, 0, 1, 0, 0.0),
+    }
+    assert book["SLA 达成"]["G2"].number_format == "0.0%"
+    details = {r[5]: r for r in _rows(book["告警明细"])}
+    b1 = details["告警 b1"]
+    assert b1[6] == datetime(2026, 8, 1, 2, 0)  # local time, naive in the cell
+    assert (b1[10], b1[11], b1[12]) == (10.0, 130.0, 170.0)
+    assert (b1[13], b1[14], b1[15]) == ("已超时", "已超时", "已达成")
+    cover = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True)}
+    assert cover["期间"] == "2026年第3季度" and cover["工程师"] == "张工"
+    assert cover["告警"] == 3 and cover["一级服务到场达成率"] == "50.0%"
+    warranty = book["保修到期"]
+    names = [r[1] for r in warranty.iter_rows(min_row=4, values_only=True)]
+    assert names == ["旧服务器", '=HYPERLINK("http://evil","点我")']  # expired first; FAR-1 out
+    evil = next(c for c in warranty["B"] if c.value and str(c.value).startswith("="))
+    assert evil.data_type == "s"
+
+
+def test_report_cli_and_page(app: Flask, client, tmp_path: Path) -> None:
+    runner = CliRunner()
+    info = ScriptInfo(create_app=lambda: app)
+    out = tmp_path / "r.xlsx"
+    ok = runner.invoke(
+        cli, ["report", "build", "--period", "2026Q3", "--out", str(out), "--lang", "en"], obj=info
+    )
+    assert ok.exit_code == 0, ok.output
+    assert openpyxl.load_workbook(out).sheetnames[:3] == ["Cover", "Alerts by urgency", "SLA"]
+    bad = runner.invoke(cli, ["report", "build", "--period", "2026Q9", "--out", str(out)], obj=info)
+    assert bad.exit_code == 2 and "2026Q9" in bad.output
+    planned = runner.invoke(
+        cli,
+        ["report", "build", "--period", "2026Q3", "--kinds", "topology", "--out", str(out)],
+        obj=info,
+    )
+    assert planned.exit_code == 2 and "not built yet: topology" in planned.output
+    with pytest.raises(ReportError):
+        build_pack(parse_period("2026", TZ), out, ["nope"])
+    login(client, "viewer")  # the customer may download reports
+    page = client.get("/reports/").get_data(as_text=True)
+    assert 'value="2026Q3"' in page or 'id="period"' in page
+    path = tmp_path / "dl.xlsx"
+    with client.get("/reports/build?period=2026Q3&kinds=warranty") as response:
+        assert response.status_code == 200
+        assert "attachment" in response.headers["Content-Disposition"]
+        path.write_bytes(response.data)
+    assert openpyxl.load_workbook(path).sheetnames == ["封面", "保修到期"]
+    bad_page = client.get("/reports/build?period=next+year")
+    assert bad_page.status_code == 400 and 'id="report-error"' in bad_page.get_data(as_text=True)
