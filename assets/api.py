@@ -290,20 +290,9 @@ def get_site(site_id: int) -> Any:
 
 
 def _save_site(values: dict[str, Any], site: Site | None = None) -> Site:
-    sess = db.session()
-    if "name" in values:
-        name = values["name"].strip()
-        clash = sess.scalar(select(Site.id).where(Site.name == name))
-        _unique(Site, "name", clash, site, _("Site %(name)s already exists.", name=name))
-        if site is None:
-            site, _created_now = services.get_or_create_site(name)
-        site.name = name
-    assert site is not None
-    for key in ("address", "notes"):
-        if key in values:
-            setattr(site, key, values[key].strip())
-    sess.flush()
-    return site
+    saved = services.save_site(values, site)
+    db.session().flush()
+    return saved
 
 
 @bp.post("/sites")
@@ -351,21 +340,15 @@ def get_room(room_id: int) -> Any:
 
 
 def _save_room(values: dict[str, Any], room: Room | None = None) -> Room:
-    sess = db.session()
-    site = _lookup(Site, values["site_id"], "site_id") if "site_id" in values else None
-    site = site or room.site  # type: ignore[union-attr]
-    name = values["name"].strip() if "name" in values else room.name  # type: ignore[union-attr]
-    clash = sess.scalar(select(Room.id).where(Room.site_id == site.id, Room.name == name))
-    _unique(Room, "name", clash, room, _("Room %(name)s already exists here.", name=name))
-    if room is None:
-        room, _created_now = services.get_or_create_room(site, name)
-    room.site = site
-    room.name = name
-    for key in ("floor", "notes"):
-        if key in values:
-            setattr(room, key, values[key].strip())
-    sess.flush()
-    return room
+    data = dict(values)
+    if "site_id" in data:
+        data["site"] = _lookup(Site, data.pop("site_id"), "site_id")
+    try:
+        saved = services.save_room(data, room)
+        db.session().flush()
+    except ValidationFailed as exc:
+        raise _renamed(exc, {"site": "site_id"}) from None
+    return saved
 
 
 @bp.post("/rooms")
@@ -421,45 +404,16 @@ def get_rack(rack_id: int) -> Any:
     return jsonify(RACK.dump(_get(Rack, rack_id)))
 
 
-def _rack_top(rack: Rack) -> int:
-    """The highest unit any asset of the rack reaches (0 when none has a position)."""
-    top = 0
-    for asset in rack.assets:
-        if asset.u_position is not None:
-            top = max(top, asset.u_position + max(asset.u_height, 1) - 1)
-    return top
-
-
 def _save_rack(values: dict[str, Any], rack: Rack | None = None) -> Rack:
-    sess = db.session()
-    room = _lookup(Room, values["room_id"], "room_id") if "room_id" in values else None
-    room = room or rack.room  # type: ignore[union-attr]
-    name = values["name"].strip() if "name" in values else rack.name  # type: ignore[union-attr]
-    clash = sess.scalar(select(Rack.id).where(Rack.room_id == room.id, Rack.name == name))
-    _unique(Rack, "name", clash, rack, _("Rack %(name)s already exists here.", name=name))
-    if rack is not None:
-        if room is not rack.room and rack.assets:
-            raise ValidationFailed.one(
-                "room_id", _("Move or clear the assets of this rack before moving it.")
-            )
-        height = values.get("u_height", rack.u_height)
-        top = _rack_top(rack)
-        if height < top:
-            raise ValidationFailed.one(
-                "u_height", _("An asset reaches U%(top)d of this rack.", top=top)
-            )
-    else:
-        rack, _created_now = services.get_or_create_rack(room, name, values.get("u_height"))
-    rack.room = room
-    rack.name = name
-    if "u_height" in values:
-        rack.u_height = values["u_height"]
-    if "descending_units" in values:
-        rack.descending_units = values["descending_units"]
-    if "notes" in values:
-        rack.notes = values["notes"].strip()
-    sess.flush()
-    return rack
+    data = dict(values)
+    if "room_id" in data:
+        data["room"] = _lookup(Room, data.pop("room_id"), "room_id")
+    try:
+        saved = services.save_rack(data, rack)
+        db.session().flush()
+    except ValidationFailed as exc:
+        raise _renamed(exc, {"room": "room_id"}) from None
+    return saved
 
 
 @bp.post("/racks")

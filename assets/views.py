@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from assets import queries, services
@@ -45,7 +45,7 @@ from assets.forms import (
     label,
     parse_specs,
 )
-from assets.models import Asset, IPAddress, Prefix, Rack, RackUnit, Room, Site
+from assets.models import Asset, IPAddress, Prefix, Rack, Room, Site
 from opskit import audit, db
 from opskit.i18n import site_tz
 from opskit.models import WRITER_ROLES
@@ -382,19 +382,14 @@ def _site_form_page(site: Site | None) -> Any:
     form = SiteForm(obj=site) if request.method == "GET" else SiteForm()
     failed = request.method == "POST"
     if form.validate_on_submit():
-        sess = db.session()
-        name = (form.name.data or "").strip()
-        clash = sess.scalar(select(Site.id).where(Site.name == name))
-        if clash is not None and (site is None or clash != site.id):
-            apply_errors(form, {"name": [_("Site %(name)s already exists.", name=name)]})
+        values = {"name": form.name.data, "address": form.address.data, "notes": form.notes.data}
+        try:
+            site = services.save_site(values, site)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
         else:
-            if site is None:
-                site, _created = services.get_or_create_site(name)
-            site.name = name
-            site.address = (form.address.data or "").strip()
-            site.notes = (form.notes.data or "").strip()
             if _commit_or_error(form, "name"):
-                flash(_("Site %(name)s saved.", name=name), "success")
+                flash(_("Site %(name)s saved.", name=site.name), "success")
                 return redirect(url_for("assets.locations"))
     title = _("Edit site") if site is not None else _("New site")
     return _form_page("assets/simple_form.html", form, failed, title=title)
@@ -418,21 +413,19 @@ def _room_form_page(room: Room | None) -> Any:
     form.site.choices = choices([("", "—")] + [(str(s.id), s.name) for s in queries.all_sites()])
     failed = request.method == "POST"
     if form.validate_on_submit():
-        sess = db.session()
-        site = sess.get(Site, int(form.site.data))
-        name = (form.name.data or "").strip()
-        clash = sess.scalar(select(Room.id).where(Room.site_id == site.id, Room.name == name))
-        if clash is not None and (room is None or clash != room.id):
-            msg = _("Room %(name)s already exists in %(site)s.", name=name, site=site.name)
-            apply_errors(form, {"name": [msg]})
+        values = {
+            "site": db.session().get(Site, int(form.site.data)),
+            "name": form.name.data,
+            "floor": form.floor.data,
+            "notes": form.notes.data,
+        }
+        try:
+            room = services.save_room(values, room)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
         else:
-            if room is None:
-                room, _created = services.get_or_create_room(site, name)
-            room.site, room.name = site, name
-            room.floor = (form.floor.data or "").strip()
-            room.notes = (form.notes.data or "").strip()
             if _commit_or_error(form, "name"):
-                flash(_("Room %(name)s saved.", name=name), "success")
+                flash(_("Room %(name)s saved.", name=room.name), "success")
                 return redirect(url_for("assets.locations"))
     title = _("Edit room") if room is not None else _("New room")
     return _form_page("assets/simple_form.html", form, failed, title=title)
@@ -458,33 +451,20 @@ def _rack_form_page(rack: Rack | None) -> Any:
     )
     failed = request.method == "POST"
     if form.validate_on_submit():
-        sess = db.session()
-        room = sess.get(Room, int(form.room.data))
-        name = (form.name.data or "").strip()
-        height = int(form.u_height.data)
-        errors: dict[str, list[str]] = {}
-        clash = sess.scalar(select(Rack.id).where(Rack.room_id == room.id, Rack.name == name))
-        if clash is not None and (rack is None or clash != rack.id):
-            msg = _("Rack %(name)s already exists in %(room)s.", name=name, room=room.name)
-            errors["name"] = [msg]
-        if rack is not None:
-            top = sess.scalar(select(func.max(RackUnit.unit)).where(RackUnit.rack_id == rack.id))
-            if top is not None and top > height:
-                msg = _("U%(unit)d is in use: the rack needs at least %(unit)d U.", unit=top)
-                errors["u_height"] = [msg]
-        if errors:
-            apply_errors(form, errors)
+        values = {
+            "room": db.session().get(Room, int(form.room.data)),
+            "name": form.name.data,
+            "u_height": int(form.u_height.data),
+            "descending_units": bool(form.descending_units.data),
+            "notes": form.notes.data,
+        }
+        try:
+            rack = services.save_rack(values, rack)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
         else:
-            if rack is None:
-                rack, _created = services.get_or_create_rack(room, name, height)
-            elif rack.room_id != room.id:
-                for asset in rack.assets:  # the assets move with their rack
-                    asset.room = room
-            rack.room, rack.name, rack.u_height = room, name, height
-            rack.descending_units = bool(form.descending_units.data)
-            rack.notes = (form.notes.data or "").strip()
             if _commit_or_error(form, "name"):
-                flash(_("Rack %(name)s saved.", name=name), "success")
+                flash(_("Rack %(name)s saved.", name=rack.name), "success")
                 return redirect(url_for("assets.rack_detail", rack_id=rack.id))
     title = _("Edit rack") if rack is not None else _("New rack")
     return _form_page("assets/simple_form.html", form, failed, title=title)

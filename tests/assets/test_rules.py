@@ -229,3 +229,27 @@ def test_warranty_reminders(ctx) -> None:
         ("SOON", 25, "30"),
         ("LATER", 68, "90"),
     ]
+
+
+def test_sites_rooms_racks_rules(ctx) -> None:
+    site = services.save_site({"name": "总部", "address": "上海"})
+    other = services.save_site({"name": "分部"})
+    with pytest.raises(ValidationFailed) as info:
+        services.save_site({"name": "总部"})
+    assert "总部" in info.value.errors["name"][0]
+    room_a = services.save_room({"site": site, "name": "A机房"})
+    room_b = services.save_room({"site": other, "name": "B机房"})
+    services.save_room({"site": other, "name": "A机房"})  # same name, other site: fine
+    with pytest.raises(ValidationFailed):
+        services.save_room({"site": site, "name": "A机房"})
+    rack = services.save_rack({"room": room_a, "name": "A01", "u_height": 42})
+    server = factories.asset("SRV-1", rack=rack, u_position=30, u_height=2)
+    ctx.flush()
+    with pytest.raises(ValidationFailed) as info:
+        services.save_rack({"u_height": 30}, rack)  # U31 is in use
+    assert "U31" in info.value.errors["u_height"][0]
+    with pytest.raises(ValidationFailed):
+        services.save_rack({"u_height": 61}, rack)
+    services.save_rack({"room": room_b}, rack)  # the rack moves, its assets with it
+    ctx.commit()
+    assert rack.room is room_b and server.room is room_b
