@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from monitors import views
+    from monitors import cli, views
 
     app.register_blueprint(views.bp)
+    app.cli.add_command(cli.snmp_cli)

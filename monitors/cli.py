@@ -1,0 +1,116 @@
+"""`opskit snmp ...`: talk to an SNMP agent from the command line.
+
+Exit status: 0 done, 1 the agent did not answer (one line on stderr says why), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+
+snmp_cli = AppGroup("snmp", help="SNMP: probe an agent with the device profiles.")
+
+
+@snmp_cli.command("probe")
+@click.argument("host")
+@click.option("--port", default=161, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--snmp-version",
+    "version",
+    type=click.Choice(["1", "2c"]),
+    default="2c",
+    show_default=True,
+    help="Version for --community (v3 is chosen by --v3-user).",
+)
+@click.option("--community", default="public", show_default=True, help="SNMPv1/v2c community.")
+@click.option("--v3-user", default=None, help="SNMPv3 user name (selects SNMPv3).")
+@click.option(
+    "--auth-proto",
+    type=click.Choice(["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"], case_sensitive=False),
+    default=None,
+    help="SNMPv3 authentication protocol.",
+)
+@click.option("--auth-key", default=None, help="SNMPv3 authentication pass phrase.")
+@click.option(
+    "--priv-proto",
+    type=click.Choice(["DES", "3DES", "AES", "AES192", "AES256"], case_sensitive=False),
+    default=None,
+    help="SNMPv3 privacy protocol.",
+)
+@click.option("--priv-key", default=None, help="SNMPv3 privacy pass phrase.")
+@click.option("--context", default="", help="SNMPv3 context name.")
+@click.option(
+    "--timeout",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    help="Seconds to wait for each response.",
+)
+@click.option("--retries", default=1, show_default=True, type=click.IntRange(0, 5))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def probe_cmd(
+    host: str,
+    port: int,
+    version: str,
+    community: str,
+    v3_user: str | None,
+    auth_proto: str | None,
+    auth_key: str | None,
+    priv_proto: str | None,
+    priv_key: str | None,
+    context: str,
+    timeout: float,
+    retries: int,
+    as_json: bool,
+) -> None:
+    """Read HOST's system group, match the device profiles and print what they map."""
+    from monitors import probe, snmp
+
+    try:
+        if v3_user:
+            creds = snmp.Credentials(
+                version="3",
+                user=v3_user,
+                auth_proto=auth_proto,
+                auth_key=auth_key,
+                priv_proto=priv_proto,
+                priv_key=priv_key,
+                context=context,
+            )
+        else:
+            if auth_proto or priv_proto or auth_key or priv_key:
+                raise click.UsageError("--auth-*/--priv-* need --v3-user")
+            creds = snmp.Credentials(version=version, community=community)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        result = probe.probe(host, port, creds, timeout=timeout, retries=retries)
+    except snmp.SnmpError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result['sys_name']} ({result['sys_object_id']})")
+    click.echo(f"  {result['sys_descr']}")
+    click.echo(f"  profiles: {', '.join(result['profiles'])}")
+    inv = result["inventory"]
+    click.echo(
+        f"  model: {inv['model'] or '-'}  serial: {inv['serial'] or '-'}  "
+        f"firmware: {inv['firmware'] or '-'}"
+    )
+    for row in result["metrics"]:
+        instance = f"[{row['instance']}]" if row["instance"] else ""
+        parts = [f"{row['metric']}{instance} =", str(row["value"]), row["unit"]]
+        if row["status"]:
+            parts.append(f"({row['status']})")
+        click.echo("  " + " ".join(p for p in parts if p))
+    for n in result["lldp_neighbors"]:
+        click.echo(f"  lldp {n['local_port']} -> {n['remote_sys_name']} {n['remote_port']}")
+    click.echo(
+        f"  interfaces: {len(result['interfaces'])}  arp: {len(result['arp'])}  "
+        f"volumes: {len(result['storage'])}"
+    )

@@ -1,0 +1,462 @@
+"""Probe one agent: read its system group, pick the matching profiles, read what they map.
+
+:func:`probe` returns one JSON-ready dict::
+
+    {"host", "port", "sys_name", "sys_descr", "sys_object_id", "sys_uptime_seconds",
+     "profiles": [names matched],
+     "metrics": [{"metric", "instance", "value", "unit",
+                  "status"}],  # status: ok / warning / critical / None
+     "interfaces": [{"index", "name", "descr", "alias", "type", "speed_bps", "mac",
+                     "admin_status", "oper_status", "in_octets", "out_octets"}],
+     "storage": [{"index", "descr", "type", "allocation_units", "size_bytes", "used_bytes",
+                  "used_percent"}],
+     "lldp_neighbors": [{"local_port", "remote_sys_name", "remote_port", "remote_chassis_id"}],
+     "arp": [{"ip", "mac", "interface"}],
+     "inventory": {"model", "serial", "firmware"}}
+
+An agent that does not answer raises :class:`monitors.snmp.SnmpError` (one-line message).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from typing import Any
+
+from monitors import snmp
+from monitors.metrics import METRICS
+from monitors.profiles import MetricSpec, Profile, load_profiles
+
+SYS_DESCR = "1.3.6.1.2.1.1.1.0"
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+SYS_NAME = "1.3.6.1.2.1.1.5.0"
+
+IF = "1.3.6.1.2.1.2.2.1."
+IFX = "1.3.6.1.2.1.31.1.1.1."
+IF_COLUMNS = {
+    "descr": IF + "2",
+    "type": IF + "3",
+    "speed": IF + "5",
+    "mac": IF + "6",
+    "admin": IF + "7",
+    "oper": IF + "8",
+    "in": IF + "10",
+    "out": IF + "16",
+    "name": IFX + "1",
+    "hc_in": IFX + "6",
+    "hc_out": IFX + "10",
+    "high_speed": IFX + "15",
+    "alias": IFX + "18",
+}
+IF_STATUS = {
+    1: "up",
+    2: "down",
+    3: "testing",
+    4: "unknown",
+    5: "dormant",
+    6: "notPresent",
+    7: "lowerLayerDown",
+}
+
+HR = "1.3.6.1.2.1.25.2.3.1."
+HR_COLUMNS = {
+    "type": HR + "2",
+    "descr": HR + "3",
+    "units": HR + "4",
+    "size": HR + "5",
+    "used": HR + "6",
+}
+HR_TYPES = {
+    "1.3.6.1.2.1.25.2.1.1": "other",
+    "1.3.6.1.2.1.25.2.1.2": "ram",
+    "1.3.6.1.2.1.25.2.1.3": "virtual_memory",
+    "1.3.6.1.2.1.25.2.1.4": "fixed_disk",
+    "1.3.6.1.2.1.25.2.1.5": "removable_disk",
+    "1.3.6.1.2.1.25.2.1.6": "floppy_disk",
+    "1.3.6.1.2.1.25.2.1.7": "compact_disc",
+    "1.3.6.1.2.1.25.2.1.8": "ram_disk",
+    "1.3.6.1.2.1.25.2.1.9": "network_disk",
+    "1.3.6.1.2.1.25.2.1.10": "flash_memory",
+}
+
+LLDP_LOC_PORT_ID = "1.0.8802.1.1.2.1.3.7.1.3"
+LLDP_LOC_PORT_DESC = "1.0.8802.1.1.2.1.3.7.1.4"
+LLDP_REM = "1.0.8802.1.1.2.1.4.1.1."
+LLDP_COLUMNS = {
+    "chassis_subtype": LLDP_REM + "4",
+    "chassis_id": LLDP_REM + "5",
+    "port_subtype": LLDP_REM + "6",
+    "port_id": LLDP_REM + "7",
+    "port_desc": LLDP_REM + "8",
+    "sys_name": LLDP_REM + "9",
+}
+
+ARP_MEDIA = "1.3.6.1.2.1.4.22.1.2"  # ipNetToMediaPhysAddress.ifIndex.a.b.c.d
+ARP_PHYSICAL = "1.3.6.1.2.1.4.35.1.4"  # ipNetToPhysicalPhysAddress.ifIndex.type.len.addr...
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, bytes):  # some agents return numbers as text
+        try:
+            return float(value.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            return None
+    return None
+
+
+def _clean(value: float) -> int | float:
+    value = round(value, 4)
+    return int(value) if float(value).is_integer() else value
+
+
+def _key(value: Any) -> str:
+    """A raw value as the string used in ``states`` and ``where`` lists."""
+    if isinstance(value, bytes):
+        return snmp.text(value)
+    return str(value)
+
+
+def _index_sort(index: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in index.split("."))
+    except ValueError:
+        return ()
+
+
+class _Reader:
+    """The values read from one agent, plus the logic turning them into readings."""
+
+    def __init__(self, scalars: dict[str, Any], tables: dict[str, dict[str, Any]]) -> None:
+        self.scalars, self.tables = scalars, tables
+
+    def col(self, oid: str) -> dict[str, Any]:
+        return self.tables.get(oid, {})
+
+    def rows(self, spec: MetricSpec) -> list[str]:
+        first = spec.column or (spec.percent[0] if spec.percent else spec.product[0])  # type: ignore[index]
+        indexes = sorted(self.col(first), key=_index_sort)
+        if spec.where:
+            column, allowed = spec.where
+            values = self.col(column)
+            indexes = [i for i in indexes if i in values and _key(values[i]) in allowed]
+        return indexes
+
+    def raw_row(self, spec: MetricSpec, index: str) -> float | None:
+        if spec.column:
+            return _number(self.col(spec.column).get(index))
+        if spec.percent:
+            used = _number(self.col(spec.percent[0]).get(index))
+            total = _number(self.col(spec.percent[1]).get(index))
+            if used is None or not total:
+                return None
+            return 100.0 * used / total
+        result: float = 1
+        for column in spec.product or ():
+            n = _number(self.col(column).get(index))
+            if n is None:
+                return None
+            result *= n
+        return result
+
+    def readings(self, spec: MetricSpec) -> list[tuple[str, Any]]:
+        """[(instance, raw value)] for one profile entry."""
+        if spec.oid:
+            value = self.scalars.get(spec.oid)
+            return [] if value is None else [("", value)]
+        out: list[tuple[str, Any]] = []
+        if spec.percent and spec.aggregate == "sum":
+            # A share of a sum is the sum of the parts over the sum of the totals.
+            used = total = 0.0
+            for index in self.rows(spec):
+                u = _number(self.col(spec.percent[0]).get(index))
+                t = _number(self.col(spec.percent[1]).get(index))
+                if u is not None and t:
+                    used, total = used + u, total + t
+            return [("", 100.0 * used / total)] if total else []
+        names = self.col(spec.instance) if spec.instance else {}
+        for index in self.rows(spec):
+            value = self.raw_row(spec, index)
+            if value is None:
+                continue
+            instance = snmp.text(names.get(index)) if spec.instance else index
+            out.append((instance or index, value))
+        if spec.aggregate and out:
+            values = [v for _, v in out]
+            agg = {
+                "avg": lambda v: sum(v) / len(v),
+                "sum": sum,
+                "min": min,
+                "max": max,
+            }[spec.aggregate](values)
+            out = [("", agg)]
+        return out
+
+
+def _metric_rows(reader: _Reader, spec: MetricSpec) -> list[dict[str, Any]]:
+    vocab = METRICS[spec.metric]
+    rows = []
+    for instance, raw in reader.readings(spec):
+        status = None
+        if vocab["kind"] == "state":
+            fallback = "unknown" if "unknown" in vocab["states"] else "other"
+            value: Any = spec.states.get(_key(raw), fallback)
+            status = spec.status.get(value)
+        else:
+            number = _number(raw)
+            if number is None or not math.isfinite(number):
+                continue
+            value = _clean(number * spec.scale)
+        rows.append(
+            {
+                "metric": spec.metric,
+                "instance": instance,
+                "value": value,
+                "unit": vocab["unit"],
+                "status": status,
+            }
+        )
+    return rows
+
+
+def _interfaces(reader: _Reader) -> list[dict[str, Any]]:
+    c = {k: reader.col(v) for k, v in IF_COLUMNS.items()}
+    indexes = sorted(set(c["descr"]) | set(c["name"]), key=_index_sort)
+    out = []
+    for i in indexes:
+        high = _number(c["high_speed"].get(i))
+        speed = high * 1_000_000 if high else _number(c["speed"].get(i))
+        out.append(
+            {
+                "index": int(i) if i.isdigit() else i,
+                "name": snmp.text(c["name"].get(i)) or snmp.text(c["descr"].get(i)),
+                "descr": snmp.text(c["descr"].get(i)),
+                "alias": snmp.text(c["alias"].get(i)),
+                "type": c["type"].get(i),
+                "speed_bps": int(speed) if speed is not None else None,
+                "mac": snmp.mac(c["mac"].get(i)),
+                "admin_status": IF_STATUS.get(c["admin"].get(i), "unknown"),
+                "oper_status": IF_STATUS.get(c["oper"].get(i), "unknown"),
+                "in_octets": c["hc_in"].get(i, c["in"].get(i)),
+                "out_octets": c["hc_out"].get(i, c["out"].get(i)),
+            }
+        )
+    return out
+
+
+def _interface_metrics(interfaces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for itf in interfaces:
+        for metric, value in (
+            ("if.oper_status", itf["oper_status"]),
+            ("if.in_octets", itf["in_octets"]),
+            ("if.out_octets", itf["out_octets"]),
+        ):
+            if value is None:
+                continue
+            rows.append(
+                {
+                    "metric": metric,
+                    "instance": itf["name"],
+                    "value": value,
+                    "unit": METRICS[metric]["unit"],
+                    "status": None,
+                }
+            )
+    return rows
+
+
+def _storage(reader: _Reader) -> list[dict[str, Any]]:
+    c = {k: reader.col(v) for k, v in HR_COLUMNS.items()}
+    out = []
+    for i in sorted(c["descr"], key=_index_sort):
+        units = _number(c["units"].get(i)) or 0
+        size = _number(c["size"].get(i))
+        used = _number(c["used"].get(i))
+        kind = c["type"].get(i)
+        out.append(
+            {
+                "index": int(i) if i.isdigit() else i,
+                "descr": snmp.text(c["descr"].get(i)),
+                "type": HR_TYPES.get(str(kind), str(kind) if kind else None),
+                "allocation_units": int(units),
+                "size_bytes": int(size * units) if size is not None else None,
+                "used_bytes": int(used * units) if used is not None else None,
+                "used_percent": _clean(100.0 * used / size) if size and used is not None else None,
+            }
+        )
+    return out
+
+
+def _lldp(reader: _Reader) -> list[dict[str, Any]]:
+    loc_id, loc_desc = reader.col(LLDP_LOC_PORT_ID), reader.col(LLDP_LOC_PORT_DESC)
+    c = {k: reader.col(v) for k, v in LLDP_COLUMNS.items()}
+    out = []
+    for index in sorted(set(c["sys_name"]) | set(c["chassis_id"]), key=_index_sort):
+        parts = index.split(".")
+        local = parts[1] if len(parts) >= 3 else ""
+        chassis = c["chassis_id"].get(index)
+        chassis_id = (
+            snmp.mac(chassis) if c["chassis_subtype"].get(index) == 4 else snmp.text(chassis)
+        )
+        port = c["port_id"].get(index)
+        remote_port = snmp.mac(port) if c["port_subtype"].get(index) == 3 else snmp.text(port)
+        out.append(
+            {
+                "local_port": snmp.text(loc_id.get(local))
+                or snmp.text(loc_desc.get(local))
+                or local,
+                "remote_sys_name": snmp.text(c["sys_name"].get(index)),
+                "remote_port": remote_port or snmp.text(c["port_desc"].get(index)),
+                "remote_chassis_id": chassis_id,
+            }
+        )
+    return out
+
+
+def _if_names(reader: _Reader) -> dict[str, str]:
+    names = {i: snmp.text(v) for i, v in reader.col(IF_COLUMNS["descr"]).items()}
+    names.update({i: snmp.text(v) for i, v in reader.col(IF_COLUMNS["name"]).items() if v})
+    return names
+
+
+def _arp(reader: _Reader) -> list[dict[str, Any]]:
+    names = _if_names(reader)
+    seen: set[tuple[str, str]] = set()
+    out = []
+
+    def add(if_index: str, ip: str, mac: Any) -> None:
+        entry = (ip, snmp.mac(mac))
+        if entry in seen or not entry[1]:
+            return
+        seen.add(entry)
+        out.append({"ip": ip, "mac": entry[1], "interface": names.get(if_index, if_index)})
+
+    for index, mac in reader.col(ARP_MEDIA).items():
+        parts = index.split(".")
+        if len(parts) == 5:
+            add(parts[0], ".".join(parts[1:]), mac)
+    for index, mac in reader.col(ARP_PHYSICAL).items():
+        parts = [int(p) for p in index.split(".")]
+        if len(parts) < 3 or len(parts) != 3 + parts[2]:
+            continue
+        raw = bytes(parts[3:])
+        try:
+            ip = str(ipaddress.ip_address(raw))
+        except ValueError:
+            continue
+        add(str(parts[0]), ip, mac)
+    return out
+
+
+def _inventory(reader: _Reader, profiles: list[Profile]) -> dict[str, str | None]:
+    inventory: dict[str, str | None] = {"model": None, "serial": None, "firmware": None}
+    for profile in profiles:
+        for key, source in profile.inventory.items():
+            if inventory[key]:
+                continue
+            if isinstance(source, str):
+                value = snmp.text(reader.scalars.get(source))
+            else:
+                values = reader.col(source["column"])
+                indexes = sorted(values, key=_index_sort)
+                if source["where"]:
+                    column, allowed = source["where"]
+                    filt = reader.col(column)
+                    indexes = [i for i in indexes if i in filt and _key(filt[i]) in allowed]
+                value = next((snmp.text(values[i]) for i in indexes if snmp.text(values[i])), "")
+            inventory[key] = value or None
+    return inventory
+
+
+def _section_columns(sections: set[str]) -> list[str]:
+    columns: list[str] = []
+    if "interfaces" in sections or "arp" in sections:
+        columns += list(IF_COLUMNS.values())
+    if "storage" in sections:
+        columns += list(HR_COLUMNS.values())
+    if "lldp" in sections:
+        columns += [LLDP_LOC_PORT_ID, LLDP_LOC_PORT_DESC, *LLDP_COLUMNS.values()]
+    if "arp" in sections:
+        columns += [ARP_MEDIA, ARP_PHYSICAL]
+    return columns
+
+
+async def probe_async(
+    client: snmp.SnmpClient, profiles: list[Profile] | None = None
+) -> dict[str, Any]:
+    profiles = load_profiles() if profiles is None else profiles
+    probes = sorted({p.has_oid for p in profiles if p.has_oid})
+    first = await client.get([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, *probes])
+    sys_descr = snmp.text(first.get(SYS_DESCR))
+    sys_object_id = str(first.get(SYS_OBJECT_ID) or "")
+    present = {oid for oid in probes if first.get(oid) is not None}
+    matched = [p for p in profiles if p.matches(sys_object_id, sys_descr, present)]
+    # Generic profiles (always) first, so a specific profile's reading of the same metric wins.
+    matched.sort(key=lambda p: (not p.always, p.file))
+
+    scalar_oids: list[str] = []
+    columns: list[str] = []
+    sections: set[str] = set()
+    for profile in matched:
+        for spec in profile.metrics:
+            if spec.oid:
+                scalar_oids.append(spec.oid)
+            columns += spec.columns
+        for source in profile.inventory.values():
+            if isinstance(source, str):
+                scalar_oids.append(source)
+            else:
+                columns.append(source["column"])
+                if source["where"]:
+                    columns.append(source["where"][0])
+        sections |= profile.sections
+    columns += _section_columns(sections)
+    scalars = dict(first)
+    missing = [o for o in dict.fromkeys(scalar_oids) if o not in scalars]
+    scalars.update(await client.get(missing))
+    reader = _Reader(scalars, await client.table(columns))
+
+    readings: dict[tuple[str, str], dict[str, Any]] = {}
+    for profile in matched:
+        for spec in profile.metrics:
+            for row in _metric_rows(reader, spec):
+                readings[(row["metric"], row["instance"])] = row
+    interfaces = _interfaces(reader) if "interfaces" in sections else []
+    for row in _interface_metrics(interfaces):
+        readings.setdefault((row["metric"], row["instance"]), row)
+    uptime = _number(scalars.get(SYS_UPTIME))
+    # Specific profiles (vendor files) supply the inventory before generic ones (ENTITY-MIB).
+    by_specificity = sorted(matched, key=lambda p: (p.always, p.has_oid is not None, p.file))
+    return {
+        "host": client.host,
+        "port": client.port,
+        "sys_name": snmp.text(scalars.get(SYS_NAME)),
+        "sys_descr": sys_descr,
+        "sys_object_id": sys_object_id,
+        "sys_uptime_seconds": _clean(uptime / 100) if uptime is not None else None,
+        "profiles": [p.name for p in sorted(matched, key=lambda p: p.file)],
+        "metrics": list(readings.values()),
+        "interfaces": interfaces,
+        "storage": _storage(reader) if "storage" in sections else [],
+        "lldp_neighbors": _lldp(reader) if "lldp" in sections else [],
+        "arp": _arp(reader) if "arp" in sections else [],
+        "inventory": _inventory(reader, by_specificity),
+    }
+
+
+def probe(
+    host: str,
+    port: int = 161,
+    credentials: snmp.Credentials | None = None,
+    timeout: float = 2.0,
+    retries: int = 1,
+    profiles: list[Profile] | None = None,
+) -> dict[str, Any]:
+    """Probe one agent synchronously (see the module docstring for the result)."""
+    client = snmp.SnmpClient(host, port, credentials, timeout=timeout, retries=retries)
+    return snmp.run(probe_async(client, profiles))

@@ -1,0 +1,111 @@
+"""A real SNMP agent for the monitors tests: snmpsim serving the recordings in ./fixtures.
+
+Each ``fixtures/NAME.snmprec`` answers to community NAME (v1/v2c) and to SNMPv3 context NAME for
+the user below (SHA/AES). One snmpsim process serves the whole session on a free UDP port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).with_name("fixtures")
+V3_USER = "opskit"
+V3_AUTH_KEY = "opskit-auth-key-1"
+V3_PRIV_KEY = "opskit-priv-key-1"
+
+
+@dataclass(frozen=True)
+class Agent:
+    host: str
+    port: int
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _responder() -> str:
+    exe = Path(sys.executable).with_name("snmpsim-command-responder")
+    if exe.exists():
+        return str(exe)
+    found = shutil.which("snmpsim-command-responder")
+    if not found:
+        pytest.skip("snmpsim is not installed (pip install -e '.[dev]')")
+    return found
+
+
+def _answers(port: int) -> bool:
+    """One SNMPv2c GET of sysName.0 from the ups_rfc1628 recording, by hand-built datagram."""
+    # Avoid pysnmp here: the client under test must not be what decides the agent is up.
+    community = b"ups_rfc1628"
+    oid = bytes([0x2B, 6, 1, 2, 1, 1, 5, 0])  # 1.3.6.1.2.1.1.5.0
+    varbind = b"\x30" + bytes([len(oid) + 4]) + b"\x06" + bytes([len(oid)]) + oid + b"\x05\x00"
+    varbinds = b"\x30" + bytes([len(varbind)]) + varbind
+    pdu_body = b"\x02\x01\x01\x02\x01\x00\x02\x01\x00" + varbinds
+    pdu = b"\xa0" + bytes([len(pdu_body)]) + pdu_body
+    msg_body = b"\x02\x01\x01\x04" + bytes([len(community)]) + community + pdu
+    msg = b"\x30" + bytes([len(msg_body)]) + msg_body
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.3)
+        s.sendto(msg, ("127.0.0.1", port))
+        try:
+            return b"ups-a1" in s.recv(4096)
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="session")
+def snmp_agent(tmp_path_factory: pytest.TempPathFactory) -> Agent:
+    base = tmp_path_factory.mktemp("snmpsim")
+    data, cache = base / "data", base / "cache"
+    data.mkdir()
+    cache.mkdir()
+    for rec in FIXTURES.glob("*.snmprec"):
+        shutil.copy(rec, data / rec.name)
+    port = _free_udp_port()
+    log = (base / "snmpsim.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            _responder(),
+            f"--data-dir={data}",
+            f"--cache-dir={cache}",
+            f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+            f"--v3-user={V3_USER}",
+            f"--v3-auth-key={V3_AUTH_KEY}",
+            "--v3-auth-proto=SHA",
+            f"--v3-priv-key={V3_PRIV_KEY}",
+            "--v3-priv-proto=AES",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise RuntimeError(
+                    "snmpsim did not start:\n" + (base / "snmpsim.log").read_text()[-3000:]
+                )
+            time.sleep(0.2)
+        yield Agent("127.0.0.1", port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

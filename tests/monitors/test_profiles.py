@@ -1,0 +1,200 @@
+"""Device profiles: every shipped file validates; a broken one names the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitors.metrics import KINDS, METRICS
+from monitors.profiles import PROFILE_DIR, ProfileError, load_file, load_profiles, parse_profile
+
+REQUIRED = {
+    "system",
+    "if_mib",
+    "host_resources",
+    "entity",
+    "ups_mib",
+    "apc_ups",
+    "lldp",
+    "arp",
+    "apc_inrow",
+    "apc_pdu",
+}
+
+
+def test_every_shipped_profile_validates() -> None:
+    files = sorted(PROFILE_DIR.glob("*.yaml"))
+    profiles = load_profiles(PROFILE_DIR)
+    assert len(profiles) == len(files)
+    names = {p.name for p in profiles}
+    assert names >= REQUIRED
+    for path, profile in zip(files, profiles, strict=True):
+        assert profile.name == path.stem, f"{path.name}: name should match the file name"
+        for spec in profile.metrics:
+            assert spec.metric in METRICS
+    assert load_profiles() == profiles  # the cached default is the same set
+
+
+def test_vocabulary_is_consistent() -> None:
+    for name, entry in METRICS.items():
+        assert entry["kind"] in KINDS, name
+        assert set(entry) >= {"unit", "kind", "instance", "description"}, name
+        if entry["kind"] == "state":
+            assert entry["states"] and entry["unit"] == "", name
+    for required in (
+        "ups.battery.status",
+        "ups.output.source",
+        "env.temperature_c",
+        "ac.state",
+        "pdu.power_w",
+        "host.storage.size_bytes",
+        "if.out_bps",
+    ):
+        assert required in METRICS
+
+
+GOOD = {
+    "name": "x",
+    "match": {"sys_object_id": ["1.3.6.1.4.1.99"]},
+    "metrics": [{"metric": "ups.output.load_percent", "oid": "1.3.6.1.4.1.99.1.0", "unit": "%"}],
+}
+
+
+def _with(path: str, value: object) -> dict:
+    """GOOD with the value at a dotted path replaced (a list index as a number)."""
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    keys = path.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data
+
+
+CASES = [
+    (_with("name", "Bad Name"), "name", "lower-case"),
+    (_with("match", {}), "match", "required"),
+    (_with("match", {"sysoid": "1.3"}), "match.sysoid", "unknown key"),
+    (
+        _with("match", {"sys_object_id": ["enterprises.318"]}),
+        "match.sys_object_id[0]",
+        "numeric OID",
+    ),
+    (_with("match", {"sys_descr": "(unclosed"}), "match.sys_descr", "regular expression"),
+    (_with("metrics.0.metric", "ups.load"), "metrics[0].metric", "not in the metric vocabulary"),
+    (_with("metrics.0.oid", "1.3.6.x"), "metrics[0].oid", "numeric OID"),
+    (_with("metrics.0.unit", "V"), "metrics[0].unit", "does not match the unit"),
+    (_with("metrics.0.scale", "ten"), "metrics[0].scale", "non-zero number"),
+    (
+        _with("metrics.0", {"metric": "ups.output.load_percent"}),
+        "metrics[0]",
+        "exactly one of",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {"metric": "ups.output.load_percent", "oid": "1.3.6.1.1.0", "column": "1.3.6.1.1"},
+        ),
+        "metrics[0]",
+        "exactly one of",
+    ),
+    (
+        _with("metrics.0", {"metric": "ups.output.source", "oid": "1.3.6.1.2.1.33.1.4.1.0"}),
+        "metrics[0].states",
+        "required for state metric",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {"metric": "ups.output.source", "oid": "1.3.6.1.1.0", "states": {3: "online"}},
+        ),
+        "metrics[0].states.3",
+        "not a state of ups.output.source",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {
+                "metric": "ups.output.source",
+                "oid": "1.3.6.1.1.0",
+                "states": {3: "normal"},
+                "status": {"normal": "fine"},
+            },
+        ),
+        "metrics[0].status.normal",
+        "ok, warning or critical",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {"metric": "host.cpu.load_percent", "oid": "1.3.6.1.1.0", "aggregate": "avg"},
+        ),
+        "metrics[0].aggregate",
+        "only allowed with a table source",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {"metric": "host.cpu.load_percent", "column": "1.3.6.1.1", "aggregate": "mean"},
+        ),
+        "metrics[0].aggregate",
+        "avg, sum, min, max",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {"metric": "host.cpu.load_percent", "oid": "1.3.6.1.1.0", "states": {1: "up"}},
+        ),
+        "metrics[0].states",
+        "only for state metrics",
+    ),
+    (
+        _with(
+            "metrics.0", {"metric": "host.storage.used_percent", "percent": {"used": "1.3.6.1.1"}}
+        ),
+        "metrics[0].percent",
+        "{used: COLUMN, total: COLUMN}",
+    ),
+    (_with("metrics", {"a": 1}), "metrics", "expected a list"),
+    (
+        {**GOOD, "inventory": {"vendor": "1.3.6.1.1.0"}},
+        "inventory.vendor",
+        "model, serial or firmware",
+    ),
+    ({**GOOD, "lldp": "yes"}, "lldp", "true or false"),
+    ({**GOOD, "colour": "red"}, "colour", "unknown key"),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"), CASES, ids=[c[1] + ":" + c[2] for c in CASES]
+)
+def test_broken_profile_names_file_and_field(data: dict, field: str, message: str) -> None:
+    with pytest.raises(ProfileError) as info:
+        parse_profile("vendor_x.yaml", data)
+    assert info.value.file == "vendor_x.yaml"
+    assert info.value.field == field
+    assert message in info.value.message
+    assert str(info.value).startswith(f"vendor_x.yaml: {field}: ")
+
+
+def test_good_profile_parses() -> None:
+    profile = parse_profile("vendor_x.yaml", GOOD)
+    assert profile.matches("1.3.6.1.4.1.99.7", "", set())
+    assert not profile.matches("1.3.6.1.4.1.990", "", set())
+
+
+def test_files_in_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(GOOD))
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(GOOD))
+    with pytest.raises(ProfileError, match=r"^b\.yaml: name: 'x' is already used by a\.yaml"):
+        load_profiles(tmp_path)
+    (tmp_path / "b.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(ProfileError, match=r"^b\.yaml: \(yaml\): not valid YAML"):
+        load_file(tmp_path / "b.yaml")
