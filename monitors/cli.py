@@ -9,7 +9,7 @@ import json
 import sys
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 snmp_cli = AppGroup("snmp", help="SNMP: probe an agent with the device profiles.")
 
@@ -114,3 +114,41 @@ def probe_cmd(
         f"  interfaces: {len(result['interfaces'])}  arp: {len(result['arp'])}  "
         f"volumes: {len(result['storage'])}"
     )
+
+
+@click.command("poll")
+@click.option("--once", is_flag=True, help="Run one cycle of the due monitors and exit.")
+@click.option(
+    "--concurrency",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 500),
+    help="Checks running at the same time.",
+)
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1, 600),
+    help="Seconds one check may take before its device counts as down.",
+)
+@with_appcontext
+def poll_cmd(once: bool, concurrency: int, timeout: float) -> None:
+    """Run the monitors on their intervals (the poller) until SIGINT/SIGTERM."""
+    import signal
+    import threading
+
+    from monitors import poller
+
+    if once:
+        summary = poller.poll_once(concurrency=concurrency, timeout=timeout)
+        click.echo(
+            f"polled {summary['claimed']}: up {summary['up']}, down {summary['down']}, "
+            f"unknown {summary['unknown']} in {summary['seconds']} s"
+        )
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"polling (concurrency {concurrency}); Ctrl+C stops", err=True)
+    poller.run(stop, concurrency=concurrency, timeout=timeout)

@@ -192,4 +192,29 @@ METRICS: dict[str, dict[str, Any]] = {
         "instance": "interface name",
         "description": "Octets sent (64-bit counter when the agent has one)",
     },
+    # service checks (monitor kinds tcp and http)
+    "tcp.connect_ms": {
+        "unit": "ms",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Time to open the TCP connection",
+    },
+    "http.latency_ms": {
+        "unit": "ms",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Time to the complete HTTP response",
+    },
+    "http.status_code": {
+        "unit": "",
+        "kind": "gauge",
+        "instance": "",
+        "description": "HTTP status code of the check URL",
+    },
+    "http.cert_days_left": {
+        "unit": "d",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Days until the HTTPS certificate expires",
+    },
 }

@@ -51,6 +51,14 @@ def healthz() -> Any:
     except Exception as exc:  # any driver error means "not healthy"
         body.update(status="error", database=f"error: {type(exc).__name__}")
         status = 503
+    if status == 200:
+        try:  # the poller's heartbeat, informational: a web-only install may run no poller
+            from monitors.queries import poller_health
+
+            body["poller"] = poller_health()
+        except Exception as exc:
+            db.session().rollback()
+            body["poller"] = {"error": type(exc).__name__}
     return jsonify(body), status
 
 

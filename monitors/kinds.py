@@ -1,0 +1,422 @@
+"""Monitor kinds, registered in one place: ``KINDS``.
+
+Each kind validates its settings (``validate(settings) -> cleaned``, raising
+``ValidationFailed`` keyed by field) and runs one check::
+
+    await kind.check(monitor, settings, secret) -> Result(ok, reason, readings)
+
+``readings`` are dicts ``{"metric", "instance", "value", "unit"}``; ``value`` is a number, or a
+string for state metrics. ``ok`` False means the device is down and ``reason`` says why in one
+line. A kind never raises for a dead device; the poller also guards against a kind that does.
+``secret`` is the monitor's decrypted secret (JSON text) or ``None``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+
+from opskit.validation import ValidationFailed
+
+
+@dataclass
+class Result:
+    ok: bool
+    reason: str = ""
+    readings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def reading(metric: str, value: Any, unit: str = "", instance: str = "") -> dict[str, Any]:
+    return {"metric": metric, "instance": instance, "value": value, "unit": unit}
+
+
+# --- settings helpers -------------------------------------------------------------------------
+
+
+def _host(settings: dict[str, Any], errors: dict[str, str], required: bool = True) -> str:
+    host = str(settings.get("host") or "").strip()
+    if required and not host:
+        errors["host"] = _("Enter the device's address (IP or host name).")
+    elif len(host) > 253 or any(c.isspace() for c in host):
+        errors["host"] = _("Not a valid address: %(value)s", value=host)
+    return host
+
+
+def _int(
+    settings: dict[str, Any], key: str, default: int, low: int, high: int, errors: dict[str, str]
+) -> int:
+    raw = settings.get(key, default)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+        if isinstance(raw, float) and not raw.is_integer():
+            raise ValueError
+    except (TypeError, ValueError):
+        errors[key] = _("Expected a whole number, got %(value)s.", value=raw)
+        return default
+    if not low <= value <= high:
+        errors[key] = _("Expected a number from %(low)s to %(high)s.", low=low, high=high)
+    return value
+
+
+def _float(
+    settings: dict[str, Any],
+    key: str,
+    default: float,
+    low: float,
+    high: float,
+    errors: dict[str, str],
+) -> float:
+    raw = settings.get(key, default)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        errors[key] = _("Expected a number, got %(value)s.", value=raw)
+        return default
+    if not math.isfinite(value) or not low <= value <= high:
+        errors[key] = _("Expected a number from %(low)s to %(high)s.", low=low, high=high)
+    return value
+
+
+def _unknown_keys(settings: dict[str, Any], known: set[str], errors: dict[str, str]) -> None:
+    for key in settings:
+        if key not in known:
+            errors[key] = _("Unknown setting.")
+
+
+def _require_dict(settings: Any) -> dict[str, Any]:
+    if not isinstance(settings, dict):
+        raise ValidationFailed.one("settings", _("Expected a JSON object of settings."))
+    return settings
+
+
+# --- snmp -------------------------------------------------------------------------------------
+
+
+class SnmpKind:
+    """An SNMP agent (v1, v2c, v3): the device profiles' metrics.
+
+    Settings: host, port (161), version ("1", "2c", "3"), timeout (s), retries, and for v3 user,
+    auth_proto, priv_proto, context. Secret (JSON): {"community"} or {"auth_key", "priv_key"}.
+    """
+
+    label = "SNMP"
+    fields = ("host", "port", "version", "timeout", "retries", "user", "auth_proto", "priv_proto")
+
+    def validate(self, settings: Any) -> dict[str, Any]:
+        from monitors.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS
+
+        settings = _require_dict(settings)
+        errors: dict[str, str] = {}
+        known = {"host", "port", "version", "timeout", "retries", "user"}
+        known |= {"auth_proto", "priv_proto", "context"}
+        _unknown_keys(settings, known, errors)
+        out: dict[str, Any] = {
+            "host": _host(settings, errors),
+            "port": _int(settings, "port", 161, 1, 65535, errors),
+            "timeout": _float(settings, "timeout", 2.0, 0.1, 60, errors),
+            "retries": _int(settings, "retries", 1, 0, 5, errors),
+        }
+        version = str(settings.get("version") or "2c")
+        if version not in ("1", "2c", "3"):
+            errors["version"] = _("Expected SNMP version 1, 2c or 3.")
+        out["version"] = version
+        if version == "3":
+            user = str(settings.get("user") or "").strip()
+            if not user:
+                errors["user"] = _("SNMPv3 needs a user name.")
+            out["user"] = user
+            for key, allowed in (("auth_proto", AUTH_PROTOCOLS), ("priv_proto", PRIV_PROTOCOLS)):
+                value = settings.get(key) or None
+                if value is not None and str(value).upper() not in allowed:
+                    errors[key] = _("Expected one of %(values)s.", values=", ".join(allowed))
+                out[key] = str(value).upper() if value else None
+            if out.get("priv_proto") and not out.get("auth_proto"):
+                errors["priv_proto"] = _("SNMPv3 privacy needs an auth protocol too.")
+            out["context"] = str(settings.get("context") or "")
+        if errors:
+            raise ValidationFailed(errors)
+        return out
+
+    def credentials(self, settings: dict[str, Any], secret: str | None) -> Any:
+        from monitors import snmp
+
+        keys = json.loads(secret) if secret else {}
+        if settings.get("version") == "3":
+            return snmp.Credentials(
+                version="3",
+                user=settings.get("user", ""),
+                auth_proto=settings.get("auth_proto"),
+                auth_key=keys.get("auth_key"),
+                priv_proto=settings.get("priv_proto"),
+                priv_key=keys.get("priv_key"),
+                context=settings.get("context", ""),
+            )
+        return snmp.Credentials(
+            version=settings.get("version", "2c"), community=keys.get("community", "public")
+        )
+
+    async def check(self, monitor: Any, settings: dict[str, Any], secret: str | None) -> Result:
+        from monitors import probe, snmp
+
+        try:
+            creds = self.credentials(settings, secret)
+        except (ValueError, TypeError) as exc:  # bad stored secret / settings
+            return Result(False, f"snmp settings: {exc}")
+        client = snmp.SnmpClient(
+            settings["host"],
+            settings.get("port", 161),
+            creds,
+            timeout=settings.get("timeout", 2.0),
+            retries=settings.get("retries", 1),
+        )
+        # The one SnmpEngine lives on the SNMP loop: run the probe there and await it here.
+        future = asyncio.run_coroutine_threadsafe(probe.probe_async(client), snmp._ensure_loop())
+        try:
+            result = await asyncio.wrap_future(future)
+        except snmp.SnmpError as exc:
+            return Result(False, str(exc))
+        readings = [
+            reading(r["metric"], r["value"], r["unit"], r["instance"]) for r in result["metrics"]
+        ]
+        if result.get("sys_uptime_seconds") is not None:
+            readings.append(reading("host.uptime_seconds", result["sys_uptime_seconds"], "s"))
+        return Result(True, "", readings)
+
+
+# --- host -------------------------------------------------------------------------------------
+
+
+class HostKind:
+    """This machine, through psutil: CPU, memory, each filesystem, network, uptime. No settings."""
+
+    label = "Host (this machine)"
+    fields = ()
+
+    def validate(self, settings: Any) -> dict[str, Any]:
+        settings = _require_dict(settings)
+        errors: dict[str, str] = {}
+        _unknown_keys(settings, set(), errors)
+        if errors:
+            raise ValidationFailed(errors)
+        return {}
+
+    @staticmethod
+    def _collect() -> list[dict[str, Any]]:
+        import psutil
+
+        out = [
+            reading("host.cpu.load_percent", psutil.cpu_percent(interval=0.2), "%"),
+            reading("host.memory.used_percent", psutil.virtual_memory().percent, "%"),
+            reading("host.uptime_seconds", round(time.time() - psutil.boot_time()), "s"),
+        ]
+        mounts = {p.mountpoint for p in psutil.disk_partitions(all=False)} | {"/"}
+        for mount in sorted(mounts):
+            try:
+                usage = psutil.disk_usage(mount)
+            except OSError:
+                continue
+            out.append(reading("host.storage.used_percent", usage.percent, "%", mount))
+            out.append(reading("host.storage.size_bytes", usage.total, "B", mount))
+        for nic, counters in sorted(psutil.net_io_counters(pernic=True).items()):
+            out.append(reading("if.in_octets", counters.bytes_recv, "B", nic))
+            out.append(reading("if.out_octets", counters.bytes_sent, "B", nic))
+        return out
+
+    async def check(self, monitor: Any, settings: dict[str, Any], secret: str | None) -> Result:
+        try:
+            readings = await asyncio.to_thread(self._collect)
+        except Exception as exc:  # psutil failing is a monitor problem, not a crash
+            return Result(False, f"host: {type(exc).__name__}: {exc}")
+        return Result(True, "", readings)
+
+
+# --- tcp --------------------------------------------------------------------------------------
+
+
+class TcpKind:
+    """A TCP port: open or not, and how long the connection took. Settings: host, port, timeout."""
+
+    label = "TCP port"
+    fields = ("host", "port", "timeout")
+
+    def validate(self, settings: Any) -> dict[str, Any]:
+        settings = _require_dict(settings)
+        errors: dict[str, str] = {}
+        _unknown_keys(settings, {"host", "port", "timeout"}, errors)
+        out = {
+            "host": _host(settings, errors),
+            "port": _int(settings, "port", 0, 1, 65535, errors),
+            "timeout": _float(settings, "timeout", 3.0, 0.1, 60, errors),
+        }
+        if "port" not in settings and "port" not in errors:
+            errors["port"] = _("Enter the TCP port to check.")
+        if errors:
+            raise ValidationFailed(errors)
+        return out
+
+    async def check(self, monitor: Any, settings: dict[str, Any], secret: str | None) -> Result:
+        host, port = settings["host"], settings["port"]
+        timeout = settings.get("timeout", 3.0)
+        start = time.perf_counter()
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except TimeoutError:
+            return Result(False, f"tcp {host}:{port}: no answer within {timeout:g} s")
+        except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)  # "Connection refused"
+            return Result(False, f"tcp {host}:{port}: {why}")
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), 1)
+        return Result(True, "", [reading("tcp.connect_ms", round(elapsed_ms, 2), "ms")])
+
+
+# --- http -------------------------------------------------------------------------------------
+
+
+class HttpKind:
+    """An HTTP(S) URL: status, latency and, for HTTPS, days until the certificate expires.
+
+    Settings: url, timeout (s, 5), expect_status (default: any 2xx/3xx is up), verify_tls
+    (default true; false for devices with their own self-signed certificates).
+    """
+
+    label = "HTTP(S)"
+    fields = ("url", "timeout", "expect_status", "verify_tls")
+
+    def validate(self, settings: Any) -> dict[str, Any]:
+        from urllib.parse import urlsplit
+
+        settings = _require_dict(settings)
+        errors: dict[str, str] = {}
+        _unknown_keys(settings, {"url", "timeout", "expect_status", "verify_tls"}, errors)
+        url = str(settings.get("url") or "").strip()
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:
+            ok = False
+        if not ok:
+            errors["url"] = _("Expected an http:// or https:// address, got %(value)s.", value=url)
+        out: dict[str, Any] = {
+            "url": url,
+            "timeout": _float(settings, "timeout", 5.0, 0.1, 60, errors),
+            "verify_tls": settings.get("verify_tls", True) not in (False, "false", "0", 0),
+        }
+        if settings.get("expect_status") not in (None, ""):
+            out["expect_status"] = _int(settings, "expect_status", 200, 100, 599, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        return out
+
+    async def check(self, monitor: Any, settings: dict[str, Any], secret: str | None) -> Result:
+        timeout = settings.get("timeout", 5.0)
+        try:
+            return await asyncio.wait_for(self._get(settings), timeout)
+        except TimeoutError:
+            return Result(False, f"{settings['url']}: no answer within {timeout:g} s")
+        except OSError as exc:  # refused, reset, TLS verification failed ...
+            import ssl
+
+            if isinstance(exc, ssl.SSLError):
+                why = getattr(exc, "verify_message", None) or str(exc)
+            else:
+                why = os.strerror(exc.errno) if exc.errno else str(exc)
+            return Result(False, f"{settings['url']}: {why}")
+
+    async def _get(self, settings: dict[str, Any]) -> Result:
+        import ssl
+        from datetime import UTC, datetime
+        from urllib.parse import urlsplit
+
+        from cryptography import x509
+
+        url = settings["url"]
+        parts = urlsplit(url)
+        https = parts.scheme == "https"
+        context = None
+        if https:
+            context = ssl.create_default_context()
+            if not settings.get("verify_tls", True):
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+        host = parts.hostname or ""
+        port = parts.port or (443 if https else 80)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        start = time.perf_counter()
+        reader, writer = await asyncio.open_connection(
+            host, port, ssl=context, server_hostname=host if https else None
+        )
+        try:
+            netloc = host if parts.port is None else f"{host}:{parts.port}"
+            request = (
+                f"GET {path} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: opskit-monitor\r\n"
+                "Accept: */*\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(request.encode("ascii", "replace"))
+            await writer.drain()
+            status_line = (await reader.readline()).decode("latin-1").strip()
+            latency_ms = (time.perf_counter() - start) * 1000
+            readings = [reading("http.latency_ms", round(latency_ms, 2), "ms")]
+            ssl_object = writer.get_extra_info("ssl_object")
+            if ssl_object is not None:
+                der = ssl_object.getpeercert(binary_form=True)
+                if der:
+                    cert = x509.load_der_x509_certificate(der)
+                    left = (cert.not_valid_after_utc - datetime.now(UTC)).total_seconds() / 86400
+                    readings.append(reading("http.cert_days_left", round(left, 2), "d"))
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError, TimeoutError):
+                await asyncio.wait_for(writer.wait_closed(), 1)
+        fields = status_line.split()
+        if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
+            return Result(False, f"{url}: not an HTTP response: {status_line[:80]!r}", readings)
+        status = int(fields[1])
+        readings.append(reading("http.status_code", status))
+        expected = settings.get("expect_status")
+        ok = status == expected if expected else 200 <= status < 400
+        return Result(ok, "" if ok else f"{url}: HTTP {status}", readings)
+
+
+KINDS: dict[str, Any] = {
+    "snmp": SnmpKind(),
+    "host": HostKind(),
+    "tcp": TcpKind(),
+    "http": HttpKind(),
+}
+
+
+def get(kind: str) -> Any | None:
+    """The kind object, or ``None`` for a kind this version does not support."""
+    return KINDS.get(kind)
+
+
+def validate(kind: str, settings: Any) -> dict[str, Any]:
+    """Validated settings for ``kind``; an unknown kind is a ``kind`` field error."""
+    impl = KINDS.get(kind)
+    if impl is None:
+        raise ValidationFailed.one(
+            "kind",
+            _(
+                "Unsupported monitor kind %(kind)s: expected one of %(kinds)s.",
+                kind=kind,
+                kinds=", ".join(KINDS),
+            ),
+        )
+    return impl.validate(settings)

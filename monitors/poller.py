@@ -1,0 +1,330 @@
+"""The poller: run due monitors concurrently, store readings and state, feed the alert rules.
+
+One cycle (:func:`poll_once`):
+
+1. **Claim** due monitors (enabled, ``next_due_at <= now``, no live lease) by setting their
+   ``lease_until``. On PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` lets several
+   ``opskit poll`` processes share the work; on SQLite each row is claimed by a conditional
+   ``UPDATE`` whose row count says whether this worker won it.
+2. **Check** them with asyncio, at most ``concurrency`` at a time, each under its own timeout,
+   so one dead or slow device never delays the others. Checks touch no database.
+3. **Store** each monitor's outcome in its own transaction: readings, state (a ``StatusFlip``
+   row with the reason when it changes), the alert rules (``evaluate`` for each reading,
+   ``device_status`` for up/down, ``data_age``), ``next_due_at``; the lease is released.
+4. **Heartbeat**: the worker's ``PollerHeartbeat`` row gets the time the cycle completed.
+
+:func:`run` repeats cycles until its stop event is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session, defer
+
+from monitors import kinds
+from monitors.models import Monitor, MonitorState, PollerHeartbeat, Reading, StatusFlip
+from opskit import db
+from opskit.audit import acting_as
+from opskit.crypto import SecretError
+from opskit.db import utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 20
+DEFAULT_CHECK_TIMEOUT = 30.0  # seconds one check may take, whatever its kind
+LEASE = timedelta(minutes=5)  # a claim older than this is assumed lost (worker died)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Job:
+    id: int
+    asset_id: int
+    kind: str
+    settings: dict[str, Any]
+    secret: str | None
+    interval_s: int
+    state: str
+    error: str = ""  # set when the monitor cannot even be checked (undecryptable secret)
+
+
+@dataclass
+class Outcome:
+    state: str  # up / down / unknown
+    reason: str
+    readings: list[dict[str, Any]]
+
+
+# --- claiming ---------------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> Any:
+    return (
+        Monitor.enabled.is_(True),
+        Monitor.next_due_at <= now,
+        or_(Monitor.lease_until.is_(None), Monitor.lease_until < now),
+    )
+
+
+def claim(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    """Lease up to ``limit`` due monitors to this worker and commit; their ids, oldest due first.
+
+    Exclusive: a monitor claimed by one worker (even one whose transaction is still open, on
+    PostgreSQL) is not returned to another until its lease ends or is released.
+    """
+    lease_until = now + LEASE
+    order = (Monitor.next_due_at, Monitor.id)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            session.scalars(
+                select(Monitor.id)
+                .where(*_due(now))
+                .order_by(*order)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            session.execute(
+                update(Monitor).where(Monitor.id.in_(ids)).values(lease_until=lease_until)
+            )
+        session.commit()
+        return ids
+    candidates = list(
+        session.scalars(select(Monitor.id).where(*_due(now)).order_by(*order).limit(limit))
+    )
+    ids = []
+    for monitor_id in candidates:
+        result = session.execute(
+            update(Monitor)
+            .where(Monitor.id == monitor_id, *_due(now))
+            .values(lease_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            ids.append(monitor_id)
+    session.commit()
+    return ids
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+
+async def _check(job: Job, sem: asyncio.Semaphore, timeout: float) -> Outcome:
+    if job.error:
+        return Outcome(MonitorState.UNKNOWN, job.error, [])
+    impl = kinds.get(job.kind)
+    if impl is None:
+        return Outcome(MonitorState.UNKNOWN, f"unsupported monitor kind {job.kind!r}", [])
+    async with sem:
+        try:
+            result = await asyncio.wait_for(impl.check(job, job.settings, job.secret), timeout)
+        except TimeoutError:
+            return Outcome(MonitorState.DOWN, f"no result within {timeout:g} s", [])
+        except Exception as exc:  # a bug in one kind must not stop the cycle
+            log.exception("monitor %s (%s) check failed", job.id, job.kind)
+            return Outcome(MonitorState.UNKNOWN, f"check failed: {type(exc).__name__}: {exc}", [])
+    if result.ok:
+        return Outcome(MonitorState.UP, result.reason, result.readings)
+    return Outcome(MonitorState.DOWN, result.reason or "down", result.readings)
+
+
+async def _check_all(jobs: list[Job], concurrency: int, timeout: float) -> list[Outcome]:
+    sem = asyncio.Semaphore(max(1, concurrency))
+    return list(await asyncio.gather(*(_check(job, sem, timeout) for job in jobs)))
+
+
+def run_checks(jobs: list[Job], concurrency: int, timeout: float) -> list[Outcome]:
+    """Run the jobs' checks concurrently (in a fresh event loop) and return their outcomes."""
+    if not jobs:
+        return []
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: no loop in this thread
+        return asyncio.run(_check_all(jobs, concurrency, timeout))
+    # Called from code that runs an event loop in this thread (e.g. Playwright's sync API):
+    # run the cycle's own loop in a helper thread instead.
+    with ThreadPoolExecutor(1, thread_name_prefix="opskit-poll") as pool:
+        return pool.submit(asyncio.run, _check_all(jobs, concurrency, timeout)).result()
+
+
+# --- storing ----------------------------------------------------------------------------------
+
+
+def _store(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
+    from opskit.alerts import rules
+
+    rows = []
+    for r in outcome.readings:
+        value = r.get("value")
+        number = (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
+        rows.append(
+            {
+                "asset_id": job.asset_id,
+                "monitor_id": job.id,
+                "metric": r["metric"],
+                "instance": (r.get("instance") or "")[:128],
+                "at": now,
+                "value": number,
+                "text": None if number is not None else str(value)[:64],
+            }
+        )
+    if rows:
+        session.execute(insert(Reading), rows)
+    for r in outcome.readings:
+        rules.evaluate(
+            job.asset_id, r["metric"], r["value"], now, r.get("instance") or "", r.get("unit", "")
+        )
+
+    values: dict[str, Any] = {
+        "last_polled_at": now,
+        "next_due_at": now + timedelta(seconds=job.interval_s),
+        "lease_until": None,
+        "last_error": "" if outcome.state == MonitorState.UP else outcome.reason,
+    }
+    if outcome.state != job.state:
+        session.add(
+            StatusFlip(
+                monitor_id=job.id, at=now, old=job.state, new=outcome.state, reason=outcome.reason
+            )
+        )
+        values.update(state=outcome.state, state_since=now)
+    session.execute(
+        update(Monitor)
+        .where(Monitor.id == job.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if outcome.state != MonitorState.UNKNOWN:
+        rules.device_status(
+            job.asset_id, outcome.state == MonitorState.UP, now, outcome.reason or "up"
+        )
+    last = (
+        now
+        if rows
+        else session.scalar(select(func.max(Reading.at)).where(Reading.asset_id == job.asset_id))
+    )
+    rules.data_age(job.asset_id, last, now)
+
+
+def _release(session: Session, job: Job, now: datetime, reason: str) -> None:
+    """Storing failed: keep the monitor due again after its interval, with the error."""
+    session.execute(
+        update(Monitor)
+        .where(Monitor.id == job.id)
+        .values(
+            lease_until=None,
+            last_polled_at=now,
+            next_due_at=now + timedelta(seconds=job.interval_s),
+            last_error=reason[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def heartbeat(session: Session, at: datetime, monitors: int, duration_ms: int) -> None:
+    name = worker_name()
+    row = session.get(PollerHeartbeat, name)
+    if row is None:
+        session.add(PollerHeartbeat(worker=name, at=at, monitors=monitors, duration_ms=duration_ms))
+    else:
+        row.at, row.monitors, row.duration_ms = at, monitors, duration_ms
+    session.commit()
+
+
+def _load(session: Session, ids: list[int]) -> list[Monitor]:
+    if not ids:
+        return []
+    query = select(Monitor).options(defer(Monitor.secret)).where(Monitor.id.in_(ids))
+    return list(session.scalars(query.order_by(Monitor.id)))
+
+
+def _job(session: Session, m: Monitor) -> Job:
+    error, secret = "", None
+    try:  # one at a time, so an undecryptable secret only spoils its own monitor
+        secret = session.scalar(select(Monitor.secret).where(Monitor.id == m.id))
+    except SecretError as exc:
+        error = str(exc)
+    settings = dict(m.settings or {})
+    return Job(m.id, m.asset_id, m.kind, settings, secret, m.interval_s, m.state, error)
+
+
+# --- one cycle and the loop -------------------------------------------------------------------
+
+
+def poll_once(
+    now: datetime | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = DEFAULT_CHECK_TIMEOUT,
+    limit: int = 500,
+) -> dict[str, Any]:
+    """Claim, check and store the due monitors (inside an app context).
+
+    Returns ``{"claimed": n, "up": n, "down": n, "unknown": n, "seconds": s}``.
+    """
+    now = now or utcnow()
+    started = time.monotonic()
+    session = db.session()
+    with acting_as("poller"):
+        ids = claim(session, now, limit)
+        jobs = [_job(session, m) for m in _load(session, ids)]
+        session.expunge_all()
+        outcomes = run_checks(jobs, concurrency, timeout)
+        counts = {"up": 0, "down": 0, "unknown": 0}
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            counts[str(outcome.state)] += 1
+            try:
+                _store(session, job, outcome, now)
+                session.commit()
+            except Exception as exc:
+                session.rollback()
+                log.exception("storing the result of monitor %s failed", job.id)
+                _release(session, job, now, f"storing failed: {type(exc).__name__}: {exc}")
+        seconds = time.monotonic() - started
+        heartbeat(session, utcnow(), len(jobs), int(seconds * 1000))
+    return {"claimed": len(jobs), **counts, "seconds": round(seconds, 3)}
+
+
+def next_due(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(Monitor.next_due_at)).where(Monitor.enabled.is_(True)))
+
+
+def run(
+    stop: threading.Event,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = DEFAULT_CHECK_TIMEOUT,
+    idle_s: float = 5.0,
+) -> None:
+    """Poll until ``stop`` is set (inside an app context); sleeps until the next monitor is due."""
+    while not stop.is_set():
+        try:
+            summary = poll_once(utcnow(), concurrency, timeout)
+            if summary["claimed"]:
+                log.info("poll cycle: %s", summary)
+            nxt = next_due(db.session())
+            db.session().close()
+        except Exception:
+            log.exception("poll cycle failed")
+            db.session().rollback()
+            nxt = None
+        wait = idle_s
+        if nxt is not None:
+            wait = min(idle_s, max(0.0, (nxt - utcnow()).total_seconds()))
+        stop.wait(max(wait, 0.2))
