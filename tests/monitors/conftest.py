@@ -45,10 +45,9 @@ def _responder() -> str:
     return found
 
 
-def _answers(port: int) -> bool:
-    """One SNMPv2c GET of sysName.0 from the ups_rfc1628 recording, by hand-built datagram."""
+def _answers(port: int, community: bytes = b"ups_rfc1628", expect: bytes = b"ups-a1") -> bool:
+    """One SNMPv2c GET of sysName.0 from one recording, by hand-built datagram."""
     # Avoid pysnmp here: the client under test must not be what decides the agent is up.
-    community = b"ups_rfc1628"
     oid = bytes([0x2B, 6, 1, 2, 1, 1, 5, 0])  # 1.3.6.1.2.1.1.5.0
     varbind = b"\x30" + bytes([len(oid) + 4]) + b"\x06" + bytes([len(oid)]) + oid + b"\x05\x00"
     varbinds = b"\x30" + bytes([len(varbind)]) + varbind
@@ -60,7 +59,7 @@ def _answers(port: int) -> bool:
         s.settimeout(0.3)
         s.sendto(msg, ("127.0.0.1", port))
         try:
-            return b"ups-a1" in s.recv(4096)
+            return expect in s.recv(4096)
         except OSError:
             return False
 
