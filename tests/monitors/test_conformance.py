@@ -21,7 +21,11 @@ from monitors import probe as probe_mod
 from monitors import snmp
 from tests.monitors.conftest import Agent, _answers, _free_udp_port, _responder
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "snmprec"
+# The shared folder lies beside the checkout (developers and CI alike); an override for others.
+SHARED = Path(
+    os.environ.get("OPSKIT_SHARED_SNMPREC")
+    or Path(__file__).resolve().parents[3] / "shared" / "snmprec"
+)
 GENERIC = {"system", "if_mib", "arp", "entity", "host_resources", "lldp"}
 
 UPS = {  # recording → (profile, charge OID, load OID prefix, scale)
@@ -71,7 +75,10 @@ def _recording(name: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def shared_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     if not SHARED.is_dir():
-        raise RuntimeError(f"{SHARED} is missing: the shared recordings sit beside the checkout")
+        raise RuntimeError(
+            f"{SHARED} is missing: the shared recordings sit beside the checkout "
+            "(or set OPSKIT_SHARED_SNMPREC)"
+        )
     base = tmp_path_factory.mktemp("shared-snmpsim")
     data, cache = base / "data", base / "cache"
     data.mkdir()
