@@ -6,12 +6,14 @@ the user below (SHA/AES). One snmpsim process serves the whole session on a free
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,40 +66,35 @@ def _answers(port: int, community: bytes = b"ups_rfc1628", expect: bytes = b"ups
             return False
 
 
-@pytest.fixture(scope="session")
-def snmp_agent(tmp_path_factory: pytest.TempPathFactory) -> Agent:
-    base = tmp_path_factory.mktemp("snmpsim")
+@contextlib.contextmanager
+def running_snmpsim(
+    base: Path, probe_community: bytes, extra_args: tuple[str, ...] = ()
+) -> Iterator[Agent]:
+    """Serve ``base/data/*.snmprec`` with snmpsim on a free port until the block ends."""
     data, cache = base / "data", base / "cache"
-    data.mkdir()
-    cache.mkdir()
-    for rec in FIXTURES.glob("*.snmprec"):
-        shutil.copy(rec, data / rec.name)
+    cache.mkdir(exist_ok=True)
     port = _free_udp_port()
-    log = (base / "snmpsim.log").open("wb")
+    log_path = base / "snmpsim.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [
             _responder(),
             f"--data-dir={data}",
             f"--cache-dir={cache}",
             f"--agent-udpv4-endpoint=127.0.0.1:{port}",
-            f"--v3-user={V3_USER}",
-            f"--v3-auth-key={V3_AUTH_KEY}",
-            "--v3-auth-proto=SHA",
-            f"--v3-priv-key={V3_PRIV_KEY}",
-            "--v3-priv-proto=AES",
+            *extra_args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"},
     )
     try:
-        deadline = time.monotonic() + 30
-        while not _answers(port):
+        deadline = time.monotonic() + 60
+        # the reply echoes the community: any answer from that recording means "up"
+        while not _answers(port, probe_community, probe_community):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                raise RuntimeError(
-                    "snmpsim did not start:\n" + (base / "snmpsim.log").read_text()[-3000:]
-                )
+                raise RuntimeError("snmpsim did not start:\n" + log_path.read_text()[-3000:])
             time.sleep(0.2)
         yield Agent("127.0.0.1", port)
     finally:
@@ -108,3 +105,20 @@ def snmp_agent(tmp_path_factory: pytest.TempPathFactory) -> Agent:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def snmp_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
+    base = tmp_path_factory.mktemp("snmpsim")
+    (base / "data").mkdir()
+    for rec in FIXTURES.glob("*.snmprec"):
+        shutil.copy(rec, base / "data" / rec.name)
+    v3 = (
+        f"--v3-user={V3_USER}",
+        f"--v3-auth-key={V3_AUTH_KEY}",
+        "--v3-auth-proto=SHA",
+        f"--v3-priv-key={V3_PRIV_KEY}",
+        "--v3-priv-proto=AES",
+    )
+    with running_snmpsim(base, b"ups_rfc1628", v3) as agent:
+        yield agent

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 
 from monitors import probe as probe_mod
 from monitors import snmp
-from tests.monitors.conftest import Agent, _answers, _free_udp_port, _responder
+from tests.monitors.conftest import Agent, running_snmpsim
 
 # The shared folder lies beside the checkout (developers and CI alike); an override for others.
 SHARED = Path(
@@ -80,41 +78,17 @@ def shared_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
             "(or set OPSKIT_SHARED_SNMPREC)"
         )
     base = tmp_path_factory.mktemp("shared-snmpsim")
-    data, cache = base / "data", base / "cache"
+    data = base / "data"
     data.mkdir()
-    cache.mkdir()
     for rec in SHARED.glob("*.snmprec"):
         text = rec.read_text(encoding="utf-8")
         # the README: anonymised "xx" OIDs stop snmpsim's walks; serve the numeric lines only
         lines = [ln for ln in text.splitlines() if ln.split("|", 1)[0].replace(".", "").isdigit()]
         (data / rec.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    port = _free_udp_port()
-    log = (base / "snmpsim.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            _responder(),
-            f"--data-dir={data}",
-            f"--cache-dir={cache}",
-            f"--agent-udpv4-endpoint=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"},
-    )
     try:
-        deadline = time.monotonic() + 60
-        while not _answers(port, b"bison", b"bison"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("snmpsim did not start: " + (base / "snmpsim.log").read_text())
-            time.sleep(0.3)
-        yield Agent("127.0.0.1", port)
+        with running_snmpsim(base, b"bison") as agent:
+            yield agent
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         shutil.rmtree(base, ignore_errors=True)
 
 
