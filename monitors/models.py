@@ -15,7 +15,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opskit.crypto import EncryptedText
@@ -111,3 +111,82 @@ class PollerHeartbeat(Base):
     at: Mapped[datetime]
     monitors: Mapped[int] = mapped_column(default=0)
     duration_ms: Mapped[int] = mapped_column(default=0)
+
+
+class Resolution(enum.IntEnum):
+    """Rollup bucket widths in seconds."""
+
+    FIVE_MINUTES = 300
+    HOUR = 3600
+
+
+class Rollup(Base):
+    """Aggregate of one metric/instance of an asset over one bucket (5 minutes or 1 hour).
+
+    ``bucket`` is the bucket's start (UTC, aligned to its width). Written by
+    ``monitors.rollups`` from ``reading`` rows; one row per (asset, metric, instance,
+    resolution, bucket).
+    """
+
+    __tablename__ = "reading_rollup"
+    __table_args__ = (
+        UniqueConstraint(
+            "asset_id", "metric", "instance", "resolution", "bucket", name="one_per_bucket"
+        ),
+        CheckConstraint("resolution IN (300, 3600)", name="resolution_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(64))
+    instance: Mapped[str] = mapped_column(String(128), default="")
+    resolution: Mapped[int]
+    bucket: Mapped[datetime] = mapped_column(index=True)
+    count: Mapped[int] = mapped_column(default=0)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    avg: Mapped[float] = mapped_column(Float)
+    last: Mapped[float] = mapped_column(Float)
+
+
+class LldpNeighbor(Base):
+    """A neighbour one device's LLDP table reported on one of its ports.
+
+    ``remote_asset_id`` is the registered asset the neighbour was matched to (by system name,
+    chassis id or management address), when one was found. ``first_seen``/``last_seen`` bound
+    the polls that saw it; a neighbour not seen in a period's polls was not there.
+    """
+
+    __tablename__ = "lldp_neighbor"
+    __table_args__ = (
+        UniqueConstraint(
+            "asset_id", "local_port", "remote_chassis_id", "remote_port", name="one_per_port"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    local_port: Mapped[str] = mapped_column(String(64))
+    remote_sys_name: Mapped[str] = mapped_column(String(255), default="")
+    remote_port: Mapped[str] = mapped_column(String(64), default="")
+    remote_chassis_id: Mapped[str] = mapped_column(String(64), default="")
+    remote_asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("asset.id", ondelete="SET NULL"), index=True
+    )
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+
+
+class ArpSighting(Base):
+    """An IP/MAC pair one device's ARP (ipNetToMedia / ipNetToPhysical) table held."""
+
+    __tablename__ = "arp_sighting"
+    __table_args__ = (UniqueConstraint("asset_id", "ip", "mac", name="one_per_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    ip: Mapped[str] = mapped_column(String(45), index=True)
+    mac: Mapped[str] = mapped_column(String(17))
+    interface: Mapped[str] = mapped_column(String(64), default="")
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime] = mapped_column(index=True)
