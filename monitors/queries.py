@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
-from monitors.models import Monitor, PollerHeartbeat, Reading
+from monitors.models import LldpNeighbor, Monitor, MonitorState, PollerHeartbeat, Reading
 from opskit import db
 from opskit.db import utcnow
 
@@ -83,3 +83,151 @@ def poller_health(now: datetime | None = None) -> dict[str, Any]:
         "worker": row.worker,
         "monitors": enabled,
     }
+
+
+# --- dashboard and monitor screens (D1) -------------------------------------------------------
+# Every read below is bounded by a time window or a limit, so the pages built on them do not
+# grow with the history kept.
+
+#: How far back "the latest value" looks; an older reading is stale and is not shown as current.
+LATEST_WINDOW = timedelta(hours=1)
+
+
+def latest_values(
+    asset_ids: list[int] | None = None,
+    metrics: list[str] | None = None,
+    since: datetime | None = None,
+    metric_prefix: str | None = None,
+) -> dict[int, dict[tuple[str, str], Reading]]:
+    """asset id → {(metric, instance): newest reading} over the last ``LATEST_WINDOW``.
+
+    Limited to ``asset_ids`` and/or ``metrics`` (or metrics starting with ``metric_prefix``).
+    """
+    since = since or utcnow() - LATEST_WINDOW
+    if asset_ids is not None and not asset_ids:
+        return {}
+    query = select(Reading).where(Reading.at >= since)
+    if asset_ids is not None:
+        query = query.where(Reading.asset_id.in_(asset_ids))
+    if metrics is not None:
+        query = query.where(Reading.metric.in_(metrics))
+    if metric_prefix is not None:
+        query = query.where(Reading.metric.startswith(metric_prefix, autoescape=True))
+    out: dict[int, dict[tuple[str, str], Reading]] = {}
+    for r in db.session().scalars(query.order_by(Reading.at, Reading.id)):
+        out.setdefault(r.asset_id, {})[(r.metric, r.instance)] = r  # later rows win
+    return out
+
+
+def bucketed_series(
+    asset_ids: list[int], metric: str, since: datetime, bucket_s: int = 1800, how: str = "max"
+) -> list[tuple[datetime, float]]:
+    """One metric of several assets (all instances) as (bucket start, max or mean) points.
+
+    For sparklines: at most (window / bucket) points whatever the polling rate.
+    """
+    if not asset_ids:
+        return []
+    rows = db.session().execute(
+        select(Reading.at, Reading.value).where(
+            Reading.asset_id.in_(asset_ids),
+            Reading.metric == metric,
+            Reading.at >= since,
+            Reading.value.is_not(None),
+        )
+    )
+    buckets: dict[int, list[float]] = {}
+    for at, value in rows:
+        key = int(at.timestamp()) // bucket_s
+        buckets.setdefault(key, []).append(value)
+    out = []
+    for key in sorted(buckets):
+        values = buckets[key]
+        value = max(values) if how == "max" else sum(values) / len(values)
+        out.append((datetime.fromtimestamp(key * bucket_s, UTC), round(value, 2)))
+    return out
+
+
+def state_counts() -> dict[str, int]:
+    """Enabled monitors by state: {"up": n, "down": n, "unknown": n}."""
+    counts = {s.value: 0 for s in MonitorState}
+    rows = db.session().execute(
+        select(Monitor.state, func.count()).where(Monitor.enabled.is_(True)).group_by(Monitor.state)
+    )
+    counts.update({state: n for state, n in rows})
+    return counts
+
+
+def down_monitors(limit: int = 10) -> list[Monitor]:
+    """Enabled monitors that are down, longest down first."""
+    return list(
+        db.session().scalars(
+            select(Monitor)
+            .where(Monitor.enabled.is_(True), Monitor.state == MonitorState.DOWN.value)
+            .order_by(Monitor.state_since, Monitor.id)
+            .limit(limit)
+        )
+    )
+
+
+def asset_states(asset_ids: list[int]) -> dict[int, str]:
+    """asset id → worst state of its enabled monitors (down > unknown > up); no monitor: absent."""
+    if not asset_ids:
+        return {}
+    rank = {"down": 2, "unknown": 1, "up": 0}
+    out: dict[int, str] = {}
+    rows = db.session().execute(
+        select(Monitor.asset_id, Monitor.state).where(
+            Monitor.asset_id.in_(asset_ids), Monitor.enabled.is_(True)
+        )
+    )
+    for asset_id, state in rows:
+        if asset_id not in out or rank.get(state, 1) > rank.get(out[asset_id], 1):
+            out[asset_id] = state
+    return out
+
+
+def readings_above(
+    metric: str, threshold: float, since: datetime | None = None, limit: int = 20
+) -> list[Reading]:
+    """The newest reading of each (asset, instance) of ``metric`` whose value is above
+    ``threshold``, highest first (within ``LATEST_WINDOW``)."""
+    latest = latest_values(metrics=[metric], since=since)
+    hits = [
+        r
+        for per_asset in latest.values()
+        for r in per_asset.values()
+        if r.value is not None and r.value > threshold
+    ]
+    hits.sort(key=lambda r: (-(r.value or 0), r.asset_id, r.instance))
+    return hits[:limit]
+
+
+def monitor_page(
+    page: int = 1, per_page: int = 50, state: str | None = None
+) -> tuple[list[Monitor], int]:
+    """One page of monitors (down first, then by asset) and the total count."""
+    query = select(Monitor)
+    if state:
+        query = query.where(Monitor.state == state)
+    total = db.session().scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = case({"down": 0, "unknown": 1, "up": 2}, value=Monitor.state, else_=3)
+    items = db.session().scalars(
+        query.order_by(order, Monitor.asset_id, Monitor.id)
+        .offset((max(1, page) - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(items), total
+
+
+def lldp_neighbors_of(
+    asset_ids: list[int] | None = None, since: datetime | None = None
+) -> list[LldpNeighbor]:
+    """LLDP neighbours seen since ``since`` (default 1 day), of some assets or all."""
+    since = since or utcnow() - timedelta(days=1)
+    query = select(LldpNeighbor).where(LldpNeighbor.last_seen >= since)
+    if asset_ids is not None:
+        query = query.where(LldpNeighbor.asset_id.in_(asset_ids))
+    return list(
+        db.session().scalars(query.order_by(LldpNeighbor.asset_id, LldpNeighbor.local_port))
+    )
