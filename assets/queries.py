@@ -415,3 +415,46 @@ def prefix_addresses(prefix: Prefix, page: int = 1, per_page: int = 256) -> Page
         .limit(per_page)
     ).all()
     return Page(list(items), total, page, per_page)
+
+
+# --- dashboard, topology (D1) ----------------------------------------------------------------
+
+
+def assets_of_kinds(kinds: list[str], limit: int = 500) -> list[Asset]:
+    """Assets in service of some kinds (room loaded), by tag; at most ``limit``."""
+    return list(
+        db.session().scalars(
+            select(Asset)
+            .options(joinedload(Asset.room))
+            .where(Asset.kind.in_(kinds), Asset.status == "in_service")
+            .order_by(Asset.asset_tag)
+            .limit(limit)
+        )
+    )
+
+
+def warranty_summary(
+    today: date, within_days: int = 90, limit: int = 6
+) -> tuple[int, list[WarrantyReminder]]:
+    """How many assets' warranties end within ``within_days`` (or ended), and the first few."""
+    horizon = today + timedelta(days=within_days)
+    base = select(Asset).where(
+        Asset.warranty_end.is_not(None),
+        Asset.warranty_end <= horizon,
+        Asset.status.in_(["in_service", "spare", "repair"]),
+    )
+    total = db.session().scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = db.session().scalars(base.order_by(Asset.warranty_end, Asset.asset_tag).limit(limit))
+    return total, [WarrantyReminder(a, (a.warranty_end - today).days) for a in rows]  # type: ignore[operator]
+
+
+def topology_links(limit: int = 2000) -> list[Link]:
+    """Registered links (both ends' assets loaded), for the topology graph."""
+    return list(
+        db.session().scalars(
+            select(Link)
+            .options(joinedload(Link.a_asset), joinedload(Link.b_asset))
+            .order_by(Link.id)
+            .limit(limit)
+        )
+    )
