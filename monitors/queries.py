@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -230,4 +231,150 @@ def lldp_neighbors_of(
         query = query.where(LldpNeighbor.asset_id.in_(asset_ids))
     return list(
         db.session().scalars(query.order_by(LldpNeighbor.asset_id, LldpNeighbor.local_port))
+    )
+
+
+# --- reads for the report kinds (added by reports; see reports/load.py, reports/network.py) ---
+
+
+def hourly_values(
+    asset_ids: list[int], metrics: list[str], start: datetime, end: datetime
+) -> Iterator[tuple[int, str, str, datetime, float, float]]:
+    """(asset id, metric, instance, hour, average, maximum) of each hour in [start, end).
+
+    Streamed in (asset, metric, instance, hour) order so a caller can reduce one series at a
+    time. Hours come from the hourly rollups; an (asset, metric) without any hourly rollup in
+    the window is computed here from its raw readings (a site whose rollups are not running yet).
+    """
+    from monitors.models import Resolution, Rollup
+
+    if not asset_ids or not metrics:
+        return
+    sess = db.session()
+    found: set[tuple[int, str]] = set()
+    rollups = (
+        select(
+            Rollup.asset_id, Rollup.metric, Rollup.instance, Rollup.bucket, Rollup.avg, Rollup.max
+        )
+        .where(
+            Rollup.asset_id.in_(asset_ids),
+            Rollup.metric.in_(metrics),
+            Rollup.resolution == int(Resolution.HOUR),
+            Rollup.bucket >= start,
+            Rollup.bucket < end,
+        )
+        .order_by(Rollup.asset_id, Rollup.metric, Rollup.instance, Rollup.bucket)
+        .execution_options(yield_per=5000)
+    )
+    for row in sess.execute(rollups):
+        found.add((row[0], row[1]))
+        yield row[0], row[1], row[2], row[3], row[4], row[5]
+    missing = [a for a in asset_ids if any((a, m) not in found for m in metrics)]
+    if not missing:
+        return
+    readings = (
+        select(Reading.asset_id, Reading.metric, Reading.instance, Reading.at, Reading.value)
+        .where(
+            Reading.asset_id.in_(missing),
+            Reading.metric.in_(metrics),
+            Reading.value.is_not(None),
+            Reading.at >= start,
+            Reading.at < end,
+        )
+        .order_by(Reading.asset_id, Reading.metric, Reading.instance, Reading.at)
+        .execution_options(yield_per=5000)
+    )
+    key: tuple[int, str, str, datetime] | None = None
+    total = peak = 0.0
+    count = 0
+    for asset_id, metric, instance, at, value in sess.execute(readings):
+        if (asset_id, metric) in found:
+            continue
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        current = (asset_id, metric, instance, hour)
+        if current != key:
+            if key is not None:
+                yield *key, total / count, peak
+            key, total, peak, count = current, 0.0, value, 0
+        total += value
+        peak = max(peak, value)
+        count += 1
+    if key is not None:
+        yield *key, total / count, peak
+
+
+def volume_usage(start: datetime, end: datetime) -> dict[tuple[int, str], dict[str, Any]]:
+    """Each volume's use in [start, end): ``{(asset id, volume): {first, last, peak, size}}``.
+
+    ``first``/``last``/``peak`` are ``host.storage.used_percent`` (first and last reading of the
+    window, highest reading), ``size`` the last ``host.storage.size_bytes``. From raw readings;
+    a volume without readings in the window falls back to its hourly rollups.
+    """
+    from monitors.models import Resolution, Rollup
+
+    sess = db.session()
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    metrics = ("host.storage.used_percent", "host.storage.size_bytes")
+    raw = (
+        select(Reading.asset_id, Reading.metric, Reading.instance, Reading.value, Reading.value)
+        .where(
+            Reading.metric.in_(metrics),
+            Reading.value.is_not(None),
+            Reading.at >= start,
+            Reading.at < end,
+        )
+        .order_by(Reading.asset_id, Reading.instance, Reading.metric, Reading.at, Reading.id)
+    )
+    hourly = (
+        select(Rollup.asset_id, Rollup.metric, Rollup.instance, Rollup.last, Rollup.max)
+        .where(
+            Rollup.metric.in_(metrics),
+            Rollup.resolution == int(Resolution.HOUR),
+            Rollup.bucket >= start,
+            Rollup.bucket < end,
+        )
+        .order_by(Rollup.asset_id, Rollup.instance, Rollup.metric, Rollup.bucket)
+    )
+    from_raw: set[tuple[int, str]] = set()
+    for source, query in (("raw", raw), ("rollup", hourly)):
+        for asset_id, metric, instance, last, peak in sess.execute(query):
+            key = (asset_id, instance)
+            if source == "rollup" and key in from_raw:
+                continue
+            if source == "raw":
+                from_raw.add(key)
+            entry = out.setdefault(key, {"first": None, "last": None, "peak": None, "size": None})
+            if metric == "host.storage.size_bytes":
+                entry["size"] = last
+            else:
+                if entry["first"] is None:
+                    entry["first"] = last
+                entry["last"] = last
+                entry["peak"] = peak if entry["peak"] is None else max(entry["peak"], peak)
+    return out
+
+
+def lldp_neighbours_between(start: datetime, end: datetime) -> list[Any]:
+    """LLDP neighbours seen by some poll in [start, end), by reporting asset and local port."""
+    from monitors.models import LldpNeighbor
+
+    return list(
+        db.session().scalars(
+            select(LldpNeighbor)
+            .where(LldpNeighbor.last_seen >= start, LldpNeighbor.first_seen < end)
+            .order_by(LldpNeighbor.asset_id, LldpNeighbor.local_port, LldpNeighbor.id)
+        )
+    )
+
+
+def arp_sightings_between(start: datetime, end: datetime) -> list[Any]:
+    """IP/MAC pairs some ARP table held in [start, end), by IP then MAC."""
+    from monitors.models import ArpSighting
+
+    return list(
+        db.session().scalars(
+            select(ArpSighting)
+            .where(ArpSighting.last_seen >= start, ArpSighting.first_seen < end)
+            .order_by(ArpSighting.ip, ArpSighting.mac, ArpSighting.id)
+        )
     )
