@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
@@ -458,3 +459,56 @@ def topology_links(limit: int = 2000) -> list[Link]:
             .limit(limit)
         )
     )
+
+
+# --- reads for the report kinds (added by reports) --------------------------------------------
+
+
+def all_addresses() -> Iterator[tuple[Any, ...]]:
+    """Every registered address in numeric order, streamed, as plain rows: address, status,
+    interface, hostname, MAC, prefix id, prefix CIDR, asset tag, asset name, asset id."""
+    query = (
+        select(
+            IPAddress.address,
+            IPAddress.status,
+            IPAddress.interface,
+            IPAddress.hostname,
+            IPAddress.mac,
+            IPAddress.prefix_id,
+            Prefix.cidr,
+            Asset.asset_tag,
+            Asset.name,
+            Asset.id,
+        )
+        .join(Prefix, IPAddress.prefix_id == Prefix.id)
+        .outerjoin(Asset, IPAddress.asset_id == Asset.id)
+        .order_by(IPAddress.family, IPAddress.sort_key)
+        .execution_options(yield_per=5000)
+    )
+    yield from db.session().execute(query)
+
+
+def all_links() -> list[Link]:
+    """Every registered link with both ends' assets loaded, by end A's tag and port."""
+    a_asset = aliased(Asset)
+    return list(
+        db.session().scalars(
+            select(Link)
+            .join(a_asset, Link.a_asset_id == a_asset.id)
+            .options(contains_eager(Link.a_asset.of_type(a_asset)), joinedload(Link.b_asset))
+            .order_by(a_asset.asset_tag, Link.a_port, Link.id)
+        )
+    )
+
+
+def assets_for_report(kinds: list[str] | None = None) -> list[Asset]:
+    """Assets not retired (optionally of some kinds) by tag, with room and rack loaded."""
+    query = (
+        select(Asset)
+        .options(joinedload(Asset.room), joinedload(Asset.rack))
+        .where(Asset.status != "retired")
+        .order_by(Asset.asset_tag)
+    )
+    if kinds:
+        query = query.where(Asset.kind.in_(kinds))
+    return list(db.session().scalars(query))
