@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+# the logbook and override tables live outside models.py; importing them here registers them
+# wherever the package is imported (``opskit.migrate.import_models`` imports inspections.models)
+from inspections import limits as _limits  # noqa: F401
+from inspections import logbook as _logbook  # noqa: F401
+
 
 def init_app(app: Flask) -> None:
     from inspections import views
