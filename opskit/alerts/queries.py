@@ -143,3 +143,15 @@ def incidents_between(start: datetime, end: datetime) -> list[Any]:
             .order_by(Incident.opened_at, Incident.id)
         )
     )
+
+
+def open_urgency_by_asset(asset_ids: list[int]) -> dict[int, str]:
+    """asset id → the most urgent open alert's urgency (A before B before C), for colouring."""
+    if not asset_ids:
+        return {}
+    rows = db.session().execute(
+        select(Alert.asset_id, func.min(Alert.urgency))
+        .where(Alert.status.in_(OPEN_STATUSES), Alert.asset_id.in_(asset_ids))
+        .group_by(Alert.asset_id)
+    )
+    return {asset_id: urgency for asset_id, urgency in rows}
