@@ -44,7 +44,7 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 
 test: install-dev browser-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Developers: refresh the translation catalog after adding UI strings, then compile it.
 translations: install-dev
