@@ -94,26 +94,26 @@ METRICS: dict[str, dict[str, Any]] = {
     "ac.supply_temperature_c": {
         "unit": "°C",
         "kind": "gauge",
-        "instance": "",
+        "instance": "unit (gateways with several units)",
         "description": "Supply (cold) air temperature",
     },
     "ac.return_temperature_c": {
         "unit": "°C",
         "kind": "gauge",
-        "instance": "",
+        "instance": "unit (gateways with several units)",
         "description": "Return (hot) air temperature",
     },
     "ac.humidity_percent": {
         "unit": "%",
         "kind": "gauge",
-        "instance": "",
+        "instance": "unit (gateways with several units)",
         "description": "Return air relative humidity",
     },
     "ac.state": {
         "unit": "",
         "kind": "state",
         "states": ["on", "off", "standby", "alarm", "unknown"],
-        "instance": "",
+        "instance": "unit (gateways with several units)",
         "description": "Unit operating state",
     },
     # Rack PDUs
@@ -192,12 +192,24 @@ METRICS: dict[str, dict[str, Any]] = {
         "instance": "interface name",
         "description": "Octets sent (64-bit counter when the agent has one)",
     },
-    # service checks (monitor kinds tcp and http)
+    # service checks (monitor kinds ping, tcp and http)
     "tcp.connect_ms": {
         "unit": "ms",
         "kind": "gauge",
         "instance": "",
         "description": "Time to open the TCP connection",
+    },
+    "ping.rtt_ms": {
+        "unit": "ms",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Mean ICMP echo round-trip time of the answered requests",
+    },
+    "ping.loss_percent": {
+        "unit": "%",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Share of ICMP echo requests left unanswered",
     },
     "http.latency_ms": {
         "unit": "ms",

@@ -139,12 +139,25 @@ class _Reader:
 
     def rows(self, spec: MetricSpec) -> list[str]:
         first = spec.column or (spec.percent[0] if spec.percent else spec.product[0])  # type: ignore[index]
-        indexes = sorted(self.col(first), key=_index_sort)
-        if spec.where:
-            column, allowed = spec.where
+        return self.kept(sorted(self.col(first), key=_index_sort), spec.where)
+
+    def kept(
+        self, indexes: list[str], where: tuple[tuple[str, frozenset[str]], ...]
+    ) -> list[str]:
+        """The indexes whose row meets every ``where`` condition."""
+        for column, allowed in where:
             values = self.col(column)
             indexes = [i for i in indexes if i in values and _key(values[i]) in allowed]
         return indexes
+
+    def name(self, names: dict[str, Any], index: str) -> str:
+        """The name of a row: same index, else the longest index that prefixes it."""
+        parts = index.split(".")
+        for end in range(len(parts), 0, -1):
+            value = names.get(".".join(parts[:end]))
+            if value is not None:
+                return snmp.text(value)
+        return ""
 
     def raw_row(self, spec: MetricSpec, index: str) -> float | None:
         if spec.column:
@@ -167,7 +180,7 @@ class _Reader:
         """[(instance, raw value)] for one profile entry."""
         if spec.oid:
             value = self.scalars.get(spec.oid)
-            return [] if value is None else [("", value)]
+            return [] if value is None or _key(value) in spec.skip else [("", value)]
         out: list[tuple[str, Any]] = []
         if spec.percent and spec.aggregate == "sum":
             # A share of a sum is the sum of the parts over the sum of the totals.
@@ -181,9 +194,9 @@ class _Reader:
         names = self.col(spec.instance) if spec.instance else {}
         for index in self.rows(spec):
             value = self.raw_row(spec, index)
-            if value is None:
+            if value is None or _key(value) in spec.skip:
                 continue
-            instance = snmp.text(names.get(index)) if spec.instance else index
+            instance = self.name(names, index) if spec.instance else index
             out.append((instance or index, value))
         if spec.aggregate and out:
             values = [v for _, v in out]
@@ -192,6 +205,7 @@ class _Reader:
                 "sum": sum,
                 "min": min,
                 "max": max,
+                "first": lambda v: v[0],
             }[spec.aggregate](values)
             out = [("", agg)]
         return out
@@ -363,11 +377,7 @@ def _inventory(reader: _Reader, profiles: list[Profile]) -> dict[str, str | None
                 value = snmp.text(reader.scalars.get(source))
             else:
                 values = reader.col(source["column"])
-                indexes = sorted(values, key=_index_sort)
-                if source["where"]:
-                    column, allowed = source["where"]
-                    filt = reader.col(column)
-                    indexes = [i for i in indexes if i in filt and _key(filt[i]) in allowed]
+                indexes = reader.kept(sorted(values, key=_index_sort), source["where"])
                 value = next((snmp.text(values[i]) for i in indexes if snmp.text(values[i])), "")
             inventory[key] = value or None
     return inventory
@@ -412,8 +422,7 @@ async def probe_async(
                 scalar_oids.append(source)
             else:
                 columns.append(source["column"])
-                if source["where"]:
-                    columns.append(source["where"][0])
+                columns += [column for column, _ in source["where"]]
         sections |= profile.sections
     columns += _section_columns(sections)
     scalars = dict(first)

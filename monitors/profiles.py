@@ -19,10 +19,15 @@ Schema (all OIDs numeric, dotted, no leading dot)::
         # column: COLUMN                 #   table column: one reading per row
         # percent: {used: COLUMN, total: COLUMN}   # 100 * used / total per row
         # product: [COLUMN, COLUMN]      #   the columns multiplied per row (size x unit)
-        instance: 1.3.6.1.2.1.2.2.1.2    # optional, tables: column naming the row (default: index)
+        instance: 1.3.6.1.2.1.2.2.1.2    # optional, tables: column naming the row (default: index);
+                                         #   a name row whose index is a prefix of the data row's
+                                         #   also names it (e.g. a unit name for its sensors)
         where: {column: COLUMN, in: [VALUE, ...]}  # optional, tables: keep rows whose COLUMN
-                                         #   value (int, or OID/text as a string) is in the list
-        aggregate: avg                   # optional, tables: avg | sum | min | max -> one reading
+                                         #   value (int, or OID/text as a string) is in the list;
+                                         #   a list of such conditions keeps rows meeting all
+        skip: [65535, -1]                # optional: raw values meaning "not measured" (no reading)
+        aggregate: avg                   # optional, tables: avg | sum | min | max | first -> one
+                                         #   reading (instance ""); first: the first kept row
         scale: 0.1                       # optional multiplier applied to the raw value (default 1)
         unit: "%"                        # optional; when given must equal the vocabulary's unit
         states: {3: normal, 5: battery}  # state metrics: vendor value -> vocabulary state
@@ -56,7 +61,7 @@ PROFILE_DIR = Path(__file__).with_name("profiles")
 SECTIONS = ("interfaces", "storage", "lldp", "arp")
 INVENTORY_FIELDS = ("model", "serial", "firmware")
 STATUSES = ("ok", "warning", "critical")
-AGGREGATES = ("avg", "sum", "min", "max")
+AGGREGATES = ("avg", "sum", "min", "max", "first")
 SOURCES = ("oid", "column", "percent", "product")
 
 _OID = re.compile(r"^[0-2](\.\d+)+$")
@@ -68,6 +73,7 @@ _METRIC_KEYS = {
     "metric",
     "instance",
     "where",
+    "skip",
     "aggregate",
     "scale",
     "unit",
@@ -92,7 +98,8 @@ class MetricSpec:
     percent: tuple[str, str] | None = None  # (used, total)
     product: tuple[str, ...] | None = None
     instance: str | None = None
-    where: tuple[str, frozenset[str]] | None = None
+    where: tuple[tuple[str, frozenset[str]], ...] = ()
+    skip: frozenset[str] = frozenset()
     aggregate: str | None = None
     scale: float = 1
     states: dict[str, str] = field(default_factory=dict)
@@ -103,8 +110,7 @@ class MetricSpec:
         """Every table column this entry reads."""
         cols = [c for c in (self.column, self.instance) if c]
         cols += list(self.percent or ()) + list(self.product or ())
-        if self.where:
-            cols.append(self.where[0])
+        cols += [column for column, _ in self.where]
         return tuple(cols)
 
 
@@ -156,6 +162,15 @@ def _parse_where(file: str, where: str, value: Any) -> tuple[str, frozenset[str]
     return _oid(file, f"{where}.column", value["column"]), frozenset(str(v) for v in values)
 
 
+def _parse_conditions(file: str, where: str, value: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+    """One ``{column, in}`` condition or a list of them (all must hold)."""
+    if isinstance(value, list):
+        if not value:
+            raise ProfileError(file, where, "expected a condition or a non-empty list of them")
+        return tuple(_parse_where(file, f"{where}[{i}]", v) for i, v in enumerate(value))
+    return (_parse_where(file, where, value),)
+
+
 def _parse_metric(file: str, where: str, entry: Any) -> MetricSpec:
     if not isinstance(entry, dict):
         raise ProfileError(file, where, "expected a mapping with 'metric' and a value source")
@@ -197,7 +212,12 @@ def _parse_metric(file: str, where: str, entry: Any) -> MetricSpec:
     if "instance" in entry:
         kw["instance"] = _oid(file, f"{where}.instance", entry["instance"])
     if "where" in entry:
-        kw["where"] = _parse_where(file, f"{where}.where", entry["where"])
+        kw["where"] = _parse_conditions(file, f"{where}.where", entry["where"])
+    if "skip" in entry:
+        skip = entry["skip"]
+        if not isinstance(skip, list) or not skip:
+            raise ProfileError(file, f"{where}.skip", "expected a non-empty list of raw values")
+        kw["skip"] = frozenset(str(v) for v in skip)
     if "aggregate" in entry:
         if entry["aggregate"] not in AGGREGATES:
             raise ProfileError(
@@ -314,9 +334,9 @@ def parse_profile(file: str, data: Any) -> Profile:
                 raise ProfileError(file, f"inventory.{key}", "expected an OID or {column, where}")
             inv[key] = {
                 "column": _oid(file, f"inventory.{key}.column", value["column"]),
-                "where": _parse_where(file, f"inventory.{key}.where", value["where"])
+                "where": _parse_conditions(file, f"inventory.{key}.where", value["where"])
                 if "where" in value
-                else None,
+                else (),
             }
         else:
             inv[key] = _oid(file, f"inventory.{key}", value)

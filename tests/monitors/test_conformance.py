@@ -1,9 +1,9 @@
 """Conformance over the shared real-device recordings (../shared/snmprec, LibreNMS, GPLv3).
 
 `probe` must pick the right profile and read the values the recording holds: a UPS yields battery
-charge and load, a switch its LLDP neighbours, a host its volumes, a PDU its current. Recordings
-without a vendor profile yet are listed in NOT_YET; the test fails when one of them starts to
-match a specific profile, so the list is kept honest.
+charge and load, a cooling unit its temperatures, a sensor box each probe by name, a switch its
+LLDP neighbours, a host its volumes, a PDU its current. Values are compared with the recording's
+raw values (profile scale applied). Every recording in the folder must appear in one table below.
 """
 
 from __future__ import annotations
@@ -48,18 +48,154 @@ SWITCHES = {  # recording → LLDP neighbours (the README's lldpRemSysName count
     "junos_mx5t-isis": 4,
 }
 HOSTS = ("linux_powermon", "bison", "windows_svr_2019_1809")
-NOT_YET = (  # vendor profiles still to write (issue #4)
-    "liebert",
-    "socomec-ups",
-    "apc_inrow-dx",
-    "stulz_wib8000",
-    "pcoweb-rittal-lcp-3311_lcp-dx-3311",
-    "apc_emu",
-    "akcp_serverprobe8",
-    "rittal-cmc-iii-pu_compact",
-    "hwg-poseidon",
-    "liebert_mph2rg",
-)
+PDUS = ("apc_ap8959eu3",)
+
+L = "1.3.6.1.4.1.476.1.42.3.8."  # LIEBERT-GP-PDU-MIB
+S = "1.3.6.1.4.1.29462.10.2.1."  # Stulz-WIB8000-MIB
+# recording → (vendor profile, {metric: {instance: (raw OID, scale)}}): every reading of those
+# metrics, no more and no less, each equal to the recording's raw value times the scale.
+VENDORS: dict[str, tuple[str, dict[str, dict[str, tuple[str, float]]]]] = {
+    # The README files this recording as a GXT2 UPS (its sysDescr), but what it holds is the
+    # LIEBERT-GP-PDU-MIB of an MPH PDU with aux sensors: no UPS objects at all.
+    "liebert": (
+        "liebert_gp",
+        {
+            "pdu.power_w": {"": (L + "30.20.1.65.1.1", 1)},
+            "pdu.current_a": {
+                "Branch 1": (L + "40.20.1.130.1.1", 0.01),
+                "Branch 2": (L + "40.20.1.130.1.2", 0.01),
+                "Branch 3": (L + "40.20.1.130.1.3", 0.01),
+            },
+            "env.temperature_c": {
+                "SNSR: 1-2": (L + "60.15.1.70.1.2.1", 0.1),
+                "SNSR: 1-3": (L + "60.15.1.70.1.3.1", 0.1),
+            },
+            "env.humidity_percent": {
+                "SNSR: 1-1": (L + "60.15.1.95.1.1.1", 0.1),
+                "SNSR: 1-4": (L + "60.15.1.95.1.4.1", 0.1),
+            },
+        },
+    ),
+    "liebert_mph2rg": (
+        "liebert_gp",
+        {
+            "pdu.power_w": {"": (L + "30.20.1.65.1.1", 1)},
+            "pdu.current_a": {"MPH2RG-A": (L + "40.20.1.130.1.2", 0.01)},
+        },
+    ),
+    "socomec-ups": (
+        "socomec_ups",
+        {
+            "ups.battery.charge_percent": {"": ("1.3.6.1.4.1.4555.1.1.7.1.2.4.0", 1)},
+            # runtime 65535 and battery temperature 0 mean "not measured": no reading
+            "ups.battery.runtime_minutes": {},
+            "ups.battery.temperature_c": {},
+            "ups.input.voltage_v": {"1": ("1.3.6.1.4.1.4555.1.1.7.1.3.3.1.2.1", 0.1)},
+            "ups.input.frequency_hz": {"": ("1.3.6.1.4.1.4555.1.1.7.1.3.2.0", 0.1)},
+            "ups.output.voltage_v": {"1": ("1.3.6.1.4.1.4555.1.1.7.1.4.4.1.2.1", 0.1)},
+            "ups.output.load_percent": {"1": ("1.3.6.1.4.1.4555.1.1.7.1.4.4.1.4.1", 1)},
+            "ups.alarms.count": {"": ("1.3.6.1.4.1.4555.1.1.7.1.6.1.0", 1)},
+        },
+    ),
+    "apc_inrow-dx": (
+        "apc_cooling_unit",
+        {  # rows "Supply Temperature" / "Return Temperature" / "Humidity" in °C and %RH
+            "ac.supply_temperature_c": {"": ("1.3.6.1.4.1.318.1.1.27.1.4.1.2.1.3.1.9", 0.1)},
+            "ac.return_temperature_c": {"": ("1.3.6.1.4.1.318.1.1.27.1.4.1.2.1.3.1.13", 0.1)},
+            "ac.humidity_percent": {"": ("1.3.6.1.4.1.318.1.1.27.1.4.1.2.1.3.1.15", 0.1)},
+        },
+    ),
+    "stulz_wib8000": (
+        "stulz_wib",
+        {
+            metric: {f"UNIT-CA{n}": (f"{S}1.1.1.{column}.1.{n}.1", 0.1) for n in range(1, 9)}
+            for metric, column in (
+                ("ac.supply_temperature_c", "1.1.1.1193"),
+                ("ac.return_temperature_c", "1.1.1.1192"),
+                ("ac.humidity_percent", "2.1.1.1194"),
+            )
+        },
+    ),
+    "pcoweb-rittal-lcp-3311_lcp-dx-3311": (
+        "rittal_lcp_pcoweb",
+        {
+            "ac.supply_temperature_c": {"": ("1.3.6.1.4.1.9839.2606.2.1.2.22.0", 0.1)},
+            "ac.return_temperature_c": {"": ("1.3.6.1.4.1.9839.2606.2.1.2.21.0", 0.1)},
+        },
+    ),
+    "apc_emu": (
+        "apc_emu",
+        {  # 3 probes communicating; only the first has a humidity sensor (0 = none)
+            "env.temperature_c": {
+                "Airco uitstroom": ("1.3.6.1.4.1.318.1.1.10.3.13.1.1.3.1", 1),
+                "Airco kamer": ("1.3.6.1.4.1.318.1.1.10.3.13.1.1.3.2", 1),
+                "Retour airco kamer": ("1.3.6.1.4.1.318.1.1.10.3.13.1.1.3.3", 1),
+            },
+            "env.humidity_percent": {
+                "Airco uitstroom": ("1.3.6.1.4.1.318.1.1.10.3.13.1.1.6.1", 1),
+            },
+        },
+    ),
+    "akcp_serverprobe8": (
+        "akcp",
+        {  # 3 of 8 ports online
+            "env.temperature_c": {
+                "Temp.Sensor Carrier": ("1.3.6.1.4.1.3854.1.2.2.1.16.1.14.0", 0.1),
+                "Temp.Sensor 2": ("1.3.6.1.4.1.3854.1.2.2.1.16.1.14.6", 0.1),
+                "Temp.Sensor 1": ("1.3.6.1.4.1.3854.1.2.2.1.16.1.14.7", 0.1),
+            },
+            "env.humidity_percent": {
+                "Custom Descr 1": ("1.3.6.1.4.1.3854.1.2.2.1.17.1.3.0", 1),
+                "Custom Descr 2": ("1.3.6.1.4.1.3854.1.2.2.1.17.1.3.6", 1),
+                "Custom Descr 3": ("1.3.6.1.4.1.3854.1.2.2.1.17.1.3.7", 1),
+            },
+        },
+    ),
+    "rittal-cmc-iii-pu_compact": (
+        "rittal_cmc3",
+        {  # "Temperature.Value" of device 1; the unit's own "System.Temperature" is not air
+            "env.temperature_c": {"CMCIII-PU Compact": ("1.3.6.1.4.1.2606.7.4.2.2.1.11.1.2", 0.01)}
+        },
+    ),
+    "hwg-poseidon": (
+        "hwg_poseidon",
+        {
+            "env.temperature_c": {
+                name: (f"1.3.6.1.4.1.21796.3.3.3.1.6.{i}", 0.1)
+                for i, name in (
+                    (5, "T.Network"),
+                    (6, "T.C4c"),
+                    (7, "T.Ambiente"),
+                    (8, "T.Servidores"),
+                )
+            },
+            "env.humidity_percent": {
+                name: (f"1.3.6.1.4.1.21796.3.3.3.1.6.{i}", 0.1)
+                for i, name in (
+                    (1, "H.Servidores"),
+                    (2, "H.Network"),
+                    (3, "H.Ambiente"),
+                    (4, "H.C4c"),
+                )
+            },
+        },
+    ),
+}
+# recording → [(state metric, instance, raw OID, raw value, state)]
+STATES = {
+    "socomec-ups": [
+        ("ups.battery.status", "", "1.3.6.1.4.1.4555.1.1.7.1.2.1.0", "3", "normal"),  # charging
+        ("ups.output.source", "", "1.3.6.1.4.1.4555.1.1.7.1.4.1.0", "3", "normal"),  # inverter
+    ],
+    "apc_inrow-dx": [("ac.state", "", "1.3.6.1.4.1.318.1.1.27.1.4.2.2.1.4.1.2", "6", "on")],
+    "stulz_wib8000": [
+        ("ac.state", "UNIT-CA1", S + "4.1.1.1.1013.1.1.1", "1", "on"),
+        ("ac.state", "UNIT-CA3", S + "4.1.1.1.1013.1.3.1", "0", "off"),
+    ],
+    "pcoweb-rittal-lcp-3311_lcp-dx-3311": [
+        ("ac.state", "", "1.3.6.1.4.1.9839.2606.2.1.3.13.0", "1", "on")
+    ],
+}
 
 
 def _recording(name: str) -> dict[str, str]:
@@ -154,11 +290,33 @@ def test_host_recordings_yield_volumes(shared_agent: Agent, name: str) -> None:
 def test_pdu_recording_yields_current(shared_agent: Agent) -> None:
     result = _probe(shared_agent, "apc_ap8959eu3")
     assert "apc_pdu" in result["profiles"]
-    assert _metric(result, "pdu.current_a")
+    prefix = "1.3.6.1.4.1.318.1.1.26.6.3.1.5."  # rPDU2PhaseStatusCurrent, tenths of an ampere
+    expected = {
+        k.removeprefix(prefix): int(v) * 0.1
+        for k, v in _recording("apc_ap8959eu3").items()
+        if k.startswith(prefix)
+    }
+    currents = _metric(result, "pdu.current_a")
+    assert expected and currents == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("name", NOT_YET)
-def test_recordings_without_a_vendor_profile_are_listed(shared_agent: Agent, name: str) -> None:
+@pytest.mark.parametrize("name", sorted(VENDORS))
+def test_vendor_recordings_yield_their_readings(shared_agent: Agent, name: str) -> None:
+    profile, expected = VENDORS[name]
+    recording = _recording(name)
     result = _probe(shared_agent, name)
-    specific = set(result["profiles"]) - GENERIC
-    assert not specific, f"{name} now matches {specific}: move it into the tables above"
+    assert profile in result["profiles"]
+    assert set(result["profiles"]) - GENERIC == {profile}  # and no other vendor's profile
+    for metric, instances in expected.items():
+        got = _metric(result, metric)
+        assert set(got) == set(instances), metric
+        for instance, (oid, scale) in instances.items():
+            assert got[instance] == pytest.approx(int(recording[oid]) * scale), (metric, instance)
+    for metric, instance, oid, raw, state in STATES.get(name, []):
+        assert recording[oid] == raw
+        assert _metric(result, metric)[instance] == state
+
+
+def test_every_shared_recording_is_checked() -> None:
+    checked = set(UPS) | set(SWITCHES) | set(HOSTS) | set(PDUS) | set(VENDORS)
+    assert {p.stem for p in SHARED.glob("*.snmprec")} == checked

@@ -188,6 +188,8 @@ def test_precision_ac(snmp_agent: Agent) -> None:
     assert value(result, "ac.supply_temperature_c") == 20.2  # 202 tenths
     assert value(result, "ac.return_temperature_c") == 31.9
     assert metrics(result)[("ac.return_temperature_c", "")]["unit"] == "°C"
+    state = metrics(result)[("ac.state", "")]  # airIRRCUnitStatusOperateMode on(2)
+    assert (state["value"], state["status"]) == ("on", "ok")
 
 
 def test_rack_pdu(snmp_agent: Agent) -> None:

@@ -21,6 +21,16 @@ REQUIRED = {
     "arp",
     "apc_inrow",
     "apc_pdu",
+    # the vendors of the shared real-device recordings
+    "socomec_ups",
+    "liebert_gp",
+    "apc_cooling_unit",
+    "stulz_wib",
+    "rittal_lcp_pcoweb",
+    "apc_emu",
+    "akcp",
+    "rittal_cmc3",
+    "hwg_poseidon",
 }
 
 
@@ -144,7 +154,7 @@ CASES = [
             {"metric": "host.cpu.load_percent", "column": "1.3.6.1.1", "aggregate": "mean"},
         ),
         "metrics[0].aggregate",
-        "avg, sum, min, max",
+        "avg, sum, min, max, first",
     ),
     (
         _with(
@@ -160,6 +170,31 @@ CASES = [
         ),
         "metrics[0].percent",
         "{used: COLUMN, total: COLUMN}",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {"metric": "pdu.current_a", "column": "1.3.6.1.1", "where": []},
+        ),
+        "metrics[0].where",
+        "non-empty list",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {
+                "metric": "pdu.current_a",
+                "column": "1.3.6.1.1",
+                "where": [{"column": "1.3.6.1.2", "in": [1]}, {"column": "1.3.6.1.3"}],
+            },
+        ),
+        "metrics[0].where[1]",
+        "exactly 'column' and 'in'",
+    ),
+    (
+        _with("metrics.0", {"metric": "pdu.current_a", "oid": "1.3.6.1.1.0", "skip": 65535}),
+        "metrics[0].skip",
+        "non-empty list of raw values",
     ),
     (_with("metrics", {"a": 1}), "metrics", "expected a list"),
     (
@@ -198,3 +233,24 @@ def test_files_in_a_folder(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text("name: [unclosed\n")
     with pytest.raises(ProfileError, match=r"^b\.yaml: \(yaml\): not valid YAML"):
         load_file(tmp_path / "b.yaml")
+
+
+def test_where_list_skip_and_first_parse() -> None:
+    entry = {
+        "metric": "ac.supply_temperature_c",
+        "column": "1.3.6.1.4.1.99.3",
+        "where": [
+            {"column": "1.3.6.1.4.1.99.2", "in": ["Supply Temperature"]},
+            {"column": "1.3.6.1.4.1.99.4", "in": ["C"]},
+        ],
+        "skip": [-1, 65535],
+        "aggregate": "first",
+        "scale": 0.1,
+    }
+    (spec,) = parse_profile("vendor_x.yaml", {**GOOD, "metrics": [entry]}).metrics
+    assert spec.where == (
+        ("1.3.6.1.4.1.99.2", frozenset({"Supply Temperature"})),
+        ("1.3.6.1.4.1.99.4", frozenset({"C"})),
+    )
+    assert spec.skip == frozenset({"-1", "65535"}) and spec.aggregate == "first"
+    assert set(spec.columns) == {"1.3.6.1.4.1.99.3", "1.3.6.1.4.1.99.2", "1.3.6.1.4.1.99.4"}
