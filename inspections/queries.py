@@ -1,0 +1,322 @@
+"""Patrol reads for the pages of this domain and for other domains (dashboard, reports).
+
+- ``rounds_for_day(day, site_id)``: every planned slot of the day with its state (due,
+  in_progress, done, overdue) and round, plus the ad hoc rounds of the day.
+- ``round_detail(round)``: a round with its checklists, targets, answers, progress, findings.
+- ``open_findings(...)``, ``findings_between(...)``, ``rounds_between(...)``, ``item_series(...)``
+  for the dashboard, history, trends and reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from inspections import checklists as cl
+from inspections import services
+from inspections.models import (
+    PatrolAnswer,
+    PatrolFinding,
+    PatrolPhoto,
+    PatrolPlan,
+    PatrolRound,
+    RoundStatus,
+)
+from opskit import db
+
+SLOT_STATES = ("due", "in_progress", "done", "overdue")
+
+
+# --- plans ----------------------------------------------------------------------------------
+
+
+def plans(enabled_only: bool = False) -> list[PatrolPlan]:
+    query = select(PatrolPlan).order_by(PatrolPlan.name)
+    if enabled_only:
+        query = query.where(PatrolPlan.enabled.is_(True))
+    return list(db.session().scalars(query))
+
+
+def get_plan(plan_id: int) -> PatrolPlan | None:
+    return db.session().get(PatrolPlan, plan_id)
+
+
+# --- rounds ---------------------------------------------------------------------------------
+
+
+def get_round(round_id: int) -> PatrolRound | None:
+    return db.session().get(PatrolRound, round_id)
+
+
+def round_by_client_id(client_id: str) -> PatrolRound | None:
+    return services.find_round(client_id)
+
+
+@dataclass
+class Slot:
+    """One planned run of a plan in a room on a day (``plan`` None: an ad hoc round)."""
+
+    plan: PatrolPlan | None
+    room_id: int
+    scheduled_for: datetime | None
+    state: str  # due | in_progress | done | overdue
+    round: PatrolRound | None = None
+
+    @property
+    def room_name(self) -> str:
+        from assets import queries as assets
+
+        room = next((r for r in assets.all_rooms() if r.id == self.room_id), None)
+        return room.name if room else ""
+
+
+def rounds_for_day(
+    day: date, site_id: int | None = None, now: datetime | None = None
+) -> list[Slot]:
+    """The day's patrol in site time: each enabled plan's slots and the ad hoc rounds.
+
+    A slot is ``done`` when its round is submitted or approved, ``in_progress`` when a draft
+    exists, ``overdue`` when neither and the plan's grace period after the slot has passed,
+    else ``due``. Sorted by time, then room.
+    """
+    from assets import queries as assets
+
+    now = now or db.utcnow()
+    start, end = services.day_bounds(day)
+    sess = db.session()
+    rounds = list(
+        sess.scalars(
+            select(PatrolRound).where(
+                ((PatrolRound.scheduled_for >= start) & (PatrolRound.scheduled_for < end))
+                | (
+                    PatrolRound.scheduled_for.is_(None)
+                    & (PatrolRound.started_at >= start)
+                    & (PatrolRound.started_at < end)
+                )
+            )
+        )
+    )
+    room_site = {r.id: r.site_id for r in assets.all_rooms()}
+    by_slot: dict[tuple[int | None, int, datetime | None], PatrolRound] = {}
+    for patrol in sorted(rounds, key=_round_rank):
+        by_slot.setdefault((patrol.plan_id, patrol.room_id, patrol.scheduled_for), patrol)
+    slots: list[Slot] = []
+    for plan in plans(enabled_only=True):
+        for room_id in services.plan_rooms(plan):
+            if site_id is not None and room_site.get(room_id) != site_id:
+                continue
+            for moment in services.slot_times(plan, day):
+                patrol = by_slot.get((plan.id, room_id, moment))
+                slots.append(Slot(plan, room_id, moment, _state(patrol, moment, plan, now), patrol))
+    for patrol in rounds:
+        if patrol.scheduled_for is None and (
+            site_id is None or room_site.get(patrol.room_id) == site_id
+        ):
+            slots.append(Slot(None, patrol.room_id, None, _state(patrol, None, None, now), patrol))
+    slots.sort(
+        key=lambda s: (s.scheduled_for or (s.round.started_at if s.round else now), s.room_id)
+    )
+    return slots
+
+
+def _round_rank(patrol: PatrolRound) -> tuple[int, datetime]:
+    """Prefer the most advanced round of a slot (approved > submitted > draft)."""
+    order = {"approved": 0, "submitted": 1, "draft": 2}
+    return order.get(patrol.status, 3), patrol.started_at
+
+
+def _state(
+    patrol: PatrolRound | None, moment: datetime | None, plan: PatrolPlan | None, now: datetime
+) -> str:
+    if patrol is not None and patrol.status != RoundStatus.DRAFT.value:
+        return "done"
+    if patrol is not None:
+        return "in_progress"
+    grace = timedelta(minutes=plan.grace_minutes if plan else 120)
+    if moment is not None and now > moment + grace:
+        return "overdue"
+    return "due"
+
+
+def rounds_between(
+    start: datetime,
+    end: datetime,
+    room_id: int | None = None,
+    status: str | None = None,
+) -> list[PatrolRound]:
+    """Rounds started in [start, end), newest first (history pages and exports)."""
+    query = (
+        select(PatrolRound)
+        .where(PatrolRound.started_at >= start, PatrolRound.started_at < end)
+        .options(selectinload(PatrolRound.answers), selectinload(PatrolRound.findings))
+        .order_by(PatrolRound.started_at.desc(), PatrolRound.id.desc())
+    )
+    if room_id is not None:
+        query = query.where(PatrolRound.room_id == room_id)
+    if status:
+        query = query.where(PatrolRound.status == status)
+    return list(db.session().scalars(query))
+
+
+@dataclass
+class TargetView:
+    """One (checklist, target) of a round with its items and their answers."""
+
+    key: str
+    checklist: cl.Checklist
+    asset_id: int | None
+    label: str
+    items: list[tuple[cl.Item, PatrolAnswer | None, Any]] = field(default_factory=list)
+    # third element: (monitored value, time) shown beside a reading, or None
+
+    @property
+    def dom_id(self) -> str:
+        return f"{self.key}/{self.checklist.key}".replace(":", "-").replace("/", "--")
+
+
+@dataclass
+class RoundDetail:
+    round: PatrolRound
+    room_name: str
+    site_name: str
+    targets: list[TargetView]
+    answered: int
+    total: int
+    findings: list[PatrolFinding]
+
+    @property
+    def progress_percent(self) -> int:
+        return round(100 * self.answered / self.total) if self.total else 100
+
+
+def _counts(item: cl.Item) -> bool:
+    """Items the progress counts (signature is the round's; optional items are extras)."""
+    return item.kind != "signature"
+
+
+def round_detail(patrol: PatrolRound, with_monitoring: bool = True) -> RoundDetail:
+    """Everything the round page and the review page show."""
+    from assets import queries as assets
+
+    known = services.checklists()
+    answers = {(a.target, a.checklist_key, a.item_key): a for a in patrol.answers}
+    targets: list[TargetView] = []
+    answered = total = 0
+    for entry in patrol.targets:
+        checklist = known.get(entry["checklist"])
+        if checklist is None:
+            continue
+        view = TargetView(entry["key"], checklist, entry.get("asset_id"), entry.get("label", ""))
+        for item in checklist.items:
+            answer = answers.get((entry["key"], checklist.key, item.key))
+            shown = None
+            if answer is not None and answer.monitored_value is not None:
+                shown = (answer.monitored_value, answer.monitored_at)
+            elif with_monitoring and item.metric and patrol.editable:
+                shown = services.monitored_value(item.metric, patrol.room_id, view.asset_id)
+            view.items.append((item, answer, shown))
+            if _counts(item):
+                total += 1
+                done = answer is not None and (answer.value != "" or bool(answer.photos))
+                answered += int(done)
+        targets.append(view)
+    room = next((r for r in assets.all_rooms() if r.id == patrol.room_id), None)
+    return RoundDetail(
+        patrol,
+        room.name if room else "",
+        room.site.name if room else "",
+        targets,
+        answered,
+        total,
+        list(patrol.findings),
+    )
+
+
+# --- findings -------------------------------------------------------------------------------
+
+
+def get_finding(finding_id: int) -> PatrolFinding | None:
+    return db.session().get(PatrolFinding, finding_id)
+
+
+def open_findings(room_id: int | None = None, site_id: int | None = None) -> list[PatrolFinding]:
+    """Findings not closed yet, most urgent first, then oldest."""
+    query = (
+        select(PatrolFinding)
+        .join(PatrolRound)
+        .where(PatrolFinding.closed_at.is_(None))
+        .options(selectinload(PatrolFinding.answer), selectinload(PatrolFinding.round))
+        .order_by(PatrolFinding.urgency, PatrolFinding.opened_at)
+    )
+    if room_id is not None:
+        query = query.where(PatrolRound.room_id == room_id)
+    found = list(db.session().scalars(query))
+    if site_id is not None:
+        from assets import queries as assets
+
+        rooms = {r.id for r in assets.all_rooms() if r.site_id == site_id}
+        found = [f for f in found if f.round.room_id in rooms]
+    return found
+
+
+def findings_between(start: datetime, end: datetime) -> list[PatrolFinding]:
+    """Findings opened in [start, end) (reports)."""
+    query = (
+        select(PatrolFinding)
+        .where(PatrolFinding.opened_at >= start, PatrolFinding.opened_at < end)
+        .order_by(PatrolFinding.opened_at)
+    )
+    return list(db.session().scalars(query))
+
+
+def get_photo(photo_id: int) -> PatrolPhoto | None:
+    return db.session().get(PatrolPhoto, photo_id)
+
+
+# --- trends ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    value: float
+    level: str
+    round_id: int
+    target: str
+
+
+def item_series(
+    checklist_key: str,
+    item_key: str,
+    start: datetime,
+    end: datetime,
+    room_id: int | None = None,
+    asset_id: int | None = None,
+) -> list[Point]:
+    """Numeric answers of one reading item in submitted/approved rounds, oldest first."""
+    query = (
+        select(PatrolAnswer, PatrolRound.id)
+        .join(PatrolRound)
+        .where(
+            PatrolAnswer.checklist_key == checklist_key,
+            PatrolAnswer.item_key == item_key,
+            PatrolAnswer.number.is_not(None),
+            PatrolAnswer.answered_at >= start,
+            PatrolAnswer.answered_at < end,
+            PatrolRound.status != RoundStatus.DRAFT.value,
+        )
+        .order_by(PatrolAnswer.answered_at)
+    )
+    if room_id is not None:
+        query = query.where(PatrolRound.room_id == room_id)
+    if asset_id is not None:
+        query = query.where(PatrolAnswer.asset_id == asset_id)
+    return [
+        Point(a.answered_at, float(a.number), a.level, rid, a.target)
+        for a, rid in db.session().execute(query)
+        if a.number is not None
+    ]
