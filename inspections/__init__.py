@@ -14,3 +14,7 @@ def init_app(app: Flask) -> None:
     from inspections import views
 
     app.register_blueprint(views.bp)
+
+    from inspections import logbook_views
+
+    app.register_blueprint(logbook_views.bp)

@@ -493,7 +493,7 @@ def logbook_counts(start: datetime, end: datetime, room_id: int | None = None) -
     )
     if room_id:
         power = power.join(Asset, Asset.id == PowerEvent.asset_id).where(Asset.room_id == room_id)
-    by_action = dict(sess.execute(power).tuples().all())
+    by_action = {action: count for action, count in sess.execute(power)}
     return LogbookCounts(
         visits=row[0],
         visitors=row[1],

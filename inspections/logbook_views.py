@@ -1,0 +1,234 @@
+"""Logbook pages: who is in the room (one-tap sign-out), quick forms, filtered lists, Excel export.
+
+Every writer role records; viewers (the customer) read and export. The forms carry a hidden
+client token so that a double tap or a retried request records once (``logbook.Duplicate``).
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from inspections import logbook
+from inspections.logbook import AccessEntry, Filters, PowerEvent
+from opskit import db
+from opskit.auth import require_roles
+from opskit.i18n import site_tz
+from opskit.validation import ValidationFailed
+
+bp = Blueprint("logbook", __name__, url_prefix="/patrol/logbook")
+
+WRITERS = ("admin", "engineer", "supervisor")
+ACTION_LABELS = {
+    "on": _l("Power on"),
+    "off": _l("Power off"),
+    "restart": _l("Restart (power cycle)"),
+}
+COLUMN_LABELS = {
+    "room": _l("Room"),
+    "name": _l("Full name"),
+    "organisation": _l("Organisation"),
+    "purpose": _l("Purpose of visit"),
+    "escort": _l("Escort"),
+    "id_number": _l("ID number (masked)"),
+    "in_at": _l("Time in"),
+    "out_at": _l("Time out"),
+    "recorded_by": _l("Recorded by"),
+    "occurred_at": _l("Time"),
+    "asset_tag": _l("Asset tag"),
+    "asset_name": _l("Asset name"),
+    "action": _l("Action"),
+    "reason": _l("Reason"),
+    "change_ref": _l("Change reference"),
+    "performed_by": _l("Done by"),
+    "sheet_access": _l("Room access"),
+    "sheet_power": _l("Power on-off"),
+}
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _filters() -> Filters:
+    room = request.args.get("room", "")
+    return Filters(
+        start=_date_arg("start"),
+        end=_date_arg("end"),
+        room_id=int(room) if room.isdigit() else None,
+        q=request.args.get("q", "").strip()[:100],
+        inside=request.args.get("inside") == "1",
+    )
+
+
+def _errors(exc: ValidationFailed) -> dict[str, str]:
+    return {k: " ".join(v) for k, v in exc.errors.items()}
+
+
+@bp.route("/")
+def index() -> Any:
+    tab = request.args.get("tab", "access")
+    if tab not in ("access", "power"):
+        tab = "access"
+    filters = _filters()
+    tz = site_tz()
+    rows: list[Any] = (
+        logbook.access_entries(filters, tz)
+        if tab == "access"
+        else logbook.power_events(filters, tz)
+    )
+    args = {k: v for k, v in request.args.items() if k != "tab"}
+    return render_template(
+        "inspections/logbook.html",
+        tab=tab,
+        rows=rows,
+        filters=filters,
+        args=args,
+        rooms=logbook.room_choices(),
+        inside=logbook.people_inside(filters.room_id) if tab == "access" else [],
+        actions=ACTION_LABELS,
+        can_write=current_user.role in WRITERS,
+    )
+
+
+@bp.route("/access/new", methods=["GET", "POST"])
+@require_roles(*WRITERS)
+def access_new() -> Any:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form: dict[str, Any] = request.form.to_dict()
+        try:
+            entry = logbook.record_entry(form, site_tz(), current_user)
+            won = logbook.commit_once(AccessEntry, form.get("client_token"))
+        except logbook.Duplicate:
+            won = True
+        except ValidationFailed as exc:
+            db.session().rollback()
+            errors = _errors(exc)
+        else:
+            if won is None:
+                flash(_("%(name)s signed in.", name=entry.name), "success")
+        if not errors:
+            if won is not None:
+                flash(_("This entry was already recorded."), "info")
+            return redirect(url_for("logbook.index", tab="access"), 303)
+    else:
+        rooms = logbook.room_choices()
+        room = request.args.get("room", "")
+        form = {
+            "client_token": _new_token(),
+            "room_id": room if room.isdigit() else (str(rooms[0][0]) if len(rooms) == 1 else ""),
+        }
+    return render_template(
+        "inspections/logbook_access_form.html",
+        form=form,
+        errors=errors,
+        rooms=logbook.room_choices(),
+    ), (400 if errors else 200)
+
+
+@bp.post("/access/<int:entry_id>/out")
+@require_roles(*WRITERS)
+def access_out(entry_id: int) -> Any:
+    entry = db.session().get(AccessEntry, entry_id) or abort(404)
+    changed = logbook.sign_out(entry)
+    db.session().commit()
+    if changed:
+        flash(_("%(name)s signed out.", name=entry.name), "success")
+    else:
+        flash(_("%(name)s had already signed out.", name=entry.name), "info")
+    back = request.form.get("back", "")
+    if back.startswith("/") and not back.startswith("//"):
+        return redirect(back, 303)
+    return redirect(url_for("logbook.index", tab="access"), 303)
+
+
+@bp.route("/power/new", methods=["GET", "POST"])
+@require_roles(*WRITERS)
+def power_new() -> Any:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form: dict[str, Any] = request.form.to_dict()
+        try:
+            event = logbook.record_power(form, site_tz(), current_user)
+            won = logbook.commit_once(PowerEvent, form.get("client_token"))
+        except logbook.Duplicate:
+            won = True
+        except ValidationFailed as exc:
+            db.session().rollback()
+            errors = _errors(exc)
+        else:
+            if won is None:
+                flash(
+                    _(
+                        "%(action)s of %(tag)s recorded.",
+                        action=ACTION_LABELS[event.action],
+                        tag=event.asset.asset_tag,
+                    ),
+                    "success",
+                )
+        if not errors:
+            if won is not None:
+                flash(_("This entry was already recorded."), "info")
+            return redirect(url_for("logbook.index", tab="power"), 303)
+    else:
+        form = {
+            "client_token": _new_token(),
+            "asset_tag": request.args.get("tag", "").strip()[:64],
+            "action": request.args.get("action", ""),
+        }
+    asset = None
+    if form.get("asset_tag") and "asset_tag" not in errors:
+        from assets.queries import asset_by_tag
+
+        asset = asset_by_tag(form["asset_tag"])
+    return render_template(
+        "inspections/logbook_power_form.html",
+        form=form,
+        errors=errors,
+        asset=asset,
+        actions=ACTION_LABELS,
+    ), (400 if errors else 200)
+
+
+@bp.route("/export.xlsx")
+def export() -> Any:
+    """GET: viewers may download too. The current filters apply; ID numbers stay masked."""
+    filters = _filters()
+    with tempfile.TemporaryDirectory(prefix="opskit-logbook-") as folder:
+        path = Path(folder) / "logbook.xlsx"
+        logbook.export_workbook(path, filters, site_tz(), COLUMN_LABELS, ACTION_LABELS)
+        data = io.BytesIO(path.read_bytes())
+    stamp = datetime.now(site_tz()).strftime("%Y%m%d")
+    return send_file(
+        data,
+        as_attachment=True,
+        download_name=_("logbook-%(date)s.xlsx", date=stamp),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
