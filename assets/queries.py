@@ -512,3 +512,57 @@ def assets_for_report(kinds: list[str] | None = None) -> list[Asset]:
     if kinds:
         query = query.where(Asset.kind.in_(kinds))
     return list(db.session().scalars(query))
+
+
+def assets_by_identity(
+    names: list[str] | None = None, macs: list[str] | None = None, ips: list[str] | None = None
+) -> dict[str, int]:
+    """Registered assets matching what a device reported about its neighbours (LLDP, ARP).
+
+    Returns ``{key: asset id}`` for each key found: a name (lower case) matched against asset
+    names and registered host names (``db01.example.com`` also tries ``db01``), a MAC (lower
+    case, colon-separated) against registered addresses' MACs, an IP against asset management
+    IPs and registered addresses. At most four queries, whatever the number of keys.
+    """
+    out: dict[str, int] = {}
+    sess = db.session()
+    wanted: dict[str, str] = {}  # candidate name (lower) -> key reported
+    for name in names or []:
+        key = name.strip().lower()
+        if key:
+            wanted.setdefault(key, key)
+            wanted.setdefault(key.split(".")[0], key)
+    if wanted:
+        rows = sess.execute(
+            select(func.lower(Asset.name), Asset.id).where(func.lower(Asset.name).in_(wanted))
+        ).all()
+        rows += sess.execute(
+            select(func.lower(IPAddress.hostname), IPAddress.asset_id).where(
+                IPAddress.asset_id.is_not(None), func.lower(IPAddress.hostname).in_(wanted)
+            )
+        ).all()
+        for candidate, asset_id in sorted(rows, key=lambda r: (r[0] != wanted[r[0]], r[1])):
+            out.setdefault(wanted[candidate], asset_id)  # an exact name beats a short one
+    macs = [m.strip().lower() for m in macs or [] if m.strip()]
+    ips = [i.strip() for i in ips or [] if i.strip()]
+    if macs or ips:
+        conditions = []
+        if macs:
+            conditions.append(func.lower(IPAddress.mac).in_(macs))
+        if ips:
+            conditions.append(IPAddress.address.in_(ips))
+        for address, mac, asset_id in sess.execute(
+            select(IPAddress.address, IPAddress.mac, IPAddress.asset_id)
+            .where(IPAddress.asset_id.is_not(None), or_(*conditions))
+            .order_by(IPAddress.id)
+        ):
+            if mac and mac.lower() in macs:
+                out.setdefault(mac.lower(), asset_id)
+            if address in ips:
+                out.setdefault(address, asset_id)
+        if ips:
+            for ip, asset_id in sess.execute(
+                select(Asset.mgmt_ip, Asset.id).where(Asset.mgmt_ip.in_(ips)).order_by(Asset.id)
+            ):
+                out.setdefault(ip, asset_id)
+    return out

@@ -11,3 +11,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.snmp_cli)
     app.cli.add_command(cli.poll_cmd)
+    app.cli.add_command(cli.rollup_cmd)

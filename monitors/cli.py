@@ -152,3 +152,35 @@ def poll_cmd(once: bool, concurrency: int, timeout: float) -> None:
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"polling (concurrency {concurrency}); Ctrl+C stops", err=True)
     poller.run(stop, concurrency=concurrency, timeout=timeout)
+
+
+@click.command("rollup")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]),
+    default=None,
+    help="Recompute buckets from this UTC time (default: an hour before the newest rollup).",
+)
+@click.option("--prune", is_flag=True, help="Then delete what is older than the retention.")
+@with_appcontext
+def rollup_cmd(since: object, prune: bool) -> None:
+    """Roll the readings up into 5-minute and hourly buckets (the poller also does it)."""
+    from datetime import UTC, datetime
+
+    from monitors import rollups
+
+    start = since.replace(tzinfo=UTC) if isinstance(since, datetime) else None
+    done = rollups.run(since=start)
+    if "skipped" in done:
+        click.echo("another process is rolling up right now; nothing done")
+    else:
+        click.echo(f"rolled up: {done['five_minute']} 5-minute, {done['hourly']} hourly buckets")
+    if prune:
+        gone = rollups.prune()
+        if "skipped" in gone:
+            click.echo("another process is pruning right now; nothing pruned")
+        else:
+            click.echo(
+                f"pruned: {gone['raw']} readings, {gone['five_minute']} 5-minute, "
+                f"{gone['hourly']} hourly buckets"
+            )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import os
 import time
@@ -26,12 +27,20 @@ from flask_babel import gettext as _
 
 from opskit.validation import ValidationFailed
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Result:
+    """``uptime_s``: the device's uptime (counter rates are not trusted across a restart);
+    ``lldp`` / ``arp``: the neighbours and ARP entries read (``None``: not read at all)."""
+
     ok: bool
     reason: str = ""
     readings: list[dict[str, Any]] = field(default_factory=list)
+    uptime_s: float | None = None
+    lldp: list[dict[str, Any]] | None = None
+    arp: list[dict[str, Any]] | None = None
 
 
 def reading(metric: str, value: Any, unit: str = "", instance: str = "") -> dict[str, Any]:
@@ -102,6 +111,50 @@ def _require_dict(settings: Any) -> dict[str, Any]:
 
 
 # --- snmp -------------------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return math.isfinite(value)
+    if isinstance(value, bytes):
+        try:
+            return math.isfinite(float(value.decode("ascii").strip()))
+        except (UnicodeDecodeError, ValueError):
+            return False
+    return False
+
+
+def _log_unparsable(
+    host: str, profiles: list[str], scalars: dict[str, Any], walked: dict[str, dict[str, Any]]
+) -> None:
+    """Log each value a matched profile maps to a number but the agent sent as something else
+    (the probe skips those readings; the monitor stays up)."""
+    from monitors.metrics import METRICS
+    from monitors.profiles import load_profiles
+
+    names = set(profiles)
+    for profile in load_profiles():
+        if profile.name not in names:
+            continue
+        for spec in profile.metrics:
+            if METRICS.get(spec.metric, {}).get("kind") == "state":
+                continue
+            found: list[tuple[str, Any]] = []
+            if spec.oid and scalars.get(spec.oid) is not None:
+                found.append(("", scalars[spec.oid]))
+            for column in (spec.column, *(spec.percent or ()), *(spec.product or ())):
+                found += list(walked.get(column or "", {}).items())
+            for index, value in found:
+                if not _is_number(value):
+                    log.warning(
+                        "%s: skipped %s%s: %r is not a number",
+                        host,
+                        spec.metric,
+                        f"[{index}]" if index else "",
+                        value,
+                    )
 
 
 class SnmpKind:
@@ -181,18 +234,53 @@ class SnmpKind:
             timeout=settings.get("timeout", 2.0),
             retries=settings.get("retries", 1),
         )
+        # Keep what the probe read: which counters are 64-bit, which values were unparsable.
+        walked: dict[str, dict[str, Any]] = {}
+        scalars: dict[str, Any] = {}
+        table, get = client.table, client.get
+
+        async def keep_tables(columns: Any) -> dict[str, dict[str, Any]]:
+            got = await table(columns)
+            walked.update(got)
+            return got
+
+        async def keep_scalars(oids: Any) -> dict[str, Any]:
+            got = await get(oids)
+            scalars.update(got)
+            return got
+
+        client.table = keep_tables  # type: ignore[method-assign]
+        client.get = keep_scalars  # type: ignore[method-assign]
         # The one SnmpEngine lives on the SNMP loop: run the probe there and await it here.
         future = asyncio.run_coroutine_threadsafe(probe.probe_async(client), snmp._ensure_loop())
         try:
             result = await asyncio.wrap_future(future)
         except snmp.SnmpError as exc:
             return Result(False, str(exc))
-        readings = [
-            reading(r["metric"], r["value"], r["unit"], r["instance"]) for r in result["metrics"]
-        ]
-        if result.get("sys_uptime_seconds") is not None:
-            readings.append(reading("host.uptime_seconds", result["sys_uptime_seconds"], "s"))
-        return Result(True, "", readings)
+        # The octet counters are 64-bit where the agent has ifHCIn/OutOctets, else 32-bit.
+        bits: dict[tuple[str, str], int] = {}
+        for direction, column in (("if.in_octets", "hc_in"), ("if.out_octets", "hc_out")):
+            wide = walked.get(probe.IF_COLUMNS[column], {})
+            for itf in result["interfaces"]:
+                bits[(direction, itf["name"])] = 64 if str(itf["index"]) in wide else 32
+        readings = []
+        for r in result["metrics"]:
+            row = reading(r["metric"], r["value"], r["unit"], r["instance"])
+            if (r["metric"], r["instance"]) in bits:
+                row["bits"] = bits[(r["metric"], r["instance"])]
+            readings.append(row)
+        _log_unparsable(settings["host"], result["profiles"], scalars, walked)
+        uptime = result.get("sys_uptime_seconds")
+        if uptime is not None:
+            readings.append(reading("host.uptime_seconds", uptime, "s"))
+        return Result(
+            True,
+            "",
+            readings,
+            uptime_s=uptime,
+            lldp=result["lldp_neighbors"] if "lldp" in result["profiles"] else None,
+            arp=result["arp"] if "arp" in result["profiles"] else None,
+        )
 
 
 # --- host -------------------------------------------------------------------------------------
@@ -219,7 +307,7 @@ class HostKind:
         out = [
             reading("host.cpu.load_percent", psutil.cpu_percent(interval=0.2), "%"),
             reading("host.memory.used_percent", psutil.virtual_memory().percent, "%"),
-            reading("host.uptime_seconds", round(time.time() - psutil.boot_time()), "s"),
+            reading("host.uptime_seconds", round(time.time() - psutil.boot_time(), 1), "s"),
         ]
         mounts = {p.mountpoint for p in psutil.disk_partitions(all=False)} | {"/"}
         for mount in sorted(mounts):
@@ -230,8 +318,8 @@ class HostKind:
             out.append(reading("host.storage.used_percent", usage.percent, "%", mount))
             out.append(reading("host.storage.size_bytes", usage.total, "B", mount))
         for nic, counters in sorted(psutil.net_io_counters(pernic=True).items()):
-            out.append(reading("if.in_octets", counters.bytes_recv, "B", nic))
-            out.append(reading("if.out_octets", counters.bytes_sent, "B", nic))
+            out.append({**reading("if.in_octets", counters.bytes_recv, "B", nic), "bits": 64})
+            out.append({**reading("if.out_octets", counters.bytes_sent, "B", nic), "bits": 64})
         return out
 
     async def check(self, monitor: Any, settings: dict[str, Any], secret: str | None) -> Result:
@@ -239,7 +327,8 @@ class HostKind:
             readings = await asyncio.to_thread(self._collect)
         except Exception as exc:  # psutil failing is a monitor problem, not a crash
             return Result(False, f"host: {type(exc).__name__}: {exc}")
-        return Result(True, "", readings)
+        uptime = next(r["value"] for r in readings if r["metric"] == "host.uptime_seconds")
+        return Result(True, "", readings, uptime_s=uptime)
 
 
 # --- tcp --------------------------------------------------------------------------------------

@@ -74,13 +74,14 @@ class Reading(Base):
     __tablename__ = "reading"
     __table_args__ = (
         Index("ix_reading_asset_metric_instance_at", "asset_id", "metric", "instance", "at"),
+        # a monitor's newest readings (latest values, data age) and time ranges (rollups, pruning)
+        Index("ix_reading_monitor_id_at", "monitor_id", "at"),
+        Index("ix_reading_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
-    monitor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("monitor.id", ondelete="SET NULL"), index=True
-    )
+    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitor.id", ondelete="SET NULL"))
     metric: Mapped[str] = mapped_column(String(64))
     instance: Mapped[str] = mapped_column(String(128), default="")
     at: Mapped[datetime]
@@ -190,3 +191,21 @@ class ArpSighting(Base):
     interface: Mapped[str] = mapped_column(String(64), default="")
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime] = mapped_column(index=True)
+
+
+class CounterState(Base):
+    """The counters one monitor read at its last poll, to derive rates (``if.in_bps``) next time.
+
+    Kept in the database so any poller (and a restarted one) continues where the last left
+    off. ``counters`` maps ``"metric|instance"`` to ``[value, bits]`` (bits: 32 or 64);
+    ``uptime_s`` is the agent's uptime then (``None`` when unknown).
+    """
+
+    __tablename__ = "counter_state"
+
+    monitor_id: Mapped[int] = mapped_column(
+        ForeignKey("monitor.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime]
+    uptime_s: Mapped[float | None] = mapped_column(Float)
+    counters: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import threading
@@ -32,7 +33,8 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, defer
 
-from monitors import kinds
+from monitors import counters, discovery, kinds, rollups
+from monitors.metrics import METRICS
 from monitors.models import Monitor, MonitorState, PollerHeartbeat, Reading, StatusFlip
 from opskit import db
 from opskit.audit import acting_as
@@ -67,6 +69,9 @@ class Outcome:
     state: str  # up / down / unknown
     reason: str
     readings: list[dict[str, Any]]
+    uptime_s: float | None = None
+    lldp: list[dict[str, Any]] | None = None
+    arp: list[dict[str, Any]] | None = None
 
 
 # --- claiming ---------------------------------------------------------------------------------
@@ -139,7 +144,14 @@ async def _check(job: Job, sem: asyncio.Semaphore, timeout: float) -> Outcome:
             log.exception("monitor %s (%s) check failed", job.id, job.kind)
             return Outcome(MonitorState.UNKNOWN, f"check failed: {type(exc).__name__}: {exc}", [])
     if result.ok:
-        return Outcome(MonitorState.UP, result.reason, result.readings)
+        return Outcome(
+            MonitorState.UP,
+            result.reason,
+            result.readings,
+            getattr(result, "uptime_s", None),
+            getattr(result, "lldp", None),
+            getattr(result, "arp", None),
+        )
     return Outcome(MonitorState.DOWN, result.reason or "down", result.readings)
 
 
@@ -165,11 +177,43 @@ def run_checks(jobs: list[Job], concurrency: int, timeout: float) -> list[Outcom
 # --- storing ----------------------------------------------------------------------------------
 
 
+def _usable(job: Job, reading: dict[str, Any]) -> bool:
+    """Whether a reading fits the vocabulary (a finite number for gauges and counters, one of
+    the listed words for states); a misfit is logged with the reason and skipped."""
+    metric, value = reading.get("metric"), reading.get("value")
+    spec = METRICS.get(metric) if isinstance(metric, str) else None
+    why = ""
+    if spec is None:
+        why = "not a metric of the vocabulary"
+    elif spec["kind"] == "state":
+        if not isinstance(value, str) or value not in spec["states"]:
+            why = f"expected one of {', '.join(spec['states'])}"
+    elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        why = "expected a finite number"
+    if why:
+        log.warning(
+            "monitor %s: skipped reading %s[%s] = %r: %s",
+            job.id,
+            metric,
+            reading.get("instance") or "",
+            value,
+            why,
+        )
+    return not why
+
+
 def _store(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
     from opskit.alerts import rules
 
+    usable = [r for r in outcome.readings if _usable(job, r)]
+    usable = counters.derive(session, job.id, usable, now, outcome.uptime_s)
+    if outcome.lldp is not None:
+        discovery.store_lldp(session, job.asset_id, outcome.lldp, now)
+    if outcome.arp is not None:
+        discovery.store_arp(session, job.asset_id, outcome.arp, now)
+    outcome.readings = usable
     rows = []
-    for r in outcome.readings:
+    for r in usable:
         value = r.get("value")
         number = (
             float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
@@ -240,12 +284,18 @@ def _release(session: Session, job: Job, now: datetime, reason: str) -> None:
 
 
 def heartbeat(session: Session, at: datetime, monitors: int, duration_ms: int) -> None:
-    name = worker_name()
-    row = session.get(PollerHeartbeat, name)
-    if row is None:
-        session.add(PollerHeartbeat(worker=name, at=at, monitors=monitors, duration_ms=duration_ms))
+    """Upsert this worker's heartbeat row (safe when two workers share a name)."""
+    values = {"worker": worker_name(), "at": at, "monitors": monitors, "duration_ms": duration_ms}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
     else:
-        row.at, row.monitors, row.duration_ms = at, monitors, duration_ms
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = upsert(PollerHeartbeat).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[PollerHeartbeat.worker],
+        set_={k: statement.excluded[k] for k in ("at", "monitors", "duration_ms")},
+    )
+    session.execute(statement)
     session.commit()
 
 
@@ -306,14 +356,40 @@ def next_due(session: Session) -> datetime | None:
     return session.scalar(select(func.min(Monitor.next_due_at)).where(Monitor.enabled.is_(True)))
 
 
+ROLLUP_EVERY_S = 300.0  # the poller rolls readings up this often
+PRUNE_EVERY_S = 3600.0  # and applies the retention this often
+
+
+def maintain(last: dict[str, float], clock: float) -> None:
+    """Run the rollups / the retention when they are due (``last`` keeps when they last ran)."""
+    for job, every, action in (
+        ("rollup", ROLLUP_EVERY_S, rollups.run),
+        ("prune", PRUNE_EVERY_S, rollups.prune),
+    ):
+        if clock - last.get(job, -every) < every:
+            continue
+        last[job] = clock
+        try:
+            result = action()
+            log.info("%s: %s", job, result)
+        except Exception:
+            log.exception("%s failed", job)
+            db.session().rollback()
+
+
 def run(
     stop: threading.Event,
     concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float = DEFAULT_CHECK_TIMEOUT,
     idle_s: float = 5.0,
 ) -> None:
-    """Poll until ``stop`` is set (inside an app context); sleeps until the next monitor is due."""
+    """Poll until ``stop`` is set (inside an app context); sleeps until the next monitor is due.
+
+    Every ``ROLLUP_EVERY_S`` it also rolls the readings up, every ``PRUNE_EVERY_S`` it prunes.
+    """
+    last: dict[str, float] = {}
     while not stop.is_set():
+        maintain(last, time.monotonic())
         try:
             summary = poll_once(utcnow(), concurrency, timeout)
             if summary["claimed"]:

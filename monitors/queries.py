@@ -41,15 +41,59 @@ def latest_readings(asset_id: int) -> list[Reading]:
     return out
 
 
+#: The longest span served from raw readings, then from 5-minute rollups; longer: hourly.
+RAW_SPAN = timedelta(days=2)
+FIVE_MINUTE_SPAN = timedelta(days=31)
+
+
+def resolution_for(span: timedelta) -> int:
+    """The resolution (0 raw, 300, 3600 seconds) a chart of ``span`` is drawn from."""
+    if span <= RAW_SPAN:
+        return 0
+    return 300 if span <= FIVE_MINUTE_SPAN else 3600
+
+
 def series(
-    asset_id: int, metric: str, instance: str = "", since: datetime | None = None
+    asset_id: int,
+    metric: str,
+    instance: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    resolution: int | None = None,
 ) -> list[tuple[datetime, float | None]]:
-    """(time, value) points of one metric of an asset, oldest first, for charts."""
+    """(time, value) points of one metric of an asset, oldest first, for charts.
+
+    The resolution follows the span asked (``resolution_for``): raw readings up to 2 days,
+    5-minute averages up to 31 days, hourly averages beyond (time = bucket start). Without
+    ``since`` every raw reading is returned. When the rollups have nothing for the span (not
+    run yet) the raw readings are used. ``resolution`` (0, 300, 3600) forces one.
+    """
+    from monitors.models import Rollup
+
+    if resolution is None:
+        span = (until or utcnow()) - since if since is not None else timedelta(0)
+        resolution = resolution_for(span)
+    if resolution:
+        query = select(Rollup.bucket, Rollup.avg).where(
+            Rollup.asset_id == asset_id,
+            Rollup.metric == metric,
+            Rollup.instance == instance,
+            Rollup.resolution == resolution,
+        )
+        if since is not None:
+            query = query.where(Rollup.bucket >= since)
+        if until is not None:
+            query = query.where(Rollup.bucket < until)
+        points = [(at, value) for at, value in db.session().execute(query.order_by(Rollup.bucket))]
+        if points:
+            return points
     query = select(Reading.at, Reading.value).where(
         Reading.asset_id == asset_id, Reading.metric == metric, Reading.instance == instance
     )
     if since is not None:
         query = query.where(Reading.at >= since)
+    if until is not None:
+        query = query.where(Reading.at < until)
     return [(at, value) for at, value in db.session().execute(query.order_by(Reading.at))]
 
 
@@ -378,3 +422,22 @@ def arp_sightings_between(start: datetime, end: datetime) -> list[Any]:
             .order_by(ArpSighting.ip, ArpSighting.mac, ArpSighting.id)
         )
     )
+
+
+def node_state(monitor_state: str | None, urgency: str | None) -> str:
+    """down (a monitor down or an open A alert) > alert (another open alert) > up > unknown >
+    none (not monitored): how the topology graph and the rack elevation colour a device."""
+    if monitor_state == "down" or urgency == "A":
+        return "down"
+    if urgency:
+        return "alert"
+    return monitor_state or "none"
+
+
+def asset_colours(asset_ids: list[int]) -> dict[int, str]:
+    """asset id → ``node_state`` from its monitors and its open alerts."""
+    from opskit.alerts import queries as alerts
+
+    states = asset_states(asset_ids)
+    urgency = alerts.open_urgency_by_asset(asset_ids)
+    return {aid: node_state(states.get(aid), urgency.get(aid)) for aid in asset_ids}

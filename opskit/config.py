@@ -123,6 +123,18 @@ class Settings:
         default=12,
         metadata={"env": "SESSION_HOURS", "doc": "How long a login lasts (one shift by default)"},
     )
+    retention_raw_days: int = field(
+        default=14,
+        metadata={"env": "RETENTION_RAW_DAYS", "doc": "Days raw monitor readings are kept"},
+    )
+    retention_5min_days: int = field(
+        default=180,
+        metadata={"env": "RETENTION_5MIN_DAYS", "doc": "Days 5-minute rollups are kept"},
+    )
+    retention_hourly_days: int = field(
+        default=1095,
+        metadata={"env": "RETENTION_HOURLY_DAYS", "doc": "Days hourly rollups are kept (3 years)"},
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

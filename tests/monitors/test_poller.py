@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import select, text, update
 
 from monitors import kinds, poller, queries, snmp
-from monitors.models import Monitor, PollerHeartbeat, Reading, StatusFlip
+from monitors.models import CounterState, Monitor, PollerHeartbeat, Reading, StatusFlip
 from monitors.probe import probe
 from opskit import db
 from opskit.alerts.models import Alert
@@ -161,8 +161,18 @@ def test_host_monitor(db_app: Flask) -> None:
         assert got[("host.storage.size_bytes", "/")].value > 0
         assert got[("host.uptime_seconds", "")].value > 0
         assert 0 < got[("host.memory.used_percent", "")].value < 100
-        assert ("if.in_octets", "lo") in got
+        # Counters are kept as the monitor's state, not as readings; the next poll gives rates.
+        assert ("if.in_octets", "lo") not in got and ("if.in_bps", "lo") not in got
+        state = db.session().get(CounterState, mid)
+        assert state.at == NOW and state.counters["if.in_octets|lo"][1] == 64
         assert monitor(mid).state == "up"
+        later = NOW + timedelta(seconds=60)
+        assert poller.poll_once(later)["up"] == 1
+        rates = db.session().scalars(
+            select(Reading).where(Reading.metric == "if.in_bps", Reading.at == later)
+        )
+        lo = {r.instance: r.value for r in rates}["lo"]
+        assert lo >= 0  # loopback traffic of this machine over that "minute"
 
 
 def test_tcp_open_and_closed_port_and_state_changes(db_app: Flask) -> None:
