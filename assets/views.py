@@ -487,10 +487,14 @@ def rack_detail(rack_id: int) -> Any:
     if rack.descending_units:  # U1 at the top: draw lowest numbers first
         slots = list(reversed(slots))
     used, size = queries.rack_utilisation(rack)
+    from monitors.queries import asset_colours
+
+    states = asset_colours([s.asset.id for s in slots if s.asset is not None])
     return render_template(
         "assets/rack.html",
         rack=rack,
         slots=slots,
+        states=states,
         unplaced=queries.rack_unplaced(rack),
         used=used,
         size=size,

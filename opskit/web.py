@@ -36,7 +36,35 @@ CONTENT_SECURITY_POLICY = (
 
 @bp.route("/")
 def index() -> str:
-    return render_template("home/index.html")
+    kiosk = request.args.get("kiosk") == "1"
+    return _dashboard(kiosk)
+
+
+@bp.route("/kiosk")
+def kiosk() -> str:
+    """The wall-screen view: larger type, no navigation, refreshing by itself."""
+    return _dashboard(True)
+
+
+def _dashboard(kiosk: bool) -> str:
+    from opskit import dashboard
+
+    tiles = [dashboard.context(name) for name in dashboard.TILES]
+    return render_template(
+        "home/index.html", tiles=tiles, kiosk=kiosk, refresh_s=dashboard.refresh_seconds()
+    )
+
+
+@bp.route("/tiles/<name>")
+def tile(name: str) -> str:
+    """One dashboard tile, for htmx to swap in place."""
+    from opskit import dashboard
+
+    if name not in dashboard.TILES:
+        raise NotFound()
+    return render_template(
+        "home/_tile.html", t=dashboard.context(name), refresh_s=dashboard.refresh_seconds()
+    )
 
 
 @bp.route("/healthz")

@@ -1,0 +1,309 @@
+"""The home dashboard's tiles: each one a small, bounded read through the domains' queries.
+
+Every tile has its own partial endpoint (``/tiles/<name>``) that htmx polls to refresh the tile in
+place; the home page renders all of them once inline. No tile reads more than a time window or a
+fixed number of rows, so the page does not grow with the history kept.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from opskit.db import utcnow
+from opskit.i18n import site_tz
+
+#: Kinds of asset whose environment probes (env.temperature_c / env.humidity_percent) count
+#: for their room: sensors, and UPSes / PDUs / air conditioners carrying a probe.
+ENV_KINDS = ["sensor", "ups", "pdu", "precision_ac", "other"]
+UPS_METRICS = [
+    "ups.output.source",
+    "ups.output.load_percent",
+    "ups.battery.charge_percent",
+    "ups.battery.runtime_minutes",
+    "ups.battery.status",
+]
+#: Storage volumes above this share used are listed (the `storage.full` rule's warning level).
+STORAGE_LIMIT_PERCENT = 85.0
+STORAGE_KINDS = ["server", "storage", "other"]
+WARRANTY_DAYS = 90
+SPARK_HOURS = 24
+SPARK_BUCKET_S = 1800
+
+
+@dataclass
+class Tile:
+    name: str
+    title: Any
+    build: Callable[[], dict[str, Any]]
+
+
+TILES: dict[str, Tile] = {}
+
+
+def tile(name: str, title: Any) -> Callable:
+    def register(fn: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+        TILES[name] = Tile(name, title, fn)
+        return fn
+
+    return register
+
+
+def refresh_seconds() -> int:
+    return int(current_app.config.get("DASHBOARD_REFRESH_S", 30))
+
+
+def context(name: str) -> dict[str, Any]:
+    t = TILES[name]
+    return {"tile": t, "now": utcnow(), **t.build()}
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+
+@tile("alerts", _l("Open alerts"))
+def _alerts() -> dict[str, Any]:
+    from opskit.alerts import queries
+
+    now = utcnow()
+    views = queries.with_clocks(queries.list_alerts(status="open", limit=8), now)
+    # the nearest deadline still ahead; clocks already past theirs are counted apart
+    ahead, breached = [], 0
+    for v in views:
+        running = [c for c in v.clocks if c.done_at is None]
+        if any(c.state == "breached" for c in running):
+            breached += 1
+        upcoming = [c for c in running if c.state != "breached"]
+        if upcoming:
+            ahead.append((min(upcoming, key=lambda c: c.deadline), v))
+    nearest = min(ahead, key=lambda pair: pair[0].deadline) if ahead else None
+    return {
+        "counts": queries.open_counts(),
+        "alerts": views[:5],
+        "nearest": nearest,
+        "breached": breached,
+    }
+
+
+# --- patrol rounds ---------------------------------------------------------------------------
+
+
+def _optional(module: str, name: str) -> Callable | None:
+    """A query function another part may not have shipped yet (patrol rounds, logbook)."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+ROUND_STATES = ("due", "in_progress", "done", "overdue")
+
+
+@tile("patrol", _l("Today's patrol rounds"))
+def _patrol() -> dict[str, Any]:
+    today = datetime.now(site_tz()).date()
+    fn = _optional("inspections.queries", "rounds_today")
+    if fn is None:
+        return {"available": False, "rounds": [], "counts": dict.fromkeys(ROUND_STATES, 0)}
+    rounds = list(fn(today))
+    counts = dict.fromkeys(ROUND_STATES, 0)
+    for r in rounds:
+        state = _field(r, "state") or _field(r, "status")
+        if state in counts:
+            counts[state] += 1
+    return {"available": True, "rounds": rounds[:6], "counts": counts}
+
+
+def _field(row: Any, name: str) -> Any:
+    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+
+
+# --- room environment ------------------------------------------------------------------------
+
+
+@dataclass
+class EnvLimits:
+    normal: tuple[float | None, float | None]
+    critical: tuple[float | None, float | None]
+
+    def level(self, value: float | None) -> str:
+        if value is None:
+            return "none"
+        clo, chi = self.critical
+        if (clo is not None and value < clo) or (chi is not None and value > chi):
+            return "critical"
+        nlo, nhi = self.normal
+        if (nlo is not None and value < nlo) or (nhi is not None and value > nhi):
+            return "warning"
+        return "ok"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"normal": list(self.normal), "critical": list(self.critical)}
+
+
+@lru_cache(maxsize=8)
+def _checklist_limits(instance_path: str) -> dict[str, EnvLimits]:
+    from inspections.checklists import instance_checklists
+
+    out: dict[str, EnvLimits] = {}
+    loaded = instance_checklists(instance_path)
+    room = loaded.checklists.get("room_environment")
+    for item in room.items if room else ():
+        if item.metric in ("env.temperature_c", "env.humidity_percent") and item.metric not in out:
+            lim = item.limits
+            out[item.metric] = EnvLimits(
+                (lim.effective_warning_low, lim.effective_warning_high),
+                (lim.critical_low, lim.critical_high),
+            )
+    return out
+
+
+def env_limits() -> dict[str, EnvLimits]:
+    """Room limits: the patrol checklist ``room_environment`` (cold aisle) defaults."""
+    limits = _checklist_limits(current_app.instance_path)
+    return {
+        "env.temperature_c": limits.get("env.temperature_c", EnvLimits((18, 27), (15, 32))),
+        "env.humidity_percent": limits.get("env.humidity_percent", EnvLimits((40, 60), (20, 80))),
+    }
+
+
+@dataclass
+class RoomEnv:
+    room_id: int
+    name: str
+    values: dict[str, float | None] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
+    sparks: dict[str, list[list[Any]]] = field(default_factory=dict)
+    asset_ids: list[int] = field(default_factory=list)
+    at: datetime | None = None
+
+
+@tile("environment", _l("Room temperature and humidity"))
+def _environment() -> dict[str, Any]:
+    from assets import queries as assets
+    from monitors import queries as monitors
+
+    metrics = ["env.temperature_c", "env.humidity_percent"]
+    probes = [a for a in assets.assets_of_kinds(ENV_KINDS) if a.room_id is not None]
+    latest = monitors.latest_values([a.id for a in probes], metrics)
+    limits = env_limits()
+    rooms: dict[int, RoomEnv] = {}
+    for a in probes:
+        readings = latest.get(a.id)
+        if not readings:
+            continue
+        room = rooms.setdefault(a.room_id, RoomEnv(a.room_id, a.room.name))  # type: ignore[arg-type, union-attr]
+        room.asset_ids.append(a.id)
+        for (metric, _instance), r in readings.items():
+            if r.value is None:
+                continue
+            values = room.values.setdefault(metric, None)
+            # temperature: the hottest probe; humidity: the one furthest from the middle
+            if metric == "env.temperature_c":
+                room.values[metric] = r.value if values is None else max(values, r.value)
+            else:
+                mid = sum(x for x in limits[metric].normal if x is not None) / 2
+                if values is None or abs(r.value - mid) > abs(values - mid):
+                    room.values[metric] = r.value
+            room.at = max(room.at, r.at) if room.at else r.at
+    since = utcnow() - timedelta(hours=SPARK_HOURS)
+    for room in rooms.values():
+        for metric in metrics:
+            room.levels[metric] = limits[metric].level(room.values.get(metric))
+            how = "max" if metric == "env.temperature_c" else "mean"
+            points = monitors.bucketed_series(room.asset_ids, metric, since, SPARK_BUCKET_S, how)
+            room.sparks[metric] = [[at.isoformat(), v] for at, v in points]
+    ordered = sorted(rooms.values(), key=lambda r: r.name)
+    return {"rooms": ordered, "limits": {m: limits[m].as_json() for m in metrics}}
+
+
+# --- UPS -------------------------------------------------------------------------------------
+
+
+@tile("ups", _l("UPS"))
+def _ups() -> dict[str, Any]:
+    from assets import queries as assets
+    from monitors import queries as monitors
+
+    upses = assets.assets_of_kinds(["ups"], limit=12)
+    latest = monitors.latest_values([a.id for a in upses], UPS_METRICS)
+    states = monitors.asset_states([a.id for a in upses])
+    rows = []
+    for a in upses:
+        values: dict[str, Any] = {}
+        for (metric, _instance), r in sorted(latest.get(a.id, {}).items()):
+            value = r.text if r.text is not None else r.value
+            # several phases/outputs: the highest load, the first of everything else
+            if metric == "ups.output.load_percent" and values.get(metric) is not None:
+                values[metric] = max(values[metric], value or 0)
+            else:
+                values.setdefault(metric, value)
+        rows.append({"asset": a, "values": values, "state": states.get(a.id)})
+    return {"upses": rows}
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+
+@tile("devices", _l("Devices"))
+def _devices() -> dict[str, Any]:
+    from assets import queries as assets
+    from monitors import queries as monitors
+
+    down = monitors.down_monitors(limit=8)
+    by_id = {a.id: a for a in assets.assets_by_ids(sorted({m.asset_id for m in down}))}
+    return {
+        "counts": monitors.state_counts(),
+        "down": [(m, by_id.get(m.asset_id)) for m in down],
+    }
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+@tile("storage", _l("Storage volumes above the limit"))
+def _storage() -> dict[str, Any]:
+    from assets import queries as assets
+    from monitors import queries as monitors
+
+    hosts = assets.assets_of_kinds(STORAGE_KINDS)
+    latest = monitors.latest_values([a.id for a in hosts], ["host.storage.used_percent"])
+    by_id = {a.id: a for a in hosts}
+    full = [
+        (by_id[asset_id], r)
+        for asset_id, rows in latest.items()
+        for r in rows.values()
+        if r.value is not None and r.value > STORAGE_LIMIT_PERCENT
+    ]
+    full.sort(key=lambda pair: -(pair[1].value or 0))
+    return {"volumes": full[:8], "total": len(full), "limit": STORAGE_LIMIT_PERCENT}
+
+
+# --- warranties ------------------------------------------------------------------------------
+
+
+@tile("warranty", _l("Warranties expiring"))
+def _warranty() -> dict[str, Any]:
+    from assets import queries as assets
+
+    today = datetime.now(site_tz()).date()
+    total, items = assets.warranty_summary(today, WARRANTY_DAYS, limit=6)
+    return {"total": total, "reminders": items, "days": WARRANTY_DAYS}
+
+
+# --- logbook ---------------------------------------------------------------------------------
+
+
+@tile("logbook", _l("Latest logbook entries"))
+def _logbook() -> dict[str, Any]:
+    fn = _optional("inspections.queries", "latest_logbook_entries")
+    if fn is None:
+        return {"available": False, "entries": []}
+    return {"available": True, "entries": list(fn(limit=5))}

@@ -1,0 +1,83 @@
+// Monitoring screens: the topology graph (ECharts force layout; tap a node to open its asset)
+// and the trend charts on an asset page (each .opskit-trend loads its own series JSON).
+(function () {
+  "use strict";
+  var STATE_COLORS = {
+    up: "#198754", alert: "#fd7e14", down: "#b02a37", unknown: "#6c757d", none: "#6c757d",
+    unregistered: "#adb5bd"
+  };
+
+  function topology(el) {
+    fetch(el.dataset.src, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (!data.nodes.length) {
+          var empty = document.getElementById("topology-empty");
+          if (empty) empty.classList.remove("d-none");
+        }
+        var chart = echarts.init(el);
+        chart.setOption({
+          tooltip: { formatter: function (p) {
+            if (p.dataType === "edge") return p.data.ports;
+            return p.data.name + (p.data.label ? " · " + p.data.label : "");
+          } },
+          series: [{
+            type: "graph", layout: "force", roam: true, draggable: true,
+            force: { repulsion: 220, edgeLength: [60, 140] },
+            label: { show: true, position: "bottom", fontSize: 12 },
+            symbolSize: 28,
+            data: data.nodes.map(function (n) {
+              return { id: n.id, name: n.name, label: n.label, url: n.url, state: n.state,
+                       symbol: n.kind === "switch" || n.kind === "router" ? "roundRect" : "circle",
+                       itemStyle: { color: STATE_COLORS[n.state] || "#6c757d" } };
+            }),
+            links: data.edges.map(function (e) {
+              return { source: e.source, target: e.target, ports: e.ports,
+                       lineStyle: { type: e.source_kind === "lldp" ? "dashed" : "solid", width: 2 } };
+            }),
+          }],
+        });
+        chart.on("click", function (p) {
+          if (p.dataType === "node" && p.data.url) window.location.href = p.data.url;
+        });
+        el.dataset.nodes = String(data.nodes.length);
+        el.dataset.edges = String(data.edges.length);
+        window.addEventListener("resize", function () { chart.resize(); });
+      });
+  }
+
+  function trend(el) {
+    if (el.dataset.loaded) return;
+    el.dataset.loaded = "1";
+    fetch(el.dataset.src, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var chart = echarts.init(el);
+        chart.setOption({
+          animation: false,
+          grid: { left: 44, right: 12, top: 12, bottom: 28 },
+          tooltip: { trigger: "axis", confine: true },
+          xAxis: { type: "time" },
+          yAxis: { type: "value", scale: true },
+          dataZoom: [{ type: "inside" }],
+          series: [{ type: "line", data: data.points, showSymbol: false }],
+        });
+        el.dataset.points = String(data.points.length);
+      });
+  }
+
+  function init(root) {
+    if (typeof echarts === "undefined") return;
+    var scope = root || document;
+    var topo = scope.querySelector ? scope.querySelector("#topology") : null;
+    if (topo && !topo.dataset.nodes) topology(topo);
+    scope.querySelectorAll(".opskit-trend").forEach(trend);
+  }
+
+  document.addEventListener("htmx:load", function (evt) { init(evt.target); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { init(document); });
+  } else {
+    init(document);
+  }
+})();

@@ -1,0 +1,110 @@
+"""One small machine room with a value for every dashboard tile (shared by the client and the
+browser tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from assets import services as asset_services
+from monitors.models import Monitor, Reading
+from opskit import db
+from opskit.alerts import services as alert_services
+from tests import factories
+
+
+@dataclass
+class Seeded:
+    ups_id: int
+    sensor_id: int
+    server_id: int
+    switch_id: int
+    dead_id: int
+    alert_id: int
+    rack_id: int
+
+
+def reading(
+    asset_id: int,
+    metric: str,
+    value: float | None,
+    at: datetime,
+    instance: str = "",
+    text: str | None = None,
+) -> None:
+    db.session().add(
+        Reading(asset_id=asset_id, metric=metric, instance=instance, at=at, value=value, text=text)
+    )
+
+
+def seed(today: date | None = None) -> Seeded:
+    now = db.utcnow()
+    today = today or now.date()
+    rack = factories.rack(room="A机房", name="A01")
+    ups = factories.asset("UPS-01", kind="ups", name="一号UPS", rack=rack, u_position=1, u_height=3)
+    sensor = factories.asset("ENV-01", kind="sensor", name="温湿度1", room=rack.room)
+    server = factories.asset(
+        "SRV-01",
+        kind="server",
+        name="数据库服务器",
+        rack=rack,
+        u_position=10,
+        u_height=2,
+        warranty_end=today + timedelta(days=20),
+    )
+    switch = factories.asset("SW-01", kind="switch", name="核心交换机", rack=rack, u_position=40)
+    dead = factories.asset("SRV-02", kind="server", name="备份服务器", rack=rack, u_position=20)
+    asset_services.save_link(switch, "Gi1/0/1", server, "eth0", medium="Cat6")
+    db.session().flush()
+    for asset, state, error in (
+        (ups, "up", ""),
+        (sensor, "up", ""),
+        (server, "up", ""),
+        (switch, "up", ""),
+        (dead, "down", "timeout after 2 s"),
+    ):
+        db.session().add(
+            Monitor(
+                asset_id=asset.id,
+                kind="tcp",
+                settings={"host": "127.0.0.1", "port": 9},
+                state=state,
+                state_since=now - timedelta(minutes=5),
+                last_polled_at=now - timedelta(seconds=30),
+                last_error=error,
+            )
+        )
+    at = now - timedelta(minutes=1)
+    reading(ups.id, "ups.output.source", None, at, text="battery")
+    reading(ups.id, "ups.output.load_percent", 42, at, instance="1")
+    reading(ups.id, "ups.battery.charge_percent", 87, at)
+    reading(ups.id, "ups.battery.runtime_minutes", 23, at)
+    for hours in range(24, 0, -1):  # a day of history for the sparkline
+        reading(
+            sensor.id, "env.temperature_c", 22 + hours % 3, now - timedelta(hours=hours), "probe1"
+        )
+        reading(sensor.id, "env.humidity_percent", 45, now - timedelta(hours=hours), "probe1")
+    reading(sensor.id, "env.temperature_c", 24.5, at, "probe1")
+    reading(sensor.id, "env.humidity_percent", 47, at, "probe1")
+    reading(server.id, "host.storage.used_percent", 93.4, at, "/var")
+    reading(server.id, "host.storage.used_percent", 40, at, "/")
+    alert = alert_services.raise_alert(
+        "monitor:ups:on_battery",
+        source="monitor",
+        rule="ups.on_battery",
+        urgency="A",
+        message="UPS-01 市电中断，电池供电",
+        asset_id=ups.id,
+        at=now - timedelta(minutes=2),
+    )
+    alert_services.raise_alert(
+        "monitor:srv:storage",
+        source="monitor",
+        rule="storage.full",
+        urgency="C",
+        message="SRV-01 /var 存储空间将满",
+        asset_id=server.id,
+        at=now - timedelta(minutes=10),
+    )
+    db.session().commit()
+    return Seeded(ups.id, sensor.id, server.id, switch.id, dead.id, alert.id, rack.id)

@@ -1,0 +1,64 @@
+"""The home dashboard over the Flask client: every tile with the seeded values, each tile's
+partial endpoint, kiosk mode, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import login
+from tests.dashboard.seed import seed
+
+
+def _tile(html: str, name: str) -> str:
+    match = re.search(rf'<section[^>]*id="tile-{name}".*?</section>', html, re.S)
+    assert match, f"tile {name} missing"
+    return match.group(0)
+
+
+def test_every_tile_shows_the_seeded_values(db_app, db_client) -> None:
+    with db_app.app_context():
+        s = seed()
+    login(db_client, "viewer")
+    html = db_client.get("/").get_data(as_text=True)
+    alerts = _tile(html, "alerts")
+    assert re.search(r'data-urgency="A">\s*A <span[^>]*data-count>1<', alerts)
+    assert re.search(r'data-urgency="C">\s*C <span[^>]*data-count>1<', alerts)
+    assert f'data-alert-id="{s.alert_id}"' in alerts  # the A alert's clock is the nearest
+    assert 'data-clock="acknowledge"' in alerts and "opskit-countdown" in alerts
+    ups = _tile(html, "ups")
+    assert 'data-ups="UPS-01"' in ups and "电池供电" in ups  # on battery
+    assert ">42%<" in ups and ">87%<" in ups and "23 分钟" in ups
+    env = _tile(html, "environment")
+    assert 'data-room="A机房"' in env
+    assert re.search(r'data-metric="env.temperature_c" data-level="ok">24.5 °C<', env)
+    assert re.search(r'data-metric="env.humidity_percent" data-level="ok">47.0 %RH<', env)
+    spark = re.search(r"data-series='(\[.*?\])'", env).group(1)
+    assert spark.count("[") >= 20  # a day of half-hour buckets
+    devices = _tile(html, "devices")
+    assert re.search(r'data-state="up">.*?data-count>4<', devices, re.S)
+    assert re.search(r'data-state="down">.*?data-count>1<', devices, re.S)
+    assert "SRV-02" in devices and "timeout after 2 s" in devices
+    storage = _tile(html, "storage")
+    assert 'data-volume="SRV-01:/var"' in storage and "93%" in storage
+    assert 'data-volume="SRV-01:/"' not in storage
+    warranty = _tile(html, "warranty")
+    assert 'data-asset="SRV-01"' in warranty and "20 天" in warranty
+    assert _tile(html, "patrol") and _tile(html, "logbook")
+    assert 'id="nav-sections"' in html
+
+    part = db_client.get("/tiles/ups")
+    assert part.status_code == 200
+    body = part.get_data(as_text=True)
+    assert body.lstrip().startswith("<section") and 'data-ups="UPS-01"' in body
+    assert "<nav" not in body
+    assert db_client.get("/tiles/nope").status_code == 404
+
+
+def test_kiosk_has_no_navigation_and_larger_type(app, client) -> None:
+    login(client, "viewer")
+    for path in ("/kiosk", "/?kiosk=1"):
+        html = client.get(path).get_data(as_text=True)
+        assert 'class="opskit-kiosk"' in html
+        assert 'id="nav-sections"' not in html
+        assert 'hx-trigger="every 30s"' in html
+        assert 'id="tile-alerts"' in html and "无未关闭的告警。" in html
