@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from opskit import db
-from reports.kinds import KINDS, PLANNED, Context
+from reports.kinds import KINDS, PLANNED, Context, Image
 from reports.periods import Period
 from reports.writer import ReportWriter
 
@@ -32,6 +32,15 @@ def check_kinds(kinds: list[str] | None) -> list[str]:
             f"unknown report kinds: {', '.join(unknown)} (available: {', '.join(KINDS)})"
         )
     return chosen
+
+
+def pack_title(period: Period) -> str:
+    """The pack's title by the length of its period: 服务月报, 季度报告, 年度技术支持总结."""
+    if period.kind == "month":
+        return _("Monthly service report")
+    if period.kind == "year":
+        return _("Annual technical support summary")
+    return _("Quarterly service report")
 
 
 def build_pack(
@@ -60,7 +69,11 @@ def build_pack(
                 (_("Built"), ctx.now.astimezone(period.tz).replace(tzinfo=None)),
                 *[(str(label), value) for label, value in ctx.headline.items()],
             ]
-            writer.key_values(_("Cover"), _("Resident engineer service report"), cover)
+            writer.key_values(_("Cover"), pack_title(period), cover)
             for sheet in sheets:
-                written[sheet.name] = writer.sheet(sheet)
+                if isinstance(sheet, Image):
+                    writer.image(sheet.name, sheet.title, sheet.png, sheet.note)
+                    written[sheet.name] = 1
+                else:
+                    written[sheet.name] = writer.sheet(sheet)
     return written

@@ -8,12 +8,14 @@ and CLI can say so instead of failing.
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from reports.periods import Period
@@ -27,10 +29,27 @@ class Context:
     headline: dict[str, Any]  # figures for the cover sheet, filled by the kinds
 
 
+@dataclass
+class Image:
+    """A sheet holding one picture (the topology diagram)."""
+
+    name: str
+    title: str
+    png: bytes
+    note: str = ""
+
+
 def _local(moment: datetime | None, ctx: Context) -> datetime | None:
     if moment is None:
         return None
     return moment.astimezone(ctx.period.tz).replace(tzinfo=None)
+
+
+def enum_label(enum_cls: Any, value: str) -> str:
+    """A registry enumeration's Chinese label in a Chinese workbook, its key in English."""
+    if get_locale() is not None and str(get_locale()).startswith("zh"):
+        return enum_cls.zh_labels().get(value, value)
+    return value
 
 
 def _minutes(start: datetime, end: datetime | None) -> float | None:
@@ -274,18 +293,29 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
     ]
 
 
-KindFn = Callable[[Context], list[Sheet]]
+KindFn = Callable[[Context], list[Any]]
+
+
+def _lazy(module: str, name: str) -> KindFn:
+    """A kind defined in another module of the package, imported when first used."""
+
+    def run(ctx: Context) -> list[Any]:
+        return getattr(importlib.import_module(module), name)(ctx)
+
+    run.__name__ = name
+    return run
+
 
 #: report kinds that exist, in the order of the pack (key → (title, builder))
 KINDS: dict[str, tuple[str, KindFn]] = {
+    "config_storage": ("设备配置和存储应用情况", _lazy("reports.inventory", "config_storage")),
+    "topology": ("网络拓扑", _lazy("reports.network", "topology")),
+    "ip": ("IP分配", _lazy("reports.network", "ip_allocation")),
     "alerts": ("告警与事件", alerts_sla),
+    "load": ("服务器与数据库负载", _lazy("reports.load", "load")),
     "warranty": ("保修到期", warranty),
 }
-#: kinds of the quarterly pack still to be built (they need monitoring and patrol data)
+#: kinds of the quarterly pack still to be built
 PLANNED = {
-    "config_storage": "设备配置和存储应用情况",
-    "topology": "网络拓扑",
-    "ip": "IP分配",
     "patrol": "巡检汇总",
-    "load": "服务器与数据库负载",
 }

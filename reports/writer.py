@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import unicodedata
@@ -128,6 +129,14 @@ class ReportWriter:
         for r, (label, value) in enumerate(pairs, start=2):
             ws.write_string(r, 0, label, self.header)
             self._cell(ws, r, 1, value, _kind_of(value), False)
+
+    def image(self, name: str, title: str, png: bytes, note: str = "") -> None:
+        """A sheet holding one picture (e.g. the topology diagram) under a title."""
+        ws = self.book.add_worksheet(_sheet_name(name, self.used))
+        ws.write_string(0, 0, title, self.title)
+        if note:
+            ws.write_string(1, 0, note)
+        ws.insert_image(3, 0, "image.png", {"image_data": io.BytesIO(png), "object_position": 3})
 
     def sheet(self, sheet: Sheet) -> int:
         """Write one table; returns the number of data rows."""

@@ -141,7 +141,11 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
         factories.asset("FAR-1", name="新服务器", warranty_end=date(2027, 12, 31))
         db.session().commit()
         written = build_pack(
-            parse_period("2026Q3", TZ), out, engineer="张工", now=local("2026-11-25 09:00")
+            parse_period("2026Q3", TZ),
+            out,
+            ["alerts", "warranty"],
+            engineer="张工",
+            now=local("2026-11-25 09:00"),
         )
     assert written["告警明细"] == 3
     book = openpyxl.load_workbook(out)
@@ -180,15 +184,20 @@ def test_report_cli_and_page(app: Flask, client, tmp_path: Path) -> None:
         cli, ["report", "build", "--period", "2026Q3", "--out", str(out), "--lang", "en"], obj=info
     )
     assert ok.exit_code == 0, ok.output
-    assert openpyxl.load_workbook(out).sheetnames[:3] == ["Cover", "Alerts by urgency", "SLA"]
+    assert openpyxl.load_workbook(out).sheetnames[:4] == [
+        "Cover",
+        "Device configuration",
+        "Storage",
+        "Network links",
+    ]
     bad = runner.invoke(cli, ["report", "build", "--period", "2026Q9", "--out", str(out)], obj=info)
     assert bad.exit_code == 2 and "2026Q9" in bad.output
     planned = runner.invoke(
         cli,
-        ["report", "build", "--period", "2026Q3", "--kinds", "topology", "--out", str(out)],
+        ["report", "build", "--period", "2026Q3", "--kinds", "ip,topo", "--out", str(out)],
         obj=info,
     )
-    assert planned.exit_code == 2 and "not built yet: topology" in planned.output
+    assert planned.exit_code == 2 and "unknown report kinds: topo" in planned.output
     with pytest.raises(ReportError):
         build_pack(parse_period("2026", TZ), out, ["nope"])
     login(client, "viewer")  # the customer may download reports

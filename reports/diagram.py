@@ -1,0 +1,153 @@
+"""The topology diagram of the 网络拓扑 report: a PNG drawn with Pillow, no layout library.
+
+Devices are placed in layers by kind (routers, firewalls and lines on top, then switches, then
+servers, storage and everything else), each layer wrapped into rows of at most ``PER_ROW``
+boxes, ordered by tag. A link is a straight line between two boxes, coloured by what the
+period showed: registered and seen by LLDP, registered but not seen, seen but not registered,
+or registered on devices that report no LLDP data. Labels use a CJK font when the machine has
+one (Noto CJK, WenQuanYi, ...), else Pillow's built-in font (asset tags are usually ASCII).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+LAYERS = {"router": 0, "firewall": 0, "line": 0, "switch": 1}
+PER_ROW = 10
+BOX_W, BOX_H = 170, 54
+GAP_X, GAP_Y = 40, 90
+MARGIN = 40
+LEGEND_H = 40
+MAX_NODES = 400
+
+#: link state → (colour, dashed)
+STYLES = {
+    "ok": ((46, 125, 50), False),
+    "not_seen": ((198, 40, 40), False),
+    "unregistered": ((239, 108, 0), True),
+    "unchecked": ((140, 140, 140), False),
+}
+
+CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "C:/Windows/Fonts/msyh.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+)
+
+
+@dataclass(frozen=True)
+class Node:
+    id: int
+    tag: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    a: int
+    b: int
+    state: str  # a key of STYLES
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in CJK_FONTS:
+        if Path(path).exists():
+            try:
+                return ImageFont.truetype(path, size)
+            except OSError:
+                continue
+    return ImageFont.load_default(size)
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _dashed(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, float], fill):
+    (x1, y1), (x2, y2) = a, b
+    length = max(((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5, 1.0)
+    steps = int(length // 8)
+    for i in range(0, steps, 2):
+        s, e = i / steps, min((i + 1) / steps, 1.0)
+        draw.line(
+            [(x1 + (x2 - x1) * s, y1 + (y2 - y1) * s), (x1 + (x2 - x1) * e, y1 + (y2 - y1) * e)],
+            fill=fill,
+            width=2,
+        )
+
+
+def draw(nodes: Sequence[Node], edges: Sequence[Edge], legend: dict[str, str]) -> bytes:
+    """PNG bytes of the diagram; ``legend`` maps a link state to its caption."""
+    nodes = sorted(nodes, key=lambda n: (LAYERS.get(n.kind, 2), n.tag))[:MAX_NODES]
+    rows: list[list[Node]] = []
+    for layer in sorted({LAYERS.get(n.kind, 2) for n in nodes}):
+        members = [n for n in nodes if LAYERS.get(n.kind, 2) == layer]
+        rows += [members[i : i + PER_ROW] for i in range(0, len(members), PER_ROW)]
+    widest = max((len(r) for r in rows), default=1)
+    small, label = _font(12), _font(14)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    legend_w = sum(84 + int(measure.textlength(c, font=small)) for c in legend.values())
+    width = max(MARGIN * 2 + widest * BOX_W + (widest - 1) * GAP_X, MARGIN * 2 + legend_w, 640)
+    height = MARGIN * 2 + LEGEND_H + max(len(rows), 1) * (BOX_H + GAP_Y) - GAP_Y + 20
+    image = Image.new("RGB", (width, height), "white")
+    pen = ImageDraw.Draw(image)
+    where: dict[int, tuple[int, int]] = {}
+    for ri, row in enumerate(rows):
+        span = len(row) * BOX_W + (len(row) - 1) * GAP_X
+        left = (width - span) // 2
+        top = MARGIN + LEGEND_H + ri * (BOX_H + GAP_Y)
+        for ci, node in enumerate(row):
+            where[node.id] = (left + ci * (BOX_W + GAP_X), top)
+    for edge in edges:
+        if edge.a not in where or edge.b not in where:
+            continue
+        colour, dashed = STYLES[edge.state]
+        (ax, ay), (bx, by) = where[edge.a], where[edge.b]
+        a = (ax + BOX_W / 2, ay + (BOX_H if by > ay else 0 if by < ay else BOX_H / 2))
+        b = (bx + BOX_W / 2, by + (0 if by > ay else BOX_H if by < ay else BOX_H / 2))
+        if dashed:
+            _dashed(pen, a, b, colour)
+        else:
+            pen.line([a, b], fill=colour, width=2)
+    fills = {0: (255, 243, 224), 1: (227, 242, 253)}
+    for node in nodes:
+        x, y = where[node.id]
+        pen.rounded_rectangle(
+            [x, y, x + BOX_W, y + BOX_H],
+            radius=6,
+            fill=fills.get(LAYERS.get(node.kind, 2), (245, 245, 245)),
+            outline=(69, 90, 100),
+            width=2,
+        )
+        pen.text((x + 8, y + 8), _fit(pen, node.tag, label, BOX_W - 16), fill="black", font=label)
+        pen.text(
+            (x + 8, y + 30), _fit(pen, node.name, small, BOX_W - 16), fill=(60, 60, 60), font=small
+        )
+    x = MARGIN
+    for state, caption in legend.items():
+        colour, dashed = STYLES[state]
+        if dashed:
+            _dashed(pen, (x, MARGIN), (x + 40, MARGIN), colour)
+        else:
+            pen.line([(x, MARGIN), (x + 40, MARGIN)], fill=colour, width=3)
+        pen.text((x + 48, MARGIN - 8), caption, fill="black", font=small)
+        x += 60 + int(pen.textlength(caption, font=small)) + 24
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

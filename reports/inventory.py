@@ -1,0 +1,134 @@
+"""Report kind 设备配置和存储应用情况: each device's configuration and its volumes' use.
+
+Per device (every asset not retired): tag, name, kind, vendor/model, serial, firmware, CPU,
+memory and disks as registered (``Asset.specs``: ``cpu``, ``memory_gb``, ``disks``,
+``firmware``) and as discovered by monitoring (volumes seen and their total size).
+
+Per volume (``host.storage.*`` readings of the period): size, used at the period's end (the
+last value), peak and growth (last minus first, in percent points) in the period. Volumes at or
+above ``NEAR_FULL`` percent at the end or at their peak are highlighted, and so are their
+devices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+
+from reports.kinds import Context, enum_label
+from reports.writer import INT, NUMBER, Col, Sheet
+
+NEAR_FULL = 85.0  # percent, like the storage.full alert rule's warning
+GB = 1024**3
+
+
+def config_storage(ctx: Context) -> list[Sheet]:
+    from assets.models import AssetKind, AssetStatus
+    from assets.queries import assets_for_report
+    from monitors.queries import volume_usage
+
+    period = ctx.period
+    assets = assets_for_report()
+    volumes = volume_usage(period.start, period.end)
+    by_asset: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for (asset_id, volume), use in sorted(volumes.items()):
+        by_asset.setdefault(asset_id, []).append((volume, use))
+
+    def near_full(use: dict[str, Any]) -> bool:
+        return max(use["last"] or 0, use["peak"] or 0) >= NEAR_FULL
+
+    device_rows = []
+    volume_rows = []
+    for a in assets:
+        specs = a.specs or {}
+        vols = by_asset.get(a.id, [])
+        sizes = [u["size"] for _v, u in vols if u["size"] is not None]
+        device_rows.append(
+            {
+                "tag": a.asset_tag,
+                "name": a.name,
+                "kind": enum_label(AssetKind, a.kind),
+                "vendor": a.vendor,
+                "model": a.model,
+                "serial": a.serial,
+                "firmware": specs.get("firmware", ""),
+                "cpu": specs.get("cpu", ""),
+                "memory": specs.get("memory_gb"),
+                "disks": specs.get("disks", ""),
+                "volumes": len(vols) or None,
+                "capacity": round(sum(sizes) / GB, 1) if sizes else None,
+                "status": enum_label(AssetStatus, a.status),
+                "hot": any(near_full(u) for _v, u in vols),
+            }
+        )
+        for volume, use in vols:
+            size = use["size"]
+            used_gb = size * use["last"] / 100 / GB if size and use["last"] is not None else None
+            growth = (
+                use["last"] - use["first"]
+                if use["last"] is not None and use["first"] is not None
+                else None
+            )
+            volume_rows.append(
+                {
+                    "tag": a.asset_tag,
+                    "name": a.name,
+                    "volume": volume,
+                    "size": round(size / GB, 1) if size else None,
+                    "used_pct": _r(use["last"]),
+                    "used_gb": _r(used_gb),
+                    "peak": _r(use["peak"]),
+                    "growth": _r(growth),
+                    "hot": near_full(use),
+                }
+            )
+    ctx.headline[_("Devices (not retired)")] = len(device_rows)
+    ctx.headline[_("Volumes near full")] = sum(1 for v in volume_rows if v["hot"])
+    return [
+        Sheet(
+            _("Device configuration"),
+            [
+                Col("tag", _("Asset tag")),
+                Col("name", _("Name")),
+                Col("kind", _("Kind")),
+                Col("vendor", _("Vendor")),
+                Col("model", _("Model")),
+                Col("serial", _("Serial number")),
+                Col("firmware", _("Firmware / OS")),
+                Col("cpu", _("CPU (registered)")),
+                Col("memory", _("Memory GB (registered)"), NUMBER),
+                Col("disks", _("Disks (registered)")),
+                Col("volumes", _("Volumes (discovered)"), INT),
+                Col("capacity", _("Capacity GB (discovered)"), NUMBER),
+                Col("status", _("Status")),
+            ],
+            device_rows,
+            highlight=lambda r: r["hot"],
+            note=_("Devices with a volume at or above %(limit)s %% are highlighted.", limit=85),
+        ),
+        Sheet(
+            _("Storage"),
+            [
+                Col("tag", _("Asset tag")),
+                Col("name", _("Name")),
+                Col("volume", _("Volume")),
+                Col("size", _("Size GB"), NUMBER),
+                Col("used_pct", _("Used % at period end"), NUMBER),
+                Col("used_gb", _("Used GB at period end"), NUMBER),
+                Col("peak", _("Peak used %"), NUMBER),
+                Col("growth", _("Growth in the period (points)"), NUMBER),
+            ],
+            volume_rows,
+            highlight=lambda r: r["hot"],
+            note=_(
+                "Volumes of %(period)s; at or above %(limit)s %% highlighted.",
+                period=period.text,
+                limit=85,
+            ),
+        ),
+    ]
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

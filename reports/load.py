@@ -1,0 +1,302 @@
+"""Report kind 服务器与数据库负载: core servers' and databases' load with a growth forecast.
+
+Which assets: servers not retired whose importance is core, plus servers whose ``specs.role``
+says database (``database``, ``db``, ``数据库``) whatever their importance.
+
+What: for CPU, memory, storage (the fullest volume each hour) and traffic (all interfaces, in +
+out, Mbit/s), from the hourly values of ``monitors.queries.hourly_values`` (hourly rollups, raw
+readings when a site has no rollups yet):
+
+- weekly peak (highest reading) and 95th percentile of the hourly averages (nearest rank), weeks
+  starting Monday in site time and cut at the period's edges;
+- a least-squares line through the hourly averages of the period (x in days since the period
+  started), the fitted value at the period's end, the growth per 30 days, and the date the line
+  crosses the limit (CPU 80 %, memory 90 %, storage 85 % like the ``storage.full`` rule, traffic
+  80 % of ``specs.bandwidth_mbps`` when registered). "already above" when the fitted value at
+  the period's end is past the limit; none when the line does not rise.
+
+Everything is streamed one series at a time: memory does not grow with the length of history.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+
+from reports.kinds import Context
+from reports.writer import DATE, NUMBER, Col, Sheet
+
+#: family → (metrics, how instances/metrics combine per hour, scale to the unit, unit)
+FAMILIES: dict[str, tuple[tuple[str, ...], str, float, str]] = {
+    "cpu": (("host.cpu.load_percent",), "max", 1.0, "%"),
+    "memory": (("host.memory.used_percent",), "max", 1.0, "%"),
+    "storage": (("host.storage.used_percent",), "max", 1.0, "%"),
+    "traffic": (("if.in_bps", "if.out_bps"), "sum", 1e-6, "Mbit/s"),
+}
+LIMITS = {"cpu": 80.0, "memory": 90.0, "storage": 85.0}
+TRAFFIC_LIMIT_SHARE = 0.80
+DATABASE_ROLES = {"database", "db", "数据库"}
+TREND_TOP = 8  # assets per trend chart
+SOON_DAYS = 180
+
+
+def family_names() -> dict[str, str]:
+    return {
+        "cpu": _("CPU"),
+        "memory": _("Memory"),
+        "storage": _("Storage (fullest volume)"),
+        "traffic": _("Traffic (in + out)"),
+    }
+
+
+def short_names() -> dict[str, str]:
+    return {
+        "cpu": _("CPU"),
+        "memory": _("Memory"),
+        "storage": _("Storage"),
+        "traffic": _("Traffic"),
+    }
+
+
+def core_assets() -> list[Any]:
+    from assets.queries import assets_for_report
+
+    return [
+        a
+        for a in assets_for_report(["server"])
+        if a.importance == "core"
+        or str((a.specs or {}).get("role", "")).strip().lower() in DATABASE_ROLES
+    ]
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (the smallest value with at least ``share`` of values ≤ it)."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+
+
+@dataclass
+class Fit:
+    n: int = 0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+
+    def add(self, x: float, y: float) -> None:
+        self.n += 1
+        self.sx += x
+        self.sy += y
+        self.sxx += x * x
+        self.sxy += x * y
+
+    def line(self) -> tuple[float, float] | None:
+        """(intercept, slope per day), or None with fewer than two distinct x."""
+        d = self.n * self.sxx - self.sx * self.sx
+        if self.n < 2 or abs(d) < 1e-12:
+            return None
+        slope = (self.n * self.sxy - self.sx * self.sy) / d
+        return (self.sy - slope * self.sx) / self.n, slope
+
+
+@dataclass
+class Series:
+    asset: Any
+    family: str
+    hours: dict[datetime, list[float]] = field(default_factory=dict)  # hour → [avg, max]
+
+
+def _series(assets: list[Any], ctx: Context) -> Iterator[Series]:
+    from monitors.queries import hourly_values
+
+    by_id = {a.id: a for a in assets}
+    family_of = {m: f for f, (ms, *_r) in FAMILIES.items() for m in ms}
+    metrics = sorted(family_of)
+    current: Series | None = None
+    for asset_id, metric, _inst, hour, avg, peak in hourly_values(
+        sorted(by_id), metrics, ctx.period.start, ctx.period.end
+    ):
+        family = family_of[metric]
+        if current is None or current.asset.id != asset_id or current.family != family:
+            if current is not None:
+                yield current
+            current = Series(by_id[asset_id], family)
+        how = FAMILIES[family][1]
+        slot = current.hours.get(hour)
+        if slot is None:
+            current.hours[hour] = [avg, peak]
+        elif how == "sum":
+            slot[0] += avg
+            slot[1] += peak
+        else:
+            slot[0] = max(slot[0], avg)
+            slot[1] = max(slot[1], peak)
+    if current is not None:
+        yield current
+
+
+def load(ctx: Context) -> list[Sheet]:
+    period = ctx.period
+    names = family_names()
+    assets = core_assets()
+    start_local = datetime.combine(period.first_day, datetime.min.time())
+    period_days = (period.next_day - period.first_day).days
+    summary: list[dict[str, Any]] = []
+    weekly: list[dict[str, Any]] = []
+    #: family → week → asset tag → p95 (for the trend charts)
+    trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
+    for s in _series(assets, ctx):
+        _metrics, _how, scale, unit = FAMILIES[s.family]
+        fit = Fit()
+        weeks: dict[date, list[float]] = {}
+        peaks: dict[date, float] = {}
+        for hour, (avg, peak) in sorted(s.hours.items()):
+            local = hour.astimezone(period.tz).replace(tzinfo=None)
+            day = local.date()
+            week = max(day - timedelta(days=day.weekday()), period.first_day)
+            weeks.setdefault(week, []).append(avg * scale)
+            peaks[week] = max(peaks.get(week, peak * scale), peak * scale)
+            fit.add((local - start_local).total_seconds() / 86400, avg * scale)
+        all_values = [v for vs in weeks.values() for v in vs]
+        for week, values in weeks.items():
+            p95 = percentile(values, 0.95)
+            weekly.append(
+                {
+                    "tag": s.asset.asset_tag,
+                    "name": s.asset.name,
+                    "metric": names[s.family],
+                    "week": week,
+                    "peak": round(peaks[week], 2),
+                    "p95": round(p95, 2),
+                    "unit": unit,
+                }
+            )
+            trends[s.family].setdefault(week, {})[s.asset.asset_tag] = p95
+        limit = LIMITS.get(s.family)
+        if s.family == "traffic":
+            bandwidth = (s.asset.specs or {}).get("bandwidth_mbps")
+            try:
+                limit = float(bandwidth) * TRAFFIC_LIMIT_SHARE if bandwidth else None
+            except (TypeError, ValueError):
+                limit = None
+        line = fit.line()
+        fitted = slope = crossing = None
+        state = _("no trend (too few values)")
+        if line is not None:
+            intercept, slope = line
+            fitted = intercept + slope * period_days
+            if limit is None:
+                state = _("no limit")
+            elif fitted >= limit:
+                state = _("already above the limit")
+            elif slope <= 0:
+                state = _("not rising")
+            else:
+                x = round((limit - intercept) / slope, 6)
+                crossing = (start_local + timedelta(days=x)).date()
+                soon = crossing <= period.last_day + timedelta(days=SOON_DAYS)
+                state = _("crosses within 180 days") if soon else _("crosses later")
+        summary.append(
+            {
+                "tag": s.asset.asset_tag,
+                "name": s.asset.name,
+                "importance": s.asset.importance,
+                "metric": names[s.family],
+                "unit": unit,
+                "peak": max(peaks.values()),
+                "p95": percentile(all_values, 0.95),
+                "fitted": fitted,
+                "growth": slope * 30 if slope is not None else None,
+                "limit": limit,
+                "crossing": crossing,
+                "state": state,
+                "hot": state in (_("already above the limit"), _("crosses within 180 days")),
+            }
+        )
+    ctx.headline[_("Core servers and databases")] = len(assets)
+    ctx.headline[_("Load limits crossed or crossing within 180 days")] = sum(
+        1 for r in summary if r["hot"]
+    )
+    value_cols = ("peak", "p95", "fitted", "growth", "limit")
+    sheets = [
+        Sheet(
+            _("Load summary"),
+            [
+                Col("tag", _("Asset tag")),
+                Col("name", _("Name")),
+                Col("importance", _("Importance")),
+                Col("metric", _("Metric")),
+                Col("unit", _("Unit")),
+                Col("peak", _("Peak"), NUMBER),
+                Col("p95", _("95th percentile"), NUMBER),
+                Col("fitted", _("Trend value at period end"), NUMBER),
+                Col("growth", _("Growth per 30 days"), NUMBER),
+                Col("limit", _("Limit"), NUMBER),
+                Col("crossing", _("Forecast to cross the limit"), DATE),
+                Col("state", _("Forecast")),
+            ],
+            [_as_unit(r, value_cols) for r in summary],
+            highlight=lambda r: r["hot"],
+            note=_(
+                "Trend: least squares over the hourly averages of %(period)s; highlighted: "
+                "above the limit or crossing it within 180 days.",
+                period=period.text,
+            ),
+        ),
+        Sheet(
+            _("Weekly load"),
+            [
+                Col("tag", _("Asset tag")),
+                Col("name", _("Name")),
+                Col("metric", _("Metric")),
+                Col("week", _("Week from"), DATE),
+                Col("peak", _("Peak"), NUMBER),
+                Col("p95", _("95th percentile"), NUMBER),
+                Col("unit", _("Unit")),
+            ],
+            weekly,
+        ),
+    ]
+    for family, by_week in trends.items():
+        if not by_week:
+            continue
+        totals: dict[str, float] = {}
+        for values in by_week.values():
+            for tag, v in values.items():
+                totals[tag] = max(totals.get(tag, v), v)
+        top = sorted(totals, key=lambda t: (-totals[t], t))[:TREND_TOP]
+        sheets.append(
+            Sheet(
+                _("Trend %(metric)s", metric=short_names()[family]),
+                [Col("week", _("Week from"), DATE)]
+                + [Col(f"a{i}", tag, NUMBER) for i, tag in enumerate(top)],
+                [
+                    {"week": week} | {f"a{i}": by_week[week].get(tag) for i, tag in enumerate(top)}
+                    for week in sorted(by_week)
+                ],
+                note=_(
+                    "Weekly 95th percentile of %(metric)s, the %(n)s highest assets.",
+                    metric=names[family],
+                    n=len(top),
+                ),
+                charts=[
+                    {
+                        "type": "line",
+                        "category": "week",
+                        "values": [f"a{i}" for i in range(len(top))],
+                        "title": names[family],
+                    }
+                ],
+            )
+        )
+    return sheets
+
+
+def _as_unit(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Round for display to two decimals (percent points or Mbit/s)."""
+    return row | {k: round(row[k], 2) if row[k] is not None else None for k in keys}

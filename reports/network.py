@@ -1,0 +1,438 @@
+"""Report kinds 网络拓扑 (topology) and IP分配 (IP allocation).
+
+Topology compares the registry's links (``assets.queries.all_links``) with the LLDP neighbours
+the poller saw during the period (``monitors.queries.lldp_neighbours_between``):
+
+- a registered link is *seen* when a device at one of its ends reported, on that end's port, a
+  neighbour matched to the asset at the other end (the remote port is not compared: devices
+  name ports differently, ``Gi1/0/1`` vs ``GigabitEthernet1/0/1``);
+- it is *not seen* when one of its devices reported LLDP data in the period but not this link;
+- it is *not checked* when neither device reported any LLDP data (no LLDP monitoring);
+- a neighbour matching no registered link is *seen, not registered* (one row per pair of ends,
+  however many of the two devices reported it).
+
+IP allocation: per prefix size/used/free/utilisation (``assets.queries.prefix_utilisation``),
+every registered address, and conflicts with the ARP tables seen in the period
+(``monitors.queries.arp_sightings_between``):
+
+- *seen, not registered*: an IP in some ARP table but not registered (or registered as free);
+- *registered active, not seen*: an active address never in an ARP table during the period, in
+  a prefix the ARP tables cover (at least one of its registered addresses was seen there);
+- *one IP, several MACs*: an IP seen with two or more MAC addresses during the period;
+- *MAC differs from registered*: seen with one MAC, registered with another.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+
+from reports.kinds import Context, Image, _local
+from reports.writer import DATETIME, INT, PERCENT, Col, Sheet
+
+
+def norm_port(port: str) -> str:
+    return re.sub(r"\s+", "", port or "").lower()
+
+
+def norm_mac(mac: str | None) -> str:
+    digits = re.sub(r"[^0-9a-f]", "", (mac or "").lower())
+    if len(digits) != 12:
+        return (mac or "").lower()
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+# --- 网络拓扑 -----------------------------------------------------------------------------------
+
+
+def topology(ctx: Context) -> list[Any]:
+    from assets.models import LinkSource
+    from assets.queries import all_links, assets_by_ids
+    from monitors.queries import lldp_neighbours_between
+    from reports import diagram
+
+    period = ctx.period
+    links = all_links()
+    neighbours = lldp_neighbours_between(period.start, period.end)
+    reporting = {n.asset_id for n in neighbours}
+    # (local asset, local port) → remote asset ids reported there
+    heard: dict[tuple[int, str], set[int | None]] = {}
+    for n in neighbours:
+        heard.setdefault((n.asset_id, norm_port(n.local_port)), set()).add(n.remote_asset_id)
+
+    def state_of(link: Any) -> str:
+        a = (link.a_asset_id, norm_port(link.a_port))
+        b = (link.b_asset_id, norm_port(link.b_port))
+        if link.b_asset_id in heard.get(a, ()) or link.a_asset_id in heard.get(b, ()):
+            return "ok"
+        if link.a_asset_id in reporting or link.b_asset_id in reporting:
+            return "not_seen"
+        return "unchecked"
+
+    states = {link.id: state_of(link) for link in links}
+    registered_ends = {}
+    for link in links:
+        registered_ends[(link.a_asset_id, norm_port(link.a_port))] = link.b_asset_id
+        registered_ends[(link.b_asset_id, norm_port(link.b_port))] = link.a_asset_id
+    unregistered: dict[Any, Any] = {}
+    for n in neighbours:
+        here, there = (n.asset_id, norm_port(n.local_port)), norm_port(n.remote_port)
+        if n.remote_asset_id is not None and (
+            registered_ends.get(here) == n.remote_asset_id
+            or registered_ends.get((n.remote_asset_id, there)) == n.asset_id
+        ):
+            continue
+        if n.remote_asset_id is not None:  # the other device may report the same cable
+            key: Any = (frozenset({n.asset_id, n.remote_asset_id}), frozenset({here[1], there}))
+        else:
+            key = (n.asset_id, here[1], n.remote_chassis_id, there)
+        unregistered.setdefault(key, n)
+
+    names = {
+        a.id: a
+        for a in assets_by_ids(
+            sorted(
+                {n.asset_id for n in neighbours}
+                | {n.remote_asset_id for n in neighbours if n.remote_asset_id}
+            )
+        )
+    }
+    for link in links:
+        names.setdefault(link.a_asset_id, link.a_asset)
+        names.setdefault(link.b_asset_id, link.b_asset)
+    state_text = {
+        "ok": _("seen"),
+        "not_seen": _("not seen"),
+        "unchecked": _("no LLDP data"),
+        "unregistered": _("seen, not registered"),
+    }
+    sources = {
+        LinkSource.MANUAL.value: _("registered"),
+        LinkSource.DISCOVERED.value: _("discovered (registered)"),
+    }
+
+    def tag(asset_id: int | None) -> str:
+        return names[asset_id].asset_tag if asset_id in names else ""
+
+    def name(asset_id: int | None) -> str:
+        return names[asset_id].name if asset_id in names else ""
+
+    link_rows = [
+        {
+            "a_tag": tag(link.a_asset_id),
+            "a_name": name(link.a_asset_id),
+            "a_port": link.a_port,
+            "b_tag": tag(link.b_asset_id),
+            "b_name": name(link.b_asset_id),
+            "b_port": link.b_port,
+            "medium": link.medium,
+            "source": sources.get(link.source, link.source),
+            "lldp": state_text[states[link.id]],
+            "state": states[link.id],
+        }
+        for link in links
+    ]
+    extra = sorted(unregistered.values(), key=lambda n: (tag(n.asset_id), n.local_port))
+    link_rows += [
+        {
+            "a_tag": tag(n.asset_id),
+            "a_name": name(n.asset_id),
+            "a_port": n.local_port,
+            "b_tag": tag(n.remote_asset_id) or n.remote_sys_name,
+            "b_name": name(n.remote_asset_id),
+            "b_port": n.remote_port,
+            "medium": "",
+            "source": _("LLDP, not registered"),
+            "lldp": state_text["ok"],
+            "state": "unregistered",
+        }
+        for n in extra
+    ]
+    unseen = [r for r in link_rows if r["state"] == "not_seen"]
+    ctx.headline[_("Links registered")] = len(links)
+    ctx.headline[_("Links seen but not registered")] = len(extra)
+    ctx.headline[_("Links registered but not seen")] = len(unseen)
+
+    nodes = {
+        aid: diagram.Node(aid, a.asset_tag, a.name, a.kind)
+        for aid, a in names.items()
+        if a is not None
+    }
+    edges = [diagram.Edge(link.a_asset_id, link.b_asset_id, states[link.id]) for link in links] + [
+        diagram.Edge(n.asset_id, n.remote_asset_id, "unregistered")
+        for n in extra
+        if n.remote_asset_id is not None
+    ]
+    legend = {
+        "ok": _("registered, seen by LLDP"),
+        "not_seen": _("registered, not seen"),
+        "unregistered": _("seen, not registered"),
+        "unchecked": _("registered, no LLDP data"),
+    }
+    png = diagram.draw(list(nodes.values()), edges, legend)
+    link_cols = [
+        Col("a_tag", _("Device A")),
+        Col("a_name", _("Name A")),
+        Col("a_port", _("Port A")),
+        Col("b_tag", _("Device B")),
+        Col("b_name", _("Name B")),
+        Col("b_port", _("Port B")),
+        Col("medium", _("Medium")),
+        Col("source", _("Source")),
+        Col("lldp", _("LLDP in the period")),
+    ]
+    return [
+        Sheet(
+            _("Network links"),
+            link_cols,
+            link_rows,
+            highlight=lambda r: r["state"] in ("not_seen", "unregistered"),
+            note=_(
+                "Registered links compared with the LLDP neighbours polled in %(period)s.",
+                period=period.text,
+            ),
+        ),
+        Sheet(
+            _("Seen, not registered"),
+            [
+                Col("device", _("Device")),
+                Col("name", _("Name")),
+                Col("port", _("Local port")),
+                Col("remote", _("Neighbour system name")),
+                Col("remote_port", _("Neighbour port")),
+                Col("chassis", _("Neighbour chassis ID")),
+                Col("matched", _("Matched asset")),
+                Col("first", _("First seen"), DATETIME),
+                Col("last", _("Last seen"), DATETIME),
+            ],
+            [
+                {
+                    "device": tag(n.asset_id),
+                    "name": name(n.asset_id),
+                    "port": n.local_port,
+                    "remote": n.remote_sys_name,
+                    "remote_port": n.remote_port,
+                    "chassis": n.remote_chassis_id,
+                    "matched": tag(n.remote_asset_id),
+                    "first": _local(n.first_seen, ctx),
+                    "last": _local(n.last_seen, ctx),
+                }
+                for n in extra
+            ],
+        ),
+        Sheet(
+            _("Registered, not seen"),
+            link_cols[:-2],
+            unseen,
+            note=_("Links whose devices reported LLDP neighbours, but not this link."),
+        ),
+        Image(
+            _("Topology diagram"),
+            _("Network topology %(period)s", period=period.text),
+            png,
+            _("Boxes are devices (tag and name); lines are links, coloured by what LLDP showed."),
+        ),
+    ]
+
+
+# --- IP分配 ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Seen:
+    macs: set[str] = field(default_factory=set)
+    by: set[int] = field(default_factory=set)
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+def ip_allocation(ctx: Context) -> list[Sheet]:
+    from assets.models import AddressStatus
+    from assets.queries import all_addresses, assets_by_ids, list_prefixes, prefix_utilisation
+    from monitors.queries import arp_sightings_between
+
+    period = ctx.period
+    seen: dict[str, Seen] = {}
+    for s in arp_sightings_between(period.start, period.end):
+        key = str(ipaddress.ip_address(s.ip))
+        entry = seen.setdefault(key, Seen())
+        entry.macs.add(norm_mac(s.mac))
+        entry.by.add(s.asset_id)
+        entry.first = s.first_seen if entry.first is None else min(entry.first, s.first_seen)
+        entry.last = s.last_seen if entry.last is None else max(entry.last, s.last_seen)
+    reporters = {
+        a.id: a.asset_tag for a in assets_by_ids(sorted({i for e in seen.values() for i in e.by}))
+    }
+    status_text = {
+        "active": _("active"),
+        "reserved": _("reserved"),
+        "dhcp": "DHCP",
+        "free": _("free"),
+    }
+
+    prefixes = list_prefixes()
+    prefix_rows = []
+    total_used = total_size = 0
+    for p in prefixes:
+        u = prefix_utilisation(p)
+        total_used += u.used
+        total_size += u.size
+        prefix_rows.append(
+            {
+                "cidr": p.cidr,
+                "vlan": p.vlan,
+                "purpose": p.purpose,
+                "gateway": p.gateway,
+                "size": u.size,
+                "used": u.used,
+                "free": u.free,
+                "util": u.used / u.size if u.size else None,
+            }
+        )
+
+    # pass 1: which registered addresses ARP saw, which prefixes ARP covers
+    registered: set[str] = set()
+    covered: set[int] = set()
+    for row in all_addresses():
+        if row.status == AddressStatus.FREE.value:
+            continue
+        registered.add(row.address)
+        if row.address in seen:
+            covered.add(row.prefix_id)
+
+    conflicts: list[dict[str, Any]] = []
+
+    def conflict(kind: str, ip: str, **values: Any) -> None:
+        entry = seen.get(ip)
+        conflicts.append(
+            {
+                "kind": kind,
+                "ip": ip,
+                "seen_macs": ", ".join(sorted(entry.macs)) if entry else "",
+                "seen_by": ", ".join(sorted(reporters.get(i, str(i)) for i in entry.by))
+                if entry
+                else "",
+                "first": _local(entry.first, ctx) if entry else None,
+                "last": _local(entry.last, ctx) if entry else None,
+                **values,
+            }
+        )
+
+    nets = [(ipaddress.ip_network(p.cidr), p.cidr) for p in prefixes]
+    for ip in sorted(seen, key=lambda a: ipaddress.ip_address(a)):
+        if ip not in registered:
+            addr = ipaddress.ip_address(ip)
+            inside = [
+                (n.prefixlen, cidr) for n, cidr in nets if n.version == addr.version and addr in n
+            ]
+            conflict(_("Seen, not registered"), ip, prefix=max(inside)[1] if inside else "")
+    for row in all_addresses():
+        if row.status == AddressStatus.FREE.value:
+            continue
+        entry = seen.get(row.address)
+        common = {
+            "prefix": row.cidr,
+            "device": row.asset_tag or "",
+            "hostname": row.hostname,
+            "mac": row.mac or "",
+        }
+        if entry is None:
+            if row.status == AddressStatus.ACTIVE.value and row.prefix_id in covered:
+                conflict(_("Registered active, not seen"), row.address, **common)
+        elif len(entry.macs) > 1:
+            conflict(_("One IP, several MACs"), row.address, **common)
+        elif row.mac and norm_mac(row.mac) not in entry.macs:
+            conflict(_("MAC differs from registered"), row.address, **common)
+    for ip, entry in sorted(seen.items(), key=lambda kv: ipaddress.ip_address(kv[0])):
+        if ip not in registered and len(entry.macs) > 1:
+            conflict(_("One IP, several MACs"), ip)
+    conflict_ips = {c["ip"] for c in conflicts}
+
+    ctx.headline[_("IP addresses in use")] = total_used
+    ctx.headline[_("IP utilisation")] = f"{total_used / total_size:.1%}" if total_size else "-"
+    ctx.headline[_("IP conflicts")] = len(conflicts)
+
+    def address_rows() -> Iterator[dict[str, Any]]:
+        for row in all_addresses():
+            entry = seen.get(row.address)
+            yield {
+                "address": row.address,
+                "prefix": row.cidr,
+                "status": status_text.get(row.status, row.status),
+                "device": row.asset_tag or "",
+                "device_name": row.name or "",
+                "hostname": row.hostname,
+                "interface": row.interface,
+                "mac": row.mac or "",
+                "seen_macs": ", ".join(sorted(entry.macs)) if entry else "",
+                "last": _local(entry.last, ctx) if entry else None,
+                "conflict": row.address in conflict_ips,
+            }
+
+    return [
+        Sheet(
+            _("Prefixes"),
+            [
+                Col("cidr", _("Prefix")),
+                Col("vlan", "VLAN", INT),
+                Col("purpose", _("Purpose")),
+                Col("gateway", _("Gateway")),
+                Col("size", _("Size"), INT),
+                Col("used", _("Used"), INT),
+                Col("free", _("Free"), INT),
+                Col("util", _("Utilisation"), PERCENT),
+            ],
+            prefix_rows,
+            highlight=lambda r: (r["util"] or 0) >= 0.8,
+            note=_(
+                "Used = registered addresses not marked free, plus the gateway; "
+                "%(limit)s %% or more highlighted.",
+                limit=80,
+            ),
+            charts=[
+                {"type": "bar", "category": "cidr", "values": ["util"], "title": _("Utilisation")}
+            ],
+        ),
+        Sheet(
+            _("IP addresses"),
+            [
+                Col("address", _("Address")),
+                Col("prefix", _("Prefix")),
+                Col("status", _("Status")),
+                Col("device", _("Device")),
+                Col("device_name", _("Device name")),
+                Col("hostname", _("Hostname")),
+                Col("interface", _("Interface")),
+                Col("mac", "MAC"),
+                Col("seen_macs", _("MACs seen by ARP")),
+                Col("last", _("Last seen by ARP"), DATETIME),
+            ],
+            address_rows(),
+            highlight=lambda r: r["conflict"],
+        ),
+        Sheet(
+            _("IP conflicts"),
+            [
+                Col("kind", _("Conflict")),
+                Col("ip", _("Address")),
+                Col("prefix", _("Prefix")),
+                Col("device", _("Registered device")),
+                Col("hostname", _("Hostname")),
+                Col("mac", _("Registered MAC")),
+                Col("seen_macs", _("MACs seen by ARP")),
+                Col("seen_by", _("In the ARP table of")),
+                Col("first", _("First seen"), DATETIME),
+                Col("last", _("Last seen"), DATETIME),
+            ],
+            conflicts,
+            note=_(
+                "ARP tables polled in %(period)s compared with the registry.", period=period.text
+            ),
+        ),
+    ]

@@ -1,0 +1,269 @@
+"""The whole quarterly pack on a seeded quarter, read back with openpyxl.
+
+Every expected figure is computed here from the seed, independently of the report code:
+prefix utilisation, each IP conflict row, each topology difference, volume use, the load
+kind's weekly peak / 95th percentile and the date a series of known slope crosses its limit.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+from flask import Flask
+from PIL import Image as PILImage
+from pytest import approx
+
+from assets import services as registry
+from monitors.models import ArpSighting, LldpNeighbor, Reading, Resolution, Rollup
+from opskit import db
+from reports.build import build_pack
+from reports.periods import parse_period
+from tests import factories
+
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 7, 1, tzinfo=TZ)  # 2026Q3 starts at local midnight
+GIB = 1024**3
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+def cpu_at(days: float) -> float:
+    """The seeded CPU series of SRV-DB: 20 % rising 0.5 point a day."""
+    return 20 + 0.5 * days
+
+
+def seed() -> dict[str, int]:
+    sess = db.session()
+    core = factories.asset("SW-CORE", kind="switch", name="核心交换机", importance="core")
+    acc = factories.asset("SW-ACC", kind="switch", name="接入交换机")
+    dbs = factories.asset(
+        "SRV-DB",
+        name="数据库服务器",
+        importance="core",
+        specs={
+            "cpu": "2x Xeon 6338",
+            "memory_gb": 256,
+            "disks": "4x 1.92TB SSD",
+            "firmware": "BIOS 1.8",
+        },
+    )
+    app = factories.asset("SRV-APP", name="应用服务器")
+    factories.asset("EVIL-1", name='=HYPERLINK("http://evil","x")')
+    factories.asset("APP-DB", name="报表库", specs={"role": "数据库"})  # a database, not core
+    sess.flush()
+    # links: seen / not seen / unchecked
+    registry.save_link(core, "Gi1/0/1", acc, "Gi0/1", medium="光纤")
+    registry.save_link(acc, "Gi0/2", app, "eth0")
+    registry.save_link(dbs, "eth0", app, "eth1")
+    seen_at = (local("2026-07-02 08:00"), local("2026-09-30 20:00"))
+    for asset, port, name, rport, chassis, remote in (
+        (core, "Gi1/0/1", "SW-ACC", "Gi0/1", "00:11:22:33:44:02", acc.id),
+        (acc, "GigabitEthernet0/1", "SW-CORE", "Gi1/0/1", "00:11:22:33:44:01", core.id),
+        (core, "Gi1/0/5", "db01", "eth0", "00:11:22:33:44:03", dbs.id),
+        (core, "Gi1/0/9", "printer-3", "port1", "00:aa:bb:cc:dd:ee", None),
+    ):
+        sess.add(
+            LldpNeighbor(
+                asset_id=asset.id,
+                local_port=port,
+                remote_sys_name=name,
+                remote_port=rport,
+                remote_chassis_id=chassis,
+                remote_asset_id=remote,
+                first_seen=seen_at[0],
+                last_seen=seen_at[1],
+            )
+        )
+    sess.add(  # last seen before the quarter: not in it
+        LldpNeighbor(
+            asset_id=core.id,
+            local_port="Gi1/0/7",
+            remote_sys_name="old-switch",
+            remote_port="1",
+            remote_chassis_id="00:00:00:00:00:07",
+            first_seen=local("2026-03-01 00:00"),
+            last_seen=local("2026-06-30 23:00"),
+        )
+    )
+    # prefixes and addresses
+    p1 = factories.prefix("10.1.1.0/24", gateway="10.1.1.1", vlan=10, purpose="业务")
+    factories.prefix("10.3.0.0/29")
+    for address, status, asset, mac in (
+        ("10.1.1.10", "active", dbs, "aa:aa:aa:aa:aa:01"),
+        ("10.1.1.11", "active", app, "aa:aa:aa:aa:aa:02"),
+        ("10.1.1.12", "active", None, None),
+        ("10.1.1.13", "reserved", None, None),
+        ("10.1.1.14", "free", None, None),
+        ("10.1.1.15", "active", None, "ee:ee:ee:ee:ee:01"),
+        ("10.3.0.2", "active", None, None),  # prefix no ARP table covers: no conflict
+    ):
+        registry.save_address({"address": address, "status": status, "asset": asset, "mac": mac})
+    sess.flush()
+    for ip, mac, first, last in (
+        ("10.1.1.10", "AA-AA-AA-AA-AA-01", "2026-07-01 09:00", "2026-09-30 09:00"),
+        ("10.1.1.11", "aa:aa:aa:aa:aa:02", "2026-07-01 09:00", "2026-09-30 09:00"),
+        ("10.1.1.11", "bb:bb:bb:bb:bb:02", "2026-08-03 10:00", "2026-08-04 11:00"),
+        ("10.1.1.50", "cc:cc:cc:cc:cc:50", "2026-09-01 12:00", "2026-09-02 12:00"),
+        ("10.1.1.14", "dd:dd:dd:dd:dd:14", "2026-07-05 12:00", "2026-07-06 12:00"),
+        ("10.1.1.15", "ee:ee:ee:ee:ee:99", "2026-07-05 12:00", "2026-07-06 12:00"),
+        ("10.1.1.12", "12:12:12:12:12:12", "2026-05-01 12:00", "2026-06-30 23:59"),  # before
+    ):
+        sess.add(
+            ArpSighting(
+                asset_id=core.id, ip=ip, mac=mac, first_seen=local(first), last_seen=local(last)
+            )
+        )
+    # load: SRV-DB CPU hourly rollups rising 0.5 point a day; storage raw readings
+    hours = 92 * 24
+    sess.add_all(
+        Rollup(
+            asset_id=dbs.id,
+            metric="host.cpu.load_percent",
+            instance="",
+            resolution=int(Resolution.HOUR),
+            bucket=(START + timedelta(hours=h)).astimezone(UTC),
+            count=60,
+            min=cpu_at(h / 24) - 5,
+            max=cpu_at(h / 24) + 5,
+            avg=cpu_at(h / 24),
+            last=cpu_at(h / 24),
+        )
+        for h in range(hours)
+    )
+    for when, used in (("2026-07-02 10:00", 70.0), ("2026-08-15 10:00", 90.0)):
+        sess.add(
+            Reading(
+                asset_id=dbs.id,
+                metric="host.storage.used_percent",
+                instance="/data",
+                at=local(when),
+                value=used,
+            )
+        )
+    sess.add(
+        Reading(
+            asset_id=dbs.id,
+            metric="host.storage.used_percent",
+            instance="/data",
+            at=local("2026-09-29 10:00"),
+            value=86.0,
+        )
+    )
+    sess.add(
+        Reading(
+            asset_id=dbs.id,
+            metric="host.storage.size_bytes",
+            instance="/data",
+            at=local("2026-09-29 10:00"),
+            value=500 * GIB,
+        )
+    )
+    sess.commit()
+    return {"prefix": p1.id}
+
+
+def rows(ws, header_row: int) -> list[tuple]:
+    return [tuple(c.value for c in r) for r in ws.iter_rows(min_row=header_row + 1)]
+
+
+def header(ws, row: int) -> list[str]:
+    return [c.value for c in ws[row]]
+
+
+def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path) -> None:
+    out = tmp_path / "pack.xlsx"
+    with db_app.test_request_context("/"):
+        seed()
+        written = build_pack(
+            parse_period("2026Q3", TZ), out, engineer="张工", now=local("2026-10-09 09:00")
+        )
+    book = openpyxl.load_workbook(out)
+    assert written["IP 地址"] == 7
+    # --- IP allocation: utilisation computed here
+    prefixes = {r[0]: r for r in rows(book["网段"], 3)}
+    used_1 = len({"10.1.1.10", "10.1.1.11", "10.1.1.12", "10.1.1.13", "10.1.1.15", "10.1.1.1"})
+    assert prefixes["10.1.1.0/24"][4:8] == (254, used_1, 254 - used_1, approx(used_1 / 254))
+    assert prefixes["10.3.0.0/29"][4:8] == (6, 1, 5, approx(1 / 6))
+    assert book["网段"]["H4"].number_format == "0.0%" and book["网段"]._charts
+    conflicts = [(r[0], r[1], r[2], r[3], r[5], r[6]) for r in rows(book["IP 冲突"], 3)]
+    assert conflicts == [
+        ("已发现未登记", "10.1.1.14", "10.1.1.0/24", None, None, "dd:dd:dd:dd:dd:14"),
+        ("已发现未登记", "10.1.1.50", "10.1.1.0/24", None, None, "cc:cc:cc:cc:cc:50"),
+        (
+            "一个 IP 多个 MAC",
+            "10.1.1.11",
+            "10.1.1.0/24",
+            "SRV-APP",
+            "aa:aa:aa:aa:aa:02",
+            "aa:aa:aa:aa:aa:02, bb:bb:bb:bb:bb:02",
+        ),
+        ("已登记在用但未发现", "10.1.1.12", "10.1.1.0/24", None, None, None),
+        (
+            "MAC 与登记不符",
+            "10.1.1.15",
+            "10.1.1.0/24",
+            None,
+            "ee:ee:ee:ee:ee:01",
+            "ee:ee:ee:ee:ee:99",
+        ),
+    ]
+    # --- topology
+    links = {(r[0], r[2], r[3], r[5]): (r[7], r[8]) for r in rows(book["链路"], 3)}
+    assert links == {
+        ("SW-CORE", "Gi1/0/1", "SW-ACC", "Gi0/1"): ("登记", "已发现"),
+        ("SW-ACC", "Gi0/2", "SRV-APP", "eth0"): ("登记", "未发现"),
+        ("SRV-DB", "eth0", "SRV-APP", "eth1"): ("登记", "无 LLDP 数据"),
+        ("SW-CORE", "Gi1/0/5", "SRV-DB", "eth0"): ("LLDP 发现，未登记", "已发现"),
+        ("SW-CORE", "Gi1/0/9", "printer-3", "port1"): ("LLDP 发现，未登记", "已发现"),
+    }
+    unseen = rows(book["已登记未发现"], 3)
+    assert [(r[0], r[2], r[3], r[5]) for r in unseen] == [("SW-ACC", "Gi0/2", "SRV-APP", "eth0")]
+    extra = rows(book["已发现未登记"], 1)
+    assert [(r[0], r[2], r[3], r[6]) for r in extra] == [
+        ("SW-CORE", "Gi1/0/5", "db01", "SRV-DB"),
+        ("SW-CORE", "Gi1/0/9", "printer-3", None),
+    ]
+    images = book["拓扑图"]._images
+    assert len(images) == 1
+    picture = PILImage.open(io.BytesIO(images[0]._data()))
+    assert picture.format == "PNG" and picture.width >= 640
+    # --- configuration and storage
+    devices = {r[0]: r for r in rows(book["设备配置"], 3)}
+    assert devices["SRV-DB"][6:12] == ("BIOS 1.8", "2x Xeon 6338", 256, "4x 1.92TB SSD", 1, 500)
+    evil = devices["EVIL-1"]
+    assert evil[1] == '=HYPERLINK("http://evil","x")'
+    evil_cell = next(c for c in book["设备配置"]["B"] if c.value == evil[1])
+    assert evil_cell.data_type == "s"  # text, not a formula
+    volumes = rows(book["存储"], 3)
+    assert volumes == [("SRV-DB", "数据库服务器", "/data", 500, 86, 430, 90, 16)]
+    # --- load: SRV-DB is core; APP-DB is a database (no data: no rows)
+    summary = {(r[0], r[3]): r for r in rows(book["负载汇总"], 3)}
+    cpu = summary[("SRV-DB", "CPU")]
+    values = [cpu_at(h / 24) for h in range(92 * 24)]
+    rank = math.ceil(0.95 * len(values)) - 1
+    assert cpu[5] == round(max(values) + 5, 2)  # peak of the hourly maxima
+    assert cpu[6] == round(sorted(values)[rank], 2)
+    assert cpu[7] == round(cpu_at(92), 2) and cpu[8] == 15.0 and cpu[9] == 80
+    # 20 + 0.5 d = 80 → d = 120 days after 2026-07-01 local midnight
+    assert cpu[10] == datetime.combine(date(2026, 7, 1) + timedelta(days=120), datetime.min.time())
+    assert cpu[11] == "180 天内越限"
+    weekly = [r for r in rows(book["每周负载"], 1) if r[0] == "SRV-DB" and r[2] == "CPU"]
+    assert len(weekly) == 14  # Wed 07-01 … and 13 Mondays
+    first = [cpu_at(h / 24) for h in range(5 * 24)]  # Wed 07-01 to Sun 07-05
+    assert weekly[0][3] == datetime(2026, 7, 1) and weekly[1][3] == datetime(2026, 7, 6)
+    assert weekly[0][4] == round(max(first) + 5, 2)
+    assert weekly[0][5] == round(sorted(first)[math.ceil(0.95 * 120) - 1], 2)
+    trend = book["趋势 CPU"]
+    assert header(trend, 3) == ["周起始", "SRV-DB"] and trend._charts
+    # --- cover
+    cover = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True)}
+    assert cover["IP 冲突"] == 5 and cover["已发现未登记的链路"] == 2
+    assert cover["核心服务器与数据库"] == 2
+    assert book["封面"]["A1"].value == "驻场服务季度报告"
