@@ -41,3 +41,22 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return ""
+
+
+@report_cli.command("schedule")
+@click.option("--now", "now_text", default=None, help="Pretend it is this UTC ISO time (tests).")
+def schedule_cmd(now_text: str | None) -> None:
+    """Build the quarterly pack if it is due and not stored yet (idempotent; run it often)."""
+    from datetime import UTC, datetime
+
+    from reports.schedule import run_due
+
+    now = None
+    if now_text:
+        now = datetime.fromisoformat(now_text)
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+    built = run_due(now)
+    for path in built:
+        click.echo(f"built {path}")
+    if not built:
+        click.echo("nothing due")

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, after_this_request, render_template, request, send_file
+from flask import Blueprint, abort, after_this_request, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,6 +15,7 @@ from opskit.i18n import site_tz
 from reports.build import ReportError, build_pack
 from reports.kinds import KINDS, PLANNED
 from reports.periods import PeriodError, parse_period, previous_quarter
+from reports.schedule import next_build, stored_packs, stored_path
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -29,6 +30,8 @@ def _page(error: str | None = None, **form: Any) -> Any:
         error=error,
         period=form.get("period", default),
         chosen=form.get("kinds") or list(KINDS),
+        stored=stored_packs(),
+        next_build=next_build(),
     ), (400 if error else 200)
 
 
@@ -64,6 +67,20 @@ def build() -> Any:
         return response
 
     name = _("opskit-report-%(period)s.xlsx", period=period.text)
+    return send_file(
+        path,
+        as_attachment=True,
+        download_name=name,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+@bp.route("/stored/<name>")
+def stored(name: str) -> Any:
+    """A pack the schedule kept (any role: the customer downloads it)."""
+    path = stored_path(name)
+    if path is None:
+        abort(404)
     return send_file(
         path,
         as_attachment=True,

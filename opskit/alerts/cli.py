@@ -87,12 +87,31 @@ def notify_run(once: bool, interval: int) -> None:
     from opskit.alerts import notify
     from opskit.audit import acting_as
 
+    reports_at = 0.0  # the scheduled report pack is checked every 10 minutes (reports.schedule)
     with acting_as("notifier"):
         while True:
             made, sent = notify.run_once()
             if made or sent:
                 click.echo(f"{db.utcnow().isoformat()} deliveries queued {made}, sent {sent}")
             db.session().close()
+            if time.monotonic() >= reports_at:
+                reports_at = time.monotonic() + 600
+                _scheduled_reports()
             if once:
                 return
             time.sleep(interval)
+
+
+def _scheduled_reports() -> None:
+    """Build the quarterly report pack when due; a failure is reported and retried later."""
+    from opskit import db
+    from reports.schedule import run_due
+
+    try:
+        for path in run_due():
+            click.echo(f"{db.utcnow().isoformat()} report pack built: {path}")
+    except Exception as exc:  # the notifier must keep running
+        db.session().rollback()
+        click.echo(f"report pack not built: {exc}", err=True)
+    finally:
+        db.session().close()

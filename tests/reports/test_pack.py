@@ -267,3 +267,47 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path) -> None:
     assert cover["IP 冲突"] == 5 and cover["已发现未登记的链路"] == 2
     assert cover["核心服务器与数据库"] == 2
     assert book["封面"]["A1"].value == "驻场服务季度报告"
+
+
+def test_schedule_builds_the_quarter_once_on_the_first_working_day(app: Flask, client) -> None:
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from opskit.cli import cli
+    from reports.schedule import due, next_build, packs_dir
+
+    runner = CliRunner()
+    info = ScriptInfo(create_app=lambda: app)
+
+    def schedule(now: str) -> str:
+        result = runner.invoke(cli, ["report", "schedule", "--now", now], obj=info)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    # National Day: 10-01 … 10-07 are holidays, Thursday 10-08 is the first working day
+    assert schedule("2026-10-07T15:59:00+00:00") == "nothing due\n"  # 23:59 local on 10-07
+    with app.app_context():
+        assert not packs_dir().exists() or not list(packs_dir().iterdir())
+        assert next_build(local("2026-10-07 12:00")) == (
+            parse_period("2026Q3", TZ),
+            date(2026, 10, 8),
+        )
+        assert [p.text for p in due(local("2026-01-03 12:00"))] == []
+        assert [p.text for p in due(local("2026-01-04 09:00"))] == ["2025Q4"]  # make-up Sunday
+    built = schedule("2026-10-08T00:30:00+00:00")  # 08:30 local
+    assert built.startswith("built ") and built.strip().endswith("opskit-2026Q3-zh_CN.xlsx")
+    assert schedule("2026-10-08T01:30:00+00:00") == "nothing due\n"  # idempotent
+    with app.app_context():
+        files = sorted(p.name for p in packs_dir().iterdir())
+    assert files == ["opskit-2026Q3-zh_CN.xlsx"]
+    from tests.conftest import login
+
+    login(client, "viewer")
+    page = client.get("/reports/").get_data(as_text=True)
+    assert "/reports/stored/opskit-2026Q3-zh_CN.xlsx" in page
+    with client.get("/reports/stored/opskit-2026Q3-zh_CN.xlsx") as response:
+        assert response.status_code == 200
+        book = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert book["封面"]["A1"].value == "驻场服务季度报告" and "链路" in book.sheetnames
+    assert client.get("/reports/stored/..%2Fsecret.xlsx").status_code == 404
+    assert client.get("/reports/stored/opskit-2026Q2-zh_CN.xlsx").status_code == 404
