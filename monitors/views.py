@@ -253,7 +253,16 @@ def _can_probe() -> bool:
     return current_user.is_authenticated and current_user.role in PROBE_ROLES
 
 
-FORM_FIELDS = ("host", "port", "version", "user", "auth_proto", "priv_proto", "interval_s")
+FORM_FIELDS = (
+    "host",
+    "port",
+    "version",
+    "user",
+    "auth_proto",
+    "priv_proto",
+    "context",
+    "interval_s",
+)
 SECRET_FIELDS = ("community", "auth_key", "priv_key")
 
 
@@ -265,6 +274,7 @@ def _blank_form(asset: Any) -> dict[str, Any]:
         "user": "",
         "auth_proto": "",
         "priv_proto": "",
+        "context": "",
         "interval_s": "60",
         "sealed": "",
         "has_secret": False,
@@ -295,6 +305,7 @@ def _settings(form: dict[str, Any]) -> dict[str, Any]:
             user=form["user"].strip(),
             auth_proto=form["auth_proto"] or None,
             priv_proto=form["priv_proto"] or None,
+            context=form["context"],
         )
     return settings
 
