@@ -353,6 +353,18 @@ def restore_cmd(file: Path, yes: bool) -> None:
     click.echo(f"restored {file} (revision {info.revision}); run `opskit db upgrade` if older")
 
 
+# --- demo ----------------------------------------------------------------------------------
+
+
+def _add_demo() -> None:
+    from opskit.demo.cli import demo_cmd
+
+    cli.add_command(demo_cmd)
+
+
+_add_demo()
+
+
 def main() -> None:
     cli(prog_name="opskit")
 

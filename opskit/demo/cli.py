@@ -1,0 +1,142 @@
+"""``opskit demo``: create the demo site on an empty database and run it alive."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+def _wipe_database() -> None:
+    """Drop everything: delete the SQLite file, or downgrade another database to nothing."""
+    from opskit import db, migrate
+
+    url = current_app.config["DATABASE_URL"]
+    engine = db.engine()
+    if url.startswith("sqlite:///"):
+        engine.dispose()
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        migrate.downgrade(engine, "base")
+    workdir = Path(current_app.instance_path) / "demo"
+    if workdir.exists():
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Delete everything in the database and start again.")
+@click.option("--yes", is_flag=True, help="Do not ask before --reset deletes the database.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--snmp-port-base",
+    "snmp_port",
+    default=16161,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="UDP port of the simulated SNMP agents on 127.0.0.1 (0: any free port).",
+)
+@click.option(
+    "--serve-existing",
+    is_flag=True,
+    help="If the database holds data the demo did not create, just serve it (make run).",
+)
+@click.option("--seed-only", is_flag=True, help="Create the demo data, then exit.")
+@with_appcontext
+def demo_cmd(
+    reset: bool,
+    yes: bool,
+    host: str,
+    port: int,
+    snmp_port: int,
+    serve_existing: bool,
+    seed_only: bool,
+) -> None:
+    """A living demo site: two machine rooms, 60+ assets, weeks of history, simulated devices.
+
+    On an empty database it creates the site, then runs simulated SNMP agents, the poller, the
+    notifier and the web server until Ctrl-C. On a database it created before, it runs again.
+    """
+    from opskit import db, migrate, users
+    from opskit.audit import acting_as
+    from opskit.demo import run, seed
+
+    if reset:
+        url = current_app.config["DATABASE_URL"]
+        if not yes and not click.confirm(f"Delete everything in {url} and start a new demo?"):
+            sys.exit(1)
+        _wipe_database()
+    url = current_app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(db.engine())
+    with acting_as("cli:demo"):
+        password = users.ensure_first_admin()
+        db.session().commit()
+
+    if snmp_port == 0 or not run.udp_port_free(snmp_port):
+        wanted = snmp_port
+        snmp_port = run.free_udp_port()
+        if wanted:
+            click.echo(f"UDP port {wanted} is in use; the simulated agents use {snmp_port}.")
+
+    if seed.is_empty():
+        click.echo("Creating the demo site (two rooms, weeks of history) ...")
+        counts = seed.seed(snmp_port=snmp_port)
+        click.echo("  " + ", ".join(seed.iter_summary(counts)))
+    elif not seed.is_demo():
+        if serve_existing:
+            from opskit.server import run as serve
+
+            serve(current_app._get_current_object(), host=host, port=port)  # type: ignore[attr-defined]
+            return
+        click.echo(
+            "error: this database already holds data that the demo did not create. Use another "
+            "OPSKIT_INSTANCE_PATH (or OPSKIT_DATABASE_URL), or `opskit demo --reset` to delete it.",
+            err=True,
+        )
+        sys.exit(1)
+    with acting_as("cli:demo"):
+        seed.point_monitors_at(snmp_port)
+        db.session().commit()
+    db.session().close()
+    if seed_only:
+        _print_login(password)
+        return
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - display only
+
+    def announce() -> None:
+        click.echo("")
+        click.echo(f"  opskit demo running on http://{shown}:{port}/  (Ctrl-C stops everything)")
+        click.echo(
+            f"  simulated SNMP agents: {len(run.devices.DEVICES)} on udp://127.0.0.1:{snmp_port}"
+        )
+        _print_login(password)
+        sys.stdout.flush()
+
+    try:
+        run.run(app, host, port, snmp_port, announce)
+    except (run.DemoError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo("demo stopped")
+
+
+def _print_login(password: str | None) -> None:
+    click.echo("")
+    click.echo("  login:    admin")
+    if password:
+        click.echo(f"  password: {password}   (shown once; change it under My account)")
+    else:
+        click.echo("  password: the one shown when the demo was created")
+        click.echo("            (forgotten? `opskit user passwd admin` prints a new one)")
+    click.echo("")
