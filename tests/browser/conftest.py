@@ -76,6 +76,11 @@ def new_context(playwright_session, browser, device: str, locale: str = "zh-CN")
     """A browser context emulating ``device`` whose every off-machine request is blocked."""
     settings = dict(playwright_session.devices[device])
     settings.pop("default_browser_type", None)
+    return guarded_context(browser, settings, locale)
+
+
+def guarded_context(browser, settings: dict, locale: str = "zh-CN"):
+    """A browser context with these settings (viewport ...), off-machine requests blocked."""
     context = browser.new_context(**settings, locale=locale, timezone_id="Asia/Shanghai")
     guard = PageGuard()
 

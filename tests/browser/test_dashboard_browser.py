@@ -1,0 +1,96 @@
+"""The dashboard in real Chromium on an iPad (landscape, portrait), a phone and a 1920x1080 wall
+screen (kiosk): every tile with the seeded values, a tile refreshed in place by htmx after a new
+reading (no reload), no horizontal scrolling, nothing requested off the machine."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from monitors.models import Reading
+from opskit import db
+from tests.browser.conftest import guarded_context, screenshot
+from tests.dashboard.seed import seed
+
+pytestmark = pytest.mark.browser
+
+VIEWPORTS = {
+    "ipad-landscape": ("iPad Mini landscape", "/"),
+    "ipad-portrait": ("iPad Mini", "/"),
+    "phone": ("Pixel 7", "/"),
+    "wall-1920": ({"viewport": {"width": 1920, "height": 1080}}, "/kiosk"),
+}
+
+
+@pytest.mark.parametrize("name", list(VIEWPORTS))
+def test_dashboard_tiles_refresh_in_place(
+    name: str, app, live_server: str, playwright_session, browser
+) -> None:
+    device, path = VIEWPORTS[name]
+    if isinstance(device, str):
+        settings = dict(playwright_session.devices[device])
+        settings.pop("default_browser_type", None)
+    else:
+        settings = device
+    app.config["DASHBOARD_REFRESH_S"] = 2
+    with app.app_context():
+        s = seed()
+    context, guard = guarded_context(browser, settings)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/login?next={path}")
+        page.fill("#username", "viewer")
+        page.fill("#password", "viewer-password-1")
+        page.locator("#login-submit").click()
+
+        alerts = page.locator("#tile-alerts")
+        expect(alerts.locator('[data-urgency="A"] [data-count]')).to_have_text("1")
+        expect(alerts.locator('[data-field="nearest-deadline"]')).to_contain_text("UPS-01 市电中断")
+        ups = page.locator('#tile-ups [data-ups="UPS-01"]')
+        expect(ups.locator('[data-field="source"]')).to_have_text("电池供电")
+        expect(ups.locator('[data-field="load"]')).to_have_text("42%")
+        expect(ups.locator('[data-field="charge"]')).to_have_text("87%")
+        expect(ups.locator('[data-field="runtime"]')).to_have_text("23 分钟")
+        room = page.locator('#tile-environment [data-room="A机房"]')
+        expect(room.locator('[data-metric="env.temperature_c"][data-level="ok"]')).to_have_text(
+            "24.5 °C"
+        )
+        expect(
+            room.locator('.opskit-sparkline[data-metric="env.temperature_c"] svg')
+        ).to_have_count(1)
+        devices = page.locator("#tile-devices")
+        expect(devices.locator('[data-state="down"] [data-count]')).to_have_text("1")
+        expect(devices.locator('[data-field="down-list"]')).to_contain_text("SRV-02")
+        expect(page.locator('#tile-storage [data-volume="SRV-01:/var"]')).to_contain_text("93%")
+        expect(page.locator('#tile-warranty [data-asset="SRV-01"]')).to_contain_text("20 天")
+        expect(page.locator("#tile-patrol")).to_be_visible()
+        expect(page.locator("#tile-logbook")).to_be_visible()
+        if path == "/kiosk":
+            expect(page.locator("#nav-sections")).to_have_count(0)
+            assert page.evaluate("getComputedStyle(document.body).fontSize") == "20px"
+
+        # new data arrives: the UPS tile changes in place, the page is not reloaded
+        page.evaluate("window.__notReloaded = 'yes'")
+        with app.app_context():
+            db.session().add(
+                Reading(
+                    asset_id=s.ups_id,
+                    metric="ups.output.load_percent",
+                    instance="1",
+                    at=db.utcnow(),
+                    value=77,
+                )
+            )
+            db.session().commit()
+        expect(ups.locator('[data-field="load"]')).to_have_text("77%", timeout=8000)
+        assert page.evaluate("window.__notReloaded") == "yes"
+
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"horizontal scrolling on {name}: {overflow}px"
+        screenshot(page, f"dashboard-{name}")
+        assert guard.external == []
+        assert any("/tiles/ups" in url for url in guard.requests)
+    finally:
+        context.close()
