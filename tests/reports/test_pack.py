@@ -17,6 +17,7 @@ import openpyxl
 from flask import Flask
 from PIL import Image as PILImage
 from pytest import approx
+from sqlalchemy import select
 
 from assets import services as registry
 from monitors.models import ArpSighting, LldpNeighbor, Reading, Resolution, Rollup
@@ -166,7 +167,87 @@ def seed() -> dict[str, int]:
         )
     )
     sess.commit()
+    seed_patrol(core.room_id if core.room_id else factories.rack().room_id, dbs)
     return {"prefix": p1.id}
+
+
+NORMAL = {  # a normal answer for each required item of room_environment
+    "cold_aisle_temperature": "23.5",
+    "cold_aisle_humidity": "48",
+    "hot_aisle_temperature": "33",
+    "no_water_leak": "pass",
+    "no_smell_or_noise": "pass",
+    "lighting": "pass",
+    "cleanliness": "clean",
+}
+
+
+def seed_patrol(room_id: int, asset) -> None:
+    """Plan 09:00 and 15:00 daily; 07-01 both done (one finding, closed), 07-02 one done,
+    07-03 none but an ad hoc round; the logbook has 2 visits and a restart in the quarter."""
+    from inspections import logbook, services
+    from inspections.models import PatrolFinding
+    from opskit.audit import acting_as
+
+    sess = db.session()
+    with acting_as("engineer"):
+        plan = services.save_plan(
+            {
+                "name": "日常巡检",
+                "room_id": room_id,
+                "checklist_keys": ["room_environment"],
+                "schedule_times": "09:00, 15:00",
+            }
+        )
+        plan.created_at = local("2026-06-01 00:00")
+        sess.commit()
+
+        def done(cid: str, slot: str | None, started: str, **changes: str) -> None:
+            values = {**NORMAL, **changes}
+            answers = [
+                {"target": "room", "checklist": "room_environment", "item": k, "value": v}
+                | ({"note": "北侧冷通道温度偏高"} if k in changes else {})
+                for k, v in values.items()
+            ]
+            services.start_round(
+                cid,
+                room_id=room_id,
+                checklist_keys=["room_environment"],
+                plan_id=plan.id if slot else None,
+                scheduled_for=local(slot) if slot else None,
+                started_at=local(started),
+            )
+            services.submit_round(cid, {"answers": answers, "signature_name": "张工"})
+
+        done("round-01", "2026-07-01 09:00", "2026-07-01 09:05")
+        done("round-02", "2026-07-01 15:00", "2026-07-01 15:02", cold_aisle_temperature="30.5")
+        done("round-03", "2026-07-02 09:00", "2026-07-02 09:10")
+        done("round-adhoc", None, "2026-07-03 10:00")
+        finding = sess.scalars(select(PatrolFinding)).one()
+        finding.opened_at = local("2026-07-01 15:20")
+        sess.commit()
+        services.close_finding(finding, "调整空调设定温度，复测 24 °C")
+        finding.closed_at = local("2026-07-01 17:50")
+        sess.commit()
+    tz = TZ
+    now = local("2026-10-09 09:00")
+    base = {"room_id": room_id, "organisation": "电信", "purpose": "巡检"}
+    entry = logbook.record_entry({**base, "name": "赵一", "in_at": "2026-08-20 09:00"}, tz, now=now)
+    logbook.sign_out(entry, local("2026-08-20 11:00"))
+    logbook.record_entry({**base, "name": "钱二", "in_at": "2026-09-24 10:00"}, tz, now=now)
+    logbook.record_entry({**base, "name": "孙三", "in_at": "2026-10-02 10:00"}, tz, now=now)
+    logbook.record_power(
+        {
+            "asset_tag": asset.asset_tag,
+            "action": "restart",
+            "reason": "补丁",
+            "performed_by": "孙三",
+            "occurred_at": "2026-09-10 22:00",
+        },
+        tz,
+        now=now,
+    )
+    sess.commit()
 
 
 def rows(ws, header_row: int) -> list[tuple]:
@@ -262,10 +343,40 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path) -> None:
     assert weekly[0][5] == round(sorted(first)[math.ceil(0.95 * 120) - 1], 2)
     trend = book["趋势 CPU"]
     assert header(trend, 3) == ["周起始", "SRV-DB"] and trend._charts
+    # --- patrol: 2 slots a day for 92 days; 3 done, the rest missed
+    days = {r[0]: r[1:] for r in rows(book["巡检执行"], 3)}
+    assert len(days) == 92
+    assert days[datetime(2026, 7, 1)] == (2, 2, 0, 0, 1.0)
+    assert days[datetime(2026, 7, 2)] == (2, 1, 1, 0, 0.5)
+    assert days[datetime(2026, 7, 3)] == (2, 0, 2, 1, 0.0)
+    assert sum(r[0] for r in days.values()) == 184 and sum(r[1] for r in days.values()) == 3
+    findings = rows(book["巡检异常"], 1)
+    assert len(findings) == 1
+    f = findings[0]
+    assert (f[0], f[3], f[4], f[5]) == (
+        datetime(2026, 7, 1, 15, 20),
+        "冷通道温度",
+        "30.5",
+        "告警",
+    )
+    assert (f[8], f[9], f[11], f[12]) == (
+        "已关闭",
+        datetime(2026, 7, 1, 17, 50),
+        "调整空调设定温度，复测 24 °C",
+        2.5,
+    )
+    log = dict(rows(book["机房登记簿"], 1))
+    assert (log["进入机房人次"], log["进入人数"], log["未登记离开"], log["设备重启"]) == (
+        2,
+        2,
+        1,
+        1,
+    )
     # --- cover
     cover = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True)}
     assert cover["IP 冲突"] == 5 and cover["已发现未登记的链路"] == 2
     assert cover["核心服务器与数据库"] == 2
+    assert cover["计划巡检次数"] == 184 and cover["完成巡检次数"] == f"3 ({3 / 184:.1%})"
     assert book["封面"]["A1"].value == "驻场服务季度报告"
 
 

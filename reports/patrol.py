@@ -1,0 +1,154 @@
+"""Report kind 巡检汇总: rounds planned vs done per day, abnormal findings and their closing,
+logbook counts.
+
+Per day of the period (site time), from ``inspections.queries.rounds_for_day``: the slots of
+the enabled patrol plans (from each plan's creation on), how many were done (a submitted or
+approved round), missed (past their grace period without a round), ad hoc rounds, and the share
+done. Findings opened in the period (``inspections.queries.findings_between``) with how and
+when each was closed. Logbook counts from ``inspections.logbook.logbook_counts``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from reports.kinds import Context, _local
+from reports.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
+
+
+def patrol(ctx: Context) -> list[Sheet]:
+    from assets.queries import all_rooms
+    from inspections.logbook import logbook_counts
+    from inspections.queries import findings_between, rounds_for_day
+    from inspections.services import checklists
+
+    period = ctx.period
+    judged_at = min(ctx.now, period.end)
+    day_rows = []
+    for day in period.days():
+        slots = rounds_for_day(day, now=judged_at)
+        planned = [  # a slot before its plan existed was never planned
+            s
+            for s in slots
+            if s.plan is not None
+            and (s.scheduled_for is None or s.scheduled_for >= s.plan.created_at)
+        ]
+        done = sum(1 for s in planned if s.state == "done")
+        day_rows.append(
+            {
+                "day": day,
+                "planned": len(planned),
+                "done": done,
+                "missed": sum(1 for s in planned if s.state == "overdue"),
+                "adhoc": sum(1 for s in slots if s.plan is None and s.state == "done"),
+                "share": done / len(planned) if planned else None,
+            }
+        )
+    planned_total = sum(r["planned"] for r in day_rows)
+    done_total = sum(r["done"] for r in day_rows)
+
+    rooms = {r.id: r.name for r in all_rooms()}
+    lists = checklists()
+
+    def item_label(checklist: str, item: str) -> str:
+        try:
+            found = lists[checklist].item(item)
+        except KeyError:
+            return item
+        english = not str(get_locale() or "zh").startswith("zh")
+        return (found.label_en or found.label) if english else found.label
+
+    levels = {"warning": _("Warning"), "critical": _("Critical")}
+    finding_rows: list[dict[str, Any]] = []
+    for f in findings_between(period.start, period.end):
+        answer = f.answer
+        finding_rows.append(
+            {
+                "opened": _local(f.opened_at, ctx),
+                "room": rooms.get(f.round.room_id, ""),
+                "engineer": f.round.engineer,
+                "item": item_label(answer.checklist_key, answer.item_key),
+                "value": answer.value,
+                "level": levels.get(f.level, f.level),
+                "urgency": f.urgency,
+                "message": f.message,
+                "state": _("still open") if f.closed_at is None else _("closed"),
+                "closed": _local(f.closed_at, ctx),
+                "closed_by": f.closed_by or "",
+                "note": f.closing_note,
+                "hours": round((f.closed_at - f.opened_at).total_seconds() / 3600, 1)
+                if f.closed_at
+                else None,
+            }
+        )
+    counts = logbook_counts(period.start, period.end)
+    log_rows = [
+        {"what": _("Visits to the machine rooms"), "count": counts.visits},
+        {"what": _("Distinct visitors"), "count": counts.visitors},
+        {"what": _("Visits not signed out"), "count": counts.still_inside},
+        {"what": _("Devices powered on"), "count": counts.power_on},
+        {"what": _("Devices powered off"), "count": counts.power_off},
+        {"what": _("Devices restarted"), "count": counts.restarts},
+    ]
+    ctx.headline[_("Patrol rounds planned")] = planned_total
+    ctx.headline[_("Patrol rounds done")] = (
+        f"{done_total} ({done_total / planned_total:.1%})" if planned_total else str(done_total)
+    )
+    ctx.headline[_("Patrol findings (still open)")] = (
+        f"{len(finding_rows)} ({sum(1 for r in finding_rows if r['closed'] is None)})"
+    )
+    return [
+        Sheet(
+            _("Patrol rounds per day"),
+            [
+                Col("day", _("Date"), DATE),
+                Col("planned", _("Planned"), INT),
+                Col("done", _("Done"), INT),
+                Col("missed", _("Missed"), INT),
+                Col("adhoc", _("Ad hoc rounds"), INT),
+                Col("share", _("Done %"), PERCENT),
+            ],
+            day_rows,
+            highlight=lambda r: r["missed"] > 0,
+            note=_(
+                "Slots of the patrol plans per day; done = a submitted or approved round; "
+                "days with missed rounds highlighted."
+            ),
+            charts=[
+                {
+                    "type": "column",
+                    "category": "day",
+                    "values": ["planned", "done"],
+                    "title": _("Patrol rounds planned and done"),
+                }
+            ],
+        ),
+        Sheet(
+            _("Patrol findings"),
+            [
+                Col("opened", _("Found at"), DATETIME),
+                Col("room", _("Room")),
+                Col("engineer", _("Engineer")),
+                Col("item", _("Item")),
+                Col("value", _("Value")),
+                Col("level", _("Level")),
+                Col("urgency", _("Urgency")),
+                Col("message", _("Message"), width=40),
+                Col("state", _("State")),
+                Col("closed", _("Closed at"), DATETIME),
+                Col("closed_by", _("Closed by")),
+                Col("note", _("How it was closed"), width=40),
+                Col("hours", _("Hours to close"), NUMBER),
+            ],
+            finding_rows,
+            highlight=lambda r: r["closed"] is None,
+        ),
+        Sheet(
+            _("Logbook"),
+            [Col("what", _("Logbook")), Col("count", _("Count"), INT)],
+            log_rows,
+        ),
+    ]
