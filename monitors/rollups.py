@@ -81,18 +81,18 @@ def _bucket(column: Any, width: int, dialect: str) -> Any:
         return func.to_timestamp(func.floor(func.extract("epoch", column) / width) * width)
     # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' text (SQLAlchemy's format)
     seconds = cast(func.strftime("%s", column), Integer)
-    return func.strftime("%Y-%m-%d %H:%M:%S.000000", seconds / width * width, "unixepoch")
+    return func.strftime("%Y-%m-%d %H:%M:%S.000000", seconds // width * width, "unixepoch")
 
 
 def _upsert(dialect: str, source: Any) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = ["asset_id", "metric", "instance", "resolution", "bucket"]
     columns += ["count", "min", "max", "avg", "last"]
-    statement = insert(Rollup).from_select(columns, source)
+    statement = insert(Rollup.__table__).from_select(columns, source)
     return statement.on_conflict_do_update(
         index_elements=["asset_id", "metric", "instance", "resolution", "bucket"],
         set_={k: statement.excluded[k] for k in ("count", "min", "max", "avg", "last")},
-    )
+    ).returning(Rollup.__table__.c.id)  # counted: rowcount is not reported for this on psycopg
 
 
 def _five_minute(session: Session, start: datetime, end: datetime) -> int:
@@ -141,7 +141,7 @@ def _five_minute(session: Session, start: datetime, end: datetime) -> int:
         grouped.c.mean,
         last,
     ).where(grouped.c.n > 0)
-    return session.execute(_upsert(dialect, source)).rowcount or 0
+    return len(session.execute(_upsert(dialect, source)).all())
 
 
 def _hourly(session: Session, start: datetime, end: datetime) -> int:
@@ -190,7 +190,7 @@ def _hourly(session: Session, start: datetime, end: datetime) -> int:
         grouped.c.mean,
         last,
     ).where(grouped.c.n > 0)
-    return session.execute(_upsert(dialect, source)).rowcount or 0
+    return len(session.execute(_upsert(dialect, source)).all())
 
 
 def default_since(session: Session) -> datetime | None:
@@ -247,20 +247,22 @@ def prune(
     raw_cut = now - timedelta(days=keep.raw_days)
     if rolled is not None:
         raw_cut = min(raw_cut, rolled)
-        out["raw"] = session.execute(delete(Reading).where(Reading.at < raw_cut)).rowcount or 0
+        out["raw"] = (
+            session.execute(delete(Reading.__table__).where(Reading.at < raw_cut)).rowcount or 0
+        )
     five_cut = now - timedelta(days=keep.five_minute_days)
     if rolled_hour is not None:
         five_cut = min(five_cut, rolled_hour)
         out["five_minute"] = (
             session.execute(
-                delete(Rollup).where(Rollup.resolution == FIVE, Rollup.bucket < five_cut)
+                delete(Rollup.__table__).where(Rollup.resolution == FIVE, Rollup.bucket < five_cut)
             ).rowcount
             or 0
         )
     hour_cut = now - timedelta(days=keep.hourly_days)
     out["hourly"] = (
         session.execute(
-            delete(Rollup).where(Rollup.resolution == HOUR, Rollup.bucket < hour_cut)
+            delete(Rollup.__table__).where(Rollup.resolution == HOUR, Rollup.bucket < hour_cut)
         ).rowcount
         or 0
     )
