@@ -397,49 +397,25 @@ def _editable(patrol: PatrolRound) -> None:
         raise ValidationFailed.one("status", _("The round has been submitted."))
 
 
-def _limits_for(item: cl.Item, patrol: PatrolRound, asset_id: int | None) -> cl.Limits:
-    """The item's limits with the site/room/asset overrides (``limit_overrides``) applied."""
-    overrides = limit_overrides(patrol.checklist_keys)
-    if not overrides:
+def limits_at(
+    checklist_key: str, item: cl.Item, patrol: PatrolRound, asset_id: int | None
+) -> cl.Limits:
+    """The item's limits with the stored site/room/asset overrides applied."""
+    if item.kind != "reading":
         return item.limits
-    from assets import queries as assets
-
-    scopes: dict[str, Any] = {}
-    site_id = assets.site_id_of_room(patrol.room_id)
-    for scope, ident in (("site", site_id), ("room", patrol.room_id), ("asset", asset_id)):
-        found = overrides.get((scope, ident, item.key))
-        if found:
-            scopes[scope] = found
     try:
-        return cl.resolve_limits(item, scopes) if scopes else item.limits
+        from inspections.limits import limits_for
+    except ImportError:  # an installation without the override tables
+        return item.limits
+    try:
+        return limits_for(
+            checklist_key,
+            item,
+            room_id=patrol.room_id,
+            asset_id=asset_id,
+        )
     except ValidationFailed:
         return item.limits  # a broken override must not stop a round; the admin page shows it
-
-
-def limit_overrides(checklist_keys: Iterable[str]) -> dict[tuple[str, int | None, str], Any]:
-    """Overrides from the ``patrol.limits`` site setting (YAML), keyed (scope, id, item).
-
-    The setting is a list of ``{checklist, item, scope: site|room|asset, id, limits}``.
-    """
-    import yaml
-
-    from opskit.models import SiteSetting
-
-    row = db.session().get(SiteSetting, "patrol.limits")
-    if row is None or not row.value.strip():
-        return {}
-    try:
-        entries = yaml.safe_load(row.value) or []
-    except yaml.YAMLError:
-        return {}
-    wanted = set(checklist_keys)
-    out: dict[tuple[str, int | None, str], Any] = {}
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and entry.get("checklist") in wanted:
-            out[(entry.get("scope"), _int_or_none(entry.get("id")), entry.get("item"))] = (
-                entry.get("limits") or {}
-            )
-    return out
 
 
 def _value_text(value: Any) -> str:
@@ -490,7 +466,7 @@ def _store_answer(patrol: PatrolRound, data: Mapping[str, Any]) -> PatrolAnswer:
         )
         sess.add(answer)
     value = _value_text(data.get("value"))
-    outcome = cl.evaluate(item, value, _limits_for(item, patrol, entry["asset_id"]))
+    outcome = cl.evaluate(item, value, limits_at(checklist_key, item, patrol, entry["asset_id"]))
     level = outcome.status if value else ""
     answer.value = value
     answer.level = level
@@ -605,7 +581,9 @@ def _finding_message(patrol: PatrolRound, entry: dict[str, Any], answer: PatrolA
         value = next((o.label for o in item.options if o.key == answer.value), answer.value)
     elif item.kind == "check":
         value = _("fail") if answer.value == "fail" else value
-    outcome = cl.evaluate(item, answer.value, _limits_for(item, patrol, answer.asset_id))
+    outcome = cl.evaluate(
+        item, answer.value, limits_at(answer.checklist_key, item, patrol, answer.asset_id)
+    )
     text = f"{where} {checklist.title} · {item.label}: {value}（{outcome.message}）"
     if answer.note:
         text += f" — {answer.note}"

@@ -1,0 +1,283 @@
+"""The tablet round: start, answer (saved as entered), photos, sign and submit, review, findings.
+
+JSON endpoints under ``/patrol/rounds/<client_id>/`` are called by ``static/js/patrol.js``
+with the page's CSRF token; each is idempotent by the round's (and photo's) client id so the
+offline queue may resend them. The service worker is served at ``/sw.js`` (root scope).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from inspections import checklists as cl
+from inspections import queries, services
+from inspections.models import PatrolRound
+from inspections.views import bp  # the domain's blueprint: endpoints inspections.*, /patrol
+from opskit import db
+from opskit.auth import public, require_roles
+from opskit.validation import ValidationFailed
+
+STATE_LABELS = {
+    "due": _l("Due"),
+    "in_progress": _l("In progress"),
+    "done": _l("Done"),
+    "overdue": _l("Overdue"),
+}
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "approved": _l("Approved"),
+}
+LEVEL_LABELS = {
+    "ok": _l("Normal"),
+    "warning": _l("Abnormal"),
+    "critical": _l("Critical"),
+    "invalid": _l("Invalid"),
+}
+STATIC_DIR = Path(__file__).resolve().parents[1] / "opskit" / "static"
+
+
+def _round_or_404(client_id: str) -> PatrolRound:
+    patrol = services.find_round(client_id) if services.CLIENT_ID_RE.match(client_id) else None
+    if patrol is None:
+        abort(404)
+    return patrol
+
+
+def _errors(exc: ValidationFailed, status: int = 400) -> tuple[Response, int]:
+    return jsonify(error="invalid", errors=exc.errors, message=str(exc)), status
+
+
+def _today() -> date:
+    return db.utcnow().astimezone(services.site_tz()).date()
+
+
+def _label(obj: Any, attr: str = "title") -> str:
+    """The English text of a checklist/item/option when the UI is English."""
+    from flask_babel import get_locale
+
+    english = getattr(obj, f"{attr}_en", "")
+    if english and str(get_locale() or "").startswith("en"):
+        return english
+    return getattr(obj, attr)
+
+
+@bp.app_context_processor
+def _patrol_helpers() -> dict[str, Any]:
+    return {"patrol_label": _label}
+
+
+@bp.route("/rounds/new")
+def new_round() -> str:
+    from assets import queries as assets
+
+    day = _today()
+    slots = queries.rounds_for_day(day)
+    return render_template(
+        "inspections/round_start.html",
+        slots=slots,
+        day=day,
+        rooms=assets.all_rooms(),
+        checklists=services.checklists(),
+        state_labels=STATE_LABELS,
+        client_id=services.new_client_id(),
+    )
+
+
+@bp.route("/rounds/start", methods=["POST"])
+def start_round() -> Any:
+    form = request.form
+    try:
+        patrol = services.start_round(
+            form.get("client_id") or None,
+            room_id=services._int_or_none(form.get("room_id")),
+            checklist_keys=form.getlist("checklist_keys") or None,
+            plan_id=services._int_or_none(form.get("plan_id")),
+            scheduled_for=form.get("scheduled_for") or None,
+        )
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for(".new_round"))
+    return redirect(url_for(".round_page", client_id=patrol.client_id))
+
+
+@bp.route("/rounds/<client_id>")
+def round_page(client_id: str) -> str:
+    patrol = _round_or_404(client_id)
+    editable = patrol.editable and current_user.can_write
+    detail = queries.round_detail(patrol, with_monitoring=editable)
+    template = "inspections/round.html" if editable else "inspections/round_view.html"
+    return render_template(
+        template,
+        detail=detail,
+        patrol=patrol,
+        status_labels=STATUS_LABELS,
+        level_labels=LEVEL_LABELS,
+        can_review=current_user.role in ("supervisor", "admin"),
+        limits_text=_limits_text,
+        limits_of=lambda t, item: services.limits_at(t.checklist.key, item, patrol, t.asset_id),
+    )
+
+
+def _limits_text(item: cl.Item, lim: cl.Limits) -> str:
+    if lim.normal_min is None and lim.normal_max is None:
+        return ""
+    low = "" if lim.normal_min is None else f"{lim.normal_min:g}"
+    high = "" if lim.normal_max is None else f"{lim.normal_max:g}"
+    return f"{low}–{high} {item.unit}".strip()
+
+
+def _outcome_json(patrol: PatrolRound, answer: Any) -> dict[str, Any]:
+    item = services.get_checklist(answer.checklist_key).item(answer.item_key)
+    outcome = cl.evaluate(
+        item, answer.value, services.limits_at(answer.checklist_key, item, patrol, answer.asset_id)
+    )
+    return {
+        "field": f"{answer.target}/{answer.checklist_key}/{answer.item_key}",
+        "value": answer.value,
+        "level": answer.level,
+        "code": answer.code,
+        "message": str(outcome.message) if answer.value else "",
+        "needs_note": bool(answer.abnormal and item.requires_note_when_abnormal),
+        "disagrees": answer.disagrees,
+        "monitored_value": answer.monitored_value,
+    }
+
+
+@bp.route("/rounds/<client_id>/answers", methods=["POST"])
+def save_answer(client_id: str) -> Any:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="invalid", message="expected a JSON object"), 400
+    try:
+        answer = services.save_answer(client_id, data)
+    except ValidationFailed as exc:
+        return _errors(exc, 409 if "status" in exc.errors else 400)
+    return jsonify(_outcome_json(answer.round, answer))
+
+
+@bp.route("/rounds/<client_id>/photos", methods=["POST"])
+def upload_photo(client_id: str) -> Any:
+    upload = request.files.get("photo")
+    if upload is None:
+        return _errors(ValidationFailed.one("photo", _("Choose a photo.")))
+    try:
+        photo = services.save_photo(
+            client_id,
+            request.form.get("photo_id", ""),
+            upload.read(),
+            upload.mimetype or "",
+            target=request.form.get("target", ""),
+            checklist=request.form.get("checklist", ""),
+            item=request.form.get("item", ""),
+        )
+    except ValidationFailed as exc:
+        return _errors(exc, 409 if "status" in exc.errors else 400)
+    return jsonify(id=photo.id, url=url_for(".photo", photo_id=photo.id), size=photo.size)
+
+
+@bp.route("/rounds/<client_id>/submit", methods=["POST"])
+def submit(client_id: str) -> Any:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="invalid", message="expected a JSON object"), 400
+    try:
+        patrol = services.submit_round(client_id, data)
+    except ValidationFailed as exc:
+        return _errors(exc)
+    return jsonify(
+        status=patrol.status,
+        id=patrol.id,
+        findings=len(patrol.findings),
+        url=url_for(".round_page", client_id=patrol.client_id),
+    )
+
+
+@bp.route("/rounds/<client_id>/review", methods=["POST"])
+@require_roles("supervisor", "admin")
+def review(client_id: str) -> Any:
+    patrol = _round_or_404(client_id)
+    comment = request.form.get("comment", "")
+    try:
+        if request.form.get("action") == "approve":
+            services.approve_round(patrol, comment)
+            flash(_("Round approved."), "success")
+        else:
+            services.comment_round(patrol, comment)
+            flash(_("Comment saved."), "success")
+    except ValidationFailed as exc:
+        db.session().rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    return redirect(url_for(".round_page", client_id=client_id))
+
+
+@bp.route("/findings/<int:finding_id>/close", methods=["POST"])
+def close_finding(finding_id: int) -> Any:
+    finding = queries.get_finding(finding_id)
+    if finding is None:
+        abort(404)
+    client_id = finding.round.client_id
+    try:
+        services.close_finding(finding, request.form.get("note", ""))
+        flash(_("Finding closed."), "success")
+    except ValidationFailed as exc:
+        db.session().rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    return redirect(url_for(".round_page", client_id=client_id) + f"#finding-{finding_id}")
+
+
+@bp.route("/findings")
+def findings() -> str:
+    return render_template(
+        "inspections/findings.html", findings=queries.open_findings(), level_labels=LEVEL_LABELS
+    )
+
+
+@bp.route("/photos/<int:photo_id>")
+def photo(photo_id: int) -> Any:
+    found = queries.get_photo(photo_id)
+    if found is None:
+        abort(404)
+    path = services.photo_file(found)
+    if not path.is_file():
+        abort(404)
+    response = Response(path.read_bytes(), mimetype=found.content_type)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@public
+def service_worker() -> Any:
+    """The service worker, from the site root so it may control every page it caches."""
+    script = (STATIC_DIR / "js" / "patrol-sw.js").read_bytes()
+    response = Response(script, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.record_once
+def _register_worker(state: Any) -> None:
+    state.app.add_url_rule("/sw.js", "patrol_service_worker", service_worker)

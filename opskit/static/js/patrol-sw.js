@@ -1,0 +1,53 @@
+/* opskit service worker (served as /sw.js): keeps the patrol round pages usable offline.
+ *
+ * - /static/vendor/ (versioned URLs): cache first.
+ * - patrol pages, photos and the other static files: network first; a successful answer
+ *   refreshes the cache, a failed request (offline, server gone) is answered from the cache.
+ * Everything else (other pages, every POST) goes to the network untouched: the page's own
+ * IndexedDB queue handles writes.
+ */
+"use strict";
+
+var CACHE = "opskit-patrol-v1";
+
+self.addEventListener("install", function () { self.skipWaiting(); });
+self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+
+function cacheable(url) {
+  return url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/patrol/rounds") === 0 ||
+    url.pathname.indexOf("/patrol/photos/") === 0;
+}
+
+async function networkFirst(request) {
+  var cache = await caches.open(CACHE);
+  try {
+    var response = await fetch(request);
+    if (response.ok && !response.redirected && response.type === "basic") {
+      await cache.put(request, response.clone());
+    }
+    return response;
+  } catch (err) {
+    var cached = await cache.match(request);
+    if (cached) return cached;
+    throw err;
+  }
+}
+
+async function cacheFirst(request) {
+  var cache = await caches.open(CACHE);
+  var cached = await cache.match(request);
+  if (cached) return cached;
+  return networkFirst(request);
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") return;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin || !cacheable(url)) return;
+  if (url.pathname.indexOf("/static/vendor/") === 0) {
+    event.respondWith(cacheFirst(request));
+  } else {
+    event.respondWith(networkFirst(request));
+  }
+});

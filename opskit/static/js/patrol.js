@@ -1,0 +1,630 @@
+/* Patrol rounds on the tablet.
+ *
+ * Every answer is written to IndexedDB the moment it is entered and sent to the server; a
+ * request that fails (no network, server gone, Wi-Fi dead zone) is queued in IndexedDB
+ * ("outbox") and resent in order when the server answers again. navigator.onLine is never
+ * trusted: only a failed request counts as offline. Every request carries the round's client
+ * id (and each photo its own id), so resending never duplicates anything on the server.
+ * The service worker (/sw.js) and the page cache keep the round pages usable offline.
+ */
+(function () {
+  "use strict";
+
+  var DB_NAME = "opskit-patrol";
+  var CACHE = "opskit-patrol-v1";
+  var FLUSH_EVERY_MS = 3000;
+  var SEND_DELAY_MS = 700;
+  var PHOTO_MAX_SIDE = 1600;
+
+  var dbPromise = null;
+  var flushing = false;
+  var root = document.getElementById("patrol-round");
+  var strings = (document.getElementById("patrol-strings") || { dataset: {} }).dataset;
+
+  function openDb() {
+    if (!dbPromise) {
+      dbPromise = window.idb.openDB(DB_NAME, 1, {
+        upgrade: function (db) {
+          db.createObjectStore("answers", { keyPath: "key" });
+          db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
+          db.createObjectStore("rounds", { keyPath: "client_id" });
+        },
+      });
+    }
+    return dbPromise;
+  }
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function randomId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function fill(text, values) {
+    return String(text || "").replace(/\{(\w+)\}/g, function (_m, k) {
+      return values[k] === undefined ? "" : values[k];
+    });
+  }
+
+  // --- network: deliver one request; a failure means "offline" ------------------------------
+
+  async function deliver(entry) {
+    var init = {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    };
+    if (entry.kind === "photo") {
+      var form = new FormData();
+      Object.keys(entry.fields).forEach(function (k) { form.append(k, entry.fields[k]); });
+      form.append("photo", entry.blob, entry.fields.photo_id + ".jpg");
+      init.body = form;
+    } else {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(entry.json);
+    }
+    var response;
+    try {
+      response = await fetch(entry.url, init);
+    } catch (err) {
+      return { retry: true };
+    }
+    var type = response.headers.get("Content-Type") || "";
+    if (response.redirected || type.indexOf("json") < 0) {
+      // a login page (session ended) or an error page from a proxy: keep it queued
+      return { retry: true, login: response.redirected };
+    }
+    var body = null;
+    try { body = await response.json(); } catch (err) { return { retry: true }; }
+    if (response.ok) return { ok: true, json: body };
+    if (response.status >= 500) return { retry: true };
+    return { ok: false, status: response.status, json: body };
+  }
+
+  async function outboxCount() {
+    var db = await openDb();
+    return db.count("outbox");
+  }
+
+  async function enqueue(entry) {
+    var db = await openDb();
+    await db.add("outbox", entry);
+  }
+
+  async function send(entry) {
+    if ((await outboxCount()) === 0) {
+      var result = await deliver(entry);
+      if (!result.retry) {
+        setNet(true, 0);
+        handleResult(entry, result);
+        return result;
+      }
+      setNet(false, 1, result.login);
+    }
+    await enqueue(entry);
+    await updateQueue();
+    flush();
+    return { queued: true };
+  }
+
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    try {
+      var db = await openDb();
+      for (;;) {
+        var cursor = await db.transaction("outbox").store.openCursor();
+        if (!cursor) break;
+        var entry = cursor.value;
+        var result = await deliver(entry);
+        if (result.retry) {
+          setNet(false, await db.count("outbox"), result.login);
+          break;
+        }
+        await db.delete("outbox", entry.seq);
+        setNet(true, await db.count("outbox"));
+        handleResult(entry, result);
+      }
+    } finally {
+      flushing = false;
+      await updateQueue();
+    }
+  }
+
+  function handleResult(entry, result) {
+    if (!root || entry.client_id !== root.dataset.clientId) {
+      if (entry.kind === "submit" && result.ok) markSubmitted(entry.client_id);
+      return;
+    }
+    if (entry.kind === "answer") {
+      var el = fieldElement(entry.json.target + "/" + entry.json.checklist + "/" + entry.json.item);
+      if (el && result.ok) applyServerOutcome(el, result.json);
+      else if (el && result.json) showFieldError(el, result.json.message || "");
+    } else if (entry.kind === "submit") {
+      if (result.ok) {
+        markSubmitted(entry.client_id).then(function () {
+          window.location.href = result.json.url;
+        });
+      } else {
+        showSubmitErrors(result.json || {});
+      }
+    } else if (entry.kind === "photo" && !result.ok && result.json) {
+      var pel = fieldElement(entry.fields.target + "/" + entry.fields.checklist + "/" + entry.fields.item);
+      if (pel) showFieldError(pel, result.json.message || "");
+    }
+  }
+
+  async function markSubmitted(clientId) {
+    var db = await openDb();
+    await db.put("rounds", { client_id: clientId, submitted: true, at: new Date().toISOString() });
+  }
+
+  async function updateQueue() {
+    var n = await outboxCount();
+    var badge = document.getElementById("patrol-net");
+    if (badge && badge.dataset.state === "offline") {
+      badge.textContent = strings.offline + (n ? " · " + fill(strings.queued, { n: n }) : "");
+    }
+    return n;
+  }
+
+  function setNet(online, queued, login) {
+    var badge = document.getElementById("patrol-net");
+    if (!badge) return;
+    badge.dataset.state = online ? "online" : "offline";
+    badge.textContent = online ? strings.online : strings.offline +
+      (queued ? " · " + fill(strings.queued, { n: queued }) : "");
+    if (login) banner(strings.login);
+  }
+
+  function banner(text) {
+    var el = document.getElementById("patrol-banner");
+    if (!el) return;
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  // --- judging an answer on the tablet (the server judges again and wins) --------------------
+
+  function num(v) {
+    if (v === "" || v === undefined || v === null) return null;
+    var n = Number(String(v).trim().replace(",", "."));
+    return isFinite(n) ? n : null;
+  }
+
+  function judge(el, value) {
+    var d = el.dataset;
+    if (value === "") return { level: "" };
+    if (d.kind === "check") {
+      return value === "fail" ? { level: d.failLevel || "warning", message: strings.failed } : { level: "ok" };
+    }
+    if (d.kind === "choice") {
+      var opt = el.querySelector('input[type=radio][value="' + CSS.escape(value) + '"]');
+      var level = opt ? opt.dataset.level : "invalid";
+      return level === "ok" ? { level: "ok" } : { level: level, message: strings.option };
+    }
+    if (d.kind === "reading") {
+      var v = num(value);
+      if (v === null) return { level: "invalid", message: strings.nan };
+      var unit = (el.querySelector(".input-group-text") || {}).textContent || "";
+      var chigh = num(d.chigh), clow = num(d.clow), whigh = num(d.whigh), wlow = num(d.wlow);
+      if (chigh !== null && v > chigh) return { level: "critical", message: fill(strings.above, { limit: chigh + unit }) };
+      if (clow !== null && v < clow) return { level: "critical", message: fill(strings.below, { limit: clow + unit }) };
+      if (whigh !== null && v > whigh) return { level: "warning", message: fill(strings.above, { limit: whigh + unit }) };
+      if (wlow !== null && v < wlow) return { level: "warning", message: fill(strings.below, { limit: wlow + unit }) };
+      return { level: "ok" };
+    }
+    return { level: "ok" };
+  }
+
+  function currentValue(el) {
+    var kind = el.dataset.kind;
+    if (kind === "check" || kind === "choice") {
+      var checked = el.querySelector("input[type=radio]:checked");
+      return checked ? checked.value : "";
+    }
+    var input = el.querySelector(".patrol-value");
+    return input ? input.value.trim() : "";
+  }
+
+  function currentNote(el) {
+    var note = el.querySelector(".patrol-note");
+    return note ? note.value.trim() : "";
+  }
+
+  function render(el, outcome) {
+    var level = outcome.level || "";
+    el.dataset.level = level;
+    var flag = el.querySelector(".patrol-flag");
+    var abnormal = level === "warning" || level === "critical" || level === "invalid";
+    if (flag) {
+      flag.hidden = !abnormal;
+      flag.dataset.level = level;
+      flag.textContent = abnormal ? "⚠ " + (strings[level] || level) + (outcome.message ? ": " + outcome.message : "") : "";
+    }
+    var extra = el.querySelector(".patrol-extra");
+    if (extra) {
+      extra.hidden = !(abnormal || currentNote(el) || el.dataset.kind === "photo" || Number(el.dataset.photos) > 0);
+    }
+    var disagree = el.querySelector(".patrol-disagree");
+    if (disagree) {
+      var v = num(currentValue(el)), m = num(el.dataset.monitored), tol = num(el.dataset.tolerance);
+      disagree.hidden = !(v !== null && m !== null && tol !== null && Math.abs(v - m) > tol);
+    }
+    if (!abnormal || currentNote(el)) clearFieldError(el);
+  }
+
+  function applyServerOutcome(el, json) {
+    if (json.value !== currentValue(el)) return; // the engineer has typed on since
+    render(el, { level: json.level, message: json.message });
+    var disagree = el.querySelector(".patrol-disagree");
+    if (disagree) disagree.hidden = !json.disagrees;
+  }
+
+  function showFieldError(el, text) {
+    var box = el.querySelector(".patrol-error");
+    if (box) { box.textContent = text; box.hidden = !text; }
+  }
+
+  function clearFieldError(el) { showFieldError(el, ""); }
+
+  function fieldElement(field) {
+    return root ? root.querySelector('.patrol-item[data-field="' + CSS.escape(field) + '"]') : null;
+  }
+
+  function progress() {
+    if (!root) return;
+    var items = root.querySelectorAll(".patrol-item");
+    var done = 0;
+    items.forEach(function (el) {
+      if (currentValue(el) !== "" || Number(el.dataset.photos) > 0) done += 1;
+    });
+    var total = Number(document.getElementById("patrol-progress").dataset.total) || items.length;
+    document.getElementById("patrol-progress").textContent = done + " / " + total;
+    document.getElementById("patrol-progress-bar").style.width = (total ? Math.round(100 * done / total) : 100) + "%";
+  }
+
+  // --- saving answers -----------------------------------------------------------------------
+
+  function answerOf(el, answeredAt) {
+    var d = el.dataset;
+    return {
+      target: d.target,
+      checklist: d.checklist,
+      item: d.item,
+      value: currentValue(el),
+      note: currentNote(el),
+      answered_at: answeredAt || d.answeredAt || new Date().toISOString(),
+      monitored_value: d.monitored === "" ? null : Number(d.monitored),
+      monitored_at: d.monitoredAt || null,
+    };
+  }
+
+  var timers = {};
+
+  async function keep(el) {
+    // written to the tablet at once: a reload or a dropped Wi-Fi loses nothing
+    var answer = answerOf(el, new Date().toISOString());
+    el.dataset.answeredAt = answer.answered_at;
+    var db = await openDb();
+    await db.put("answers", Object.assign({ key: root.dataset.clientId + "|" + el.dataset.field,
+      client_id: root.dataset.clientId }, answer));
+    return answer;
+  }
+
+  function changed(el, later) {
+    render(el, judge(el, currentValue(el)));
+    progress();
+    var field = el.dataset.field;
+    clearTimeout(timers[field]);
+    var saved = keep(el);
+    var go = function () {
+      delete timers[field];
+      saved.then(function (answer) {
+        return send({ kind: "answer", client_id: root.dataset.clientId,
+          url: root.dataset.answersUrl, json: answer });
+      });
+    };
+    if (later) timers[field] = setTimeout(go, SEND_DELAY_MS);
+    else go();
+  }
+
+  async function sendPendingNow() {
+    var fields = Object.keys(timers);
+    fields.forEach(function (field) { clearTimeout(timers[field]); delete timers[field]; });
+    for (var i = 0; i < fields.length; i++) {
+      var el = fieldElement(fields[i]);
+      if (el) {
+        await send({ kind: "answer", client_id: root.dataset.clientId,
+          url: root.dataset.answersUrl, json: answerOf(el) });
+      }
+    }
+  }
+
+  async function restore() {
+    // answers kept on this tablet win over the (possibly cached) page
+    var db = await openDb();
+    var all = await db.getAll("answers");
+    all.forEach(function (a) {
+      if (a.client_id !== root.dataset.clientId) return;
+      var el = fieldElement(a.target + "/" + a.checklist + "/" + a.item);
+      if (!el) return;
+      var shown = Date.parse(el.dataset.answeredAt || "");
+      if (el.dataset.value !== "" && shown >= Date.parse(a.answered_at)) return;
+      setValue(el, a.value);
+      var note = el.querySelector(".patrol-note");
+      if (note) note.value = a.note || "";
+      el.dataset.answeredAt = a.answered_at;
+    });
+    var round = await db.get("rounds", root.dataset.clientId);
+    var queued = await db.getAll("outbox");
+    if (queued.some(function (e) { return e.kind === "submit" && e.client_id === root.dataset.clientId; })) {
+      banner(strings.submitQueued);
+    } else if (round && round.submitted) {
+      banner(strings.submitted);
+    }
+    var photos = {};
+    queued.forEach(function (e) {
+      if (e.kind === "photo" && e.client_id === root.dataset.clientId) {
+        var f = e.fields.target + "/" + e.fields.checklist + "/" + e.fields.item;
+        (photos[f] = photos[f] || []).push(e);
+      }
+    });
+    Object.keys(photos).forEach(function (f) {
+      var el = fieldElement(f);
+      if (!el) return;
+      photos[f].forEach(function (e) { addThumb(el, e.blob, e.fields.photo_id); });
+    });
+  }
+
+  function setValue(el, value) {
+    var kind = el.dataset.kind;
+    if (kind === "check" || kind === "choice") {
+      el.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = r.value === value; });
+    } else {
+      var input = el.querySelector(".patrol-value");
+      if (input) input.value = value;
+    }
+  }
+
+  // --- photos -------------------------------------------------------------------------------
+
+  async function resize(file) {
+    var bitmap = await createImageBitmap(file);
+    var scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+    var canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.85); });
+  }
+
+  function addThumb(el, blob, photoId) {
+    var thumbs = el.querySelector(".patrol-thumbs");
+    if (!thumbs || thumbs.querySelector('[data-photo-id="' + photoId + '"]')) return;
+    var img = document.createElement("img");
+    img.className = "patrol-thumb";
+    img.alt = "";
+    img.dataset.photoId = photoId;
+    img.src = URL.createObjectURL(blob);
+    thumbs.appendChild(img);
+  }
+
+  async function photoChosen(el, input) {
+    var file = input.files && input.files[0];
+    input.value = "";
+    if (!file) return;
+    if (!/^image\/(jpeg|png|webp)$/.test(file.type)) {
+      showFieldError(el, strings.photoType);
+      return;
+    }
+    var blob = await resize(file);
+    var photoId = randomId();
+    addThumb(el, blob, photoId);
+    el.dataset.photos = String(Number(el.dataset.photos || 0) + 1);
+    render(el, judge(el, currentValue(el)));
+    progress();
+    await sendPendingNow(); // the answer goes before its photo
+    var result = await send({
+      kind: "photo", client_id: root.dataset.clientId, url: root.dataset.photosUrl, blob: blob,
+      fields: { photo_id: photoId, target: el.dataset.target, checklist: el.dataset.checklist,
+        item: el.dataset.item },
+    });
+    if (result.queued) showFieldError(el, strings.photoQueued);
+  }
+
+  // --- signature ----------------------------------------------------------------------------
+
+  var signatureDrawn = false;
+
+  function signaturePad() {
+    var canvas = document.getElementById("signature-pad");
+    if (!canvas) return;
+    var ctx = canvas.getContext("2d");
+    ctx.lineWidth = 3;
+    ctx.lineCap = "round";
+    ctx.strokeStyle = "#111";
+    var drawing = false;
+    function point(e) {
+      var rect = canvas.getBoundingClientRect();
+      return [(e.clientX - rect.left) * canvas.width / rect.width,
+        (e.clientY - rect.top) * canvas.height / rect.height];
+    }
+    canvas.addEventListener("pointerdown", function (e) {
+      drawing = true;
+      var p = point(e);
+      ctx.beginPath();
+      ctx.moveTo(p[0], p[1]);
+      canvas.setPointerCapture(e.pointerId);
+    });
+    canvas.addEventListener("pointermove", function (e) {
+      if (!drawing) return;
+      var p = point(e);
+      ctx.lineTo(p[0], p[1]);
+      ctx.stroke();
+      signatureDrawn = true;
+    });
+    canvas.addEventListener("pointerup", function () { drawing = false; });
+    document.getElementById("signature-clear").addEventListener("click", function () {
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      signatureDrawn = false;
+    });
+  }
+
+  // --- submit -------------------------------------------------------------------------------
+
+  function localErrors() {
+    var errors = {};
+    root.querySelectorAll(".patrol-item").forEach(function (el) {
+      var value = currentValue(el);
+      var outcome = judge(el, value);
+      var field = el.dataset.field;
+      if (el.dataset.kind === "photo") return;
+      if (value === "" && el.dataset.required === "1") errors[field] = [strings.required];
+      else if (outcome.level === "invalid") errors[field] = [outcome.message];
+      else if ((outcome.level === "warning" || outcome.level === "critical") &&
+               el.dataset.needsNote === "1" && !currentNote(el)) errors[field] = [strings.noteNeeded];
+    });
+    var name = document.getElementById("signature-name").value.trim();
+    if (!name && !signatureDrawn) errors.signature = [strings.sign];
+    return errors;
+  }
+
+  function showSubmitErrors(json) {
+    var errors = json.errors || {};
+    root.querySelectorAll(".patrol-item").forEach(clearFieldError);
+    var box = document.getElementById("patrol-errors");
+    var first = null;
+    var other = [];
+    Object.keys(errors).forEach(function (field) {
+      var el = fieldElement(field);
+      if (el) {
+        showFieldError(el, errors[field].join(" "));
+        var extra = el.querySelector(".patrol-extra");
+        if (extra) extra.hidden = false;
+        first = first || el;
+      } else {
+        other.push(errors[field].join(" "));
+      }
+    });
+    box.textContent = other.join(" ") || json.message || "";
+    box.hidden = !box.textContent;
+    if (first) first.scrollIntoView({ block: "center" });
+  }
+
+  async function submitRound() {
+    var button = document.getElementById("patrol-submit");
+    var errors = localErrors();
+    if (Object.keys(errors).length) {
+      showSubmitErrors({ errors: errors });
+      return;
+    }
+    button.disabled = true;
+    await sendPendingNow();
+    var d = root.dataset;
+    var answers = [];
+    root.querySelectorAll(".patrol-item").forEach(function (el) {
+      var a = answerOf(el);
+      if (a.value !== "" || a.note !== "") answers.push(a);
+    });
+    var canvas = document.getElementById("signature-pad");
+    var payload = {
+      room_id: Number(d.roomId),
+      plan_id: d.planId ? Number(d.planId) : null,
+      checklist_keys: d.checklists.split(","),
+      started_at: d.startedAt,
+      scheduled_for: d.scheduledFor || null,
+      answers: answers,
+      signature_name: document.getElementById("signature-name").value.trim(),
+      signature_image: signatureDrawn ? canvas.toDataURL("image/png") : "",
+      signed_at: new Date().toISOString(),
+    };
+    var result = await send({ kind: "submit", client_id: d.clientId, url: d.submitUrl, json: payload });
+    if (result.queued) {
+      banner(strings.submitQueued);
+    } else if (!result.ok) {
+      button.disabled = false;
+    }
+  }
+
+  // --- offline shell ------------------------------------------------------------------------
+
+  async function cachePage() {
+    if (!("caches" in window)) return;
+    var urls = [window.location.pathname + window.location.search];
+    document.querySelectorAll("script[src], link[rel=stylesheet]").forEach(function (el) {
+      urls.push(el.getAttribute("src") || el.getAttribute("href"));
+    });
+    var cache = await caches.open(CACHE);
+    for (var i = 0; i < urls.length; i++) {
+      try {
+        var response = await fetch(urls[i], { credentials: "same-origin" });
+        if (response.ok && !response.redirected) await cache.put(urls[i], response);
+      } catch (err) {
+        return; // offline: keep what the cache has
+      }
+    }
+  }
+
+  async function registerWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    try {
+      await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+      await navigator.serviceWorker.ready;
+    } catch (err) { /* no secure context or no worker: the page still saves to IndexedDB */ }
+  }
+
+  // --- wiring -------------------------------------------------------------------------------
+
+  function wireRound() {
+    root.querySelectorAll(".patrol-item").forEach(function (el) {
+      el.querySelectorAll("input[type=radio]").forEach(function (r) {
+        r.addEventListener("change", function () { changed(el, false); });
+      });
+      var input = el.querySelector(".patrol-value");
+      if (input) {
+        input.addEventListener("input", function () { changed(el, true); });
+        input.addEventListener("change", function () { changed(el, false); });
+      }
+      var note = el.querySelector(".patrol-note");
+      if (note) {
+        note.addEventListener("input", function () { changed(el, true); });
+        note.addEventListener("change", function () { changed(el, false); });
+      }
+      var photo = el.querySelector(".patrol-photo");
+      if (photo) photo.addEventListener("change", function () { photoChosen(el, photo); });
+      render(el, judge(el, currentValue(el)));
+    });
+    document.getElementById("patrol-submit").addEventListener("click", submitRound);
+    signaturePad();
+  }
+
+  async function start() {
+    if (!window.idb) return;
+    if (root) {
+      wireRound();
+      await restore();
+      root.querySelectorAll(".patrol-item").forEach(function (el) {
+        render(el, judge(el, currentValue(el)));
+      });
+      progress();
+    }
+    window.addEventListener("online", flush);
+    setInterval(function () {
+      outboxCount().then(function (n) { if (n) flush(); });
+    }, FLUSH_EVERY_MS);
+    flush();
+    await registerWorker();
+    await cachePage();
+    document.documentElement.dataset.patrolReady = "1";
+  }
+
+  start();
+})();

@@ -1,0 +1,193 @@
+"""The round pages over HTTP: start, save as entered, submit, review, roles, photos, the worker."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Flask
+from PIL import Image
+from sqlalchemy import func, select
+
+from inspections import services
+from inspections.models import PatrolRound
+from opskit import db
+from opskit.alerts.models import Alert
+from tests import factories
+from tests.conftest import csrf_token, login, post_form
+from tests.inspections.test_rounds import answers
+
+
+def _room(app: Flask) -> int:
+    with app.app_context():
+        rack = factories.rack()
+        db.session().commit()
+        return rack.room_id
+
+
+def _json(client, path: str, body: dict, token: str):
+    return client.post(path, json=body, headers={"X-CSRFToken": token})
+
+
+def test_round_over_http_with_roles(app: Flask) -> None:
+    room_id = _room(app)
+    viewer = app.test_client()
+    login(viewer, "viewer")
+    engineer = app.test_client()
+    login(engineer, "engineer")
+
+    page = engineer.get("/patrol/rounds/new")
+    assert page.status_code == 200
+    assert "临时巡检" in page.get_data(as_text=True)
+    started = post_form(
+        engineer,
+        "/patrol/rounds/start",
+        {"client_id": "web-round-01", "room_id": room_id, "checklist_keys": "room_environment"},
+    )
+    assert started.status_code == 302 and started.location.endswith("/patrol/rounds/web-round-01")
+    again = post_form(
+        engineer,
+        "/patrol/rounds/start",
+        {"client_id": "web-round-01", "room_id": room_id, "checklist_keys": "room_environment"},
+    )
+    assert again.location == started.location
+    html = engineer.get("/patrol/rounds/web-round-01").get_data(as_text=True)
+    assert 'data-field="room/room_environment/cold_aisle_temperature"' in html
+    assert "冷通道温度" in html and 'id="patrol-submit"' in html
+
+    token = csrf_token(engineer, "/")
+    saved = _json(
+        engineer,
+        "/patrol/rounds/web-round-01/answers",
+        {
+            "target": "room",
+            "checklist": "room_environment",
+            "item": "cold_aisle_temperature",
+            "value": "29.5",
+        },
+        token,
+    )
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    assert saved.json["level"] == "warning" and saved.json["needs_note"] is True
+    assert "27°C" in saved.json["message"]
+    no_csrf = engineer.post("/patrol/rounds/web-round-01/answers", json={"value": "1"})
+    assert no_csrf.status_code == 400
+    viewer_token = csrf_token(viewer, "/")
+    denied = _json(
+        viewer,
+        "/patrol/rounds/web-round-01/answers",
+        {
+            "target": "room",
+            "checklist": "room_environment",
+            "item": "cold_aisle_temperature",
+            "value": "20",
+        },
+        viewer_token,
+    )
+    assert denied.status_code == 403
+    # the viewer sees the round read-only
+    view = viewer.get("/patrol/rounds/web-round-01").get_data(as_text=True)
+    assert 'id="patrol-round-view"' in view and 'id="patrol-submit"' not in view
+
+    refused = _json(
+        engineer,
+        "/patrol/rounds/web-round-01/submit",
+        {"answers": answers(cold_aisle_temperature="29.5"), "signature_name": "张工"},
+        token,
+    )
+    assert refused.status_code == 400
+    assert list(refused.json["errors"]) == ["room/room_environment/cold_aisle_temperature"]
+    body = {"answers": answers(cold_aisle_temperature="29.5"), "signature_name": "张工"}
+    body["answers"][0]["note"] = "冷通道偏热"
+    first = _json(engineer, "/patrol/rounds/web-round-01/submit", body, token)
+    second = _json(engineer, "/patrol/rounds/web-round-01/submit", body, token)
+    assert first.status_code == second.status_code == 200
+    assert first.json == second.json and first.json["findings"] == 1
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
+        alert = db.session().scalar(select(Alert))
+        assert (alert.source, alert.urgency) == ("patrol", "C")
+
+    # only a supervisor (or admin) approves; then the round is read-only
+    assert (
+        post_form(
+            engineer, "/patrol/rounds/web-round-01/review", {"action": "approve", "comment": "x"}
+        ).status_code
+        == 403
+    )
+    supervisor = app.test_client()
+    login(supervisor, "supervisor")
+    review_page = supervisor.get("/patrol/rounds/web-round-01").get_data(as_text=True)
+    assert 'id="patrol-approve"' in review_page
+    approved = post_form(
+        supervisor, "/patrol/rounds/web-round-01/review", {"action": "approve", "comment": "已复核"}
+    )
+    assert approved.status_code == 302
+    after = _json(engineer, "/patrol/rounds/web-round-01/answers", body["answers"][1], token)
+    assert after.status_code == 409 and "已审核通过，只读" in after.json["message"]
+    with app.app_context():
+        patrol = services.find_round("web-round-01")
+        assert (patrol.status, patrol.reviewer, patrol.review_comment) == (
+            "approved",
+            "supervisor",
+            "已复核",
+        )
+
+
+def test_photos_only_for_logged_in_users_and_worker_is_public(app: Flask) -> None:
+    room_id = _room(app)
+    engineer = app.test_client()
+    login(engineer, "engineer")
+    post_form(
+        engineer,
+        "/patrol/rounds/start",
+        {"client_id": "web-round-02", "room_id": room_id, "checklist_keys": "room_environment"},
+    )
+    token = csrf_token(engineer, "/")
+    image = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(image, "PNG")
+    upload = engineer.post(
+        "/patrol/rounds/web-round-02/photos",
+        data={
+            "photo": (io.BytesIO(image.getvalue()), "lamp.png", "image/png"),
+            "photo_id": "photo-web-0001",
+            "target": "room",
+            "checklist": "room_environment",
+            "item": "no_water_leak",
+        },
+        headers={"X-CSRFToken": token},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 200, upload.get_data(as_text=True)
+    url = upload.json["url"]
+    bad = engineer.post(
+        "/patrol/rounds/web-round-02/photos",
+        data={
+            "photo": (io.BytesIO(b"%PDF-1.4"), "x.pdf", "application/pdf"),
+            "photo_id": "photo-web-0002",
+            "target": "room",
+            "checklist": "room_environment",
+            "item": "no_water_leak",
+        },
+        headers={"X-CSRFToken": token},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 400 and "photo" in bad.json["errors"]
+    shown = engineer.get(url)
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    assert shown.data[:3] == b"\xff\xd8\xff"
+    anonymous = app.test_client().get(url)
+    assert anonymous.status_code == 302 and "/login" in anonymous.location
+    worker = app.test_client().get("/sw.js")
+    assert worker.status_code == 200 and worker.mimetype == "text/javascript"
+    assert "opskit-patrol" in worker.get_data(as_text=True)
+    assert (app.instance_path + "/patrol-photos") in str(services_photo_path(app, "photo-web-0001"))
+
+
+def services_photo_path(app: Flask, photo_client_id: str):
+    from inspections.models import PatrolPhoto
+
+    with app.app_context():
+        photo = db.session().scalar(
+            select(PatrolPhoto).where(PatrolPhoto.client_id == photo_client_id)
+        )
+        return services.photo_file(photo)
