@@ -60,7 +60,7 @@
           xAxis: { type: "time" },
           yAxis: { type: "value", scale: true },
           dataZoom: [{ type: "inside" }],
-          series: [{ type: "line", data: data.points, showSymbol: false }],
+          series: [{ type: "line", data: data.points, showSymbol: data.points.length < 60, symbolSize: 5 }],
         });
         el.dataset.points = String(data.points.length);
       });
@@ -70,7 +70,7 @@
     if (typeof echarts === "undefined") return;
     var scope = root || document;
     var topo = scope.querySelector ? scope.querySelector("#topology") : null;
-    if (topo && !topo.dataset.nodes) topology(topo);
+    if (topo && !topo.dataset.started) { topo.dataset.started = "1"; topology(topo); }
     scope.querySelectorAll(".opskit-trend").forEach(trend);
   }
 
