@@ -109,19 +109,27 @@ def claim(session: Session, now: datetime, limit: int = 100) -> list[int]:
             )
         session.commit()
         return ids
-    candidates = list(
-        session.scalars(select(Monitor.id).where(*_due(now)).order_by(*order).limit(limit))
-    )
-    ids = []
-    for monitor_id in candidates:
-        result = session.execute(
-            update(Monitor)
-            .where(Monitor.id == monitor_id, *_due(now))
-            .values(lease_until=lease_until)
-            .execution_options(synchronize_session=False)
+    ids: list[int] = []
+    for _round in range(10):  # another worker may win some candidates: look again for more
+        candidates = list(
+            session.scalars(
+                select(Monitor.id).where(*_due(now)).order_by(*order).limit(limit - len(ids))
+            )
         )
-        if result.rowcount == 1:
-            ids.append(monitor_id)
+        lost = False
+        for monitor_id in candidates:
+            result = session.execute(
+                update(Monitor)
+                .where(Monitor.id == monitor_id, *_due(now))
+                .values(lease_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                ids.append(monitor_id)
+            else:
+                lost = True
+        if not lost or len(ids) >= limit:
+            break
     session.commit()
     return ids
 
