@@ -15,6 +15,8 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
 
-    from inspections import logbook_views
+    from inspections import admin_views, logbook_views, patrol_views
 
     app.register_blueprint(logbook_views.bp)
+    app.register_blueprint(admin_views.bp)
+    app.register_blueprint(patrol_views.bp)
