@@ -1,5 +1,6 @@
 # opskit: two commands on a fresh machine.
-#   make run    set everything up and serve the dashboard on http://127.0.0.1:5000
+#   make run    set everything up and serve the dashboard on http://127.0.0.1:5000: on an empty
+#               database the living demo site (opskit demo), else the existing data (opskit serve)
 #   make test   set everything up and run lint + the whole suite (browser tests included)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
@@ -8,7 +9,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-dev browser-deps lint translations vendor clean
+.PHONY: run test install install-dev browser-deps bench-deps lint translations vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opskit needs Python >= 3.11")'
@@ -26,9 +27,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# An empty database gets the demo site and runs it alive (simulated SNMP devices, poller,
+# notifier); a database the demo made runs alive again; any other database is just served.
 run: install
-	$(BIN)/opskit setup
-	$(BIN)/opskit serve --host $(HOST) --port $(PORT)
+	$(BIN)/opskit demo --serve-existing --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the Playwright tests (no browser download) and CJK fonts for screenshots.
 browser-deps:
@@ -37,6 +39,15 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	else \
 	  echo "browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; exit 1; \
+	fi
+
+# Debian's net-snmp agent and command-line tools for bench/poll.py (opskit vs snmpbulkwalk).
+bench-deps:
+	@if command -v snmpbulkwalk >/dev/null && [ -x /usr/sbin/snmpd ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq snmpd snmp >/dev/null; \
+	else \
+	  echo "bench/poll.py needs Debian's snmpd and snmp: sudo apt-get install snmpd snmp"; exit 1; \
 	fi
 
 lint: install-dev

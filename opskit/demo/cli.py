@@ -95,6 +95,9 @@ def demo_cmd(
         if serve_existing:
             from opskit.server import run as serve
 
+            if password:
+                _print_login(password)
+
             serve(current_app._get_current_object(), host=host, port=port)  # type: ignore[attr-defined]
             return
         click.echo(

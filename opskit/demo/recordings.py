@@ -18,6 +18,7 @@ the poller then reads live, and the demo test uses it to know what the dashboard
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from dataclasses import dataclass
@@ -72,6 +73,11 @@ def parse(text: str) -> list[Record]:
 
 
 @cache
+def _parsed(text: str) -> list[Record]:
+    return parse(text)
+
+
+@cache
 def template(name: str) -> str:
     return (RECORDINGS / f"{name}.snmprec").read_text(encoding="utf-8")
 
@@ -122,7 +128,8 @@ class RecordingClient:
     """Answers ``get``/``table`` like ``monitors.snmp.SnmpClient``, from a recording at a time."""
 
     def __init__(self, text: str, at: float | None = None, booted: float | None = None) -> None:
-        self.records = parse(text)
+        self.records = _parsed(text)
+        self.keys = [r.key for r in self.records]
         self.by_oid = {r.oid: r for r in self.records}
         self.at = time.time() if at is None else at
         self.booted = self.at if booted is None else booted
@@ -139,12 +146,14 @@ class RecordingClient:
     async def table(self, columns: Any) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for column in dict.fromkeys(c.lstrip(".") for c in columns):
-            prefix = column + "."
-            out[column] = {
-                r.oid[len(prefix) :]: value_at(r, self.at, self.booted)
-                for r in self.records
-                if r.oid.startswith(prefix)
-            }
+            key = _oid_key(column)
+            rows: dict[str, Any] = {}
+            i = bisect.bisect_right(self.keys, key)  # the column itself is not a row
+            while i < len(self.records) and self.keys[i][: len(key)] == key:
+                record = self.records[i]
+                rows[record.oid[len(column) + 1 :]] = value_at(record, self.at, self.booted)
+                i += 1
+            out[column] = rows
         return out
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from opskit import db
 from opskit.audit import acting_as
@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 MARKER_KEY = "demo"  # SiteSetting row that says the database holds the demo site
 HISTORY_DAYS = 14  # at scale 1
-HISTORY_STEP = timedelta(minutes=30)
+HISTORY_STEP = timedelta(minutes=30)  # over the last RECENT_DAYS (the 24 h sparklines)
+OLDER_STEP = timedelta(hours=2)  # before that (weekly trends)
+RECENT_DAYS = 2
 
 SITE = "张江数据中心"
 SITE_ADDRESS = "上海市浦东新区张江高科技园区碧波路 690 号"
@@ -738,21 +740,24 @@ def point_monitors_at(snmp_port: int) -> int:
 
 
 def _history_times(now: datetime, days: int) -> list[datetime]:
-    start = now - timedelta(days=days)
-    start = start.replace(minute=(start.minute // 30) * 30, second=0, microsecond=0)
+    """Every 2 hours, then every 30 minutes over the last two days, up to now."""
+    start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    start -= timedelta(hours=start.hour % 2)
+    recent = now - timedelta(days=RECENT_DAYS)
     out, t = [], start
     while t < now - HISTORY_STEP / 2:
         out.append(t)
-        t += HISTORY_STEP
+        t += HISTORY_STEP if t >= recent else OLDER_STEP
     return out
 
 
 def seed_readings(built: Built, now: datetime, days: int) -> int:
-    """Readings every 30 minutes over ``days`` for the simulated devices, from the recordings.
+    """Readings over ``days`` for the simulated devices, from the recordings (``_history_times``).
 
     The real device profiles run against each recording at each past time, so the history
     joins up with what the poller reads live. The first two weeks are computed; a longer
-    history repeats them shifted by whole weeks (the recordings are daily/hourly periodic).
+    history repeats their two-hourly points shifted by whole fortnights (the recordings are
+    periodic by the day and the hour, so the repeat is what the agents would have answered).
     """
     from monitors.metrics import METRICS
     from monitors.models import Reading
@@ -787,19 +792,15 @@ def seed_readings(built: Built, now: datetime, days: int) -> int:
     sess = db.session()
     total = 0
     repeats = max(1, -(-days // block_days))
+    older = [row for row in rows if row["at"].minute == 0 and row["at"].hour % 2 == 0]
+    table = Reading.__table__
     for k in range(repeats):
         shift = timedelta(days=block_days * k)
-        batch = [{**row, "at": row["at"] - shift} for row in rows] if k else rows
+        batch = [{**row, "at": row["at"] - shift} for row in older] if k else rows
         for start in range(0, len(batch), 5000):
-            sess.execute(insert(Reading), batch[start : start + 5000])
+            sess.execute(table.insert(), batch[start : start + 5000])
         total += len(batch)
     return total
-
-
-def roll_up(now: datetime, days: int) -> None:
-    from monitors import rollups
-
-    rollups.run(now=now, since=now - timedelta(days=days + 1))
 
 
 # --- alerts and incidents -------------------------------------------------------------------
@@ -1119,7 +1120,6 @@ def seed(
         sess.commit()
         built.counts["readings"] = seed_readings(built, now, days)
         sess.commit()
-        roll_up(now, days)
         built.counts.update(seed_alerts(built, now, history_scale))
         sess.commit()
         built.counts["logbook"] = seed_logbook(built, now, history_scale)

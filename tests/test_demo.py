@@ -1,0 +1,212 @@
+"""`opskit demo`: the living demo site, started as a user would, on a temporary instance.
+
+One run of the real console script: it seeds an empty SQLite database, starts the simulated
+SNMP agents, the poller, the notifier and the web server; the poller stores readings from the
+agents; the dashboard shows each UPS with the values polled from its recording; Ctrl-C (SIGINT)
+stops the whole process tree.
+"""
+
+from __future__ import annotations
+
+import html
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from opskit.demo import devices, recordings
+
+OPSKIT = str(Path(sys.executable).with_name("opskit"))
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Output:
+    """The demo's console output, read in a thread so the pipe never fills up."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self.t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.lines.append(f"{time.monotonic() - self.t0:6.1f} {line.rstrip()}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, needle: str, proc: subprocess.Popen, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text:
+            assert proc.poll() is None, f"demo exited ({proc.returncode}):\n{self.text}"
+            assert time.monotonic() < deadline, f"no {needle!r} within {timeout} s:\n{self.text}"
+            time.sleep(0.2)
+
+
+def _polled(db: Path, tag: str) -> dict[tuple[str, str], tuple[datetime, float | None, str | None]]:
+    """The newest reading the poller stored (monitor set) per metric/instance of one asset."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=15) as conn:
+        rows = conn.execute(
+            "SELECT r.metric, r.instance, r.at, r.value, r.text FROM reading r "
+            "JOIN asset a ON a.id = r.asset_id "
+            "WHERE a.asset_tag = ? AND r.monitor_id IS NOT NULL ORDER BY r.at, r.id",
+            (tag,),
+        ).fetchall()
+    out = {}
+    for metric, instance, at, value, text in rows:
+        when = datetime.fromisoformat(at).replace(tzinfo=UTC)
+        out[(metric, instance)] = (when, value, text)
+    return out
+
+
+def _login(base: str, password: str) -> urllib.request.OpenerDirector:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(base + "/login", timeout=10) as r:
+        page = r.read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token, page[:2000]
+    body = urllib.parse.urlencode(
+        {"csrf_token": token.group(1), "username": "admin", "password": password}
+    ).encode()
+    with opener.open(base + "/login", data=body, timeout=30) as r:
+        assert r.status == 200
+        assert "/login" not in r.url, "login failed"
+    return opener
+
+
+def _ups_row(page: str, tag: str) -> dict[str, str]:
+    row = re.search(rf'<tr data-ups="{re.escape(tag)}">(.*?)</tr>', page, re.S)
+    assert row, f"no UPS row for {tag} on the dashboard"
+    fields = {}
+    for name, inner in re.findall(r'data-field="(\w+)">(.*?)</(?:td|span)>', row.group(1), re.S):
+        fields[name] = html.unescape(re.sub(r"<[^>]+>", "", inner)).strip()
+    return fields
+
+
+def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSKIT_")}
+    env["OPSKIT_INSTANCE_PATH"] = str(instance)
+    port, snmp_port = _free_tcp_port(), _free_udp_port()
+    started = datetime.now(UTC)
+    proc = subprocess.Popen(
+        [OPSKIT, "demo", "--port", str(port), "--snmp-port-base", str(snmp_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    out = Output(proc)
+    family: list[psutil.Process] = []
+    try:
+        out.wait_for("Ctrl-C stops everything", proc, timeout=240)
+        assert f"http://127.0.0.1:{port}/" in out.text
+        assert f"udp://127.0.0.1:{snmp_port}" in out.text
+        assert re.search(r"\d+ assets", out.text)
+        assets = int(re.search(r"(\d+) assets", out.text).group(1))  # type: ignore[union-attr]
+        assert assets >= 60
+        password = re.search(r"password: (\S+)", out.text)
+        assert password, out.text
+
+        # the simulated agents are children of the demo
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert any("snmpsim" in " ".join(p.cmdline()) for p in family), family
+
+        # the poller stores readings from the simulated agents
+        db = instance / "opskit.db"
+        steady, battery = devices.STEADY_UPS, devices.BATTERY_TEST_UPS
+        deadline = time.monotonic() + 120
+        while True:
+            polled = {tag: _polled(db, tag) for tag in (steady, battery, "ZJ-UPS-A1")}
+            if all(("ups.output.load_percent", "1") in polled[t] for t in (steady, battery)) and (
+                ("ups.output.load_percent", "") in polled["ZJ-UPS-A1"]
+            ):
+                break
+            assert proc.poll() is None, out.text
+            assert time.monotonic() < deadline, f"no polled UPS readings:\n{out.text}"
+            time.sleep(1)
+        for tag in (steady, battery):
+            assert polled[tag][("ups.output.load_percent", "1")][0] >= started.replace(
+                microsecond=0
+            )
+
+        # what the steady UPS's recording answers: the polled values are exactly those
+        expected = recordings.probe_at(devices.recording(devices.by_tag(steady)), time.time())
+        want = {(m["metric"], m["instance"]): m["value"] for m in expected["metrics"]}
+        assert want[("ups.output.load_percent", "1")] == 36
+        for key in [
+            ("ups.output.load_percent", "1"),
+            ("ups.battery.charge_percent", ""),
+            ("ups.battery.runtime_minutes", ""),
+        ]:
+            assert polled[steady][key][1] == want[key], key
+        assert polled[steady][("ups.output.source", "")][2] == "normal"
+        # the APC UPS's values move with the clock: the recording at the poll time says which
+        at, load, _ = polled["ZJ-UPS-A1"][("ups.output.load_percent", "")]
+        then = recordings.probe_at(devices.recording(devices.by_tag("ZJ-UPS-A1")), at.timestamp())
+        want_a1 = {(m["metric"], m["instance"]): m["value"] for m in then["metrics"]}
+        assert abs(load - want_a1[("ups.output.load_percent", "")]) <= 1
+
+        # the dashboard shows each UPS with the values the poller stored
+        base = f"http://127.0.0.1:{port}"
+        opener = _login(base, password.group(1))
+        with opener.open(base + "/", timeout=30) as r:
+            page = r.read().decode()
+        row = _ups_row(page, steady)
+        assert row["load"] == "36%", row
+        assert row["charge"] == "97%", row
+        assert re.search(r"\b58\b", row["runtime"]), row
+        assert row["source"] in ("市电", "市电供电", "On mains") or "市电" in row["source"], row
+        polled_battery = _polled(db, battery)
+        row = _ups_row(page, battery)
+        load_now = polled_battery[("ups.output.load_percent", "1")][1]
+        assert row["load"] == f"{round(load_now)}%", (row, load_now)
+        source_now = polled_battery[("ups.output.source", "")][2]
+        assert ("电池" in row["source"]) == (source_now == "battery"), (row, source_now)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+    assert code == 0, out.text
+    out._thread.join(10)
+    if proc.stdout:
+        proc.stdout.close()
+    print(out.text)
+    assert "demo stopped" in out.text
+    assert family, "the demo had no child processes"
+    time.sleep(0.5)
+    left = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert left == [], f"processes left behind: {left}"
