@@ -416,14 +416,40 @@ def people_inside(room_id: int | None = None) -> list[AccessEntry]:
 
 @dataclass(frozen=True)
 class LogbookLine:
-    """One line of the "latest logbook entries" list (dashboard)."""
+    """One line of the "latest logbook entries" list (dashboard); ``str()`` reads as a sentence."""
 
     kind: str  # "access" | "power"
     at: datetime
     room: str
     subject: str  # the person, or the asset tag and name
-    detail: str  # purpose, or the action and reason
+    detail: str  # purpose, or the reason
     open: bool  # access: still inside
+    action: str = ""  # power: on | off | restart
+
+    def __str__(self) -> str:
+        from flask import has_app_context
+
+        from opskit.i18n import site_tz
+
+        at = self.at.astimezone(site_tz()) if has_app_context() else self.at
+        when = at.strftime("%m-%d %H:%M")
+        if self.kind == "access":
+            text = _(
+                "%(time)s %(room)s: %(name)s entered (%(purpose)s)",
+                time=when,
+                room=self.room,
+                name=self.subject,
+                purpose=self.detail,
+            )
+            return text + (" · " + _("still inside") if self.open else "")
+        actions = {"on": _("powered on"), "off": _("powered off"), "restart": _("restarted")}
+        return _(
+            "%(time)s %(asset)s %(action)s (%(reason)s)",
+            time=when,
+            asset=self.subject,
+            action=actions.get(self.action, self.action),
+            reason=self.detail,
+        )
 
 
 def latest_entries(limit: int = 10) -> list[LogbookLine]:
@@ -450,8 +476,9 @@ def latest_entries(limit: int = 10) -> list[LogbookLine]:
             p.occurred_at,
             p.asset.room.name if p.asset.room else "",
             f"{p.asset.asset_tag} {p.asset.name}",
-            f"{p.action}: {p.reason}",
+            p.reason,
             False,
+            p.action,
         )
         for p in events
     ]

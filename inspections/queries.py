@@ -320,3 +320,38 @@ def item_series(
         for a, rid in db.session().execute(query)
         if a.number is not None
     ]
+
+
+# --- for the dashboard (appended by the logbook/overview part) ------------------------------
+
+
+def rounds_today(day: date) -> list[dict[str, Any]]:
+    """The day's slots as dashboard rows: ``title`` ("09:00 plan · room"), ``state``, ids."""
+    from flask_babel import gettext as _
+
+    from assets import queries as assets
+    from opskit.i18n import site_tz
+
+    rooms = {r.id: r.name for r in assets.all_rooms()}
+    tz = site_tz()
+    rows = []
+    for slot in rounds_for_day(day):
+        moment = slot.scheduled_for or (slot.round.started_at if slot.round else None)
+        name = slot.plan.name if slot.plan else _("Ad hoc round")
+        when = moment.astimezone(tz).strftime("%H:%M") if moment else ""
+        rows.append(
+            {
+                "title": f"{when} {name} · {rooms.get(slot.room_id, '')}".strip(),
+                "state": slot.state,
+                "room_id": slot.room_id,
+                "round_id": slot.round.id if slot.round else None,
+            }
+        )
+    return rows
+
+
+def latest_logbook_entries(limit: int = 5) -> list[Any]:
+    """The newest access and power lines (``inspections.logbook.LogbookLine``; str() reads well)."""
+    from inspections.logbook import latest_entries
+
+    return list(latest_entries(limit))

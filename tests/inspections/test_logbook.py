@@ -190,6 +190,12 @@ def test_filters_counts_latest_and_export(db_app, db_client) -> None:
         latest = logbook.latest_entries(3)
         assert [line.kind for line in latest] == ["access", "power", "power"]
         assert latest[0].open and latest[1].subject.startswith("SRV-001")
+    with db_app.test_request_context("/"):
+        from inspections.queries import latest_logbook_entries
+
+        lines = [str(line) for line in latest_logbook_entries(limit=3)]
+        assert lines[0] == "11-25 16:00 A机房：=cmd|' /C calc'!A0 进入（巡检） · 仍在机房内"
+        assert lines[1] == "11-25 16:00 SRV-001 数据库服务器 重启（补丁）"
     login(db_client, "viewer")
     page = db_client.get(
         f"/patrol/logbook/?start=2026-11-19&end=2026-11-21&room={ids['room']}"

@@ -85,6 +85,17 @@ def _rounds(app) -> int:
 
 def test_today_history_trends_and_export(db_app, db_client) -> None:
     room_id = _rounds(db_app)
+    with db_app.test_request_context("/"):
+        from datetime import date
+
+        from inspections.queries import rounds_today
+
+        rows = rounds_today(date(2026, 11, 20))
+        assert [(r["title"], r["state"]) for r in rows] == [
+            ("09:00 A机房日常巡检 · A机房", "done"),
+            ("10:30 临时巡检 · A机房", "in_progress"),
+            ("15:00 A机房日常巡检 · A机房", "overdue"),
+        ]
     login(db_client, "viewer")
     today = db_client.get("/patrol/today?day=2026-11-20").get_data(as_text=True)
     counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', today))
