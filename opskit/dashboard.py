@@ -7,7 +7,6 @@ fixed number of rows, so the page does not grow with the history kept.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -95,34 +94,20 @@ def _alerts() -> dict[str, Any]:
 # --- patrol rounds ---------------------------------------------------------------------------
 
 
-def _optional(module: str, name: str) -> Callable | None:
-    """A query function another part may not have shipped yet (patrol rounds, logbook)."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
 ROUND_STATES = ("due", "in_progress", "done", "overdue")
 
 
 @tile("patrol", _l("Today's patrol rounds"))
 def _patrol() -> dict[str, Any]:
+    from inspections import queries
+
     today = datetime.now(site_tz()).date()
-    fn = _optional("inspections.queries", "rounds_today")
-    if fn is None:
-        return {"available": False, "rounds": [], "counts": dict.fromkeys(ROUND_STATES, 0)}
-    rounds = list(fn(today))
+    rounds = queries.rounds_today(today)
     counts = dict.fromkeys(ROUND_STATES, 0)
     for r in rounds:
-        state = _field(r, "state") or _field(r, "status")
-        if state in counts:
-            counts[state] += 1
-    return {"available": True, "rounds": rounds[:6], "counts": counts}
-
-
-def _field(row: Any, name: str) -> Any:
-    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+        if r["state"] in counts:
+            counts[r["state"]] += 1
+    return {"rounds": rounds[:6], "counts": counts, "total": len(rounds)}
 
 
 # --- room environment ------------------------------------------------------------------------
@@ -303,7 +288,6 @@ def _warranty() -> dict[str, Any]:
 
 @tile("logbook", _l("Latest logbook entries"))
 def _logbook() -> dict[str, Any]:
-    fn = _optional("inspections.queries", "latest_logbook_entries")
-    if fn is None:
-        return {"available": False, "entries": []}
-    return {"available": True, "entries": list(fn(limit=5))}
+    from inspections import queries
+
+    return {"entries": queries.latest_logbook_entries(limit=5)}

@@ -63,8 +63,9 @@ def test_dashboard_tiles_refresh_in_place(
         expect(devices.locator('[data-field="down-list"]')).to_contain_text("SRV-02")
         expect(page.locator('#tile-storage [data-volume="SRV-01:/var"]')).to_contain_text("93%")
         expect(page.locator('#tile-warranty [data-asset="SRV-01"]')).to_contain_text("20 天")
-        expect(page.locator("#tile-patrol")).to_be_visible()
-        expect(page.locator("#tile-logbook")).to_be_visible()
+        expect(page.locator("#tile-patrol [data-round-state]")).to_have_count(2)
+        expect(page.locator("#tile-patrol [data-field=round-list]")).to_contain_text("每日机房巡检")
+        expect(page.locator("#tile-logbook [data-entry]").first).to_contain_text("张三")
         if path == "/kiosk":
             expect(page.locator("#nav-sections")).to_have_count(0)
             assert page.evaluate("getComputedStyle(document.body).fontSize") == "20px"

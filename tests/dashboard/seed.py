@@ -106,5 +106,24 @@ def seed(today: date | None = None) -> Seeded:
         asset_id=server.id,
         at=now - timedelta(minutes=10),
     )
+    # patrol: a plan for the room at the very start and end of the day (overdue or due,
+    # depending on the hour the test runs), and a visitor in the logbook
+    from inspections import logbook
+    from inspections import services as patrol
+    from opskit.i18n import site_tz
+
+    patrol.save_plan(
+        {
+            "name": "每日机房巡检",
+            "room_id": rack.room_id,
+            "checklist_keys": ["room_environment"],
+            "schedule_times": "00:00, 23:59",
+        }
+    )
+    logbook.record_entry(
+        {"room_id": rack.room_id, "name": "张三", "purpose": "更换硬盘", "organisation": "厂商"},
+        site_tz(),
+        now=now - timedelta(minutes=20),
+    )
     db.session().commit()
     return Seeded(ups.id, sensor.id, server.id, switch.id, dead.id, alert.id, rack.id)

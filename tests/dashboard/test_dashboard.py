@@ -43,7 +43,15 @@ def test_every_tile_shows_the_seeded_values(db_app, db_client) -> None:
     assert 'data-volume="SRV-01:/"' not in storage
     warranty = _tile(html, "warranty")
     assert 'data-asset="SRV-01"' in warranty and "20 天" in warranty
-    assert _tile(html, "patrol") and _tile(html, "logbook")
+    patrol = _tile(html, "patrol")
+    assert patrol.count("每日机房巡检 · A机房") == 2  # 00:00 and 23:59 slots of today
+    states = re.findall(r'data-round-state="(\w+)"', patrol)
+    assert len(states) == 2 and set(states) <= {"due", "overdue"}
+    for state in ("due", "overdue"):
+        count = re.search(rf'data-state="{state}">\s*<div[^>]*data-count>(\d+)<', patrol).group(1)
+        assert int(count) == states.count(state)
+    logbook = _tile(html, "logbook")
+    assert "张三" in logbook and "更换硬盘" in logbook and "A机房" in logbook
     assert 'id="nav-sections"' in html
 
     part = db_client.get("/tiles/ups")
