@@ -165,26 +165,30 @@ def latest_values(
 
 
 def bucketed_series(
-    asset_ids: list[int], metric: str, since: datetime, bucket_s: int = 1800, how: str = "max"
+    keys: list[tuple[int, str]],
+    metric: str,
+    since: datetime,
+    bucket_s: int = 1800,
+    how: str = "max",
 ) -> list[tuple[datetime, float]]:
-    """One metric of several assets (all instances) as (bucket start, max or mean) points.
+    """One metric of several (asset id, instance) series as (bucket start, max or mean) points.
 
-    For sparklines: at most (window / bucket) points whatever the polling rate.
+    For sparklines: at most (window / bucket) points whatever the polling rate; each series is
+    one index range (asset, metric, instance, time).
     """
-    if not asset_ids:
-        return []
-    rows = db.session().execute(
-        select(Reading.at, Reading.value).where(
-            Reading.asset_id.in_(asset_ids),
-            Reading.metric == metric,
-            Reading.at >= since,
-            Reading.value.is_not(None),
-        )
-    )
     buckets: dict[int, list[float]] = {}
-    for at, value in rows:
-        key = int(at.timestamp()) // bucket_s
-        buckets.setdefault(key, []).append(value)
+    for asset_id, instance in keys:
+        rows = db.session().execute(
+            select(Reading.at, Reading.value).where(
+                Reading.asset_id == asset_id,
+                Reading.metric == metric,
+                Reading.instance == instance,
+                Reading.at >= since,
+            )
+        )
+        for at, value in rows:
+            if value is not None:
+                buckets.setdefault(int(at.timestamp()) // bucket_s, []).append(value)
     out = []
     for key in sorted(buckets):
         values = buckets[key]

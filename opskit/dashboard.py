@@ -19,9 +19,6 @@ from flask_babel import lazy_gettext as _l
 from opskit.db import utcnow
 from opskit.i18n import site_tz
 
-#: Kinds of asset whose environment probes (env.temperature_c / env.humidity_percent) count
-#: for their room: sensors, and UPSes / PDUs / air conditioners carrying a probe.
-ENV_KINDS = ["sensor", "ups", "pdu", "precision_ac", "other"]
 UPS_METRICS = [
     "ups.output.source",
     "ups.output.load_percent",
@@ -31,7 +28,6 @@ UPS_METRICS = [
 ]
 #: Storage volumes above this share used are listed (the `storage.full` rule's warning level).
 STORAGE_LIMIT_PERCENT = 85.0
-STORAGE_KINDS = ["server", "storage", "other"]
 WARRANTY_DAYS = 90
 SPARK_HOURS = 24
 SPARK_BUCKET_S = 1800
@@ -176,26 +172,28 @@ def _environment() -> dict[str, Any]:
     from monitors import queries as monitors
 
     metrics = ["env.temperature_c", "env.humidity_percent"]
-    probes = [a for a in assets.assets_of_kinds(ENV_KINDS) if a.room_id is not None]
-    latest = monitors.latest_values([a.id for a in probes], metrics)
+    latest = monitors.latest_values(metrics=metrics)
+    probes = assets.assets_by_ids(sorted(latest))
+    room_names = {r.id: r.name for r in assets.all_rooms()}
     limits = env_limits()
     rooms: dict[int, RoomEnv] = {}
-    for a in probes:
-        readings = latest.get(a.id)
-        if not readings:
+    series: dict[int, dict[str, list[tuple[int, str]]]] = {}
+    for a in sorted(probes, key=lambda a: a.asset_tag):
+        if a.room_id is None:
             continue
-        room = rooms.setdefault(a.room_id, RoomEnv(a.room_id, a.room.name))  # type: ignore[arg-type, union-attr]
+        room = rooms.setdefault(a.room_id, RoomEnv(a.room_id, room_names.get(a.room_id, "")))
         room.asset_ids.append(a.id)
-        for (metric, _instance), r in readings.items():
+        for (metric, instance), r in latest[a.id].items():
             if r.value is None:
                 continue
-            values = room.values.setdefault(metric, None)
+            series.setdefault(a.room_id, {}).setdefault(metric, []).append((a.id, instance))
+            current = room.values.get(metric)
             # temperature: the hottest probe; humidity: the one furthest from the middle
             if metric == "env.temperature_c":
-                room.values[metric] = r.value if values is None else max(values, r.value)
+                room.values[metric] = r.value if current is None else max(current, r.value)
             else:
                 mid = sum(x for x in limits[metric].normal if x is not None) / 2
-                if values is None or abs(r.value - mid) > abs(values - mid):
+                if current is None or abs(r.value - mid) > abs(current - mid):
                     room.values[metric] = r.value
             room.at = max(room.at, r.at) if room.at else r.at
     since = utcnow() - timedelta(hours=SPARK_HOURS)
@@ -203,7 +201,8 @@ def _environment() -> dict[str, Any]:
         for metric in metrics:
             room.levels[metric] = limits[metric].level(room.values.get(metric))
             how = "max" if metric == "env.temperature_c" else "mean"
-            points = monitors.bucketed_series(room.asset_ids, metric, since, SPARK_BUCKET_S, how)
+            keys = series.get(room.room_id, {}).get(metric, [])
+            points = monitors.bucketed_series(keys, metric, since, SPARK_BUCKET_S, how)
             room.sparks[metric] = [[at.isoformat(), v] for at, v in points]
     ordered = sorted(rooms.values(), key=lambda r: r.name)
     return {"rooms": ordered, "limits": {m: limits[m].as_json() for m in metrics}}
@@ -258,16 +257,16 @@ def _storage() -> dict[str, Any]:
     from assets import queries as assets
     from monitors import queries as monitors
 
-    hosts = assets.assets_of_kinds(STORAGE_KINDS)
-    latest = monitors.latest_values([a.id for a in hosts], ["host.storage.used_percent"])
-    by_id = {a.id: a for a in hosts}
-    full = [
-        (by_id[asset_id], r)
-        for asset_id, rows in latest.items()
+    latest = monitors.latest_values(metrics=["host.storage.used_percent"])
+    hits = [
+        r
+        for rows in latest.values()
         for r in rows.values()
         if r.value is not None and r.value > STORAGE_LIMIT_PERCENT
     ]
-    full.sort(key=lambda pair: -(pair[1].value or 0))
+    by_id = {a.id: a for a in assets.assets_by_ids(sorted({r.asset_id for r in hits}))}
+    full = [(by_id[r.asset_id], r) for r in hits if r.asset_id in by_id]
+    full.sort(key=lambda pair: (-(pair[1].value or 0), pair[0].asset_tag, pair[1].instance))
     return {"volumes": full[:8], "total": len(full), "limit": STORAGE_LIMIT_PERCENT}
 
 
