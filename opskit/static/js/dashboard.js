@@ -44,6 +44,23 @@
   }
 
   document.addEventListener("htmx:load", function (evt) { drawAll(evt.target); });
+
+  // A refresh answered by the login page (the session ended): go to the login page instead of
+  // drawing it inside a tile. A refresh that fails keeps the tile and greys it out until the
+  // next one succeeds, so a wall screen never shows stale values as current.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var url = (evt.detail.xhr && evt.detail.xhr.responseURL) || "";
+    if (url.indexOf("/login") !== -1) {
+      evt.detail.shouldSwap = false;
+      window.location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    }
+  });
+  function stale(evt) {
+    var tile = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest(".opskit-dash-tile");
+    if (tile) tile.classList.add("opskit-stale");
+  }
+  document.addEventListener("htmx:sendError", stale);
+  document.addEventListener("htmx:responseError", stale);
   window.addEventListener("resize", function () {
     document.querySelectorAll(".opskit-sparkline").forEach(function (el) {
       var c = typeof echarts !== "undefined" && echarts.getInstanceByDom(el);
