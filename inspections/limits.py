@@ -148,19 +148,6 @@ def limits_for(
     return table.limits(checklist, item, asset_id)
 
 
-def round_overrides(checklist_keys: Iterable[str]) -> dict[tuple[str, int, str], dict[str, Any]]:
-    """The stored overrides of these checklists keyed ``(scope, target id, item)``.
-
-    The shape ``inspections.services.limit_overrides`` returns, so the round services can read
-    the overrides edited on the admin page with a one-line change.
-    """
-    keys = list(checklist_keys)
-    if not keys:
-        return {}
-    rows = db.session().scalars(select(LimitOverride).where(LimitOverride.checklist.in_(keys)))
-    return {(r.scope, r.target_id, r.item): r.limits for r in rows}
-
-
 def overrides_of(checklist: str) -> list[LimitOverride]:
     return list(
         db.session().scalars(

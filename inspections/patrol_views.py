@@ -16,7 +16,6 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.routing import BuildError
 
 from inspections import limits
 from opskit.i18n import site_tz
@@ -42,21 +41,15 @@ LEVEL_LABELS = {
     "invalid": _l("Invalid"),
     "": "",
 }
-#: endpoints of the round pages (inspections.views); the first that exists is linked
-ROUND_ENDPOINTS = ("inspections.round_page", "inspections.round_view", "inspections.round_detail")
+#: the page of one round (inspections.round_views), linked from today and history
+ROUND_ENDPOINT = "inspections.round_page"
 
 
 def round_url(patrol: Any) -> str | None:
-    """The page of a round in the round views, if they provide one."""
-    for endpoint in ROUND_ENDPOINTS:
-        if endpoint in current_app.view_functions:
-            for arg in ("round_id", "client_id"):
-                try:
-                    value = patrol.id if arg == "round_id" else patrol.client_id
-                    return url_for(endpoint, **{arg: value})
-                except BuildError:
-                    continue
-    return None
+    """The page of a round in the round views (None while they are not installed)."""
+    if ROUND_ENDPOINT not in current_app.view_functions:
+        return None
+    return url_for(ROUND_ENDPOINT, client_id=patrol.client_id)
 
 
 def _date_arg(name: str, default: date | None) -> date | None:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from inspections import limits
+from inspections import limits, services
 from inspections.limits import LimitOverride
 from inspections.models import PatrolPlan
 from opskit import db
+from opskit.audit import acting_as
 from tests import factories
 from tests.conftest import csrf_token, login
 
@@ -154,9 +155,20 @@ def test_overrides_are_stored_validated_and_used(db_app, db_client) -> None:
             29,
             None,
         )
-        # P1's round services read them in the same shape they expect
-        table = limits.round_overrides(["room_environment"])
-        assert table[("room", room_id, "cold_aisle_temperature")] == {"warning": {"high": 29.0}}
+    # a round in the room judges with them: 28 °C is above the site's normal 26 but not above
+    # the room's warning 29 (without overrides it would be a warning: above 27)
+    with db_app.test_request_context("/"), acting_as("engineer"):
+        services.start_round("p2-override-1", room_id=room_id, checklist_keys=["room_environment"])
+        answer = services.save_answer(
+            "p2-override-1",
+            {
+                "target": "room",
+                "checklist": "room_environment",
+                "item": "cold_aisle_temperature",
+                "value": "28",
+            },
+        )
+        assert (answer.level, answer.code) == ("ok", "outside_normal")
     detail = db_client.get("/patrol/admin/checklists/room_environment").get_data(as_text=True)
     assert 'data-override="cold_aisle_temperature-room-' in detail and "北区" in detail
     # a room override that clashes with the site's (critical 25 is inside the site's normal
