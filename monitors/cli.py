@@ -132,14 +132,38 @@ def probe_cmd(
     type=click.FloatRange(1, 600),
     help="Seconds one check may take before its device counts as down.",
 )
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Poller processes sharing the work through leases (one core each).",
+)
 @with_appcontext
-def poll_cmd(once: bool, concurrency: int, timeout: float) -> None:
+def poll_cmd(once: bool, concurrency: int, timeout: float, processes: int) -> None:
     """Run the monitors on their intervals (the poller) until SIGINT/SIGTERM."""
     import signal
     import threading
 
     from monitors import poller
 
+    if processes > 1:
+        from monitors import workers
+
+        if once:
+            summary = workers.poll_once(processes, concurrency, timeout)
+            click.echo(
+                f"polled {summary['claimed']} with {processes} processes: up {summary['up']}, "
+                f"down {summary['down']}, unknown {summary['unknown']}"
+            )
+            if summary["failed"]:
+                raise click.ClickException(f"{summary['failed']} poller process(es) failed")
+            return
+        click.echo(f"polling with {processes} processes (concurrency {concurrency} each)", err=True)
+        failed = workers.run(processes, concurrency, timeout)
+        if failed:
+            raise click.ClickException(f"{failed} poller process(es) failed")
+        return
     if once:
         summary = poller.poll_once(concurrency=concurrency, timeout=timeout)
         click.echo(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import os
 import threading
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
@@ -25,6 +26,13 @@ T = TypeVar("T")
 
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
+
+
+BULK_VARBINDS = 60  # varbinds asked for per GETBULK (snmpsim answers at most 64)
+BULK_COLUMNS = 16  # columns read together in one GETBULK
+BULK_FIRST_ROWS = 3  # rows asked for in the first GETBULK (many tables are small or absent)
+# Requests sent and varbinds received by this process (benchmarks read them).
+STATS = {"requests": 0, "varbinds": 0}
 
 
 class SnmpError(Exception):
@@ -112,6 +120,7 @@ def shutdown() -> None:
 
         with contextlib.suppress(Exception):  # best effort at exit
             asyncio.run_coroutine_threadsafe(_close(), loop).result(5)
+    loop.call_soon_threadsafe(_close_v2c)
     loop.call_soon_threadsafe(loop.stop)
     if thread is not None:
         thread.join(5)
@@ -160,11 +169,232 @@ def mac(value: Any) -> str:
     return text(value)
 
 
+# --- lean SNMPv2c ----------------------------------------------------------------------------
+# pysnmp spends most of a poll decoding responses into pyasn1 objects (~100-250 µs per varbind).
+# SNMPv2c messages are simple BER: for GET and GETBULK with a community, opskit encodes and
+# decodes them itself (a few µs per varbind) over one UDP socket per address family, shared by
+# every device on the SNMP loop. SNMPv1 and SNMPv3 (USM auth/privacy) stay on pysnmp.
+
+_V2C_ERRORS = {
+    1: "tooBig",
+    2: "noSuchName",
+    3: "badValue",
+    4: "readOnly",
+    5: "genErr",
+    6: "noAccess",
+    7: "wrongType",
+    8: "wrongLength",
+    9: "wrongEncoding",
+    10: "wrongValue",
+    11: "noCreation",
+    12: "inconsistentValue",
+    13: "resourceUnavailable",
+    14: "commitFailed",
+    15: "undoFailed",
+    16: "authorizationError",
+    17: "notWritable",
+    18: "inconsistentName",
+}
+_END_OF_MIB = object()  # endOfMibView in a decoded response
+
+
+def _ber_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def _ber(tag: int, body: bytes) -> bytes:
+    return bytes((tag,)) + _ber_len(len(body)) + body
+
+
+def _ber_int(value: int) -> bytes:
+    return _ber(0x02, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+
+
+_encoded_oids: dict[str, bytes] = {}
+
+
+def _ber_oid(oid: str) -> bytes:
+    """A numeric OID as a BER TLV (cached: the same OIDs are asked of every device)."""
+    found = _encoded_oids.get(oid)
+    if found is None:
+        arcs = [int(a) for a in oid.split(".")]
+        if len(arcs) < 2 or arcs[0] > 2:
+            raise ValueError(f"not a numeric OID: {oid}")
+        body = bytearray()
+        for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+            chunk = [arc & 0x7F]
+            arc >>= 7
+            while arc:
+                chunk.append(0x80 | (arc & 0x7F))
+                arc >>= 7
+            body.extend(reversed(chunk))
+        if len(_encoded_oids) > 50000:
+            _encoded_oids.clear()
+        found = _encoded_oids[oid] = _ber(0x06, bytes(body))
+    return found
+
+
+def _v2c_request(
+    community: bytes, pdu_tag: int, rid: int, a: int, b: int, oids: list[str]
+) -> bytes:
+    """A v2c GET (a = b = 0) or GETBULK (a = non-repeaters, b = max-repetitions) message."""
+    varbinds = b"".join(_ber(0x30, _ber_oid(o) + b"\x05\x00") for o in oids)
+    pdu = _ber(pdu_tag, _ber_int(rid) + _ber_int(a) + _ber_int(b) + _ber(0x30, varbinds))
+    return _ber(0x30, b"\x02\x01\x01" + _ber(0x04, community) + pdu)
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of value, end of value) of the TLV at ``pos``."""
+    tag = data[pos]
+    n = data[pos + 1]
+    pos += 2
+    if n & 0x80:
+        size = n & 0x7F
+        n = int.from_bytes(data[pos : pos + size], "big")
+        pos += size
+    end = pos + n
+    if end > len(data):
+        raise ValueError("truncated")
+    return tag, pos, end
+
+
+def _oid_arcs(data: bytes, start: int, end: int) -> tuple[int, ...]:
+    arcs: list[int] = []
+    value = 0
+    for byte in data[start:end]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    if not arcs:
+        return ()
+    first = arcs[0]
+    head = (0, first) if first < 40 else (1, first - 40) if first < 80 else (2, first - 80)
+    return (*head, *arcs[1:])
+
+
+def _v2c_response(data: bytes) -> tuple[int, int, int, list[tuple[tuple[int, ...], Any]]]:
+    """(request id, error status, error index, [(OID arcs, value)]) of a v2c Response."""
+    _, pos, _end = _tlv(data, 0)  # Message SEQUENCE
+    _, _s, pos = _tlv(data, pos)  # version
+    _, _s, pos = _tlv(data, pos)  # community
+    tag, pos, _end = _tlv(data, pos)
+    if tag != 0xA2:
+        raise ValueError(f"not a Response PDU (tag {tag:#x})")
+    numbers = []
+    for _ in range(3):
+        _, s, pos = _tlv(data, pos)
+        numbers.append(int.from_bytes(data[s:pos], "big", signed=True))
+    _, pos, end = _tlv(data, pos)  # VarBindList
+    varbinds: list[tuple[tuple[int, ...], Any]] = []
+    while pos < end:
+        _, vpos, vend = _tlv(data, pos)
+        _, s, e = _tlv(data, vpos)
+        arcs = _oid_arcs(data, s, e)
+        tag, s, e = _tlv(data, e)
+        raw = data[s:e]
+        value: Any
+        if tag == 0x02:
+            value = int.from_bytes(raw, "big", signed=True)
+        elif tag == 0x04 or tag == 0x44:  # OCTET STRING, Opaque
+            value = bytes(raw)
+        elif tag in (0x41, 0x42, 0x43, 0x46, 0x47):  # Counter32, Gauge32, TimeTicks, Counter64
+            value = int.from_bytes(raw, "big")
+        elif tag == 0x06:
+            value = ".".join(map(str, _oid_arcs(data, s, e)))
+        elif tag == 0x40 and len(raw) == 4:
+            value = ".".join(map(str, raw))
+        elif tag == 0x82:
+            value = _END_OF_MIB
+        else:  # NULL, noSuchObject, noSuchInstance, anything unknown
+            value = None
+        varbinds.append((arcs, value))
+        pos = vend
+    return numbers[0], numbers[1], numbers[2], varbinds
+
+
+class _V2cProtocol(asyncio.DatagramProtocol):
+    """One UDP socket shared by all v2c requests of a family; replies matched by request id."""
+
+    def __init__(self) -> None:
+        self.transport: Any = None
+        self.pending: dict[int, tuple[Any, asyncio.Future[Any]]] = {}
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        with contextlib.suppress(OSError):
+            import socket
+
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        try:
+            parsed = _v2c_response(data)
+        except (ValueError, IndexError):
+            return  # not a well-formed response: ignore it, the request times out
+        entry = self.pending.get(parsed[0])
+        if entry is None or entry[1].done() or tuple(addr[:2]) != entry[0]:
+            return
+        entry[1].set_result(parsed)
+
+    def error_received(self, exc: Exception) -> None:  # e.g. ICMP port unreachable
+        pass
+
+
+_v2c_endpoints: dict[int, _V2cProtocol] = {}
+_v2c_rid = [int.from_bytes(os.urandom(3), "big")]  # request ids start at random
+
+
+async def _v2c_endpoint(family: int) -> _V2cProtocol:
+    import socket
+
+    proto = _v2c_endpoints.get(family)
+    if proto is None or proto.transport is None or proto.transport.is_closing():
+        loop = asyncio.get_running_loop()
+        local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)  # noqa: S104 - a client socket
+        _transport, proto = await loop.create_datagram_endpoint(
+            _V2cProtocol, local_addr=local, family=family
+        )
+        _v2c_endpoints[family] = proto
+    return proto
+
+
+def _close_v2c() -> None:
+    for proto in _v2c_endpoints.values():
+        if proto.transport is not None:
+            proto.transport.close()
+    _v2c_endpoints.clear()
+
+
 # --- the client ------------------------------------------------------------------------------
 
 
 def _norm(oid: str) -> str:
     return oid[1:] if oid.startswith(".") else oid
+
+
+_object_types: dict[str, Any] = {}
+
+
+def _object_type(oid: str) -> Any:
+    """A request varbind for ``oid``, resolved once and reused.
+
+    pysnmp's hlapi resolves every request ``ObjectType`` through the MIB view (even with
+    ``lookupMib=False``), ~0.2 ms each; a resolved one is returned as is, so keep them. The same
+    column and scalar OIDs are asked of every device.
+    """
+    from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType
+
+    found = _object_types.get(oid)
+    if found is None:
+        if len(_object_types) > 20000:
+            _object_types.clear()
+        found = _object_types[oid] = ObjectType(ObjectIdentity(oid))
+    return found
 
 
 class SnmpClient:
@@ -188,6 +418,7 @@ class SnmpClient:
         self.timeout, self.retries = timeout, retries
         self.max_repetitions = max_repetitions
         self._target: Any = None
+        self._address: tuple[int, Any] | None = None  # lean v2c: (family, socket address)
 
     def _auth(self) -> Any:
         from pysnmp.hlapi.v3arch import asyncio as hl
@@ -235,9 +466,52 @@ class SnmpClient:
     def _where(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def _lean(self) -> bool:
+        return self.credentials.version == "2c"
+
+    async def _v2c(self, pdu_tag: int, a: int, b: int, oids: list[str]) -> list[Any]:
+        """One lean v2c request (with retries); the response's [(OID arcs, value)]."""
+        import socket
+
+        if self._address is None:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    self.host, self.port, type=socket.SOCK_DGRAM
+                )
+            except OSError as exc:
+                raise SnmpError(f"cannot resolve {self.host}: {exc}") from None
+            self._address = (infos[0][0], infos[0][4])
+        family, address = self._address
+        proto = await _v2c_endpoint(family)
+        _v2c_rid[0] = _v2c_rid[0] % 0x7FFFFFFF + 1
+        rid = _v2c_rid[0]
+        message = _v2c_request(self.credentials.community.encode(), pdu_tag, rid, a, b, oids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        proto.pending[rid] = (tuple(address[:2]), future)
+        STATS["requests"] += 1
+        try:
+            for _attempt in range(self.retries + 1):
+                proto.transport.sendto(message, address)
+                try:
+                    _rid, status, index, varbinds = await asyncio.wait_for(
+                        asyncio.shield(future), self.timeout
+                    )
+                    break
+                except TimeoutError:
+                    continue
+            else:
+                raise SnmpError(f"{self._where()}: No SNMP response received before timeout")
+        finally:
+            proto.pending.pop(rid, None)
+        STATS["varbinds"] += len(varbinds)
+        if status:
+            raise SnmpError(f"{self._where()}: {_V2C_ERRORS.get(status, status)} at index {index}")
+        return varbinds
+
     async def get(self, oids: Iterable[str]) -> dict[str, int | str | bytes | None]:
         """GET the given OIDs in one request; absent objects map to ``None``."""
-        from pysnmp.hlapi.v3arch.asyncio import ContextData, ObjectIdentity, ObjectType, get_cmd
+        from pysnmp.hlapi.v3arch.asyncio import ContextData, get_cmd
 
         oids = [_norm(o) for o in oids]
         if not oids:
@@ -246,14 +520,21 @@ class SnmpClient:
         # Some agents answer tooBig or fail the whole PDU for many varbinds: ask in pages.
         for start in range(0, len(oids), 20):
             page = oids[start : start + 20]
+            if self._lean:
+                varbinds = await self._v2c(0xA0, 0, 0, page)
+                for oid, (_arcs, value) in zip(page, varbinds, strict=False):
+                    result[oid] = None if value is _END_OF_MIB else value
+                continue
             err_ind, err_status, err_index, var_binds = await get_cmd(
                 _get_engine(),
                 self._auth(),
                 await self._transport(),
                 ContextData(contextName=self.credentials.context),
-                *(ObjectType(ObjectIdentity(o)) for o in page),
+                *(_object_type(o) for o in page),
                 lookupMib=False,
             )
+            STATS["requests"] += 1
+            STATS["varbinds"] += len(var_binds)
             if err_ind:
                 raise SnmpError(f"{self._where()}: {err_ind}")
             if err_status:
@@ -339,9 +620,88 @@ class SnmpClient:
         return rows
 
     async def table(self, columns: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Walk each column; returns {column: {index: value}} (index = OID suffix)."""
-        out: dict[str, dict[str, Any]] = {}
-        for column in dict.fromkeys(_norm(c) for c in columns):
-            n = len(column) + 1
-            out[column] = {oid[n:]: value for oid, value in await self.walk(column)}
+        """Read each column; returns {column: {index: value}} (index = OID suffix).
+
+        SNMPv2c/v3: columns are read together, one GETBULK carrying every column still
+        unfinished (a response holds a few rows of each), instead of one walk per column whose
+        responses would mostly be the next column's rows, decoded and thrown away.
+        SNMPv1 (no GETBULK): one GETNEXT walk per column.
+        """
+        cols = list(dict.fromkeys(_norm(c) for c in columns))
+        if self.credentials.version == "1":
+            out: dict[str, dict[str, Any]] = {}
+            for column in cols:
+                n = len(column) + 1
+                out[column] = {oid[n:]: value for oid, value in await self.walk(column)}
+            return out
+        out = {c: {} for c in cols}
+        # in OID order, so the columns of one table travel together
+        ordered = sorted(cols, key=lambda c: tuple(int(p) for p in c.split(".")))
+        for start in range(0, len(ordered), BULK_COLUMNS):
+            await self._bulk_columns(ordered[start : start + BULK_COLUMNS], out)
         return out
+
+    async def _bulk_columns(self, columns: list[str], out: dict[str, dict[str, Any]]) -> None:
+        from pysnmp.hlapi.v3arch.asyncio import ContextData, bulk_cmd
+        from pysnmp.proto import rfc1905
+
+        context = ContextData(contextName=self.credentials.context)
+        # column -> (last OID read as text, as a tuple); a column leaves when it is complete
+        active: dict[str, tuple[str, tuple[int, ...]]] = {
+            c: (c, tuple(int(p) for p in c.split("."))) for c in columns
+        }
+        first = True
+        while active:
+            names = list(active)
+            # a first page of a few rows (many tables are small), then as many as fit
+            limit = BULK_FIRST_ROWS if first else self.max_repetitions
+            first = False
+            reps = max(1, min(limit, BULK_VARBINDS // len(names)))
+            rows: list[tuple[tuple[int, ...], Any]]  # (OID arcs, decoded value)
+            if self._lean:
+                rows = await self._v2c(0xA5, 0, reps, [active[c][0] for c in names])
+            else:
+                err_ind, err_status, _err_index, var_binds = await bulk_cmd(
+                    _get_engine(),
+                    self._auth(),
+                    await self._transport(),
+                    context,
+                    0,
+                    reps,
+                    *(_object_type(active[c][0]) for c in names),
+                    lookupMib=False,
+                )
+                STATS["requests"] += 1
+                STATS["varbinds"] += len(var_binds)
+                if err_ind:
+                    raise SnmpError(f"{self._where()}: {err_ind}")
+                if err_status:
+                    raise SnmpError(f"{self._where()}: {err_status.prettyPrint()}")
+                rows = [
+                    (
+                        tuple(name),
+                        _END_OF_MIB if isinstance(value, rfc1905.EndOfMibView) else decode(value),
+                    )
+                    for name, value in var_binds
+                ]
+            done: set[str] = set()
+            # the response is row by row: varbind i continues column names[i % len(names)]
+            for i, (arcs, value) in enumerate(rows):
+                column = names[i % len(names)]
+                if column in done:
+                    continue
+                key = ".".join(map(str, arcs))
+                if (
+                    value is _END_OF_MIB
+                    or not key.startswith(column + ".")
+                    or arcs <= active[column][1]  # an agent going backwards: stop there
+                ):
+                    done.add(column)
+                    continue
+                active[column] = (key, arcs)
+                if value is not None:
+                    out[column][key[len(column) + 1 :]] = value
+            if len(rows) < len(names):  # nothing came back for some columns
+                done.update(names[len(rows) :])
+            for column in done:
+                active.pop(column, None)

@@ -1,0 +1,125 @@
+"""Several poller processes on one machine: ``opskit poll --processes N``.
+
+One Python process polls SNMP at about 10,000 varbinds/s per core (pysnmp decodes every varbind
+in Python; ``../shared/research/snmp-perf.md``), so a site that outgrows one core runs more
+processes. Each is an ordinary poller with its own app, database connection and SNMP engine; they
+share the work the way separate ``opskit poll`` commands do, by leasing due monitors
+(``monitors.poller.claim``: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, conditional updates on
+SQLite). With ``--once`` each worker claims small batches until nothing is due, so a fast worker
+takes more of the cycle than a slow one.
+
+Workers are started with the ``spawn`` method (a fresh interpreter: no database connection, SNMP
+thread or event loop is inherited) and build their app from the environment (``OPSKIT_*``), as
+``opskit`` itself does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+from typing import Any
+
+
+def _app() -> Any:
+    from opskit import create_app
+
+    return create_app()
+
+
+def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any) -> None:
+    """Worker: poll due monitors in batches until none is left; report the totals."""
+    from monitors import poller
+
+    totals = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0}
+    app = _app()
+    with app.app_context():
+        if ready is not None:  # start together (benchmarks time the polling, not start-up)
+            ready.wait()
+        while True:
+            summary = poller.poll_once(concurrency=concurrency, timeout=timeout, limit=batch)
+            if not summary["claimed"]:
+                break
+            totals["cycles"] += 1
+            for key in ("claimed", "up", "down", "unknown"):
+                totals[key] += summary[key]
+    results.put(totals)
+
+
+def _forever(concurrency: int, timeout: float) -> None:
+    """Worker: the ordinary poller loop until SIGTERM/SIGINT."""
+    from monitors import poller
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    app = _app()
+    with app.app_context():
+        poller.run(stop, concurrency=concurrency, timeout=timeout)
+
+
+def poll_once(
+    processes: int,
+    concurrency: int,
+    timeout: float,
+    batch: int | None = None,
+    on_start: Any = None,
+) -> dict[str, int]:
+    """Run one pass over the due monitors with ``processes`` workers; the summed outcome.
+
+    ``batch`` is how many monitors a worker claims at a time (default: twice ``concurrency``).
+    ``on_start`` (benchmarks): called once every worker is ready, just before they start polling.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    ready = ctx.Barrier(processes + 1) if on_start else None
+    batch = batch or max(1, 2 * concurrency)
+    workers = [
+        ctx.Process(
+            target=_once,
+            args=(concurrency, timeout, batch, results, ready),
+            name=f"opskit-poll-{i}",
+        )
+        for i in range(processes)
+    ]
+    for w in workers:
+        w.start()
+    if ready is not None:
+        ready.wait(timeout=120)
+        on_start()
+    totals = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0, "failed": 0}
+    for _ in workers:
+        try:
+            got = results.get(timeout=max(60.0, timeout * 10))
+        except Exception:  # a worker died before reporting
+            totals["failed"] += 1
+            continue
+        for key, value in got.items():
+            totals[key] += value
+    for w in workers:
+        w.join(30)
+        if w.exitcode not in (0, None) and totals["failed"] == 0:
+            totals["failed"] += 1
+    return totals
+
+
+def run(processes: int, concurrency: int, timeout: float) -> int:
+    """Run ``processes`` poller loops until SIGINT/SIGTERM; how many exited with an error."""
+    ctx = multiprocessing.get_context("spawn")
+    workers = [
+        ctx.Process(target=_forever, args=(concurrency, timeout), name=f"opskit-poll-{i}")
+        for i in range(processes)
+    ]
+    for w in workers:
+        w.start()
+
+    def stop(*_: Any) -> None:
+        for w in workers:
+            if w.is_alive() and w.pid:
+                w.terminate()  # SIGTERM: the worker finishes its cycle and stops
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    for w in workers:
+        w.join()
+    return sum(1 for w in workers if w.exitcode not in (0, -signal.SIGTERM))
