@@ -138,11 +138,14 @@ def round_page(client_id: str) -> str:
 
 
 def _limits_text(item: cl.Item, lim: cl.Limits) -> str:
-    if lim.normal_min is None and lim.normal_max is None:
+    low, high = lim.normal_min, lim.normal_max
+    if low is None and high is None:
         return ""
-    low = "" if lim.normal_min is None else f"{lim.normal_min:g}"
-    high = "" if lim.normal_max is None else f"{lim.normal_max:g}"
-    return f"{low}–{high} {item.unit}".strip()
+    if low is None:
+        return f"≤ {high:g} {item.unit}"
+    if high is None:
+        return f"≥ {low:g} {item.unit}"
+    return f"{low:g}–{high:g} {item.unit}"
 
 
 def _outcome_json(patrol: PatrolRound, answer: Any) -> dict[str, Any]:

@@ -19,8 +19,10 @@ Callers do not commit: these functions commit (a round must be durable when they
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -32,7 +34,7 @@ from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from inspections import checklists as cl
 from inspections.models import (
@@ -73,11 +75,34 @@ CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # --- checklists -----------------------------------------------------------------------------
 
 
+_CHECKLIST_CACHE: dict[str, tuple[tuple[Any, ...], dict[str, cl.Checklist]]] = {}
+
+
+def _folder_stamp(folder: Path) -> tuple[Any, ...]:
+    try:
+        return tuple(
+            (p.name, p.stat().st_mtime_ns, p.stat().st_size)
+            for p in sorted(folder.iterdir())
+            if p.suffix in (".yaml", ".yml")
+        )
+    except OSError:
+        return ()
+
+
 def checklists() -> dict[str, cl.Checklist]:
-    """Shipped checklists plus the instance's own (``<instance>/checklists/*.yaml``)."""
-    if has_app_context():
-        return cl.instance_checklists(current_app.instance_path).checklists
-    return cl.load_checklists().checklists
+    """Shipped checklists plus the instance's own (``<instance>/checklists/*.yaml``).
+
+    Parsed once and kept until a file in either folder changes (a round reads them many times).
+    """
+    extra = Path(current_app.instance_path) / "checklists" if has_app_context() else None
+    stamp = (_folder_stamp(cl.PACKAGE_DIR), _folder_stamp(extra) if extra else ())
+    key = str(extra)
+    cached = _CHECKLIST_CACHE.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    loaded = cl.load_checklists(extra).checklists
+    _CHECKLIST_CACHE[key] = (stamp, loaded)
+    return loaded
 
 
 def get_checklist(key: str) -> cl.Checklist:
@@ -226,32 +251,51 @@ def round_targets(
 # --- transactions ---------------------------------------------------------------------------
 
 
-def _write_transaction() -> None:
-    """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE)."""
-    sess = db.session()
-    if sess.get_bind().dialect.name != "sqlite":
-        return
-    sess.commit()  # end whatever read the request did
-    raw = sess.connection().connection.dbapi_connection
-    if raw is not None and not raw.in_transaction:
-        sess.connection().exec_driver_sql("BEGIN IMMEDIATE")
+_WRITER_LOCKS: dict[int, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(bind: Any) -> threading.Lock:
+    """One lock per SQLite engine: this process's round writers queue on it, in order, instead
+    of racing for SQLite's single write lock and timing out under load."""
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(id(bind), threading.Lock())
 
 
 def _retrying(work: Callable[[], T], attempts: int = 3) -> T:
-    """Run ``work`` in a write transaction; a unique-key race is retried (it finds the row)."""
+    """Run ``work`` in a write transaction and commit.
+
+    SQLite: writers of this process take turns (``_writer_lock``) and the transaction starts
+    with ``BEGIN IMMEDIATE`` (other processes: the busy timeout). A unique-key race (two
+    retries of one submission on PostgreSQL) or a lock timeout is retried; the retry finds the
+    row the other request stored.
+    """
+    sess = db.session()
+    bind = sess.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
     for attempt in range(attempts):
-        _write_transaction()
-        try:
-            result = work()
-            db.session().commit()
-            return result
-        except IntegrityError:
-            db.session().rollback()
-            if attempt == attempts - 1:
+        last = attempt == attempts - 1
+        sess.commit()  # end the request's reads; the connection goes back while we wait
+        with _writer_lock(bind) if sqlite else contextlib.nullcontext():
+            try:
+                if sqlite:
+                    raw = sess.connection().connection.dbapi_connection
+                    if raw is not None and not raw.in_transaction:
+                        sess.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                result = work()
+                sess.commit()
+                return result
+            except IntegrityError:
+                sess.rollback()
+                if last:
+                    raise
+            except OperationalError as exc:
+                sess.rollback()
+                if last or "locked" not in str(exc):
+                    raise
+            except BaseException:
+                sess.rollback()
                 raise
-        except BaseException:
-            db.session().rollback()
-            raise
     raise AssertionError("unreachable")
 
 
@@ -430,8 +474,38 @@ def _value_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _store_answer(patrol: PatrolRound, data: Mapping[str, Any]) -> PatrolAnswer:
+class _Memo:
+    """Lookups shared by the answers of one request: stored answers, limits, monitored values."""
+
+    def __init__(self, patrol: PatrolRound) -> None:
+        sess = db.session()
+        with sess.no_autoflush:
+            rows = sess.scalars(select(PatrolAnswer).where(PatrolAnswer.round_id == patrol.id))
+            self.answers = {(a.target, a.checklist_key, a.item_key): a for a in rows}
+        self.limits: dict[tuple[str, str, int | None], cl.Limits] = {}
+        self.monitored: dict[int | None, dict[str, tuple[float, datetime]]] = {}
+
+    def limits_at(
+        self, checklist_key: str, item: cl.Item, patrol: PatrolRound, asset_id: int | None
+    ) -> cl.Limits:
+        key = (checklist_key, item.key, asset_id)
+        if key not in self.limits:
+            self.limits[key] = limits_at(checklist_key, item, patrol, asset_id)
+        return self.limits[key]
+
+    def monitored_value(
+        self, metric: str, room_id: int, asset_id: int | None
+    ) -> tuple[float, datetime] | None:
+        if asset_id not in self.monitored:
+            self.monitored[asset_id] = monitored_values(room_id, asset_id)
+        return self.monitored[asset_id].get(metric)
+
+
+def _store_answer(
+    patrol: PatrolRound, data: Mapping[str, Any], memo: _Memo | None = None
+) -> PatrolAnswer:
     """Upsert one answer of a draft round (no commit)."""
+    memo = memo or _Memo(patrol)
     checklist_key = str(data.get("checklist") or "")
     item_key = str(data.get("item") or "")
     target = str(data.get("target") or ROOM_TARGET)
@@ -446,14 +520,7 @@ def _store_answer(patrol: PatrolRound, data: Mapping[str, Any]) -> PatrolAnswer:
         ) from None
     answered_at = _when(data.get("answered_at"), "answered_at") or db.utcnow()
     sess = db.session()
-    answer = sess.scalar(
-        select(PatrolAnswer).where(
-            PatrolAnswer.round_id == patrol.id,
-            PatrolAnswer.target == target,
-            PatrolAnswer.checklist_key == checklist_key,
-            PatrolAnswer.item_key == item_key,
-        )
-    )
+    answer = memo.answers.get((target, checklist_key, item_key))
     if answer is not None and answer.answered_at > answered_at and answer.value != "":
         return answer  # a late (queued) save never overwrites a newer answer
     if answer is None:
@@ -465,8 +532,10 @@ def _store_answer(patrol: PatrolRound, data: Mapping[str, Any]) -> PatrolAnswer:
             item_key=item_key,
         )
         sess.add(answer)
+        memo.answers[(target, checklist_key, item_key)] = answer
     value = _value_text(data.get("value"))
-    outcome = cl.evaluate(item, value, limits_at(checklist_key, item, patrol, entry["asset_id"]))
+    limits = memo.limits_at(checklist_key, item, patrol, entry["asset_id"])
+    outcome = cl.evaluate(item, value, limits)
     level = outcome.status if value else ""
     answer.value = value
     answer.level = level
@@ -483,7 +552,7 @@ def _store_answer(patrol: PatrolRound, data: Mapping[str, Any]) -> PatrolAnswer:
             raise ValidationFailed.one("monitored_value", _("Enter a number.")) from None
         answer.monitored_at = _when(data.get("monitored_at"), "monitored_at")
     elif item.metric and answer.monitored_value is None:
-        shown = monitored_value(item.metric, patrol.room_id, entry["asset_id"])
+        shown = memo.monitored_value(item.metric, patrol.room_id, entry["asset_id"])
         if shown is not None:
             answer.monitored_value, answer.monitored_at = shown
     answer.disagrees = bool(
@@ -508,10 +577,10 @@ def save_answer(client_id: str, data: Mapping[str, Any]) -> PatrolAnswer:
     return _retrying(work)
 
 
-def monitored_value(
-    metric: str, room_id: int | None, asset_id: int | None
-) -> tuple[float, datetime] | None:
-    """The newest polled value of ``metric`` for the asset (or any sensor of the room)."""
+def monitored_values(
+    room_id: int | None, asset_id: int | None
+) -> dict[str, tuple[float, datetime]]:
+    """The newest polled value of each metric of the asset (or of the room's sensors)."""
     from monitors import queries as monitoring
 
     asset_ids: list[int] = []
@@ -521,17 +590,24 @@ def monitored_value(
         from assets import queries as assets
 
         for kind in ROOM_SENSOR_KINDS:
-            asset_ids += [
-                a.id for a in assets.list_assets(kind=kind, room_id=room_id, per_page=200).items
-            ]
-    best: tuple[float, datetime] | None = None
+            found = db.session().scalars(assets.asset_query(kind=kind, room_id=room_id).limit(200))
+            asset_ids += [a.id for a in found]
+    best: dict[str, tuple[float, datetime]] = {}
     for aid in asset_ids:
         for reading in monitoring.latest_readings(aid):
-            if reading.metric != metric or reading.value is None:
+            if reading.value is None:
                 continue
-            if best is None or reading.at > best[1]:
-                best = (float(reading.value), reading.at)
+            known = best.get(reading.metric)
+            if known is None or reading.at > known[1]:
+                best[reading.metric] = (float(reading.value), reading.at)
     return best
+
+
+def monitored_value(
+    metric: str, room_id: int | None, asset_id: int | None
+) -> tuple[float, datetime] | None:
+    """The newest polled value of ``metric`` for the asset (or any sensor of the room)."""
+    return monitored_values(room_id, asset_id).get(metric)
 
 
 def missing_answers(patrol: PatrolRound) -> dict[str, list[str]]:
@@ -666,9 +742,11 @@ def submit_round(client_id: str, data: Mapping[str, Any]) -> PatrolRound:
             )
         if patrol.status != RoundStatus.DRAFT.value:
             return patrol, False  # a retry of a submission that already went through
-        for answer in answers:
-            if isinstance(answer, Mapping):
-                _store_answer(patrol, answer)
+        memo = _Memo(patrol)
+        with db.session().no_autoflush:
+            for answer in answers:
+                if isinstance(answer, Mapping):
+                    _store_answer(patrol, answer, memo)
         db.session().flush()
         return patrol, True
 
@@ -807,7 +885,7 @@ def save_photo(
             _(
                 "The photo is %(size)s MB; the limit is %(limit)s MB.",
                 size=f"{len(content) / 1048576:.1f}",
-                limit=f"{limit / 1048576:.0f}",
+                limit=f"{limit / 1048576:.1f}",
             ),
         )
     try:

@@ -170,7 +170,7 @@ def test_approved_round_is_read_only(db_app, room_id) -> None:
         assert patrol.approved_at is not None and patrol.read_only
         with pytest.raises(ValidationFailed) as refused:
             services.save_answer("round-appr", answers(cold_aisle_temperature="40")[0])
-        assert "read-only" in str(refused.value)
+        assert "只读" in str(refused.value)
         with pytest.raises(ValidationFailed):
             services.approve_round(patrol, "again")
         with pytest.raises(ValidationFailed):
@@ -203,10 +203,10 @@ def test_photo_checks_resize_and_idempotent_upload(db_app, room_id) -> None:
             "item": "cold_aisle_temperature",
         }
         cases = [
-            (b"GIF89a....", "image/gif", "JPEG, PNG or WebP"),
-            (b"", "image/png", "empty"),
-            (b"not an image at all", "image/jpeg", "not a readable image"),
-            (b"\0" * 300_000, "image/png", "limit is 0 MB"),
+            (b"GIF89a....", "image/gif", "必须是 JPEG、PNG 或 WebP"),
+            (b"", "image/png", "照片为空"),
+            (b"not an image at all", "image/jpeg", "不是可读取的图片"),
+            (b"\0" * 300_000, "image/png", "上限为 0.2 MB"),
         ]
         for content, kind, message in cases:
             with pytest.raises(ValidationFailed) as refused:

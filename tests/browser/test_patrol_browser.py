@@ -1,0 +1,212 @@
+"""Patrol rounds on an iPad in zh-CN (real Chromium): a round with a finding end to end, and a
+round answered offline, reloaded from the service worker and submitted when the network is back."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from inspections import services
+from inspections.models import PatrolAnswer, PatrolFinding, PatrolPhoto, PatrolRound
+from opskit import db
+from opskit.alerts.models import Alert
+from opskit.audit import acting_as
+from tests import factories
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+ENV = "room/room_environment/"
+
+
+def _room(app: Flask) -> int:
+    with app.app_context():
+        rack = factories.rack(site="总部", room="A机房", name="A01")
+        db.session().commit()
+        return rack.room_id
+
+
+def _login(page, live_server: str, next_path: str) -> None:
+    page.goto(f"{live_server}/login?next={next_path}")
+    page.fill("#username", "engineer")
+    page.fill("#password", "engineer-password-1")
+    page.tap("#login-submit")
+
+
+def _item(page, key: str):
+    return page.locator(f'.patrol-item[data-field="{ENV}{key}"]')
+
+
+def _check(page, key: str, value: str) -> None:
+    _item(page, key).locator(f'label[for$="-{value}"]').tap()
+
+
+def _reading(page, key: str, value: str) -> None:
+    field = _item(page, key).locator(".patrol-value")
+    field.fill(value)
+    field.dispatch_event("change")
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (2400, 1800), (180, 40, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _count(app: Flask, model: Any) -> int:
+    with app.app_context():
+        return db.session().scalar(select(func.count()).select_from(model)) or 0
+
+
+def _wait_for(page, condition, timeout: float = 15.0) -> None:
+    """Poll the database while Playwright keeps routing the page's requests."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        page.wait_for_timeout(100)
+
+
+def test_round_with_out_of_range_temperature_note_photo_signature(
+    app: Flask, live_server: str, ipad
+) -> None:
+    room_id = _room(app)
+    page, guard = ipad
+    _login(page, live_server, "/patrol/rounds/new")
+    expect(page.locator("h1")).to_contain_text("巡检")
+    page.select_option("#adhoc-room", str(room_id))
+    page.locator('label[for="adhoc-room_environment"]').tap()
+    page.tap("#adhoc-start")
+    expect(page.locator("#patrol-round")).to_be_visible()
+    expect(page.locator("#patrol-progress")).to_have_text("0 / 8")
+
+    temp = _item(page, "cold_aisle_temperature")
+    _reading(page, "cold_aisle_temperature", "31")
+    flag = temp.locator(".patrol-flag")
+    expect(flag).to_be_visible()
+    expect(flag).to_contain_text("异常")
+    expect(flag).to_contain_text("27")
+    expect(temp).to_have_attribute("data-level", "warning")
+    temp.locator(".patrol-note").fill("北侧冷通道温度偏高，空调 2 号机回风滤网堵塞")
+    temp.locator(".patrol-photo").set_input_files(
+        files=[{"name": "aisle.png", "mimeType": "image/png", "buffer": _png()}]
+    )
+    expect(temp.locator(".patrol-thumb")).to_have_count(1)
+    _reading(page, "cold_aisle_humidity", "48")
+    _reading(page, "hot_aisle_temperature", "35")
+    for key in ("no_water_leak", "no_smell_or_noise", "lighting"):
+        _check(page, key, "pass")
+    _check(page, "cleanliness", "clean")
+    expect(page.locator("#patrol-progress")).to_have_text("7 / 8")  # remarks are optional
+    pass_box = _item(page, "lighting").locator("label").first.bounding_box()
+    assert pass_box is not None and pass_box["height"] >= 44
+
+    pad = page.locator("#signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 30, box["y"] + 100)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 30 + step * 25, box["y"] + 100 - (step % 3) * 25)
+    page.mouse.up()
+    _wait_for(page, lambda: _count(app, PatrolPhoto) == 1)
+    temp.scroll_into_view_if_needed()
+    screenshot(page, "patrol-round")
+
+    page.tap("#patrol-submit")
+    expect(page.locator("#patrol-status")).to_have_text("已提交")
+    expect(page.locator("#patrol-findings")).to_contain_text("31°C")
+    with app.app_context():
+        patrol = db.session().scalar(select(PatrolRound))
+        assert patrol.status == "submitted" and patrol.signature_name == "Engineer"
+        assert patrol.signature_image.startswith("data:image/png;base64,")
+        answers = {a.item_key: a for a in patrol.answers}
+        assert answers["cold_aisle_temperature"].value == "31"
+        assert answers["cold_aisle_temperature"].note.startswith("北侧冷通道温度偏高")
+        finding = db.session().scalar(select(PatrolFinding))
+        assert finding.answer.item_key == "cold_aisle_temperature" and len(finding.photos) == 1
+        photo = finding.photos[0]
+        assert photo.content_type == "image/jpeg" and max(photo.width, photo.height) == 1600
+        alert = db.session().get(Alert, finding.alert_id)
+        assert (alert.source, alert.urgency, alert.status, alert.room_id) == (
+            "patrol",
+            "C",
+            "firing",
+            room_id,
+        )
+        assert "31°C" in alert.message and "北侧冷通道温度偏高" in alert.message
+    assert guard.external == []
+
+
+def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, ipad) -> None:
+    room_id = _room(app)
+    with app.test_request_context("/"), acting_as("engineer"):
+        services.start_round(
+            "offline-browser-1", room_id=room_id, checklist_keys=["room_environment"]
+        )
+    page, guard = ipad
+    context = page.context
+    _login(page, live_server, "/patrol/rounds/offline-browser-1")
+    expect(page.locator("#patrol-round")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    controlled = page.evaluate(
+        """async () => {
+          for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          return navigator.serviceWorker.controller !== null;
+        }"""
+    )
+    assert controlled
+
+    _reading(page, "cold_aisle_temperature", "24.5")
+    _wait_for(page, lambda: _count(app, PatrolAnswer) == 1)
+
+    context.set_offline(True)
+    _reading(page, "cold_aisle_humidity", "52")
+    _check(page, "no_water_leak", "pass")
+    expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
+    _check(page, "no_smell_or_noise", "pass")
+
+    page.reload()  # answered by the service worker from its cache
+    expect(page.locator("#patrol-round")).to_be_visible()
+    expect(_item(page, "cold_aisle_humidity").locator(".patrol-value")).to_have_value("52")
+    expect(_item(page, "no_water_leak").locator("input[value=pass]")).to_be_checked()
+    _reading(page, "hot_aisle_temperature", "33")
+    _check(page, "lighting", "pass")
+    _check(page, "cleanliness", "clean")
+    _item(page, "remarks").locator(".patrol-value").fill("断网期间完成")
+    _item(page, "remarks").locator(".patrol-value").dispatch_event("change")
+    page.tap("#patrol-submit")
+    expect(page.locator("#patrol-banner")).to_contain_text("恢复连接后自动提交")
+    assert _count(app, PatrolAnswer) == 1  # nothing reached the server while offline
+    with app.app_context():
+        assert services.find_round("offline-browser-1").status == "draft"
+
+    context.set_offline(False)
+    expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
+        patrol = services.find_round("offline-browser-1")
+        assert patrol.status == "submitted"
+        values = {a.item_key: a.value for a in patrol.answers}
+        assert values == {
+            "cold_aisle_temperature": "24.5",
+            "cold_aisle_humidity": "52",
+            "hot_aisle_temperature": "33",
+            "no_water_leak": "pass",
+            "no_smell_or_noise": "pass",
+            "lighting": "pass",
+            "cleanliness": "clean",
+            "remarks": "断网期间完成",
+        }
+        assert db.session().scalar(select(func.count()).select_from(Alert)) == 0
+    assert guard.external == []
