@@ -392,3 +392,55 @@ def test_every_metric_a_kind_emits_is_in_the_vocabulary() -> None:
     source = Path(__file__).parents[2].joinpath("monitors", "kinds.py").read_text(encoding="utf-8")
     emitted = set(re.findall(r'reading\("([a-z_.]+)"', source))
     assert emitted and emitted <= set(METRICS), emitted - set(METRICS)
+
+
+def test_latest_values_are_each_monitors_newest_poll(db_app: Flask) -> None:
+    def put(asset_id: int, monitor_id: int | None, at: datetime, metric: str, value: Any) -> None:
+        number = value if isinstance(value, int | float) else None
+        db.session().add(
+            Reading(
+                asset_id=asset_id,
+                monitor_id=monitor_id,
+                metric=metric,
+                instance="",
+                at=at,
+                value=number,
+                text=None if number is not None else value,
+            )
+        )
+
+    with db_app.app_context():
+        ups, room = factories.asset("UPS-L1"), factories.asset("ROOM-L1")
+        db.session().flush()
+        snmp_m = add_monitor(ups.id, "tcp", {"host": "127.0.0.1", "port": 1})
+        other = add_monitor(ups.id, "tcp", {"host": "127.0.0.1", "port": 2})
+        early, late = NOW - timedelta(minutes=2), NOW - timedelta(minutes=1)
+        put(ups.id, snmp_m, early, "ups.battery.charge_percent", 90)
+        put(ups.id, snmp_m, late, "ups.battery.charge_percent", 80)
+        put(ups.id, snmp_m, late, "ups.output.source", "battery")
+        put(ups.id, other, early, "ups.battery.charge_percent", 99)  # older than snmp_m's
+        put(ups.id, other, early, "tcp.connect_ms", 1.5)
+        put(room.id, None, early, "env.temperature_c", 24.5)  # seeded, no monitor
+        put(room.id, None, NOW - timedelta(hours=3), "env.humidity_percent", 40)  # stale
+        db.session().commit()
+
+        got = queries.latest_values(since=NOW - timedelta(hours=1))
+        assert {
+            a: {k[0]: (r.value, r.text, r.at) for k, r in v.items()} for a, v in got.items()
+        } == {
+            ups.id: {
+                "ups.battery.charge_percent": (80, None, late),
+                "ups.output.source": (None, "battery", late),
+                "tcp.connect_ms": (1.5, None, early),
+            },
+            room.id: {"env.temperature_c": (24.5, None, early)},
+        }
+        only = queries.latest_values(
+            [ups.id], ["ups.battery.charge_percent"], since=NOW - timedelta(hours=1)
+        )
+        assert {a: list(v) for a, v in only.items()} == {
+            ups.id: [("ups.battery.charge_percent", "")]
+        }
+        assert queries.latest_values([], since=NOW - timedelta(hours=1)) == {}
+        prefixed = queries.latest_values(metric_prefix="env.", since=NOW - timedelta(days=1))
+        assert {k[0] for k in prefixed[room.id]} == {"env.temperature_c", "env.humidity_percent"}
