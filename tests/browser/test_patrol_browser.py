@@ -4,6 +4,7 @@ round answered offline, reloaded from the service worker and submitted when the 
 from __future__ import annotations
 
 import io
+import threading
 import time
 from typing import Any
 
@@ -210,3 +211,85 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
         }
         assert db.session().scalar(select(func.count()).select_from(Alert)) == 0
     assert guard.external == []
+
+
+class _Server:
+    """opskit on a fixed port that can be stopped (connection refused) and started again."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.port = 0
+        self.start()
+
+    def start(self) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class OneRequestPerConnection(WSGIRequestHandler):
+            pass
+
+        self.httpd = make_server(
+            "127.0.0.1",
+            self.port,
+            self.app,
+            threaded=True,
+            request_handler=OneRequestPerConnection,
+        )
+        # no keep-alive: once stopped, every new request is refused, like a server gone
+        OneRequestPerConnection.protocol_version = "HTTP/1.0"
+        self.port = self.httpd.server_port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.running = True
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self.running = False
+        self.httpd.shutdown()
+        self.thread.join(timeout=10)
+        self.httpd.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def test_server_gone_with_wifi_up_queues_and_resends(app: Flask, ipad) -> None:
+    room_id = _room(app)
+    with app.test_request_context("/"), acting_as("engineer"):
+        services.start_round("server-gone-01", room_id=room_id, checklist_keys=["room_environment"])
+    server = _Server(app)
+    page, _guard = ipad
+    try:
+        _login(page, server.url, "/patrol/rounds/server-gone-01")
+        expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+        for key, value in (("cold_aisle_temperature", "22"), ("cold_aisle_humidity", "45")):
+            _reading(page, key, value)
+        _wait_for(page, lambda: _count(app, PatrolAnswer) == 2)
+
+        server.stop()
+        assert page.evaluate("() => navigator.onLine") is True  # the Wi-Fi is still up
+        _reading(page, "hot_aisle_temperature", "31")
+        for key in ("no_water_leak", "no_smell_or_noise", "lighting"):
+            _check(page, key, "pass")
+        _check(page, "cleanliness", "debris")  # a finding, with its note
+        _item(page, "cleanliness").locator(".patrol-note").fill("包装箱未清理")
+        _item(page, "cleanliness").locator(".patrol-note").dispatch_event("change")
+        expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
+        page.tap("#patrol-submit")
+        expect(page.locator("#patrol-banner")).to_contain_text("恢复连接后自动提交")
+        assert _count(app, PatrolAnswer) == 2
+
+        server.start()
+        expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+        with app.app_context():
+            assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
+            patrol = services.find_round("server-gone-01")
+            values = {a.item_key: (a.value, a.note) for a in patrol.answers}
+            assert values["hot_aisle_temperature"] == ("31", "")
+            assert values["cleanliness"] == ("debris", "包装箱未清理")
+            assert len(values) == 7
+            alert = db.session().scalar(select(Alert))
+            assert alert.source == "patrol" and "包装箱未清理" in alert.message
+    finally:
+        server.stop()
