@@ -245,6 +245,7 @@ def asset_series(asset_id: int) -> Any:
     return jsonify(
         metric=metric,
         instance=instance,
+        resolution=queries.resolution_for(span),
         points=[[at.isoformat(), value] for at, value in points],
     )
 

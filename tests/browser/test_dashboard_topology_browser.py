@@ -47,6 +47,10 @@ def test_tap_topology_node_then_asset_monitoring(app, live_server: str, ipad) ->
     chart = page.locator(".opskit-trend").first
     expect(chart).to_have_attribute("data-points", "1")
     expect(chart.locator("canvas")).to_have_count(1)
+    expect(chart).to_have_attribute("data-resolution", "0")
+    page.locator('#trend-ranges [data-range="7d"]').tap()  # a week: from the 5-minute rollups
+    expect(chart).to_have_attribute("data-resolution", "300")
+    expect(chart).to_have_attribute("data-points", "1")  # no rollups yet: the raw reading
     expect(page.locator("#probe-form")).to_have_count(1)
     screenshot(page, "asset-monitoring")
     assert guard.external == []

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from monitors.models import LldpNeighbor, Monitor
+from monitors.models import LldpNeighbor, Monitor, Rollup
 from opskit import db
 from tests import factories
 from tests.conftest import login, post_form
@@ -151,11 +151,34 @@ def test_monitor_list_asset_live_values_and_series(db_app, db_client) -> None:
     live = db_client.get(f"/monitoring/assets/{s.sensor_id}/live").get_data(as_text=True)
     row = re.search(r'data-metric="env.temperature_c" data-instance="probe1">.*?</tr>', live, re.S)
     assert row and ">24.5<" in row.group(0)
-    assert 'class="opskit-trend"' in live
-    series = db_client.get(
-        f"/monitoring/assets/{s.sensor_id}/series.json?metric=env.temperature_c&instance=probe1"
-    ).get_json()
+    panel = db_client.get(f"/monitoring/assets/{s.sensor_id}/panel").get_data(as_text=True)
+    assert 'class="opskit-trend"' in panel and 'data-range="7d"' in panel
+    assert 'id="probe-form"' not in panel  # a viewer does not probe
+    url = f"/monitoring/assets/{s.sensor_id}/series.json?metric=env.temperature_c&instance=probe1"
+    series = db_client.get(url).get_json()
     assert len(series["points"]) == 24 and series["points"][-1][1] == 24.5
+    assert series["resolution"] == 0  # raw readings
+    # a week is drawn from the 5-minute rollups
+    with db_app.app_context():
+        now = db.utcnow().replace(minute=0, second=0, microsecond=0)
+        for days, avg in ((6, 21.5), (3, 22.5), (1, 23.5)):
+            db.session().add(
+                Rollup(
+                    asset_id=s.sensor_id,
+                    metric="env.temperature_c",
+                    instance="probe1",
+                    resolution=300,
+                    bucket=now - timedelta(days=days),
+                    count=5,
+                    min=avg - 1,
+                    max=avg + 1,
+                    avg=avg,
+                    last=avg,
+                )
+            )
+        db.session().commit()
+    week = db_client.get(url + "&range=7d").get_json()
+    assert week["resolution"] == 300 and [p[1] for p in week["points"]] == [21.5, 22.5, 23.5]
     assert db_client.get("/monitoring/assets/999999/panel").status_code == 404
 
 

@@ -46,13 +46,14 @@
       });
   }
 
-  function trend(el) {
-    if (el.dataset.loaded) return;
+  function trend(el, force) {
+    if (el.dataset.loaded && !force) return;
     el.dataset.loaded = "1";
-    fetch(el.dataset.src, { credentials: "same-origin" })
+    var url = el.dataset.src + (el.dataset.src.indexOf("?") === -1 ? "?" : "&") + "range=" + (el.dataset.range || "24h");
+    fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        var chart = echarts.init(el);
+        var chart = echarts.getInstanceByDom(el) || echarts.init(el);
         chart.setOption({
           animation: false,
           grid: { left: 44, right: 12, top: 12, bottom: 28 },
@@ -63,8 +64,23 @@
           series: [{ type: "line", data: data.points, showSymbol: data.points.length < 60, symbolSize: 5 }],
         });
         el.dataset.points = String(data.points.length);
+        el.dataset.resolution = String(data.resolution);
       });
   }
+
+  // 24 hours of raw readings, 7 days of 5-minute and 90 days of hourly rollups
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("#trend-ranges [data-range]");
+    if (!button) return;
+    document.querySelectorAll("#trend-ranges [data-range]").forEach(function (b) {
+      b.classList.toggle("btn-secondary", b === button);
+      b.classList.toggle("btn-outline-secondary", b !== button);
+    });
+    document.querySelectorAll(".opskit-trend").forEach(function (el) {
+      el.dataset.range = button.dataset.range;
+      trend(el, true);
+    });
+  });
 
   function init(root) {
     if (typeof echarts === "undefined") return;
