@@ -210,10 +210,16 @@ def dedup_key(rule: Rule, asset_id: int, instance: str) -> str:
 
 
 def _apply(
-    rule: Rule, asset_id: int, instance: str, target: str, at: datetime, shown: str
+    rule: Rule,
+    asset_id: int,
+    instance: str,
+    target: str,
+    at: datetime,
+    shown: str,
+    state: RuleState | None = None,
 ) -> Alert | None:
     """Move the rule's state toward ``target`` (respecting ``for``) and raise/clear alerts."""
-    state = _state(rule, asset_id, instance)
+    state = state or _state(rule, asset_id, instance)
     state.last_value = shown[:64]
     state.updated_at = at
     current = state.level or "ok"
@@ -263,7 +269,7 @@ def evaluate(
             target = rule.level_of(value, state.level or "ok")
         except (TypeError, ValueError):
             continue  # a garbage value is the monitor's problem, not an alert condition
-        alert = _apply(rule, asset_id, instance, target, at, f"{value}{unit}")
+        alert = _apply(rule, asset_id, instance, target, at, f"{value}{unit}", state)
         if alert is not None:
             changed.append(alert)
     return changed
