@@ -1,0 +1,308 @@
+"""Patrol plans and their past rounds for the demo, through the patrol services.
+
+Each room has a daily plan; every past slot of the last two weeks was patrolled (a few were
+missed) by one of the engineers, answering every item of every checklist. Now and then an
+answer is abnormal: the round's finding raises a patrol alert, closed a few hours later. Today
+the morning rounds are done, one is in progress and the afternoon ones are due. A history
+longer than two weeks repeats the fortnight's rounds (not their findings) in bulk.
+
+The services stamp submissions with the current time; the seeder then moves each round, its
+finding and the finding's alert back to when the round was walked.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from opskit import db
+from opskit.audit import acting_as
+
+PLANS = [
+    # (name, room letter, checklists, local times)
+    (
+        "一号机房日常巡检",
+        "A",
+        ["room_environment", "ups", "precision_ac", "power_distribution", "fire_security"],
+        ["09:00", "15:00"],
+    ),
+    ("二号机房日常巡检", "B", ["room_environment", "ups", "precision_ac"], ["10:00"]),
+    ("机柜告警灯周检", "A", ["rack_alarm_lamps"], ["16:30"]),
+]
+FINDING_EVERY = 9  # about one round in nine has an abnormal answer
+SERVICE_DAYS = 14  # findings over the last two weeks
+
+
+def _reading(item: Any, rng: random.Random, abnormal: bool) -> str:
+    lim = item.limits
+    if abnormal:
+        high = lim.effective_warning_high
+        if high is not None:
+            return f"{high + 1.5:.1f}"
+        low = lim.effective_warning_low
+        return f"{(low or 1) - 1:.1f}"
+    low, high = lim.normal_min, lim.normal_max
+    if low is not None and high is not None:
+        value = low + (high - low) * rng.uniform(0.3, 0.7)
+    elif high is not None:
+        value = high * rng.uniform(0.55, 0.8)
+    elif low is not None:
+        value = low * rng.uniform(1.05, 1.3) if low > 0 else rng.uniform(1, 5)
+    else:
+        value = rng.uniform(10, 50)
+    return f"{value:.1f}"
+
+
+def _answer(item: Any, rng: random.Random, abnormal: bool) -> tuple[str, str] | None:
+    """(value, note) for one item, or None for items the seeder leaves out."""
+    if item.kind == "reading":
+        value = _reading(item, rng, abnormal)
+    elif item.kind == "check":
+        value = "fail" if abnormal else "pass"
+    elif item.kind == "choice":
+        wanted = [o for o in item.options if (o.level != "ok") == abnormal] or list(item.options)
+        value = wanted[0].key
+    elif item.kind == "text":
+        if not item.required:
+            return None
+        value = "正常"
+    else:  # photos and signatures
+        return None
+    note = "现场复核，已报告值班主管" if abnormal else ""
+    return value, note
+
+
+def _answers(patrol: Any, rng: random.Random, abnormal_at: int | None, at: datetime) -> list:
+    from inspections import services
+
+    out = []
+    n = 0
+    pending = abnormal_at is not None  # the first reading/check from that index is abnormal
+    for entry in patrol.targets:
+        checklist = services.get_checklist(entry["checklist"])
+        for item in checklist.items:
+            bad = pending and n >= abnormal_at and item.kind in ("reading", "check")  # type: ignore[operator]
+            pending = pending and not bad
+            got = _answer(item, rng, bad)
+            if got is None:
+                continue
+            n += 1
+            out.append(
+                {
+                    "target": entry["key"],
+                    "checklist": entry["checklist"],
+                    "item": item.key,
+                    "value": got[0],
+                    "note": got[1],
+                    "answered_at": at.isoformat(),
+                }
+            )
+    return out
+
+
+def _backdate(patrol: Any, started: datetime, submitted: datetime | None) -> None:
+    from opskit.alerts.models import Alert, AlertEvent
+
+    sess = db.session()
+    patrol.started_at = started
+    if submitted is not None:
+        patrol.submitted_at = submitted
+        patrol.signed_at = submitted
+    for finding in patrol.findings:
+        finding.opened_at = submitted or started
+        if finding.alert_id is not None:
+            alert = sess.get(Alert, finding.alert_id)
+            if alert is not None:
+                alert.first_seen = alert.last_seen = finding.opened_at
+                for event in sess.scalars(
+                    select(AlertEvent).where(AlertEvent.alert_id == alert.id)
+                ):
+                    event.at = finding.opened_at
+
+
+def _close(patrol: Any, at: datetime) -> None:
+    from inspections import services
+    from opskit.alerts.models import Alert, AlertEvent
+
+    sess = db.session()
+    for finding in list(patrol.findings):
+        services.close_finding(finding, "已处理：更换/复位后复测正常")
+        finding = sess.get(type(finding), finding.id)
+        finding.closed_at = at
+        if finding.alert_id is not None:
+            alert = sess.get(Alert, finding.alert_id)
+            if alert is not None and alert.resolved_at is not None:
+                alert.resolved_at = at
+                for event in sess.scalars(
+                    select(AlertEvent).where(
+                        AlertEvent.alert_id == alert.id, AlertEvent.kind == "resolved"
+                    )
+                ):
+                    event.at = at
+
+
+def _slots(plans: list[Any], now: datetime, days: int, tz: Any) -> list[tuple[Any, datetime]]:
+    """(plan, local slot time) of every past slot over ``days``, oldest first."""
+    today = now.astimezone(tz).date()
+    out = []
+    for back in range(days, -1, -1):
+        day = today - timedelta(days=back)
+        for plan in plans:
+            if plan.name == "机柜告警灯周检" and day.weekday() != 0:
+                continue
+            for hhmm in plan.schedule_times:
+                slot = datetime.combine(day, time.fromisoformat(hhmm), tz)
+                if slot <= now:
+                    out.append((plan, slot))
+    return out
+
+
+def seed(built: Any, now: datetime, days: int) -> int:
+    """Plans and rounds over ``days`` (up to now); returns the number of rounds.
+
+    Through the services: each plan's latest round, the rounds with a finding (about one in
+    nine over the last two weeks) and today's round in progress. The other rounds copy their
+    plan's latest round in bulk with fresh readings (the services take about a second a round).
+    """
+    from inspections import services
+    from inspections.models import PatrolPlan
+    from opskit import users
+    from opskit.i18n import site_tz
+
+    tz = site_tz()
+    sess = db.session()
+    engineers = [users.get_user(u) for u in ("zhangwei", "lina", "wangqiang")]
+    plans: list[PatrolPlan] = []
+    with acting_as("demo"):
+        for name, letter, keys, times in PLANS:
+            plan = services.save_plan(
+                {
+                    "name": name,
+                    "room_id": built.rooms[letter].id,
+                    "checklist_keys": keys,
+                    "schedule_times": times,
+                    "grace_minutes": 120,
+                }
+            )
+            plans.append(plan)
+        sess.commit()
+
+    rng = random.Random(5)
+    slots = _slots(plans, now, days, tz)
+    recent = now - timedelta(days=SERVICE_DAYS)
+    # the latest slot: in progress when it began less than an hour ago
+    in_progress = slots[-1] if slots and now - slots[-1][1] < timedelta(hours=1) else None
+    done = [s for s in slots if s is not in_progress]
+    templates: dict[int, tuple[Any, datetime]] = {}
+    for plan, slot in reversed(done):
+        templates.setdefault(plan.id, (plan, slot))
+    special = set(templates.values())
+    findings = {
+        s for s in done if s[1] >= recent and s not in special and rng.randrange(FINDING_EVERY) == 0
+    }
+    # the newest round with a finding (within two days) is still open: its alert is firing
+    keep_open = next(
+        (s for s in reversed(done) if s not in special and now - s[1] < timedelta(days=2)), None
+    )
+    if keep_open is not None:
+        findings.add(keep_open)
+    special |= findings
+    made = 0
+    template_rounds: dict[int, Any] = {}
+    for n, (plan, slot) in enumerate(done):
+        if (plan, slot) not in special:
+            continue
+        who = engineers[n % len(engineers)]
+        started = slot + timedelta(minutes=rng.randint(-10, 20))
+        finished = started + timedelta(minutes=rng.randint(25, 50))
+        cid = f"demo-{plan.id}-{slot:%Y%m%d%H%M}"
+        abnormal = rng.randint(0, 30) if (plan, slot) in findings else None
+        with acting_as(who.username, who.id):
+            patrol = services.start_round(
+                cid, plan_id=plan.id, scheduled_for=slot, started_at=started
+            )
+            answers = _answers(patrol, rng, abnormal, min(finished, now))
+            patrol = services.submit_round(
+                cid, {"answers": answers, "signature_name": who.display_name}
+            )
+            _backdate(patrol, started, min(finished, now))
+            if patrol.findings and (plan, slot) != keep_open:
+                _close(patrol, finished + timedelta(hours=rng.randint(2, 20)))
+            sess.commit()
+        if templates.get(plan.id) == (plan, slot):
+            template_rounds[plan.id] = patrol
+        made += 1
+    made += _copies(
+        [(p, s) for p, s in done if (p, s) not in special], template_rounds, engineers, rng
+    )
+    if in_progress is not None:
+        plan, slot = in_progress
+        who = engineers[0]
+        cid = f"demo-{plan.id}-{slot:%Y%m%d%H%M}"
+        with acting_as(who.username, who.id):
+            patrol = services.start_round(
+                cid, plan_id=plan.id, scheduled_for=slot, started_at=min(slot, now)
+            )
+            for answer in _answers(patrol, rng, None, now)[:8]:
+                services.save_answer(cid, answer)
+        made += 1
+    return made
+
+
+def _copies(
+    slots: list[tuple[Any, datetime]], templates: dict[int, Any], engineers: list, rng: Any
+) -> int:
+    """Submitted rounds for ``slots``: their plan's template round with fresh readings."""
+    from inspections import services
+    from inspections.models import PatrolAnswer, PatrolRound, RoundStatus
+
+    sess = db.session()
+    columns = [c.key for c in PatrolAnswer.__table__.columns if c.key not in ("id", "round_id")]
+    items: dict[tuple[str, str], Any] = {}
+    made = 0
+    for n, (plan, slot) in enumerate(slots):
+        template = templates.get(plan.id)
+        if template is None or rng.random() < 0.04:  # a few slots were missed
+            continue
+        who = engineers[n % len(engineers)]
+        started = slot + timedelta(minutes=rng.randint(-10, 20))
+        finished = started + timedelta(minutes=rng.randint(25, 50))
+        copy = PatrolRound(
+            client_id=f"demo-{plan.id}-{slot:%Y%m%d%H%M}",
+            plan_id=plan.id,
+            room_id=template.room_id,
+            checklist_keys=template.checklist_keys,
+            targets=template.targets,
+            scheduled_for=slot,
+            started_at=started,
+            submitted_at=finished,
+            engineer_id=who.id,
+            engineer=who.username,
+            status=RoundStatus.SUBMITTED.value,
+            signature_name=who.display_name,
+            signed_at=finished,
+        )
+        sess.add(copy)
+        sess.flush()
+        rows = []
+        for a in template.answers:
+            row = {c: getattr(a, c) for c in columns}
+            row.update(round_id=copy.id, answered_at=finished, answered_by=who.username)
+            row.update(monitored_value=None, monitored_at=None, disagrees=False)
+            if a.number is not None:
+                key = (a.checklist_key, a.item_key)
+                if key not in items:
+                    items[key] = services.get_checklist(key[0]).item(key[1])
+                row["value"] = _reading(items[key], rng, False)
+                row["number"] = float(row["value"])
+            rows.append(row)
+        if rows:
+            sess.execute(PatrolAnswer.__table__.insert(), rows)
+        made += 1
+        if made % 200 == 0:
+            sess.commit()
+    sess.commit()
+    return made
