@@ -268,6 +268,8 @@ def trends() -> Any:
                 for line in data["limits"]
             ],
             "empty": str(_("No readings in this period.")),
+            "start": f"{start.isoformat()} 00:00",
+            "end": f"{(end + timedelta(days=1)).isoformat()} 00:00",
         }
     return render_template(
         "inspections/trends.html",

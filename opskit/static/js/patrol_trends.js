@@ -30,6 +30,7 @@
       name: s.name,
       type: "line",
       showSymbol: true,
+      showAllSymbol: true,
       symbolSize: 8,
       data: s.data.map(function (p) {
         var abnormal = p[2] === "warning" || p[2] === "critical";
@@ -47,12 +48,13 @@
 
   var chart = echarts.init(el, null, { renderer: "svg" });
   chart.setOption({
+    animation: false,
     title: spec.series.length ? undefined : { text: spec.empty, left: "center", top: "middle",
       textStyle: { fontSize: 14, color: "#6c757d" } },
     tooltip: { trigger: "axis", valueFormatter: function (v) { return v + spec.unit; } },
     legend: { bottom: 0 },
     grid: { left: 50, right: 110, top: 20, bottom: 50 },
-    xAxis: { type: "time" },
+    xAxis: { type: "time", min: spec.start, max: spec.end },
     yAxis: {
       type: "value",
       name: spec.unit,
