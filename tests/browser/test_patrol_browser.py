@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -78,7 +79,18 @@ def _wait_for(page, condition, timeout: float = 15.0) -> None:
 def test_round_with_out_of_range_temperature_note_photo_signature(
     app: Flask, live_server: str, ipad
 ) -> None:
+    from assets.models import Room
+    from monitors.models import Reading
+
     room_id = _room(app)
+    with app.test_request_context("/"), acting_as("admin"):
+        sensor = factories.asset(
+            "ENV-A01", kind="sensor", name="温湿度传感器", room=db.session().get(Room, room_id)
+        )
+        polled = db.utcnow() - timedelta(minutes=3)
+        for metric, value in (("env.temperature_c", 30.6), ("env.humidity_percent", 41.0)):
+            db.session().add(Reading(asset_id=sensor.id, metric=metric, at=polled, value=value))
+        db.session().commit()
     page, guard = ipad
     _login(page, live_server, "/patrol/rounds/new")
     expect(page.locator("h1")).to_contain_text("巡检")
@@ -89,7 +101,10 @@ def test_round_with_out_of_range_temperature_note_photo_signature(
     expect(page.locator("#patrol-progress")).to_have_text("0 / 8")
 
     temp = _item(page, "cold_aisle_temperature")
+    expect(temp.locator(".patrol-monitored")).to_contain_text("30.6 °C")
+    expect(temp.locator(".patrol-value")).to_have_attribute("placeholder", "30.6")
     _reading(page, "cold_aisle_temperature", "31")
+    expect(temp.locator(".patrol-disagree")).to_be_hidden()  # within the 1.5 °C tolerance
     flag = temp.locator(".patrol-flag")
     expect(flag).to_be_visible()
     expect(flag).to_contain_text("异常")
@@ -100,7 +115,12 @@ def test_round_with_out_of_range_temperature_note_photo_signature(
         files=[{"name": "aisle.png", "mimeType": "image/png", "buffer": _png()}]
     )
     expect(temp.locator(".patrol-thumb")).to_have_count(1)
+    humidity = _item(page, "cold_aisle_humidity")
+    humidity.locator(".patrol-use-monitored").tap()
+    expect(humidity.locator(".patrol-value")).to_have_value("41")
     _reading(page, "cold_aisle_humidity", "48")
+    expect(humidity.locator(".patrol-disagree")).to_be_visible()  # 7 %RH off, tolerance 5
+    expect(humidity.locator(".patrol-disagree")).to_have_text("与监控值不符")
     _reading(page, "hot_aisle_temperature", "35")
     for key in ("no_water_leak", "no_smell_or_noise", "lighting"):
         _check(page, key, "pass")
@@ -131,6 +151,9 @@ def test_round_with_out_of_range_temperature_note_photo_signature(
         assert patrol.signature_image.startswith("data:image/png;base64,")
         answers = {a.item_key: a for a in patrol.answers}
         assert answers["cold_aisle_temperature"].value == "31"
+        assert answers["cold_aisle_humidity"].monitored_value == 41.0
+        assert answers["cold_aisle_humidity"].disagrees is True
+        assert answers["cold_aisle_temperature"].disagrees is False
         assert answers["cold_aisle_temperature"].note.startswith("北侧冷通道温度偏高")
         finding = db.session().scalar(select(PatrolFinding))
         assert finding.answer.item_key == "cold_aisle_temperature" and len(finding.photos) == 1

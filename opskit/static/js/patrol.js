@@ -598,6 +598,13 @@
         note.addEventListener("input", function () { changed(el, true); });
         note.addEventListener("change", function () { changed(el, false); });
       }
+      var use = el.querySelector(".patrol-use-monitored");
+      if (use && input) {
+        use.addEventListener("click", function () {
+          input.value = el.dataset.monitored;
+          changed(el, false);
+        });
+      }
       var photo = el.querySelector(".patrol-photo");
       if (photo) photo.addEventListener("change", function () { photoChosen(el, photo); });
       render(el, judge(el, currentValue(el)));
