@@ -192,24 +192,39 @@ def bucketed_series(
     keys: list[tuple[int, str]],
     metric: str,
     since: datetime,
-    bucket_s: int = 1800,
+    bucket_s: int = 3600,
     how: str = "max",
 ) -> list[tuple[datetime, float]]:
     """One metric of several (asset id, instance) series as (bucket start, max or mean) points.
 
-    For sparklines: at most (window / bucket) points whatever the polling rate; each series is
-    one index range (asset, metric, instance, time).
+    For sparklines: at most (window / bucket) points whatever the polling rate. Each series is
+    read from its hourly rollups (one index range, 24 rows a day) when there are any in the
+    window, else from its raw readings (one index range on asset, metric, instance, time).
     """
+    from monitors.models import Resolution, Rollup
+
     buckets: dict[int, list[float]] = {}
+    sess = db.session()
     for asset_id, instance in keys:
-        rows = db.session().execute(
-            select(Reading.at, Reading.value).where(
-                Reading.asset_id == asset_id,
-                Reading.metric == metric,
-                Reading.instance == instance,
-                Reading.at >= since,
+        column = Rollup.max if how == "max" else Rollup.avg
+        rows = sess.execute(
+            select(Rollup.bucket, column).where(
+                Rollup.asset_id == asset_id,
+                Rollup.metric == metric,
+                Rollup.instance == instance,
+                Rollup.resolution == int(Resolution.HOUR),
+                Rollup.bucket >= since - timedelta(seconds=int(Resolution.HOUR)),
             )
-        )
+        ).all()
+        if not rows:
+            rows = sess.execute(
+                select(Reading.at, Reading.value).where(
+                    Reading.asset_id == asset_id,
+                    Reading.metric == metric,
+                    Reading.instance == instance,
+                    Reading.at >= since,
+                )
+            ).all()
         for at, value in rows:
             if value is not None:
                 buckets.setdefault(int(at.timestamp()) // bucket_s, []).append(value)
