@@ -3,8 +3,12 @@ partial endpoint, kiosk mode, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import timedelta
 
+from monitors.models import Rollup
+from opskit import db
 from tests.conftest import login
 from tests.dashboard.seed import seed
 
@@ -53,6 +57,31 @@ def test_every_tile_shows_the_seeded_values(db_app, db_client) -> None:
     logbook = _tile(html, "logbook")
     assert "张三" in logbook and "更换硬盘" in logbook and "A机房" in logbook
     assert 'id="nav-sections"' in html
+
+    # with hourly rollups stored, the sparkline is drawn from them (max of the hour)
+    with db_app.app_context():
+        hour = db.utcnow().replace(minute=0, second=0, microsecond=0)
+        for back, top in ((2, 26.5), (1, 25.5), (0, 24.5)):
+            db.session().add(
+                Rollup(
+                    asset_id=s.sensor_id,
+                    metric="env.temperature_c",
+                    instance="probe1",
+                    resolution=3600,
+                    bucket=hour - timedelta(hours=back),
+                    count=60,
+                    min=20,
+                    max=top,
+                    avg=22,
+                    last=22,
+                )
+            )
+        db.session().commit()
+    env = db_client.get("/tiles/environment").get_data(as_text=True)
+    temp = re.search(
+        r'data-metric="env.temperature_c" data-limits=\'[^\']*\' data-series=\'(\[.*?\])\'', env
+    )
+    assert [p[1] for p in json.loads(temp.group(1))] == [26.5, 25.5, 24.5]
 
     part = db_client.get("/tiles/ups")
     assert part.status_code == 200
