@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from inspections import limits
 from opskit.i18n import site_tz
@@ -104,6 +105,9 @@ def today() -> Any:
         rooms=_room_names(),
         room=room,
         round_url=round_url,
+        start_url=url_for("inspections.new_round")
+        if "inspections.new_round" in current_app.view_functions and current_user.can_write
+        else None,
         previous=day - timedelta(days=1),
         following=day + timedelta(days=1),
     )

@@ -104,6 +104,9 @@ def test_today_history_trends_and_export(db_app, db_client) -> None:
     assert states == ["done", "in_progress", "overdue"]  # 09:00, 10:30 ad hoc, 15:00
     assert "A机房日常巡检" in today and "临时巡检" in today and "已逾期" in today
     assert 'href="/patrol/rounds/p2-round-0001"' in today  # the round page of the slot
+    assert 'id="today-start"' not in today  # viewers start no round
+    other = db_client.get("/patrol/today?day=2026-11-20&room=999").get_data(as_text=True)
+    assert re.findall(r'<tr data-state="(\w+)">', other) == []
 
     history = db_client.get(
         f"/patrol/history?start=2026-11-20&end=2026-11-21&room={room_id}"
