@@ -395,49 +395,77 @@ def volume_usage(start: datetime, end: datetime) -> dict[tuple[int, str], dict[s
 
     ``first``/``last``/``peak`` are ``host.storage.used_percent`` (first and last reading of the
     window, highest reading), ``size`` the last ``host.storage.size_bytes``. From raw readings;
-    a volume without readings in the window falls back to its hourly rollups.
+    a volume without readings in the window falls back to its hourly rollups. Aggregated by the
+    database (two grouped queries per table), whatever the number of readings.
     """
+    from sqlalchemy import and_
+
     from monitors.models import Resolution, Rollup
 
     sess = db.session()
-    out: dict[tuple[int, str], dict[str, Any]] = {}
     metrics = ("host.storage.used_percent", "host.storage.size_bytes")
-    raw = (
-        select(Reading.asset_id, Reading.metric, Reading.instance, Reading.value, Reading.value)
-        .where(
-            Reading.metric.in_(metrics),
-            Reading.value.is_not(None),
-            Reading.at >= start,
-            Reading.at < end,
-        )
-        .order_by(Reading.asset_id, Reading.instance, Reading.metric, Reading.at, Reading.id)
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    sources = (
+        (Reading, Reading.at, Reading.value, Reading.value, Reading.value, ()),
+        (
+            Rollup,
+            Rollup.bucket,
+            Rollup.avg,
+            Rollup.last,
+            Rollup.max,
+            (Rollup.resolution == int(Resolution.HOUR),),
+        ),
     )
-    hourly = (
-        select(Rollup.asset_id, Rollup.metric, Rollup.instance, Rollup.last, Rollup.max)
-        .where(
-            Rollup.metric.in_(metrics),
-            Rollup.resolution == int(Resolution.HOUR),
-            Rollup.bucket >= start,
-            Rollup.bucket < end,
+    for table, at, first_value, last_value, peak_value, extra in sources:
+        where = (
+            table.metric.in_(metrics),
+            at >= start,
+            at < end,
+            *(() if table is Rollup else (Reading.value.is_not(None),)),
+            *extra,
         )
-        .order_by(Rollup.asset_id, Rollup.instance, Rollup.metric, Rollup.bucket)
-    )
-    from_raw: set[tuple[int, str]] = set()
-    for source, query in (("raw", raw), ("rollup", hourly)):
-        for asset_id, metric, instance, last, peak in sess.execute(query):
-            key = (asset_id, instance)
-            if source == "rollup" and key in from_raw:
-                continue
-            if source == "raw":
-                from_raw.add(key)
-            entry = out.setdefault(key, {"first": None, "last": None, "peak": None, "size": None})
-            if metric == "host.storage.size_bytes":
-                entry["size"] = last
-            else:
-                if entry["first"] is None:
-                    entry["first"] = last
-                entry["last"] = last
-                entry["peak"] = peak if entry["peak"] is None else max(entry["peak"], peak)
+        span = (
+            select(
+                table.asset_id.label("asset_id"),
+                table.metric.label("metric"),
+                table.instance.label("instance"),
+                func.min(at).label("t0"),
+                func.max(at).label("t1"),
+                func.max(peak_value).label("peak"),
+            )
+            .where(*where)
+            .group_by(table.asset_id, table.metric, table.instance)
+            .subquery()
+        )
+        found: dict[tuple[int, str], dict[str, Any]] = {}
+        for moment, value, key in (
+            (span.c.t0, first_value, "first"),
+            (span.c.t1, last_value, "last"),
+        ):
+            query = select(
+                span.c.asset_id, span.c.metric, span.c.instance, span.c.peak, value
+            ).join(
+                table,
+                and_(
+                    table.asset_id == span.c.asset_id,
+                    table.metric == span.c.metric,
+                    table.instance == span.c.instance,
+                    at == moment,
+                    *extra,
+                ),
+            )
+            for asset_id, metric, instance, peak, v in sess.execute(query):
+                entry = found.setdefault(
+                    (asset_id, instance), {"first": None, "last": None, "peak": None, "size": None}
+                )
+                if metric == "host.storage.size_bytes":
+                    if key == "last":
+                        entry["size"] = v
+                else:
+                    entry[key] = v
+                    entry["peak"] = peak
+        for key, entry in found.items():
+            out.setdefault(key, entry)
     return out
 
 
@@ -484,3 +512,97 @@ def asset_colours(asset_ids: list[int]) -> dict[int, str]:
     states = asset_states(asset_ids)
     urgency = alerts.open_urgency_by_asset(asset_ids)
     return {aid: node_state(states.get(aid), urgency.get(aid)) for aid in asset_ids}
+
+
+def load_statistics(
+    asset_ids: list[int],
+    metrics: list[str],
+    combine: str,
+    start: datetime,
+    end: datetime,
+    week_origin: datetime,
+) -> dict[int, list[tuple[float, ...]]]:
+    """Weekly statistics of the hourly rollups, computed by the database (reports' load kind).
+
+    The hourly values of ``metrics`` are first combined per asset and hour (``combine``:
+    ``max`` across instances, e.g. the fullest volume, or ``sum``, e.g. traffic in + out of
+    every interface). Then per asset and week (weeks of 7 days counted from ``week_origin``):
+    ``(week index, peak, p95, n, Σx, Σy, Σx², Σxy, period p95)`` where peak is the highest
+    hourly maximum, p95 the nearest-rank 95th percentile of the hourly averages, x the time in
+    days since ``start`` and y the hourly average (the sums give a least-squares line), and
+    period p95 the percentile over the whole window (set on one week's row, None on others).
+    Only hourly rollups are read; assets without any in the window are absent.
+    """
+    from sqlalchemy import Float, Integer, cast
+
+    from monitors.models import Resolution, Rollup
+
+    if not asset_ids or not metrics:
+        return {}
+    sess = db.session()
+    agg = func.sum if combine == "sum" else func.max
+    hourly = (
+        select(
+            Rollup.asset_id.label("asset_id"),
+            Rollup.bucket.label("bucket"),
+            agg(Rollup.avg).label("v"),
+            agg(Rollup.max).label("pk"),
+        )
+        .where(
+            Rollup.asset_id.in_(asset_ids),
+            Rollup.metric.in_(metrics),
+            Rollup.resolution == int(Resolution.HOUR),
+            Rollup.bucket >= start,
+            Rollup.bucket < end,
+        )
+        .group_by(Rollup.asset_id, Rollup.bucket)
+        .subquery()
+    )
+    if sess.get_bind().dialect.name == "sqlite":
+        days = func.julianday(hourly.c.bucket)
+        x = days - _julian_day(start)
+        week = cast((days - _julian_day(week_origin)) / 7, Integer)
+    else:
+        epoch = cast(func.extract("epoch", hourly.c.bucket), Float)
+        x = (epoch - start.timestamp()) / 86400.0
+        week = cast(func.floor((epoch - week_origin.timestamp()) / 604800.0), Integer)
+    points = select(
+        hourly.c.asset_id, hourly.c.v, hourly.c.pk, x.label("x"), week.label("wk")
+    ).subquery()
+    ranked = select(
+        points,
+        func.row_number()
+        .over(partition_by=(points.c.asset_id, points.c.wk), order_by=points.c.v)
+        .label("rn"),
+        func.count().over(partition_by=(points.c.asset_id, points.c.wk)).label("n"),
+        func.row_number().over(partition_by=points.c.asset_id, order_by=points.c.v).label("rn_all"),
+        func.count().over(partition_by=points.c.asset_id).label("n_all"),
+    ).subquery()
+    r = ranked.c
+    query = (
+        select(
+            r.asset_id,
+            r.wk,
+            func.max(r.pk),
+            func.max(case((r.rn == (95 * r.n + 99) // 100, r.v))),
+            func.count(),
+            func.sum(r.x),
+            func.sum(r.v),
+            func.sum(r.x * r.x),
+            func.sum(r.x * r.v),
+            func.max(case((r.rn_all == (95 * r.n_all + 99) // 100, r.v))),
+        )
+        .group_by(r.asset_id, r.wk)
+        .order_by(r.asset_id, r.wk)
+    )
+    out: dict[int, list[tuple[float, ...]]] = {}
+    for row in sess.execute(query):
+        out.setdefault(row[0], []).append(
+            (int(row[1]), *(None if v is None else float(v) for v in row[2:]))
+        )
+    return out
+
+
+def _julian_day(moment: datetime) -> float:
+    """SQLite's julianday() of an aware datetime."""
+    return moment.astimezone(UTC).timestamp() / 86400 + 2440587.5

@@ -140,6 +140,81 @@ def _series(assets: list[Any], ctx: Context) -> Iterator[Series]:
         yield current
 
 
+@dataclass
+class Stats:
+    """One asset's one family over the period: weekly (peak, p95), overall, the fit sums."""
+
+    asset: Any
+    family: str
+    weeks: dict[date, tuple[float, float]]
+    peak: float
+    p95: float
+    fit: Fit
+
+
+def _week_origin(ctx: Context) -> datetime:
+    first = ctx.period.first_day
+    monday = first - timedelta(days=first.weekday())
+    return datetime.combine(monday, datetime.min.time(), ctx.period.tz)
+
+
+def _database_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
+    """Statistics the database computes from the hourly rollups (the fast path)."""
+    from monitors.queries import load_statistics
+
+    by_id = {a.id: a for a in assets}
+    origin = _week_origin(ctx).date()
+    out: dict[tuple[int, str], Stats] = {}
+    for family, (metrics, how, scale, _unit) in FAMILIES.items():
+        rows = load_statistics(
+            sorted(by_id), list(metrics), how, ctx.period.start, ctx.period.end, _week_origin(ctx)
+        )
+        for asset_id, weeks in rows.items():
+            fit = Fit()
+            stats = Stats(by_id[asset_id], family, {}, float("-inf"), 0.0, fit)
+            for wk, peak, p95, n, sx, sy, sxx, sxy, p95_all in weeks:
+                week = max(origin + timedelta(days=7 * int(wk)), ctx.period.first_day)
+                stats.weeks[week] = (peak * scale, p95 * scale)
+                stats.peak = max(stats.peak, peak * scale)
+                if p95_all is not None:
+                    stats.p95 = p95_all * scale
+                fit.n += int(n)
+                fit.sx += sx
+                fit.sy += sy * scale
+                fit.sxx += sxx
+                fit.sxy += sxy * scale
+            out[(asset_id, family)] = stats
+    return out
+
+
+def _python_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
+    """The same statistics from raw readings, for assets without hourly rollups."""
+    period = ctx.period
+    start_local = datetime.combine(period.first_day, datetime.min.time())
+    out: dict[tuple[int, str], Stats] = {}
+    for s in _series(assets, ctx):
+        scale = FAMILIES[s.family][2]
+        fit = Fit()
+        values: dict[date, list[float]] = {}
+        peaks: dict[date, float] = {}
+        for hour, (avg, peak) in sorted(s.hours.items()):
+            local = hour.astimezone(period.tz).replace(tzinfo=None)
+            day = local.date()
+            week = max(day - timedelta(days=day.weekday()), period.first_day)
+            values.setdefault(week, []).append(avg * scale)
+            peaks[week] = max(peaks.get(week, peak * scale), peak * scale)
+            fit.add((local - start_local).total_seconds() / 86400, avg * scale)
+        out[(s.asset.id, s.family)] = Stats(
+            s.asset,
+            s.family,
+            {w: (peaks[w], percentile(vs, 0.95)) for w, vs in values.items()},
+            max(peaks.values()),
+            percentile([v for vs in values.values() for v in vs], 0.95),
+            fit,
+        )
+    return out
+
+
 def load(ctx: Context) -> list[Sheet]:
     period = ctx.period
     names = family_names()
@@ -150,28 +225,20 @@ def load(ctx: Context) -> list[Sheet]:
     weekly: list[dict[str, Any]] = []
     #: family → week → asset tag → p95 (for the trend charts)
     trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
-    for s in _series(assets, ctx):
-        _metrics, _how, scale, unit = FAMILIES[s.family]
-        fit = Fit()
-        weeks: dict[date, list[float]] = {}
-        peaks: dict[date, float] = {}
-        for hour, (avg, peak) in sorted(s.hours.items()):
-            local = hour.astimezone(period.tz).replace(tzinfo=None)
-            day = local.date()
-            week = max(day - timedelta(days=day.weekday()), period.first_day)
-            weeks.setdefault(week, []).append(avg * scale)
-            peaks[week] = max(peaks.get(week, peak * scale), peak * scale)
-            fit.add((local - start_local).total_seconds() / 86400, avg * scale)
-        all_values = [v for vs in weeks.values() for v in vs]
-        for week, values in weeks.items():
-            p95 = percentile(values, 0.95)
+    stats = _database_stats(assets, ctx)
+    missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
+    stats |= {k: v for k, v in _python_stats(missing, ctx).items() if k not in stats}
+    for s in (stats[(a.id, f)] for a in assets for f in FAMILIES if (a.id, f) in stats):
+        unit = FAMILIES[s.family][3]
+        fit = s.fit
+        for week, (peak, p95) in sorted(s.weeks.items()):
             weekly.append(
                 {
                     "tag": s.asset.asset_tag,
                     "name": s.asset.name,
                     "metric": names[s.family],
                     "week": week,
-                    "peak": round(peaks[week], 2),
+                    "peak": round(peak, 2),
                     "p95": round(p95, 2),
                     "unit": unit,
                 }
@@ -208,8 +275,8 @@ def load(ctx: Context) -> list[Sheet]:
                 "importance": s.asset.importance,
                 "metric": names[s.family],
                 "unit": unit,
-                "peak": max(peaks.values()),
-                "p95": percentile(all_values, 0.95),
+                "peak": s.peak,
+                "p95": s.p95,
                 "fitted": fitted,
                 "growth": slope * 30 if slope is not None else None,
                 "limit": limit,
