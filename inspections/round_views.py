@@ -30,7 +30,7 @@ from inspections import queries, services
 from inspections.models import PatrolRound
 from inspections.views import bp  # the domain's blueprint: endpoints inspections.*, /patrol
 from opskit import db
-from opskit.auth import public, require_roles
+from opskit.auth import require_roles
 from opskit.validation import ValidationFailed
 
 STATE_LABELS = {
@@ -271,9 +271,12 @@ def photo(photo_id: int) -> Any:
     return response
 
 
-@public
 def service_worker() -> Any:
-    """The service worker, from the site root so it may control every page it caches."""
+    """The service worker, from the site root so it may control every page it caches.
+
+    Behind the login like every page (no new public endpoint): the tablet registers it from a
+    round page, logged in; a logged-out update check fails and the installed worker stays.
+    """
     script = (STATIC_DIR / "js" / "patrol-sw.js").read_bytes()
     response = Response(script, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"

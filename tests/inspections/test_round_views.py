@@ -133,7 +133,7 @@ def test_round_over_http_with_roles(app: Flask) -> None:
         )
 
 
-def test_photos_only_for_logged_in_users_and_worker_is_public(app: Flask) -> None:
+def test_photos_and_worker_only_for_logged_in_users(app: Flask) -> None:
     room_id = _room(app)
     engineer = app.test_client()
     login(engineer, "engineer")
@@ -177,7 +177,8 @@ def test_photos_only_for_logged_in_users_and_worker_is_public(app: Flask) -> Non
     assert shown.data[:3] == b"\xff\xd8\xff"
     anonymous = app.test_client().get(url)
     assert anonymous.status_code == 302 and "/login" in anonymous.location
-    worker = app.test_client().get("/sw.js")
+    assert app.test_client().get("/sw.js").status_code == 302  # login first, like every page
+    worker = engineer.get("/sw.js")
     assert worker.status_code == 200 and worker.mimetype == "text/javascript"
     assert "opskit-patrol" in worker.get_data(as_text=True)
     assert (app.instance_path + "/patrol-photos") in str(services_photo_path(app, "photo-web-0001"))

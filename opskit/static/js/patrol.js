@@ -614,6 +614,10 @@
   }
 
   async function start() {
+    // a round id made on the tablet: a double tap or a retried start finds the same round
+    document.querySelectorAll('form input[name="client_id"]').forEach(function (input) {
+      input.value = randomId();
+    });
     if (!window.idb) return;
     if (root) {
       wireRound();
