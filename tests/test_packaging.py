@@ -43,6 +43,7 @@ def test_wheel_contains_everything_and_runs_outside_the_checkout(tmp_path: Path)
         "opskit/static/css/opskit.css",
         "opskit/alerts/sla_policy.yaml",
         "opskit/alerts/rules.yaml",
+        "opskit/demo/recordings/ups_rfc1628_steady.snmprec",
         "opskit/static/js/scan.js",
         "templates/alerts/index.html",
         "templates/assets/rack.html",

@@ -106,6 +106,13 @@ def demo_cmd(
             err=True,
         )
         sys.exit(1)
+    if seed.demo_state() == "seeding":
+        click.echo(
+            "error: an earlier `opskit demo` was stopped while it created the demo site; "
+            "run `opskit demo --reset` to start again.",
+            err=True,
+        )
+        sys.exit(1)
     with acting_as("cli:demo"):
         seed.point_monitors_at(snmp_port)
         db.session().commit()

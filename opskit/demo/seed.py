@@ -634,7 +634,7 @@ def seed_registry(scale: int = 1) -> Built:
             ("203.0.113.2", "active", "出口路由器 WAN"),
             ("203.0.113.3", "active", "防火墙 NAT 地址池"),
             ("203.0.113.4", "reserved", "预留：VPN 网关"),
-            ("10.10.0.200", "reserved", "预留：新核心交换机"),
+            ("10.10.0.99", "reserved", "预留：新核心交换机"),
             ("10.20.200.1", "dhcp", "DHCP 地址池起点"),
         ]
     ):
@@ -740,7 +740,7 @@ def point_monitors_at(snmp_port: int) -> int:
 
 
 def _history_times(now: datetime, days: int) -> list[datetime]:
-    """Every 2 hours, then every 30 minutes over the last two days, up to now."""
+    """Every 2 hours, then every 30 minutes over the last two days, and now."""
     start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
     start -= timedelta(hours=start.hour % 2)
     recent = now - timedelta(days=RECENT_DAYS)
@@ -748,7 +748,7 @@ def _history_times(now: datetime, days: int) -> list[datetime]:
     while t < now - HISTORY_STEP / 2:
         out.append(t)
         t += HISTORY_STEP if t >= recent else OLDER_STEP
-    return out
+    return [*out, now]  # and what the devices say now: the tiles have values from the start
 
 
 def seed_readings(built: Built, now: datetime, days: int) -> int:
@@ -1078,18 +1078,32 @@ def seed_patrol(built: Built, now: datetime, history_scale: int = 1) -> int:
 
 
 def seed_users() -> None:
+    """The site's people (passwords generated and not shown: `opskit user passwd NAME`)."""
     from opskit import users
+    from opskit.models import User
 
-    for username, name in ENGINEERS:
-        users.create_user(username, "engineer", None, display_name=name)
-    users.create_user("supervisor", "supervisor", None, display_name="刘主管")
-    users.create_user("customer", "viewer", None, display_name="客户代表")
+    people = [(u, n, "engineer") for u, n in ENGINEERS]
+    people += [("zhaojun", "赵军（主管）", "supervisor"), ("kehu", "客户代表", "viewer")]
+    for username, name, role in people:
+        if db.session().scalar(select(User.id).where(User.username == username)) is None:
+            users.create_user(username, role, None, display_name=name)
+
+
+def demo_state() -> str | None:
+    """``ready``, ``seeding`` (an earlier seed was interrupted) or None (not a demo database)."""
+    from opskit.models import SiteSetting
+
+    row = db.session().get(SiteSetting, MARKER_KEY)
+    if row is None:
+        return None
+    try:
+        return str(json.loads(row.value).get("state", "ready"))
+    except (ValueError, AttributeError):
+        return "seeding"
 
 
 def is_demo() -> bool:
-    from opskit.models import SiteSetting
-
-    return db.session().get(SiteSetting, MARKER_KEY) is not None
+    return demo_state() is not None
 
 
 def is_empty() -> bool:
@@ -1112,7 +1126,12 @@ def seed(
     history_scale = history_scale or scale
     days = HISTORY_DAYS * history_scale
     sess = db.session()
+    marker = SiteSetting(
+        key=MARKER_KEY,
+        value=json.dumps({"state": "seeding", "created_at": now.isoformat(), "scale": scale}),
+    )
     with acting_as("demo"):
+        sess.add(marker)
         if users:
             seed_users()
         built = seed_registry(scale)
@@ -1125,12 +1144,7 @@ def seed(
         built.counts["logbook"] = seed_logbook(built, now, history_scale)
         sess.commit()
         built.counts["rounds"] = seed_patrol(built, now, history_scale)
-        sess.add(
-            SiteSetting(
-                key=MARKER_KEY,
-                value=json.dumps({"created_at": now.isoformat(), "scale": scale}),
-            )
-        )
+        marker.value = json.dumps({"state": "ready", "created_at": now.isoformat(), "scale": scale})
         sess.commit()
     return built.counts
 

@@ -1,0 +1,107 @@
+"""The demo site's seed, on SQLite and PostgreSQL: what `opskit demo --seed-only` creates."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from opskit import db
+from opskit.demo import devices, recordings
+from opskit.demo.cli import demo_cmd
+
+
+def _count(model, *where) -> int:
+    return db.session().scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Flask) -> None:
+    from assets.models import Asset, AssetKind, IPAddress, Link, Prefix, Rack, Room
+    from inspections.logbook import AccessEntry, PowerEvent
+    from inspections.models import PatrolFinding, PatrolPlan, PatrolRound
+    from monitors.models import Monitor, Reading
+    from opskit.alerts.models import Alert, Incident
+
+    runner = db_app.test_cli_runner()
+    result = runner.invoke(demo_cmd, ["--seed-only", "--snmp-port-base", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Creating the demo site" in result.output
+    assert "login:    admin" in result.output
+
+    with db_app.app_context():
+        # the registry: two rooms, eight racks, 60+ assets of every kind
+        assert _count(Room) == 2 and _count(Rack) == 8
+        assert _count(Asset) >= 60
+        kinds = set(db.session().scalars(select(Asset.kind).distinct()))
+        assert kinds == {k.value for k in AssetKind}
+        assert "一号机房" in set(db.session().scalars(select(Room.name)))
+        assert _count(Prefix) == 8 and _count(IPAddress) >= 60 and _count(Link) >= 40
+        # monitors: one SNMP monitor per simulated device, the host monitor for this machine
+        snmp = list(db.session().scalars(select(Monitor).where(Monitor.kind == "snmp")))
+        assert len(snmp) == len(devices.DEVICES)
+        assert {m.settings["host"] for m in snmp} == {"127.0.0.1"}
+        assert _count(Monitor, Monitor.kind == "host") == 1
+        # history: the steady UPS's recorded values, every 2 h then every 30 min, for two weeks
+        ups = db.session().scalar(select(Asset).where(Asset.asset_tag == devices.STEADY_UPS))
+        loads = list(
+            db.session().scalars(
+                select(Reading.value).where(
+                    Reading.asset_id == ups.id, Reading.metric == "ups.output.load_percent"
+                )
+            )
+        )
+        steady = recordings.probe_at(devices.recording(devices.by_tag(devices.STEADY_UPS)), 0)
+        want = next(
+            m["value"] for m in steady["metrics"] if m["metric"] == "ups.output.load_percent"
+        )
+        assert len(loads) > 14 * 12 and set(loads) == {want}
+        oldest = db.session().scalar(select(func.min(Reading.at)))
+        newest = db.session().scalar(select(func.max(Reading.at)))
+        assert 13.5 <= (newest - oldest).total_seconds() / 86400 <= 14.5
+        # room A's probe warms up in the afternoon: its history spans several degrees
+        temps = list(
+            db.session().scalars(select(Reading.value).where(Reading.metric == "env.temperature_c"))
+        )
+        assert max(temps) - min(temps) >= 5
+        # alerts in every state, flapping and silenced ones, incidents open and closed
+        statuses = set(db.session().scalars(select(Alert.status).distinct()))
+        assert statuses == {"firing", "acknowledged", "resolved"}
+        assert set(db.session().scalars(select(Alert.urgency).where(Alert.status == "firing"))) >= {
+            "A",
+            "B",
+            "C",
+        }
+        assert _count(Alert, Alert.flapping.is_(True)) >= 1
+        assert _count(Alert, Alert.silenced.is_(True)) >= 1
+        assert _count(Alert, Alert.onsite_at.is_not(None), Alert.status != "resolved") >= 1
+        assert _count(Incident, Incident.status == "open") == 1
+        assert _count(Incident, Incident.status == "closed") == 1
+        # patrol: plans, two weeks of submitted rounds, findings (one still open)
+        assert _count(PatrolPlan) == 3
+        assert _count(PatrolRound, PatrolRound.status == "submitted") >= 30
+        assert _count(PatrolFinding) >= 2
+        assert _count(PatrolFinding, PatrolFinding.closed_at.is_(None)) >= 1
+        # logbook
+        assert _count(AccessEntry) >= 14 and _count(PowerEvent) >= 3
+        assets_before = _count(Asset)
+
+    # a second run on the demo's database does not seed again
+    result = runner.invoke(demo_cmd, ["--seed-only", "--snmp-port-base", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Creating the demo site" not in result.output
+    assert "opskit user passwd admin" in result.output
+    with db_app.app_context():
+        assert _count(Asset) == assets_before
+
+
+def test_demo_refuses_a_database_it_did_not_create(app: Flask) -> None:
+    from assets import services
+    from assets.models import Asset
+
+    with app.app_context():
+        services.save_asset({"asset_tag": "REAL-001", "name": "真实服务器", "kind": "server"})
+        db.session().commit()
+    result = app.test_cli_runner().invoke(demo_cmd, ["--seed-only"])
+    assert result.exit_code == 1
+    assert "did not create" in result.output and "--reset" in result.output
+    with app.app_context():
+        assert [a.asset_tag for a in db.session().scalars(select(Asset))] == ["REAL-001"]
