@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
+import time
 from typing import Any
 
 
@@ -31,11 +32,12 @@ def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any
     """Worker: poll due monitors in batches until none is left; report the totals."""
     from monitors import poller
 
-    totals = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0}
+    totals: dict[str, float] = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0}
     app = _app()
     with app.app_context():
         if ready is not None:  # start together (benchmarks time the polling, not start-up)
             ready.wait()
+        cpu = time.process_time()
         while True:
             summary = poller.poll_once(concurrency=concurrency, timeout=timeout, limit=batch)
             if not summary["claimed"]:
@@ -43,6 +45,7 @@ def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any
             totals["cycles"] += 1
             for key in ("claimed", "up", "down", "unknown"):
                 totals[key] += summary[key]
+    totals["cpu_s"] = time.process_time() - cpu  # CPU this worker spent polling
     results.put(totals)
 
 
@@ -64,7 +67,7 @@ def poll_once(
     timeout: float,
     batch: int | None = None,
     on_start: Any = None,
-) -> dict[str, int]:
+) -> dict[str, float]:
     """Run one pass over the due monitors with ``processes`` workers; the summed outcome.
 
     ``batch`` is how many monitors a worker claims at a time (default: twice ``concurrency``).
@@ -87,7 +90,15 @@ def poll_once(
     if ready is not None:
         ready.wait(timeout=120)
         on_start()
-    totals = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0, "failed": 0}
+    totals: dict[str, float] = {
+        "claimed": 0,
+        "up": 0,
+        "down": 0,
+        "unknown": 0,
+        "cycles": 0,
+        "failed": 0,
+        "cpu_s": 0.0,
+    }
     for _ in workers:
         try:
             got = results.get(timeout=max(60.0, timeout * 10))
