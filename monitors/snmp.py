@@ -350,26 +350,29 @@ class _V2cProtocol(asyncio.DatagramProtocol):
         pass
 
 
-_v2c_endpoints: dict[int, _V2cProtocol] = {}
+# (id of the loop, family) -> (the loop, its endpoint)
+_v2c_endpoints: dict[tuple[int, int], tuple[Any, _V2cProtocol]] = {}
 _v2c_rid = [int.from_bytes(os.urandom(3), "big")]  # request ids start at random
 
 
 async def _v2c_endpoint(family: int) -> _V2cProtocol:
     import socket
 
-    proto = _v2c_endpoints.get(family)
+    loop = asyncio.get_running_loop()
+    key = (id(loop), family)
+    known = _v2c_endpoints.get(key)
+    proto = known[1] if known and known[0] is loop else None
     if proto is None or proto.transport is None or proto.transport.is_closing():
-        loop = asyncio.get_running_loop()
         local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)  # noqa: S104 - a client socket
         _transport, proto = await loop.create_datagram_endpoint(
             _V2cProtocol, local_addr=local, family=family
         )
-        _v2c_endpoints[family] = proto
+        _v2c_endpoints[key] = (loop, proto)
     return proto
 
 
 def _close_v2c() -> None:
-    for proto in _v2c_endpoints.values():
+    for _loop, proto in _v2c_endpoints.values():
         if proto.transport is not None:
             proto.transport.close()
     _v2c_endpoints.clear()
