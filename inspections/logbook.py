@@ -9,7 +9,8 @@ Two paper books of every Chinese machine room, kept as rows:
 - ``PowerEvent`` (上下电登记): an asset powered on, off or restarted, why, under which change
   ticket, by whom and when.
 
-Both are written through the functions below (the views, the CLI and tests use them). A form
+Both are written through the functions below (the views, the CLI and tests use them; ``write``
+runs one in a committed write transaction). A form
 carries a client token (a random id made when the form is shown); a second submission with the
 same token returns the first row instead of writing another (``Duplicate``), so a double tap
 or a retried request on a bad Wi-Fi never records a visit twice.
@@ -231,8 +232,7 @@ def record_entry(
         recorded_by_id=user.id if user else None,
         client_token=token,
     )
-    db.session().add(entry)
-    db.session().flush()
+    _add_once(entry, AccessEntry, token)
     return entry
 
 
@@ -294,22 +294,43 @@ def record_power(
         recorded_by_id=user.id if user else None,
         client_token=token,
     )
-    db.session().add(event)
-    db.session().flush()
+    _add_once(event, PowerEvent, token)
     return event
 
 
-def commit_once(model: type[AccessEntry] | type[PowerEvent], token: str | None) -> Any:
-    """Commit; when a concurrent request with the same token won, return its row (else None)."""
+def _add_once(row: AccessEntry | PowerEvent, model: Any, token: str | None) -> None:
+    """Insert ``row``; a concurrent submission of the same token that got in first wins.
+
+    Two retries of one form can pass the look-up above at the same moment; the unique token
+    lets one insert through and the other ends here as ``Duplicate`` (its transaction rolled
+    back), never as a second row or an error page.
+    """
+    sess = db.session()
+    sess.add(row)
     try:
-        db.session().commit()
+        sess.flush()
     except IntegrityError:
-        db.session().rollback()
-        found = _existing(model, token if token and TOKEN_RE.match(token) else None)
+        sess.rollback()
+        found = _existing(model, token)
         if found is None:
             raise
-        return found
-    return None
+        raise Duplicate(found) from None
+
+
+def write(work: Any) -> Any:
+    """Run ``work()`` (one of the writers above) and commit; roll back when it raises.
+
+    A concurrent copy of the same submission ends as ``Duplicate`` (see ``_add_once``); on
+    SQLite the insert waits for the other writer on the busy timeout.
+    """
+    sess = db.session()
+    try:
+        result = work()
+        sess.commit()
+    except BaseException:
+        sess.rollback()
+        raise
+    return result
 
 
 # --- queries ----------------------------------------------------------------------------------

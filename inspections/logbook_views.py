@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from inspections import logbook
-from inspections.logbook import AccessEntry, Filters, PowerEvent
+from inspections.logbook import AccessEntry, Filters
 from opskit import db
 from opskit.auth import require_roles
 from opskit.i18n import site_tz
@@ -124,19 +124,14 @@ def access_new() -> Any:
     if request.method == "POST":
         form: dict[str, Any] = request.form.to_dict()
         try:
-            entry = logbook.record_entry(form, site_tz(), current_user)
-            won = logbook.commit_once(AccessEntry, form.get("client_token"))
+            entry = logbook.write(lambda: logbook.record_entry(form, site_tz(), current_user))
         except logbook.Duplicate:
-            won = True
+            flash(_("This entry was already recorded."), "info")
+            return redirect(url_for("logbook.index", tab="access"), 303)
         except ValidationFailed as exc:
-            db.session().rollback()
             errors = _errors(exc)
         else:
-            if won is None:
-                flash(_("%(name)s signed in.", name=entry.name), "success")
-        if not errors:
-            if won is not None:
-                flash(_("This entry was already recorded."), "info")
+            flash(_("%(name)s signed in.", name=entry.name), "success")
             return redirect(url_for("logbook.index", tab="access"), 303)
     else:
         rooms = logbook.room_choices()
@@ -156,9 +151,14 @@ def access_new() -> Any:
 @bp.post("/access/<int:entry_id>/out")
 @require_roles(*WRITERS)
 def access_out(entry_id: int) -> Any:
-    entry = db.session().get(AccessEntry, entry_id) or abort(404)
-    changed = logbook.sign_out(entry)
-    db.session().commit()
+    db.session().get(AccessEntry, entry_id) or abort(404)
+
+    def work() -> tuple[AccessEntry, bool]:
+        entry = db.session().get(AccessEntry, entry_id)
+        assert entry is not None
+        return entry, logbook.sign_out(entry)
+
+    entry, changed = logbook.write(work)
     if changed:
         flash(_("%(name)s signed out.", name=entry.name), "success")
     else:
@@ -176,26 +176,21 @@ def power_new() -> Any:
     if request.method == "POST":
         form: dict[str, Any] = request.form.to_dict()
         try:
-            event = logbook.record_power(form, site_tz(), current_user)
-            won = logbook.commit_once(PowerEvent, form.get("client_token"))
+            event = logbook.write(lambda: logbook.record_power(form, site_tz(), current_user))
         except logbook.Duplicate:
-            won = True
+            flash(_("This entry was already recorded."), "info")
+            return redirect(url_for("logbook.index", tab="power"), 303)
         except ValidationFailed as exc:
-            db.session().rollback()
             errors = _errors(exc)
         else:
-            if won is None:
-                flash(
-                    _(
-                        "%(action)s of %(tag)s recorded.",
-                        action=ACTION_LABELS[event.action],
-                        tag=event.asset.asset_tag,
-                    ),
-                    "success",
-                )
-        if not errors:
-            if won is not None:
-                flash(_("This entry was already recorded."), "info")
+            flash(
+                _(
+                    "%(action)s of %(tag)s recorded.",
+                    action=ACTION_LABELS[event.action],
+                    tag=event.asset.asset_tag,
+                ),
+                "success",
+            )
             return redirect(url_for("logbook.index", tab="power"), 303)
     else:
         form = {

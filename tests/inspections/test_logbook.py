@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
@@ -221,3 +222,39 @@ def test_filters_counts_latest_and_export(db_app, db_client) -> None:
     power_rows = [[c.value for c in row] for row in power.iter_rows(min_row=2)]
     assert sorted(r[1] for r in power_rows) == ["SRV-001", "SRV-900"]
     assert {r[4] for r in power_rows} == {"重启", "上电"}
+
+
+def test_concurrent_retries_of_one_form_store_one_row(db_app) -> None:
+    """Eight copies of one submission at once (a tablet retrying on bad Wi-Fi): one row,
+    the others answered as duplicates, no "database is locked" and no error."""
+    ids = _setup(db_app)
+    tz = __import__("zoneinfo").ZoneInfo("Asia/Shanghai")
+    values = {
+        "client_token": "retry-token-0001",
+        "room_id": str(ids["room"]),
+        "name": "周六",
+        "purpose": "抄表",
+    }
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        with db_app.app_context():
+            barrier.wait()
+            try:
+                logbook.write(lambda: logbook.record_entry(values, tz))
+                outcomes.append("stored")
+            except logbook.Duplicate:
+                outcomes.append("duplicate")
+            except Exception as exc:  # any other outcome fails the test below
+                outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["duplicate"] * 7 + ["stored"]
+    with db_app.app_context():
+        rows = db.session().scalars(select(AccessEntry)).all()
+        assert [(r.name, r.client_token) for r in rows] == [("周六", "retry-token-0001")]
