@@ -275,22 +275,6 @@ def asset_states(asset_ids: list[int]) -> dict[int, str]:
     return out
 
 
-def readings_above(
-    metric: str, threshold: float, since: datetime | None = None, limit: int = 20
-) -> list[Reading]:
-    """The newest reading of each (asset, instance) of ``metric`` whose value is above
-    ``threshold``, highest first (within ``LATEST_WINDOW``)."""
-    latest = latest_values(metrics=[metric], since=since)
-    hits = [
-        r
-        for per_asset in latest.values()
-        for r in per_asset.values()
-        if r.value is not None and r.value > threshold
-    ]
-    hits.sort(key=lambda r: (-(r.value or 0), r.asset_id, r.instance))
-    return hits[:limit]
-
-
 def monitor_page(
     page: int = 1, per_page: int = 50, state: str | None = None
 ) -> tuple[list[Monitor], int]:
