@@ -332,8 +332,13 @@ def _when(value: Any, field: str) -> datetime | None:
     return moment
 
 
-def find_round(client_id: str) -> PatrolRound | None:
-    return db.session().scalar(select(PatrolRound).where(PatrolRound.client_id == client_id))
+def find_round(client_id: str, lock: bool = False) -> PatrolRound | None:
+    """The round of a client id; ``lock``: row-locked until commit (PostgreSQL; SQLite's
+    writers are serialised anyway)."""
+    query = select(PatrolRound).where(PatrolRound.client_id == client_id)
+    if lock:
+        query = query.with_for_update()
+    return db.session().scalar(query)
 
 
 def _create_round(
@@ -568,7 +573,7 @@ def save_answer(client_id: str, data: Mapping[str, Any]) -> PatrolAnswer:
     cid = _client_id(client_id)
 
     def work() -> PatrolAnswer:
-        patrol = find_round(cid)
+        patrol = find_round(cid, lock=True)
         if patrol is None:
             raise ValidationFailed.one("client_id", _("Unknown round."))
         _editable(patrol)
@@ -730,7 +735,7 @@ def submit_round(client_id: str, data: Mapping[str, Any]) -> PatrolRound:
         raise ValidationFailed.one("answers", _("Expected a list of answers."))
 
     def save() -> tuple[PatrolRound, bool]:
-        patrol = find_round(cid)
+        patrol = find_round(cid, lock=True)
         if patrol is None:
             patrol = _create_round(
                 cid,
@@ -755,7 +760,7 @@ def submit_round(client_id: str, data: Mapping[str, Any]) -> PatrolRound:
         return patrol
 
     def finish() -> PatrolRound:
-        current = find_round(cid)
+        current = find_round(cid, lock=True)
         assert current is not None
         if current.status != RoundStatus.DRAFT.value:
             return current

@@ -313,3 +313,38 @@ def test_rounds_for_day_states_and_monitored_prefill(db_app, room_id) -> None:
             db.utcnow() + timedelta(days=1),
         )
         assert [p.value for p in series] == [23.5]
+
+
+def test_same_submission_raced_from_threads_is_stored_once(db_app, room_id) -> None:
+    import threading
+
+    payload = {
+        "room_id": room_id,
+        "checklist_keys": ["room_environment"],
+        "answers": answers(no_water_leak="fail"),
+        "signature_name": "张工",
+    }
+    payload["answers"][3]["note"] = "空调冷凝水管滴水"
+    barrier = threading.Barrier(6)
+    results: list[str] = []
+
+    def tablet() -> None:
+        with db_app.test_request_context("/"), acting_as("engineer"):
+            barrier.wait(timeout=30)
+            try:
+                results.append(services.submit_round("race-round-01", payload).status)
+            except Exception as exc:  # collected: the assertion below shows it
+                results.append(repr(exc))
+
+    threads = [threading.Thread(target=tablet) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == ["submitted"] * 6
+    with db_app.test_request_context("/"):
+        assert count(PatrolRound) == 1
+        assert count(PatrolAnswer) == len(NORMAL)
+        assert count(PatrolFinding) == 1
+        alert = db.session().scalar(select(Alert))
+        assert (alert.count, alert.urgency, alert.source) == (1, "B", "patrol")
