@@ -135,6 +135,13 @@ class Settings:
         default=1095,
         metadata={"env": "RETENTION_HOURLY_DAYS", "doc": "Days hourly rollups are kept (3 years)"},
     )
+    dashboard_refresh_s: int = field(
+        default=30,
+        metadata={
+            "env": "DASHBOARD_REFRESH_S",
+            "doc": "Seconds between refreshes of each dashboard tile (home page and /kiosk)",
+        },
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

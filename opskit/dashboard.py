@@ -52,7 +52,11 @@ def tile(name: str, title: Any) -> Callable:
 
 
 def refresh_seconds() -> int:
-    return int(current_app.config.get("DASHBOARD_REFRESH_S", 30))
+    """``OPSKIT_DASHBOARD_REFRESH_S`` (app config ``DASHBOARD_REFRESH_S`` overrides it)."""
+    if "DASHBOARD_REFRESH_S" in current_app.config:
+        return int(current_app.config["DASHBOARD_REFRESH_S"])
+    settings = current_app.config.get("OPSKIT_SETTINGS")
+    return int(getattr(settings, "dashboard_refresh_s", 30))
 
 
 def context(name: str) -> dict[str, Any]:

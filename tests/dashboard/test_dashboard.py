@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from monitors.models import Rollup
 from opskit import db
+from opskit.config import Settings
 from tests.conftest import login
 from tests.dashboard.seed import seed
 
@@ -99,3 +100,7 @@ def test_kiosk_has_no_navigation_and_larger_type(app, client) -> None:
         assert 'id="nav-sections"' not in html
         assert 'hx-trigger="every 30s"' in html
         assert 'id="tile-alerts"' in html and "无未关闭的告警。" in html
+    # the interval is a setting; the app config overrides it (the browser tests use 2 s)
+    assert Settings.from_env({"OPSKIT_DASHBOARD_REFRESH_S": "5"}).dashboard_refresh_s == 5
+    app.config["DASHBOARD_REFRESH_S"] = 7
+    assert 'hx-trigger="every 7s"' in client.get("/tiles/devices").get_data(as_text=True)
