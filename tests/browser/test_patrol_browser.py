@@ -217,6 +217,13 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
 
     context.set_offline(False)
     expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+    left = page.evaluate(
+        """async () => {
+          const db = await idb.openDB("opskit-patrol", 1);
+          return [await db.count("outbox"), (await db.getAllKeys("answers")).length];
+        }"""
+    )
+    assert left == [0, 0]  # the queue is drained and the tablet forgot the sent answers
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
         patrol = services.find_round("offline-browser-1")

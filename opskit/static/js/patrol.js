@@ -162,8 +162,13 @@
   }
 
   async function markSubmitted(clientId) {
+    // the server has the round: keep only a note of it, drop its answers from the tablet
     var db = await openDb();
     await db.put("rounds", { client_id: clientId, submitted: true, at: new Date().toISOString() });
+    var keys = await db.getAllKeys("answers");
+    for (var i = 0; i < keys.length; i++) {
+      if (String(keys[i]).indexOf(clientId + "|") === 0) await db.delete("answers", keys[i]);
+    }
   }
 
   async function updateQueue() {
