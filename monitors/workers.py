@@ -28,8 +28,12 @@ def _app() -> Any:
     return create_app()
 
 
-def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any) -> None:
-    """Worker: poll due monitors in batches until none is left; report the totals."""
+def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any, now: Any) -> None:
+    """Worker: poll the monitors due at ``now`` in batches until none is left; report totals.
+
+    Every batch uses the pass's ``now`` (as one ``poll_once`` does for its whole cycle), so a
+    monitor polled early in a long pass is not due again before the pass ends.
+    """
     from monitors import poller
 
     totals: dict[str, float] = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0}
@@ -39,7 +43,7 @@ def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any
             ready.wait()
         cpu = time.process_time()
         while True:
-            summary = poller.poll_once(concurrency=concurrency, timeout=timeout, limit=batch)
+            summary = poller.poll_once(now, concurrency=concurrency, timeout=timeout, limit=batch)
             if not summary["claimed"]:
                 break
             totals["cycles"] += 1
@@ -73,14 +77,17 @@ def poll_once(
     ``batch`` is how many monitors a worker claims at a time (default: twice ``concurrency``).
     ``on_start`` (benchmarks): called once every worker is ready, just before they start polling.
     """
+    from opskit.db import utcnow
+
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     ready = ctx.Barrier(processes + 1) if on_start else None
+    now = utcnow()
     batch = batch or max(1, 2 * concurrency)
     workers = [
         ctx.Process(
             target=_once,
-            args=(concurrency, timeout, batch, results, ready),
+            args=(concurrency, timeout, batch, results, ready, now),
             name=f"opskit-poll-{i}",
         )
         for i in range(processes)
