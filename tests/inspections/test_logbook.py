@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from inspections import logbook
 from inspections.logbook import AccessEntry, PowerEvent
 from opskit import db
+from opskit.models import AuditLog
 from tests import factories
 from tests.conftest import csrf_token, login
 
@@ -72,6 +73,11 @@ def test_sign_in_retry_sign_out_and_list(db_app, db_client) -> None:
         raw = db.session().execute(text("SELECT id_number FROM access_entry")).scalar_one()
         assert "1234" not in raw
         entry_id = entry.id
+        audit = db.session().scalars(select(AuditLog).where(AuditLog.object_type == "access_entry"))
+        assert [a.changes["id_number"] for a in audit] == [[None, "******"]]  # never the value
+    book = openpyxl.load_workbook(io.BytesIO(db_client.get("/patrol/logbook/export.xlsx").data))
+    row = [c.value for c in book.worksheets[0][2]]
+    assert row[1] == "张伟" and row[5] == "**************1234"
     page = db_client.get("/patrol/logbook/").get_data(as_text=True)
     assert 'id="people-inside"' in page and "张伟" in page
     assert "**************1234" in page and "110105199001011234" not in page
