@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from flask import Flask
 from PIL import Image
@@ -107,6 +108,27 @@ def test_round_over_http_with_roles(app: Flask) -> None:
         alert = db.session().scalar(select(Alert))
         assert (alert.source, alert.urgency) == ("patrol", "C")
 
+    # the finding is closed over HTTP with what was done; its alert is resolved
+    view = engineer.get("/patrol/rounds/web-round-01").get_data(as_text=True)
+    finding_id = int(re.search(r'id="finding-(\d+)"', view).group(1))
+    assert (
+        post_form(engineer, f"/patrol/findings/{finding_id}/close", {"note": " "}).status_code
+        == 302
+    )
+    with app.app_context():
+        assert db.session().scalar(select(Alert)).status == "firing"  # empty note refused
+    closed = post_form(engineer, f"/patrol/findings/{finding_id}/close", {"note": "清洗滤网"})
+    assert closed.status_code == 302
+    with app.app_context():
+        alert = db.session().scalar(select(Alert))
+        assert (alert.status, alert.resolution_note) == ("resolved", "清洗滤网")
+    assert "没有未关闭的问题" in engineer.get("/patrol/findings").get_data(as_text=True)
+
+    # English UI: checklist and item labels in English
+    post_form(engineer, "/language", {"locale": "en", "next": "/"})
+    english = engineer.get("/patrol/rounds/web-round-01").get_data(as_text=True)
+    assert "Cold-aisle temperature" in english and "Submitted" in english
+
     # only a supervisor (or admin) approves; then the round is read-only
     assert (
         post_form(
@@ -123,7 +145,7 @@ def test_round_over_http_with_roles(app: Flask) -> None:
     )
     assert approved.status_code == 302
     after = _json(engineer, "/patrol/rounds/web-round-01/answers", body["answers"][1], token)
-    assert after.status_code == 409 and "已审核通过，只读" in after.json["message"]
+    assert after.status_code == 409 and "read-only" in after.json["message"]  # English now
     with app.app_context():
         patrol = services.find_round("web-round-01")
         assert (patrol.status, patrol.reviewer, patrol.review_comment) == (

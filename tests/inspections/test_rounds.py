@@ -348,3 +348,49 @@ def test_same_submission_raced_from_threads_is_stored_once(db_app, room_id) -> N
         assert count(PatrolFinding) == 1
         alert = db.session().scalar(select(Alert))
         assert (alert.count, alert.urgency, alert.source) == (1, "B", "patrol")
+
+
+def test_plan_patrols_the_rooms_assets_by_kind_and_findings_name_the_asset(db_app, room_id) -> None:
+    from assets.models import Room
+
+    with db_app.test_request_context("/"), acting_as("admin"):
+        room = db.session().get(Room, room_id)
+        ups_b = factories.asset("UPS-B", kind="ups", name="UPS 2", room=room)
+        ups_a = factories.asset("UPS-A", kind="ups", name="UPS 1", room=room)
+        factories.asset("UPS-OLD", kind="ups", room=room, status="retired")
+        factories.asset("SRV-1", kind="server", room=room)
+        plan = services.save_plan(
+            {
+                "name": "UPS 巡检",
+                "room_id": room_id,
+                "checklist_keys": ["ups", "fire_security"],
+                "schedule_times": ["09:00"],
+            }
+        )
+        db.session().commit()
+    with db_app.test_request_context("/"), acting_as("engineer"):
+        patrol = services.start_round("plan-round-1", plan_id=plan.id)
+        assert [(t["checklist"], t["asset_id"]) for t in patrol.targets] == [
+            ("ups", ups_a.id),
+            ("ups", ups_b.id),
+            ("fire_security", None),
+        ]
+        assert patrol.room_id == room_id and patrol.plan_id == plan.id
+        saved = services.save_answer(
+            "plan-round-1",
+            {
+                "target": f"asset:{ups_b.id}",
+                "checklist": "ups",
+                "item": "load_percent",
+                "value": "93",
+                "note": "负载过高",
+            },
+        )
+        assert (saved.asset_id, saved.level) == (ups_b.id, "critical")
+        detail = queries.round_detail(patrol)
+        assert [t.label for t in detail.targets] == ["UPS 1 (UPS-A)", "UPS 2 (UPS-B)", ""]
+        assert detail.answered == 1
+        with pytest.raises(ValidationFailed) as refused:
+            services.submit_round("plan-round-1", {"signature_name": "张工"})
+        assert f"asset:{ups_a.id}/ups/load_percent" in refused.value.errors
+        assert f"asset:{ups_b.id}/ups/load_percent" not in refused.value.errors
