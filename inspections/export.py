@@ -47,8 +47,12 @@ def write_rounds(
         try:
             item = checklist.item(item_key)
         except KeyError:
-            return checklist.title, item_key, ""
-        return checklist.title, item.label, item.unit
+            return limits.shown(checklist.title, checklist.title_en), item_key, ""
+        return (
+            limits.shown(checklist.title, checklist.title_en),
+            limits.shown(item.label, item.label_en),
+            item.unit,
+        )
 
     round_rows = [
         {

@@ -291,6 +291,13 @@ def limit_fields_of(limits: Mapping[str, Any]) -> dict[str, str]:
 # --- checklists added by admins ---------------------------------------------------------------
 
 
+def shown(text: str, text_en: str) -> str:
+    """A checklist's or item's text in the user's language (``title_en``/``label_en`` if any)."""
+    from flask_babel import get_locale
+
+    return text_en if text_en and str(get_locale() or "").startswith("en") else text
+
+
 def checklist_dir() -> Path:
     return Path(current_app.instance_path) / "checklists"
 

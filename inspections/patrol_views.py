@@ -174,7 +174,8 @@ def _reading_choices() -> list[ReadingChoice]:
                 out.append(
                     ReadingChoice(
                         f"{checklist.key}.{item.key}",
-                        f"{checklist.title} · {item.label}",
+                        f"{limits.shown(checklist.title, checklist.title_en)} · "
+                        f"{limits.shown(item.label, item.label_en)}",
                         item.unit,
                     )
                 )
@@ -220,7 +221,8 @@ def trend_data(
             [p.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), p.value, p.level]
         )
     return {
-        "title": f"{checklist.title} · {item.label}",
+        "title": f"{limits.shown(checklist.title, checklist.title_en)} · "
+        f"{limits.shown(item.label, item.label_en)}",
         "unit": item.unit,
         "series": [{"name": name, "data": data} for name, data in series.items()],
         "limits": lines,
