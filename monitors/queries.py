@@ -374,13 +374,16 @@ def hourly_values(
         yield *key, total / count, peak
 
 
-def volume_usage(start: datetime, end: datetime) -> dict[tuple[int, str], dict[str, Any]]:
+def volume_usage(
+    start: datetime, end: datetime, asset_ids: list[int] | None = None
+) -> dict[tuple[int, str], dict[str, Any]]:
     """Each volume's use in [start, end): ``{(asset id, volume): {first, last, peak, size}}``.
 
     ``first``/``last``/``peak`` are ``host.storage.used_percent`` (first and last reading of the
     window, highest reading), ``size`` the last ``host.storage.size_bytes``. From raw readings;
     a volume without readings in the window falls back to its hourly rollups. Aggregated by the
-    database (two grouped queries per table), whatever the number of readings.
+    database (two grouped queries per table), whatever the number of readings; ``asset_ids``
+    (the assets of the report) lets the database walk its (asset, metric, ...) index.
     """
     from sqlalchemy import and_
 
@@ -406,6 +409,7 @@ def volume_usage(start: datetime, end: datetime) -> dict[tuple[int, str], dict[s
             at >= start,
             at < end,
             *(() if table is Rollup else (Reading.value.is_not(None),)),
+            *(() if asset_ids is None else (table.asset_id.in_(asset_ids),)),
             *extra,
         )
         span = (
@@ -511,10 +515,9 @@ def load_statistics(
     The hourly values of ``metrics`` are first combined per asset and hour (``combine``:
     ``max`` across instances, e.g. the fullest volume, or ``sum``, e.g. traffic in + out of
     every interface). Then per asset and week (weeks of 7 days counted from ``week_origin``):
-    ``(week index, peak, p95, n, Σx, Σy, Σx², Σxy, period p95)`` where peak is the highest
-    hourly maximum, p95 the nearest-rank 95th percentile of the hourly averages, x the time in
-    days since ``start`` and y the hourly average (the sums give a least-squares line), and
-    period p95 the percentile over the whole window (set on one week's row, None on others).
+    ``(week index, peak, p95, n, Σx, Σy, Σx², Σxy)`` where peak is the highest hourly maximum,
+    p95 the nearest-rank 95th percentile of the hourly averages, x the time in days since
+    ``start`` and y the hourly average (the sums give a least-squares line).
     Only hourly rollups are read; assets without any in the window are absent.
     """
     from sqlalchemy import Float, Integer, cast
@@ -559,8 +562,6 @@ def load_statistics(
         .over(partition_by=(points.c.asset_id, points.c.wk), order_by=points.c.v)
         .label("rn"),
         func.count().over(partition_by=(points.c.asset_id, points.c.wk)).label("n"),
-        func.row_number().over(partition_by=points.c.asset_id, order_by=points.c.v).label("rn_all"),
-        func.count().over(partition_by=points.c.asset_id).label("n_all"),
     ).subquery()
     r = ranked.c
     query = (
@@ -574,7 +575,6 @@ def load_statistics(
             func.sum(r.v),
             func.sum(r.x * r.x),
             func.sum(r.x * r.v),
-            func.max(case((r.rn_all == (95 * r.n_all + 99) // 100, r.v))),
         )
         .group_by(r.asset_id, r.wk)
         .order_by(r.asset_id, r.wk)

@@ -30,7 +30,7 @@ def config_storage(ctx: Context) -> list[Sheet]:
 
     period = ctx.period
     assets = assets_for_report()
-    volumes = volume_usage(period.start, period.end)
+    volumes = volume_usage(period.start, period.end, [a.id for a in assets])
     by_asset: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for (asset_id, volume), use in sorted(volumes.items()):
         by_asset.setdefault(asset_id, []).append((volume, use))

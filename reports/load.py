@@ -8,7 +8,8 @@ out, Mbit/s), from the hourly values of ``monitors.queries.hourly_values`` (hour
 readings when a site has no rollups yet):
 
 - weekly peak (highest reading) and 95th percentile of the hourly averages (nearest rank), weeks
-  starting Monday in site time and cut at the period's edges;
+  starting Monday in site time and cut at the period's edges; the summary shows the period's
+  peak and the highest weekly 95th percentile;
 - a least-squares line through the hourly averages of the period (x in days since the period
   started), the fitted value at the period's end, the growth per 30 days, and the date the line
   crosses the limit (CPU 80 %, memory 90 %, storage 85 % like the ``storage.full`` rule, traffic
@@ -172,12 +173,11 @@ def _database_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], St
         for asset_id, weeks in rows.items():
             fit = Fit()
             stats = Stats(by_id[asset_id], family, {}, float("-inf"), 0.0, fit)
-            for wk, peak, p95, n, sx, sy, sxx, sxy, p95_all in weeks:
+            for wk, peak, p95, n, sx, sy, sxx, sxy in weeks:
                 week = max(origin + timedelta(days=7 * int(wk)), ctx.period.first_day)
                 stats.weeks[week] = (peak * scale, p95 * scale)
                 stats.peak = max(stats.peak, peak * scale)
-                if p95_all is not None:
-                    stats.p95 = p95_all * scale
+                stats.p95 = max(stats.p95, p95 * scale)
                 fit.n += int(n)
                 fit.sx += sx
                 fit.sy += sy * scale
@@ -209,7 +209,7 @@ def _python_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
             s.family,
             {w: (peaks[w], percentile(vs, 0.95)) for w, vs in values.items()},
             max(peaks.values()),
-            percentile([v for vs in values.values() for v in vs], 0.95),
+            max(percentile(vs, 0.95) for vs in values.values()),
             fit,
         )
     return out
@@ -300,7 +300,7 @@ def load(ctx: Context) -> list[Sheet]:
                 Col("metric", _("Metric")),
                 Col("unit", _("Unit")),
                 Col("peak", _("Peak"), NUMBER),
-                Col("p95", _("95th percentile"), NUMBER),
+                Col("p95", _("Highest weekly 95th percentile"), NUMBER),
                 Col("fitted", _("Trend value at period end"), NUMBER),
                 Col("growth", _("Growth per 30 days"), NUMBER),
                 Col("limit", _("Limit"), NUMBER),
