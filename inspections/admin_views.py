@@ -242,6 +242,19 @@ def override_save(key: str) -> Any:
 @bp.post("/checklists/<key>/file/delete")
 @require_roles("admin")
 def checklist_file_delete(key: str) -> Any:
+    from inspections import queries
+
+    using = [p.name for p in queries.plans() if key in p.checklist_keys]
+    if using and key not in limits.shipped_keys():
+        flash(
+            _(
+                "Checklist %(key)s is used by the plan(s) %(plans)s; take it out of them first.",
+                key=key,
+                plans=", ".join(using),
+            ),
+            "error",
+        )
+        return redirect(url_for("patrol_admin.checklist_detail", key=key), 303)
     if limits.delete_checklist_file(key):
         flash(_("The site's file for %(key)s was removed.", key=key), "success")
     return redirect(url_for("patrol_admin.checklists"), 303)

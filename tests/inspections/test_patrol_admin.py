@@ -233,6 +233,17 @@ def test_plans_are_created_and_edited_by_supervisors(db_app, db_client) -> None:
         assert plan.checklist_keys == ["room_environment"] and plan.enabled is False
     listing = db_client.get("/patrol/admin/plans").get_data(as_text=True)
     assert "A机房日常巡检" in listing and "09:00, 15:00" in listing and "已暂停" in listing
+    # a checklist added for the site cannot be removed while a plan uses it
+    relogin(db_client, "admin")
+    saved = post(db_client, "/patrol/admin/checklists", {"key": "battery_room", "yaml": GOOD_YAML})
+    assert saved.status_code == 303
+    form.update(checklist_keys=["room_environment", "battery_room"])
+    relogin(db_client, "supervisor")
+    assert post(db_client, f"/patrol/admin/plans/{plan_id}", form).status_code == 303
+    relogin(db_client, "admin")
+    refused = post(db_client, "/patrol/admin/checklists/battery_room/file/delete")
+    assert "A机房日常巡检" in db_client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert (Path(db_app.instance_path) / "checklists" / "battery_room.yaml").exists()
     relogin(db_client, "engineer")
     assert db_client.get("/patrol/admin/plans/new").status_code == 403
     assert "A机房日常巡检" in db_client.get("/patrol/admin/plans").get_data(as_text=True)
