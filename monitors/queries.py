@@ -470,17 +470,24 @@ def lldp_neighbours_between(start: datetime, end: datetime) -> list[Any]:
     )
 
 
-def arp_sightings_between(start: datetime, end: datetime) -> list[Any]:
-    """IP/MAC pairs some ARP table held in [start, end), by IP then MAC."""
+def arp_sightings_between(start: datetime, end: datetime) -> Iterator[Any]:
+    """IP/MAC pairs some ARP table held in [start, end), by IP then MAC, streamed as plain rows
+    (``asset_id``, ``ip``, ``mac``, ``first_seen``, ``last_seen``)."""
     from monitors.models import ArpSighting
 
-    return list(
-        db.session().scalars(
-            select(ArpSighting)
-            .where(ArpSighting.last_seen >= start, ArpSighting.first_seen < end)
-            .order_by(ArpSighting.ip, ArpSighting.mac, ArpSighting.id)
+    query = (
+        select(
+            ArpSighting.asset_id,
+            ArpSighting.ip,
+            ArpSighting.mac,
+            ArpSighting.first_seen,
+            ArpSighting.last_seen,
         )
+        .where(ArpSighting.last_seen >= start, ArpSighting.first_seen < end)
+        .order_by(ArpSighting.ip, ArpSighting.mac, ArpSighting.id)
+        .execution_options(yield_per=5000)
     )
+    yield from db.session().execute(query)
 
 
 def node_state(monitor_state: str | None, urgency: str | None) -> str:
