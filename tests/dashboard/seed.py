@@ -79,6 +79,7 @@ def seed(today: date | None = None) -> Seeded:
     reading(ups.id, "ups.output.load_percent", 42, at, instance="1")
     reading(ups.id, "ups.battery.charge_percent", 87, at)
     reading(ups.id, "ups.battery.runtime_minutes", 23, at)
+    reading(ups.id, "ups.battery.status", None, at, text="low")
     for hours in range(24, 0, -1):  # a day of history for the sparkline
         reading(
             sensor.id, "env.temperature_c", 22 + hours % 3, now - timedelta(hours=hours), "probe1"

@@ -33,6 +33,7 @@ def test_every_tile_shows_the_seeded_values(db_app, db_client) -> None:
     ups = _tile(html, "ups")
     assert 'data-ups="UPS-01"' in ups and "电池供电" in ups  # on battery
     assert ">42%<" in ups and ">87%<" in ups and "23 分钟" in ups
+    assert re.search(r'data-field="battery-status">电池电量低<', ups)
     env = _tile(html, "environment")
     assert 'data-room="A机房"' in env
     assert re.search(r'data-metric="env.temperature_c" data-level="ok">24.5 °C<', env)
