@@ -171,6 +171,12 @@ def test_overrides_are_stored_validated_and_used(db_app, db_client) -> None:
         assert (answer.level, answer.code) == ("ok", "outside_normal")
     detail = db_client.get("/patrol/admin/checklists/room_environment").get_data(as_text=True)
     assert 'data-override="cold_aisle_temperature-room-' in detail and "北区" in detail
+    edit = db_client.get(
+        "/patrol/admin/checklists/room_environment"
+        f"?item=cold_aisle_temperature&scope=asset&target={asset_id}"
+    ).get_data(as_text=True)
+    assert 'id="critical_high" name="critical_high" value="none"' in edit
+    assert 'value="ENV-01"' in edit and 'id="scope-asset" value="asset" checked' in edit
     # a room override that clashes with the site's (critical 25 is inside the site's normal
     # range up to 26) is refused, naming the clash
     clash = post(
