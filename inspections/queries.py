@@ -205,6 +205,7 @@ def round_detail(patrol: PatrolRound, with_monitoring: bool = True) -> RoundDeta
     known = services.checklists()
     answers = {(a.target, a.checklist_key, a.item_key): a for a in patrol.answers}
     targets: list[TargetView] = []
+    polled: dict[int | None, dict[str, tuple[float, datetime]]] = {}
     answered = total = 0
     for entry in patrol.targets:
         checklist = known.get(entry["checklist"])
@@ -217,7 +218,9 @@ def round_detail(patrol: PatrolRound, with_monitoring: bool = True) -> RoundDeta
             if answer is not None and answer.monitored_value is not None:
                 shown = (answer.monitored_value, answer.monitored_at)
             elif with_monitoring and item.metric and patrol.editable:
-                shown = services.monitored_value(item.metric, patrol.room_id, view.asset_id)
+                if view.asset_id not in polled:
+                    polled[view.asset_id] = services.monitored_values(patrol.room_id, view.asset_id)
+                shown = polled[view.asset_id].get(item.metric)
             view.items.append((item, answer, shown))
             if _counts(item):
                 total += 1

@@ -318,9 +318,11 @@
     // written to the tablet at once: a reload or a dropped Wi-Fi loses nothing
     var answer = answerOf(el, new Date().toISOString());
     el.dataset.answeredAt = answer.answered_at;
-    var db = await openDb();
-    await db.put("answers", Object.assign({ key: root.dataset.clientId + "|" + el.dataset.field,
-      client_id: root.dataset.clientId }, answer));
+    try {
+      var db = await openDb();
+      await db.put("answers", Object.assign({ key: root.dataset.clientId + "|" + el.dataset.field,
+        client_id: root.dataset.clientId }, answer));
+    } catch (err) { /* no IndexedDB (private mode): the server copy is all there is */ }
     return answer;
   }
 
