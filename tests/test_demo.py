@@ -204,7 +204,6 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
     out._thread.join(10)
     if proc.stdout:
         proc.stdout.close()
-    print(out.text)
     assert "demo stopped" in out.text
     assert family, "the demo had no child processes"
     time.sleep(0.5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -93,7 +95,7 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         assert _count(Asset) == assets_before
 
 
-def test_demo_refuses_a_database_it_did_not_create(app: Flask) -> None:
+def test_demo_refuses_a_database_it_did_not_create_until_reset(app: Flask) -> None:
     from assets import services
     from assets.models import Asset
 
@@ -105,3 +107,15 @@ def test_demo_refuses_a_database_it_did_not_create(app: Flask) -> None:
     assert "did not create" in result.output and "--reset" in result.output
     with app.app_context():
         assert [a.asset_tag for a in db.session().scalars(select(Asset))] == ["REAL-001"]
+
+    # --reset deletes everything (after asking; --yes does not ask) and seeds the demo site
+    result = app.test_cli_runner().invoke(demo_cmd, ["--reset", "--seed-only"], input="n\n")
+    assert result.exit_code == 1
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(Asset)) == 1
+    result = app.test_cli_runner().invoke(demo_cmd, ["--reset", "--yes", "--seed-only"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"password: \S+", result.output), result.output
+    with app.app_context():
+        tags = set(db.session().scalars(select(Asset.asset_tag)))
+        assert "REAL-001" not in tags and devices.STEADY_UPS in tags

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import random
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -556,7 +557,7 @@ def seed_registry(scale: int = 1) -> Built:
                 "kind": row["kind"],
                 "vendor": row["vendor"],
                 "model": row["model"],
-                "serial": f"SN{abs(hash(row['tag'])) % 10**10:010d}",
+                "serial": f"SN{zlib.crc32(row['tag'].encode()):010d}",
                 "status": row["status"],
                 "importance": row["importance"],
                 "owner": row["owner"],
@@ -858,12 +859,12 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
     ]
     weeks = 2 * history_scale
     rng = random.Random(8)
-    engineers = [name for _, name in ENGINEERS]
+    engineers = [username for username, _ in ENGINEERS]
     for week in range(weeks):
         for k in range(3):
             key, rule, urgency, message, tag = templates[(week * 3 + k) % len(templates)]
             start = _ago(now, days=7 * week + 2 * k + 1, hours=rng.randint(0, 20))
-            with acting_as(f"demo:{engineers[(week + k) % 3]}"):
+            with acting_as(engineers[(week + k) % 3]):
                 alert = raise_(f"past-{week}-{k}-{key}", rule, urgency, message, start, tag)
                 if urgency != "A" or k % 2:
                     services.acknowledge(alert, "已收到，前往处理", at=start + timedelta(minutes=9))
@@ -895,7 +896,7 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
             source="registry",
         )
         # acknowledged, one with the engineer on site
-    with acting_as("demo:李娜"):
+    with acting_as("lina"):
         b1 = raise_(
             "ups-b1-selftest",
             "manual",
@@ -906,7 +907,7 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
         )
         services.acknowledge(b1, "已联系 APC 厂家工程师", at=_ago(now, hours=2, minutes=50))
         services.record_onsite(b1, "已到场检查电池组", at=_ago(now, hours=2, minutes=10))
-    with acting_as("demo:王强"):
+    with acting_as("wangqiang"):
         c1 = raise_(
             "backup-job",
             "manual",
@@ -946,7 +947,7 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
         services.clear_alert("demo:temp-b-today", at=t + timedelta(minutes=40))
 
     # incidents: one open from the A alert (contained, engineer on site), one closed last week
-    with acting_as("demo:张伟"):
+    with acting_as("zhangwei"):
         open_one = incidents.open_incident(
             "存储阵列控制器故障",
             grade="major",
@@ -1167,9 +1168,3 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
     for key, label in labels.items():
         if key in counts:
             yield f"{counts[key]} {label}"
-
-
-def today_local(now: datetime) -> date:
-    from opskit.i18n import site_tz
-
-    return now.astimezone(site_tz()).date()
