@@ -1,5 +1,6 @@
 """Topology and the asset page's monitoring in real Chromium on an iPad: tap a node of the
-graph, land on its asset page, see its live values and a drawn trend chart."""
+graph, land on its asset page, see its live values and a drawn trend chart, then its rack
+coloured by device state."""
 
 from __future__ import annotations
 
@@ -53,4 +54,14 @@ def test_tap_topology_node_then_asset_monitoring(app, live_server: str, ipad) ->
     expect(chart).to_have_attribute("data-points", "1")  # no rollups yet: the raw reading
     expect(page.locator("#probe-form")).to_have_count(1)
     screenshot(page, "asset-monitoring")
+
+    # its rack: every mounted device filled with its state
+    page.locator("#asset-rack-link").tap()
+    expect(page.locator('[data-asset-tag="SRV-02"]')).to_have_attribute("data-state", "down")
+    expect(page.locator('[data-asset-tag="SW-01"]')).to_have_attribute("data-state", "up")
+    colour = page.locator('[data-asset-tag="SRV-01"]').evaluate(
+        "el => getComputedStyle(el).backgroundColor"
+    )
+    assert colour == "rgb(253, 126, 20)"  # open alert: orange
+    screenshot(page, "rack-states")
     assert guard.external == []
