@@ -17,6 +17,7 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from reports.periods import Period
 from reports.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
@@ -307,14 +308,17 @@ def _lazy(module: str, name: str) -> KindFn:
 
 
 #: report kinds that exist, in the order of the pack (key → (title, builder))
-KINDS: dict[str, tuple[str, KindFn]] = {
-    "config_storage": ("设备配置和存储应用情况", _lazy("reports.inventory", "config_storage")),
-    "topology": ("网络拓扑", _lazy("reports.network", "topology")),
-    "ip": ("IP分配", _lazy("reports.network", "ip_allocation")),
-    "patrol": ("巡检汇总", _lazy("reports.patrol", "patrol")),
-    "alerts": ("告警与事件", alerts_sla),
-    "load": ("服务器与数据库负载", _lazy("reports.load", "load")),
-    "warranty": ("保修到期", warranty),
+KINDS: dict[str, tuple[Any, KindFn]] = {
+    "config_storage": (
+        _l("Configuration and storage"),
+        _lazy("reports.inventory", "config_storage"),
+    ),
+    "topology": (_l("Network topology"), _lazy("reports.network", "topology")),
+    "ip": (_l("IP allocation"), _lazy("reports.network", "ip_allocation")),
+    "patrol": (_l("Patrol summary"), _lazy("reports.patrol", "patrol")),
+    "alerts": (_l("Alerts and incidents"), alerts_sla),
+    "load": (_l("Server and database load"), _lazy("reports.load", "load")),
+    "warranty": (_l("Warranty expiry"), warranty),
 }
 #: kinds of the quarterly pack still to be built (none left; the page and CLI still honour it)
 PLANNED: dict[str, str] = {}

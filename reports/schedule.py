@@ -83,10 +83,22 @@ def run_due(now: datetime | None = None) -> list[Path]:
         path = packs_dir() / stored_name(period, lang)
         if path.exists():
             continue
-        engineer = current_app.config.get("REPORT_ENGINEER", "") or ""
+        engineer = "、".join(resident_engineers())
         build_pack(period, path, lang=lang, engineer=engineer, now=now)
         built.append(path)
     return built
+
+
+def resident_engineers() -> list[str]:
+    """Names of the active engineer accounts: the cover of a scheduled pack names them."""
+    from sqlalchemy import select
+
+    from opskit.models import User
+
+    users = db.session().scalars(
+        select(User).where(User.role == "engineer", User.active.is_(True)).order_by(User.id)
+    )
+    return [u.display_name or u.username for u in users]
 
 
 def stored_packs() -> list[StoredPack]:

@@ -427,5 +427,7 @@ def test_schedule_builds_the_quarter_once_on_the_first_working_day(app: Flask, c
         assert response.status_code == 200
         book = openpyxl.load_workbook(io.BytesIO(response.data))
     assert book["封面"]["A1"].value == "驻场服务季度报告" and "链路" in book.sheetnames
+    cover = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True)}
+    assert cover["工程师"] == "Engineer" and cover["期间"] == "2026年第3季度"
     assert client.get("/reports/stored/..%2Fsecret.xlsx").status_code == 404
     assert client.get("/reports/stored/opskit-2026Q2-zh_CN.xlsx").status_code == 404
