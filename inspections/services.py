@@ -585,7 +585,11 @@ def save_answer(client_id: str, data: Mapping[str, Any]) -> PatrolAnswer:
 def monitored_values(
     room_id: int | None, asset_id: int | None
 ) -> dict[str, tuple[float, datetime]]:
-    """The newest polled value of each metric of the asset (or of the room's sensors)."""
+    """The current polled value of each metric of the asset (or of the room's sensors).
+
+    Only values of the monitors' latest polls within ``monitors.queries.LATEST_WINDOW`` (an
+    hour): a stale number is not offered to the engineer as the current reading.
+    """
     from monitors import queries as monitoring
 
     asset_ids: list[int] = []
@@ -597,14 +601,16 @@ def monitored_values(
         for kind in ROOM_SENSOR_KINDS:
             found = db.session().scalars(assets.asset_query(kind=kind, room_id=room_id).limit(200))
             asset_ids += [a.id for a in found]
+    if not asset_ids:
+        return {}
     best: dict[str, tuple[float, datetime]] = {}
-    for aid in asset_ids:
-        for reading in monitoring.latest_readings(aid):
+    for readings in monitoring.latest_values(asset_ids=asset_ids).values():
+        for (metric, _instance), reading in sorted(readings.items()):
             if reading.value is None:
                 continue
-            known = best.get(reading.metric)
+            known = best.get(metric)
             if known is None or reading.at > known[1]:
-                best[reading.metric] = (float(reading.value), reading.at)
+                best[metric] = (float(reading.value), reading.at)
     return best
 
 

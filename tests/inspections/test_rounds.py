@@ -249,13 +249,14 @@ def test_rounds_for_day_states_and_monitored_prefill(db_app, room_id) -> None:
 
         room = db.session().get(Room, room_id)
         sensor = factories.asset("ENV-01", kind="sensor", room=room)
-        db.session().add(
-            Reading(
-                asset_id=sensor.id,
-                metric="env.temperature_c",
-                at=datetime(2026, 11, 26, 0, 55, tzinfo=UTC),
-                value=22.0,
-            )
+        polled = db.utcnow().replace(microsecond=0) - timedelta(minutes=5)
+        stale = polled - timedelta(hours=3)
+        db.session().add_all(
+            [
+                Reading(asset_id=sensor.id, metric="env.temperature_c", at=polled, value=22.0),
+                # too old to offer as the current humidity
+                Reading(asset_id=sensor.id, metric="env.humidity_percent", at=stale, value=50.0),
+            ]
         )
         plan = services.save_plan(
             {
@@ -292,7 +293,9 @@ def test_rounds_for_day_states_and_monitored_prefill(db_app, room_id) -> None:
         assert states == ["in_progress", "due"]
         detail = queries.round_detail(services.find_round("round-nine"))
         temp = next(i for i in detail.targets[0].items if i[0].key == "cold_aisle_temperature")
-        assert temp[2] == (22.0, datetime(2026, 11, 26, 0, 55, tzinfo=UTC))
+        assert temp[2] == (22.0, polled)
+        humidity = next(i for i in detail.targets[0].items if i[0].key == "cold_aisle_humidity")
+        assert humidity[2] is None
         assert (detail.answered, detail.total) == (0, 8)
         saved = services.save_answer(
             "round-nine",
