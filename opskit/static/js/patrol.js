@@ -403,6 +403,8 @@
 
   // --- photos -------------------------------------------------------------------------------
 
+  var photosInFlight = []; // resized/queued before the submission goes, never after it
+
   async function resize(file) {
     var bitmap = await createImageBitmap(file);
     var scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(bitmap.width, bitmap.height));
@@ -534,6 +536,7 @@
       return;
     }
     button.disabled = true;
+    await Promise.all(photosInFlight.slice()).catch(function () {});
     await sendPendingNow();
     var d = root.dataset;
     var answers = [];
@@ -613,7 +616,15 @@
         });
       }
       var photo = el.querySelector(".patrol-photo");
-      if (photo) photo.addEventListener("change", function () { photoChosen(el, photo); });
+      if (photo) {
+        photo.addEventListener("change", function () {
+          var work = photoChosen(el, photo);
+          photosInFlight.push(work);
+          work.catch(function () {}).then(function () {
+            photosInFlight.splice(photosInFlight.indexOf(work), 1);
+          });
+        });
+      }
       render(el, judge(el, currentValue(el)));
     });
     document.getElementById("patrol-submit").addEventListener("click", submitRound);
