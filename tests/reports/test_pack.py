@@ -157,6 +157,27 @@ def seed() -> dict[str, int]:
             value=86.0,
         )
     )
+    for hour, metric, avg, peak, last in (  # a volume known only from hourly rollups
+        ("2026-07-01 00:00", "host.storage.used_percent", 40.0, 41.0, 40.5),
+        ("2026-08-01 00:00", "host.storage.used_percent", 55.0, 60.0, 58.0),
+        ("2026-09-30 23:00", "host.storage.used_percent", 50.0, 51.0, 50.0),
+        ("2026-09-30 23:00", "host.storage.size_bytes", 100 * GIB, 100 * GIB, 100 * GIB),
+        ("2026-10-01 00:00", "host.storage.used_percent", 99.0, 99.0, 99.0),  # next quarter
+    ):
+        sess.add(
+            Rollup(
+                asset_id=app.id,
+                metric=metric,
+                instance="/var",
+                resolution=int(Resolution.HOUR),
+                bucket=local(hour),
+                count=60,
+                min=avg,
+                max=peak,
+                avg=avg,
+                last=last,
+            )
+        )
     sess.add(
         Reading(
             asset_id=dbs.id,
@@ -323,7 +344,10 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path) -> None:
     evil_cell = next(c for c in book["设备配置"]["B"] if c.value == evil[1])
     assert evil_cell.data_type == "s"  # text, not a formula
     volumes = rows(book["存储"], 3)
-    assert volumes == [("SRV-DB", "数据库服务器", "/data", 500, 86, 430, 90, 16)]
+    assert volumes == [
+        ("SRV-APP", "应用服务器", "/var", 100, 50, 50, 60, 10),  # rollups: first avg, last
+        ("SRV-DB", "数据库服务器", "/data", 500, 86, 430, 90, 16),
+    ]
     # --- load: SRV-DB is core; APP-DB is a database (no data: no rows)
     summary = {(r[0], r[3]): r for r in rows(book["负载汇总"], 3)}
     cpu = summary[("SRV-DB", "CPU")]
@@ -431,3 +455,23 @@ def test_schedule_builds_the_quarter_once_on_the_first_working_day(app: Flask, c
     assert cover["工程师"] == "Engineer" and cover["期间"] == "2026年第3季度"
     assert client.get("/reports/stored/..%2Fsecret.xlsx").status_code == 404
     assert client.get("/reports/stored/opskit-2026Q2-zh_CN.xlsx").status_code == 404
+
+
+def test_monthly_and_annual_packs_are_titled_by_their_length(app: Flask, tmp_path: Path) -> None:
+    titles = {}
+    with app.test_request_context("/"):
+        for text in ("2026-07", "2026Q3", "2026"):
+            out = tmp_path / f"{text}.xlsx"
+            build_pack(parse_period(text, TZ), out, ["warranty"], now=local("2026-10-09 09:00"))
+            titles[text] = openpyxl.load_workbook(out)["封面"]["A1"].value
+        out = tmp_path / "en.xlsx"
+        build_pack(parse_period("2026", TZ), out, ["patrol"], lang="en")
+        english = openpyxl.load_workbook(out)
+    assert titles == {
+        "2026-07": "服务月报",
+        "2026Q3": "驻场服务季度报告",
+        "2026": "年度技术支持总结",
+    }
+    assert english["Cover"]["A1"].value == "Annual technical support summary"
+    assert english.sheetnames == ["Cover", "Patrol rounds per day", "Patrol findings", "Logbook"]
+    assert english["Patrol rounds per day"].max_row == 3 + 365  # note, blank, header, a row a day
