@@ -147,12 +147,17 @@ def parse_local(text: str, tz: ZoneInfo) -> datetime:
 
 
 def _when(
-    values: Mapping[str, Any], key: str, tz: ZoneInfo, errors: dict, now: datetime
+    values: Mapping[str, Any],
+    key: str,
+    tz: ZoneInfo,
+    errors: dict,
+    now: datetime,
+    default: datetime | None = None,
 ) -> datetime | None:
-    """The time in ``values[key]`` (local), or now when left empty."""
+    """The time in ``values[key]`` (local); left empty: ``default``, else now."""
     raw = str(values.get(key) or "").strip()
     if not raw:
-        return now
+        return default or now
     try:
         when = parse_local(raw, tz)
     except ValueError:
@@ -188,6 +193,38 @@ def _room(values: Mapping[str, Any], errors: dict) -> Room | None:
 # --- services ---------------------------------------------------------------------------------
 
 
+def _entry_fields(
+    values: Mapping[str, Any], tz: ZoneInfo, now: datetime, entry: AccessEntry | None = None
+) -> dict[str, Any]:
+    """Checked columns of a visit from form ``values`` (``entry``: the visit being corrected)."""
+    errors: dict[str, list[str]] = {}
+    room = _room(values, errors)
+    fields: dict[str, Any] = {
+        "name": _text(values, "name", 100, errors, required=True),
+        "organisation": _text(values, "organisation", 200, errors, required=False),
+        "purpose": _text(values, "purpose", 2000, errors, required=True),
+        "escort": _text(values, "escort", 100, errors, required=False),
+    }
+    id_number = re.sub(r"\s+", "", str(values.get("id_number") or "")).upper()
+    if id_number and not re.fullmatch(r"[0-9A-Z-]{4,32}", id_number):
+        errors["id_number"] = [_("Expected 4–32 letters or digits (e.g. an ID-card number).")]
+    if id_number:
+        fields["id_number"] = id_number
+    elif entry is None or values.get("clear_id_number"):
+        fields["id_number"] = None  # on a correction, empty keeps the stored number
+    in_at = _when(values, "in_at", tz, errors, now, entry.in_at if entry else None)
+    out_at = None
+    if str(values.get("out_at") or "").strip():
+        out_at = _when(values, "out_at", tz, errors, now)
+        if out_at is not None and in_at is not None and out_at < in_at:
+            errors["out_at"] = [_("The time out is before the time in.")]
+    if errors:
+        raise ValidationFailed(errors)
+    assert room is not None
+    fields.update(room_id=room.id, in_at=in_at, out_at=out_at)
+    return fields
+
+
 def record_entry(
     values: Mapping[str, Any], tz: ZoneInfo, user: User | None = None, now: datetime | None = None
 ) -> AccessEntry:
@@ -202,37 +239,21 @@ def record_entry(
     found = _existing(AccessEntry, token)
     if found is not None:
         raise Duplicate(found)
-    errors: dict[str, list[str]] = {}
-    room = _room(values, errors)
-    name = _text(values, "name", 100, errors, required=True)
-    organisation = _text(values, "organisation", 200, errors, required=False)
-    purpose = _text(values, "purpose", 2000, errors, required=True)
-    escort = _text(values, "escort", 100, errors, required=False)
-    id_number = re.sub(r"\s+", "", str(values.get("id_number") or "")).upper()
-    if id_number and not re.fullmatch(r"[0-9A-Z-]{4,32}", id_number):
-        errors["id_number"] = [_("Expected 4–32 letters or digits (e.g. an ID-card number).")]
-    in_at = _when(values, "in_at", tz, errors, now)
-    out_at = None
-    if str(values.get("out_at") or "").strip():
-        out_at = _when(values, "out_at", tz, errors, now)
-        if out_at is not None and in_at is not None and out_at < in_at:
-            errors["out_at"] = [_("The time out is before the time in.")]
-    if errors:
-        raise ValidationFailed(errors)
-    assert room is not None and in_at is not None
-    entry = AccessEntry(
-        room_id=room.id,
-        name=name,
-        organisation=organisation,
-        purpose=purpose,
-        escort=escort,
-        id_number=id_number or None,
-        in_at=in_at,
-        out_at=out_at,
-        recorded_by_id=user.id if user else None,
-        client_token=token,
-    )
+    fields = _entry_fields(values, tz, now)
+    entry = AccessEntry(**fields, recorded_by_id=user.id if user else None, client_token=token)
     _add_once(entry, AccessEntry, token)
+    return entry
+
+
+def correct_entry(
+    entry: AccessEntry, values: Mapping[str, Any], tz: ZoneInfo, now: datetime | None = None
+) -> AccessEntry:
+    """Correct a visit (the audit log keeps what it was). Empty ``id_number`` keeps the stored
+    one unless ``clear_id_number`` is set; empty ``out_at`` means still inside."""
+    fields = _entry_fields(values, tz, now or utcnow(), entry)
+    for key, value in fields.items():
+        setattr(entry, key, value)
+    db.session().flush()
     return entry
 
 
@@ -246,19 +267,14 @@ def sign_out(entry: AccessEntry, when: datetime | None = None) -> bool:
     return True
 
 
-def record_power(
-    values: Mapping[str, Any], tz: ZoneInfo, user: User | None = None, now: datetime | None = None
-) -> PowerEvent:
-    """Record an asset powered on/off/restarted (flushes; the caller commits).
-
-    ``values``: asset_tag (scanned or typed), action (on/off/restart), reason, change_ref,
-    performed_by (empty = the user's name), occurred_at (local, empty = now), client_token.
-    """
-    now = now or utcnow()
-    token = _token(values)
-    found = _existing(PowerEvent, token)
-    if found is not None:
-        raise Duplicate(found)
+def _power_fields(
+    values: Mapping[str, Any],
+    tz: ZoneInfo,
+    user: User | None,
+    now: datetime,
+    event: PowerEvent | None = None,
+) -> dict[str, Any]:
+    """Checked columns of a power event from form ``values`` (``event``: the one corrected)."""
     errors: dict[str, list[str]] = {}
     tag = str(values.get("asset_tag") or "").strip()
     asset = None
@@ -280,21 +296,54 @@ def record_power(
         performed_by = user.display_name or user.username
     if not performed_by and "performed_by" not in errors:
         errors["performed_by"] = [_("Required.")]
-    occurred_at = _when(values, "occurred_at", tz, errors, now)
+    occurred_at = _when(
+        values, "occurred_at", tz, errors, now, event.occurred_at if event else None
+    )
     if errors:
         raise ValidationFailed(errors)
-    assert asset is not None and occurred_at is not None
-    event = PowerEvent(
-        asset_id=asset.id,
-        action=action,
-        reason=reason,
-        change_ref=change_ref,
-        performed_by=performed_by,
-        occurred_at=occurred_at,
-        recorded_by_id=user.id if user else None,
-        client_token=token,
-    )
+    assert asset is not None
+    return {
+        "asset_id": asset.id,
+        "action": action,
+        "reason": reason,
+        "change_ref": change_ref,
+        "performed_by": performed_by,
+        "occurred_at": occurred_at,
+    }
+
+
+def record_power(
+    values: Mapping[str, Any], tz: ZoneInfo, user: User | None = None, now: datetime | None = None
+) -> PowerEvent:
+    """Record an asset powered on/off/restarted (flushes; the caller commits).
+
+    ``values``: asset_tag (scanned or typed), action (on/off/restart), reason, change_ref,
+    performed_by (empty = the user's name), occurred_at (local, empty = now), client_token.
+    """
+    now = now or utcnow()
+    token = _token(values)
+    found = _existing(PowerEvent, token)
+    if found is not None:
+        raise Duplicate(found)
+    fields = _power_fields(values, tz, user, now)
+    event = PowerEvent(**fields, recorded_by_id=user.id if user else None, client_token=token)
     _add_once(event, PowerEvent, token)
+    return event
+
+
+def correct_power(
+    event: PowerEvent,
+    values: Mapping[str, Any],
+    tz: ZoneInfo,
+    user: User | None = None,
+    now: datetime | None = None,
+) -> PowerEvent:
+    """Correct a power event (the audit log keeps what it was)."""
+    fields = _power_fields(values, tz, user, now or utcnow(), event)
+    for key, value in fields.items():
+        setattr(event, key, value)
+    event.asset = db.session().get(Asset, fields["asset_id"])
+    db.session().flush()
     return event
 
 

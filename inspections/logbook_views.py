@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from inspections import logbook
-from inspections.logbook import AccessEntry, Filters
+from inspections.logbook import AccessEntry, Filters, PowerEvent
 from opskit import db
 from opskit.auth import require_roles
 from opskit.i18n import site_tz
@@ -145,6 +145,81 @@ def access_new() -> Any:
         form=form,
         errors=errors,
         rooms=logbook.room_choices(),
+    ), (400 if errors else 200)
+
+
+def _local_input(value: datetime | None) -> str:
+    """A stored time as the value of a ``datetime-local`` input (site time)."""
+    return value.astimezone(site_tz()).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+@bp.route("/access/<int:entry_id>/edit", methods=["GET", "POST"])
+@require_roles(*WRITERS)
+def access_edit(entry_id: int) -> Any:
+    """Correct a visit (typo, forgotten sign-out time); the audit log keeps the old values."""
+    entry = db.session().get(AccessEntry, entry_id) or abort(404)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form: dict[str, Any] = request.form.to_dict()
+        try:
+            logbook.write(lambda: logbook.correct_entry(entry, form, site_tz()))
+        except ValidationFailed as exc:
+            errors = _errors(exc)
+        else:
+            flash(_("Entry of %(name)s corrected.", name=entry.name), "success")
+            return redirect(url_for("logbook.index", tab="access"), 303)
+    else:
+        form = {
+            "room_id": str(entry.room_id),
+            "name": entry.name,
+            "organisation": entry.organisation,
+            "purpose": entry.purpose,
+            "escort": entry.escort,
+            "in_at": _local_input(entry.in_at),
+            "out_at": _local_input(entry.out_at),
+        }
+    return render_template(
+        "inspections/logbook_access_form.html",
+        form=form,
+        errors=errors,
+        rooms=logbook.room_choices(),
+        entry=entry,
+    ), (400 if errors else 200)
+
+
+@bp.route("/power/<int:event_id>/edit", methods=["GET", "POST"])
+@require_roles(*WRITERS)
+def power_edit(event_id: int) -> Any:
+    """Correct a power event; the audit log keeps the old values."""
+    event = db.session().get(PowerEvent, event_id) or abort(404)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form: dict[str, Any] = request.form.to_dict()
+        try:
+            logbook.write(lambda: logbook.correct_power(event, form, site_tz(), current_user))
+        except ValidationFailed as exc:
+            errors = _errors(exc)
+        else:
+            flash(_("Power event of %(tag)s corrected.", tag=event.asset.asset_tag), "success")
+            return redirect(url_for("logbook.index", tab="power"), 303)
+    else:
+        form = {
+            "asset_tag": event.asset.asset_tag,
+            "action": event.action,
+            "reason": event.reason,
+            "change_ref": event.change_ref,
+            "performed_by": event.performed_by,
+            "occurred_at": _local_input(event.occurred_at),
+        }
+    from assets.queries import asset_by_tag
+
+    return render_template(
+        "inspections/logbook_power_form.html",
+        form=form,
+        errors=errors,
+        asset=asset_by_tag(form.get("asset_tag", "")) if "asset_tag" not in errors else None,
+        actions=ACTION_LABELS,
+        event=event,
     ), (400 if errors else 200)
 
 

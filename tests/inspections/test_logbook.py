@@ -264,3 +264,95 @@ def test_concurrent_retries_of_one_form_store_one_row(db_app) -> None:
     with db_app.app_context():
         rows = db.session().scalars(select(AccessEntry)).all()
         assert [(r.name, r.client_token) for r in rows] == [("周六", "retry-token-0001")]
+
+
+def test_entries_are_corrected_keeping_the_id_number_and_the_history(db_app, db_client) -> None:
+    ids = _setup(db_app)
+    tz = __import__("zoneinfo").ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    with db_app.app_context():
+        entry = logbook.record_entry(
+            {
+                "room_id": ids["room"],
+                "name": "张三",
+                "purpose": "巡检",
+                "id_number": "110105199001011234",
+                "in_at": "2026-11-24 09:00",
+            },
+            tz,
+            now=now,
+        )
+        event = logbook.record_power(
+            {"asset_tag": "SRV-001", "action": "on", "reason": "上线", "performed_by": "孙三"},
+            tz,
+            now=now,
+        )
+        db.session().commit()
+        entry_id, event_id = entry.id, event.id
+    login(db_client, "engineer")
+    page = db_client.get(f"/patrol/logbook/access/{entry_id}/edit").get_data(as_text=True)
+    assert 'value="2026-11-24T09:00"' in page and "**************1234" in page
+    assert "110105199001011234" not in page
+    bad = post_form(
+        db_client,
+        f"/patrol/logbook/access/{entry_id}/edit",
+        {
+            "room_id": str(ids["room"]),
+            "name": "张珊",
+            "purpose": "巡检",
+            "in_at": "2026-11-24T09:00",
+            "out_at": "2026-11-24T08:00",
+        },
+    )
+    assert bad.status_code == 400 and 'data-field="out_at"' in bad.get_data(as_text=True)
+    assert 'value="张珊"' in bad.get_data(as_text=True)
+    ok = post_form(
+        db_client,
+        f"/patrol/logbook/access/{entry_id}/edit",
+        {
+            "room_id": str(ids["other_room"]),
+            "name": "张珊",
+            "purpose": "巡检",
+            "in_at": "2026-11-24T09:00",
+            "out_at": "2026-11-24T11:30",
+        },
+    )
+    assert ok.status_code == 303
+    moved = post_form(
+        db_client,
+        f"/patrol/logbook/power/{event_id}/edit",
+        {
+            "asset_tag": "SRV-900",
+            "action": "restart",
+            "reason": "上线后重启",
+            "performed_by": "孙三",
+            "occurred_at": "2026-11-25T15:00",
+        },
+    )
+    assert moved.status_code == 303
+    with db_app.app_context():
+        entry = db.session().get(AccessEntry, entry_id)
+        assert (entry.name, entry.room_id, entry.id_number) == (
+            "张珊",
+            ids["other_room"],
+            "110105199001011234",
+        )
+        assert entry.out_at == datetime(2026, 11, 24, 3, 30, tzinfo=UTC)
+        event = db.session().get(PowerEvent, event_id)
+        assert (event.asset.asset_tag, event.action) == ("SRV-900", "restart")
+        assert event.occurred_at == datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
+        history = (
+            db.session()
+            .scalars(
+                select(AuditLog).where(
+                    AuditLog.object_type == "access_entry", AuditLog.action == "update"
+                )
+            )
+            .all()
+        )
+        assert len(history) == 1 and history[0].changes["name"] == ["张三", "张珊"]
+    login_page = post_form(db_client, "/logout")
+    assert login_page.status_code == 302
+    login(db_client, "viewer")
+    assert db_client.get(f"/patrol/logbook/access/{entry_id}/edit").status_code == 403
+    assert 'id="edit-entry-' not in db_client.get("/patrol/logbook/").get_data(as_text=True)
