@@ -267,12 +267,21 @@ def _store(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
         rules.device_status(
             job.asset_id, outcome.state == MonitorState.UP, now, outcome.reason or "up"
         )
-    last = (
-        now
-        if rows
-        else session.scalar(select(func.max(Reading.at)).where(Reading.asset_id == job.asset_id))
-    )
+    last = now if rows else _newest_reading(session, job.asset_id)
     rules.data_age(job.asset_id, last, now)
+
+
+def _newest_reading(session: Session, asset_id: int) -> datetime | None:
+    """When any monitor of the asset last stored a reading: one index probe per monitor
+    (``ix_reading_monitor_id_at``), not a scan of the asset's history."""
+    per_monitor = (
+        select(func.max(Reading.at))
+        .where(Reading.monitor_id == Monitor.id)
+        .correlate(Monitor)
+        .scalar_subquery()
+    )
+    newest = select(per_monitor.label("at")).where(Monitor.asset_id == asset_id).subquery()
+    return session.scalar(select(func.max(newest.c.at)))
 
 
 def _release(session: Session, job: Job, now: datetime, reason: str) -> None:

@@ -11,8 +11,9 @@
   3 years by default (``OPSKIT_RETENTION_*_DAYS``). A bucket is deleted only after it has been
   rolled up into the next resolution.
 
-Which buckets a run covers: from ``since`` (default: one hour before the newest 5-minute bucket
-already stored, or the oldest raw reading when there is none yet) up to ``now``. The poller runs
+Which buckets a run covers: from ``since`` (default: 15 minutes before the newest 5-minute
+bucket already stored, or the oldest raw reading when there is none yet) up to ``now``; readings
+arriving later than that are rolled up by ``opskit rollup --since``. The poller runs
 :func:`run` every few minutes and :func:`prune` about hourly; ``opskit rollup [--since DATE]
 [--prune]`` does the same by hand.
 """
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 FIVE = int(Resolution.FIVE_MINUTES)
 HOUR = int(Resolution.HOUR)
-LATE = timedelta(hours=1)  # readings may arrive this late and still be rolled up by default
+LATE = timedelta(minutes=15)  # readings this late are still rolled up by the next default run
 LOCK_KEY = 0x6F70_6B31  # PostgreSQL advisory lock: one rollup/prune at a time across pollers
 
 
@@ -115,6 +116,8 @@ def _five_minute(session: Session, start: datetime, end: datetime) -> int:
         .group_by(Reading.asset_id, Reading.metric, Reading.instance, bucket)
         .subquery()
     )
+    if dialect == "postgresql":  # one pass: the newest value of each group as it is grouped
+        return _five_minute_pg(session, start, end)
     newest = aliased(Reading)
     last = (
         select(newest.value)
@@ -142,6 +145,30 @@ def _five_minute(session: Session, start: datetime, end: datetime) -> int:
         last,
     ).where(grouped.c.n > 0)
     return len(session.execute(_upsert(dialect, source)).all())
+
+
+def _five_minute_pg(session: Session, start: datetime, end: datetime) -> int:
+    bucket = _bucket(Reading.at, FIVE, "postgresql")
+    last = postgresql.array_agg(
+        postgresql.aggregate_order_by(Reading.value, Reading.at.desc(), Reading.id.desc())
+    )[1]
+    source = (
+        select(
+            Reading.asset_id,
+            Reading.metric,
+            Reading.instance,
+            literal(FIVE),
+            bucket,
+            func.count(Reading.value),
+            func.min(Reading.value),
+            func.max(Reading.value),
+            func.avg(Reading.value),
+            last,
+        )
+        .where(Reading.value.is_not(None), Reading.at >= start, Reading.at < end)
+        .group_by(Reading.asset_id, Reading.metric, Reading.instance, bucket)
+    )
+    return len(session.execute(_upsert("postgresql", source)).all())
 
 
 def _hourly(session: Session, start: datetime, end: datetime) -> int:
@@ -194,8 +221,8 @@ def _hourly(session: Session, start: datetime, end: datetime) -> int:
 
 
 def default_since(session: Session) -> datetime | None:
-    """Where a run starts by default: an hour (late readings) before the newest 5-minute bucket
-    stored, or the oldest raw reading when nothing is rolled up yet (``None``: no readings)."""
+    """Where a run starts by default: ``LATE`` before the newest 5-minute bucket stored, or the
+    oldest raw reading when nothing is rolled up yet (``None``: no readings at all)."""
     newest = session.scalar(select(func.max(Rollup.bucket)).where(Rollup.resolution == FIVE))
     if newest is not None:
         return newest - LATE
@@ -219,10 +246,10 @@ def run(
     if since is None:
         session.commit()
         return {"five_minute": 0, "hourly": 0}
-    start = floor(since, HOUR)  # whole hours, so the hourly buckets see all their 5 minutes
     end = floor(now, FIVE) + timedelta(seconds=FIVE)
-    five = _five_minute(session, start, end)
-    hourly = _hourly(session, start, floor(now, HOUR) + timedelta(seconds=HOUR))
+    five = _five_minute(session, floor(since, FIVE), end)
+    # whole hours, so each hourly bucket sees all of its 5-minute buckets
+    hourly = _hourly(session, floor(since, HOUR), floor(now, HOUR) + timedelta(seconds=HOUR))
     session.commit()
     return {"five_minute": five, "hourly": hourly}
 

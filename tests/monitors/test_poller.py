@@ -442,5 +442,8 @@ def test_latest_values_are_each_monitors_newest_poll(db_app: Flask) -> None:
             ups.id: [("ups.battery.charge_percent", "")]
         }
         assert queries.latest_values([], since=NOW - timedelta(hours=1)) == {}
+        # the data age of a device whose monitors stored nothing this cycle
+        assert poller._newest_reading(db.session(), ups.id) == late
+        assert poller._newest_reading(db.session(), room.id) is None  # no monitor
         prefixed = queries.latest_values(metric_prefix="env.", since=NOW - timedelta(days=1))
         assert {k[0] for k in prefixed[room.id]} == {"env.temperature_c", "env.humidity_percent"}

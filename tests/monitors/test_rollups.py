@@ -48,10 +48,11 @@ def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None
     with db_app.app_context():
         a = factories.asset("ROOM-SENSOR")
         db.session().commit()
-        for minutes, value in ((0, 20), (1, 22), (4 + 59 / 60, 24), (5, 30), (7.5, 10), (60, 50)):
+        for minutes, value in ((50, 20), (51, 22), (54 + 59 / 60, 24), (55, 30), (57.5, 10)):
             add(a.id, at(minutes), value)
-        add(a.id, at(2), 5, instance="probe2")
-        add(a.id, at(3), None)  # a state reading: not rolled up
+        add(a.id, at(60), 50)
+        add(a.id, at(52), 5, instance="probe2")
+        add(a.id, at(53), None)  # a state reading: not rolled up
 
         # Nothing is pruned before it has been rolled up, however old.
         far = T + timedelta(days=4000)
@@ -61,10 +62,10 @@ def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None
         first = rollups.run(now)
         assert first == {"five_minute": 4, "hourly": 3}
         assert buckets(300) == {
-            ("probe1", at(0)): (3, 20, 24, 22, 24),
-            ("probe1", at(5)): (2, 10, 30, 20, 10),
+            ("probe1", at(50)): (3, 20, 24, 22, 24),
+            ("probe1", at(55)): (2, 10, 30, 20, 10),
             ("probe1", at(60)): (1, 50, 50, 50, 50),
-            ("probe2", at(0)): (1, 5, 5, 5, 5),
+            ("probe2", at(50)): (1, 5, 5, 5, 5),
         }
         assert buckets(3600) == {
             ("probe1", at(0)): (5, 10, 30, 21.2, 10),  # (3 x 22 + 2 x 20) / 5
@@ -75,38 +76,41 @@ def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None
         # Re-running adds nothing and changes nothing.
         rollups.run(now)
         assert db.session().scalar(select(func.count()).select_from(Rollup)) == 7
-        assert buckets(300)[("probe1", at(0))] == (3, 20, 24, 22, 24)
+        assert buckets(300)[("probe1", at(50))] == (3, 20, 24, 22, 24)
 
-        # A late reading in an old bucket: the next run (default start) corrects that bucket.
-        add(a.id, at(3), 40)
-        rollups.run(now)
-        assert buckets(300)[("probe1", at(0))] == (4, 20, 40, 26.5, 24)
+        # A late reading in an earlier bucket: the next run (default start) corrects the bucket
+        # and its hour.
+        add(a.id, at(53), 40)
+        assert rollups.run(now) == {"five_minute": 4, "hourly": 3}
+        assert buckets(300)[("probe1", at(50))] == (4, 20, 40, 26.5, 24)
         count, low, high, mean, last = buckets(3600)[("probe1", at(0))]
         assert (count, low, high, last) == (6, 10, 40, 10) and abs(mean - 146 / 6) < 1e-9
         assert db.session().scalar(select(func.count()).select_from(Rollup)) == 7
 
         # Charts: the resolution follows the span asked.
         assert queries.series(a.id, M, "probe1", since=now - timedelta(hours=1)) == [
-            (at(3), 40.0),
-            (at(4 + 59 / 60), 24.0),
-            (at(5), 30.0),
-            (at(7.5), 10.0),
+            (at(50), 20.0),
+            (at(51), 22.0),
+            (at(53), 40.0),
+            (at(54 + 59 / 60), 24.0),
+            (at(55), 30.0),
+            (at(57.5), 10.0),
             (at(60), 50.0),
-        ]  # raw (>= 07:02)
+        ]  # raw
         assert queries.series(a.id, M, "probe1", since=now - timedelta(days=7)) == [
-            (at(0), 26.5),
-            (at(5), 20.0),
+            (at(50), 26.5),
+            (at(55), 20.0),
             (at(60), 50.0),
         ]
         hourly = queries.series(a.id, M, "probe1", since=now - timedelta(days=90))
         assert [(t, round(v, 6)) for t, v in hourly] == [(at(0), round(146 / 6, 6)), (at(60), 50)]
-        assert queries.series(a.id, M, "probe1", since=at(0), until=at(5), resolution=300) == [
-            (at(0), 26.5)
+        assert queries.series(a.id, M, "probe1", since=at(50), until=at(55), resolution=300) == [
+            (at(50), 26.5)
         ]
 
         # Retention: a day later with 1-day raw / 1-day 5-minute retention.
         keep = rollups.Retention(raw_days=1, five_minute_days=1, hourly_days=3)
-        gone = rollups.prune(at(24 * 60 + 30), keep)
+        gone = rollups.prune(at(24 * 60 + 58), keep)
         assert gone == {"raw": 8, "five_minute": 3, "hourly": 0}
         left = db.session().execute(select(Reading.at, Reading.value)).all()
         assert left == [(at(60), 50.0)]
