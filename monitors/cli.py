@@ -183,7 +183,7 @@ def poll_cmd(once: bool, concurrency: int, timeout: float, processes: int) -> No
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]),
     default=None,
-    help="Recompute buckets from this UTC time (default: an hour before the newest rollup).",
+    help="Recompute buckets from this UTC time (default: 15 min before the newest bucket).",
 )
 @click.option("--prune", is_flag=True, help="Then delete what is older than the retention.")
 @with_appcontext
