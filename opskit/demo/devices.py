@@ -32,6 +32,8 @@ DEVICES: tuple[Device, ...] = (
     Device("ZJ-AC-A2", "demo-ac-a2", "apc_inrow_room_a", "zj-ac-a2"),
     Device("ZJ-AC-B1", "demo-ac-b1", "apc_inrow_room_b", "zj-ac-b1"),
     Device("ZJ-AC-B2", "demo-ac-b2", "apc_inrow_room_b", "zj-ac-b2"),
+    Device("ZJ-ENV-A1", "demo-env-a1", "akcp_sensor_room_a", "zj-env-a1"),
+    Device("ZJ-ENV-B1", "demo-env-b1", "akcp_sensor_room_b", "zj-env-b1"),
     Device("ZJ-PDU-A01", "demo-pdu-a01", "apc_pdu_light", "zj-pdu-a01", 60),
     Device("ZJ-PDU-A02", "demo-pdu-a02", "apc_pdu_light", "zj-pdu-a02", 60),
     Device("ZJ-PDU-A03", "demo-pdu-a03", "apc_pdu_heavy", "zj-pdu-a03", 60),
