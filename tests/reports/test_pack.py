@@ -475,3 +475,26 @@ def test_monthly_and_annual_packs_are_titled_by_their_length(app: Flask, tmp_pat
     assert english["Cover"]["A1"].value == "Annual technical support summary"
     assert english.sheetnames == ["Cover", "Patrol rounds per day", "Patrol findings", "Logbook"]
     assert english["Patrol rounds per day"].max_row == 3 + 365  # note, blank, header, a row a day
+
+
+def test_notifier_loop_builds_the_due_pack(app: Flask) -> None:
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from opskit.cli import cli
+    from reports.schedule import due, packs_dir, stored_name
+
+    result = CliRunner().invoke(
+        cli, ["notify", "run", "--once"], obj=ScriptInfo(create_app=lambda: app)
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        expected = [stored_name(p, "zh_CN") for p in due()]  # today's due quarter, if any
+        built = sorted(p.name for p in packs_dir().glob("*.xlsx")) if packs_dir().exists() else []
+    assert built == expected
+    for name in expected:
+        assert f"report pack built: {packs_dir_of(app) / name}" in result.output
+
+
+def packs_dir_of(app: Flask) -> Path:
+    return Path(app.instance_path) / "reports"
