@@ -62,6 +62,7 @@ def test_admin_adds_replaces_and_removes_checklists(client, app) -> None:
     assert 'data-checklist="battery_room"' in listing and "为本站点添加" in listing
     detail = client.get("/patrol/admin/checklists/battery_room").get_data(as_text=True)
     assert "室温" in detail and "15–30°C" in detail and "&gt; 35°C" in detail
+    assert 'href="/patrol/trends?item=battery_room.room_temperature"' in detail
 
     # an uploaded file named like a shipped checklist replaces it; removing it restores it
     ups = (
