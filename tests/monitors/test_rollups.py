@@ -150,3 +150,47 @@ def test_rollups_with_nothing_to_do(db_app: Flask) -> None:
         assert rollups.run() == {"five_minute": 0, "hourly": 0}
         assert rollups.prune() == {"raw": 0, "five_minute": 0, "hourly": 0}
         assert rollups.retention() == rollups.Retention(14, 180, 1095)
+
+
+def test_the_poller_loop_rolls_up_and_prunes(app: Flask) -> None:
+    import threading
+    import time
+
+    from monitors import poller
+
+    with app.app_context():
+        a = factories.asset("ROOM-SENSOR-3")
+        db.session().commit()
+        now = utcnow()
+        add(a.id, now - timedelta(days=15), 19.0)  # beyond the raw retention
+        add(a.id, now - timedelta(minutes=1), 23.0)
+    stop = threading.Event()
+
+    def loop() -> None:
+        with app.app_context():
+            poller.run(stop, idle_s=0.2)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        with app.app_context():
+            while time.monotonic() < deadline:
+                db.session().expire_all()
+                values = db.session().scalars(select(Reading.value)).all()
+                if values == [23.0]:
+                    break
+                db.session().rollback()
+                time.sleep(0.1)
+            # rolled up on the loop's first pass, then the old reading pruned
+            assert db.session().scalars(select(Reading.value)).all() == [23.0]
+            assert (
+                db.session().scalar(
+                    select(func.count()).select_from(Rollup).where(Rollup.resolution == 300)
+                )
+                == 2
+            )
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
