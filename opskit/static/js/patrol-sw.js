@@ -2,7 +2,8 @@
  *
  * - /static/vendor/ (versioned URLs): cache first.
  * - patrol pages, photos and the other static files: network first; a successful answer
- *   refreshes the cache, a failed request (offline, server gone) is answered from the cache.
+ *   refreshes the cache, a failed request (offline, server gone) is answered from the cache,
+ *   and so is one the network has not answered within 5 s (weak Wi-Fi).
  * Everything else (other pages, every POST) goes to the network untouched: the page's own
  * IndexedDB queue handles writes.
  */
@@ -18,14 +19,26 @@ function cacheable(url) {
     url.pathname.indexOf("/patrol/photos/") === 0;
 }
 
+var SLOW_NETWORK_MS = 5000; // weak Wi-Fi: after this, a cached copy is shown meanwhile
+
+function later(ms) {
+  return new Promise(function (resolve) { setTimeout(resolve, ms); });
+}
+
 async function networkFirst(request) {
   var cache = await caches.open(CACHE);
-  try {
-    var response = await fetch(request);
+  var network = fetch(request).then(async function (response) {
     if (response.ok && !response.redirected && response.type === "basic") {
       await cache.put(request, response.clone());
     }
     return response;
+  });
+  network.catch(function () {}); // a late failure after the cached copy was shown is fine
+  var slow = later(SLOW_NETWORK_MS).then(async function () {
+    return (await cache.match(request)) || network;
+  });
+  try {
+    return await Promise.race([network, slow]);
   } catch (err) {
     var cached = await cache.match(request);
     if (cached) return cached;
