@@ -65,13 +65,7 @@ class Slot:
     scheduled_for: datetime | None
     state: str  # due | in_progress | done | overdue
     round: PatrolRound | None = None
-
-    @property
-    def room_name(self) -> str:
-        from assets import queries as assets
-
-        room = next((r for r in assets.all_rooms() if r.id == self.room_id), None)
-        return room.name if room else ""
+    room_name: str = ""
 
 
 def rounds_for_day(
@@ -100,7 +94,9 @@ def rounds_for_day(
             )
         )
     )
-    room_site = {r.id: r.site_id for r in assets.all_rooms()}
+    all_rooms = assets.all_rooms()
+    room_site = {r.id: r.site_id for r in all_rooms}
+    room_name = {r.id: r.name for r in all_rooms}
     by_slot: dict[tuple[int | None, int, datetime | None], PatrolRound] = {}
     for patrol in sorted(rounds, key=_round_rank):
         by_slot.setdefault((patrol.plan_id, patrol.room_id, patrol.scheduled_for), patrol)
@@ -111,12 +107,16 @@ def rounds_for_day(
                 continue
             for moment in services.slot_times(plan, day):
                 patrol = by_slot.get((plan.id, room_id, moment))
-                slots.append(Slot(plan, room_id, moment, _state(patrol, moment, plan, now), patrol))
+                state = _state(patrol, moment, plan, now)
+                name = room_name.get(room_id, "")
+                slots.append(Slot(plan, room_id, moment, state, patrol, name))
     for patrol in rounds:
         if patrol.scheduled_for is None and (
             site_id is None or room_site.get(patrol.room_id) == site_id
         ):
-            slots.append(Slot(None, patrol.room_id, None, _state(patrol, None, None, now), patrol))
+            state = _state(patrol, None, None, now)
+            name = room_name.get(patrol.room_id, "")
+            slots.append(Slot(None, patrol.room_id, None, state, patrol, name))
     slots.sort(
         key=lambda s: (s.scheduled_for or (s.round.started_at if s.round else now), s.room_id)
     )
@@ -358,3 +358,28 @@ def latest_logbook_entries(limit: int = 5) -> list[Any]:
     from inspections.logbook import latest_entries
 
     return list(latest_entries(limit))
+
+
+def room_reading_limits(
+    checklist: str, metric: str, room_ids: list[int]
+) -> dict[int, cl.Limits] | None:
+    """room id → limits of the checklist's reading of ``metric`` in that room, with the stored
+    site and room overrides applied (dashboard colours). ``None``: no such reading item."""
+    from inspections import limits as overrides
+    from opskit.validation import ValidationFailed
+
+    found = overrides.site_checklists().checklists.get(checklist)
+    item = (
+        next((i for i in found.items if i.kind == "reading" and i.metric == metric), None)
+        if found
+        else None
+    )
+    if item is None:
+        return None
+    out: dict[int, cl.Limits] = {}
+    for room_id in room_ids:
+        try:
+            out[room_id] = overrides.limits_for(checklist, item, room_id=room_id)
+        except ValidationFailed:  # a broken override: the checklist's own limits
+            out[room_id] = item.limits
+    return out

@@ -288,6 +288,7 @@ def test_rounds_for_day_states_and_monitored_prefill(db_app, room_id) -> None:
             (nine, "overdue"),
             (nine + timedelta(hours=6), "due"),
         ]
+        assert {s.room_name for s in slots} == {"A机房"}
         services.start_round("round-nine", plan_id=plan.id, room_id=room_id, scheduled_for=nine)
         states = [s.state for s in queries.rounds_for_day(day, now=now)]
         assert states == ["in_progress", "due"]
