@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -133,30 +132,31 @@ class EnvLimits:
         return {"normal": list(self.normal), "critical": list(self.critical)}
 
 
-@lru_cache(maxsize=8)
-def _checklist_limits(instance_path: str) -> dict[str, EnvLimits]:
-    from inspections.checklists import instance_checklists
+#: Used when the patrol checklist has no such reading (GB 50174 class A/B machine room).
+FALLBACK_LIMITS = {
+    "env.temperature_c": EnvLimits((18, 27), (15, 32)),
+    "env.humidity_percent": EnvLimits((40, 60), (20, 80)),
+}
 
-    out: dict[str, EnvLimits] = {}
-    loaded = instance_checklists(instance_path)
-    room = loaded.checklists.get("room_environment")
-    for item in room.items if room else ():
-        if item.metric in ("env.temperature_c", "env.humidity_percent") and item.metric not in out:
-            lim = item.limits
-            out[item.metric] = EnvLimits(
+
+def room_limits(room_ids: list[int]) -> dict[str, dict[int, EnvLimits]]:
+    """metric → room id → limits: the patrol checklist ``room_environment`` (cold aisle) with
+    the site's and the room's stored overrides, as a patrol round in that room judges them."""
+    from inspections import queries
+
+    out: dict[str, dict[int, EnvLimits]] = {}
+    for metric, fallback in FALLBACK_LIMITS.items():
+        found = queries.room_reading_limits("room_environment", metric, room_ids) or {}
+        out[metric] = {
+            room_id: EnvLimits(
                 (lim.effective_warning_low, lim.effective_warning_high),
                 (lim.critical_low, lim.critical_high),
             )
+            if (lim := found.get(room_id)) is not None
+            else fallback
+            for room_id in room_ids
+        }
     return out
-
-
-def env_limits() -> dict[str, EnvLimits]:
-    """Room limits: the patrol checklist ``room_environment`` (cold aisle) defaults."""
-    limits = _checklist_limits(current_app.instance_path)
-    return {
-        "env.temperature_c": limits.get("env.temperature_c", EnvLimits((18, 27), (15, 32))),
-        "env.humidity_percent": limits.get("env.humidity_percent", EnvLimits((40, 60), (20, 80))),
-    }
 
 
 @dataclass
@@ -166,6 +166,7 @@ class RoomEnv:
     values: dict[str, float | None] = field(default_factory=dict)
     levels: dict[str, str] = field(default_factory=dict)
     sparks: dict[str, list[list[Any]]] = field(default_factory=dict)
+    limits: dict[str, dict[str, Any]] = field(default_factory=dict)
     asset_ids: list[int] = field(default_factory=list)
     at: datetime | None = None
 
@@ -179,7 +180,8 @@ def _environment() -> dict[str, Any]:
     latest = monitors.latest_values(metrics=metrics)
     probes = assets.assets_by_ids(sorted(latest))
     room_names = {r.id: r.name for r in assets.all_rooms()}
-    limits = env_limits()
+    room_ids = sorted({a.room_id for a in probes if a.room_id is not None})
+    limits = room_limits(room_ids)
     rooms: dict[int, RoomEnv] = {}
     series: dict[int, dict[str, list[tuple[int, str]]]] = {}
     for a in sorted(probes, key=lambda a: a.asset_tag):
@@ -196,20 +198,22 @@ def _environment() -> dict[str, Any]:
             if metric == "env.temperature_c":
                 room.values[metric] = r.value if current is None else max(current, r.value)
             else:
-                mid = sum(x for x in limits[metric].normal if x is not None) / 2
+                normal = [x for x in limits[metric][a.room_id].normal if x is not None]
+                mid = sum(normal) / len(normal) if normal else r.value
                 if current is None or abs(r.value - mid) > abs(current - mid):
                     room.values[metric] = r.value
             room.at = max(room.at, r.at) if room.at else r.at
     since = utcnow() - timedelta(hours=SPARK_HOURS)
     for room in rooms.values():
         for metric in metrics:
-            room.levels[metric] = limits[metric].level(room.values.get(metric))
+            room.levels[metric] = limits[metric][room.room_id].level(room.values.get(metric))
+            room.limits[metric] = limits[metric][room.room_id].as_json()
             how = "max" if metric == "env.temperature_c" else "mean"
             keys = series.get(room.room_id, {}).get(metric, [])
             points = monitors.bucketed_series(keys, metric, since, SPARK_BUCKET_S, how)
             room.sparks[metric] = [[at.isoformat(), v] for at, v in points]
     ordered = sorted(rooms.values(), key=lambda r: r.name)
-    return {"rooms": ordered, "limits": {m: limits[m].as_json() for m in metrics}}
+    return {"rooms": ordered}
 
 
 # --- UPS -------------------------------------------------------------------------------------

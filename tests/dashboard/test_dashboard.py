@@ -85,6 +85,26 @@ def test_every_tile_shows_the_seeded_values(db_app, db_client) -> None:
     )
     assert [p[1] for p in json.loads(temp.group(1))] == [26.5, 25.5, 24.5]
 
+    # a room whose cold aisle must stay at or below 24 °C: 24.5 is a warning there
+    with db_app.app_context():
+        from assets.queries import get_asset
+        from inspections.limits import LimitOverride
+
+        room_id = get_asset(s.sensor_id).room_id
+        db.session().add(
+            LimitOverride(
+                checklist="room_environment",
+                item="cold_aisle_temperature",
+                scope="room",
+                target_id=room_id,
+                limits={"normal": [18, 24]},
+            )
+        )
+        db.session().commit()
+    env = db_client.get("/tiles/environment").get_data(as_text=True)
+    assert re.search(r'data-metric="env.temperature_c" data-level="warning">24.5 °C<', env)
+    assert 'data-limits=\'{"critical": [15.0, 32.0], "normal": [18.0, 24.0]}\'' in env
+
     part = db_client.get("/tiles/ups")
     assert part.status_code == 200
     body = part.get_data(as_text=True)
