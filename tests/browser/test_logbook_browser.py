@@ -37,6 +37,7 @@ def test_logbook_and_trends_on_ipad(app, live_server, ipad) -> None:
     expect(page.locator("#name")).to_have_value("张伟")
     page.fill("#purpose", "更换故障硬盘")
     page.fill("#escort", "李工")
+    page.fill("#in_at", "2026-11-26T09:30")  # a fixed time keeps the screenshot stable
     page.tap("#access-save")
     inside = page.locator("#people-inside")
     expect(inside).to_contain_text("张伟")
