@@ -129,6 +129,12 @@ def test_round_with_out_of_range_temperature_note_photo_signature(
     pass_box = _item(page, "lighting").locator("label").first.bounding_box()
     assert pass_box is not None and pass_box["height"] >= 44
 
+    page.tap("#patrol-one-by-one")  # one checklist/asset per screen, and back to the list
+    expect(page.locator("#patrol-one-by-one")).to_have_text("全部显示")
+    expect(page.locator("#patrol-page")).to_have_text("1 / 1")
+    expect(temp).to_be_visible()
+    page.tap("#patrol-one-by-one")
+    expect(page.locator("#patrol-one-by-one")).to_have_text("逐台显示")
     pad = page.locator("#signature-pad")
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()

@@ -525,6 +525,10 @@
     });
     box.textContent = other.join(" ") || json.message || "";
     box.hidden = !box.textContent;
+    if (first && root.classList.contains("patrol-single")) {
+      var sections = Array.prototype.slice.call(root.querySelectorAll(".patrol-target"));
+      showTarget(sections.indexOf(first.closest(".patrol-target")));
+    }
     if (first) first.scrollIntoView({ block: "center" });
   }
 
@@ -591,6 +595,50 @@
     } catch (err) { /* no secure context or no worker: the page still saves to IndexedDB */ }
   }
 
+  // --- one checklist/asset per screen --------------------------------------------------------
+
+  var current = 0;
+
+  function showTarget(index) {
+    var sections = root.querySelectorAll(".patrol-target");
+    if (!sections.length) return;
+    current = Math.max(0, Math.min(index, sections.length - 1));
+    sections.forEach(function (section, i) { section.classList.toggle("patrol-current", i === current); });
+    root.classList.toggle("patrol-last", current === sections.length - 1);
+    root.querySelectorAll("[data-target-link]").forEach(function (link) {
+      link.classList.toggle("active", root.classList.contains("patrol-single") &&
+        link.dataset.targetLink === sections[current].id);
+    });
+    document.getElementById("patrol-page").textContent = (current + 1) + " / " + sections.length;
+    document.getElementById("patrol-prev").disabled = current === 0;
+    document.getElementById("patrol-next").disabled = current === sections.length - 1;
+  }
+
+  function wirePager() {
+    var toggle = document.getElementById("patrol-one-by-one");
+    var sections = Array.prototype.slice.call(root.querySelectorAll(".patrol-target"));
+    function setSingle(single) {
+      root.classList.toggle("patrol-single", single);
+      toggle.setAttribute("aria-pressed", single ? "true" : "false");
+      toggle.textContent = single ? toggle.dataset.list : toggle.dataset.single;
+      try { window.localStorage.setItem("opskit-patrol-single", single ? "1" : ""); } catch (err) { /* private mode */ }
+      showTarget(current);
+    }
+    toggle.addEventListener("click", function () { setSingle(!root.classList.contains("patrol-single")); });
+    document.getElementById("patrol-prev").addEventListener("click", function () { showTarget(current - 1); window.scrollTo(0, 0); });
+    document.getElementById("patrol-next").addEventListener("click", function () { showTarget(current + 1); window.scrollTo(0, 0); });
+    root.querySelectorAll("[data-target-link]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (!root.classList.contains("patrol-single")) return;
+        event.preventDefault();
+        showTarget(sections.findIndex(function (s) { return s.id === link.dataset.targetLink; }));
+      });
+    });
+    var saved = "";
+    try { saved = window.localStorage.getItem("opskit-patrol-single") || ""; } catch (err) { /* private mode */ }
+    setSingle(saved === "1");
+  }
+
   // --- wiring -------------------------------------------------------------------------------
 
   function wireRound() {
@@ -629,6 +677,7 @@
     });
     document.getElementById("patrol-submit").addEventListener("click", submitRound);
     signaturePad();
+    wirePager();
   }
 
   async function start() {
