@@ -14,10 +14,19 @@ import ipaddress
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitors.models import ArpSighting, LldpNeighbor
+
+
+def _insert_new(session: Session, model: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """Insert rows, skipping any another poller inserted meanwhile (two monitors, one device)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(model).on_conflict_do_nothing(index_elements=keys), rows)
 
 
 def _cut(value: Any, size: int) -> str:
@@ -96,7 +105,8 @@ def store_lldp(
         else:
             changed.append({"id": row.id, **v})
     if new:
-        session.execute(insert(LldpNeighbor), new)
+        keys = ["asset_id", "local_port", "remote_chassis_id", "remote_port"]
+        _insert_new(session, LldpNeighbor, new, keys)
     if same:
         session.execute(
             update(LldpNeighbor)
@@ -150,7 +160,7 @@ def store_arp(session: Session, asset_id: int, entries: list[dict[str, Any]], no
         else:
             moved.append((row.id, interface))
     if new:
-        session.execute(insert(ArpSighting), new)
+        _insert_new(session, ArpSighting, new, ["asset_id", "ip", "mac"])
     for start in range(0, len(same), 1000):
         session.execute(
             update(ArpSighting)
