@@ -398,3 +398,31 @@ def test_plan_patrols_the_rooms_assets_by_kind_and_findings_name_the_asset(db_ap
             services.submit_round("plan-round-1", {"signature_name": "张工"})
         assert f"asset:{ups_a.id}/ups/load_percent" in refused.value.errors
         assert f"asset:{ups_b.id}/ups/load_percent" not in refused.value.errors
+
+
+def test_repeated_finding_shares_its_alert_until_both_are_closed(db_app, room_id) -> None:
+    with db_app.test_request_context("/"), acting_as("engineer"):
+        for n in (1, 2):
+            submitted = answers(cleanliness="debris")
+            submitted[6]["note"] = f"第 {n} 次：纸箱未清理"
+            services.submit_round(
+                f"repeat-round-{n}",
+                {
+                    "room_id": room_id,
+                    "checklist_keys": ["room_environment"],
+                    "answers": submitted,
+                    "signature_name": "张工",
+                },
+            )
+        first, second = db.session().scalars(select(PatrolFinding).order_by(PatrolFinding.id))
+        assert first.alert_id == second.alert_id
+        alert = db.session().get(Alert, first.alert_id)
+        assert (alert.count, alert.status, alert.urgency) == (2, "firing", "C")
+        services.close_finding(first, "已清理一部分")
+        db.session().refresh(alert)
+        assert alert.status == "firing"  # the second finding still stands
+        services.close_finding(second, "全部清理完毕")
+        db.session().refresh(alert)
+        assert (alert.status, alert.resolution_note) == ("resolved", "全部清理完毕")
+        with pytest.raises(ValidationFailed):
+            services.close_finding(second, "again")
