@@ -20,7 +20,7 @@ import random
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -1030,12 +1030,16 @@ def seed_logbook(built: Built, now: datetime, history_scale: int = 1) -> int:
     for day in range(days, -1, -1):
         for k in range(1 if day % 2 else 2):
             name, org, purpose, escort = visitors[(day + k) % len(visitors)]
-            in_at = _ago(now, days=day, hours=rng.randint(1, 6), minutes=rng.randint(0, 59))
+            on = now.astimezone(tz).date() - timedelta(days=day)  # working hours, site time
+            in_at = datetime.combine(on, time(rng.randint(9, 16), rng.randint(0, 59)), tz)
+            if day == 0 and k == 0:  # Huawei's engineer came for the storage incident: inside
+                name, org, purpose, escort = visitors[0]
+                in_at = now - timedelta(minutes=8)
             if in_at > now:
                 continue
             out_at = in_at + timedelta(minutes=rng.randint(20, 150))
             values = {
-                "room_id": str(built.rooms["A" if (day + k) % 3 else "B"].id),
+                "room_id": str(built.rooms["A" if (day + k) % 3 or day == 0 else "B"].id),
                 "name": name,
                 "organisation": org,
                 "purpose": purpose,
@@ -1050,11 +1054,14 @@ def seed_logbook(built: Built, now: datetime, history_scale: int = 1) -> int:
             logbook.record_power(
                 {
                     "asset_tag": tag,
-                    "action": ["restart", "off", "on"][day % 3],
-                    "reason": ["系统补丁重启", "计划停机维护", "维护完成开机"][day % 3],
+                    "action": ["restart", "off", "on"][(day // 3) % 3],
+                    "reason": ["系统补丁重启", "计划停机维护", "维护完成开机"][(day // 3) % 3],
                     "change_ref": f"CR-2026-{100 + day:03d}",
                     "performed_by": ENGINEERS[day % 3][1],
-                    "occurred_at": local(_ago(now, days=day, hours=2)),
+                    "occurred_at": local(
+                        min(now, datetime.combine(now.astimezone(tz).date(), time(7, 30), tz))
+                        - timedelta(days=day)
+                    ),
                 },
                 tz,
                 now=now,
