@@ -566,3 +566,20 @@ def assets_by_identity(
             ):
                 out.setdefault(ip, asset_id)
     return out
+
+
+def iter_assets_for_report() -> Iterator[Asset]:
+    """``assets_for_report()`` streamed (for reports over every asset: memory stays flat)."""
+    query = (
+        select(Asset)
+        .options(joinedload(Asset.room), joinedload(Asset.rack))
+        .where(Asset.status != "retired")
+        .order_by(Asset.asset_tag)
+        .execution_options(yield_per=1000)
+    )
+    yield from db.session().scalars(query)
+
+
+def asset_ids_for_report() -> list[int]:
+    """Ids of the assets not retired (cheap: plain integers)."""
+    return list(db.session().scalars(select(Asset.id).where(Asset.status != "retired")))

@@ -2,6 +2,7 @@
 
     python bench/report.py              # 1x and 4x data (several minutes on 2 cores)
     python bench/report.py --scales 1   # 1x only
+    python bench/report.py --data DIR   # keep the seeded databases in DIR and reuse them
 
 Data at 1x: 2,000 assets (200 core servers), 20,000 registered addresses in 80 /24 prefixes,
 1,000 links with their LLDP neighbours (some missing, some extra), 20,000 ARP sightings (a few
@@ -341,6 +342,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="1,4")
     parser.add_argument("--step", default=None)
+    parser.add_argument(
+        "--data", default=None, help="Keep seeded databases here and reuse them (DIR/1x, DIR/4x)."
+    )
     parser.add_argument("args", nargs="*")
     ns = parser.parse_args()
     if ns.step == "seed":
@@ -355,8 +359,14 @@ def main() -> None:
     results = {}
     for scale in [int(s) for s in ns.scales.split(",")]:
         with tempfile.TemporaryDirectory(prefix=f"opskit-report-bench-{scale}x-") as tmp:
-            folder = Path(tmp)
-            info = child("seed", str(folder), str(scale))
+            folder = Path(ns.data) / f"{scale}x" if ns.data else Path(tmp)
+            done = folder / "seed.json"
+            if done.exists():
+                info = json.loads(done.read_text())
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                info = child("seed", str(folder), str(scale))
+                done.write_text(json.dumps(info))
             out = folder / "pack.xlsx"
             info |= child("pack", str(folder), str(out))
             info |= child("raw", str(out), str(folder / "raw.xlsx"))

@@ -308,6 +308,10 @@ def lldp_neighbors_of(
 # --- reads for the report kinds (added by reports; see reports/load.py, reports/network.py) ---
 
 
+#: ids per IN list (SQLite allows 32,766 bound parameters in a statement)
+IN_CHUNK = 5000
+
+
 def hourly_values(
     asset_ids: list[int], metrics: list[str], start: datetime, end: datetime
 ) -> Iterator[tuple[int, str, str, datetime, float, float]]:
@@ -389,9 +393,14 @@ def volume_usage(
 
     from monitors.models import Resolution, Rollup
 
+    if asset_ids is not None and len(asset_ids) > IN_CHUNK:
+        out: dict[tuple[int, str], dict[str, Any]] = {}
+        for i in range(0, len(asset_ids), IN_CHUNK):
+            out |= volume_usage(start, end, asset_ids[i : i + IN_CHUNK])
+        return out
     sess = db.session()
     metrics = ("host.storage.used_percent", "host.storage.size_bytes")
-    out: dict[tuple[int, str], dict[str, Any]] = {}
+    out = {}
     sources = (
         (Reading, Reading.at, Reading.value, Reading.value, Reading.value, ()),
         (
@@ -533,6 +542,12 @@ def load_statistics(
 
     if not asset_ids or not metrics:
         return {}
+    if len(asset_ids) > IN_CHUNK:
+        out: dict[int, list[tuple[float, ...]]] = {}
+        for i in range(0, len(asset_ids), IN_CHUNK):
+            chunk = asset_ids[i : i + IN_CHUNK]
+            out |= load_statistics(chunk, metrics, combine, start, end, week_origin)
+        return out
     sess = db.session()
     agg = func.sum if combine == "sum" else func.max
     hourly = (
@@ -586,7 +601,7 @@ def load_statistics(
         .group_by(r.asset_id, r.wk)
         .order_by(r.asset_id, r.wk)
     )
-    out: dict[int, list[tuple[float, ...]]] = {}
+    out = {}
     for row in sess.execute(query):
         out.setdefault(row[0], []).append(
             (int(row[1]), *(None if v is None else float(v) for v in row[2:]))

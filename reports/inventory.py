@@ -12,6 +12,7 @@ devices.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask_babel import gettext as _
@@ -25,12 +26,12 @@ GB = 1024**3
 
 def config_storage(ctx: Context) -> list[Sheet]:
     from assets.models import AssetKind, AssetStatus
-    from assets.queries import assets_for_report
+    from assets.queries import asset_ids_for_report, assets_by_ids, iter_assets_for_report
     from monitors.queries import volume_usage
 
     period = ctx.period
-    assets = assets_for_report()
-    volumes = volume_usage(period.start, period.end, [a.id for a in assets])
+    ids = asset_ids_for_report()
+    volumes = volume_usage(period.start, period.end, ids)
     by_asset: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for (asset_id, volume), use in sorted(volumes.items()):
         by_asset.setdefault(asset_id, []).append((volume, use))
@@ -38,14 +39,12 @@ def config_storage(ctx: Context) -> list[Sheet]:
     def near_full(use: dict[str, Any]) -> bool:
         return max(use["last"] or 0, use["peak"] or 0) >= NEAR_FULL
 
-    device_rows = []
-    volume_rows = []
-    for a in assets:
-        specs = a.specs or {}
-        vols = by_asset.get(a.id, [])
-        sizes = [u["size"] for _v, u in vols if u["size"] is not None]
-        device_rows.append(
-            {
+    def device_rows() -> Iterator[dict[str, Any]]:
+        for a in iter_assets_for_report():  # streamed: one row at a time
+            specs = a.specs or {}
+            vols = by_asset.get(a.id, [])
+            sizes = [u["size"] for _v, u in vols if u["size"] is not None]
+            yield {
                 "tag": a.asset_tag,
                 "name": a.name,
                 "kind": enum_label(AssetKind, a.kind),
@@ -61,8 +60,13 @@ def config_storage(ctx: Context) -> list[Sheet]:
                 "status": enum_label(AssetStatus, a.status),
                 "hot": any(near_full(u) for _v, u in vols),
             }
-        )
-        for volume, use in vols:
+
+    volume_rows = []
+    for a in sorted(
+        assets_by_ids(sorted(by_asset)),
+        key=lambda a: a.asset_tag,
+    ):
+        for volume, use in by_asset[a.id]:
             size = use["size"]
             used_gb = size * use["last"] / 100 / GB if size and use["last"] is not None else None
             growth = (
@@ -83,7 +87,7 @@ def config_storage(ctx: Context) -> list[Sheet]:
                     "hot": near_full(use),
                 }
             )
-    ctx.headline[_("Devices (not retired)")] = len(device_rows)
+    ctx.headline[_("Devices (not retired)")] = len(ids)
     ctx.headline[_("Volumes near full")] = sum(1 for v in volume_rows if v["hot"])
     return [
         Sheet(
@@ -103,7 +107,7 @@ def config_storage(ctx: Context) -> list[Sheet]:
                 Col("capacity", _("Capacity GB (discovered)"), NUMBER),
                 Col("status", _("Status")),
             ],
-            device_rows,
+            device_rows(),
             highlight=lambda r: r["hot"],
             note=_("Devices with a volume at or above %(limit)s %% are highlighted.", limit=85),
         ),

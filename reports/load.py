@@ -222,27 +222,30 @@ def load(ctx: Context) -> list[Sheet]:
     start_local = datetime.combine(period.first_day, datetime.min.time())
     period_days = (period.next_day - period.first_day).days
     summary: list[dict[str, Any]] = []
-    weekly: list[dict[str, Any]] = []
     #: family → week → asset tag → p95 (for the trend charts)
     trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
     stats = _database_stats(assets, ctx)
     missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
     stats |= {k: v for k, v in _python_stats(missing, ctx).items() if k not in stats}
-    for s in (stats[(a.id, f)] for a in assets for f in FAMILIES if (a.id, f) in stats):
-        unit = FAMILIES[s.family][3]
-        fit = s.fit
-        for week, (peak, p95) in sorted(s.weeks.items()):
-            weekly.append(
-                {
+    ordered = [stats[(a.id, f)] for a in assets for f in FAMILIES if (a.id, f) in stats]
+
+    def weekly() -> Iterator[dict[str, Any]]:  # generated while the sheet is written
+        for s in ordered:
+            for week, (peak, p95) in sorted(s.weeks.items()):
+                yield {
                     "tag": s.asset.asset_tag,
                     "name": s.asset.name,
                     "metric": names[s.family],
                     "week": week,
                     "peak": round(peak, 2),
                     "p95": round(p95, 2),
-                    "unit": unit,
+                    "unit": FAMILIES[s.family][3],
                 }
-            )
+
+    for s in ordered:
+        unit = FAMILIES[s.family][3]
+        fit = s.fit
+        for week, (_peak, p95) in s.weeks.items():
             trends[s.family].setdefault(week, {})[s.asset.asset_tag] = p95
         limit = LIMITS.get(s.family)
         if s.family == "traffic":
@@ -326,7 +329,7 @@ def load(ctx: Context) -> list[Sheet]:
                 Col("p95", _("95th percentile"), NUMBER),
                 Col("unit", _("Unit")),
             ],
-            weekly,
+            weekly(),
         ),
     ]
     for family, by_week in trends.items():

@@ -27,7 +27,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -244,12 +244,14 @@ def topology(ctx: Context) -> list[Any]:
 # --- IP分配 ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Seen:
-    macs: set[str] = field(default_factory=set)
-    by: set[int] = field(default_factory=set)
-    first: datetime | None = None
-    last: datetime | None = None
+    """What the ARP tables showed of one IP (tuples, not sets: most IPs have one MAC)."""
+
+    macs: tuple[str, ...]
+    by: tuple[int, ...]
+    first: datetime
+    last: datetime
 
 
 def ip_allocation(ctx: Context) -> list[Sheet]:
@@ -261,11 +263,17 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
     seen: dict[str, Seen] = {}
     for s in arp_sightings_between(period.start, period.end):
         key = str(ipaddress.ip_address(s.ip))
-        entry = seen.setdefault(key, Seen())
-        entry.macs.add(norm_mac(s.mac))
-        entry.by.add(s.asset_id)
-        entry.first = s.first_seen if entry.first is None else min(entry.first, s.first_seen)
-        entry.last = s.last_seen if entry.last is None else max(entry.last, s.last_seen)
+        mac = norm_mac(s.mac)
+        entry = seen.get(key)
+        if entry is None:
+            seen[key] = Seen((mac,), (s.asset_id,), s.first_seen, s.last_seen)
+            continue
+        if mac not in entry.macs:
+            entry.macs += (mac,)
+        if s.asset_id not in entry.by:
+            entry.by += (s.asset_id,)
+        entry.first = min(entry.first, s.first_seen)
+        entry.last = max(entry.last, s.last_seen)
     reporters = {
         a.id: a.asset_tag for a in assets_by_ids(sorted({i for e in seen.values() for i in e.by}))
     }
