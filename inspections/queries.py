@@ -360,6 +360,34 @@ def latest_logbook_entries(limit: int = 5) -> list[Any]:
     return list(latest_entries(limit))
 
 
+_READING_ITEMS: dict[tuple[Any, ...], cl.Item | None] = {}
+
+
+def _reading_item(checklist: str, metric: str) -> cl.Item | None:
+    """The checklist's first reading of ``metric``, cached until a checklist file changes
+    (parsing every checklist costs hundreds of milliseconds; a dashboard refresh cannot)."""
+    from inspections import limits as overrides
+
+    stamp = tuple(
+        (str(p), p.stat().st_mtime_ns)
+        for folder in (cl.PACKAGE_DIR, overrides.checklist_dir())
+        if folder.is_dir()
+        for p in sorted(folder.iterdir())
+        if p.suffix in (".yaml", ".yml")
+    )
+    key = (checklist, metric, stamp)
+    if key not in _READING_ITEMS:
+        if len(_READING_ITEMS) > 64:
+            _READING_ITEMS.clear()
+        found = overrides.site_checklists().checklists.get(checklist)
+        _READING_ITEMS[key] = (
+            next((i for i in found.items if i.kind == "reading" and i.metric == metric), None)
+            if found
+            else None
+        )
+    return _READING_ITEMS[key]
+
+
 def room_reading_limits(
     checklist: str, metric: str, room_ids: list[int]
 ) -> dict[int, cl.Limits] | None:
@@ -368,12 +396,7 @@ def room_reading_limits(
     from inspections import limits as overrides
     from opskit.validation import ValidationFailed
 
-    found = overrides.site_checklists().checklists.get(checklist)
-    item = (
-        next((i for i in found.items if i.kind == "reading" and i.metric == metric), None)
-        if found
-        else None
-    )
+    item = _reading_item(checklist, metric)
     if item is None:
         return None
     out: dict[int, cl.Limits] = {}
