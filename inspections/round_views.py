@@ -132,6 +132,7 @@ def round_page(client_id: str) -> str:
         status_labels=STATUS_LABELS,
         level_labels=LEVEL_LABELS,
         can_review=current_user.role in ("supervisor", "admin"),
+        new_id=services.new_client_id,
         limits_text=_limits_text,
         limits_of=lambda t, item: services.limits_at(t.checklist.key, item, patrol, t.asset_id),
     )
@@ -240,8 +241,14 @@ def close_finding(finding_id: int) -> Any:
     if finding is None:
         abort(404)
     client_id = finding.round.client_id
+    note = request.form.get("note", "")
+    upload = request.files.get("photo")
     try:
-        services.close_finding(finding, request.form.get("note", ""))
+        if note.strip() and finding.is_open and upload is not None and upload.filename:
+            services.save_finding_photo(
+                finding, request.form.get("photo_id", ""), upload.read(), upload.mimetype or ""
+            )
+        services.close_finding(finding, note)
         flash(_("Finding closed."), "success")
     except ValidationFailed as exc:
         db.session().rollback()

@@ -862,26 +862,14 @@ def photo_root() -> Path:
     return Path(current_app.instance_path) / "patrol-photos"
 
 
-def save_photo(
-    client_id: str,
-    photo_id: str,
-    content: bytes,
-    content_type: str,
-    *,
-    target: str,
-    checklist: str,
-    item: str,
-) -> PatrolPhoto:
-    """Store a photo of an answer (idempotent by ``photo_id``; commits).
+def _photo_jpeg(content: bytes, content_type: str) -> tuple[bytes, int, int]:
+    """Check an uploaded photo and return it as a JPEG at most ``PHOTO_MAX_SIDE`` wide/high.
 
-    Checked: type (JPEG, PNG, WebP, by content, not by name), size, that it decodes. Photos
-    larger than ``PHOTO_MAX_SIDE`` are scaled down; everything is stored as JPEG under
-    ``<instance>/patrol-photos/<round>/``.
+    Checked: type (JPEG, PNG, WebP, by content, not by name), size, that it decodes. Re-encoding
+    also drops the EXIF data (GPS position of the phone).
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    cid = _client_id(client_id)
-    pid = _client_id(photo_id)
     limit = current_app.config.get("PATROL_PHOTO_MAX_BYTES", PHOTO_MAX_BYTES)
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind not in PHOTO_TYPES:
@@ -915,7 +903,28 @@ def save_photo(
         raise ValidationFailed.one(
             "photo", _("A photo must be JPEG, PNG or WebP, got %(type)s.", type=actual or "?")
         )
-    data = out.getvalue()
+    return out.getvalue(), width, height
+
+
+def save_photo(
+    client_id: str,
+    photo_id: str,
+    content: bytes,
+    content_type: str,
+    *,
+    target: str,
+    checklist: str,
+    item: str,
+) -> PatrolPhoto:
+    """Store a photo of an answer (idempotent by ``photo_id``; commits).
+
+    Checked: type (JPEG, PNG, WebP, by content, not by name), size, that it decodes. Photos
+    larger than ``PHOTO_MAX_SIDE`` are scaled down; everything is stored as JPEG under
+    ``<instance>/patrol-photos/<round>/``.
+    """
+    cid = _client_id(client_id)
+    pid = _client_id(photo_id)
+    data, width, height = _photo_jpeg(content, content_type)
 
     def work() -> PatrolPhoto:
         sess = db.session()
@@ -954,6 +963,43 @@ def save_photo(
             client_id=pid,
             round_id=patrol.id,
             answer=answer,
+            path=relative,
+            content_type="image/jpeg",
+            size=len(data),
+            width=width,
+            height=height,
+            uploaded_by=_actor(),
+        )
+        sess.add(photo)
+        sess.flush()
+        return photo
+
+    return _retrying(work)
+
+
+def save_finding_photo(
+    finding: PatrolFinding, photo_id: str, content: bytes, content_type: str
+) -> PatrolPhoto:
+    """A photo of a finding (e.g. after the repair), idempotent by ``photo_id``; commits."""
+    pid = _client_id(photo_id)
+    data, width, height = _photo_jpeg(content, content_type)
+
+    def work() -> PatrolPhoto:
+        sess = db.session()
+        existing = sess.scalar(select(PatrolPhoto).where(PatrolPhoto.client_id == pid))
+        if existing is not None:
+            return existing
+        current = _current(finding)
+        patrol = sess.get(PatrolRound, current.round_id)
+        assert patrol is not None
+        relative = f"{patrol.client_id}/{pid}.jpg"
+        path = photo_root() / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        photo = PatrolPhoto(
+            client_id=pid,
+            round_id=patrol.id,
+            finding_id=current.id,
             path=relative,
             content_type="image/jpeg",
             size=len(data),

@@ -117,8 +117,26 @@ def test_round_over_http_with_roles(app: Flask) -> None:
     )
     with app.app_context():
         assert db.session().scalar(select(Alert)).status == "firing"  # empty note refused
-    closed = post_form(engineer, f"/patrol/findings/{finding_id}/close", {"note": "清洗滤网"})
+    after_repair = io.BytesIO()
+    Image.new("RGB", (80, 60), (20, 160, 60)).save(after_repair, "PNG")
+    closed = post_form(
+        engineer,
+        f"/patrol/findings/{finding_id}/close",
+        {
+            "note": "清洗滤网",
+            "photo_id": "after-repair-001",
+            "photo": (io.BytesIO(after_repair.getvalue()), "after.png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert closed.status_code == 302
+    with app.app_context():
+        from inspections.models import PatrolPhoto
+
+        photo = db.session().scalar(
+            select(PatrolPhoto).where(PatrolPhoto.client_id == "after-repair-001")
+        )
+        assert (photo.finding_id, photo.answer_id, photo.width) == (finding_id, None, 80)
     with app.app_context():
         alert = db.session().scalar(select(Alert))
         assert (alert.status, alert.resolution_note) == ("resolved", "清洗滤网")
