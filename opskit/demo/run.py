@@ -6,7 +6,8 @@
   demo itself dies (``PR_SET_PDEATHSIG``).
 - **The poller** (``monitors.poller.run``) and **the notifier** (``opskit.alerts.notify``) run in
   threads of the demo process, each in its own app context; the poller also runs the alert
-  rules, the rollups and the retention.
+  rules, the rollups and the retention; the notifier, like ``opskit notify run``, also builds the
+  quarterly report pack when it is due (checked every 10 minutes, the first time 10 minutes in).
 - **The web server** (cheroot, as ``opskit serve``) runs in the main thread.
 
 SIGINT and SIGTERM stop the web server, then the threads, then snmpsim, and the command returns.
@@ -36,6 +37,7 @@ log = logging.getLogger("opskit.demo")
 
 DEFAULT_SNMP_PORT = 16161
 NOTIFY_EVERY_S = 10.0
+REPORTS_EVERY_S = 600.0
 
 
 class DemoError(RuntimeError):
@@ -171,6 +173,7 @@ def start_workers(app: Flask, stop: threading.Event) -> list[threading.Thread]:
         poller.run(stop, concurrency=20, timeout=20.0, idle_s=2.0)
 
     def send() -> None:
+        reports_at = time.monotonic() + REPORTS_EVERY_S  # not while the demo starts up
         while not stop.is_set():
             try:
                 notify.run_once()
@@ -179,6 +182,16 @@ def start_workers(app: Flask, stop: threading.Event) -> list[threading.Thread]:
                 log.exception("notification pass failed")
                 db.session().rollback()
             db.session().close()
+            if time.monotonic() >= reports_at:  # as `opskit notify run`: the quarterly pack
+                reports_at = time.monotonic() + REPORTS_EVERY_S
+                try:
+                    from reports.schedule import run_due
+
+                    run_due()
+                except Exception:
+                    log.exception("scheduled report pack not built")
+                    db.session().rollback()
+                db.session().close()
             stop.wait(NOTIFY_EVERY_S)
 
     threads = [
