@@ -28,11 +28,12 @@ def test_processes_share_the_due_monitors_each_polled_once(
     port = listener.getsockname()[1]
     try:
         with db_app.app_context():
-            asset = factories.asset("APP-W")
+            # one device per asset, as in a machine room
+            assets = [factories.asset(f"APP-W{i}") for i in range(8)]
             db.session().commit()
             ids = [
-                add_monitor(asset.id, "tcp", {"host": "127.0.0.1", "port": port}, due=db.utcnow())
-                for _ in range(8)
+                add_monitor(a.id, "tcp", {"host": "127.0.0.1", "port": port}, due=db.utcnow())
+                for a in assets
             ]
         with db_app.app_context():
             result = CliRunner().invoke(
