@@ -28,6 +28,16 @@ def _app() -> Any:
     return create_app()
 
 
+def _warm_up() -> None:
+    """Load what the first check would otherwise load (modules, profiles, alert rules)."""
+    from monitors import kinds, poller, probe, profiles, snmp  # noqa: F401
+    from opskit.alerts import rules
+
+    profiles.load_profiles()
+    rules.site_rules()
+    snmp._ensure_loop()
+
+
 def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any, now: Any) -> None:
     """Worker: poll the monitors due at ``now`` in batches until none is left; report totals.
 
@@ -40,6 +50,7 @@ def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any
     app = _app()
     with app.app_context():
         if ready is not None:  # start together (benchmarks time the polling, not start-up)
+            _warm_up()
             ready.wait()
         cpu = time.process_time()
         while True:
