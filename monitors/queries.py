@@ -165,11 +165,13 @@ def latest_values(
     polls = select(Monitor.id.label("monitor_id"), newest_at.label("at"))
     if asset_ids is not None:
         polls = polls.where(Monitor.asset_id.in_(asset_ids))
-    newest = polls.subquery()
+    # Materialized: each monitor's newest time first, then its readings at that time (else
+    # SQLite starts from the readings of the window and probes per reading).
+    newest = polls.cte("newest_poll").prefix_with("MATERIALIZED")
     polled = (
         select(Reading)
         .join(newest, (Reading.monitor_id == newest.c.monitor_id) & (Reading.at == newest.c.at))
-        .where(Reading.at >= since)
+        .where(newest.c.at >= since)
     )
     # Readings of no (or a deleted) monitor: imported or seeded; the newest within the window.
     orphans = select(Reading).where(Reading.monitor_id.is_(None), Reading.at >= since)
@@ -183,7 +185,9 @@ def latest_values(
     both = union_all(polled.where(*filters), orphans.where(*filters)).subquery()
     row = aliased(Reading, both)
     out: dict[int, dict[tuple[str, str], Reading]] = {}
-    for r in db.session().scalars(select(row).order_by(both.c.at, both.c.id)):
+    # Sorted here, not in SQL: an ORDER BY would make SQLite walk the readings in time order.
+    found = sorted(db.session().scalars(select(row)), key=lambda r: (r.at, r.id))
+    for r in found:
         out.setdefault(r.asset_id, {})[(r.metric, r.instance)] = r  # later rows win
     return out
 
