@@ -18,6 +18,10 @@ from flask_babel import lazy_gettext as _l
 from opskit.db import utcnow
 from opskit.i18n import site_tz
 
+#: Assets whose env.temperature_c / env.humidity_percent readings count for their room:
+#: environment sensors, and UPSes and air conditioners carrying a probe. (Rack PDUs' probes are
+#: not counted: there are many, and they sit in the racks, not in the room's cold aisle.)
+ENV_KINDS = ["sensor", "ups", "precision_ac"]
 UPS_METRICS = [
     "ups.output.source",
     "ups.output.load_percent",
@@ -25,7 +29,7 @@ UPS_METRICS = [
     "ups.battery.runtime_minutes",
     "ups.battery.status",
 ]
-#: Storage volumes above this share used are listed (the `storage.full` rule's warning level).
+#: Shown when no threshold rule watches the storage metric (the shipped `storage.full` warning).
 STORAGE_LIMIT_PERCENT = 85.0
 WARRANTY_DAYS = 90
 SPARK_HOURS = 24
@@ -177,8 +181,9 @@ def _environment() -> dict[str, Any]:
     from monitors import queries as monitors
 
     metrics = ["env.temperature_c", "env.humidity_percent"]
-    latest = monitors.latest_values(metrics=metrics)
-    probes = assets.assets_by_ids(sorted(latest))
+    probes = assets.assets_of_kinds(ENV_KINDS)
+    latest = monitors.latest_values([a.id for a in probes], metrics)
+    probes = [a for a in probes if a.id in latest]
     room_names = {r.id: r.name for r in assets.all_rooms()}
     room_ids = sorted({a.room_id for a in probes if a.room_id is not None})
     limits = room_limits(room_ids)
@@ -262,20 +267,17 @@ def _devices() -> dict[str, Any]:
 
 @tile("storage", _l("Storage volumes above the limit"))
 def _storage() -> dict[str, Any]:
+    """Volumes the site's threshold rules on ``host.storage.used_percent`` (``storage.full``:
+    warning 85 %, critical 95 %) hold above their limit now: read from the rule states, so the
+    tile costs the same whatever the number of servers or the history kept."""
     from assets import queries as assets
-    from monitors import queries as monitors
+    from opskit.alerts import queries as alerts
 
-    latest = monitors.latest_values(metrics=["host.storage.used_percent"])
-    hits = [
-        r
-        for rows in latest.values()
-        for r in rows.values()
-        if r.value is not None and r.value > STORAGE_LIMIT_PERCENT
-    ]
-    by_id = {a.id: a for a in assets.assets_by_ids(sorted({r.asset_id for r in hits}))}
-    full = [(by_id[r.asset_id], r) for r in hits if r.asset_id in by_id]
-    full.sort(key=lambda pair: (-(pair[1].value or 0), pair[0].asset_tag, pair[1].instance))
-    return {"volumes": full[:8], "total": len(full), "limit": STORAGE_LIMIT_PERCENT}
+    total, over = alerts.over_limit("host.storage.used_percent", limit=8)
+    by_id = {a.id: a for a in assets.assets_by_ids(sorted({o.asset_id for o in over}))}
+    volumes = [(by_id[o.asset_id], o) for o in over if o.asset_id in by_id]
+    limit = next((o.limit for o in over if o.limit is not None), STORAGE_LIMIT_PERCENT)
+    return {"volumes": volumes, "total": total, "limit": limit}
 
 
 # --- warranties ------------------------------------------------------------------------------

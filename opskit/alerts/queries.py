@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from opskit import db
-from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent
+from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, RuleState
 from opskit.alerts.sla import CLOCKS, ClockState, Policy, clock_state, site_policy
 
 CLOCK_DONE = {
@@ -155,3 +155,45 @@ def open_urgency_by_asset(asset_ids: list[int]) -> dict[int, str]:
         .group_by(Alert.asset_id)
     )
     return {asset_id: urgency for asset_id, urgency in rows}
+
+
+@dataclass(frozen=True)
+class OverLimit:
+    """One asset/instance a threshold rule currently judges abnormal (dashboard)."""
+
+    asset_id: int
+    instance: str
+    level: str  # warning | critical
+    value: str  # the last value the rule saw, with its unit ("93.4%")
+    rule: str
+    limit: float | None  # the rule's warning limit
+
+
+def over_limit(metric: str, limit: int = 20) -> tuple[int, list[OverLimit]]:
+    """What the site's threshold rules on ``metric`` hold above (or below) their limits now:
+    (how many, the first ``limit``, critical first). Reads the rule states, one row per watched
+    asset/instance, never the readings."""
+    from opskit.alerts.rules import site_rules
+
+    rules = {r.name: r for r in site_rules() if r.kind == "threshold" and r.metric == metric}
+    if not rules:
+        return 0, []
+    rows = db.session().scalars(
+        select(RuleState).where(
+            RuleState.rule.in_(list(rules)), RuleState.level.in_(["warning", "critical"])
+        )
+    )
+    found = [
+        OverLimit(s.asset_id, s.instance, s.level, s.last_value, s.rule, rules[s.rule].warning)
+        for s in rows
+    ]
+
+    def number(text: str) -> float:
+        digits = "".join(c for c in text if c.isdigit() or c in ".-")
+        try:
+            return float(digits)
+        except ValueError:
+            return 0.0
+
+    found.sort(key=lambda o: (o.level != "critical", -number(o.value), o.asset_id, o.instance))
+    return len(found), found[:limit]

@@ -61,7 +61,7 @@ def test_dashboard_tiles_refresh_in_place(
         devices = page.locator("#tile-devices")
         expect(devices.locator('[data-state="down"] [data-count]')).to_have_text("1")
         expect(devices.locator('[data-field="down-list"]')).to_contain_text("SRV-02")
-        expect(page.locator('#tile-storage [data-volume="SRV-01:/var"]')).to_contain_text("93%")
+        expect(page.locator('#tile-storage [data-volume="SRV-01:/var"]')).to_contain_text("93.4%")
         expect(page.locator('#tile-warranty [data-asset="SRV-01"]')).to_contain_text("20 天")
         expect(page.locator("#tile-patrol [data-round-state]")).to_have_count(2)
         expect(page.locator("#tile-patrol [data-field=round-list]")).to_contain_text("每日机房巡检")

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from assets import services as asset_services
 from monitors.models import Monitor, Reading
 from opskit import db
+from opskit.alerts import rules
 from opskit.alerts import services as alert_services
 from tests import factories
 
@@ -89,6 +90,9 @@ def seed(today: date | None = None) -> Seeded:
     reading(sensor.id, "env.humidity_percent", 47, at, "probe1")
     reading(server.id, "host.storage.used_percent", 93.4, at, "/var")
     reading(server.id, "host.storage.used_percent", 40, at, "/")
+    # the poller feeds every reading to the alert rules: /var is over storage.full's warning
+    rules.evaluate(server.id, "host.storage.used_percent", 93.4, at, "/var", "%")
+    rules.evaluate(server.id, "host.storage.used_percent", 40, at, "/", "%")
     alert = alert_services.raise_alert(
         "monitor:ups:on_battery",
         source="monitor",
@@ -97,15 +101,6 @@ def seed(today: date | None = None) -> Seeded:
         message="UPS-01 市电中断，电池供电",
         asset_id=ups.id,
         at=now - timedelta(minutes=2),
-    )
-    alert_services.raise_alert(
-        "monitor:srv:storage",
-        source="monitor",
-        rule="storage.full",
-        urgency="C",
-        message="SRV-01 /var 存储空间将满",
-        asset_id=server.id,
-        at=now - timedelta(minutes=10),
     )
     # patrol: a plan for the room at the very start and end of the day (overdue or due,
     # depending on the hour the test runs), and a visitor in the logbook

@@ -45,8 +45,8 @@ def test_every_tile_shows_the_seeded_values(db_app, db_client) -> None:
     assert re.search(r'data-state="down">.*?data-count>1<', devices, re.S)
     assert "SRV-02" in devices and "timeout after 2 s" in devices
     storage = _tile(html, "storage")
-    assert 'data-volume="SRV-01:/var"' in storage and "93%" in storage
-    assert 'data-volume="SRV-01:/"' not in storage
+    assert 'data-volume="SRV-01:/var"' in storage and "93.4%" in storage
+    assert 'data-volume="SRV-01:/"' not in storage and 'data-level="warning"' in storage
     warranty = _tile(html, "warranty")
     assert 'data-asset="SRV-01"' in warranty and "20 天" in warranty
     patrol = _tile(html, "patrol")
