@@ -149,5 +149,5 @@ def draw(nodes: Sequence[Node], edges: Sequence[Edge], legend: dict[str, str]) -
         pen.text((x + 48, MARGIN - 8), caption, fill="black", font=small)
         x += 60 + int(pen.textlength(caption, font=small)) + 24
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=6)
     return out.getvalue()

@@ -41,7 +41,12 @@ def norm_port(port: str) -> str:
     return re.sub(r"\s+", "", port or "").lower()
 
 
+_CANONICAL_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
 def norm_mac(mac: str | None) -> str:
+    if mac and _CANONICAL_MAC.match(mac):
+        return mac
     digits = re.sub(r"[^0-9a-f]", "", (mac or "").lower())
     if len(digits) != 12:
         return (mac or "").lower()
