@@ -165,9 +165,10 @@ def latest_values(
     polls = select(Monitor.id.label("monitor_id"), newest_at.label("at"))
     if asset_ids is not None:
         polls = polls.where(Monitor.asset_id.in_(asset_ids))
-    # Materialized: each monitor's newest time first, then its readings at that time (else
-    # SQLite starts from the readings of the window and probes per reading).
-    newest = polls.cte("newest_poll").prefix_with("MATERIALIZED")
+    # OFFSET 0 keeps the subquery whole (an optimisation fence on SQLite and PostgreSQL): each
+    # monitor's newest time first, then its readings at that time. Flattened, SQLite would walk
+    # the window's readings and probe per reading.
+    newest = polls.offset(0).subquery("newest_poll")
     polled = (
         select(Reading)
         .join(newest, (Reading.monitor_id == newest.c.monitor_id) & (Reading.at == newest.c.at))

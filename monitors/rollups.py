@@ -93,7 +93,16 @@ def _upsert(dialect: str, source: Any) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["asset_id", "metric", "instance", "resolution", "bucket"],
         set_={k: statement.excluded[k] for k in ("count", "min", "max", "avg", "last")},
-    ).returning(Rollup.__table__.c.id)  # counted: rowcount is not reported for this on psycopg
+    )
+
+
+def _written(session: Session, statement: Any) -> int:
+    """Execute an upsert; how many buckets it wrote. psycopg reports no row count for
+    INSERT ... SELECT ... ON CONFLICT, so PostgreSQL counts RETURNING rows; SQLite (RETURNING
+    only from 3.35) reports its row count."""
+    if session.get_bind().dialect.name == "postgresql":
+        return len(session.execute(statement.returning(Rollup.__table__.c.id)).all())
+    return session.execute(statement).rowcount or 0
 
 
 def _five_minute(session: Session, start: datetime, end: datetime) -> int:
@@ -144,7 +153,7 @@ def _five_minute(session: Session, start: datetime, end: datetime) -> int:
         grouped.c.mean,
         last,
     ).where(grouped.c.n > 0)
-    return len(session.execute(_upsert(dialect, source)).all())
+    return _written(session, _upsert(dialect, source))
 
 
 def _five_minute_pg(session: Session, start: datetime, end: datetime) -> int:
@@ -168,7 +177,7 @@ def _five_minute_pg(session: Session, start: datetime, end: datetime) -> int:
         .where(Reading.value.is_not(None), Reading.at >= start, Reading.at < end)
         .group_by(Reading.asset_id, Reading.metric, Reading.instance, bucket)
     )
-    return len(session.execute(_upsert("postgresql", source)).all())
+    return _written(session, _upsert("postgresql", source))
 
 
 def _hourly(session: Session, start: datetime, end: datetime) -> int:
@@ -217,7 +226,7 @@ def _hourly(session: Session, start: datetime, end: datetime) -> int:
         grouped.c.mean,
         last,
     ).where(grouped.c.n > 0)
-    return len(session.execute(_upsert(dialect, source)).all())
+    return _written(session, _upsert(dialect, source))
 
 
 def default_since(session: Session) -> datetime | None:
