@@ -483,34 +483,6 @@ class HttpKind:
         return Result(ok, "" if ok else f"{url}: HTTP {status}", readings)
 
 
-KINDS: dict[str, Any] = {
-    "snmp": SnmpKind(),
-    "host": HostKind(),
-    "tcp": TcpKind(),
-    "http": HttpKind(),
-}
-
-
-def get(kind: str) -> Any | None:
-    """The kind object, or ``None`` for a kind this version does not support."""
-    return KINDS.get(kind)
-
-
-def validate(kind: str, settings: Any) -> dict[str, Any]:
-    """Validated settings for ``kind``; an unknown kind is a ``kind`` field error."""
-    impl = KINDS.get(kind)
-    if impl is None:
-        raise ValidationFailed.one(
-            "kind",
-            _(
-                "Unsupported monitor kind %(kind)s: expected one of %(kinds)s.",
-                kind=kind,
-                kinds=", ".join(KINDS),
-            ),
-        )
-    return impl.validate(settings)
-
-
 # --- ping -------------------------------------------------------------------------------------
 
 
@@ -645,4 +617,30 @@ class PingKind:
         return Result(False, f"ping {host} ({ip}): {why}", readings)
 
 
-KINDS["ping"] = PingKind()
+KINDS: dict[str, Any] = {
+    "snmp": SnmpKind(),
+    "host": HostKind(),
+    "ping": PingKind(),
+    "tcp": TcpKind(),
+    "http": HttpKind(),
+}
+
+
+def get(kind: str) -> Any | None:
+    """The kind object, or ``None`` for a kind this version does not support."""
+    return KINDS.get(kind)
+
+
+def validate(kind: str, settings: Any) -> dict[str, Any]:
+    """Validated settings for ``kind``; an unknown kind is a ``kind`` field error."""
+    impl = KINDS.get(kind)
+    if impl is None:
+        raise ValidationFailed.one(
+            "kind",
+            _(
+                "Unsupported monitor kind %(kind)s: expected one of %(kinds)s.",
+                kind=kind,
+                kinds=", ".join(KINDS),
+            ),
+        )
+    return impl.validate(settings)
