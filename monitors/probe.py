@@ -141,9 +141,7 @@ class _Reader:
         first = spec.column or (spec.percent[0] if spec.percent else spec.product[0])  # type: ignore[index]
         return self.kept(sorted(self.col(first), key=_index_sort), spec.where)
 
-    def kept(
-        self, indexes: list[str], where: tuple[tuple[str, frozenset[str]], ...]
-    ) -> list[str]:
+    def kept(self, indexes: list[str], where: tuple[tuple[str, frozenset[str]], ...]) -> list[str]:
         """The indexes whose row meets every ``where`` condition."""
         for column, allowed in where:
             values = self.col(column)
