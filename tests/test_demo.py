@@ -27,6 +27,9 @@ from pathlib import Path
 import psutil
 
 from opskit.demo import devices, recordings
+from tests.browser.conftest import browser, new_context, playwright_session, screenshot
+
+__all__ = ["browser", "playwright_session"]  # the browser fixtures, used here too
 
 OPSKIT = str(Path(sys.executable).with_name("opskit"))
 
@@ -111,7 +114,9 @@ def _ups_row(page: str, tag: str) -> dict[str, str]:
     return fields
 
 
-def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path) -> None:
+def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(
+    tmp_path: Path, playwright_session, browser
+) -> None:
     instance = tmp_path / "instance"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSKIT_")}
     env["OPSKIT_INSTANCE_PATH"] = str(instance)
@@ -194,6 +199,23 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
             source_now = polled_battery[("ups.output.source", "")][2]
             seen.append((f"{round(load_now)}%", source_now == "battery"))
         assert (row["load"], "电池" in row["source"]) in seen, (row, seen)
+
+        # on a tablet: the living site's home page, with nothing fetched from off the machine
+        # (the README's demo screenshot)
+        context, guard = new_context(playwright_session, browser, "iPad Mini landscape")
+        try:
+            tablet = context.new_page()
+            tablet.goto(base + "/login")
+            tablet.fill("#username", "admin")
+            tablet.fill("#password", password.group(1))
+            tablet.tap("#login-submit")
+            tablet.wait_for_selector(f'tr[data-ups="{steady}"]')
+            assert "36%" in tablet.inner_text(f'tr[data-ups="{steady}"]')
+            tablet.wait_for_load_state("networkidle")
+            screenshot(tablet, "demo-home")
+            assert guard.external == [], guard.external
+        finally:
+            context.close()
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # what Ctrl-C does
