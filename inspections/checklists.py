@@ -665,6 +665,50 @@ def load_checklists(extra_dir: Path | str | None = None) -> Loaded:
     return result
 
 
+def _folder_stamp(folder: Path | None) -> tuple[Any, ...]:
+    """What changes when a checklist file in ``folder`` is added, removed, replaced or edited."""
+    if folder is None:
+        return ()
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:  # no such folder (yet)
+        return ()
+    stamp = []
+    for path in entries:
+        if path.suffix in (".yaml", ".yml"):
+            try:
+                st = path.stat()
+            except OSError:  # removed meanwhile: the next call sees it gone
+                continue
+            stamp.append((path.name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(stamp)
+
+
+_CACHE: dict[str, tuple[tuple[Any, ...], Loaded]] = {}
+_CACHE_MAX = 16  # one entry per instance folder; tests make many
+
+
+def cached_checklists(extra_dir: Path | str | None = None) -> Loaded:
+    """``load_checklists(extra_dir)``, parsed once and kept until a file in the package folder
+    or in ``extra_dir`` is added, removed, replaced or edited (parsing every file costs hundreds
+    of milliseconds; a round page or a dashboard refresh reads the checklists many times).
+
+    The returned object is shared by every caller: read it, never change it.
+    """
+    extra = Path(extra_dir) if extra_dir else None
+    stamp = (_folder_stamp(PACKAGE_DIR), _folder_stamp(extra))
+    key = str(extra)
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    loaded = load_checklists(extra)
+    if len(_CACHE) >= _CACHE_MAX and key not in _CACHE:
+        _CACHE.clear()
+    _CACHE[key] = (stamp, loaded)
+    return loaded
+
+
 def instance_checklists(instance_path: Path | str) -> Loaded:
-    """Checklists for a running site: shipped ones plus ``<instance>/checklists/*.yaml``."""
-    return load_checklists(Path(instance_path) / "checklists")
+    """Checklists for a running site: shipped ones plus ``<instance>/checklists/*.yaml``
+    (cached until one of those files changes, see ``cached_checklists``)."""
+    return cached_checklists(Path(instance_path) / "checklists")

@@ -82,17 +82,23 @@ def rounds_for_day(
     now = now or db.utcnow()
     start, end = services.day_bounds(day)
     sess = db.session()
+    # Two range queries on ix_patrol_round_scheduled_started (an OR of the two would scan
+    # every round ever kept): the day's scheduled rounds, then its ad hoc ones.
     rounds = list(
         sess.scalars(
-            select(PatrolRound).where(
-                ((PatrolRound.scheduled_for >= start) & (PatrolRound.scheduled_for < end))
-                | (
-                    PatrolRound.scheduled_for.is_(None)
-                    & (PatrolRound.started_at >= start)
-                    & (PatrolRound.started_at < end)
-                )
-            )
+            select(PatrolRound)
+            .where(PatrolRound.scheduled_for >= start, PatrolRound.scheduled_for < end)
+            .order_by(PatrolRound.id)
         )
+    )
+    rounds += sess.scalars(
+        select(PatrolRound)
+        .where(
+            PatrolRound.scheduled_for.is_(None),
+            PatrolRound.started_at >= start,
+            PatrolRound.started_at < end,
+        )
+        .order_by(PatrolRound.id)
     )
     all_rooms = assets.all_rooms()
     room_site = {r.id: r.site_id for r in all_rooms}
@@ -360,32 +366,15 @@ def latest_logbook_entries(limit: int = 5) -> list[Any]:
     return list(latest_entries(limit))
 
 
-_READING_ITEMS: dict[tuple[Any, ...], cl.Item | None] = {}
-
-
 def _reading_item(checklist: str, metric: str) -> cl.Item | None:
-    """The checklist's first reading of ``metric``, cached until a checklist file changes
-    (parsing every checklist costs hundreds of milliseconds; a dashboard refresh cannot)."""
+    """The checklist's first reading of ``metric`` (the checklists are parsed once and kept
+    until a file changes, ``cl.cached_checklists``; a dashboard refresh cannot re-parse them)."""
     from inspections import limits as overrides
 
-    stamp = tuple(
-        (str(p), p.stat().st_mtime_ns)
-        for folder in (cl.PACKAGE_DIR, overrides.checklist_dir())
-        if folder.is_dir()
-        for p in sorted(folder.iterdir())
-        if p.suffix in (".yaml", ".yml")
-    )
-    key = (checklist, metric, stamp)
-    if key not in _READING_ITEMS:
-        if len(_READING_ITEMS) > 64:
-            _READING_ITEMS.clear()
-        found = overrides.site_checklists().checklists.get(checklist)
-        _READING_ITEMS[key] = (
-            next((i for i in found.items if i.kind == "reading" and i.metric == metric), None)
-            if found
-            else None
-        )
-    return _READING_ITEMS[key]
+    found = overrides.site_checklists().checklists.get(checklist)
+    if found is None:
+        return None
+    return next((i for i in found.items if i.kind == "reading" and i.metric == metric), None)
 
 
 def room_reading_limits(

@@ -75,34 +75,15 @@ CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # --- checklists -----------------------------------------------------------------------------
 
 
-_CHECKLIST_CACHE: dict[str, tuple[tuple[Any, ...], dict[str, cl.Checklist]]] = {}
-
-
-def _folder_stamp(folder: Path) -> tuple[Any, ...]:
-    try:
-        return tuple(
-            (p.name, p.stat().st_mtime_ns, p.stat().st_size)
-            for p in sorted(folder.iterdir())
-            if p.suffix in (".yaml", ".yml")
-        )
-    except OSError:
-        return ()
-
-
 def checklists() -> dict[str, cl.Checklist]:
     """Shipped checklists plus the instance's own (``<instance>/checklists/*.yaml``).
 
-    Parsed once and kept until a file in either folder changes (a round reads them many times).
+    Parsed once and kept until a file in either folder changes (``cl.cached_checklists``, the
+    one cache every caller shares). Read the dict, never change it.
     """
-    extra = Path(current_app.instance_path) / "checklists" if has_app_context() else None
-    stamp = (_folder_stamp(cl.PACKAGE_DIR), _folder_stamp(extra) if extra else ())
-    key = str(extra)
-    cached = _CHECKLIST_CACHE.get(key)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    loaded = cl.load_checklists(extra).checklists
-    _CHECKLIST_CACHE[key] = (stamp, loaded)
-    return loaded
+    if has_app_context():
+        return cl.instance_checklists(current_app.instance_path).checklists
+    return cl.cached_checklists().checklists
 
 
 def get_checklist(key: str) -> cl.Checklist:

@@ -177,6 +177,60 @@ def test_no_instance_folder_gives_the_shipped_set(tmp_path: Path) -> None:
     assert set(cl.instance_checklists(tmp_path).checklists) == set(SHIPPED)
 
 
+def test_checklists_are_parsed_once_and_reread_when_a_file_changes(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every caller (services, limits, the dashboard's limits) shares one parse, kept until a
+    checklist file is added, edited or removed."""
+    from inspections import limits, queries, services
+
+    parsed: list[str] = []
+    real = cl.load_checklist
+
+    def counting(text: str, source: str) -> cl.Checklist:
+        parsed.append(Path(source).stem)
+        return real(text, source)
+
+    monkeypatch.setattr(cl, "load_checklist", counting)
+    folder = Path(app.instance_path) / "checklists"
+    metric = "env.temperature_c"
+    with app.test_request_context("/"):
+        first = services.checklists()
+        assert sorted(parsed) == sorted(SHIPPED)
+        assert limits.site_checklists().checklists is first
+        assert services.get_checklist("ups") is first["ups"]
+        assert queries.room_reading_limits("room_environment", metric, []) == {}
+        assert len(parsed) == len(SHIPPED)  # nothing parsed again
+
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "generator.yaml").write_text(
+            "title: 柴油发电机\nitems:\n  - {key: fuel, label: 油位, kind: check}\n", "utf-8"
+        )
+        assert "generator" in services.checklists()
+        assert len(parsed) == 2 * len(SHIPPED) + 1
+        assert limits.site_checklists().checklists is services.checklists()
+        assert len(parsed) == 2 * len(SHIPPED) + 1
+
+        # a replaced room_environment without the temperature reading: the dashboard's limits go
+        (folder / "room_environment.yaml").write_text(
+            "title: 环境\nitems:\n  - {key: lamp, label: 告警灯, kind: check}\n", "utf-8"
+        )
+        assert queries.room_reading_limits("room_environment", metric, []) is None
+        # edited in place
+        (folder / "generator.yaml").write_text(
+            "title: 发电机（改）\nitems:\n  - {key: fuel, label: 油位, kind: check}\n", "utf-8"
+        )
+        assert services.get_checklist("generator").title == "发电机（改）"
+        (folder / "generator.yaml").unlink()
+        (folder / "room_environment.yaml").unlink()
+        assert "generator" not in services.checklists()
+        assert queries.room_reading_limits("room_environment", metric, []) == {}
+        count = len(parsed)
+        services.checklists()
+        limits.site_checklists()
+        assert len(parsed) == count
+
+
 # --- limit evaluation --------------------------------------------------------------------------
 
 
