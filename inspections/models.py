@@ -88,6 +88,9 @@ class PatrolRound(Audited, Base):
         Index("ix_patrol_round_room_scheduled", "room_id", "scheduled_for"),
         Index("ix_patrol_round_plan_scheduled", "plan_id", "scheduled_for"),
         Index("ix_patrol_round_started_at", "started_at"),
+        # the day's rounds (queries.rounds_for_day): a range on scheduled_for, and the ad hoc
+        # rounds (scheduled_for NULL) by a range on started_at, both from this one index
+        Index("ix_patrol_round_scheduled_started", "scheduled_for", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -426,3 +426,76 @@ def test_repeated_finding_shares_its_alert_until_both_are_closed(db_app, room_id
         assert (alert.status, alert.resolution_note) == ("resolved", "全部清理完毕")
         with pytest.raises(ValidationFailed):
             services.close_finding(second, "again")
+
+
+def test_rounds_for_day_reads_only_that_days_rounds_through_an_index(db_app, room_id) -> None:
+    """The dashboard asks for today's rounds on every refresh: the two halves (scheduled slots,
+    ad hoc rounds) each search an index (the scheduled one ix_patrol_round_scheduled_started),
+    never a scan of every round kept."""
+    from sqlalchemy import event, text
+
+    day = date(2026, 11, 26)
+    nine = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 Asia/Shanghai
+    with db_app.test_request_context("/"), acting_as("engineer"):
+        plan = services.save_plan(
+            {
+                "name": "每日巡检",
+                "room_id": room_id,
+                "checklist_keys": "room_environment",
+                "schedule_times": "09:00",
+            }
+        )
+        db.session().commit()
+        for cid, slot, began in [
+            ("day-before-slot", nine - timedelta(days=1), nine - timedelta(days=1)),
+            ("today-slot-0001", nine, nine + timedelta(minutes=5)),
+            ("day-after-slot0", nine + timedelta(days=1), nine + timedelta(days=1)),
+            # ad hoc: 23:30 local the day before, 08:00 local, 00:10 local the day after
+            ("adhoc-before-01", None, datetime(2026, 11, 25, 15, 30, tzinfo=UTC)),
+            ("adhoc-today-001", None, datetime(2026, 11, 26, 0, 0, tzinfo=UTC)),
+            ("adhoc-after-001", None, datetime(2026, 11, 26, 16, 10, tzinfo=UTC)),
+        ]:
+            services.start_round(
+                cid,
+                room_id=room_id,
+                plan_id=plan.id if slot else None,
+                checklist_keys=None if slot else ["room_environment"],
+                scheduled_for=slot,
+                started_at=began,
+            )
+        db.session().commit()
+
+        statements: list[tuple[str, Any]] = []
+
+        def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+            if "FROM patrol_round" in statement and not statement.startswith("EXPLAIN"):
+                statements.append((statement, parameters))
+
+        engine = db.engine()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            now = nine + timedelta(hours=1)
+            slots = queries.rounds_for_day(day, now=now)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert [(s.plan is not None, s.round.client_id, s.state) for s in slots] == [
+            (False, "adhoc-today-001", "in_progress"),
+            (True, "today-slot-0001", "in_progress"),
+        ]
+        assert len(statements) == 2
+        conn = db.session().connection()
+        postgres = engine.dialect.name == "postgresql"
+        if postgres:  # tiny tables: make the planner show whether an index can serve at all
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+        shown = [
+            explain(conn, statement, parameters, postgres) for statement, parameters in statements
+        ]
+        assert "ix_patrol_round_scheduled_started" in shown[0], shown[0]
+        for plan_text in shown:  # a range search in an index (the planner picks which one)
+            assert "Seq Scan" not in plan_text and "SCAN patrol_round" not in plan_text, plan_text
+            assert "Index Cond" in plan_text or "SEARCH patrol_round USING" in plan_text, plan_text
+
+
+def explain(conn: Any, statement: str, parameters: Any, postgres: bool) -> str:
+    prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+    return "\n".join(str(r[-1]) for r in conn.exec_driver_sql(prefix + statement, parameters))
