@@ -157,48 +157,6 @@ def _log_unparsable(
                     )
 
 
-class _UserGate:
-    """The checks using one SNMPv3 user name: any number at once with the same keys, but keys
-    differing from the ones in use wait until those checks are done. pysnmp's engine holds one
-    set of keys per user name; a second set configured mid-request breaks the first
-    ("Wrong SNMP PDU digest"), so two devices with different keys for one user would flap."""
-
-    def __init__(self) -> None:
-        self.keys: tuple[Any, ...] | None = None
-        self.active = 0
-        self.changed = asyncio.Condition()
-
-    async def enter(self, keys: tuple[Any, ...]) -> None:
-        async with self.changed:
-            await self.changed.wait_for(lambda: self.active == 0 or self.keys == keys)
-            self.keys, self.active = keys, self.active + 1
-
-    async def leave(self) -> None:
-        async with self.changed:
-            self.active -= 1
-            self.changed.notify_all()
-
-
-_gates: dict[tuple[int, str], _UserGate] = {}  # (SNMP loop, v3 user name) -> gate
-
-
-async def _one_key_per_user(creds: Any, work: Any) -> Any:
-    """Run ``work`` (a coroutine, on the SNMP loop) under its v3 user's gate."""
-    if creds.version != "3":
-        return await work
-    gate = _gates.setdefault((id(asyncio.get_running_loop()), creds.user), _UserGate())
-    keys = (creds.auth_proto, creds.auth_key, creds.priv_proto, creds.priv_key)
-    try:
-        await gate.enter(keys)
-    except BaseException:
-        work.close()
-        raise
-    try:
-        return await work
-    finally:
-        await gate.leave()
-
-
 class SnmpKind:
     """An SNMP agent (v1, v2c, v3): the device profiles' metrics.
 
@@ -293,10 +251,8 @@ class SnmpKind:
 
         client.table = keep_tables  # type: ignore[method-assign]
         client.get = keep_scalars  # type: ignore[method-assign]
-        # The one SnmpEngine lives on the SNMP loop: run the probe there and await it here.
-        future = asyncio.run_coroutine_threadsafe(
-            _one_key_per_user(creds, probe.probe_async(client)), snmp._ensure_loop()
-        )
+        # The SNMP engines live on the SNMP loop: run the probe there and await it here.
+        future = asyncio.run_coroutine_threadsafe(probe.probe_async(client), snmp._ensure_loop())
         try:
             result = await asyncio.wrap_future(future)
         except snmp.SnmpError as exc:

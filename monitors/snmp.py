@@ -1,7 +1,9 @@
 """A small SNMP client on pysnmp 7 (asyncio): GET and bulk walks by numeric OID, v1/v2c/v3.
 
 One ``SnmpEngine`` serves the whole process (pysnmp multiplexes every request over its one UDP
-socket; a new engine per request costs ~60 ms and a MIB reload). The engine lives on a private
+socket; a new engine per request costs ~60 ms and a MIB reload), except that an engine holds one
+set of keys per SNMPv3 user name: a device whose keys differ from those in use for its user name
+gets another engine (see :class:`_Engines`). The engines live on a private
 event loop in a daemon thread, so synchronous callers (the CLI, Flask views, tests) use
 :func:`run` and async callers may await the client methods inside :func:`run` too. At interpreter
 exit the dispatcher is closed and the loop stopped.
@@ -81,6 +83,7 @@ _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
 _engine: Any = None
+MAX_ENGINES = 16  # engines at most; beyond, a v3 request waits for a key set to be free
 
 
 def _ensure_loop() -> asyncio.AbstractEventLoop:
@@ -110,17 +113,99 @@ def _get_engine() -> Any:
     return _engine
 
 
+class _Engines:
+    """The process's SnmpEngines and, per engine, the SNMPv3 key set each user name has there.
+
+    pysnmp keeps one key set per user name in an engine (its USM user table and the hlapi's
+    configuration cache are keyed by the name, not by the device): a request with other keys
+    for the same name replaces them, and a request in flight with the first keys fails
+    ("Wrong SNMP PDU digest"). Keying the table by the device's engine ID instead would not
+    help devices that share an engine ID (cloned images) and costs a discovery per device. So a
+    v3 request runs on an engine where its user name has its keys, or has none, or has keys no
+    request is using (reconfigured); otherwise on a further engine (created on demand, at most
+    ``MAX_ENGINES``; beyond that it waits for a key set to be free). A site with one key set
+    per user name (the usual case) uses the one engine; v1 always does, v2c uses none.
+    """
+
+    def __init__(self) -> None:
+        self.engines: list[Any] = []
+        self.users: list[dict[str, list[Any]]] = []  # per engine: user -> [keys, in flight]
+        self.freed: asyncio.Condition | None = None
+
+    def _pick(self, user: str, keys: tuple[Any, ...]) -> int | None:
+        """The engine index to use for ``user`` with ``keys`` (None: all are busy)."""
+        if not self.engines:
+            self.engines.append(_get_engine())
+            self.users.append({})
+        for want in ("same", "absent", "idle"):
+            for i, users in enumerate(self.users):
+                entry = users.get(user)
+                if (
+                    (want == "same" and entry is not None and entry[0] == keys)
+                    or (want == "absent" and entry is None)
+                    or (want == "idle" and entry is not None and entry[1] == 0)
+                ):
+                    return i
+        if len(self.engines) < MAX_ENGINES:
+            from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+            self.engines.append(SnmpEngine())
+            self.users.append({})
+            return len(self.engines) - 1
+        return None
+
+    @contextlib.asynccontextmanager
+    async def lease(self, credentials: Credentials) -> Any:
+        """The engine to send ``credentials``' requests with, held until the block ends."""
+        if credentials.version != "3":
+            yield _get_engine()
+            return
+        c = credentials
+        user = c.user
+        keys = ((c.auth_proto or "").upper(), c.auth_key, (c.priv_proto or "").upper(), c.priv_key)
+        if self.freed is None:
+            self.freed = asyncio.Condition()
+        index = self._pick(user, keys)
+        if index is None:
+            async with self.freed:
+                while (index := self._pick(user, keys)) is None:
+                    await self.freed.wait()
+        entry = self.users[index].get(user)
+        if entry is None or entry[0] != keys:
+            entry = self.users[index][user] = [keys, 0]
+        entry[1] += 1
+        try:
+            yield self.engines[index]
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                async with self.freed:
+                    self.freed.notify_all()
+
+    def close(self) -> None:
+        for engine in self.engines[1:]:  # the first is _engine, closed by shutdown()
+            with contextlib.suppress(Exception):
+                engine.close_dispatcher()
+        self.engines.clear()
+        self.users.clear()
+
+
+_engines = _Engines()
+
+
 def shutdown() -> None:
-    """Close the engine's dispatcher and stop the loop (registered with atexit)."""
-    global _loop, _thread, _engine
+    """Close the engines' dispatchers and stop the loop (registered with atexit)."""
+    global _loop, _thread, _engine, _engines
     with _lock:
-        loop, thread, engine = _loop, _thread, _engine
+        loop, thread, engine, engines = _loop, _thread, _engine, _engines
         _loop = _thread = _engine = None
+        _engines = _Engines()
     if loop is None:
         return
     if engine is not None:
 
         async def _close() -> None:
+            engines.close()
             engine.close_dispatcher()
 
         with contextlib.suppress(Exception):  # best effort at exit
@@ -533,14 +618,15 @@ class SnmpClient:
                 for oid, (_arcs, value) in zip(page, varbinds, strict=False):
                     result[oid] = None if value is _END_OF_MIB else value
                 continue
-            err_ind, err_status, err_index, var_binds = await get_cmd(
-                _get_engine(),
-                self._auth(),
-                await self._transport(),
-                ContextData(contextName=self.credentials.context),
-                *(_object_type(o) for o in page),
-                lookupMib=False,
-            )
+            async with _engines.lease(self.credentials) as engine:
+                err_ind, err_status, err_index, var_binds = await get_cmd(
+                    engine,
+                    self._auth(),
+                    await self._transport(),
+                    ContextData(contextName=self.credentials.context),
+                    *(_object_type(o) for o in page),
+                    lookupMib=False,
+                )
             STATS["requests"] += 1
             STATS["varbinds"] += len(var_binds)
             if err_ind:
@@ -559,14 +645,15 @@ class SnmpClient:
     async def _get_one_v1(self, oid: str) -> dict[str, Any]:
         from pysnmp.hlapi.v3arch.asyncio import ContextData, ObjectIdentity, ObjectType, get_cmd
 
-        err_ind, err_status, _, var_binds = await get_cmd(
-            _get_engine(),
-            self._auth(),
-            await self._transport(),
-            ContextData(),
-            ObjectType(ObjectIdentity(oid)),
-            lookupMib=False,
-        )
+        async with _engines.lease(self.credentials) as engine:
+            err_ind, err_status, _, var_binds = await get_cmd(
+                engine,
+                self._auth(),
+                await self._transport(),
+                ContextData(),
+                ObjectType(ObjectIdentity(oid)),
+                lookupMib=False,
+            )
         if err_ind:
             raise SnmpError(f"{self._where()}: {err_ind}")
         return {oid: None if err_status else decode(var_binds[0][1])}
@@ -584,47 +671,48 @@ class SnmpClient:
         root = _norm(oid)
         prefix = root + "."
         context = ContextData(contextName=self.credentials.context)
-        if self.credentials.version == "1":
-            gen = walk_cmd(
-                _get_engine(),
-                self._auth(),
-                await self._transport(),
-                context,
-                ObjectType(ObjectIdentity(root)),
-                lexicographicMode=False,
-                lookupMib=False,
-            )
-        else:
-            gen = bulk_walk_cmd(
-                _get_engine(),
-                self._auth(),
-                await self._transport(),
-                context,
-                0,
-                self.max_repetitions,
-                ObjectType(ObjectIdentity(root)),
-                lexicographicMode=False,
-                lookupMib=False,
-            )
         rows: list[tuple[str, Any]] = []
-        try:
-            async for err_ind, err_status, _err_index, var_binds in gen:
-                if err_ind:
-                    # pysnmp retries the same request forever after a timeout: stop here.
-                    raise SnmpError(f"{self._where()}: {err_ind}")
-                if err_status:
-                    if str(err_status) == "noSuchName":  # v1 end of MIB
-                        break
-                    raise SnmpError(f"{self._where()}: {err_status.prettyPrint()}")
-                for name, value in var_binds:
-                    key = str(name)
-                    if not key.startswith(prefix):
-                        continue
-                    decoded = decode(value)
-                    if decoded is not None:
-                        rows.append((key, decoded))
-        finally:
-            await gen.aclose()
+        async with _engines.lease(self.credentials) as engine:
+            if self.credentials.version == "1":
+                gen = walk_cmd(
+                    engine,
+                    self._auth(),
+                    await self._transport(),
+                    context,
+                    ObjectType(ObjectIdentity(root)),
+                    lexicographicMode=False,
+                    lookupMib=False,
+                )
+            else:
+                gen = bulk_walk_cmd(
+                    engine,
+                    self._auth(),
+                    await self._transport(),
+                    context,
+                    0,
+                    self.max_repetitions,
+                    ObjectType(ObjectIdentity(root)),
+                    lexicographicMode=False,
+                    lookupMib=False,
+                )
+            try:
+                async for err_ind, err_status, _err_index, var_binds in gen:
+                    if err_ind:
+                        # pysnmp retries the same request forever after a timeout: stop here.
+                        raise SnmpError(f"{self._where()}: {err_ind}")
+                    if err_status:
+                        if str(err_status) == "noSuchName":  # v1 end of MIB
+                            break
+                        raise SnmpError(f"{self._where()}: {err_status.prettyPrint()}")
+                    for name, value in var_binds:
+                        key = str(name)
+                        if not key.startswith(prefix):
+                            continue
+                        decoded = decode(value)
+                        if decoded is not None:
+                            rows.append((key, decoded))
+            finally:
+                await gen.aclose()
         return rows
 
     async def table(self, columns: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -669,16 +757,17 @@ class SnmpClient:
             if self._lean:
                 rows = await self._v2c(0xA5, 0, reps, [active[c][0] for c in names])
             else:
-                err_ind, err_status, _err_index, var_binds = await bulk_cmd(
-                    _get_engine(),
-                    self._auth(),
-                    await self._transport(),
-                    context,
-                    0,
-                    reps,
-                    *(_object_type(active[c][0]) for c in names),
-                    lookupMib=False,
-                )
+                async with _engines.lease(self.credentials) as engine:
+                    err_ind, err_status, _err_index, var_binds = await bulk_cmd(
+                        engine,
+                        self._auth(),
+                        await self._transport(),
+                        context,
+                        0,
+                        reps,
+                        *(_object_type(active[c][0]) for c in names),
+                        lookupMib=False,
+                    )
                 STATS["requests"] += 1
                 STATS["varbinds"] += len(var_binds)
                 if err_ind:

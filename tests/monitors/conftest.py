@@ -23,6 +23,9 @@ FIXTURES = Path(__file__).with_name("fixtures")
 V3_USER = "opskit"
 V3_AUTH_KEY = "opskit-auth-key-1"
 V3_PRIV_KEY = "opskit-priv-key-1"
+# A second agent's keys for the same v3 user name (sites often give each device its own keys)
+OTHER_V3_AUTH_KEY = "other-device-auth-2"
+OTHER_V3_PRIV_KEY = "other-device-priv-2"
 
 
 @dataclass(frozen=True)
@@ -107,18 +110,34 @@ def running_snmpsim(
         log.close()
 
 
+def _v3_args(auth_key: str, priv_key: str) -> tuple[str, ...]:
+    return (
+        f"--v3-user={V3_USER}",
+        f"--v3-auth-key={auth_key}",
+        "--v3-auth-proto=SHA",
+        f"--v3-priv-key={priv_key}",
+        "--v3-priv-proto=AES",
+    )
+
+
 @pytest.fixture(scope="session")
 def snmp_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     base = tmp_path_factory.mktemp("snmpsim")
     (base / "data").mkdir()
     for rec in FIXTURES.glob("*.snmprec"):
         shutil.copy(rec, base / "data" / rec.name)
-    v3 = (
-        f"--v3-user={V3_USER}",
-        f"--v3-auth-key={V3_AUTH_KEY}",
-        "--v3-auth-proto=SHA",
-        f"--v3-priv-key={V3_PRIV_KEY}",
-        "--v3-priv-proto=AES",
-    )
-    with running_snmpsim(base, b"ups_rfc1628", v3) as agent:
+    with running_snmpsim(base, b"ups_rfc1628", _v3_args(V3_AUTH_KEY, V3_PRIV_KEY)) as agent:
+        yield agent
+
+
+@pytest.fixture(scope="session")
+def other_keys_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
+    """Another device: the same SNMPv3 user name as ``snmp_agent`` with other keys
+    (OTHER_V3_AUTH_KEY / OTHER_V3_PRIV_KEY); serves the Linux host and APC UPS recordings."""
+    base = tmp_path_factory.mktemp("snmpsim-other")
+    (base / "data").mkdir()
+    for name in ("linux_host", "apc_ups"):
+        shutil.copy(FIXTURES / f"{name}.snmprec", base / "data" / f"{name}.snmprec")
+    args = _v3_args(OTHER_V3_AUTH_KEY, OTHER_V3_PRIV_KEY)
+    with running_snmpsim(base, b"linux_host", args) as agent:
         yield agent

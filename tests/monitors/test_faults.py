@@ -3,11 +3,13 @@ wrap, agent restart; SNMP v2c and v3; LLDP and ARP discovery. On SQLite and Post
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +23,8 @@ from opskit import db
 from tests import factories
 from tests.monitors.conftest import (
     FIXTURES,
+    OTHER_V3_AUTH_KEY,
+    OTHER_V3_PRIV_KEY,
     V3_AUTH_KEY,
     V3_PRIV_KEY,
     V3_USER,
@@ -271,9 +275,12 @@ def test_rate_rules() -> None:
     assert counters.rate(1000, 1600, 0) is None
 
 
-def test_snmp_v2c_and_v3_through_the_poller(db_app: Flask, snmp_agent: Agent) -> None:
+def test_snmp_v2c_and_v3_through_the_poller(
+    db_app: Flask, snmp_agent: Agent, other_keys_agent: Agent
+) -> None:
     with db_app.app_context():
         ups = factories.asset("UPS-V3")
+        host = factories.asset("DB01-V3", kind="server")
         db.session().commit()
         where = {"host": snmp_agent.host, "port": snmp_agent.port}
         v2c = add_monitor(ups.id, "snmp", {**where, "version": "2c"}, {"community": "apc_ups"})
@@ -296,9 +303,23 @@ def test_snmp_v2c_and_v3_through_the_poller(db_app: Flask, snmp_agent: Agent) ->
             {**v3_settings, "timeout": 1.0, "retries": 0},
             {"auth_key": "not-the-auth-key", "priv_key": V3_PRIV_KEY},
         )
+        # Another device: the same user name with its own (right) keys, polled at the same
+        # moment too. pysnmp's engine keeps one key set per user name: without one engine per
+        # key set in use, one of the two devices fails with "Wrong SNMP PDU digest".
+        other = add_monitor(
+            host.id,
+            "snmp",
+            {
+                **v3_settings,
+                "host": other_keys_agent.host,
+                "port": other_keys_agent.port,
+                "context": "linux_host",
+            },
+            {"auth_key": OTHER_V3_AUTH_KEY, "priv_key": OTHER_V3_PRIV_KEY},
+        )
         for at in (NOW, NOW + MINUTE):
             summary = poller.poll_once(at, concurrency=10)
-            assert (summary["up"], summary["down"]) == (2, 1), at
+            assert (summary["up"], summary["down"]) == (3, 1), at
         by_v2c, by_v3 = readings(v2c), readings(v3)
         assert by_v3 and {k: r.value for k, r in by_v3.items()} == {
             k: r.value for k, r in by_v2c.items()
@@ -309,6 +330,54 @@ def test_snmp_v2c_and_v3_through_the_poller(db_app: Flask, snmp_agent: Agent) ->
         assert monitor(wrong).state == "down"
         assert "digest" in monitor(wrong).last_error.lower()
         assert readings(wrong) == {}
+        assert flips(other) == [("unknown", "up", "")]
+        by_other = readings(other)
+        assert by_other[("host.memory.used_percent", "")].value == 75
+        assert by_other[("host.storage.used_percent", "/var/lib/postgresql")].value == 90
+
+
+def test_probes_of_one_v3_user_with_different_keys_at_once(
+    snmp_agent: Agent, other_keys_agent: Agent
+) -> None:
+    """`opskit snmp probe` and the web's probe-and-add share the process's SNMP engines with
+    the poller: probes of one user name with different keys run at the same moment, each
+    against its own device, and none disturbs the others."""
+
+    def v3(agent: Agent, context: str, auth_key: str, priv_key: str) -> dict:
+        creds = snmp.Credentials(
+            version="3",
+            user=V3_USER,
+            auth_proto="SHA",
+            auth_key=auth_key,
+            priv_proto="AES",
+            priv_key=priv_key,
+            context=context,
+        )
+        return probe(agent.host, agent.port, creds, timeout=2, retries=0)
+
+    def wrong() -> str:
+        try:
+            v3(snmp_agent, "ups_rfc1628", "not-the-auth-key", V3_PRIV_KEY)
+        except snmp.SnmpError as exc:
+            return str(exc)
+        return "answered"
+
+    jobs = {
+        "ups": lambda: v3(snmp_agent, "ups_rfc1628", V3_AUTH_KEY, V3_PRIV_KEY),
+        "host": lambda: v3(other_keys_agent, "linux_host", OTHER_V3_AUTH_KEY, OTHER_V3_PRIV_KEY),
+        "apc": lambda: v3(other_keys_agent, "apc_ups", OTHER_V3_AUTH_KEY, OTHER_V3_PRIV_KEY),
+        "wrong": wrong,
+    }
+    with ThreadPoolExecutor(len(jobs) * 2) as pool:
+        for _round in range(2):
+            futures = {name: pool.submit(job) for name, job in jobs.items()}
+            got = {name: f.result(30) for name, f in futures.items()}
+            assert got["ups"]["sys_name"] == "ups-a1"
+            assert "ups_mib" in got["ups"]["profiles"]
+            assert got["host"]["sys_name"] == "db01"
+            assert "host_resources" in got["host"]["profiles"]
+            assert got["apc"]["sys_name"] == "apc-ups-b1"
+            assert "digest" in got["wrong"].lower()
 
 
 def test_lldp_neighbours_and_arp_sightings_are_stored(db_app: Flask, snmp_agent: Agent) -> None:
@@ -363,3 +432,57 @@ def test_lldp_neighbours_and_arp_sightings_are_stored(db_app: Flask, snmp_agent:
         assert queries.lldp_neighbours_between(later + MINUTE, later + 2 * MINUTE) == []
         ips = [a.ip for a in queries.arp_sightings_between(NOW - MINUTE, NOW + MINUTE)]
         assert ips == ["10.0.10.21", "10.0.10.22", "fe80::3efd:feff:fe1a:2b3c"]
+
+
+@pytest.mark.parametrize("max_engines", [1, 2])
+def test_engines_per_v3_key_set_are_bounded(
+    snmp_agent: Agent, other_keys_agent: Agent, monkeypatch: pytest.MonkeyPatch, max_engines: int
+) -> None:
+    """Two key sets for one user name take two engines; with one engine allowed, the second
+    device waits for the first one's requests instead of failing."""
+    from monitors.probe import probe_async
+
+    pool = snmp._Engines()
+    monkeypatch.setattr(snmp, "_engines", pool)
+    monkeypatch.setattr(snmp, "MAX_ENGINES", max_engines)
+
+    def client(agent: Agent, context: str, auth_key: str, priv_key: str) -> snmp.SnmpClient:
+        creds = snmp.Credentials(
+            version="3",
+            user=V3_USER,
+            auth_proto="SHA",
+            auth_key=auth_key,
+            priv_proto="AES",
+            priv_key=priv_key,
+            context=context,
+        )
+        return snmp.SnmpClient(agent.host, agent.port, creds, timeout=2, retries=0)
+
+    async def both() -> list[dict]:
+        return await asyncio.gather(
+            probe_async(client(snmp_agent, "ups_rfc1628", V3_AUTH_KEY, V3_PRIV_KEY)),
+            probe_async(
+                client(other_keys_agent, "linux_host", OTHER_V3_AUTH_KEY, OTHER_V3_PRIV_KEY)
+            ),
+            probe_async(client(snmp_agent, "apc_ups", V3_AUTH_KEY, V3_PRIV_KEY)),
+        )
+
+    try:
+        for _round in range(2):
+            ups, host, apc = snmp.run(both(), timeout=60)
+            assert (ups["sys_name"], host["sys_name"], apc["sys_name"]) == (
+                "ups-a1",
+                "db01",
+                "apc-ups-b1",
+            )
+        # the same keys share an engine; the other key set has its own when allowed
+        assert len(pool.engines) == max_engines
+        assert pool.engines[0] is snmp._get_engine()
+        assert sum(V3_USER in users for users in pool.users) == max_engines
+        assert all(entry[1] == 0 for users in pool.users for entry in users.values())
+    finally:
+        snmp.run(_close(pool))
+
+
+async def _close(pool: snmp._Engines) -> None:
+    pool.close()
