@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 KINDS = ("gauge", "state", "counter")
 
 METRICS: dict[str, dict[str, Any]] = {
@@ -230,3 +232,95 @@ METRICS: dict[str, dict[str, Any]] = {
         "description": "Days until the HTTPS certificate expires",
     },
 }
+
+# --- what people read: labels (translated, zh_CN by default) ---------------------------------
+# Kept apart from METRICS so the vocabulary stays plain data; every metric needs a label
+# (tests/monitors/test_views.py checks it). States and units a person reads are translated too.
+
+LABELS: dict[str, Any] = {
+    "ups.battery.status": _l("Battery status"),
+    "ups.battery.charge_percent": _l("Battery charge"),
+    "ups.battery.runtime_minutes": _l("Battery runtime"),
+    "ups.battery.temperature_c": _l("Battery temperature"),
+    "ups.input.voltage_v": _l("Input voltage"),
+    "ups.input.frequency_hz": _l("Input frequency"),
+    "ups.output.voltage_v": _l("Output voltage"),
+    "ups.output.load_percent": _l("Output load"),
+    "ups.output.source": _l("Output source"),
+    "ups.alarms.count": _l("UPS alarms present"),
+    "env.temperature_c": _l("Ambient temperature"),
+    "env.humidity_percent": _l("Ambient humidity"),
+    "ac.supply_temperature_c": _l("Supply air temperature"),
+    "ac.return_temperature_c": _l("Return air temperature"),
+    "ac.humidity_percent": _l("Return air humidity"),
+    "ac.state": _l("Air conditioner state"),
+    "pdu.current_a": _l("PDU current"),
+    "pdu.power_w": _l("PDU power"),
+    "host.cpu.load_percent": _l("CPU load"),
+    "host.memory.used_percent": _l("Memory used"),
+    "host.storage.used_percent": _l("Storage used"),
+    "host.storage.size_bytes": _l("Volume size"),
+    "host.uptime_seconds": _l("Uptime"),
+    "if.oper_status": _l("Interface status"),
+    "if.in_bps": _l("Inbound traffic"),
+    "if.out_bps": _l("Outbound traffic"),
+    "if.in_octets": _l("Octets received"),
+    "if.out_octets": _l("Octets sent"),
+    "tcp.connect_ms": _l("TCP connect time"),
+    "ping.rtt_ms": _l("Ping round-trip time"),
+    "ping.loss_percent": _l("Ping packet loss"),
+    "http.latency_ms": _l("HTTP response time"),
+    "http.status_code": _l("HTTP status code"),
+    "http.cert_days_left": _l("Certificate days left"),
+}
+
+_UNKNOWN = _l("unknown")
+STATE_LABELS: dict[str, dict[str, Any]] = {
+    "ups.battery.status": {
+        "normal": _l("Battery normal"),
+        "low": _l("Battery low"),
+        "depleted": _l("Battery depleted"),
+        "unknown": _UNKNOWN,
+    },
+    "ups.output.source": {
+        "normal": _l("On mains"),
+        "battery": _l("On battery"),
+        "bypass": _l("Bypass"),
+        "other": _l("Other source"),
+    },
+    "ac.state": {
+        "on": _l("Unit running"),
+        "off": _l("Unit off"),
+        "standby": _l("Unit standby"),
+        "alarm": _l("Unit alarm"),
+        "unknown": _UNKNOWN,
+    },
+    "if.oper_status": {
+        "up": _l("Link up"),
+        "down": _l("Link down"),
+        "testing": _l("Link testing"),
+        "unknown": _UNKNOWN,
+        "dormant": _l("Link dormant"),
+        "notPresent": _l("Interface not present"),
+        "lowerLayerDown": _l("Lower layer down"),
+    },
+}
+
+UNIT_LABELS: dict[str, Any] = {"min": _l("min"), "s": _l("s"), "d": _l("d")}
+
+
+def label(metric: str) -> str:
+    """The metric's name for people (translated); the stable name when it has no label."""
+    found = LABELS.get(metric)
+    return str(found) if found is not None else metric
+
+
+def state_label(metric: str, state: str) -> str:
+    """A state word of ``metric`` for people (translated); the word itself when unknown."""
+    found = STATE_LABELS.get(metric, {}).get(state)
+    return str(found) if found is not None else state
+
+
+def unit_label(unit: str) -> str:
+    found = UNIT_LABELS.get(unit)
+    return str(found) if found is not None else unit

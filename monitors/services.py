@@ -1,28 +1,89 @@
-"""Changes to monitors made by people (the poller's bookkeeping lives in ``monitors.poller``)."""
+"""Changes to monitors made by people (the poller's bookkeeping lives in ``monitors.poller``).
+
+Every change goes through the ``Audited`` mixin (the audit log records it; the secret only as
+changed, never its value). Deleting a monitor keeps its readings: they belong to the asset (its
+history, the reports and the charts), and their ``monitor_id`` becomes NULL.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
 
 from monitors import kinds
-from monitors.models import DEFAULT_INTERVAL_S, Monitor
+from monitors.models import DEFAULT_INTERVAL_S, CounterState, Monitor
 from opskit import db
+from opskit.db import utcnow
 from opskit.validation import ValidationFailed
 
+SNMP_SECRETS = ("community", "auth_key", "priv_key")
 
-def find_same(asset_id: int, kind: str, settings: dict[str, Any]) -> Monitor | None:
-    """An existing monitor of the asset checking the same target (kind, host, port)."""
+
+def target(kind: str, settings: dict[str, Any]) -> tuple[Any, ...]:
+    """What a monitor of ``kind`` checks: two monitors of one asset with the same target are
+    the same monitor (the host kind: this machine, one per asset)."""
+    if kind == "http":
+        return (settings.get("url"),)
+    if kind == "host":
+        return ()
+    if kind == "ping":
+        return (settings.get("host"),)
+    if kind == "snmp":
+        return (settings.get("host"), settings.get("port"), settings.get("context") or "")
+    return (settings.get("host"), settings.get("port"))
+
+
+def find_same(
+    asset_id: int, kind: str, settings: dict[str, Any], exclude_id: int | None = None
+) -> Monitor | None:
+    """An existing monitor of the asset checking the same target (see ``target``)."""
+    wanted = target(kind, settings)
     for m in db.session().scalars(
         select(Monitor).where(Monitor.asset_id == asset_id, Monitor.kind == kind)
     ):
-        if m.settings.get("host") == settings.get("host") and m.settings.get(
-            "port"
-        ) == settings.get("port"):
+        if m.id != exclude_id and target(kind, m.settings) == wanted:
             return m
     return None
+
+
+def _check_interval(interval_s: Any) -> int:
+    try:
+        value = int(interval_s)
+    except (TypeError, ValueError):
+        value = 0
+    if not 5 <= value <= 86400:
+        raise ValidationFailed.one(
+            "interval_s", _("Expected a whole number of seconds from 5 to 86400.")
+        )
+    return value
+
+
+def secret_problems(kind: str, settings: dict[str, Any], secret: dict[str, Any]) -> dict[str, str]:
+    """Credentials the settings need but ``secret`` lacks, by form field."""
+    if kind != "snmp":
+        return {}
+    problems = {}
+    if settings.get("version") == "3":
+        if settings.get("auth_proto") and not secret.get("auth_key"):
+            problems["auth_key"] = _("Enter the authentication key.")
+        if settings.get("priv_proto") and not secret.get("priv_key"):
+            problems["priv_key"] = _("Enter the privacy key.")
+    elif not secret.get("community"):
+        problems["community"] = _("Enter the community.")
+    return problems
+
+
+def _duplicate(kind: str, other: Monitor) -> ValidationFailed:
+    return ValidationFailed.one(
+        "url" if kind == "http" else "host",
+        _(
+            "Another monitor of this asset already checks this (monitor #%(id)d).",
+            id=other.id,
+        ),
+    )
 
 
 def add_monitor(
@@ -41,8 +102,7 @@ def add_monitor(
     if kinds.get(kind) is None:
         raise ValidationFailed.one("kind", f"unknown monitor kind {kind!r}")
     cleaned = kinds.validate(kind, settings)
-    if not 5 <= int(interval_s) <= 86400:
-        raise ValidationFailed.one("interval_s", "expected 5 to 86400 seconds")
+    interval = _check_interval(interval_s)
     existing = find_same(asset_id, kind, cleaned)
     if existing is not None:
         return existing, False
@@ -52,8 +112,91 @@ def add_monitor(
         name=name,
         settings=cleaned,
         secret=json.dumps(secret) if secret else None,
-        interval_s=int(interval_s),
+        interval_s=interval,
     )
     db.session().add(monitor)
     db.session().flush()
     return monitor, True
+
+
+def stored_secret(monitor: Monitor) -> dict[str, Any]:
+    try:
+        return json.loads(monitor.secret) if monitor.secret else {}
+    except ValueError:
+        return {}
+
+
+def update_monitor(
+    monitor: Monitor,
+    settings: dict[str, Any],
+    interval_s: Any,
+    enabled: bool,
+    new_secret: dict[str, str] | None = None,
+    name: str | None = None,
+) -> Monitor:
+    """Change a monitor's settings, interval, enabled flag and (optionally) credentials.
+
+    ``new_secret`` holds only the credentials typed now: a blank or missing one keeps the stored
+    value. All problems come back together as one ``ValidationFailed`` keyed by form field; on
+    failure nothing changes. A changed target starts the traffic counters afresh, and a changed
+    or re-enabled monitor is due at once.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    try:
+        cleaned = kinds.validate(monitor.kind, settings)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    interval = monitor.interval_s
+    try:
+        interval = _check_interval(interval_s)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    secret = stored_secret(monitor)
+    secret.update({k: v for k, v in (new_secret or {}).items() if v})
+    if not errors:
+        if monitor.kind == "snmp":  # keep only the keys this version uses
+            wanted = ("auth_key", "priv_key") if cleaned.get("version") == "3" else ("community",)
+            secret = {k: v for k, v in secret.items() if k in wanted}
+        errors.update({k: [v] for k, v in secret_problems(monitor.kind, cleaned, secret).items()})
+        other = find_same(monitor.asset_id, monitor.kind, cleaned, exclude_id=monitor.id)
+        if other is not None:
+            errors.update(_duplicate(monitor.kind, other).errors)
+    if errors:
+        raise ValidationFailed(errors)
+    changed = cleaned != monitor.settings or interval != monitor.interval_s
+    if target(monitor.kind, cleaned) != target(monitor.kind, monitor.settings):
+        db.session().execute(delete(CounterState).where(CounterState.monitor_id == monitor.id))
+    stored = json.dumps(secret) if secret else None
+    if stored != monitor.secret and stored_secret(monitor) != secret:
+        monitor.secret = stored
+        changed = True
+    if enabled and not monitor.enabled:
+        changed = True
+    monitor.settings = cleaned
+    monitor.interval_s = interval
+    monitor.enabled = bool(enabled)
+    if name is not None:
+        monitor.name = name
+    if changed and monitor.enabled:
+        monitor.next_due_at = utcnow()
+    db.session().flush()
+    return monitor
+
+
+def set_enabled(monitor: Monitor, enabled: bool) -> bool:
+    """Enable or disable a monitor; True when that changed something. A disabled monitor is not
+    polled and left out of the up/down counts; enabled again, it is due at once."""
+    if monitor.enabled == enabled:
+        return False
+    monitor.enabled = enabled
+    if enabled:
+        monitor.next_due_at = utcnow()
+    db.session().flush()
+    return True
+
+
+def delete_monitor(monitor: Monitor) -> None:
+    """Delete a monitor with its state changes and counters; its readings stay with the asset."""
+    db.session().delete(monitor)
+    db.session().flush()

@@ -4,6 +4,7 @@ page (live values, trend charts, probe and add). A thin blueprint over queries a
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,9 +19,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from monitors import queries, services
+from monitors import metrics, queries, services
+from monitors.models import Monitor
 from opskit import db
 from opskit.auth import require_roles
 from opskit.db import utcnow
@@ -55,13 +58,9 @@ def _asset_or_404(asset_id: int) -> Any:
     return asset
 
 
-def _value(r: Any) -> Any:
-    return r.text if r.text is not None else r.value
-
-
-def _key_values(readings: dict[tuple[str, str], Any], limit: int = 4) -> list[tuple[str, Any]]:
+def _key_values(readings: dict[tuple[str, str], Any], limit: int = 4) -> list[dict[str, Any]]:
     """A few headline values of one asset: the key metrics first, one instance each."""
-    out: list[tuple[str, Any]] = []
+    out: list[dict[str, Any]] = []
     seen: set[str] = set()
     ordered = sorted(
         readings.items(),
@@ -74,11 +73,83 @@ def _key_values(readings: dict[tuple[str, str], Any], limit: int = 4) -> list[tu
         if metric in seen or metric not in KEY_METRICS:
             continue
         seen.add(metric)
-        label = f"{metric}[{instance}]" if instance else metric
-        out.append((label, _value(r)))
+        out.append(
+            {
+                "metric": metric,
+                "instance": instance,
+                "label": metric_label(metric),
+                "value": reading_value(r),
+            }
+        )
         if len(out) >= limit:
             break
     return out
+
+
+# --- metric names and values for people ------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    if value != value:  # NaN
+        return "—"
+    if abs(value) >= 1e6:
+        return f"{value:.0f}"
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+_BYTE_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+_BIT_UNITS = ("bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s")
+
+
+def _scaled(value: float, step: int, units: tuple[str, ...]) -> str:
+    i = 0
+    while abs(value) >= step and i < len(units) - 1:
+        value /= step
+        i += 1
+    return f"{_number(value)} {units[i]}"
+
+
+@bp.app_template_filter("metric_label")
+def metric_label(metric: str) -> str:
+    """The metric's translated name (``ups.output.load_percent`` → 输出负载)."""
+    return metrics.label(metric)
+
+
+def display_value(metric: str, value: Any, unit: str | None = None) -> str:
+    """A reading as people read it: a translated state word, or the number with its unit
+    (bytes and bits per second scaled, an uptime in days and hours)."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return metrics.state_label(metric, value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if unit is None:
+        unit = metrics.METRICS.get(metric, {}).get("unit", "")
+    if unit == "B":
+        return _scaled(float(value), 1024, _BYTE_UNITS)
+    if unit == "bit/s":
+        return _scaled(float(value), 1000, _BIT_UNITS)
+    if metric == "host.uptime_seconds" and value >= 86400:
+        days, rest = divmod(int(value), 86400)
+        return _("%(days)d d %(hours)d h", days=days, hours=rest // 3600)
+    number = _number(float(value))
+    if unit in ("%", "°C", ""):
+        return number + unit
+    return f"{number} {metrics.unit_label(unit)}"
+
+
+@bp.app_template_filter("reading_value")
+def reading_value(r: Any) -> str:
+    """A stored reading (``text`` for states, ``value`` for numbers) as people read it."""
+    return display_value(r.metric, r.text if r.text is not None else r.value)
+
+
+@bp.app_template_filter("probed_value")
+def probed_value(m: dict[str, Any]) -> str:
+    """One metric of a probe result (``{metric, value, unit}``) as people read it."""
+    return display_value(m["metric"], m.get("value"), m.get("unit"))
 
 
 @bp.route("/")
@@ -109,6 +180,7 @@ def index() -> str:
         pages=max(1, -(-total // PER_PAGE)),
         state=state,
         counts=queries.state_counts(),
+        can_manage=_can_manage(),
     )
 
 
@@ -216,6 +288,7 @@ def asset_panel(asset_id: int) -> str:
         "monitors/_asset_panel.html",
         asset=asset,
         can_probe=_can_probe(),
+        can_manage=_can_manage(),
         form=_blank_form(asset),
         **_live(asset.id),
     )
@@ -224,7 +297,9 @@ def asset_panel(asset_id: int) -> str:
 @bp.route("/assets/<int:asset_id>/live")
 def asset_live(asset_id: int) -> str:
     asset = _asset_or_404(asset_id)
-    return render_template("monitors/_asset_live.html", asset=asset, **_live(asset.id))
+    return render_template(
+        "monitors/_asset_live.html", asset=asset, can_manage=_can_manage(), **_live(asset.id)
+    )
 
 
 def _live(asset_id: int) -> dict[str, Any]:
@@ -395,3 +470,319 @@ def asset_probe(asset_id: int) -> Any:
         # htmx swaps only 2xx answers by default: send the form back with 200 and the error in it
         return render_template("monitors/_probe.html", **context)
     return render_template("monitors/probe_page.html", **context), status
+
+
+@bp.app_template_filter("metric_unit")
+def metric_unit(metric: str) -> str:
+    """The metric's unit as people read it (translated), "" for states and counts."""
+    return metrics.unit_label(metrics.METRICS.get(metric, {}).get("unit", ""))
+
+
+# --- adding (non-SNMP kinds), editing, disabling and deleting monitors ------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting on a monitor's form: ``kind`` text, number, select or checkbox."""
+
+    name: str
+    label: Any
+    kind: str = "text"
+    options: tuple[str, ...] = ()
+    help: Any = ""
+
+
+_HOST = Field("host", _l("Address"), help=_l("IP address or host name"))
+_TIMEOUT = Field("timeout", _l("Timeout (s)"), "number")
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "snmp": (
+        _HOST,
+        Field("port", _l("Port"), "number"),
+        Field("version", _l("Version"), "select", ("2c", "1", "3")),
+        _TIMEOUT,
+        Field("retries", _l("Retries"), "number"),
+        Field("user", _l("v3 user")),
+        Field(
+            "auth_proto",
+            _l("Auth"),
+            "select",
+            ("", "MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"),
+        ),
+        Field(
+            "priv_proto", _l("Privacy"), "select", ("", "DES", "3DES", "AES", "AES192", "AES256")
+        ),
+        Field("context", _l("v3 context")),
+    ),
+    "host": (),
+    "ping": (
+        _HOST,
+        Field("count", _l("Echo requests per check"), "number"),
+        Field("interval", _l("Seconds between requests"), "number"),
+        Field("timeout", _l("Seconds to wait for the last reply"), "number"),
+    ),
+    "tcp": (_HOST, Field("port", _l("Port"), "number"), _TIMEOUT),
+    "http": (
+        Field("url", _l("URL"), help=_l("http:// or https:// address")),
+        _TIMEOUT,
+        Field(
+            "expect_status",
+            _l("Expected HTTP status"),
+            "number",
+            help=_l("Blank: any 2xx or 3xx answer is up."),
+        ),
+        Field("verify_tls", _l("Verify the TLS certificate"), "checkbox"),
+    ),
+}
+SECRET_LABELS: dict[str, tuple[Field, ...]] = {
+    "snmp": (
+        Field("community", _l("Community (v1/v2c)")),
+        Field("auth_key", _l("Auth key")),
+        Field("priv_key", _l("Privacy key")),
+    )
+}
+KIND_LABELS = {
+    "snmp": _l("SNMP"),
+    "host": _l("This server (CPU, memory, disks, network)"),
+    "ping": _l("Ping"),
+    "tcp": _l("TCP port"),
+    "http": _l("HTTP(S) address"),
+}
+#: Kinds added from the asset page's form (SNMP has its own "probe and add").
+FORM_KINDS = ("ping", "tcp", "http", "host")
+#: Starting values of the add form (the kinds' defaults).
+DEFAULTS: dict[str, dict[str, str]] = {
+    "host": {},
+    "ping": {"count": "3", "interval": "0.2", "timeout": "1"},
+    "tcp": {"port": "", "timeout": "3"},
+    "http": {"url": "", "timeout": "5", "expect_status": "", "verify_tls": "1"},
+}
+
+
+def _can_manage() -> bool:
+    return _can_probe()
+
+
+def _monitor_or_404(monitor_id: int) -> Any:
+    monitor = db.session().get(Monitor, monitor_id)
+    if monitor is None:
+        abort(404)
+    return monitor
+
+
+def _form_values(kind: str) -> dict[str, str]:
+    """The settings as typed (strings; checkboxes "1" or "")."""
+    values = {}
+    for f in FIELDS[kind]:
+        if f.kind == "checkbox":
+            values[f.name] = "1" if request.form.get(f.name) else ""
+        else:
+            values[f.name] = request.form.get(f.name, "").strip()
+    values["interval_s"] = request.form.get("interval_s", "").strip()
+    values["name"] = request.form.get("name", "").strip()
+    return values
+
+
+def _settings_from(kind: str, values: dict[str, str]) -> dict[str, Any]:
+    """Typed values to settings for the kind's validator: blanks left out (the kind's
+    defaults apply), checkboxes as booleans, SNMPv3 fields only for version 3."""
+    settings: dict[str, Any] = {}
+    for f in FIELDS[kind]:
+        if f.kind == "checkbox":
+            settings[f.name] = values.get(f.name) == "1"
+        elif values.get(f.name, "") != "":
+            settings[f.name] = values[f.name]
+    if kind == "snmp" and settings.get("version") != "3":
+        for key in ("user", "auth_proto", "priv_proto", "context"):
+            settings.pop(key, None)
+    return settings
+
+
+def _values_of(monitor: Any) -> dict[str, str]:
+    """A stored monitor's settings as form values (never its secret)."""
+    values = {}
+    for f in FIELDS.get(monitor.kind, ()):
+        raw = monitor.settings.get(f.name)
+        if f.kind == "checkbox":
+            values[f.name] = "1" if raw else ""
+        elif raw is None:
+            values[f.name] = ""
+        elif isinstance(raw, float) and raw.is_integer():
+            values[f.name] = str(int(raw))
+        else:
+            values[f.name] = str(raw)
+    values["interval_s"] = str(monitor.interval_s)
+    values["name"] = monitor.name or ""
+    return values
+
+
+def _safe_next() -> str:
+    """``next`` when it is a path on this site, else ""."""
+    target = request.values.get("next", "")
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return ""
+
+
+def _field_names(kind: str) -> set[str]:
+    names = {f.name for f in FIELDS.get(kind, ())}
+    return names | {f.name for f in SECRET_LABELS.get(kind, ())} | {"interval_s", "name"}
+
+
+def _back(asset_id: int) -> str:
+    return _safe_next() or url_for("assets.detail", asset_id=asset_id)
+
+
+@bp.route("/assets/<int:asset_id>/add", methods=["GET", "POST"])
+@require_roles(*PROBE_ROLES)
+def asset_add(asset_id: int) -> Any:
+    """Add a host, ping, TCP or HTTP monitor to an asset from its settings form."""
+    asset = _asset_or_404(asset_id)
+    kind = request.values.get("kind", "ping")
+    if kind not in FORM_KINDS:
+        kind = "ping"
+    errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        values = {**DEFAULTS[kind], "interval_s": "60", "name": ""}
+        if kind in ("ping", "tcp"):
+            values["host"] = asset.mgmt_ip or ""
+    else:
+        values = _form_values(kind)
+        try:
+            monitor, created = services.add_monitor(
+                asset.id,
+                kind,
+                _settings_from(kind, values),
+                interval_s=values["interval_s"] or 60,
+                name=values["name"],
+            )
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            db.session().commit()
+            if created:
+                flash(_("Monitor added: %(what)s.", what=_describe(monitor)), "success")
+            else:
+                flash(
+                    _(
+                        "This is already monitored (monitor #%(id)d); nothing was added.",
+                        id=monitor.id,
+                    ),
+                    "info",
+                )
+            return redirect(url_for("assets.detail", asset_id=asset.id))
+    return (
+        render_template(
+            "monitors/edit.html",
+            asset=asset,
+            monitor=None,
+            kind=kind,
+            kinds=FORM_KINDS,
+            fields=FIELDS[kind],
+            secrets=(),
+            values=values,
+            errors=errors,
+            enabled=True,
+            kind_labels=KIND_LABELS,
+            field_names=_field_names(kind),
+        ),
+        422 if errors else 200,
+    )
+
+
+def _describe(monitor: Any) -> str:
+    s = monitor.settings
+    where = s.get("url") or s.get("host") or ""
+    if s.get("port") and "url" not in s:
+        where = f"{where}:{s['port']}"
+    return f"{KIND_LABELS.get(monitor.kind, monitor.kind)} {where}".strip()
+
+
+@bp.route("/monitors/<int:monitor_id>/edit", methods=["GET", "POST"])
+@require_roles(*PROBE_ROLES)
+def edit(monitor_id: int) -> Any:
+    """Change a monitor: settings, interval, enabled; credentials replaced only when typed."""
+    monitor = _monitor_or_404(monitor_id)
+    asset = _asset_or_404(monitor.asset_id)
+    fields = FIELDS.get(monitor.kind, ())
+    secrets = SECRET_LABELS.get(monitor.kind, ())
+    errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        values = _values_of(monitor)
+        enabled = monitor.enabled
+    else:
+        values = _form_values(monitor.kind)
+        enabled = bool(request.form.get("enabled"))
+        typed = {f.name: request.form.get(f.name, "") for f in secrets}
+        try:
+            services.update_monitor(
+                monitor,
+                _settings_from(monitor.kind, values),
+                values["interval_s"],
+                enabled,
+                new_secret=typed,
+                name=values["name"],
+            )
+        except ValidationFailed as exc:
+            db.session().rollback()
+            errors = exc.errors
+            monitor = _monitor_or_404(monitor_id)
+        else:
+            db.session().commit()
+            flash(_("Monitor saved: %(what)s.", what=_describe(monitor)), "success")
+            return redirect(_back(asset.id))
+    return (
+        render_template(
+            "monitors/edit.html",
+            asset=asset,
+            monitor=monitor,
+            kind=monitor.kind,
+            kinds=(),
+            fields=fields,
+            secrets=secrets,
+            has_secret=bool(monitor.secret),
+            values=values,
+            errors=errors,
+            enabled=enabled,
+            back=_safe_next(),
+            kind_labels=KIND_LABELS,
+            field_names=_field_names(monitor.kind),
+        ),
+        422 if errors else 200,
+    )
+
+
+@bp.route("/monitors/<int:monitor_id>/enabled", methods=["POST"])
+@require_roles(*PROBE_ROLES)
+def set_enabled(monitor_id: int) -> Any:
+    """Disable (``enabled=0``) or enable (``enabled=1``) a monitor."""
+    monitor = _monitor_or_404(monitor_id)
+    enabled = request.form.get("enabled") == "1"
+    if services.set_enabled(monitor, enabled):
+        db.session().commit()
+    if enabled:
+        flash(_("Monitor enabled: %(what)s.", what=_describe(monitor)), "success")
+    else:
+        flash(_("Monitor disabled: %(what)s.", what=_describe(monitor)), "info")
+    return redirect(_back(monitor.asset_id))
+
+
+@bp.route("/monitors/<int:monitor_id>/delete", methods=["POST"])
+@require_roles(*PROBE_ROLES)
+def delete(monitor_id: int) -> Any:
+    """Delete a monitor (after the confirm box is ticked); its readings stay with the asset."""
+    monitor = db.session().get(Monitor, monitor_id)
+    if monitor is None:  # a retried delete: already gone
+        flash(_("This monitor was already deleted."), "info")
+        return redirect(_back_to_list())
+    asset_id, what = monitor.asset_id, _describe(monitor)
+    if not request.form.get("confirm"):
+        flash(_("Tick the box to confirm that the monitor is to be deleted."), "danger")
+        return redirect(url_for("monitors.edit", monitor_id=monitor.id))
+    services.delete_monitor(monitor)
+    db.session().commit()
+    flash(_("Monitor deleted: %(what)s. Its readings stay with the asset.", what=what), "success")
+    return redirect(_back(asset_id))
+
+
+def _back_to_list() -> str:
+    return _safe_next() or url_for("monitors.index")
