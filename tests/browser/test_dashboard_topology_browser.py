@@ -44,7 +44,8 @@ def test_tap_topology_node_then_asset_monitoring(app, live_server: str, ipad) ->
     row = page.locator(
         '#asset-readings tr[data-metric="host.storage.used_percent"][data-instance="/var"]'
     )
-    expect(row.locator('[data-field="value"]')).to_have_text("93.4")
+    expect(row.locator('[data-field="value"]')).to_have_text("93.4%")
+    expect(row.locator('[data-field="label"]')).to_have_text("存储使用率")
     chart = page.locator(".opskit-trend").first
     expect(chart).to_have_attribute("data-points", "1")
     expect(chart.locator("canvas")).to_have_count(1)
