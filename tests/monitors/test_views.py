@@ -352,8 +352,14 @@ def test_edit_keeps_secret_and_typed_input(db_app, db_client) -> None:
     )
     dumped = json.dumps([r.changes for r in rows], ensure_ascii=False)
     assert "new-auth-key-1" not in dumped and "s3cret-community" not in dumped
-    page = db_client.get(f"/monitoring/monitors/{monitor_id}/edit").get_data(as_text=True)
-    assert "new-auth-key-1" not in page
+    for path in (
+        f"/monitoring/monitors/{monitor_id}/edit",
+        "/monitoring/",
+        f"/monitoring/assets/{asset_id}/panel",
+        f"/assets/{asset_id}",
+    ):
+        page = db_client.get(path).get_data(as_text=True)
+        assert "new-auth-key-1" not in page and "s3cret-community" not in page, path
 
 
 def test_disable_enable_and_delete_keeps_readings(db_app, db_client) -> None:
@@ -465,7 +471,8 @@ def test_add_other_kinds_from_the_asset_page(db_app, db_client) -> None:
     assert r.status_code == 422 and 'data-error="url"' in r.get_data(as_text=True)
 
 
-def test_managing_monitors_is_for_engineers_and_admins(app) -> None:
+def test_managing_monitors_is_for_engineers_and_admins(db_app) -> None:
+    app = db_app
     asset_id = _asset(app)
     monitor_id = _snmp_monitor(app, asset_id)
     for role in ("viewer", "supervisor"):
