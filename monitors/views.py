@@ -739,7 +739,7 @@ def edit(monitor_id: int) -> Any:
             kinds=(),
             fields=fields,
             secrets=secrets,
-            has_secret=bool(monitor.secret),
+            stored_keys=set(services.stored_secret(monitor)),  # names only, never values
             values=values,
             errors=errors,
             enabled=enabled,
