@@ -36,6 +36,7 @@ FORMATS = {
     DATE: {"num_format": "yyyy-mm-dd"},
     DATETIME: {"num_format": "yyyy-mm-dd hh:mm"},
 }
+_NUMERIC = frozenset((INT, NUMBER, PERCENT))
 
 
 @dataclass(frozen=True)
@@ -156,11 +157,35 @@ class ReportWriter:
             ws.write_string(top, ci, col.header, self.header)
         ws.freeze_panes(top + 1, 0)
         r = top
+        # The per-cell path, decided once per column: plain text and numbers in number columns
+        # (nearly every cell) go straight to xlsxwriter's undecorated writers (the public ones
+        # only add A1-notation parsing); anything else, and highlighted rows, take ``_cell``.
+        plan = [
+            (ci, col.key, col.type, self.formats.get(col.type), col.type in _NUMERIC)
+            for ci, col in enumerate(sheet.columns)
+        ]
+        write_string = getattr(ws, "_write_string", ws.write_string)
+        write_number = getattr(ws, "_write_number", ws.write_number)
+        highlight, cell = sheet.highlight, self._cell
         for row in _chain(first, rows):
             r += 1
-            hot = bool(sheet.highlight and sheet.highlight(row))
-            for ci, col in enumerate(sheet.columns):
-                self._cell(ws, r, ci, row.get(col.key), col.type, hot)
+            get = row.get
+            if highlight is not None and highlight(row):
+                for ci, key, kind, _fmt, _numeric in plan:
+                    cell(ws, r, ci, get(key), kind, True)
+                continue
+            for ci, key, kind, fmt, numeric in plan:
+                value = get(key)
+                cls = value.__class__
+                if cls is str:
+                    if value:
+                        write_string(r, ci, value, None)
+                elif value is None:
+                    pass
+                elif numeric and (cls is float or cls is int):
+                    write_number(r, ci, value, fmt)
+                else:
+                    cell(ws, r, ci, value, kind, False)
         if sheet.columns:
             ws.autofilter(top, 0, max(r, top), len(sheet.columns) - 1)
         for chart in sheet.charts:
