@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +43,24 @@ def norm_port(port: str) -> str:
 
 
 _CANONICAL_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+#: an IPv4 address exactly as ``str(ipaddress.ip_address(...))`` writes it
+_CANONICAL_V4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}\Z")
+
+
+def canonical_ip(text: str) -> str:
+    """``str(ipaddress.ip_address(text))``, without parsing the usual canonical IPv4 text."""
+    if _CANONICAL_V4.match(text):
+        return text
+    return str(ipaddress.ip_address(text))
+
+
+def ip_order(text: str) -> tuple[int, int]:
+    """Numeric order of an address text: (version, integer); IPv4 before IPv6."""
+    if _CANONICAL_V4.match(text):
+        return 4, int.from_bytes(socket.inet_aton(text), "big")
+    address = ipaddress.ip_address(text)
+    return address.version, int(address)
 
 
 def norm_mac(mac: str | None) -> str:
@@ -267,7 +286,7 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
     period = ctx.period
     seen: dict[str, Seen] = {}
     for s in arp_sightings_between(period.start, period.end):
-        key = str(ipaddress.ip_address(s.ip))
+        key = canonical_ip(s.ip)
         mac = norm_mac(s.mac)
         entry = seen.get(key)
         if entry is None:
@@ -338,7 +357,7 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
         )
 
     nets = [(ipaddress.ip_network(p.cidr), p.cidr) for p in prefixes]
-    for ip in sorted(seen, key=lambda a: ipaddress.ip_address(a)):
+    for ip in sorted(seen, key=ip_order):
         if ip not in registered:
             addr = ipaddress.ip_address(ip)
             inside = [
@@ -362,7 +381,7 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
             conflict(_("One IP, several MACs"), row.address, **common)
         elif row.mac and norm_mac(row.mac) not in entry.macs:
             conflict(_("MAC differs from registered"), row.address, **common)
-    for ip, entry in sorted(seen.items(), key=lambda kv: ipaddress.ip_address(kv[0])):
+    for ip, entry in sorted(seen.items(), key=lambda kv: ip_order(kv[0])):
         if ip not in registered and len(entry.macs) > 1:
             conflict(_("One IP, several MACs"), ip)
     conflict_ips = {c["ip"] for c in conflicts}
