@@ -54,10 +54,13 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         var chart = echarts.getInstanceByDom(el) || echarts.init(el);
+        var unit = el.dataset.unit || "";
         chart.setOption({
           animation: false,
           grid: { left: 44, right: 12, top: 12, bottom: 28 },
-          tooltip: { trigger: "axis", confine: true },
+          tooltip: { trigger: "axis", confine: true, valueFormatter: function (v) {
+            return v === null || v === undefined ? "—" : (Math.round(v * 100) / 100) + (unit ? " " + unit : "");
+          } },
           xAxis: { type: "time" },
           yAxis: { type: "value", scale: true },
           dataZoom: [{ type: "inside" }],
