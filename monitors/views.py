@@ -572,7 +572,7 @@ def _monitor_or_404(monitor_id: int) -> Any:
 def _form_values(kind: str) -> dict[str, str]:
     """The settings as typed (strings; checkboxes "1" or "")."""
     values = {}
-    for f in FIELDS[kind]:
+    for f in FIELDS.get(kind, ()):
         if f.kind == "checkbox":
             values[f.name] = "1" if request.form.get(f.name) else ""
         else:
@@ -586,7 +586,7 @@ def _settings_from(kind: str, values: dict[str, str]) -> dict[str, Any]:
     """Typed values to settings for the kind's validator: blanks left out (the kind's
     defaults apply), checkboxes as booleans, SNMPv3 fields only for version 3."""
     settings: dict[str, Any] = {}
-    for f in FIELDS[kind]:
+    for f in FIELDS.get(kind, ()):
         if f.kind == "checkbox":
             settings[f.name] = values.get(f.name) == "1"
         elif values.get(f.name, "") != "":
