@@ -119,9 +119,57 @@ def start_round() -> Any:
     return redirect(url_for(".round_page", client_id=patrol.client_id))
 
 
+#: The client id in the offline start page's URLs; the tablet puts the one it made in its place.
+OFFLINE_CLIENT_ID = "CLIENTID"
+
+
+@bp.route("/rounds/new/offline")
+@require_roles("engineer", "supervisor", "admin")
+def offline_round() -> Any:
+    """A planned slot's round page before the round exists (``plan_id``, ``room_id``,
+    ``scheduled_for``). The start page has the service worker keep one per slot of the day, so
+    a tablet out of Wi-Fi still starts the round: it makes the client id (``#<id>`` in the URL),
+    queues the start and its answers, and the server creates the round when it answers."""
+    try:
+        patrol = services.unsaved_round(
+            OFFLINE_CLIENT_ID,
+            room_id=services._int_or_none(request.args.get("room_id")),
+            plan_id=services._int_or_none(request.args.get("plan_id")),
+            scheduled_for=services._when(request.args.get("scheduled_for"), "scheduled_for"),
+        )
+    except ValidationFailed as exc:
+        return " ".join(m for ms in exc.errors.values() for m in ms), 400
+    return _round_template(patrol, offline_start=True)
+
+
+@bp.route("/rounds/<client_id>/start", methods=["POST"])
+def start_round_json(client_id: str) -> Any:
+    """The queued start of a round begun offline (idempotent by the client id)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="invalid", message="expected a JSON object"), 400
+    try:
+        patrol = services.start_round(
+            client_id,
+            room_id=services._int_or_none(data.get("room_id")),
+            checklist_keys=data.get("checklist_keys") or None,
+            plan_id=services._int_or_none(data.get("plan_id")),
+            scheduled_for=data.get("scheduled_for") or None,
+            started_at=data.get("started_at") or None,
+        )
+    except ValidationFailed as exc:
+        return _errors(exc)
+    return jsonify(
+        id=patrol.id, status=patrol.status, url=url_for(".round_page", client_id=patrol.client_id)
+    )
+
+
 @bp.route("/rounds/<client_id>")
 def round_page(client_id: str) -> str:
-    patrol = _round_or_404(client_id)
+    return _round_template(_round_or_404(client_id))
+
+
+def _round_template(patrol: PatrolRound, offline_start: bool = False) -> str:
     editable = patrol.editable and current_user.can_write
     detail = queries.round_detail(patrol, with_monitoring=editable)
     template = "inspections/round.html" if editable else "inspections/round_view.html"
@@ -129,6 +177,7 @@ def round_page(client_id: str) -> str:
         template,
         detail=detail,
         patrol=patrol,
+        offline_start=offline_start,
         status_labels=STATUS_LABELS,
         level_labels=LEVEL_LABELS,
         can_review=current_user.role in ("supervisor", "admin"),

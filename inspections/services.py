@@ -331,6 +331,32 @@ def _create_round(
     scheduled_for: datetime | None,
     started_at: datetime | None,
 ) -> PatrolRound:
+    patrol = unsaved_round(
+        client_id,
+        room_id=room_id,
+        checklist_keys=checklist_keys,
+        plan_id=plan_id,
+        scheduled_for=scheduled_for,
+        started_at=started_at,
+    )
+    sess = db.session()
+    sess.add(patrol)
+    sess.flush()
+    return patrol
+
+
+def unsaved_round(
+    client_id: str,
+    *,
+    room_id: int | None,
+    checklist_keys: Iterable[str] | None = None,
+    plan_id: int | None = None,
+    scheduled_for: datetime | None = None,
+    started_at: datetime | None = None,
+) -> PatrolRound:
+    """A draft round as starting it would create, not added to the session (validated the
+    same way). The offline start page renders one so a tablet can begin a round while the
+    server is out of reach; the round is created when its queued start reaches the server."""
     from assets import queries as assets
 
     sess = db.session()
@@ -359,6 +385,7 @@ def _create_round(
     patrol = PatrolRound(
         client_id=client_id,
         plan=plan,
+        plan_id=plan.id if plan else None,  # set now: an unsaved round is never flushed
         room_id=room_id,
         checklist_keys=keys,
         targets=round_targets(room_id, keys, plan.asset_kinds if plan else ()),
@@ -368,8 +395,6 @@ def _create_round(
         engineer=actor,
         status=RoundStatus.DRAFT.value,
     )
-    sess.add(patrol)
-    sess.flush()
     return patrol
 
 

@@ -329,3 +329,79 @@ def test_server_gone_with_wifi_up_queues_and_resends(app: Flask, ipad) -> None:
             assert alert.source == "patrol" and "包装箱未清理" in alert.message
     finally:
         server.stop()
+
+
+def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server: str, ipad) -> None:
+    """In a basement room without Wi-Fi: the start page (kept by the service worker) starts a
+    planned round with an id made on the tablet; answers and the submission wait in IndexedDB;
+    when the network is back the start, the answers and the submission reach the server once."""
+    room_id = _room(app)
+    with app.test_request_context("/"), acting_as("admin"):
+        plan = services.save_plan(
+            {
+                "name": "地下配电室巡检",
+                "room_id": room_id,
+                "checklist_keys": "room_environment",
+                "schedule_times": "09:00",
+            }
+        )
+        db.session().commit()
+        plan_id = plan.id
+    page, guard = ipad
+    context = page.context
+    _login(page, live_server, "/patrol/rounds/new")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    assert page.evaluate(
+        """async () => {
+          for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          return navigator.serviceWorker.controller !== null;
+        }"""
+    )
+
+    context.set_offline(True)
+    page.reload()  # the start page itself comes from the service worker's cache
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    page.locator("#patrol-slots form.patrol-start button").tap()
+    expect(page.locator("#patrol-round")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    expect(page.locator("h1")).to_contain_text("地下配电室巡检")
+    client_id = page.evaluate("() => window.location.hash.slice(1)")
+    assert len(client_id) == 32
+    _reading(page, "cold_aisle_temperature", "24")
+    _reading(page, "cold_aisle_humidity", "50")
+    _check(page, "no_water_leak", "pass")
+    expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
+
+    page.reload()  # same round (the id is in the URL), answers restored from IndexedDB
+    expect(_item(page, "cold_aisle_humidity").locator(".patrol-value")).to_have_value("50")
+    assert page.evaluate("() => window.location.hash.slice(1)") == client_id
+    _reading(page, "hot_aisle_temperature", "30")
+    for key in ("no_smell_or_noise", "lighting"):
+        _check(page, key, "pass")
+    _check(page, "cleanliness", "clean")
+    page.tap("#patrol-submit")
+    expect(page.locator("#patrol-banner")).to_contain_text("恢复连接后自动提交")
+    assert _count(app, PatrolRound) == 0  # nothing reached the server yet
+
+    context.set_offline(False)
+    expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+    with app.app_context():
+        assert _count(app, PatrolRound) == 1
+        patrol = services.find_round(client_id)
+        assert (patrol.plan_id, patrol.room_id, patrol.status) == (plan_id, room_id, "submitted")
+        assert patrol.scheduled_for is not None
+        assert patrol.scheduled_for.astimezone(services.site_tz()).strftime("%H:%M") == "09:00"
+        assert patrol.engineer == "engineer"
+        values = {a.item_key: a.value for a in patrol.answers}
+        assert values == {
+            "cold_aisle_temperature": "24",
+            "cold_aisle_humidity": "50",
+            "hot_aisle_temperature": "30",
+            "no_water_leak": "pass",
+            "no_smell_or_noise": "pass",
+            "lighting": "pass",
+            "cleanliness": "clean",
+        }
+    assert guard.external == []

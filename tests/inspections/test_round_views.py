@@ -232,3 +232,64 @@ def services_photo_path(app: Flask, photo_client_id: str):
             select(PatrolPhoto).where(PatrolPhoto.client_id == photo_client_id)
         )
         return services.photo_file(photo)
+
+
+def test_offline_start_page_and_queued_start(app: Flask) -> None:
+    """The page a tablet keeps for each planned slot, and the start it queues: idempotent by
+    the tablet's id, nothing written until the start arrives, refused plans named."""
+    from opskit.audit import acting_as
+
+    room_id = _room(app)
+    with app.test_request_context("/"), acting_as("admin"):
+        plan = services.save_plan(
+            {
+                "name": "配电室巡检",
+                "room_id": room_id,
+                "checklist_keys": "room_environment",
+                "schedule_times": "09:00",
+            }
+        )
+        db.session().commit()
+        plan_id = plan.id
+    engineer = app.test_client()
+    login(engineer, "engineer")
+    viewer = app.test_client()
+    login(viewer, "viewer")
+    slot = "2026-11-26T09:00:00+08:00"
+    start_page = engineer.get("/patrol/rounds/new").get_data(as_text=True)
+    assert f"/patrol/rounds/new/offline?plan_id={plan_id}&amp;room_id={room_id}" in start_page
+    query = {"plan_id": plan_id, "room_id": room_id, "scheduled_for": slot}
+    page = engineer.get("/patrol/rounds/new/offline", query_string=query)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'data-offline-start="CLIENTID"' in html
+    assert 'data-start-url="/patrol/rounds/CLIENTID/start"' in html
+    assert f'data-plan-id="{plan_id}"' in html and "配电室巡检" in html
+    assert 'data-field="room/room_environment/cold_aisle_temperature"' in html
+    assert _rounds(app) == 0  # rendering it creates nothing
+    assert viewer.get("/patrol/rounds/new/offline", query_string=query).status_code == 403
+    bad = engineer.get("/patrol/rounds/new/offline", query_string={**query, "plan_id": 999})
+    assert bad.status_code == 400 and "未知的巡检计划" in bad.get_data(as_text=True)
+
+    token = csrf_token(engineer, "/")
+    body = {**query, "started_at": "2026-11-26T01:20:00Z", "checklist_keys": ["room_environment"]}
+    first = _json(engineer, "/patrol/rounds/tablet-start-0001/start", body, token)
+    second = _json(engineer, "/patrol/rounds/tablet-start-0001/start", body, token)
+    assert first.status_code == second.status_code == 200
+    assert first.get_json()["id"] == second.get_json()["id"]
+    assert first.get_json()["url"] == "/patrol/rounds/tablet-start-0001"
+    assert _rounds(app) == 1
+    with app.app_context():
+        patrol = services.find_round("tablet-start-0001")
+        assert (patrol.plan_id, patrol.status) == (plan_id, "draft")
+        assert patrol.started_at.isoformat() == "2026-11-26T01:20:00+00:00"
+    refused = _json(
+        engineer, "/patrol/rounds/tablet-start-0002/start", {**body, "plan_id": 999}, token
+    )
+    assert refused.status_code == 400 and "plan_id" in refused.get_json()["errors"]
+    assert _rounds(app) == 1
+
+
+def _rounds(app: Flask) -> int:
+    with app.app_context():
+        return db.session().scalar(select(func.count()).select_from(PatrolRound)) or 0

@@ -155,6 +155,8 @@
       } else {
         showSubmitErrors(result.json || {});
       }
+    } else if (entry.kind === "start" && !result.ok) {
+      banner((result.json && result.json.message) || strings.startFailed || "");
     } else if (entry.kind === "photo" && !result.ok && result.json) {
       var pel = fieldElement(entry.fields.target + "/" + entry.fields.checklist + "/" + entry.fields.item);
       if (pel) showFieldError(pel, result.json.message || "");
@@ -568,11 +570,77 @@
     }
   }
 
+  // --- starting a round without the server -------------------------------------------------
+
+  var CLIENT_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+
+  async function beginOffline() {
+    // the page of a round that does not exist yet (kept by the start page for each slot): the
+    // tablet makes the round's id (kept in the URL's #), queues the start before any answer,
+    // and the outbox sends them in order when the server answers
+    var d = root.dataset;
+    var placeholder = d.offlineStart;
+    var cid = window.location.hash.slice(1);
+    if (!CLIENT_ID_RE.test(cid)) {
+      cid = randomId();
+      window.history.replaceState(null, "", window.location.pathname + window.location.search + "#" + cid);
+    }
+    ["answersUrl", "photosUrl", "submitUrl", "roundUrl", "startUrl"].forEach(function (k) {
+      d[k] = d[k].split(placeholder).join(cid);
+    });
+    d.clientId = cid;
+    var db = await openDb();
+    var known = await db.get("rounds", cid);
+    if (known && known.submitted) {
+      window.location.href = d.roundUrl;
+      return;
+    }
+    if (known && known.started_at) {
+      d.startedAt = known.started_at;
+      return;
+    }
+    d.startedAt = new Date().toISOString();
+    await db.put("rounds", { client_id: cid, started_at: d.startedAt });
+    await send({ kind: "start", client_id: cid, url: d.startUrl, json: {
+      plan_id: d.planId ? Number(d.planId) : null,
+      room_id: Number(d.roomId),
+      checklist_keys: d.checklists.split(","),
+      scheduled_for: d.scheduledFor || null,
+      started_at: d.startedAt,
+    } });
+  }
+
+  function wireStartForms() {
+    // start a planned round; when the server cannot be reached, open the kept page instead
+    document.querySelectorAll("form.patrol-start[data-offline-url]").forEach(function (form) {
+      form.addEventListener("submit", async function (event) {
+        event.preventDefault();
+        var button = form.querySelector("button[type=submit]");
+        if (button) button.disabled = true;
+        var cid = form.querySelector('input[name="client_id"]').value;
+        var response = null;
+        try {
+          response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+        } catch (err) { response = null; }
+        if (response && response.status < 500 && response.redirected) {
+          window.location.href = response.url; // the round, or the start page with its error
+        } else if (response && response.status < 500) {
+          form.submit(); // the server answered with a page of its own: show it as a plain post would
+        } else {
+          window.location.href = form.dataset.offlineUrl + "#" + cid;
+        }
+      });
+    });
+  }
+
   // --- offline shell ------------------------------------------------------------------------
 
   async function cachePage() {
     if (!("caches" in window)) return;
     var urls = [window.location.pathname + window.location.search];
+    document.querySelectorAll("form[data-offline-url]").forEach(function (form) {
+      urls.push(form.dataset.offlineUrl);
+    });
     document.querySelectorAll("script[src], link[rel=stylesheet]").forEach(function (el) {
       urls.push(el.getAttribute("src") || el.getAttribute("href"));
     });
@@ -686,6 +754,8 @@
       input.value = randomId();
     });
     if (!window.idb) return;
+    wireStartForms();
+    if (root && root.dataset.offlineStart) await beginOffline();
     if (root) {
       wireRound();
       await restore();
