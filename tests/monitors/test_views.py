@@ -462,6 +462,7 @@ def test_add_other_kinds_from_the_asset_page(db_app, db_client) -> None:
     assert made[("host", None)].name == "本机"
     page = db_client.get(f"/monitoring/assets/{asset_id}/panel").get_data(as_text=True)
     assert 'id="add-monitor"' in page and page.count('data-action="edit"') == 5
+    assert "https://10.1.1.1/health</span>" in page  # an HTTP monitor shows its URL
 
     # editing a second http monitor onto the first one's URL is refused
     second = made[("http", "https://10.1.1.1/health")]
