@@ -144,7 +144,7 @@ def _log_unparsable(
             found: list[tuple[str, Any]] = []
             if spec.oid and scalars.get(spec.oid) is not None:
                 found.append(("", scalars[spec.oid]))
-            for column in (spec.column, *(spec.percent or ()), *(spec.product or ())):
+            for column in (spec.column, *(spec.percent or ()), *spec.free, *(spec.product or ())):
                 found += list(walked.get(column or "", {}).items())
             for index, value in found:
                 if not _is_number(value):
@@ -287,7 +287,8 @@ class SnmpKind:
 
 
 class HostKind:
-    """This machine, through psutil: CPU, memory, each filesystem, network, uptime. No settings."""
+    """This machine, through psutil: CPU, memory, load averages, each filesystem, network, uptime.
+    No settings."""
 
     label = "Host (this machine)"
     fields = ()
@@ -309,6 +310,8 @@ class HostKind:
             reading("host.memory.used_percent", psutil.virtual_memory().percent, "%"),
             reading("host.uptime_seconds", round(time.time() - psutil.boot_time(), 1), "s"),
         ]
+        for minutes, load in zip((1, 5, 15), psutil.getloadavg(), strict=True):
+            out.append(reading(f"host.load.{minutes}min", round(load, 2)))
         mounts = {p.mountpoint for p in psutil.disk_partitions(all=False)} | {"/"}
         for mount in sorted(mounts):
             try:

@@ -131,7 +131,7 @@ METRICS: dict[str, dict[str, Any]] = {
         "instance": "",
         "description": "Active power drawn",
     },
-    # Hosts (HOST-RESOURCES-MIB)
+    # Hosts (HOST-RESOURCES-MIB; load averages from UCD-SNMP-MIB)
     "host.cpu.load_percent": {
         "unit": "%",
         "kind": "gauge",
@@ -161,6 +161,24 @@ METRICS: dict[str, dict[str, Any]] = {
         "kind": "gauge",
         "instance": "",
         "description": "Time since the host started",
+    },
+    "host.load.1min": {
+        "unit": "",
+        "kind": "gauge",
+        "instance": "",
+        "description": "System load average over 1 minute (UCD-SNMP-MIB laLoad)",
+    },
+    "host.load.5min": {
+        "unit": "",
+        "kind": "gauge",
+        "instance": "",
+        "description": "System load average over 5 minutes (UCD-SNMP-MIB laLoad)",
+    },
+    "host.load.15min": {
+        "unit": "",
+        "kind": "gauge",
+        "instance": "",
+        "description": "System load average over 15 minutes (UCD-SNMP-MIB laLoad)",
     },
     # Interfaces (IF-MIB)
     "if.oper_status": {
@@ -261,6 +279,9 @@ LABELS: dict[str, Any] = {
     "host.storage.used_percent": _l("Storage used"),
     "host.storage.size_bytes": _l("Volume size"),
     "host.uptime_seconds": _l("Uptime"),
+    "host.load.1min": _l("Load average (1 min)"),
+    "host.load.5min": _l("Load average (5 min)"),
+    "host.load.15min": _l("Load average (15 min)"),
     "if.oper_status": _l("Interface status"),
     "if.in_bps": _l("Inbound traffic"),
     "if.out_bps": _l("Outbound traffic"),

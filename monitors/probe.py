@@ -157,15 +157,25 @@ class _Reader:
                 return snmp.text(value)
         return ""
 
+    def used_total(self, spec: MetricSpec, index: str) -> tuple[float, float] | None:
+        """A percent entry's (used, total) in one row; None when a value is missing."""
+        assert spec.percent is not None
+        total = _number(self.col(spec.percent[1]).get(index))
+        if spec.free:  # used = total - the free parts (e.g. UCD memory: free, buffers, cache)
+            free = [f for c in spec.free if (f := _number(self.col(c).get(index))) is not None]
+            # a part the agent does not have (no buffers/cache figure) counts as 0
+            return None if total is None or not free else (total - sum(free), total)
+        used = _number(self.col(spec.percent[0]).get(index))
+        return None if used is None or total is None else (used, total)
+
     def raw_row(self, spec: MetricSpec, index: str) -> float | None:
         if spec.column:
             return _number(self.col(spec.column).get(index))
         if spec.percent:
-            used = _number(self.col(spec.percent[0]).get(index))
-            total = _number(self.col(spec.percent[1]).get(index))
-            if used is None or not total:
+            pair = self.used_total(spec, index)
+            if pair is None or not pair[1]:
                 return None
-            return 100.0 * used / total
+            return 100.0 * pair[0] / pair[1]
         result: float = 1
         for column in spec.product or ():
             n = _number(self.col(column).get(index))
@@ -184,10 +194,9 @@ class _Reader:
             # A share of a sum is the sum of the parts over the sum of the totals.
             used = total = 0.0
             for index in self.rows(spec):
-                u = _number(self.col(spec.percent[0]).get(index))
-                t = _number(self.col(spec.percent[1]).get(index))
-                if u is not None and t:
-                    used, total = used + u, total + t
+                pair = self.used_total(spec, index)
+                if pair is not None and pair[1]:
+                    used, total = used + pair[0], total + pair[1]
             return [("", 100.0 * used / total)] if total else []
         names = self.col(spec.instance) if spec.instance else {}
         for index in self.rows(spec):
@@ -222,7 +231,7 @@ def _metric_rows(reader: _Reader, spec: MetricSpec) -> list[dict[str, Any]]:
             number = _number(raw)
             if number is None or not math.isfinite(number):
                 continue
-            value = _clean(number * spec.scale)
+            value = _clean(number * spec.scale + spec.offset)
         rows.append(
             {
                 "metric": spec.metric,

@@ -18,6 +18,8 @@ Schema (all OIDs numeric, dotted, no leading dot)::
         oid: 1.3.6.1.2.1.33.1.4.4.1.5.1  #   scalar: one GET (instance "")
         # column: COLUMN                 #   table column: one reading per row
         # percent: {used: COLUMN, total: COLUMN}   # 100 * used / total per row
+        # percent: {total: COLUMN, free: [COLUMN, ...]}  # 100 * (total - sum(free)) / total
+        #                                #   (a free column the agent lacks counts as 0)
         # product: [COLUMN, COLUMN]      #   the columns multiplied per row (size x unit)
         instance: 1.3.6.1.2.1.2.2.1.2    # optional, tables: column naming the row (default: index);
                                          #   a name row whose index is a prefix of the data row's
@@ -29,6 +31,7 @@ Schema (all OIDs numeric, dotted, no leading dot)::
         aggregate: avg                   # optional, tables: avg | sum | min | max | first -> one
                                          #   reading (instance ""); first: the first kept row
         scale: 0.1                       # optional multiplier applied to the raw value (default 1)
+        offset: 100                      # optional, added after the scale (100 - idle: scale -1)
         unit: "%"                        # optional; when given must equal the vocabulary's unit
         states: {3: normal, 5: battery}  # state metrics: vendor value -> vocabulary state
                                          #   (required for them; unmapped values read "unknown"
@@ -76,6 +79,7 @@ _METRIC_KEYS = {
     "skip",
     "aggregate",
     "scale",
+    "offset",
     "unit",
     "states",
     "status",
@@ -95,13 +99,15 @@ class MetricSpec:
     metric: str
     oid: str | None = None
     column: str | None = None
-    percent: tuple[str, str] | None = None  # (used, total)
+    percent: tuple[str, str] | None = None  # (used, total); the free form: (total, total)
+    free: tuple[str, ...] = ()  # the free form's columns, subtracted from the total
     product: tuple[str, ...] | None = None
     instance: str | None = None
     where: tuple[tuple[str, frozenset[str]], ...] = ()
     skip: frozenset[str] = frozenset()
     aggregate: str | None = None
     scale: float = 1
+    offset: float = 0
     states: dict[str, str] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)
 
@@ -109,7 +115,7 @@ class MetricSpec:
     def columns(self) -> tuple[str, ...]:
         """Every table column this entry reads."""
         cols = [c for c in (self.column, self.instance) if c]
-        cols += list(self.percent or ()) + list(self.product or ())
+        cols += list(self.percent or ()) + list(self.free) + list(self.product or ())
         cols += [column for column, _ in self.where]
         return tuple(cols)
 
@@ -194,12 +200,26 @@ def _parse_metric(file: str, where: str, entry: Any) -> MetricSpec:
         kw[source] = _oid(file, f"{where}.{source}", entry[source])
     elif source == "percent":
         value = entry["percent"]
-        if not isinstance(value, dict) or set(value) != {"used", "total"}:
-            raise ProfileError(file, f"{where}.percent", "expected {used: COLUMN, total: COLUMN}")
-        kw["percent"] = (
-            _oid(file, f"{where}.percent.used", value["used"]),
-            _oid(file, f"{where}.percent.total", value["total"]),
-        )
+        if isinstance(value, dict) and set(value) == {"total", "free"}:
+            free = value["free"]
+            if not isinstance(free, list) or not free:
+                raise ProfileError(file, f"{where}.percent.free", "expected a list of columns")
+            total = _oid(file, f"{where}.percent.total", value["total"])
+            kw["percent"] = (total, total)
+            kw["free"] = tuple(
+                _oid(file, f"{where}.percent.free[{i}]", c) for i, c in enumerate(free)
+            )
+        elif not isinstance(value, dict) or set(value) != {"used", "total"}:
+            raise ProfileError(
+                file,
+                f"{where}.percent",
+                "expected {used: COLUMN, total: COLUMN} or {total: COLUMN, free: [COLUMN, ...]}",
+            )
+        else:
+            kw["percent"] = (
+                _oid(file, f"{where}.percent.used", value["used"]),
+                _oid(file, f"{where}.percent.total", value["total"]),
+            )
     else:
         value = entry["product"]
         if not isinstance(value, list) or len(value) < 2:
@@ -229,6 +249,11 @@ def _parse_metric(file: str, where: str, entry: Any) -> MetricSpec:
         if isinstance(scale, bool) or not isinstance(scale, int | float) or scale == 0:
             raise ProfileError(file, f"{where}.scale", f"expected a non-zero number, got {scale!r}")
         kw["scale"] = scale
+    if "offset" in entry:
+        offset = entry["offset"]
+        if isinstance(offset, bool) or not isinstance(offset, int | float):
+            raise ProfileError(file, f"{where}.offset", f"expected a number, got {offset!r}")
+        kw["offset"] = offset
     if "unit" in entry and str(entry["unit"]) != vocab["unit"]:
         raise ProfileError(
             file,

@@ -24,7 +24,7 @@ SHARED = Path(
     os.environ.get("OPSKIT_SHARED_SNMPREC")
     or Path(__file__).resolve().parents[3] / "shared" / "snmprec"
 )
-GENERIC = {"system", "if_mib", "arp", "entity", "host_resources", "lldp"}
+GENERIC = {"system", "if_mib", "arp", "entity", "host_resources", "lldp", "ucd"}
 
 UPS = {  # recording → (profile, charge OID, load OID prefix, scale)
     "netmanplus_204": ("ups_mib", "1.3.6.1.2.1.33.1.2.4.0", "1.3.6.1.2.1.33.1.4.4.1.5.", 1),
@@ -315,6 +315,44 @@ def test_vendor_recordings_yield_their_readings(shared_agent: Agent, name: str) 
     for metric, instance, oid, raw, state in STATES.get(name, []):
         assert recording[oid] == raw
         assert _metric(result, metric)[instance] == state
+
+
+U = "1.3.6.1.4.1.2021."  # UCD-SNMP-MIB
+# recording → does it have UCD memory (memTotalReal)? Every recording with laLoadInt is listed.
+UCD = {
+    "linux_powermon": False,
+    "bison": False,
+    "arista_eos": False,
+    "liebert_mph2rg": True,
+    "pcoweb-rittal-lcp-3311_lcp-dx-3311": True,
+}
+
+
+@pytest.mark.parametrize("name", sorted(UCD))
+def test_ucd_recordings_yield_load_memory_cpu(shared_agent: Agent, name: str) -> None:
+    recording = _recording(name)
+    result = _probe(shared_agent, name)
+    assert "ucd" in result["profiles"]
+    for n, minutes in ((1, 1), (2, 5), (3, 15)):
+        (load,) = _metric(result, f"host.load.{minutes}min").values()
+        assert load == pytest.approx(int(recording[f"{U}10.1.5.{n}"]) / 100)
+    cpu = _metric(result, "host.cpu.load_percent")
+    if f"{U}11.11.0" in recording:  # ssCpuIdle
+        assert cpu == {"": 100 - int(recording[f"{U}11.11.0"])}
+    memory = _metric(result, "host.memory.used_percent")
+    if UCD[name]:
+        total, free, buffers, cache = (int(recording[f"{U}4.{c}.0"]) for c in (5, 6, 14, 15))
+        expected = 100 * (total - free - buffers - cache) / total
+        assert memory == {"": pytest.approx(expected, abs=0.0001)}
+    else:  # no UCD memory in the recording: HOST-RESOURCES' figure, if any, stays
+        assert f"{U}4.5.0" not in recording
+
+
+def test_recordings_with_ucd_are_all_listed() -> None:
+    with_load = {
+        p.stem for p in SHARED.glob("*.snmprec") if f"\n{U}10.1.5.1|" in p.read_text("utf-8")
+    }
+    assert with_load == set(UCD)
 
 
 def test_every_shared_recording_is_checked() -> None:

@@ -332,8 +332,8 @@ def test_snmp_v2c_and_v3_through_the_poller(
         assert readings(wrong) == {}
         assert flips(other) == [("unknown", "up", "")]
         by_other = readings(other)
-        assert by_other[("host.memory.used_percent", "")].value == 75
-        assert by_other[("host.storage.used_percent", "/var/lib/postgresql")].value == 90
+        assert by_other[("host.memory.used_percent", "")].value == 50  # UCD: no buffers, cache
+        assert by_other[("host.storage.used_percent", "/var/lib/postgresql")].value == 95
 
 
 def test_probes_of_one_v3_user_with_different_keys_at_once(

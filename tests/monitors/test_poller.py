@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import threading
 import time
@@ -163,6 +164,9 @@ def test_host_monitor(db_app: Flask) -> None:
         assert got[("host.storage.size_bytes", "/")].value > 0
         assert got[("host.uptime_seconds", "")].value > 0
         assert 0 < got[("host.memory.used_percent", "")].value < 100
+        loads = [got[(f"host.load.{m}min", "")].value for m in (1, 5, 15)]
+        assert min(loads) >= 0
+        assert loads[2] == pytest.approx(os.getloadavg()[2], abs=0.5)  # moves slowly
         # Counters are kept as the monitor's state, not as readings; the next poll gives rates.
         assert ("if.in_octets", "lo") not in got and ("if.in_bps", "lo") not in got
         state = db.session().get(CounterState, mid)

@@ -99,23 +99,31 @@ def test_linux_host_storage_interfaces_cpu(snmp_agent: Agent) -> None:
     rec = recording("linux_host")
     result = v2c(snmp_agent, "linux_host")
     assert "host_resources" in result["profiles"] and "ups_mib" not in result["profiles"]
+    assert "ucd" in result["profiles"]  # Net-SNMP: UCD-SNMP-MIB beside HOST-RESOURCES
     hr = "1.3.6.1.2.1.25.2.3.1."
     for index, volume in (("31", "/"), ("36", "/var/lib/postgresql")):
-        used, size, units = (int(rec[f"{hr}{c}.{index}"]) for c in (6, 5, 4))
-        assert value(result, "host.storage.used_percent", volume) == pytest.approx(
-            100 * used / size
-        )
+        size, units = (int(rec[f"{hr}{c}.{index}"]) for c in (5, 4))
         assert value(result, "host.storage.size_bytes", volume) == size * units
-    assert value(result, "host.storage.used_percent", "/") == 25
-    assert value(result, "host.storage.used_percent", "/var/lib/postgresql") == 90
     assert value(result, "host.storage.size_bytes", "/") == 10 * 1024**3
+    # Used space as df shows it: UCD dskPercent, used / (used + available to users), 5 % of
+    # each volume reserved for root; hrStorage alone would say 25 and 90 (used / size).
+    assert value(result, "host.storage.used_percent", "/") == 27
+    assert value(result, "host.storage.used_percent", "/var/lib/postgresql") == 95
+    assert rec["1.3.6.1.4.1.2021.9.1.9.2"] == "95"
     # RAM and swap rows are not volumes
     volumes = {
         m["instance"] for m in result["metrics"] if m["metric"] == "host.storage.used_percent"
     }
     assert volumes == {"/", "/var/lib/postgresql"}
-    assert value(result, "host.memory.used_percent") == 75
-    assert value(result, "host.cpu.load_percent") == 25  # mean of 20, 40, 30, 10
+    # Memory as `free` counts it: 16 GiB less 4 GiB free, 0.5 GiB buffers and 3.5 GiB cache
+    # (hrStorage's "Physical memory" counts buffers and cache as used: 75 %).
+    assert value(result, "host.memory.used_percent") == 50
+    # CPU: 100 - ssCpuIdle (78); hrProcessorLoad's mean of 20, 40, 30, 10 would be 25.
+    assert value(result, "host.cpu.load_percent") == 22
+    assert value(result, "host.load.1min") == 1.52  # laLoadInt 152, 98, 71 (load x 100)
+    assert value(result, "host.load.5min") == 0.98
+    assert value(result, "host.load.15min") == 0.71
+    assert metrics(result)[("host.load.1min", "")]["unit"] == ""
     assert value(result, "host.uptime_seconds") == 315360  # hrSystemUptime, not sysUpTime
     storage = {s["descr"]: s for s in result["storage"]}
     assert storage["/"] == {
@@ -279,10 +287,18 @@ def test_cli_probe_json(app, snmp_agent: Agent) -> None:
     assert {
         "metric": "host.memory.used_percent",
         "instance": "",
-        "value": 75,
+        "value": 50,
         "unit": "%",
         "status": None,
     } in data["metrics"]
+    assert {
+        "metric": "host.load.5min",
+        "instance": "",
+        "value": 0.98,
+        "unit": "",
+        "status": None,
+    } in data["metrics"]
+    assert "ucd" in data["profiles"]
 
 
 def test_cli_probe_v3_text(app, snmp_agent: Agent) -> None:

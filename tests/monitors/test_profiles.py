@@ -196,6 +196,32 @@ CASES = [
         "metrics[0].skip",
         "non-empty list of raw values",
     ),
+    (
+        _with(
+            "metrics.0",
+            {"metric": "host.memory.used_percent", "percent": {"total": "1.3.6.1.1", "free": []}},
+        ),
+        "metrics[0].percent.free",
+        "expected a list of columns",
+    ),
+    (
+        _with(
+            "metrics.0",
+            {
+                "metric": "host.memory.used_percent",
+                "percent": {"total": "1.3.6.1.1", "free": ["1.3.6.1.2", "memBuffer"]},
+            },
+        ),
+        "metrics[0].percent.free[1]",
+        "numeric OID",
+    ),
+    (
+        _with(
+            "metrics.0", {"metric": "host.cpu.load_percent", "oid": "1.3.6.1.1.0", "offset": "x"}
+        ),
+        "metrics[0].offset",
+        "expected a number",
+    ),
     (_with("metrics", {"a": 1}), "metrics", "expected a list"),
     (
         {**GOOD, "inventory": {"vendor": "1.3.6.1.1.0"}},
@@ -254,3 +280,18 @@ def test_where_list_skip_and_first_parse() -> None:
     )
     assert spec.skip == frozenset({"-1", "65535"}) and spec.aggregate == "first"
     assert set(spec.columns) == {"1.3.6.1.4.1.99.3", "1.3.6.1.4.1.99.2", "1.3.6.1.4.1.99.4"}
+
+
+def test_free_percent_and_offset_parse() -> None:
+    memory = {
+        "metric": "host.memory.used_percent",
+        "percent": {"total": "1.3.6.1.4.1.99.5", "free": ["1.3.6.1.4.1.99.6", "1.3.6.1.4.1.99.7"]},
+        "aggregate": "first",
+    }
+    cpu = {"metric": "host.cpu.load_percent", "oid": "1.3.6.1.4.1.99.11.0", "scale": -1}
+    cpu["offset"] = 100
+    mem, load = parse_profile("vendor_x.yaml", {**GOOD, "metrics": [memory, cpu]}).metrics
+    assert mem.percent == ("1.3.6.1.4.1.99.5", "1.3.6.1.4.1.99.5")
+    assert mem.free == ("1.3.6.1.4.1.99.6", "1.3.6.1.4.1.99.7")
+    assert set(mem.columns) == {"1.3.6.1.4.1.99.5", "1.3.6.1.4.1.99.6", "1.3.6.1.4.1.99.7"}
+    assert (load.scale, load.offset) == (-1, 100) and mem.offset == 0
