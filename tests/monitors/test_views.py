@@ -409,6 +409,14 @@ def test_disable_enable_and_delete_keeps_readings(db_app, db_client) -> None:
         [kept] = db.session().scalars(select(Reading).where(Reading.asset_id == asset_id))
         assert kept.monitor_id is None and kept.value == 40  # the asset keeps its history
         assert db.session().scalars(select(StatusFlip)).all() == []
+        from opskit.models import AuditLog
+
+        actions = db.session().execute(
+            select(AuditLog.action, AuditLog.actor).where(
+                AuditLog.object_type == "monitor", AuditLog.object_id == str(monitor_id)
+            )
+        )
+        assert {("update", "engineer"), ("delete", "engineer")} <= set(actions)
     page = db_client.get(f"/assets/{asset_id}").get_data(as_text=True)
     assert "其历史数据仍保留在资产下" in page
     # a retried delete is answered, not an error
