@@ -374,7 +374,12 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
     _check(page, "no_water_leak", "pass")
     expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
 
-    page.reload()  # same round (the id is in the URL), answers restored from IndexedDB
+    # back on the kept start page, Start again: the same round (not a second one), with its
+    # answers restored from IndexedDB
+    page.goto(f"{live_server}/patrol/rounds/new")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    page.locator("#patrol-slots form.patrol-start button").tap()
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
     expect(_item(page, "cold_aisle_humidity").locator(".patrol-value")).to_have_value("50")
     assert page.evaluate("() => window.location.hash.slice(1)") == client_id
     _reading(page, "hot_aisle_temperature", "30")

@@ -166,7 +166,8 @@
   async function markSubmitted(clientId) {
     // the server has the round: keep only a note of it, drop its answers from the tablet
     var db = await openDb();
-    await db.put("rounds", { client_id: clientId, submitted: true, at: new Date().toISOString() });
+    var kept = (await db.get("rounds", clientId)) || { client_id: clientId };
+    await db.put("rounds", Object.assign(kept, { submitted: true, at: new Date().toISOString() }));
     var keys = await db.getAllKeys("answers");
     for (var i = 0; i < keys.length; i++) {
       if (String(keys[i]).indexOf(clientId + "|") === 0) await db.delete("answers", keys[i]);
@@ -600,7 +601,8 @@
       return;
     }
     d.startedAt = new Date().toISOString();
-    await db.put("rounds", { client_id: cid, started_at: d.startedAt });
+    await db.put("rounds", { client_id: cid, started_at: d.startedAt,
+      offline_url: window.location.pathname + window.location.search });
     await send({ kind: "start", client_id: cid, url: d.startUrl, json: {
       plan_id: d.planId ? Number(d.planId) : null,
       room_id: Number(d.roomId),
@@ -618,6 +620,16 @@
         var button = form.querySelector("button[type=submit]");
         if (button) button.disabled = true;
         var cid = form.querySelector('input[name="client_id"]').value;
+        // this slot was started on this tablet already (the kept start page cannot know):
+        // open that round again rather than a second one
+        var db = await openDb();
+        var mine = (await db.getAll("rounds")).filter(function (r) {
+          return r.offline_url === form.dataset.offlineUrl;
+        });
+        if (mine.length) {
+          window.location.href = form.dataset.offlineUrl + "#" + mine[0].client_id;
+          return;
+        }
         var response = null;
         try {
           response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
