@@ -151,6 +151,7 @@ def test_round_with_out_of_range_temperature_note_photo_signature(
     page.tap("#patrol-submit")
     expect(page.locator("#patrol-status")).to_have_text("已提交")
     expect(page.locator("#patrol-findings")).to_contain_text("31°C")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")  # nothing cut off
     with app.app_context():
         patrol = db.session().scalar(select(PatrolRound))
         assert patrol.status == "submitted" and patrol.signature_name == "Engineer"
@@ -223,6 +224,9 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
 
     context.set_offline(False)
     expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+    # the submitted round's page has finished keeping itself for offline use: no request
+    # is cut off when the browser closes (werkzeug then leaks the file it was sending)
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
     left = page.evaluate(
         """async () => {
           const db = await idb.openDB("opskit-patrol", 1);
@@ -318,6 +322,9 @@ def test_server_gone_with_wifi_up_queues_and_resends(app: Flask, ipad) -> None:
 
         server.start()
         expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+        # the submitted round's page has finished keeping itself for offline use: no request
+        # is cut off when the browser closes (werkzeug then leaks the file it was sending)
+        expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
         with app.app_context():
             assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
             patrol = services.find_round("server-gone-01")
@@ -392,6 +399,9 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
 
     context.set_offline(False)
     expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+    # the submitted round's page has finished keeping itself for offline use: no request
+    # is cut off when the browser closes (werkzeug then leaks the file it was sending)
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
     with app.app_context():
         assert _count(app, PatrolRound) == 1
         patrol = services.find_round(client_id)
