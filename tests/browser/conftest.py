@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+
+from opskit.server import build_server
 
 CHROMIUM = os.environ.get("OPSKIT_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -55,15 +56,20 @@ def browser(playwright_session) -> Iterator:
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    """opskit served by its production server (cheroot) on a free port.
+
+    Not werkzeug's development server: when the browser closes a connection in the middle of a
+    static file, that one leaves the file open (a ResourceWarning, an error in this suite).
+    """
+    server = build_server(app, "127.0.0.1", 0, threads=8)
+    server.prepare()  # binds: bind_addr now holds the port the system chose
+    thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.bind_addr[1]}"
     finally:
-        server.shutdown()
+        server.stop()
         thread.join(timeout=10)
-        server.server_close()
 
 
 @dataclass
