@@ -160,7 +160,7 @@ def _week_origin(ctx: Context) -> datetime:
 
 
 def _database_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
-    """Statistics the database computes from the hourly rollups (the fast path)."""
+    """Weekly statistics from the hourly rollups (``monitors.queries.load_statistics``)."""
     from monitors.queries import load_statistics
 
     by_id = {a.id: a for a in assets}
