@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from inspections import limits
+from inspections import labels, limits
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -32,13 +32,6 @@ def write_rounds(
     rounds = list(reversed(queries.rounds_between(start, end, room_id=room_id)))
     rooms = {r.id: f"{r.site.name} / {r.name}" for r in assets.all_rooms()}
     known = limits.site_checklists().checklists
-    statuses = {"draft": _("In progress"), "submitted": _("Submitted"), "approved": _("Approved")}
-    levels = {
-        "ok": _("Normal"),
-        "warning": _("Warning"),
-        "critical": _("Critical"),
-        "invalid": _("Invalid"),
-    }
 
     def item_label(checklist_key: str, item_key: str) -> tuple[str, str, str]:
         checklist = known.get(checklist_key)
@@ -61,7 +54,7 @@ def write_rounds(
             "room": rooms.get(r.room_id, ""),
             "scheduled_for": _local(r.scheduled_for, tz),
             "engineer": r.engineer,
-            "status": statuses.get(r.status, r.status),
+            "status": labels.text(labels.ROUND_STATUS_LABELS, r.status),
             "answers": len(r.answers),
             "abnormal": sum(1 for a in r.answers if a.level in ("warning", "critical")),
             "signature": r.signature_name,
@@ -88,7 +81,7 @@ def write_rounds(
                     "value": a.value,
                     "number": a.number,
                     "unit": unit,
-                    "level": levels.get(a.level, a.level),
+                    "level": labels.text(labels.LEVEL_LABELS, a.level),
                     "note": a.note,
                     "monitored": a.monitored_value,
                     "disagrees": a.disagrees,
@@ -106,7 +99,7 @@ def write_rounds(
                     "target": targets.get(f.answer.target) or "",
                     "checklist": title,
                     "item": label,
-                    "level": levels.get(f.level, f.level),
+                    "level": labels.text(labels.LEVEL_LABELS, f.level),
                     "urgency": f.urgency,
                     "message": f.message,
                     "closed_at": _local(f.closed_at, tz),

@@ -19,29 +19,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from inspections import limits
+from inspections.labels import LEVEL_LABELS as _LEVEL_LABELS
+from inspections.labels import ROUND_STATUS_LABELS, SLOT_STATE_LABELS
 from opskit.i18n import site_tz
 from opskit.validation import ValidationFailed
 
 bp = Blueprint("patrol_views", __name__, url_prefix="/patrol")
 
-STATE_LABELS = {
-    "due": _l("Due"),
-    "in_progress": _l("In progress"),
-    "done": _l("Done"),
-    "overdue": _l("Overdue"),
-}
-STATUS_LABELS = {
-    "draft": _l("In progress"),
-    "submitted": _l("Submitted"),
-    "approved": _l("Approved"),
-}
-LEVEL_LABELS = {
-    "ok": _l("Normal"),
-    "warning": _l("Warning"),
-    "critical": _l("Critical"),
-    "invalid": _l("Invalid"),
-    "": "",
-}
+STATE_LABELS = SLOT_STATE_LABELS
+STATUS_LABELS = ROUND_STATUS_LABELS
+LEVEL_LABELS = {**_LEVEL_LABELS, "": ""}
 #: the page of one round (inspections.round_views), linked from today and history
 ROUND_ENDPOINT = "inspections.round_page"
 

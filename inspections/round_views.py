@@ -21,35 +21,20 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from inspections import checklists as cl
 from inspections import queries, services
+from inspections.labels import LEVEL_LABELS, ROUND_STATUS_LABELS, SLOT_STATE_LABELS
 from inspections.models import PatrolRound
 from inspections.views import bp  # the domain's blueprint: endpoints inspections.*, /patrol
 from opskit import db
 from opskit.auth import require_roles
 from opskit.validation import ValidationFailed
 
-STATE_LABELS = {
-    "due": _l("Due"),
-    "in_progress": _l("In progress"),
-    "done": _l("Done"),
-    "overdue": _l("Overdue"),
-}
-STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "submitted": _l("Submitted"),
-    "approved": _l("Approved"),
-}
-LEVEL_LABELS = {
-    "ok": _l("Normal"),
-    "warning": _l("Abnormal"),
-    "critical": _l("Critical"),
-    "invalid": _l("Invalid"),
-}
+STATE_LABELS = SLOT_STATE_LABELS
+STATUS_LABELS = ROUND_STATUS_LABELS
 STATIC_DIR = Path(__file__).resolve().parents[1] / "opskit" / "static"
 
 

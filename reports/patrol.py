@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from inspections import labels
 from reports.kinds import Context, _local
 from reports.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 
@@ -61,7 +62,6 @@ def patrol(ctx: Context) -> list[Sheet]:
         english = not str(get_locale() or "zh").startswith("zh")
         return (found.label_en or found.label) if english else found.label
 
-    levels = {"warning": _("Warning"), "critical": _("Critical")}
     finding_rows: list[dict[str, Any]] = []
     for f in findings_between(period.start, period.end):
         answer = f.answer
@@ -72,7 +72,7 @@ def patrol(ctx: Context) -> list[Sheet]:
                 "engineer": f.round.engineer,
                 "item": item_label(answer.checklist_key, answer.item_key),
                 "value": answer.value,
-                "level": levels.get(f.level, f.level),
+                "level": labels.text(labels.LEVEL_LABELS, f.level),
                 "urgency": f.urgency,
                 "message": f.message,
                 "state": _("still open") if f.closed_at is None else _("closed"),

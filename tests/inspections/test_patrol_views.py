@@ -173,7 +173,7 @@ def test_today_history_trends_and_export(db_app, db_client) -> None:
     assert round_rows[0][3] == datetime(2026, 11, 20, 9, 0)
     warm = [row for row in answered.iter_rows(min_row=2) if row[6].value == 30.5]
     assert len(warm) == 1
-    assert warm[0][4].value == "冷通道温度" and warm[0][8].value == "告警"
+    assert warm[0][4].value == "冷通道温度" and warm[0][8].value == "警告"
     assert warm[0][9].value == "=SUM(1+1) 北侧冷通道偏高" and warm[0][9].data_type == "s"
     assert answered.max_row == 1 + 2 * len(NORMAL)
     finding_rows = [[c.value for c in row] for row in findings.iter_rows(min_row=2)]

@@ -388,7 +388,7 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path) -> None:
         datetime(2026, 7, 1, 15, 20),
         "冷通道温度",
         "30.5",
-        "告警",
+        "警告",
     )
     assert (f[8], f[9], f[11], f[12]) == (
         "已关闭",
