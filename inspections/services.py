@@ -961,26 +961,34 @@ def save_photo(
                 },
             )
             sess.flush()
-        relative = f"{cid}/{pid}.jpg"
-        path = photo_root() / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        photo = PatrolPhoto(
-            client_id=pid,
-            round_id=patrol.id,
-            answer=answer,
-            path=relative,
-            content_type="image/jpeg",
-            size=len(data),
-            width=width,
-            height=height,
-            uploaded_by=_actor(),
-        )
-        sess.add(photo)
-        sess.flush()
-        return photo
+        return _store_photo(pid, patrol, (data, width, height), answer=answer)
 
     return _retrying(work)
+
+
+def _store_photo(
+    pid: str, patrol: PatrolRound, jpeg: tuple[bytes, int, int], **owner: Any
+) -> PatrolPhoto:
+    """Write the JPEG under the round's folder and its row (``owner``: answer= or finding_id=)."""
+    data, width, height = jpeg
+    relative = f"{patrol.client_id}/{pid}.jpg"
+    path = photo_root() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    photo = PatrolPhoto(
+        client_id=pid,
+        round_id=patrol.id,
+        path=relative,
+        content_type="image/jpeg",
+        size=len(data),
+        width=width,
+        height=height,
+        uploaded_by=_actor(),
+        **owner,
+    )
+    db.session().add(photo)
+    db.session().flush()
+    return photo
 
 
 def save_finding_photo(
@@ -998,24 +1006,7 @@ def save_finding_photo(
         current = _current(finding)
         patrol = sess.get(PatrolRound, current.round_id)
         assert patrol is not None
-        relative = f"{patrol.client_id}/{pid}.jpg"
-        path = photo_root() / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        photo = PatrolPhoto(
-            client_id=pid,
-            round_id=patrol.id,
-            finding_id=current.id,
-            path=relative,
-            content_type="image/jpeg",
-            size=len(data),
-            width=width,
-            height=height,
-            uploaded_by=_actor(),
-        )
-        sess.add(photo)
-        sess.flush()
-        return photo
+        return _store_photo(pid, patrol, (data, width, height), finding_id=current.id)
 
     return _retrying(work)
 
