@@ -15,11 +15,15 @@ thread or event loop is inherited) and build their app from the environment (``O
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 import threading
 import time
+import traceback
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def _app() -> Any:
@@ -46,20 +50,27 @@ def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any
     """
     from monitors import poller
 
-    totals: dict[str, float] = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0}
-    app = _app()
-    with app.app_context():
-        if ready is not None:  # start together (benchmarks time the polling, not start-up)
-            _warm_up()
-            ready.wait()
-        cpu = time.process_time()
-        while True:
-            summary = poller.poll_once(now, concurrency=concurrency, timeout=timeout, limit=batch)
-            if not summary["claimed"]:
-                break
-            totals["cycles"] += 1
-            for key in ("claimed", "up", "down", "unknown"):
-                totals[key] += summary[key]
+    totals: dict[str, Any] = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0}
+    cpu = time.process_time()
+    try:
+        app = _app()
+        with app.app_context():
+            if ready is not None:  # start together (benchmarks time the polling, not start-up)
+                _warm_up()
+                ready.wait()
+            cpu = time.process_time()
+            while True:
+                summary = poller.poll_once(
+                    now, concurrency=concurrency, timeout=timeout, limit=batch
+                )
+                if not summary["claimed"]:
+                    break
+                totals["cycles"] += 1
+                for key in ("claimed", "up", "down", "unknown"):
+                    totals[key] += summary[key]
+    except BaseException:  # report it: the parent must not wait for a dead worker
+        results.put({"error": traceback.format_exc()})
+        raise
     totals["cpu_s"] = time.process_time() - cpu  # CPU this worker spent polling
     results.put(totals)
 
@@ -117,14 +128,21 @@ def poll_once(
         "failed": 0,
         "cpu_s": 0.0,
     }
+    errors: list[str] = []
     for _ in workers:
         try:
             got = results.get(timeout=max(60.0, timeout * 10))
         except Exception:  # a worker died before reporting
             totals["failed"] += 1
             continue
+        if "error" in got:
+            totals["failed"] += 1
+            errors.append(got["error"])
+            continue
         for key, value in got.items():
             totals[key] += value
+    for error in errors:
+        log.error("a poller worker failed:\n%s", error)
     for w in workers:
         w.join(30)
         if w.exitcode not in (0, None) and totals["failed"] == 0:

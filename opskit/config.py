@@ -10,8 +10,11 @@ sessions survive a restart without the engineer having to invent one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -186,15 +189,8 @@ class Settings:
         if self.secret_key:
             return self.secret_key
         path = self.instance_path / "secret_key"
-        if path.exists():
-            self.secret_key = path.read_text(encoding="utf-8").strip()
-        else:
-            self.instance_path.mkdir(parents=True, exist_ok=True)
-            key = secrets.token_urlsafe(48)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(key + "\n")
-            self.secret_key = key
+        made = secret_file(path, lambda: secrets.token_urlsafe(48).encode())
+        self.secret_key = made.decode("utf-8")
         return self.secret_key
 
     @classmethod
@@ -207,3 +203,26 @@ class Settings:
                 default = "./instance"
             rows.append((ENV_PREFIX + f.metadata["env"], default, f.metadata["doc"]))
         return rows
+
+
+def secret_file(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The key stored in ``path`` (owner-only), made by ``make()`` and stored if there is none.
+
+    Safe when several processes start at once on a new instance (``opskit poll --processes``,
+    the demo): the key is written to a private temporary file and hard-linked into place, so
+    ``path`` appears complete or not at all, and whoever links second reads the winner's key.
+    """
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(make() + b"\n")
+        with contextlib.suppress(FileExistsError):  # another process stored its key first
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    return path.read_bytes().strip()

@@ -18,6 +18,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+from opskit.config import secret_file
+
 PREFIX = "fernet:"
 
 
@@ -28,15 +30,7 @@ class SecretError(RuntimeError):
 def load_or_create_key(instance_path: str | os.PathLike[str], configured: str = "") -> bytes:
     if configured:
         return configured.encode()
-    path = Path(instance_path) / "encryption_key"
-    if path.exists():
-        return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key + b"\n")
-    return key
+    return secret_file(Path(instance_path) / "encryption_key", Fernet.generate_key)
 
 
 def _fernet() -> Fernet:

@@ -68,3 +68,28 @@ def test_readme_lists_every_setting() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for variable, _default, _doc in Settings.table():
         assert f"`{variable}`" in readme, f"{variable} missing from the README"
+
+
+def test_secret_file_made_once_when_processes_start_together(tmp_path: Path) -> None:
+    """`opskit poll --processes N` on a new instance: every process gets the same key."""
+    import multiprocessing
+
+    from opskit.config import secret_file
+
+    path = tmp_path / "instance" / "secret_key"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(6) as pool:
+        keys = pool.map(_make_secret, [str(path)] * 12)
+    assert len(set(keys)) == 1 and keys[0]
+    assert path.read_bytes().strip() == keys[0]
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secret_key"]  # no leftovers
+    assert secret_file(path, lambda: b"other") == keys[0]
+
+
+def _make_secret(path: str) -> bytes:
+    import secrets
+
+    from opskit.config import secret_file
+
+    return secret_file(Path(path), lambda: secrets.token_hex(16).encode())
