@@ -21,15 +21,14 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 
 from opskit.demo import devices, recordings
-from tests.browser.conftest import browser, new_context, playwright_session, screenshot
-
-__all__ = ["browser", "playwright_session"]  # the browser fixtures, used here too
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, new_context, screenshot
 
 OPSKIT = str(Path(sys.executable).with_name("opskit"))
 
@@ -114,9 +113,41 @@ def _ups_row(page: str, tag: str) -> dict[str, str]:
     return fields
 
 
-def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(
-    tmp_path: Path, playwright_session, browser
-) -> None:
+def _on_a_tablet(base: str, password: str, ups_tag: str) -> tuple[str, list[str]]:
+    """Log in on an iPad viewport, take the README's demo screenshot; the UPS row's text and
+    any request that tried to leave the machine.
+
+    In a thread of its own: Playwright's sync API refuses a thread where an asyncio loop runs,
+    and the SNMP tests that may have run before in this worker use asyncio.
+    """
+
+    def run() -> tuple[str, list[str]]:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                context, guard = new_context(p, browser, "iPad Mini landscape")
+                tablet = context.new_page()
+                tablet.goto(base + "/login")
+                tablet.fill("#username", "admin")
+                tablet.fill("#password", password)
+                tablet.tap("#login-submit")
+                row = tablet.wait_for_selector(f'tr[data-ups="{ups_tag}"]')
+                assert row is not None
+                text = row.inner_text()
+                tablet.wait_for_load_state("networkidle")
+                screenshot(tablet, "demo-home")
+                context.close()
+                return text, guard.external
+            finally:
+                browser.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result(timeout=120)
+
+
+def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path) -> None:
     instance = tmp_path / "instance"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSKIT_")}
     env["OPSKIT_INSTANCE_PATH"] = str(instance)
@@ -202,20 +233,9 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(
 
         # on a tablet: the living site's home page, with nothing fetched from off the machine
         # (the README's demo screenshot)
-        context, guard = new_context(playwright_session, browser, "iPad Mini landscape")
-        try:
-            tablet = context.new_page()
-            tablet.goto(base + "/login")
-            tablet.fill("#username", "admin")
-            tablet.fill("#password", password.group(1))
-            tablet.tap("#login-submit")
-            tablet.wait_for_selector(f'tr[data-ups="{steady}"]')
-            assert "36%" in tablet.inner_text(f'tr[data-ups="{steady}"]')
-            tablet.wait_for_load_state("networkidle")
-            screenshot(tablet, "demo-home")
-            assert guard.external == [], guard.external
-        finally:
-            context.close()
+        text, external = _on_a_tablet(base, password.group(1), steady)
+        assert "36%" in text, text
+        assert external == [], external
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # what Ctrl-C does
