@@ -583,3 +583,9 @@ def iter_assets_for_report() -> Iterator[Asset]:
 def asset_ids_for_report() -> list[int]:
     """Ids of the assets not retired (cheap: plain integers)."""
     return list(db.session().scalars(select(Asset.id).where(Asset.status != "retired")))
+
+
+def get_place(scope: str, target_id: int) -> Site | Room | Asset | None:
+    """The site, room or asset ``target_id`` (``scope``: site / room / asset), or None."""
+    model = {"site": Site, "room": Room, "asset": Asset}[scope]
+    return db.session().get(model, target_id)

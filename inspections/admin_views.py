@@ -137,16 +137,16 @@ def _get_checklist(key: str) -> Checklist:
 
 
 def _target_label(scope: str, target_id: int) -> str:
-    from assets.models import Asset, Room, Site
+    from assets.queries import get_place
 
+    place: Any = get_place(scope, target_id)
+    if place is None:
+        return f"#{target_id}"
     if scope == "site":
-        site = db.session().get(Site, target_id)
-        return site.name if site else f"#{target_id}"
+        return place.name
     if scope == "room":
-        room = db.session().get(Room, target_id)
-        return f"{room.site.name} / {room.name}" if room else f"#{target_id}"
-    asset = db.session().get(Asset, target_id)
-    return f"{asset.asset_tag} {asset.name}" if asset else f"#{target_id}"
+        return f"{place.site.name} / {place.name}"
+    return f"{place.asset_tag} {place.name}"
 
 
 def _detail_page(checklist: Checklist, form: dict[str, Any], errors: dict[str, str]) -> Any:

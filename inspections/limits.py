@@ -202,10 +202,9 @@ def _context_of(scope: str, target_id: int) -> dict[str, int | None]:
 
 
 def _target_exists(scope: str, target_id: int) -> bool:
-    from assets.models import Asset, Room, Site
+    from assets.queries import get_place
 
-    model = {"site": Site, "room": Room, "asset": Asset}[scope]
-    return db.session().get(model, target_id) is not None
+    return get_place(scope, target_id) is not None
 
 
 def save_override(
