@@ -188,7 +188,10 @@ def poll_cmd(once: bool, concurrency: int, timeout: float, processes: int) -> No
 @click.option("--prune", is_flag=True, help="Then delete what is older than the retention.")
 @with_appcontext
 def rollup_cmd(since: object, prune: bool) -> None:
-    """Roll the readings up into 5-minute and hourly buckets (the poller also does it)."""
+    """Roll the readings up into 5-minute and hourly buckets (the poller also does it).
+
+    The daily load rows of the reports are rebuilt for the same hours: after an upgrade that
+    adds them, ``--since`` the start of the history fills them in."""
     from datetime import UTC, datetime
 
     from monitors import rollups
@@ -198,7 +201,10 @@ def rollup_cmd(since: object, prune: bool) -> None:
     if "skipped" in done:
         click.echo("another process is rolling up right now; nothing done")
     else:
-        click.echo(f"rolled up: {done['five_minute']} 5-minute, {done['hourly']} hourly buckets")
+        click.echo(
+            f"rolled up: {done['five_minute']} 5-minute, {done['hourly']} hourly buckets, "
+            f"{done['load_days']} load days"
+        )
     if prune:
         gone = rollups.prune()
         if "skipped" in gone:
@@ -206,5 +212,5 @@ def rollup_cmd(since: object, prune: bool) -> None:
         else:
             click.echo(
                 f"pruned: {gone['raw']} readings, {gone['five_minute']} 5-minute, "
-                f"{gone['hourly']} hourly buckets"
+                f"{gone['hourly']} hourly buckets, {gone['load_days']} load days"
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select, union_all
@@ -521,6 +521,21 @@ def asset_colours(asset_ids: list[int]) -> dict[int, str]:
     states = asset_states(asset_ids)
     urgency = alerts.open_urgency_by_asset(asset_ids)
     return {aid: node_state(states.get(aid), urgency.get(aid)) for aid in asset_ids}
+
+
+def load_days(asset_ids: list[int], first: date, last: date) -> Iterator[tuple[Any, ...]]:
+    """The daily load rows of ``asset_ids`` from ``first`` to ``last`` (local days), ordered by
+    asset, family and day, each with its hourly values (``monitors.load.days``)."""
+    from monitors import load
+
+    return load.days(asset_ids, first, last)
+
+
+def load_families() -> dict[str, tuple[tuple[str, ...], str]]:
+    """Load family → (its metrics, how they combine within an hour: ``max`` or ``sum``)."""
+    from monitors import load
+
+    return load.FAMILIES
 
 
 def load_statistics(

@@ -7,9 +7,11 @@
 - Each run recomputes whole buckets with one set-based ``INSERT ... SELECT ... GROUP BY ... ON
   CONFLICT DO UPDATE`` per resolution (SQLite and PostgreSQL alike), so re-running adds nothing
   and a re-run after late readings corrects the bucket they fell into.
+- **Daily load** (``monitors.load``, table ``load_day``): after each hourly pass, the hours it
+  recomputed are folded into one row per asset, load family and local day (for reports).
 - **Retention** (:func:`prune`): raw readings 14 days, 5-minute rollups 180 days, hourly rollups
-  3 years by default (``OPSKIT_RETENTION_*_DAYS``). A bucket is deleted only after it has been
-  rolled up into the next resolution.
+  and daily load rows 3 years by default (``OPSKIT_RETENTION_*_DAYS``). A bucket is deleted
+  only after it has been rolled up into the next resolution.
 
 Which buckets a run covers: from ``since`` (default: 15 minutes before the newest 5-minute
 bucket already stored, or the oldest raw reading when there is none yet) up to ``now``; readings
@@ -30,6 +32,7 @@ from sqlalchemy import Integer, cast, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from monitors import load
 from monitors.models import Reading, Resolution, Rollup
 from opskit import db
 from opskit.db import utcnow
@@ -243,7 +246,9 @@ def run(
 ) -> dict[str, int]:
     """Roll readings in [since, now] up into 5-minute then hourly buckets and commit.
 
-    Returns ``{"five_minute": n, "hourly": n}``: buckets written (new or recomputed), or
+    The daily load rows (``monitors.load``) of the hours recomputed are refreshed with them.
+
+    Returns ``{"five_minute": n, "hourly": n, "load_days": n}``: buckets (and days) written, or
     ``{"skipped": 1}`` when another process is rolling up right now (PostgreSQL).
     """
     session = session or db.session()
@@ -254,13 +259,15 @@ def run(
     since = since if since is not None else default_since(session)
     if since is None:
         session.commit()
-        return {"five_minute": 0, "hourly": 0}
+        return {"five_minute": 0, "hourly": 0, "load_days": 0}
     end = floor(now, FIVE) + timedelta(seconds=FIVE)
     five = _five_minute(session, floor(since, FIVE), end)
     # whole hours, so each hourly bucket sees all of its 5-minute buckets
-    hourly = _hourly(session, floor(since, HOUR), floor(now, HOUR) + timedelta(seconds=HOUR))
+    first_hour, end_hour = floor(since, HOUR), floor(now, HOUR) + timedelta(seconds=HOUR)
+    hourly = _hourly(session, first_hour, end_hour)
+    days = load.refresh(session, first_hour, end_hour)
     session.commit()
-    return {"five_minute": five, "hourly": hourly}
+    return {"five_minute": five, "hourly": hourly, "load_days": days}
 
 
 def prune(
@@ -279,7 +286,7 @@ def prune(
         return {"skipped": 1}
     rolled = session.scalar(select(func.max(Rollup.bucket)).where(Rollup.resolution == FIVE))
     rolled_hour = session.scalar(select(func.max(Rollup.bucket)).where(Rollup.resolution == HOUR))
-    out = {"raw": 0, "five_minute": 0, "hourly": 0}
+    out = {"raw": 0, "five_minute": 0, "hourly": 0, "load_days": 0}
     raw_cut = now - timedelta(days=keep.raw_days)
     if rolled is not None:
         raw_cut = min(raw_cut, rolled)
@@ -302,5 +309,6 @@ def prune(
         ).rowcount
         or 0
     )
+    out["load_days"] = load.prune(session, hour_cut.astimezone(load.site_zone()).date())
     session.commit()
     return out

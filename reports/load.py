@@ -4,8 +4,10 @@ Which assets: servers not retired whose importance is core, plus servers whose `
 says database (``database``, ``db``, ``数据库``) whatever their importance.
 
 What: for CPU, memory, storage (the fullest volume each hour) and traffic (all interfaces, in +
-out, Mbit/s), from the hourly values of ``monitors.queries.hourly_values`` (hourly rollups, raw
-readings when a site has no rollups yet):
+out, Mbit/s), from the hourly values: the daily load rows the poller keeps as it rolls up
+(``monitors.queries.load_days``, one row per asset, family and day holding that day's hourly
+values and their sums); for series without them, the hourly rollups
+(``monitors.queries.load_statistics``), and raw readings when a site has no rollups yet:
 
 - weekly peak (highest reading) and 95th percentile of the hourly averages (nearest rank), weeks
   starting Monday in site time and cut at the period's edges; the summary shows the period's
@@ -17,6 +19,7 @@ readings when a site has no rollups yet):
   the period's end is past the limit; none when the line does not rise.
 
 Everything is streamed one series at a time: memory does not grow with the length of history.
+At 200 servers and a quarter, the daily rows are 73,600 rows instead of 2.2 million rollups.
 """
 
 from __future__ import annotations
@@ -29,15 +32,20 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from monitors.queries import load_families
 from reports.kinds import Context
 from reports.writer import DATE, NUMBER, Col, Sheet
 
-#: family → (metrics, how instances/metrics combine per hour, scale to the unit, unit)
+#: family → (metrics, how instances/metrics combine per hour, scale to the unit, unit); the
+#: metrics and how they combine are the monitors' (``monitors.queries.load_families``)
+_UNITS = {
+    "cpu": (1.0, "%"),
+    "memory": (1.0, "%"),
+    "storage": (1.0, "%"),
+    "traffic": (1e-6, "Mbit/s"),
+}
 FAMILIES: dict[str, tuple[tuple[str, ...], str, float, str]] = {
-    "cpu": (("host.cpu.load_percent",), "max", 1.0, "%"),
-    "memory": (("host.memory.used_percent",), "max", 1.0, "%"),
-    "storage": (("host.storage.used_percent",), "max", 1.0, "%"),
-    "traffic": (("if.in_bps", "if.out_bps"), "sum", 1e-6, "Mbit/s"),
+    family: (metrics, how, *_UNITS[family]) for family, (metrics, how) in load_families().items()
 }
 LIMITS = {"cpu": 80.0, "memory": 90.0, "storage": 85.0}
 TRAFFIC_LIMIT_SHARE = 0.80
@@ -159,8 +167,76 @@ def _week_origin(ctx: Context) -> datetime:
     return datetime.combine(monday, datetime.min.time(), ctx.period.tz)
 
 
+def _daily_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
+    """Weekly statistics from the daily load rows (``monitors.queries.load_days``).
+
+    A day row holds the day's hourly values (for the 95th percentiles) and its sums over
+    slot ``s`` (hours since local midnight): with x = d + s/24 days since the period began
+    (d: the day's offset), Σx = n·d + Σs/24, Σx² = n·d² + 2d·Σs/24 + Σs²/576 and
+    Σxy = d·Σy + Σs·y/24, the same line as through every hourly value."""
+    from array import array
+
+    from monitors.queries import load_days
+
+    period = ctx.period
+    by_id = {a.id: a for a in assets}
+    first = period.first_day
+    out: dict[tuple[int, str], Stats] = {}
+    stats: Stats | None = None
+    values: dict[date, array] = {}  # week → its days' hourly slots (-inf: no value)
+    counts: dict[date, int] = {}  # week → hours with a value
+    key: tuple[int, str] | None = None
+
+    def close() -> None:
+        if stats is None:
+            return
+        scale = FAMILIES[stats.family][2]
+        for week, slots in values.items():
+            n = counts[week]
+            ordered = sorted(slots)  # the empty slots (-inf) first, then the n values
+            p95 = ordered[len(ordered) - n + (95 * n + 99) // 100 - 1] * scale  # ceil(0.95 n)
+            stats.weeks[week] = (stats.weeks[week][0], p95)
+            if p95 > stats.p95:
+                stats.p95 = p95
+        out[(stats.asset.id, stats.family)] = stats
+
+    for asset_id, family, day, n, peak, sy, ss, sss, ssy, hours in load_days(
+        sorted(by_id), first, period.last_day
+    ):
+        if (asset_id, family) != key:
+            close()
+            key = (asset_id, family)
+            stats = Stats(by_id[asset_id], family, {}, float("-inf"), 0.0, Fit())
+            values, counts = {}, {}
+        assert stats is not None
+        scale = FAMILIES[family][2]
+        d = (day - first).days
+        fit = stats.fit
+        fit.n += n
+        fit.sx += n * d + ss / 24
+        fit.sxx += n * d * d + d * ss / 12 + sss / 576
+        fit.sy += sy * scale
+        fit.sxy += (d * sy + ssy / 24) * scale
+        week = max(day - timedelta(days=day.weekday()), first)
+        peak *= scale
+        if peak > stats.peak:
+            stats.peak = peak
+        old = stats.weeks.get(week)
+        if old is None or peak > old[0]:
+            stats.weeks[week] = (peak, 0.0)
+        slots = values.get(week)
+        if slots is None:
+            values[week], counts[week] = array("d", hours), n
+        else:
+            slots.extend(hours)
+            counts[week] += n
+    close()
+    return out
+
+
 def _database_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
-    """Weekly statistics from the hourly rollups (``monitors.queries.load_statistics``)."""
+    """Weekly statistics from the hourly rollups (``monitors.queries.load_statistics``), for
+    series without daily load rows (history from before they were kept)."""
     from monitors.queries import load_statistics
 
     by_id = {a.id: a for a in assets}
@@ -224,9 +300,11 @@ def load(ctx: Context) -> list[Sheet]:
     summary: list[dict[str, Any]] = []
     #: family → week → asset tag → p95 (for the trend charts)
     trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
-    stats = _database_stats(assets, ctx)
-    missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
-    stats |= {k: v for k, v in _python_stats(missing, ctx).items() if k not in stats}
+    stats = _daily_stats(assets, ctx)
+    for fallback in (_database_stats, _python_stats):
+        missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
+        if missing:
+            stats |= {k: v for k, v in fallback(missing, ctx).items() if k not in stats}
     ordered = [stats[(a.id, f)] for a in assets for f in FAMILIES if (a.id, f) in stats]
 
     def weekly() -> Iterator[dict[str, Any]]:  # generated while the sheet is written

@@ -14,12 +14,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import pytest
 from flask import Flask
 from PIL import Image as PILImage
 from pytest import approx
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from assets import services as registry
+from monitors import load
 from monitors.models import ArpSighting, LldpNeighbor, Reading, Resolution, Rollup
 from opskit import db
 from reports.build import build_pack
@@ -279,10 +281,22 @@ def header(ws, row: int) -> list[str]:
     return [c.value for c in ws[row]]
 
 
-def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path) -> None:
+@pytest.mark.parametrize("daily", [False, True], ids=["from-rollups", "from-load-days"])
+def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> None:
+    """The same figures whether the load kind reads the hourly rollups or the daily load rows
+    the poller keeps from them (``monitors.load``)."""
     out = tmp_path / "pack.xlsx"
     with db_app.test_request_context("/"):
         seed()
+        if daily:
+            written = load.refresh(
+                db.session(), START - timedelta(days=1), START + timedelta(days=93), TZ
+            )
+            # SRV-DB's CPU on the quarter's 92 days; SRV-APP's /var on four days
+            assert written == 92 + 4
+            # only the daily rows can give SRV-DB's CPU figures now
+            db.session().execute(delete(Rollup).where(Rollup.metric == "host.cpu.load_percent"))
+            db.session().commit()
         written = build_pack(
             parse_period("2026Q3", TZ), out, engineer="张工", now=local("2026-10-09 09:00")
         )
