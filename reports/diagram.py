@@ -26,6 +26,12 @@ MARGIN = 40
 LEGEND_H = 40
 MAX_NODES = 400
 
+RGB = tuple[int, int, int]
+WHITE, BLACK, GREY = (255, 255, 255), (0, 0, 0), (60, 60, 60)
+#: zlib level of the PNG: 1 is several times quicker than 6 for a little more size (and the
+#: workbook's zip compresses the picture again)
+COMPRESS_LEVEL = 1
+
 #: link state → (colour, dashed)
 STYLES = {
     "ok": ((46, 125, 50), False),
@@ -60,6 +66,10 @@ class Edge:
     state: str  # a key of STYLES
 
 
+#: shades of a text's colour over the colour behind it, for antialiased text (see ``_text``)
+TEXT_SHADES = 16
+
+
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     for path in CJK_FONTS:
@@ -77,6 +87,47 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
     while text and draw.textlength(text + "…", font=font) > width:
         text = text[:-1]
     return text + "…"
+
+
+class _Texts:
+    """Antialiased text on a palette image.
+
+    A palette image cannot blend colours (Pillow draws text on one aliased), so each text is
+    drawn on a grey tile first and each pixel's coverage becomes one of ``TEXT_SHADES`` shades
+    of the ink over the colour behind the text, added to the palette once per pair of colours:
+    what the same text looks like drawn on an RGB image.
+    """
+
+    PAD = 2  # glyphs may reach a pixel or two past their box
+    COVERED = bytes([0] + [255] * 255)  # coverage → mask of the pixels a glyph touches
+
+    def __init__(self, image: Image.Image) -> None:
+        self.image = image
+        self.shades: dict[tuple[RGB, RGB], bytes] = {}
+
+    def draw(self, xy: tuple[int, int], text: str, font, ink: RGB, paper: RGB, width: int) -> None:
+        """``text`` (at most ``width`` pixels long) with its top left corner at ``xy``."""
+        pad = self.PAD
+        tile = Image.new("L", (width + 2 * pad, font.size * 2 + 2 * pad))
+        ImageDraw.Draw(tile).text((pad, pad), text, fill=255, font=font)
+        coverage = tile.tobytes()
+        shaded = Image.frombytes("P", tile.size, coverage.translate(self._shades(ink, paper)))
+        mask = Image.frombytes("L", tile.size, coverage.translate(self.COVERED))
+        self.image.paste(shaded, (xy[0] - pad, xy[1] - pad), mask)
+
+    def _shades(self, ink: RGB, paper: RGB) -> bytes:
+        """Palette index for each coverage 0-255 of ``ink`` over ``paper``."""
+        if (ink, paper) not in self.shades:
+            steps = TEXT_SHADES - 1
+            index = [
+                self.image.palette.getcolor(
+                    tuple(round(p + (i - p) * n / steps) for i, p in zip(ink, paper, strict=True)),
+                    self.image,
+                )
+                for n in range(TEXT_SHADES)
+            ]
+            self.shades[ink, paper] = bytes(index[round(a * steps / 255)] for a in range(256))
+        return self.shades[ink, paper]
 
 
 def _dashed(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, float], fill):
@@ -105,8 +156,11 @@ def draw(nodes: Sequence[Node], edges: Sequence[Edge], legend: dict[str, str]) -
     legend_w = sum(84 + int(measure.textlength(c, font=small)) for c in legend.values())
     width = max(MARGIN * 2 + widest * BOX_W + (widest - 1) * GAP_X, MARGIN * 2 + legend_w, 640)
     height = MARGIN * 2 + LEGEND_H + max(len(rows), 1) * (BOX_H + GAP_Y) - GAP_Y + 20
-    image = Image.new("RGB", (width, height), "white")
+    # A palette image: a quarter of the memory of RGB, quicker to fill and to encode (PNG does
+    # not filter palette rows), and the diagram has only a few dozen colours.
+    image = Image.new("P", (width, height), WHITE)
     pen = ImageDraw.Draw(image)
+    texts = _Texts(image)
     where: dict[int, tuple[int, int]] = {}
     for ri, row in enumerate(rows):
         span = len(row) * BOX_W + (len(row) - 1) * GAP_X
@@ -128,17 +182,13 @@ def draw(nodes: Sequence[Node], edges: Sequence[Edge], legend: dict[str, str]) -
     fills = {0: (255, 243, 224), 1: (227, 242, 253)}
     for node in nodes:
         x, y = where[node.id]
+        fill = fills.get(LAYERS.get(node.kind, 2), (245, 245, 245))
         pen.rounded_rectangle(
-            [x, y, x + BOX_W, y + BOX_H],
-            radius=6,
-            fill=fills.get(LAYERS.get(node.kind, 2), (245, 245, 245)),
-            outline=(69, 90, 100),
-            width=2,
+            [x, y, x + BOX_W, y + BOX_H], radius=6, fill=fill, outline=(69, 90, 100), width=2
         )
-        pen.text((x + 8, y + 8), _fit(pen, node.tag, label, BOX_W - 16), fill="black", font=label)
-        pen.text(
-            (x + 8, y + 30), _fit(pen, node.name, small, BOX_W - 16), fill=(60, 60, 60), font=small
-        )
+        inner = BOX_W - 16
+        texts.draw((x + 8, y + 8), _fit(pen, node.tag, label, inner), label, BLACK, fill, inner)
+        texts.draw((x + 8, y + 30), _fit(pen, node.name, small, inner), small, GREY, fill, inner)
     x = MARGIN
     for state, caption in legend.items():
         colour, dashed = STYLES[state]
@@ -146,8 +196,9 @@ def draw(nodes: Sequence[Node], edges: Sequence[Edge], legend: dict[str, str]) -
             _dashed(pen, (x, MARGIN), (x + 40, MARGIN), colour)
         else:
             pen.line([(x, MARGIN), (x + 40, MARGIN)], fill=colour, width=3)
-        pen.text((x + 48, MARGIN - 8), caption, fill="black", font=small)
-        x += 60 + int(pen.textlength(caption, font=small)) + 24
+        length = int(pen.textlength(caption, font=small))
+        texts.draw((x + 48, MARGIN - 8), caption, small, BLACK, WHITE, length + 1)
+        x += 60 + length + 24
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=6)
+    image.save(out, format="PNG", compress_level=COMPRESS_LEVEL)
     return out.getvalue()
