@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from monitors import kinds
-from monitors.models import DEFAULT_INTERVAL_S, CounterState, Monitor
+from monitors.models import DEFAULT_INTERVAL_S, CounterState, Monitor, MonitorState
 from opskit import db
 from opskit.db import utcnow
 from opskit.validation import ValidationFailed
@@ -173,6 +173,7 @@ def update_monitor(
         changed = True
     if enabled and not monitor.enabled:
         changed = True
+    stopping = monitor.enabled and not enabled
     monitor.settings = cleaned
     monitor.interval_s = interval
     monitor.enabled = bool(enabled)
@@ -181,6 +182,8 @@ def update_monitor(
     if changed and monitor.enabled:
         monitor.next_due_at = utcnow()
     db.session().flush()
+    if stopping:
+        settle_alerts(monitor.asset_id, monitor.id, _("monitor disabled"))
     return monitor
 
 
@@ -193,10 +196,34 @@ def set_enabled(monitor: Monitor, enabled: bool) -> bool:
     if enabled:
         monitor.next_due_at = utcnow()
     db.session().flush()
+    if not enabled:
+        settle_alerts(monitor.asset_id, monitor.id, _("monitor disabled"))
     return True
 
 
 def delete_monitor(monitor: Monitor) -> None:
-    """Delete a monitor with its state changes and counters; its readings stay with the asset."""
+    """Delete a monitor with its state changes and counters; its readings stay with the asset.
+    Alerts it was keeping open are settled (:func:`settle_alerts`)."""
+    asset_id, monitor_id = monitor.asset_id, monitor.id
     db.session().delete(monitor)
     db.session().flush()
+    settle_alerts(asset_id, monitor_id, _("monitor deleted"))
+
+
+def settle_alerts(asset_id: int, stopped_id: int, reason: str) -> None:
+    """A monitor of the asset stopped (disabled or deleted): nothing polls it any more, so the
+    asset's "unreachable" alert is resolved unless another enabled monitor of the asset is
+    down, and its "data stale" alert too when no enabled monitor is left (otherwise the poller
+    judges the data's age on its next poll)."""
+    from opskit.alerts import rules
+
+    others = db.session().scalars(
+        select(Monitor.state).where(
+            Monitor.asset_id == asset_id, Monitor.enabled.is_(True), Monitor.id != stopped_id
+        )
+    ).all()
+    now = utcnow()
+    if MonitorState.DOWN not in others:
+        rules.device_status(asset_id, True, now, reason)
+    if not others:
+        rules.data_age(asset_id, now, now)
