@@ -501,7 +501,8 @@ def arp_sightings_between(start: datetime, end: datetime) -> Iterator[Any]:
         .order_by(ArpSighting.ip, ArpSighting.mac, ArpSighting.id)
         .execution_options(yield_per=5000)
     )
-    yield from db.session().execute(query)
+    # Core on the session's connection: plain columns need none of the ORM's result handling
+    yield from db.session().connection().execute(query)
 
 
 def node_state(monitor_state: str | None, urgency: str | None) -> str:

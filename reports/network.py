@@ -27,7 +27,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -278,26 +278,49 @@ class Seen:
     last: datetime
 
 
+def local_times(ctx: Context) -> Callable[[datetime | None], datetime | None]:
+    """``_local`` remembering what it converted: ARP tables are polled at a few moments, so
+    thousands of sightings share each first/last time."""
+    done: dict[datetime, datetime | None] = {}
+
+    def local(moment: datetime | None) -> datetime | None:
+        if moment is None:
+            return None
+        found = done.get(moment)
+        if found is None:
+            found = done[moment] = _local(moment, ctx)
+        return found
+
+    return local
+
+
+def macs_text(entry: Seen | None) -> str:
+    if entry is None:
+        return ""
+    return entry.macs[0] if len(entry.macs) == 1 else ", ".join(sorted(entry.macs))
+
+
 def ip_allocation(ctx: Context) -> list[Sheet]:
     from assets.models import AddressStatus
-    from assets.queries import all_addresses, assets_by_ids, list_prefixes, prefix_utilisation
+    from assets.queries import all_addresses, assets_by_ids, list_prefixes, prefix_utilisations
     from monitors.queries import arp_sightings_between
 
     period = ctx.period
+    local = local_times(ctx)
     seen: dict[str, Seen] = {}
-    for s in arp_sightings_between(period.start, period.end):
-        key = canonical_ip(s.ip)
-        mac = norm_mac(s.mac)
+    for asset_id, ip, mac, first, last in arp_sightings_between(period.start, period.end):
+        key = canonical_ip(ip)
+        mac = norm_mac(mac)
         entry = seen.get(key)
         if entry is None:
-            seen[key] = Seen((mac,), (s.asset_id,), s.first_seen, s.last_seen)
+            seen[key] = Seen((mac,), (asset_id,), first, last)
             continue
         if mac not in entry.macs:
             entry.macs += (mac,)
-        if s.asset_id not in entry.by:
-            entry.by += (s.asset_id,)
-        entry.first = min(entry.first, s.first_seen)
-        entry.last = max(entry.last, s.last_seen)
+        if asset_id not in entry.by:
+            entry.by += (asset_id,)
+        entry.first = min(entry.first, first)
+        entry.last = max(entry.last, last)
     reporters = {
         a.id: a.asset_tag for a in assets_by_ids(sorted({i for e in seen.values() for i in e.by}))
     }
@@ -309,10 +332,11 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
     }
 
     prefixes = list_prefixes()
+    usage = prefix_utilisations(prefixes)
     prefix_rows = []
     total_used = total_size = 0
     for p in prefixes:
-        u = prefix_utilisation(p)
+        u = usage[p.id]
         total_used += u.used
         total_size += u.size
         prefix_rows.append(
@@ -328,15 +352,30 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
             }
         )
 
-    # pass 1: which registered addresses ARP saw, which prefixes ARP covers
+    # One pass over the registry: which addresses ARP saw, which prefixes ARP covers (at least
+    # one registered address seen there), and the registered addresses in conflict, in address
+    # order. "Registered active, not seen" depends on the coverage, known only at the end, so
+    # those rows wait as candidates (kind None) and are judged afterwards.
+    free, active = AddressStatus.FREE.value, AddressStatus.ACTIVE.value
+    several, differs = _("One IP, several MACs"), _("MAC differs from registered")
     registered: set[str] = set()
     covered: set[int] = set()
+    candidates: list[tuple[str | None, tuple[Any, ...]]] = []
     for row in all_addresses():
-        if row.status == AddressStatus.FREE.value:
+        address, status, _interface, hostname, mac, prefix_id, cidr, tag = row[:8]
+        if status == free:
             continue
-        registered.add(row.address)
-        if row.address in seen:
-            covered.add(row.prefix_id)
+        registered.add(address)
+        entry = seen.get(address)
+        if entry is None:
+            if status == active:
+                candidates.append((None, (address, prefix_id, cidr, tag, hostname, mac)))
+            continue
+        covered.add(prefix_id)
+        if len(entry.macs) > 1:
+            candidates.append((several, (address, prefix_id, cidr, tag, hostname, mac)))
+        elif mac and norm_mac(mac) not in entry.macs:
+            candidates.append((differs, (address, prefix_id, cidr, tag, hostname, mac)))
 
     conflicts: list[dict[str, Any]] = []
 
@@ -350,40 +389,30 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
                 "seen_by": ", ".join(sorted(reporters.get(i, str(i)) for i in entry.by))
                 if entry
                 else "",
-                "first": _local(entry.first, ctx) if entry else None,
-                "last": _local(entry.last, ctx) if entry else None,
+                "first": local(entry.first) if entry else None,
+                "last": local(entry.last) if entry else None,
                 **values,
             }
         )
 
     nets = [(ipaddress.ip_network(p.cidr), p.cidr) for p in prefixes]
-    for ip in sorted(seen, key=ip_order):
-        if ip not in registered:
-            addr = ipaddress.ip_address(ip)
-            inside = [
-                (n.prefixlen, cidr) for n, cidr in nets if n.version == addr.version and addr in n
-            ]
-            conflict(_("Seen, not registered"), ip, prefix=max(inside)[1] if inside else "")
-    for row in all_addresses():
-        if row.status == AddressStatus.FREE.value:
-            continue
-        entry = seen.get(row.address)
-        common = {
-            "prefix": row.cidr,
-            "device": row.asset_tag or "",
-            "hostname": row.hostname,
-            "mac": row.mac or "",
-        }
-        if entry is None:
-            if row.status == AddressStatus.ACTIVE.value and row.prefix_id in covered:
-                conflict(_("Registered active, not seen"), row.address, **common)
-        elif len(entry.macs) > 1:
-            conflict(_("One IP, several MACs"), row.address, **common)
-        elif row.mac and norm_mac(row.mac) not in entry.macs:
-            conflict(_("MAC differs from registered"), row.address, **common)
-    for ip, entry in sorted(seen.items(), key=lambda kv: ip_order(kv[0])):
-        if ip not in registered and len(entry.macs) > 1:
-            conflict(_("One IP, several MACs"), ip)
+    unregistered = [ip for ip in sorted(seen, key=ip_order) if ip not in registered]
+    for ip in unregistered:
+        addr = ipaddress.ip_address(ip)
+        inside = [(n.prefixlen, c) for n, c in nets if n.version == addr.version and addr in n]
+        conflict(_("Seen, not registered"), ip, prefix=max(inside)[1] if inside else "")
+    not_seen = _("Registered active, not seen")
+    for kind, (address, prefix_id, cidr, tag, hostname, mac) in candidates:
+        if kind is None:
+            if prefix_id not in covered:
+                continue
+            kind = not_seen
+        values = {"prefix": cidr, "device": tag or "", "hostname": hostname, "mac": mac or ""}
+        conflict(kind, address, **values)
+    del candidates
+    for ip in unregistered:
+        if len(seen[ip].macs) > 1:
+            conflict(several, ip)
     conflict_ips = {c["ip"] for c in conflicts}
 
     ctx.headline[_("IP addresses in use")] = total_used
@@ -391,20 +420,22 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
     ctx.headline[_("IP conflicts")] = len(conflicts)
 
     def address_rows() -> Iterator[dict[str, Any]]:
+        status_of = status_text.get
         for row in all_addresses():
-            entry = seen.get(row.address)
+            address, status, interface, hostname, mac, _prefix_id, cidr, tag, name = row[:9]
+            entry = seen.get(address)
             yield {
-                "address": row.address,
-                "prefix": row.cidr,
-                "status": status_text.get(row.status, row.status),
-                "device": row.asset_tag or "",
-                "device_name": row.name or "",
-                "hostname": row.hostname,
-                "interface": row.interface,
-                "mac": row.mac or "",
-                "seen_macs": ", ".join(sorted(entry.macs)) if entry else "",
-                "last": _local(entry.last, ctx) if entry else None,
-                "conflict": row.address in conflict_ips,
+                "address": address,
+                "prefix": cidr,
+                "status": status_of(status, status),
+                "device": tag or "",
+                "device_name": name or "",
+                "hostname": hostname,
+                "interface": interface,
+                "mac": mac or "",
+                "seen_macs": macs_text(entry),
+                "last": None if entry is None else local(entry.last),
+                "conflict": address in conflict_ips,
             }
 
     return [

@@ -157,24 +157,43 @@ class ReportWriter:
             ws.write_string(top, ci, col.header, self.header)
         ws.freeze_panes(top + 1, 0)
         r = top
-        # The per-cell path, decided once per column: plain text and numbers in number columns
-        # (nearly every cell) go straight to xlsxwriter's undecorated writers (the public ones
-        # only add A1-notation parsing); anything else, and highlighted rows, take ``_cell``.
+        # The per-cell path, decided once per column: text, numbers in number columns and naive
+        # datetimes (nearly every cell, highlighted rows too) go straight to xlsxwriter's
+        # undecorated writers (the public ones only add A1-notation parsing) with the formats
+        # ``_cell`` would choose; anything else takes ``_cell``.
+        formats, hot = self.formats, self.hot
         plan = [
-            (ci, col.key, col.type, self.formats.get(col.type), col.type in _NUMERIC)
+            (ci, col.key, col.type, col.type in _NUMERIC, formats.get(col.type))
             for ci, col in enumerate(sheet.columns)
         ]
+        plan_dt = [fmt or formats[DATETIME] for *_, fmt in plan]
+        hot_plan = [(ci, key, kind, numeric, hot.get(kind)) for ci, key, kind, numeric, _f in plan]
+        hot_dt = [fmt or formats[DATETIME] for *_, fmt in hot_plan]
+        hot_text = hot[TEXT]
         write_string = getattr(ws, "_write_string", ws.write_string)
         write_number = getattr(ws, "_write_number", ws.write_number)
+        write_datetime = getattr(ws, "_write_datetime", ws.write_datetime)
+        write_blank = getattr(ws, "_write_blank", ws.write_blank)
         highlight, cell = sheet.highlight, self._cell
         for row in _chain(first, rows):
             r += 1
             get = row.get
             if highlight is not None and highlight(row):
-                for ci, key, kind, _fmt, _numeric in plan:
-                    cell(ws, r, ci, get(key), kind, True)
+                for ci, key, kind, numeric, fmt in hot_plan:
+                    value = get(key)
+                    cls = value.__class__
+                    if value is None or value == "":
+                        write_blank(r, ci, None, hot_text)
+                    elif cls is str:
+                        write_string(r, ci, value, hot_text)
+                    elif numeric and (cls is float or cls is int):
+                        write_number(r, ci, value, fmt)
+                    elif cls is datetime and value.tzinfo is None:
+                        write_datetime(r, ci, value, hot_dt[ci])
+                    else:
+                        cell(ws, r, ci, value, kind, True)
                 continue
-            for ci, key, kind, fmt, numeric in plan:
+            for ci, key, kind, numeric, fmt in plan:
                 value = get(key)
                 cls = value.__class__
                 if cls is str:
@@ -184,6 +203,8 @@ class ReportWriter:
                     pass
                 elif numeric and (cls is float or cls is int):
                     write_number(r, ci, value, fmt)
+                elif cls is datetime and value.tzinfo is None:
+                    write_datetime(r, ci, value, plan_dt[ci])
                 else:
                     cell(ws, r, ci, value, kind, False)
         if sheet.columns:

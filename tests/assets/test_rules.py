@@ -174,6 +174,7 @@ def test_utilisation_arithmetic(ctx, cidr, registered, gateway, used, size, perc
     ctx.commit()
     u = queries.prefix_utilisation(p)
     assert (u.used, u.size, u.percent) == (used, size, percent)
+    assert queries.prefix_utilisations(queries.list_prefixes()) == {p.id: u}  # one query, same
 
 
 def test_free_ranges_and_next_free(ctx) -> None:
