@@ -383,6 +383,28 @@ def hourly_values(
         yield *key, total / count, peak
 
 
+def _value_at(table: Any, value: Any, span: Any, moment: Any) -> Any:
+    """The value (column ``value`` of ``table``) of ``span``'s series at ``moment``: a scalar
+    subquery, one index lookup per series (hourly rollups for the rollup table)."""
+    from monitors.models import Resolution, Rollup
+
+    here = aliased(table)
+    at = here.bucket if table is Rollup else here.at
+    return (
+        select(getattr(here, value.key))
+        .where(
+            here.asset_id == span.c.asset_id,
+            here.metric == span.c.metric,
+            here.instance == span.c.instance,
+            at == moment,
+            *((here.resolution == int(Resolution.HOUR),) if table is Rollup else ()),
+        )
+        .order_by(here.id.desc())  # a duplicate reading: the one stored last
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def volume_usage(
     start: datetime, end: datetime, asset_ids: list[int] | None = None
 ) -> dict[tuple[int, str], dict[str, Any]]:
@@ -390,12 +412,11 @@ def volume_usage(
 
     ``first``/``last``/``peak`` are ``host.storage.used_percent`` (first and last reading of the
     window, highest reading), ``size`` the last ``host.storage.size_bytes``. From raw readings;
-    a volume without readings in the window falls back to its hourly rollups. Aggregated by the
-    database (two grouped queries per table), whatever the number of readings; ``asset_ids``
-    (the assets of the report) lets the database walk its (asset, metric, ...) index.
+    a volume without readings in the window falls back to its hourly rollups. One query per
+    table walks the window once (grouped: each series' first and last moment and its peak) and
+    looks up the values at those two moments through the (asset, metric, ...) index;
+    ``asset_ids`` (the assets of the report) lets the database walk that index for the window.
     """
-    from sqlalchemy import and_
-
     from monitors.models import Resolution, Rollup
 
     if asset_ids is not None and len(asset_ids) > IN_CHUNK:
@@ -439,33 +460,24 @@ def volume_usage(
             .group_by(table.asset_id, table.metric, table.instance)
             .subquery()
         )
+
+        query = select(
+            span.c.asset_id,
+            span.c.metric,
+            span.c.instance,
+            span.c.peak,
+            _value_at(table, first_value, span, span.c.t0),
+            _value_at(table, last_value, span, span.c.t1),
+        )
         found: dict[tuple[int, str], dict[str, Any]] = {}
-        for moment, value, key in (
-            (span.c.t0, first_value, "first"),
-            (span.c.t1, last_value, "last"),
-        ):
-            query = select(
-                span.c.asset_id, span.c.metric, span.c.instance, span.c.peak, value
-            ).join(
-                table,
-                and_(
-                    table.asset_id == span.c.asset_id,
-                    table.metric == span.c.metric,
-                    table.instance == span.c.instance,
-                    at == moment,
-                    *extra,
-                ),
+        for asset_id, metric, instance, peak, first, last in sess.execute(query):
+            entry = found.setdefault(
+                (asset_id, instance), {"first": None, "last": None, "peak": None, "size": None}
             )
-            for asset_id, metric, instance, peak, v in sess.execute(query):
-                entry = found.setdefault(
-                    (asset_id, instance), {"first": None, "last": None, "peak": None, "size": None}
-                )
-                if metric == "host.storage.size_bytes":
-                    if key == "last":
-                        entry["size"] = v
-                else:
-                    entry[key] = v
-                    entry["peak"] = peak
+            if metric == "host.storage.size_bytes":
+                entry["size"] = last
+            else:
+                entry["first"], entry["last"], entry["peak"] = first, last, peak
         for key, entry in found.items():
             out.setdefault(key, entry)
     return out
