@@ -8,7 +8,7 @@ Data at 1x: 2,000 assets (200 core servers), 20,000 registered addresses in 80 /
 1,000 links with their LLDP neighbours (some missing, some extra), 20,000 ARP sightings (a few
 conflicts), 92 days (2026Q3) of hourly load rollups for the 200 core servers (CPU, memory,
 storage, traffic in and out: 2.2 million rows) and the daily load rows the poller keeps from
-them (``monitors.load``: 73,600 rows), a patrol plan, 50 alerts. 4x multiplies all.
+them (``monitors.load``: 12,800 weekly rows), a patrol plan, 50 alerts. 4x multiplies all.
 
 Each step runs in its own process so that peak memory (``resource.getrusage`` max RSS) is
 that step's alone:
@@ -245,7 +245,7 @@ def seed(folder: Path, scale: int) -> dict:
                     )
             conn.execute(table.insert(), batch)
         sess.commit()
-        # the daily load rows the poller keeps as it rolls up (monitors.load), built here in one
+        # the weekly load rows the poller keeps as it rolls up (monitors.load), built here in one
         # go for the quarter as ``opskit rollup --since`` would
         from monitors import load
 

@@ -190,7 +190,7 @@ def poll_cmd(once: bool, concurrency: int, timeout: float, processes: int) -> No
 def rollup_cmd(since: object, prune: bool) -> None:
     """Roll the readings up into 5-minute and hourly buckets (the poller also does it).
 
-    The daily load rows of the reports are rebuilt for the same hours: after an upgrade that
+    The weekly load rows of the reports are rebuilt for the same hours: after an upgrade that
     adds them, ``--since`` the start of the history fills them in."""
     from datetime import UTC, datetime
 
@@ -203,7 +203,7 @@ def rollup_cmd(since: object, prune: bool) -> None:
     else:
         click.echo(
             f"rolled up: {done['five_minute']} 5-minute, {done['hourly']} hourly buckets, "
-            f"{done['load_days']} load days"
+            f"{done['load_weeks']} load weeks"
         )
     if prune:
         gone = rollups.prune()
@@ -212,5 +212,5 @@ def rollup_cmd(since: object, prune: bool) -> None:
         else:
             click.echo(
                 f"pruned: {gone['raw']} readings, {gone['five_minute']} 5-minute, "
-                f"{gone['hourly']} hourly buckets, {gone['load_days']} load days"
+                f"{gone['hourly']} hourly buckets, {gone['load_weeks']} load weeks"
             )

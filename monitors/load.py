@@ -1,21 +1,25 @@
-"""Daily load per asset and family, kept from the hourly rollups (table ``load_day``).
+"""Weekly load per asset and family, kept from the hourly rollups (table ``load_week``).
 
 The quarterly load report needs, per core server and week, the peak and 95th percentile of the
 hourly values of CPU, memory, storage (the fullest volume) and traffic (all interfaces, in +
 out), and a least-squares line through a whole period of hourly values. Reading every hourly
 rollup of a quarter (2.2 million rows for 200 servers) took seconds; this module keeps one row
-per asset, family and local day instead, updated as the hourly rollups are written:
+per asset, family and *week piece* instead, updated as the hourly rollups are written. A week
+piece is a Monday-to-Sunday week of the site's calendar cut at month ends (so 2026-07-27 to
+07-31, then 08-01 to 08-02): report periods are months, quarters and years, so every week of a
+report (Monday weeks cut at the period's edges) is one or two whole pieces (16 rows per series
+and quarter instead of 2,208 rollups):
 
 - :data:`FAMILIES` says which metrics make a family and how they combine within one hour
   (``max`` across instances, ``sum`` across metrics and instances);
 - :func:`refresh` recomputes the slots of the hours in ``[start, end)`` from the hourly rollups
-  and upserts the days they fall in (``monitors.rollups.run`` calls it after each hourly pass,
-  so ``opskit rollup --since DATE`` also rebuilds the days from ``DATE``); only the hours asked
-  for are read, the rest of a day's slots come from its stored row;
-- :func:`days` reads the rows of a period for some assets, in (asset, family, day) order.
+  and upserts the pieces they fall in (``monitors.rollups.run`` calls it after each hourly pass,
+  so ``opskit rollup --since DATE`` also rebuilds them from ``DATE``); only the hours asked for
+  are read, the rest of a piece's slots come from its stored row;
+- :func:`weeks` reads the pieces of a period for some assets, in (asset, family, week) order.
 
-A day is a calendar day in the site's time zone (``OPSKIT_TIMEZONE``); slot ``s`` of a day is
-the hour starting ``s`` hours after its local midnight.
+Days are calendar days in the site's time zone (``OPSKIT_TIMEZONE``); slot ``s`` of a piece is
+the hour starting ``s`` hours after the local midnight its first day begins with.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from monitors.models import LoadDay, Resolution, Rollup
+from monitors.models import LoadWeek, Resolution, Rollup
 
 #: family → (metrics, how the metrics/instances of one hour combine)
 FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -43,7 +47,7 @@ FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
     "traffic": (("if.in_bps", "if.out_bps"), "sum"),
 }
 FAMILY_OF = {m: f for f, (metrics, _how) in FAMILIES.items() for m in metrics}
-SLOTS = 25  # hours in the longest day (DST ends)
+SLOTS = 7 * 24 + 1  # hours in the longest week piece (a week with the day DST ends)
 NONE = float("-inf")  # a slot without a value (sorts first: percentiles need no filtering)
 IN_CHUNK = 500
 _SWAP = sys.byteorder != "little"  # slots are stored little-endian
@@ -70,17 +74,29 @@ def site_zone() -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+def piece_of(day: date) -> date:
+    """The first day of the week piece holding ``day``: its Monday, or the 1st of its month."""
+    return max(day - timedelta(days=day.weekday()), day.replace(day=1))
+
+
+def piece_end(first: date) -> date:
+    """The day after the week piece starting on ``first``: next Monday or the next 1st."""
+    monday = first + timedelta(days=7 - first.weekday())
+    next_month = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return min(monday, next_month)
+
+
 def _upsert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(LoadDay.__table__)
+    statement = insert(LoadWeek.__table__)
     columns = ("n", "peak", "sum_y", "sum_s", "sum_ss", "sum_sy", "avgs", "peaks")
     return statement.on_conflict_do_update(
-        index_elements=["asset_id", "family", "day"],
+        index_elements=["asset_id", "family", "week"],
         set_={k: statement.excluded[k] for k in columns},
     )
 
 
-def _row(asset_id: int, family: str, day: date, avgs: list[float], peaks: list[float]) -> dict:
+def _row(asset_id: int, family: str, week: date, avgs: list[float], peaks: list[float]) -> dict:
     n, sy, ss, sss, ssy, peak = 0, 0.0, 0.0, 0.0, 0.0, -math.inf
     for s, y in enumerate(avgs):
         if y != NONE:
@@ -94,7 +110,7 @@ def _row(asset_id: int, family: str, day: date, avgs: list[float], peaks: list[f
     return {
         "asset_id": asset_id,
         "family": family,
-        "day": day,
+        "week": week,
         "n": n,
         "peak": peak if n else 0.0,
         "sum_y": sy,
@@ -107,15 +123,17 @@ def _row(asset_id: int, family: str, day: date, avgs: list[float], peaks: list[f
 
 
 def refresh(session: Session, start: datetime, end: datetime, tz: ZoneInfo | None = None) -> int:
-    """Recompute the slots of the hours in [start, end) and upsert their days; rows written.
+    """Recompute the slots of the hours in [start, end) and upsert their week pieces; rows
+    written (a piece once, unless the hours it got from the window have a day-long gap).
 
     Reads the hourly rollups of the family metrics in the window one day at a time (memory
-    stays bounded however long the window) and writes every touched day once.
+    stays bounded however long the window).
     """
     tz = tz or site_zone()
     dialect = session.get_bind().dialect.name
     metrics = sorted(FAMILY_OF)
     written = 0
+    previous: set[tuple[int, str, date]] = set()  # the pieces the day before touched
     cursor = start
     while cursor < end:
         upto = min(cursor + timedelta(days=1), end)
@@ -144,17 +162,20 @@ def refresh(session: Session, start: datetime, end: datetime, tz: ZoneInfo | Non
         cursor = upto
         if not hours:
             continue
-        midnights: dict[date, float] = {}
-        #: (asset, family, day) → {slot: (avg, peak)}
+        starts: dict[date, tuple[date, float]] = {}  # day → (its piece, the piece's midnight)
+        #: (asset, family, piece) → {slot: (avg, peak)}
         touched: dict[tuple[int, str, date], dict[int, list[float]]] = {}
         for (asset_id, family, bucket), values in hours.items():
             day = bucket.astimezone(tz).date()
-            midnight = midnights.get(day)
-            if midnight is None:
-                midnight = midnights[day] = datetime.combine(day, time(), tz).timestamp()
-            s = int((bucket.timestamp() - midnight) // 3600)
-            touched.setdefault((asset_id, family, day), {})[s] = values
-        written += _write(session, dialect, touched)
+            start = starts.get(day)
+            if start is None:
+                first = piece_of(day)
+                start = starts[day] = (first, datetime.combine(first, time(), tz).timestamp())
+            s = int((bucket.timestamp() - start[1]) // 3600)
+            touched.setdefault((asset_id, family, start[0]), {})[s] = values
+        _write(session, dialect, touched)
+        written += len(touched.keys() - previous)
+        previous = set(touched)
     return written
 
 
@@ -162,16 +183,16 @@ def _write(
     session: Session, dialect: str, touched: dict[tuple[int, str, date], dict[int, list[float]]]
 ) -> int:
     asset_ids = sorted({k[0] for k in touched})
-    day_set = sorted({k[2] for k in touched})
+    pieces = sorted({k[2] for k in touched})
     stored: dict[tuple[int, str, date], tuple[bytes, bytes]] = {}
     for i in range(0, len(asset_ids), IN_CHUNK):
         chunk = asset_ids[i : i + IN_CHUNK]
-        for asset_id, family, day, avgs, peaks in session.execute(
+        for asset_id, family, week, avgs, peaks in session.execute(
             select(
-                LoadDay.asset_id, LoadDay.family, LoadDay.day, LoadDay.avgs, LoadDay.peaks
-            ).where(LoadDay.asset_id.in_(chunk), LoadDay.day.in_(day_set))
+                LoadWeek.asset_id, LoadWeek.family, LoadWeek.week, LoadWeek.avgs, LoadWeek.peaks
+            ).where(LoadWeek.asset_id.in_(chunk), LoadWeek.week.in_(pieces))
         ):
-            stored[(asset_id, family, day)] = (avgs, peaks)
+            stored[(asset_id, family, week)] = (avgs, peaks)
     rows = []
     for key, slots in touched.items():
         old = stored.get(key)
@@ -188,17 +209,23 @@ def _write(
 
 
 def prune(session: Session, before: date) -> int:
-    """Delete the days before ``before`` (retention of the hourly rollups); rows deleted."""
-    return session.execute(delete(LoadDay.__table__).where(LoadDay.day < before)).rowcount or 0
+    """Delete the week pieces that end on or before ``before`` (the retention of the hourly
+    rollups); rows deleted."""
+    firsts = session.scalars(select(LoadWeek.week).where(LoadWeek.week < before).distinct())
+    gone = [first for first in firsts if piece_end(first) <= before]
+    if not gone:
+        return 0
+    return session.execute(delete(LoadWeek.__table__).where(LoadWeek.week.in_(gone))).rowcount or 0
 
 
-def days(
+def weeks(
     asset_ids: list[int], first: date, last: date, families: list[str] | None = None
 ) -> Iterator[tuple[Any, ...]]:
-    """The stored days in [first, last] of ``asset_ids``, ordered by asset, family and day:
-    ``(asset_id, family, day, n, peak, sum_y, sum_s, sum_ss, sum_sy, hours)`` with ``hours``
-    the day's hourly values as an ``array('d')`` of :data:`SLOTS` (``NONE`` where there is no
-    value: sorted, the values are the last ``n``). Days without any value are left out."""
+    """The week pieces starting in [first, last] of ``asset_ids``, ordered by asset, family and
+    first day: ``(asset_id, family, week, n, peak, sum_y, sum_s, sum_ss, sum_sy, hours)`` with
+    ``hours`` the piece's hourly values as an ``array('d')`` of :data:`SLOTS` (``NONE`` where
+    there is no value: sorted, the values are the last ``n``). Pieces without values are left
+    out. With ``first`` the 1st of a month, no piece reaches back before it."""
     from opskit import db
 
     families = families or list(FAMILIES)
@@ -207,25 +234,25 @@ def days(
     for i in range(0, len(ids), IN_CHUNK):
         rows = sess.execute(
             select(
-                LoadDay.asset_id,
-                LoadDay.family,
-                LoadDay.day,
-                LoadDay.n,
-                LoadDay.peak,
-                LoadDay.sum_y,
-                LoadDay.sum_s,
-                LoadDay.sum_ss,
-                LoadDay.sum_sy,
-                LoadDay.avgs,
+                LoadWeek.asset_id,
+                LoadWeek.family,
+                LoadWeek.week,
+                LoadWeek.n,
+                LoadWeek.peak,
+                LoadWeek.sum_y,
+                LoadWeek.sum_s,
+                LoadWeek.sum_ss,
+                LoadWeek.sum_sy,
+                LoadWeek.avgs,
             )
             .where(
-                LoadDay.asset_id.in_(ids[i : i + IN_CHUNK]),
-                LoadDay.family.in_(families),
-                LoadDay.day >= first,
-                LoadDay.day <= last,
-                LoadDay.n > 0,
+                LoadWeek.asset_id.in_(ids[i : i + IN_CHUNK]),
+                LoadWeek.family.in_(families),
+                LoadWeek.week >= first,
+                LoadWeek.week <= last,
+                LoadWeek.n > 0,
             )
-            .order_by(LoadDay.asset_id, LoadDay.family, LoadDay.day)
+            .order_by(LoadWeek.asset_id, LoadWeek.family, LoadWeek.week)
             .execution_options(yield_per=5000)
         )
         for *head, blob in rows:

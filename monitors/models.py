@@ -159,25 +159,27 @@ class Rollup(Base):
     last: Mapped[float] = mapped_column(Float)
 
 
-class LoadDay(Base):
-    """One asset's load in one family (cpu, memory, storage, traffic) over one local day.
+class LoadWeek(Base):
+    """One asset's load in one family (cpu, memory, storage, traffic) over one week piece: a
+    Monday-to-Sunday week in site time cut at month ends, starting on ``week``.
 
     Kept by ``monitors.load`` from the hourly rollups as they are written, so that reports over
-    months read one row per asset, family and day instead of every hourly rollup. ``avgs`` and
-    ``peaks`` hold one float64 per hour of the day (slot = hours since local midnight, 25 slots
-    for the longest DST day; NaN where there is no value): the hour's value combined across
-    the family's metrics and instances (``max``, e.g. the fullest volume, or ``sum``, e.g.
-    traffic in + out of every interface). The sums are over the hours present, with ``s`` the
-    slot: ``n``, Σy (``sum_y``), Σs, Σs², Σs·y, enough to add the day to a least-squares line.
+    months read one row per asset, family and week piece instead of every hourly rollup.
+    ``avgs`` and ``peaks`` hold one float64 per hour of the piece (slot = hours since the local
+    midnight of ``week``; 169 slots, the longest week; -inf where there is no value): the
+    hour's value combined across the family's metrics and instances (``max``, e.g. the fullest
+    volume, or ``sum``, e.g. traffic in + out of every interface). The sums are over the hours
+    present, with ``s`` the slot: ``n``, Σy (``sum_y``), Σs, Σs², Σs·y, enough to add the
+    piece to a least-squares line.
     """
 
-    __tablename__ = "load_day"
-    __table_args__ = (UniqueConstraint("asset_id", "family", "day", name="one_per_day"),)
+    __tablename__ = "load_week"
+    __table_args__ = (UniqueConstraint("asset_id", "family", "week", name="one_per_week"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
     family: Mapped[str] = mapped_column(String(16))
-    day: Mapped[date] = mapped_column(index=True)
+    week: Mapped[date] = mapped_column(index=True)
     n: Mapped[int] = mapped_column(default=0)
     peak: Mapped[float] = mapped_column(Float)
     sum_y: Mapped[float] = mapped_column(Float)

@@ -536,12 +536,13 @@ def asset_colours(asset_ids: list[int]) -> dict[int, str]:
     return {aid: node_state(states.get(aid), urgency.get(aid)) for aid in asset_ids}
 
 
-def load_days(asset_ids: list[int], first: date, last: date) -> Iterator[tuple[Any, ...]]:
-    """The daily load rows of ``asset_ids`` from ``first`` to ``last`` (local days), ordered by
-    asset, family and day, each with its hourly values (``monitors.load.days``)."""
+def load_weeks(asset_ids: list[int], first: date, last: date) -> Iterator[tuple[Any, ...]]:
+    """The weekly load rows (weeks cut at month ends) of ``asset_ids`` starting from ``first``
+    to ``last`` (local days), ordered by asset, family and week, each with its hourly values
+    (``monitors.load.weeks``)."""
     from monitors import load
 
-    return load.days(asset_ids, first, last)
+    return load.weeks(asset_ids, first, last)
 
 
 def load_families() -> dict[str, tuple[tuple[str, ...], str]]:

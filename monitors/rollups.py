@@ -7,10 +7,11 @@
 - Each run recomputes whole buckets with one set-based ``INSERT ... SELECT ... GROUP BY ... ON
   CONFLICT DO UPDATE`` per resolution (SQLite and PostgreSQL alike), so re-running adds nothing
   and a re-run after late readings corrects the bucket they fell into.
-- **Daily load** (``monitors.load``, table ``load_day``): after each hourly pass, the hours it
-  recomputed are folded into one row per asset, load family and local day (for reports).
+- **Weekly load** (``monitors.load``, table ``load_week``): after each hourly pass, the hours it
+  recomputed are folded into one row per asset, load family and week (cut at month ends), for
+  the reports.
 - **Retention** (:func:`prune`): raw readings 14 days, 5-minute rollups 180 days, hourly rollups
-  and daily load rows 3 years by default (``OPSKIT_RETENTION_*_DAYS``). A bucket is deleted
+  and weekly load rows 3 years by default (``OPSKIT_RETENTION_*_DAYS``). A bucket is deleted
   only after it has been rolled up into the next resolution.
 
 Which buckets a run covers: from ``since`` (default: 15 minutes before the newest 5-minute
@@ -246,10 +247,10 @@ def run(
 ) -> dict[str, int]:
     """Roll readings in [since, now] up into 5-minute then hourly buckets and commit.
 
-    The daily load rows (``monitors.load``) of the hours recomputed are refreshed with them.
+    The weekly load rows (``monitors.load``) of the hours recomputed are refreshed with them.
 
-    Returns ``{"five_minute": n, "hourly": n, "load_days": n}``: buckets (and days) written, or
-    ``{"skipped": 1}`` when another process is rolling up right now (PostgreSQL).
+    Returns ``{"five_minute": n, "hourly": n, "load_weeks": n}``: buckets (and load weeks)
+    written, or ``{"skipped": 1}`` when another process is rolling up right now (PostgreSQL).
     """
     session = session or db.session()
     now = now or utcnow()
@@ -259,15 +260,15 @@ def run(
     since = since if since is not None else default_since(session)
     if since is None:
         session.commit()
-        return {"five_minute": 0, "hourly": 0, "load_days": 0}
+        return {"five_minute": 0, "hourly": 0, "load_weeks": 0}
     end = floor(now, FIVE) + timedelta(seconds=FIVE)
     five = _five_minute(session, floor(since, FIVE), end)
     # whole hours, so each hourly bucket sees all of its 5-minute buckets
     first_hour, end_hour = floor(since, HOUR), floor(now, HOUR) + timedelta(seconds=HOUR)
     hourly = _hourly(session, first_hour, end_hour)
-    days = load.refresh(session, first_hour, end_hour)
+    weeks = load.refresh(session, first_hour, end_hour)
     session.commit()
-    return {"five_minute": five, "hourly": hourly, "load_days": days}
+    return {"five_minute": five, "hourly": hourly, "load_weeks": weeks}
 
 
 def prune(
@@ -286,7 +287,7 @@ def prune(
         return {"skipped": 1}
     rolled = session.scalar(select(func.max(Rollup.bucket)).where(Rollup.resolution == FIVE))
     rolled_hour = session.scalar(select(func.max(Rollup.bucket)).where(Rollup.resolution == HOUR))
-    out = {"raw": 0, "five_minute": 0, "hourly": 0, "load_days": 0}
+    out = {"raw": 0, "five_minute": 0, "hourly": 0, "load_weeks": 0}
     raw_cut = now - timedelta(days=keep.raw_days)
     if rolled is not None:
         raw_cut = min(raw_cut, rolled)
@@ -309,6 +310,6 @@ def prune(
         ).rowcount
         or 0
     )
-    out["load_days"] = load.prune(session, hour_cut.astimezone(load.site_zone()).date())
+    out["load_weeks"] = load.prune(session, hour_cut.astimezone(load.site_zone()).date())
     session.commit()
     return out

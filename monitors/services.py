@@ -217,11 +217,15 @@ def settle_alerts(asset_id: int, stopped_id: int, reason: str) -> None:
     judges the data's age on its next poll)."""
     from opskit.alerts import rules
 
-    others = db.session().scalars(
-        select(Monitor.state).where(
-            Monitor.asset_id == asset_id, Monitor.enabled.is_(True), Monitor.id != stopped_id
+    others = (
+        db.session()
+        .scalars(
+            select(Monitor.state).where(
+                Monitor.asset_id == asset_id, Monitor.enabled.is_(True), Monitor.id != stopped_id
+            )
         )
-    ).all()
+        .all()
+    )
     now = utcnow()
     if MonitorState.DOWN not in others:
         rules.device_status(asset_id, True, now, reason)

@@ -4,9 +4,9 @@ Which assets: servers not retired whose importance is core, plus servers whose `
 says database (``database``, ``db``, ``数据库``) whatever their importance.
 
 What: for CPU, memory, storage (the fullest volume each hour) and traffic (all interfaces, in +
-out, Mbit/s), from the hourly values: the daily load rows the poller keeps as it rolls up
-(``monitors.queries.load_days``, one row per asset, family and day holding that day's hourly
-values and their sums); for series without them, the hourly rollups
+out, Mbit/s), from the hourly values: the weekly load rows the poller keeps as it rolls up
+(``monitors.queries.load_weeks``, one row per asset, family and week cut at month ends, holding
+that week's hourly values and their sums); for series without them, the hourly rollups
 (``monitors.queries.load_statistics``), and raw readings when a site has no rollups yet:
 
 - weekly peak (highest reading) and 95th percentile of the hourly averages (nearest rank), weeks
@@ -19,7 +19,7 @@ values and their sums); for series without them, the hourly rollups
   the period's end is past the limit; none when the line does not rise.
 
 Everything is streamed one series at a time: memory does not grow with the length of history.
-At 200 servers and a quarter, the daily rows are 73,600 rows instead of 2.2 million rollups.
+At 200 servers and a quarter, the weekly rows are 12,800 rows instead of 2.2 million rollups.
 """
 
 from __future__ import annotations
@@ -167,23 +167,28 @@ def _week_origin(ctx: Context) -> datetime:
     return datetime.combine(monday, datetime.min.time(), ctx.period.tz)
 
 
-def _daily_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
-    """Weekly statistics from the daily load rows (``monitors.queries.load_days``).
+def _weekly_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
+    """Weekly statistics from the weekly load rows (``monitors.queries.load_weeks``).
 
-    A day row holds the day's hourly values (for the 95th percentiles) and its sums over
-    slot ``s`` (hours since local midnight): with x = d + s/24 days since the period began
-    (d: the day's offset), Σx = n·d + Σs/24, Σx² = n·d² + 2d·Σs/24 + Σs²/576 and
-    Σxy = d·Σy + Σs·y/24, the same line as through every hourly value."""
+    A row is a Monday week cut at month ends; a report week (cut at the period's edges, which
+    are month starts) is one or two of them. A row holds its hourly values (for the 95th
+    percentiles) and their sums over slot ``s`` (hours since the row's first midnight): with
+    x = d + s/24 days since the period began (d: the row's first day's offset),
+    Σx = n·d + Σs/24, Σx² = n·d² + 2d·Σs/24 + Σs²/576 and Σxy = d·Σy + Σs·y/24, the same line
+    as through every hourly value. Periods not starting on the 1st of a month (none so far)
+    are left to the hourly rollups."""
     from array import array
 
-    from monitors.queries import load_days
+    from monitors.queries import load_weeks
 
     period = ctx.period
+    if period.first_day.day != 1 or period.next_day.day != 1:
+        return {}
     by_id = {a.id: a for a in assets}
     first = period.first_day
     out: dict[tuple[int, str], Stats] = {}
     stats: Stats | None = None
-    values: dict[date, array] = {}  # week → its days' hourly slots (-inf: no value)
+    values: dict[date, array] = {}  # report week → its rows' hourly slots (-inf: no value)
     counts: dict[date, int] = {}  # week → hours with a value
     key: tuple[int, str] | None = None
 
@@ -200,7 +205,7 @@ def _daily_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats
                 stats.p95 = p95
         out[(stats.asset.id, stats.family)] = stats
 
-    for asset_id, family, day, n, peak, sy, ss, sss, ssy, hours in load_days(
+    for asset_id, family, piece, n, peak, sy, ss, sss, ssy, hours in load_weeks(
         sorted(by_id), first, period.last_day
     ):
         if (asset_id, family) != key:
@@ -210,14 +215,14 @@ def _daily_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats
             values, counts = {}, {}
         assert stats is not None
         scale = FAMILIES[family][2]
-        d = (day - first).days
+        d = (piece - first).days
         fit = stats.fit
         fit.n += n
         fit.sx += n * d + ss / 24
         fit.sxx += n * d * d + d * ss / 12 + sss / 576
         fit.sy += sy * scale
         fit.sxy += (d * sy + ssy / 24) * scale
-        week = max(day - timedelta(days=day.weekday()), first)
+        week = max(piece - timedelta(days=piece.weekday()), first)
         peak *= scale
         if peak > stats.peak:
             stats.peak = peak
@@ -236,7 +241,7 @@ def _daily_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats
 
 def _database_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
     """Weekly statistics from the hourly rollups (``monitors.queries.load_statistics``), for
-    series without daily load rows (history from before they were kept)."""
+    series without weekly load rows (history from before they were kept)."""
     from monitors.queries import load_statistics
 
     by_id = {a.id: a for a in assets}
@@ -300,7 +305,7 @@ def load(ctx: Context) -> list[Sheet]:
     summary: list[dict[str, Any]] = []
     #: family → week → asset tag → p95 (for the trend charts)
     trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
-    stats = _daily_stats(assets, ctx)
+    stats = _weekly_stats(assets, ctx)
     for fallback in (_database_stats, _python_stats):
         missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
         if missing:

@@ -56,11 +56,11 @@ def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None
 
         # Nothing is pruned before it has been rolled up, however old.
         far = T + timedelta(days=4000)
-        assert rollups.prune(far) == {"raw": 0, "five_minute": 0, "hourly": 0, "load_days": 0}
+        assert rollups.prune(far) == {"raw": 0, "five_minute": 0, "hourly": 0, "load_weeks": 0}
 
         now = at(62)
         first = rollups.run(now)
-        assert first == {"five_minute": 4, "hourly": 3, "load_days": 0}
+        assert first == {"five_minute": 4, "hourly": 3, "load_weeks": 0}
         assert buckets(300) == {
             ("probe1", at(50)): (3, 20, 24, 22, 24),
             ("probe1", at(55)): (2, 10, 30, 20, 10),
@@ -81,7 +81,7 @@ def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None
         # A late reading in an earlier bucket: the next run (default start) corrects the bucket
         # and its hour.
         add(a.id, at(53), 40)
-        assert rollups.run(now) == {"five_minute": 4, "hourly": 3, "load_days": 0}
+        assert rollups.run(now) == {"five_minute": 4, "hourly": 3, "load_weeks": 0}
         assert buckets(300)[("probe1", at(50))] == (4, 20, 40, 26.5, 24)
         count, low, high, mean, last = buckets(3600)[("probe1", at(0))]
         assert (count, low, high, last) == (6, 10, 40, 10) and abs(mean - 146 / 6) < 1e-9
@@ -111,7 +111,7 @@ def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None
         # Retention: a day later with 1-day raw / 1-day 5-minute retention.
         keep = rollups.Retention(raw_days=1, five_minute_days=1, hourly_days=3)
         gone = rollups.prune(at(24 * 60 + 58), keep)
-        assert gone == {"raw": 8, "five_minute": 3, "hourly": 0, "load_days": 0}
+        assert gone == {"raw": 8, "five_minute": 3, "hourly": 0, "load_weeks": 0}
         left = db.session().execute(select(Reading.at, Reading.value)).all()
         assert left == [(at(60), 50.0)]
         assert set(buckets(300)) == {("probe1", at(60))}
@@ -138,8 +138,8 @@ def test_rollup_command(app: Flask) -> None:
     since = (now - timedelta(days=21)).strftime("%Y-%m-%d")
     result = runner.invoke(cli, ["rollup", "--since", since, "--prune"], obj=obj)
     assert result.exit_code == 0, result.output
-    assert "rolled up: 2 5-minute, 2 hourly buckets, 0 load days" in result.output
-    assert "pruned: 1 readings, 0 5-minute, 0 hourly buckets, 0 load days" in result.output
+    assert "rolled up: 2 5-minute, 2 hourly buckets, 0 load weeks" in result.output
+    assert "pruned: 1 readings, 0 5-minute, 0 hourly buckets, 0 load weeks" in result.output
     with app.app_context():
         assert db.session().scalars(select(Reading.value)).all() == [21.0]
         assert db.session().scalar(select(func.count()).select_from(Rollup)) == 4
@@ -147,8 +147,8 @@ def test_rollup_command(app: Flask) -> None:
 
 def test_rollups_with_nothing_to_do(db_app: Flask) -> None:
     with db_app.app_context():
-        assert rollups.run() == {"five_minute": 0, "hourly": 0, "load_days": 0}
-        assert rollups.prune() == {"raw": 0, "five_minute": 0, "hourly": 0, "load_days": 0}
+        assert rollups.run() == {"five_minute": 0, "hourly": 0, "load_weeks": 0}
+        assert rollups.prune() == {"raw": 0, "five_minute": 0, "hourly": 0, "load_weeks": 0}
         assert rollups.retention() == rollups.Retention(14, 180, 1095)
 
 
