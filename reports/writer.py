@@ -28,6 +28,8 @@ from typing import Any
 
 import xlsxwriter
 
+from reports import xlsxrows
+
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME = "text", "int", "number", "percent", "date", "datetime"
 FORMATS = {
     INT: {"num_format": "0"},
@@ -101,6 +103,10 @@ class ReportWriter:
             kind: self.book.add_format({**FORMATS.get(kind, {}), "bg_color": "#FCE4D6"})
             for kind in (TEXT, *FORMATS)
         }
+        # style indexes fixed now, in this order, whichever cell uses a format first (the
+        # streamed rows and xlsxwriter's cell writers then give byte-identical sheets)
+        for fmt in (self.header, self.title, *self.formats.values(), *self.hot.values()):
+            fmt._get_xf_index()
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -156,6 +162,18 @@ class ReportWriter:
             ws.set_column(ci, ci, width)
             ws.write_string(top, ci, col.header, self.header)
         ws.freeze_panes(top + 1, 0)
+        if xlsxrows.supported(ws):
+            r = self._stream_rows(ws, sheet, top, _chain(first, rows))
+        else:
+            r = self._cell_rows(ws, sheet, top, _chain(first, rows))
+        if sheet.columns:
+            ws.autofilter(top, 0, max(r, top), len(sheet.columns) - 1)
+        for chart in sheet.charts:
+            self._chart(ws, sheet, chart, top, r)
+        return r - top
+
+    def _cell_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict]) -> int:
+        """The data rows through xlsxwriter's cell writers (when rows cannot be streamed)."""
         r = top
         # The per-cell path, decided once per column: text, numbers in number columns and naive
         # datetimes (nearly every cell, highlighted rows too) go straight to xlsxwriter's
@@ -175,7 +193,7 @@ class ReportWriter:
         write_datetime = getattr(ws, "_write_datetime", ws.write_datetime)
         write_blank = getattr(ws, "_write_blank", ws.write_blank)
         highlight, cell = sheet.highlight, self._cell
-        for row in _chain(first, rows):
+        for row in rows:
             r += 1
             get = row.get
             if highlight is not None and highlight(row):
@@ -207,11 +225,101 @@ class ReportWriter:
                     write_datetime(r, ci, value, plan_dt[ci])
                 else:
                     cell(ws, r, ci, value, kind, False)
-        if sheet.columns:
-            ws.autofilter(top, 0, max(r, top), len(sheet.columns) - 1)
-        for chart in sheet.charts:
-            self._chart(ws, sheet, chart, top, r)
-        return r - top
+        return r
+
+    def _stream_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict]) -> int:
+        """The data rows as XML appended to the worksheet (``reports.xlsxrows``): the same
+        cells, formats and bytes as :meth:`_cell_rows`, without xlsxwriter's per-cell work.
+        Plain text, numbers in number columns and naive datetimes are built inline; anything
+        else goes through :meth:`_resolve`, the one decision ``_cell`` makes too."""
+        columns = sheet.columns
+        stream = xlsxrows.RowStream(ws, top + 1, len(columns))
+        formats, hot = self.formats, self.hot
+
+        def xf(fmt: Any) -> int | None:
+            return None if fmt is None else fmt._get_xf_index()
+
+        plan = []
+        for ci, col in enumerate(columns):
+            fmt, hot_fmt = formats.get(col.type), hot.get(col.type)
+            plan.append(
+                (
+                    ci,
+                    col.key,
+                    col.type,
+                    col.type in _NUMERIC,
+                    stream.letters[ci],
+                    xf(fmt),
+                    xf(fmt or formats[DATETIME]),
+                    xf(hot_fmt),
+                    xf(hot_fmt or formats[DATETIME]),
+                )
+            )
+        hot_text = xf(hot[TEXT])
+        text, number, when, blank = stream.text, stream.number, stream.date, stream.blank
+        special, short = xlsxrows.SPECIAL.search, xlsxrows.SHORT
+        highlight, add_row = sheet.highlight, stream.row
+        r = top
+        for row in rows:
+            r += 1
+            rn = str(r + 1)
+            get = row.get
+            cells: list[str] = []
+            add = cells.append
+            if highlight is not None and highlight(row):
+                for _ci, key, kind, numeric, letter, _x, _dx, hx, hdx in plan:
+                    value = get(key)
+                    cls = value.__class__
+                    ref = letter + rn
+                    if value is None or value == "":
+                        add(blank(ref, hot_text))
+                    elif cls is str:
+                        add(text(ref, value, hot_text))
+                    elif numeric and (cls is float or cls is int):
+                        add(number(ref, value, hx))
+                    elif cls is datetime and value.tzinfo is None:
+                        add(when(ref, value, hdx))
+                    else:
+                        add(self._cell_xml(stream, ref, value, kind, True))
+                add_row(cells)
+                continue
+            for _ci, key, kind, numeric, letter, x, dx, _hx, _hdx in plan:
+                value = get(key)
+                cls = value.__class__
+                if cls is str:
+                    if value:
+                        if len(value) <= short and special(value) is None:
+                            add(f'<c r="{letter}{rn}" t="inlineStr"><is><t>{value}</t></is></c>')
+                        else:
+                            add(text(letter + rn, value, None))
+                elif value is None:
+                    pass
+                elif numeric and (cls is float or cls is int):
+                    add(number(letter + rn, value, x))
+                elif cls is datetime and value.tzinfo is None:
+                    add(when(letter + rn, value, dx))
+                else:
+                    xml = self._cell_xml(stream, letter + rn, value, kind, False)
+                    if xml:
+                        add(xml)
+            add_row(cells)
+        stream.close()
+        return r
+
+    def _cell_xml(self, stream: Any, ref: str, value: Any, kind: str, hot: bool) -> str:
+        """One cell's XML for ``stream``, as :meth:`_cell` would write it ("" for none)."""
+        resolved = self._resolve(value, kind, hot)
+        if resolved is None:
+            return ""
+        what, payload, fmt = resolved
+        index = None if fmt is None else fmt._get_xf_index()
+        if what == "blank":
+            return stream.blank(ref, index)
+        if what == "date":
+            return stream.date(ref, payload, index)
+        if what == "number":
+            return stream.number(ref, payload, index)
+        return stream.text(ref, payload, index)
 
     def _chart(self, ws: Any, sheet: Sheet, spec: dict[str, Any], top: int, last: int) -> None:
         """A native Excel chart of some columns: {"type", "category", "values": [keys], "title"}."""
@@ -233,26 +341,37 @@ class ReportWriter:
         chart.set_legend({"position": "bottom"})
         ws.insert_chart(top + 1, len(keys) + 1, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
-    def _cell(self, ws: Any, r: int, c: int, value: Any, kind: str, hot: bool) -> None:
+    def _resolve(self, value: Any, kind: str, hot: bool) -> tuple[str, Any, Any] | None:
+        """What one cell becomes: ("blank" | "date" | "number" | "text", value, format), or
+        None for no cell. Aware datetimes are refused (convert at the boundary)."""
         fmt = (self.hot if hot else self.formats).get(kind)
         if value is None or value == "":
-            if hot:
-                ws.write_blank(r, c, None, self.hot[TEXT])
-            return
+            return ("blank", None, self.hot[TEXT]) if hot else None
         if isinstance(value, datetime):
             if value.tzinfo is not None:
                 raise TypeError("report cells take local naive datetimes; convert at the boundary")
-            ws.write_datetime(r, c, value, fmt or self.formats[DATETIME])
-        elif isinstance(value, date):
-            ws.write_datetime(
-                r, c, datetime.combine(value, datetime.min.time()), fmt or self.formats[DATE]
-            )
-        elif isinstance(value, bool):
-            ws.write_string(r, c, "是" if value else "否", fmt)
-        elif isinstance(value, int | float) and kind in (INT, NUMBER, PERCENT):
-            ws.write_number(r, c, value, fmt)
+            return "date", value, fmt or self.formats[DATETIME]
+        if isinstance(value, date):
+            return "date", datetime.combine(value, datetime.min.time()), fmt or self.formats[DATE]
+        if isinstance(value, bool):
+            return "text", "是" if value else "否", fmt
+        if isinstance(value, int | float) and kind in (INT, NUMBER, PERCENT):
+            return "number", value, fmt
+        return "text", str(value), self.hot[TEXT] if hot else None
+
+    def _cell(self, ws: Any, r: int, c: int, value: Any, kind: str, hot: bool) -> None:
+        resolved = self._resolve(value, kind, hot)
+        if resolved is None:
+            return
+        what, payload, fmt = resolved
+        if what == "blank":
+            ws.write_blank(r, c, None, fmt)
+        elif what == "date":
+            ws.write_datetime(r, c, payload, fmt)
+        elif what == "number":
+            ws.write_number(r, c, payload, fmt)
         else:
-            ws.write_string(r, c, str(value), self.hot[TEXT] if hot else None)
+            ws.write_string(r, c, payload, fmt)
 
 
 def _kind_of(value: Any) -> str:
