@@ -1,7 +1,8 @@
 """Patrol reads for the pages of this domain and for other domains (dashboard, reports).
 
 - ``rounds_for_day(day, site_id)``: every planned slot of the day with its state (due,
-  in_progress, done, overdue) and round, plus the ad hoc rounds of the day.
+  in_progress, done, overdue) and round, plus the ad hoc rounds of the day;
+  ``rounds_for_days`` the same for many days at once (reports).
 - ``round_detail(round)``: a round with its checklists, targets, answers, progress, findings.
 - ``open_findings(...)``, ``findings_between(...)``, ``rounds_between(...)``, ``item_series(...)``
   for the dashboard, history, trends and reports.
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -77,21 +79,32 @@ def rounds_for_day(
     exists, ``overdue`` when neither and the plan's grace period after the slot has passed,
     else ``due``. Sorted by time, then room.
     """
+    return rounds_for_days([day], site_id, now)[day]
+
+
+def rounds_for_days(
+    days: list[date], site_id: int | None = None, now: datetime | None = None
+) -> dict[date, list[Slot]]:
+    """``rounds_for_day`` of each of ``days`` (a report's period: one day after another), with
+    the rounds, the rooms and the plans read once for all of them instead of once a day."""
     from assets import queries as assets
 
     now = now or db.utcnow()
-    start, end = services.day_bounds(day)
+    if not days:
+        return {}
+    bounds = sorted((*services.day_bounds(day), day) for day in days)
+    start, end = bounds[0][0], max(b[1] for b in bounds)
     sess = db.session()
     # Two range queries on ix_patrol_round_scheduled_started (an OR of the two would scan
-    # every round ever kept): the day's scheduled rounds, then its ad hoc ones.
-    rounds = list(
+    # every round ever kept): the days' scheduled rounds, then their ad hoc ones.
+    scheduled = list(
         sess.scalars(
             select(PatrolRound)
             .where(PatrolRound.scheduled_for >= start, PatrolRound.scheduled_for < end)
             .order_by(PatrolRound.id)
         )
     )
-    rounds += sess.scalars(
+    ad_hoc = sess.scalars(
         select(PatrolRound)
         .where(
             PatrolRound.scheduled_for.is_(None),
@@ -100,33 +113,45 @@ def rounds_for_day(
         )
         .order_by(PatrolRound.id)
     )
+    starts = [b[0] for b in bounds]
+    rounds: dict[date, list[PatrolRound]] = {day: [] for day in days}
+    for patrol, moment in [(r, r.scheduled_for) for r in scheduled] + [
+        (r, r.started_at) for r in ad_hoc
+    ]:
+        i = bisect_right(starts, moment) - 1
+        if i >= 0 and moment < bounds[i][1]:
+            rounds[bounds[i][2]].append(patrol)
     all_rooms = assets.all_rooms()
     room_site = {r.id: r.site_id for r in all_rooms}
     room_name = {r.id: r.name for r in all_rooms}
-    by_slot: dict[tuple[int | None, int, datetime | None], PatrolRound] = {}
-    for patrol in sorted(rounds, key=_round_rank):
-        by_slot.setdefault((patrol.plan_id, patrol.room_id, patrol.scheduled_for), patrol)
-    slots: list[Slot] = []
-    for plan in plans(enabled_only=True):
-        for room_id in services.plan_rooms(plan):
-            if site_id is not None and room_site.get(room_id) != site_id:
-                continue
-            for moment in services.slot_times(plan, day):
-                patrol = by_slot.get((plan.id, room_id, moment))
-                state = _state(patrol, moment, plan, now)
-                name = room_name.get(room_id, "")
-                slots.append(Slot(plan, room_id, moment, state, patrol, name))
-    for patrol in rounds:
-        if patrol.scheduled_for is None and (
-            site_id is None or room_site.get(patrol.room_id) == site_id
-        ):
-            state = _state(patrol, None, None, now)
-            name = room_name.get(patrol.room_id, "")
-            slots.append(Slot(None, patrol.room_id, None, state, patrol, name))
-    slots.sort(
-        key=lambda s: (s.scheduled_for or (s.round.started_at if s.round else now), s.room_id)
-    )
-    return slots
+    enabled = [(plan, services.plan_rooms(plan)) for plan in plans(enabled_only=True)]
+    out: dict[date, list[Slot]] = {}
+    for day in days:
+        by_slot: dict[tuple[int | None, int, datetime | None], PatrolRound] = {}
+        for patrol in sorted(rounds[day], key=_round_rank):
+            by_slot.setdefault((patrol.plan_id, patrol.room_id, patrol.scheduled_for), patrol)
+        slots: list[Slot] = []
+        for plan, room_ids in enabled:
+            for room_id in room_ids:
+                if site_id is not None and room_site.get(room_id) != site_id:
+                    continue
+                for moment in services.slot_times(plan, day):
+                    patrol = by_slot.get((plan.id, room_id, moment))
+                    state = _state(patrol, moment, plan, now)
+                    name = room_name.get(room_id, "")
+                    slots.append(Slot(plan, room_id, moment, state, patrol, name))
+        for patrol in rounds[day]:
+            if patrol.scheduled_for is None and (
+                site_id is None or room_site.get(patrol.room_id) == site_id
+            ):
+                state = _state(patrol, None, None, now)
+                name = room_name.get(patrol.room_id, "")
+                slots.append(Slot(None, patrol.room_id, None, state, patrol, name))
+        slots.sort(
+            key=lambda s: (s.scheduled_for or (s.round.started_at if s.round else now), s.room_id)
+        )
+        out[day] = slots
+    return out
 
 
 def _round_rank(patrol: PatrolRound) -> tuple[int, datetime]:
