@@ -57,10 +57,20 @@ def build_pack(
     ctx = Context(period=period, now=now or db.utcnow(), headline={})
     written: dict[str, int] = {}
     with force_locale(locale):
-        sheets = [sheet for kind in chosen for sheet in KINDS[kind][1](ctx)]
         site = current_app.config.get("SITE_NAME", "") or _("(site name not set)")
         with ReportWriter(out) as writer:
-            cover = [
+            # One kind at a time: its data is written and let go before the next kind runs, so
+            # memory holds the largest kind, not all of them. The cover comes first in the
+            # workbook but is filled last, with the headline figures every kind added.
+            cover = writer.reserve(_("Cover"))
+            for kind in chosen:
+                for sheet in KINDS[kind][1](ctx):
+                    if isinstance(sheet, Image):
+                        writer.image(sheet.name, sheet.title, sheet.png, sheet.note)
+                        written[sheet.name] = 1
+                    else:
+                        written[sheet.name] = writer.sheet(sheet)
+            pairs = [
                 (_("Site"), site),
                 (_("Period"), period.zh if locale.startswith("zh") else period.text),
                 (_("From"), period.first_day),
@@ -69,11 +79,5 @@ def build_pack(
                 (_("Built"), ctx.now.astimezone(period.tz).replace(tzinfo=None)),
                 *[(str(label), value) for label, value in ctx.headline.items()],
             ]
-            writer.key_values(_("Cover"), pack_title(period), cover)
-            for sheet in sheets:
-                if isinstance(sheet, Image):
-                    writer.image(sheet.name, sheet.title, sheet.png, sheet.note)
-                    written[sheet.name] = 1
-                else:
-                    written[sheet.name] = writer.sheet(sheet)
+            writer.key_values(cover, pack_title(period), pairs)
     return written

@@ -127,9 +127,15 @@ class ReportWriter:
             raise
         os.replace(self.tmp, self.path)
 
-    def key_values(self, name: str, title: str, pairs: Sequence[tuple[str, Any]]) -> None:
-        """A two-column sheet (the cover): a title, then label/value rows."""
-        ws = self.book.add_worksheet(_sheet_name(name, self.used))
+    def reserve(self, name: str) -> Any:
+        """Add a worksheet now, in this place of the workbook, to fill later (the cover, whose
+        figures are known once every kind has run)."""
+        return self.book.add_worksheet(_sheet_name(name, self.used))
+
+    def key_values(self, name: str | Any, title: str, pairs: Sequence[tuple[str, Any]]) -> None:
+        """A two-column sheet (the cover): a title, then label/value rows. ``name`` may be a
+        worksheet from :meth:`reserve`."""
+        ws = self.reserve(name) if isinstance(name, str) else name
         ws.set_column(0, 0, max([display_width(k) for k, _ in pairs] + [12]) + 2)
         ws.set_column(1, 1, 40)
         ws.write_string(0, 0, title, self.title)
