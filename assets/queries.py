@@ -517,17 +517,38 @@ def all_addresses() -> Iterator[tuple[Any, ...]]:
     yield from db.session().connection().execute(query)
 
 
-def all_links() -> list[Link]:
-    """Every registered link with both ends' assets loaded, by end A's tag and port."""
-    a_asset = aliased(Asset)
-    return list(
-        db.session().scalars(
-            select(Link)
-            .join(a_asset, Link.a_asset_id == a_asset.id)
-            .options(contains_eager(Link.a_asset.of_type(a_asset)), joinedload(Link.b_asset))
-            .order_by(a_asset.asset_tag, Link.a_port, Link.id)
+def all_links() -> list[Any]:
+    """Every registered link by end A's tag and port, as plain rows (a Core statement: no ORM
+    objects): id, a_asset_id, a_port, b_asset_id, b_port, medium, source, and each end's
+    asset as a_tag, a_name, a_kind, b_tag, b_name, b_kind (``None`` for a missing end B)."""
+    a_asset, b_asset = aliased(Asset), aliased(Asset)
+    query = (
+        select(
+            Link.id,
+            Link.a_asset_id,
+            Link.a_port,
+            Link.b_asset_id,
+            Link.b_port,
+            Link.medium,
+            Link.source,
+            a_asset.asset_tag.label("a_tag"),
+            a_asset.name.label("a_name"),
+            a_asset.kind.label("a_kind"),
+            b_asset.asset_tag.label("b_tag"),
+            b_asset.name.label("b_name"),
+            b_asset.kind.label("b_kind"),
         )
+        .join(a_asset, Link.a_asset_id == a_asset.id)
+        .outerjoin(b_asset, Link.b_asset_id == b_asset.id)
+        .order_by(a_asset.asset_tag, Link.a_port, Link.id)
     )
+    return list(db.session().connection().execute(query))
+
+
+def asset_labels(ids: list[int]) -> list[Any]:
+    """The assets ``ids`` as plain rows of id, asset_tag, name, kind (labels for a diagram)."""
+    query = select(Asset.id, Asset.asset_tag, Asset.name, Asset.kind).where(Asset.id.in_(ids))
+    return list(db.session().connection().execute(query))
 
 
 def assets_for_report(kinds: list[str] | None = None) -> list[Asset]:
@@ -597,16 +618,27 @@ def assets_by_identity(
     return out
 
 
-def iter_assets_for_report() -> Iterator[Asset]:
-    """``assets_for_report()`` streamed (for reports over every asset: memory stays flat)."""
+def asset_configs_for_report() -> Iterator[tuple[Any, ...]]:
+    """The assets not retired by tag, streamed as plain rows (memory stays flat over every
+    asset): id, asset tag, name, kind, vendor, model, serial, specs, status. A Core statement
+    on the session's connection: no ORM objects for a report that only reads these columns."""
     query = (
-        select(Asset)
-        .options(joinedload(Asset.room), joinedload(Asset.rack))
+        select(
+            Asset.id,
+            Asset.asset_tag,
+            Asset.name,
+            Asset.kind,
+            Asset.vendor,
+            Asset.model,
+            Asset.serial,
+            Asset.specs,
+            Asset.status,
+        )
         .where(Asset.status != "retired")
         .order_by(Asset.asset_tag)
         .execution_options(yield_per=1000)
     )
-    yield from db.session().scalars(query)
+    yield from db.session().connection().execute(query)
 
 
 def asset_ids_for_report() -> list[int]:

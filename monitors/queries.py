@@ -484,16 +484,27 @@ def volume_usage(
 
 
 def lldp_neighbours_between(start: datetime, end: datetime) -> list[Any]:
-    """LLDP neighbours seen by some poll in [start, end), by reporting asset and local port."""
+    """LLDP neighbours seen by some poll in [start, end), by reporting asset and local port, as
+    plain rows (a Core statement): id, asset_id, local_port, remote_sys_name, remote_port,
+    remote_chassis_id, remote_asset_id, first_seen, last_seen."""
     from monitors.models import LldpNeighbor
 
-    return list(
-        db.session().scalars(
-            select(LldpNeighbor)
-            .where(LldpNeighbor.last_seen >= start, LldpNeighbor.first_seen < end)
-            .order_by(LldpNeighbor.asset_id, LldpNeighbor.local_port, LldpNeighbor.id)
+    query = (
+        select(
+            LldpNeighbor.id,
+            LldpNeighbor.asset_id,
+            LldpNeighbor.local_port,
+            LldpNeighbor.remote_sys_name,
+            LldpNeighbor.remote_port,
+            LldpNeighbor.remote_chassis_id,
+            LldpNeighbor.remote_asset_id,
+            LldpNeighbor.first_seen,
+            LldpNeighbor.last_seen,
         )
+        .where(LldpNeighbor.last_seen >= start, LldpNeighbor.first_seen < end)
+        .order_by(LldpNeighbor.asset_id, LldpNeighbor.local_port, LldpNeighbor.id)
     )
+    return list(db.session().connection().execute(query))
 
 
 def arp_sightings_between(start: datetime, end: datetime) -> Iterator[Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from reports.kinds import Context, enum_label
+from reports.kinds import Context, enum_labeller
 from reports.writer import INT, NUMBER, Col, Sheet
 
 NEAR_FULL = 85.0  # percent, like the storage.full alert rule's warning
@@ -26,7 +26,7 @@ GB = 1024**3
 
 def config_storage(ctx: Context) -> list[Sheet]:
     from assets.models import AssetKind, AssetStatus
-    from assets.queries import asset_ids_for_report, assets_by_ids, iter_assets_for_report
+    from assets.queries import asset_configs_for_report, asset_ids_for_report, assets_by_ids
     from monitors.queries import volume_usage
 
     period = ctx.period
@@ -40,24 +40,26 @@ def config_storage(ctx: Context) -> list[Sheet]:
         return max(use["last"] or 0, use["peak"] or 0) >= NEAR_FULL
 
     def device_rows() -> Iterator[dict[str, Any]]:
-        for a in iter_assets_for_report():  # streamed: one row at a time
-            specs = a.specs or {}
-            vols = by_asset.get(a.id, [])
+        kind_label, status_label = enum_labeller(AssetKind), enum_labeller(AssetStatus)
+        for row in asset_configs_for_report():  # streamed: one row at a time
+            asset_id, tag, name, kind, vendor, model, serial, specs, status = row
+            specs = specs or {}
+            vols = by_asset.get(asset_id, [])
             sizes = [u["size"] for _v, u in vols if u["size"] is not None]
             yield {
-                "tag": a.asset_tag,
-                "name": a.name,
-                "kind": enum_label(AssetKind, a.kind),
-                "vendor": a.vendor,
-                "model": a.model,
-                "serial": a.serial,
+                "tag": tag,
+                "name": name,
+                "kind": kind_label(kind),
+                "vendor": vendor,
+                "model": model,
+                "serial": serial,
                 "firmware": specs.get("firmware", ""),
                 "cpu": specs.get("cpu", ""),
                 "memory": specs.get("memory_gb"),
                 "disks": specs.get("disks", ""),
                 "volumes": len(vols) or None,
                 "capacity": round(sum(sizes) / GB, 1) if sizes else None,
-                "status": enum_label(AssetStatus, a.status),
+                "status": status_label(status),
                 "hot": any(near_full(u) for _v, u in vols),
             }
 

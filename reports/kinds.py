@@ -48,9 +48,15 @@ def _local(moment: datetime | None, ctx: Context) -> datetime | None:
 
 def enum_label(enum_cls: Any, value: str) -> str:
     """A registry enumeration's Chinese label in a Chinese workbook, its key in English."""
+    return enum_labeller(enum_cls)(value)
+
+
+def enum_labeller(enum_cls: Any) -> Callable[[str], str]:
+    """``enum_label`` for many values of ``enum_cls``: the locale and labels looked up once."""
     if get_locale() is not None and str(get_locale()).startswith("zh"):
-        return enum_cls.zh_labels().get(value, value)
-    return value
+        labels = enum_cls.zh_labels()
+        return lambda value: labels.get(value, value)
+    return lambda value: value
 
 
 def _minutes(start: datetime, end: datetime | None) -> float | None:

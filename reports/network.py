@@ -77,7 +77,7 @@ def norm_mac(mac: str | None) -> str:
 
 def topology(ctx: Context) -> list[Any]:
     from assets.models import LinkSource
-    from assets.queries import all_links, assets_by_ids
+    from assets.queries import all_links, asset_labels
     from monitors.queries import lldp_neighbours_between
     from reports import diagram
 
@@ -118,9 +118,10 @@ def topology(ctx: Context) -> list[Any]:
             key = (n.asset_id, here[1], n.remote_chassis_id, there)
         unregistered.setdefault(key, n)
 
-    names = {
-        a.id: a
-        for a in assets_by_ids(
+    # asset id → (tag, name, kind) of every device in a link or an LLDP table
+    names: dict[int | None, tuple[str, str, str]] = {
+        a.id: (a.asset_tag, a.name, a.kind)
+        for a in asset_labels(
             sorted(
                 {n.asset_id for n in neighbours}
                 | {n.remote_asset_id for n in neighbours if n.remote_asset_id}
@@ -128,8 +129,9 @@ def topology(ctx: Context) -> list[Any]:
         )
     }
     for link in links:
-        names.setdefault(link.a_asset_id, link.a_asset)
-        names.setdefault(link.b_asset_id, link.b_asset)
+        names.setdefault(link.a_asset_id, (link.a_tag, link.a_name, link.a_kind))
+        if link.b_tag is not None:
+            names.setdefault(link.b_asset_id, (link.b_tag, link.b_name, link.b_kind))
     state_text = {
         "ok": _("seen"),
         "not_seen": _("not seen"),
@@ -142,10 +144,10 @@ def topology(ctx: Context) -> list[Any]:
     }
 
     def tag(asset_id: int | None) -> str:
-        return names[asset_id].asset_tag if asset_id in names else ""
+        return names[asset_id][0] if asset_id in names else ""
 
     def name(asset_id: int | None) -> str:
-        return names[asset_id].name if asset_id in names else ""
+        return names[asset_id][1] if asset_id in names else ""
 
     link_rows = [
         {
@@ -183,11 +185,7 @@ def topology(ctx: Context) -> list[Any]:
     ctx.headline[_("Links seen but not registered")] = len(extra)
     ctx.headline[_("Links registered but not seen")] = len(unseen)
 
-    nodes = {
-        aid: diagram.Node(aid, a.asset_tag, a.name, a.kind)
-        for aid, a in names.items()
-        if a is not None
-    }
+    nodes = {aid: diagram.Node(aid, *label) for aid, label in names.items()}
     edges = [diagram.Edge(link.a_asset_id, link.b_asset_id, states[link.id]) for link in links] + [
         diagram.Edge(n.asset_id, n.remote_asset_id, "unregistered")
         for n in extra
