@@ -281,11 +281,11 @@ def prefix_utilisations(prefixes: list[Prefix]) -> dict[int, Utilisation]:
     parsed but the prefixes and their gateways.
     """
     used: dict[int, set[int]] = {p.id: set() for p in prefixes}
-    rows = db.session().execute(
-        select(IPAddress.prefix_id, IPAddress.sort_key).where(
-            IPAddress.status != AddressStatus.FREE.value
-        )
+    query = select(IPAddress.prefix_id, IPAddress.sort_key).where(
+        IPAddress.status != AddressStatus.FREE.value
     )
+    # Core on the session's connection: plain rows, none of the ORM's result handling
+    rows = db.session().connection().execute(query)
     for prefix_id, key in rows:
         if prefix_id in used:
             used[prefix_id].add(int(key, 16))
