@@ -372,7 +372,7 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
         covered.add(prefix_id)
         if len(entry.macs) > 1:
             candidates.append((several, (address, prefix_id, cidr, tag, hostname, mac)))
-        elif mac and norm_mac(mac) not in entry.macs:
+        elif mac and mac not in entry.macs and norm_mac(mac) not in entry.macs:  # seen: canonical
             candidates.append((differs, (address, prefix_id, cidr, tag, hostname, mac)))
 
     conflicts: list[dict[str, Any]] = []
@@ -394,7 +394,7 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
         )
 
     nets = [(ipaddress.ip_network(p.cidr), p.cidr) for p in prefixes]
-    unregistered = [ip for ip in sorted(seen, key=ip_order) if ip not in registered]
+    unregistered = sorted((ip for ip in seen if ip not in registered), key=ip_order)
     for ip in unregistered:
         addr = ipaddress.ip_address(ip)
         inside = [(n.prefixlen, c) for n, c in nets if n.version == addr.version and addr in n]
