@@ -31,6 +31,8 @@ WHITE, BLACK, GREY = (255, 255, 255), (0, 0, 0), (60, 60, 60)
 #: zlib level of the PNG: 1 is several times quicker than 6 for a little more size (and the
 #: workbook's zip compresses the picture again)
 COMPRESS_LEVEL = 1
+#: shades of a text's colour over the colour behind it, for antialiased text (``_Texts``)
+TEXT_SHADES = 16
 
 #: link state → (colour, dashed)
 STYLES = {
@@ -64,10 +66,6 @@ class Edge:
     a: int
     b: int
     state: str  # a key of STYLES
-
-
-#: shades of a text's colour over the colour behind it, for antialiased text (see ``_text``)
-TEXT_SHADES = 16
 
 
 @cache
@@ -107,8 +105,8 @@ class _Texts:
 
     def draw(self, xy: tuple[int, int], text: str, font, ink: RGB, paper: RGB, width: int) -> None:
         """``text`` (at most ``width`` pixels long) with its top left corner at ``xy``."""
-        pad = self.PAD
-        tile = Image.new("L", (width + 2 * pad, font.size * 2 + 2 * pad))
+        pad, size = self.PAD, getattr(font, "size", 11)  # Pillow's bitmap font has no size
+        tile = Image.new("L", (width + 2 * pad, size * 2 + 2 * pad))  # room for any line
         ImageDraw.Draw(tile).text((pad, pad), text, fill=255, font=font)
         coverage = tile.tobytes()
         shaded = Image.frombytes("P", tile.size, coverage.translate(self._shades(ink, paper)))
