@@ -3,6 +3,11 @@
 JSON endpoints under ``/patrol/rounds/<client_id>/`` are called by ``static/js/patrol.js``
 with the page's CSRF token; each is idempotent by the round's (and photo's) client id so the
 offline queue may resend them. The service worker is served at ``/sw.js`` (root scope).
+
+A round is changed only by the engineer who started it: an answer, photo, start or submission
+for someone else's round is refused (403 ``not_owner``), and so is a queued request whose
+``X-Opskit-Queued-By`` header names another user than the one logged in (403
+``queued_by_other``): a shared tablet never sends one engineer's queued work as another's.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from inspections.models import PatrolRound
 from inspections.views import bp  # the domain's blueprint: endpoints inspections.*, /patrol
 from opskit import db
 from opskit.auth import require_roles
+from opskit.models import User
 from opskit.validation import ValidationFailed
 
 STATE_LABELS = SLOT_STATE_LABELS
@@ -43,6 +49,51 @@ def _round_or_404(client_id: str) -> PatrolRound:
     if patrol is None:
         abort(404)
     return patrol
+
+
+#: Sent by patrol.js with every (queued) request: the id of the user who made the entry.
+QUEUED_BY_HEADER = "X-Opskit-Queued-By"
+
+
+def started_by(patrol: PatrolRound, user: Any) -> bool:
+    """True if ``user`` started the round (rounds from before user ids: by user name)."""
+    if patrol.engineer_id is not None:
+        return bool(patrol.engineer_id == user.id)
+    return bool(patrol.engineer) and patrol.engineer == user.username
+
+
+def _owner_name(patrol: PatrolRound) -> str:
+    user = db.session().get(User, patrol.engineer_id) if patrol.engineer_id else None
+    if user is not None:
+        return user.display_name or user.username
+    return patrol.engineer
+
+
+def _refused_writer(client_id: str) -> tuple[Response, int] | None:
+    """Why this request may not change the round ``client_id``, as a 403 JSON answer, or None.
+
+    Checked before anything is stored: the user the tablet queued the entry for must be the
+    one logged in, and an existing round must have been started by that user.
+    """
+    queued_by = request.headers.get(QUEUED_BY_HEADER)
+    if queued_by is not None and queued_by != str(current_user.id):
+        message = _(
+            "This entry was made on this tablet by another user and was not sent: "
+            "it is sent when that user logs in."
+        )
+        return jsonify(error="queued_by_other", message=message), 403
+    if not services.CLIENT_ID_RE.match(client_id):
+        return None  # the service answers the bad id
+    patrol = services.find_round(client_id)
+    if patrol is None or started_by(patrol, current_user):
+        return None
+    name = _owner_name(patrol)
+    message = _("This round was started by %(name)s: only %(name)s can change it.", name=name)
+    return jsonify(
+        error="not_owner",
+        message=message,
+        owner={"id": patrol.engineer_id, "name": name},
+    ), 403
 
 
 def _errors(exc: ValidationFailed, status: int = 400) -> tuple[Response, int]:
@@ -130,6 +181,9 @@ def offline_round() -> Any:
 @bp.route("/rounds/<client_id>/start", methods=["POST"])
 def start_round_json(client_id: str) -> Any:
     """The queued start of a round begun offline (idempotent by the client id)."""
+    refused = _refused_writer(client_id)
+    if refused is not None:
+        return refused
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(error="invalid", message="expected a JSON object"), 400
@@ -155,7 +209,8 @@ def round_page(client_id: str) -> str:
 
 
 def _round_template(patrol: PatrolRound, offline_start: bool = False) -> str:
-    editable = patrol.editable and current_user.can_write
+    # someone else's round is shown read-only: its writes would be refused
+    editable = patrol.editable and current_user.can_write and started_by(patrol, current_user)
     detail = queries.round_detail(patrol, with_monitoring=editable)
     template = "inspections/round.html" if editable else "inspections/round_view.html"
     return render_template(
@@ -202,6 +257,9 @@ def _outcome_json(patrol: PatrolRound, answer: Any) -> dict[str, Any]:
 
 @bp.route("/rounds/<client_id>/answers", methods=["POST"])
 def save_answer(client_id: str) -> Any:
+    refused = _refused_writer(client_id)
+    if refused is not None:
+        return refused
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(error="invalid", message="expected a JSON object"), 400
@@ -214,6 +272,9 @@ def save_answer(client_id: str) -> Any:
 
 @bp.route("/rounds/<client_id>/photos", methods=["POST"])
 def upload_photo(client_id: str) -> Any:
+    refused = _refused_writer(client_id)
+    if refused is not None:
+        return refused
     upload = request.files.get("photo")
     if upload is None:
         return _errors(ValidationFailed.one("photo", _("Choose a photo.")))
@@ -234,6 +295,9 @@ def upload_photo(client_id: str) -> Any:
 
 @bp.route("/rounds/<client_id>/submit", methods=["POST"])
 def submit(client_id: str) -> Any:
+    refused = _refused_writer(client_id)
+    if refused is not None:
+        return refused
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(error="invalid", message="expected a JSON object"), 400
