@@ -6,6 +6,8 @@
  *   and so is one the network has not answered within 5 s (weak Wi-Fi).
  * Everything else (other pages, every POST) goes to the network untouched: the page's own
  * IndexedDB queue handles writes.
+ * Logging out (static/js/logout.js, on the logout button and on the login page) deletes this
+ * origin's caches and unregisters this worker: a shared tablet keeps no page for the next user.
  */
 "use strict";
 

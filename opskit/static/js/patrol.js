@@ -6,6 +6,10 @@
  * trusted: only a failed request counts as offline. Every request carries the round's client
  * id (and each photo its own id), so resending never duplicates anything on the server.
  * The service worker (/sw.js) and the page cache keep the round pages usable offline.
+ *
+ * Tablets are shared: every queued entry (and kept answer and round) names the user who made
+ * it, and a page sends only its own user's entries, with that user's id in a header the server
+ * checks. Other users' entries wait for them (logout.js lists them on every page).
  */
 (function () {
   "use strict";
@@ -20,6 +24,9 @@
   var flushing = false;
   var root = document.getElementById("patrol-round");
   var strings = (document.getElementById("patrol-strings") || { dataset: {} }).dataset;
+  var session = document.getElementById("opskit-user");
+  var me = session ? { id: session.dataset.id, name: session.dataset.name } : null;
+  var wrongUser = false; // the session is another user's now: this page sends nothing more
 
   function openDb() {
     if (!dbPromise) {
@@ -53,6 +60,19 @@
     });
   }
 
+  // --- whose entry ---------------------------------------------------------------------------
+
+  function mine(record) {
+    // records kept before they named their user count as this user's: the server still
+    // refuses one for a round another user started (see deliver)
+    var owner = record && (record.user ? record.user.id : record.user_id);
+    return owner === undefined || owner === null || Boolean(me && String(owner) === String(me.id));
+  }
+
+  function outboxChanged() {
+    document.dispatchEvent(new CustomEvent("opskit:outbox"));
+  }
+
   // --- network: deliver one request; a failure means "offline" ------------------------------
 
   async function deliver(entry) {
@@ -61,6 +81,7 @@
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
     };
+    if (entry.user) init.headers["X-Opskit-Queued-By"] = String(entry.user.id);
     if (entry.kind === "photo") {
       var form = new FormData();
       Object.keys(entry.fields).forEach(function (k) { form.append(k, entry.fields[k]); });
@@ -85,12 +106,17 @@
     try { body = await response.json(); } catch (err) { return { retry: true }; }
     if (response.ok) return { ok: true, json: body };
     if (response.status >= 500) return { retry: true };
+    if (body && body.error === "queued_by_other") return { retry: true, wrongUser: true };
+    if (body && body.error === "not_owner" && !entry.user && body.owner && body.owner.id != null) {
+      return { retry: true, owner: body.owner }; // an unnamed old entry: keep it for its owner
+    }
     return { ok: false, status: response.status, json: body };
   }
 
   async function outboxCount() {
+    // this user's entries (the others' are not this page's to send)
     var db = await openDb();
-    return db.count("outbox");
+    return (await db.getAll("outbox")).filter(mine).length;
   }
 
   async function enqueue(entry) {
@@ -98,9 +124,27 @@
     await db.add("outbox", entry);
   }
 
+  async function nextEntry(db) {
+    // the oldest entry of this user, in queue order
+    var cursor = await db.transaction("outbox").store.openCursor();
+    while (cursor) {
+      if (mine(cursor.value)) return cursor.value;
+      cursor = await cursor.continue();
+    }
+    return null;
+  }
+
+  function otherSession() {
+    // a page of a user who has logged out, with another user's session in the browser now
+    wrongUser = true;
+    banner(fill(session && session.dataset.otherSession, { name: me ? me.name : "" }));
+  }
+
   async function send(entry) {
-    if ((await outboxCount()) === 0) {
+    entry.user = me;
+    if (!wrongUser && (await outboxCount()) === 0) {
       var result = await deliver(entry);
+      if (result.wrongUser) otherSession();
       if (!result.retry) {
         setNet(true, 0);
         handleResult(entry, result);
@@ -115,26 +159,38 @@
   }
 
   async function flush() {
-    if (flushing) return;
+    if (flushing || wrongUser) return;
     flushing = true;
     try {
       var db = await openDb();
       for (;;) {
-        var cursor = await db.transaction("outbox").store.openCursor();
-        if (!cursor) break;
-        var entry = cursor.value;
+        var entry = await nextEntry(db);
+        if (!entry) break;
         var result = await deliver(entry);
+        if (result.owner) {
+          entry.user = { id: result.owner.id, name: result.owner.name };
+          await db.put("outbox", entry);
+          continue;
+        }
+        if (result.wrongUser) {
+          otherSession();
+          break;
+        }
         if (result.retry) {
-          setNet(false, await db.count("outbox"), result.login);
+          setNet(false, await outboxCount(), result.login);
           break;
         }
         await db.delete("outbox", entry.seq);
-        setNet(true, await db.count("outbox"));
+        setNet(true, await outboxCount());
         handleResult(entry, result);
       }
     } finally {
       flushing = false;
       await updateQueue();
+      outboxChanged();
+      // how many times this page went through its queue (tests wait for a pass)
+      var html = document.documentElement;
+      html.dataset.patrolFlushes = String(Number(html.dataset.patrolFlushes || 0) + 1);
     }
   }
 
@@ -324,7 +380,7 @@
     try {
       var db = await openDb();
       await db.put("answers", Object.assign({ key: root.dataset.clientId + "|" + el.dataset.field,
-        client_id: root.dataset.clientId }, answer));
+        client_id: root.dataset.clientId, user_id: me ? me.id : null }, answer));
     } catch (err) { /* no IndexedDB (private mode): the server copy is all there is */ }
     return answer;
   }
@@ -363,7 +419,7 @@
     var db = await openDb();
     var all = await db.getAll("answers");
     all.forEach(function (a) {
-      if (a.client_id !== root.dataset.clientId) return;
+      if (a.client_id !== root.dataset.clientId || !mine(a)) return;
       var el = fieldElement(a.target + "/" + a.checklist + "/" + a.item);
       if (!el) return;
       var shown = Date.parse(el.dataset.answeredAt || "");
@@ -374,7 +430,7 @@
       el.dataset.answeredAt = a.answered_at;
     });
     var round = await db.get("rounds", root.dataset.clientId);
-    var queued = await db.getAll("outbox");
+    var queued = (await db.getAll("outbox")).filter(mine);
     if (queued.some(function (e) { return e.kind === "submit" && e.client_id === root.dataset.clientId; })) {
       banner(strings.submitQueued);
     } else if (round && round.submitted) {
@@ -601,7 +657,7 @@
       return;
     }
     d.startedAt = new Date().toISOString();
-    await db.put("rounds", { client_id: cid, started_at: d.startedAt,
+    await db.put("rounds", { client_id: cid, started_at: d.startedAt, user_id: me ? me.id : null,
       offline_url: window.location.pathname + window.location.search });
     await send({ kind: "start", client_id: cid, url: d.startUrl, json: {
       plan_id: d.planId ? Number(d.planId) : null,
@@ -623,11 +679,11 @@
         // this slot was started on this tablet already (the kept start page cannot know):
         // open that round again rather than a second one
         var db = await openDb();
-        var mine = (await db.getAll("rounds")).filter(function (r) {
-          return r.offline_url === form.dataset.offlineUrl;
+        var kept = (await db.getAll("rounds")).filter(function (r) {
+          return r.offline_url === form.dataset.offlineUrl && mine(r);
         });
-        if (mine.length) {
-          window.location.href = form.dataset.offlineUrl + "#" + mine[0].client_id;
+        if (kept.length) {
+          window.location.href = form.dataset.offlineUrl + "#" + kept[0].client_id;
           return;
         }
         var response = null;
