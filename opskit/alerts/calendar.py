@@ -14,6 +14,7 @@ at the next period.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,6 +25,13 @@ from chinese_calendar import constants as _cc
 
 #: Years the installed chinese_calendar package knows.
 PACKAGE_YEARS = frozenset(d.year for d in _cc.holidays) | frozenset(d.year for d in _cc.workdays)
+
+
+@functools.lru_cache(maxsize=16384)
+def _package_workday(day: date) -> bool:
+    """The package's answer, remembered: it scans its holiday tables on every call (a
+    quarter's SLA figures ask about the same days thousands of times)."""
+    return bool(chinese_calendar.is_workday(day))
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ class WorkingCalendar:
         if day in self.overrides:
             return self.overrides[day]
         if day.year in PACKAGE_YEARS:
-            return bool(chinese_calendar.is_workday(day))
+            return _package_workday(day)
         return day.weekday() < 5
 
     def periods_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
