@@ -179,58 +179,17 @@ class ReportWriter:
         return r - top
 
     def _cell_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict]) -> int:
-        """The data rows through xlsxwriter's cell writers (when rows cannot be streamed)."""
-        r = top
-        # The per-cell path, decided once per column: text, numbers in number columns and naive
-        # datetimes (nearly every cell, highlighted rows too) go straight to xlsxwriter's
-        # undecorated writers (the public ones only add A1-notation parsing) with the formats
-        # ``_cell`` would choose; anything else takes ``_cell``.
-        formats, hot = self.formats, self.hot
-        plan = [
-            (ci, col.key, col.type, col.type in _NUMERIC, formats.get(col.type))
-            for ci, col in enumerate(sheet.columns)
-        ]
-        plan_dt = [fmt or formats[DATETIME] for *_, fmt in plan]
-        hot_plan = [(ci, key, kind, numeric, hot.get(kind)) for ci, key, kind, numeric, _f in plan]
-        hot_dt = [fmt or formats[DATETIME] for *_, fmt in hot_plan]
-        hot_text = hot[TEXT]
-        write_string = getattr(ws, "_write_string", ws.write_string)
-        write_number = getattr(ws, "_write_number", ws.write_number)
-        write_datetime = getattr(ws, "_write_datetime", ws.write_datetime)
-        write_blank = getattr(ws, "_write_blank", ws.write_blank)
+        """The data rows through xlsxwriter's cell writers, one :meth:`_cell` each: the
+        fallback when rows cannot be streamed (and the reference the streamed rows are tested
+        against)."""
+        keys = [(ci, col.key, col.type) for ci, col in enumerate(sheet.columns)]
         highlight, cell = sheet.highlight, self._cell
+        r = top
         for row in rows:
             r += 1
-            get = row.get
-            if highlight is not None and highlight(row):
-                for ci, key, kind, numeric, fmt in hot_plan:
-                    value = get(key)
-                    cls = value.__class__
-                    if value is None or value == "":
-                        write_blank(r, ci, None, hot_text)
-                    elif cls is str:
-                        write_string(r, ci, value, hot_text)
-                    elif numeric and (cls is float or cls is int):
-                        write_number(r, ci, value, fmt)
-                    elif cls is datetime and value.tzinfo is None:
-                        write_datetime(r, ci, value, hot_dt[ci])
-                    else:
-                        cell(ws, r, ci, value, kind, True)
-                continue
-            for ci, key, kind, numeric, fmt in plan:
-                value = get(key)
-                cls = value.__class__
-                if cls is str:
-                    if value:
-                        write_string(r, ci, value, None)
-                elif value is None:
-                    pass
-                elif numeric and (cls is float or cls is int):
-                    write_number(r, ci, value, fmt)
-                elif cls is datetime and value.tzinfo is None:
-                    write_datetime(r, ci, value, plan_dt[ci])
-                else:
-                    cell(ws, r, ci, value, kind, False)
+            hot = highlight is not None and bool(highlight(row))
+            for ci, key, kind in keys:
+                cell(ws, r, ci, row.get(key), kind, hot)
         return r
 
     def _stream_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict]) -> int:
