@@ -22,12 +22,12 @@ import re
 from datetime import datetime
 from typing import Any
 
-from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
+from xlsxwriter.utility import xl_col_to_name
 
-try:  # private helpers of xlsxwriter: present in 3.x, checked by ``supported``
-    from xlsxwriter.utility import _utf16_len, _utf16_truncate
-except ImportError:  # pragma: no cover - older xlsxwriter
-    _utf16_len = _utf16_truncate = None  # type: ignore[assignment]
+try:  # private helpers of xlsxwriter (3.2+), checked by ``supported``
+    from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
+except ImportError:  # pragma: no cover - another xlsxwriter: rows go cell by cell
+    _preserve_whitespace = _utf16_len = _utf16_truncate = None  # type: ignore[assignment]
 
 #: text that needs more than the plain path: XML markup, control characters, xlsxwriter's
 #: ``_xHHHH_`` escapes, leading or trailing whitespace (same ``\s`` as xlsxwriter's check)
@@ -44,6 +44,8 @@ def supported(ws: Any) -> bool:
         and hasattr(ws, "_write_single_row")
         and hasattr(ws, "_check_dimensions")
         and hasattr(ws, "_convert_date_time")
+        and hasattr(ws, "_escape_control_characters")
+        and hasattr(ws, "_escape_data")
         and _utf16_len is not None
     )
 
