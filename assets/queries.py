@@ -446,29 +446,46 @@ def prefix_addresses(prefix: Prefix, page: int = 1, per_page: int = 256) -> Page
 # --- dashboard, topology (D1) ----------------------------------------------------------------
 
 
-def assets_of_kinds(kinds: list[str], limit: int = 500) -> list[Asset]:
-    """Assets in service of some kinds (room loaded), by tag; at most ``limit``."""
+def site_rooms_query(site_id: int) -> Select:
+    """The ids of one site's rooms, as a subquery for ``column.in_(...)`` (dashboard filter)."""
+    return select(Room.id).where(Room.site_id == site_id)
+
+
+def site_assets_query(site_id: int) -> Select:
+    """The ids of the assets in one site's rooms, as a subquery for ``column.in_(...)``.
+
+    A racked asset's room is its rack's room (``services`` keeps the two the same), so the
+    room says where every placed asset is; an asset with no room belongs to no site.
+    """
+    return select(Asset.id).where(Asset.room_id.in_(site_rooms_query(site_id)))
+
+
+def assets_of_kinds(kinds: list[str], limit: int = 500, site_id: int | None = None) -> list[Asset]:
+    """Assets in service of some kinds (room loaded), by tag; at most ``limit``; only those in
+    the rooms of site ``site_id`` when given."""
+    stmt = select(Asset).where(Asset.kind.in_(kinds), Asset.status == "in_service")
+    if site_id is not None:
+        stmt = stmt.where(Asset.room_id.in_(site_rooms_query(site_id)))
     return list(
         db.session().scalars(
-            select(Asset)
-            .options(joinedload(Asset.room))
-            .where(Asset.kind.in_(kinds), Asset.status == "in_service")
-            .order_by(Asset.asset_tag)
-            .limit(limit)
+            stmt.options(joinedload(Asset.room)).order_by(Asset.asset_tag).limit(limit)
         )
     )
 
 
 def warranty_summary(
-    today: date, within_days: int = 90, limit: int = 6
+    today: date, within_days: int = 90, limit: int = 6, site_id: int | None = None
 ) -> tuple[int, list[WarrantyReminder]]:
-    """How many assets' warranties end within ``within_days`` (or ended), and the first few."""
+    """How many assets' warranties end within ``within_days`` (or ended), and the first few;
+    only the assets in the rooms of site ``site_id`` when given."""
     horizon = today + timedelta(days=within_days)
     base = select(Asset).where(
         Asset.warranty_end.is_not(None),
         Asset.warranty_end <= horizon,
         Asset.status.in_(["in_service", "spare", "repair"]),
     )
+    if site_id is not None:
+        base = base.where(Asset.room_id.in_(site_rooms_query(site_id)))
     total = db.session().scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = db.session().scalars(base.order_by(Asset.warranty_end, Asset.asset_tag).limit(limit))
     return total, [WarrantyReminder(a, (a.warranty_end - today).days) for a in rows]  # type: ignore[operator]

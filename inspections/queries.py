@@ -359,8 +359,9 @@ def item_series(
 # --- for the dashboard (appended by the logbook/overview part) ------------------------------
 
 
-def rounds_today(day: date) -> list[dict[str, Any]]:
-    """The day's slots as dashboard rows: ``title`` ("09:00 plan · room"), ``state``, ids."""
+def rounds_today(day: date, site_id: int | None = None) -> list[dict[str, Any]]:
+    """The day's slots as dashboard rows: ``title`` ("09:00 plan · room"), ``state``, ids;
+    only the slots and ad hoc rounds of site ``site_id``'s rooms when given."""
     from flask_babel import gettext as _
 
     from assets import queries as assets
@@ -369,7 +370,7 @@ def rounds_today(day: date) -> list[dict[str, Any]]:
     rooms = {r.id: r.name for r in assets.all_rooms()}
     tz = site_tz()
     rows = []
-    for slot in rounds_for_day(day):
+    for slot in rounds_for_day(day, site_id):
         moment = slot.scheduled_for or (slot.round.started_at if slot.round else None)
         name = slot.plan.name if slot.plan else _("Ad hoc round")
         when = moment.astimezone(tz).strftime("%H:%M") if moment else ""
@@ -384,11 +385,61 @@ def rounds_today(day: date) -> list[dict[str, Any]]:
     return rows
 
 
-def latest_logbook_entries(limit: int = 5) -> list[Any]:
-    """The newest access and power lines (``inspections.logbook.LogbookLine``; str() reads well)."""
+def latest_logbook_entries(limit: int = 5, site_id: int | None = None) -> list[Any]:
+    """The newest access and power lines (``inspections.logbook.LogbookLine``; str() reads well).
+
+    ``site_id``: only the visits to that site's rooms and the power events of the assets in
+    them (a power event of an asset with no room belongs to no site).
+    """
     from inspections.logbook import latest_entries
 
-    return list(latest_entries(limit))
+    if site_id is None:
+        return list(latest_entries(limit))
+    return _site_logbook_entries(limit, site_id)
+
+
+def _site_logbook_entries(limit: int, site_id: int) -> list[Any]:
+    """``logbook.latest_entries`` of one site: the same lines, read with the site's rooms."""
+    from sqlalchemy.orm import joinedload
+
+    from assets import queries as assets
+    from assets.models import Asset
+    from inspections.logbook import AccessEntry, LogbookLine, PowerEvent
+
+    sess = db.session()
+    rooms = assets.site_rooms_query(site_id)
+    entries = sess.scalars(
+        select(AccessEntry)
+        .options(joinedload(AccessEntry.room))
+        .where(AccessEntry.room_id.in_(rooms))
+        .order_by(AccessEntry.in_at.desc(), AccessEntry.id.desc())
+        .limit(limit)
+    ).all()
+    events = sess.scalars(
+        select(PowerEvent)
+        .join(Asset, Asset.id == PowerEvent.asset_id)
+        .options(joinedload(PowerEvent.asset).joinedload(Asset.room))
+        .where(Asset.room_id.in_(rooms))
+        .order_by(PowerEvent.occurred_at.desc(), PowerEvent.id.desc())
+        .limit(limit)
+    ).all()
+    lines = [
+        LogbookLine("access", e.in_at, e.room.name, e.name, e.purpose, e.out_at is None)
+        for e in entries
+    ] + [
+        LogbookLine(
+            "power",
+            p.occurred_at,
+            p.asset.room.name if p.asset.room else "",
+            f"{p.asset.asset_tag} {p.asset.name}",
+            p.reason,
+            False,
+            p.action,
+        )
+        for p in events
+    ]
+    lines.sort(key=lambda line: line.at, reverse=True)
+    return lines[:limit]
 
 
 def _reading_item(checklist: str, metric: str) -> cl.Item | None:

@@ -241,24 +241,34 @@ def bucketed_series(
     return out
 
 
-def state_counts() -> dict[str, int]:
-    """Enabled monitors by state: {"up": n, "down": n, "unknown": n}."""
+def _of_site(stmt: Any, site_id: int | None) -> Any:
+    """``stmt`` limited to the monitors of assets in the rooms of site ``site_id`` (if given)."""
+    if site_id is None:
+        return stmt
+    from assets import queries as assets
+
+    return stmt.where(Monitor.asset_id.in_(assets.site_assets_query(site_id)))
+
+
+def state_counts(site_id: int | None = None) -> dict[str, int]:
+    """Enabled monitors by state: {"up": n, "down": n, "unknown": n}; only the monitors of the
+    assets in site ``site_id`` when given."""
     counts = {s.value: 0 for s in MonitorState}
-    rows = db.session().execute(
-        select(Monitor.state, func.count()).where(Monitor.enabled.is_(True)).group_by(Monitor.state)
-    )
+    stmt = select(Monitor.state, func.count()).where(Monitor.enabled.is_(True))
+    rows = db.session().execute(_of_site(stmt, site_id).group_by(Monitor.state))
     counts.update({state: n for state, n in rows})
     return counts
 
 
-def down_monitors(limit: int = 10) -> list[Monitor]:
-    """Enabled monitors that are down, longest down first."""
+def down_monitors(limit: int = 10, site_id: int | None = None) -> list[Monitor]:
+    """Enabled monitors that are down, longest down first; only the monitors of the assets in
+    site ``site_id`` when given."""
+    stmt = select(Monitor).where(
+        Monitor.enabled.is_(True), Monitor.state == MonitorState.DOWN.value
+    )
     return list(
         db.session().scalars(
-            select(Monitor)
-            .where(Monitor.enabled.is_(True), Monitor.state == MonitorState.DOWN.value)
-            .order_by(Monitor.state_since, Monitor.id)
-            .limit(limit)
+            _of_site(stmt, site_id).order_by(Monitor.state_since, Monitor.id).limit(limit)
         )
     )
 

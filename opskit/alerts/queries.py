@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from opskit import db
 from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, RuleState
@@ -73,15 +73,30 @@ def clocks_for(alert: Alert, policy: Policy, now: datetime) -> list[ClockState]:
     ]
 
 
+def of_site(site_id: int) -> Any:
+    """The condition "this alert is about site ``site_id``": its asset is in one of the site's
+    rooms, or, for an alert of no asset (a room's patrol finding), its room is one of them. An
+    alert of neither asset nor room belongs to no site."""
+    from assets import queries as registry  # the registry's read surface, imported late
+
+    return or_(
+        Alert.asset_id.in_(registry.site_assets_query(site_id)),
+        and_(Alert.asset_id.is_(None), Alert.room_id.in_(registry.site_rooms_query(site_id))),
+    )
+
+
 def list_alerts(
     *,
     urgency: str | None = None,
     status: str | None = "open",
     room_id: int | None = None,
     source: str | None = None,
+    site_id: int | None = None,
     limit: int = 200,
 ) -> list[Alert]:
     stmt = select(Alert)
+    if site_id is not None:
+        stmt = stmt.where(of_site(site_id))
     if status == "open":
         stmt = stmt.where(Alert.status.in_(OPEN_STATUSES))
     elif status:
@@ -102,13 +117,12 @@ def with_clocks(alerts: list[Alert], now: datetime) -> list[AlertView]:
     return [AlertView(a, clocks_for(a, policy, now)) for a in alerts]
 
 
-def open_counts() -> dict[str, int]:
-    """Open alerts by urgency, e.g. {"A": 1, "B": 0, "C": 4}."""
-    rows = db.session().execute(
-        select(Alert.urgency, func.count())
-        .where(Alert.status.in_(OPEN_STATUSES))
-        .group_by(Alert.urgency)
-    )
+def open_counts(site_id: int | None = None) -> dict[str, int]:
+    """Open alerts by urgency, e.g. {"A": 1, "B": 0, "C": 4}; of site ``site_id`` if given."""
+    stmt = select(Alert.urgency, func.count()).where(Alert.status.in_(OPEN_STATUSES))
+    if site_id is not None:
+        stmt = stmt.where(of_site(site_id))
+    rows = db.session().execute(stmt.group_by(Alert.urgency))
     counts = {"A": 0, "B": 0, "C": 0}
     counts.update({u: n for u, n in rows})
     return counts
@@ -169,20 +183,25 @@ class OverLimit:
     limit: float | None  # the rule's warning limit
 
 
-def over_limit(metric: str, limit: int = 20) -> tuple[int, list[OverLimit]]:
+def over_limit(
+    metric: str, limit: int = 20, site_id: int | None = None
+) -> tuple[int, list[OverLimit]]:
     """What the site's threshold rules on ``metric`` hold above (or below) their limits now:
     (how many, the first ``limit``, critical first). Reads the rule states, one row per watched
-    asset/instance, never the readings."""
+    asset/instance, never the readings. ``site_id``: only the assets in that site's rooms."""
     from opskit.alerts.rules import site_rules
 
     rules = {r.name: r for r in site_rules() if r.kind == "threshold" and r.metric == metric}
     if not rules:
         return 0, []
-    rows = db.session().scalars(
-        select(RuleState).where(
-            RuleState.rule.in_(list(rules)), RuleState.level.in_(["warning", "critical"])
-        )
+    stmt = select(RuleState).where(
+        RuleState.rule.in_(list(rules)), RuleState.level.in_(["warning", "critical"])
     )
+    if site_id is not None:
+        from assets import queries as registry
+
+        stmt = stmt.where(RuleState.asset_id.in_(registry.site_assets_query(site_id)))
+    rows = db.session().scalars(stmt)
     found = [
         OverLimit(s.asset_id, s.instance, s.level, s.last_value, s.rule, rules[s.rule].warning)
         for s in rows
