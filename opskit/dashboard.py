@@ -3,6 +3,11 @@
 Every tile has its own partial endpoint (``/tiles/<name>``) that htmx polls to refresh the tile in
 place; the home page renders all of them once inline. No tile reads more than a time window or a
 fixed number of rows, so the page does not grow with the history kept.
+
+One site at a time: when more than one site exists, the page offers a site selector and every
+tile reads only that site (its rooms, the assets in them, their monitors, alerts and logbook);
+:func:`choose_site` says which site a request is for (``?site=<id>`` / ``all``, else the choice
+remembered in the session). With a single site there is no selector and no filter.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, session
 from flask_babel import lazy_gettext as _l
 
 from opskit.db import utcnow
@@ -36,18 +41,24 @@ SPARK_HOURS = 24
 SPARK_BUCKET_S = 3600
 
 
+#: The session key holding the site the user chose on the dashboard (its id; absent: all).
+SESSION_SITE = "dashboard_site"
+
+Builder = Callable[[int | None], dict[str, Any]]
+
+
 @dataclass
 class Tile:
     name: str
     title: Any
-    build: Callable[[], dict[str, Any]]
+    build: Builder
 
 
 TILES: dict[str, Tile] = {}
 
 
 def tile(name: str, title: Any) -> Callable:
-    def register(fn: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    def register(fn: Builder) -> Builder:
         TILES[name] = Tile(name, title, fn)
         return fn
 
@@ -62,20 +73,84 @@ def refresh_seconds() -> int:
     return int(getattr(settings, "dashboard_refresh_s", 30))
 
 
-def context(name: str) -> dict[str, Any]:
+@dataclass
+class SiteChoice:
+    """Which site the dashboard shows: ``site`` None means all of them.
+
+    ``unknown`` holds an asked-for site id that names no site (the page says so instead of
+    showing tiles). ``selector``: more than one site exists, so the page offers the choice.
+    """
+
+    sites: list[Any]
+    site: Any | None = None
+    unknown: str | None = None
+
+    @property
+    def selector(self) -> bool:
+        return len(self.sites) > 1
+
+    @property
+    def site_id(self) -> int | None:
+        return self.site.id if self.site is not None else None
+
+    @property
+    def param(self) -> str | None:
+        """The ``site`` URL parameter that keeps this choice (tile refreshes, the wall-screen
+        link); None with a single site, where there is nothing to keep."""
+        if not self.selector:
+            return None
+        return str(self.site.id) if self.site is not None else "all"
+
+
+def choose_site(asked: str | None) -> SiteChoice:
+    """The site of this request: ``asked`` (the ``site`` URL parameter: an id, or ``all`` /
+    empty for all sites), else the one remembered in the session. An asked id that names no
+    site is ``unknown``; a remembered one that no longer does is forgotten. With one site (or
+    none) there is no filter: every tile shows everything, as before sites could be chosen."""
+    from assets import queries as assets
+
+    sites = assets.all_sites()
+    by_id = {str(s.id): s for s in sites}
+    if asked is not None:
+        asked = asked.strip()
+        if asked in ("", "all"):
+            return SiteChoice(sites)
+        if asked not in by_id:
+            return SiteChoice(sites, unknown=asked[:20])
+        return SiteChoice(sites, by_id[asked] if len(sites) > 1 else None)
+    remembered = session.get(SESSION_SITE)
+    if remembered is not None and str(remembered) not in by_id:
+        session.pop(SESSION_SITE, None)
+        remembered = None
+    if remembered is None or len(sites) < 2:
+        return SiteChoice(sites)
+    return SiteChoice(sites, by_id[str(remembered)])
+
+
+def remember_site(choice: SiteChoice) -> None:
+    """Keep the choice in the user's session (login and logout start a new one)."""
+    if choice.site is None:
+        session.pop(SESSION_SITE, None)
+    else:
+        session[SESSION_SITE] = choice.site.id
+
+
+def context(name: str, site_id: int | None = None) -> dict[str, Any]:
     t = TILES[name]
-    return {"tile": t, "now": utcnow(), **t.build()}
+    return {"tile": t, "now": utcnow(), **t.build(site_id)}
 
 
 # --- alerts ----------------------------------------------------------------------------------
 
 
 @tile("alerts", _l("Open alerts"))
-def _alerts() -> dict[str, Any]:
+def _alerts(site_id: int | None) -> dict[str, Any]:
+    """Open alerts; of one site: those of its assets, and of its rooms when they name no asset
+    (an alert of neither shows only with all sites)."""
     from opskit.alerts import queries
 
     now = utcnow()
-    views = queries.with_clocks(queries.list_alerts(status="open", limit=8), now)
+    views = queries.with_clocks(queries.list_alerts(status="open", site_id=site_id, limit=8), now)
     # the nearest deadline still ahead; clocks already past theirs are counted apart
     ahead, breached = [], 0
     for v in views:
@@ -87,7 +162,7 @@ def _alerts() -> dict[str, Any]:
             ahead.append((min(upcoming, key=lambda c: c.deadline), v))
     nearest = min(ahead, key=lambda pair: pair[0].deadline) if ahead else None
     return {
-        "counts": queries.open_counts(),
+        "counts": queries.open_counts(site_id),
         "alerts": views[:5],
         "nearest": nearest,
         "breached": breached,
@@ -101,11 +176,12 @@ ROUND_STATES = ("due", "in_progress", "done", "overdue")
 
 
 @tile("patrol", _l("Today's patrol rounds"))
-def _patrol() -> dict[str, Any]:
+def _patrol(site_id: int | None) -> dict[str, Any]:
+    """Today's slots; of one site: its rooms' plan slots and ad hoc rounds."""
     from inspections import queries
 
     today = datetime.now(site_tz()).date()
-    rounds = queries.rounds_today(today)
+    rounds = queries.rounds_today(today, site_id)
     counts = dict.fromkeys(ROUND_STATES, 0)
     for r in rounds:
         if r["state"] in counts:
@@ -176,12 +252,13 @@ class RoomEnv:
 
 
 @tile("environment", _l("Room temperature and humidity"))
-def _environment() -> dict[str, Any]:
+def _environment(site_id: int | None) -> dict[str, Any]:
+    """Rooms with a probe reading; of one site: its rooms."""
     from assets import queries as assets
     from monitors import queries as monitors
 
     metrics = ["env.temperature_c", "env.humidity_percent"]
-    probes = assets.assets_of_kinds(ENV_KINDS)
+    probes = assets.assets_of_kinds(ENV_KINDS, site_id=site_id)
     latest = monitors.latest_values([a.id for a in probes], metrics)
     probes = [a for a in probes if a.id in latest]
     room_names = {r.id: r.name for r in assets.all_rooms()}
@@ -225,11 +302,12 @@ def _environment() -> dict[str, Any]:
 
 
 @tile("ups", _l("UPS"))
-def _ups() -> dict[str, Any]:
+def _ups(site_id: int | None) -> dict[str, Any]:
+    """UPSes in service; of one site: those in its rooms."""
     from assets import queries as assets
     from monitors import queries as monitors
 
-    upses = assets.assets_of_kinds(["ups"], limit=12)
+    upses = assets.assets_of_kinds(["ups"], limit=12, site_id=site_id)
     latest = monitors.latest_values([a.id for a in upses], UPS_METRICS)
     states = monitors.asset_states([a.id for a in upses])
     rows = []
@@ -250,14 +328,15 @@ def _ups() -> dict[str, Any]:
 
 
 @tile("devices", _l("Devices"))
-def _devices() -> dict[str, Any]:
+def _devices(site_id: int | None) -> dict[str, Any]:
+    """Monitor states; of one site: the monitors of the assets in its rooms."""
     from assets import queries as assets
     from monitors import queries as monitors
 
-    down = monitors.down_monitors(limit=8)
+    down = monitors.down_monitors(limit=8, site_id=site_id)
     by_id = {a.id: a for a in assets.assets_by_ids(sorted({m.asset_id for m in down}))}
     return {
-        "counts": monitors.state_counts(),
+        "counts": monitors.state_counts(site_id),
         "down": [(m, by_id.get(m.asset_id)) for m in down],
     }
 
@@ -266,14 +345,15 @@ def _devices() -> dict[str, Any]:
 
 
 @tile("storage", _l("Storage volumes above the limit"))
-def _storage() -> dict[str, Any]:
+def _storage(site_id: int | None) -> dict[str, Any]:
     """Volumes the site's threshold rules on ``host.storage.used_percent`` (``storage.full``:
     warning 85 %, critical 95 %) hold above their limit now: read from the rule states, so the
-    tile costs the same whatever the number of servers or the history kept."""
+    tile costs the same whatever the number of servers or the history kept. Of one site: the
+    volumes of the assets in its rooms."""
     from assets import queries as assets
     from opskit.alerts import queries as alerts
 
-    total, over = alerts.over_limit("host.storage.used_percent", limit=8)
+    total, over = alerts.over_limit("host.storage.used_percent", limit=8, site_id=site_id)
     by_id = {a.id: a for a in assets.assets_by_ids(sorted({o.asset_id for o in over}))}
     volumes = [(by_id[o.asset_id], o) for o in over if o.asset_id in by_id]
     limit = next((o.limit for o in over if o.limit is not None), STORAGE_LIMIT_PERCENT)
@@ -284,11 +364,12 @@ def _storage() -> dict[str, Any]:
 
 
 @tile("warranty", _l("Warranties expiring"))
-def _warranty() -> dict[str, Any]:
+def _warranty(site_id: int | None) -> dict[str, Any]:
+    """Warranties ending soon; of one site: of the assets in its rooms."""
     from assets import queries as assets
 
     today = datetime.now(site_tz()).date()
-    total, items = assets.warranty_summary(today, WARRANTY_DAYS, limit=6)
+    total, items = assets.warranty_summary(today, WARRANTY_DAYS, limit=6, site_id=site_id)
     return {"total": total, "reminders": items, "days": WARRANTY_DAYS}
 
 
@@ -296,7 +377,9 @@ def _warranty() -> dict[str, Any]:
 
 
 @tile("logbook", _l("Latest logbook entries"))
-def _logbook() -> dict[str, Any]:
+def _logbook(site_id: int | None) -> dict[str, Any]:
+    """Latest visits and power events; of one site: visits to its rooms and power events of
+    the assets in them."""
     from inspections import queries
 
-    return {"entries": queries.latest_logbook_entries(limit=5)}
+    return {"entries": queries.latest_logbook_entries(limit=5, site_id=site_id)}

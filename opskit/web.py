@@ -46,24 +46,44 @@ def kiosk() -> str:
     return _dashboard(True)
 
 
-def _dashboard(kiosk: bool) -> str:
+def _unknown_site(choice: Any) -> str:
+    return _("No site has the id %(id)s (it may have been removed).", id=choice.unknown)
+
+
+def _dashboard(kiosk: bool) -> Any:
+    """The dashboard of the chosen site (``?site=<id>`` or ``all``, else the one remembered).
+
+    The page's ``?site=`` is remembered in the session; the wall screen's is not (its URL is
+    its setting, and it may run in an engineer's own session).
+    """
     from opskit import dashboard
 
-    tiles = [dashboard.context(name) for name in dashboard.TILES]
-    return render_template(
-        "home/index.html", tiles=tiles, kiosk=kiosk, refresh_s=dashboard.refresh_seconds()
-    )
+    choice = dashboard.choose_site(request.args.get("site"))
+    page = {"kiosk": kiosk, "refresh_s": dashboard.refresh_seconds(), "sites": choice}
+    if choice.unknown is not None:
+        page["site_message"] = _unknown_site(choice)
+        return render_template("home/index.html", tiles=[], **page), 404
+    if "site" in request.args and not kiosk:
+        dashboard.remember_site(choice)
+    tiles = [dashboard.context(name, choice.site_id) for name in dashboard.TILES]
+    return render_template("home/index.html", tiles=tiles, **page)
 
 
 @bp.route("/tiles/<name>")
 def tile(name: str) -> str:
-    """One dashboard tile, for htmx to swap in place."""
+    """One dashboard tile, for htmx to swap in place (of the site its ``?site=`` names)."""
     from opskit import dashboard
 
     if name not in dashboard.TILES:
         raise NotFound()
+    choice = dashboard.choose_site(request.args.get("site"))
+    if choice.unknown is not None:
+        raise NotFound(_unknown_site(choice))
     return render_template(
-        "home/_tile.html", t=dashboard.context(name), refresh_s=dashboard.refresh_seconds()
+        "home/_tile.html",
+        t=dashboard.context(name, choice.site_id),
+        refresh_s=dashboard.refresh_seconds(),
+        sites=choice,
     )
 
 

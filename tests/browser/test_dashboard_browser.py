@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from monitors.models import Reading
 from opskit import db
 from tests.browser.conftest import guarded_context, screenshot
-from tests.dashboard.seed import seed
+from tests.dashboard.seed import seed, seed_two_sites
 
 pytestmark = pytest.mark.browser
 
@@ -93,5 +93,87 @@ def test_dashboard_tiles_refresh_in_place(
         screenshot(page, f"dashboard-{name}")
         assert guard.external == []
         assert any("/tiles/ups" in url for url in guard.requests)
+    finally:
+        context.close()
+
+
+def test_switching_site_on_the_ipad(app, live_server: str, playwright_session, browser) -> None:
+    """Two sites: the engineer picks the site on the iPad, every tile changes to it, a tile
+    refreshed in place stays on it, and the choice is still there on the next visit."""
+    settings = dict(playwright_session.devices["iPad Mini landscape"])
+    settings.pop("default_browser_type", None)
+    app.config["DASHBOARD_REFRESH_S"] = 2
+    with app.app_context():
+        s = seed_two_sites()
+    context, guard = guarded_context(browser, settings)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/login?next=/")
+        page.fill("#username", "engineer")
+        page.fill("#password", "engineer-password-1")
+        page.locator("#login-submit").click()
+
+        select = page.locator("#site-select")
+        expect(select).to_have_value("all")
+        box = select.bounding_box()
+        assert box and box["height"] >= 44, box  # a touch target
+        ups = page.locator("#tile-ups")
+        expect(ups.locator("[data-ups]")).to_have_count(2)
+        expect(page.locator("#tile-devices [data-state=down] [data-count]")).to_have_text("2")
+
+        select.select_option(str(s.site_b))
+        page.wait_for_url(f"**/?site={s.site_b}")
+        expect(select).to_have_value(str(s.site_b))
+        expect(ups.locator("[data-ups]")).to_have_count(1)
+        expect(ups.locator('[data-ups="UPS-B1"] [data-field="load"]')).to_have_text("15%")
+        expect(page.locator("#tile-alerts")).to_contain_text("B机房 地板下漏水")
+        expect(page.locator("#tile-alerts")).not_to_contain_text("UPS-01")
+        expect(page.locator("#tile-patrol [data-round-state]")).to_have_count(1)
+        room = page.locator('#tile-environment [data-room="B机房"]')
+        temperature = room.locator('[data-metric="env.temperature_c"][data-level]')
+        expect(temperature).to_have_text("21.0 °C")
+        expect(page.locator("#tile-environment [data-room]")).to_have_count(1)
+        devices = page.locator("#tile-devices")
+        expect(devices.locator("[data-state=down] [data-count]")).to_have_text("1")
+        expect(devices.locator('[data-field="down-list"]')).to_contain_text("SW-B1")
+        expect(page.locator('#tile-storage [data-volume="SRV-B1:/data"]')).to_contain_text("97.2%")
+        expect(page.locator("#tile-warranty [data-asset]")).to_have_count(1)
+        expect(page.locator("#tile-logbook [data-entry]")).to_have_count(2)
+        expect(page.locator("#tile-logbook")).to_contain_text("李四")
+
+        # a refresh in place keeps the site: the new load shows, the other site's UPS does not
+        page.evaluate("window.__notReloaded = 'yes'")
+        with app.app_context():
+            db.session().add(
+                Reading(
+                    asset_id=s.ups_b,
+                    metric="ups.output.load_percent",
+                    instance="1",
+                    at=db.utcnow(),
+                    value=33,
+                )
+            )
+            db.session().commit()
+        expect(ups.locator('[data-ups="UPS-B1"] [data-field="load"]')).to_have_text(
+            "33%", timeout=8000
+        )
+        expect(ups.locator("[data-ups]")).to_have_count(1)
+        assert page.evaluate("window.__notReloaded") == "yes"
+        assert any(f"/tiles/ups?site={s.site_b}" in url for url in guard.requests)
+
+        # the session remembers: the home page again, without a parameter
+        page.goto(f"{live_server}/")
+        expect(select).to_have_value(str(s.site_b))
+        expect(ups.locator("[data-ups]")).to_have_count(1)
+
+        select.select_option("all")
+        page.wait_for_url("**/?site=all")
+        expect(ups.locator("[data-ups]")).to_have_count(2)
+        expect(page.locator("#tile-patrol [data-round-state]")).to_have_count(3)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"horizontal scrolling: {overflow}px"
+        assert guard.external == []
     finally:
         context.close()

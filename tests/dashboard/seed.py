@@ -123,3 +123,122 @@ def seed(today: date | None = None) -> Seeded:
     )
     db.session().commit()
     return Seeded(ups.id, sensor.id, server.id, switch.id, dead.id, alert.id, rack.id)
+
+
+@dataclass
+class TwoSites:
+    """``seed()``'s site (总部, room A机房) and a second one (分部, room B机房) with other values
+    in every tile, plus things of no site: an alert of no asset or room, a spare of no room."""
+
+    first: Seeded
+    site_a: int
+    site_b: int
+    room_b: int
+    ups_b: int
+    switch_b: int
+    server_b: int
+
+
+def seed_two_sites(today: date | None = None) -> TwoSites:
+    first = seed(today)
+    now = db.utcnow()
+    today = today or now.date()
+    rack = factories.rack(site="分部", room="B机房", name="B01")
+    ups = factories.asset("UPS-B1", kind="ups", name="二号UPS", rack=rack, u_position=1, u_height=3)
+    sensor = factories.asset("ENV-B1", kind="sensor", name="温湿度B", room=rack.room)
+    server = factories.asset(
+        "SRV-B1",
+        kind="server",
+        name="文件服务器",
+        rack=rack,
+        u_position=10,
+        u_height=2,
+        warranty_end=today + timedelta(days=45),
+    )
+    switch = factories.asset("SW-B1", kind="switch", name="汇聚交换机", rack=rack, u_position=40)
+    # of no site: a spare in the store room (no room registered) whose warranty ends soon
+    factories.asset("SPARE-01", kind="server", status="spare", warranty_end=today + timedelta(10))
+    db.session().flush()
+    for asset, state, error in (
+        (ups, "up", ""),
+        (sensor, "up", ""),
+        (server, "up", ""),
+        (switch, "down", "connection refused"),
+    ):
+        db.session().add(
+            Monitor(
+                asset_id=asset.id,
+                kind="tcp",
+                settings={"host": "127.0.0.1", "port": 9},
+                state=state,
+                state_since=now - timedelta(minutes=7),
+                last_polled_at=now - timedelta(seconds=30),
+                last_error=error,
+            )
+        )
+    at = now - timedelta(minutes=1)
+    reading(ups.id, "ups.output.source", None, at, text="normal")
+    reading(ups.id, "ups.output.load_percent", 15, at, instance="1")
+    reading(ups.id, "ups.battery.charge_percent", 100, at)
+    reading(ups.id, "ups.battery.runtime_minutes", 61, at)
+    for hours in range(24, 0, -1):
+        reading(sensor.id, "env.temperature_c", 20, now - timedelta(hours=hours), "probe1")
+        reading(sensor.id, "env.humidity_percent", 50, now - timedelta(hours=hours), "probe1")
+    reading(sensor.id, "env.temperature_c", 21.0, at, "probe1")
+    reading(sensor.id, "env.humidity_percent", 52, at, "probe1")
+    reading(server.id, "host.storage.used_percent", 97.2, at, "/data")
+    rules.evaluate(server.id, "host.storage.used_percent", 97.2, at, "/data", "%")  # critical: B
+    # a room's alert of no asset (a patrol finding), and one of neither asset nor room
+    alert_services.raise_alert(
+        "patrol:leak:B机房",
+        source="patrol",
+        rule="patrol.finding",
+        urgency="C",
+        message="B机房 地板下漏水",
+        room_id=rack.room_id,
+        at=now - timedelta(minutes=3),
+    )
+    alert_services.raise_alert(
+        "manual:sms-gateway",
+        source="manual",
+        rule="manual",
+        urgency="C",
+        message="短信网关余额不足",
+        at=now - timedelta(minutes=4),
+    )
+    from inspections import logbook
+    from inspections import services as patrol
+    from opskit.i18n import site_tz
+
+    patrol.save_plan(
+        {
+            "name": "分部夜间巡检",
+            "room_id": rack.room_id,
+            "checklist_keys": ["room_environment"],
+            "schedule_times": "00:00",
+        }
+    )
+    logbook.record_entry(
+        {"room_id": rack.room_id, "name": "李四", "purpose": "线路检修", "organisation": "电信"},
+        site_tz(),
+        now=now - timedelta(minutes=10),
+    )
+    for tag, reason, minutes in (("SRV-B1", "系统补丁", 6), ("SPARE-01", "出库检测", 8)):
+        logbook.record_power(
+            {"asset_tag": tag, "action": "restart", "reason": reason, "performed_by": "王五"},
+            site_tz(),
+            now=now - timedelta(minutes=minutes),
+        )
+    db.session().commit()
+    from assets.queries import get_asset
+
+    room_a = get_asset(first.ups_id).room
+    return TwoSites(
+        first,
+        room_a.site_id,
+        rack.room.site_id,
+        rack.room_id,
+        ups.id,
+        switch.id,
+        server.id,
+    )

@@ -45,6 +45,13 @@
 
   document.addEventListener("htmx:load", function (evt) { drawAll(evt.target); });
 
+  // The site selector: choosing a site shows the dashboard of that site at once (a plain GET
+  // of /?site=<id>, which the server remembers for the session; without script, a button).
+  var siteSelect = document.getElementById("site-select");
+  if (siteSelect) {
+    siteSelect.addEventListener("change", function () { siteSelect.form.submit(); });
+  }
+
   // A refresh answered by the login page (the session ended): go to the login page instead of
   // drawing it inside a tile. A refresh that fails keeps the tile and greys it out until the
   // next one succeeds, so a wall screen never shows stale values as current.
