@@ -35,6 +35,18 @@ OUTBOX = """async () => {
   db.close();
   return all.map((e) => [e.kind, e.user && e.user.name, (e.json || {}).item, (e.json || {}).value]);
 }"""
+# the answers kept as typed (a copy for the page), by their key "<round>|<field>"
+KEPT_ANSWERS = """async () => {
+  const db = await new Promise((ok, fail) => {
+    const r = indexedDB.open("opskit-patrol"); r.onsuccess = () => ok(r.result); r.onerror = fail;
+  });
+  const keys = await new Promise((ok, fail) => {
+    const r = db.transaction("answers").objectStore("answers").getAllKeys();
+    r.onsuccess = () => ok(r.result); r.onerror = fail;
+  });
+  db.close();
+  return keys.map((k) => k.split("/").pop());
+}"""
 CONTROLLED = """async () => {
   for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -62,7 +74,8 @@ def _login(page, live_server: str, user: str, next_path: str) -> None:
 
 def _open_round(page, live_server: str, user: str, client_id: str) -> None:
     _login(page, live_server, user, f"/patrol/rounds/{client_id}")
-    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    # the page keeps itself and its scripts for offline use first (slow on a busy machine)
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1", timeout=20_000)
     assert page.evaluate(CONTROLLED)
 
 
@@ -85,12 +98,13 @@ def test_logout_deletes_the_pages_kept_for_offline_use(app: Flask, live_server: 
     )
     assert "/patrol/rounds/logout-cache-01" in kept
     assert page.evaluate(WORKERS) == 1
+    assert page.evaluate(KEPT_ANSWERS) == ["cold_aisle_temperature"]
     # offline, the round page comes from the service worker's cache
     page.context.set_offline(True)
     page.reload()
     expect(page.locator("#patrol-round")).to_be_visible()
     page.context.set_offline(False)
-    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1", timeout=20_000)
 
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
@@ -107,6 +121,7 @@ def test_logout_deletes_the_pages_kept_for_offline_use(app: Flask, live_server: 
     assert page.evaluate(CACHES) == []
     assert page.evaluate(WORKERS) == 0
     assert page.evaluate(OUTBOX) == []
+    assert page.evaluate(KEPT_ANSWERS) == []  # it is on the server: the tablet's copy goes
 
     page.context.set_offline(True)
     with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
@@ -157,6 +172,7 @@ def test_unsent_entries_wait_for_their_engineer_across_logout(
     page.unroute("**/patrol/rounds/*/answers")
     assert page.evaluate(CACHES) == [] and page.evaluate(WORKERS) == 0
     assert len(page.evaluate(OUTBOX)) == 2  # kept on the tablet for the engineer
+    assert sorted(page.evaluate(KEPT_ANSWERS)) == ["lighting", "no_water_leak"]
     expect(page.locator("#outbox-waiting")).to_contain_text("Engineer 的 2 条巡检记录")
 
     # the next user, on the same round and on the start page: nothing of it is sent as theirs
@@ -166,7 +182,7 @@ def test_unsent_entries_wait_for_their_engineer_across_logout(
     expect(page.locator("#outbox-waiting")).to_contain_text("Engineer 的 2 条巡检记录")
     expect(page.locator("#outbox-waiting")).to_contain_text("Engineer 登录后自动发送")
     page.goto(f"{live_server}/patrol/rounds/new")
-    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1", timeout=20_000)
     _wait_for(page, lambda: _flushed(page) >= 1)  # the page went through the outbox
     assert _count(app, PatrolAnswer) == 0
     assert not any("/answers" in url for url in guard.requests)
@@ -186,3 +202,25 @@ def test_unsent_entries_wait_for_their_engineer_across_logout(
     _wait_for(page, lambda: page.evaluate(OUTBOX) == [])
     expect(_item(page, "lighting").locator("input[value=fail]")).to_be_checked()
     assert guard.external == []
+
+
+def test_logout_without_the_server_says_so(app: Flask, live_server: str, ipad) -> None:
+    """No network when 退出登录 is tapped: the kept pages are removed all the same, and the
+    engineer is told the server did not log them out (rather than a browser error page)."""
+    _engineer_round(app, "logout-offline-01")
+    page, _guard = ipad
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    _open_round(page, live_server, "engineer", "logout-offline-01")
+    assert page.evaluate(CACHES) == ["opskit-patrol-v1"]
+    page.context.set_offline(True)
+    page.tap("#nav-logout")
+    _wait_for(page, lambda: len(dialogs) == 1)
+    assert "无法连接服务器，您仍处于登录状态" in dialogs[0]
+    expect(page.locator("#nav-logout")).to_be_enabled()
+    assert page.evaluate(CACHES) == [] and page.evaluate(WORKERS) == 0
+
+    page.context.set_offline(False)
+    page.tap("#nav-logout")
+    expect(page).to_have_url(f"{live_server}/login")
+    assert len(dialogs) == 1

@@ -380,6 +380,15 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
     _reading(page, "cold_aisle_humidity", "50")
     _check(page, "no_water_leak", "pass")
     expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
+    # the tablet has kept the last answer before the engineer leaves the page (leaving within
+    # the same millisecond, as a test can, would cut off the IndexedDB write)
+    _wait_for(
+        page,
+        lambda: page.evaluate(
+            """async () => (await (await idb.openDB("opskit-patrol", 1)).getAllKeys("answers"))
+                 .some((key) => key.endsWith("/no_water_leak"))"""
+        ),
+    )
 
     # back on the kept start page, Start again: the same round (not a second one), with its
     # answers restored from IndexedDB
