@@ -15,13 +15,17 @@ that step's alone:
 
 1. ``seed``: a fresh SQLite database at the scale (not timed);
 2. ``pack``: ``reports.build.build_pack`` for 2026Q3, every kind (timed, peak RSS, and RSS
-   before the build = Python + Flask + SQLAlchemy loaded);
+   before the build = Python + Flask + SQLAlchemy loaded); the report writer streams data rows
+   as XML (``reports.xlsxrows``);
 3. ``raw``: the pack's cells read back with their number formats (openpyxl read-only; not
    timed), then written again with xlsxwriter ``constant_memory`` into the same sheets, the
    same rows and cells, each cell with its number format (dates stay dates), through the call
    ``write_row`` makes per cell (timed). Not copied: fills, bold headers, column widths, frozen
    panes, filters, charts and the topology picture (styling; the picture's drawing is report
    work and stays in the pack's time).
+
+4. ``cells``: the same pack with ``reports.xlsxrows`` off, every cell through xlsxwriter's own
+   writers (same bytes; shows what the data work costs next to xlsxwriter's writing).
 
 Prints both times (wall clock, and the process's CPU time, which other load on a shared
 machine disturbs less), the ratio pack/raw and the peak memory of the pack at each scale.
@@ -282,10 +286,14 @@ def seed(folder: Path, scale: int) -> dict:
     }
 
 
-def pack(folder: Path, out: Path) -> dict:
+def pack(folder: Path, out: Path, cells: bool = False) -> dict:
     app = app_for(folder)
+    from reports import xlsxrows
     from reports.build import build_pack
     from reports.periods import parse_period
+
+    if cells:  # every cell through xlsxwriter's own writers (the workbook is the same bytes)
+        xlsxrows.supported = lambda ws: False
 
     with app.test_request_context("/"):
         before = rss_mb()
@@ -375,8 +383,8 @@ def main() -> None:
     if ns.step == "seed":
         print(json.dumps(seed(Path(ns.args[0]), int(ns.args[1]))))
         return
-    if ns.step == "pack":
-        print(json.dumps(pack(Path(ns.args[0]), Path(ns.args[1]))))
+    if ns.step in ("pack", "cells"):
+        print(json.dumps(pack(Path(ns.args[0]), Path(ns.args[1]), cells=ns.step == "cells")))
         return
     if ns.step == "raw":
         print(json.dumps(raw(Path(ns.args[0]), Path(ns.args[1]))))
@@ -395,6 +403,8 @@ def main() -> None:
             out = folder / "pack.xlsx"
             info |= child("pack", str(folder), str(out))
             info |= child("raw", str(out), str(folder / "raw.xlsx"))
+            by_cell = child("cells", str(folder), str(folder / "cells.xlsx"))
+            info["cells_s"], info["cells_cpu_s"] = by_cell["pack_s"], by_cell["pack_cpu_s"]
             info["ratio"] = round(info["pack_s"] / info["raw_s"], 2)
             info["cpu_ratio"] = round(info["pack_cpu_s"] / info["raw_cpu_s"], 2)
             info["file_mb"] = round(out.stat().st_size / 1e6, 1)
@@ -405,7 +415,11 @@ def main() -> None:
                 f"ratio {info['ratio']} (CPU {info['pack_cpu_s']} s / {info['raw_cpu_s']} s = "
                 f"{info['cpu_ratio']}); "
                 f"{info['rows']:,} rows, {info['cells']:,} cells, {info['file_mb']} MB; "
-                f"pack peak RSS {info['rss_peak_mb']} MB (before build {info['rss_before_mb']} MB)",
+                f"pack peak RSS {info['rss_peak_mb']} MB "
+                f"(before build {info['rss_before_mb']} MB); "
+                f"the pack with xlsxwriter's cell writers instead of streamed rows "
+                f"{info['cells_s']} s (CPU {info['cells_cpu_s']} s = "
+                f"{info['cells_cpu_s'] / info['raw_cpu_s']:.2f}x raw)",
                 flush=True,
             )
     if 1 in results and 4 in results:
