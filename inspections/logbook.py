@@ -522,20 +522,22 @@ class LogbookLine:
         )
 
 
-def latest_entries(limit: int = 10) -> list[LogbookLine]:
-    """The newest access and power lines together, newest first (for the dashboard)."""
+def latest_entries(limit: int = 10, rooms: Any | None = None) -> list[LogbookLine]:
+    """The newest access and power lines together, newest first (for the dashboard).
+
+    ``rooms``: a query of room ids (one site's, ``assets.queries.site_rooms_query``): only
+    the visits to those rooms and the power events of assets in them."""
     sess = db.session()
+    access = select(AccessEntry).options(joinedload(AccessEntry.room))
+    power = select(PowerEvent).options(joinedload(PowerEvent.asset).joinedload(Asset.room))
+    if rooms is not None:
+        access = access.where(AccessEntry.room_id.in_(rooms))
+        power = power.join(Asset, Asset.id == PowerEvent.asset_id).where(Asset.room_id.in_(rooms))
     entries = sess.scalars(
-        select(AccessEntry)
-        .options(joinedload(AccessEntry.room))
-        .order_by(AccessEntry.in_at.desc(), AccessEntry.id.desc())
-        .limit(limit)
+        access.order_by(AccessEntry.in_at.desc(), AccessEntry.id.desc()).limit(limit)
     ).all()
     events = sess.scalars(
-        select(PowerEvent)
-        .options(joinedload(PowerEvent.asset).joinedload(Asset.room))
-        .order_by(PowerEvent.occurred_at.desc(), PowerEvent.id.desc())
-        .limit(limit)
+        power.order_by(PowerEvent.occurred_at.desc(), PowerEvent.id.desc()).limit(limit)
     ).all()
     lines = [
         LogbookLine("access", e.in_at, e.room.name, e.name, e.purpose, e.out_at is None)

@@ -391,55 +391,11 @@ def latest_logbook_entries(limit: int = 5, site_id: int | None = None) -> list[A
     ``site_id``: only the visits to that site's rooms and the power events of the assets in
     them (a power event of an asset with no room belongs to no site).
     """
+    from assets import queries as assets
     from inspections.logbook import latest_entries
 
-    if site_id is None:
-        return list(latest_entries(limit))
-    return _site_logbook_entries(limit, site_id)
-
-
-def _site_logbook_entries(limit: int, site_id: int) -> list[Any]:
-    """``logbook.latest_entries`` of one site: the same lines, read with the site's rooms."""
-    from sqlalchemy.orm import joinedload
-
-    from assets import queries as assets
-    from assets.models import Asset
-    from inspections.logbook import AccessEntry, LogbookLine, PowerEvent
-
-    sess = db.session()
-    rooms = assets.site_rooms_query(site_id)
-    entries = sess.scalars(
-        select(AccessEntry)
-        .options(joinedload(AccessEntry.room))
-        .where(AccessEntry.room_id.in_(rooms))
-        .order_by(AccessEntry.in_at.desc(), AccessEntry.id.desc())
-        .limit(limit)
-    ).all()
-    events = sess.scalars(
-        select(PowerEvent)
-        .join(Asset, Asset.id == PowerEvent.asset_id)
-        .options(joinedload(PowerEvent.asset).joinedload(Asset.room))
-        .where(Asset.room_id.in_(rooms))
-        .order_by(PowerEvent.occurred_at.desc(), PowerEvent.id.desc())
-        .limit(limit)
-    ).all()
-    lines = [
-        LogbookLine("access", e.in_at, e.room.name, e.name, e.purpose, e.out_at is None)
-        for e in entries
-    ] + [
-        LogbookLine(
-            "power",
-            p.occurred_at,
-            p.asset.room.name if p.asset.room else "",
-            f"{p.asset.asset_tag} {p.asset.name}",
-            p.reason,
-            False,
-            p.action,
-        )
-        for p in events
-    ]
-    lines.sort(key=lambda line: line.at, reverse=True)
-    return lines[:limit]
+    rooms = None if site_id is None else assets.site_rooms_query(site_id)
+    return list(latest_entries(limit, rooms=rooms))
 
 
 def _reading_item(checklist: str, metric: str) -> cl.Item | None:
