@@ -218,6 +218,15 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
     _check(page, "no_water_leak", "pass")
     expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
     _check(page, "no_smell_or_noise", "pass")
+    # the tablet has kept the last answer before the page reloads (reloading within the same
+    # millisecond, as a test can, would cut off the IndexedDB write)
+    _wait_for(
+        page,
+        lambda: page.evaluate(
+            """async () => (await (await idb.openDB("opskit-patrol", 1)).getAllKeys("answers"))
+                 .some((key) => key.endsWith("/no_smell_or_noise"))"""
+        ),
+    )
 
     page.reload()  # answered by the service worker from its cache
     expect(page.locator("#patrol-round")).to_be_visible()
