@@ -491,16 +491,25 @@ def warranty_summary(
     return total, [WarrantyReminder(a, (a.warranty_end - today).days) for a in rows]  # type: ignore[operator]
 
 
-def topology_links(limit: int = 2000) -> list[Link]:
-    """Registered links (both ends' assets loaded), for the topology graph."""
-    return list(
-        db.session().scalars(
-            select(Link)
-            .options(joinedload(Link.a_asset), joinedload(Link.b_asset))
-            .order_by(Link.id)
-            .limit(limit)
-        )
-    )
+def topology_links(limit: int = 2000, touching: Select | None = None) -> list[Link]:
+    """Registered links (both ends' assets loaded), for the topology graph; with ``touching``
+    (a subquery of asset ids, e.g. :func:`topology_scope_assets`), only the links with at least
+    one end among those assets."""
+    stmt = select(Link).options(joinedload(Link.a_asset), joinedload(Link.b_asset))
+    if touching is not None:
+        stmt = stmt.where(Link.a_asset_id.in_(touching) | Link.b_asset_id.in_(touching))
+    return list(db.session().scalars(stmt.order_by(Link.id).limit(limit)))
+
+
+def topology_scope_assets(site_id: int | None = None, room_id: int | None = None) -> Select:
+    """The ids of the assets in one room (``room_id``) or else in one site's rooms, as a
+    subquery for ``column.in_(...)``: what the topology filter keeps (an asset with no room is
+    in no site or room)."""
+    if room_id is not None:
+        return select(Asset.id).where(Asset.room_id == room_id)
+    if site_id is None:
+        raise ValueError("topology_scope_assets needs a site or a room")
+    return site_assets_query(site_id)
 
 
 # --- reads for the report kinds (added by reports) --------------------------------------------

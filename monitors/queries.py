@@ -308,13 +308,19 @@ def monitor_page(
 
 
 def lldp_neighbors_of(
-    asset_ids: list[int] | None = None, since: datetime | None = None
+    asset_ids: list[int] | None = None, since: datetime | None = None, touching: Any = None
 ) -> list[LldpNeighbor]:
-    """LLDP neighbours seen since ``since`` (default 1 day), of some assets or all."""
+    """LLDP neighbours seen since ``since`` (default 1 day), of some assets or all; with
+    ``touching`` (asset ids, a list or a subquery), only those whose reporting asset or
+    recognised remote asset is among them (the topology filter)."""
     since = since or utcnow() - timedelta(days=1)
     query = select(LldpNeighbor).where(LldpNeighbor.last_seen >= since)
     if asset_ids is not None:
         query = query.where(LldpNeighbor.asset_id.in_(asset_ids))
+    if touching is not None:
+        query = query.where(
+            LldpNeighbor.asset_id.in_(touching) | LldpNeighbor.remote_asset_id.in_(touching)
+        )
     return list(
         db.session().scalars(query.order_by(LldpNeighbor.asset_id, LldpNeighbor.local_port))
     )

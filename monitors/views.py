@@ -187,16 +187,107 @@ def index() -> str:
 # --- topology --------------------------------------------------------------------------------
 
 
+@dataclass
+class TopologyFilter:
+    """The site or room the topology is drawn for (``?site=<id>&room=<id>``; neither: all).
+
+    ``rooms`` are the rooms offered: the chosen site's, else every room. A room names its site
+    when no site is asked. ``error``/``field``: an asked id that names no site or room, or a
+    room of another site (the page and the JSON answer 404 with that message)."""
+
+    sites: list[Any]
+    rooms: list[Any]
+    site: Any | None = None
+    room: Any | None = None
+    error: str | None = None
+    field: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.site is not None or self.room is not None
+
+    @property
+    def room_ids(self) -> set[int]:
+        """The rooms inside the filter (a node elsewhere is drawn as outside it)."""
+        if self.room is not None:
+            return {self.room.id}
+        return {r.id for r in self.rooms}
+
+    def args(self) -> dict[str, int]:
+        out = {}
+        if self.site is not None:
+            out["site"] = self.site.id
+        if self.room is not None:
+            out["room"] = self.room.id
+        return out
+
+
+def _topology_filter() -> TopologyFilter:
+    from assets import queries as assets
+
+    sites = assets.all_sites()
+    all_rooms = assets.all_rooms()
+    sites_by_id = {str(s.id): s for s in sites}
+    rooms_by_id = {str(r.id): r for r in all_rooms}
+    site_arg = request.args.get("site", "").strip()
+    room_arg = request.args.get("room", "").strip()
+    chosen = TopologyFilter(sites, all_rooms)
+    if site_arg not in ("", "all"):
+        if site_arg not in sites_by_id:
+            chosen.error = _(
+                "No site has the id %(id)s (it may have been removed).", id=site_arg[:20]
+            )
+            chosen.field = "site"
+            return chosen
+        chosen.site = sites_by_id[site_arg]
+    if room_arg not in ("", "all"):
+        room = rooms_by_id.get(room_arg)
+        if room is None:
+            chosen.error = _(
+                "No room has the id %(id)s (it may have been removed).", id=room_arg[:20]
+            )
+            chosen.field = "room"
+        elif chosen.site is not None and room.site_id != chosen.site.id:
+            chosen.error = _(
+                "Room %(room)s is not in site %(site)s.", room=room.name, site=chosen.site.name
+            )
+            chosen.field = "room"
+        else:
+            chosen.room = room
+            chosen.site = room.site
+    if chosen.site is not None:
+        chosen.rooms = [r for r in all_rooms if r.site_id == chosen.site.id]
+    return chosen
+
+
 @bp.route("/topology")
-def topology() -> str:
-    return render_template("monitors/topology.html")
+def topology() -> Any:
+    """The topology page; ``?site=<id>&room=<id>`` draws only the links touching that site or
+    room (the selects keep them in the URL, so the page can be shared)."""
+    chosen = _topology_filter()
+    page = render_template("monitors/topology.html", topo=chosen)
+    return (page, 404) if chosen.error else page
 
 
 @bp.route("/topology.json")
 def topology_json() -> Any:
-    """Nodes and edges from registered links and LLDP neighbours seen in the last day."""
+    """Nodes and edges from registered links and LLDP neighbours seen in the last day; with
+    ``?site=``/``?room=``, only the links with at least one end in that site or room (the other
+    end comes too, marked ``outside``)."""
     from assets import queries as assets
     from opskit.alerts import queries as alerts
+
+    chosen = _topology_filter()
+    if chosen.error:
+        return jsonify(error=chosen.error, field=chosen.field), 404
+    touching = (
+        assets.topology_scope_assets(
+            chosen.site.id if chosen.site else None, chosen.room.id if chosen.room else None
+        )
+        if chosen.active
+        else None
+    )
+    inside = chosen.room_ids
 
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[dict[str, Any]] = []
@@ -213,11 +304,12 @@ def topology_json() -> Any:
                 "label": a.name,
                 "kind": a.kind,
                 "url": url_for("assets.detail", asset_id=a.id),
+                "outside": chosen.active and a.room_id not in inside,
             },
         )
         return key
 
-    for link in assets.topology_links():
+    for link in assets.topology_links(touching=touching):
         a, b = asset_node(link.a_asset), asset_node(link.b_asset)
         seen_pairs.add((min(a, b), max(a, b)))
         edges.append(
@@ -228,7 +320,7 @@ def topology_json() -> Any:
                 "source_kind": "registered",
             }
         )
-    neighbours = queries.lldp_neighbors_of(since=utcnow() - timedelta(days=1))
+    neighbours = queries.lldp_neighbors_of(since=utcnow() - timedelta(days=1), touching=touching)
     ids = {n.asset_id for n in neighbours} | {
         n.remote_asset_id for n in neighbours if n.remote_asset_id
     }
@@ -253,6 +345,7 @@ def topology_json() -> Any:
                     "label": "",
                     "kind": "unregistered",
                     "url": None,
+                    "outside": False,  # where an unregistered device stands is not known
                 },
             )
         pair = (min(a, b), max(a, b))
@@ -275,7 +368,14 @@ def topology_json() -> Any:
         node["state"] = (
             queries.node_state(states.get(aid), urgency.get(aid)) if aid else "unregistered"
         )
-    return jsonify(nodes=list(nodes.values()), edges=edges)
+    return jsonify(
+        nodes=list(nodes.values()),
+        edges=edges,
+        filter={
+            "site": chosen.site.id if chosen.site else None,
+            "room": chosen.room.id if chosen.room else None,
+        },
+    )
 
 
 # --- the monitoring part of an asset page ----------------------------------------------------

@@ -19,7 +19,8 @@
         chart.setOption({
           tooltip: { formatter: function (p) {
             if (p.dataType === "edge") return p.data.ports;
-            return p.data.name + (p.data.label ? " · " + p.data.label : "");
+            return p.data.name + (p.data.label ? " · " + p.data.label : "") +
+              (p.data.outside ? " (" + (el.dataset.outsideLabel || "outside") + ")" : "");
           } },
           series: [{
             type: "graph", layout: "force", roam: true, draggable: true,
@@ -27,9 +28,16 @@
             label: { show: true, position: "bottom", fontSize: 12 },
             symbolSize: 28,
             data: data.nodes.map(function (n) {
+              // a device outside the chosen site/room (the far end of an uplink): faded, dashed rim
+              var style = { color: STATE_COLORS[n.state] || "#6c757d" };
+              if (n.outside) {
+                style.opacity = 0.45; style.borderColor = "#212529"; style.borderWidth = 2;
+                style.borderType = "dashed";
+              }
               return { id: n.id, name: n.name, label: n.label, url: n.url, state: n.state,
+                       outside: !!n.outside,
                        symbol: n.kind === "switch" || n.kind === "router" ? "roundRect" : "circle",
-                       itemStyle: { color: STATE_COLORS[n.state] || "#6c757d" } };
+                       itemStyle: style };
             }),
             links: data.edges.map(function (e) {
               return { source: e.source, target: e.target, ports: e.ports,
@@ -42,9 +50,26 @@
         });
         el.dataset.nodes = String(data.nodes.length);
         el.dataset.edges = String(data.edges.length);
+        el.dataset.outside = String(data.nodes.filter(function (n) { return n.outside; }).length);
         window.addEventListener("resize", function () { chart.resize(); });
       });
   }
+
+  // The site/room filter: a new site starts with all its rooms; either choice reloads the page
+  // with ?site=&room= (so the URL can be shared).
+  document.addEventListener("change", function (evt) {
+    var select = evt.target;
+    if (!select || (select.id !== "topology-site" && select.id !== "topology-room")) return;
+    var form = document.getElementById("topology-filter");
+    var room = document.getElementById("topology-room");
+    if (select.id === "topology-site" && room) room.value = "";
+    var params = new URLSearchParams();
+    var site = document.getElementById("topology-site").value;
+    if (site) params.set("site", site);
+    if (room && room.value) params.set("room", room.value);
+    var query = params.toString();
+    window.location.href = form.getAttribute("action") + (query ? "?" + query : "");
+  });
 
   function trend(el, force) {
     if (el.dataset.loaded && !force) return;
