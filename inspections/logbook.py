@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, func, or_, select
+from sqlalchemy import CheckConstraint, ForeignKey, Select, String, Text, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
@@ -410,8 +410,38 @@ def _like(q: str) -> str:
     return f"%{escaped}%"
 
 
-def access_entries(filters: Filters, tz: ZoneInfo, limit: int | None = 500) -> list[AccessEntry]:
-    """Visits overlapping the date range (newest first); ``q`` matches name/organisation/escort."""
+PER_PAGE = 100  # rows of one page of the logbook lists
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a logbook list: ``items`` of page ``page`` (1-based, within 1..``pages``)
+    of ``total`` rows matching the filters, ``per_page`` rows a page."""
+
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _page_of(stmt: Select, page: int, per_page: int) -> ListPage:
+    """Count the rows of ``stmt`` (filtered and ordered, ties broken by id), then read page
+    ``page`` of them by offset; a page past the last reads the last, one below 1 the first."""
+    sess = db.session()
+    total = sess.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = sess.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).unique()
+    return ListPage(list(rows), total, page, per_page)
+
+
+def _access_query(filters: Filters, tz: ZoneInfo) -> Select:
+    """Visits overlapping the date range (newest first, then by id); ``q`` matches
+    name/organisation/escort."""
     stmt = select(AccessEntry).options(
         joinedload(AccessEntry.room).joinedload(Room.site), joinedload(AccessEntry.recorded_by)
     )
@@ -433,14 +463,27 @@ def access_entries(filters: Filters, tz: ZoneInfo, limit: int | None = 500) -> l
                 AccessEntry.escort.ilike(like, escape="\\"),
             )
         )
-    stmt = stmt.order_by(AccessEntry.in_at.desc(), AccessEntry.id.desc())
+    return stmt.order_by(AccessEntry.in_at.desc(), AccessEntry.id.desc())
+
+
+def access_entries(filters: Filters, tz: ZoneInfo, limit: int | None = None) -> list[AccessEntry]:
+    """Every visit matching ``filters`` (newest first), or the first ``limit``; the Excel export."""
+    stmt = _access_query(filters, tz)
     if limit:
         stmt = stmt.limit(limit)
     return list(db.session().scalars(stmt).unique())
 
 
-def power_events(filters: Filters, tz: ZoneInfo, limit: int | None = 500) -> list[PowerEvent]:
-    """Power events in the date range (newest first); ``q`` matches asset tag/name, change, who."""
+def access_page(
+    filters: Filters, tz: ZoneInfo, page: int = 1, per_page: int = PER_PAGE
+) -> ListPage:
+    """Page ``page`` of the visits matching ``filters`` (see ``_page_of``), for the list page."""
+    return _page_of(_access_query(filters, tz), page, per_page)
+
+
+def _power_query(filters: Filters, tz: ZoneInfo) -> Select:
+    """Power events in the date range (newest first, then by id); ``q`` matches asset
+    tag/name, change, who."""
     stmt = (
         select(PowerEvent)
         .join(Asset, Asset.id == PowerEvent.asset_id)
@@ -465,10 +508,20 @@ def power_events(filters: Filters, tz: ZoneInfo, limit: int | None = 500) -> lis
                 PowerEvent.performed_by.ilike(like, escape="\\"),
             )
         )
-    stmt = stmt.order_by(PowerEvent.occurred_at.desc(), PowerEvent.id.desc())
+    return stmt.order_by(PowerEvent.occurred_at.desc(), PowerEvent.id.desc())
+
+
+def power_events(filters: Filters, tz: ZoneInfo, limit: int | None = None) -> list[PowerEvent]:
+    """Every power event matching ``filters`` (newest first), or the first ``limit``."""
+    stmt = _power_query(filters, tz)
     if limit:
         stmt = stmt.limit(limit)
     return list(db.session().scalars(stmt).unique())
+
+
+def power_page(filters: Filters, tz: ZoneInfo, page: int = 1, per_page: int = PER_PAGE) -> ListPage:
+    """Page ``page`` of the power events matching ``filters``, for the list page."""
+    return _page_of(_power_query(filters, tz), page, per_page)
 
 
 def people_inside(room_id: int | None = None) -> list[AccessEntry]:

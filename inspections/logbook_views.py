@@ -7,6 +7,7 @@ client token so that a double tap or a retried request records once (``logbook.D
 from __future__ import annotations
 
 import io
+import re
 import secrets
 import tempfile
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -91,23 +93,65 @@ def _errors(exc: ValidationFailed) -> dict[str, str]:
     return {k: " ".join(v) for k, v in exc.errors.items()}
 
 
+def _page_arg() -> tuple[int, str]:
+    """The page asked for (``?page=``, 1 when absent) and, when it is no page number, a message
+    (the first page is shown then)."""
+    raw = request.args.get("page", "").strip()
+    if not raw:
+        return 1, ""
+    if re.fullmatch(r"[0-9]{1,18}", raw) and int(raw) >= 1:
+        return int(raw), ""
+    if re.fullmatch(r"[0-9]+", raw) and int(raw[:19]) >= 1:
+        return 10**18, ""  # a very long number: past the last page
+    return 1, _("“%(value)s” is not a page number; showing page 1.", value=raw[:20])
+
+
+def _pager(tab: str, result: logbook.ListPage, args: dict[str, str]) -> dict[str, Any]:
+    """What the page links show: the position, the total and the neighbours' URLs (filters kept)."""
+
+    def link(page: int) -> str | None:
+        if not 1 <= page <= result.pages or page == result.page:
+            return None
+        return url_for("logbook.index", tab=tab, page=page, **args)
+
+    return {
+        "page": result.page,
+        "pages": result.pages,
+        "total": format_decimal(result.total),
+        "prev_url": link(result.page - 1),
+        "next_url": link(result.page + 1),
+    }
+
+
 @bp.route("/")
 def index() -> Any:
+    """The lists, one tab at a time, ``PER_PAGE`` rows a page (newest first; filters apply to
+    the rows, the count and every page link). A page past the last shows the last one and a
+    page that is no number the first, each with a message naming what was asked."""
     tab = request.args.get("tab", "access")
     if tab not in ("access", "power"):
         tab = "access"
     filters = _filters()
     tz = site_tz()
-    rows: list[Any] = (
-        logbook.access_entries(filters, tz)
+    asked, page_message = _page_arg()
+    result = (
+        logbook.access_page(filters, tz, asked)
         if tab == "access"
-        else logbook.power_events(filters, tz)
+        else logbook.power_page(filters, tz, asked)
     )
-    args = {k: v for k, v in request.args.items() if k != "tab"}
+    if asked > result.pages:
+        page_message = _(
+            "There is no page %(asked)s: %(pages)s in all. Showing the last page.",
+            asked=request.args.get("page", "").strip()[:20],
+            pages=result.pages,
+        )
+    args = {k: v for k, v in request.args.items() if k not in ("tab", "page")}
     return render_template(
         "inspections/logbook.html",
         tab=tab,
-        rows=rows,
+        rows=result.items,
+        pager=_pager(tab, result, args),
+        page_message=page_message,
         filters=filters,
         args=args,
         rooms=logbook.room_choices(),
