@@ -23,6 +23,7 @@ from assets.models import (
     Site,
 )
 from opskit import db
+from opskit.db import Page
 
 LIST_SORTS = {
     "asset_tag": Asset.asset_tag,
@@ -33,18 +34,6 @@ LIST_SORTS = {
     "warranty_end": Asset.warranty_end,
     "mgmt_ip": Asset.mgmt_ip,
 }
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def asset_query(

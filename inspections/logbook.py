@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from assets.models import Asset, Room, Site
 from opskit import db
 from opskit.crypto import EncryptedText
-from opskit.db import Base, utcnow
+from opskit.db import Base, Page, utcnow
 from opskit.models import Audited, User
 from opskit.validation import ValidationFailed
 
@@ -413,22 +413,7 @@ def _like(q: str) -> str:
 PER_PAGE = 100  # rows of one page of the logbook lists
 
 
-@dataclass(frozen=True)
-class ListPage:
-    """One page of a logbook list: ``items`` of page ``page`` (1-based, within 1..``pages``)
-    of ``total`` rows matching the filters, ``per_page`` rows a page."""
-
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def _page_of(stmt: Select, page: int, per_page: int) -> ListPage:
+def _page_of(stmt: Select, page: int, per_page: int) -> Page:
     """Count the rows of ``stmt`` (filtered and ordered, ties broken by id), then read page
     ``page`` of them by offset; a page past the last reads the last, one below 1 the first."""
     sess = db.session()
@@ -436,7 +421,7 @@ def _page_of(stmt: Select, page: int, per_page: int) -> ListPage:
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     rows = sess.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).unique()
-    return ListPage(list(rows), total, page, per_page)
+    return Page(list(rows), total, page, per_page)
 
 
 def _access_query(filters: Filters, tz: ZoneInfo) -> Select:
@@ -474,9 +459,7 @@ def access_entries(filters: Filters, tz: ZoneInfo, limit: int | None = None) -> 
     return list(db.session().scalars(stmt).unique())
 
 
-def access_page(
-    filters: Filters, tz: ZoneInfo, page: int = 1, per_page: int = PER_PAGE
-) -> ListPage:
+def access_page(filters: Filters, tz: ZoneInfo, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """Page ``page`` of the visits matching ``filters`` (see ``_page_of``), for the list page."""
     return _page_of(_access_query(filters, tz), page, per_page)
 
@@ -519,7 +502,7 @@ def power_events(filters: Filters, tz: ZoneInfo, limit: int | None = None) -> li
     return list(db.session().scalars(stmt).unique())
 
 
-def power_page(filters: Filters, tz: ZoneInfo, page: int = 1, per_page: int = PER_PAGE) -> ListPage:
+def power_page(filters: Filters, tz: ZoneInfo, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """Page ``page`` of the power events matching ``filters``, for the list page."""
     return _page_of(_power_query(filters, tz), page, per_page)
 

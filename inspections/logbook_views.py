@@ -33,6 +33,7 @@ from inspections import logbook
 from inspections.logbook import AccessEntry, Filters, PowerEvent
 from opskit import db
 from opskit.auth import require_roles
+from opskit.db import Page
 from opskit.i18n import site_tz
 from opskit.validation import ValidationFailed
 
@@ -106,7 +107,7 @@ def _page_arg() -> tuple[int, str]:
     return 1, _("“%(value)s” is not a page number; showing page 1.", value=raw[:20])
 
 
-def _pager(tab: str, result: logbook.ListPage, args: dict[str, str]) -> dict[str, Any]:
+def _pager(tab: str, result: Page, args: dict[str, str]) -> dict[str, Any]:
     """What the page links show: the position, the total and the neighbours' URLs (filters kept)."""
 
     def link(page: int) -> str | None:

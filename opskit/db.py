@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -109,3 +110,18 @@ def _close_session(_exc: BaseException | None) -> None:
     sess: Session | None = g.pop("db_session", None)
     if sess is not None:
         sess.close()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: ``items`` of page ``page`` (1-based) of ``total`` rows matching the
+    filters, ``per_page`` rows a page."""
+
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
