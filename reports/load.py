@@ -6,8 +6,9 @@ says database (``database``, ``db``, ``数据库``) whatever their importance.
 What: for CPU, memory, storage (the fullest volume each hour) and traffic (all interfaces, in +
 out, Mbit/s), from the hourly values: the weekly load rows the poller keeps as it rolls up
 (``monitors.queries.load_weeks``, one row per asset, family and week cut at month ends, holding
-that week's hourly values and their sums); for series without them, the hourly rollups
-(``monitors.queries.load_statistics``), and raw readings when a site has no rollups yet:
+that week's hourly values and their sums); for series without them (history from before they
+were kept), the hourly values of ``monitors.queries.hourly_values`` (hourly rollups, raw
+readings when a site has no rollups yet):
 
 - weekly peak (highest reading) and 95th percentile of the hourly averages (nearest rank), weeks
   starting Monday in site time and cut at the period's edges; the summary shows the period's
@@ -239,37 +240,9 @@ def _weekly_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
     return out
 
 
-def _database_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
-    """Weekly statistics from the hourly rollups (``monitors.queries.load_statistics``), for
-    series without weekly load rows (history from before they were kept)."""
-    from monitors.queries import load_statistics
-
-    by_id = {a.id: a for a in assets}
-    origin = _week_origin(ctx).date()
-    out: dict[tuple[int, str], Stats] = {}
-    for family, (metrics, how, scale, _unit) in FAMILIES.items():
-        rows = load_statistics(
-            sorted(by_id), list(metrics), how, ctx.period.start, ctx.period.end, _week_origin(ctx)
-        )
-        for asset_id, weeks in rows.items():
-            fit = Fit()
-            stats = Stats(by_id[asset_id], family, {}, float("-inf"), 0.0, fit)
-            for wk, peak, p95, n, sx, sy, sxx, sxy in weeks:
-                week = max(origin + timedelta(days=7 * int(wk)), ctx.period.first_day)
-                stats.weeks[week] = (peak * scale, p95 * scale)
-                stats.peak = max(stats.peak, peak * scale)
-                stats.p95 = max(stats.p95, p95 * scale)
-                fit.n += int(n)
-                fit.sx += sx
-                fit.sy += sy * scale
-                fit.sxx += sxx
-                fit.sxy += sxy * scale
-            out[(asset_id, family)] = stats
-    return out
-
-
 def _python_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
-    """The same statistics from raw readings, for assets without hourly rollups."""
+    """The same statistics from ``hourly_values`` (hourly rollups, else raw readings), for
+    series without weekly load rows."""
     period = ctx.period
     start_local = datetime.combine(period.first_day, datetime.min.time())
     out: dict[tuple[int, str], Stats] = {}
@@ -306,10 +279,9 @@ def load(ctx: Context) -> list[Sheet]:
     #: family → week → asset tag → p95 (for the trend charts)
     trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
     stats = _weekly_stats(assets, ctx)
-    for fallback in (_database_stats, _python_stats):
-        missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
-        if missing:
-            stats |= {k: v for k, v in fallback(missing, ctx).items() if k not in stats}
+    missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
+    if missing:
+        stats |= {k: v for k, v in _python_stats(missing, ctx).items() if k not in stats}
     ordered = [stats[(a.id, f)] for a in assets for f in FAMILIES if (a.id, f) in stats]
 
     def weekly() -> Iterator[dict[str, Any]]:  # generated while the sheet is written
