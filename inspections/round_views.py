@@ -138,7 +138,11 @@ def new_round() -> str:
 
 @bp.route("/rounds/start", methods=["POST"])
 def start_round() -> Any:
+    """Start a round from the start page's forms. patrol.js posts the ad hoc form with
+    ``Accept: application/json`` first (so it knows whether the server answered at all): it is
+    answered with the round's URL, or its errors (400) without flashing them."""
     form = request.form
+    wants_json = request.accept_mimetypes.best == "application/json"
     try:
         patrol = services.start_round(
             form.get("client_id") or None,
@@ -148,11 +152,14 @@ def start_round() -> Any:
             scheduled_for=form.get("scheduled_for") or None,
         )
     except ValidationFailed as exc:
+        if wants_json:
+            return _errors(exc)
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "error")
         return redirect(url_for(".new_round"))
-    return redirect(url_for(".round_page", client_id=patrol.client_id))
+    url = url_for(".round_page", client_id=patrol.client_id)
+    return jsonify(id=patrol.id, url=url) if wants_json else redirect(url)
 
 
 #: The client id in the offline start page's URLs; the tablet puts the one it made in its place.
@@ -165,12 +172,19 @@ def offline_round() -> Any:
     """A planned slot's round page before the round exists (``plan_id``, ``room_id``,
     ``scheduled_for``). The start page has the service worker keep one per slot of the day, so
     a tablet out of Wi-Fi still starts the round: it makes the client id (``#<id>`` in the URL),
-    queues the start and its answers, and the server creates the round when it answers."""
+    queues the start and its answers, and the server creates the round when it answers.
+
+    With ``adhoc=1`` (and ``room_id``) it is an ad hoc round of the room holding every
+    checklist: the start page keeps one per room, and the tablet shows only the checklists the
+    engineer chose (named after the client id in the URL's ``#``) and queues the start with
+    them."""
+    adhoc = request.args.get("adhoc") == "1"
     try:
         patrol = services.unsaved_round(
             OFFLINE_CLIENT_ID,
             room_id=services._int_or_none(request.args.get("room_id")),
-            plan_id=services._int_or_none(request.args.get("plan_id")),
+            checklist_keys=list(services.checklists()) if adhoc else None,
+            plan_id=None if adhoc else services._int_or_none(request.args.get("plan_id")),
             scheduled_for=services._when(request.args.get("scheduled_for"), "scheduled_for"),
         )
     except ValidationFailed as exc:

@@ -450,3 +450,102 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
             "cleanliness": "clean",
         }
     assert guard.external == []
+
+
+FIRE = "room/fire_security/"
+
+
+def test_adhoc_round_started_offline_from_the_kept_start_page(
+    app: Flask, live_server: str, ipad
+) -> None:
+    """No Wi-Fi and no planned round: the kept start page starts an ad hoc round of the chosen
+    room and checklists from the room's kept page; only those checklists are shown, counted
+    and required, and the server creates the round with exactly them when the network is back."""
+    room_id = _room(app)
+    page, guard = ipad
+    context = page.context
+    _login(page, live_server, "/patrol/rounds/new")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    page.tap("#adhoc-start")  # online and no checklist: the server's error, as before
+    expect(page.locator(".alert-danger")).to_contain_text("请至少选择一个检查表。")
+    assert _count(app, PatrolRound) == 0
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    assert page.evaluate(
+        """async () => {
+          for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          return navigator.serviceWorker.controller !== null;
+        }"""
+    )
+
+    _offline(context, live_server, True)
+    page.reload()  # the start page itself comes from the service worker's cache
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    page.select_option("#adhoc-room", str(room_id))
+    page.tap("#adhoc-start")  # no checklist: the error is shown, the room stays chosen
+    expect(page.locator("#adhoc-checklists-error")).to_have_text("请至少选择一个检查表。")
+    expect(page.locator("#adhoc-room")).to_have_value(str(room_id))
+    page.locator('label[for="adhoc-room_environment"]').tap()
+    page.locator('label[for="adhoc-fire_security"]').tap()
+    page.tap("#adhoc-start")
+    expect(page.locator("#patrol-round")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    client_id = page.evaluate("() => window.location.hash.slice(1).split(';')[0]")
+    assert len(client_id) == 32
+    expect(page.locator(".patrol-target")).to_have_count(2)
+    expect(page.locator('.patrol-item[data-checklist="ups"]')).to_have_count(0)
+    expect(page.locator("#patrol-progress")).to_have_text("0 / 16")
+
+    _reading(page, "cold_aisle_temperature", "24")
+    _reading(page, "cold_aisle_humidity", "50")
+    _reading(page, "hot_aisle_temperature", "30")
+    for key in ("no_water_leak", "no_smell_or_noise", "lighting"):
+        _check(page, key, "pass")
+    _check(page, "cleanliness", "clean")
+    page.locator(f'.patrol-item[data-field="{FIRE}fire_panel"] label[for$="-normal"]').tap()
+    cylinder = page.locator(f'.patrol-item[data-field="{FIRE}cylinder_pressure"] .patrol-value')
+    cylinder.fill("2.5")
+    cylinder.dispatch_event("change")
+    fire_checks = (
+        "gas_system_auto",
+        "extinguisher_pressure",
+        "exits_clear",
+        "access_control",
+        "cctv",
+        "visitor_log",
+    )
+    for key in fire_checks:
+        page.locator(f'.patrol-item[data-field="{FIRE}{key}"] label[for$="-pass"]').tap()
+    expect(page.locator("#patrol-progress")).to_have_text("15 / 16")  # remarks are optional
+    expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
+    # the tablet has kept the last answer before anything leaves the page
+    _wait_for(
+        page,
+        lambda: page.evaluate(
+            """async () => (await (await idb.openDB("opskit-patrol", 1)).getAllKeys("answers"))
+                 .some((key) => key.endsWith("/visitor_log"))"""
+        ),
+    )
+    page.tap("#patrol-submit")
+    expect(page.locator("#patrol-banner")).to_contain_text("恢复连接后自动提交")
+    assert _count(app, PatrolRound) == 0  # nothing reached the server
+    assert _count(app, PatrolAnswer) == 0
+
+    _offline(context, live_server, False)
+    expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+    # the submitted round's page has finished keeping itself for offline use
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    with app.app_context():
+        assert _count(app, PatrolRound) == 1
+        patrol = services.find_round(client_id)
+        assert (patrol.room_id, patrol.plan_id, patrol.status) == (room_id, None, "submitted")
+        assert patrol.checklist_keys == ["fire_security", "room_environment"]  # the form's order
+        assert {t["checklist"] for t in patrol.targets} == {"room_environment", "fire_security"}
+        answers = {(a.checklist_key, a.item_key): a.value for a in patrol.answers}
+        assert len(answers) == 15
+        assert answers[("room_environment", "cold_aisle_temperature")] == "24"
+        assert answers[("fire_security", "cylinder_pressure")] == "2.5"
+        assert answers[("fire_security", "fire_panel")] == "normal"
+        assert all(answers[("fire_security", key)] == "pass" for key in fire_checks)
+    assert guard.external == []

@@ -290,6 +290,58 @@ def test_offline_start_page_and_queued_start(app: Flask) -> None:
     assert _rounds(app) == 1
 
 
+def test_offline_adhoc_page_holds_every_checklist(app: Flask) -> None:
+    """The page the start page keeps per room for an ad hoc round without the server: every
+    checklist's items, no plan, one kept URL per room; an unknown room is named (400)."""
+    room_id = _room(app)
+    engineer = app.test_client()
+    login(engineer, "engineer")
+    start_page = engineer.get("/patrol/rounds/new").get_data(as_text=True)
+    url = f"/patrol/rounds/new/offline?room_id={room_id}&amp;adhoc=1"
+    assert f'data-offline-url="{url}"' in start_page
+    assert 'data-no-checklist="请至少选择一个检查表。"' in start_page
+    query = {"room_id": room_id, "adhoc": "1"}
+    page = engineer.get("/patrol/rounds/new/offline", query_string=query)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'data-offline-start="CLIENTID"' in html and 'data-plan-id=""' in html
+    with app.app_context():
+        keys = list(services.checklists())
+    assert len(keys) >= 6
+    assert f'data-checklists="{",".join(keys)}"' in html
+    section = r'<section class="card my-3 patrol-target" [^>]*data-checklist="([^"]+)"'
+    sections = re.findall(section, html)
+    assert set(sections) == set(keys)
+    for key in keys:
+        assert f'data-checklist="{key}" data-item=' in html
+    assert 'data-field="room/room_environment/cold_aisle_temperature"' in html
+    assert 'data-field="room/fire_security/cylinder_pressure"' in html
+    assert _rounds(app) == 0  # rendering it creates nothing
+    unknown = engineer.get("/patrol/rounds/new/offline", query_string={"room_id": 9999, "adhoc": 1})
+    assert unknown.status_code == 400 and "请选择巡检的机房" in unknown.get_data(as_text=True)
+    missing = engineer.get("/patrol/rounds/new/offline", query_string={"adhoc": 1})
+    assert missing.status_code == 400
+
+    # the ad hoc form as patrol.js posts it first: JSON answers, nothing flashed
+    token = csrf_token(engineer, "/patrol/rounds/new")
+    form = {"csrf_token": token, "client_id": "adhoc-json-0001", "room_id": str(room_id)}
+    json_accept = {"Accept": "application/json"}
+    refused = engineer.post("/patrol/rounds/start", data=form, headers=json_accept)
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"]["checklist_keys"] == ["请至少选择一个检查表。"]
+    assert "alert-danger" not in engineer.get("/patrol/rounds/new").get_data(as_text=True)
+    form["checklist_keys"] = ["fire_security", "room_environment"]
+    started = engineer.post("/patrol/rounds/start", data=form, headers=json_accept)
+    assert started.status_code == 200
+    assert started.get_json()["url"] == "/patrol/rounds/adhoc-json-0001"
+    with app.app_context():
+        patrol = services.find_round("adhoc-json-0001")
+        assert patrol.checklist_keys == ["fire_security", "room_environment"]
+    plain = engineer.post("/patrol/rounds/start", data=form)  # a retried plain post: the same
+    assert plain.status_code == 302 and plain.location.endswith("/patrol/rounds/adhoc-json-0001")
+    assert _rounds(app) == 1
+
+
 def _rounds(app: Flask) -> int:
     with app.app_context():
         return db.session().scalar(select(func.count()).select_from(PatrolRound)) or 0

@@ -635,12 +635,17 @@
     // the page of a round that does not exist yet (kept by the start page for each slot): the
     // tablet makes the round's id (kept in the URL's #), queues the start before any answer,
     // and the outbox sends them in order when the server answers
+    // an ad hoc round's page holds every checklist: the chosen ones follow the id in the #
+    // ("#<id>;<key>,<key>")
     var d = root.dataset;
     var placeholder = d.offlineStart;
-    var cid = window.location.hash.slice(1);
+    var hash = window.location.hash.slice(1).split(";");
+    var cid = hash[0];
+    var chosen = hash[1] ? hash[1].split(",").filter(Boolean) : null;
     if (!CLIENT_ID_RE.test(cid)) {
       cid = randomId();
-      window.history.replaceState(null, "", window.location.pathname + window.location.search + "#" + cid);
+      window.history.replaceState(null, "", window.location.pathname + window.location.search + "#" + cid +
+        (chosen ? ";" + chosen.join(",") : ""));
     }
     ["answersUrl", "photosUrl", "submitUrl", "roundUrl", "startUrl"].forEach(function (k) {
       d[k] = d[k].split(placeholder).join(cid);
@@ -648,6 +653,8 @@
     d.clientId = cid;
     var db = await openDb();
     var known = await db.get("rounds", cid);
+    if (known && known.checklist_keys) chosen = known.checklist_keys;
+    if (chosen) onlyChecklists(chosen);
     if (known && known.submitted) {
       window.location.href = d.roundUrl;
       return;
@@ -658,7 +665,8 @@
     }
     d.startedAt = new Date().toISOString();
     await db.put("rounds", { client_id: cid, started_at: d.startedAt, user_id: me ? me.id : null,
-      offline_url: window.location.pathname + window.location.search });
+      offline_url: window.location.pathname + window.location.search,
+      checklist_keys: chosen ? d.checklists.split(",") : null });
     await send({ kind: "start", client_id: cid, url: d.startUrl, json: {
       plan_id: d.planId ? Number(d.planId) : null,
       room_id: Number(d.roomId),
@@ -666,6 +674,67 @@
       scheduled_for: d.scheduledFor || null,
       started_at: d.startedAt,
     } });
+  }
+
+  function onlyChecklists(keys) {
+    // keep the chosen checklists of the page (in the page's order): the others are neither
+    // shown, counted in the progress, required nor sent
+    var d = root.dataset;
+    var kept = d.checklists.split(",").filter(function (k) { return keys.indexOf(k) >= 0; });
+    if (!kept.length) return;
+    root.querySelectorAll(".patrol-target[data-checklist], [data-target-link][data-checklist]").forEach(function (el) {
+      if (kept.indexOf(el.dataset.checklist) < 0) el.remove();
+    });
+    d.checklists = kept.join(",");
+    document.getElementById("patrol-progress").dataset.total = String(root.querySelectorAll(".patrol-item").length);
+  }
+
+  function showError(id, text) {
+    var el = document.getElementById(id);
+    if (el) { el.textContent = text || ""; el.hidden = !text; }
+  }
+
+  function wireAdhocForm() {
+    // an ad hoc round: when the server cannot be reached, the room's kept page (every
+    // checklist) opens with the chosen checklists; the choice stays on the form on an error
+    var form = document.getElementById("adhoc-round");
+    if (!form) return;
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      if (button) button.disabled = true;
+      var response = null;
+      try {
+        response = await fetch(form.action, { method: "POST", body: new FormData(form),
+          credentials: "same-origin", headers: { Accept: "application/json" } });
+      } catch (err) { response = null; }
+      var json = response && response.ok && !response.redirected &&
+        (response.headers.get("Content-Type") || "").indexOf("json") >= 0;
+      if (json) {
+        window.location.href = (await response.json()).url; // the round, started
+        return;
+      }
+      if (response && response.status < 500) {
+        // the server answered with an error (or the login page): post the form as a plain
+        // post would, to show it as before (nothing was started)
+        form.submit();
+        return;
+      }
+      if (button) button.disabled = false;
+      var option = form.querySelector("select[name=room_id]").selectedOptions[0];
+      var keys = Array.prototype.map.call(form.querySelectorAll("input[name=checklist_keys]:checked"),
+        function (input) { return input.value; });
+      showError("adhoc-room-error", option ? "" : form.dataset.noRoom);
+      showError("adhoc-checklists-error", keys.length ? "" : form.dataset.noChecklist);
+      if (!option || !keys.length) return;
+      var url = option.dataset.offlineUrl;
+      if ("caches" in window && !(await caches.match(url))) {
+        showError("adhoc-room-error", form.dataset.notKept);
+        return;
+      }
+      var cid = form.querySelector('input[name="client_id"]').value;
+      window.location.href = url + "#" + cid + ";" + keys.join(",");
+    });
   }
 
   function wireStartForms() {
@@ -706,8 +775,8 @@
   async function cachePage() {
     if (!("caches" in window)) return;
     var urls = [window.location.pathname + window.location.search];
-    document.querySelectorAll("form[data-offline-url]").forEach(function (form) {
-      urls.push(form.dataset.offlineUrl);
+    document.querySelectorAll("form[data-offline-url], option[data-offline-url]").forEach(function (el) {
+      urls.push(el.dataset.offlineUrl);
     });
     document.querySelectorAll("script[src], link[rel=stylesheet]").forEach(function (el) {
       urls.push(el.getAttribute("src") || el.getAttribute("href"));
@@ -823,6 +892,7 @@
     });
     if (!window.idb) return;
     wireStartForms();
+    wireAdhocForm();
     if (root && root.dataset.offlineStart) await beginOffline();
     if (root) {
       wireRound();
