@@ -62,16 +62,34 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def _offline(context, live_server: str, offline: bool) -> None:
+def _offline(context, live_server: str, offline: bool, app: Flask | None = None) -> None:
     """The tablet loses (or gets back) the network. Besides Playwright's offline mode, every
-    request to the server is aborted like in a Wi-Fi dead zone: the offline mode sometimes lets
-    a request of a service-worker-controlled page through (microsoft/playwright#2311)."""
+    request to the server is aborted like in a Wi-Fi dead zone, and (``app`` given) the server
+    itself answers every write with a 503 that is not JSON: Playwright's offline mode and routes
+    sometimes let a request of a service-worker-controlled page through
+    (microsoft/playwright#2311), and a write that arrived would make the test's "nothing
+    reached the server" untrue. Reads may pass (the tablet shows its kept pages either way)."""
     pattern = f"{live_server}/**"
     if offline:
         context.route(pattern, lambda route: route.abort("internetdisconnected"))
     else:
         context.unroute(pattern)
     context.set_offline(offline)
+    if app is None:
+        return
+    if offline:
+        inner = app.wsgi_app
+
+        def unplugged(environ, start_response):
+            if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+                return inner(environ, start_response)
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"offline (test)"]
+
+        unplugged.inner = inner  # type: ignore[attr-defined]
+        app.wsgi_app = unplugged  # type: ignore[method-assign]
+    elif hasattr(app.wsgi_app, "inner"):
+        app.wsgi_app = app.wsgi_app.inner  # type: ignore[method-assign]
 
 
 def _count(app: Flask, model: Any) -> int:
@@ -213,7 +231,7 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
     _reading(page, "cold_aisle_temperature", "24.5")
     _wait_for(page, lambda: _count(app, PatrolAnswer) == 1)
 
-    _offline(context, live_server, True)
+    _offline(context, live_server, True, app)
     _reading(page, "cold_aisle_humidity", "52")
     _check(page, "no_water_leak", "pass")
     expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
@@ -243,7 +261,7 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
     with app.app_context():
         assert services.find_round("offline-browser-1").status == "draft"
 
-    _offline(context, live_server, False)
+    _offline(context, live_server, False, app)
     expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
     # the submitted round's page has finished keeping itself for offline use: no request
     # is cut off when the browser closes (werkzeug then leaks the file it was sending)
@@ -388,7 +406,7 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
         }"""
     )
 
-    _offline(context, live_server, True)
+    _offline(context, live_server, True, app)
     page.reload()  # the start page itself comes from the service worker's cache
     expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
     page.locator("#patrol-slots form.patrol-start button").tap()
@@ -427,7 +445,7 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
     expect(page.locator("#patrol-banner")).to_contain_text("恢复连接后自动提交")
     assert _count(app, PatrolRound) == 0  # nothing reached the server yet
 
-    _offline(context, live_server, False)
+    _offline(context, live_server, False, app)
     expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
     # the submitted round's page has finished keeping itself for offline use: no request
     # is cut off when the browser closes (werkzeug then leaks the file it was sending)
@@ -479,7 +497,7 @@ def test_adhoc_round_started_offline_from_the_kept_start_page(
         }"""
     )
 
-    _offline(context, live_server, True)
+    _offline(context, live_server, True, app)
     page.reload()  # the start page itself comes from the service worker's cache
     expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
     page.select_option("#adhoc-room", str(room_id))
@@ -532,7 +550,7 @@ def test_adhoc_round_started_offline_from_the_kept_start_page(
     assert _count(app, PatrolRound) == 0  # nothing reached the server
     assert _count(app, PatrolAnswer) == 0
 
-    _offline(context, live_server, False)
+    _offline(context, live_server, False, app)
     expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
     # the submitted round's page has finished keeping itself for offline use
     expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
