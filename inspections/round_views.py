@@ -96,6 +96,18 @@ def _refused_writer(client_id: str) -> tuple[Response, int] | None:
     ), 403
 
 
+def _writer_json(client_id: str) -> tuple[dict[str, Any], tuple[Response, int] | None]:
+    """The JSON object a write to round ``client_id`` sent, or the answer refusing it (a
+    writer other than the round's, see ``_refused_writer``, or a body that is no object)."""
+    refused = _refused_writer(client_id)
+    if refused is not None:
+        return {}, refused
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return {}, (jsonify(error="invalid", message="expected a JSON object"), 400)
+    return data, None
+
+
 def _errors(exc: ValidationFailed, status: int = 400) -> tuple[Response, int]:
     return jsonify(error="invalid", errors=exc.errors, message=str(exc)), status
 
@@ -195,12 +207,9 @@ def offline_round() -> Any:
 @bp.route("/rounds/<client_id>/start", methods=["POST"])
 def start_round_json(client_id: str) -> Any:
     """The queued start of a round begun offline (idempotent by the client id)."""
-    refused = _refused_writer(client_id)
+    data, refused = _writer_json(client_id)
     if refused is not None:
         return refused
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return jsonify(error="invalid", message="expected a JSON object"), 400
     try:
         patrol = services.start_round(
             client_id,
@@ -271,12 +280,9 @@ def _outcome_json(patrol: PatrolRound, answer: Any) -> dict[str, Any]:
 
 @bp.route("/rounds/<client_id>/answers", methods=["POST"])
 def save_answer(client_id: str) -> Any:
-    refused = _refused_writer(client_id)
+    data, refused = _writer_json(client_id)
     if refused is not None:
         return refused
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return jsonify(error="invalid", message="expected a JSON object"), 400
     try:
         answer = services.save_answer(client_id, data)
     except ValidationFailed as exc:
@@ -309,12 +315,9 @@ def upload_photo(client_id: str) -> Any:
 
 @bp.route("/rounds/<client_id>/submit", methods=["POST"])
 def submit(client_id: str) -> Any:
-    refused = _refused_writer(client_id)
+    data, refused = _writer_json(client_id)
     if refused is not None:
         return refused
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return jsonify(error="invalid", message="expected a JSON object"), 400
     try:
         patrol = services.submit_round(client_id, data)
     except ValidationFailed as exc:
