@@ -62,6 +62,30 @@ def _png() -> bytes:
     return out.getvalue()
 
 
+def _controlled(page) -> bool:
+    """Whether the service worker controls the page (waiting up to 10 s for it)."""
+    return page.evaluate(
+        """async () => {
+          for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          return navigator.serviceWorker.controller !== null;
+        }"""
+    )
+
+
+def _wait_kept(page, item: str) -> None:
+    """Wait until the tablet has kept the answer to ``item`` in IndexedDB: leaving or reloading
+    the page within the same millisecond, as a test can, would cut off the write."""
+    _wait_for(
+        page,
+        lambda: page.evaluate(
+            f"""async () => (await (await idb.openDB("opskit-patrol", 1)).getAllKeys("answers"))
+                 .some((key) => key.endsWith("/{item}"))"""
+        ),
+    )
+
+
 def _offline(context, live_server: str, offline: bool, app: Flask | None = None) -> None:
     """The tablet loses (or gets back) the network. Besides Playwright's offline mode, every
     request to the server is aborted like in a Wi-Fi dead zone, and (``app`` given) the server
@@ -218,14 +242,7 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
     _login(page, live_server, "/patrol/rounds/offline-browser-1")
     expect(page.locator("#patrol-round")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
-    controlled = page.evaluate(
-        """async () => {
-          for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 100));
-          }
-          return navigator.serviceWorker.controller !== null;
-        }"""
-    )
+    controlled = _controlled(page)
     assert controlled
 
     _reading(page, "cold_aisle_temperature", "24.5")
@@ -238,13 +255,7 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
     _check(page, "no_smell_or_noise", "pass")
     # the tablet has kept the last answer before the page reloads (reloading within the same
     # millisecond, as a test can, would cut off the IndexedDB write)
-    _wait_for(
-        page,
-        lambda: page.evaluate(
-            """async () => (await (await idb.openDB("opskit-patrol", 1)).getAllKeys("answers"))
-                 .some((key) => key.endsWith("/no_smell_or_noise"))"""
-        ),
-    )
+    _wait_kept(page, "no_smell_or_noise")
 
     page.reload()  # answered by the service worker from its cache
     expect(page.locator("#patrol-round")).to_be_visible()
@@ -397,14 +408,7 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
     context = page.context
     _login(page, live_server, "/patrol/rounds/new")
     expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
-    assert page.evaluate(
-        """async () => {
-          for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 100));
-          }
-          return navigator.serviceWorker.controller !== null;
-        }"""
-    )
+    assert _controlled(page)
 
     _offline(context, live_server, True, app)
     page.reload()  # the start page itself comes from the service worker's cache
@@ -421,13 +425,7 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
     expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
     # the tablet has kept the last answer before the engineer leaves the page (leaving within
     # the same millisecond, as a test can, would cut off the IndexedDB write)
-    _wait_for(
-        page,
-        lambda: page.evaluate(
-            """async () => (await (await idb.openDB("opskit-patrol", 1)).getAllKeys("answers"))
-                 .some((key) => key.endsWith("/no_water_leak"))"""
-        ),
-    )
+    _wait_kept(page, "no_water_leak")
 
     # back on the kept start page, Start again: the same round (not a second one), with its
     # answers restored from IndexedDB
@@ -488,14 +486,7 @@ def test_adhoc_round_started_offline_from_the_kept_start_page(
     expect(page.locator(".alert-danger")).to_contain_text("请至少选择一个检查表。")
     assert _count(app, PatrolRound) == 0
     expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
-    assert page.evaluate(
-        """async () => {
-          for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 100));
-          }
-          return navigator.serviceWorker.controller !== null;
-        }"""
-    )
+    assert _controlled(page)
 
     _offline(context, live_server, True, app)
     page.reload()  # the start page itself comes from the service worker's cache
@@ -538,13 +529,7 @@ def test_adhoc_round_started_offline_from_the_kept_start_page(
     expect(page.locator("#patrol-progress")).to_have_text("15 / 16")  # remarks are optional
     expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
     # the tablet has kept the last answer before anything leaves the page
-    _wait_for(
-        page,
-        lambda: page.evaluate(
-            """async () => (await (await idb.openDB("opskit-patrol", 1)).getAllKeys("answers"))
-                 .some((key) => key.endsWith("/visitor_log"))"""
-        ),
-    )
+    _wait_kept(page, "visitor_log")
     page.tap("#patrol-submit")
     expect(page.locator("#patrol-banner")).to_contain_text("恢复连接后自动提交")
     assert _count(app, PatrolRound) == 0  # nothing reached the server
