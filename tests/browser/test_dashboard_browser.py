@@ -177,3 +177,54 @@ def test_switching_site_on_the_ipad(app, live_server: str, playwright_session, b
         assert guard.external == []
     finally:
         context.close()
+
+
+def test_site_chosen_before_the_script_has_loaded(
+    app, live_server: str, playwright_session, browser
+) -> None:
+    """A quick finger on a slow tablet: the site is chosen while dashboard.js is still on its
+    way (its change event fires with nobody listening); when the script arrives it shows the
+    chosen site instead of losing the choice."""
+    settings = dict(playwright_session.devices["iPad Mini landscape"])
+    settings.pop("default_browser_type", None)
+    with app.app_context():
+        s = seed_two_sites()
+    context, guard = guarded_context(browser, settings)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/login?next=/")
+        page.fill("#username", "engineer")
+        page.fill("#password", "engineer-password-1")
+        page.locator("#login-submit").click()
+        expect(page.locator("#site-select")).to_have_value("all")
+
+        held = []
+
+        def hold(route) -> None:  # the first request waits for the test, later ones go on
+            if held:
+                route.continue_()
+            else:
+                held.append(route)
+
+        page.route("**/static/js/dashboard.js*", hold)
+        page.goto(f"{live_server}/?site=all", wait_until="commit")
+        select = page.locator("#site-select")
+        expect(select).to_have_value("all")
+        page.wait_for_function("() => document.readyState === 'loading'")  # the script is held
+        assert len(held) == 1, held
+        select.select_option(str(s.site_b))
+        assert page.url.endswith("/?site=all")  # nobody listened: still the old page
+        held[0].continue_()
+        page.wait_for_url(f"**/?site={s.site_b}")
+        expect(page.locator("#site-select")).to_have_value(str(s.site_b))
+        expect(page.locator("#tile-ups [data-ups]")).to_have_count(1)
+
+        # and a page that loads without a new choice stays where it is
+        page.goto(f"{live_server}/")
+        expect(page.locator("#site-select")).to_have_value(str(s.site_b))
+        page.evaluate("window.__stayed = 'yes'")
+        page.wait_for_function("() => document.readyState === 'complete'")
+        assert page.evaluate("window.__stayed") == "yes"
+        assert guard.external == []
+    finally:
+        context.close()

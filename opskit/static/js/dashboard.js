@@ -50,6 +50,12 @@
   var siteSelect = document.getElementById("site-select");
   if (siteSelect) {
     siteSelect.addEventListener("change", function () { siteSelect.form.submit(); });
+    // A choice made while the page was still loading this script (a quick finger on a slow
+    // tablet) fired its change event before anyone listened: act on it now.
+    // (The option the page came with: the last one marked selected, else the first.)
+    var loaded = 0;
+    for (var i = 0; i < siteSelect.options.length; i++) if (siteSelect.options[i].defaultSelected) loaded = i;
+    if (siteSelect.selectedIndex !== loaded) siteSelect.form.submit();
   }
 
   // A refresh answered by the login page (the session ended): go to the login page instead of

@@ -57,9 +57,7 @@
 
   // The site/room filter: a new site starts with all its rooms; either choice reloads the page
   // with ?site=&room= (so the URL can be shared).
-  document.addEventListener("change", function (evt) {
-    var select = evt.target;
-    if (!select || (select.id !== "topology-site" && select.id !== "topology-room")) return;
+  function filter(select) {
     var form = document.getElementById("topology-filter");
     var room = document.getElementById("topology-room");
     if (select.id === "topology-site" && room) room.value = "";
@@ -69,7 +67,27 @@
     if (room && room.value) params.set("room", room.value);
     var query = params.toString();
     window.location.href = form.getAttribute("action") + (query ? "?" + query : "");
+  }
+  document.addEventListener("change", function (evt) {
+    var select = evt.target;
+    if (!select || (select.id !== "topology-site" && select.id !== "topology-room")) return;
+    filter(select);
   });
+  // A choice made before this script ran (a quick finger on a slow tablet) fired its change
+  // event before anyone listened: act on it now.
+  ["topology-site", "topology-room"].forEach(function (id) {
+    var select = document.getElementById(id);
+    if (select && !filter.done && select.selectedIndex !== loadedIndex(select)) {
+      filter.done = true;
+      filter(select);
+    }
+  });
+  function loadedIndex(select) {
+    // the option the page came with: the last one marked selected, else the first
+    var index = 0;
+    for (var i = 0; i < select.options.length; i++) if (select.options[i].defaultSelected) index = i;
+    return index;
+  }
 
   function trend(el, force) {
     if (el.dataset.loaded && !force) return;
