@@ -552,3 +552,43 @@ def test_adhoc_round_started_offline_from_the_kept_start_page(
         assert answers[("fire_security", "fire_panel")] == "normal"
         assert all(answers[("fire_security", key)] == "pass" for key in fire_checks)
     assert guard.external == []
+
+
+def test_adhoc_round_offline_for_a_room_whose_page_is_not_kept(
+    app: Flask, live_server: str, ipad
+) -> None:
+    """No Wi-Fi, and the chosen room's round page is not on the tablet (a room added since the
+    tablet was last online): the start page says so and keeps the choice; nothing is opened
+    or sent."""
+    room_id = _room(app)
+    page, guard = ipad
+    context = page.context
+    _login(page, live_server, "/patrol/rounds/new")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    assert _controlled(page)
+    url = page.locator(f'#adhoc-room option[value="{room_id}"]').get_attribute("data-offline-url")
+    kept = """async (url) => {
+      let n = 0;
+      for (const key of await caches.keys()) {
+        if (await (await caches.open(key)).delete(url)) n++;
+      }
+      return n;
+    }"""
+    assert page.evaluate(kept, url) >= 1  # it was kept: forget it, as if never kept
+
+    _offline(context, live_server, True, app)
+    page.reload()  # the start page itself comes from the service worker's cache
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    page.select_option("#adhoc-room", str(room_id))
+    page.locator('label[for="adhoc-room_environment"]').tap()
+    page.tap("#adhoc-start")
+    expect(page.locator("#adhoc-room-error")).to_have_text(
+        "此机房的巡检页面尚未保存在本平板上：请在有网络时先打开一次本页面。"
+    )
+    assert page.url.endswith("/patrol/rounds/new")
+    expect(page.locator("#adhoc-room")).to_have_value(str(room_id))
+    expect(page.locator("#adhoc-room_environment")).to_be_checked()
+    expect(page.locator("#adhoc-start")).to_be_enabled()  # may be tried again
+    _offline(context, live_server, False, app)
+    assert _count(app, PatrolRound) == 0
+    assert guard.external == []
