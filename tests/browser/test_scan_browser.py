@@ -197,3 +197,33 @@ def test_photo_without_a_label_says_so(ipad, live_server: str, seeded) -> None:
     page.tap("#scan-type-submit")
     expect(page).to_have_url(f"{live_server}/assets/{seeded[TAG]}")
     assert guard.external == []
+
+
+def test_a_slow_camera_check_does_not_hide_what_the_photo_found(
+    ipad, live_server: str, seeded
+) -> None:
+    """The camera check finishes after a photo was read (a busy tablet): the photo's message
+    stays, the missing camera still disables the camera button."""
+    page, guard = ipad
+    page.add_init_script(
+        """(() => {
+          const real = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+          let release;
+          const released = new Promise((resolve) => { release = resolve; });
+          window.__releaseDevices = release;
+          navigator.mediaDevices.enumerateDevices = async () => { await released; return real(); };
+        })()"""
+    )
+    log_in(page, live_server)
+    page.goto(live_server + "/scan")
+    foreign = io.BytesIO()
+    labels.qr_code("WIFI:S:guest;;").save(foreign, kind="png", scale=10, border=4)
+    page.set_input_files(
+        "#scan-photo", {"name": "x.png", "mimeType": "image/png", "buffer": foreign.getvalue()}
+    )
+    status = page.locator("#scan-status")
+    expect(status).to_have_text("这不是 opskit 标签：WIFI:S:guest;;")
+    page.evaluate("window.__releaseDevices()")
+    expect(page.locator("#scan-start")).to_be_disabled()  # the check has finished
+    expect(status).to_have_text("这不是 opskit 标签：WIFI:S:guest;;")
+    assert guard.external == []

@@ -31,7 +31,10 @@
     return text.replace("{value}", value == null ? "" : String(value));
   }
 
+  var said = 0; // how many messages were shown: a slow check does not hide a newer one
+
   function say(text, kind) {
+    said += 1;
     statusBox.textContent = text;
     statusBox.className = "alert alert-" + (kind || "info");
     statusBox.dataset.kind = kind || "info";
@@ -238,11 +241,13 @@
       offerFallback();
       return;
     }
+    var before = said;
     try {
       var devices = await navigator.mediaDevices.enumerateDevices();
       var cameras = devices.filter(function (d) { return d.kind === "videoinput"; });
       if (!cameras.length) {
-        say(message("NoCamera"), "warning");
+        // a photo read meanwhile keeps its message (what it found matters more now)
+        if (said === before) say(message("NoCamera"), "warning");
         startButton.disabled = true;
         offerFallback();
       }
