@@ -17,7 +17,8 @@ readings when a site has no rollups yet):
   started), the fitted value at the period's end, the growth per 30 days, and the date the line
   crosses the limit (CPU 80 %, memory 90 %, storage 85 % like the ``storage.full`` rule, traffic
   80 % of ``specs.bandwidth_mbps`` when registered). "already above" when the fitted value at
-  the period's end is past the limit; none when the line does not rise.
+  the period's end is past the limit; none when the line does not rise. A server or database
+without any values in the period gets one row saying so.
 
 Everything is streamed one series at a time: memory does not grow with the length of history.
 At 200 servers and a quarter, the weekly rows are 12,800 rows instead of 2.2 million rollups.
@@ -343,6 +344,22 @@ def load(ctx: Context) -> list[Sheet]:
                 "hot": state in (_("already above the limit"), _("crosses within 180 days")),
             }
         )
+    # a core server or database without any load values in the period is listed too: the
+    # customer sees that it is not monitored rather than wondering why it is missing
+    seen = {s.asset.id for s in ordered}
+    for a in assets:
+        if a.id not in seen:
+            summary.append(
+                dict.fromkeys(("unit", "peak", "p95", "fitted", "growth", "limit", "crossing"))
+                | {
+                    "tag": a.asset_tag,
+                    "name": a.name,
+                    "importance": a.importance,
+                    "metric": "",
+                    "state": _("no monitoring data in the period"),
+                    "hot": False,
+                }
+            )
     ctx.headline[_("Core servers and databases")] = len(assets)
     ctx.headline[_("Load limits crossed or crossing within 180 days")] = sum(
         1 for r in summary if r["hot"]

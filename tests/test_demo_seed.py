@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask import Flask
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from opskit import db
 from opskit.demo import devices, recordings
 from opskit.demo.cli import demo_cmd
+from opskit.i18n import site_tz
+from reports.build import build_pack
+from reports.periods import parse_period
 
 
 def _count(model, *where) -> int:
@@ -85,6 +90,25 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         # logbook
         assert _count(AccessEntry) >= 14 and _count(PowerEvent) >= 3
         assets_before = _count(Asset)
+        # the database servers' traffic, derived from the recorded counters like the poller does
+        db3 = db.session().scalar(select(Asset).where(Asset.asset_tag == "ZJ-SRV-003"))
+        traffic = list(
+            db.session().scalars(
+                select(Reading.value).where(
+                    Reading.asset_id == db3.id, Reading.metric == "if.in_bps"
+                )
+            )
+        )
+        assert len(traffic) > 14 * 12 and max(traffic) > 0
+        # ... so the load report of the demo covers them: every family, with values
+        year = parse_period(str((newest - timedelta(days=7)).astimezone(site_tz()).year), site_tz())
+        out = db_app.instance_path + "/demo-load.xlsx"
+        build_pack(year, out, kinds=["load"])
+        summary = load_workbook(out, read_only=True)["负载汇总"]
+        values = {(r[0], r[3]): r[5] for r in summary.iter_rows(min_row=4, values_only=True)}
+        for tag in ("ZJ-SRV-003", "ZJ-SRV-004"):
+            for family in ("CPU", "内存", "存储（最满的卷）", "流量（入 + 出）"):
+                assert values[(tag, family)] > 0, (tag, family)
 
     # a second run on the demo's database does not seed again
     result = runner.invoke(demo_cmd, ["--seed-only", "--snmp-port-base", "0"])

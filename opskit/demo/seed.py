@@ -441,13 +441,19 @@ def _rack_assets(rack: str, number: int, serial: int, servers: list[int]) -> lis
                 rack=rack,
                 u=4 + i * 3,
                 height=2,
-                importance="important" if short in ("db", "fin") else "general",
+                # the database servers are core systems: the quarterly load report covers them
+                importance={"db": "core", "fin": "important"}.get(short, "general"),
                 ip=_ip(10, net, serial, 10 + i),
                 host=f"zj-{short}-{n:02d}",
                 warranty_days=[700, 380, 25, -30, 900][n % 5],
                 owner=["信息中心", "财务部", "运维组"][n % 3],
                 status="repair" if n % 37 == 0 else "in_service",
-                specs={"CPU": "2 x Xeon Gold 6330", "内存": "512 GB", "硬盘": "4 x 1.92 TB SSD"},
+                specs={
+                    "CPU": "2 x Xeon Gold 6330",
+                    "内存": "512 GB",
+                    "硬盘": "4 x 1.92 TB SSD",
+                    **({"role": "数据库"} if short == "db" else {}),
+                },
             )
         )
     if number == 3:
@@ -760,6 +766,7 @@ def seed_readings(built: Built, now: datetime, days: int) -> int:
     history repeats their two-hourly points shifted by whole fortnights (the recordings are
     periodic by the day and the hour, so the repeat is what the agents would have answered).
     """
+    from monitors import counters
     from monitors.metrics import METRICS
     from monitors.models import Reading
     from opskit.demo import recordings
@@ -772,11 +779,33 @@ def seed_readings(built: Built, now: datetime, days: int) -> int:
     for device in DEVICES:
         text = recording(device)
         asset_id = built.assets[device.tag].id
+        before: dict[tuple[str, str], tuple[float, int]] = {}  # counter → (time, value)
         for at in times:
             result = recordings.probe_at(text, at.timestamp(), booted)
             for r in result["metrics"]:
                 vocab = METRICS.get(r["metric"], {})
                 if vocab.get("kind") == "counter":
+                    # the rate since the time before, as the poller derives it (if.in_bps ...)
+                    key, value = (r["metric"], r["instance"]), int(r["value"])
+                    last, before[key] = before.get(key), (at.timestamp(), value)
+                    into = counters.RATES.get(r["metric"])
+                    if last is None or into is None:
+                        continue
+                    per_s = counters.rate(
+                        last[1], value, at.timestamp() - last[0], r.get("bits") or 64
+                    )
+                    if per_s is not None:
+                        rows.append(
+                            {
+                                "asset_id": asset_id,
+                                "monitor_id": None,
+                                "metric": into[0],
+                                "instance": r["instance"][:128],
+                                "at": at,
+                                "value": round(per_s * into[1], 3),
+                                "text": None,
+                            }
+                        )
                     continue
                 number = isinstance(r["value"], int | float)
                 rows.append(

@@ -362,8 +362,10 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
         ("SRV-APP", "应用服务器", "/var", 100, 50, 50, 60, 10),  # rollups: first avg, last
         ("SRV-DB", "数据库服务器", "/data", 500, 86, 430, 90, 16),
     ]
-    # --- load: SRV-DB is core; APP-DB is a database (no data: no rows)
+    # --- load: SRV-DB is core; APP-DB is a database without data: one row saying so
     summary = {(r[0], r[3]): r for r in rows(book["负载汇总"], 3)}
+    assert summary[("APP-DB", None)][4:] == (None,) * 7 + ("本期无监控数据",)
+    assert {tag for tag, _metric in summary} == {"SRV-DB", "APP-DB"}
     cpu = summary[("SRV-DB", "CPU")]
     values = [cpu_at(h / 24) for h in range(92 * 24)]
     assert cpu[5] == round(max(values) + 5, 2)  # peak of the hourly maxima
