@@ -165,7 +165,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             {
                 "id": alert.id,
                 "urgency": alert.urgency,
-                "level": level.number,
+                "level": level.name,
                 "source": alert.source,
                 "rule": alert.rule,
                 "message": alert.message,
@@ -183,12 +183,17 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
         )
     summary = [{"urgency": u, "source": s, "count": n} for (u, s), n in sorted(by_kind.items())]
     sla_rows = []
+    levels = {lv.number: lv for lv in policy.levels}
     for (number, clock), counts in sorted(sla.items()):
         decided = counts["met"] + counts["breached"]
+        level = levels[number]
         sla_rows.append(
             {
-                "level": number,
+                "number": number,
+                "level": level.name,
+                "hours": _("7x24") if level.hours == "24x7" else _("working hours"),
                 "clock": clock_names[clock],
+                "target": level.targets[clock].total_seconds() / 60,
                 "total": sum(counts.values()),
                 "met": counts["met"],
                 "breached": counts["breached"],
@@ -197,11 +202,11 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             }
         )
     ctx.headline[_("Alerts")] = len(alerts)
-    level_names = {lv.number: lv.name for lv in policy.levels}
     for row in sla_rows:
         if row["clock"] == clock_names["onsite"] and row["percent"] is not None:
-            name = level_names.get(row["level"], str(row["level"]))
-            ctx.headline[_("On-site SLA met: %(level)s", level=name)] = f"{row['percent']:.1%}"
+            ctx.headline[_("On-site SLA met: %(level)s", level=row["level"])] = (
+                f"{row['percent']:.1%}"
+            )
     incidents = incidents_between(period.start, period.end)
     phases = incident_labels.PHASE_LABELS
     grades = incident_labels.GRADE_LABELS
@@ -237,8 +242,10 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
         Sheet(
             _("SLA"),
             [
-                Col("level", _("Level"), INT),
+                Col("level", _("Level")),
                 Col("clock", _("Clock")),
+                Col("target", _("Target (minutes)"), NUMBER),
+                Col("hours", _("Service hours")),
                 Col("total", _("Alerts"), INT),
                 Col("met", _("Met"), INT),
                 Col("breached", _("Breached"), INT),
@@ -250,7 +257,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             charts=[
                 {
                     "type": "column",
-                    "category": "clock",
+                    "category": ["level", "clock"],  # two-level labels: 一级服务 / 到场
                     "values": ["met", "breached"],
                     "title": _("SLA met and breached"),
                 }
@@ -261,7 +268,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             [
                 Col("id", "ID", INT),
                 Col("urgency", _("Urgency")),
-                Col("level", _("Level"), INT),
+                Col("level", _("Level")),
                 Col("source", _("Source")),
                 Col("rule", _("Rule")),
                 Col("message", _("Message"), width=40),

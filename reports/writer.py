@@ -20,7 +20,7 @@ import io
 import os
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -168,14 +168,22 @@ class ReportWriter:
             ws.set_column(ci, ci, width)
             ws.write_string(top, ci, col.header, self.header)
         ws.freeze_panes(top + 1, 0)
+        body: Iterable[dict] = _chain(first, rows)
+        #: chart category key → its values as written (charts are on small sheets)
+        categories: dict[str, list[Any]] = {}
+        for chart in sheet.charts:
+            spec = chart["category"]
+            categories |= {k: [] for k in ([spec] if isinstance(spec, str) else spec)}
+        if categories:
+            body = _noting(body, categories)
         if xlsxrows.supported(ws):
-            r = self._stream_rows(ws, sheet, top, _chain(first, rows))
+            r = self._stream_rows(ws, sheet, top, body)
         else:
-            r = self._cell_rows(ws, sheet, top, _chain(first, rows))
+            r = self._cell_rows(ws, sheet, top, body)
         if sheet.columns:
             ws.autofilter(top, 0, max(r, top), len(sheet.columns) - 1)
         for chart in sheet.charts:
-            self._chart(ws, sheet, chart, top, r)
+            self._chart(ws, sheet, chart, top, r, categories)
         return r - top
 
     def _cell_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict]) -> int:
@@ -286,20 +294,40 @@ class ReportWriter:
             return stream.number(ref, payload, index)
         return stream.text(ref, payload, index)
 
-    def _chart(self, ws: Any, sheet: Sheet, spec: dict[str, Any], top: int, last: int) -> None:
-        """A native Excel chart of some columns: {"type", "category", "values": [keys], "title"}."""
+    def _chart(
+        self,
+        ws: Any,
+        sheet: Sheet,
+        spec: dict[str, Any],
+        top: int,
+        last: int,
+        categories: dict[str, list[Any]],
+    ) -> None:
+        """A native Excel chart of some columns: {"type", "category", "values": [keys], "title"};
+        ``category`` is one key, or a list of adjacent keys for multi-level labels (一级服务 /
+        到场). Text categories carry their labels in the chart (in ``constant_memory`` mode
+        xlsxwriter cannot read them back from the sheet), so every viewer shows them as text."""
         if last <= top:
             return
         keys = [c.key for c in sheet.columns]
         chart = self.book.add_chart({"type": spec.get("type", "column")})
-        cat = keys.index(spec["category"])
+        category = spec["category"]
+        names = [category] if isinstance(category, str) else list(category)
+        first, end = keys.index(names[0]), keys.index(names[-1])
+        if end - first != len(names) - 1:
+            raise ValueError(f"chart categories must be adjacent columns: {names}")
+        labels: list[Any] | None = None
+        if all(any(isinstance(v, str) for v in categories[k]) for k in names):
+            levels = [["" if v is None else str(v) for v in categories[k]] for k in names]
+            labels = levels if len(levels) > 1 else levels[0]
         for key in spec["values"]:
             ci = keys.index(key)
             chart.add_series(
                 {
                     "name": [ws.name, top, ci],
-                    "categories": [ws.name, top + 1, cat, last, cat],
+                    "categories": [ws.name, top + 1, first, last, end],
                     "values": [ws.name, top + 1, ci, last, ci],
+                    **({"categories_data": labels} if labels is not None else {}),
                 }
             )
         chart.set_title({"name": spec.get("title", "")})
@@ -357,6 +385,14 @@ def _text(value: Any) -> str:
     if isinstance(value, date):
         return "2026-01-01"
     return "" if value is None else str(value)
+
+
+def _noting(rows: Iterable[dict], into: dict[str, list[Any]]) -> Iterator[dict]:
+    """The rows, noting the values of some keys on the way (``into``: key → values)."""
+    for row in rows:
+        for key, values in into.items():
+            values.append(row.get(key))
+        yield row
 
 
 def _chain(first: list[dict[str, Any]], rest: Iterable[dict[str, Any]]) -> Iterable[dict]:

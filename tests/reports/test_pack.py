@@ -308,6 +308,8 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
     assert prefixes["10.1.1.0/24"][4:8] == (254, used_1, 254 - used_1, approx(used_1 / 254))
     assert prefixes["10.3.0.0/29"][4:8] == (6, 1, 5, approx(1 / 6))
     assert book["网段"]["H4"].number_format == "0.0%" and book["网段"]._charts
+    bars = book["网段"]._charts[0].series[0].cat.strRef  # the prefixes, as text labels
+    assert [p.v for p in bars.strCache.pt] == list(prefixes)
     conflicts = [(r[0], r[1], r[2], r[3], r[5], r[6]) for r in rows(book["IP 冲突"], 3)]
     assert conflicts == [
         ("已发现未登记", "10.1.1.14", "10.1.1.0/24", None, None, "dd:dd:dd:dd:dd:14"),

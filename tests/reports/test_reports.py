@@ -151,16 +151,30 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["封面", "告警统计", "SLA 达成", "告警明细", "事件", "保修到期"]
     assert _rows(book["告警统计"]) == [("A", "monitor", 1), ("B", "monitor", 1), ("C", "patrol", 1)]
-    sla = {(r[0], r[1]): r[2:] for r in _rows(book["SLA 达成"])}
+    sla = {(r[0], r[1]): r[4:] for r in _rows(book["SLA 达成"])}
     assert sla == {
-        (1, "确认"): (2, 1, 1, 0, 0.5),
-        (1, "到场"): (2, 1, 1, 0, 0.5),
-        (1, "解决"): (2, 2, 0, 0, 1.0),
-        (2, "确认"): (1, 1, 0, 0, 1.0),
-        (2, "到场"): (1, 1, 0, 0, 1.0),
-        (2, "解决"): (1, 0, 1, 0, 0.0),
+        ("一级服务", "确认"): (2, 1, 1, 0, 0.5),
+        ("一级服务", "到场"): (2, 1, 1, 0, 0.5),
+        ("一级服务", "解决"): (2, 2, 0, 0, 1.0),
+        ("二级服务", "确认"): (1, 1, 0, 0, 1.0),
+        ("二级服务", "到场"): (1, 1, 0, 0, 1.0),
+        ("二级服务", "解决"): (1, 0, 1, 0, 0.0),
     }
-    assert book["SLA 达成"]["G2"].number_format == "0.0%"
+    # the service hours and the target of each clock, from the contract's policy
+    assert [(r[2], r[3]) for r in _rows(book["SLA 达成"])] == [
+        (5, "7x24"),
+        (120, "7x24"),
+        (180, "7x24"),
+        (5, "工作时间（5x8）"),
+        (240, "工作时间（5x8）"),
+        (180, "工作时间（5x8）"),
+    ]
+    assert book["SLA 达成"]["I2"].number_format == "0.0%"
+    chart = book["SLA 达成"]._charts[0]  # labelled by level and clock (two-level categories)
+    categories = chart.series[0].cat.multiLvlStrRef
+    assert categories.f == "'SLA 达成'!$A$2:$B$7"
+    levels = [[p.v for p in lvl.pt] for lvl in categories.multiLvlStrCache.lvl]
+    assert levels == [["确认", "到场", "解决"] * 2, ["一级服务"] * 3 + ["二级服务"] * 3]
     details = {r[5]: r for r in _rows(book["告警明细"])}
     b1 = details["告警 b1"]
     assert b1[6] == datetime(2026, 8, 1, 2, 0)  # local time, naive in the cell
