@@ -43,6 +43,16 @@ def pack_title(period: Period) -> str:
     return _("Quarterly service report")
 
 
+def _registry_sites(locale: str) -> str:
+    """The cover's site when OPSKIT_SITE_NAME is not set: the registry's sites."""
+    from assets.queries import all_sites
+
+    names = [s.name for s in all_sites()]
+    if not names:
+        return _("(site name not set)")
+    return ("、" if locale.startswith("zh") else ", ").join(names)
+
+
 def build_pack(
     period: Period,
     out: str | Path,
@@ -57,7 +67,7 @@ def build_pack(
     ctx = Context(period=period, now=now or db.utcnow(), headline={})
     written: dict[str, int] = {}
     with force_locale(locale):
-        site = current_app.config.get("SITE_NAME", "") or _("(site name not set)")
+        site = current_app.config.get("SITE_NAME", "") or _registry_sites(locale)
         with ReportWriter(out) as writer:
             # One kind at a time: its data is written and let go before the next kind runs, so
             # memory holds the largest kind, not all of them. The cover comes first in the

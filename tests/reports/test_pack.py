@@ -427,6 +427,7 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
     assert cover["核心服务器与数据库"] == 2
     assert cover["计划巡检次数"] == 184 and cover["完成巡检次数"] == f"3 ({3 / 184:.1%})"
     assert book["封面"]["A1"].value == "驻场服务季度报告"
+    assert cover["站点"] == "总部"  # OPSKIT_SITE_NAME not set: the registry's sites
 
 
 def test_schedule_builds_the_quarter_once_on_the_first_working_day(app: Flask, client) -> None:

@@ -225,3 +225,24 @@ def test_report_cli_and_page(app: Flask, client, tmp_path: Path) -> None:
     assert openpyxl.load_workbook(path).sheetnames == ["封面", "保修到期"]
     bad_page = client.get("/reports/build?period=next+year")
     assert bad_page.status_code == 400 and 'id="report-error"' in bad_page.get_data(as_text=True)
+
+
+def test_cover_names_the_site(app: Flask, tmp_path: Path) -> None:
+    """The cover's site: OPSKIT_SITE_NAME when set, else the registry's sites, else a note."""
+    out = tmp_path / "cover.xlsx"
+
+    def site(lang: str = "zh_CN") -> str:
+        build_pack(parse_period("2026Q3", TZ), out, ["warranty"], lang=lang)
+        cover = openpyxl.load_workbook(out)["封面" if lang == "zh_CN" else "Cover"]
+        return cover["B3"].value
+
+    with app.test_request_context("/"):
+        app.config["SITE_NAME"] = ""
+        assert site() == "（未设置站点名称）"
+        factories.rack(site="总部")
+        factories.rack(site="分部", room="C机房")
+        db.session().commit()
+        assert site() == "分部、总部"
+        assert site("en") == "分部, 总部"
+        app.config["SITE_NAME"] = "某某单位数据中心"
+        assert site() == "某某单位数据中心"
