@@ -5,7 +5,10 @@ A day is a working day when, in this order:
    package does not cover yet, or local arrangements;
 2. otherwise the ``chinese_calendar`` package knows the year: its answer, which includes the
    State Council's holidays and the make-up working days (调休), e.g. Saturday 2026-10-10;
-3. otherwise Monday to Friday (and ``covered()`` says the year is a guess, so the UI can warn).
+3. otherwise Monday to Friday except the statutory holidays that fall on a fixed date (元旦
+   01-01, 劳动节 05-01/02, 国庆 10-01..03), and ``covered()`` says the year is a guess, so the
+   UI can warn: the lunar holidays (春节, 清明, 端午, 中秋) and the make-up days of a year the
+   package does not know yet come from the overrides.
 
 Working hours are one period per working day (08:00–17:00 by default) in the site time zone.
 ``add_working_time`` walks forward through those periods; a clock started outside them begins
@@ -22,6 +25,10 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from chinese_calendar import constants as _cc
+
+#: Statutory holidays on fixed dates (全国年节及纪念日放假办法, as revised for 2025 on): a year
+#: the package does not know still has them.
+FIXED_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
 
 #: Years the installed chinese_calendar package knows.
 PACKAGE_YEARS = frozenset(d.year for d in _cc.holidays) | frozenset(d.year for d in _cc.workdays)
@@ -55,7 +62,7 @@ class WorkingCalendar:
             return self.overrides[day]
         if day.year in PACKAGE_YEARS:
             return _package_workday(day)
-        return day.weekday() < 5
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
 
     def periods_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working periods (start, end) in site time, from the one containing ``moment`` on."""

@@ -143,17 +143,22 @@ def test_deadlines(policy, case, urgency, raised, ack, onsite, resolve) -> None:
 def test_year_the_package_does_not_know_uses_overrides() -> None:
     text = default_policy_text()
     plain = load_policy(text, TZ)
-    # 2027 is not in the calendar package: weekdays count as working days ...
+    # 2027 is not in the calendar package: weekdays count as working days but for the
+    # holidays on fixed dates (New Year's Day, Friday 2027-01-01) ...
     assert not plain.calendar.covered(2027)
-    assert plain.deadlines("C", local("2026-12-31 15:00"))["onsite"] == local("2027-01-01 10:00")
+    assert plain.deadlines("C", local("2026-12-31 15:00"))["onsite"] == local("2027-01-04 10:00")
+    assert not plain.calendar.is_workday(date(2027, 10, 1))
+    assert not plain.calendar.is_workday(date(2027, 5, 1))
+    # ... and a lunar holiday (Spring Festival, Monday 2027-02-08) is not known ...
+    assert plain.deadlines("C", local("2027-02-05 15:00"))["onsite"] == local("2027-02-08 10:00")
     # ... until the site adds next year's holidays
     with_overrides = load_policy(
-        text.replace("calendar_overrides: {}", "calendar_overrides:\n  2027-01-01: holiday\n"),
+        text.replace("calendar_overrides: {}", "calendar_overrides:\n  2027-02-08: holiday\n"),
         TZ,
     )
     assert with_overrides.calendar.covered(2027)
-    assert with_overrides.deadlines("C", local("2026-12-31 15:00"))["onsite"] == local(
-        "2027-01-04 10:00"
+    assert with_overrides.deadlines("C", local("2027-02-05 15:00"))["onsite"] == local(
+        "2027-02-09 10:00"
     )
 
 

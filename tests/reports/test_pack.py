@@ -453,6 +453,11 @@ def test_schedule_builds_the_quarter_once_on_the_first_working_day(app: Flask, c
             parse_period("2026Q3", TZ),
             date(2026, 10, 8),
         )
+        # a year the calendar package does not know yet still has New Year's Day
+        assert next_build(local("2026-11-26 12:00")) == (
+            parse_period("2026Q4", TZ),
+            date(2027, 1, 4),
+        )
         assert [p.text for p in due(local("2026-01-03 12:00"))] == []
         assert [p.text for p in due(local("2026-01-04 09:00"))] == ["2025Q4"]  # make-up Sunday
     built = schedule("2026-10-08T00:30:00+00:00")  # 08:30 local
