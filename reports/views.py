@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, after_this_request, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    after_this_request,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,6 +27,7 @@ from reports.periods import PeriodError, parse_period, previous_quarter
 from reports.schedule import next_build, stored_packs, stored_path
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+TOKEN = re.compile(r"[A-Za-z0-9]{8,40}")
 
 
 def _page(error: str | None = None, **form: Any) -> Any:
@@ -67,12 +77,25 @@ def build() -> Any:
         return response
 
     name = _("opskit-report-%(period)s.xlsx", period=period.text)
-    return send_file(
+    response = send_file(
         path,
         as_attachment=True,
         download_name=name,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    token = request.args.get("token", "")
+    if TOKEN.fullmatch(token):
+        # the page's script waits for this to say the download has started (a download does
+        # not leave the page, so nothing else tells it the build is over)
+        response.set_cookie(
+            "opskit_report",
+            token,
+            max_age=120,
+            path=url_for("reports.index"),
+            samesite="Strict",
+            secure=request.is_secure,
+        )
+    return response
 
 
 @bp.route("/stored/<name>")

@@ -50,9 +50,27 @@ def test_customer_downloads_the_quarterly_pack(
     page.fill("#period", "2026Q3")
     page.locator('label[for="kind-warranty"]').tap()
     page.locator('label[for="kind-load"]').tap()  # unchosen now: no load sheets
+    button = page.locator("#report-download")
+    page.evaluate(
+        """() => {  // what the button went through while the workbook was built
+          const button = document.getElementById("report-download");
+          window.__states = [];
+          new MutationObserver(() => window.__states.push([button.disabled, button.textContent]))
+            .observe(button, { attributes: true, childList: true, characterData: true });
+        }"""
+    )
+    before = page.url  # the corrected form, on the page that refused 2026Q9
     with page.expect_download() as download:
-        page.tap("#report-download")
+        button.tap()
     assert download.value.suggested_filename.endswith("2026Q3.xlsx")
+    expect(button).to_be_enabled()  # the download has started: ready again
+    # meanwhile it could not be pressed twice, and said why
+    assert [True, "正在生成报表…"] in page.evaluate("window.__states")
+    expect(button).to_have_text("生成并下载")
+    expect(page.locator("#report-status")).to_have_text(
+        "报表正在下载，请在浏览器的下载列表中查看。"
+    )
+    assert page.url == before  # a download does not leave the page
     out = tmp_path / "pack.xlsx"
     download.value.save_as(out)
     book = openpyxl.load_workbook(out)

@@ -246,3 +246,18 @@ def test_cover_names_the_site(app: Flask, tmp_path: Path) -> None:
         assert site("en") == "分部, 总部"
         app.config["SITE_NAME"] = "某某单位数据中心"
         assert site() == "某某单位数据中心"
+
+
+def test_download_answers_the_page_token_in_a_cookie(app: Flask, client) -> None:
+    """The page's script knows the build is over when the token it sent comes back."""
+    login(client, "viewer")
+    with client.get("/reports/build?period=2026Q3&kinds=warranty&token=abcDEF123456") as ok:
+        assert ok.status_code == 200
+        cookie = ok.headers["Set-Cookie"]
+    assert cookie.startswith("opskit_report=abcDEF123456;")
+    assert "Path=/reports/" in cookie and "SameSite=Strict" in cookie
+    for bad in ("short", "a" * 41, "abc;def=12345", ""):
+        query = {"period": "2026Q3", "kinds": "warranty", "token": bad}
+        with client.get("/reports/build", query_string=query) as response:
+            assert response.status_code == 200
+            assert "opskit_report" not in response.headers.get("Set-Cookie", "")
