@@ -82,3 +82,18 @@ def previous_quarter(today: date, tz: ZoneInfo) -> Period:
     quarter = (today.month - 1) // 3  # 0-based index of the current quarter
     year, q = (today.year, quarter) if quarter else (today.year - 1, 4)
     return parse_period(f"{year}Q{q}", tz)
+
+
+def recent_periods(today: date, tz: ZoneInfo) -> list[tuple[str, Period]]:
+    """The periods a report is usually asked for, newest first in each length: (key, period)
+    with keys this_month, last_month, this_quarter, last_quarter, this_year, last_year."""
+    last_month = today.replace(day=1) - timedelta(days=1)
+    quarter = (today.month - 1) // 3 + 1
+    return [
+        ("last_quarter", previous_quarter(today, tz)),
+        ("this_quarter", parse_period(f"{today.year}Q{quarter}", tz)),
+        ("last_month", parse_period(f"{last_month.year}-{last_month.month}", tz)),
+        ("this_month", parse_period(f"{today.year}-{today.month}", tz)),
+        ("last_year", parse_period(str(today.year - 1), tz)),
+        ("this_year", parse_period(str(today.year), tz)),
+    ]

@@ -23,7 +23,7 @@ from opskit import db
 from opskit.i18n import site_tz
 from reports.build import ReportError, build_pack
 from reports.kinds import KINDS, PLANNED
-from reports.periods import PeriodError, parse_period, previous_quarter
+from reports.periods import PeriodError, parse_period, previous_quarter, recent_periods
 from reports.schedule import next_build, stored_packs, stored_path
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -33,12 +33,22 @@ TOKEN = re.compile(r"[A-Za-z0-9]{8,40}")
 def _page(error: str | None = None, **form: Any) -> Any:
     today = db.utcnow().astimezone(site_tz()).date()
     default = previous_quarter(today, site_tz()).text
+    labels = {
+        "last_quarter": _("Last quarter"),
+        "this_quarter": _("This quarter"),
+        "last_month": _("Last month"),
+        "this_month": _("This month"),
+        "last_year": _("Last year"),
+        "this_year": _("This year"),
+    }
     return render_template(
         "reports/index.html",
+        quick=[(key, labels[key], p) for key, p in recent_periods(today, site_tz())],
         kinds=KINDS,
         planned=PLANNED,
         error=error,
         period=form.get("period", default),
+        lang=form.get("lang"),
         chosen=form.get("kinds") or list(KINDS),
         stored=stored_packs(),
         next_build=next_build(),
@@ -69,7 +79,7 @@ def build() -> Any:
             current_user.display_name or current_user.username,
         )
     except (PeriodError, ReportError) as exc:
-        return _page(str(exc), period=text, kinds=kinds)
+        return _page(str(exc), period=text, kinds=kinds, lang=lang)
 
     @after_this_request
     def _cleanup(response: Any) -> Any:

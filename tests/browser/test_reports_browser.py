@@ -4,7 +4,7 @@ workbook with exactly the chosen sheets."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -27,7 +27,9 @@ def test_customer_downloads_the_quarterly_pack(
     with app.app_context():
         factories.asset("SRV-OLD", name="旧服务器", warranty_end=date(2026, 9, 1))
         db.session().commit()
-        default = previous_quarter(db.utcnow().astimezone(site_tz()).date(), site_tz()).text
+        today = db.utcnow().astimezone(site_tz()).date()
+        default = previous_quarter(today, site_tz()).text
+    last_month = today.replace(day=1) - timedelta(days=1)
     page, guard = ipad
     page.goto(f"{live_server}/login?next=/reports/")
     page.fill("#username", "viewer")
@@ -37,6 +39,14 @@ def test_customer_downloads_the_quarterly_pack(
     for box in page.locator("#report-form input[name=kinds]").all():
         expect(box).to_be_checked()
     screenshot(page, "reports")
+    # the usual periods in one tap each
+    quick = page.locator("#quick-last_month")
+    assert quick.bounding_box()["height"] >= 44  # a touch target
+    quick.tap()
+    expect(page.locator("#period")).to_have_value(f"{last_month:%Y-%m}")
+    expect(quick).to_contain_text(f"{last_month.year}年{last_month.month}月")
+    page.tap("#quick-this_year")
+    expect(page.locator("#period")).to_have_value(str(today.year))
 
     # a period that does not exist: said, and what was typed and chosen is still there
     page.fill("#period", "2026Q9")

@@ -16,7 +16,7 @@ from opskit import db
 from opskit.alerts import services
 from opskit.cli import cli
 from reports.build import ReportError, build_pack
-from reports.periods import PeriodError, parse_period, previous_quarter
+from reports.periods import PeriodError, parse_period, previous_quarter, recent_periods
 from reports.writer import Col, ReportWriter, Sheet, display_width
 from tests import factories
 from tests.conftest import login
@@ -51,6 +51,18 @@ def test_bad_periods_and_previous_quarter() -> None:
             parse_period(text, TZ)
     assert previous_quarter(date(2026, 11, 25), TZ).text == "2026Q3"
     assert previous_quarter(date(2026, 2, 1), TZ).text == "2025Q4"
+
+
+def test_recent_periods_across_the_new_year() -> None:
+    picks = {key: p.text for key, p in recent_periods(date(2027, 1, 15), TZ)}
+    assert picks == {
+        "last_quarter": "2026Q4",
+        "this_quarter": "2027Q1",
+        "last_month": "2026-12",
+        "this_month": "2027-01",
+        "last_year": "2026",
+        "this_year": "2027",
+    }
 
 
 def test_writer_keeps_formula_like_text_as_text_and_refuses_aware_times(tmp_path: Path) -> None:
@@ -216,15 +228,22 @@ def test_report_cli_and_page(app: Flask, client, tmp_path: Path) -> None:
         build_pack(parse_period("2026", TZ), out, ["nope"])
     login(client, "viewer")  # the customer may download reports
     page = client.get("/reports/").get_data(as_text=True)
-    assert 'value="2026Q3"' in page or 'id="period"' in page
+    today = db.utcnow().astimezone(TZ).date()
+    assert f'id="period" name="period" value="{previous_quarter(today, TZ).text}"' in page
+    assert '<option value="en">English' in page  # the workbook in the page's language
     path = tmp_path / "dl.xlsx"
     with client.get("/reports/build?period=2026Q3&kinds=warranty") as response:
         assert response.status_code == 200
         assert "attachment" in response.headers["Content-Disposition"]
         path.write_bytes(response.data)
     assert openpyxl.load_workbook(path).sheetnames == ["封面", "保修到期"]
-    bad_page = client.get("/reports/build?period=next+year")
-    assert bad_page.status_code == 400 and 'id="report-error"' in bad_page.get_data(as_text=True)
+    bad_page = client.get("/reports/build?period=next+year&lang=en&kinds=ip")
+    assert bad_page.status_code == 400
+    html = bad_page.get_data(as_text=True)
+    assert 'id="report-error"' in html and 'value="next year"' in html  # kept as typed
+    assert '<option value="en" selected>English' in html
+    assert 'value="ip" id="kind-ip" checked' in html
+    assert 'value="load" id="kind-load" >' in html  # not chosen: still not chosen
 
 
 def test_cover_names_the_site(app: Flask, tmp_path: Path) -> None:

@@ -48,6 +48,16 @@
       }
     }, 300);
   });
+  // the usual periods: one tap fills the period (typing 2026Q3 on a tablet is slow)
+  var period = document.getElementById("period");
+  var quickPicks = document.getElementById("report-quick");
+  if (quickPicks) quickPicks.hidden = false; // they need this script
+  document.querySelectorAll("#report-quick [data-period]").forEach(function (quick) {
+    quick.addEventListener("click", function () {
+      period.value = quick.dataset.period;
+      period.classList.remove("is-invalid");
+    });
+  });
   // back to this page from the browser's history: ready again
   window.addEventListener("pageshow", function () { done(""); });
 })();
