@@ -14,8 +14,12 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from assets.models import (
     AddressStatus,
     Asset,
+    AssetKind,
+    AssetStatus,
+    Importance,
     IPAddress,
     Link,
+    LinkSource,
     Prefix,
     Rack,
     RackUnit,
@@ -665,3 +669,17 @@ def get_place(scope: str, target_id: int) -> Site | Room | Asset | None:
     """The site, room or asset ``target_id`` (``scope``: site / room / asset), or None."""
     model = {"site": Site, "room": Room, "asset": Asset}[scope]
     return db.session().get(model, target_id)
+
+
+def enum_labels(enum_cls: Any) -> dict[str, Any]:
+    """The user-language labels of a registry enumeration (lazy strings, translated when shown:
+    "Precision air conditioner" in English); empty for an enumeration without them."""
+    from assets import forms
+
+    return {
+        AssetKind: forms.KIND_LABELS,
+        AssetStatus: forms.STATUS_LABELS,
+        Importance: forms.IMPORTANCE_LABELS,
+        AddressStatus: forms.ADDRESS_STATUS_LABELS,
+        LinkSource: forms.LINK_SOURCE_LABELS,
+    }.get(enum_cls, {})

@@ -47,16 +47,20 @@ def _local(moment: datetime | None, ctx: Context) -> datetime | None:
 
 
 def enum_label(enum_cls: Any, value: str) -> str:
-    """A registry enumeration's Chinese label in a Chinese workbook, its key in English."""
+    """A registry enumeration's label: Chinese in a Chinese workbook (the words of the Excel
+    import template), the page's English label in an English one; an unknown value as is."""
     return enum_labeller(enum_cls)(value)
 
 
 def enum_labeller(enum_cls: Any) -> Callable[[str], str]:
     """``enum_label`` for many values of ``enum_cls``: the locale and labels looked up once."""
+    from assets.queries import enum_labels
+
     if get_locale() is not None and str(get_locale()).startswith("zh"):
-        labels = enum_cls.zh_labels()
-        return lambda value: labels.get(value, value)
-    return lambda value: value
+        labels: dict[str, str] = enum_cls.zh_labels()
+    else:
+        labels = {k: str(v) for k, v in enum_labels(enum_cls).items()}
+    return lambda value: labels.get(value, value)
 
 
 def _minutes(start: datetime, end: datetime | None) -> float | None:
@@ -76,7 +80,7 @@ def warranty(ctx: Context) -> list[Sheet]:
 
     day = ctx.period.last_day
     reminders = queries.warranty_reminders(day, within_days=WARRANTY_HORIZON_DAYS)
-    kinds = AssetKind.zh_labels()
+    kind_label = enum_labeller(AssetKind)
 
     def rows():
         for r in reminders:
@@ -87,7 +91,7 @@ def warranty(ctx: Context) -> list[Sheet]:
             yield {
                 "tag": a.asset_tag,
                 "name": a.name,
-                "kind": kinds.get(a.kind, a.kind),
+                "kind": kind_label(a.kind),
                 "vendor": a.vendor,
                 "model": a.model,
                 "serial": a.serial,

@@ -35,7 +35,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from monitors.queries import load_families
-from reports.kinds import Context
+from reports.kinds import Context, enum_labeller
 from reports.writer import DATE, NUMBER, Col, Sheet
 
 #: family → (metrics, how instances/metrics combine per hour, scale to the unit, unit); the
@@ -279,6 +279,9 @@ def load(ctx: Context) -> list[Sheet]:
     summary: list[dict[str, Any]] = []
     #: family → week → asset tag → p95 (for the trend charts)
     trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
+    from assets.models import Importance
+
+    importance = enum_labeller(Importance)
     stats = _weekly_stats(assets, ctx)
     missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
     if missing:
@@ -331,7 +334,7 @@ def load(ctx: Context) -> list[Sheet]:
             {
                 "tag": s.asset.asset_tag,
                 "name": s.asset.name,
-                "importance": s.asset.importance,
+                "importance": importance(s.asset.importance),
                 "metric": names[s.family],
                 "unit": unit,
                 "peak": s.peak,
@@ -354,7 +357,7 @@ def load(ctx: Context) -> list[Sheet]:
                 | {
                     "tag": a.asset_tag,
                     "name": a.name,
-                    "importance": a.importance,
+                    "importance": importance(a.importance),
                     "metric": "",
                     "state": _("no monitoring data in the period"),
                     "hot": False,

@@ -280,3 +280,28 @@ def test_download_answers_the_page_token_in_a_cookie(app: Flask, client) -> None
         with client.get("/reports/build", query_string=query) as response:
             assert response.status_code == 200
             assert "opskit_report" not in response.headers.get("Set-Cookie", "")
+
+
+def test_registry_words_in_the_workbook_language(app: Flask, tmp_path: Path) -> None:
+    """Kinds and importance read as words: the import template's Chinese in a Chinese
+    workbook, the pages' English in an English one (never the stored key)."""
+    out = tmp_path / "words.xlsx"
+    with app.test_request_context("/"):
+        factories.asset(
+            "AC-1", kind="precision_ac", warranty_end=date(2026, 10, 1), importance="core"
+        )
+        factories.asset("DB-1", importance="core")  # no load values: one row saying so
+        db.session().commit()
+        words = {}
+        for lang, sheets in (
+            ("zh_CN", ("保修到期", "负载汇总")),
+            ("en", ("Warranty", "Load summary")),
+        ):
+            build_pack(parse_period("2026Q3", TZ), out, ["warranty", "load"], lang=lang)
+            book = openpyxl.load_workbook(out)
+            warranty, load = (book[name].iter_rows(min_row=4, values_only=True) for name in sheets)
+            words[lang] = [r[2] for r in warranty] + [(r[0], r[2], r[11]) for r in load]
+    assert words == {
+        "zh_CN": ["精密空调", ("DB-1", "核心", "本期无监控数据")],
+        "en": ["Precision air conditioner", ("DB-1", "Core", "no monitoring data in the period")],
+    }
