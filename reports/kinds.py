@@ -151,7 +151,12 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
         "warning": _("open"),
     }
 
-    by_kind: Counter[tuple[str, str]] = Counter((a.urgency, a.source) for a in alerts)
+    from opskit.alerts.services import SOURCE_LABELS
+
+    def source(key: str) -> str:
+        return str(SOURCE_LABELS.get(key, key))
+
+    by_kind: Counter[tuple[str, str]] = Counter((a.urgency, source(a.source)) for a in alerts)
     sla: dict[tuple[int, str], Counter[str]] = {}
     detail = []
     for alert in alerts:
@@ -170,7 +175,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
                 "id": alert.id,
                 "urgency": alert.urgency,
                 "level": level.name,
-                "source": alert.source,
+                "source": source(alert.source),
                 "rule": alert.rule,
                 "message": alert.message,
                 "first": _local(alert.first_seen, ctx),

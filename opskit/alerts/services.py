@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from opskit import db
@@ -33,6 +34,13 @@ FLAP_WINDOW = timedelta(minutes=30)
 FLAP_CHANGES = 4  # raised/resolved changes within the window that make a condition flapping
 URGENCY_ORDER = {"A": 0, "B": 1, "C": 2}
 SOURCES = ("monitor", "patrol", "registry", "manual")
+#: what each source is called on the pages and in the reports
+SOURCE_LABELS = {
+    "monitor": _l("Monitoring"),
+    "patrol": _l("Patrol"),
+    "registry": _l("Registry"),
+    "manual": _l("Manual"),
+}
 
 
 def _actor() -> str:

@@ -34,12 +34,6 @@ CLOCK_LABELS = {
     "onsite": _l("On site"),
     "resolve": _l("Resolve"),
 }
-SOURCE_LABELS = {
-    "monitor": _l("Monitoring"),
-    "patrol": _l("Patrol"),
-    "registry": _l("Registry"),
-    "manual": _l("Manual"),
-}
 
 
 def _filters() -> dict[str, Any]:
@@ -50,7 +44,7 @@ def _filters() -> dict[str, Any]:
     return {
         "urgency": urgency if urgency in URGENCY_LABELS else None,
         "status": status if status in STATUS_LABELS else None,
-        "source": source if source in SOURCE_LABELS else None,
+        "source": source if source in services.SOURCE_LABELS else None,
         "room_id": room,
     }
 
@@ -71,7 +65,7 @@ def index() -> str:
         urgency_labels=URGENCY_LABELS,
         status_labels=STATUS_LABELS,
         clock_labels=CLOCK_LABELS,
-        source_labels=SOURCE_LABELS,
+        source_labels=services.SOURCE_LABELS,
     )
 
 
@@ -86,7 +80,7 @@ def detail(alert_id: int) -> str:
         urgency_labels=URGENCY_LABELS,
         status_labels=STATUS_LABELS,
         clock_labels=CLOCK_LABELS,
-        source_labels=SOURCE_LABELS,
+        source_labels=services.SOURCE_LABELS,
     )
 
 

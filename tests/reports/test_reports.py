@@ -162,7 +162,7 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
     assert written["告警明细"] == 3
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["封面", "告警统计", "SLA 达成", "告警明细", "事件", "保修到期"]
-    assert _rows(book["告警统计"]) == [("A", "monitor", 1), ("B", "monitor", 1), ("C", "patrol", 1)]
+    assert _rows(book["告警统计"]) == [("A", "监控", 1), ("B", "监控", 1), ("C", "巡检", 1)]
     sla = {(r[0], r[1]): r[4:] for r in _rows(book["SLA 达成"])}
     assert sla == {
         ("一级服务", "确认"): (2, 1, 1, 0, 0.5),
@@ -189,6 +189,7 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
     assert levels == [["确认", "到场", "解决"] * 2, ["一级服务"] * 3 + ["二级服务"] * 3]
     details = {r[5]: r for r in _rows(book["告警明细"])}
     b1 = details["告警 b1"]
+    assert b1[3] == "监控"  # the source as a word, as on the alert page
     assert b1[6] == datetime(2026, 8, 1, 2, 0)  # local time, naive in the cell
     assert (b1[10], b1[11], b1[12]) == (10.0, 130.0, 170.0)
     assert (b1[13], b1[14], b1[15]) == ("已超时", "已超时", "已达成")
