@@ -228,3 +228,39 @@ def test_site_chosen_before_the_script_has_loaded(
         assert guard.external == []
     finally:
         context.close()
+
+
+def test_back_after_choosing_a_site_shows_that_pages_site(
+    app, live_server: str, playwright_session, browser
+) -> None:
+    """Back from the chosen site to the page of all sites: that page, with 全部站点 in its
+    selector. (A browser restoring the selector's last choice on the way back would make the
+    page act on it again and go forward to the chosen site: Back would not work.)"""
+    settings = dict(playwright_session.devices["iPad Mini landscape"])
+    settings.pop("default_browser_type", None)
+    with app.app_context():
+        s = seed_two_sites()
+    context, guard = guarded_context(browser, settings)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/login?next=/")
+        page.fill("#username", "engineer")
+        page.fill("#password", "engineer-password-1")
+        page.locator("#login-submit").click()
+        expect(page.locator("#site-select")).to_have_value("all")
+        page.goto(f"{live_server}/?site=all")
+        expect(page.locator("#tile-ups [data-ups]")).to_have_count(2)
+        page.locator("#site-select").select_option(str(s.site_b))
+        page.wait_for_url(f"**/?site={s.site_b}")
+        expect(page.locator("#tile-ups [data-ups]")).to_have_count(1)
+
+        page.go_back()
+        expect(page).to_have_url(f"{live_server}/?site=all")
+        # the page script has looked at the selector and found nothing new to act on
+        expect(page.locator("#site-select")).to_have_attribute("data-state", "ready")
+        expect(page).to_have_url(f"{live_server}/?site=all")
+        expect(page.locator("#site-select")).to_have_value("all")
+        expect(page.locator("#tile-ups [data-ups]")).to_have_count(2)
+        assert guard.external == []
+    finally:
+        context.close()

@@ -55,7 +55,13 @@
     // (The option the page came with: the last one marked selected, else the first.)
     var loaded = 0;
     for (var i = 0; i < siteSelect.options.length; i++) if (siteSelect.options[i].defaultSelected) loaded = i;
-    if (siteSelect.selectedIndex !== loaded) siteSelect.form.submit();
+    var early = siteSelect.selectedIndex !== loaded;
+    siteSelect.dataset.state = early ? "sent" : "ready"; // for the browser tests
+    if (early) siteSelect.form.submit();
+    // back from the chosen site (the page kept in the back/forward cache): show this page's site
+    window.addEventListener("pageshow", function (evt) {
+      if (evt.persisted) siteSelect.selectedIndex = loaded;
+    });
   }
 
   // A refresh answered by the login page (the session ended): go to the login page instead of

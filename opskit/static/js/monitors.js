@@ -82,6 +82,14 @@
       filter(select);
     }
   });
+  // back from another filter (the page kept in the back/forward cache): show this page's choice
+  window.addEventListener("pageshow", function (evt) {
+    if (!evt.persisted) return;
+    ["topology-site", "topology-room"].forEach(function (id) {
+      var select = document.getElementById(id);
+      if (select) select.selectedIndex = loadedIndex(select);
+    });
+  });
   function loadedIndex(select) {
     // the option the page came with: the last one marked selected, else the first
     var index = 0;
