@@ -4,6 +4,8 @@ reading (no reload), no horizontal scrolling, nothing requested off the machine.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from playwright.sync_api import expect
 
@@ -20,6 +22,21 @@ VIEWPORTS = {
     "phone": ("Pixel 7", "/"),
     "wall-1920": ({"viewport": {"width": 1920, "height": 1080}}, "/kiosk"),
 }
+
+
+def _ups_load(app, asset_id: int, percent: float) -> None:
+    """A new UPS load reading arrives (as the poller would write it)."""
+    with app.app_context():
+        db.session().add(
+            Reading(
+                asset_id=asset_id,
+                metric="ups.output.load_percent",
+                instance="1",
+                at=db.utcnow(),
+                value=percent,
+            )
+        )
+        db.session().commit()
 
 
 @pytest.mark.parametrize("name", list(VIEWPORTS))
@@ -72,17 +89,7 @@ def test_dashboard_tiles_refresh_in_place(
 
         # new data arrives: the UPS tile changes in place, the page is not reloaded
         page.evaluate("window.__notReloaded = 'yes'")
-        with app.app_context():
-            db.session().add(
-                Reading(
-                    asset_id=s.ups_id,
-                    metric="ups.output.load_percent",
-                    instance="1",
-                    at=db.utcnow(),
-                    value=77,
-                )
-            )
-            db.session().commit()
+        _ups_load(app, s.ups_id, 77)
         expect(ups.locator('[data-field="load"]')).to_have_text("77%", timeout=8000)
         assert page.evaluate("window.__notReloaded") == "yes"
 
@@ -97,9 +104,10 @@ def test_dashboard_tiles_refresh_in_place(
         context.close()
 
 
-def test_switching_site_on_the_ipad(app, live_server: str, playwright_session, browser) -> None:
-    """Two sites: the engineer picks the site on the iPad, every tile changes to it, a tile
-    refreshed in place stays on it, and the choice is still there on the next visit."""
+@pytest.fixture
+def two_sites(app, live_server: str, playwright_session, browser) -> Iterator[tuple]:
+    """Two sites seeded, the engineer logged in on an iPad, tiles refreshed every 2 s:
+    (page, guard, seeded)."""
     settings = dict(playwright_session.devices["iPad Mini landscape"])
     settings.pop("default_browser_type", None)
     app.config["DASHBOARD_REFRESH_S"] = 2
@@ -112,155 +120,120 @@ def test_switching_site_on_the_ipad(app, live_server: str, playwright_session, b
         page.fill("#username", "engineer")
         page.fill("#password", "engineer-password-1")
         page.locator("#login-submit").click()
-
-        select = page.locator("#site-select")
-        expect(select).to_have_value("all")
-        box = select.bounding_box()
-        assert box and box["height"] >= 44, box  # a touch target
-        ups = page.locator("#tile-ups")
-        expect(ups.locator("[data-ups]")).to_have_count(2)
-        expect(page.locator("#tile-devices [data-state=down] [data-count]")).to_have_text("2")
-
-        select.select_option(str(s.site_b))
-        page.wait_for_url(f"**/?site={s.site_b}")
-        expect(select).to_have_value(str(s.site_b))
-        expect(ups.locator("[data-ups]")).to_have_count(1)
-        expect(ups.locator('[data-ups="UPS-B1"] [data-field="load"]')).to_have_text("15%")
-        expect(page.locator("#tile-alerts")).to_contain_text("B机房 地板下漏水")
-        expect(page.locator("#tile-alerts")).not_to_contain_text("UPS-01")
-        expect(page.locator("#tile-patrol [data-round-state]")).to_have_count(1)
-        room = page.locator('#tile-environment [data-room="B机房"]')
-        temperature = room.locator('[data-metric="env.temperature_c"][data-level]')
-        expect(temperature).to_have_text("21.0 °C")
-        expect(page.locator("#tile-environment [data-room]")).to_have_count(1)
-        devices = page.locator("#tile-devices")
-        expect(devices.locator("[data-state=down] [data-count]")).to_have_text("1")
-        expect(devices.locator('[data-field="down-list"]')).to_contain_text("SW-B1")
-        expect(page.locator('#tile-storage [data-volume="SRV-B1:/data"]')).to_contain_text("97.2%")
-        expect(page.locator("#tile-warranty [data-asset]")).to_have_count(1)
-        expect(page.locator("#tile-logbook [data-entry]")).to_have_count(2)
-        expect(page.locator("#tile-logbook")).to_contain_text("李四")
-
-        # a refresh in place keeps the site: the new load shows, the other site's UPS does not
-        page.evaluate("window.__notReloaded = 'yes'")
-        with app.app_context():
-            db.session().add(
-                Reading(
-                    asset_id=s.ups_b,
-                    metric="ups.output.load_percent",
-                    instance="1",
-                    at=db.utcnow(),
-                    value=33,
-                )
-            )
-            db.session().commit()
-        expect(ups.locator('[data-ups="UPS-B1"] [data-field="load"]')).to_have_text(
-            "33%", timeout=8000
-        )
-        expect(ups.locator("[data-ups]")).to_have_count(1)
-        assert page.evaluate("window.__notReloaded") == "yes"
-        assert any(f"/tiles/ups?site={s.site_b}" in url for url in guard.requests)
-
-        # the session remembers: the home page again, without a parameter
-        page.goto(f"{live_server}/")
-        expect(select).to_have_value(str(s.site_b))
-        expect(ups.locator("[data-ups]")).to_have_count(1)
-
-        select.select_option("all")
-        page.wait_for_url("**/?site=all")
-        expect(ups.locator("[data-ups]")).to_have_count(2)
-        expect(page.locator("#tile-patrol [data-round-state]")).to_have_count(3)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"horizontal scrolling: {overflow}px"
-        assert guard.external == []
+        yield page, guard, s
     finally:
         context.close()
 
 
-def test_site_chosen_before_the_script_has_loaded(
-    app, live_server: str, playwright_session, browser
-) -> None:
+def test_switching_site_on_the_ipad(app, live_server: str, two_sites) -> None:
+    """Two sites: the engineer picks the site on the iPad, every tile changes to it, a tile
+    refreshed in place stays on it, and the choice is still there on the next visit."""
+    page, guard, s = two_sites
+    select = page.locator("#site-select")
+    expect(select).to_have_value("all")
+    box = select.bounding_box()
+    assert box and box["height"] >= 44, box  # a touch target
+    ups = page.locator("#tile-ups")
+    expect(ups.locator("[data-ups]")).to_have_count(2)
+    expect(page.locator("#tile-devices [data-state=down] [data-count]")).to_have_text("2")
+
+    select.select_option(str(s.site_b))
+    page.wait_for_url(f"**/?site={s.site_b}")
+    expect(select).to_have_value(str(s.site_b))
+    expect(ups.locator("[data-ups]")).to_have_count(1)
+    expect(ups.locator('[data-ups="UPS-B1"] [data-field="load"]')).to_have_text("15%")
+    expect(page.locator("#tile-alerts")).to_contain_text("B机房 地板下漏水")
+    expect(page.locator("#tile-alerts")).not_to_contain_text("UPS-01")
+    expect(page.locator("#tile-patrol [data-round-state]")).to_have_count(1)
+    room = page.locator('#tile-environment [data-room="B机房"]')
+    temperature = room.locator('[data-metric="env.temperature_c"][data-level]')
+    expect(temperature).to_have_text("21.0 °C")
+    expect(page.locator("#tile-environment [data-room]")).to_have_count(1)
+    devices = page.locator("#tile-devices")
+    expect(devices.locator("[data-state=down] [data-count]")).to_have_text("1")
+    expect(devices.locator('[data-field="down-list"]')).to_contain_text("SW-B1")
+    expect(page.locator('#tile-storage [data-volume="SRV-B1:/data"]')).to_contain_text("97.2%")
+    expect(page.locator("#tile-warranty [data-asset]")).to_have_count(1)
+    expect(page.locator("#tile-logbook [data-entry]")).to_have_count(2)
+    expect(page.locator("#tile-logbook")).to_contain_text("李四")
+
+    # a refresh in place keeps the site: the new load shows, the other site's UPS does not
+    page.evaluate("window.__notReloaded = 'yes'")
+    _ups_load(app, s.ups_b, 33)
+    expect(ups.locator('[data-ups="UPS-B1"] [data-field="load"]')).to_have_text("33%", timeout=8000)
+    expect(ups.locator("[data-ups]")).to_have_count(1)
+    assert page.evaluate("window.__notReloaded") == "yes"
+    assert any(f"/tiles/ups?site={s.site_b}" in url for url in guard.requests)
+
+    # the session remembers: the home page again, without a parameter
+    page.goto(f"{live_server}/")
+    expect(select).to_have_value(str(s.site_b))
+    expect(ups.locator("[data-ups]")).to_have_count(1)
+
+    select.select_option("all")
+    page.wait_for_url("**/?site=all")
+    expect(ups.locator("[data-ups]")).to_have_count(2)
+    expect(page.locator("#tile-patrol [data-round-state]")).to_have_count(3)
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"horizontal scrolling: {overflow}px"
+    assert guard.external == []
+
+
+def test_site_chosen_before_the_script_has_loaded(live_server: str, two_sites) -> None:
     """A quick finger on a slow tablet: the site is chosen while dashboard.js is still on its
     way (its change event fires with nobody listening); when the script arrives it shows the
     chosen site instead of losing the choice."""
-    settings = dict(playwright_session.devices["iPad Mini landscape"])
-    settings.pop("default_browser_type", None)
-    with app.app_context():
-        s = seed_two_sites()
-    context, guard = guarded_context(browser, settings)
-    try:
-        page = context.new_page()
-        page.goto(f"{live_server}/login?next=/")
-        page.fill("#username", "engineer")
-        page.fill("#password", "engineer-password-1")
-        page.locator("#login-submit").click()
-        expect(page.locator("#site-select")).to_have_value("all")
+    page, guard, s = two_sites
+    expect(page.locator("#site-select")).to_have_value("all")
 
-        held = []
+    held = []
 
-        def hold(route) -> None:  # the first request waits for the test, later ones go on
-            if held:
-                route.continue_()
-            else:
-                held.append(route)
+    def hold(route) -> None:  # the first request waits for the test, later ones go on
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
 
-        page.route("**/static/js/dashboard.js*", hold)
-        page.goto(f"{live_server}/?site=all", wait_until="commit")
-        select = page.locator("#site-select")
-        expect(select).to_have_value("all")
-        page.wait_for_function("() => document.readyState === 'loading'")  # the script is held
-        assert len(held) == 1, held
-        select.select_option(str(s.site_b))
-        assert page.url.endswith("/?site=all")  # nobody listened: still the old page
-        held[0].continue_()
-        page.wait_for_url(f"**/?site={s.site_b}")
-        expect(page.locator("#site-select")).to_have_value(str(s.site_b))
-        expect(page.locator("#tile-ups [data-ups]")).to_have_count(1)
+    page.route("**/static/js/dashboard.js*", hold)
+    page.goto(f"{live_server}/?site=all", wait_until="commit")
+    select = page.locator("#site-select")
+    expect(select).to_have_value("all")
+    page.wait_for_function("() => document.readyState === 'loading'")  # the script is held
+    assert len(held) == 1, held
+    select.select_option(str(s.site_b))
+    assert page.url.endswith("/?site=all")  # nobody listened: still the old page
+    held[0].continue_()
+    page.wait_for_url(f"**/?site={s.site_b}")
+    expect(page.locator("#site-select")).to_have_value(str(s.site_b))
+    expect(page.locator("#tile-ups [data-ups]")).to_have_count(1)
 
-        # and a page that loads without a new choice stays where it is
-        page.goto(f"{live_server}/")
-        expect(page.locator("#site-select")).to_have_value(str(s.site_b))
-        page.evaluate("window.__stayed = 'yes'")
-        page.wait_for_function("() => document.readyState === 'complete'")
-        assert page.evaluate("window.__stayed") == "yes"
-        assert guard.external == []
-    finally:
-        context.close()
+    # and a page that loads without a new choice stays where it is
+    page.goto(f"{live_server}/")
+    expect(page.locator("#site-select")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#site-select")).to_have_value(str(s.site_b))
+    assert page.url == f"{live_server}/"
+    assert guard.external == []
 
 
-def test_back_after_choosing_a_site_shows_that_pages_site(
-    app, live_server: str, playwright_session, browser
-) -> None:
+def test_back_after_choosing_a_site_shows_that_pages_site(live_server: str, two_sites) -> None:
     """Back from the chosen site to the page of all sites: that page, with 全部站点 in its
     selector. (A browser restoring the selector's last choice on the way back would make the
     page act on it again and go forward to the chosen site: Back would not work.)"""
-    settings = dict(playwright_session.devices["iPad Mini landscape"])
-    settings.pop("default_browser_type", None)
-    with app.app_context():
-        s = seed_two_sites()
-    context, guard = guarded_context(browser, settings)
-    try:
-        page = context.new_page()
-        page.goto(f"{live_server}/login?next=/")
-        page.fill("#username", "engineer")
-        page.fill("#password", "engineer-password-1")
-        page.locator("#login-submit").click()
-        expect(page.locator("#site-select")).to_have_value("all")
-        page.goto(f"{live_server}/?site=all")
-        expect(page.locator("#tile-ups [data-ups]")).to_have_count(2)
-        page.locator("#site-select").select_option(str(s.site_b))
-        page.wait_for_url(f"**/?site={s.site_b}")
-        expect(page.locator("#tile-ups [data-ups]")).to_have_count(1)
+    page, guard, s = two_sites
+    expect(page.locator("#site-select")).to_have_value("all")
+    page.goto(f"{live_server}/?site=all")
+    expect(page.locator("#tile-ups [data-ups]")).to_have_count(2)
+    page.locator("#site-select").select_option(str(s.site_b))
+    page.wait_for_url(f"**/?site={s.site_b}")
+    expect(page.locator("#tile-ups [data-ups]")).to_have_count(1)
 
-        page.go_back()
-        expect(page).to_have_url(f"{live_server}/?site=all")
-        # the page script has looked at the selector and found nothing new to act on
-        expect(page.locator("#site-select")).to_have_attribute("data-state", "ready")
-        expect(page).to_have_url(f"{live_server}/?site=all")
-        expect(page.locator("#site-select")).to_have_value("all")
-        expect(page.locator("#tile-ups [data-ups]")).to_have_count(2)
-        assert guard.external == []
-    finally:
-        context.close()
+    page.go_back()
+    expect(page).to_have_url(f"{live_server}/?site=all")
+    # the page script has looked at the selector and found nothing new to act on
+    expect(page.locator("#site-select")).to_have_attribute("data-state", "ready")
+    expect(page).to_have_url(f"{live_server}/?site=all")
+    expect(page.locator("#site-select")).to_have_value("all")
+    expect(page.locator("#tile-ups [data-ups]")).to_have_count(2)
+    assert guard.external == []

@@ -181,15 +181,20 @@ def test_photo_of_the_label_opens_the_asset(ipad, live_server: str, app: Flask, 
     assert guard.external == [], f"requests left 127.0.0.1: {guard.external}"
 
 
-def test_photo_without_a_label_says_so(ipad, live_server: str, seeded) -> None:
-    page, guard = ipad
-    log_in(page, live_server)
-    page.goto(live_server + "/scan")
+def _photo_of_a_foreign_code(page) -> None:
+    """The engineer takes a photo of a QR code that is not an opskit label (a Wi-Fi code)."""
     foreign = io.BytesIO()
     labels.qr_code("WIFI:S:guest;;").save(foreign, kind="png", scale=10, border=4)
     page.set_input_files(
         "#scan-photo", {"name": "x.png", "mimeType": "image/png", "buffer": foreign.getvalue()}
     )
+
+
+def test_photo_without_a_label_says_so(ipad, live_server: str, seeded) -> None:
+    page, guard = ipad
+    log_in(page, live_server)
+    page.goto(live_server + "/scan")
+    _photo_of_a_foreign_code(page)
     expect(page.locator("#scan-status")).to_have_text("这不是 opskit 标签：WIFI:S:guest;;")
     expect(page).to_have_url(live_server + "/scan")
 
@@ -216,11 +221,7 @@ def test_a_slow_camera_check_does_not_hide_what_the_photo_found(
     )
     log_in(page, live_server)
     page.goto(live_server + "/scan")
-    foreign = io.BytesIO()
-    labels.qr_code("WIFI:S:guest;;").save(foreign, kind="png", scale=10, border=4)
-    page.set_input_files(
-        "#scan-photo", {"name": "x.png", "mimeType": "image/png", "buffer": foreign.getvalue()}
-    )
+    _photo_of_a_foreign_code(page)
     status = page.locator("#scan-status")
     expect(status).to_have_text("这不是 opskit 标签：WIFI:S:guest;;")
     page.evaluate("window.__releaseDevices()")
