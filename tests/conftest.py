@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -33,6 +34,26 @@ from opskit.models import User
 POSTGRES_URL = os.environ.get("OPSKIT_TEST_POSTGRES_URL", "").strip()
 PERSONAS = ("admin", "engineer", "supervisor", "viewer")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(autouse=True)
+def _no_playwright_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Outside the browser tests, no event loop is running in this thread.
+
+    Playwright's sync API (1.65) marks its event loop as running in the test's thread between
+    its calls, for as long as the session-wide Playwright lives; a test that later runs on the
+    same worker and calls ``asyncio.run()`` (the poller, SNMP probes) would be refused. Such a
+    test gets the thread without it, and Playwright gets its mark back afterwards.
+    """
+    loop = asyncio._get_running_loop()
+    if loop is None or request.node.get_closest_marker("browser") is not None:
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
 
 
 def persona_password(name: str) -> str:
