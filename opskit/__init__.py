@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         ENCRYPTION_KEY=settings.encryption_key,
         BASE_URL=settings.base_url,
         SITE_NAME=settings.site_name,
+        REPORT_SCHEDULE=settings.report_periods(),
         SITE_TIMEZONE=settings.timezone,
         LOCALES=LOCALES,
         BABEL_DEFAULT_LOCALE=settings.default_locale,

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "OPSKIT_"
 LOCALES = ("zh_CN", "en")
+REPORT_PERIODS = ("month", "quarter", "year")
 
 
 class ConfigError(ValueError):
@@ -138,6 +139,14 @@ class Settings:
         default=1095,
         metadata={"env": "RETENTION_HOURLY_DAYS", "doc": "Days hourly rollups are kept (3 years)"},
     )
+    report_schedule: str = field(
+        default="month,quarter,year",
+        metadata={
+            "env": "REPORT_SCHEDULE",
+            "doc": "Packs built on the first working day after each period: any of month, "
+            "quarter, year (comma-separated), or none",
+        },
+    )
     dashboard_refresh_s: int = field(
         default=30,
         metadata={
@@ -175,11 +184,26 @@ class Settings:
                 f"{ENV_PREFIX}TIMEZONE: unknown time zone {self.timezone!r} "
                 "(expected an IANA name such as Asia/Shanghai)"
             ) from None
+        self.report_periods()
         if self.default_locale not in LOCALES:
             raise ConfigError(
                 f"{ENV_PREFIX}DEFAULT_LOCALE: expected one of {', '.join(LOCALES)}, "
                 f"got {self.default_locale!r}"
             )
+
+    def report_periods(self) -> tuple[str, ...]:
+        """The period lengths the report schedule builds (``OPSKIT_REPORT_SCHEDULE``)."""
+        raw = self.report_schedule.strip().lower()
+        if raw in ("", "none"):
+            return ()
+        chosen = [part.strip() for part in raw.split(",") if part.strip()]
+        unknown = [part for part in chosen if part not in REPORT_PERIODS]
+        if unknown:
+            raise ConfigError(
+                f"{ENV_PREFIX}REPORT_SCHEDULE: expected month, quarter, year or none "
+                f"(comma-separated), got {', '.join(repr(u) for u in unknown)}"
+            )
+        return tuple(p for p in REPORT_PERIODS if p in chosen)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.instance_path / 'opskit.db'}"

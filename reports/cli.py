@@ -46,7 +46,7 @@ def _user() -> str:
 @report_cli.command("schedule")
 @click.option("--now", "now_text", default=None, help="Pretend it is this UTC ISO time (tests).")
 def schedule_cmd(now_text: str | None) -> None:
-    """Build the quarterly pack if it is due and not stored yet (idempotent; run it often)."""
+    """Build the scheduled packs that are due and not stored yet (idempotent; run it often)."""
     from datetime import UTC, datetime
 
     from reports.schedule import run_due

@@ -1,15 +1,19 @@
-"""The scheduled quarterly pack: built on the first working day after the quarter, kept to download.
+"""The scheduled packs: built on the first working day after their period, kept to download.
+
+Which packs: ``OPSKIT_REPORT_SCHEDULE`` (default ``month,quarter,year``): the 服务月报 of the
+last month, the quarterly pack of the last quarter (configuration, topology and IP allocation
+are due every quarter by the contract) and the 年度技术支持总结 of the last year.
 
 ``run_due()`` is idempotent and cheap when nothing is due (a calendar look-up and a file
 check), so the long-running ``opskit notify run`` loop calls it every 10 minutes; the command
-``opskit report schedule`` does the same for sites that prefer cron. It builds the pack of the
-last finished quarter once the site's date (SITE_TIMEZONE) has reached the first working day
-after that quarter on the SLA policy's working calendar (Chinese holidays and make-up days:
+``opskit report schedule`` does the same for sites that prefer cron. It builds the pack of each
+last finished period once the site's date (SITE_TIMEZONE) has reached the first working day
+after that period on the SLA policy's working calendar (Chinese holidays and make-up days:
 2026Q3's pack is built on Thursday 2026-10-08 after the National Day holiday, 2025Q4's on the
 make-up working Sunday 2026-01-04). Packs are written to
 ``<instance>/reports/opskit-2026Q3-zh_CN.xlsx`` (temporary file, then renamed, so a crash never
 leaves half a workbook and a second process just finds the file) and listed on the Reports
-page. Older quarters are not back-filled: a pack is a snapshot of the data after its quarter.
+page. Older periods are not back-filled: a pack is a snapshot of the data after its period.
 """
 
 from __future__ import annotations
@@ -55,22 +59,55 @@ def first_working_day_after(period: Period) -> date:
     return day
 
 
+def scheduled() -> tuple[str, ...]:
+    """The period lengths the schedule builds (``OPSKIT_REPORT_SCHEDULE``)."""
+    return tuple(current_app.config.get("REPORT_SCHEDULE", ("month", "quarter", "year")))
+
+
+def last_finished(kind: str, today: date) -> Period:
+    """The last month, quarter or year that ended before ``today``."""
+    tz = site_tz()
+    if kind == "month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return parse_period(f"{last.year}-{last.month}", tz)
+    if kind == "quarter":
+        return previous_quarter(today, tz)
+    return parse_period(str(today.year - 1), tz)
+
+
+def _current(kind: str, today: date) -> Period:
+    tz = site_tz()
+    if kind == "month":
+        return parse_period(f"{today.year}-{today.month}", tz)
+    if kind == "quarter":
+        return parse_period(f"{today.year}Q{(today.month - 1) // 3 + 1}", tz)
+    return parse_period(str(today.year), tz)
+
+
 def due(now: datetime | None = None) -> list[Period]:
-    """Quarters whose pack should exist by ``now``: the last finished one, from its build day."""
+    """Periods whose pack should exist by ``now``: of each scheduled length the last finished
+    one, from its build day."""
     today = (now or db.utcnow()).astimezone(site_tz()).date()
-    quarter = previous_quarter(today, site_tz())
-    return [quarter] if today >= first_working_day_after(quarter) else []
+    out = []
+    for kind in scheduled():
+        period = last_finished(kind, today)
+        if today >= first_working_day_after(period):
+            out.append(period)
+    return out
 
 
-def next_build(now: datetime | None = None) -> tuple[Period, date]:
-    """The next quarterly pack the schedule will build, and the day it will."""
+def next_builds(now: datetime | None = None) -> list[tuple[Period, date]]:
+    """The next pack of each scheduled length and the day it will be built, soonest first."""
     today = (now or db.utcnow()).astimezone(site_tz()).date()
-    quarter = previous_quarter(today, site_tz())
-    day = first_working_day_after(quarter)
-    if today >= day:
-        quarter = parse_period(f"{today.year}Q{(today.month - 1) // 3 + 1}", site_tz())
-        day = first_working_day_after(quarter)
-    return quarter, day
+    out = []
+    for kind in scheduled():
+        period = last_finished(kind, today)
+        day = first_working_day_after(period)
+        if today >= day:
+            period = _current(kind, today)
+            day = first_working_day_after(period)
+        out.append((period, day))
+    return sorted(out, key=lambda pair: (pair[1], pair[0].next_day - pair[0].first_day))
 
 
 def run_due(now: datetime | None = None) -> list[Path]:

@@ -24,7 +24,7 @@ from opskit.i18n import site_tz
 from reports.build import ReportError, build_pack
 from reports.kinds import KINDS, PLANNED
 from reports.periods import PeriodError, parse_period, previous_quarter, recent_periods
-from reports.schedule import next_build, stored_packs, stored_path
+from reports.schedule import next_builds, stored_packs, stored_path
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 TOKEN = re.compile(r"[A-Za-z0-9]{8,40}")
@@ -51,7 +51,7 @@ def _page(error: str | None = None, **form: Any) -> Any:
         lang=form.get("lang"),
         chosen=form.get("kinds") or list(KINDS),
         stored=stored_packs(),
-        next_build=next_build(),
+        next_builds=next_builds(),
     ), (400 if error else 200)
 
 

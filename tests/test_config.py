@@ -16,6 +16,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.default_locale == "zh_CN"
     assert settings.resolved_database_url() == f"sqlite:///{tmp_path / 'opskit.db'}"
     assert settings.secure_cookies is False
+    assert settings.report_periods() == ("month", "quarter", "year")
 
 
 def test_values_and_file_variants(tmp_path: Path) -> None:
@@ -29,8 +30,11 @@ def test_values_and_file_variants(tmp_path: Path) -> None:
             "OPSKIT_DEFAULT_LOCALE": "en",
             "OPSKIT_SECURE_COOKIES": "yes",
             "OPSKIT_LOGIN_MAX_FAILURES": "3",
+            "OPSKIT_REPORT_SCHEDULE": " Year, quarter ",
         }
     )
+    assert settings.report_periods() == ("quarter", "year")  # in the order of their length
+    assert Settings.from_env({"OPSKIT_REPORT_SCHEDULE": "none"}).report_periods() == ()
     assert settings.resolved_database_url() == "postgresql+psycopg://ops@db/opskit"
     assert settings.secret_key == "from-a-file"
     assert settings.timezone == "Asia/Urumqi"
@@ -48,6 +52,11 @@ def test_values_and_file_variants(tmp_path: Path) -> None:
         ({"OPSKIT_LOGIN_MAX_FAILURES": "five"}, "OPSKIT_LOGIN_MAX_FAILURES: expected a whole"),
         ({"OPSKIT_SESSION_HOURS": "0"}, "OPSKIT_SESSION_HOURS: must be at least 1"),
         ({"OPSKIT_SECRET_KEY_FILE": "/nonexistent/key"}, "OPSKIT_SECRET_KEY_FILE: cannot read"),
+        (
+            {"OPSKIT_REPORT_SCHEDULE": "quarter,weekly"},
+            "OPSKIT_REPORT_SCHEDULE: expected month, quarter, year or none (comma-separated), "
+            "got 'weekly'",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

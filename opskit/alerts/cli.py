@@ -103,7 +103,7 @@ def notify_run(once: bool, interval: int) -> None:
 
 
 def _scheduled_reports() -> None:
-    """Build the quarterly report pack when due; a failure is reported and retried later."""
+    """Build the scheduled report packs when due; a failure is reported and retried later."""
     from opskit import db
     from reports.schedule import run_due
 

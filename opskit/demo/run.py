@@ -182,7 +182,7 @@ def start_workers(app: Flask, stop: threading.Event) -> list[threading.Thread]:
                 log.exception("notification pass failed")
                 db.session().rollback()
             db.session().close()
-            if time.monotonic() >= reports_at:  # as `opskit notify run`: the quarterly pack
+            if time.monotonic() >= reports_at:  # as `opskit notify run`: the scheduled packs
                 reports_at = time.monotonic() + REPORTS_EVERY_S
                 try:
                     from reports.schedule import run_due

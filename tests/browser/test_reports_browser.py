@@ -38,6 +38,8 @@ def test_customer_downloads_the_quarterly_pack(
     expect(page.locator("#period")).to_have_value(default)  # the quarter just ended
     for box in page.locator("#report-form input[name=kinds]").all():
         expect(box).to_be_checked()
+    # the month's, the quarter's and the year's packs are scheduled
+    expect(page.locator("#next-builds li")).to_have_count(3)
     screenshot(page, "reports")
     # the usual periods in one tap each
     quick = page.locator("#quick-last_month")

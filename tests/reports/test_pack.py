@@ -430,12 +430,12 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
     assert cover["站点"] == "总部"  # OPSKIT_SITE_NAME not set: the registry's sites
 
 
-def test_schedule_builds_the_quarter_once_on_the_first_working_day(app: Flask, client) -> None:
+def test_schedule_builds_each_period_once_on_the_first_working_day(app: Flask, client) -> None:
     from click.testing import CliRunner
     from flask.cli import ScriptInfo
 
     from opskit.cli import cli
-    from reports.schedule import due, next_build, packs_dir
+    from reports.schedule import due, next_builds, packs_dir
 
     runner = CliRunner()
     info = ScriptInfo(create_app=lambda: app)
@@ -445,32 +445,57 @@ def test_schedule_builds_the_quarter_once_on_the_first_working_day(app: Flask, c
         assert result.exit_code == 0, result.output
         return result.output
 
-    # National Day: 10-01 … 10-07 are holidays, Thursday 10-08 is the first working day
-    assert schedule("2026-10-07T15:59:00+00:00") == "nothing due\n"  # 23:59 local on 10-07
+    def texts(pairs: list) -> list[tuple[str, date]]:
+        return [(p.text, day) for p, day in pairs]
+
+    def built(*names: str) -> str:
+        return "".join(f"built {Path(app.instance_path) / 'reports' / n}\n" for n in names)
+
+    # National Day: 10-01 … 10-07 are holidays, Thursday 10-08 is the first working day. At
+    # 23:59 local on 10-07 only last year's pack is due (since 2026-01-04) and not there yet.
+    assert schedule("2026-10-07T15:59:00+00:00") == built("opskit-2025-zh_CN.xlsx")
+    assert schedule("2026-10-07T15:59:30+00:00") == "nothing due\n"
     with app.app_context():
-        assert not packs_dir().exists() or not list(packs_dir().iterdir())
-        assert next_build(local("2026-10-07 12:00")) == (
-            parse_period("2026Q3", TZ),
-            date(2026, 10, 8),
-        )
+        assert [p.name for p in packs_dir().iterdir()] == ["opskit-2025-zh_CN.xlsx"]
+        assert texts(next_builds(local("2026-10-07 12:00"))) == [
+            ("2026-09", date(2026, 10, 8)),  # 服务月报
+            ("2026Q3", date(2026, 10, 8)),
+            ("2026", date(2027, 1, 4)),  # 年度技术支持总结
+        ]
         # a year the calendar package does not know yet still has New Year's Day
-        assert next_build(local("2026-11-26 12:00")) == (
-            parse_period("2026Q4", TZ),
-            date(2027, 1, 4),
-        )
+        assert texts(next_builds(local("2026-11-26 12:00"))) == [
+            ("2026-11", date(2026, 12, 1)),
+            ("2026Q4", date(2027, 1, 4)),
+            ("2026", date(2027, 1, 4)),
+        ]
         assert [p.text for p in due(local("2026-01-03 12:00"))] == []
-        assert [p.text for p in due(local("2026-01-04 09:00"))] == ["2025Q4"]  # make-up Sunday
-    built = schedule("2026-10-08T00:30:00+00:00")  # 08:30 local
-    assert built.startswith("built ") and built.strip().endswith("opskit-2026Q3-zh_CN.xlsx")
+        # the make-up working Sunday after New Year's Day: the month, the quarter and the year
+        assert [p.text for p in due(local("2026-01-04 09:00"))] == ["2025-12", "2025Q4", "2025"]
+        app.config["REPORT_SCHEDULE"] = ("quarter",)
+        assert [p.text for p in due(local("2026-01-04 09:00"))] == ["2025Q4"]
+        app.config["REPORT_SCHEDULE"] = ()
+        assert due(local("2026-01-04 09:00")) == [] and next_builds() == []
+        app.config["REPORT_SCHEDULE"] = ("month", "quarter", "year")
+    assert schedule("2026-10-08T00:30:00+00:00") == built(  # 08:30 local
+        "opskit-2026-09-zh_CN.xlsx", "opskit-2026Q3-zh_CN.xlsx"
+    )
     assert schedule("2026-10-08T01:30:00+00:00") == "nothing due\n"  # idempotent
     with app.app_context():
         files = sorted(p.name for p in packs_dir().iterdir())
-    assert files == ["opskit-2026Q3-zh_CN.xlsx"]
+    assert files == [
+        "opskit-2025-zh_CN.xlsx",
+        "opskit-2026-09-zh_CN.xlsx",
+        "opskit-2026Q3-zh_CN.xlsx",
+    ]
     from tests.conftest import login
 
     login(client, "viewer")
     page = client.get("/reports/").get_data(as_text=True)
     assert "/reports/stored/opskit-2026Q3-zh_CN.xlsx" in page
+    assert "/reports/stored/opskit-2026-09-zh_CN.xlsx" in page
+    with client.get("/reports/stored/opskit-2026-09-zh_CN.xlsx") as response:
+        month = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert month["封面"]["A1"].value == "服务月报"
     with client.get("/reports/stored/opskit-2026Q3-zh_CN.xlsx") as response:
         assert response.status_code == 200
         book = openpyxl.load_workbook(io.BytesIO(response.data))
@@ -513,7 +538,7 @@ def test_notifier_loop_builds_the_due_pack(app: Flask) -> None:
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
-        expected = [stored_name(p, "zh_CN") for p in due()]  # today's due quarter, if any
+        expected = sorted(stored_name(p, "zh_CN") for p in due())  # today's due packs
         built = sorted(p.name for p in packs_dir().glob("*.xlsx")) if packs_dir().exists() else []
     assert built == expected
     for name in expected:
