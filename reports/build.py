@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from opskit import db
-from reports.kinds import KINDS, PLANNED, Context, Image
+from reports.kinds import KINDS, MONTHLY_KINDS, PLANNED, Context, Image, month_overview
 from reports.periods import Period
 from reports.writer import ReportWriter
 
@@ -73,6 +73,9 @@ def build_pack(
             # memory holds the largest kind, not all of them. The cover comes first in the
             # workbook but is filled last, with the headline figures every kind added.
             cover = writer.reserve(_("Cover"))
+            # a quarter or a year also gets its months side by side, right after the cover
+            by_month = period.kind != "month" and any(k in chosen for k in MONTHLY_KINDS)
+            overview = writer.reserve(_("Month by month")) if by_month else None
             for kind in chosen:
                 for sheet in KINDS[kind][1](ctx):
                     if isinstance(sheet, Image):
@@ -80,6 +83,8 @@ def build_pack(
                         written[sheet.name] = 1
                     else:
                         written[sheet.name] = writer.sheet(sheet)
+            if overview is not None:
+                written[_("Month by month")] = writer.sheet(month_overview(ctx), into=overview)
             pairs = [
                 (_("Site"), site),
                 (_("Period"), period.zh if locale.startswith("zh") else period.text),

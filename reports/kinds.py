@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import get_locale
@@ -28,6 +28,17 @@ class Context:
     period: Period
     now: datetime  # aware UTC; clocks still running are judged at min(now, period end)
     headline: dict[str, Any]  # figures for the cover sheet, filled by the kinds
+    #: month (its first day) → figure → value, for the month-by-month overview of a quarter or
+    #: year; filled by the kinds that count things per month
+    months: dict[date, dict[str, float]] = field(default_factory=dict)
+    counted: set[str] = field(default_factory=set)  # the kinds that counted per month
+
+    def count(self, moment: date | datetime, figure: str, n: float = 1) -> None:
+        """Add ``n`` to ``figure`` of the month holding ``moment`` (a local date, or an aware
+        datetime taken in site time)."""
+        day = moment.astimezone(self.period.tz).date() if isinstance(moment, datetime) else moment
+        month = self.months.setdefault(day.replace(day=1), {})
+        month[figure] = month.get(figure, 0) + n
 
 
 @dataclass
@@ -159,8 +170,10 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
     by_kind: Counter[tuple[str, str]] = Counter((a.urgency, source(a.source)) for a in alerts)
     sla: dict[tuple[int, str], Counter[str]] = {}
     detail = []
+    ctx.counted.add("alerts")
     for alert in alerts:
         level = policy.level_for(alert.urgency)
+        ctx.count(alert.first_seen, f"alerts_{alert.urgency}")
         states = {}
         for clock in CLOCKS:
             done = getattr(alert, CLOCK_DONE[clock]) or alert.resolved_at
@@ -169,6 +182,9 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             state = clock_state(policy, alert.urgency, clock, alert.first_seen, done, judged_at)
             outcome = state.state if state.state in ("met", "breached") else "open"
             sla.setdefault((level.number, clock), Counter())[outcome] += 1
+            if clock == "onsite" and outcome != "open":
+                ctx.count(alert.first_seen, "onsite_decided")
+                ctx.count(alert.first_seen, "onsite_met", int(outcome == "met"))
             states[clock] = state_names.get(state.state, state.state)
         detail.append(
             {
@@ -217,6 +233,8 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
                 f"{row['percent']:.1%}"
             )
     incidents = incidents_between(period.start, period.end)
+    for incident in incidents:
+        ctx.count(incident.opened_at, "incidents")
     phases = incident_labels.PHASE_LABELS
     grades = incident_labels.GRADE_LABELS
     incident_rows = [
@@ -344,3 +362,61 @@ KINDS: dict[str, tuple[Any, KindFn]] = {
 }
 #: kinds of the quarterly pack still to be built (none left; the page and CLI still honour it)
 PLANNED: dict[str, str] = {}
+
+
+#: kinds that count things per month for the overview sheet of a quarter or year
+MONTHLY_KINDS = ("patrol", "alerts")
+
+
+def month_overview(ctx: Context) -> Sheet:
+    """月度概况: the months of a quarter or year side by side, from what the kinds counted
+    (``Context.count``): alerts per urgency, the on-site SLA met, incidents, patrol rounds
+    planned and done, findings. The figures of a kind not in the pack stay empty."""
+    alerts_on, patrol_on = "alerts" in ctx.counted, "patrol" in ctx.counted
+    rows = []
+    month = ctx.period.first_day
+    while month < ctx.period.next_day:
+        got = ctx.months.get(month, {})
+        row: dict[str, Any] = {"month": f"{month.year}-{month.month:02d}"}
+        if alerts_on:
+            row |= {u.lower(): int(got.get(f"alerts_{u}", 0)) for u in ("A", "B", "C")}
+            row["alerts"] = row["a"] + row["b"] + row["c"]
+            decided = got.get("onsite_decided")
+            row["onsite"] = got.get("onsite_met", 0) / decided if decided else None
+            row["incidents"] = int(got.get("incidents", 0))
+        if patrol_on:
+            planned, done = int(got.get("rounds_planned", 0)), int(got.get("rounds_done", 0))
+            row |= {"planned": planned, "done": done, "findings": int(got.get("findings", 0))}
+            row["share"] = done / planned if planned else None
+        rows.append(row)
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return Sheet(
+        _("Month by month"),
+        [
+            Col("month", _("Month")),
+            Col("a", _("Alerts A"), INT),
+            Col("b", _("Alerts B"), INT),
+            Col("c", _("Alerts C"), INT),
+            Col("alerts", _("Alerts"), INT),
+            Col("onsite", _("On-site SLA met %"), PERCENT),
+            Col("incidents", _("Incidents"), INT),
+            Col("planned", _("Patrol rounds planned"), INT),
+            Col("done", _("Patrol rounds done"), INT),
+            Col("share", _("Done %"), PERCENT),
+            Col("findings", _("Patrol findings"), INT),
+        ],
+        rows,
+        note=_(
+            "%(period)s month by month: alerts by the month they were first seen, on-site SLA "
+            "of the alerts decided, patrol rounds of the plans and findings.",
+            period=ctx.period.text,
+        ),
+        charts=[
+            {
+                "type": "column",
+                "category": "month",
+                "values": ["a", "b", "c"],
+                "title": _("Alerts per month by urgency"),
+            }
+        ],
+    )

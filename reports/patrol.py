@@ -30,6 +30,7 @@ def patrol(ctx: Context) -> list[Sheet]:
     period = ctx.period
     judged_at = min(ctx.now, period.end)
     day_rows = []
+    ctx.counted.add("patrol")
     for day, slots in rounds_for_days(list(period.days()), now=judged_at).items():
         planned = [  # a slot before its plan existed was never planned
             s
@@ -38,6 +39,8 @@ def patrol(ctx: Context) -> list[Sheet]:
             and (s.scheduled_for is None or s.scheduled_for >= s.plan.created_at)
         ]
         done = sum(1 for s in planned if s.state == "done")
+        ctx.count(day, "rounds_planned", len(planned))
+        ctx.count(day, "rounds_done", done)
         day_rows.append(
             {
                 "day": day,
@@ -64,6 +67,7 @@ def patrol(ctx: Context) -> list[Sheet]:
 
     finding_rows: list[dict[str, Any]] = []
     for f in findings_between(period.start, period.end):
+        ctx.count(f.opened_at, "findings")
         answer = f.answer
         finding_rows.append(
             {

@@ -151,9 +151,14 @@ class ReportWriter:
             ws.write_string(1, 0, note)
         ws.insert_image(3, 0, "image.png", {"image_data": io.BytesIO(png), "object_position": 3})
 
-    def sheet(self, sheet: Sheet) -> int:
-        """Write one table; returns the number of data rows."""
-        ws = self.book.add_worksheet(_sheet_name(sheet.name, self.used))
+    def sheet(self, sheet: Sheet, into: Any = None) -> int:
+        """Write one table; returns the number of data rows. ``into``: a worksheet from
+        :meth:`reserve` to write it in (its place in the workbook was kept)."""
+        ws = (
+            into
+            if into is not None
+            else self.book.add_worksheet(_sheet_name(sheet.name, self.used))
+        )
         top = 0
         if sheet.note:
             ws.write_string(0, 0, sheet.note)

@@ -428,6 +428,16 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
     assert cover["计划巡检次数"] == 184 and cover["完成巡检次数"] == f"3 ({3 / 184:.1%})"
     assert book["封面"]["A1"].value == "驻场服务季度报告"
     assert cover["站点"] == "总部"  # OPSKIT_SITE_NAME not set: the registry's sites
+    # --- the quarter month by month: 2 slots a day; the 3 done rounds and the finding in July
+    months = {r[0]: r[1:] for r in rows(book["月度概况"], 3)}
+    assert list(months) == ["2026-07", "2026-08", "2026-09"]
+    assert [m[:6] for m in months.values()] == [(0, 0, 0, 0, None, 0)] * 3  # no alerts
+    assert [m[6:] for m in months.values()] == [
+        (62, 3, approx(3 / 62), 1),
+        (62, 0, 0.0, 0),
+        (60, 0, 0.0, 0),
+    ]
+    assert book.sheetnames[:2] == ["封面", "月度概况"]
 
 
 def test_schedule_builds_each_period_once_on_the_first_working_day(app: Flask, client) -> None:
@@ -516,14 +526,27 @@ def test_monthly_and_annual_packs_are_titled_by_their_length(app: Flask, tmp_pat
         out = tmp_path / "en.xlsx"
         build_pack(parse_period("2026", TZ), out, ["patrol"], lang="en")
         english = openpyxl.load_workbook(out)
+        month = tmp_path / "month.xlsx"
+        build_pack(parse_period("2026-07", TZ), month, ["patrol", "alerts"])
+        assert "月度概况" not in openpyxl.load_workbook(month).sheetnames  # one month: none
     assert titles == {
         "2026-07": "服务月报",
         "2026Q3": "驻场服务季度报告",
         "2026": "年度技术支持总结",
     }
     assert english["Cover"]["A1"].value == "Annual technical support summary"
-    assert english.sheetnames == ["Cover", "Patrol rounds per day", "Patrol findings", "Logbook"]
+    assert english.sheetnames == [
+        "Cover",
+        "Month by month",
+        "Patrol rounds per day",
+        "Patrol findings",
+        "Logbook",
+    ]
     assert english["Patrol rounds per day"].max_row == 3 + 365  # note, blank, header, a row a day
+    months = list(english["Month by month"].iter_rows(min_row=4, values_only=True))
+    assert [m[0] for m in months] == [f"2026-{n:02d}" for n in range(1, 13)]
+    assert all(m[1:7] == (None,) * 6 for m in months)  # no alerts in this pack: empty, not 0
+    assert all(m[7:9] == (0, 0) and m[10] == 0 for m in months)  # no plan: nothing planned
 
 
 def test_notifier_loop_builds_the_due_pack(app: Flask) -> None:

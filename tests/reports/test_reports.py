@@ -161,7 +161,15 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
         )
     assert written["告警明细"] == 3
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["封面", "告警统计", "SLA 达成", "告警明细", "事件", "保修到期"]
+    assert book.sheetnames == [
+        "封面",
+        "月度概况",  # a quarter: its months side by side
+        "告警统计",
+        "SLA 达成",
+        "告警明细",
+        "事件",
+        "保修到期",
+    ]
     assert _rows(book["告警统计"]) == [("A", "监控", 1), ("B", "监控", 1), ("C", "巡检", 1)]
     sla = {(r[0], r[1]): r[4:] for r in _rows(book["SLA 达成"])}
     assert sla == {
@@ -182,6 +190,18 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
         (180, "工作时间（5x8）"),
     ]
     assert book["SLA 达成"]["I2"].number_format == "0.0%"
+    # month by month, counted here from the alert details
+    details_rows = _rows(book["告警明细"])
+    expected = {}
+    for month in ("2026-07", "2026-08", "2026-09"):
+        mine = [r for r in details_rows if f"{r[6]:%Y-%m}" == month]
+        decided = [r for r in mine if r[14] in ("已达成", "已超时")]
+        by = [sum(1 for r in mine if r[1] == u) for u in "ABC"]
+        met = sum(1 for r in decided if r[14] == "已达成")
+        expected[month] = (*by, len(mine), met / len(decided) if decided else None, 0)
+    overview = {r[0]: r[1:7] for r in book["月度概况"].iter_rows(min_row=4, values_only=True)}
+    assert overview == expected
+    assert sum(v[3] for v in overview.values()) == 3
     chart = book["SLA 达成"]._charts[0]  # labelled by level and clock (two-level categories)
     categories = chart.series[0].cat.multiLvlStrRef
     assert categories.f == "'SLA 达成'!$A$2:$B$7"
@@ -211,8 +231,9 @@ def test_report_cli_and_page(app: Flask, client, tmp_path: Path) -> None:
         cli, ["report", "build", "--period", "2026Q3", "--out", str(out), "--lang", "en"], obj=info
     )
     assert ok.exit_code == 0, ok.output
-    assert openpyxl.load_workbook(out).sheetnames[:4] == [
+    assert openpyxl.load_workbook(out).sheetnames[:5] == [
         "Cover",
+        "Month by month",
         "Device configuration",
         "Storage",
         "Network links",
