@@ -84,16 +84,32 @@ def previous_quarter(today: date, tz: ZoneInfo) -> Period:
     return parse_period(f"{year}Q{q}", tz)
 
 
+def current_period(kind: str, today: date, tz: ZoneInfo) -> Period:
+    """The month, quarter or year (``kind``) holding ``today``."""
+    if kind == "month":
+        return parse_period(f"{today.year}-{today.month}", tz)
+    if kind == "quarter":
+        return parse_period(f"{today.year}Q{(today.month - 1) // 3 + 1}", tz)
+    return parse_period(str(today.year), tz)
+
+
+def previous_period(kind: str, today: date, tz: ZoneInfo) -> Period:
+    """The last month, quarter or year (``kind``) that ended before ``today``."""
+    if kind == "month":
+        return current_period(kind, today.replace(day=1) - timedelta(days=1), tz)
+    if kind == "quarter":
+        return previous_quarter(today, tz)
+    return parse_period(str(today.year - 1), tz)
+
+
 def recent_periods(today: date, tz: ZoneInfo) -> list[tuple[str, Period]]:
-    """The periods a report is usually asked for, newest first in each length: (key, period)
-    with keys this_month, last_month, this_quarter, last_quarter, this_year, last_year."""
-    last_month = today.replace(day=1) - timedelta(days=1)
-    quarter = (today.month - 1) // 3 + 1
+    """The periods a report is usually asked for: (key, period) with keys last_quarter,
+    this_quarter, last_month, this_month, last_year, this_year."""
     return [
-        ("last_quarter", previous_quarter(today, tz)),
-        ("this_quarter", parse_period(f"{today.year}Q{quarter}", tz)),
-        ("last_month", parse_period(f"{last_month.year}-{last_month.month}", tz)),
-        ("this_month", parse_period(f"{today.year}-{today.month}", tz)),
-        ("last_year", parse_period(str(today.year - 1), tz)),
-        ("this_year", parse_period(str(today.year), tz)),
+        (
+            f"{which}_{kind}",
+            (previous_period if which == "last" else current_period)(kind, today, tz),
+        )
+        for kind in ("quarter", "month", "year")
+        for which in ("last", "this")
     ]

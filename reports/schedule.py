@@ -27,7 +27,7 @@ from flask import current_app
 
 from opskit import db
 from opskit.i18n import site_tz
-from reports.periods import Period, parse_period, previous_quarter
+from reports.periods import Period, current_period, parse_period, previous_period
 
 STORED = re.compile(r"^opskit-(?P<period>\d{4}Q[1-4]|\d{4}-\d{2}|\d{4})-(?P<lang>zh_CN|en)\.xlsx$")
 
@@ -64,33 +64,13 @@ def scheduled() -> tuple[str, ...]:
     return tuple(current_app.config.get("REPORT_SCHEDULE", ("month", "quarter", "year")))
 
 
-def last_finished(kind: str, today: date) -> Period:
-    """The last month, quarter or year that ended before ``today``."""
-    tz = site_tz()
-    if kind == "month":
-        last = today.replace(day=1) - timedelta(days=1)
-        return parse_period(f"{last.year}-{last.month}", tz)
-    if kind == "quarter":
-        return previous_quarter(today, tz)
-    return parse_period(str(today.year - 1), tz)
-
-
-def _current(kind: str, today: date) -> Period:
-    tz = site_tz()
-    if kind == "month":
-        return parse_period(f"{today.year}-{today.month}", tz)
-    if kind == "quarter":
-        return parse_period(f"{today.year}Q{(today.month - 1) // 3 + 1}", tz)
-    return parse_period(str(today.year), tz)
-
-
 def due(now: datetime | None = None) -> list[Period]:
     """Periods whose pack should exist by ``now``: of each scheduled length the last finished
     one, from its build day."""
     today = (now or db.utcnow()).astimezone(site_tz()).date()
     out = []
     for kind in scheduled():
-        period = last_finished(kind, today)
+        period = previous_period(kind, today, site_tz())
         if today >= first_working_day_after(period):
             out.append(period)
     return out
@@ -101,10 +81,10 @@ def next_builds(now: datetime | None = None) -> list[tuple[Period, date]]:
     today = (now or db.utcnow()).astimezone(site_tz()).date()
     out = []
     for kind in scheduled():
-        period = last_finished(kind, today)
+        period = previous_period(kind, today, site_tz())
         day = first_working_day_after(period)
         if today >= day:
-            period = _current(kind, today)
+            period = current_period(kind, today, site_tz())
             day = first_working_day_after(period)
         out.append((period, day))
     return sorted(out, key=lambda pair: (pair[1], pair[0].next_day - pair[0].first_day))
