@@ -2,7 +2,8 @@
 logbook counts.
 
 Per day of the period (site time), from ``inspections.queries.rounds_for_days``: the slots of
-the enabled patrol plans (from each plan's creation on), how many were done (a submitted or
+the enabled patrol plans (from each plan's creation on; in a period still running, only the
+slots whose time has come), how many were done (a submitted or
 approved round), missed (past their grace period without a round), ad hoc rounds, and the share
 done. Findings opened in the period (``inspections.queries.findings_between``) with how and
 when each was closed. Logbook counts from ``inspections.logbook.logbook_counts``.
@@ -32,11 +33,12 @@ def patrol(ctx: Context) -> list[Sheet]:
     day_rows = []
     ctx.counted.add("patrol")
     for day, slots in rounds_for_days(list(period.days()), now=judged_at).items():
-        planned = [  # a slot before its plan existed was never planned
+        planned = [  # a slot before its plan existed was never planned, nor one still to come
             s
             for s in slots
             if s.plan is not None
             and (s.scheduled_for is None or s.scheduled_for >= s.plan.created_at)
+            and (s.scheduled_for is None or s.scheduled_for <= judged_at or s.state == "done")
         ]
         done = sum(1 for s in planned if s.state == "done")
         ctx.count(day, "rounds_planned", len(planned))

@@ -187,6 +187,10 @@ def seed(built: Any, now: datetime, days: int) -> int:
                     "grace_minutes": 120,
                 }
             )
+            # the plans have been in force since the history begins: the reports count its
+            # slots as planned (a slot before its plan existed was never planned)
+            first_day = now.astimezone(tz).date() - timedelta(days=days)
+            plan.created_at = datetime.combine(first_day, time.min, tz)
             plans.append(plan)
         sess.commit()
 

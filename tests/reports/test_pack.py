@@ -516,6 +516,23 @@ def test_schedule_builds_each_period_once_on_the_first_working_day(app: Flask, c
     assert client.get("/reports/stored/opskit-2026Q2-zh_CN.xlsx").status_code == 404
 
 
+def test_a_month_still_running_counts_only_the_slots_that_have_come(
+    app: Flask, tmp_path: Path
+) -> None:
+    """The month's pack built on 07-02 at 10:00: 07-01 had both slots, 07-02 its 09:00 one;
+    the 15:00 slot and the rest of the month are not planned yet (not missed, not counted)."""
+    out = tmp_path / "july.xlsx"
+    with app.test_request_context("/"):
+        seed_patrol(factories.rack().room_id, factories.asset("SRV-1"))
+        build_pack(parse_period("2026-07", TZ), out, ["patrol"], now=local("2026-07-02 10:00"))
+    book = openpyxl.load_workbook(out)
+    days = {r[0].day: r[1:5] for r in rows(book["巡检执行"], 3)}
+    assert days[1] == (2, 2, 0, 0) and days[2] == (1, 1, 0, 0)
+    assert all(days[d][:3] == (0, 0, 0) for d in range(3, 32))
+    cover = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True)}
+    assert cover["计划巡检次数"] == 3 and cover["完成巡检次数"] == "3 (100.0%)"
+
+
 def test_monthly_and_annual_packs_are_titled_by_their_length(app: Flask, tmp_path: Path) -> None:
     titles = {}
     with app.test_request_context("/"):
