@@ -54,6 +54,7 @@ TRAFFIC_LIMIT_SHARE = 0.80
 DATABASE_ROLES = {"database", "db", "数据库"}
 TREND_TOP = 8  # assets per trend chart
 SOON_DAYS = 180
+FORECAST_YEARS = 100  # a crossing further away is "later", without a date
 
 
 def family_names() -> dict[str, str]:
@@ -83,6 +84,16 @@ def core_assets() -> list[Any]:
         if a.importance == "core"
         or str((a.specs or {}).get("role", "")).strip().lower() in DATABASE_ROLES
     ]
+
+
+def crossing_day(start: datetime, intercept: float, slope: float, limit: float) -> date | None:
+    """The day the line ``intercept + slope * days since start`` reaches ``limit`` (a rising
+    line below it), or None when that is more than FORECAST_YEARS away: a nearly flat line
+    (a slope of rounding noise) would put it past the calendar's end."""
+    days = round((limit - intercept) / slope, 6)
+    if days > FORECAST_YEARS * 366:
+        return None
+    return (start + timedelta(days=days)).date()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -323,12 +334,13 @@ def load(ctx: Context) -> list[Sheet]:
                 state = _("no limit")
             elif fitted >= limit:
                 state = _("already above the limit")
-            elif slope <= 0:
+            elif slope * period_days <= 1e-9 * max(1.0, abs(limit)):  # flat: rounding noise
                 state = _("not rising")
             else:
-                x = round((limit - intercept) / slope, 6)
-                crossing = (start_local + timedelta(days=x)).date()
-                soon = crossing <= period.last_day + timedelta(days=SOON_DAYS)
+                crossing = crossing_day(start_local, intercept, slope, limit)
+                soon = crossing is not None and crossing <= period.last_day + timedelta(
+                    days=SOON_DAYS
+                )
                 state = _("crosses within 180 days") if soon else _("crosses later")
         summary.append(
             {
