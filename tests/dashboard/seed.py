@@ -38,6 +38,33 @@ def reading(
     )
 
 
+def monitors(states: list[tuple], now: datetime, minutes: int) -> None:
+    """A TCP monitor per (asset, state, last error), in that state for ``minutes``, polled
+    30 s before ``now``."""
+    for asset, state, error in states:
+        db.session().add(
+            Monitor(
+                asset_id=asset.id,
+                kind="tcp",
+                settings={"host": "127.0.0.1", "port": 9},
+                state=state,
+                state_since=now - timedelta(minutes=minutes),
+                last_polled_at=now - timedelta(seconds=30),
+                last_error=error,
+            )
+        )
+
+
+def ups_readings(
+    ups_id: int, at: datetime, source: str, load: float, charge: float, runtime: float
+) -> None:
+    """A UPS's output source, load, battery charge and runtime at ``at``."""
+    reading(ups_id, "ups.output.source", None, at, text=source)
+    reading(ups_id, "ups.output.load_percent", load, at, instance="1")
+    reading(ups_id, "ups.battery.charge_percent", charge, at)
+    reading(ups_id, "ups.battery.runtime_minutes", runtime, at)
+
+
 def seed(today: date | None = None) -> Seeded:
     now = db.utcnow()
     today = today or now.date()
@@ -57,29 +84,10 @@ def seed(today: date | None = None) -> Seeded:
     dead = factories.asset("SRV-02", kind="server", name="备份服务器", rack=rack, u_position=20)
     asset_services.save_link(switch, "Gi1/0/1", server, "eth0", medium="Cat6")
     db.session().flush()
-    for asset, state, error in (
-        (ups, "up", ""),
-        (sensor, "up", ""),
-        (server, "up", ""),
-        (switch, "up", ""),
-        (dead, "down", "timeout after 2 s"),
-    ):
-        db.session().add(
-            Monitor(
-                asset_id=asset.id,
-                kind="tcp",
-                settings={"host": "127.0.0.1", "port": 9},
-                state=state,
-                state_since=now - timedelta(minutes=5),
-                last_polled_at=now - timedelta(seconds=30),
-                last_error=error,
-            )
-        )
+    states = ((ups, "up", ""), (sensor, "up", ""), (server, "up", ""), (switch, "up", ""))
+    monitors([*states, (dead, "down", "timeout after 2 s")], now, 5)
     at = now - timedelta(minutes=1)
-    reading(ups.id, "ups.output.source", None, at, text="battery")
-    reading(ups.id, "ups.output.load_percent", 42, at, instance="1")
-    reading(ups.id, "ups.battery.charge_percent", 87, at)
-    reading(ups.id, "ups.battery.runtime_minutes", 23, at)
+    ups_readings(ups.id, at, source="battery", load=42, charge=87, runtime=23)
     reading(ups.id, "ups.battery.status", None, at, text="low")
     for hours in range(24, 0, -1):  # a day of history for the sparkline
         reading(
@@ -159,28 +167,10 @@ def seed_two_sites(today: date | None = None) -> TwoSites:
     # of no site: a spare in the store room (no room registered) whose warranty ends soon
     factories.asset("SPARE-01", kind="server", status="spare", warranty_end=today + timedelta(10))
     db.session().flush()
-    for asset, state, error in (
-        (ups, "up", ""),
-        (sensor, "up", ""),
-        (server, "up", ""),
-        (switch, "down", "connection refused"),
-    ):
-        db.session().add(
-            Monitor(
-                asset_id=asset.id,
-                kind="tcp",
-                settings={"host": "127.0.0.1", "port": 9},
-                state=state,
-                state_since=now - timedelta(minutes=7),
-                last_polled_at=now - timedelta(seconds=30),
-                last_error=error,
-            )
-        )
+    states = ((ups, "up", ""), (sensor, "up", ""), (server, "up", ""))
+    monitors([*states, (switch, "down", "connection refused")], now, 7)
     at = now - timedelta(minutes=1)
-    reading(ups.id, "ups.output.source", None, at, text="normal")
-    reading(ups.id, "ups.output.load_percent", 15, at, instance="1")
-    reading(ups.id, "ups.battery.charge_percent", 100, at)
-    reading(ups.id, "ups.battery.runtime_minutes", 61, at)
+    ups_readings(ups.id, at, source="normal", load=15, charge=100, runtime=61)
     for hours in range(24, 0, -1):
         reading(sensor.id, "env.temperature_c", 20, now - timedelta(hours=hours), "probe1")
         reading(sensor.id, "env.humidity_percent", 50, now - timedelta(hours=hours), "probe1")
