@@ -86,6 +86,14 @@ def _wait_kept(page, item: str) -> None:
     )
 
 
+def _submitted_and_kept(page) -> None:
+    """The queued round reached the server, and its page has finished keeping itself for
+    offline use: no request is cut off when the browser closes (werkzeug then leaks the file
+    it was sending)."""
+    expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+
+
 def _offline(context, live_server: str, offline: bool, app: Flask | None = None) -> None:
     """The tablet loses (or gets back) the network. Besides Playwright's offline mode, every
     request to the server is aborted like in a Wi-Fi dead zone, and (``app`` given) the server
@@ -273,10 +281,7 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
         assert services.find_round("offline-browser-1").status == "draft"
 
     _offline(context, live_server, False, app)
-    expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
-    # the submitted round's page has finished keeping itself for offline use: no request
-    # is cut off when the browser closes (werkzeug then leaks the file it was sending)
-    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    _submitted_and_kept(page)
     left = page.evaluate(
         """async () => {
           const db = await idb.openDB("opskit-patrol", 1);
@@ -371,10 +376,7 @@ def test_server_gone_with_wifi_up_queues_and_resends(app: Flask, ipad) -> None:
         assert _count(app, PatrolAnswer) == 2
 
         server.start()
-        expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
-        # the submitted round's page has finished keeping itself for offline use: no request
-        # is cut off when the browser closes (werkzeug then leaks the file it was sending)
-        expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+        _submitted_and_kept(page)
         with app.app_context():
             assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
             patrol = services.find_round("server-gone-01")
@@ -444,10 +446,7 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
     assert _count(app, PatrolRound) == 0  # nothing reached the server yet
 
     _offline(context, live_server, False, app)
-    expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
-    # the submitted round's page has finished keeping itself for offline use: no request
-    # is cut off when the browser closes (werkzeug then leaks the file it was sending)
-    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    _submitted_and_kept(page)
     with app.app_context():
         assert _count(app, PatrolRound) == 1
         patrol = services.find_round(client_id)
@@ -536,9 +535,7 @@ def test_adhoc_round_started_offline_from_the_kept_start_page(
     assert _count(app, PatrolAnswer) == 0
 
     _offline(context, live_server, False, app)
-    expect(page.locator("#patrol-status")).to_have_text("已提交", timeout=20_000)
-    # the submitted round's page has finished keeping itself for offline use
-    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    _submitted_and_kept(page)
     with app.app_context():
         assert _count(app, PatrolRound) == 1
         patrol = services.find_round(client_id)
