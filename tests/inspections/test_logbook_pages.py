@@ -14,8 +14,8 @@ from sqlalchemy import insert
 from inspections import logbook
 from inspections.logbook import AccessEntry, Filters, PowerEvent
 from opskit import db
-from tests import factories
 from tests.conftest import login
+from tests.inspections.test_logbook import _setup
 
 TZ = ZoneInfo("Asia/Shanghai")
 BASE = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)  # 09:00 on 1 October, Shanghai
@@ -27,25 +27,23 @@ def _seed(app, visitors: int = 205, others: int = 105, events: int = 130) -> dic
     """``visitors`` visits to A机房 named 访客000… in groups of ten at the same minute (ties
     across page borders), ``others`` to B机房 named 外来000…, and ``events`` power events of
     SRV-001 (reasons 原因000…) in groups of four at the same minute; all signed out."""
+    ids = _setup(app)  # A机房 with SRV-001, B机房 with SRV-900
     with app.app_context():
-        rack = factories.rack("总部", "A机房", "A01")
-        other = factories.rack("总部", "B机房", "B01")
-        server = factories.asset("SRV-001", name="数据库服务器", rack=rack)
-        factories.asset("SRV-900", name="备份服务器", rack=other)
-        db.session().commit()
         rows = []
         for i in range(visitors):
             at = BASE + timedelta(minutes=i // 10)
-            rows.append(_visit(rack.room_id, f"访客{i:03d}", at))
+            rows.append(_visit(ids["room"], f"访客{i:03d}", at))
         for i in range(others):
-            rows.append(_visit(other.room_id, f"外来{i:03d}", BASE + timedelta(days=1, minutes=i)))
+            rows.append(
+                _visit(ids["other_room"], f"外来{i:03d}", BASE + timedelta(days=1, minutes=i))
+            )
         db.session().execute(insert(AccessEntry), rows)
         if events:
             db.session().execute(
                 insert(PowerEvent),
                 [
                     {
-                        "asset_id": server.id,
+                        "asset_id": ids["asset"],
                         "action": "restart",
                         "reason": f"原因{i:03d}",
                         "change_ref": "",
@@ -57,7 +55,7 @@ def _seed(app, visitors: int = 205, others: int = 105, events: int = 130) -> dic
                 ],
             )
         db.session().commit()
-        return {"room": rack.room_id, "other_room": other.room_id}
+        return {"room": ids["room"], "other_room": ids["other_room"]}
 
 
 def _visit(room_id: int, name: str, at: datetime) -> dict:
