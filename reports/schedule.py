@@ -61,7 +61,9 @@ def first_working_day_after(period: Period) -> date:
 
 def scheduled() -> tuple[str, ...]:
     """The period lengths the schedule builds (``OPSKIT_REPORT_SCHEDULE``)."""
-    return tuple(current_app.config.get("REPORT_SCHEDULE", ("month", "quarter", "year")))
+    from opskit.config import REPORT_PERIODS
+
+    return tuple(current_app.config.get("REPORT_SCHEDULE", REPORT_PERIODS))
 
 
 def due(now: datetime | None = None) -> list[Period]:
