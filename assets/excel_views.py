@@ -9,13 +9,13 @@ page names the file to choose again.
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from assets import excel
+from opskit import clock
 
 bp = Blueprint("assets_excel", __name__, url_prefix="/assets/excel")
 
@@ -67,4 +67,4 @@ def template() -> Response:
 
 @bp.route("/export.xlsx")
 def export() -> Response:
-    return _download(f"opskit-assets-{date.today().isoformat()}.xlsx", excel.write_export)
+    return _download(f"opskit-assets-{clock.site_today().isoformat()}.xlsx", excel.write_export)

@@ -6,7 +6,7 @@ the form or a service rule refuses it; a list answers only its table part to htm
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask import (
@@ -46,8 +46,7 @@ from assets.forms import (
     parse_specs,
 )
 from assets.models import Asset, IPAddress, Prefix, Rack, Room, Site
-from opskit import audit, db
-from opskit.i18n import site_tz
+from opskit import audit, clock, db
 from opskit.models import WRITER_ROLES
 from opskit.validation import ValidationFailed
 
@@ -107,7 +106,7 @@ def _is_htmx() -> bool:
 
 
 def _today() -> date:
-    return datetime.now(site_tz()).date()
+    return clock.site_today()
 
 
 def warranty_state(asset: Asset, today: date) -> tuple[str, int | None]:

@@ -31,7 +31,7 @@ from flask_login import current_user
 
 from inspections import logbook
 from inspections.logbook import AccessEntry, Filters, PowerEvent
-from opskit import db
+from opskit import clock, db
 from opskit.auth import require_roles
 from opskit.db import Page
 from opskit.i18n import site_tz
@@ -340,7 +340,7 @@ def export() -> Any:
         path = Path(folder) / "logbook.xlsx"
         logbook.export_workbook(path, filters, site_tz(), COLUMN_LABELS, ACTION_LABELS)
         data = io.BytesIO(path.read_bytes())
-    stamp = datetime.now(site_tz()).strftime("%Y%m%d")
+    stamp = clock.site_now().strftime("%Y%m%d")
     return send_file(
         data,
         as_attachment=True,

@@ -21,6 +21,7 @@ from flask_login import current_user
 from inspections import limits
 from inspections.labels import LEVEL_LABELS as _LEVEL_LABELS
 from inspections.labels import ROUND_STATUS_LABELS, SLOT_STATE_LABELS
+from opskit import clock
 from opskit.i18n import site_tz
 from opskit.validation import ValidationFailed
 
@@ -54,7 +55,7 @@ def _room_arg() -> int | None:
 
 
 def _local_day() -> date:
-    return datetime.now(site_tz()).date()
+    return clock.site_today()
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from opskit import clock
 from opskit.validation import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -431,7 +432,6 @@ class HttpKind:
 
     async def _get(self, settings: dict[str, Any]) -> Result:
         import ssl
-        from datetime import UTC, datetime
         from urllib.parse import urlsplit
 
         from cryptography import x509
@@ -470,7 +470,7 @@ class HttpKind:
                 der = ssl_object.getpeercert(binary_form=True)
                 if der:
                     cert = x509.load_der_x509_certificate(der)
-                    left = (cert.not_valid_after_utc - datetime.now(UTC)).total_seconds() / 86400
+                    left = (cert.not_valid_after_utc - clock.now()).total_seconds() / 86400
                     readings.append(reading("http.cert_days_left", round(left, 2), "d"))
         finally:
             writer.close()

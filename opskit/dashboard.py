@@ -20,8 +20,8 @@ from typing import Any
 from flask import current_app, session
 from flask_babel import lazy_gettext as _l
 
+from opskit import clock
 from opskit.db import utcnow
-from opskit.i18n import site_tz
 
 #: Assets whose env.temperature_c / env.humidity_percent readings count for their room:
 #: environment sensors, and UPSes and air conditioners carrying a probe. (Rack PDUs' probes are
@@ -180,7 +180,7 @@ def _patrol(site_id: int | None) -> dict[str, Any]:
     """Today's slots; of one site: its rooms' plan slots and ad hoc rounds."""
     from inspections import queries
 
-    today = datetime.now(site_tz()).date()
+    today = clock.site_today()
     rounds = queries.rounds_today(today, site_id)
     counts = dict.fromkeys(ROUND_STATES, 0)
     for r in rounds:
@@ -368,7 +368,7 @@ def _warranty(site_id: int | None) -> dict[str, Any]:
     """Warranties ending soon; of one site: of the assets in its rooms."""
     from assets import queries as assets
 
-    today = datetime.now(site_tz()).date()
+    today = clock.site_today()
     total, items = assets.warranty_summary(today, WARRANTY_DAYS, limit=6, site_id=site_id)
     return {"total": total, "reminders": items, "days": WARRANTY_DAYS}
 

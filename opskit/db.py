@@ -21,6 +21,8 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from opskit import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -65,7 +67,8 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current instant in UTC, from the one clock (``opskit.clock``; tests may set it)."""
+    return clock.now()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

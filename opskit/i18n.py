@@ -16,6 +16,8 @@ from flask import Flask, current_app, has_request_context, session
 from flask_babel import Babel, format_datetime, get_locale
 from flask_login import current_user
 
+from opskit import clock
+
 babel = Babel()
 
 
@@ -37,7 +39,7 @@ def select_timezone() -> str:
 
 
 def site_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SITE_TIMEZONE"])
+    return clock.site_tz()
 
 
 def html_lang() -> str:

@@ -49,6 +49,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from opskit import clock
+
 __all__ = [
     "MAX_SERVER_DAYS",
     "TlsFiles",
@@ -221,7 +223,7 @@ def _same_public_key(cert: x509.Certificate, key: _SigningKey) -> bool:
 
 def _utc(now: dt.datetime | None) -> dt.datetime:
     if now is None:
-        return dt.datetime.now(dt.UTC)
+        return clock.now()
     if now.tzinfo is None:  # naive: taken as UTC, like cryptography itself does
         return now.replace(tzinfo=dt.UTC)
     return now.astimezone(dt.UTC)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask.cli import AppGroup
 
+from opskit import clock
 from opskit.alerts.queries import current_policy
 from opskit.alerts.sla import CLOCKS, PolicyError
 
@@ -46,7 +47,7 @@ def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     tz = policy.calendar.tz
-    raised = _parse_local(at, tz) if at else datetime.now(tz)
+    raised = _parse_local(at, tz) if at else clock.now().astimezone(tz)
     result = policy.deadlines(urgency, raised)
     level = policy.level_for(urgency)
     if as_json:
@@ -61,8 +62,8 @@ def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
         return
     click.echo(f"urgency {urgency}: level {level.number} ({level.name}), {level.hours}")
     click.echo(f"raised at     {raised.astimezone(tz).isoformat()}")
-    for clock in CLOCKS:
-        click.echo(f"{LABELS[clock]:20} {result[clock].isoformat()}")
+    for which in CLOCKS:
+        click.echo(f"{LABELS[which]:20} {result[which].isoformat()}")
     if not policy.calendar.covered(raised.year) or not policy.calendar.covered(
         result["resolve"].year
     ):

@@ -4,7 +4,7 @@ elevation, prefix view, warranty reminders, and that viewers may look but not wr
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 
 from assets import services
 from assets.models import Asset, CommunicationLine, IPAddress, Link, Rack, RackUnit, Room, Site
-from opskit import db
-from opskit.i18n import site_tz
+from opskit import clock, db
 from opskit.models import AuditLog
 from tests import factories
 from tests.conftest import login, post_form
@@ -578,7 +577,7 @@ def test_links_list_and_add(db_client: FlaskClient) -> None:
 def test_warranty_reminders_page(db_client: FlaskClient) -> None:
     app = db_client.application
     with app.app_context():
-        today = datetime.now(site_tz()).date()
+        today = clock.site_today()
 
     def build():
         factories.asset("OLD", warranty_end=today - timedelta(days=3), support_level="7x24")

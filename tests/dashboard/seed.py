@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from assets import services as asset_services
 from monitors.models import Monitor, Reading
-from opskit import db
+from opskit import clock, db
 from opskit.alerts import rules
 from opskit.alerts import services as alert_services
 from tests import factories
@@ -67,7 +67,7 @@ def ups_readings(
 
 def seed(today: date | None = None) -> Seeded:
     now = db.utcnow()
-    today = today or now.date()
+    today = today or clock.site_today()
     rack = factories.rack(room="A机房", name="A01")
     ups = factories.asset("UPS-01", kind="ups", name="一号UPS", rack=rack, u_position=1, u_height=3)
     sensor = factories.asset("ENV-01", kind="sensor", name="温湿度1", room=rack.room)
@@ -150,7 +150,7 @@ class TwoSites:
 def seed_two_sites(today: date | None = None) -> TwoSites:
     first = seed(today)
     now = db.utcnow()
-    today = today or now.date()
+    today = today or clock.site_today()
     rack = factories.rack(site="分部", room="B机房", name="B01")
     ups = factories.asset("UPS-B1", kind="ups", name="二号UPS", rack=rack, u_position=1, u_height=3)
     sensor = factories.asset("ENV-B1", kind="sensor", name="温湿度B", room=rack.room)

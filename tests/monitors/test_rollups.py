@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select
 
 from monitors import queries, rollups
 from monitors.models import Reading, Rollup
-from opskit import db
+from opskit import clock, db
 from opskit.db import utcnow
 from tests import factories
 
@@ -45,7 +45,8 @@ def buckets(resolution: int) -> dict[tuple[str, datetime], tuple[int, float, flo
 
 
 def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None:
-    with db_app.app_context():
+    # "now" is two minutes after the last reading, for the rollups and the chart queries alike
+    with db_app.app_context(), clock.frozen(at(62)):
         a = factories.asset("ROOM-SENSOR")
         db.session().commit()
         for minutes, value in ((50, 20), (51, 22), (54 + 59 / 60, 24), (55, 30), (57.5, 10)):
