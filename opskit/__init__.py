@@ -64,11 +64,12 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if config:
         app.config.update(config)
 
-    from opskit import audit, auth, db, i18n, web
+    from opskit import audit, auth, db, i18n, people, web
 
     db.init_app(app)
     audit.install()
     i18n.init_app(app)
+    people.init_app(app)
     auth.init_app(app)
     web.init_app(app)
     for name in DOMAINS:
