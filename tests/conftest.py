@@ -17,6 +17,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,8 +33,21 @@ from opskit.db import Base, make_engine
 from opskit.models import User
 
 POSTGRES_URL = os.environ.get("OPSKIT_TEST_POSTGRES_URL", "").strip()
+#: the instant the whole run takes as "now" (tools/shifted_clock.py sets it); empty: the real clock
+TEST_NOW = os.environ.get("OPSKIT_TEST_NOW", "").strip()
 PERSONAS = ("admin", "engineer", "supervisor", "viewer")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``OPSKIT_TEST_NOW`` every clock of this process starts there and ticks on."""
+    if TEST_NOW:
+        import time_machine
+
+        at = datetime.fromisoformat(TEST_NOW)
+        if at.tzinfo is None:
+            raise pytest.UsageError(f"OPSKIT_TEST_NOW={TEST_NOW!r}: give a time zone, e.g. +00:00")
+        time_machine.travel(at, tick=True).start()
 
 
 @pytest.fixture(autouse=True)

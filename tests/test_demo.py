@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+import pytest
 
 from opskit.demo import devices, recordings
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, new_context, screenshot
@@ -147,6 +148,7 @@ def _on_a_tablet(base: str, password: str, ups_tag: str) -> tuple[str, list[str]
         return pool.submit(run).result(timeout=120)
 
 
+@pytest.mark.real_clock  # the demo runs in its own process, on the machine's clock
 def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path) -> None:
     instance = tmp_path / "instance"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSKIT_")}

@@ -251,6 +251,7 @@ class _OneShotTlsServer:
         assert not self.thread.is_alive()
 
 
+@pytest.mark.real_clock  # OpenSSL checks the certificate against the machine's clock
 @pytest.mark.parametrize("server_hostname", ["opskit.lan", "192.168.10.5", "localhost"])
 def test_real_handshake_with_trusted_ca(tls_dir: Path, server_hostname: str) -> None:
     files = TlsFiles.in_dir(tls_dir)
@@ -283,6 +284,7 @@ def _expect_rejected(files: TlsFiles, client: ssl.SSLContext, server_hostname: s
     return str(info.value)
 
 
+@pytest.mark.real_clock  # OpenSSL checks the certificate against the machine's clock
 def test_handshake_fails_for_a_host_not_in_the_cert(tls_dir: Path) -> None:
     files = TlsFiles.in_dir(tls_dir)
     client = ssl.create_default_context(cafile=str(files.ca_cert))
@@ -290,6 +292,7 @@ def test_handshake_fails_for_a_host_not_in_the_cert(tls_dir: Path) -> None:
     assert "other.example" in message or "mismatch" in message.lower()
 
 
+@pytest.mark.real_clock  # OpenSSL checks the certificate against the machine's clock
 def test_handshake_fails_when_client_does_not_trust_the_ca(tls_dir: Path, tmp_path: Path) -> None:
     files = TlsFiles.in_dir(tls_dir)
     # Only the system store (which cannot contain our fresh CA).
