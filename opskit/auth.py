@@ -17,7 +17,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -147,11 +147,27 @@ def client_ip() -> str:
     return request.remote_addr or "-"
 
 
-def login_locked(username: str, ip: str, now: datetime) -> bool:
-    """True if the name or the address failed too often within the lockout window.
+#: failures for one name, from all addresses together, before each further try waits
+NAME_FAILURES_FACTOR = 3
+#: the longest wait a name's backoff imposes (seconds): nobody is locked out for good
+NAME_BACKOFF_CAP_S = 300
 
-    A name is locked after ``OPSKIT_LOGIN_MAX_FAILURES`` failures since its last success within
-    the window; an address after four times as many (it may serve several engineers).
+
+def login_locked(username: str, ip: str, now: datetime) -> bool:
+    """True if this login must be refused unchecked (too many failures within the window).
+
+    Three counters, all within ``OPSKIT_LOGIN_LOCKOUT_MINUTES`` and, for a name, since its last
+    success (attempts refused here are not recorded, so they do not extend a lock):
+
+    - the name from this address: locked after ``OPSKIT_LOGIN_MAX_FAILURES`` failures;
+    - this address, whatever the names: locked after four times as many (it may serve several
+      engineers);
+    - the name from every address together: after three times as many failures (more than
+      one address can produce alone), each further try waits 2, 4, 8 ... seconds after the
+      last failure, at most ``NAME_BACKOFF_CAP_S``.
+
+    So a wrong password typed again and again from one address locks that address only: the
+    admin still logs in from another one.
     """
     limit = current_app.config["LOGIN_MAX_FAILURES"]
     since = now - timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
@@ -162,19 +178,36 @@ def login_locked(username: str, ip: str, now: datetime) -> bool:
         )
     )
     name_since = max(since, last_ok) if last_ok else since
-    name_failures = sess.scalar(
+    failed = LoginAttempt.success.is_(False)
+    pair = sess.scalar(
         select(func.count()).where(
             LoginAttempt.username == username,
-            LoginAttempt.success.is_(False),
+            LoginAttempt.ip == ip,
+            failed,
             LoginAttempt.at > name_since,
         )
     )
-    ip_failures = sess.scalar(
-        select(func.count()).where(
-            LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at > since
-        )
+    address = sess.scalar(
+        select(func.count()).where(LoginAttempt.ip == ip, failed, LoginAttempt.at > since)
     )
-    return (name_failures or 0) >= limit or (ip_failures or 0) >= 4 * limit
+    if (pair or 0) >= limit or (address or 0) >= 4 * limit:
+        return True
+    name_count, last_failure = sess.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, failed, LoginAttempt.at > name_since
+        )
+    ).one()
+    over = (name_count or 0) - NAME_FAILURES_FACTOR * limit
+    if over < 0 or last_failure is None:
+        return False
+    wait = min(2 ** min(over + 1, 16), NAME_BACKOFF_CAP_S)
+    return now < last_failure + timedelta(seconds=wait)
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made like real ones (same method, same cost)."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 class LoginRefused(Exception):
@@ -194,7 +227,9 @@ def authenticate(username: str, password: str, ip: str) -> User:
         minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
         raise LoginRefused(_("Too many failed logins. Try again in %(n)d minutes.", n=minutes), 429)
     user = sess.scalar(select(User).where(User.username == username))
-    ok = user is not None and user.active and check_password_hash(user.password_hash, password)
+    # an unknown name costs the same hash check as a known one: the answer's time tells nothing
+    stored = user.password_hash if user is not None else _dummy_hash()
+    ok = check_password_hash(stored, password) and user is not None and user.active
     sess.add(LoginAttempt(username=username, ip=ip, at=now, success=ok))
     if not ok or user is None:
         sess.commit()

@@ -117,7 +117,7 @@ class Settings:
     )
     login_max_failures: int = field(
         default=5,
-        metadata={"env": "LOGIN_MAX_FAILURES", "doc": "Failed logins before a lockout"},
+        metadata={"env": "LOGIN_MAX_FAILURES", "doc": "Failed logins for a name from one address before a lockout"},
     )
     login_lockout_minutes: int = field(
         default=15,

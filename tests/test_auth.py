@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from opskit import db
 from opskit.auth import create_token
@@ -194,3 +194,58 @@ def test_language_defaults_to_chinese_and_switches_per_user(app: Flask, client) 
 def test_unknown_language_is_refused(client) -> None:
     login(client, "engineer")
     assert post_form(client, "/language", {"locale": "fr"}).status_code == 400
+
+
+def _login_from(app: Flask, address: str, username: str, password: str) -> int:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return _try_login(client, username, password).status_code
+
+
+def test_unknown_name_costs_the_same_hash_check(app: Flask, client, monkeypatch) -> None:
+    """Issue #13 (7): a wrong password for a real user took 124 ms, for an unknown name 5 ms."""
+    from opskit import auth
+
+    checked: list[str] = []
+    real = auth.check_password_hash
+
+    def counting(stored: str, password: str) -> bool:
+        checked.append(stored.split("$", 1)[0])
+        return real(stored, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", counting)
+    assert _try_login(client, "engineer", "wrong-password").status_code == 401
+    assert _try_login(client, "nobody-by-this-name", "wrong-password").status_code == 401
+    # both answers did one check of a hash made the same way (same method and cost)
+    assert len(checked) == 2 and checked[0] == checked[1]
+
+
+def test_one_address_cannot_lock_the_admin_out(app: Flask) -> None:
+    """Issue #13 (7): failures from one address lock that address, not the admin's name."""
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    codes = [_login_from(app, "10.9.9.9", "admin", "guess") for _ in range(limit * 10)]
+    assert codes[:limit] == [401] * limit and set(codes[limit:]) == {429}
+    assert _login_from(app, "10.9.9.9", "admin", "admin-password-1") == 429
+    assert _login_from(app, "10.1.1.1", "admin", "admin-password-1") == 302
+    with app.app_context():
+        recorded = db.session().scalar(
+            select(func.count()).where(
+                LoginAttempt.ip == "10.9.9.9", LoginAttempt.success.is_(False)
+            )
+        )
+    assert recorded == limit  # refused tries are not recorded and do not extend the lock
+
+
+def test_many_addresses_slow_a_name_down_for_minutes_at_most(app: Flask) -> None:
+    """Failures for one name from many addresses: each further try waits, capped at 5 min."""
+    from opskit import auth, clock
+
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    start = clock.now()
+    with clock.frozen(start):
+        for n in range(auth.NAME_FAILURES_FACTOR * limit + 12):
+            _login_from(app, f"10.2.{n // 200}.{n % 200 + 1}", "admin", "guess")
+        assert _login_from(app, "10.1.1.1", "admin", "admin-password-1") == 429
+    later = start + timedelta(seconds=auth.NAME_BACKOFF_CAP_S + 1)
+    with clock.frozen(later):
+        assert _login_from(app, "10.1.1.1", "admin", "admin-password-1") == 302
