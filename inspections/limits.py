@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,6 +38,7 @@ from inspections.checklists import (
     Item,
     Limits,
     Loaded,
+    evaluate,
     instance_checklists,
     load_checklist,
     resolve_limits,
@@ -156,6 +158,108 @@ def overrides_of(checklist: str) -> list[LimitOverride]:
             .order_by(LimitOverride.item, LimitOverride.scope, LimitOverride.target_id)
         )
     )
+
+
+# --- showing the limits a reading is judged by (the patrol form) ----------------------------
+#
+# The round page shows, marks and (offline) re-judges a reading with the very ``Limits`` object
+# ``services.limits_at`` hands to ``checklists.evaluate`` on save and submit: the text, the
+# data attributes patrol.js judges with and the band marked on load all come from it here.
+
+#: the band of a reading as the round page marks it; "" when there is no number to judge
+BANDS = ("normal", "outside_normal", "warning", "critical")
+#: the mark shown on an item whose (typed or monitored) reading is out of the normal band
+BAND_LABELS = {
+    "outside_normal": _l("Outside the normal range"),
+    "warning": _l("Beyond the warning limits"),
+    "critical": _l("Beyond the critical limits"),
+}
+
+
+def judged_bounds(limits: Limits) -> dict[str, tuple[float | None, float | None]]:
+    """The bounds ``checklists.evaluate`` judges a reading by, per level, as (low, high).
+
+    ``ok``: the closed normal range (ok without a remark inside it). ``warning``: a value
+    strictly below low or above high is a warning or worse; these are the *effective* warning
+    limits (a warning side not set is the normal edge), ``None`` on a side where no value is a
+    warning (no bound there, or the critical limit is the same number, so critical comes first).
+    ``critical``: strictly beyond → critical.
+    """
+    wlow, whigh = limits.effective_warning_low, limits.effective_warning_high
+    clow, chigh = limits.critical_low, limits.critical_high
+    if wlow is not None and clow is not None and clow >= wlow:
+        wlow = None  # critical at the same limit: nothing below it is a mere warning
+    if whigh is not None and chigh is not None and chigh <= whigh:
+        whigh = None
+    return {
+        "ok": (limits.normal_min, limits.normal_max),
+        "warning": (wlow, whigh),
+        "critical": (clow, chigh),
+    }
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def shown_limits(item: Item, limits: Limits) -> list[tuple[str, str]]:
+    """(level, text) of each band a reading is judged by, for the form: ``("ok", "214–226 V")``,
+    ``("warning", "< 209 / > 231 V")``, ``("critical", "> 240 V")``; a level with no bound is
+    left out. The level's name (``inspections.labels.LEVEL_LABELS``) goes before the text."""
+    unit = f" {item.unit}" if item.unit else ""
+    shown: list[tuple[str, str]] = []
+    for level, (low, high) in judged_bounds(limits).items():
+        if low is None and high is None:
+            continue
+        if level == "ok":
+            if low is None:
+                text = f"≤ {_num(high)}"  # type: ignore[arg-type]
+            elif high is None:
+                text = f"≥ {_num(low)}"
+            else:
+                text = f"{_num(low)}–{_num(high)}"
+        else:
+            sides = [f"< {_num(low)}"] if low is not None else []
+            sides += [f"> {_num(high)}"] if high is not None else []
+            text = " / ".join(sides)
+        shown.append((level, text + unit))
+    return shown
+
+
+def limit_data(limits: Limits) -> dict[str, str]:
+    """The limits as the round page's ``data-*`` attributes, for patrol.js to judge a reading
+    the way ``checklists._judge_reading`` does (in the same order), offline too. ``wlow`` and
+    ``whigh`` are the effective warning limits; "" is no bound."""
+
+    def text(value: float | None) -> str:
+        return "" if value is None else repr(float(value))
+
+    return {
+        "nmin": text(limits.normal_min),
+        "nmax": text(limits.normal_max),
+        "wlow": text(limits.effective_warning_low),
+        "whigh": text(limits.effective_warning_high),
+        "clow": text(limits.critical_low),
+        "chigh": text(limits.critical_high),
+    }
+
+
+def band_for(level: str, code: str) -> str:
+    """The band of a judged reading (an outcome's or a stored answer's level and code)."""
+    if level in ("warning", "critical"):
+        return level
+    if level == "ok":
+        return "outside_normal" if code == "outside_normal" else "normal"
+    return ""
+
+
+def band_of(item: Item, limits: Limits, value: Any) -> str:
+    """The band ``value`` (typed, or the monitored pre-fill) falls in: judged by
+    ``checklists.evaluate`` with ``limits``; "" for no number or an item that is no reading."""
+    if item.kind != "reading" or value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    outcome = evaluate(item, value, limits)
+    return band_for(outcome.status, outcome.code)
 
 
 # --- writing overrides ------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from inspections import checklists as cl
-from inspections import queries, services
+from inspections import limits, queries, services
 from inspections.labels import LEVEL_LABELS, ROUND_STATUS_LABELS, SLOT_STATE_LABELS
 from inspections.models import PatrolRound
 from inspections.views import bp  # the domain's blueprint: endpoints inspections.*, /patrol
@@ -245,20 +245,14 @@ def _round_template(patrol: PatrolRound, offline_start: bool = False) -> str:
         level_labels=LEVEL_LABELS,
         can_review=current_user.role in ("supervisor", "admin"),
         new_id=services.new_client_id,
-        limits_text=_limits_text,
+        # the limits each reading is judged by here (services.limits_at, as on save and
+        # submit), shown, sent to patrol.js and marked from the same object (inspections.limits)
         limits_of=lambda t, item: services.limits_at(t.checklist.key, item, patrol, t.asset_id),
+        shown_limits=limits.shown_limits,
+        limit_data=limits.limit_data,
+        band_of=limits.band_of,
+        band_labels=limits.BAND_LABELS,
     )
-
-
-def _limits_text(item: cl.Item, lim: cl.Limits) -> str:
-    low, high = lim.normal_min, lim.normal_max
-    if low is None and high is None:
-        return ""
-    if low is None:
-        return f"≤ {high:g} {item.unit}"
-    if high is None:
-        return f"≥ {low:g} {item.unit}"
-    return f"{low:g}–{high:g} {item.unit}"
 
 
 def _outcome_json(patrol: PatrolRound, answer: Any) -> dict[str, Any]:
@@ -271,6 +265,7 @@ def _outcome_json(patrol: PatrolRound, answer: Any) -> dict[str, Any]:
         "value": answer.value,
         "level": answer.level,
         "code": answer.code,
+        "band": limits.band_for(answer.level, answer.code) if item.kind == "reading" else "",
         "message": str(outcome.message) if answer.value else "",
         "needs_note": bool(answer.abnormal and item.requires_note_when_abnormal),
         "disagrees": answer.disagrees,

@@ -276,16 +276,53 @@
     }
     if (d.kind === "reading") {
       var v = num(value);
-      if (v === null) return { level: "invalid", message: strings.nan };
+      if (v === null) return { level: "invalid", message: strings.nan, band: "" };
       var unit = (el.querySelector(".input-group-text") || {}).textContent || "";
-      var chigh = num(d.chigh), clow = num(d.clow), whigh = num(d.whigh), wlow = num(d.wlow);
-      if (chigh !== null && v > chigh) return { level: "critical", message: fill(strings.above, { limit: chigh + unit }) };
-      if (clow !== null && v < clow) return { level: "critical", message: fill(strings.below, { limit: clow + unit }) };
-      if (whigh !== null && v > whigh) return { level: "warning", message: fill(strings.above, { limit: whigh + unit }) };
-      if (wlow !== null && v < wlow) return { level: "warning", message: fill(strings.below, { limit: wlow + unit }) };
-      return { level: "ok" };
+      var b = readingBand(d, v);
+      if (b.band === "critical" || b.band === "warning") {
+        return { level: b.band, band: b.band, message: fill(b.above ? strings.above : strings.below, { limit: b.limit + unit }) };
+      }
+      return { level: "ok", band: b.band };
     }
     return { level: "ok" };
+  }
+
+  function readingBand(d, v) {
+    // the band of reading v by the limits the server judges it with (the item's data-*, from
+    // inspections.limits.limit_data), tested in the order of checklists._judge_reading; every
+    // limit is inclusive on the acceptable side
+    var chigh = num(d.chigh), clow = num(d.clow), whigh = num(d.whigh), wlow = num(d.wlow);
+    var nmax = num(d.nmax), nmin = num(d.nmin);
+    if (chigh !== null && v > chigh) return { band: "critical", limit: chigh, above: true };
+    if (clow !== null && v < clow) return { band: "critical", limit: clow, above: false };
+    if (whigh !== null && v > whigh) return { band: "warning", limit: whigh, above: true };
+    if (wlow !== null && v < wlow) return { band: "warning", limit: wlow, above: false };
+    if ((nmax !== null && v > nmax) || (nmin !== null && v < nmin)) return { band: "outside_normal" };
+    return { band: "normal" };
+  }
+
+  var BAND_TEXT = { outside_normal: "bandOutsideNormal", warning: "bandWarning", critical: "bandCritical" };
+
+  function markBand(el, outcome) {
+    // the badge beside the limits: the band of the typed value, or (none typed) of the
+    // monitored value the round offers; worked out on the tablet, so it marks offline too
+    var badge = el.querySelector(".patrol-band");
+    if (!badge) return;
+    var value = currentValue(el);
+    var band = outcome.band;
+    var source = "entered";
+    if (value === "") {
+      var monitored = num(el.dataset.monitored);
+      band = monitored === null ? "" : readingBand(el.dataset, monitored).band;
+      source = "monitored";
+    } else if (band === undefined) {
+      band = judge(el, value).band || "";
+    }
+    var text = BAND_TEXT[band] ? strings[BAND_TEXT[band]] : "";
+    badge.dataset.band = band || "";
+    badge.dataset.source = source;
+    badge.textContent = text || "";
+    badge.hidden = !text;
   }
 
   function currentValue(el) {
@@ -323,11 +360,12 @@
       disagree.hidden = !(v !== null && m !== null && tol !== null && Math.abs(v - m) > tol);
     }
     if (!abnormal || currentNote(el)) clearFieldError(el);
+    markBand(el, outcome);
   }
 
   function applyServerOutcome(el, json) {
     if (json.value !== currentValue(el)) return; // the engineer has typed on since
-    render(el, { level: json.level, message: json.message });
+    render(el, { level: json.level, message: json.message, band: json.band });
     var disagree = el.querySelector(".patrol-disagree");
     if (disagree) disagree.hidden = !json.disagrees;
   }
