@@ -589,3 +589,162 @@ def test_adhoc_round_offline_for_a_room_whose_page_is_not_kept(
     _offline(context, live_server, False, app)
     assert _count(app, PatrolRound) == 0
     assert guard.external == []
+
+
+PDU_LIMITS = {  # the site's mains limits the iPad showed only the normal range of (issue #19)
+    "normal": [214, 226],
+    "warning": {"low": 209, "high": 231},
+    "critical": {"low": 200, "high": 240},
+}
+
+
+def test_limits_shown_and_values_marked_as_they_are_judged(
+    app: Flask, live_server: str, ipad
+) -> None:
+    """The form shows the normal range and the warning and critical limits a reading is judged
+    by; a monitored value outside the normal range is marked before anything is typed, a typed
+    value as it is typed (offline too), and the submitted round's findings are what was shown."""
+    from assets.models import Room
+    from inspections import limits
+    from inspections.limits import LimitOverride
+    from monitors.models import Reading
+
+    room_id = _room(app)
+    with app.test_request_context("/"), acting_as("admin"):
+        room = db.session().get(Room, room_id)
+        pdu = factories.asset("PDU-A01", kind="pdu", name="列头柜 A01", room=room)
+        db.session().add_all(
+            [
+                LimitOverride(
+                    checklist="power_distribution",
+                    item="mains_voltage",
+                    scope="site",
+                    target_id=room.site_id,
+                    limits=PDU_LIMITS,
+                ),
+                LimitOverride(  # this room's branches may run up to 25 A before a warning
+                    checklist="power_distribution",
+                    item="current_l1",
+                    scope="room",
+                    target_id=room_id,
+                    limits={"warning": {"high": 25}},
+                ),
+            ]
+        )
+        polled = db.utcnow() - timedelta(minutes=3)
+        for metric, value in (
+            ("pdu.input.voltage_v", 230.0),
+            ("pdu.phase1.current_a", 23.5),
+            ("pdu.phase2.current_a", 12.0),
+            ("pdu.phase3.current_a", 12.0),
+        ):
+            db.session().add(Reading(asset_id=pdu.id, metric=metric, at=polled, value=value))
+        db.session().commit()
+        pdu_id = pdu.id
+        item = services.get_checklist("power_distribution").item("mains_voltage")
+        judged = limits.limits_for("power_distribution", item, asset_id=pdu_id)
+    page, guard = ipad
+    context = page.context
+    _login(page, live_server, "/patrol/rounds/new")
+    page.select_option("#adhoc-room", str(room_id))
+    page.locator('label[for="adhoc-power_distribution"]').tap()
+    page.tap("#adhoc-start")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    assert _controlled(page)
+
+    def item_of(key: str):
+        return page.locator(f'.patrol-item[data-field="asset:{pdu_id}/power_distribution/{key}"]')
+
+    mains = item_of("mains_voltage")
+    badge = mains.locator(".patrol-band")
+    value = mains.locator(".patrol-value")
+    expect(mains.locator(".patrol-limits")).to_contain_text(
+        "正常 214–226 V · 警告 < 209 / > 231 V · 严重 < 200 / > 240 V"
+    )
+    # the monitored 230 V (offered, nothing typed yet) is outside the normal range: marked
+    expect(value).to_have_attribute("placeholder", "230")
+    expect(badge).to_be_visible()
+    expect(badge).to_have_text("超出正常范围")
+    expect(badge).to_have_attribute("data-source", "monitored")
+    expect(item_of("current_l1").locator(".patrol-band")).to_have_text("超出正常范围")
+    expect(item_of("current_l2").locator(".patrol-band")).to_be_hidden()
+
+    value.fill("220")  # inside the normal range: the mark goes
+    expect(badge).to_be_hidden()
+    expect(badge).to_have_attribute("data-band", "normal")
+    value.fill("232")  # beyond the warning limit: the stronger mark
+    expect(badge).to_have_text("超出警告范围")
+    expect(badge).to_have_attribute("data-source", "entered")
+    expect(mains).to_have_attribute("data-level", "warning")
+    value.fill("241")
+    expect(badge).to_have_text("超出严重范围")
+    expect(mains).to_have_attribute("data-level", "critical")
+    # patrol.js marks each value as the server judges it, at every limit and just beyond
+    probes = [199.9, 200, 208.9, 209, 213.9, 214, 220, 226, 226.1, 231, 231.1, 240, 240.1]
+    marked = page.evaluate(
+        """([field, values]) => {
+          const el = document.querySelector(`.patrol-item[data-field="${field}"]`);
+          const input = el.querySelector(".patrol-value");
+          return values.map((v) => {
+            input.value = String(v);
+            input.dispatchEvent(new Event("input"));
+            return el.querySelector(".patrol-band").dataset.band;
+          });
+        }""",
+        [f"asset:{pdu_id}/power_distribution/mains_voltage", probes],
+    )
+    with app.test_request_context("/"):
+        assert marked == [limits.band_of(item, judged, f"{v:g}") for v in probes]
+    assert marked == [
+        *("critical", "warning", "warning", "outside_normal", "outside_normal"),
+        *("normal", "normal", "normal", "outside_normal", "outside_normal"),
+        *("warning", "warning", "critical"),
+    ]
+
+    # offline, on the page the service worker keeps: the marks come from the page alone
+    _offline(context, live_server, True, app)
+    value.fill("")  # nothing typed: the monitored value's mark again
+    expect(badge).to_have_text("超出正常范围")
+    expect(badge).to_have_attribute("data-source", "monitored")
+    value.fill("232")
+    expect(badge).to_have_text("超出警告范围")
+    mains.locator(".patrol-note").fill("市电电压偏高，已通知供电所")
+    _wait_kept(page, "mains_voltage")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    expect(value).to_have_value("232")
+    expect(badge).to_have_text("超出警告范围")
+    _offline(context, live_server, False, app)
+
+    item_of("current_l1").locator(".patrol-use-monitored").tap()  # 23.5 A: outside normal only
+    expect(item_of("current_l1").locator(".patrol-band")).to_have_text("超出正常范围")
+    current_l2 = item_of("current_l2")
+    current_l2.locator(".patrol-value").fill("30")  # above the critical 28.8 A
+    expect(current_l2.locator(".patrol-band")).to_have_text("超出严重范围")
+    current_l2.locator(".patrol-note").fill("L2 相负载过高，已转移部分负载")
+    item_of("current_l3").locator(".patrol-use-monitored").tap()
+    for key in ("breakers", "no_overheating", "panel_meters"):
+        item_of(key).locator('label[for$="-pass"]').tap()
+    item_of("spd_indicator").locator('label[for$="-green"]').tap()
+    expect(page.locator("#patrol-progress")).to_have_text("8 / 8")
+    shown = {
+        key: item_of(key).locator(".patrol-band").get_attribute("data-band")
+        for key in ("mains_voltage", "current_l1", "current_l2", "current_l3")
+    }
+    assert shown == {
+        "mains_voltage": "warning",
+        "current_l1": "outside_normal",
+        "current_l2": "critical",
+        "current_l3": "normal",
+    }
+    page.tap("#patrol-submit")
+    _submitted_and_kept(page)
+    with app.app_context():
+        patrol = db.session().scalar(select(PatrolRound))
+        assert patrol.status == "submitted"
+        answers = {a.item_key: a for a in patrol.answers}
+        assert {k: limits.band_for(answers[k].level, answers[k].code) for k in shown} == shown
+        assert answers["mains_voltage"].value == "232"
+        findings = {f.answer.item_key: f.level for f in patrol.findings}
+        assert findings == {"mains_voltage": "warning", "current_l2": "critical"}
+    assert guard.external == []
