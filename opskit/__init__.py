@@ -64,14 +64,16 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if config:
         app.config.update(config)
 
-    from opskit import audit, auth, db, i18n, people, web
+    from opskit import audit, auth, bounds, db, i18n, people, web
 
+    bounds.install_converter(app)
     db.init_app(app)
     audit.install()
     i18n.init_app(app)
     people.init_app(app)
     auth.init_app(app)
     web.init_app(app)
+    bounds.init_app(app)
     for name in DOMAINS:
         importlib.import_module(name).init_app(app)
     return app

@@ -134,6 +134,8 @@ def _error(exc: HTTPException) -> Any:
         429: _("Too many requests; please wait a moment."),
     }
     message = messages.get(code, exc.description or "")
+    if exc.description and exc.description != type(exc).description:
+        message = exc.description  # a view's own words for what was wrong (escaped on the page)
     return render_template("errors/error.html", code=code, message=message), code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from werkzeug.routing.converters import NumberConverter
 
 from opskit import db
 from opskit.models import ApiToken, AuditLog, User
@@ -27,8 +28,8 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 def _sample_url(app: Flask, rule) -> str:
     values = {}
     for arg in rule.arguments:
-        converter = rule._converters[arg].__class__.__name__
-        values[arg] = 1 if converter in {"IntegerConverter", "FloatConverter"} else "x"
+        numeric = isinstance(rule._converters[arg], NumberConverter)
+        values[arg] = 1 if numeric else "x"
     with app.test_request_context():
         from flask import url_for
 

@@ -1,0 +1,74 @@
+"""No 500 from a number past 64 bits, in a path or a query parameter (issue #13, item 4).
+
+Every GET route is requested with each of its ``<int:...>`` parts set to 2**64 (expected: 404,
+like any unknown id), and with every query parameter a view reads (found in the code, so a new
+one is swept too) set to a number past the database's range; on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+from tests.conftest import login
+
+ROOT = Path(__file__).resolve().parent.parent
+HUGE = str(2**64 + 7)
+PARAM_RE = re.compile(
+    r"""(?:request\.(?:args|values|form)\.(?:get|getlist)|_(?:int_|date_)?arg)\(\s*["']([a-z_]+)["']"""
+)
+
+
+def query_parameters() -> list[str]:
+    names: set[str] = set()
+    for package in ("opskit", "assets", "inspections", "monitors", "reports"):
+        for path in (ROOT / package).rglob("*.py"):
+            names.update(PARAM_RE.findall(path.read_text(encoding="utf-8")))
+    return sorted(names)
+
+
+def get_routes(app: Flask) -> list[tuple[str, str]]:
+    """(rule, url with every int part set to HUGE and other parts to 'x') of every GET page."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or rule.endpoint == "static":
+            continue
+        url = rule.rule
+        for name, converter in rule._converters.items():
+            value = HUGE if isinstance(converter, IntegerConverter) else "x"
+            url = re.sub(rf"<[^>]*\b{name}>", value, url)
+        routes.append((rule.rule, url))
+    return routes
+
+
+def test_the_sweep_knows_the_parameters_that_failed() -> None:
+    assert {"page", "room", "rack", "room_id", "plan_id", "ids"} <= set(query_parameters())
+
+
+def test_no_route_answers_500_to_a_number_past_64_bits(db_app: Flask) -> None:
+    client = db_app.test_client()
+    login(client, "admin")
+    query = "&".join(f"{name}={HUGE}" for name in query_parameters())
+    failures = []
+    for rule, url in get_routes(db_app):
+        for target in (url, f"{url}?{query}"):
+            response = client.get(target)
+            if response.status_code >= 500:
+                failures.append(f"{response.status_code} {rule} ({target[:80]})")
+        if "<int:" in rule:
+            response = client.get(url)
+            if response.status_code not in (404, 400):
+                failures.append(f"{response.status_code} for an id past 64 bits: {rule}")
+    assert failures == []
+
+
+def test_out_of_range_answer_names_the_parameter(app: Flask) -> None:
+    client = app.test_client()
+    login(client, "admin")
+    assert client.get(f"/assets/{HUGE}").status_code == 404
+    response = client.get(f"/assets/?room={HUGE}")
+    assert response.status_code == 400
+    assert "数值超出范围（room）" in response.get_data(as_text=True)
