@@ -200,7 +200,8 @@ def offline_round() -> Any:
             scheduled_for=services._when(request.args.get("scheduled_for"), "scheduled_for"),
         )
     except ValidationFailed as exc:
-        return " ".join(m for ms in exc.errors.values() for m in ms), 400
+        # the error page escapes it: the message may quote what was in the URL
+        abort(400, description=" ".join(m for ms in exc.errors.values() for m in ms))
     return _round_template(patrol, offline_start=True)
 
 
