@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -654,8 +654,7 @@ def list_addresses() -> Any:
         if key in args:
             stmt = stmt.where(column == args[key])
     if args.get("q", "").strip():
-        like = f"%{args['q'].strip()}%"
-        stmt = stmt.where(or_(IPAddress.address.ilike(like), IPAddress.hostname.ilike(like)))
+        stmt = stmt.where(db.text_search(args["q"], IPAddress.address, IPAddress.hostname))
     order = (IPAddress.family, IPAddress.sort_key, IPAddress.id)
     return _page(stmt, order, ADDRESS, args)
 

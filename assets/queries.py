@@ -49,15 +49,15 @@ def asset_query(
 ) -> Select:
     stmt = select(Asset)
     if q:
-        like = f"%{q.strip()}%"
         stmt = stmt.where(
-            or_(
-                Asset.asset_tag.ilike(like),
-                Asset.name.ilike(like),
-                Asset.serial.ilike(like),
-                Asset.mgmt_ip.ilike(like),
-                Asset.model.ilike(like),
-                Asset.vendor.ilike(like),
+            db.text_search(
+                q,
+                Asset.asset_tag,
+                Asset.name,
+                Asset.serial,
+                Asset.mgmt_ip,
+                Asset.model,
+                Asset.vendor,
             )
         )
     if kind:
@@ -361,14 +361,8 @@ def list_links(page: int = 1, per_page: int = 50, q: str = "") -> Page:
         .join(b_asset, Link.b_asset_id == b_asset.id)
     )
     if q.strip():
-        like = f"%{q.strip()}%"
         base = base.where(
-            or_(
-                a_asset.asset_tag.ilike(like),
-                b_asset.asset_tag.ilike(like),
-                Link.a_port.ilike(like),
-                Link.b_port.ilike(like),
-            )
+            db.text_search(q, a_asset.asset_tag, b_asset.asset_tag, Link.a_port, Link.b_port)
         )
     total = sess.scalar(select(func.count()).select_from(base.subquery())) or 0
     page = max(1, page)

@@ -39,6 +39,7 @@ from opskit import db
 from opskit.crypto import EncryptedText
 from opskit.db import Base, Page, utcnow
 from opskit.models import Audited, User
+from opskit.people import full_name
 from opskit.validation import ValidationFailed
 
 POWER_ACTIONS = ("on", "off", "restart")
@@ -405,11 +406,6 @@ class Filters:
         return low, high
 
 
-def _like(q: str) -> str:
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 PER_PAGE = 100  # rows of one page of the logbook lists
 
 
@@ -440,12 +436,9 @@ def _access_query(filters: Filters, tz: ZoneInfo) -> Select:
     if filters.inside:
         stmt = stmt.where(AccessEntry.out_at.is_(None))
     if filters.q:
-        like = _like(filters.q)
         stmt = stmt.where(
-            or_(
-                AccessEntry.name.ilike(like, escape="\\"),
-                AccessEntry.organisation.ilike(like, escape="\\"),
-                AccessEntry.escort.ilike(like, escape="\\"),
+            db.text_search(
+                filters.q, AccessEntry.name, AccessEntry.organisation, AccessEntry.escort
             )
         )
     return stmt.order_by(AccessEntry.in_at.desc(), AccessEntry.id.desc())
@@ -482,13 +475,13 @@ def _power_query(filters: Filters, tz: ZoneInfo) -> Select:
     if filters.room_id:
         stmt = stmt.where(Asset.room_id == filters.room_id)
     if filters.q:
-        like = _like(filters.q)
         stmt = stmt.where(
-            or_(
-                Asset.asset_tag.ilike(like, escape="\\"),
-                Asset.name.ilike(like, escape="\\"),
-                PowerEvent.change_ref.ilike(like, escape="\\"),
-                PowerEvent.performed_by.ilike(like, escape="\\"),
+            db.text_search(
+                filters.q,
+                Asset.asset_tag,
+                Asset.name,
+                PowerEvent.change_ref,
+                PowerEvent.performed_by,
             )
         )
     return stmt.order_by(PowerEvent.occurred_at.desc(), PowerEvent.id.desc())
@@ -670,7 +663,7 @@ def export_workbook(
             "id_number": e.id_masked,
             "in_at": _local(e.in_at, tz),
             "out_at": _local(e.out_at, tz),
-            "recorded_by": e.recorded_by.username if e.recorded_by else "",
+            "recorded_by": full_name(e.recorded_by.username) if e.recorded_by else "",
         }
         for e in access_entries(filters, tz, limit=None)
     )
@@ -683,8 +676,8 @@ def export_workbook(
             "action": str(actions.get(p.action, p.action)),
             "reason": p.reason,
             "change_ref": p.change_ref,
-            "performed_by": p.performed_by,
-            "recorded_by": p.recorded_by.username if p.recorded_by else "",
+            "performed_by": full_name(p.performed_by),
+            "recorded_by": full_name(p.recorded_by.username) if p.recorded_by else "",
         }
         for p in power_events(filters, tz, limit=None)
     )

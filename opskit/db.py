@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, ColumnElement, DateTime, Engine, MetaData, create_engine, event, or_
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -69,6 +69,17 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """The current instant in UTC, from the one clock (``opskit.clock``; tests may set it)."""
     return clock.now()
+
+
+def text_search(text: str, *columns: Any) -> ColumnElement[bool]:
+    """Rows where any of ``columns`` contains ``text`` (case-insensitive), taken literally.
+
+    ``%`` and ``_`` typed into a search box are characters to find, not LIKE wildcards (a
+    search for ``%`` used to match everything).
+    """
+    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
