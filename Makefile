@@ -9,6 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+TLS    ?=
 
 .PHONY: run test install install-dev browser-deps bench-deps lint translations vendor clean
 
@@ -30,8 +31,10 @@ install-dev: $(VENV)/.installed-dev
 
 # An empty database gets the demo site and runs it alive (simulated SNMP devices, poller,
 # notifier); a database the demo made runs alive again; any other database is just served.
+# Only this computer reaches 127.0.0.1: `make run HOST=0.0.0.0` serves the LAN, and with
+# TLS=1 over HTTPS (after `opskit tls init NAME-OR-ADDRESS...`; see docs/https.md).
 run: install
-	$(BIN)/opskit demo --serve-existing --host $(HOST) --port $(PORT)
+	$(BIN)/opskit demo --serve-existing --host $(HOST) --port $(PORT)$(if $(TLS), --tls)
 
 # Debian's Chromium for the Playwright tests (no browser download) and CJK fonts for screenshots.
 browser-deps:

@@ -155,9 +155,12 @@ def setup() -> None:
         password = users.ensure_first_admin()
     if password:
         click.echo("")
-        click.echo("  First admin account created (shown once; change it under My account):")
+        click.echo("  First admin account created:")
         click.echo("    user:     admin")
         click.echo(f"    password: {password}")
+        click.echo(
+            f"    (also in {users.initial_password_path()} until you change it under My account)"
+        )
         click.echo("")
 
 

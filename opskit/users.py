@@ -6,10 +6,23 @@ API tokens at ``/account``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -98,12 +111,17 @@ def create_user(
 
 
 def set_password(user: User, password: str | None = None) -> str:
+    """Give ``user`` a new password (generated when not given); every change of a password goes
+    through here (My account, an admin's reset, ``opskit user passwd``). The first change of the
+    first admin's password deletes ``<instance>/initial_admin_password``."""
     if password is None:
         password = generate_password()
     elif problem := check_password_strength(password):
         raise UserError(problem)
     user.password_hash = hash_password(password)
     db.session().commit()
+    if initial_password_user() == user.username:
+        forget_initial_password()
     return password
 
 
@@ -122,11 +140,66 @@ def _other_active_admins(user: User) -> int:
 
 
 def ensure_first_admin(username: str = "admin") -> str | None:
-    """Create the first admin when the database has no user; return its password, else None."""
+    """Create the first admin when the database has no user; return its password, else None.
+
+    The password is also written to ``<instance>/initial_admin_password`` (mode 0600), so it is
+    not lost when the command that printed it fails or its terminal is closed; the file goes
+    away when that admin's password is changed (``set_password``).
+    """
     if db.session().scalar(select(User.id).limit(1)) is not None:
         return None
-    _user, password = create_user(username, Role.ADMIN.value, display_name="Administrator")
+    user, password = create_user(username, Role.ADMIN.value, display_name="Administrator")
+    write_initial_password(user.username, password)
     return password
+
+
+# --- the first admin's password, kept until it is changed ------------------------------------
+
+INITIAL_PASSWORD_FILE = "initial_admin_password"  # noqa: S105 - a file name
+
+
+def initial_password_path() -> Path:
+    """``<instance>/initial_admin_password``: the first admin's generated password."""
+    return Path(current_app.instance_path) / INITIAL_PASSWORD_FILE
+
+
+def write_initial_password(username: str, password: str) -> Path:
+    """Write the file (``user: NAME`` and ``password: PASSWORD`` lines) with mode 0600 whatever
+    the umask, replacing any earlier one; return its path."""
+    path = initial_password_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # os.open's mode is narrowed by the umask, never widened
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"user: {username}\npassword: {password}\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return path
+
+
+def initial_password_user() -> str | None:
+    """The user name in the initial password file, or None when there is no such file."""
+    try:
+        text = initial_password_path().read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    for line in text.splitlines():
+        key, _sep, value = line.partition(":")
+        if key.strip() == "user":
+            return value.strip()
+    return None
+
+
+def forget_initial_password() -> None:
+    initial_password_path().unlink(missing_ok=True)
 
 
 # --- forms ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import re
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -27,7 +28,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from werkzeug.security import check_password_hash
 
+from opskit import server
 from opskit.demo import devices, recordings
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, new_context, screenshot
 
@@ -173,6 +176,15 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
         assert assets >= 60
         password = re.search(r"password: (\S+)", out.text)
         assert password, out.text
+        # printed before the site is created (anything after may fail), and kept in a file
+        assert out.text.index("password:") < out.text.index("Creating the demo site"), out.text
+        kept = instance / "initial_admin_password"
+        assert kept.read_text() == f"user: admin\npassword: {password.group(1)}\n"
+        # where tablets reach it, and what the labels will hold
+        assert "Tablets cannot reach 127.0.0.1" in out.text
+        assert "OPSKIT_BASE_URL" in out.text
+        for ip in server.lan_ipv4_addresses():
+            assert f"http://{ip}:{port}/" in out.text
 
         # the simulated agents are children of the demo
         family = psutil.Process(proc.pid).children(recursive=True)
@@ -256,3 +268,75 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
     time.sleep(0.5)
     left = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert left == [], f"processes left behind: {left}"
+
+
+def _demo(instance: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSKIT_")}
+    env["OPSKIT_INSTANCE_PATH"] = str(instance)
+    return subprocess.run(
+        [OPSKIT, "demo", "--port", str(_free_tcp_port()), "--snmp-port-base", "0", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+        check=False,
+        preexec_fn=lambda: os.umask(0),  # the most open umask: the file is 0600 all the same
+    )
+
+
+@pytest.mark.real_clock  # the demo seeds its history in its own process, on the machine's clock
+def test_a_demo_that_fails_to_start_does_not_lose_the_admin_password(tmp_path: Path) -> None:
+    """The first `make run` creates the admin, then the simulated agents fail (here: their
+    working folder cannot be made). The password was printed before, it is kept in a 0600 file,
+    the next start says where, and the first change of that password deletes the file."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "demo").write_text("in the way of demo/snmpsim/")
+    kept = instance / "initial_admin_password"
+
+    first = _demo(instance)
+    assert first.returncode == 1, first.stdout
+    assert "error:" in first.stdout and "snmpsim" in first.stdout, first.stdout
+    password = re.search(r"^  password: (\S+)$", first.stdout, re.M)
+    assert password, first.stdout
+    assert first.stdout.index("  login:    admin") < first.stdout.index("Creating the demo site")
+    assert f"(also in {kept} until you change it under My account)" in first.stdout
+    assert kept.read_text() == f"user: admin\npassword: {password.group(1)}\n"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    with sqlite3.connect(instance / "opskit.db") as conn:
+        row = conn.execute("SELECT password_hash FROM user_account WHERE username = 'admin'")
+        (hashed,) = row.fetchone()
+    assert check_password_hash(hashed, password.group(1))  # the printed password logs in
+
+    again = _demo(instance, "--serve-existing")  # what `make run` runs
+    assert again.returncode == 1, again.stdout
+    assert f"  login:    admin\n  password: in {kept}\n" in again.stdout, again.stdout
+    assert password.group(1) not in again.stdout  # a secret is shown once
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSKIT_")}
+    env["OPSKIT_INSTANCE_PATH"] = str(instance)
+    changed = subprocess.run(
+        [OPSKIT, "user", "passwd", "admin", "--password-stdin"],
+        input="a-password-of-my-own\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert not kept.exists()
+    last = _demo(instance)
+    assert "initial_admin_password" not in last.stdout, last.stdout
+    assert "`opskit user passwd admin` prints a new one" in last.stdout
+
+
+def test_demo_over_https_without_a_certificate_says_what_to_run(tmp_path: Path) -> None:
+    """`make run TLS=1` before `opskit tls init`: it stops before creating anything."""
+    instance = tmp_path / "instance"
+    result = _demo(instance, "--tls")
+    assert result.returncode == 1, result.stdout
+    assert "run `opskit tls init HOST...`" in result.stdout, result.stdout
+    assert "password" not in result.stdout
+    assert not (instance / "opskit.db").exists()

@@ -1,19 +1,28 @@
-"""`opskit setup` + `opskit serve`: the real console script and production server (HTTP, HTTPS)."""
+"""`opskit setup` + `opskit serve`: the real console script and production server (HTTP, HTTPS);
+what it says at start: the addresses tablets can use and where the first admin password is."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from collections import namedtuple
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
+
+from opskit import server
 
 OPSKIT = str(Path(sys.executable).with_name("opskit"))
 
@@ -131,3 +140,143 @@ def test_serve_tls_without_certificate_says_what_to_run(instance: Path) -> None:
     )
     assert result.returncode != 0
     assert "opskit tls init" in result.stderr
+
+
+# --- the first admin's password, kept until it is changed -----------------------------------
+
+
+def _log_in(base: str, username: str, password: str) -> urllib.request.OpenerDirector:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(base + "/login", timeout=10) as r:
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', r.read().decode())
+    assert token
+    body = {"csrf_token": token.group(1), "username": username, "password": password}
+    with opener.open(base + "/login", data=urllib.parse.urlencode(body).encode(), timeout=30) as r:
+        assert "/login" not in r.url, "login failed"
+    return opener
+
+
+def _stopped_output(gen: Iterator[tuple[subprocess.Popen, int]], proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    output = proc.stdout.read() if proc.stdout else ""
+    gen.close()
+    return output
+
+
+def test_first_admin_password_is_kept_and_named_at_each_start_until_changed(
+    tmp_path: Path,
+) -> None:
+    instance = tmp_path / "instance"
+    kept = instance / "initial_admin_password"
+    setup = subprocess.run(
+        [OPSKIT, "setup"],
+        env=_env(instance),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: os.umask(0),  # the most open umask: the file is 0600 all the same
+    )
+    assert setup.returncode == 0, setup.stderr
+    password = re.search(r"password: (\S+)", setup.stdout).group(1)  # type: ignore[union-attr]
+    assert f"also in {kept} until you change it" in setup.stdout
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert kept.read_text() == f"user: admin\npassword: {password}\n"
+
+    # every start says where it is, while it is there
+    gen = _serve(instance)
+    proc, port = next(gen)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base + "/healthz")
+    opener = _log_in(base, "admin", password)
+    with opener.open(base + "/account", timeout=10) as r:
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', r.read().decode())
+    assert token
+    assert kept.exists()
+    # the first change of that password deletes it
+    body = {"csrf_token": token.group(1), "current": password}
+    body |= {"new": "a-password-of-my-own", "confirm": "a-password-of-my-own"}
+    with opener.open(base + "/account", data=urllib.parse.urlencode(body).encode()) as r:
+        assert r.status == 200 and r.url.endswith("/account")
+    assert not kept.exists()
+    output = _stopped_output(gen, proc)
+    assert f"First login: user admin, password in {kept}" in output
+
+    gen = _serve(instance)
+    proc, port = next(gen)
+    wait_until_up(f"http://127.0.0.1:{port}/healthz")
+    output = _stopped_output(gen, proc)
+    assert "opskit serving on" in output
+    assert "initial_admin_password" not in output and "First login" not in output
+
+
+# --- the addresses tablets can use ----------------------------------------------------------
+
+Addr = namedtuple("Addr", "family address netmask broadcast ptp")
+Stats = namedtuple("Stats", "isup")
+
+
+@pytest.fixture
+def interfaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine-room laptop: loopback, wired LAN, Wi-Fi without DHCP (link-local), Docker's
+    bridge, a second LAN card that is down, and IPv6 on the wired card."""
+    v4 = socket.AF_INET
+    addrs = {
+        "lo": [Addr(v4, "127.0.0.1", "255.0.0.0", None, None)],
+        "eth0": [
+            Addr(v4, "192.168.10.5", "255.255.255.0", None, None),
+            Addr(socket.AF_INET6, "fe80::1", None, None, None),
+        ],
+        "wlan0": [Addr(v4, "169.254.7.7", "255.255.0.0", None, None)],
+        "docker0": [Addr(v4, "172.17.0.1", "255.255.0.0", None, None)],
+        "eth1": [Addr(v4, "10.0.0.9", "255.0.0.0", None, None)],
+        "enp3s0": [Addr(v4, "10.20.30.40", "255.255.255.0", None, None)],
+    }
+    stats = {name: Stats(name != "eth1") for name in addrs}
+    monkeypatch.setattr(psutil, "net_if_addrs", lambda: addrs)
+    monkeypatch.setattr(psutil, "net_if_stats", lambda: stats)
+
+
+def test_lan_addresses_skip_loopback_link_local_bridges_and_down_cards(interfaces) -> None:
+    assert server.lan_ipv4_addresses() == ["10.20.30.40", "192.168.10.5"]
+
+
+def test_on_127_0_0_1_it_says_how_tablets_reach_it_and_what_labels_hold(interfaces) -> None:
+    text = "\n".join(server.tablet_notes("", "127.0.0.1", 5000))
+    assert "Tablets cannot reach 127.0.0.1" in text
+    assert "make run HOST=0.0.0.0" in text
+    assert "    http://10.20.30.40:5000/\n    http://192.168.10.5:5000/" in text
+    assert "169.254.7.7" not in text and "172.17.0.1" not in text
+    assert "OPSKIT_BASE_URL=http://10.20.30.40:5000" in text
+    assert "then --tls (make run TLS=1); see docs/https.md" in text
+
+
+ALL = "0.0.0.0"  # noqa: S104 - what --host says, never bound here
+
+
+def test_on_all_addresses_it_lists_them_and_checks_the_base_url(interfaces) -> None:
+    text = "\n".join(server.tablet_notes("", ALL, 8443, tls=True))
+    assert "Tablets on this network open:\n    https://10.20.30.40:8443/" in text
+    assert "OPSKIT_BASE_URL=https://10.20.30.40:8443" in text
+    assert "docs/https.md" not in text  # already HTTPS
+    text = "\n".join(server.tablet_notes("https://opskit.lan:8443", ALL, 8443, tls=True))
+    assert "QR labels hold https://opskit.lan:8443/a/<tag> (OPSKIT_BASE_URL)" in text
+    text = "\n".join(server.tablet_notes("http://localhost:5000", ALL, 5000))
+    assert "OPSKIT_BASE_URL is http://localhost:5000: no tablet can open it" in text
+    text = "\n".join(server.tablet_notes("", "192.168.10.5", 5000))
+    assert "Tablets on this network open: http://192.168.10.5:5000/" in text
+
+
+def test_serve_prints_this_machines_lan_addresses(instance: Path) -> None:
+    gen = _serve(instance)
+    proc, port = next(gen)
+    wait_until_up(f"http://127.0.0.1:{port}/healthz")
+    output = _stopped_output(gen, proc)
+    assert "Tablets cannot reach 127.0.0.1" in output
+    assert "make run HOST=0.0.0.0" in output
+    for ip in server.lan_ipv4_addresses():  # read the same way, from this machine
+        assert f"    http://{ip}:{port}/" in output
+    assert "OPSKIT_BASE_URL=http://" in output

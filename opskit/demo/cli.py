@@ -23,6 +23,9 @@ def _wipe_database() -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
         migrate.downgrade(engine, "base")
+    from opskit import users
+
+    users.forget_initial_password()  # the admin it names was in the deleted database
     workdir = Path(current_app.instance_path) / "demo"
     if workdir.exists():
         import shutil
@@ -49,6 +52,11 @@ def _wipe_database() -> None:
     help="If the database holds data the demo did not create, just serve it (make run).",
 )
 @click.option("--seed-only", is_flag=True, help="Create the demo data, then exit.")
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve HTTPS with the certificate from `opskit tls init` (needed by tablets).",
+)
 @with_appcontext
 def demo_cmd(
     reset: bool,
@@ -58,6 +66,7 @@ def demo_cmd(
     snmp_port: int,
     serve_existing: bool,
     seed_only: bool,
+    tls: bool,
 ) -> None:
     """A living demo site: two machine rooms, 60+ assets, weeks of history, simulated devices.
 
@@ -68,6 +77,14 @@ def demo_cmd(
     from opskit.audit import acting_as
     from opskit.demo import run, seed
 
+    if tls:
+        from opskit.tls import server_ssl_paths
+
+        try:  # before anything starts: a missing certificate says what to run
+            server_ssl_paths(Path(current_app.instance_path) / "tls")
+        except ValueError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
     if reset:
         url = current_app.config["DATABASE_URL"]
         if not yes and not click.confirm(f"Delete everything in {url} and start a new demo?"):
@@ -80,6 +97,10 @@ def demo_cmd(
     with acting_as("cli:demo"):
         password = users.ensure_first_admin()
         db.session().commit()
+    # now, before anything that may fail: a new password is not lost with it, and a later run
+    # says where the unchanged first password is kept
+    _print_login(password)
+    sys.stdout.flush()
 
     if snmp_port == 0 or not run.udp_port_free(snmp_port):
         wanted = snmp_port
@@ -95,10 +116,8 @@ def demo_cmd(
         if serve_existing:
             from opskit.server import run as serve
 
-            if password:
-                _print_login(password)
-
-            serve(current_app._get_current_object(), host=host, port=port)  # type: ignore[attr-defined]
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            serve(app, host=host, port=port, tls=tls, login_note=False)  # printed above
             return
         click.echo(
             "error: this database already holds data that the demo did not create. Use another "
@@ -118,23 +137,30 @@ def demo_cmd(
         db.session().commit()
     db.session().close()
     if seed_only:
-        _print_login(password)
         return
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - display only
+    scheme = "https" if tls else "http"
 
     def announce() -> None:
+        from opskit.server import tablet_notes
+
         click.echo("")
-        click.echo(f"  opskit demo running on http://{shown}:{port}/  (Ctrl-C stops everything)")
+        click.echo(
+            f"  opskit demo running on {scheme}://{shown}:{port}/  (Ctrl-C stops everything)"
+        )
         click.echo(
             f"  simulated SNMP agents: {len(run.devices.DEVICES)} on udp://127.0.0.1:{snmp_port}"
         )
         _print_login(password)
+        for line in tablet_notes(app.config.get("BASE_URL") or "", host, port, tls):
+            click.echo(line)
+        click.echo("")
         sys.stdout.flush()
 
     try:
-        run.run(app, host, port, snmp_port, announce)
+        run.run(app, host, port, snmp_port, announce, tls)
     except (run.DemoError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -142,11 +168,20 @@ def demo_cmd(
 
 
 def _print_login(password: str | None) -> None:
+    """The admin login: the new password, else where the unchanged first password is kept."""
+    from opskit import users
+
+    kept = users.initial_password_path()
     click.echo("")
-    click.echo("  login:    admin")
     if password:
-        click.echo(f"  password: {password}   (shown once; change it under My account)")
+        click.echo("  login:    admin")
+        click.echo(f"  password: {password}")
+        click.echo(f"            (also in {kept} until you change it under My account)")
+    elif (user := users.initial_password_user()) is not None:
+        click.echo(f"  login:    {user}")
+        click.echo(f"  password: in {kept}")
+        click.echo("            (the file is deleted when you change it under My account)")
     else:
-        click.echo("  password: the one shown when the demo was created")
+        click.echo("  login:    admin, with the password you gave it")
         click.echo("            (forgotten? `opskit user passwd admin` prints a new one)")
     click.echo("")

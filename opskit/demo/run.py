@@ -203,11 +203,13 @@ def start_workers(app: Flask, stop: threading.Event) -> list[threading.Thread]:
     return threads
 
 
-def serve_until_stopped(app: Flask, host: str, port: int, on_ready: Callable[[], None]) -> None:
-    """Run cheroot in this (main) thread until SIGINT/SIGTERM."""
+def serve_until_stopped(
+    app: Flask, host: str, port: int, on_ready: Callable[[], None], tls: bool = False
+) -> None:
+    """Run cheroot in this (main) thread until SIGINT/SIGTERM (HTTPS with ``tls``)."""
     from opskit.server import build_server
 
-    server = build_server(app, host, port, threads=16)
+    server = build_server(app, host, port, threads=16, tls=tls)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -231,6 +233,7 @@ def run(
     port: int,
     snmp_port: int,
     announce: Callable[[], None],
+    tls: bool = False,
 ) -> None:
     """Agents, workers and the web server until SIGINT/SIGTERM; everything stopped on return."""
     workdir = Path(app.instance_path) / "demo" / "snmpsim"
@@ -239,7 +242,7 @@ def run(
     with snmp_agents(workdir, snmp_port):
         try:
             threads = start_workers(app, stop)
-            serve_until_stopped(app, host, port, announce)
+            serve_until_stopped(app, host, port, announce, tls)
         finally:
             stop.set()
             for t in threads:
