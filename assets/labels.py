@@ -6,7 +6,9 @@ is written on the equipment and survive a database rebuild or a re-import, ids d
 
 - ``GET /labels/``            choose assets (search, kind, room, rack, or tick them) and a layout
 - ``GET /labels/sheet``       the printable A4 sheet (``ids=1,2,3`` or ``room_id`` / ``rack_id`` /
-                              ``kind`` / ``q`` / ``all=1``; ``layout``; ``skip`` used positions)
+                              ``kind`` / ``q`` / ``all=1``; ``layout``; ``skip`` used positions);
+                              refused while the labels' address is this computer only
+                              (``127.0.0.1``, ``localhost``) unless ``print_anyway=1``
 - ``GET /labels/qr/<id>.svg`` the QR code of one asset as SVG
 - ``GET /a/<tag>``            where a label leads: the asset's page, or a 404 page that says so
 - ``GET /scan``               the tablet scanner (camera, photo fallback, typed tag)
@@ -19,7 +21,7 @@ import math
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import segno
 from flask import (
@@ -42,6 +44,7 @@ from werkzeug.routing import BuildError
 from assets import queries
 from assets.models import Asset, AssetKind
 from opskit import db
+from opskit.server import EXAMPLE_ADDRESS, is_loopback_url, lan_ipv4_addresses
 
 bp = Blueprint("labels", __name__)
 
@@ -139,6 +142,29 @@ def base_url() -> str:
     """
     configured = (current_app.config.get("BASE_URL") or "").strip()
     return (configured or request.host_url).rstrip("/") + "/"
+
+
+def loopback_problem(base: str) -> str | None:
+    """Why labels with this base address are useless, or None when a tablet may open it.
+
+    A base of ``127.0.0.1`` or ``localhost`` (the label page opened on the server itself, e.g.
+    under ``make run``, with ``OPSKIT_BASE_URL`` unset) leads a scanning tablet to itself. The
+    message names the fix: ``OPSKIT_BASE_URL`` set to the address the tablets use, for which it
+    suggests this machine's LAN address with the same scheme and port.
+    """
+    if not is_loopback_url(base):
+        return None
+    parts = urlsplit(base)
+    port = f":{parts.port}" if parts.port else ""
+    example = f"{parts.scheme}://{(lan_ipv4_addresses() or [EXAMPLE_ADDRESS])[0]}{port}"
+    return _(
+        "These labels would hold the address %(url)s, which only this computer opens: a tablet "
+        "that scans them reaches nothing. Set OPSKIT_BASE_URL to the address the tablets use "
+        "(for example %(example)s) and restart opskit, or open this page from that address. "
+        "To print them all the same, tick “Print anyway”.",
+        url=base.rstrip("/") + "/a/…",
+        example=example,
+    )
 
 
 def label_url(tag: str, base: str) -> str:
@@ -353,6 +379,10 @@ def chosen_assets(choice: Choice) -> list[Asset]:
 # --- pages ------------------------------------------------------------------------------------
 
 
+def _print_anyway() -> bool:
+    return request.args.get("print_anyway") == "1"
+
+
 def _chooser(choice: Choice, errors: dict[str, list[str]], status: int = 200) -> Any:
     page = max(1, request.args.get("page", 1, type=int) or 1)
     listing = queries.list_assets(
@@ -374,6 +404,8 @@ def _chooser(choice: Choice, errors: dict[str, list[str]], status: int = 200) ->
         racks=queries.all_racks(),
         location_text=location_text,
         kind_label=kind_label,
+        loopback=loopback_problem(base_url()),
+        print_anyway=_print_anyway(),
     )
     return body, status
 
@@ -393,10 +425,12 @@ def sheet() -> Any:
             assets = chosen_assets(choice)
         except ChoiceError as exc:
             errors = exc.errors
+    base = base_url()
+    if not errors and (problem := loopback_problem(base)) and not _print_anyway():
+        errors = {"print_anyway": [problem]}
     if errors:
         return _chooser(choice, errors, 400)
     layout = LAYOUTS[choice.layout]
-    base = base_url()
     cells: list[dict[str, Any] | None] = [None] * choice.skip
     for asset in assets:
         url = label_url(asset.asset_tag, base)
@@ -419,6 +453,7 @@ def sheet() -> Any:
         sheets=math.ceil(len(cells) / layout.per_page),
         base=base,
         choice=choice,
+        loopback=is_loopback_url(base),
     )
 
 

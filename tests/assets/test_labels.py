@@ -19,6 +19,15 @@ from tests.conftest import login, post_form
 
 A4_WIDTH, A4_HEIGHT = 210.0, 297.0
 
+#: The server's address on the machine room's network, as a tablet would open it.
+LAN_HOST = "192.168.10.5:5000"
+
+
+def from_the_lan(app: Flask) -> None:
+    """Requests of the app's test clients come in on LAN_HOST instead of ``localhost`` (a label
+    sheet printed from ``localhost`` is refused unless confirmed)."""
+    app.config["SERVER_NAME"] = LAN_HOST
+
 
 @pytest.fixture
 def seeded(db_app: Flask) -> dict[str, int]:
@@ -150,7 +159,10 @@ def test_label_requires_login(client: FlaskClient) -> None:
 # --- the sheet --------------------------------------------------------------------------------
 
 
-def test_sheet_prints_exactly_the_ticked_assets(db_client: FlaskClient, seeded) -> None:
+def test_sheet_prints_exactly_the_ticked_assets(
+    db_app: Flask, db_client: FlaskClient, seeded
+) -> None:
+    from_the_lan(db_app)
     login(db_client, "viewer")
     response = db_client.get(
         "/labels/sheet", query_string={"ids": f"{seeded['c']},{seeded['a']}", "layout": "a4-4x10"}
@@ -165,11 +177,13 @@ def test_sheet_prints_exactly_the_ticked_assets(db_client: FlaskClient, seeded) 
     assert 'data-columns="4" data-rows="10"' in html
     assert "--cols: 4; --w: 48.5mm; --h: 25.4mm; --mt: 21.5mm; --ml: 8mm;" in html
     assert "应用服务器 1" in html and "核心交换机" not in html
-    assert 'data-url="http://localhost/a/SRV-001"' in html
+    assert f'data-url="http://{LAN_HOST}/a/SRV-001"' in html
     assert html.count("<svg") == 2  # each label carries its QR code inline
+    assert 'id="label-loopback"' not in html and "OPSKIT_BASE_URL" not in html
 
 
-def test_sheet_checkboxes_send_repeated_ids(db_client: FlaskClient, seeded) -> None:
+def test_sheet_checkboxes_send_repeated_ids(db_app: Flask, db_client: FlaskClient, seeded) -> None:
+    from_the_lan(db_app)
     login(db_client, "viewer")
     html = db_client.get(
         f"/labels/sheet?scope=ticked&ids={seeded['b']}&ids={seeded['a']}&layout=a4-2x7"
@@ -178,7 +192,8 @@ def test_sheet_checkboxes_send_repeated_ids(db_client: FlaskClient, seeded) -> N
     assert 'data-columns="2" data-rows="7"' in html
 
 
-def test_sheet_of_a_rack_and_of_a_room(db_client: FlaskClient, seeded) -> None:
+def test_sheet_of_a_rack_and_of_a_room(db_app: Flask, db_client: FlaskClient, seeded) -> None:
+    from_the_lan(db_app)
     login(db_client, "viewer")
     html = db_client.get(f"/labels/sheet?rack_id={seeded['rack']}").get_data(as_text=True)
     assert label_cells(html) == [
@@ -198,6 +213,7 @@ def test_sheet_skips_used_labels_and_fills_pages(db_app: Flask) -> None:
         for n in range(1, 24):
             factories.asset(f"S-{n:02d}")
         db.session().commit()
+    from_the_lan(db_app)
     client = db_app.test_client()
     login(client, "viewer")
     html = client.get("/labels/sheet?all=1&layout=a4-2x7&skip=10").get_data(as_text=True)
@@ -257,6 +273,111 @@ def test_layouts_fit_on_a4() -> None:
         assert layout.tag_mm > layout.text_mm, name  # the tag is the largest text
 
 
+# --- labels that would lead to this computer only -------------------------------------------
+
+
+def _errors(html: str) -> dict[str, str]:
+    return {f: unescape(m) for f, m in re.findall(r'<div data-field="([^"]+)">([^<]*)</div>', html)}
+
+
+def test_sheet_refuses_labels_that_lead_to_this_computer(
+    db_client: FlaskClient, seeded, monkeypatch
+) -> None:
+    """Printed from http://localhost/ (the server's own browser under `make run`) with
+    OPSKIT_BASE_URL unset, every label would lead a tablet to itself: refused, saying why and
+    how to fix it, with this machine's LAN address as the example."""
+    monkeypatch.setattr(labels, "lan_ipv4_addresses", lambda: ["192.168.10.5"])
+    login(db_client, "viewer")
+    response = db_client.get(f"/labels/sheet?scope=ticked&ids={seeded['a']}&layout=a4-2x7")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'class="label"' not in html and "<svg" not in html  # nothing printable
+    message = _errors(html)["print_anyway"]
+    assert "http://localhost/a/…" in message  # what the labels would hold
+    assert "OPSKIT_BASE_URL" in message and "http://192.168.10.5" in message  # the fix
+    assert "平板" in message  # why, in the UI's language
+    # the chooser again, with the choice kept and the box that confirms
+    assert f'id="tick-{seeded["a"]}" checked' in html
+    assert '<option value="a4-2x7" selected>' in html
+    assert re.search(
+        r'<input class="form-check-input is-invalid" type="checkbox" '
+        r'name="print_anyway" value="1" id="print-anyway">',
+        html,
+    )
+
+
+def test_base_url_of_this_computer_is_refused_from_any_address(
+    db_app: Flask, db_client: FlaskClient, seeded
+) -> None:
+    from_the_lan(db_app)
+    db_app.config["BASE_URL"] = "http://127.0.0.1:5000"
+    login(db_client, "engineer")
+    response = db_client.get(f"/labels/sheet?ids={seeded['b']}")
+    assert response.status_code == 400
+    message = _errors(response.get_data(as_text=True))["print_anyway"]
+    assert "http://127.0.0.1:5000/a/…" in message and "OPSKIT_BASE_URL" in message
+
+
+def test_sheet_prints_anyway_when_confirmed(db_client: FlaskClient, seeded) -> None:
+    login(db_client, "viewer")
+    response = db_client.get(f"/labels/sheet?scope=ticked&ids={seeded['a']}&print_anyway=1")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert label_cells(html) == [("SRV-001", "总部 / A机房 / A01 / U10-U11")]
+    assert 'data-url="http://localhost/a/SRV-001"' in html
+    warning = re.search(
+        r'<div class="alert alert-warning mb-0" role="alert" '
+        r'id="label-loopback">([^<]*)</div>',
+        html,
+    )
+    assert warning, html[:3000]
+    assert "http://localhost/a/…" in unescape(warning.group(1))
+    assert "OPSKIT_BASE_URL" in warning.group(1)
+
+
+def test_chooser_warns_before_printing_from_this_computer(
+    db_app: Flask, db_client: FlaskClient, seeded
+) -> None:
+    login(db_client, "viewer")
+    html = db_client.get("/labels/").get_data(as_text=True)
+    warning = re.search(
+        r'<div class="alert alert-warning" role="alert" id="labels-loopback">'
+        r'\s*<p class="mb-2">([^<]*)</p>',
+        html,
+    )
+    assert warning and "OPSKIT_BASE_URL" in warning.group(1)
+    assert 'id="print-anyway"' in html
+    # with OPSKIT_BASE_URL set to an address the tablets use: no warning, nothing to confirm
+    db_app.config["BASE_URL"] = "https://opskit.lan:8443"
+    html = db_client.get("/labels/").get_data(as_text=True)
+    assert 'id="labels-loopback"' not in html and 'id="print-anyway"' not in html
+    response = db_client.get(f"/labels/sheet?ids={seeded['a']}")
+    assert response.status_code == 200
+    assert 'data-url="https://opskit.lan:8443/a/SRV-001"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:5000/", True),
+        ("http://127.8.9.10/", True),
+        ("http://localhost/", True),
+        ("https://LOCALHOST.:8443/", True),
+        ("http://opskit.localhost/", True),
+        ("http://[::1]:5000/", True),
+        ("http://[::ffff:127.0.0.1]/", True),
+        ("http://192.168.10.5:5000/", False),
+        ("https://opskit.lan:8443/", False),
+        ("http://localhost.example.com/", False),
+        ("http://[fe80::1]/", False),
+    ],
+)
+def test_which_label_addresses_lead_to_this_computer(url: str, loopback: bool) -> None:
+    from opskit.server import is_loopback_url
+
+    assert is_loopback_url(url) is loopback
+
+
 # --- the chooser and the scan page ------------------------------------------------------------
 
 
@@ -274,6 +395,7 @@ def test_viewer_can_print_labels_but_not_post(client: FlaskClient, app: Flask) -
         asset = factories.asset("SRV-001")
         db.session().commit()
         asset_id = asset.id
+    from_the_lan(app)
     login(client, "viewer")
     paths = ("/labels/", f"/labels/sheet?ids={asset_id}", f"/labels/qr/{asset_id}.svg", "/scan")
     for path in paths:

@@ -145,8 +145,10 @@ def test_scan_label_with_camera_opens_the_asset(
     page, guard = camera_page
     log_in(page, live_server)
 
-    page.goto(f"{live_server}/labels/sheet?rack_id={seeded['rack']}&layout=a4-3x8")
+    # printed from 127.0.0.1, so the labels lead to this computer only: confirmed on purpose
+    page.goto(f"{live_server}/labels/sheet?rack_id={seeded['rack']}&layout=a4-3x8&print_anyway=1")
     expect(page.locator(".label[data-tag]")).to_have_count(5)
+    expect(page.locator("#label-loopback")).to_be_visible()
     expect(page.locator(f'.label[data-tag="{TAG}"] .label-location')).to_have_text(
         "总部 / A机房 / A01 / U7"
     )
