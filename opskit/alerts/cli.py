@@ -11,8 +11,8 @@ import click
 from flask.cli import AppGroup
 
 from opskit import clock
-from opskit.alerts.queries import current_policy
-from opskit.alerts.sla import CLOCKS, PolicyError
+from opskit.alerts.queries import current_policy, policy_problems
+from opskit.alerts.sla import CLOCKS, PolicyError, format_target
 
 sla_cli = AppGroup("sla", help="Service levels: deadlines on the contract's clocks.")
 
@@ -40,12 +40,17 @@ def _parse_local(text: str, tz: ZoneInfo) -> datetime:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
-    """Acknowledge, on-site and resolve deadlines for an alert raised at a local time."""
+    """Acknowledge, on-site and resolve deadlines for an alert raised at a local time.
+
+    Every clock counts from the raise (a policy whose resolve is shorter than its on-site target
+    is refused); the deadlines are those the alert pages and reports use."""
     try:
         policy = current_policy()
-    except PolicyError as exc:
+    except PolicyError as exc:  # the shipped default itself is broken
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    for problem in policy_problems():
+        click.echo(f"warning: policy not used, the shipped default applies: {problem}", err=True)
     tz = policy.calendar.tz
     raised = _parse_local(at, tz) if at else clock.now().astimezone(tz)
     result = policy.deadlines(urgency, raised)
@@ -57,13 +62,19 @@ def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
             level=level.number,
             hours=level.hours,
             raised_at=raised.astimezone(tz).isoformat(),
+            targets={which: format_target(level.targets[which]) for which in CLOCKS},
+            counted_from="raised_at",
         )
         click.echo(json.dumps(payload, ensure_ascii=False))
         return
     click.echo(f"urgency {urgency}: level {level.number} ({level.name}), {level.hours}")
-    click.echo(f"raised at     {raised.astimezone(tz).isoformat()}")
+    click.echo(f"raised at            {raised.astimezone(tz).isoformat()}")
+    kind = " of working time" if level.hours == "working" else ""
     for which in CLOCKS:
-        click.echo(f"{LABELS[which]:20} {result[which].isoformat()}")
+        target = format_target(level.targets[which])
+        click.echo(
+            f"{LABELS[which]:20} {result[which].isoformat()}  ({target}{kind} from the raise)"
+        )
     if not policy.calendar.covered(raised.year) or not policy.calendar.covered(
         result["resolve"].year
     ):

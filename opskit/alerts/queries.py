@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -11,7 +12,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from opskit import db
 from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, RuleState
-from opskit.alerts.sla import CLOCKS, ClockState, Policy, clock_state, site_policy
+from opskit.alerts.sla import CLOCKS, ClockState, Policy, clock_state
 
 CLOCK_DONE = {
     "acknowledge": "acknowledged_at",
@@ -25,23 +26,45 @@ POLICY_KEY = "sla_policy"
 
 def current_policy() -> Policy:
     """The SLA policy an admin saved in opskit, else ``<instance>/sla_policy.yaml``, else the
-    shipped default."""
+    shipped default. One that no longer loads (e.g. written before a rule was added) is skipped
+    with a warning in the log, so the alert pages keep working; ``policy_problems()`` says why
+    (the policy page shows it to the admin)."""
+    return _policy_and_problems()[0]
+
+
+def policy_problems() -> list[str]:
+    """Why the saved or the instance policy is not the one in force (empty when it is)."""
+    return _policy_and_problems()[1]
+
+
+def _policy_and_problems() -> tuple[Policy, list[str]]:
     from zoneinfo import ZoneInfo
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from opskit.alerts.sla import load_policy
+    from opskit.alerts.sla import PolicyError, default_policy_text, load_policy
     from opskit.models import SiteSetting
 
-    tz = current_app.config["SITE_TIMEZONE"]
+    tz = ZoneInfo(current_app.config["SITE_TIMEZONE"])
     try:
         saved = db.session().get(SiteSetting, POLICY_KEY)
     except SQLAlchemyError:  # database not set up yet (e.g. `opskit sla deadlines` at once)
         db.session().rollback()
         saved = None
+    candidates = []
     if saved is not None:
-        return load_policy(saved.value, ZoneInfo(tz), "sla_policy (saved in opskit)")
-    return site_policy(current_app.instance_path, tz)
+        candidates.append((saved.value, "sla_policy (saved in opskit)"))
+    path = Path(current_app.instance_path) / "sla_policy.yaml"
+    if path.exists():
+        candidates.append((path.read_text(encoding="utf-8"), str(path)))
+    problems = []
+    for text, source in candidates:
+        try:
+            return load_policy(text, tz, source), problems
+        except PolicyError as exc:
+            problems.append(str(exc))
+            current_app.logger.warning("SLA policy not used: %s", exc)
+    return load_policy(default_policy_text(), tz, "sla_policy.yaml (default)"), problems
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,14 @@ The policy (``sla_policy.yaml``, shipped with the contract's defaults; a copy in
 folder overrides it) maps urgencies A/B/C to a level; each level has three clocks —
 acknowledge (响应), on site (到场), resolve (解决) — measured either around the clock (24x7) or in
 working time on the Chinese working calendar (see ``opskit.alerts.calendar``).
+
+Every clock counts from the moment the alert is raised, so a level's resolve target can never be
+shorter than its on-site target (nobody could resolve in time after arriving): the loader refuses
+such a level, naming it and both targets.
+
+A working-time (5x8) clock that is still running is *paused* outside working time: its
+``ClockState`` says so and when it resumes (the next working period's start), and lists the next
+working periods so a page can count down between them without trusting the browser's clock.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,6 +90,10 @@ class Policy:
         return self.calendar.working_time_between(start, end)
 
 
+#: how many working periods ahead a running 5x8 clock lists (for the live countdown)
+UPCOMING_PERIODS = 3
+
+
 @dataclass(frozen=True)
 class ClockState:
     clock: str
@@ -89,6 +102,23 @@ class ClockState:
     state: str  # "met", "breached", "running", "warning"
     remaining: timedelta  # time left on the level's calendar (negative when overdue)
     percent_used: float
+    hours: str = "24x7"  # the level's calendar: "24x7" or "working"
+    now: datetime | None = None  # the moment this state was judged at
+    #: a running working-time clock outside working time: it stands still until ``resumes_at``
+    paused: bool = False
+    resumes_at: datetime | None = None
+    #: a running working-time clock: the next working periods (start, end) from ``now`` on, the
+    #: first one starting at ``now`` when working time is running
+    periods: tuple[tuple[datetime, datetime], ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.done_at is None
+
+    @property
+    def overdue(self) -> bool:
+        """Still running and past its deadline."""
+        return self.done_at is None and self.remaining < timedelta(0)
 
 
 def clock_state(
@@ -118,7 +148,25 @@ def clock_state(
         remaining = policy.elapsed(level, end, deadline)
     else:
         remaining = -policy.elapsed(level, deadline, end)
-    return ClockState(clock, deadline, done_at, state, remaining, round(percent, 1))
+    periods: tuple[tuple[datetime, datetime], ...] = ()
+    paused, resumes_at = False, None
+    if done_at is None and level.hours == "working":
+        periods = tuple(islice(policy.calendar.periods_from(now), UPCOMING_PERIODS))
+        if periods[0][0] > now:  # outside working time: the clock stands still until then
+            paused, resumes_at = True, periods[0][0]
+    return ClockState(
+        clock,
+        deadline,
+        done_at,
+        state,
+        remaining,
+        round(percent, 1),
+        hours=level.hours,
+        now=now,
+        paused=paused,
+        resumes_at=resumes_at,
+        periods=periods,
+    )
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -133,6 +181,15 @@ def parse_duration(value: Any, where: str) -> timedelta:
     if duration <= timedelta(0):
         raise PolicyError(f"{where}: must be longer than zero")
     return duration
+
+
+def format_target(duration: timedelta) -> str:
+    """A target as the policy file writes it: 5m, 2h, 1h30m."""
+    minutes = int(duration.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours}h{minutes}m"
+    return f"{hours}h" if hours else f"{minutes}m"
 
 
 def _clock_time(value: Any, where: str) -> time:
@@ -174,6 +231,14 @@ def load_policy(text: str, tz: ZoneInfo, source: str = "sla_policy.yaml") -> Pol
         if hours not in HOURS:
             raise PolicyError(f"{where}.hours: expected 24x7 or working, got {hours!r}")
         targets = {clock: parse_duration(raw.get(clock), f"{where}.{clock}") for clock in CLOCKS}
+        if targets["resolve"] < targets["onsite"]:
+            # every clock counts from the alert: a resolve deadline before the on-site one
+            # cannot be met by the engineer who arrives in time
+            raise PolicyError(
+                f"{where}.resolve: {format_target(targets['resolve'])} is shorter than "
+                f"onsite {format_target(targets['onsite'])}; every clock counts from the "
+                "moment the alert is raised, so resolve must be at least as long as onsite"
+            )
         levels.append(
             Level(int(number), str(raw.get("name", number)), tuple(urgencies), hours, targets)
         )

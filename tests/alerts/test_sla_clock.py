@@ -26,7 +26,8 @@ def policy():
     return load_policy(default_policy_text(), TZ)
 
 
-# (case, urgency, raised at, acknowledge, on site, resolve) — all local times
+# (case, urgency, raised at, acknowledge, on site, resolve) — all local times; level 2 (C):
+# acknowledge 5 min, on site 4 h, resolve 7 h, in working time, all counted from the raise
 CASES = [
     (
         "C across 17:00 into the next day",
@@ -34,7 +35,7 @@ CASES = [
         "2026-11-26 16:00",
         "2026-11-26 16:05",
         "2026-11-27 11:00",
-        "2026-11-27 10:00",
+        "2026-11-27 14:00",
     ),
     (
         "C across a weekend",
@@ -42,7 +43,7 @@ CASES = [
         "2026-11-27 16:30",
         "2026-11-27 16:35",
         "2026-11-30 11:30",
-        "2026-11-30 10:30",
+        "2026-11-30 14:30",
     ),
     (
         "C raised after hours on Friday",
@@ -50,7 +51,7 @@ CASES = [
         "2026-11-27 17:30",
         "2026-11-30 08:05",
         "2026-11-30 12:00",
-        "2026-11-30 11:00",
+        "2026-11-30 15:00",
     ),
     (
         "C raised exactly at 17:00",
@@ -58,7 +59,7 @@ CASES = [
         "2026-11-26 17:00",
         "2026-11-27 08:05",
         "2026-11-27 12:00",
-        "2026-11-27 11:00",
+        "2026-11-27 15:00",
     ),
     (
         "C raised before 08:00",
@@ -66,7 +67,7 @@ CASES = [
         "2026-11-30 06:00",
         "2026-11-30 08:05",
         "2026-11-30 12:00",
-        "2026-11-30 11:00",
+        "2026-11-30 15:00",
     ),
     (
         "C across the National Day week",
@@ -74,7 +75,7 @@ CASES = [
         "2026-09-30 16:00",
         "2026-09-30 16:05",
         "2026-10-08 11:00",
-        "2026-10-08 10:00",
+        "2026-10-08 14:00",
     ),
     (
         "C raised on a holiday (National Day)",
@@ -82,7 +83,7 @@ CASES = [
         "2026-10-03 10:00",
         "2026-10-08 08:05",
         "2026-10-08 12:00",
-        "2026-10-08 11:00",
+        "2026-10-08 15:00",
     ),
     (
         "C into the make-up Saturday 2026-10-10",
@@ -90,7 +91,7 @@ CASES = [
         "2026-10-09 15:00",
         "2026-10-09 15:05",
         "2026-10-10 10:00",
-        "2026-10-10 09:00",
+        "2026-10-10 13:00",
     ),
     (
         "C on a Saturday before the make-up Sunday 2026-09-20",
@@ -98,7 +99,7 @@ CASES = [
         "2026-09-19 10:00",
         "2026-09-20 08:05",
         "2026-09-20 12:00",
-        "2026-09-20 11:00",
+        "2026-09-20 15:00",
     ),
     (
         "C over Mid-Autumn (Fri 09-25 holiday)",
@@ -106,7 +107,7 @@ CASES = [
         "2026-09-24 16:00",
         "2026-09-24 16:05",
         "2026-09-28 11:00",
-        "2026-09-28 10:00",
+        "2026-09-28 14:00",
     ),
     (
         "A 7x24 across midnight",
@@ -249,7 +250,7 @@ def test_cli_deadlines_json(app) -> None:
     data = json.loads(result.output)
     assert data["acknowledge"] == "2026-09-30T16:05:00+08:00"
     assert data["onsite"] == "2026-10-08T11:00:00+08:00"
-    assert data["resolve"] == "2026-10-08T10:00:00+08:00"
+    assert data["resolve"] == "2026-10-08T14:00:00+08:00"  # 7 working hours, from the raise
 
 
 def test_cli_site_policy_file_overrides_the_default(app) -> None:

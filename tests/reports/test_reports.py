@@ -130,8 +130,8 @@ def _seed_quarter() -> None:
         "2026-09-30 16:00",
         "2026-09-30 16:04",
         "2026-10-08 10:30",
-        "2026-10-08 10:50",
-    )  # 5x8 over National Day: on site due 10-08 11:00, resolve 10:00
+        "2026-10-08 14:30",
+    )  # 5x8 over National Day: on site due 10-08 11:00 (met), resolve 14:00 (7 h: breached)
     alert("later", "A", "monitor", "2026-10-02 09:00")  # next quarter: not counted
 
 
@@ -187,7 +187,7 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
         (180, "7x24"),
         (5, "工作时间（5x8）"),
         (240, "工作时间（5x8）"),
-        (180, "工作时间（5x8）"),
+        (420, "工作时间（5x8）"),
     ]
     assert book["SLA 达成"]["I2"].number_format == "0.0%"
     # month by month, counted here from the alert details
