@@ -6,6 +6,8 @@
 - ``round_detail(round)``: a round with its checklists, targets, answers, progress, findings.
 - ``open_findings(...)``, ``findings_between(...)``, ``rounds_between(...)``, ``item_series(...)``
   for the dashboard, history, trends and reports.
+- ``item_title(checklist, item)``: what a checklist item is called (the alert pages name a
+  patrol finding by it).
 """
 
 from __future__ import annotations
@@ -427,3 +429,22 @@ def room_reading_limits(
         except ValidationFailed:  # a broken override: the checklist's own limits
             out[room_id] = item.limits
     return out
+
+
+def item_title(checklist: str, item: str) -> str | None:
+    """What a patrol item is called, checklist and item in the user's language (e.g.
+    机房环境 · 热通道温度), for pages that name a finding by its item (the alert pages);
+    ``None`` when the checklist or the item is not (or no longer) defined here."""
+    from inspections import limits as overrides
+
+    found = overrides.site_checklists().checklists.get(checklist)
+    if found is None:
+        return None
+    try:
+        entry = found.item(item)
+    except KeyError:
+        return None
+    return (
+        f"{overrides.shown(found.title, found.title_en)} · "
+        f"{overrides.shown(entry.label, entry.label_en)}"
+    )

@@ -35,6 +35,7 @@ from opskit.alerts.models import (
 from opskit.alerts.queries import CLOCK_DONE, current_policy
 from opskit.alerts.sla import CLOCKS, clock_state
 from opskit.alerts.transports import TRANSPORTS, Message, TransportError
+from opskit.alerts.wording import rule_titles, source_text
 
 clocks_kinds = ("sla_warning", "sla_breached")  # their note is the clock's name, not text
 
@@ -196,7 +197,8 @@ def render(event: AlertEvent) -> Message:
             f"### [{event.urgency}] {alert.message}",
             f"- {_('Change')}: {what}",
             f"- {_('Time')}: {when}",
-            f"- {_('Rule')}: {alert.rule}",
+            # the source as a word and the rule by its title, as on the alert pages
+            f"- {_('Source')}: {source_text(alert.source, alert.rule, rule_titles([alert.rule]))}",
         ]
         if event.note and event.note != alert.message and event.kind not in clocks_kinds:
             lines.append(f"- {_('Note')}: {event.note}")

@@ -5,6 +5,8 @@
   the value crosses ``recovery`` (hysteresis), so a value hovering at the limit does not flap.
 - ``state``: fires while the value is one of ``states`` (UPS on battery, cooling fault).
 - ``unreachable``: the device's monitor is down for ``for``; ``stale``: no reading for ``after``.
+Each rule has a ``title`` (and ``title_en``) the pages show instead of its dotted name; a rule
+without one is called by its message.
 Urgency is a letter, per level ({warning: C, critical: B}), or per asset importance
 ({core: A, important: B, general: C}). Each rule's state per asset/instance is a ``RuleState``
 row; alerts are raised and cleared through ``opskit.alerts.services`` with the key
@@ -44,6 +46,9 @@ class Rule:
     kind: str
     message: str
     urgency: Any  # "A" | {"warning": "C", "critical": "B"} | {"core": "A", ...}
+    #: what the pages call the rule (Chinese, the site's language), and in English
+    title: str = ""
+    title_en: str = ""
     metric: str = ""
     warning: float | None = None
     critical: float | None = None
@@ -128,6 +133,13 @@ def load_rules(text: str, source: str = "rules.yaml") -> list[Rule]:
             "message": str(raw.get("message") or name),
             "urgency": _urgency(raw.get("urgency"), where),
         }
+        for key in ("title", "title_en"):
+            value = raw.get(key, "")
+            if not isinstance(value, str):
+                raise RuleError(f"{where}.{key}: expected text, got {value!r}")
+            fields[key] = value.strip()
+        # a rule without a title is called by its message (never by its dotted name)
+        fields["title"] = fields["title"] or fields["message"]
         if kind in ("threshold", "state"):
             if not raw.get("metric"):
                 raise RuleError(f"{where}.metric: required for a {kind} rule")

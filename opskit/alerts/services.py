@@ -6,17 +6,21 @@
 - ``clear_alert`` resolves the open alert of a condition automatically when it clears.
 - A condition that changed state ``FLAP_CHANGES`` times within ``FLAP_WINDOW`` is flapping:
   its alert is reopened instead of a new one being made, and its changes stop notifying.
-- ``acknowledge``, ``record_onsite`` and ``resolve`` are the engineer's steps.
+- ``acknowledge``, ``record_onsite`` and ``resolve`` are the engineer's steps. Each writes the
+  alert's row only while the step is still open there (``UPDATE ... WHERE``, row count checked),
+  so a retried POST or two engineers at once record it, and its event, once.
 Every change of status is an ``AlertEvent`` row. Callers own the transaction (they commit).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from opskit import db
 from opskit.alerts.models import (
@@ -198,38 +202,69 @@ def clear_alert(dedup_key: str, at: datetime | None = None, note: str = "") -> A
     return alert
 
 
+def _claim(alert: Alert, still_open: Any, **values: Any) -> bool:
+    """Write ``values`` to the alert's row only while ``still_open`` holds there. False when
+    another request (a retry, a colleague) took the step first; ``alert`` is then reloaded."""
+    sess = db.session()
+    sess.flush()
+    result = sess.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, still_open)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        sess.refresh(alert)
+        return False
+    for key, value in values.items():
+        set_committed_value(alert, key, value)
+    return True
+
+
 def acknowledge(alert: Alert, note: str = "", at: datetime | None = None) -> Alert:
+    refused = _("Only a firing alert can be acknowledged.")
     if alert.status != AlertStatus.FIRING.value:
-        raise ValidationFailed.one("status", _("Only a firing alert can be acknowledged."))
+        raise ValidationFailed.one("status", refused)
     now = at or db.utcnow()
-    alert.status = AlertStatus.ACKNOWLEDGED.value
-    alert.acknowledged_at = now
-    alert.acknowledged_by = _actor()
+    if not _claim(
+        alert,
+        Alert.status == AlertStatus.FIRING.value,
+        status=AlertStatus.ACKNOWLEDGED.value,
+        acknowledged_at=now,
+        acknowledged_by=_actor(),
+    ):
+        raise ValidationFailed.one("status", refused)
     _event(alert, EventKind.ACKNOWLEDGED, now, note.strip())
     return alert
 
 
 def record_onsite(alert: Alert, note: str = "", at: datetime | None = None) -> Alert:
-    """The engineer is on site for this alert (e.g. scanned the asset's QR label)."""
+    """The engineer is on site for this alert (e.g. scanned the asset's QR label); the first
+    arrival counts, a repeat changes nothing."""
     if alert.onsite_at is not None:
         return alert
     now = at or db.utcnow()
-    alert.onsite_at = now
-    alert.onsite_by = _actor()
-    _event(alert, EventKind.ONSITE, now, note.strip(), notify=False)
+    if _claim(alert, Alert.onsite_at.is_(None), onsite_at=now, onsite_by=_actor()):
+        _event(alert, EventKind.ONSITE, now, note.strip(), notify=False)
     return alert
 
 
 def resolve(alert: Alert, note: str, at: datetime | None = None) -> Alert:
+    already = _("The alert is already resolved.")
     if not alert.is_open:
-        raise ValidationFailed.one("status", _("The alert is already resolved."))
+        raise ValidationFailed.one("status", already)
     if not note.strip():
         raise ValidationFailed.one("note", _("Say what was done to resolve it."))
     now = at or db.utcnow()
-    alert.status = AlertStatus.RESOLVED.value
-    alert.resolved_at = now
-    alert.resolved_by = _actor()
-    alert.resolution_note = note.strip()
+    if not _claim(
+        alert,
+        Alert.status.in_(OPEN_STATUSES),
+        status=AlertStatus.RESOLVED.value,
+        resolved_at=now,
+        resolved_by=_actor(),
+        resolution_note=note.strip(),
+    ):
+        raise ValidationFailed.one("status", already)
     _event(alert, EventKind.RESOLVED, now, note.strip())
     return alert
 

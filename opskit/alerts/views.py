@@ -1,19 +1,23 @@
-"""Alert review for the tablet: filters, big acknowledge/resolve buttons, live SLA clocks."""
+"""Alert review for the tablet: filters, big acknowledge / on-site / resolve buttons (on the list
+and on the alert's own page), live SLA clocks, the service-level policy as a table."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from opskit import db
-from opskit.alerts import queries, services
+from opskit.alerts import queries, services, wording
 from opskit.alerts.models import Alert
+from opskit.alerts.sla import ClockState
 from opskit.auth import require_roles
 from opskit.i18n import site_tz
 from opskit.models import Role
+from opskit.people import full_name
 from opskit.validation import ValidationFailed
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -29,11 +33,28 @@ STATUS_LABELS = {
     "acknowledged": _l("Acknowledged"),
     "resolved": _l("Resolved"),
 }
-CLOCK_LABELS = {
-    "acknowledge": _l("Acknowledge"),
-    "onsite": _l("On site"),
-    "resolve": _l("Resolve"),
-}
+CLOCK_LABELS = wording.CLOCK_NAMES
+
+
+@bp.app_template_global("sla_clock")
+def _sla_clock(c: ClockState) -> dict[str, Any]:
+    """For the clock macro (alert pages, incidents, the dashboard tile): see ``wording``."""
+    return wording.clock_view(c)
+
+
+@bp.app_template_global("alert_event")
+def _alert_event(kind: str, note: str = "") -> str:
+    """An alert event kind as a phrase (history, notification channels)."""
+    return wording.event_text(kind, note)
+
+
+def _page_words(alerts: list[Alert]) -> dict[str, Any]:
+    """Source and rule titles, and the assets, of the alerts on a page (each read once)."""
+    titles = wording.rule_titles(a.rule for a in alerts)
+    return {
+        "sources": {a.id: wording.source_text(a.source, a.rule, titles) for a in alerts},
+        "assets": wording.assets_of(a.asset_id for a in alerts),
+    }
 
 
 def _filters() -> dict[str, Any]:
@@ -52,7 +73,8 @@ def _filters() -> dict[str, Any]:
 @bp.route("/")
 def index() -> str:
     filters = _filters()
-    views = queries.with_clocks(queries.list_alerts(**filters), db.utcnow())
+    alerts = queries.list_alerts(**filters)
+    views = queries.with_clocks(alerts, db.utcnow())
     template = "alerts/_list.html" if request.headers.get("HX-Request") else "alerts/index.html"
     from assets import queries as registry  # rooms for the filter, via the registry's queries
 
@@ -66,6 +88,7 @@ def index() -> str:
         status_labels=STATUS_LABELS,
         clock_labels=CLOCK_LABELS,
         source_labels=services.SOURCE_LABELS,
+        **_page_words(alerts),
     )
 
 
@@ -73,21 +96,59 @@ def index() -> str:
 def detail(alert_id: int) -> str:
     alert = db.session().get(Alert, alert_id) or abort(404)
     (view,) = queries.with_clocks([alert], db.utcnow())
+    room = None
+    if alert.room_id is not None:
+        from assets import queries as registry
+
+        room = registry.get_place("room", alert.room_id)
     return render_template(
         "alerts/detail.html",
         view=view,
         events=queries.history(alert_id),
+        room=room,
         urgency_labels=URGENCY_LABELS,
         status_labels=STATUS_LABELS,
         clock_labels=CLOCK_LABELS,
         source_labels=services.SOURCE_LABELS,
+        event_note=wording.event_note,
+        **_page_words([alert]),
     )
+
+
+def _already(alert: Alert, action: str) -> str | None:
+    """The step was taken before (a retried POST, a colleague): what to tell the engineer."""
+
+    def said(who: str | None, at: Any) -> dict[str, str]:
+        return {"who": full_name(who), "at": format_datetime(at, "short")}
+
+    if action == "ack" and alert.acknowledged_at is not None:
+        return _(
+            "Already acknowledged by %(who)s at %(at)s.",
+            **said(alert.acknowledged_by, alert.acknowledged_at),
+        )
+    if action == "onsite" and alert.onsite_at is not None:
+        return _(
+            "Arrival on site already recorded by %(who)s at %(at)s.",
+            **said(alert.onsite_by, alert.onsite_at),
+        )
+    if action == "resolve" and alert.status == "resolved" and alert.resolved_at is not None:
+        return _(
+            "Already resolved by %(who)s at %(at)s.", **said(alert.resolved_by, alert.resolved_at)
+        )
+    return None
 
 
 def _act(alert_id: int, action: str) -> Any:
     sess = db.session()
     alert = sess.get(Alert, alert_id) or abort(404)
     note = request.form.get("note", "")
+    target = request.form.get("next") or url_for("alerts.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("alerts.index")
+    done_before = _already(alert, action)
+    if done_before:  # nothing to do: no second event
+        flash(done_before, "info")
+        return redirect(target), 303
     try:
         if action == "ack":
             services.acknowledge(alert, note)
@@ -101,11 +162,13 @@ def _act(alert_id: int, action: str) -> Any:
         sess.commit()
     except ValidationFailed as exc:
         sess.rollback()
+        alert = sess.get(Alert, alert_id)
+        done_before = _already(alert, action) if alert is not None else None
+        if done_before:  # a request at the same moment took the step first
+            flash(done_before, "info")
+            return redirect(target), 303
         flash(" ".join(m for msgs in exc.errors.values() for m in msgs), "error")
         return redirect(url_for("alerts.detail", alert_id=alert_id)), 303
-    target = request.form.get("next") or url_for("alerts.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("alerts.index")
     return redirect(target), 303
 
 
@@ -124,33 +187,57 @@ def resolve(alert_id: int) -> Any:
     return _act(alert_id, "resolve")
 
 
-@bp.route("/policy", methods=["GET", "POST"])
-@require_roles(Role.ADMIN)
+def _policy_page(text: str, error: str | None, status: int = 200) -> Any:
+    from opskit.alerts.sla import HOURS
+
+    return render_template(
+        "alerts/policy.html",
+        text=text,
+        error=error,
+        policy=queries.current_policy(),
+        problems=queries.policy_problems(),
+        clock_labels=CLOCK_LABELS,
+        urgency_labels=URGENCY_LABELS,
+        hours_labels=dict(zip(HOURS, (_("7x24"), _("working hours")), strict=True)),
+        duration=wording.human_duration,
+    ), status
+
+
+def _saved_policy() -> Any:
+    from opskit.alerts.queries import POLICY_KEY
+    from opskit.models import SiteSetting
+
+    return db.session().get(SiteSetting, POLICY_KEY)
+
+
+@bp.get("/policy")
 def policy() -> Any:
+    """The service levels in force as a table, for everyone; admins also get the editor."""
+    from opskit.alerts.sla import default_policy_text
+
+    saved = _saved_policy()
+    return _policy_page(saved.value if saved is not None else default_policy_text(), None)
+
+
+@bp.post("/policy")
+@require_roles(Role.ADMIN)
+def policy_save() -> Any:
     """Admins edit the SLA policy (YAML); it is validated before it is saved, and audited."""
     from opskit.alerts.queries import POLICY_KEY
-    from opskit.alerts.sla import PolicyError, default_policy_text, load_policy
+    from opskit.alerts.sla import PolicyError, load_policy
     from opskit.models import SiteSetting
 
     sess = db.session()
-    saved = sess.get(SiteSetting, POLICY_KEY)
-    text = saved.value if saved is not None else default_policy_text()
-    error = None
-    if request.method == "POST":
-        text = request.form.get("policy", "").replace("\r\n", "\n")
-        try:
-            load_policy(text, site_tz(), "sla_policy")
-        except PolicyError as exc:
-            error = str(exc)
-        else:
-            if saved is None:
-                sess.add(SiteSetting(key=POLICY_KEY, value=text))
-            else:
-                saved.value = text
-            sess.commit()
-            flash(_("The service-level policy was saved."), "success")
-            return redirect(url_for("alerts.policy")), 303
-    current = queries.current_policy() if error is None else None
-    return render_template(
-        "alerts/policy.html", text=text, error=error, policy=current, clock_labels=CLOCK_LABELS
-    ), (400 if error else 200)
+    saved = _saved_policy()
+    text = request.form.get("policy", "").replace("\r\n", "\n")
+    try:
+        load_policy(text, site_tz(), "sla_policy")
+    except PolicyError as exc:
+        return _policy_page(text, str(exc), 400)
+    if saved is None:
+        sess.add(SiteSetting(key=POLICY_KEY, value=text))
+    else:
+        saved.value = text
+    sess.commit()
+    flash(_("The service-level policy was saved."), "success")
+    return redirect(url_for("alerts.policy")), 303

@@ -1,0 +1,209 @@
+"""How the alert pages say things: durations, where a clock stands, history events, what raised
+an alert (source and rule by their titles) and the asset it is about.
+
+Never a stored key on a page: a rule is named by its title (``rules.yaml``), a patrol finding
+by its checklist item (``inspections.queries.item_title``), an event by a phrase, the SLA's own
+events by 系统/System (``opskit.people``).
+
+Clock wording, shared with ``static/js/clocks.js`` (which receives the same words and the
+server's view of the clock in ``data-live``, so the countdown never trusts the browser's clock):
+- running: "time left: H:MM:SS";
+- past the deadline: "overdue by 24 min" (hours and days when longer), in red;
+- a 5x8 clock outside working time: "Paused (outside working hours)" and "resumes Mon 08:00".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from opskit.alerts.sla import ClockState
+
+#: what each history event says (the SLA's events add the clock: "SLA overdue (on site)")
+EVENT_LABELS = {
+    "raised": _l("Raised"),
+    "acknowledged": _l("Acknowledged"),
+    "onsite": _l("Arrived on site"),
+    "resolved": _l("Resolved"),
+    "escalated": _l("Escalated"),
+    "flapping": _l("Started flapping (changes no longer notify)"),
+    "silenced": _l("Raised during maintenance (silenced)"),
+    "sla_warning": _l("SLA about to run out"),
+    "sla_breached": _l("SLA overdue"),
+}
+SLA_EVENTS = ("sla_warning", "sla_breached")
+CLOCK_NAMES = {
+    "acknowledge": _l("Acknowledge"),
+    "onsite": _l("On site"),
+    "resolve": _l("Resolve"),
+}
+#: rules raised by other parts of opskit than rules.yaml
+OTHER_RULES = {
+    "registry.warranty": _l("Warranty ending"),
+}
+PATROL_PREFIX = "patrol."
+
+
+def english() -> bool:
+    return str(get_locale() or "").startswith("en")
+
+
+# --- durations and clocks ------------------------------------------------------------------
+
+
+def _words() -> dict[str, str]:
+    """The words of durations and clocks in the user's language, as templates (``%(num)s``,
+    ``%(time)s``): the page script fills them the same way ``human_duration`` does."""
+    return {
+        "day": _("1 day"),
+        "days": _("%(num)s days"),
+        "hour": _("1 hour"),
+        "hours": _("%(num)s hours"),
+        "min": _("%(num)s min"),
+        "under_min": _("under a minute"),
+        "overdue": _("overdue by %(time)s"),
+        "paused": _("Paused (outside working hours)"),
+        "left": _("time left"),
+    }
+
+
+def human_duration(value: timedelta, words: dict[str, str] | None = None) -> str:
+    """A length of time as a person says it: "24 min", "2 hours 5 min", "3 days 4 hours"
+    (minutes dropped from a day on, whole minutes only; its sign is ignored)."""
+    w = words or _words()
+    minutes = int(abs(value.total_seconds()) // 60)
+    if minutes < 1:
+        return w["under_min"]
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+
+    def unit(n: int, one: str, many: str) -> str:
+        return w[one] if n == 1 else w[many] % {"num": n}
+
+    if days:
+        parts = [unit(days, "day", "days")] + ([unit(hours, "hour", "hours")] if hours else [])
+    elif hours:
+        parts = [unit(hours, "hour", "hours")] + ([w["min"] % {"num": mins}] if mins else [])
+    else:
+        parts = [w["min"] % {"num": mins}]
+    return " ".join(parts)
+
+
+def overdue_text(value: timedelta) -> str:
+    return _("overdue by %(time)s", time=human_duration(value))
+
+
+def resume_text(at: datetime, now: datetime) -> str:
+    """When a paused clock runs again: "resumes Mon 08:00" within the week, else with the date."""
+    days = (at - now).total_seconds() / 86400
+    when = format_datetime(at, "EEE HH:mm") if days < 6 else format_datetime(at, "short")
+    return _("resumes %(when)s", when=when)
+
+
+def clock_view(c: ClockState) -> dict[str, Any]:
+    """What the clock macro shows for ``c``, and ``live``: the JSON the page script counts
+    down from (seconds left and the coming working periods, as offsets from the server's now)."""
+    words = _words()
+    view: dict[str, Any] = {"overdue": "", "paused": "", "resume": "", "live": ""}
+    if c.done_at is not None:
+        return view
+    now = c.now or c.deadline
+    if c.overdue:
+        view["overdue"] = overdue_text(c.remaining)
+    if c.paused:
+        view["paused"] = words["paused"]
+        view["resume"] = resume_text(c.resumes_at, now) if c.resumes_at else ""
+    periods = None
+    if c.hours == "working":
+        periods = [
+            [
+                round((start - now).total_seconds()),
+                round((end - now).total_seconds()),
+                resume_text(start, now),
+            ]
+            for start, end in c.periods
+        ]
+    view["live"] = json.dumps(
+        {"remaining": round(c.remaining.total_seconds()), "periods": periods, "words": words},
+        ensure_ascii=False,
+    )
+    return view
+
+
+# --- history, sources, rules, assets -------------------------------------------------------
+
+
+def event_text(kind: str, note: str = "") -> str:
+    """An event kind as a phrase; the SLA's events name their clock (stored in the note)."""
+    label = str(EVENT_LABELS.get(kind, kind.replace("_", " ")))
+    if kind in SLA_EVENTS and note in CLOCK_NAMES:
+        return _("%(event)s (%(clock)s)", event=label, clock=CLOCK_NAMES[note])
+    return label
+
+
+def event_note(kind: str, note: str) -> str:
+    """The note worth showing (an SLA event's note is its clock, already in its phrase)."""
+    return "" if kind in SLA_EVENTS else note
+
+
+def _shown(text: str, text_en: str) -> str:
+    return text_en if text_en and english() else text
+
+
+def _rule_titles() -> dict[str, str]:
+    from opskit.alerts.rules import RuleError, site_rules
+
+    try:
+        rules = site_rules()
+    except RuleError:  # a broken instance rules file is reported where it is loaded
+        return {}
+    return {r.name: _shown(r.title, r.title_en) for r in rules}
+
+
+def rule_title(rule: str, known: dict[str, str] | None = None) -> str | None:
+    """What a person calls the rule that raised an alert, or ``None`` when opskit does not know
+    it (the page then shows only the source)."""
+    if rule.startswith(PATROL_PREFIX):
+        checklist, _dot, item = rule[len(PATROL_PREFIX) :].rpartition(".")
+        if not checklist:
+            return None
+        from inspections import queries as patrol  # the patrol domain's read surface
+
+        return patrol.item_title(checklist, item)
+    if rule in OTHER_RULES:
+        return str(OTHER_RULES[rule])
+    return (known if known is not None else _rule_titles()).get(rule)
+
+
+def rule_titles(rules: Iterable[str]) -> dict[str, str]:
+    """rule name → title for the rules of a page's alerts (each looked up once)."""
+    known = _rule_titles()
+    out = {}
+    for rule in set(rules):
+        title = rule_title(rule, known)
+        if title:
+            out[rule] = title
+    return out
+
+
+def source_text(source: str, rule: str, titles: dict[str, str]) -> str:
+    """The source as a word, then the rule's title if known: 巡检 · 机房环境 · 热通道温度."""
+    from opskit.alerts.services import SOURCE_LABELS
+
+    word = str(SOURCE_LABELS.get(source, _("Other")))
+    title = titles.get(rule)
+    return f"{word} · {title}" if title and title != word else word
+
+
+def assets_of(asset_ids: Iterable[int | None]) -> dict[int, Any]:
+    """asset id → asset, read once through the registry's queries."""
+    from assets import queries as registry
+
+    ids = sorted({i for i in asset_ids if i is not None})
+    return {a.id: a for a in registry.assets_by_ids(ids)} if ids else {}
