@@ -117,12 +117,16 @@ def _parse(schema: ObjectSchema, *, partial: bool) -> dict[str, Any]:
 
 
 def _args(fields: tuple[Field, ...]) -> dict[str, Any]:
-    """Query parameters converted by their declarations (empty ones are ignored)."""
+    """Query parameters converted by their declarations.
+
+    An empty text search (``?q=``) is no filter; an empty value of a number, a yes/no or a
+    choice (``?kind=``) is refused like any other value outside what the parameter takes.
+    """
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for spec in fields:
-        text = request.args.get(spec.name, "")
-        if text == "":
+        text = request.args.get(spec.name)
+        if text is None or (text == "" and spec.type == "string" and spec.enum is None):
             continue
         try:
             values[spec.name] = spec.from_query(text)

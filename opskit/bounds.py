@@ -4,8 +4,7 @@ Ids and numeric query parameters end up in SQL as 64-bit integers. A number past
 (``/assets/99999999999999999999``, ``?page=1e30`` spelled out in digits) made SQLite raise
 ``OverflowError`` and PostgreSQL "integer out of range": a 500. Here:
 
-- the ``int`` URL converter only matches 0 … 2**63-1, so a larger id is a 404 like any
-  unknown id;
+- an ``int`` URL part past 2**63-1 is a 404, like any unknown id;
 - an out-of-range number that still reaches the database (a query parameter a view turned
   into an ``int``) is answered 400 "a number is out of range", naming the parameters that
   hold such numbers, instead of a 500.
@@ -19,7 +18,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter
 
 #: the largest value of a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT)
@@ -28,11 +27,17 @@ _DIGITS = re.compile(r"-?\d+")
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` limited to the database's integer range (beyond: no match, 404)."""
+    """``<int:...>`` answering 404 past the database's integer range.
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", DB_INT_MAX)
-        super().__init__(map, *args, **kwargs)
+    Not ``max=``: a number past it would then not match the rule at all and fall through to
+    another rule of the same path (``/api/v1/assets/<tag>`` answering a DELETE with 405).
+    """
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if abs(number) > DB_INT_MAX:
+            raise NotFound()
+        return number
 
 
 def out_of_range_args() -> list[str]:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -120,10 +129,68 @@ def tls_ca() -> Any:
     return send_file(path, mimetype="application/x-x509-ca-cert", download_name="opskit-ca.crt")
 
 
+# --- icons and the web app manifest (public: browsers fetch them before anyone logs in) -------
+
+ICONS = "icons"  # under static/: drawn once by tools/draw_icons.py and committed
+THEME_COLOR = "#212529"  # the navigation bar
+
+
+def _icon(name: str, mimetype: str) -> Any:
+    path = Path(current_app.static_folder or "") / ICONS / name
+    return send_file(path, mimetype=mimetype, max_age=86400)
+
+
+@bp.route("/favicon.ico")
+@public
+def favicon() -> Any:
+    """The browser tab's icon, where every browser looks for it first."""
+    return _icon("favicon.ico", "image/vnd.microsoft.icon")
+
+
+@bp.route("/apple-touch-icon.png")
+@bp.route("/apple-touch-icon-precomposed.png")
+@public
+def apple_touch_icon() -> Any:
+    """The iPad's home-screen icon (180 px), also at the address Safari tries without a link."""
+    return _icon("apple-touch-icon.png", "image/png")
+
+
+@bp.route("/manifest.webmanifest")
+@public
+def manifest() -> Any:
+    """The web app manifest: name, icons and colours when opskit is added to a home screen."""
+
+    def icon(name: str, size: int, purpose: str) -> dict[str, str]:
+        url = url_for("static", filename=f"{ICONS}/{name}", v=__version__)
+        return {"src": url, "sizes": f"{size}x{size}", "type": "image/png", "purpose": purpose}
+
+    body = {
+        "name": "opskit",
+        "short_name": "opskit",
+        "id": url_for("home.index"),
+        "start_url": url_for("home.index"),
+        "scope": url_for("home.index"),
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": THEME_COLOR,
+        "icons": [
+            icon("icon-192.png", 192, "any"),
+            icon("icon-512.png", 512, "any"),
+            icon("icon-512.png", 512, "maskable"),
+        ],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
 def _error(exc: HTTPException) -> Any:
     code = exc.code or 500
+    # the exception's own headers (Allow on a 405, Retry-After ...) go with either answer
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if is_api_request():
-        return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), code
+        body = jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description)
+        return body, code, headers
     messages = {
         400: _("The request was not understood."),
         401: _("Please log in."),
@@ -136,7 +203,7 @@ def _error(exc: HTTPException) -> Any:
     message = messages.get(code, exc.description or "")
     if exc.description and exc.description != type(exc).description:
         message = exc.description  # a view's own words for what was wrong (escaped on the page)
-    return render_template("errors/error.html", code=code, message=message), code
+    return render_template("errors/error.html", code=code, message=message), code, headers
 
 
 def _csrf_error(exc: CSRFError) -> Any:

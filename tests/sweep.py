@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.routing.converters import NumberConverter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,3 +44,14 @@ def get_routes_with(app: Flask, fill: Callable[[bool], str]) -> list[tuple[str, 
             url = re.sub(rf"<[^>]*\b{name}>", fill(isinstance(converter, NumberConverter)), url)
         routes.append((rule.rule, url))
     return routes
+
+
+def fetch(client: FlaskClient, url: str) -> tuple[int, str, str]:
+    """(status, content type, text body or "") of a GET, closed (files are not left open)."""
+    response = client.get(url)
+    try:
+        content_type = response.content_type or ""
+        text = content_type.startswith("text/") or "json" in content_type
+        return response.status_code, content_type, response.get_data(as_text=True) if text else ""
+    finally:
+        response.close()

@@ -74,6 +74,12 @@ def test_list_pages_and_filters(db_client: FlaskClient, seeded, engineer) -> Non
     assert bad.status_code == 422
     assert set(bad.get_json()["fields"]) == {"per_page", "kind"}
 
+    # an empty choice or number is refused, not taken as "no filter"; an empty search is none
+    empty = db_client.get("/api/v1/assets?kind=&status=&page=", headers=engineer)
+    assert empty.status_code == 422
+    assert set(empty.get_json()["fields"]) == {"kind", "status", "page"}
+    assert db_client.get("/api/v1/assets?q=", headers=engineer).get_json()["total"] == 9
+
     racks = db_client.get(f"/api/v1/racks?room_id={seeded['room']}", headers=engineer).get_json()
     assert [(r["name"], r["used_units"], r["u_height"]) for r in racks["items"]] == [("A01", 8, 42)]
 
@@ -254,3 +260,11 @@ def test_openapi_document_lists_the_registry(db_client, engineer) -> None:
         "nullable": True,
     }
     assert doc["components"]["schemas"]["PrefixCreate"]["properties"]["vlan"]["maximum"] == 4094
+
+
+def test_405_names_the_allowed_methods(db_client, engineer) -> None:
+    answer = db_client.put("/api/v1/assets", headers=engineer, json={})
+    assert answer.status_code == 405
+    assert set(answer.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    page = db_client.delete("/login")
+    assert page.status_code == 405 and "POST" in page.headers["Allow"]
