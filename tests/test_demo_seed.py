@@ -46,6 +46,14 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         snmp = list(db.session().scalars(select(Monitor).where(Monitor.kind == "snmp")))
         assert len(snmp) == len(devices.DEVICES)
         assert {m.settings["host"] for m in snmp} == {"127.0.0.1"}
+        # no SNMP community in a monitor's name or the audit log, both readable by viewers
+        communities = {d.community for d in devices.DEVICES}
+        from opskit.models import AuditLog
+
+        shown = [m.name for m in snmp] + [
+            f"{row.summary} {row.changes}" for row in db.session().scalars(select(AuditLog))
+        ]
+        assert not [text for text in shown if any(c in text for c in communities)]
         assert _count(Monitor, Monitor.kind == "host") == 1
         # history: the steady UPS's recorded values, every 2 h then every 30 min, for two weeks
         ups = db.session().scalar(select(Asset).where(Asset.asset_tag == devices.STEADY_UPS))
@@ -149,3 +157,22 @@ def test_demo_refuses_a_database_it_did_not_create_until_reset(app: Flask) -> No
     with app.app_context():
         tags = set(db.session().scalars(select(Asset.asset_tag)))
         assert "REAL-001" not in tags and devices.STEADY_UPS in tags
+
+
+def test_an_older_demo_database_loses_the_communities_in_monitor_names(app: Flask) -> None:
+    from monitors import services
+    from monitors.models import Monitor
+    from opskit.demo import seed
+    from tests import factories
+
+    with app.app_context():
+        asset = factories.asset("ZJ-UPS-01", kind="ups")
+        settings = {"host": "127.0.0.1", "port": 1, "version": "2c", "timeout": 2, "retries": 1}
+        services.add_monitor(
+            asset.id, "snmp", settings, {"community": "ups-a"}, name="demo-agent ups-a"
+        )
+        db.session().commit()
+        assert seed.point_monitors_at(16100) == 1
+        db.session().commit()
+        monitor = db.session().scalar(select(Monitor))
+        assert monitor.name == seed.DEMO_MONITOR_NAME and monitor.settings["port"] == 16100

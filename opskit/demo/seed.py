@@ -709,6 +709,12 @@ def seed_registry(scale: int = 1) -> Built:
 # --- monitors and readings history ----------------------------------------------------------
 
 
+#: the name of the demo's SNMP monitors (they are told apart by their asset, not their name)
+DEMO_MONITOR_NAME = "演示 SNMP 代理"
+#: what demo databases made before named them: "demo-agent <community>", a secret on a page
+_OLD_DEMO_PREFIX = "demo-agent "
+
+
 def seed_monitors(built: Built, snmp_port: int) -> int:
     """SNMP monitors for the simulated devices, the host monitor for this machine."""
     from monitors import services
@@ -723,7 +729,7 @@ def seed_monitors(built: Built, snmp_port: int) -> int:
             {"host": "127.0.0.1", "port": snmp_port, "version": "2c", "timeout": 2, "retries": 1},
             {"community": device.community},
             interval_s=device.interval_s,
-            name=f"demo-agent {device.community}",
+            name=DEMO_MONITOR_NAME,  # never the community: monitor names are shown to viewers
         )
         made += 1
     services.add_monitor(built.assets["ZJ-SRV-000"].id, "host", {}, interval_s=30, name="本机")
@@ -735,7 +741,9 @@ def point_monitors_at(snmp_port: int) -> int:
     from monitors.models import Monitor
 
     changed = 0
-    for m in db.session().scalars(select(Monitor).where(Monitor.name.like("demo-agent %"))):
+    demo = (Monitor.name == DEMO_MONITOR_NAME) | Monitor.name.startswith(_OLD_DEMO_PREFIX)
+    for m in db.session().scalars(select(Monitor).where(demo)):
+        m.name = DEMO_MONITOR_NAME
         settings = dict(m.settings or {})
         if settings.get("port") != snmp_port:
             settings["port"] = snmp_port
