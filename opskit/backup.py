@@ -15,6 +15,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from opskit.files import make_private
+
 
 class BackupError(RuntimeError):
     """A backup or restore was refused; nothing was changed."""
@@ -73,12 +75,47 @@ def backup_sqlite(url: str, dest: Path) -> BackupInfo:
     except BackupError:
         tmp.unlink(missing_ok=True)
         raise
+    make_private(tmp)
     os.replace(tmp, dest)
     return BackupInfo(dest, dest.stat().st_size, revision)
 
 
-def restore_sqlite(src: Path, url: str) -> BackupInfo:
+def holders(path: Path) -> list[str]:
+    """Other processes that have ``path`` (or its -wal/-shm file) open: "name (pid N)".
+
+    A running ``opskit serve``, ``opskit poll`` or ``opskit demo`` keeps the database open;
+    replacing it under them would leave their connections and caches on the old data.
+    Processes this account may not inspect are not seen.
+    """
+    import psutil
+
+    wanted = {str(path.resolve()), *(f"{path.resolve()}-{end}" for end in ("wal", "shm"))}
+    found = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        if proc.info["pid"] == os.getpid():
+            continue
+        try:
+            files = {f.path for f in proc.open_files()}
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        if files & wanted:
+            found.append(f"{proc.info['name']} (pid {proc.info['pid']})")
+    return found
+
+
+def restore_sqlite(src: Path, url: str, force: bool = False) -> BackupInfo:
+    """Copy the verified backup ``src`` into the live database.
+
+    Refused while another process holds the database (stop the server and the poller
+    first), unless ``force``.
+    """
     target = sqlite_path(url)
+    busy = holders(target) if target.exists() else []
+    if busy and not force:
+        raise BackupError(
+            f"{target} is in use by {', '.join(busy)}: stop the server and the poller first "
+            "(or pass --force to replace it under them)"
+        )
     revision = _verify(src)
     target.parent.mkdir(parents=True, exist_ok=True)
     with (

@@ -341,15 +341,19 @@ def backup_cmd(file: Path) -> None:
 @cli.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Replace it even while a server or poller has it open.")
 @with_appcontext
-def restore_cmd(file: Path, yes: bool) -> None:
-    """Replace the SQLite database with the verified backup FILE. Stop the server first."""
+def restore_cmd(file: Path, yes: bool, force: bool) -> None:
+    """Replace the SQLite database with the verified backup FILE.
+
+    Refused while a server, poller or demo has the database open: stop them first.
+    """
     from opskit import backup
 
     if not yes and not click.confirm(f"Replace the current database with {file}?"):
         sys.exit(1)
     try:
-        info = backup.restore_sqlite(file, current_app.config["DATABASE_URL"])
+        info = backup.restore_sqlite(file, current_app.config["DATABASE_URL"], force=force)
     except backup.BackupError as exc:
         _fail(str(exc))
         return
@@ -369,6 +373,9 @@ _add_demo()
 
 
 def main() -> None:
+    from opskit.files import restrict_umask
+
+    restrict_umask()  # the database, backups, packs and keys are nobody else's to read
     cli(prog_name="opskit")
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import xlsxwriter
 
+from opskit.files import make_private
 from reports import xlsxrows
 
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME = "text", "int", "number", "percent", "date", "datetime"
@@ -125,6 +126,7 @@ class ReportWriter:
         except Exception:
             self.tmp.unlink(missing_ok=True)
             raise
+        make_private(self.tmp)  # a pack holds the customer's registry and people's names
         os.replace(self.tmp, self.path)
 
     def reserve(self, name: str) -> Any:
