@@ -12,7 +12,17 @@ from opskit.models import ApiToken, AuditLog, User
 from tests.conftest import csrf_token, login, post_form
 
 #: Endpoints anyone may reach. Adding one here is a security decision: say why in the review.
-PUBLIC = {"static", "auth.login", "auth.set_language", "home.healthz", "home.tls_ca"}
+PUBLIC = {
+    "static",
+    "auth.login",
+    "auth.set_language",
+    "home.healthz",
+    "home.tls_ca",
+    # browsers fetch the icons and the manifest before anyone logs in
+    "home.favicon",
+    "home.apple_touch_icon",
+    "home.manifest",
+}
 #: Writes any logged-in user (viewers too) may make, to their own session or account only.
 SELF_SERVICE = {
     "auth.login",
