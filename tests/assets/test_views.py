@@ -37,7 +37,7 @@ def _count(app: Flask, model) -> int:
 
 def _rows(html: str) -> list[str]:
     """Asset tags of the list's rows, in page order."""
-    return re.findall(r'<tr data-asset-id="\d+">\s*<td><a [^>]*>([^<]+)</a>', html)
+    return re.findall(r'<tr data-asset-id="\d+">\s*<td[^>]*><a [^>]*>([^<]+)</a>', html)
 
 
 def _field_error(html: str, field: str) -> list[str]:
@@ -498,7 +498,7 @@ def test_prefix_page_utilisation_free_ranges_and_next_free(db_client: FlaskClien
     assert 'data-used="3" data-size="6" data-percent="50.0"' in html
     assert re.search(r'id="next-free">10\.1\.20\.3<', html)
     ranges = re.findall(
-        r"<tr><td>([\d.]+)</td><td>([\d.]+)</td><td>(\d+)</td></tr>",
+        r"<tr><td[^>]*>([\d.]+)</td><td[^>]*>([\d.]+)</td><td>(\d+)</td></tr>",
         re.search(r'id="free-ranges".*?</table>', html, re.S).group(0),
     )
     assert ranges == [("10.1.20.3", "10.1.20.4", "2"), ("10.1.20.6", "10.1.20.6", "1")]
@@ -589,12 +589,12 @@ def test_warranty_reminders_page(db_client: FlaskClient) -> None:
     _seed(app, build)
     login(db_client, "viewer")
     html = db_client.get("/assets/warranty").get_data(as_text=True)
-    rows = re.findall(r'<tr data-state="(\w+)">\s*<td><a [^>]*>([^<]+)</a>', html)
+    rows = re.findall(r'<tr data-state="(\w+)">\s*<td[^>]*><a [^>]*>([^<]+)</a>', html)
     assert rows == [("expired", "OLD"), ("30", "SOON"), ("90", "LATER")]
     assert "7x24" in html and "已过保" in html
     html = db_client.get("/assets/warranty?sort=warranty_end&dir=desc").get_data(as_text=True)
     assert [
-        t for _s, t in re.findall(r'<tr data-state="(\w+)">\s*<td><a [^>]*>([^<]+)</a>', html)
+        t for _s, t in re.findall(r'<tr data-state="(\w+)">\s*<td[^>]*><a [^>]*>([^<]+)</a>', html)
     ] == [
         "LATER",
         "SOON",

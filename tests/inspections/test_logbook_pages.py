@@ -20,7 +20,7 @@ from tests.inspections.test_logbook import _setup
 TZ = ZoneInfo("Asia/Shanghai")
 BASE = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)  # 09:00 on 1 October, Shanghai
 ROW_NAME = re.compile(r'<tr data-entry="\d+"><td>[^<]*</td><td>([^<]*)</td>')
-EVENT_REASON = re.compile(r'<tr data-event="\d+">(?:<td>[^<]*</td>){4}<td>([^<]*)</td>')
+EVENT_REASON = re.compile(r'<tr data-event="\d+">(?:<td[^>]*>[^<]*</td>){4}<td>([^<]*)</td>')
 
 
 def _seed(app, visitors: int = 205, others: int = 105, events: int = 130) -> dict[str, int]:
