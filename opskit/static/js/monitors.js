@@ -24,9 +24,13 @@
           } },
           series: [{
             type: "graph", layout: "force", roam: true, draggable: true,
-            force: { repulsion: 220, edgeLength: [60, 140] },
-            label: { show: true, position: "bottom", fontSize: 12 },
-            symbolSize: 28,
+            // settle the layout before the first paint (a few dozen devices: instant), then hide
+            // a label that would overlap another; tapping a device shows its name and links
+            force: { repulsion: 300, edgeLength: [45, 100], gravity: 0.22, layoutAnimation: false },
+            label: { show: true, position: "bottom", fontSize: 12, width: 110, overflow: "truncate" },
+            labelLayout: { hideOverlap: true },
+            emphasis: { focus: "adjacency", label: { show: true } },
+            symbolSize: 30,
             data: data.nodes.map(function (n) {
               // a device outside the chosen site/room (the far end of an uplink): faded, dashed rim
               var style = { color: STATE_COLORS[n.state] || "#6c757d" };
@@ -45,6 +49,7 @@
             }),
           }],
         });
+        fit(chart);
         chart.on("click", function (p) {
           if (p.dataType === "node" && p.data.url) window.location.href = p.data.url;
         });
@@ -53,6 +58,24 @@
         el.dataset.outside = String(data.nodes.filter(function (n) { return n.outside; }).length);
         window.addEventListener("resize", function () { chart.resize(); });
       });
+  }
+
+  // Zoom the settled layout so every device and its label fits the box (a large site on a tablet
+  // held upright would otherwise spill over the edges); never zoom in past 1.
+  function fit(chart) {
+    var series = chart.getModel().getSeriesByIndex(0);
+    var data = series && series.getData();
+    if (!data || !data.count()) return;
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (var i = 0; i < data.count(); i++) {
+      var p = data.getItemLayout(i);
+      if (!p) continue;
+      x0 = Math.min(x0, p[0]); x1 = Math.max(x1, p[0]); y0 = Math.min(y0, p[1]); y1 = Math.max(y1, p[1]);
+    }
+    if (!isFinite(x0)) return;
+    var zoom = Math.min(1, (chart.getWidth() - 120) / Math.max(1, x1 - x0),
+      (chart.getHeight() - 70) / Math.max(1, y1 - y0));
+    chart.setOption({ series: [{ center: [(x0 + x1) / 2, (y0 + y1) / 2 + 8], zoom: zoom }] });
   }
 
   // The site/room filter: a new site starts with all its rooms; either choice reloads the page
@@ -97,6 +120,44 @@
     return index;
   }
 
+  // How a chart shows its values. data-unit is the unit as people read it (translated);
+  // data-per divides the stored values first (the page sets 86400 for durations stored in seconds,
+  // shown in days). Percentages get a 0-100 axis (higher only when a value is above 100: an
+  // overloaded UPS stays visible); bytes and bits per second are scaled to one unit per chart
+  // (GB, Mbit/s) so the axis reads 16 GB, not 16,000,000,000.
+  var SCALES = {
+    "B": [1024, ["B", "KB", "MB", "GB", "TB", "PB"]],
+    "bit/s": [1000, ["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"]]
+  };
+
+  function round(v) { return Math.round(v * 100) / 100; }
+
+  function display(el, points) {
+    var per = Number(el.dataset.per) || 1;
+    var unit = el.dataset.unit || "";
+    var values = [];
+    points.forEach(function (p) { if (p[1] !== null && p[1] !== undefined) values.push(p[1] / per); });
+    var top = values.length ? Math.max.apply(null, values.map(Math.abs)) : 0;
+    var scale = SCALES[unit];
+    if (scale) {
+      var i = 0;
+      while (top >= scale[0] && i < scale[1].length - 1) { top /= scale[0]; per *= scale[0]; i++; }
+      unit = scale[1][i];
+    }
+    var data = points.map(function (p) {
+      return [p[0], p[1] === null || p[1] === undefined ? null : p[1] / per];
+    });
+    var yAxis = { type: "value", scale: true };
+    if (unit === "%") {
+      var highest = values.length ? Math.max.apply(null, values) : 0;
+      yAxis = { type: "value", min: 0, max: highest > 100 ? Math.ceil(highest) : 100 };
+    }
+    var suffix = unit === "%" ? "%" : (unit ? " " + unit : "");
+    // the ticks are ECharts' own round numbers: print them whole (only float noise trimmed)
+    yAxis.axisLabel = { formatter: function (v) { return Number(v.toPrecision(10)) + suffix; } };
+    return { data: data, yAxis: yAxis, suffix: suffix, unit: unit };
+  }
+
   function trend(el, force) {
     if (el.dataset.loaded && !force) return;
     el.dataset.loaded = "1";
@@ -105,20 +166,21 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         var chart = echarts.getInstanceByDom(el) || echarts.init(el);
-        var unit = el.dataset.unit || "";
+        var shown = display(el, data.points);
         chart.setOption({
           animation: false,
           grid: { left: 44, right: 12, top: 12, bottom: 28 },
           tooltip: { trigger: "axis", confine: true, valueFormatter: function (v) {
-            return v === null || v === undefined ? "—" : (Math.round(v * 100) / 100) + (unit ? " " + unit : "");
+            return v === null || v === undefined ? "—" : round(v) + shown.suffix;
           } },
           xAxis: { type: "time" },
-          yAxis: { type: "value", scale: true },
+          yAxis: shown.yAxis,
           dataZoom: [{ type: "inside" }],
-          series: [{ type: "line", data: data.points, showSymbol: data.points.length < 60, symbolSize: 5 }],
-        });
+          series: [{ type: "line", data: shown.data, showSymbol: data.points.length < 60, symbolSize: 5 }],
+        }, { replaceMerge: ["yAxis"] });
         el.dataset.points = String(data.points.length);
         el.dataset.resolution = String(data.resolution);
+        el.dataset.shownUnit = shown.unit; // for the browser tests
       });
   }
 

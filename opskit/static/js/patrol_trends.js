@@ -46,6 +46,16 @@
     series.push({ type: "line", data: [], markLine: { symbol: "none", silent: true, data: lines } });
   }
 
+  // a percentage (%, %RH) never runs past 100 on the axis unless a reading does
+  var percent = /^%/.test(spec.unit || "");
+  var low = values.length ? Math.floor(Math.min.apply(null, values) - 2) : null;
+  var high = values.length ? Math.ceil(Math.max.apply(null, values) + 2) : null;
+  if (percent && high !== null) {
+    var top = Math.max.apply(null, values);
+    high = top > 100 ? Math.ceil(top) : Math.min(high, 100);
+    low = Math.max(low, 0);
+  }
+
   var chart = echarts.init(el, null, { renderer: "svg" });
   chart.setOption({
     animation: false,
@@ -58,8 +68,8 @@
     yAxis: {
       type: "value",
       name: spec.unit,
-      min: values.length ? Math.floor(Math.min.apply(null, values) - 2) : null,
-      max: values.length ? Math.ceil(Math.max.apply(null, values) + 2) : null
+      min: low,
+      max: high
     },
     series: series
   });
