@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 
 from inspections import labels, limits
+from opskit.people import full_name
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -33,18 +34,20 @@ def write_rounds(
     rooms = {r.id: f"{r.site.name} / {r.name}" for r in assets.all_rooms()}
     known = limits.site_checklists().checklists
 
-    def item_label(checklist_key: str, item_key: str) -> tuple[str, str, str]:
+    def item_label(checklist_key: str, item_key: str) -> tuple[str, str, str, Any]:
+        """(checklist title, item label, unit, item) in the reader's language."""
         checklist = known.get(checklist_key)
         if checklist is None:
-            return checklist_key, item_key, ""
+            return checklist_key, item_key, "", None
         try:
             item = checklist.item(item_key)
         except KeyError:
-            return limits.shown(checklist.title, checklist.title_en), item_key, ""
+            return limits.shown(checklist.title, checklist.title_en), item_key, "", None
         return (
             limits.shown(checklist.title, checklist.title_en),
             limits.shown(item.label, item.label_en),
             item.unit,
+            item,
         )
 
     round_rows = [
@@ -53,13 +56,13 @@ def write_rounds(
             "plan": r.plan.name if r.plan else _("Ad hoc round"),
             "room": rooms.get(r.room_id, ""),
             "scheduled_for": _local(r.scheduled_for, tz),
-            "engineer": r.engineer,
+            "engineer": full_name(r.engineer),
             "status": labels.text(labels.ROUND_STATUS_LABELS, r.status),
             "answers": len(r.answers),
             "abnormal": sum(1 for a in r.answers if a.level in ("warning", "critical")),
             "signature": r.signature_name,
             "submitted_at": _local(r.submitted_at, tz),
-            "reviewer": r.reviewer or "",
+            "reviewer": full_name(r.reviewer),
             "review_comment": r.review_comment,
             "approved_at": _local(r.approved_at, tz),
         }
@@ -70,7 +73,7 @@ def write_rounds(
     for r in rounds:
         targets = {t.get("key"): t.get("label", "") for t in r.targets}
         for a in sorted(r.answers, key=lambda a: (a.checklist_key, a.target, a.id)):
-            title, label, unit = item_label(a.checklist_key, a.item_key)
+            title, label, unit, item = item_label(a.checklist_key, a.item_key)
             answer_rows.append(
                 {
                     "started_at": _local(r.started_at, tz),
@@ -78,20 +81,20 @@ def write_rounds(
                     "target": targets.get(a.target) or "",
                     "checklist": title,
                     "item": label,
-                    "value": a.value,
+                    "value": labels.answer_text(item, a.value),
                     "number": a.number,
                     "unit": unit,
                     "level": labels.text(labels.LEVEL_LABELS, a.level),
                     "note": a.note,
                     "monitored": a.monitored_value,
-                    "disagrees": a.disagrees,
-                    "answered_by": a.answered_by,
+                    "disagrees": _("Yes") if a.disagrees else "",
+                    "answered_by": full_name(a.answered_by),
                     "answered_at": _local(a.answered_at, tz),
                     "_abnormal": a.level in ("warning", "critical"),
                 }
             )
         for f in r.findings:
-            title, label, _unit = item_label(f.answer.checklist_key, f.answer.item_key)
+            title, label, _unit, _item = item_label(f.answer.checklist_key, f.answer.item_key)
             finding_rows.append(
                 {
                     "opened_at": _local(f.opened_at, tz),
@@ -104,7 +107,7 @@ def write_rounds(
                     "message": f.message,
                     "closed_at": _local(f.closed_at, tz),
                     "closing_note": f.closing_note,
-                    "closed_by": f.closed_by or "",
+                    "closed_by": full_name(f.closed_by),
                 }
             )
     with ReportWriter(path) as writer:

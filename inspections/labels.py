@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 #: a planned slot of today's patrol (``inspections.queries.rounds_for_day``)
@@ -24,8 +27,28 @@ LEVEL_LABELS = {
     "critical": _l("Critical"),
     "invalid": _l("Invalid"),
 }
+#: a check item's answer (``inspections.checklists``: pass or fail)
+CHECK_LABELS = {
+    "pass": _l("Pass"),
+    "fail": _l("Fail"),
+}
 
 
 def text(labels: dict, key: str) -> str:
     """The label of ``key`` as plain text (for workbooks), the key itself when unknown."""
     return str(labels[key]) if key in labels else key
+
+
+def answer_text(item: Any, value: str) -> str:
+    """An answer as the engineer chose it, in the reader's language: 合格/不合格 for a check,
+    the option's label for a choice; a reading's number, a text answer (or an answer of an item
+    or option no longer in the checklist) as it was stored."""
+    if not value or item is None:
+        return value
+    english = str(get_locale() or "").startswith("en")
+    if item.kind == "check":
+        return text(CHECK_LABELS, value)
+    chosen = next((o for o in item.options if o.key == value), None)
+    if item.kind == "choice" and chosen is not None:
+        return (chosen.label_en or chosen.label) if english else chosen.label
+    return value

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from inspections import checklists as cl
+from inspections import labels
 from inspections.models import (
     ROOM_TARGET,
     PatrolAnswer,
@@ -667,13 +668,9 @@ def _finding_message(patrol: PatrolRound, entry: dict[str, Any], answer: PatrolA
     item = checklist.item(answer.item_key)
     room = next((r for r in assets.all_rooms() if r.id == patrol.room_id), None)
     where = entry.get("label") or (room.name if room else "")
-    value = answer.value
+    value = labels.answer_text(item, answer.value)  # 不合格, a choice's label
     if item.kind == "reading":
         value = f"{answer.value}{item.unit}"
-    elif item.kind == "choice":
-        value = next((o.label for o in item.options if o.key == answer.value), answer.value)
-    elif item.kind == "check":
-        value = _("fail") if answer.value == "fail" else value
     outcome = cl.evaluate(
         item, answer.value, limits_at(answer.checklist_key, item, patrol, answer.asset_id)
     )

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from opskit import db
 from opskit.models import User
 
-# actors that are not people: opskit itself (the SLA clock, the poller, rules, the scheduler)
-SYSTEM_ACTORS = frozenset({"sla", "system", "poller", "rules", "scheduler"})
+# actors that are not people: opskit itself (the SLA clock, the poller, rules, the scheduler,
+# the demo's seeder)
+SYSTEM_ACTORS = frozenset({"sla", "system", "poller", "rules", "scheduler", "demo"})
 
 
 def _names() -> dict[str, str]:

@@ -18,6 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from inspections import labels
+from opskit.people import full_name
 from reports.kinds import Context, _local
 from reports.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 
@@ -60,10 +61,15 @@ def patrol(ctx: Context) -> list[Sheet]:
     english = not str(get_locale() or "zh").startswith("zh")
     lists = cache(checklists)  # parsed at the first finding, if any (parsing costs ~60 ms)
 
-    def item_label(checklist: str, item: str) -> str:
+    def item_of(checklist: str, item: str) -> Any:
         try:
-            found = lists()[checklist].item(item)
+            return lists()[checklist].item(item)
         except KeyError:
+            return None
+
+    def item_label(checklist: str, item: str) -> str:
+        found = item_of(checklist, item)
+        if found is None:
             return item
         return (found.label_en or found.label) if english else found.label
 
@@ -75,15 +81,17 @@ def patrol(ctx: Context) -> list[Sheet]:
             {
                 "opened": _local(f.opened_at, ctx),
                 "room": rooms.get(f.round.room_id, ""),
-                "engineer": f.round.engineer,
+                "engineer": full_name(f.round.engineer),
                 "item": item_label(answer.checklist_key, answer.item_key),
-                "value": answer.value,
+                "value": labels.answer_text(
+                    item_of(answer.checklist_key, answer.item_key), answer.value
+                ),
                 "level": labels.text(labels.LEVEL_LABELS, f.level),
                 "urgency": f.urgency,
                 "message": f.message,
                 "state": _("still open") if f.closed_at is None else _("closed"),
                 "closed": _local(f.closed_at, ctx),
-                "closed_by": f.closed_by or "",
+                "closed_by": full_name(f.closed_by),
                 "note": f.closing_note,
                 "hours": round((f.closed_at - f.opened_at).total_seconds() / 3600, 1)
                 if f.closed_at

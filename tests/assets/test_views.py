@@ -251,7 +251,7 @@ def test_detail_shows_everything_and_history_after_edit(db_client: FlaskClient) 
     assert "10.1.20.5" in html and f"/assets/prefixes/{prefix_id}" in html
     assert "SW-001" in html and "Gi1/0/1" in html
     history = re.search(r'id="asset-history".*?</table>', html, re.S).group(0)
-    assert "engineer" in history
+    assert ">Engineer</td>" in history  # who, by full name (the login is "engineer")
     assert "old-name → new-name" in history
     assert "5 → 7" in history
     assert "名称" in history  # field labels in the user's language
@@ -265,7 +265,7 @@ def test_detail_history_includes_the_creation(db_client: FlaskClient) -> None:
         asset_id = db.session().scalar(select(Asset.id))
     html = db_client.get(f"/assets/{asset_id}").get_data(as_text=True)
     history = re.search(r'id="asset-history".*?</table>', html, re.S).group(0)
-    assert "engineer" in history and "新服务器" in history
+    assert ">Engineer</td>" in history and "新服务器" in history
 
 
 def test_line_details(db_client: FlaskClient) -> None:

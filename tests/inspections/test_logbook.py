@@ -78,6 +78,7 @@ def test_sign_in_retry_sign_out_and_list(db_app, db_client) -> None:
     book = openpyxl.load_workbook(io.BytesIO(db_client.get("/patrol/logbook/export.xlsx").data))
     row = [c.value for c in book.worksheets[0][2]]
     assert row[1] == "张伟" and row[5] == "**************1234"
+    assert row[8] == "Engineer"  # recorded by: the full name, not the login name "engineer"
     page = db_client.get("/patrol/logbook/").get_data(as_text=True)
     assert 'id="people-inside"' in page and "张伟" in page
     assert "**************1234" in page and "110105199001011234" not in page

@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import openpyxl
+from sqlalchemy import update
 
 from inspections import services
 from opskit import db
 from opskit.audit import acting_as
+from opskit.models import User
 from tests import factories
 from tests.conftest import csrf_token, login
 
@@ -85,6 +87,11 @@ def _rounds(app) -> int:
 
 def test_today_history_trends_and_export(db_app, db_client) -> None:
     room_id = _rounds(db_app)
+    with db_app.app_context():  # the rounds' engineer is shown by full name, not by login
+        db.session().execute(
+            update(User).where(User.username == "engineer").values(display_name="张伟")
+        )
+        db.session().commit()
     with db_app.test_request_context("/"):
         from datetime import date
 
@@ -105,6 +112,7 @@ def test_today_history_trends_and_export(db_app, db_client) -> None:
     assert "A机房日常巡检" in today and "临时巡检" in today and "已逾期" in today
     assert 'href="/patrol/rounds/p2-round-0001"' in today  # the round page of the slot
     assert 'id="today-start"' not in today  # viewers start no round
+    assert ">张伟</td>" in today and ">engineer<" not in today
     other = db_client.get("/patrol/today?day=2026-11-20&room=999").get_data(as_text=True)
     assert re.findall(r'<tr data-state="(\w+)">', other) == []
 
@@ -115,6 +123,7 @@ def test_today_history_trends_and_export(db_app, db_client) -> None:
     days = re.findall(r'<h2 class="h6 mt-3">([\d-]+)</h2>', history)
     assert days == ["2026-11-21", "2026-11-20"]  # newest day first
     assert '<span class="badge text-bg-danger">1</span>' in history
+    assert ">张伟</td>" in history and ">engineer<" not in history
     submitted = db_client.get("/patrol/history?start=2026-11-20&end=2026-11-21&status=draft")
     assert "共 1 次巡检" in submitted.get_data(as_text=True)
 
@@ -171,11 +180,16 @@ def test_today_history_trends_and_export(db_app, db_client) -> None:
         (datetime(2026, 11, 21, 9, 2), "A机房日常巡检", "已提交", 0),
     ]
     assert round_rows[0][3] == datetime(2026, 11, 20, 9, 0)
+    assert {r[4] for r in round_rows} == {"张伟"}  # the engineer's full name
     warm = [row for row in answered.iter_rows(min_row=2) if row[6].value == 30.5]
     assert len(warm) == 1
     assert warm[0][4].value == "冷通道温度" and warm[0][8].value == "警告"
     assert warm[0][9].value == "=SUM(1+1) 北侧冷通道偏高" and warm[0][9].data_type == "s"
     assert answered.max_row == 1 + 2 * len(NORMAL)
+    by_item = {row[4].value: row for row in answered.iter_rows(min_row=2)}
+    assert by_item["地板下及空调周边无漏水"][5].value == "合格"  # a check as a word, not "pass"
+    assert by_item["机房整洁度"][5].value == "整洁"  # a choice by its label, not "clean"
+    assert {row[12].value for row in answered.iter_rows(min_row=2)} == {"张伟"}
     finding_rows = [[c.value for c in row] for row in findings.iter_rows(min_row=2)]
     assert len(finding_rows) == 1 and finding_rows[0][4] == "冷通道温度"
     day = db_client.get("/patrol/export.xlsx?day=2026-11-21")

@@ -402,15 +402,17 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
     findings = rows(book["巡检异常"], 1)
     assert len(findings) == 1
     f = findings[0]
-    assert (f[0], f[3], f[4], f[5]) == (
+    assert (f[0], f[2], f[3], f[4], f[5]) == (
         datetime(2026, 7, 1, 15, 20),
+        "Engineer",  # the full name of the login "engineer"
         "冷通道温度",
         "30.5",
         "警告",
     )
-    assert (f[8], f[9], f[11], f[12]) == (
+    assert (f[8], f[9], f[10], f[11], f[12]) == (
         "已关闭",
         datetime(2026, 7, 1, 17, 50),
+        "Engineer",
         "调整空调设定温度，复测 24 °C",
         2.5,
     )
