@@ -116,6 +116,12 @@ def metric_label(metric: str) -> str:
     return metrics.label(metric)
 
 
+@bp.app_template_filter("monitor_kind")
+def monitor_kind(kind: str) -> str:
+    """A monitor kind as a word (``snmp`` → SNMP, ``host`` → 本服务器 ...)."""
+    return str(KIND_LABELS[kind]) if kind in KIND_LABELS else _("Unsupported kind")
+
+
 def display_value(metric: str, value: Any, unit: str | None = None) -> str:
     """A reading as people read it: a translated state word, or the number with its unit
     (bytes and bits per second scaled, an uptime in days and hours)."""

@@ -167,6 +167,10 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
     def source(key: str) -> str:
         return str(SOURCE_LABELS.get(key, key))
 
+    from opskit.alerts.wording import rule_titles
+
+    # a rule by its title (rules.yaml; a patrol finding by its checklist item), never its name
+    titles = rule_titles(a.rule for a in alerts)
     by_kind: Counter[tuple[str, str]] = Counter((a.urgency, source(a.source)) for a in alerts)
     sla: dict[tuple[int, str], Counter[str]] = {}
     detail = []
@@ -192,7 +196,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
                 "urgency": alert.urgency,
                 "level": level.name,
                 "source": source(alert.source),
-                "rule": alert.rule,
+                "rule": titles.get(alert.rule, ""),
                 "message": alert.message,
                 "first": _local(alert.first_seen, ctx),
                 "ack": _local(alert.acknowledged_at, ctx),

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 _QUARTER = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _YEAR = re.compile(r"^(\d{4})$")
@@ -69,13 +71,25 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
     if m := _MONTH.match(value):
         month = int(m[2])
         if not 1 <= month <= 12:
-            raise PeriodError(f"{text!r}: month {month} does not exist")
+            raise PeriodError(
+                _("“%(text)s”: month %(month)s does not exist", text=value, month=month)
+            )
         first = date(int(m[1]), month, 1)
         return Period("month", first, _first_of_next_month(first, 1), tz, f"{m[1]}-{month:02d}")
     if m := _YEAR.match(value):
         first = date(int(m[1]), 1, 1)
         return Period("year", first, date(first.year + 1, 1, 1), tz, m[1])
-    raise PeriodError(f"{text!r}: expected a quarter like 2026Q3, a month like 2026-10 or a year")
+    if not value:
+        raise PeriodError(
+            _("Choose a period: a quarter like 2026Q3, a month like 2026-10 or a year.")
+        )
+    raise PeriodError(
+        _(
+            "“%(text)s” is not a period: expected a quarter like 2026Q3, a month like 2026-10 "
+            "or a year.",
+            text=value,
+        )
+    )
 
 
 def previous_quarter(today: date, tz: ZoneInfo) -> Period:

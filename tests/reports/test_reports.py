@@ -45,10 +45,17 @@ def test_periods(text, first, last, zh) -> None:
     assert period.start.utcoffset() == timedelta(0)  # stored and compared in UTC
 
 
-def test_bad_periods_and_previous_quarter() -> None:
+def test_bad_periods_and_previous_quarter(app: Flask) -> None:
     for text in ("2026Q5", "2026-13", "Q3", ""):
         with pytest.raises(PeriodError):
             parse_period(text, TZ)
+    with app.test_request_context("/"):  # the Reports page shows the error in the UI language
+        with pytest.raises(PeriodError, match="“2026Q5”不是有效的期间"):
+            parse_period("2026Q5", TZ)
+        with pytest.raises(PeriodError, match="没有第 13 月"):
+            parse_period("2026-13", TZ)
+        with pytest.raises(PeriodError, match=r"^请选择期间"):
+            parse_period(" ", TZ)
     assert previous_quarter(date(2026, 11, 25), TZ).text == "2026Q3"
     assert previous_quarter(date(2026, 2, 1), TZ).text == "2025Q4"
 
@@ -91,11 +98,11 @@ def test_writer_keeps_formula_like_text_as_text_and_refuses_aware_times(tmp_path
 
 
 def _seed_quarter() -> None:
-    def alert(key, urgency, source, first, ack=None, onsite=None, resolved=None):
+    def alert(key, urgency, source, first, ack=None, onsite=None, resolved=None, rule=None):
         a = services.raise_alert(
             key,
             source=source,
-            rule="r." + key,
+            rule=rule or "r." + key,
             urgency=urgency,
             message=f"告警 {key}",
             at=local(first),
@@ -113,6 +120,7 @@ def _seed_quarter() -> None:
         "2026-07-10 10:03",
         "2026-07-10 11:30",
         "2026-07-10 12:30",
+        rule="ups.on_battery",
     )  # all met
     alert(
         "b1",
@@ -210,6 +218,8 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
     details = {r[5]: r for r in _rows(book["告警明细"])}
     b1 = details["告警 b1"]
     assert b1[3] == "监控"  # the source as a word, as on the alert page
+    assert details["告警 a1"][4] == "UPS 电池供电"  # a rule by its title (rules.yaml)
+    assert b1[4] is None  # a rule opskit does not know: a blank, not its name ("r.b1")
     assert b1[6] == datetime(2026, 8, 1, 2, 0)  # local time, naive in the cell
     assert (b1[10], b1[11], b1[12]) == (10.0, 130.0, 170.0)
     assert (b1[13], b1[14], b1[15]) == ("已超时", "已超时", "已达成")
