@@ -148,7 +148,9 @@ def ensure_first_admin(username: str = "admin") -> str | None:
     """
     if db.session().scalar(select(User.id).limit(1)) is not None:
         return None
-    user, password = create_user(username, Role.ADMIN.value, display_name="Administrator")
+    # named by the role in the site's language (管理员), greeted by it until renamed
+    shown = str(ROLE_LABELS[Role.ADMIN])
+    user, password = create_user(username, Role.ADMIN.value, display_name=shown)
     write_initial_password(user.username, password)
     return password
 

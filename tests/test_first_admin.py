@@ -54,6 +54,7 @@ def test_first_admin_password_is_kept_in_a_0600_file(app: Flask, umask_0) -> Non
         assert path.read_text() == f"user: admin\npassword: {password}\n"
         admin = sess.scalar(select(User).where(User.username == "admin"))
         assert admin is not None and check_password_hash(admin.password_hash, password)
+        assert admin.display_name == "管理员"  # the site's language: 您好，管理员 on the home page
         assert users.initial_password_user() == "admin"
         # there is a user now: no second first admin, the file stays as it is
         assert users.ensure_first_admin() is None
