@@ -70,20 +70,34 @@ def _fail(message: str) -> None:
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=16, show_default=True, type=int, help="Worker threads.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(0),
+    default=None,
+    help="Processes (Linux, macOS); default OPSKIT_WORKERS, else one per CPU. Windows: one.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=None,
+    help="Request threads per process; default OPSKIT_THREADS (8).",
+)
 @click.option(
     "--tls",
     is_flag=True,
     help="Serve HTTPS with the certificate from `opskit tls init` (needed by tablets).",
 )
 @with_appcontext
-def serve(host: str, port: int, threads: int, tls: bool) -> None:
-    """Run the dashboard with the production WSGI server (cheroot)."""
+def serve(host: str, port: int, workers: int | None, threads: int | None, tls: bool) -> None:
+    """Run the dashboard with the production WSGI server (cheroot, pre-forked workers).
+
+    The listen backlog is OPSKIT_LISTEN_BACKLOG (1024), so tablets submitting together are
+    queued, not refused."""
     from opskit.server import run
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run(app, host=host, port=port, threads=threads, tls=tls)
+    run(app, host=host, port=port, threads=threads, tls=tls, workers=workers or None)
 
 
 # --- database ------------------------------------------------------------------------------

@@ -117,7 +117,10 @@ class Settings:
     )
     login_max_failures: int = field(
         default=5,
-        metadata={"env": "LOGIN_MAX_FAILURES", "doc": "Failed logins for a name from one address before a lockout"},
+        metadata={
+            "env": "LOGIN_MAX_FAILURES",
+            "doc": "Failed logins for a name from one address before a lockout",
+        },
     )
     login_lockout_minutes: int = field(
         default=15,
@@ -154,6 +157,35 @@ class Settings:
             "doc": "Seconds between refreshes of each dashboard tile (home page and /kiosk)",
         },
     )
+    dashboard_cache_s: int = field(
+        default=5,
+        metadata={
+            "env": "DASHBOARD_CACHE_S",
+            "minimum": 0,
+            "doc": "Seconds a dashboard tile is reused per site and language (each server "
+            "process keeps its own), so many wall screens cost one query; 0: off",
+        },
+    )
+    workers: int = field(
+        default=0,
+        metadata={
+            "env": "WORKERS",
+            "minimum": 0,
+            "doc": "`opskit serve` processes (Linux, macOS); 0: one per CPU. Windows: one",
+        },
+    )
+    threads: int = field(
+        default=8,
+        metadata={"env": "THREADS", "doc": "Request threads in each `opskit serve` process"},
+    )
+    listen_backlog: int = field(
+        default=1024,
+        metadata={
+            "env": "LISTEN_BACKLOG",
+            "doc": "Connections the kernel queues before the server accepts them (tablets "
+            "submitting at once); Linux caps it at net.core.somaxconn",
+        },
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -167,7 +199,7 @@ class Settings:
             if f.type in ("bool", bool):
                 values[f.name] = _bool(name, raw)
             elif f.type in ("int", int):
-                values[f.name] = _int(name, raw, minimum=1)
+                values[f.name] = _int(name, raw, minimum=f.metadata.get("minimum", 1))
             elif f.name == "instance_path":
                 values[f.name] = Path(raw).expanduser().resolve()
             else:

@@ -280,3 +280,98 @@ def test_serve_prints_this_machines_lan_addresses(instance: Path) -> None:
     for ip in server.lan_ipv4_addresses():  # read the same way, from this machine
         assert f"    http://{ip}:{port}/" in output
     assert "OPSKIT_BASE_URL=http://" in output
+
+
+# --- several processes, one listening socket ------------------------------------------------
+
+
+def _workers(proc: subprocess.Popen, count: int, timeout: float = 30) -> list[psutil.Process]:
+    """The server's worker processes, once there are ``count`` of them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        children = psutil.Process(proc.pid).children()
+        if len(children) == count or time.monotonic() > deadline:
+            return children
+        time.sleep(0.1)
+
+
+def test_serve_workers_share_the_port_restart_a_dead_one_and_stop_together(
+    instance: Path,
+) -> None:
+    gen = _serve(instance, "--workers", "3", "--threads", "4")
+    proc, port = next(gen)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base + "/healthz")
+    workers = _workers(proc, 3)
+    assert len(workers) == 3
+    # every worker has its own database connection: all answer /healthz with the database ok
+    for _ in range(12):
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
+            assert b'"database":"ok"' in r.read().replace(b" ", b"")
+    # they accept on the parent's socket: one listening socket, on the port asked for
+    listening = {
+        c.fd: c.laddr.port
+        for p in (psutil.Process(proc.pid), *workers)
+        for c in p.net_connections()
+        if c.status == psutil.CONN_LISTEN
+    }
+    assert set(listening.values()) == {port} and len(listening) == 1
+
+    workers[0].kill()  # a worker dies: another takes its place, the others keep serving
+    deadline = time.monotonic() + 30
+    while True:
+        now = _workers(proc, 3)
+        if workers[0].pid not in {w.pid for w in now} and len(now) == 3:
+            break
+        assert time.monotonic() < deadline, "the dead worker was not replaced"
+        time.sleep(0.1)
+    wait_until_up(base + "/healthz")
+    everyone = [psutil.Process(proc.pid), *now]
+
+    output = _stopped_output(gen, proc)  # SIGTERM: exit status 0
+    assert f"opskit serving on http://127.0.0.1:{port}/" in output
+    assert "3 processes x 4 threads, listen backlog" in output
+    assert f"opskit worker {workers[0].pid} was killed by signal 9; starting another" in output
+    _gone, alive = psutil.wait_procs(everyone, timeout=5)
+    assert not alive, "workers outlived the server"
+
+
+def test_serve_tls_with_workers(instance: Path) -> None:
+    result = subprocess.run(
+        [OPSKIT, "tls", "init", "127.0.0.1"],
+        env=_env(instance),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    gen = _serve(instance, "--tls", "--workers", "2")
+    proc, port = next(gen)
+    context = ssl.create_default_context(cafile=str(instance / "tls" / "ca.crt"))
+    base = f"https://127.0.0.1:{port}"
+    wait_until_up(base + "/healthz", context=context)
+    assert len(_workers(proc, 2)) == 2
+    for _ in range(6):  # fresh connections, whichever worker takes them
+        with urllib.request.urlopen(base + "/login", timeout=10, context=context) as response:
+            assert "Secure" in response.headers["Set-Cookie"]
+    output = _stopped_output(gen, proc)
+    assert "2 processes x" in output
+
+
+def test_listen_backlog_is_configured_and_capped_by_the_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opskit.config import Settings
+
+    assert Settings.from_env({}).listen_backlog == 1024
+    assert Settings.from_env({"OPSKIT_LISTEN_BACKLOG": "64"}).listen_backlog == 64
+    assert Settings.from_env({"OPSKIT_WORKERS": "0", "OPSKIT_THREADS": "3"}).threads == 3
+    cap = tmp_path / "somaxconn"
+    cap.write_text("128\n")
+    monkeypatch.setattr(server, "SOMAXCONN", cap)
+    assert server.effective_backlog(1024) == 128
+    assert server.effective_backlog(64) == 64
+    assert "listen backlog 128 (asked 1024; the kernel caps it" in server._how(2, 8, 1024)
+    monkeypatch.setattr(server, "SOMAXCONN", tmp_path / "absent")
+    assert server.effective_backlog(1024) == 1024
