@@ -8,16 +8,24 @@ One site at a time: when more than one site exists, the page offers a site selec
 tile reads only that site (its rooms, the assets in them, their monitors, alerts and logbook);
 :func:`choose_site` says which site a request is for (``?site=<id>`` / ``all``, else the choice
 remembered in the session). With a single site there is no selector and no filter.
+
+Twenty wall screens refresh the same tiles: a built tile is reused for
+``OPSKIT_DASHBOARD_CACHE_S`` seconds (5) for the same site and language (tiles do not differ by
+role), so they cost one set of queries per tile, not twenty. The cache lives in the app, so
+each server process (``opskit serve --workers``) keeps its own; a tile may be that many seconds
+older than the database, and says when it was built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, session
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from opskit import clock
@@ -135,9 +143,72 @@ def remember_site(choice: SiteChoice) -> None:
         session[SESSION_SITE] = choice.site.id
 
 
+def cache_seconds() -> int:
+    """``OPSKIT_DASHBOARD_CACHE_S`` (app config ``DASHBOARD_CACHE_S`` overrides it). Off in
+    tests unless they set it: they change rows and look again at one frozen instant."""
+    if "DASHBOARD_CACHE_S" in current_app.config:
+        return int(current_app.config["DASHBOARD_CACHE_S"])
+    if current_app.testing:
+        return 0
+    settings = current_app.config.get("OPSKIT_SETTINGS")
+    return int(getattr(settings, "dashboard_cache_s", 5))
+
+
+class TileCache:
+    """Built tiles by key, each kept ``ttl`` seconds of :func:`opskit.clock.now`. One request
+    builds a missing tile while the others asking for it wait for it (no stampede when the
+    wall screens refresh together)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, tuple[datetime, dict[str, Any]]] = {}
+        self._building: dict[Hashable, threading.Lock] = {}
+
+    def _fresh(self, key: Hashable, ttl: int) -> dict[str, Any] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        built, value = entry
+        age = (clock.now() - built).total_seconds()
+        return value if 0 <= age < ttl else None
+
+    def get(self, key: Hashable, ttl: int, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            value = self._fresh(key, ttl)
+            if value is not None:
+                return value
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                value = self._fresh(key, ttl)
+                if value is not None:
+                    return value
+            value = build()
+            with self._lock:
+                now = clock.now()
+                # forget what has expired, so removed sites and old keys do not pile up
+                for old in [
+                    k for k, (at, _v) in self._entries.items() if (now - at).total_seconds() >= ttl
+                ]:
+                    del self._entries[old]
+                self._entries[key] = (now, value)
+            return value
+
+
 def context(name: str, site_id: int | None = None) -> dict[str, Any]:
+    """What the tile ``name`` shows for ``site_id`` (None: all sites), built or reused."""
     t = TILES[name]
-    return {"tile": t, "now": utcnow(), **t.build(site_id)}
+
+    def build() -> dict[str, Any]:
+        return {"tile": t, "now": utcnow(), **t.build(site_id)}
+
+    ttl = cache_seconds()
+    if ttl <= 0:
+        return build()
+    cache = current_app.extensions.setdefault("opskit.tile_cache", TileCache())
+    # rows and objects the tile read, detached from their request's session: the templates use
+    # only their loaded columns (the session does not expire them: expire_on_commit=False)
+    return cache.get((name, site_id, str(get_locale())), ttl, build)
 
 
 # --- alerts ----------------------------------------------------------------------------------
