@@ -167,7 +167,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
     def source(key: str) -> str:
         return str(SOURCE_LABELS.get(key, key))
 
-    from opskit.alerts.wording import rule_titles
+    from opskit.alerts.wording import human_duration, rule_titles
 
     # a rule by its title (rules.yaml; a patrol finding by its checklist item), never its name
     titles = rule_titles(a.rule for a in alerts)
@@ -222,7 +222,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
                 "level": level.name,
                 "hours": _("7x24") if level.hours == "24x7" else _("working hours"),
                 "clock": clock_names[clock],
-                "target": level.targets[clock].total_seconds() / 60,
+                "target": human_duration(level.targets[clock]),  # "5 分钟", "4 小时"
                 "total": sum(counts.values()),
                 "met": counts["met"],
                 "breached": counts["breached"],
@@ -275,7 +275,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             [
                 Col("level", _("Level")),
                 Col("clock", _("Clock")),
-                Col("target", _("Target (minutes)"), NUMBER),
+                Col("target", _("Target")),
                 Col("hours", _("Service hours")),
                 Col("total", _("Alerts"), INT),
                 Col("met", _("Met"), INT),

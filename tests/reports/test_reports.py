@@ -190,12 +190,12 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
     }
     # the service hours and the target of each clock, from the contract's policy
     assert [(r[2], r[3]) for r in _rows(book["SLA 达成"])] == [
-        (5, "7x24"),
-        (120, "7x24"),
-        (180, "7x24"),
-        (5, "工作时间（5x8）"),
-        (240, "工作时间（5x8）"),
-        (420, "工作时间（5x8）"),
+        ("5 分钟", "7x24"),
+        ("2 小时", "7x24"),
+        ("3 小时", "7x24"),
+        ("5 分钟", "工作时间（5x8）"),
+        ("4 小时", "工作时间（5x8）"),
+        ("7 小时", "工作时间（5x8）"),
     ]
     assert book["SLA 达成"]["I2"].number_format == "0.0%"
     # month by month, counted here from the alert details
