@@ -748,3 +748,56 @@ def test_limits_shown_and_values_marked_as_they_are_judged(
         findings = {f.answer.item_key: f.level for f in patrol.findings}
         assert findings == {"mains_voltage": "warning", "current_l2": "critical"}
     assert guard.external == []
+
+
+def test_submission_reset_on_the_connection_waits_in_the_outbox_and_is_stored_once(
+    app: Flask, live_server: str, ipad
+) -> None:
+    """A server too busy to accept (issue #13: a listen queue overflowing) resets the
+    connection: the tablet takes it as offline, keeps the submission in its outbox and sends
+    it again until it goes through; the round is stored once."""
+    room_id = _room(app)
+    with app.test_request_context("/"), acting_as("engineer"):
+        services.start_round("reset-round-01", room_id=room_id, checklist_keys=["room_environment"])
+    page, guard = ipad
+    _login(page, live_server, "/patrol/rounds/reset-round-01")
+    expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")
+    for key, value in (
+        ("cold_aisle_temperature", "22"),
+        ("cold_aisle_humidity", "45"),
+        ("hot_aisle_temperature", "31"),
+    ):
+        _reading(page, key, value)
+    for key in ("no_water_leak", "no_smell_or_noise", "lighting"):
+        _check(page, key, "pass")
+    _check(page, "cleanliness", "clean")
+    page.fill("#signature-name", "张工")
+    _wait_for(page, lambda: _count(app, PatrolAnswer) == 7)
+
+    tries: list[str] = []
+
+    def reset_twice(route) -> None:
+        tries.append(route.request.method)
+        if len(tries) <= 2:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    submit_url = f"{live_server}/patrol/rounds/reset-round-01/submit"
+    page.context.route(submit_url, reset_twice)
+    page.tap("#patrol-submit")
+    expect(page.locator("#patrol-banner")).to_contain_text("恢复连接后自动提交")
+    expect(page.locator("#patrol-net")).to_have_attribute("data-state", "offline")
+    _submitted_and_kept(page)  # the outbox sent it again and the page shows the stored round
+    assert len(tries) == 3
+    page.context.unroute(submit_url)
+    outbox = page.evaluate(
+        """async () => (await (await idb.openDB("opskit-patrol", 1)).getAll("outbox")).length"""
+    )
+    assert outbox == 0
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
+        patrol = services.find_round("reset-round-01")
+        assert patrol.status == "submitted" and patrol.signature_name == "张工"
+        assert len(patrol.answers) == 7
+    assert guard.external == []
