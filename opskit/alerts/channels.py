@@ -13,6 +13,7 @@ from sqlalchemy import select
 from opskit import db
 from opskit.alerts.models import Delivery, NotificationChannel
 from opskit.alerts.transports import TRANSPORTS, Message, TransportError
+from opskit.alerts.wording import DELIVERY_LABELS
 from opskit.auth import require_roles
 from opskit.models import Role
 
@@ -142,7 +143,11 @@ def index() -> str:
         for c in channels
     }
     return render_template(
-        "alerts/channels.html", channels=channels, recent=recent, kinds=KIND_LABELS
+        "alerts/channels.html",
+        channels=channels,
+        recent=recent,
+        kinds=KIND_LABELS,
+        deliveries=DELIVERY_LABELS,
     )
 
 

@@ -38,6 +38,12 @@ EVENT_LABELS = {
     "sla_breached": _l("SLA overdue"),
 }
 SLA_EVENTS = ("sla_warning", "sla_breached")
+#: a notification's delivery on the channels page
+DELIVERY_LABELS = {
+    "pending": _l("Waiting to be sent"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+}
 CLOCK_NAMES = {
     "acknowledge": _l("Acknowledge"),
     "onsite": _l("On site"),

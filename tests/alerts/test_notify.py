@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select, text
 
 from opskit import db
@@ -20,6 +20,7 @@ from opskit.alerts import notify, services
 from opskit.alerts.models import Alert, Delivery, DeliveryAttempt, NotificationChannel
 from opskit.alerts.transports import dingtalk_sign
 from tests import factories
+from tests.conftest import login
 from tests.test_serve import free_port
 
 DING_SECRET = "SEC0123456789abcdef"
@@ -189,6 +190,11 @@ def test_wrong_dingtalk_secret_is_a_permanent_failure_shown_on_the_channel(
     assert "310000" in channel.last_error
     assert "/dingtalk" not in http_receiver.received
     assert notify.send_due(T0 + timedelta(hours=2)) == 0  # no retry of a permanent failure
+    ctx.commit()
+    client = current_app.test_client()
+    login(client, "admin")
+    page = client.get("/alerts/channels/").get_data(as_text=True)
+    assert "<td>失败</td>" in page and ">failed<" not in page  # the delivery's state as a word
 
 
 def test_receiver_failing_twice_then_succeeding_gets_exactly_one_message(
