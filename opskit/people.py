@@ -36,6 +36,13 @@ def full_name(username: str | None) -> str:
         return ""
     if username in SYSTEM_ACTORS:
         return _("System")
+    if username == "anonymous":  # the audit's actor for a write outside any login
+        return _("Not logged in")
+    if username.startswith("cli:"):  # `opskit ...` run by an account of this computer
+        account = username.removeprefix("cli:")
+        if account == "demo":
+            return _("System")
+        return _("Command line (%(account)s)", account=account)
     return _names().get(username, username)
 
 

@@ -15,9 +15,10 @@ def test_full_names_system_actor_and_unknown_logins(app: Flask) -> None:
         db.session().commit()
     with app.test_request_context("/"):
         page = render_template_string(
-            "{{ 'engineer'|person }}/{{ 'sla'|person }}/{{ 'gone'|person }}/{{ ''|person }}"
+            "{{ 'engineer'|person }}/{{ 'sla'|person }}/{{ 'gone'|person }}/{{ ''|person }}/"
+            "{{ 'cli:root'|person }}/{{ 'cli:demo'|person }}/{{ 'anonymous'|person }}"
         )
-        assert page == "张伟/系统/gone/"
+        assert page == "张伟/系统/gone//命令行（root）/系统/未登录"
     with app.test_request_context("/"):
         session["locale"] = "en"
         assert render_template_string("{{ 'sla'|person }}") == "System"
