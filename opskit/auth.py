@@ -7,8 +7,15 @@ moment it is registered:
 - ``/api/`` endpoints accept only ``Authorization: Bearer <token>`` (no cookies, hence no CSRF
   exposure) and answer 401 in JSON;
 - every request that is not GET/HEAD/OPTIONS needs a writer role (admin, engineer, supervisor)
-  unless the view is marked ``@self_service`` (logout, one's own language or password);
+  unless the view is marked ``@self_service`` (logout, one's own language, password or
+  sessions);
 - views that need a particular role say so with ``@require_roles``.
+
+Sessions are server-side records (``UserSession``): the signed cookie carries a random session
+id, the database its SHA-256, and the user loader checks that row on every request. So a
+session really ends — at logout, a password change, when the user is disabled or signed out
+everywhere, and ``OPSKIT_SESSION_HOURS`` after the login — and with it every copy of its
+cookie, which a signed cookie alone cannot do.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from opskit import db
-from opskit.models import WRITER_ROLES, ApiToken, LoginAttempt, Role, User
+from opskit.models import WRITER_ROLES, ApiToken, LoginAttempt, Role, User, UserSession
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -284,6 +291,117 @@ def _user_from_bearer() -> User | None:
     return row.user
 
 
+# --- sessions ------------------------------------------------------------------------------
+
+#: the key of the session id in Flask's (signed, not encrypted) session cookie
+SESSION_ID_KEY = "sid"
+#: ``last_seen_at`` and the address of a session are written at most this often
+LAST_SEEN_EVERY = timedelta(minutes=1)
+_LOGIN_KEYS = ("_user_id", "_fresh", "_id", SESSION_ID_KEY)
+
+
+def _user_agent() -> str:
+    return (request.headers.get("User-Agent") or "")[:255]
+
+
+def session_lifetime() -> timedelta:
+    """How long a login lasts: ``OPSKIT_SESSION_HOURS`` from the login, not from the last use."""
+    return current_app.permanent_session_lifetime
+
+
+def open_session_filter(now: datetime | None = None) -> Any:
+    """The condition a session row meets while it logs its user in: not ended, not expired."""
+    now = now or db.utcnow()
+    return (UserSession.revoked_at.is_(None)) & (UserSession.created_at > now - session_lifetime())
+
+
+def start_session(user: User) -> UserSession:
+    """Record a new session of ``user`` for this browser and put its id in the cookie.
+
+    Called at login, and when a password change re-issues the changing browser's session. Rows
+    past the session lifetime (ended or not) are deleted on the way.
+    """
+    sess = db.session()
+    now = db.utcnow()
+    sess.execute(
+        UserSession.__table__.delete().where(UserSession.created_at <= now - session_lifetime())
+    )
+    token = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id,
+        token_hash=_hash_token(token),
+        created_at=now,
+        last_seen_at=now,
+        user_agent=_user_agent(),
+        ip=client_ip()[:64],
+    )
+    sess.add(row)
+    sess.commit()
+    session[SESSION_ID_KEY] = token
+    g.opskit_session_id = row.id
+    return row
+
+
+def current_session_id() -> int | None:
+    """The id of this request's session row (None for API calls and anonymous requests)."""
+    if current_user.is_authenticated:  # loads the user, which finds the session
+        return g.get("opskit_session_id")
+    return None
+
+
+def end_sessions(user_id: int, *, session_id: int | None = None, keep: int | None = None) -> int:
+    """End the sessions of ``user_id`` still open (only ``session_id`` if given; all but
+    ``keep`` if given); the caller commits. Returns how many were ended."""
+    stmt = (
+        UserSession.__table__.update()
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=db.utcnow())
+    )
+    if session_id is not None:
+        stmt = stmt.where(UserSession.id == session_id)
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep)
+    return db.session().execute(stmt).rowcount or 0
+
+
+def forget_login() -> None:
+    """Drop the login from this browser's cookie (the language stays)."""
+    for key in _LOGIN_KEYS:
+        session.pop(key, None)
+    g.pop("opskit_session_id", None)
+
+
+def _session_row(user_id: int) -> UserSession | None:
+    """This request's session row if it still logs ``user_id`` in, else None."""
+    token = session.get(SESSION_ID_KEY)
+    if not isinstance(token, str) or not token:
+        return None
+    sess = db.session()
+    now = db.utcnow()
+    row = sess.scalar(
+        select(UserSession).where(
+            UserSession.token_hash == _hash_token(token),
+            UserSession.user_id == user_id,
+            open_session_filter(now),
+        )
+    )
+    # Not bound to the User-Agent: whoever copies a cookie copies that header as easily, and a
+    # page's service worker may not send the page's (measured: Chromium emulating an iPad
+    # fetches /sw.js with its own), which would sign a tablet out in the middle of a round.
+    if row is None:
+        return None
+    ip = client_ip()[:64]
+    if now - row.last_seen_at >= LAST_SEEN_EVERY:
+        # Bookkeeping only: written without an audit entry so reads stay reads.
+        sess.execute(
+            UserSession.__table__.update()
+            .where(UserSession.id == row.id)
+            .values(last_seen_at=now, ip=ip)
+        )
+        sess.commit()
+    return row
+
+
 # --- views ---------------------------------------------------------------------------------
 
 
@@ -321,6 +439,7 @@ def login() -> Any:
             session.clear()
             login_user(user)
             session.permanent = True
+            start_session(user)
             if user.locale or locale:
                 session["locale"] = user.locale or locale
             return redirect(safe_next(request.args.get("next"), url_for("home.index")))
@@ -330,6 +449,7 @@ def login() -> Any:
 
 
 @bp.route("/logout", methods=["POST"])
+@public  # a session ended elsewhere (signed out from another device) still logs out cleanly
 @self_service
 def logout() -> Any:
     """End the session and have the browser forget what it kept of the site.
@@ -339,7 +459,14 @@ def logout() -> Any:
     that also deletes IndexedDB, i.e. the patrol work not sent yet, which must stay on the
     tablet for its engineer. ``"cache"`` leaves the Cache API and the service worker alone, so
     the logout button and the login page (``static/js/logout.js``) delete those themselves.
+
+    The session's row is ended, so a copy of the cookie stops working too; the user's other
+    sessions (another tablet, the office PC) go on (*My account* ends those).
     """
+    session_id = current_session_id()
+    if session_id is not None:
+        end_sessions(current_user.id, session_id=session_id)
+        db.session().commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
@@ -370,11 +497,16 @@ def set_language() -> Any:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The user of this request's cookie, if its session row still logs them in."""
     if not user_id.isdigit():
+        forget_login()
         return None
-    user = db.session().get(User, int(user_id))
-    if user is None or not user.active:
+    row = _session_row(int(user_id))
+    user = db.session().get(User, int(user_id)) if row is not None else None
+    if row is None or user is None or not user.active:
+        forget_login()
         return None
+    g.opskit_session_id = row.id
     return user
 
 

@@ -1,4 +1,5 @@
-"""Core tables: the people who use opskit, their API tokens, login attempts and the audit log."""
+"""Core tables: the people who use opskit, their API tokens, sessions, login attempts and the
+audit log."""
 
 from __future__ import annotations
 
@@ -99,6 +100,33 @@ class ApiToken(Audited, Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(Base):
+    """One login in one browser. The session cookie holds a random id; this row holds its SHA-256.
+
+    Every request checks its row (``opskit.auth``'s user loader): a session that was ended
+    (``revoked_at``: logout, password change, user disabled, "sign out everywhere") or is older
+    than ``OPSKIT_SESSION_HOURS`` logs nobody in, whatever the signed cookie says. The
+    User-Agent at login is kept to name the device in the session list; ``last_seen_at`` and
+    ``ip`` (the latest address) are written at most once a minute. Bookkeeping, not audited;
+    rows older than the session lifetime are deleted at the next login.
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (
+        Index("ix_user_session_user_id", "user_id"),
+        Index("ix_user_session_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[datetime | None]
 
 
 class LoginAttempt(Base):

@@ -1,7 +1,7 @@
 """Accounts: the service functions behind ``opskit user ...`` and the account pages.
 
-Admins manage users at ``/admin/users``; every user manages their own password, language and
-API tokens at ``/account``.
+Admins manage users at ``/admin/users``; every user manages their own password, language,
+API tokens and sessions (the browsers they are logged in on) at ``/account``.
 """
 
 from __future__ import annotations
@@ -36,12 +36,18 @@ from opskit import db
 from opskit.auth import (
     check_password_strength,
     create_token,
+    current_session_id,
+    end_sessions,
+    forget_login,
     generate_password,
     hash_password,
+    open_session_filter,
     require_roles,
     self_service,
+    session_lifetime,
+    start_session,
 )
-from opskit.models import ApiToken, Role, User
+from opskit.models import ApiToken, Role, User, UserSession
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -112,13 +118,15 @@ def create_user(
 
 def set_password(user: User, password: str | None = None) -> str:
     """Give ``user`` a new password (generated when not given); every change of a password goes
-    through here (My account, an admin's reset, ``opskit user passwd``). The first change of the
-    first admin's password deletes ``<instance>/initial_admin_password``."""
+    through here (My account, an admin's reset, ``opskit user passwd``). Every session of the
+    user ends with the old password (My account then re-issues the changing browser's). The
+    first change of the first admin's password deletes ``<instance>/initial_admin_password``."""
     if password is None:
         password = generate_password()
     elif problem := check_password_strength(password):
         raise UserError(problem)
     user.password_hash = hash_password(password)
+    end_sessions(user.id)
     db.session().commit()
     if initial_password_user() == user.username:
         forget_initial_password()
@@ -126,9 +134,13 @@ def set_password(user: User, password: str | None = None) -> str:
 
 
 def set_active(user: User, active: bool) -> None:
+    """Allow or stop the user's logins; disabling also ends every session they have, so enabling
+    them again does not bring an old cookie back."""
     if not active and user.role == Role.ADMIN and _other_active_admins(user) == 0:
         raise UserError(f"{user.username} is the last active admin and cannot be disabled")
     user.active = active
+    if not active:
+        end_sessions(user.id)
     db.session().commit()
 
 
@@ -153,6 +165,80 @@ def ensure_first_admin(username: str = "admin") -> str | None:
     user, password = create_user(username, Role.ADMIN.value, display_name=shown)
     write_initial_password(user.username, password)
     return password
+
+
+# --- sessions as people see them ------------------------------------------------------------
+
+#: (marker in the User-Agent, name), the first match wins: the order matters (Edge and Opera
+#: also say Chrome, Chrome also says Safari)
+BROWSERS: tuple[tuple[str, Any], ...] = (
+    ("MicroMessenger", _l("WeChat")),
+    ("EdgiOS", "Edge"),
+    ("EdgA/", "Edge"),
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser", "Samsung Internet"),
+    ("FxiOS", "Firefox"),
+    ("Firefox/", "Firefox"),
+    ("CriOS", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+SYSTEMS: tuple[tuple[str, str], ...] = (
+    ("iPad", "iPad"),
+    ("iPhone", "iPhone"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("CrOS", "ChromeOS"),
+    ("Macintosh", "macOS"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_user_agent(user_agent: str) -> str:
+    """A browser's User-Agent in words: "Safari on iPad", "Chrome on Windows"."""
+    browser = next((str(name) for mark, name in BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    if browser:
+        return browser
+    if system:
+        return _("A browser on %(system)s", system=system)
+    return _("Unknown browser")
+
+
+def session_entries(user_id: int, own: bool) -> list[dict[str, Any]]:
+    """The open sessions of ``user_id`` for a page, most recently used first: what the device
+    is, the address, when it started and was last used, whether it is this browser and where
+    to post to end it (none for this browser on one's own account: that is *Log out*)."""
+    current = current_session_id()
+    rows = db.session().scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user_id, open_session_filter())
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    entries = []
+    for row in rows:
+        if own:
+            end_url = None if row.id == current else url_for("users.session_end", session_id=row.id)
+        else:
+            end_url = url_for("users.user_session_end", user_id=user_id, session_id=row.id)
+        entries.append(
+            {
+                "id": row.id,
+                "device": describe_user_agent(row.user_agent),
+                "user_agent": row.user_agent,
+                "ip": row.ip,
+                "created_at": row.created_at,
+                "last_seen_at": row.last_seen_at,
+                "current": row.id == current,
+                "end_url": end_url,
+            }
+        )
+    return entries
 
 
 # --- the first admin's password, kept until it is changed ------------------------------------
@@ -303,6 +389,8 @@ def user_edit(user_id: int) -> Any:
             user.role = Role(form.role.data).value
             if request.form.get("reset_password"):
                 new_password = set_password(user)
+                if user.id == current_user.id:
+                    start_session(user)  # an admin's own reset keeps their own session
             set_active(user, bool(form.active.data))
         except UserError as exc:
             db.session().rollback()
@@ -314,10 +402,48 @@ def user_edit(user_id: int) -> Any:
     status = 400 if (form.errors or error) else 200
     return (
         render_template(
-            "admin/user_edit.html", user=user, form=form, error=error, new_password=new_password
+            "admin/user_edit.html",
+            user=user,
+            form=form,
+            error=error,
+            new_password=new_password,
+            sessions=session_entries(user.id, own=False),
         ),
         status,
     )
+
+
+@bp.route("/admin/users/<int:user_id>/sessions/end", methods=["POST"])
+@require_roles(Role.ADMIN)
+def user_sessions_end(user_id: int) -> Any:
+    """Sign a user out everywhere (every browser; API tokens are kept)."""
+    user = db.session().get(User, user_id) or abort(404)
+    ended = end_sessions(user.id)
+    db.session().commit()
+    if user.id == current_user.id:
+        forget_login()
+        flash(_("You were signed out everywhere."), "info")
+        return redirect(url_for("auth.login"))
+    flash(
+        _("%(name)s was signed out everywhere (%(n)d sessions).", name=user.username, n=ended),
+        "success",
+    )
+    return redirect(url_for("users.user_edit", user_id=user.id))
+
+
+@bp.route("/admin/users/<int:user_id>/sessions/<int:session_id>/end", methods=["POST"])
+@require_roles(Role.ADMIN)
+def user_session_end(user_id: int, session_id: int) -> Any:
+    row = db.session().get(UserSession, session_id)
+    if row is None or row.user_id != user_id:
+        abort(404)
+    end_sessions(user_id, session_id=session_id)
+    db.session().commit()
+    if session_id == current_session_id():
+        forget_login()
+        return redirect(url_for("auth.login"))
+    flash(_("That session was signed out."), "success")
+    return redirect(url_for("users.user_edit", user_id=user_id))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -327,8 +453,9 @@ def account() -> Any:
     if form.validate_on_submit():
         user = db.session().get(User, current_user.id)
         assert user is not None
-        set_password(user, form.new.data)
-        flash(_("Password changed."), "success")
+        set_password(user, form.new.data)  # ends every session of the user ...
+        start_session(user)  # ... and this browser carries on with a new one
+        flash(_("Password changed. Your other sessions were signed out."), "success")
         return redirect(url_for("users.account"))
     return _account_page(form=form, token_form=TokenForm(formdata=None))
 
@@ -342,9 +469,11 @@ def _account_page(**kwargs: Any) -> Any:
     kwargs.setdefault("form", PasswordForm(formdata=None))
     kwargs.setdefault("token_form", TokenForm(formdata=None))
     errors = kwargs["form"].errors or kwargs["token_form"].errors
-    return render_template("admin/account.html", tokens=tokens.all(), **kwargs), (
-        400 if errors else 200
-    )
+    sessions = session_entries(current_user.id, own=True)
+    hours = round(session_lifetime().total_seconds() / 3600)
+    return render_template(
+        "admin/account.html", tokens=tokens.all(), sessions=sessions, session_hours=hours, **kwargs
+    ), (400 if errors else 200)
 
 
 @bp.route("/account/tokens", methods=["POST"])
@@ -369,6 +498,32 @@ def token_revoke(token_id: int) -> Any:
     token.revoked_at = db.utcnow()
     db.session().commit()
     flash(_("Token revoked."), "success")
+    return redirect(url_for("users.account"))
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@self_service
+def session_end(session_id: int) -> Any:
+    """End one of one's own sessions (another tablet, a PC left logged in)."""
+    row = db.session().get(UserSession, session_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    end_sessions(current_user.id, session_id=session_id)
+    db.session().commit()
+    if session_id == current_session_id():
+        forget_login()
+        return redirect(url_for("auth.login"))
+    flash(_("That session was signed out."), "success")
+    return redirect(url_for("users.account"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@self_service
+def sessions_end_others() -> Any:
+    """Sign out everywhere but this browser."""
+    ended = end_sessions(current_user.id, keep=current_session_id())
+    db.session().commit()
+    flash(_("Signed out everywhere else (%(n)d sessions).", n=ended), "success")
     return redirect(url_for("users.account"))
 
 

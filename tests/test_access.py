@@ -15,6 +15,7 @@ from tests.conftest import csrf_token, login, post_form
 PUBLIC = {
     "static",
     "auth.login",
+    "auth.logout",  # a session ended elsewhere still logs out to the login page
     "auth.set_language",
     "home.healthz",
     "home.tls_ca",
@@ -31,6 +32,8 @@ SELF_SERVICE = {
     "users.account",
     "users.token_create",
     "users.token_revoke",
+    "users.session_end",
+    "users.sessions_end_others",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

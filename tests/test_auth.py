@@ -249,3 +249,58 @@ def test_many_addresses_slow_a_name_down_for_minutes_at_most(app: Flask) -> None
     later = start + timedelta(seconds=auth.NAME_BACKOFF_CAP_S + 1)
     with clock.frozen(later):
         assert _login_from(app, "10.1.1.1", "admin", "admin-password-1") == 302
+
+
+# --- sessions (issue #13, finding 2; more in tests/test_sessions.py) -------------------------
+
+
+def test_a_signed_cookie_naming_a_user_without_a_session_is_refused(app: Flask, client) -> None:
+    """A cookie signed with the right key but naming no session row (one made before the
+    upgrade, or forged with a leaked key) logs nobody in."""
+    with app.app_context():
+        admin_id = db.session().scalar(select(User.id).where(User.username == "admin"))
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(admin_id)
+        sess["_fresh"] = True
+        sess.permanent = True
+    assert client.get("/").status_code == 302
+    assert client.get("/admin/users").status_code == 302
+
+
+def test_each_login_gets_a_new_session_kept_only_hashed(app: Flask, client) -> None:
+    from opskit import models
+
+    login(client, "engineer")
+    first = client.get_cookie("session").value
+    post_form(client, "/logout")
+    login(client, "engineer")
+    assert client.get_cookie("session").value != first
+    with app.app_context():
+        rows = db.session().scalars(select(models.UserSession).order_by(models.UserSession.id))
+        rows = rows.all()
+    assert len(rows) == 2
+    assert rows[0].revoked_at is not None and rows[1].revoked_at is None
+    assert all(len(row.token_hash) == 64 for row in rows)
+    with client.session_transaction() as sess:
+        assert sess["sid"] not in {row.token_hash for row in rows}
+
+
+def test_cli_passwd_and_disable_end_the_users_sessions(app: Flask) -> None:
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from opskit.cli import cli
+
+    def run(*args: str) -> None:
+        info = ScriptInfo(create_app=lambda: app)
+        result = CliRunner().invoke(cli, list(args), obj=info)
+        assert result.exit_code == 0, result.output
+
+    engineer, viewer = app.test_client(), app.test_client()
+    login(engineer, "engineer")
+    login(viewer, "viewer")
+    run("user", "passwd", "engineer")
+    assert engineer.get("/account").status_code == 302
+    run("user", "disable", "viewer")
+    run("user", "enable", "viewer")
+    assert viewer.get("/account").status_code == 302
