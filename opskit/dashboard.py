@@ -154,45 +154,61 @@ def cache_seconds() -> int:
     return int(getattr(settings, "dashboard_cache_s", 5))
 
 
+#: A kept tile nobody asked for in this many TTLs is dropped.
+FORGET_AFTER_TTLS = 10
+
+
 class TileCache:
-    """Built tiles by key, each kept ``ttl`` seconds of :func:`opskit.clock.now`. One request
-    builds a missing tile while the others asking for it wait for it (no stampede when the
-    wall screens refresh together)."""
+    """Built tiles by key, each fresh for ``ttl`` seconds of :func:`opskit.clock.now`.
+
+    A missing tile is built by one request while the others asking for it wait for it (no
+    stampede when the wall screens refresh together). An expired one is rebuilt by the first
+    request that finds it so; the requests arriving meanwhile get the kept one, a moment older,
+    instead of queueing behind the rebuild.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[Hashable, tuple[datetime, dict[str, Any]]] = {}
         self._building: dict[Hashable, threading.Lock] = {}
 
-    def _fresh(self, key: Hashable, ttl: int) -> dict[str, Any] | None:
-        entry = self._entries.get(key)
+    @staticmethod
+    def _fresh(entry: tuple[datetime, dict[str, Any]] | None, ttl: int) -> bool:
         if entry is None:
-            return None
-        built, value = entry
-        age = (clock.now() - built).total_seconds()
-        return value if 0 <= age < ttl else None
+            return False
+        age = (clock.now() - entry[0]).total_seconds()
+        return 0 <= age < ttl
 
     def get(self, key: Hashable, ttl: int, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         with self._lock:
-            value = self._fresh(key, ttl)
-            if value is not None:
-                return value
+            kept = self._entries.get(key)
+            if self._fresh(kept, ttl):
+                return kept[1]  # type: ignore[index]
             building = self._building.setdefault(key, threading.Lock())
-        with building:
+        if kept is not None:
+            if not building.acquire(blocking=False):
+                return kept[1]  # being rebuilt by another request
+        else:
+            building.acquire()
+        try:
             with self._lock:
-                value = self._fresh(key, ttl)
-                if value is not None:
-                    return value
+                kept = self._entries.get(key)
+                if self._fresh(kept, ttl):
+                    return kept[1]  # type: ignore[index]
             value = build()
             with self._lock:
                 now = clock.now()
-                # forget what has expired, so removed sites and old keys do not pile up
+                # forget what nobody asked for in a while (removed sites, other languages)
                 for old in [
-                    k for k, (at, _v) in self._entries.items() if (now - at).total_seconds() >= ttl
+                    k
+                    for k, (at, _v) in self._entries.items()
+                    if (now - at).total_seconds() >= FORGET_AFTER_TTLS * ttl
                 ]:
                     del self._entries[old]
                 self._entries[key] = (now, value)
             return value
+        finally:
+            building.release()
 
 
 def context(name: str, site_id: int | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -139,3 +140,52 @@ def test_tiles_are_kept_per_language_and_per_site(
             site_id = site.id
         chinese.get(f"/tiles/patrol?site={site_id}")
         assert len(tile_statements) > after_english
+
+
+def test_one_request_builds_a_tile_and_the_others_do_not_queue_behind_a_rebuild() -> None:
+    """A missing tile: built once, the others wait for it. An expired one: rebuilt by the
+    request that finds it so, while those arriving meanwhile get the kept one."""
+    import threading
+
+    cache = dashboard.TileCache()
+    start = clock.now()
+    release = threading.Event()
+    builds: list[int] = []
+    got: dict[str, dict] = {}
+
+    def slow(value: int):
+        def build() -> dict:
+            builds.append(value)
+            release.wait(10)
+            return {"v": value}
+
+        return build
+
+    def ask(name: str, value: int) -> None:
+        got[name] = cache.get("tile", TTL, slow(value))
+
+    with clock.frozen(start):
+        first = threading.Thread(target=ask, args=("first", 1))
+        second = threading.Thread(target=ask, args=("second", 2))
+        first.start()
+        while not builds:
+            time.sleep(0.01)
+        second.start()  # waits for the first build: there is nothing to show yet
+        time.sleep(0.1)
+        assert "second" not in got
+        release.set()
+        first.join(5)
+        second.join(5)
+        assert builds == [1] and got == {"first": {"v": 1}, "second": {"v": 1}}
+
+    release.clear()
+    with clock.frozen(start + timedelta(seconds=TTL)):
+        rebuild = threading.Thread(target=ask, args=("rebuild", 3))
+        rebuild.start()
+        while len(builds) < 2:
+            time.sleep(0.01)
+        assert cache.get("tile", TTL, slow(4)) == {"v": 1}  # the kept one, at once
+        release.set()
+        rebuild.join(5)
+        assert got["rebuild"] == {"v": 3} and builds == [1, 3]
+        assert cache.get("tile", TTL, slow(5)) == {"v": 3}
