@@ -35,7 +35,12 @@ def template_cmd(file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check everything and report; write nothing.")
 def import_cmd(file: Path, dry_run: bool) -> None:
-    """Import FILE (.xlsx): all rows or nothing; rows are matched by asset tag."""
+    """Import FILE (.xlsx): all rows or nothing; rows are matched by asset tag.
+
+    Read and written a batch of rows at a time in one transaction; at most
+    OPSKIT_IMPORT_MAX_ROWS data rows (default 200,000). Problems: the first few of each kind
+    are printed, the rest counted.
+    """
     from assets import excel
     from opskit.audit import acting_as
 
@@ -43,13 +48,12 @@ def import_cmd(file: Path, dry_run: bool) -> None:
         result = excel.import_workbook(file, dry_run=dry_run)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if result.problems:
-        for problem in result.problems:
+    if not result.ok:
+        for problem in result.problems:  # the first few of each kind
             click.echo(problem.line(), err=True)
-        click.echo(
-            f"{len(result.problems)} problem(s); nothing was written.",
-            err=True,
-        )
+        for line in result.omitted_lines():  # "… and 999,990 more rows with the same problem"
+            click.echo(line, err=True)
+        click.echo(f"{result.problem_count:,} problem(s); nothing was written.", err=True)
         sys.exit(1)
     for line in result.summary_lines():
         click.echo(line)

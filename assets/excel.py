@@ -14,9 +14,14 @@ Specs of an asset: the columns CPU (``cpu``), 内存GB (``memory_gb``, a number)
 (``disks``) and 固件/系统 (``firmware``) are the well-known keys of ``Asset.specs``; any other
 key goes in 其他规格 (``specs``) written as ``key=value; key=value`` (values are text).
 
-Import = read and check every cell, then apply every valid row through ``assets.services`` in
-one transaction, collecting each problem with its sheet, row, column and value; anything wrong
-(or a dry run) rolls everything back. Rows are upserted: assets by tag, prefixes by CIDR,
+Import = stream each sheet's rows (openpyxl read-only mode) in dependency order, check every
+cell, and apply the valid rows through ``assets.services`` a batch of ``BATCH`` rows at a time,
+all in one transaction; each problem is recorded with its sheet, row, column and value (the
+first few of each kind kept for display, the rest counted); anything wrong (or a dry run) rolls
+every batch back. Memory does not grow with the file: a batch's rows and ORM objects are let go
+once it is flushed, and the checks across rows (duplicates, shared rack units) keep compact
+per-row keys in a temporary SQLite file (``_Keys``). More than ``OPSKIT_IMPORT_MAX_ROWS`` data
+rows are refused. Rows are upserted: assets by tag, prefixes by CIDR,
 addresses by address, links by their ends, lines by the asset's tag. Values that do not change
 are not written, so importing the same workbook twice leaves the audit log alone the second
 time. Export writes the same layout, so export → import changes nothing.
@@ -24,9 +29,13 @@ time. Export writes the same layout, so export → import changes nothing.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
+import gc
 import io
 import re
+import sqlite3
 import unicodedata
 import zipfile
 from collections import Counter
@@ -200,7 +209,7 @@ LINES = SheetSpec(
 SHEETS: tuple[SheetSpec, ...] = (ASSETS, PREFIXES, ADDRESSES, LINKS, LINES)
 HELP_SHEET = "说明"
 HEADER_SEARCH_ROWS = 30
-BATCH = 1000  # new assets flushed together
+BATCH = 1000  # rows checked and written (flushed) together
 
 
 def _nfkc(text: str) -> str:
@@ -280,20 +289,102 @@ class Problem:
         return self.line()
 
 
+#: How many problems are shown (kept in ``ImportResult.problems``): the first few of each kind
+#: (sheet, column and message), at most so many per column and in all. The rest are counted
+#: per column (``ImportResult.omitted``), so a sheet of a million bad rows gives a page of
+#: problems and one line "… and 999,990 more rows with the same problem".
+SHOW_PER_KIND = 5
+SHOW_PER_COLUMN = 20
+SHOW_TOTAL = 200
+_MAX_KINDS = 1000  # kinds remembered for SHOW_PER_KIND; later new kinds count as seen
+#: Lines naming created sites, rooms and racks kept for the summary (the rest are counted).
+SHOW_LOCATIONS = 50
+DEFAULT_MAX_ROWS = 200_000
+
+
+@dataclass
+class Omitted:
+    """Problems of one sheet column that are counted but not shown."""
+
+    sheet: str
+    column: str
+    count: int = 0
+    message: str | None = None  # the one message they all share, if they share one
+    mixed: bool = False
+
+    def line(self) -> str:
+        where = f"{self.sheet} {self.column}".strip() if self.column else self.sheet
+        count = f"{self.count:,}"
+        if not self.mixed and self.message is not None:
+            return _(
+                "… and %(count)s more rows with the same problem (%(where)s: %(message)s)",
+                count=count,
+                where=where,
+                message=self.message,
+            )
+        return _("… and %(count)s more problems in %(where)s", count=count, where=where)
+
+
 @dataclass
 class ImportResult:
+    #: the problems shown: the first few of each kind (see SHOW_PER_KIND); ``problem_count``
+    #: counts all of them and ``omitted`` the ones not shown, per sheet column
     problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    omitted: dict[tuple[str, str], Omitted] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     #: sheet name (Chinese) → Counter(created=, updated=, unchanged=)
     counts: dict[str, Counter] = field(default_factory=dict)
-    #: human-readable paths of the sites, rooms and racks this import created
+    #: human-readable paths of the sites, rooms and racks this import created (the first ones)
     created_locations: list[str] = field(default_factory=list)
+    created_locations_more: int = 0
+    #: data rows read (all sheets); refused past ``max_rows``
+    rows_read: int = 0
+    max_rows: int = DEFAULT_MAX_ROWS
     dry_run: bool = False
     committed: bool = False
+    _kinds: Counter = field(default_factory=Counter, repr=False)
+    _shown_per_column: Counter = field(default_factory=Counter, repr=False)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problem_count
+
+    def add_problem(self, problem: Problem) -> None:
+        """Count ``problem``; keep it for display if it is among the first of its kind."""
+        self.problem_count += 1
+        column = (problem.sheet, problem.column)
+        kind = (problem.sheet, problem.column, problem.message)
+        seen = self._kinds.get(kind)
+        if seen is None:
+            seen = 0 if len(self._kinds) < _MAX_KINDS else SHOW_PER_KIND
+        if seen < SHOW_PER_KIND:
+            self._kinds[kind] = seen + 1
+        if (
+            seen < SHOW_PER_KIND
+            and self._shown_per_column[column] < SHOW_PER_COLUMN
+            and len(self.problems) < SHOW_TOTAL
+        ):
+            self._shown_per_column[column] += 1
+            self.problems.append(problem)
+            return
+        omitted = self.omitted.get(column)
+        if omitted is None:
+            omitted = self.omitted[column] = Omitted(problem.sheet, problem.column)
+        omitted.count += 1
+        if omitted.message is None:
+            omitted.message = problem.message
+        elif omitted.message != problem.message:
+            omitted.mixed = True
+
+    def omitted_lines(self) -> list[str]:
+        return [o.line() for o in self.omitted.values()]
+
+    def created_location(self, line: str) -> None:
+        if len(self.created_locations) < SHOW_LOCATIONS:
+            self.created_locations.append(line)
+        else:
+            self.created_locations_more += 1
 
     def summary_lines(self) -> list[str]:
         lines = []
@@ -308,6 +399,9 @@ class ImportResult:
                 )
             )
         lines.extend(self.created_locations)
+        if self.created_locations_more:
+            more = f"{self.created_locations_more:,}"
+            lines.append(_("… and %(count)s more new sites, rooms and racks", count=more))
         return lines
 
 
@@ -315,39 +409,23 @@ class WorkbookError(Exception):
     """The file as a whole cannot be read (not an xlsx, empty, no known sheet)."""
 
 
+class _TooManyRows(Exception):
+    """The workbook has more data rows than one import takes (the problem is recorded)."""
+
+
+def import_max_rows() -> int:
+    """``OPSKIT_IMPORT_MAX_ROWS`` (app config ``IMPORT_MAX_ROWS`` overrides it)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return DEFAULT_MAX_ROWS
+    if "IMPORT_MAX_ROWS" in current_app.config:
+        return int(current_app.config["IMPORT_MAX_ROWS"])
+    settings = current_app.config.get("OPSKIT_SETTINGS")
+    return int(getattr(settings, "import_max_rows", DEFAULT_MAX_ROWS))
+
+
 # --- reading --------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    number: int
-    values: dict[str, Any]
-    raw: dict[str, str]
-    failed: bool = False
-
-
-@dataclass
-class ParsedSheet:
-    spec: SheetSpec
-    title: str
-    present: dict[str, int]  # column key → 0-based index
-    header_row: int
-    rows: list[Row] = field(default_factory=list)
-
-    def has(self, key: str) -> bool:
-        return key in self.present
-
-    def letter(self, key: str) -> str:
-        from openpyxl.utils import get_column_letter
-
-        return get_column_letter(self.present[key] + 1) if key in self.present else ""
-
-
-@dataclass
-class ParsedBook:
-    sheets: dict[str, ParsedSheet] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 def _display(value: Any) -> str:
@@ -500,25 +578,41 @@ def _is_blank(value: Any) -> bool:
 
 
 def _open_workbook(source: bytes | str | Path | IO[bytes]):
+    """The workbook in openpyxl's read-only mode: rows are parsed as they are iterated.
+
+    A path is opened by openpyxl itself; an upload stream is read where it lies (werkzeug
+    spools big uploads to a temporary file), never copied into memory when it can seek.
+    """
+    if isinstance(source, str | Path):
+        return _load(str(source), Path(source).stat().st_size == 0)
+    if isinstance(source, bytes):
+        stream = io.BytesIO(source)
+    elif source.seekable():
+        stream = source
+    else:
+        stream = io.BytesIO(source.read())
+    stream.seek(0, io.SEEK_END)
+    empty = stream.tell() == 0
+    stream.seek(0)
+    return _load(stream, empty)
+
+
+def _load(file: str | IO[bytes], empty: bool):
     from openpyxl import load_workbook
 
-    if isinstance(source, str | Path):
-        data = Path(source).read_bytes()
-    elif isinstance(source, bytes):
-        data = source
-    else:
-        data = source.read()
-    if not data:
+    if empty:
         raise WorkbookError(_("The file is empty."))
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    if not zipfile.is_zipfile(file):
         raise WorkbookError(
             _(
                 "This is not an Excel workbook (.xlsx). Open it in Excel or WPS and save it "
                 "as “Excel workbook (*.xlsx)”."
             )
         )
+    if not isinstance(file, str):
+        file.seek(0)
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        return load_workbook(file, read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds for a broken package
         raise WorkbookError(
             _(
@@ -564,57 +658,140 @@ def _find_header(
     return best[0], present, unknown, duplicates
 
 
-def read_workbook(source: bytes | str | Path | IO[bytes]) -> ParsedBook:
-    """Read and check every cell of every known sheet. Raises WorkbookError for a bad file."""
+@dataclass
+class Row:
+    """One data row of the batch being imported (rows are not kept past their batch)."""
+
+    number: int
+    values: dict[str, Any]
+    raw: dict[str, str]
+    failed: bool = False
+
+
+class _Sheet:
+    """One import sheet: its header row and the stream of its data rows, each checked."""
+
+    def __init__(
+        self,
+        spec: SheetSpec,
+        title: str,
+        present: dict[str, int],
+        header_row: int,
+        rows: Iterator[tuple[int, tuple]],
+    ) -> None:
+        from openpyxl.utils import get_column_letter
+
+        self.spec = spec
+        self.title = title
+        self.present = present  # column key → 0-based index
+        self.header_row = header_row
+        self._rows = rows
+        self._letters = {k: get_column_letter(i + 1) for k, i in present.items()}
+
+    def has(self, key: str) -> bool:
+        return key in self.present
+
+    def letter(self, key: str) -> str:
+        return self._letters.get(key, "")
+
+    def cell(self, key: str, number: int) -> str:
+        return f"{self._letters[key]}{number}" if key in self._letters else ""
+
+    def rows(self, result: ImportResult) -> Iterator[Row]:
+        """Non-blank data rows, converted; cell problems go to ``result`` as they are found.
+
+        Raises _TooManyRows (after recording the problem) once the workbook's data rows pass
+        ``result.max_rows``.
+        """
+        title = self.title
+        columns = [(self.spec.column(k), i) for k, i in self.present.items()]
+        for number, cells in self._rows:
+            if number <= self.header_row:
+                continue
+            values: dict[str, Any] = {}
+            raw: dict[str, str] = {}
+            blank = True
+            failed = False
+            for col, ci in columns:
+                cell = cells[ci] if ci < len(cells) else None
+                value = getattr(cell, "value", None)
+                if _is_blank(value):
+                    values[col.key] = _convert(col, None)
+                    continue
+                if blank:
+                    blank = False
+                    result.rows_read += 1
+                    if result.rows_read > result.max_rows:
+                        limit = f"{result.max_rows:,}"
+                        result.add_problem(
+                            Problem(
+                                title,
+                                number,
+                                message=_(
+                                    "the workbook has more than %(limit)s data rows, the most one "
+                                    "import takes (OPSKIT_IMPORT_MAX_ROWS); nothing was imported. "
+                                    "Split it into workbooks of at most %(limit)s rows.",
+                                    limit=limit,
+                                ),
+                            )
+                        )
+                        raise _TooManyRows
+                raw[col.key] = _display(value)
+                if getattr(cell, "data_type", None) == "f" or type(value).__name__ in (
+                    "ArrayFormula",
+                    "DataTableFormula",
+                ):
+                    failed = True
+                    result.add_problem(
+                        Problem(
+                            title,
+                            number,
+                            col.label,
+                            _display(value) if isinstance(value, str) else "",
+                            _(
+                                "contains a formula; type the value itself "
+                                "(formulas are not imported)"
+                            ),
+                            self.cell(col.key, number),
+                        )
+                    )
+                    continue
+                try:
+                    values[col.key] = _convert(col, value)
+                except CellError as exc:
+                    failed = True
+                    result.add_problem(
+                        Problem(
+                            title,
+                            number,
+                            col.label,
+                            raw[col.key],
+                            str(exc),
+                            self.cell(col.key, number),
+                        )
+                    )
+            if blank:
+                continue
+            for col, _ci in columns:
+                if col.required and col.key not in raw:
+                    failed = True
+                    result.add_problem(
+                        Problem(
+                            title,
+                            number,
+                            col.label,
+                            "",
+                            _("is required"),
+                            self.cell(col.key, number),
+                        )
+                    )
+            yield Row(number, values, raw, failed=failed)
+
+
+def _open_sheet(spec: SheetSpec, ws: Any, result: ImportResult) -> _Sheet | None:
+    """Find the header row among the first rows; None for an empty sheet or a bad header."""
     from openpyxl.utils import get_column_letter
 
-    wb = _open_workbook(source)
-    book = ParsedBook()
-    lookup = _sheet_lookup()
-    try:
-        names = list(wb.sheetnames)
-        known: list[tuple[SheetSpec, Any]] = []
-        any_cell = False
-        for name in names:
-            spec = lookup.get(_header_key(name))
-            if spec is None:
-                if _header_key(name) != _header_key(HELP_SHEET):
-                    ws = wb[name]
-                    if any(not _is_blank(v) for r in ws.iter_rows(values_only=True) for v in r):
-                        any_cell = True
-                        book.warnings.append(
-                            _("Sheet %(sheet)s is not an import sheet and was ignored.", sheet=name)
-                        )
-                continue
-            if spec.key in {s.key for s, _ws in known}:
-                book.problems.append(
-                    Problem(name, message=_("This table appears on two sheets; keep one."))
-                )
-                continue
-            known.append((spec, wb[name]))
-        if not known:
-            if not any_cell:
-                raise WorkbookError(_("The workbook is empty."))
-            raise WorkbookError(
-                _(
-                    "The workbook has no sheet named %(names)s (its sheets: %(found)s).",
-                    names="、".join(s.zh for s in SHEETS),
-                    found="、".join(names),
-                )
-            )
-        for spec, ws in known:
-            parsed = _read_sheet(spec, ws, book, get_column_letter)
-            if parsed is not None:
-                book.sheets[spec.key] = parsed
-    finally:
-        wb.close()
-    if not book.problems and not any(s.rows for s in book.sheets.values()):
-        raise WorkbookError(_("The workbook contains no data rows (only headers or nothing)."))
-    _check_duplicates(book)
-    return book
-
-
-def _read_sheet(spec: SheetSpec, ws: Any, book: ParsedBook, letter: Any) -> ParsedSheet | None:
     ws.reset_dimensions()  # do not trust the declared size
     headers = _header_map(spec)
     cells_iter: Iterator[tuple] = ws.iter_rows(values_only=False)
@@ -630,7 +807,7 @@ def _read_sheet(spec: SheetSpec, ws: Any, book: ParsedBook, letter: Any) -> Pars
     index, present, unknown, duplicates = _find_header(head, spec, headers)
     missing = [c for c in spec.required if c.key not in present]
     if index is None or missing:
-        book.problems.append(
+        result.add_problem(
             Problem(
                 ws.title,
                 row=None if index is None else index + 1,
@@ -643,153 +820,106 @@ def _read_sheet(spec: SheetSpec, ws: Any, book: ParsedBook, letter: Any) -> Pars
         return None
     for key, positions in duplicates.items():
         col = spec.column(key)
-        book.problems.append(
+        result.add_problem(
             Problem(
                 ws.title,
                 row=index + 1,
                 column=col.label,
                 message=_(
                     "this column appears more than once (columns %(letters)s)",
-                    letters="、".join(letter(p + 1) for p in positions),
+                    letters="、".join(get_column_letter(p + 1) for p in positions),
                 ),
             )
         )
     for name in unknown:
-        book.warnings.append(
+        result.warnings.append(
             _(
                 "%(sheet)s: column “%(name)s” is not known and was ignored.",
                 sheet=ws.title,
                 name=name,
             )
         )
-    sheet = ParsedSheet(spec, ws.title, present, index + 1)
+    header_row = index + 1
+    del head  # only the cells below the header are needed from here
+
+    read = len(head_cells)
 
     def all_rows() -> Iterator[tuple[int, tuple]]:
-        yield from enumerate(head_cells, start=1)
-        yield from enumerate(cells_iter, start=len(head_cells) + 1)
+        yield from enumerate(head_cells[header_row:], start=header_row + 1)
+        head_cells.clear()
+        yield from enumerate(cells_iter, start=read + 1)
 
-    columns = [(spec.column(k), i) for k, i in present.items()]
-    for number, cells in all_rows():
-        if number <= sheet.header_row:
-            continue
-        values: dict[str, Any] = {}
-        raw: dict[str, str] = {}
-        blank = True
-        row_problems: list[Problem] = []
-        for col, ci in columns:
-            cell = cells[ci] if ci < len(cells) else None
-            value = getattr(cell, "value", None)
-            if _is_blank(value):
-                values[col.key] = _convert(col, None)
-                continue
-            blank = False
-            raw[col.key] = _display(value)
-            if getattr(cell, "data_type", None) == "f" or type(value).__name__ in (
-                "ArrayFormula",
-                "DataTableFormula",
+    return _Sheet(spec, ws.title, present, header_row, all_rows())
+
+
+def _canonical(parse: Any, text: str) -> str:
+    try:
+        return str(parse(text)) if text else ""
+    except ValueError:
+        return ""
+
+
+class _Keys:
+    """The per-row keys of the file seen so far, for checks across rows while streaming.
+
+    Tags, rack units, prefixes, addresses, link ends and circuit ids of every row read so far,
+    each with its row number and the value as typed. A million rows' worth of Python sets and
+    dicts would cost hundreds of MB, so they live in a private temporary SQLite database (SQLite
+    deletes it when it is closed) with an 8 MiB page cache: memory does not grow with the file.
+    """
+
+    REPORTED = 1  # a duplicate: the first row was reported too
+    BAD = 2  # an asset row that failed: rows naming its tag are not reported again
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", isolation_level=None)  # "": private on-disk temp database
+        for pragma in ("cache_size=-8192", "journal_mode=OFF", "synchronous=OFF"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute(
+            "CREATE TABLE k (kind TEXT, key TEXT, row INTEGER, raw TEXT, flag INTEGER,"
+            " PRIMARY KEY (kind, key)) WITHOUT ROWID"
+        )
+
+    def __enter__(self) -> _Keys:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.db.close()
+
+    def find(self, kind: str, keys: Iterable[str]) -> dict[str, list]:
+        """key → [row, raw, flag] of the keys already stored."""
+        out: dict[str, list] = {}
+        for chunk in _chunks(list(keys)):
+            marks = ",".join("?" * len(chunk))
+            for key, row, raw, flag in self.db.execute(
+                f"SELECT key, row, raw, flag FROM k WHERE kind = ? AND key IN ({marks})",  # noqa: S608 - placeholders only
+                (kind, *chunk),
             ):
-                row_problems.append(
-                    Problem(
-                        ws.title,
-                        number,
-                        col.label,
-                        _display(value) if isinstance(value, str) else "",
-                        _("contains a formula; type the value itself (formulas are not imported)"),
-                        f"{letter(ci + 1)}{number}",
-                    )
-                )
-                continue
-            try:
-                values[col.key] = _convert(col, value)
-            except CellError as exc:
-                row_problems.append(
-                    Problem(
-                        ws.title,
-                        number,
-                        col.label,
-                        raw[col.key],
-                        str(exc),
-                        f"{letter(ci + 1)}{number}",
-                    )
-                )
-        if blank:
-            continue
-        for col, ci in columns:
-            if col.required and col.key not in raw:
-                row_problems.append(
-                    Problem(
-                        ws.title,
-                        number,
-                        col.label,
-                        "",
-                        _("is required"),
-                        f"{letter(ci + 1)}{number}",
-                    )
-                )
-        book.problems.extend(row_problems)
-        sheet.rows.append(Row(number, values, raw, failed=bool(row_problems)))
-    return sheet
+                out[key] = [row, raw, flag]
+        return out
 
-
-def _check_duplicates(book: ParsedBook) -> None:
-    """The same key twice in one sheet: report every row that has it."""
-
-    def report(sheet: ParsedSheet, key_of: Any, column: str) -> None:
-        seen: dict[Any, list[Row]] = {}
-        for row in sheet.rows:
-            for key in key_of(row):
-                if key:
-                    seen.setdefault(key, []).append(row)
-        col = sheet.spec.column(column)
-        for rows in seen.values():
-            if len(rows) < 2:
-                continue
-            numbers = "、".join(str(r.number) for r in rows)
-            for row in rows:
-                row.failed = True
-                book.problems.append(
-                    Problem(
-                        sheet.title,
-                        row.number,
-                        col.label,
-                        row.raw.get(column, ""),
-                        _("appears more than once in this file (rows %(rows)s)", rows=numbers),
-                        f"{sheet.letter(column)}{row.number}",
-                    )
-                )
-
-    def canonical(parse: Any, text: str) -> str:
-        try:
-            return str(parse(text)) if text else ""
-        except ValueError:
-            return ""
-
-    if sheet := book.sheets.get("assets"):
-        report(sheet, lambda r: [r.values.get("asset_tag")], "asset_tag")
-    if sheet := book.sheets.get("prefixes"):
-        report(
-            sheet, lambda r: [canonical(services.parse_network, r.values.get("cidr", ""))], "cidr"
+    def add(self, kind: str, items: Iterable[tuple[str, int, str, int]]) -> None:
+        """Store (key, row, raw, flag) items; a key already stored keeps its first row."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO k VALUES (?, ?, ?, ?, ?)",
+            ((kind, key, row, raw, flag) for key, row, raw, flag in items),
         )
-    if sheet := book.sheets.get("addresses"):
-        report(
-            sheet, lambda r: [canonical(services.parse_ip, r.values.get("address", ""))], "address"
+
+    def flag(self, kind: str, keys: Iterable[str], bit: int) -> None:
+        self.db.executemany(
+            "UPDATE k SET flag = flag | ? WHERE kind = ? AND key = ?",
+            ((bit, kind, key) for key in keys),
         )
-    if sheet := book.sheets.get("links"):
-        report(
-            sheet,
-            lambda r: [
-                (r.values.get("a_asset_tag"), r.values.get("a_port"))
-                if r.values.get("a_port")
-                else None,
-                (r.values.get("b_asset_tag"), r.values.get("b_port"))
-                if r.values.get("b_port")
-                else None,
-            ],
-            "a_port",
-        )
-    if sheet := book.sheets.get("lines"):
-        report(sheet, lambda r: [r.values.get("asset_tag")], "asset_tag")
-        report(sheet, lambda r: [r.values.get("circuit_id")], "circuit_id")
+
+    def flagged(self, kind: str, keys: Iterable[str], bit: int) -> set[str]:
+        return {key for key, (_row, _raw, flag) in self.find(kind, keys).items() if flag & bit}
+
+
+def _release_memory() -> None:
+    """Hand the heap a big import freed back to the system (glibc keeps it otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 # --- importing ------------------------------------------------------------------------------
@@ -800,126 +930,193 @@ def _chunks(items: list, size: int = 500) -> Iterator[list]:
         yield items[start : start + size]
 
 
-class _Importer:
-    """Applies a parsed workbook through the services inside the caller's transaction."""
+RACK_CACHE = 5000  # rack names remembered (by room); past it the cache starts over
 
-    def __init__(self, book: ParsedBook, result: ImportResult) -> None:
-        self.book = book
+
+class _Importer:
+    """Applies the workbook's rows, batch by batch, through the services in one transaction.
+
+    Nothing is kept from one batch to the next but compact keys: the per-row keys of the file
+    in ``keys`` (on disk) and the ids of sites, rooms and racks by name. After each batch the
+    session is flushed and the batch's objects leave it, so memory does not grow with the file.
+    """
+
+    def __init__(self, result: ImportResult, keys: _Keys) -> None:
         self.result = result
+        self.keys = keys
         self.sess = db.session()
-        self.sites: dict[str, Site] = {}
-        self.rooms: dict[tuple[str, str], Room] = {}
-        self.racks: dict[tuple[str, str, str], Rack] = {}
-        self.assets: dict[str, Asset] = {}
-        self.bad_tags: set[str] = set()
-        self.prefixes: dict[str, Prefix] = {}
+        # objects the caller already had in the session stay there; the import's own objects
+        # are expunged after every batch
+        self.kept = list(self.sess.identity_map.values())
+        self.kept_ids = {id(obj) for obj in self.kept}
+        self.sites: dict[str, int] = {}
+        self.rooms: dict[tuple[str, str], int] = {}
+        self.racks: dict[tuple[str, str, str], int] = {}
+        self.rack_rooms: set[int] = set()  # rooms whose racks are all in self.racks
 
     # problems
 
-    def problem(self, sheet: ParsedSheet, row: Row, key: str, message: str) -> None:
+    def problem(self, sheet: _Sheet, row: Row, key: str, message: str) -> None:
         row.failed = True
         col = sheet.spec.column(key)
-        self.result.problems.append(
+        self.result.add_problem(
             Problem(
                 sheet.title,
                 row.number,
                 col.label,
                 row.raw.get(key, ""),
                 message,
-                f"{sheet.letter(key)}{row.number}" if sheet.has(key) else "",
+                sheet.cell(key, row.number),
             )
         )
 
-    def failed(self, sheet: ParsedSheet, row: Row, exc: ValidationFailed, fallback: str) -> None:
+    def failed(self, sheet: _Sheet, row: Row, exc: ValidationFailed, fallback: str) -> None:
         keys = {c.key for c in sheet.spec.columns}
         for fld, messages in exc.errors.items():
             key = fld if fld in keys and sheet.has(fld) else fallback
             for message in messages:
                 self.problem(sheet, row, key, message)
 
+    def unique(self, sheet: _Sheet, rows: list[Row], column: str, key_of: Any) -> None:
+        """The same key on two rows of the sheet: report both (every later one, too)."""
+        kind = f"{sheet.spec.key}.{column}"
+        keyed = [(row, key) for row in rows for key in dict.fromkeys(key_of(row.values)) if key]
+        if not keyed:
+            return
+        seen: dict[str, list] = self.keys.find(kind, {key for _row, key in keyed})
+        stored = set(seen)
+        batch_rows: dict[int, Row] = {}
+        col = sheet.spec.column(column)
+        for row, key in keyed:
+            first = seen.get(key)
+            if first is None:
+                seen[key] = [row.number, row.raw.get(column, ""), 0]
+                batch_rows[row.number] = row
+                continue
+            number, raw, flag = first
+            numbers = f"{number}、{row.number}"
+            message = _("appears more than once in this file (rows %(rows)s)", rows=numbers)
+            if not flag & _Keys.REPORTED:
+                first[2] = flag | _Keys.REPORTED
+                if number in batch_rows:
+                    batch_rows[number].failed = True
+                self.result.add_problem(
+                    Problem(
+                        sheet.title, number, col.label, raw, message, sheet.cell(column, number)
+                    )
+                )
+            row.failed = True
+            self.result.add_problem(
+                Problem(
+                    sheet.title,
+                    row.number,
+                    col.label,
+                    row.raw.get(column, ""),
+                    message,
+                    sheet.cell(column, row.number),
+                )
+            )
+        self.keys.add(kind, ((k, v[0], v[1], v[2]) for k, v in seen.items() if k not in stored))
+        self.keys.flag(kind, [k for k in stored if seen[k][2] & _Keys.REPORTED], _Keys.REPORTED)
+
     # lookups
 
     def preload(self) -> None:
         sess = self.sess
-        for site in sess.scalars(select(Site)):
-            self.sites.setdefault(_name_key(site.name), site)
-        sites_by_id = {s.id: s for s in self.sites.values()}
-        for room in sess.scalars(select(Room)):
-            site = sites_by_id.get(room.site_id)
-            if site is not None:
-                self.rooms.setdefault((_name_key(site.name), _name_key(room.name)), room)
-        rooms_by_id = {r.id: k for k, r in self.rooms.items()}
-        for rack in sess.scalars(select(Rack)):
-            key = rooms_by_id.get(rack.room_id)
-            if key is not None:
-                self.racks.setdefault((*key, _name_key(rack.name)), rack)
-        for prefix in sess.scalars(select(Prefix)):
-            self.prefixes[prefix.cidr] = prefix
-        tags: set[str] = set()
-        for key, columns in (
-            ("assets", ("asset_tag",)),
-            ("addresses", ("asset_tag",)),
-            ("links", ("a_asset_tag", "b_asset_tag")),
-            ("lines", ("asset_tag",)),
+        site_keys: dict[int, str] = {}
+        for site_id, name in sess.execute(select(Site.id, Site.name).order_by(Site.id)):
+            self.sites.setdefault(_name_key(name), site_id)
+            site_keys[site_id] = _name_key(name)
+        for room_id, site_id, name in sess.execute(
+            select(Room.id, Room.site_id, Room.name).order_by(Room.id)
         ):
-            sheet = self.book.sheets.get(key)
-            if sheet is None:
-                continue
-            for row in sheet.rows:
-                for column in columns:
-                    if row.values.get(column):
-                        tags.add(row.values[column])
-        for chunk in _chunks(sorted(tags)):
-            for asset in sess.scalars(
-                select(Asset)
-                .where(Asset.asset_tag.in_(chunk))
-                .options(selectinload(Asset.units), selectinload(Asset.line))
-            ):
-                self.assets[asset.asset_tag] = asset
+            if site_id in site_keys:
+                self.rooms.setdefault((site_keys[site_id], _name_key(name)), room_id)
+
+    def assets_by_tag(self, tags: Iterable[str], *options: Any) -> dict[str, Asset]:
+        found: dict[str, Asset] = {}
+        for chunk in _chunks(sorted({t for t in tags if t})):
+            query = select(Asset).where(Asset.asset_tag.in_(chunk))
+            for asset in self.sess.scalars(query.options(*options)):
+                found[asset.asset_tag] = asset
+        return found
+
+    def bad_tags(self, tags: Iterable[str]) -> set[str]:
+        """Tags whose own asset row failed (only once something has failed)."""
+        if self.result.ok:
+            return set()
+        return self.keys.flagged("assets.asset_tag", {t for t in tags if t}, _Keys.BAD)
 
     def site(self, name: str) -> Site:
         key = _name_key(name)
-        site = self.sites.get(key)
-        if site is None:
-            site, _created = services.get_or_create_site(name)
-            self.sites[key] = site
-            self.result.created_locations.append(_("New site: %(name)s", name=site.name))
+        site_id = self.sites.get(key)
+        if site_id is not None:
+            return self.sess.get(Site, site_id)
+        site, _created = services.get_or_create_site(name)
+        self.sess.flush()
+        self.sites[key] = site.id
+        self.result.created_location(_("New site: %(name)s", name=site.name))
         return site
 
     def room(self, site: Site, name: str) -> Room:
         key = (_name_key(site.name), _name_key(name))
-        room = self.rooms.get(key)
-        if room is None:
-            room, _created = services.get_or_create_room(site, name)
-            self.rooms[key] = room
-            self.result.created_locations.append(
-                _("New room: %(site)s / %(name)s", site=site.name, name=room.name)
-            )
+        room_id = self.rooms.get(key)
+        if room_id is not None:
+            return self.sess.get(Room, room_id)
+        room, _created = services.get_or_create_room(site, name)
+        self.sess.flush()
+        self.rooms[key] = room.id
+        self.result.created_location(
+            _("New room: %(site)s / %(name)s", site=site.name, name=room.name)
+        )
         return room
 
     def rack(self, room: Room, name: str, height: int | None) -> Rack:
-        key = (_name_key(room.site.name), _name_key(room.name), _name_key(name))
-        rack = self.racks.get(key)
-        if rack is None:
-            rack, _created = services.get_or_create_rack(room, name, height)
-            self.racks[key] = rack
-            self.result.created_locations.append(
-                _(
-                    "New rack: %(site)s / %(room)s / %(name)s (%(height)d U)",
-                    site=room.site.name,
-                    room=room.name,
-                    name=rack.name,
-                    height=rack.u_height,
-                )
+        room_key = (_name_key(room.site.name), _name_key(room.name))
+        key = (*room_key, _name_key(name))
+        rack_id = self.racks.get(key)
+        if rack_id is None and room.id not in self.rack_rooms:
+            if len(self.racks) > RACK_CACHE:
+                self.racks.clear()
+                self.rack_rooms.clear()
+            for found_id, found_name in self.sess.execute(
+                select(Rack.id, Rack.name).where(Rack.room_id == room.id).order_by(Rack.id)
+            ):
+                self.racks.setdefault((*room_key, _name_key(found_name)), found_id)
+            self.rack_rooms.add(room.id)
+            rack_id = self.racks.get(key)
+        if rack_id is not None:
+            return self.sess.get(Rack, rack_id)
+        rack, _created = services.get_or_create_rack(room, name, height)
+        self.sess.flush()
+        self.racks[key] = rack.id
+        self.result.created_location(
+            _(
+                "New rack: %(site)s / %(room)s / %(name)s (%(height)d U)",
+                site=room.site.name,
+                room=room.name,
+                name=rack.name,
+                height=rack.u_height,
             )
+        )
         return rack
 
-    def count(self, sheet: ParsedSheet, what: str) -> None:
+    def count(self, sheet: _Sheet, what: str) -> None:
         self.result.counts.setdefault(sheet.spec.zh, Counter())[what] += 1
+
+    def end_batch(self) -> None:
+        """Write the batch (inside the transaction) and let go of its objects."""
+        self.sess.flush()
+        if not self.kept:
+            self.sess.expunge_all()
+            return
+        for obj in list(self.sess.identity_map.values()):
+            if id(obj) not in self.kept_ids and obj in self.sess:  # cascades expunge some
+                self.sess.expunge(obj)
 
     # assets
 
-    def _location(self, sheet: ParsedSheet, row: Row) -> tuple[Room | None, Rack | None] | None:
+    def _location(self, sheet: _Sheet, row: Row) -> tuple[Room | None, Rack | None] | None:
         v = row.values
         site_name, room_name, rack_name = v.get("site", ""), v.get("room", ""), v.get("rack", "")
         if not (site_name or room_name or rack_name):
@@ -935,9 +1132,9 @@ class _Importer:
         if not site_name:
             candidates = [r for k, r in self.rooms.items() if k[1] == _name_key(room_name)]
             if len(candidates) == 1:
-                site = candidates[0].site
+                site = self.sess.get(Room, candidates[0]).site
             elif not candidates and len(self.sites) == 1:
-                site = next(iter(self.sites.values()))
+                site = self.sess.get(Site, next(iter(self.sites.values())))
             else:
                 self.problem(sheet, row, "room", _("name the site (站点) of this room as well"))
                 return None
@@ -993,25 +1190,34 @@ class _Importer:
             asset.notes,
         )
 
-    def _file_overlaps(self, sheet: ParsedSheet) -> None:
+    def _file_overlaps(self, sheet: _Sheet, rows: list[Row], existing: dict[str, Asset]) -> None:
         """Two rows of the file in the same rack units: report the later row."""
         if not (sheet.has("rack") and sheet.has("u_position")):
             return
-        taken: dict[tuple[str, str, str], dict[int, Row]] = {}
-        for row in sheet.rows:
+        wanted_by_row: list[tuple[Row, str, range]] = []
+        for row in rows:
             v = row.values
             if row.failed or not v.get("rack") or v.get("u_position") is None:
                 continue
-            existing = self.assets.get(v.get("asset_tag") or "")
+            asset = existing.get(v.get("asset_tag") or "")
             height = v.get("u_height")
             if height is None:
-                height = existing.u_height if existing is not None else 1
-            key = (_name_key(v.get("site", "")), _name_key(v.get("room", "")), _name_key(v["rack"]))
-            units = taken.setdefault(key, {})
+                height = asset.u_height if asset is not None else 1
             wanted = range(v["u_position"], v["u_position"] + max(height, 0))
-            clash = next((u for u in wanted if u in units), None)
+            if not wanted or wanted.start < 1 or wanted.stop > 61:
+                continue  # outside any rack: the services say so
+            rack = "\x1f".join(
+                (_name_key(v.get("site", "")), _name_key(v.get("room", "")), _name_key(v["rack"]))
+            )
+            wanted_by_row.append((row, rack, wanted))
+        taken = self.keys.find(
+            "unit", {f"{rack}\x1f{u}" for _row, rack, wanted in wanted_by_row for u in wanted}
+        )
+        fresh: list[tuple[str, int, str, int]] = []
+        for row, rack, wanted in wanted_by_row:
+            clash = next((u for u in wanted if f"{rack}\x1f{u}" in taken), None)
             if clash is not None:
-                other = units[clash]
+                other_row, other_tag, _flag = taken[f"{rack}\x1f{clash}"]
                 self.problem(
                     sheet,
                     row,
@@ -1019,29 +1225,36 @@ class _Importer:
                     _(
                         "U%(unit)d of rack %(rack)s is also taken by %(tag)s on row %(row)d",
                         unit=clash,
-                        rack=v["rack"],
-                        tag=other.values.get("asset_tag"),
-                        row=other.number,
+                        rack=row.values["rack"],
+                        tag=other_tag,
+                        row=other_row,
                     ),
                 )
-                self.bad_tags.add(v.get("asset_tag") or "")
                 continue
+            tag = row.values.get("asset_tag") or ""
             for u in wanted:
-                units[u] = row
+                taken[f"{rack}\x1f{u}"] = [row.number, tag, 0]
+                fresh.append((f"{rack}\x1f{u}", row.number, tag, 0))
+        self.keys.add("unit", fresh)
 
-    def apply_assets(self, sheet: ParsedSheet) -> None:
+    def assets_batch(self, sheet: _Sheet, rows: list[Row]) -> None:
         text_fields = ("vendor", "model", "serial", "owner", "contact", "support_level", "notes")
         location_given = any(sheet.has(k) for k in ("site", "room", "rack"))
         spec_columns = [k for k in SPEC_KEYS if sheet.has(k)]
-        self._file_overlaps(sheet)
+        self.unique(sheet, rows, "asset_tag", lambda v: [v.get("asset_tag")])
+        existing = self.assets_by_tag(
+            (r.values.get("asset_tag") for r in rows if not r.failed),
+            selectinload(Asset.units),
+            selectinload(Asset.line),
+        )
+        self._file_overlaps(sheet, rows, existing)
         pending: list[tuple[Row, dict[str, Any]]] = []
-        for row in sheet.rows:
+        for row in rows:
             v = row.values
             tag = v.get("asset_tag") or ""
             if row.failed:
-                self.bad_tags.add(tag)
                 continue
-            asset = self.assets.get(tag)
+            asset = existing.get(tag)
             before = self._asset_state(asset) if asset is not None else None
             values: dict[str, Any] = {"asset_tag": tag, "name": v["name"], "kind": v["kind"]}
             for key in ("status", "importance"):
@@ -1069,13 +1282,10 @@ class _Importer:
             if location_given:
                 location = self._location(sheet, row)
                 if location is None:
-                    self.bad_tags.add(tag)
                     continue
                 values["room"], values["rack"] = location
-            if asset is None:  # new assets go in batches: one flush per thousand rows
+            if asset is None:  # new assets go in one flush per batch
                 pending.append((row, values))
-                if len(pending) >= BATCH:
-                    self._add_batch(sheet, pending)
                 continue
             try:
                 # Every asset is flushed by the service itself; in-file overlaps were found
@@ -1084,41 +1294,41 @@ class _Importer:
                     saved = services.save_asset(values, asset)
             except ValidationFailed as exc:
                 self.failed(sheet, row, exc, "asset_tag")
-                self.bad_tags.add(tag)
-                if asset is not None:
-                    self.sess.expire(asset)
+                self.sess.expire(asset)
                 continue
-            self.assets[tag] = saved
             self.count(sheet, "updated" if self._asset_state(saved) != before else "unchanged")
-        self._add_batch(sheet, pending)
-
-    def _add_batch(self, sheet: ParsedSheet, pending: list[tuple[Row, dict[str, Any]]]) -> None:
-        if not pending:
-            return
-        results = services.add_assets([values for _row, values in pending])
-        for (row, values), outcome in zip(pending, results, strict=True):
-            tag = values["asset_tag"]
-            if isinstance(outcome, ValidationFailed):
-                self.failed(sheet, row, outcome, "asset_tag")
-                self.bad_tags.add(tag)
-            else:
-                self.assets[tag] = outcome
-                self.count(sheet, "created")
-        pending.clear()
+        if pending:
+            results = services.add_assets([values for _row, values in pending])
+            for (row, _values), outcome in zip(pending, results, strict=True):
+                if isinstance(outcome, ValidationFailed):
+                    self.failed(sheet, row, outcome, "asset_tag")
+                else:
+                    self.count(sheet, "created")
+        failed = [r.values.get("asset_tag") for r in rows if r.failed and r.values.get("asset_tag")]
+        if failed:
+            self.keys.flag("assets.asset_tag", failed, _Keys.BAD)
 
     # prefixes and addresses
 
-    def apply_prefixes(self, sheet: ParsedSheet) -> None:
-        for row in sheet.rows:
+    def prefixes_batch(self, sheet: _Sheet, rows: list[Row]) -> None:
+        self.unique(
+            sheet, rows, "cidr", lambda v: [_canonical(services.parse_network, v.get("cidr", ""))]
+        )
+        cidrs: dict[int, str] = {}
+        for row in rows:
+            if row.failed:
+                continue
+            try:
+                cidrs[row.number] = str(services.parse_network(row.values["cidr"]))
+            except ValueError as exc:
+                self.problem(sheet, row, "cidr", str(exc))
+        prefixes = self.prefixes_by_cidr(cidrs.values())
+        for row in rows:
             if row.failed:
                 continue
             v = row.values
-            try:
-                cidr = str(services.parse_network(v["cidr"]))
-            except ValueError as exc:
-                self.problem(sheet, row, "cidr", str(exc))
-                continue
-            prefix = self.prefixes.get(cidr)
+            cidr = cidrs[row.number]
+            prefix = prefixes.get(cidr)
             before = self._prefix_state(prefix) if prefix is not None else None
             values: dict[str, Any] = {"cidr": cidr}
             for key in ("purpose", "notes"):
@@ -1135,12 +1345,18 @@ class _Importer:
             except ValidationFailed as exc:
                 self.failed(sheet, row, exc, "cidr")
                 continue
-            self.prefixes[saved.cidr] = saved
+            prefixes[saved.cidr] = saved
             if before is None:
                 self.count(sheet, "created")
             else:
                 self.count(sheet, "updated" if self._prefix_state(saved) != before else "unchanged")
-        self.sess.flush()
+
+    def prefixes_by_cidr(self, cidrs: Iterable[str]) -> dict[str, Prefix]:
+        found: dict[str, Prefix] = {}
+        for chunk in _chunks(sorted(set(cidrs))):
+            for prefix in self.sess.scalars(select(Prefix).where(Prefix.cidr.in_(chunk))):
+                found[prefix.cidr] = prefix
+        return found
 
     @staticmethod
     def _prefix_state(prefix: Prefix) -> tuple:
@@ -1166,15 +1382,17 @@ class _Importer:
             address.notes,
         )
 
-    def _asset_ref(self, sheet: ParsedSheet, row: Row, key: str) -> Asset | bool | None:
+    def _asset_ref(
+        self, sheet: _Sheet, row: Row, key: str, assets: dict[str, Asset], bad: set[str]
+    ) -> Asset | bool | None:
         """The asset named in column ``key``; False when it is unknown (reported) or broken."""
         tag = row.values.get(key) or ""
         if not tag:
             return None
-        if tag in self.bad_tags:
+        if tag in bad:
             row.failed = True
             return False  # its own row already carries the problem
-        asset = self.assets.get(tag)
+        asset = assets.get(tag)
         if asset is None:
             self.problem(
                 sheet,
@@ -1185,9 +1403,17 @@ class _Importer:
             return False
         return asset
 
-    def apply_addresses(self, sheet: ParsedSheet) -> None:
+    def _refs(self, rows: list[Row], *columns: str, line: bool = False) -> tuple[dict, set]:
+        tags = {r.values.get(c) or "" for r in rows if not r.failed for c in columns}
+        options = (selectinload(Asset.line),) if line else ()
+        return self.assets_by_tag(tags, *options), self.bad_tags(tags)
+
+    def addresses_batch(self, sheet: _Sheet, rows: list[Row]) -> None:
+        self.unique(
+            sheet, rows, "address", lambda v: [_canonical(services.parse_ip, v.get("address", ""))]
+        )
         wanted: dict[str, Row] = {}
-        for row in sheet.rows:
+        for row in rows:
             if row.failed:
                 continue
             try:
@@ -1200,6 +1426,11 @@ class _Importer:
         for chunk in _chunks(list(wanted)):
             for address in self.sess.scalars(select(IPAddress).where(IPAddress.address.in_(chunk))):
                 existing[address.address] = address
+        prefixes = self.prefixes_by_cidr(
+            _canonical(services.parse_network, r.values.get("prefix") or "")
+            for r in wanted.values()
+        )
+        assets, bad = self._refs(list(wanted.values()), "asset_tag")
         for ip, row in wanted.items():
             v = row.values
             address = existing.get(ip)
@@ -1211,7 +1442,7 @@ class _Importer:
                 except ValueError as exc:
                     self.problem(sheet, row, "prefix", str(exc))
                     continue
-                prefix = self.prefixes.get(cidr)
+                prefix = prefixes.get(cidr)
                 if prefix is None:
                     self.problem(
                         sheet,
@@ -1229,7 +1460,7 @@ class _Importer:
             if sheet.has("mac"):
                 values["mac"] = v["mac"] or None
             if sheet.has("asset_tag"):
-                asset = self._asset_ref(sheet, row, "asset_tag")
+                asset = self._asset_ref(sheet, row, "asset_tag", assets, bad)
                 if asset is False:
                     continue
                 values["asset"] = asset
@@ -1245,22 +1476,32 @@ class _Importer:
                 self.count(
                     sheet, "updated" if self._address_state(saved) != before else "unchanged"
                 )
-        self.sess.flush()
 
     # links and lines
 
-    def apply_links(self, sheet: ParsedSheet) -> None:
-        self.sess.flush()
+    def links_batch(self, sheet: _Sheet, rows: list[Row]) -> None:
+        def ends_of(v: dict[str, Any]) -> list:
+            return [
+                f"{v.get('a_asset_tag')}\x1f{v['a_port']}" if v.get("a_port") else None,
+                f"{v.get('b_asset_tag')}\x1f{v['b_port']}" if v.get("b_port") else None,
+            ]
+
+        self.unique(sheet, rows, "a_port", ends_of)
+        assets, bad = self._refs(rows, "a_asset_tag", "b_asset_tag")
+        ids = sorted({a.id for a in assets.values()})
         ends: dict[tuple[int, str], Link] = {}
-        for link in self.sess.scalars(select(Link)):
-            ends[(link.a_asset_id, link.a_port)] = link
-            ends[(link.b_asset_id, link.b_port)] = link
-        for row in sheet.rows:
+        for chunk in _chunks(ids):
+            for link in self.sess.scalars(
+                select(Link).where(Link.a_asset_id.in_(chunk) | Link.b_asset_id.in_(chunk))
+            ):
+                ends[(link.a_asset_id, link.a_port)] = link
+                ends[(link.b_asset_id, link.b_port)] = link
+        for row in rows:
             if row.failed:
                 continue
             v = row.values
-            a = self._asset_ref(sheet, row, "a_asset_tag")
-            b = self._asset_ref(sheet, row, "b_asset_tag")
+            a = self._asset_ref(sheet, row, "a_asset_tag", assets, bad)
+            b = self._asset_ref(sheet, row, "b_asset_tag", assets, bad)
             if not isinstance(a, Asset) or not isinstance(b, Asset):
                 continue
             a_port, b_port = v["a_port"], v["b_port"]
@@ -1306,12 +1547,15 @@ class _Importer:
             link.notes,
         )
 
-    def apply_lines(self, sheet: ParsedSheet) -> None:
+    def lines_batch(self, sheet: _Sheet, rows: list[Row]) -> None:
+        self.unique(sheet, rows, "asset_tag", lambda v: [v.get("asset_tag")])
+        self.unique(sheet, rows, "circuit_id", lambda v: [v.get("circuit_id")])
         fields = ("circuit_id", "carrier", "bandwidth_mbps", "a_end", "z_end")
-        for row in sheet.rows:
+        assets, bad = self._refs(rows, "asset_tag", line=True)
+        for row in rows:
             if row.failed:
                 continue
-            asset = self._asset_ref(sheet, row, "asset_tag")
+            asset = self._asset_ref(sheet, row, "asset_tag", assets, bad)
             if not isinstance(asset, Asset):
                 continue
             line = asset.line
@@ -1333,56 +1577,126 @@ class _Importer:
                 self.count(sheet, "updated" if after != before else "unchanged")
             self.sess.flush()
 
-    def run(self) -> None:
+    def run(self, wb: Any) -> None:
+        """Read the sheets in dependency order, each a stream of batches of BATCH rows."""
+        known = self._known_sheets(wb)
         self.preload()
         for spec, apply in (
-            (ASSETS, self.apply_assets),
-            (PREFIXES, self.apply_prefixes),
-            (ADDRESSES, self.apply_addresses),
-            (LINKS, self.apply_links),
-            (LINES, self.apply_lines),
+            (ASSETS, self.assets_batch),
+            (PREFIXES, self.prefixes_batch),
+            (ADDRESSES, self.addresses_batch),
+            (LINKS, self.links_batch),
+            (LINES, self.lines_batch),
         ):
-            sheet = self.book.sheets.get(spec.key)
-            if sheet is not None:
-                self.result.counts.setdefault(spec.zh, Counter(created=0, updated=0, unchanged=0))
-                apply(sheet)
-        self.sess.flush()
+            ws = known.get(spec.key)
+            if ws is None:
+                continue
+            sheet = _open_sheet(spec, ws, self.result)
+            if sheet is None:
+                continue
+            self.result.counts.setdefault(spec.zh, Counter(created=0, updated=0, unchanged=0))
+            batch: list[Row] = []
+            for row in sheet.rows(self.result):
+                batch.append(row)
+                if len(batch) >= BATCH:
+                    apply(sheet, batch)
+                    self.end_batch()
+                    batch = []
+            if batch:
+                apply(sheet, batch)
+                self.end_batch()
+        if self.result.ok and not self.result.rows_read:
+            raise WorkbookError(_("The workbook contains no data rows (only headers or nothing)."))
 
-
-def import_workbook(source: bytes | str | Path | IO[bytes], dry_run: bool = False) -> ImportResult:
-    """Check and apply a workbook in one transaction; commit only if nothing is wrong.
-
-    Uses (and ends) the transaction of ``db.session()``: commits on success, else rolls back.
-    """
-    result = ImportResult(dry_run=dry_run)
-    try:
-        book = read_workbook(source)
-    except WorkbookError as exc:
-        result.problems.append(Problem(message=str(exc)))
-        return result
-    result.problems.extend(book.problems)
-    result.warnings.extend(book.warnings)
-    sess = db.session()
-    importer = _Importer(book, result)
-    try:
-        importer.run()
-    except SQLAlchemyError as exc:  # a constraint the services did not foresee
-        sess.rollback()
-        result.problems.append(
-            Problem(
-                message=_(
-                    "The database refused the import: %(error)s",
-                    error=str(getattr(exc, "orig", exc)).splitlines()[0],
+    def _known_sheets(self, wb: Any) -> dict[str, Any]:
+        lookup = _sheet_lookup()
+        names = list(wb.sheetnames)
+        known: dict[str, Any] = {}
+        any_cell = False
+        for name in names:
+            spec = lookup.get(_header_key(name))
+            if spec is None:
+                if _header_key(name) != _header_key(HELP_SHEET):
+                    ws = wb[name]
+                    if any(not _is_blank(v) for r in ws.iter_rows(values_only=True) for v in r):
+                        any_cell = True
+                        self.result.warnings.append(
+                            _("Sheet %(sheet)s is not an import sheet and was ignored.", sheet=name)
+                        )
+                continue
+            if spec.key in known:
+                self.result.add_problem(
+                    Problem(name, message=_("This table appears on two sheets; keep one."))
+                )
+                continue
+            known[spec.key] = wb[name]
+        if not known:
+            if not any_cell:
+                raise WorkbookError(_("The workbook is empty."))
+            raise WorkbookError(
+                _(
+                    "The workbook has no sheet named %(names)s (its sheets: %(found)s).",
+                    names="、".join(s.zh for s in SHEETS),
+                    found="、".join(names),
                 )
             )
-        )
+        return known
+
+
+def import_workbook(
+    source: bytes | str | Path | IO[bytes], dry_run: bool = False, max_rows: int | None = None
+) -> ImportResult:
+    """Check and apply a workbook in one transaction; commit only if nothing is wrong.
+
+    Rows are read, checked and written (flushed) a batch at a time, so memory does not grow
+    with the file; the transaction is one, so a problem anywhere (or a dry run) rolls back
+    every batch. More than ``max_rows`` data rows (default ``OPSKIT_IMPORT_MAX_ROWS``) are
+    refused. Uses (and ends) the transaction of ``db.session()``: commits on success, else
+    rolls back.
+    """
+    result = ImportResult(dry_run=dry_run, max_rows=max_rows or import_max_rows())
+    try:
+        wb = _open_workbook(source)
+    except WorkbookError as exc:
+        result.add_problem(Problem(message=str(exc)))
         return result
-    if result.problems or dry_run:
-        sess.rollback()
+    sess = db.session()
+    try:
+        try:
+            with _Keys() as keys:
+                _Importer(result, keys).run(wb)
+        except WorkbookError as exc:
+            sess.rollback()
+            result.add_problem(Problem(message=str(exc)))
+            return result
+        except _TooManyRows:
+            sess.rollback()
+            return result
+        except SQLAlchemyError as exc:  # a constraint the services did not foresee
+            sess.rollback()
+            result.add_problem(
+                Problem(
+                    message=_(
+                        "The database refused the import: %(error)s",
+                        error=str(getattr(exc, "orig", exc)).splitlines()[0],
+                    )
+                )
+            )
+            return result
+        except BaseException:
+            sess.rollback()
+            raise
+        finally:
+            wb.close()
+        if result.problem_count or dry_run:
+            sess.rollback()
+            return result
+        sess.commit()
+        result.committed = True
         return result
-    sess.commit()
-    result.committed = True
-    return result
+    finally:
+        if result.rows_read >= BATCH:
+            _release_memory()
 
 
 # --- writing --------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Excel upload (import) and download (template, export) pages of the registry.
 
 GET shows the form; POST checks the uploaded workbook and imports it (or only checks it on a
-dry run), then shows every problem in a table, or the summary. Writer roles only for the POST
+dry run), then shows the problems in a table (the first few of each kind; the rest counted, so
+a sheet of a million bad rows is still a small page), or the summary. The upload is read
+where werkzeug spooled it, a batch of rows at a time (``excel.import_workbook``); more than
+``OPSKIT_IMPORT_MAX_ROWS`` data rows are refused. Writer roles only for the POST
 (the access hook does that). A browser cannot keep the chosen file after a round trip, so the
 page names the file to choose again.
 """
@@ -35,8 +38,11 @@ def _download(name: str, write) -> Response:
 
 @bp.route("/", methods=["GET", "POST"])
 def index() -> str | tuple[str, int]:
+    max_rows = excel.import_max_rows()
     if request.method == "GET":
-        return render_template("assets/import.html", result=None, filename="", dry_run=False)
+        return render_template(
+            "assets/import.html", result=None, filename="", dry_run=False, max_rows=max_rows
+        )
     upload = request.files.get("file")
     dry_run = bool(request.form.get("dry_run"))
     if upload is None or not upload.filename:
@@ -46,15 +52,20 @@ def index() -> str | tuple[str, int]:
                 result=None,
                 filename="",
                 dry_run=dry_run,
+                max_rows=max_rows,
                 file_error=_("Choose an Excel workbook (.xlsx) to import."),
             ),
             400,
         )
-    result = excel.import_workbook(upload.stream, dry_run=dry_run)
+    result = excel.import_workbook(upload.stream, dry_run=dry_run, max_rows=max_rows)
     status = 200 if result.ok else 422
     return (
         render_template(
-            "assets/import.html", result=result, filename=upload.filename, dry_run=dry_run
+            "assets/import.html",
+            result=result,
+            filename=upload.filename,
+            dry_run=dry_run,
+            max_rows=max_rows,
         ),
         status,
     )

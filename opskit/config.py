@@ -187,6 +187,15 @@ class Settings:
         },
     )
 
+    import_max_rows: int = field(
+        default=200_000,
+        metadata={
+            "env": "IMPORT_MAX_ROWS",
+            "doc": "Most data rows one Excel import takes (all sheets together); a bigger "
+            "workbook is refused, naming the limit",
+        },
+    )
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
@@ -217,6 +226,10 @@ class Settings:
                 "(expected an IANA name such as Asia/Shanghai)"
             ) from None
         self.report_periods()
+        if self.import_max_rows < 1:
+            raise ConfigError(
+                f"{ENV_PREFIX}IMPORT_MAX_ROWS: must be at least 1, got {self.import_max_rows}"
+            )
         if self.default_locale not in LOCALES:
             raise ConfigError(
                 f"{ENV_PREFIX}DEFAULT_LOCALE: expected one of {', '.join(LOCALES)}, "

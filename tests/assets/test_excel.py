@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -655,3 +656,163 @@ def test_cli_template_import_export(db_app: Flask, run, tmp_path: Path) -> None:
     exported = run("assets", "export", str(out))
     assert exported.exit_code == 0, exported.output
     assert load_workbook(out)["资产"]["A2"].value == "SRV-1"
+
+
+# --- big workbooks: bounded memory, capped problem lists, the row limit ----------------------
+
+
+def big_book(n: int, row: Any) -> bytes:
+    """An n-row 资产 sheet written quickly (xlsxwriter); ``row(i)`` gives row i's cells."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False})
+    ws = wb.add_worksheet("资产")
+    ws.write_row(0, 0, ASSET_HEAD)
+    for i in range(n):
+        ws.write_row(i + 1, 0, row(i))
+    wb.close()
+    return out.getvalue()
+
+
+def test_many_bad_rows_give_the_first_of_each_kind_and_counts(ctx) -> None:
+    """5,000 bad rows: a few problems of each kind are listed, the others only counted."""
+    before = all_counts()
+
+    def row(i: int) -> list:  # rows 2-3001: an unknown kind; rows 3002-5001: a bad U position
+        if i < 3000:
+            return [f"SRV-{i:05d}", f"服务器{i}", "toaster"]
+        return [f"SRV-{i:05d}", f"服务器{i}", "服务器", "总部", "A机房", "A01", f"U{i}"]
+
+    result = excel.import_workbook(big_book(5000, row))
+    assert not result.ok and not result.committed
+    assert result.problem_count == 5000
+    assert len(result.problems) == 2 * excel.SHOW_PER_KIND
+    assert [p.row for p in result.problems] == [2, 3, 4, 5, 6, 3002, 3003, 3004, 3005, 3006]
+    assert result.problems[0].cell == "C2" and result.problems[-1].cell == "G3006"
+    assert {key: o.count for key, o in result.omitted.items()} == {
+        ("资产", "类型(kind)"): 2995,
+        ("资产", "起始U位(u_position)"): 1995,
+    }
+    assert result.omitted_lines() == [
+        "… 另有 2,995 行是同样的问题（资产 类型(kind)：不是允许的取值（服务器、交换机、路由器、"
+        "防火墙、存储、UPS、精密空调、PDU、环境传感器、KVM/控制台、通信线路、其他））",
+        "… 另有 1,995 行是同样的问题（资产 起始U位(u_position)：不是整数）",
+    ]
+    ctx.rollback()
+    assert all_counts() == before
+
+
+def test_problems_of_one_column_with_different_messages_are_capped(ctx) -> None:
+    """Messages that name the row (duplicates) are many kinds: the column is capped too."""
+
+    def row(i: int) -> list:  # every tag twice: rows 2 and 3 share one, 4 and 5 the next ...
+        return [f"SRV-{i // 2:05d}", f"服务器{i}", "服务器"]
+
+    result = excel.import_workbook(big_book(1000, row))
+    assert result.problem_count == 1000
+    assert len(result.problems) == excel.SHOW_PER_COLUMN
+    assert lines(result)[:2] == [
+        "资产 第2行 资产编号(asset_tag)：“SRV-00000” 在本文件中出现了多次（第 2、3 行）",
+        "资产 第3行 资产编号(asset_tag)：“SRV-00000” 在本文件中出现了多次（第 2、3 行）",
+    ]
+    assert result.omitted_lines() == ["… 另有 980 处问题在 资产 资产编号(asset_tag)"]
+    assert count(Asset) == 0
+
+
+def test_a_workbook_over_the_row_limit_is_refused_and_writes_nothing(db_app: Flask, ctx) -> None:
+    factories.asset("OLD-1", name="旧名字")
+    ctx.commit()
+    before = all_counts()
+    db_app.config["IMPORT_MAX_ROWS"] = 100
+
+    def row(i: int) -> list:  # valid rows; OLD-1 renamed on the first one
+        return ["OLD-1" if i == 0 else f"SRV-{i:05d}", f"服务器{i}", "服务器"]
+
+    exactly = excel.import_workbook(big_book(100, row), dry_run=True)
+    assert exactly.ok, lines(exactly)
+    result = excel.import_workbook(big_book(101, row))
+    assert not result.ok and not result.committed and result.problem_count == 1
+    assert lines(result) == [
+        "资产 第102行：本工作簿的数据行超过 100 行，这是一次导入的上限（OPSKIT_IMPORT_MAX_ROWS）；"
+        "未导入任何数据。请拆分成每个不超过 100 行的工作簿。"
+    ]
+    ctx.rollback()
+    assert all_counts() == before
+    assert services_asset("OLD-1").name == "旧名字"
+    assert excel.import_workbook(big_book(101, row), max_rows=101).committed
+
+
+def test_the_row_limit_setting_is_validated() -> None:
+    from opskit.config import ConfigError, Settings
+
+    assert Settings.from_env({}).import_max_rows == 200_000
+    assert Settings.from_env({"OPSKIT_IMPORT_MAX_ROWS": "5000"}).import_max_rows == 5000
+    for bad in ("0", "-1", "lots"):
+        with pytest.raises(ConfigError, match="OPSKIT_IMPORT_MAX_ROWS"):
+            Settings.from_env({"OPSKIT_IMPORT_MAX_ROWS": bad})
+
+
+def test_a_failure_in_the_last_batch_rolls_back_the_earlier_batches(
+    ctx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are written as they go, in one transaction: the last one failing undoes all."""
+    monkeypatch.setattr(excel, "BATCH", 50)
+    rack = factories.rack("总部", "A机房", "A01")
+    factories.asset("OLD-1", name="旧名字", rack=rack, u_position=40)
+    factories.asset("OLD-2", name="旧名字二")
+    ctx.commit()
+    before = all_counts()
+    audit_before = count(AuditLog)
+
+    def row(i: int) -> list:
+        if i == 0:  # batch 1 renames OLD-1 and moves it
+            return ["OLD-1", "新名字", "服务器", "总部", "A机房", "A01", 1]
+        if i == 60:  # batch 2 renames OLD-2
+            return ["OLD-2", "新名字二", "服务器"]
+        if i == 229:  # the last row, in the last batch: the services refuse its address
+            return [f"SRV-{i:05d}", f"服务器{i}", "服务器", "", "", "", None, None, "10.0.0.999"]
+        return [f"SRV-{i:05d}", f"服务器{i}", "服务器", "总部", "A机房", f"R{i // 40}", i % 40 + 1]
+
+    result = excel.import_workbook(big_book(230, row))
+    assert lines(result) == [
+        "资产 第231行 管理IP(mgmt_ip)：“10.0.0.999” 10.0.0.999 不是有效的 IP 地址"
+    ]
+    assert result.counts["资产"]["created"] == 227 and result.counts["资产"]["updated"] == 2
+    ctx.rollback()
+    assert all_counts() == before and count(AuditLog) == audit_before
+    old = services_asset("OLD-1")
+    assert (old.name, old.u_position) == ("旧名字", 40)
+    assert services_asset("OLD-2").name == "旧名字二"
+
+
+def test_checks_across_rows_reach_across_batches(ctx, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Duplicate tags and shared rack units are found however far apart the rows are."""
+    monkeypatch.setattr(excel, "BATCH", 10)
+
+    def row(i: int) -> list:
+        if i == 45:  # SRV-00003 again (row 5 and row 47)
+            return ["SRV-00003", "又一个", "服务器"]
+        if i == 33:  # U7 of R1 is row 8's (SRV-00006)
+            return [f"SRV-{i:05d}", "撞机位", "服务器", "总部", "A机房", "R1", 7]
+        rack = "R1" if i < 30 else "R2"
+        return [f"SRV-{i:05d}", f"服务器{i}", "服务器", "总部", "A机房", rack, i % 30 + 1]
+
+    result = excel.import_workbook(big_book(50, row))
+    assert lines(result) == [
+        "资产 第35行 起始U位(u_position)：“7” 机柜 R1 的 U7 已被第 8 行的 SRV-00006 占用",
+        "资产 第5行 资产编号(asset_tag)：“SRV-00003” 在本文件中出现了多次（第 5、47 行）",
+        "资产 第47行 资产编号(asset_tag)：“SRV-00003” 在本文件中出现了多次（第 5、47 行）",
+    ]
+    assert count(Asset) == 0
+
+
+def test_cli_prints_the_first_problems_and_counts_the_rest(run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(big_book(300, lambda i: [f"SRV-{i:05d}", f"服务器{i}", "toaster"]))
+    refused = run("assets", "import", str(bad))
+    assert refused.exit_code == 1
+    out = refused.output.splitlines()
+    assert sum("类型(kind)：“toaster”" in line for line in out) == excel.SHOW_PER_KIND
+    assert any(line.startswith("… 另有 295 行是同样的问题（资产 类型(kind)：") for line in out)
+    assert out[-1] == "300 problem(s); nothing was written."

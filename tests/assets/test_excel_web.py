@@ -107,3 +107,52 @@ def test_downloads_and_viewer(db_app: Flask, db_client: FlaskClient) -> None:
     assert refused.status_code == 403
     with db_app.app_context():
         assert db.session().scalar(select(func.count()).select_from(Asset)) == 1
+
+
+def big_book(n: int, kind: str = "服务器") -> io.BytesIO:
+    import xlsxwriter
+
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True})
+    ws = wb.add_worksheet("资产")
+    ws.write_row(0, 0, HEAD)
+    for i in range(n):
+        ws.write_row(i + 1, 0, [f"SRV-{i:05d}", f"服务器{i}", kind])
+    wb.close()
+    out.seek(0)
+    return out
+
+
+def test_a_sheet_of_bad_rows_gives_a_short_page(db_app: Flask, db_client: FlaskClient) -> None:
+    """5,000 bad rows: the first few are listed, the rest counted; the page stays small."""
+    login(db_client, "engineer")
+    response = upload(db_client, big_book(5000, kind="toaster"))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert len(html) < 60_000
+    assert "台账.xlsx 中有 5000 处问题" in html
+    assert html.count("<tr data-cell=") == 5
+    assert 'data-cell="C2"' in html and 'data-cell="C6"' in html and 'data-cell="C7"' not in html
+    omitted = html.split('id="excel-omitted"')[1].split("</ul>")[0]
+    assert (
+        'data-count="4995"' in omitted
+        and "… 另有 4,995 行是同样的问题（资产 类型(kind)：" in omitted
+    )
+    assert assets_in_db(db_app) == []
+
+
+def test_a_workbook_over_the_row_limit_is_refused_on_the_page(
+    db_app: Flask, db_client: FlaskClient
+) -> None:
+    db_app.config["IMPORT_MAX_ROWS"] = 10
+    login(db_client, "engineer")
+    assert "每次导入最多 10 个数据行" in db_client.get("/assets/excel/").get_data(as_text=True)
+    response = upload(db_client, big_book(11))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert (
+        "资产" in html and "本工作簿的数据行超过 10 行" in html and "OPSKIT_IMPORT_MAX_ROWS" in html
+    )
+    assert assets_in_db(db_app) == []
+    assert upload(db_client, big_book(10)).status_code == 200
+    assert len(assets_in_db(db_app)) == 10
