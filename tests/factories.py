@@ -1,4 +1,4 @@
-"""Small builders for registry test data (call inside an app context; they flush, not commit)."""
+"""Small builders and readers of test data (call inside an app context; they flush, not commit)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,16 @@ def prefix(cidr: str, **values: Any) -> Prefix:
     p = services.save_prefix({"cidr": cidr, **values})
     db.session().flush()
     return p
+
+
+def event_kinds(alert_id: int) -> list[str]:
+    """The kinds of an alert's history events, oldest first."""
+    from sqlalchemy import select
+
+    from opskit.alerts.models import AlertEvent
+
+    query = select(AlertEvent.kind).where(AlertEvent.alert_id == alert_id)
+    return list(db.session().scalars(query.order_by(AlertEvent.id)))
 
 
 WARRANTY_DATE = date(2027, 6, 30)

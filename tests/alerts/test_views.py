@@ -10,6 +10,7 @@ from sqlalchemy import select
 from opskit import db
 from opskit.alerts import services
 from opskit.alerts.models import Alert, AlertEvent
+from tests import factories
 from tests.conftest import login, post_form
 
 
@@ -66,15 +67,7 @@ def test_engineer_acknowledges_then_resolves_with_a_note(app: Flask, client) -> 
             "engineer",
             "市电恢复",
         )
-        kinds = (
-            db.session()
-            .scalars(
-                select(AlertEvent.kind)
-                .where(AlertEvent.alert_id == alert_id)
-                .order_by(AlertEvent.id)
-            )
-            .all()
-        )
+        kinds = factories.event_kinds(alert_id)
     assert kinds == ["raised", "acknowledged", "resolved"]
     detail = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert 'data-kind="resolved"' in detail and "市电恢复" in detail
@@ -273,15 +266,7 @@ def test_acknowledge_and_on_site_on_the_alert_page_once(app: Flask, client) -> N
             "engineer",
             "engineer",
         )
-        kinds = (
-            db.session()
-            .scalars(
-                select(AlertEvent.kind)
-                .where(AlertEvent.alert_id == alert_id)
-                .order_by(AlertEvent.id)
-            )
-            .all()
-        )
+        kinds = factories.event_kinds(alert_id)
     assert kinds == ["raised", "acknowledged", "onsite"]  # one event each
     page = client.get(here).get_data(as_text=True)
     assert 'data-action="acknowledge"' not in page and 'data-action="onsite"' not in page

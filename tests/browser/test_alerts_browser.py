@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from flask import Flask
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from opskit import clock, db
 from opskit.alerts import services
-from opskit.alerts.models import Alert, AlertEvent
+from opskit.alerts.models import Alert
 from opskit.audit import acting_as
+from tests import factories
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -213,15 +213,7 @@ def test_overdue_clock_and_acknowledge_and_on_site_on_the_alert_page(
             "engineer",
             "engineer",
         )
-        kinds = (
-            db.session()
-            .scalars(
-                select(AlertEvent.kind)
-                .where(AlertEvent.alert_id == soon_id)
-                .order_by(AlertEvent.id)
-            )
-            .all()
-        )
+        kinds = factories.event_kinds(soon_id)
         assert kinds == ["raised", "acknowledged", "onsite"]
         assert db.session().get(Alert, late_id).status == "firing"
     assert guard.external == []
