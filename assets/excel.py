@@ -788,13 +788,64 @@ class _Sheet:
             yield Row(number, values, raw, failed=failed)
 
 
+def _sheet_rows(ws: Any) -> Iterator[tuple]:
+    """The rows of a read-only worksheet, like ``ws.iter_rows()`` but in constant memory.
+
+    openpyxl's parser clears each row's XML element once read but leaves it in the sheet's
+    element tree, and keeps the attributes of rows that have any (heights, styles): some 80 MB
+    per million rows. This parser (rows only, which is all the import reads) removes each row's
+    element and forgets its attributes. Falls back to ``iter_rows`` on an openpyxl whose
+    internals differ from the 3.1 this was written for.
+    """
+    try:
+        from openpyxl.worksheet import _reader
+
+        row_tag, data_tag, iterparse = _reader.ROW_TAG, _reader.DATA_TAG, _reader.iterparse
+        base, get_row, shared = _reader.WorkSheetParser, ws._get_row, ws._shared_strings
+        book = ws.parent
+        options = {
+            "data_only": book.data_only,
+            "epoch": book.epoch,
+            "date_formats": book._date_formats,
+            "timedelta_formats": book._timedelta_formats,
+        }
+    except (AttributeError, ImportError):
+        yield from ws.iter_rows(values_only=False)
+        return
+
+    class RowParser(base):  # type: ignore[misc, valid-type]
+        def parse(self) -> Iterator[tuple[int, list]]:
+            sheet_data = None
+            for event, element in iterparse(self.source, events=("start", "end")):
+                if event == "start":
+                    if element.tag == data_tag:
+                        sheet_data = element
+                    continue
+                if element.tag == row_tag:
+                    row = self.parse_row(element)
+                    element.clear()
+                    if sheet_data is not None:
+                        sheet_data.remove(element)
+                    self.row_dimensions.clear()
+                    yield row
+
+    with ws._get_source() as source:
+        expected = 1
+        for number, cells in RowParser(source, shared, **options).parse():
+            while expected < number:  # rows missing from the file are blank
+                expected += 1
+                yield ()
+            expected += 1
+            yield get_row(cells)
+
+
 def _open_sheet(spec: SheetSpec, ws: Any, result: ImportResult) -> _Sheet | None:
     """Find the header row among the first rows; None for an empty sheet or a bad header."""
     from openpyxl.utils import get_column_letter
 
     ws.reset_dimensions()  # do not trust the declared size
     headers = _header_map(spec)
-    cells_iter: Iterator[tuple] = ws.iter_rows(values_only=False)
+    cells_iter: Iterator[tuple] = _sheet_rows(ws)
     head: list[tuple] = []
     head_cells: list[tuple] = []
     for cells in cells_iter:

@@ -816,3 +816,26 @@ def test_cli_prints_the_first_problems_and_counts_the_rest(run, tmp_path: Path) 
     assert sum("类型(kind)：“toaster”" in line for line in out) == excel.SHOW_PER_KIND
     assert any(line.startswith("… 另有 295 行是同样的问题（资产 类型(kind)：") for line in out)
     assert out[-1] == "300 problem(s); nothing was written."
+
+
+def test_the_constant_memory_row_reader_reads_what_openpyxl_reads() -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["资产编号", "名称", None, "类型"])
+    ws.cell(row=4, column=2, value="after two missing rows")
+    ws.cell(row=5, column=6, value=datetime(2027, 6, 30))
+    ws.cell(row=6, column=1, value="=A1")
+    ws.row_dimensions[4].height = 30  # a row with attributes
+    out = io.BytesIO()
+    wb.save(out)
+    book = load_workbook(io.BytesIO(out.getvalue()), read_only=True)
+    sheet = book.active
+    sheet.reset_dimensions()
+
+    def rows(iterator) -> list:
+        return [[(c.value, c.data_type) for c in row] for row in iterator]
+
+    ours = rows(excel._sheet_rows(sheet))
+    assert ours == rows(sheet.iter_rows())
+    assert len(ours) == 6 and ours[1] == [] and ours[5][0] == ("=A1", "f")
+    book.close()
