@@ -81,7 +81,7 @@ def _fail(message: str) -> None:
     "--threads",
     type=click.IntRange(1),
     default=None,
-    help="Request threads per process; default OPSKIT_THREADS (8).",
+    help="Request threads per process; default OPSKIT_THREADS (4).",
 )
 @click.option(
     "--tls",

@@ -175,7 +175,7 @@ class Settings:
         },
     )
     threads: int = field(
-        default=8,
+        default=4,
         metadata={"env": "THREADS", "doc": "Request threads in each `opskit serve` process"},
     )
     listen_backlog: int = field(
