@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -325,10 +326,13 @@ def run(
     settings = _settings(app)
     threads = threads or settings.threads
     backlog = backlog or settings.listen_backlog
-    workers = workers or settings.workers or cpu_count()
-    if workers > 1 and not can_fork():
-        print(f"note: --workers {workers} needs fork (Linux, macOS); serving from one process")
+    asked = workers or settings.workers
+    if not can_fork():
+        if asked and asked > 1:
+            print(f"note: --workers {asked} needs fork (Linux, macOS); serving from one process")
         workers = 1
+    else:
+        workers = asked or cpu_count()
     if workers > 1:
         _run_forked(app, host, port, threads, tls, login_note, workers, backlog)
         return
@@ -447,6 +451,7 @@ def _worker(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop)
+    _stop_when_orphaned(os.getppid())
     # SQLAlchemy engines must not cross a fork: forget the parent's pool without closing its
     # connections (they are the parent's), so this process opens its own
     app.extensions["opskit.engine"].dispose(close=False)
@@ -458,6 +463,18 @@ def _worker(
     finally:
         server.stop()
     return 0
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """Stop this worker (SIGTERM to itself) if its parent goes away without stopping it (killed
+    with SIGKILL): an orphan would keep serving with nobody to stop it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="opskit-parent-watch", daemon=True).start()
 
 
 def _reap() -> list[tuple[int, int]]:

@@ -375,3 +375,19 @@ def test_listen_backlog_is_configured_and_capped_by_the_kernel(
     assert "listen backlog 128 (asked 1024; the kernel caps it" in server._how(2, 8, 1024)
     monkeypatch.setattr(server, "SOMAXCONN", tmp_path / "absent")
     assert server.effective_backlog(1024) == 1024
+
+
+def test_workers_stop_when_the_server_is_killed(instance: Path) -> None:
+    """SIGKILL leaves the parent no chance to stop its workers: they notice and stop."""
+    gen = _serve(instance, "--workers", "2")
+    proc, port = next(gen)
+    wait_until_up(f"http://127.0.0.1:{port}/healthz")
+    workers = _workers(proc, 2)
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait(timeout=10)
+    _gone, alive = psutil.wait_procs(workers, timeout=15)
+    assert not alive, "workers outlived a killed server"
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    gen.close()
