@@ -338,16 +338,19 @@ def run(
         return
     try:
         server = build_server(app, host, port, threads, tls, backlog)
+        server.prepare()  # binds: a port in use is said before anything else
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    _announce(app, host, port, tls, login_note, _how(1, threads, backlog))
+    except OSError as exc:
+        raise SystemExit(f"error: cannot listen on {host}:{port}: {exc}") from None
+    _announce(app, host, server.bind_addr[1], tls, login_note, _how(1, threads, backlog))
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        server.start()
+        server.serve()
     except KeyboardInterrupt:
         pass
     finally:
