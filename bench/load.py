@@ -22,8 +22,10 @@ history) are measured in turn:
 
 Goals, printed as ratios measured in the same run: at 20 clients ``now`` serves >= 1.6x the
 requests per second it serves to 1 client (on 2 cores), with 0 errors, and its p99 latency is
-<= 3x its p50. The machine's load average is printed at the start and the end: the numbers of a
-shared, busy machine are only comparable within one run.
+<= 3x its p50. The machine's load average is printed at the start and the end, and for each
+measurement the CPU the server's processes got (in cores): two workers that get one core
+between them (a shared machine, busy with something else) cannot serve twice as much, and the
+numbers of a busy machine are only comparable within one run.
 
 ``--soak SECONDS`` runs `opskit demo` (its simulated SNMP agents and poller included) under 20
 clients for that long, printing throughput every minute and the resident memory and open files
@@ -33,6 +35,7 @@ of its processes at the start and the end (a leak shows as growth). Not part of 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -246,6 +249,29 @@ def server_processes(proc: subprocess.Popen) -> list:
     return [parent, *parent.children(recursive=True)]
 
 
+def cpu_seconds(proc: subprocess.Popen) -> float:
+    """CPU time the server's processes have used (a worker started later counts from 0)."""
+    import psutil
+
+    total = 0.0
+    for p in server_processes(proc):
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def rss_mib(proc: subprocess.Popen) -> float:
+    """Resident memory of the server's processes together."""
+    import psutil
+
+    total = 0
+    for p in server_processes(proc):
+        with contextlib.suppress(psutil.Error):  # a process that has just ended
+            total += p.memory_info().rss
+    return total / 2**20
+
+
 def footprint(proc: subprocess.Popen) -> str:
     import psutil
 
@@ -271,12 +297,14 @@ def bench(args: argparse.Namespace, script: Path) -> None:
                 wrk(base, script, auth, 5, 3)  # warm up: templates compiled, caches filled
                 results[name] = {}
                 for clients in LEVELS:
+                    used, t0 = cpu_seconds(proc), time.monotonic()
                     results[name][clients] = r = wrk(base, script, auth, clients, args.duration)
+                    cores = (cpu_seconds(proc) - used) / (time.monotonic() - t0)
                     print(
                         f"{name:>11} {clients:>2} clients: {r['rps']:6.1f} req/s  "
-                        f"p50 {r['p50_us'] / 1000:6.0f} ms  p90 {r['p90_us'] / 1000:6.0f} ms  "
-                        f"p99 {r['p99_us'] / 1000:6.0f} ms  errors {r['errors']}  "
-                        f"({r['requests']} requests)",
+                        f"p50 {r['p50_us'] / 1000:5.0f} ms  p90 {r['p90_us'] / 1000:5.0f} ms  "
+                        f"p99 {r['p99_us'] / 1000:5.0f} ms  errors {r['errors']}  "
+                        f"server CPU {cores:.2f} cores",
                         flush=True,
                     )
             finally:
@@ -320,7 +348,8 @@ def soak(args: argparse.Namespace, script: Path) -> None:
                 left -= chunk
                 print(
                     f"  {args.soak - left:>4} s: {r['rps']:6.1f} req/s, p99 "
-                    f"{r['p99_us'] / 1000:.0f} ms, errors {r['errors']}; {loadavg()}",
+                    f"{r['p99_us'] / 1000:.0f} ms, errors {r['errors']}, "
+                    f"RSS {rss_mib(proc):.0f} MiB; {loadavg()}",
                     flush=True,
                 )
             time.sleep(SETTLE_S)
