@@ -95,7 +95,9 @@ def test_create_asset_with_error_corrected_in_place(live_server: str, app: Flask
     expect(page).to_have_url(re.compile(r"/assets/\d+$"))
     expect(page.locator("#asset-title")).to_contain_text("SRV-NEW-01")
     expect(page.locator("#asset-units")).to_contain_text("U14")
-    expect(page.locator("#asset-history")).to_contain_text("engineer")  # who created it
+    expect(page.locator("#asset-history")).to_contain_text(
+        "Engineer"
+    )  # who created it, by full name
     expect(page.locator("#asset-history")).to_contain_text("应用服务器 01")
     screenshot(page, "asset-detail")
 

@@ -47,7 +47,7 @@ def test_probe_and_add_on_an_ipad(app, live_server: str, ipad, snmp_agent: Agent
 
     page.tap("#probe-add")
     expect(page.locator(".alert-success")).to_contain_text("已添加 SNMP 监控")
-    expect(page.locator("#asset-monitors")).to_contain_text(f"snmp 127.0.0.1:{snmp_agent.port}")
+    expect(page.locator("#asset-monitors")).to_contain_text(f"SNMP 127.0.0.1:{snmp_agent.port}")
     with app.app_context():
         monitors = list(db.session().scalars(select(Monitor).where(Monitor.asset_id == asset_id)))
     assert [m.kind for m in monitors] == ["snmp"]
