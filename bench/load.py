@@ -8,7 +8,7 @@ The load tool is wrk (Debian: ``apt-get install -y wrk``). Each client is one wr
 (keep-alive) that asks, one request after the other, for the home page (the dashboard: every
 tile) and the asset list, alternately (a Lua script; a response other than 200 counts as an
 error, so a lost login cannot pass for a fast page). The login is made once with urllib and its
-session cookie and User-Agent (a login is bound to its browser) are sent by every request.
+session cookie and User-Agent are sent by every request.
 
 Three setups of the same seeded database (``opskit demo --seed-only``: the demo site and weeks of
 history) are measured in turn:
@@ -18,7 +18,7 @@ history) are measured in turn:
   OPSKIT_LISTEN_BACKLOG=5, OPSKIT_DASHBOARD_CACHE_S=0);
 - ``one process``: its defaults but one process (OPSKIT_WORKERS=1): what the tile cache alone
   does;
-- ``now``: its defaults (one process per CPU, 8 threads each, backlog 1024, tiles kept 5 s).
+- ``now``: its defaults (one process per CPU, 4 threads each, backlog 1024, tiles kept 5 s).
 
 Goals, printed as ratios measured in the same run: at 20 clients ``now`` serves >= 1.6x the
 requests per second it serves to 1 client (on 2 cores), with 0 errors, and its p99 latency is
