@@ -166,6 +166,7 @@ def _stopped_output(gen: Iterator[tuple[subprocess.Popen, int]], proc: subproces
     return output
 
 
+@pytest.mark.real_clock  # the server's cookies expire by the machine's clock, not the test's
 def test_first_admin_password_is_kept_and_named_at_each_start_until_changed(
     tmp_path: Path,
 ) -> None:
