@@ -982,6 +982,7 @@ def _chunks(items: list, size: int = 500) -> Iterator[list]:
 
 
 RACK_CACHE = 5000  # rack names remembered (by room); past it the cache starts over
+LOCATIONS = (Site, Room, Rack)  # kept in the session across batches (see end_batch)
 
 
 class _Importer:
@@ -1156,13 +1157,17 @@ class _Importer:
         self.result.counts.setdefault(sheet.spec.zh, Counter())[what] += 1
 
     def end_batch(self) -> None:
-        """Write the batch (inside the transaction) and let go of its objects."""
+        """Write the batch (inside the transaction) and let go of its objects.
+
+        Sites, rooms and racks stay: they are few (a rack holds dozens of rows), and a row of a
+        later batch links to them again; let go, a rack's room would come back as a second copy
+        of the same row ("another instance with key ... is already present in this session").
+        """
         self.sess.flush()
-        if not self.kept:
-            self.sess.expunge_all()
-            return
         for obj in list(self.sess.identity_map.values()):
-            if id(obj) not in self.kept_ids and obj in self.sess:  # cascades expunge some
+            if isinstance(obj, LOCATIONS) or id(obj) in self.kept_ids:
+                continue
+            if obj in self.sess:  # cascades expunge some
                 self.sess.expunge(obj)
 
     # assets
