@@ -10,9 +10,9 @@ The instants are taken from the real date, so they move with the calendar:
 - 23:30 on site on the 31st of December of this year.
 Each run sets OPSKIT_TEST_NOW; tests/conftest.py moves every clock of the test process there
 (time-machine, ticking). The first runs the whole suite, the other two the tests of dates and
-times (``DATE_TESTS``), to keep ``make test`` near ten minutes. Browser tests (Chromium keeps its own clock) and tests marked
-``real_clock`` (they hand times to OpenSSL or another process) are left out, and so is
-PostgreSQL (the date logic is the same on both databases).
+times (``DATE_TESTS``), to keep ``make test`` near ten minutes. Browser tests (Chromium keeps
+its own clock) and tests marked ``real_clock`` (they hand times to OpenSSL or another
+process) are left out, and so is PostgreSQL (the date logic is the same on both databases).
 """
 
 from __future__ import annotations
