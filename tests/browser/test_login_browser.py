@@ -33,6 +33,9 @@ def test_login_chinese_navigation_and_switch_to_english(live_server: str, ipad) 
     nav = page.locator("#nav-sections a")
     labels = page.locator("#nav-sections a .nav-label")
     expect(labels).to_have_text(NAV_ZH)
+    # measured once the stylesheets have loaded (a busy machine: layout asked for before them is
+    # the unstyled page's, with links 24 px tall)
+    page.wait_for_load_state("load")
     for i in range(nav.count()):  # touch targets: at least 44 px tall
         box = nav.nth(i).bounding_box()
         assert box is not None and box["height"] >= 44, (NAV_ZH[i], box)
