@@ -16,7 +16,7 @@ that step's alone:
 1. ``seed``: a fresh SQLite database at the scale (not timed);
 2. ``pack``: ``reports.build.build_pack`` for 2026Q3, every kind (timed, peak RSS, and RSS
    before the build = Python + Flask + SQLAlchemy loaded); the report writer streams data rows
-   as XML (``reports.xlsxrows``);
+   as XML (``opskit.xlsx.rows``);
 3. ``raw``: the pack's cells read back with their number formats (openpyxl read-only; not
    timed), then written again with xlsxwriter ``constant_memory`` into the same sheets, the
    same rows and cells, each cell with its number format (dates stay dates), through the call
@@ -24,7 +24,7 @@ that step's alone:
    panes, filters, charts and the topology picture (styling; the picture's drawing is report
    work and stays in the pack's time).
 
-4. ``cells``: the same pack with ``reports.xlsxrows`` off, every cell through xlsxwriter's own
+4. ``cells``: the same pack with ``opskit.xlsx.rows`` off, every cell through xlsxwriter's own
    writers (same bytes; shows what the data work costs next to xlsxwriter's writing).
 
 Prints both times (wall clock, and the process's CPU time, which other load on a shared
@@ -288,7 +288,7 @@ def seed(folder: Path, scale: int) -> dict:
 
 def pack(folder: Path, out: Path, cells: bool = False) -> dict:
     app = app_for(folder)
-    from reports import xlsxrows
+    from opskit.xlsx import rows as xlsxrows
     from reports.build import build_pack
     from reports.periods import parse_period
 

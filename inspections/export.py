@@ -1,6 +1,6 @@
 """Excel export of patrol rounds for a day or a month: rounds, answers, findings (three sheets).
 
-Written with ``reports.writer`` (streaming, formula-safe: an engineer's note beginning with
+Written with ``opskit.xlsx.writer`` (streaming, formula-safe: an engineer's note beginning with
 ``=`` stays text). Times are local (site time zone). Headers are translated with the caller's
 locale; abnormal answers are highlighted.
 """
@@ -28,7 +28,7 @@ def write_rounds(
     """Write the rounds started in [start, end) to ``path``; returns the three row counts."""
     from assets import queries as assets
     from inspections import queries
-    from reports.writer import DATETIME, NUMBER, Col, ReportWriter, Sheet
+    from opskit.xlsx.writer import DATETIME, NUMBER, Col, ReportWriter, Sheet
 
     rounds = list(reversed(queries.rounds_between(start, end, room_id=room_id)))
     rooms = {r.id: f"{r.site.name} / {r.name}" for r in assets.all_rooms()}

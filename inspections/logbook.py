@@ -645,10 +645,10 @@ def export_workbook(
     """Write the filtered access and power books to ``path`` (two sheets); returns row counts.
 
     ``labels`` are the column headers by key (translated by the caller), ``actions`` the
-    action labels. Text is written as text (formula-safe, see ``reports.writer``); ID numbers
+    action labels. Text is written as text (formula-safe, see ``opskit.xlsx.writer``); ID numbers
     appear masked only.
     """
-    from reports.writer import DATETIME, Col, ReportWriter, Sheet
+    from opskit.xlsx.writer import DATETIME, Col, ReportWriter, Sheet
 
     def h(key: str) -> str:
         return str(labels.get(key, key))

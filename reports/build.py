@@ -10,9 +10,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from opskit import db
+from opskit.xlsx.writer import ReportWriter
 from reports.kinds import KINDS, MONTHLY_KINDS, PLANNED, Context, Image, month_overview
 from reports.periods import Period
-from reports.writer import ReportWriter
 
 
 class ReportError(ValueError):

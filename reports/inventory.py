@@ -17,8 +17,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from opskit.xlsx.writer import INT, NUMBER, Col, Sheet
 from reports.kinds import Context, enum_labeller
-from reports.writer import INT, NUMBER, Col, Sheet
 
 NEAR_FULL = 85.0  # percent, like the storage.full alert rule's warning
 GB = 1024**3

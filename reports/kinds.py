@@ -19,8 +19,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from opskit.xlsx.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.periods import Period
-from reports.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 
 
 @dataclass

@@ -35,8 +35,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from monitors.queries import load_families
+from opskit.xlsx.writer import DATE, NUMBER, Col, Sheet
 from reports.kinds import Context, enum_labeller
-from reports.writer import DATE, NUMBER, Col, Sheet
 
 #: family → (metrics, how instances/metrics combine per hour, scale to the unit, unit); the
 #: metrics and how they combine are the monitors' (``monitors.queries.load_families``)

@@ -34,8 +34,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from opskit.xlsx.writer import DATETIME, INT, PERCENT, Col, Sheet
 from reports.kinds import Context, Image, _local
-from reports.writer import DATETIME, INT, PERCENT, Col, Sheet
 
 
 def norm_port(port: str) -> str:

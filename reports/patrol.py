@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 
 from inspections import labels
 from opskit.people import full_name
+from opskit.xlsx.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.kinds import Context, _local
-from reports.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 
 
 def patrol(ctx: Context) -> list[Sheet]:

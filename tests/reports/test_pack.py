@@ -594,11 +594,11 @@ def packs_dir_of(app: Flask) -> Path:
 def test_streamed_rows_give_the_same_workbook_as_xlsxwriter_cells(
     db_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The writer streams data rows as XML (``reports.xlsxrows``); with streaming off, every
+    """The writer streams data rows as XML (``opskit.xlsx.rows``); with streaming off, every
     cell goes through xlsxwriter's own writers: the two workbooks are the same bytes."""
     import zipfile
 
-    from reports import xlsxrows
+    from opskit.xlsx import rows as xlsxrows
 
     streamed, cells = tmp_path / "streamed.xlsx", tmp_path / "cells.xlsx"
     with db_app.test_request_context("/"):

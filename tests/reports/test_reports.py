@@ -15,9 +15,9 @@ from flask.cli import ScriptInfo
 from opskit import db
 from opskit.alerts import services
 from opskit.cli import cli
+from opskit.xlsx.writer import Col, ReportWriter, Sheet, display_width
 from reports.build import ReportError, build_pack
 from reports.periods import PeriodError, parse_period, previous_quarter, recent_periods
-from reports.writer import Col, ReportWriter, Sheet, display_width
 from tests import factories
 from tests.conftest import login
 

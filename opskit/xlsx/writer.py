@@ -29,7 +29,7 @@ from typing import Any
 import xlsxwriter
 
 from opskit.files import make_private
-from reports import xlsxrows
+from opskit.xlsx import rows as xlsxrows
 
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME = "text", "int", "number", "percent", "date", "datetime"
 FORMATS = {
@@ -208,7 +208,7 @@ class ReportWriter:
         return r
 
     def _stream_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict]) -> int:
-        """The data rows as XML appended to the worksheet (``reports.xlsxrows``): the same
+        """The data rows as XML appended to the worksheet (``opskit.xlsx.rows``): the same
         cells, formats and bytes as :meth:`_cell_rows`, without xlsxwriter's per-cell work.
         Plain text, numbers in number columns and naive datetimes are built inline; anything
         else goes through :meth:`_resolve`, the one decision ``_cell`` makes too."""

@@ -1,4 +1,4 @@
-"""Rows streamed by ``reports.xlsxrows`` are the XML xlsxwriter writes for the same cells."""
+"""Rows streamed by ``opskit.xlsx.rows`` are the XML xlsxwriter writes for the same cells."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import xlsxwriter
 
-from reports.xlsxrows import RowStream, supported
+from opskit.xlsx.rows import RowStream, supported
 
 TEXTS = [
     "plain",

@@ -8,7 +8,7 @@ in ``constant_memory`` mode, then tells the worksheet how far the data reaches (
 dimensions) so the rest of the file (autofilter, charts, frozen panes) is written as usual.
 
 The XML is byte for byte what xlsxwriter writes for the same cells
-(``tests/reports/test_xlsxrows.py`` compares the two on awkward text: control characters,
+(``tests/test_xlsx_rows.py`` compares the two on awkward text: control characters,
 ``_xHHHH_`` look-alikes, leading/trailing blanks, markup characters, long strings, dates):
 plain text takes a fast path, anything unusual goes through xlsxwriter's own escaping helpers.
 :func:`supported` says whether this xlsxwriter exposes what is needed; the report writer falls
