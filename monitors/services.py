@@ -19,21 +19,11 @@ from opskit import db
 from opskit.db import utcnow
 from opskit.validation import ValidationFailed
 
-SNMP_SECRETS = ("community", "auth_key", "priv_key")
-
 
 def target(kind: str, settings: dict[str, Any]) -> tuple[Any, ...]:
     """What a monitor of ``kind`` checks: two monitors of one asset with the same target are
-    the same monitor (the host kind: this machine, one per asset)."""
-    if kind == "http":
-        return (settings.get("url"),)
-    if kind == "host":
-        return ()
-    if kind == "ping":
-        return (settings.get("host"),)
-    if kind == "snmp":
-        return (settings.get("host"), settings.get("port"), settings.get("context") or "")
-    return (settings.get("host"), settings.get("port"))
+    the same monitor (``MonitorKind.target``; the host kind: this machine, one per asset)."""
+    return kinds.of(kind).target(settings)
 
 
 def find_same(
@@ -63,22 +53,12 @@ def _check_interval(interval_s: Any) -> int:
 
 def secret_problems(kind: str, settings: dict[str, Any], secret: dict[str, Any]) -> dict[str, str]:
     """Credentials the settings need but ``secret`` lacks, by form field."""
-    if kind != "snmp":
-        return {}
-    problems = {}
-    if settings.get("version") == "3":
-        if settings.get("auth_proto") and not secret.get("auth_key"):
-            problems["auth_key"] = _("Enter the authentication key.")
-        if settings.get("priv_proto") and not secret.get("priv_key"):
-            problems["priv_key"] = _("Enter the privacy key.")
-    elif not secret.get("community"):
-        problems["community"] = _("Enter the community.")
-    return problems
+    return kinds.of(kind).secret_problems(settings, secret)
 
 
 def _duplicate(kind: str, other: Monitor) -> ValidationFailed:
     return ValidationFailed.one(
-        "url" if kind == "http" else "host",
+        kinds.of(kind).target_field,
         _(
             "Another monitor of this asset already checks this (monitor #%(id)d).",
             id=other.id,
@@ -155,9 +135,7 @@ def update_monitor(
     secret = stored_secret(monitor)
     secret.update({k: v for k, v in (new_secret or {}).items() if v})
     if not errors:
-        if monitor.kind == "snmp":  # keep only the keys this version uses
-            wanted = ("auth_key", "priv_key") if cleaned.get("version") == "3" else ("community",)
-            secret = {k: v for k, v in secret.items() if k in wanted}
+        secret = kinds.of(monitor.kind).kept_secret(cleaned, secret)  # the keys still used
         errors.update({k: [v] for k, v in secret_problems(monitor.kind, cleaned, secret).items()})
         other = find_same(monitor.asset_id, monitor.kind, cleaned, exclude_id=monitor.id)
         if other is not None:

@@ -19,10 +19,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from monitors import metrics, queries, services
+from monitors import kinds, metrics, queries, services
 from monitors.models import Monitor
 from opskit import db
 from opskit.auth import require_roles
@@ -46,6 +45,8 @@ KEY_METRICS = (
     "service.up",
 )
 PROBE_ROLES = ("admin", "engineer")
+#: the kind the asset page's "probe and add" form checks and adds
+SNMP = kinds.SNMP
 SERIES_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "90d": timedelta(days=90)}
 
 
@@ -119,7 +120,13 @@ def metric_label(metric: str) -> str:
 @bp.app_template_filter("monitor_kind")
 def monitor_kind(kind: str) -> str:
     """A monitor kind as a word (``snmp`` → SNMP, ``host`` → 本服务器 ...)."""
-    return str(KIND_LABELS[kind]) if kind in KIND_LABELS else _("Unsupported kind")
+    return str(kinds.of(kind).label)
+
+
+@bp.app_template_filter("monitor_target")
+def monitor_target(monitor: Any) -> str:
+    """What a monitor checks, as people read it (``10.0.0.5:161``, a URL, "" for this host)."""
+    return kinds.of(monitor.kind).describe(monitor.settings or {})
 
 
 def display_value(metric: str, value: Any, unit: str | None = None) -> str:
@@ -496,7 +503,7 @@ def _settings(form: dict[str, Any]) -> dict[str, Any]:
 @require_roles(*PROBE_ROLES)
 def asset_probe(asset_id: int) -> Any:
     """Probe an SNMP agent for this asset; with ``action=add`` also add the monitor."""
-    from monitors import kinds, snmp
+    from monitors import snmp
     from monitors.probe import probe
     from opskit.crypto import encrypt
 
@@ -510,22 +517,16 @@ def asset_probe(asset_id: int) -> Any:
     problem = ""
     settings: dict[str, Any] = {}
     try:
-        settings = kinds.validate("snmp", _settings(form))
+        settings = SNMP.validate(_settings(form))
     except ValidationFailed as exc:
         errors = exc.errors
     interval = form["interval_s"] or "60"
     if not interval.isdigit() or not 5 <= int(interval) <= 86400:
         errors["interval_s"] = [_("Expected a whole number of seconds from 5 to 86400.")]
-    if settings.get("version") == "3":
-        if settings.get("auth_proto") and not secret.get("auth_key"):
-            errors["auth_key"] = [_("Enter the authentication key.")]
-        if settings.get("priv_proto") and not secret.get("priv_key"):
-            errors["priv_key"] = [_("Enter the privacy key.")]
-    elif not secret.get("community"):
-        errors["community"] = [_("Enter the community.")]
+    errors.update({k: [v] for k, v in SNMP.secret_problems(settings, secret).items()})
     if not errors:
         try:
-            creds = kinds.get("snmp").credentials(settings, json.dumps(secret))
+            creds = SNMP.credentials(settings, json.dumps(secret))
             result = probe(
                 settings["host"],
                 settings["port"],
@@ -587,83 +588,6 @@ def metric_unit(metric: str) -> str:
 # --- adding (non-SNMP kinds), editing, disabling and deleting monitors ------------------------
 
 
-@dataclass(frozen=True)
-class Field:
-    """One setting on a monitor's form: ``kind`` text, number, select or checkbox."""
-
-    name: str
-    label: Any
-    kind: str = "text"
-    options: tuple[str, ...] = ()
-    help: Any = ""
-
-
-_HOST = Field("host", _l("Address"), help=_l("IP address or host name"))
-_TIMEOUT = Field("timeout", _l("Timeout (s)"), "number")
-FIELDS: dict[str, tuple[Field, ...]] = {
-    "snmp": (
-        _HOST,
-        Field("port", _l("Port"), "number"),
-        Field("version", _l("Version"), "select", ("2c", "1", "3")),
-        _TIMEOUT,
-        Field("retries", _l("Retries"), "number"),
-        Field("user", _l("v3 user")),
-        Field(
-            "auth_proto",
-            _l("Auth"),
-            "select",
-            ("", "MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"),
-        ),
-        Field(
-            "priv_proto", _l("Privacy"), "select", ("", "DES", "3DES", "AES", "AES192", "AES256")
-        ),
-        Field("context", _l("v3 context")),
-    ),
-    "host": (),
-    "ping": (
-        _HOST,
-        Field("count", _l("Echo requests per check"), "number"),
-        Field("interval", _l("Seconds between requests"), "number"),
-        Field("timeout", _l("Seconds to wait for the last reply"), "number"),
-    ),
-    "tcp": (_HOST, Field("port", _l("Port"), "number"), _TIMEOUT),
-    "http": (
-        Field("url", _l("URL"), help=_l("http:// or https:// address")),
-        _TIMEOUT,
-        Field(
-            "expect_status",
-            _l("Expected HTTP status"),
-            "number",
-            help=_l("Blank: any 2xx or 3xx answer is up."),
-        ),
-        Field("verify_tls", _l("Verify the TLS certificate"), "checkbox"),
-    ),
-}
-SECRET_LABELS: dict[str, tuple[Field, ...]] = {
-    "snmp": (
-        Field("community", _l("Community (v1/v2c)")),
-        Field("auth_key", _l("Auth key")),
-        Field("priv_key", _l("Privacy key")),
-    )
-}
-KIND_LABELS = {
-    "snmp": _l("SNMP"),
-    "host": _l("This server (CPU, memory, disks, network)"),
-    "ping": _l("Ping"),
-    "tcp": _l("TCP port"),
-    "http": _l("HTTP(S) address"),
-}
-#: Kinds added from the asset page's form (SNMP has its own "probe and add").
-FORM_KINDS = ("ping", "tcp", "http", "host")
-#: Starting values of the add form (the kinds' defaults).
-DEFAULTS: dict[str, dict[str, str]] = {
-    "host": {},
-    "ping": {"count": "3", "interval": "0.2", "timeout": "1"},
-    "tcp": {"port": "", "timeout": "3"},
-    "http": {"url": "", "timeout": "5", "expect_status": "", "verify_tls": "1"},
-}
-
-
 def _can_manage() -> bool:
     return _can_probe()
 
@@ -678,7 +602,7 @@ def _monitor_or_404(monitor_id: int) -> Any:
 def _form_values(kind: str) -> dict[str, str]:
     """The settings as typed (strings; checkboxes "1" or "")."""
     values = {}
-    for f in FIELDS.get(kind, ()):
+    for f in kinds.of(kind).fields:
         if f.kind == "checkbox":
             values[f.name] = "1" if request.form.get(f.name) else ""
         else:
@@ -688,34 +612,9 @@ def _form_values(kind: str) -> dict[str, str]:
     return values
 
 
-def _settings_from(kind: str, values: dict[str, str]) -> dict[str, Any]:
-    """Typed values to settings for the kind's validator: blanks left out (the kind's
-    defaults apply), checkboxes as booleans, SNMPv3 fields only for version 3."""
-    settings: dict[str, Any] = {}
-    for f in FIELDS.get(kind, ()):
-        if f.kind == "checkbox":
-            settings[f.name] = values.get(f.name) == "1"
-        elif values.get(f.name, "") != "":
-            settings[f.name] = values[f.name]
-    if kind == "snmp" and settings.get("version") != "3":
-        for key in ("user", "auth_proto", "priv_proto", "context"):
-            settings.pop(key, None)
-    return settings
-
-
 def _values_of(monitor: Any) -> dict[str, str]:
     """A stored monitor's settings as form values (never its secret)."""
-    values = {}
-    for f in FIELDS.get(monitor.kind, ()):
-        raw = monitor.settings.get(f.name)
-        if f.kind == "checkbox":
-            values[f.name] = "1" if raw else ""
-        elif raw is None:
-            values[f.name] = ""
-        elif isinstance(raw, float) and raw.is_integer():
-            values[f.name] = str(int(raw))
-        else:
-            values[f.name] = str(raw)
+    values = kinds.of(monitor.kind).values_of(monitor.settings)
     values["interval_s"] = str(monitor.interval_s)
     values["name"] = monitor.name or ""
     return values
@@ -730,8 +629,8 @@ def _safe_next() -> str:
 
 
 def _field_names(kind: str) -> set[str]:
-    names = {f.name for f in FIELDS.get(kind, ())}
-    return names | {f.name for f in SECRET_LABELS.get(kind, ())} | {"interval_s", "name"}
+    impl = kinds.of(kind)
+    return {f.name for f in (*impl.fields, *impl.secrets)} | {"interval_s", "name"}
 
 
 def _back(asset_id: int) -> str:
@@ -743,21 +642,21 @@ def _back(asset_id: int) -> str:
 def asset_add(asset_id: int) -> Any:
     """Add a host, ping, TCP or HTTP monitor to an asset from its settings form."""
     asset = _asset_or_404(asset_id)
-    kind = request.values.get("kind", "ping")
-    if kind not in FORM_KINDS:
-        kind = "ping"
+    offered = kinds.add_form_kinds()
+    kind = request.values.get("kind", offered[0])
+    if kind not in offered:
+        kind = offered[0]
+    impl = kinds.of(kind)
     errors: dict[str, list[str]] = {}
     if request.method == "GET":
-        values = {**DEFAULTS[kind], "interval_s": "60", "name": ""}
-        if kind in ("ping", "tcp"):
-            values["host"] = asset.mgmt_ip or ""
+        values = {**impl.defaults(asset), "interval_s": "60", "name": ""}
     else:
         values = _form_values(kind)
         try:
             monitor, created = services.add_monitor(
                 asset.id,
                 kind,
-                _settings_from(kind, values),
+                impl.settings_from(values),
                 interval_s=values["interval_s"] or 60,
                 name=values["name"],
             )
@@ -781,14 +680,13 @@ def asset_add(asset_id: int) -> Any:
             "monitors/edit.html",
             asset=asset,
             monitor=None,
-            kind=kind,
-            kinds=FORM_KINDS,
-            fields=FIELDS[kind],
+            kind=impl,
+            kinds=[kinds.of(k) for k in offered],
+            fields=impl.fields,
             secrets=(),
             values=values,
             errors=errors,
             enabled=True,
-            kind_labels=KIND_LABELS,
             field_names=_field_names(kind),
         ),
         422 if errors else 200,
@@ -796,11 +694,9 @@ def asset_add(asset_id: int) -> Any:
 
 
 def _describe(monitor: Any) -> str:
-    s = monitor.settings
-    where = s.get("url") or s.get("host") or ""
-    if s.get("port") and "url" not in s:
-        where = f"{where}:{s['port']}"
-    return f"{KIND_LABELS.get(monitor.kind, monitor.kind)} {where}".strip()
+    impl = kinds.of(monitor.kind)
+    label = impl.label if monitor.kind in kinds.KINDS else monitor.kind
+    return f"{label} {impl.describe(monitor.settings)}".strip()
 
 
 @bp.route("/monitors/<int:monitor_id>/edit", methods=["GET", "POST"])
@@ -809,8 +705,8 @@ def edit(monitor_id: int) -> Any:
     """Change a monitor: settings, interval, enabled; credentials replaced only when typed."""
     monitor = _monitor_or_404(monitor_id)
     asset = _asset_or_404(monitor.asset_id)
-    fields = FIELDS.get(monitor.kind, ())
-    secrets = SECRET_LABELS.get(monitor.kind, ())
+    impl = kinds.of(monitor.kind)
+    fields, secrets = impl.fields, impl.secrets
     errors: dict[str, list[str]] = {}
     if request.method == "GET":
         values = _values_of(monitor)
@@ -822,7 +718,7 @@ def edit(monitor_id: int) -> Any:
         try:
             services.update_monitor(
                 monitor,
-                _settings_from(monitor.kind, values),
+                impl.settings_from(values),
                 values["interval_s"],
                 enabled,
                 new_secret=typed,
@@ -841,7 +737,7 @@ def edit(monitor_id: int) -> Any:
             "monitors/edit.html",
             asset=asset,
             monitor=monitor,
-            kind=monitor.kind,
+            kind=impl,
             kinds=(),
             fields=fields,
             secrets=secrets,
@@ -850,7 +746,6 @@ def edit(monitor_id: int) -> Any:
             errors=errors,
             enabled=enabled,
             back=_safe_next(),
-            kind_labels=KIND_LABELS,
             field_names=_field_names(monitor.kind),
         ),
         422 if errors else 200,
