@@ -156,12 +156,14 @@ def start_round() -> Any:
     form = request.form
     wants_json = request.accept_mimetypes.best == "application/json"
     try:
-        patrol = services.start_round(
-            form.get("client_id") or None,
-            room_id=services._int_or_none(form.get("room_id")),
-            checklist_keys=form.getlist("checklist_keys") or None,
-            plan_id=services._int_or_none(form.get("plan_id")),
-            scheduled_for=form.get("scheduled_for") or None,
+        patrol = db.write(
+            lambda: services.start_round(
+                form.get("client_id") or None,
+                room_id=services._int_or_none(form.get("room_id")),
+                checklist_keys=form.getlist("checklist_keys") or None,
+                plan_id=services._int_or_none(form.get("plan_id")),
+                scheduled_for=form.get("scheduled_for") or None,
+            )
         )
     except ValidationFailed as exc:
         if wants_json:
@@ -212,13 +214,15 @@ def start_round_json(client_id: str) -> Any:
     if refused is not None:
         return refused
     try:
-        patrol = services.start_round(
-            client_id,
-            room_id=services._int_or_none(data.get("room_id")),
-            checklist_keys=data.get("checklist_keys") or None,
-            plan_id=services._int_or_none(data.get("plan_id")),
-            scheduled_for=data.get("scheduled_for") or None,
-            started_at=data.get("started_at") or None,
+        patrol = db.write(
+            lambda: services.start_round(
+                client_id,
+                room_id=services._int_or_none(data.get("room_id")),
+                checklist_keys=data.get("checklist_keys") or None,
+                plan_id=services._int_or_none(data.get("plan_id")),
+                scheduled_for=data.get("scheduled_for") or None,
+                started_at=data.get("started_at") or None,
+            )
         )
     except ValidationFailed as exc:
         return _errors(exc)
@@ -280,7 +284,7 @@ def save_answer(client_id: str) -> Any:
     if refused is not None:
         return refused
     try:
-        answer = services.save_answer(client_id, data)
+        answer = db.write(lambda: services.save_answer(client_id, data))
     except ValidationFailed as exc:
         return _errors(exc, 409 if "status" in exc.errors else 400)
     return jsonify(_outcome_json(answer.round, answer))
@@ -295,14 +299,16 @@ def upload_photo(client_id: str) -> Any:
     if upload is None:
         return _errors(ValidationFailed.one("photo", _("Choose a photo.")))
     try:
-        photo = services.save_photo(
-            client_id,
-            request.form.get("photo_id", ""),
-            upload.read(),
-            upload.mimetype or "",
-            target=request.form.get("target", ""),
-            checklist=request.form.get("checklist", ""),
-            item=request.form.get("item", ""),
+        jpeg = services.prepare_photo(upload.read(), upload.mimetype or "")
+        photo = db.write(
+            lambda: services.save_photo(
+                client_id,
+                request.form.get("photo_id", ""),
+                jpeg,
+                target=request.form.get("target", ""),
+                checklist=request.form.get("checklist", ""),
+                item=request.form.get("item", ""),
+            )
         )
     except ValidationFailed as exc:
         return _errors(exc, 409 if "status" in exc.errors else 400)
@@ -315,7 +321,9 @@ def submit(client_id: str) -> Any:
     if refused is not None:
         return refused
     try:
-        patrol = services.submit_round(client_id, data)
+        # the answers first, in their own transaction: a refused submission loses nothing typed
+        db.write(lambda: services.save_submission(client_id, data))
+        patrol = db.write(lambda: services.sign_round(client_id, data))
     except ValidationFailed as exc:
         return _errors(exc)
     return jsonify(
@@ -333,10 +341,10 @@ def review(client_id: str) -> Any:
     comment = request.form.get("comment", "")
     try:
         if request.form.get("action") == "approve":
-            services.approve_round(patrol, comment)
+            db.write(lambda: services.approve_round(patrol, comment))
             flash(_("Round approved."), "success")
         else:
-            services.comment_round(patrol, comment)
+            db.write(lambda: services.comment_round(patrol, comment))
             flash(_("Comment saved."), "success")
     except ValidationFailed as exc:
         db.session().rollback()
@@ -356,10 +364,11 @@ def close_finding(finding_id: int) -> Any:
     upload = request.files.get("photo")
     try:
         if note.strip() and finding.is_open and upload is not None and upload.filename:
-            services.save_finding_photo(
-                finding, request.form.get("photo_id", ""), upload.read(), upload.mimetype or ""
+            jpeg = services.prepare_photo(upload.read(), upload.mimetype or "")
+            db.write(
+                lambda: services.save_finding_photo(finding, request.form.get("photo_id", ""), jpeg)
             )
-        services.close_finding(finding, note)
+        db.write(lambda: services.close_finding(finding, note))
         flash(_("Finding closed."), "success")
     except ValidationFailed as exc:
         db.session().rollback()

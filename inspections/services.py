@@ -11,20 +11,20 @@ writes to a round finds it by that id, so a retried request never makes a second
   no-op that returns it. Abnormal answers become findings, each raising an alert (source
   ``patrol``) with the urgency of its item.
 
-On SQLite each round write runs in a ``BEGIN IMMEDIATE`` transaction (writers queue on the busy
-timeout instead of failing with "database is locked"); on PostgreSQL a unique-key race between
-two retries of the same submission is retried once and then finds the stored round.
-Callers do not commit: these functions commit (a round must be durable when they return).
+Nothing here commits (the rule of every domain's services): these functions flush, and the
+caller — a view, a CLI command, a worker — commits once, usually through ``opskit.db.write``,
+which runs them in a ``BEGIN IMMEDIATE`` transaction on SQLite (writers queue instead of failing
+with "database is locked") and retries a unique-key race between two retries of one submission
+(PostgreSQL): the retry finds the stored round by its ``client_id``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
-import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,7 +34,6 @@ from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from inspections import checklists as cl
 from inspections import labels
@@ -230,57 +229,6 @@ def round_targets(
     return targets
 
 
-# --- transactions ---------------------------------------------------------------------------
-
-
-_WRITER_LOCKS: dict[int, threading.Lock] = {}
-_WRITER_LOCKS_GUARD = threading.Lock()
-
-
-def _writer_lock(bind: Any) -> threading.Lock:
-    """One lock per SQLite engine: this process's round writers queue on it, in order, instead
-    of racing for SQLite's single write lock and timing out under load."""
-    with _WRITER_LOCKS_GUARD:
-        return _WRITER_LOCKS.setdefault(id(bind), threading.Lock())
-
-
-def _retrying(work: Callable[[], T], attempts: int = 3) -> T:
-    """Run ``work`` in a write transaction and commit.
-
-    SQLite: writers of this process take turns (``_writer_lock``) and the transaction starts
-    with ``BEGIN IMMEDIATE`` (other processes: the busy timeout). A unique-key race (two
-    retries of one submission on PostgreSQL) or a lock timeout is retried; the retry finds the
-    row the other request stored.
-    """
-    sess = db.session()
-    bind = sess.get_bind()
-    sqlite = bind.dialect.name == "sqlite"
-    for attempt in range(attempts):
-        last = attempt == attempts - 1
-        sess.commit()  # end the request's reads; the connection goes back while we wait
-        with _writer_lock(bind) if sqlite else contextlib.nullcontext():
-            try:
-                if sqlite:
-                    raw = sess.connection().connection.dbapi_connection
-                    if raw is not None and not raw.in_transaction:
-                        sess.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                result = work()
-                sess.commit()
-                return result
-            except IntegrityError:
-                sess.rollback()
-                if last:
-                    raise
-            except OperationalError as exc:
-                sess.rollback()
-                if last or "locked" not in str(exc):
-                    raise
-            except BaseException:
-                sess.rollback()
-                raise
-    raise AssertionError("unreachable")
-
-
 # --- rounds ---------------------------------------------------------------------------------
 
 
@@ -416,20 +364,17 @@ def start_round(
     slot = _when(scheduled_for, "scheduled_for")
     began = _when(started_at, "started_at")
 
-    def work() -> PatrolRound:
-        existing = find_round(cid)
-        if existing is not None:
-            return existing
-        return _create_round(
-            cid,
-            room_id=room_id,
-            checklist_keys=checklist_keys,
-            plan_id=plan_id,
-            scheduled_for=slot,
-            started_at=began,
-        )
-
-    return _retrying(work)
+    existing = find_round(cid)
+    if existing is not None:
+        return existing
+    return _create_round(
+        cid,
+        room_id=room_id,
+        checklist_keys=checklist_keys,
+        plan_id=plan_id,
+        scheduled_for=slot,
+        started_at=began,
+    )
 
 
 def _target_of(patrol: PatrolRound, target: str, checklist: str) -> dict[str, Any]:
@@ -576,17 +521,13 @@ def _store_answer(
 
 
 def save_answer(client_id: str, data: Mapping[str, Any]) -> PatrolAnswer:
-    """Save one answer as it is entered (upsert; commits). Raises ``ValidationFailed``."""
+    """Save one answer as it is entered (upsert; flushes). Raises ``ValidationFailed``."""
     cid = _client_id(client_id)
-
-    def work() -> PatrolAnswer:
-        patrol = find_round(cid, lock=True)
-        if patrol is None:
-            raise ValidationFailed.one("client_id", _("Unknown round."))
-        _editable(patrol)
-        return _store_answer(patrol, data)
-
-    return _retrying(work)
+    patrol = find_round(cid, lock=True)
+    if patrol is None:
+        raise ValidationFailed.one("client_id", _("Unknown round."))
+    _editable(patrol)
+    return _store_answer(patrol, data)
 
 
 def monitored_values(
@@ -722,74 +663,94 @@ def _raise_findings(patrol: PatrolRound) -> None:
             photo.finding_id = finding.id
 
 
-def submit_round(client_id: str, data: Mapping[str, Any]) -> PatrolRound:
-    """Save the round's answers, sign and submit it (idempotent by ``client_id``; commits).
-
-    ``data``: ``answers`` (list of answer mappings as for ``save_answer``), ``signature_name``,
-    ``signature_image`` (PNG data URL, optional), ``signed_at``; and, for a round the server
-    has not seen yet (started offline), ``room_id``, ``checklist_keys``, ``plan_id``,
-    ``scheduled_for``, ``started_at``. The answers are saved even when the submission is
-    refused (``ValidationFailed`` naming each missing item), so nothing typed is lost.
-    """
-    cid = _client_id(client_id)
+def _signature(data: Mapping[str, Any]) -> tuple[str, str]:
+    """The submission's signer's name and drawn signature (checked)."""
     signature_name = str(data.get("signature_name") or "").strip()
     signature_image = str(data.get("signature_image") or "").strip()
     if signature_image and (
         len(signature_image) > SIGNATURE_MAX_CHARS or not SIGNATURE_RE.match(signature_image)
     ):
         raise ValidationFailed.one("signature_image", _("The drawn signature is not a PNG image."))
-    signed_at = _when(data.get("signed_at"), "signed_at")
+    return signature_name, signature_image
+
+
+def save_submission(client_id: str, data: Mapping[str, Any]) -> PatrolRound:
+    """The first half of ``submit_round``: create the round if the tablet started it while the
+    server was away and store every answer the submission carries (flushes). A round already
+    submitted is returned unchanged (a retry of a submission that went through).
+
+    A caller that must keep the answers when the submission is then refused (the round page:
+    nothing typed is lost) commits this before ``sign_round``."""
+    cid = _client_id(client_id)
+    _signature(data)
     answers = data.get("answers") or []
     if not isinstance(answers, list):
         raise ValidationFailed.one("answers", _("Expected a list of answers."))
-
-    def save() -> tuple[PatrolRound, bool]:
-        patrol = find_round(cid, lock=True)
-        if patrol is None:
-            patrol = _create_round(
-                cid,
-                room_id=_int_or_none(data.get("room_id")),
-                checklist_keys=_keys(data.get("checklist_keys")) or None,
-                plan_id=_int_or_none(data.get("plan_id")),
-                scheduled_for=_when(data.get("scheduled_for"), "scheduled_for"),
-                started_at=_when(data.get("started_at"), "started_at"),
-            )
-        if patrol.status != RoundStatus.DRAFT.value:
-            return patrol, False  # a retry of a submission that already went through
-        memo = _Memo(patrol)
-        with db.session().no_autoflush:
-            for answer in answers:
-                if isinstance(answer, Mapping):
-                    _store_answer(patrol, answer, memo)
-        db.session().flush()
-        return patrol, True
-
-    patrol, pending = _retrying(save)
-    if not pending:
+    patrol = find_round(cid, lock=True)
+    if patrol is None:
+        patrol = _create_round(
+            cid,
+            room_id=_int_or_none(data.get("room_id")),
+            checklist_keys=_keys(data.get("checklist_keys")) or None,
+            plan_id=_int_or_none(data.get("plan_id")),
+            scheduled_for=_when(data.get("scheduled_for"), "scheduled_for"),
+            started_at=_when(data.get("started_at"), "started_at"),
+        )
+    if patrol.status != RoundStatus.DRAFT.value:
         return patrol
+    memo = _Memo(patrol)
+    with db.session().no_autoflush:
+        for answer in answers:
+            if isinstance(answer, Mapping):
+                _store_answer(patrol, answer, memo)
+    db.session().flush()
+    return patrol
 
-    def finish() -> PatrolRound:
-        current = find_round(cid, lock=True)
-        assert current is not None
-        if current.status != RoundStatus.DRAFT.value:
-            return current
-        db.session().refresh(current)
-        errors = missing_answers(current)
-        if not signature_name and not signature_image:
-            errors["signature"] = [_("Sign the round: your name or a drawn signature.")]
-        if errors:
-            raise ValidationFailed(errors)
-        now = db.utcnow()
-        current.signature_name = signature_name or current.engineer
-        current.signature_image = signature_image
-        current.signed_at = signed_at or now
-        current.submitted_at = now
-        current.status = RoundStatus.SUBMITTED.value
-        db.session().flush()
-        _raise_findings(current)
+
+def sign_round(client_id: str, data: Mapping[str, Any]) -> PatrolRound:
+    """The second half of ``submit_round``: check that nothing required is missing, sign and
+    submit the stored round, raise its findings (flushes). Submitting a submitted round again
+    returns it unchanged. Raises ``ValidationFailed`` naming each missing item."""
+    cid = _client_id(client_id)
+    signature_name, signature_image = _signature(data)
+    signed_at = _when(data.get("signed_at"), "signed_at")
+    current = find_round(cid, lock=True)
+    if current is None:
+        raise ValidationFailed.one("client_id", _("Unknown round."))
+    if current.status != RoundStatus.DRAFT.value:
         return current
+    db.session().refresh(current)
+    errors = missing_answers(current)
+    if not signature_name and not signature_image:
+        errors["signature"] = [_("Sign the round: your name or a drawn signature.")]
+    if errors:
+        raise ValidationFailed(errors)
+    now = db.utcnow()
+    current.signature_name = signature_name or current.engineer
+    current.signature_image = signature_image
+    current.signed_at = signed_at or now
+    current.submitted_at = now
+    current.status = RoundStatus.SUBMITTED.value
+    db.session().flush()
+    _raise_findings(current)
+    return current
 
-    return _retrying(finish)
+
+def submit_round(client_id: str, data: Mapping[str, Any]) -> PatrolRound:
+    """Save the round's answers, sign and submit it (idempotent by ``client_id``; flushes):
+    ``save_submission`` then ``sign_round`` in the caller's one transaction.
+
+    ``data``: ``answers`` (list of answer mappings as for ``save_answer``), ``signature_name``,
+    ``signature_image`` (PNG data URL, optional), ``signed_at``; and, for a round the server
+    has not seen yet (started offline), ``room_id``, ``checklist_keys``, ``plan_id``,
+    ``scheduled_for``, ``started_at``. A refusal (``ValidationFailed`` naming each missing
+    item) comes after the answers are stored; the round page commits them first (see
+    ``save_submission``) so nothing typed is lost.
+    """
+    patrol = save_submission(client_id, data)
+    if patrol.status != RoundStatus.DRAFT.value:
+        return patrol
+    return sign_round(client_id, data)
 
 
 def _current(obj: T) -> T:
@@ -801,7 +762,7 @@ def _current(obj: T) -> T:
 
 
 def approve_round(patrol: PatrolRound, comment: str = "") -> PatrolRound:
-    """A supervisor approves a submitted round; it becomes read-only (commits)."""
+    """A supervisor approves a submitted round; it becomes read-only (flushes)."""
     patrol = _current(patrol)
     if patrol.status == RoundStatus.APPROVED.value:
         raise ValidationFailed.one("status", _("The round is already approved."))
@@ -811,12 +772,12 @@ def approve_round(patrol: PatrolRound, comment: str = "") -> PatrolRound:
     patrol.reviewer = _actor()
     patrol.review_comment = comment.strip()
     patrol.approved_at = db.utcnow()
-    db.session().commit()
+    db.session().flush()
     return patrol
 
 
 def comment_round(patrol: PatrolRound, comment: str) -> PatrolRound:
-    """A supervisor's comment on a submitted round without approving it (commits)."""
+    """A supervisor's comment on a submitted round without approving it (flushes)."""
     patrol = _current(patrol)
     if patrol.read_only:
         raise ValidationFailed.one("status", _("The round is approved and read-only."))
@@ -824,13 +785,13 @@ def comment_round(patrol: PatrolRound, comment: str) -> PatrolRound:
         raise ValidationFailed.one("comment", _("Write a comment."))
     patrol.reviewer = _actor()
     patrol.review_comment = comment.strip()
-    db.session().commit()
+    db.session().flush()
     return patrol
 
 
 def close_finding(finding: PatrolFinding, note: str) -> PatrolFinding:
     """Close a finding with what was done; its alert is resolved when no other open finding
-    shares it (commits)."""
+    shares it (flushes)."""
     from opskit.alerts import services as alerts
     from opskit.alerts.models import Alert
 
@@ -854,7 +815,7 @@ def close_finding(finding: PatrolFinding, note: str) -> PatrolFinding:
         alert = sess.get(Alert, finding.alert_id)
         if others is None and alert is not None and alert.is_open:
             alerts.resolve(alert, note)
-    sess.commit()
+    sess.flush()
     return finding
 
 
@@ -863,6 +824,23 @@ def close_finding(finding: PatrolFinding, note: str) -> PatrolFinding:
 
 def photo_root() -> Path:
     return Path(current_app.instance_path) / "patrol-photos"
+
+
+@dataclass(frozen=True)
+class Jpeg:
+    """An uploaded photo, checked and re-encoded (``prepare_photo``)."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+def prepare_photo(content: bytes | Jpeg, content_type: str = "") -> Jpeg:
+    """``content`` checked and re-encoded (``_photo_jpeg``); a caller does this before its write
+    transaction so the image work never holds the database's write lock."""
+    if isinstance(content, Jpeg):
+        return content
+    return Jpeg(*_photo_jpeg(content, content_type))
 
 
 def _photo_jpeg(content: bytes, content_type: str) -> tuple[bytes, int, int]:
@@ -912,62 +890,58 @@ def _photo_jpeg(content: bytes, content_type: str) -> tuple[bytes, int, int]:
 def save_photo(
     client_id: str,
     photo_id: str,
-    content: bytes,
-    content_type: str,
+    content: bytes | Jpeg,
+    content_type: str = "",
     *,
     target: str,
     checklist: str,
     item: str,
 ) -> PatrolPhoto:
-    """Store a photo of an answer (idempotent by ``photo_id``; commits).
+    """Store a photo of an answer (idempotent by ``photo_id``; flushes).
 
     Checked: type (JPEG, PNG, WebP, by content, not by name), size, that it decodes. Photos
     larger than ``PHOTO_MAX_SIDE`` are scaled down; everything is stored as JPEG under
-    ``<instance>/patrol-photos/<round>/``.
+    ``<instance>/patrol-photos/<round>/``. ``content``: the upload, or what ``prepare_photo``
+    made of it outside the caller's transaction.
     """
     cid = _client_id(client_id)
     pid = _client_id(photo_id)
-    data, width, height = _photo_jpeg(content, content_type)
+    jpeg = prepare_photo(content, content_type)
 
-    def work() -> PatrolPhoto:
-        sess = db.session()
-        existing = sess.scalar(select(PatrolPhoto).where(PatrolPhoto.client_id == pid))
-        if existing is not None:
-            return existing
-        patrol = find_round(cid)
-        if patrol is None:
-            raise ValidationFailed.one("client_id", _("Unknown round."))
-        _editable(patrol)
-        answer = sess.scalar(
-            select(PatrolAnswer).where(
-                PatrolAnswer.round_id == patrol.id,
-                PatrolAnswer.target == target,
-                PatrolAnswer.checklist_key == checklist,
-                PatrolAnswer.item_key == item,
-            )
+    sess = db.session()
+    existing = sess.scalar(select(PatrolPhoto).where(PatrolPhoto.client_id == pid))
+    if existing is not None:
+        return existing
+    patrol = find_round(cid)
+    if patrol is None:
+        raise ValidationFailed.one("client_id", _("Unknown round."))
+    _editable(patrol)
+    answer = sess.scalar(
+        select(PatrolAnswer).where(
+            PatrolAnswer.round_id == patrol.id,
+            PatrolAnswer.target == target,
+            PatrolAnswer.checklist_key == checklist,
+            PatrolAnswer.item_key == item,
         )
-        if answer is None:  # the photo came before the answer: keep it on an empty answer
-            answer = _store_answer(
-                patrol,
-                {
-                    "target": target,
-                    "checklist": checklist,
-                    "item": item,
-                    "value": "",
-                    "answered_at": datetime(2000, 1, 1, tzinfo=site_tz()),
-                },
-            )
-            sess.flush()
-        return _store_photo(pid, patrol, (data, width, height), answer=answer)
+    )
+    if answer is None:  # the photo came before the answer: keep it on an empty answer
+        answer = _store_answer(
+            patrol,
+            {
+                "target": target,
+                "checklist": checklist,
+                "item": item,
+                "value": "",
+                "answered_at": datetime(2000, 1, 1, tzinfo=site_tz()),
+            },
+        )
+        sess.flush()
+    return _store_photo(pid, patrol, jpeg, answer=answer)
 
-    return _retrying(work)
 
-
-def _store_photo(
-    pid: str, patrol: PatrolRound, jpeg: tuple[bytes, int, int], **owner: Any
-) -> PatrolPhoto:
+def _store_photo(pid: str, patrol: PatrolRound, jpeg: Jpeg, **owner: Any) -> PatrolPhoto:
     """Write the JPEG under the round's folder and its row (``owner``: answer= or finding_id=)."""
-    data, width, height = jpeg
+    data, width, height = jpeg.data, jpeg.width, jpeg.height
     relative = f"{patrol.client_id}/{pid}.jpg"
     path = photo_root() / relative
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -989,23 +963,19 @@ def _store_photo(
 
 
 def save_finding_photo(
-    finding: PatrolFinding, photo_id: str, content: bytes, content_type: str
+    finding: PatrolFinding, photo_id: str, content: bytes | Jpeg, content_type: str = ""
 ) -> PatrolPhoto:
-    """A photo of a finding (e.g. after the repair), idempotent by ``photo_id``; commits."""
+    """A photo of a finding (e.g. after the repair), idempotent by ``photo_id``; flushes."""
     pid = _client_id(photo_id)
-    data, width, height = _photo_jpeg(content, content_type)
-
-    def work() -> PatrolPhoto:
-        sess = db.session()
-        existing = sess.scalar(select(PatrolPhoto).where(PatrolPhoto.client_id == pid))
-        if existing is not None:
-            return existing
-        current = _current(finding)
-        patrol = sess.get(PatrolRound, current.round_id)
-        assert patrol is not None
-        return _store_photo(pid, patrol, (data, width, height), finding_id=current.id)
-
-    return _retrying(work)
+    jpeg = prepare_photo(content, content_type)
+    sess = db.session()
+    existing = sess.scalar(select(PatrolPhoto).where(PatrolPhoto.client_id == pid))
+    if existing is not None:
+        return existing
+    current = _current(finding)
+    patrol = sess.get(PatrolRound, current.round_id)
+    assert patrol is not None
+    return _store_photo(pid, patrol, jpeg, finding_id=current.id)
 
 
 def photo_file(photo: PatrolPhoto) -> Path:

@@ -12,12 +12,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import JSON, ColumnElement, DateTime, Engine, MetaData, create_engine, event, or_
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -144,3 +148,58 @@ class Page:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+
+# --- write transactions -----------------------------------------------------------------------
+
+T = TypeVar("T")
+
+_WRITER_LOCKS: dict[int, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(bind: Any) -> threading.Lock:
+    """One lock per SQLite engine: this process's writers queue on it, in order, instead of
+    racing for SQLite's single write lock and timing out under load."""
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(id(bind), threading.Lock())
+
+
+def write(work: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``work()`` (services that flush) in one write transaction and commit it: the one
+    commit of a view, a CLI command or a worker. Rolls back and re-raises when ``work`` raises.
+
+    What the session holds is committed first (it ends the request's reads; the connection
+    goes back while this waits). SQLite: writers of this process take turns (``_writer_lock``)
+    and the transaction starts with ``BEGIN IMMEDIATE`` (other processes: the busy timeout). A
+    unique-key race (two retries of one submission on PostgreSQL) or a lock timeout is retried
+    up to ``attempts`` times: ``work`` must find what the other request stored (look up by the
+    client's id first), so a retry is never a duplicate.
+    """
+    sess = session()
+    bind = sess.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    for attempt in range(attempts):
+        last = attempt == attempts - 1
+        sess.commit()
+        with _writer_lock(bind) if sqlite else contextlib.nullcontext():
+            try:
+                if sqlite:
+                    raw = sess.connection().connection.dbapi_connection
+                    if raw is not None and not raw.in_transaction:
+                        sess.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                result = work()
+                sess.commit()
+                return result
+            except IntegrityError:
+                sess.rollback()
+                if last:
+                    raise
+            except OperationalError as exc:
+                sess.rollback()
+                if last or "locked" not in str(exc):
+                    raise
+            except BaseException:
+                sess.rollback()
+                raise
+    raise AssertionError("unreachable")

@@ -245,6 +245,7 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
         services.start_round(
             "offline-browser-1", room_id=room_id, checklist_keys=["room_environment"]
         )
+        db.session().commit()  # services flush, their caller commits
     page, guard = ipad
     context = page.context
     _login(page, live_server, "/patrol/rounds/offline-browser-1")
@@ -353,6 +354,7 @@ def test_server_gone_with_wifi_up_queues_and_resends(app: Flask, ipad) -> None:
     room_id = _room(app)
     with app.test_request_context("/"), acting_as("engineer"):
         services.start_round("server-gone-01", room_id=room_id, checklist_keys=["room_environment"])
+        db.session().commit()  # services flush, their caller commits
     server = _Server(app)
     page, _guard = ipad
     try:
@@ -759,6 +761,7 @@ def test_submission_reset_on_the_connection_waits_in_the_outbox_and_is_stored_on
     room_id = _room(app)
     with app.test_request_context("/"), acting_as("engineer"):
         services.start_round("reset-round-01", room_id=room_id, checklist_keys=["room_environment"])
+        db.session().commit()  # services flush, their caller commits
     page, guard = ipad
     _login(page, live_server, "/patrol/rounds/reset-round-01")
     expect(page.locator("html")).to_have_attribute("data-patrol-ready", "1")

@@ -226,6 +226,7 @@ def test_round_page_shows_marks_and_judges_with_the_overrides(app: Flask) -> Non
         services.start_round(
             "limits-shown-1", room_id=room_id, checklist_keys=["power_distribution"]
         )
+        db.session().commit()  # services flush, their caller commits
     engineer = app.test_client()
     login(engineer, "engineer")
     items = page_items(engineer, "limits-shown-1")
@@ -331,6 +332,7 @@ def test_bands_and_marks_in_both_languages(app: Flask) -> None:
         db.session().commit()
     with app.test_request_context("/"), acting_as("engineer"):
         services.start_round("limits-shown-2", room_id=room_id, checklist_keys=["room_environment"])
+        db.session().commit()  # services flush, their caller commits
     engineer = app.test_client()
     login(engineer, "engineer")
     html = engineer.get("/patrol/rounds/limits-shown-2").get_data(as_text=True)

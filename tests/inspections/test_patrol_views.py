@@ -82,6 +82,7 @@ def _rounds(app) -> int:
         )
         second = answers("2026-11-21T09:06:00+08:00", cold_aisle_temperature="24")
         services.submit_round("p2-round-0003", {"answers": second, "signature_name": "李工"})
+        db.session().commit()  # services flush, their caller commits
         return room_id
 
 

@@ -160,6 +160,7 @@ def test_approved_round_is_read_only(db_app, room_id) -> None:
         patrol = services.submit_round(
             "round-appr", {"answers": answers(), "signature_name": "张工"}
         )
+        db.session().commit()  # services flush, their caller commits
     with db_app.test_request_context("/"), acting_as("supervisor"):
         patrol = services.approve_round(patrol, "已复核")
         assert (patrol.status, patrol.reviewer, patrol.review_comment) == (
@@ -336,7 +337,9 @@ def test_same_submission_raced_from_threads_is_stored_once(db_app, room_id) -> N
         with db_app.test_request_context("/"), acting_as("engineer"):
             barrier.wait(timeout=30)
             try:
-                results.append(services.submit_round("race-round-01", payload).status)
+                # the caller's one write transaction (retried on a unique-key race)
+                patrol = db.write(lambda: services.submit_round("race-round-01", payload))
+                results.append(patrol.status)
             except Exception as exc:  # collected: the assertion below shows it
                 results.append(repr(exc))
 
