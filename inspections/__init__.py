@@ -8,6 +8,8 @@ from flask import Flask
 # wherever the package is imported (``opskit.migrate.import_models`` imports inspections.models)
 from inspections import limits as _limits  # noqa: F401
 from inspections import logbook as _logbook  # noqa: F401
+from inspections import queries
+from opskit.alerts import wording
 
 
 def init_app(app: Flask) -> None:
@@ -20,3 +22,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(logbook_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(patrol_views.bp)
+    wording.register_rule_titles("patrol.", queries.item_title)  # a finding's checklist item

@@ -14,17 +14,16 @@ from typing import Any
 
 from flask import Flask
 
+import templates  # the top-level templates/ folder, installed as a package
+from opskit import audit, auth, bounds, db, i18n, people
 from opskit.config import LOCALES, Settings
+from opskit.domains import DOMAINS
+from opskit.version import __version__
 
-__version__ = "0.1.0"
-
-#: Domain packages; each exposes ``init_app(app)`` registering its blueprint(s) and CLI.
-DOMAINS = ("opskit.alerts", "assets", "inspections", "monitors", "reports")
+__all__ = ["DOMAINS", "__version__", "create_app"]
 
 
 def _templates_dir() -> str:
-    import templates  # the top-level templates/ folder, installed as a package
-
     return str(Path(templates.__file__).resolve().parent)
 
 
@@ -64,7 +63,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if config:
         app.config.update(config)
 
-    from opskit import audit, auth, bounds, db, i18n, people, web
+    # opskit.web imports the dashboard, which imports the domains, whose models import opskit.db
+    # and so run this file first: at module level, a domain imported first would meet itself
+    # half-built (the domains themselves are imported by name, below)
+    from opskit import web  # lazy: a real cycle, opskit -> web -> dashboard -> domains -> opskit
 
     bounds.install_converter(app)
     db.init_app(app)
@@ -75,5 +77,5 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     web.init_app(app)
     bounds.init_app(app)
     for name in DOMAINS:
-        importlib.import_module(name).init_app(app)
+        importlib.import_module(name).init_app(app)  # the domains: named, imported here
     return app

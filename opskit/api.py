@@ -12,9 +12,10 @@ from typing import Any
 from flask import Blueprint, Flask, jsonify
 from flask_login import current_user
 
-from opskit import __version__, openapi
+from opskit import openapi
 from opskit.models import Role
 from opskit.openapi import Field, ObjectSchema, Operation
+from opskit.version import __version__
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -11,14 +11,16 @@ import contextvars
 import datetime as dt
 import decimal
 import enum
+import getpass
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from flask import has_request_context
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
+from opskit import db
 from opskit.db import utcnow
 from opskit.models import AuditLog
 
@@ -27,6 +29,14 @@ SECRET = "******"  # noqa: S105 - the mask shown instead of a secret
 _actor: contextvars.ContextVar[tuple[int | None, str] | None] = contextvars.ContextVar(
     "opskit_audit_actor", default=None
 )
+
+
+def cli_actor() -> str:
+    """Who a command line acts as: ``cli:<login name>`` (``cli`` where none can be found)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 @contextlib.contextmanager
@@ -149,10 +159,6 @@ def install() -> None:
 
 def history(object_type: str, object_id: int | str, limit: int = 200) -> list[AuditLog]:
     """The audit rows of one object, newest first (``object_type`` is the table name)."""
-    from sqlalchemy import select
-
-    from opskit import db
-
     return list(
         db.session().scalars(
             select(AuditLog)

@@ -6,34 +6,31 @@ Domains add their own groups (``opskit assets ...``) from their ``init_app``.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
-from opskit import __version__, db
-from opskit.audit import acting_as
+from opskit import backup, create_app, db, migrate, tls, users
+from opskit.audit import acting_as, cli_actor
+from opskit.auth import create_token
+from opskit.demo.cli import demo_cmd
+from opskit.files import restrict_umask
+from opskit.models import User
+from opskit.server import run as run_server
+from opskit.users import UserError, get_user, set_active, set_password
+from opskit.version import __version__
 
-
-def _create_app():
-    from opskit import create_app
-
-    return create_app()
-
-
-def _cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+#: kept for the packages that still import it from here (``opskit.audit.cli_actor`` is the base's)
+_cli_actor = cli_actor
 
 
 @click.group(
     cls=FlaskGroup,
-    create_app=_create_app,
+    create_app=create_app,
     add_default_commands=False,
     add_version_option=False,
     load_dotenv=False,
@@ -94,10 +91,8 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
 
     The listen backlog is OPSKIT_LISTEN_BACKLOG (1024), so tablets submitting together are
     queued, not refused."""
-    from opskit.server import run
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run(app, host=host, port=port, threads=threads, tls=tls, workers=workers or None)
+    run_server(app, host=host, port=port, threads=threads, tls=tls, workers=workers or None)
 
 
 # --- database ------------------------------------------------------------------------------
@@ -113,8 +108,6 @@ def db_group() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    from opskit import migrate
-
     _prepare_sqlite_folder()
     migrate.upgrade(db.engine(), revision)
     click.echo(f"database at revision {migrate.current_revision(db.engine())}")
@@ -125,8 +118,6 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (e.g. -1)."""
-    from opskit import migrate
-
     migrate.downgrade(db.engine(), revision)
     click.echo(f"database at revision {migrate.current_revision(db.engine())}")
 
@@ -135,8 +126,6 @@ def db_downgrade(revision: str) -> None:
 @with_appcontext
 def db_current() -> None:
     """Print the database's revision and the newest one available."""
-    from opskit import migrate
-
     click.echo(f"current: {migrate.current_revision(db.engine())}")
     click.echo(f"head:    {migrate.head_revision(db.engine())}")
 
@@ -146,8 +135,6 @@ def db_current() -> None:
 @with_appcontext
 def db_revision(message: str) -> None:
     """(Developers) autogenerate a migration from the models; read it before committing."""
-    from opskit import migrate
-
     migrate.make_revision(db.engine(), message)
 
 
@@ -161,11 +148,9 @@ def _prepare_sqlite_folder() -> None:
 @with_appcontext
 def setup() -> None:
     """Upgrade the database and create the first admin if there is no user yet."""
-    from opskit import migrate, users
-
     _prepare_sqlite_folder()
     migrate.upgrade(db.engine())
-    with acting_as(_cli_actor()):
+    with acting_as(cli_actor()):
         password = users.ensure_first_admin()
     if password:
         click.echo("")
@@ -202,12 +187,10 @@ def user_create(
     username: str, role: str, display_name: str, locale: str | None, password_stdin: bool
 ) -> None:
     """Create a user; prints a generated password unless one is given on stdin."""
-    from opskit.users import UserError, create_user
-
     password = _read_password(password_stdin)
     try:
-        with acting_as(_cli_actor()):
-            user, password_used = create_user(username, role, password, display_name, locale)
+        with acting_as(cli_actor()):
+            user, password_used = users.create_user(username, role, password, display_name, locale)
     except UserError as exc:
         _fail(str(exc))
         return
@@ -222,11 +205,9 @@ def user_create(
 @with_appcontext
 def user_passwd(username: str, password_stdin: bool) -> None:
     """Set a new password (generated and printed unless given on stdin)."""
-    from opskit.users import UserError, get_user, set_password
-
     password = _read_password(password_stdin)
     try:
-        with acting_as(_cli_actor()):
+        with acting_as(cli_actor()):
             new = set_password(get_user(username), password)
     except UserError as exc:
         _fail(str(exc))
@@ -253,10 +234,8 @@ def user_enable(username: str) -> None:
 
 
 def _set_active(username: str, active: bool) -> None:
-    from opskit.users import UserError, get_user, set_active
-
     try:
-        with acting_as(_cli_actor()):
+        with acting_as(cli_actor()):
             user = get_user(username)
             set_active(user, active)
     except UserError as exc:
@@ -269,10 +248,6 @@ def _set_active(username: str, active: bool) -> None:
 @with_appcontext
 def user_list() -> None:
     """List users with role and state."""
-    from sqlalchemy import select
-
-    from opskit.models import User
-
     for user in db.session().scalars(select(User).order_by(User.username)):
         state = "active" if user.active else "disabled"
         click.echo(f"{user.username:24} {user.role:11} {state:9} {user.display_name}")
@@ -289,11 +264,8 @@ def token_group() -> None:
 @with_appcontext
 def token_create(username: str, name: str) -> None:
     """Create an API token for USERNAME and print it once."""
-    from opskit.auth import create_token
-    from opskit.users import UserError, get_user
-
     try:
-        with acting_as(_cli_actor()):
+        with acting_as(cli_actor()):
             token = create_token(get_user(username), name)
             db.session().commit()
     except UserError as exc:
@@ -316,8 +288,6 @@ def tls_group() -> None:
 @with_appcontext
 def tls_init(hosts: tuple[str, ...], days: int) -> None:
     """Create (or keep) the local CA and issue a server certificate for HOSTS (names or IPs)."""
-    from opskit import tls
-
     directory = Path(current_app.instance_path) / "tls"
     try:
         files = tls.init_tls(directory, list(hosts), days=days)
@@ -342,8 +312,6 @@ def tls_init(hosts: tuple[str, ...], days: int) -> None:
 @with_appcontext
 def backup_cmd(file: Path) -> None:
     """Copy the live SQLite database to FILE (online, consistent). PostgreSQL: use pg_dump."""
-    from opskit import backup
-
     try:
         info = backup.backup_sqlite(current_app.config["DATABASE_URL"], file)
     except backup.BackupError as exc:
@@ -362,8 +330,6 @@ def restore_cmd(file: Path, yes: bool, force: bool) -> None:
 
     Refused while a server, poller or demo has the database open: stop them first.
     """
-    from opskit import backup
-
     if not yes and not click.confirm(f"Replace the current database with {file}?"):
         sys.exit(1)
     try:
@@ -377,18 +343,10 @@ def restore_cmd(file: Path, yes: bool, force: bool) -> None:
 # --- demo ----------------------------------------------------------------------------------
 
 
-def _add_demo() -> None:
-    from opskit.demo.cli import demo_cmd
-
-    cli.add_command(demo_cmd)
-
-
-_add_demo()
+cli.add_command(demo_cmd)
 
 
 def main() -> None:
-    from opskit.files import restrict_umask
-
     restrict_umask()  # the database, backups, packs and keys are nobody else's to read
     cli(prog_name="opskit")
 

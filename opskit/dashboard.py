@@ -28,7 +28,11 @@ from flask import current_app, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from assets import queries as assets
+from inspections import queries as patrol
+from monitors import queries as monitors
 from opskit import clock
+from opskit.alerts import queries as alerts
 from opskit.db import utcnow
 
 #: Assets whose env.temperature_c / env.humidity_percent readings count for their room:
@@ -115,8 +119,6 @@ def choose_site(asked: str | None) -> SiteChoice:
     empty for all sites), else the one remembered in the session. An asked id that names no
     site is ``unknown``; a remembered one that no longer does is forgotten. With one site (or
     none) there is no filter: every tile shows everything, as before sites could be chosen."""
-    from assets import queries as assets
-
     sites = assets.all_sites()
     by_id = {str(s.id): s for s in sites}
     if asked is not None:
@@ -234,10 +236,8 @@ def context(name: str, site_id: int | None = None) -> dict[str, Any]:
 def _alerts(site_id: int | None) -> dict[str, Any]:
     """Open alerts; of one site: those of its assets, and of its rooms when they name no asset
     (an alert of neither shows only with all sites)."""
-    from opskit.alerts import queries
-
     now = utcnow()
-    views = queries.with_clocks(queries.list_alerts(status="open", site_id=site_id, limit=8), now)
+    views = alerts.with_clocks(alerts.list_alerts(status="open", site_id=site_id, limit=8), now)
     # the nearest deadline still ahead; clocks already past theirs are counted apart
     ahead, breached = [], 0
     for v in views:
@@ -249,7 +249,7 @@ def _alerts(site_id: int | None) -> dict[str, Any]:
             ahead.append((min(upcoming, key=lambda c: c.deadline), v))
     nearest = min(ahead, key=lambda pair: pair[0].deadline) if ahead else None
     return {
-        "counts": queries.open_counts(site_id),
+        "counts": alerts.open_counts(site_id),
         "alerts": views[:5],
         "nearest": nearest,
         "breached": breached,
@@ -265,10 +265,8 @@ ROUND_STATES = ("due", "in_progress", "done", "overdue")
 @tile("patrol", _l("Today's patrol rounds"))
 def _patrol(site_id: int | None) -> dict[str, Any]:
     """Today's slots; of one site: its rooms' plan slots and ad hoc rounds."""
-    from inspections import queries
-
     today = clock.site_today()
-    rounds = queries.rounds_today(today, site_id)
+    rounds = patrol.rounds_today(today, site_id)
     counts = dict.fromkeys(ROUND_STATES, 0)
     for r in rounds:
         if r["state"] in counts:
@@ -309,11 +307,9 @@ FALLBACK_LIMITS = {
 def room_limits(room_ids: list[int]) -> dict[str, dict[int, EnvLimits]]:
     """metric → room id → limits: the patrol checklist ``room_environment`` (cold aisle) with
     the site's and the room's stored overrides, as a patrol round in that room judges them."""
-    from inspections import queries
-
     out: dict[str, dict[int, EnvLimits]] = {}
     for metric, fallback in FALLBACK_LIMITS.items():
-        found = queries.room_reading_limits("room_environment", metric, room_ids) or {}
+        found = patrol.room_reading_limits("room_environment", metric, room_ids) or {}
         out[metric] = {
             room_id: EnvLimits(
                 (lim.effective_warning_low, lim.effective_warning_high),
@@ -341,9 +337,6 @@ class RoomEnv:
 @tile("environment", _l("Room temperature and humidity"))
 def _environment(site_id: int | None) -> dict[str, Any]:
     """Rooms with a probe reading; of one site: its rooms."""
-    from assets import queries as assets
-    from monitors import queries as monitors
-
     metrics = ["env.temperature_c", "env.humidity_percent"]
     probes = assets.assets_of_kinds(ENV_KINDS, site_id=site_id)
     latest = monitors.latest_values([a.id for a in probes], metrics)
@@ -391,9 +384,6 @@ def _environment(site_id: int | None) -> dict[str, Any]:
 @tile("ups", _l("UPS"))
 def _ups(site_id: int | None) -> dict[str, Any]:
     """UPSes in service; of one site: those in its rooms."""
-    from assets import queries as assets
-    from monitors import queries as monitors
-
     upses = assets.assets_of_kinds(["ups"], limit=12, site_id=site_id)
     latest = monitors.latest_values([a.id for a in upses], UPS_METRICS)
     states = monitors.asset_states([a.id for a in upses])
@@ -417,9 +407,6 @@ def _ups(site_id: int | None) -> dict[str, Any]:
 @tile("devices", _l("Devices"))
 def _devices(site_id: int | None) -> dict[str, Any]:
     """Monitor states; of one site: the monitors of the assets in its rooms."""
-    from assets import queries as assets
-    from monitors import queries as monitors
-
     down = monitors.down_monitors(limit=8, site_id=site_id)
     by_id = {a.id: a for a in assets.assets_by_ids(sorted({m.asset_id for m in down}))}
     return {
@@ -437,9 +424,6 @@ def _storage(site_id: int | None) -> dict[str, Any]:
     warning 85 %, critical 95 %) hold above their limit now: read from the rule states, so the
     tile costs the same whatever the number of servers or the history kept. Of one site: the
     volumes of the assets in its rooms."""
-    from assets import queries as assets
-    from opskit.alerts import queries as alerts
-
     total, over = alerts.over_limit("host.storage.used_percent", limit=8, site_id=site_id)
     by_id = {a.id: a for a in assets.assets_by_ids(sorted({o.asset_id for o in over}))}
     volumes = [(by_id[o.asset_id], o) for o in over if o.asset_id in by_id]
@@ -453,8 +437,6 @@ def _storage(site_id: int | None) -> dict[str, Any]:
 @tile("warranty", _l("Warranties expiring"))
 def _warranty(site_id: int | None) -> dict[str, Any]:
     """Warranties ending soon; of one site: of the assets in its rooms."""
-    from assets import queries as assets
-
     today = clock.site_today()
     total, items = assets.warranty_summary(today, WARRANTY_DAYS, limit=6, site_id=site_id)
     return {"total": total, "reminders": items, "days": WARRANTY_DAYS}
@@ -467,6 +449,4 @@ def _warranty(site_id: int | None) -> dict[str, Any]:
 def _logbook(site_id: int | None) -> dict[str, Any]:
     """Latest visits and power events; of one site: visits to its rooms and power events of
     the assets in them."""
-    from inspections import queries
-
-    return {"entries": queries.latest_logbook_entries(limit=5, site_id=site_id)}
+    return {"entries": patrol.latest_logbook_entries(limit=5, site_id=site_id)}

@@ -16,14 +16,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData
 
+from opskit.db import Base
+from opskit.domains import DOMAINS
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def import_models() -> MetaData:
     """Import every package's ``models`` module so ``Base.metadata`` knows all tables."""
-    from opskit import DOMAINS
-    from opskit.db import Base
-
     importlib.import_module("opskit.models")
     for name in DOMAINS:
         module = f"{name}.models"

@@ -31,6 +31,10 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from flask import Flask
 
+from opskit import users
+from opskit.config import Settings
+from opskit.tls import server_ssl_paths
+
 log = logging.getLogger("opskit.server")
 
 
@@ -44,8 +48,6 @@ CRASH_WINDOW_S = 30.0
 
 
 def _settings(app: Flask) -> Any:
-    from opskit.config import Settings
-
     return app.config.get("OPSKIT_SETTINGS") or Settings()
 
 
@@ -118,8 +120,6 @@ def build_server(
     server.request_queue_size = effective_backlog(backlog or settings.listen_backlog)
     server.listen_socket = listen_socket
     if tls:
-        from opskit.tls import server_ssl_paths
-
         files = server_ssl_paths(Path(app.instance_path) / "tls")
         server.ssl_adapter = BuiltinSSLAdapter(str(files.cert), str(files.key))
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -274,8 +274,6 @@ def tablet_notes(base_url: str, host: str, port: int, tls: bool = False) -> list
 
 def initial_password_note(app: Flask) -> list[str]:
     """Where the first admin's password is, while it is unchanged (empty list otherwise)."""
-    from opskit import users
-
     with app.app_context():
         user = users.initial_password_user()
         path = users.initial_password_path()

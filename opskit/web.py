@@ -21,8 +21,10 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, NotFound
 
-from opskit import __version__, db
+from monitors.queries import poller_health
+from opskit import api, dashboard, db, users
 from opskit.auth import is_api_request, public
+from opskit.version import __version__
 
 bp = Blueprint("home", __name__)
 
@@ -65,8 +67,6 @@ def _dashboard(kiosk: bool) -> Any:
     The page's ``?site=`` is remembered in the session; the wall screen's is not (its URL is
     its setting, and it may run in an engineer's own session).
     """
-    from opskit import dashboard
-
     choice = dashboard.choose_site(request.args.get("site"))
     page = {"kiosk": kiosk, "refresh_s": dashboard.refresh_seconds(), "sites": choice}
     if choice.unknown is not None:
@@ -81,8 +81,6 @@ def _dashboard(kiosk: bool) -> Any:
 @bp.route("/tiles/<name>")
 def tile(name: str) -> str:
     """One dashboard tile, for htmx to swap in place (of the site its ``?site=`` names)."""
-    from opskit import dashboard
-
     if name not in dashboard.TILES:
         raise NotFound()
     choice = dashboard.choose_site(request.args.get("site"))
@@ -110,8 +108,6 @@ def healthz() -> Any:
         status = 503
     if status == 200:
         try:  # the poller's heartbeat, informational: a web-only install may run no poller
-            from monitors.queries import poller_health
-
             body["poller"] = poller_health()
         except Exception as exc:
             db.session().rollback()
@@ -232,8 +228,6 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _nav() -> dict[str, Any]:
         return {"navigation": NAVIGATION, "opskit_version": __version__}
-
-    from opskit import api, users
 
     users.init_app(app)
     api.init_app(app)

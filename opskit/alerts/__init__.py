@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from opskit.alerts import channels, cli, incident_views, views
+
 
 def init_app(app: Flask) -> None:
-    from opskit.alerts import channels, cli, incident_views, views
-
     app.register_blueprint(views.bp)
     app.register_blueprint(incident_views.bp)
     app.register_blueprint(channels.bp)

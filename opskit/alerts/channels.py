@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from assets import queries as registry
 from opskit import db
 from opskit.alerts.models import Delivery, NotificationChannel
 from opskit.alerts.transports import TRANSPORTS, Message, TransportError
@@ -97,9 +98,7 @@ def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, An
 
 
 def _sites() -> list[Any]:
-    from assets import queries  # the registry's read surface
-
-    return queries.all_sites()
+    return registry.all_sites()
 
 
 def _save(channel: NotificationChannel | None) -> Any:

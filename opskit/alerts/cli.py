@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
 from flask.cli import AppGroup
 
-from opskit import clock
+from opskit import clock, db, jobs
+from opskit.alerts import notify
 from opskit.alerts.queries import current_policy, policy_problems
 from opskit.alerts.sla import CLOCKS, PolicyError, format_target
+from opskit.audit import acting_as
 
 sla_cli = AppGroup("sla", help="Service levels: deadlines on the contract's clocks.")
 
@@ -92,38 +95,30 @@ notify_cli = AppGroup("notify", help="Send alert notifications (e-mail, webhook,
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron or tests).")
 @click.option("--interval", default=10, show_default=True, help="Seconds between passes.")
 def notify_run(once: bool, interval: int) -> None:
-    """Fan new alert events out to channels and send what is due, with retries."""
-    import time
-
-    from opskit import db
-    from opskit.alerts import notify
-    from opskit.audit import acting_as
-
-    reports_at = 0.0  # the scheduled report pack is checked every 10 minutes (reports.schedule)
+    """Fan new alert events out to channels and send what is due, with retries; between passes,
+    the periodic jobs the packages registered (``opskit.jobs``: the scheduled report packs,
+    checked every 10 minutes)."""
+    next_at: dict[str, float] = {}
     with acting_as("notifier"):
         while True:
             made, sent = notify.run_once()
             if made or sent:
                 click.echo(f"{db.utcnow().isoformat()} deliveries queued {made}, sent {sent}")
             db.session().close()
-            if time.monotonic() >= reports_at:
-                reports_at = time.monotonic() + 600
-                _scheduled_reports()
+            for job in jobs.due(next_at, time.monotonic()):
+                _run_job(job)
             if once:
                 return
             time.sleep(interval)
 
 
-def _scheduled_reports() -> None:
-    """Build the scheduled report packs when due; a failure is reported and retried later."""
-    from opskit import db
-    from reports.schedule import run_due
-
+def _run_job(job: jobs.Job) -> None:
+    """One periodic job; a failure is reported and the job tried again at its next turn."""
     try:
-        for path in run_due():
-            click.echo(f"{db.utcnow().isoformat()} report pack built: {path}")
+        for made in job.run():
+            click.echo(f"{db.utcnow().isoformat()} {job.name} built: {made}")
     except Exception as exc:  # the notifier must keep running
         db.session().rollback()
-        click.echo(f"report pack not built: {exc}", err=True)
+        click.echo(f"{job.name} not built: {exc}", err=True)
     finally:
         db.session().close()

@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from assets import queries as registry
 from opskit import db
 from opskit.alerts import services
 from opskit.alerts.models import Alert, Incident, IncidentEntry, IncidentGrade, Phase
@@ -31,13 +32,11 @@ PHASE_LABELS = {
 
 
 def _assets_by_tags(tags: Sequence[str]) -> list:
-    from assets import queries  # the registry's read surface
-
     found, missing = [], []
     for tag in (t.strip() for t in tags):
         if not tag:
             continue
-        asset = queries.asset_by_tag(tag)
+        asset = registry.asset_by_tag(tag)
         (found if asset else missing).append(asset or tag)
     if missing:
         raise ValidationFailed.one(
@@ -90,9 +89,7 @@ def open_incident(
     for alert in alerts:
         incident.alerts.append(alert)
         if alert.asset_id and all(a.id != alert.asset_id for a in incident.assets):
-            from assets import queries
-
-            asset = queries.get_asset(alert.asset_id)
+            asset = registry.get_asset(alert.asset_id)
             if asset is not None:
                 incident.assets.append(asset)
     db.session().add(incident)
@@ -120,9 +117,7 @@ def add_entry(incident: Incident, phase: str, note: str, at: datetime | None = N
 
 def record_arrival(incident: Incident, tag: str, at: datetime | None = None) -> None:
     """The engineer scanned a label on site: an asset of the incident or one in its rooms."""
-    from assets import queries
-
-    asset = queries.asset_by_tag(tag.strip())
+    asset = registry.asset_by_tag(tag.strip())
     if asset is None:
         raise ValidationFailed.one("tag", _("No asset has the tag %(tag)s.", tag=tag.strip()))
     rooms = {a.room_id for a in incident.assets if a.room_id}

@@ -22,6 +22,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from assets import queries as registry
 from opskit import db
 from opskit.alerts.models import (
     OPEN_STATUSES,
@@ -110,9 +111,7 @@ def watch_clocks(now: datetime | None = None) -> int:
 
 
 def _site_of(alert: Alert) -> int | None:
-    from assets import queries  # the registry's read surface
-
-    return queries.site_id_of_room(alert.room_id)
+    return registry.site_id_of_room(alert.room_id)
 
 
 def fan_out(now: datetime | None = None, batch: int = 500) -> int:

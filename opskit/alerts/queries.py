@@ -6,13 +6,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from assets import queries as registry
 from opskit import db
-from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, RuleState
-from opskit.alerts.sla import CLOCKS, ClockState, Policy, clock_state
+from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, Incident, RuleState
+from opskit.alerts.rules import site_rules
+from opskit.alerts.sla import (
+    CLOCKS,
+    ClockState,
+    Policy,
+    PolicyError,
+    clock_state,
+    default_policy_text,
+    load_policy,
+)
+from opskit.models import SiteSetting
 
 CLOCK_DONE = {
     "acknowledge": "acknowledged_at",
@@ -38,13 +51,6 @@ def policy_problems() -> list[str]:
 
 
 def _policy_and_problems() -> tuple[Policy, list[str]]:
-    from zoneinfo import ZoneInfo
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from opskit.alerts.sla import PolicyError, default_policy_text, load_policy
-    from opskit.models import SiteSetting
-
     tz = ZoneInfo(current_app.config["SITE_TIMEZONE"])
     try:
         saved = db.session().get(SiteSetting, POLICY_KEY)
@@ -100,8 +106,6 @@ def of_site(site_id: int) -> Any:
     """The condition "this alert is about site ``site_id``": its asset is in one of the site's
     rooms, or, for an alert of no asset (a room's patrol finding), its room is one of them. An
     alert of neither asset nor room belongs to no site."""
-    from assets import queries as registry  # the registry's read surface, imported late
-
     return or_(
         Alert.asset_id.in_(registry.site_assets_query(site_id)),
         and_(Alert.asset_id.is_(None), Alert.room_id.in_(registry.site_rooms_query(site_id))),
@@ -171,8 +175,6 @@ def alerts_between(start: datetime, end: datetime) -> list[Alert]:
 
 
 def incidents_between(start: datetime, end: datetime) -> list[Any]:
-    from opskit.alerts.models import Incident
-
     return list(
         db.session().scalars(
             select(Incident)
@@ -212,8 +214,6 @@ def over_limit(
     """What the site's threshold rules on ``metric`` hold above (or below) their limits now:
     (how many, the first ``limit``, critical first). Reads the rule states, one row per watched
     asset/instance, never the readings. ``site_id``: only the assets in that site's rooms."""
-    from opskit.alerts.rules import site_rules
-
     rules = {r.name: r for r in site_rules() if r.kind == "threshold" and r.metric == metric}
     if not rules:
         return 0, []
@@ -221,8 +221,6 @@ def over_limit(
         RuleState.rule.in_(list(rules)), RuleState.level.in_(["warning", "critical"])
     )
     if site_id is not None:
-        from assets import queries as registry
-
         stmt = stmt.where(RuleState.asset_id.in_(registry.site_assets_query(site_id)))
     rows = db.session().scalars(stmt)
     found = [

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from assets import queries as registry
 from opskit import db
 from opskit.alerts.models import (
     OPEN_STATUSES,
@@ -74,9 +75,7 @@ def open_alert(dedup_key: str) -> Alert | None:
 def _room_of(asset_id: int | None) -> int | None:
     if asset_id is None:
         return None
-    from assets import queries  # registry read surface; imported late (core stays domain-free)
-
-    asset = queries.get_asset(asset_id)
+    asset = registry.get_asset(asset_id)
     return asset.room_id if asset is not None else None
 
 

@@ -10,13 +10,15 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from assets import queries as registry
 from opskit import db
 from opskit.alerts import queries, services, wording
 from opskit.alerts.models import Alert
-from opskit.alerts.sla import ClockState
+from opskit.alerts.queries import POLICY_KEY
+from opskit.alerts.sla import HOURS, ClockState, PolicyError, default_policy_text, load_policy
 from opskit.auth import require_roles
 from opskit.i18n import site_tz
-from opskit.models import Role
+from opskit.models import Role, SiteSetting
 from opskit.people import full_name
 from opskit.validation import ValidationFailed
 
@@ -76,8 +78,6 @@ def index() -> str:
     alerts = queries.list_alerts(**filters)
     views = queries.with_clocks(alerts, db.utcnow())
     template = "alerts/_list.html" if request.headers.get("HX-Request") else "alerts/index.html"
-    from assets import queries as registry  # rooms for the filter, via the registry's queries
-
     return render_template(
         template,
         rooms=registry.all_rooms(),
@@ -98,8 +98,6 @@ def detail(alert_id: int) -> str:
     (view,) = queries.with_clocks([alert], db.utcnow())
     room = None
     if alert.room_id is not None:
-        from assets import queries as registry
-
         room = registry.get_place("room", alert.room_id)
     return render_template(
         "alerts/detail.html",
@@ -188,8 +186,6 @@ def resolve(alert_id: int) -> Any:
 
 
 def _policy_page(text: str, error: str | None, status: int = 200) -> Any:
-    from opskit.alerts.sla import HOURS
-
     return render_template(
         "alerts/policy.html",
         text=text,
@@ -204,17 +200,12 @@ def _policy_page(text: str, error: str | None, status: int = 200) -> Any:
 
 
 def _saved_policy() -> Any:
-    from opskit.alerts.queries import POLICY_KEY
-    from opskit.models import SiteSetting
-
     return db.session().get(SiteSetting, POLICY_KEY)
 
 
 @bp.get("/policy")
 def policy() -> Any:
     """The service levels in force as a table, for everyone; admins also get the editor."""
-    from opskit.alerts.sla import default_policy_text
-
     saved = _saved_policy()
     return _policy_page(saved.value if saved is not None else default_policy_text(), None)
 
@@ -223,10 +214,6 @@ def policy() -> Any:
 @require_roles(Role.ADMIN)
 def policy_save() -> Any:
     """Admins edit the SLA policy (YAML); it is validated before it is saved, and audited."""
-    from opskit.alerts.queries import POLICY_KEY
-    from opskit.alerts.sla import PolicyError, load_policy
-    from opskit.models import SiteSetting
-
     sess = db.session()
     saved = _saved_policy()
     text = request.form.get("policy", "").replace("\r\n", "\n")

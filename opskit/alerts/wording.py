@@ -1,9 +1,10 @@
 """How the alert pages say things: durations, where a clock stands, history events, what raised
 an alert (source and rule by their titles) and the asset it is about.
 
-Never a stored key on a page: a rule is named by its title (``rules.yaml``), a patrol finding
-by its checklist item (``inspections.queries.item_title``), an event by a phrase, the SLA's own
-events by 系统/System (``opskit.people``).
+Never a stored key on a page: a rule is named by its title (``rules.yaml``), a domain's rule by
+what the domain calls it (``register_rule_titles``: a patrol finding by its checklist item, which
+``inspections`` registers), an event by a phrase, the SLA's own events by 系统/System
+(``opskit.people``).
 
 Clock wording, shared with ``static/js/clocks.js`` (which receives the same words and the
 server's view of the clock in ``data-live``, so the countdown never trusts the browser's clock):
@@ -15,7 +16,7 @@ server's view of the clock in ``data-live``, so the countdown never trusts the b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,9 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from assets import queries as registry
+from opskit.alerts.rules import RuleError, site_rules
+from opskit.alerts.services import SOURCE_LABELS
 from opskit.alerts.sla import ClockState
 
 #: what each history event says (the SLA's events add the clock: "SLA overdue (on site)")
@@ -53,7 +57,18 @@ CLOCK_NAMES = {
 OTHER_RULES = {
     "registry.warranty": _l("Warranty ending"),
 }
-PATROL_PREFIX = "patrol."
+#: rule-name prefix → what a person calls a rule ``<prefix><group>.<name>``: ``title(group,
+#: name)``, ``None`` when unknown. Filled by the domains that raise alerts of their own rules,
+#: from their ``init_app`` (``inspections``: ``"patrol."`` → its checklist items' titles).
+RuleTitle = Callable[[str, str], str | None]
+RULE_TITLES: dict[str, RuleTitle] = {}
+
+
+def register_rule_titles(prefix: str, title: RuleTitle) -> None:
+    """Name the rules that begin with ``prefix`` (e.g. ``"patrol."``) by ``title(group, name)``,
+    the rule's rest split at its last dot (``patrol.room_environment.hot_aisle_temp`` →
+    ``("room_environment", "hot_aisle_temp")``)."""
+    RULE_TITLES[prefix] = title
 
 
 def english() -> bool:
@@ -163,8 +178,6 @@ def _shown(text: str, text_en: str) -> str:
 
 
 def _rule_titles() -> dict[str, str]:
-    from opskit.alerts.rules import RuleError, site_rules
-
     try:
         rules = site_rules()
     except RuleError:  # a broken instance rules file is reported where it is loaded
@@ -175,13 +188,10 @@ def _rule_titles() -> dict[str, str]:
 def rule_title(rule: str, known: dict[str, str] | None = None) -> str | None:
     """What a person calls the rule that raised an alert, or ``None`` when opskit does not know
     it (the page then shows only the source)."""
-    if rule.startswith(PATROL_PREFIX):
-        checklist, _dot, item = rule[len(PATROL_PREFIX) :].rpartition(".")
-        if not checklist:
-            return None
-        from inspections import queries as patrol  # the patrol domain's read surface
-
-        return patrol.item_title(checklist, item)
+    for prefix, title in RULE_TITLES.items():
+        if rule.startswith(prefix):
+            group, _dot, name = rule[len(prefix) :].rpartition(".")
+            return title(group, name) if group else None
     if rule in OTHER_RULES:
         return str(OTHER_RULES[rule])
     return (known if known is not None else _rule_titles()).get(rule)
@@ -200,8 +210,6 @@ def rule_titles(rules: Iterable[str]) -> dict[str, str]:
 
 def source_text(source: str, rule: str, titles: dict[str, str]) -> str:
     """The source as a word, then the rule's title if known: 巡检 · 机房环境 · 热通道温度."""
-    from opskit.alerts.services import SOURCE_LABELS
-
     word = str(SOURCE_LABELS.get(source, _("Other")))
     title = titles.get(rule)
     return f"{word} · {title}" if title and title != word else word
@@ -209,7 +217,5 @@ def source_text(source: str, rule: str, titles: dict[str, str]) -> str:
 
 def assets_of(asset_ids: Iterable[int | None]) -> dict[int, Any]:
     """asset id → asset, read once through the registry's queries."""
-    from assets import queries as registry
-
     ids = sorted({i for i in asset_ids if i is not None})
     return {a.id: a for a in registry.assets_by_ids(ids)} if ids else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -9,11 +10,16 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from opskit import db, migrate, users
+from opskit.audit import acting_as
+from opskit.demo import run, seed
+from opskit.server import run as serve
+from opskit.server import tablet_notes
+from opskit.tls import server_ssl_paths
+
 
 def _wipe_database() -> None:
     """Drop everything: delete the SQLite file, or downgrade another database to nothing."""
-    from opskit import db, migrate
-
     url = current_app.config["DATABASE_URL"]
     engine = db.engine()
     if url.startswith("sqlite:///"):
@@ -23,13 +29,9 @@ def _wipe_database() -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
         migrate.downgrade(engine, "base")
-    from opskit import users
-
     users.forget_initial_password()  # the admin it names was in the deleted database
     workdir = Path(current_app.instance_path) / "demo"
     if workdir.exists():
-        import shutil
-
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -73,13 +75,7 @@ def demo_cmd(
     On an empty database it creates the site, then runs simulated SNMP agents, the poller, the
     notifier and the web server until Ctrl-C. On a database it created before, it runs again.
     """
-    from opskit import db, migrate, users
-    from opskit.audit import acting_as
-    from opskit.demo import run, seed
-
     if tls:
-        from opskit.tls import server_ssl_paths
-
         try:  # before anything starts: a missing certificate says what to run
             server_ssl_paths(Path(current_app.instance_path) / "tls")
         except ValueError as exc:
@@ -114,8 +110,6 @@ def demo_cmd(
         click.echo("  " + ", ".join(seed.iter_summary(counts)))
     elif not seed.is_demo():
         if serve_existing:
-            from opskit.server import run as serve
-
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             serve(app, host=host, port=port, tls=tls, login_note=False)  # printed above
             return
@@ -144,8 +138,6 @@ def demo_cmd(
     scheme = "https" if tls else "http"
 
     def announce() -> None:
-        from opskit.server import tablet_notes
-
         click.echo("")
         click.echo(
             f"  opskit demo running on {scheme}://{shown}:{port}/  (Ctrl-C stops everything)"
@@ -169,8 +161,6 @@ def demo_cmd(
 
 def _print_login(password: str | None) -> None:
     """The admin login: the new password, else where the unchanged first password is kept."""
-    from opskit import users
-
     kept = users.initial_password_path()
     click.echo("")
     if password:

@@ -18,8 +18,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from opskit import db
+from inspections import services
+from inspections.models import PatrolAnswer, PatrolPlan, PatrolRound, RoundStatus
+from opskit import db, users
+from opskit.alerts.models import Alert, AlertEvent
 from opskit.audit import acting_as
+from opskit.clock import site_tz
 
 PLANS = [
     # (name, room letter, checklists, local times)
@@ -76,8 +80,6 @@ def _answer(item: Any, rng: random.Random, abnormal: bool) -> tuple[str, str] | 
 
 
 def _answers(patrol: Any, rng: random.Random, abnormal_at: int | None, at: datetime) -> list:
-    from inspections import services
-
     out = []
     n = 0
     pending = abnormal_at is not None  # the first reading/check from that index is abnormal
@@ -104,8 +106,6 @@ def _answers(patrol: Any, rng: random.Random, abnormal_at: int | None, at: datet
 
 
 def _backdate(patrol: Any, started: datetime, submitted: datetime | None) -> None:
-    from opskit.alerts.models import Alert, AlertEvent
-
     sess = db.session()
     patrol.started_at = started
     if submitted is not None:
@@ -124,9 +124,6 @@ def _backdate(patrol: Any, started: datetime, submitted: datetime | None) -> Non
 
 
 def _close(patrol: Any, at: datetime) -> None:
-    from inspections import services
-    from opskit.alerts.models import Alert, AlertEvent
-
     sess = db.session()
     for finding in list(patrol.findings):
         services.close_finding(finding, "已处理：更换/复位后复测正常")
@@ -167,11 +164,6 @@ def seed(built: Any, now: datetime, days: int) -> int:
     nine over the last two weeks) and today's round in progress. The other rounds copy their
     plan's latest round in bulk with fresh readings (the services take about a second a round).
     """
-    from inspections import services
-    from inspections.models import PatrolPlan
-    from opskit import users
-    from opskit.i18n import site_tz
-
     tz = site_tz()
     sess = db.session()
     engineers = [users.get_user(u) for u in ("zhangwei", "lina", "wangqiang")]
@@ -260,9 +252,6 @@ def _copies(
     slots: list[tuple[Any, datetime]], templates: dict[int, Any], engineers: list, rng: Any
 ) -> int:
     """Submitted rounds for ``slots``: their plan's template round with fresh readings."""
-    from inspections import services
-    from inspections.models import PatrolAnswer, PatrolRound, RoundStatus
-
     sess = db.session()
     columns = [c.key for c in PatrolAnswer.__table__.columns if c.key not in ("id", "round_id")]
     items: dict[tuple[str, str], Any] = {}

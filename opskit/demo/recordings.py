@@ -26,6 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from monitors import probe
+
 RECORDINGS = Path(__file__).with_name("recordings")
 INTEGER_TAGS = {"2", "65", "66", "67", "70"}
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
@@ -159,8 +161,6 @@ class RecordingClient:
 
 def probe_at(text: str, at: float, booted: float | None = None) -> dict[str, Any]:
     """The result of ``monitors.probe.probe_async`` against the recording at Unix time ``at``."""
-    from monitors import probe
-
     coro = probe.probe_async(RecordingClient(text, at, booted))  # type: ignore[arg-type]
     try:  # the client never waits: the coroutine finishes on its first step
         coro.send(None)

@@ -31,13 +31,18 @@ from types import FrameType
 
 from flask import Flask
 
+from monitors import poller, snmp
+from opskit import db, jobs
+from opskit.alerts import notify
+from opskit.audit import acting_as
 from opskit.demo import devices
+from opskit.server import build_server
 
 log = logging.getLogger("opskit.demo")
 
 DEFAULT_SNMP_PORT = 16161
 NOTIFY_EVERY_S = 10.0
-REPORTS_EVERY_S = 600.0
+JOBS_FIRST_IN_S = 600.0  # the periodic jobs (opskit.jobs) not while the demo starts up
 
 
 class DemoError(RuntimeError):
@@ -152,8 +157,6 @@ def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
 
 def _in_app(app: Flask, actor: str, body: Callable[[], None]) -> Callable[[], None]:
     def target() -> None:
-        from opskit.audit import acting_as
-
         with app.app_context(), acting_as(actor):
             try:
                 body()
@@ -165,15 +168,12 @@ def _in_app(app: Flask, actor: str, body: Callable[[], None]) -> Callable[[], No
 
 def start_workers(app: Flask, stop: threading.Event) -> list[threading.Thread]:
     """The poller and the notifier, each in a thread with its own app context."""
-    from monitors import poller
-    from opskit import db
-    from opskit.alerts import notify
 
     def poll() -> None:
         poller.run(stop, concurrency=20, timeout=20.0, idle_s=2.0)
 
     def send() -> None:
-        reports_at = time.monotonic() + REPORTS_EVERY_S  # not while the demo starts up
+        next_at: dict[str, float] = {}
         while not stop.is_set():
             try:
                 notify.run_once()
@@ -182,14 +182,12 @@ def start_workers(app: Flask, stop: threading.Event) -> list[threading.Thread]:
                 log.exception("notification pass failed")
                 db.session().rollback()
             db.session().close()
-            if time.monotonic() >= reports_at:  # as `opskit notify run`: the scheduled packs
-                reports_at = time.monotonic() + REPORTS_EVERY_S
+            # as `opskit notify run`: the packages' periodic jobs (the scheduled report packs)
+            for job in jobs.due(next_at, time.monotonic(), first_in=JOBS_FIRST_IN_S):
                 try:
-                    from reports.schedule import run_due
-
-                    run_due()
+                    list(job.run())
                 except Exception:
-                    log.exception("scheduled report pack not built")
+                    log.exception("scheduled %s not built", job.name)
                     db.session().rollback()
                 db.session().close()
             stop.wait(NOTIFY_EVERY_S)
@@ -207,8 +205,6 @@ def serve_until_stopped(
     app: Flask, host: str, port: int, on_ready: Callable[[], None], tls: bool = False
 ) -> None:
     """Run cheroot in this (main) thread until SIGINT/SIGTERM (HTTPS with ``tls``)."""
-    from opskit.server import build_server
-
     server = build_server(app, host, port, threads=16, tls=tls)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -247,7 +243,5 @@ def run(
             stop.set()
             for t in threads:
                 t.join(30)
-            from monitors import snmp
-
             with contextlib.suppress(Exception):
                 snmp.shutdown()

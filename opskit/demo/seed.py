@@ -25,9 +25,23 @@ from typing import Any
 
 from sqlalchemy import select
 
+from assets import services as asset_services
+from assets.models import Asset
+from inspections import logbook
+from monitors import counters
+from monitors import services as monitor_services
+from monitors.metrics import METRICS
+from monitors.models import Monitor, Reading
 from opskit import db
+from opskit.alerts import incidents
+from opskit.alerts import services as alert_services
 from opskit.audit import acting_as
+from opskit.clock import site_tz
 from opskit.db import utcnow
+from opskit.demo import patrol, recordings
+from opskit.demo.devices import DEVICES, recording
+from opskit.models import SiteSetting, User
+from opskit.users import create_user
 
 log = logging.getLogger(__name__)
 
@@ -528,19 +542,18 @@ def _patch_server_ips(rows: list[dict[str, Any]]) -> None:
 
 
 def seed_registry(scale: int = 1) -> Built:
-    from assets import services
-    from assets.models import Asset
-
     built = Built()
-    built.site = services.save_site({"name": SITE, "address": SITE_ADDRESS, "notes": "演示数据"})
+    built.site = asset_services.save_site(
+        {"name": SITE, "address": SITE_ADDRESS, "notes": "演示数据"}
+    )
     racks = _racks_for(scale)
     for letter, (name, floor, notes) in ROOMS.items():
-        room = services.save_room(
+        room = asset_services.save_room(
             {"site": built.site, "name": name, "floor": floor, "notes": notes}
         )
         built.rooms[letter] = room
         for rack_name in racks[letter]:
-            built.racks[rack_name] = services.save_rack(
+            built.racks[rack_name] = asset_services.save_rack(
                 {"room": room, "name": rack_name, "u_height": 42}
             )
     db.session().flush()
@@ -582,7 +595,7 @@ def seed_registry(scale: int = 1) -> Built:
                 "notes": row["notes"],
             }
         )
-    results = services.add_assets(items)
+    results = asset_services.add_assets(items)
     refused = [r for r in results if not isinstance(r, Asset)]
     if refused:
         raise RuntimeError(f"demo assets refused: {[r.errors for r in refused][:3]}")
@@ -596,7 +609,7 @@ def seed_registry(scale: int = 1) -> Built:
         "ZJ-LINE-003": ("中国移动", "SH-CM-90021", 100, "张江数据中心", "移动金桥局"),
     }
     for tag, (carrier, circuit, bw, a_end, z_end) in lines.items():
-        services.save_line(
+        asset_services.save_line(
             built.assets[tag],
             {
                 "carrier": carrier,
@@ -620,14 +633,14 @@ def seed_registry(scale: int = 1) -> Built:
     ]
     prefix_rows = {}
     for cidr, vlan, purpose, gw in prefixes:
-        prefix_rows[cidr] = services.save_prefix(
+        prefix_rows[cidr] = asset_services.save_prefix(
             {"cidr": cidr, "vlan": vlan, "purpose": purpose, "gateway": gw, "site": built.site}
         )
     db.session().flush()
     n_addresses = 0
     for tag, asset in built.assets.items():
         if asset.mgmt_ip:
-            services.save_address(
+            asset_services.save_address(
                 {
                     "address": asset.mgmt_ip,
                     "asset": asset,
@@ -645,7 +658,7 @@ def seed_registry(scale: int = 1) -> Built:
             ("10.20.200.1", "dhcp", "DHCP 地址池起点"),
         ]
     ):
-        services.save_address(
+        asset_services.save_address(
             {"address": ip, "status": status, "notes": note, "hostname": f"reserved-{i}"}
         )
         n_addresses += 1
@@ -656,7 +669,7 @@ def seed_registry(scale: int = 1) -> Built:
 
     def link(a_tag: str, a_port: str, b_tag: str, b_port: str, medium: str) -> None:
         nonlocal links
-        services.save_link(built.assets[a_tag], a_port, built.assets[b_tag], b_port, medium)
+        asset_services.save_link(built.assets[a_tag], a_port, built.assets[b_tag], b_port, medium)
         links += 1
 
     link("ZJ-SW-001", "40GE1/0/1", "ZJ-SW-002", "40GE1/0/1", "光纤 单模")
@@ -717,13 +730,10 @@ _OLD_DEMO_PREFIX = "demo-agent "
 
 def seed_monitors(built: Built, snmp_port: int) -> int:
     """SNMP monitors for the simulated devices, the host monitor for this machine."""
-    from monitors import services
-    from opskit.demo.devices import DEVICES
-
     made = 0
     for device in DEVICES:
         asset = built.assets[device.tag]
-        services.add_monitor(
+        monitor_services.add_monitor(
             asset.id,
             "snmp",
             {"host": "127.0.0.1", "port": snmp_port, "version": "2c", "timeout": 2, "retries": 1},
@@ -732,14 +742,14 @@ def seed_monitors(built: Built, snmp_port: int) -> int:
             name=DEMO_MONITOR_NAME,  # never the community: monitor names are shown to viewers
         )
         made += 1
-    services.add_monitor(built.assets["ZJ-SRV-000"].id, "host", {}, interval_s=30, name="本机")
+    monitor_services.add_monitor(
+        built.assets["ZJ-SRV-000"].id, "host", {}, interval_s=30, name="本机"
+    )
     return made + 1
 
 
 def point_monitors_at(snmp_port: int) -> int:
     """Point the demo's SNMP monitors at the agents' port of this run; due now. Returns count."""
-    from monitors.models import Monitor
-
     changed = 0
     demo = (Monitor.name == DEMO_MONITOR_NAME) | Monitor.name.startswith(_OLD_DEMO_PREFIX)
     for m in db.session().scalars(select(Monitor).where(demo)):
@@ -774,12 +784,6 @@ def seed_readings(built: Built, now: datetime, days: int) -> int:
     history repeats their two-hourly points shifted by whole fortnights (the recordings are
     periodic by the day and the hour, so the repeat is what the agents would have answered).
     """
-    from monitors import counters
-    from monitors.metrics import METRICS
-    from monitors.models import Reading
-    from opskit.demo import recordings
-    from opskit.demo.devices import DEVICES, recording
-
     block_days = min(days, HISTORY_DAYS)
     times = _history_times(now, block_days)
     booted = times[0].timestamp() if times else now.timestamp()
@@ -850,8 +854,6 @@ def _ago(now: datetime, **kw: float) -> datetime:
 
 def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str, int]:
     """Alerts in every state, two incidents (one open, one closed), a maintenance window."""
-    from opskit.alerts import incidents, services
-
     A = built.assets
     room_b = built.rooms["B"]
     made = {"alerts": 0, "incidents": 0}
@@ -867,7 +869,7 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
         source: str = "manual",
     ):
         made["alerts"] += 1
-        return services.raise_alert(
+        return alert_services.raise_alert(
             f"demo:{key}",
             source=source,
             rule=rule,
@@ -904,9 +906,11 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
             with acting_as(engineers[(week + k) % 3]):
                 alert = raise_(f"past-{week}-{k}-{key}", rule, urgency, message, start, tag)
                 if urgency != "A" or k % 2:
-                    services.acknowledge(alert, "已收到，前往处理", at=start + timedelta(minutes=9))
-                    services.record_onsite(alert, "已到场", at=start + timedelta(minutes=35))
-                services.resolve(
+                    alert_services.acknowledge(
+                        alert, "已收到，前往处理", at=start + timedelta(minutes=9)
+                    )
+                    alert_services.record_onsite(alert, "已到场", at=start + timedelta(minutes=35))
+                alert_services.resolve(
                     alert, "已处理，恢复正常", at=start + timedelta(hours=2, minutes=k * 13)
                 )
 
@@ -942,8 +946,8 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
             _ago(now, hours=3),
             "ZJ-UPS-B1",
         )
-        services.acknowledge(b1, "已联系 APC 厂家工程师", at=_ago(now, hours=2, minutes=50))
-        services.record_onsite(b1, "已到场检查电池组", at=_ago(now, hours=2, minutes=10))
+        alert_services.acknowledge(b1, "已联系 APC 厂家工程师", at=_ago(now, hours=2, minutes=50))
+        alert_services.record_onsite(b1, "已到场检查电池组", at=_ago(now, hours=2, minutes=10))
     with acting_as("wangqiang"):
         c1 = raise_(
             "backup-job",
@@ -953,16 +957,16 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
             _ago(now, hours=9),
             "ZJ-SRV-009",
         )
-        services.acknowledge(c1, "今晚重跑备份", at=_ago(now, hours=8))
+        alert_services.acknowledge(c1, "今晚重跑备份", at=_ago(now, hours=8))
     # flapping: a line that keeps dropping
     with acting_as("demo"):
         for i in range(4):
             t = _ago(now, minutes=28 - i * 6)
             raise_("line-cm-loss", "manual", "C", "移动备份线路丢包率高", t, "ZJ-LINE-003")
             if i < 3:
-                services.clear_alert("demo:line-cm-loss", at=t + timedelta(minutes=2))
+                alert_services.clear_alert("demo:line-cm-loss", at=t + timedelta(minutes=2))
         # silenced: inside a maintenance window of the backup firewall
-        services.add_maintenance(
+        alert_services.add_maintenance(
             _ago(now, hours=1),
             now + timedelta(hours=2),
             asset_id=A["ZJ-FW-002"].id,
@@ -981,7 +985,7 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
         raise_(
             "temp-b-today", "room.temperature", "C", "二号机房温度过高", t, "ZJ-UPS-B1", room=room_b
         )
-        services.clear_alert("demo:temp-b-today", at=t + timedelta(minutes=40))
+        alert_services.clear_alert("demo:temp-b-today", at=t + timedelta(minutes=40))
 
     # incidents: one open from the A alert (contained, engineer on site), one closed last week
     with acting_as("zhangwei"):
@@ -1026,7 +1030,7 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
             "联通确认光缆被施工挖断，已熔接。",
             at=_ago(now, days=6, hours=3, minutes=20),
         )
-        services.resolve(past_alert, "线路恢复", at=_ago(now, days=6, hours=3, minutes=13))
+        alert_services.resolve(past_alert, "线路恢复", at=_ago(now, days=6, hours=3, minutes=13))
         incidents.close_incident(
             closed,
             "市政施工挖断联通光缆。",
@@ -1042,12 +1046,6 @@ def seed_alerts(built: Built, now: datetime, history_scale: int = 1) -> dict[str
 
 def seed_logbook(built: Built, now: datetime, history_scale: int = 1) -> int:
     """Machine-room visits and power events (P2's logbook), a few a day."""
-    try:
-        from inspections import logbook
-    except ImportError:  # the logbook is not part of this build
-        return 0
-    from opskit.i18n import site_tz
-
     tz = site_tz()
     rng = random.Random(11)
     visitors = [
@@ -1112,10 +1110,6 @@ def seed_logbook(built: Built, now: datetime, history_scale: int = 1) -> int:
 
 def seed_patrol(built: Built, now: datetime, history_scale: int = 1) -> int:
     """Patrol plans with past rounds and findings (P1's services), when they are there."""
-    try:
-        from opskit.demo import patrol
-    except ImportError:
-        return 0
     return patrol.seed(built, now, HISTORY_DAYS * history_scale)
 
 
@@ -1124,20 +1118,15 @@ def seed_patrol(built: Built, now: datetime, history_scale: int = 1) -> int:
 
 def seed_users() -> None:
     """The site's people (passwords generated and not shown: `opskit user passwd NAME`)."""
-    from opskit import users
-    from opskit.models import User
-
     people = [(u, n, "engineer") for u, n in ENGINEERS]
     people += [("zhaojun", "赵军（主管）", "supervisor"), ("kehu", "客户代表", "viewer")]
     for username, name, role in people:
         if db.session().scalar(select(User.id).where(User.username == username)) is None:
-            users.create_user(username, role, None, display_name=name)
+            create_user(username, role, None, display_name=name)
 
 
 def demo_state() -> str | None:
     """``ready``, ``seeding`` (an earlier seed was interrupted) or None (not a demo database)."""
-    from opskit.models import SiteSetting
-
     row = db.session().get(SiteSetting, MARKER_KEY)
     if row is None:
         return None
@@ -1152,8 +1141,6 @@ def is_demo() -> bool:
 
 
 def is_empty() -> bool:
-    from assets.models import Asset
-
     return db.session().scalar(select(Asset.id).limit(1)) is None
 
 
@@ -1165,8 +1152,6 @@ def seed(
     users: bool = True,
 ) -> dict[str, int]:
     """Fill an empty database with the demo site; commits. Returns what was made, by kind."""
-    from opskit.models import SiteSetting
-
     now = now or utcnow()
     history_scale = history_scale or scale
     days = HISTORY_DAYS * history_scale
