@@ -1,4 +1,5 @@
-"""Reads of the monitoring tables: latest readings, chart series, monitors, poller heartbeat."""
+"""Reads of the monitoring tables: latest readings, chart series, monitors, poller heartbeat;
+and the LLDP-vs-registry comparison (``compare_links``, from ``monitors.topology``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from monitors.models import LldpNeighbor, Monitor, MonitorState, PollerHeartbeat, Reading
+from monitors.topology import LINK_STATES as LINK_STATES
+from monitors.topology import LinkComparison as LinkComparison
+from monitors.topology import compare_links as compare_links
+from monitors.topology import norm_port as norm_port
 from opskit import db
 from opskit.db import utcnow
 

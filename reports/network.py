@@ -1,15 +1,10 @@
 """Report kinds 网络拓扑 (topology) and IP分配 (IP allocation).
 
 Topology compares the registry's links (``assets.queries.all_links``) with the LLDP neighbours
-the poller saw during the period (``monitors.queries.lldp_neighbours_between``):
-
-- a registered link is *seen* when a device at one of its ends reported, on that end's port, a
-  neighbour matched to the asset at the other end (the remote port is not compared: devices
-  name ports differently, ``Gi1/0/1`` vs ``GigabitEthernet1/0/1``);
-- it is *not seen* when one of its devices reported LLDP data in the period but not this link;
-- it is *not checked* when neither device reported any LLDP data (no LLDP monitoring);
-- a neighbour matching no registered link is *seen, not registered* (one row per pair of ends,
-  however many of the two devices reported it).
+the poller saw during the period (``monitors.queries.lldp_neighbours_between``), by the one
+comparison the topology page also draws (``monitors.queries.compare_links``): a registered link
+is *seen*, *not seen* or *not checked* (neither device reported LLDP data); a neighbour matching
+no registered link is *seen, not registered* (one row per pair of ends).
 
 IP allocation: per prefix size/used/free/utilisation (``assets.queries.prefix_utilisation``),
 every registered address, and conflicts with the ARP tables seen in the period
@@ -36,11 +31,6 @@ from flask_babel import gettext as _
 
 from opskit.xlsx.writer import DATETIME, INT, PERCENT, Col, Sheet
 from reports.kinds import Context, Image, _local
-
-
-def norm_port(port: str) -> str:
-    return re.sub(r"\s+", "", port or "").lower()
-
 
 _CANONICAL_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -78,45 +68,15 @@ def norm_mac(mac: str | None) -> str:
 def topology(ctx: Context) -> list[Any]:
     from assets.models import LinkSource
     from assets.queries import all_links, asset_labels
-    from monitors.queries import lldp_neighbours_between
+    from monitors.queries import compare_links, lldp_neighbours_between
     from reports import diagram
 
     period = ctx.period
     links = all_links()
     neighbours = lldp_neighbours_between(period.start, period.end)
-    reporting = {n.asset_id for n in neighbours}
-    # (local asset, local port) → remote asset ids reported there
-    heard: dict[tuple[int, str], set[int | None]] = {}
-    for n in neighbours:
-        heard.setdefault((n.asset_id, norm_port(n.local_port)), set()).add(n.remote_asset_id)
-
-    def state_of(link: Any) -> str:
-        a = (link.a_asset_id, norm_port(link.a_port))
-        b = (link.b_asset_id, norm_port(link.b_port))
-        if link.b_asset_id in heard.get(a, ()) or link.a_asset_id in heard.get(b, ()):
-            return "ok"
-        if link.a_asset_id in reporting or link.b_asset_id in reporting:
-            return "not_seen"
-        return "unchecked"
-
-    states = {link.id: state_of(link) for link in links}
-    registered_ends = {}
-    for link in links:
-        registered_ends[(link.a_asset_id, norm_port(link.a_port))] = link.b_asset_id
-        registered_ends[(link.b_asset_id, norm_port(link.b_port))] = link.a_asset_id
-    unregistered: dict[Any, Any] = {}
-    for n in neighbours:
-        here, there = (n.asset_id, norm_port(n.local_port)), norm_port(n.remote_port)
-        if n.remote_asset_id is not None and (
-            registered_ends.get(here) == n.remote_asset_id
-            or registered_ends.get((n.remote_asset_id, there)) == n.asset_id
-        ):
-            continue
-        if n.remote_asset_id is not None:  # the other device may report the same cable
-            key: Any = (frozenset({n.asset_id, n.remote_asset_id}), frozenset({here[1], there}))
-        else:
-            key = (n.asset_id, here[1], n.remote_chassis_id, there)
-        unregistered.setdefault(key, n)
+    comparison = compare_links(links, neighbours)
+    states = comparison.states
+    unregistered = comparison.unregistered
 
     # asset id → (tag, name, kind) of every device in a link or an LLDP table
     names: dict[int | None, tuple[str, str, str]] = {
@@ -164,7 +124,7 @@ def topology(ctx: Context) -> list[Any]:
         }
         for link in links
     ]
-    extra = sorted(unregistered.values(), key=lambda n: (tag(n.asset_id), n.local_port))
+    extra = sorted(unregistered, key=lambda n: (tag(n.asset_id), n.local_port))
     link_rows += [
         {
             "a_tag": tag(n.asset_id),

@@ -50,14 +50,14 @@ def reading(metric: str, value: Any, unit: str = "", instance: str = "") -> dict
 
 @dataclass(frozen=True)
 class Field:
-    """One setting on a monitor's form: ``kind`` text, number, select or checkbox.
+    """One setting on a monitor's form: ``widget`` text, number, select or checkbox.
 
     ``default``: the add form's starting value (as typed; a checkbox "1" or ""); ``from_asset``:
     the asset attribute that fills it instead when the asset has one (``mgmt_ip``)."""
 
     name: str
     label: Any
-    kind: str = "text"
+    widget: str = "text"
     options: tuple[str, ...] = ()
     help: Any = ""
     default: str = ""
@@ -122,7 +122,7 @@ class MonitorKind(ABC):
         apply), checkboxes as booleans."""
         settings: dict[str, Any] = {}
         for f in self.fields:
-            if f.kind == "checkbox":
+            if f.widget == "checkbox":
                 settings[f.name] = values.get(f.name) == "1"
             elif values.get(f.name, "") != "":
                 settings[f.name] = values[f.name]
@@ -133,7 +133,7 @@ class MonitorKind(ABC):
         values = {}
         for f in self.fields:
             raw = settings.get(f.name)
-            if f.kind == "checkbox":
+            if f.widget == "checkbox":
                 values[f.name] = "1" if raw else ""
             elif raw is None:
                 values[f.name] = ""

@@ -244,7 +244,7 @@ def test_every_metric_has_a_label_and_every_state_a_word(app) -> None:
 
 
 def test_asset_values_in_chinese_and_english(app, client) -> None:
-    from monitors.views import display_value
+    from monitors.formatting import display_value
 
     with app.app_context():
         s = seed()
