@@ -251,9 +251,9 @@ def serve(folder: Path, url: str, port: int) -> None:
     from opskit.server import build_server
 
     if os.environ.get("BENCH_NO_TRIM"):  # to see what malloc_trim after an import gives back
-        from assets import excel
+        from opskit.xlsx import reader
 
-        excel._release_memory = lambda: None
+        reader.release_memory = lambda: None
     app = make_app(folder, url, testing=False)
     server = build_server(app, port=port, threads=4)
     server.prepare()

@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from assets import excel, services
+from assets.excel import importer
 from assets.models import (
     Asset,
     CommunicationLine,
@@ -29,6 +30,7 @@ from assets.models import (
 from opskit import db
 from opskit.cli import cli
 from opskit.models import AuditLog
+from opskit.xlsx import reader
 from tests import factories
 
 ASSET_HEAD = ["资产编号", "名称", "类型", "站点", "机房", "机柜", "起始U位", "高度U", "管理IP"]
@@ -757,7 +759,7 @@ def test_a_failure_in_the_last_batch_rolls_back_the_earlier_batches(
     ctx, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Batches are written as they go, in one transaction: the last one failing undoes all."""
-    monkeypatch.setattr(excel, "BATCH", 50)
+    monkeypatch.setattr(importer, "BATCH", 50)
     rack = factories.rack("总部", "A机房", "A01")
     factories.asset("OLD-1", name="旧名字", rack=rack, u_position=40)
     factories.asset("OLD-2", name="旧名字二")
@@ -788,7 +790,7 @@ def test_a_failure_in_the_last_batch_rolls_back_the_earlier_batches(
 
 def test_checks_across_rows_reach_across_batches(ctx, monkeypatch: pytest.MonkeyPatch) -> None:
     """Duplicate tags and shared rack units are found however far apart the rows are."""
-    monkeypatch.setattr(excel, "BATCH", 10)
+    monkeypatch.setattr(importer, "BATCH", 10)
 
     def row(i: int) -> list:
         if i == 45:  # SRV-00003 again (row 5 and row 47)
@@ -835,7 +837,7 @@ def test_the_constant_memory_row_reader_reads_what_openpyxl_reads() -> None:
     def rows(iterator) -> list:
         return [[(c.value, c.data_type) for c in row] for row in iterator]
 
-    ours = rows(excel._sheet_rows(sheet))
+    ours = rows(reader.sheet_rows(sheet))
     assert ours == rows(sheet.iter_rows())
     assert len(ours) == 6 and ours[1] == [] and ours[5][0] == ("=A1", "f")
     book.close()
