@@ -677,3 +677,34 @@ def enum_labels(enum_cls: Any) -> dict[str, Any]:
         AddressStatus: forms.ADDRESS_STATUS_LABELS,
         LinkSource: forms.LINK_SOURCE_LABELS,
     }.get(enum_cls, {})
+
+
+# --- reads for inspections (patrol plans, the logbook) ----------------------------------------
+
+
+def asset_kind_labels() -> dict[str, Any]:
+    """Each asset kind's value → its label (lazy; the patrol plan form's kind choices)."""
+    return dict(enum_labels(AssetKind))
+
+
+def asset_kinds() -> list[str]:
+    """The values of every asset kind (``AssetKind``)."""
+    return [kind.value for kind in AssetKind]
+
+
+def asset_ids_in_rooms(rooms: Select | list[int]) -> Select:
+    """The ids of the assets in ``rooms`` (room ids, or a query of them), for ``in_(...)``."""
+    return select(Asset.id).where(Asset.room_id.in_(rooms))
+
+
+def asset_ids_matching(text: str) -> Select:
+    """The ids of the assets whose tag or name contains ``text`` (``db.text_search``)."""
+    return select(Asset.id).where(db.text_search(text, Asset.asset_tag, Asset.name))
+
+
+def room_choices() -> list[tuple[int, str]]:
+    """(room id, "site / room") of every room, by site and room name (room pickers)."""
+    rows = db.session().execute(
+        select(Room.id, Site.name, Room.name).join(Site).order_by(Site.name, Room.name)
+    )
+    return [(rid, f"{site} / {room}") for rid, site, room in rows]
