@@ -208,10 +208,15 @@ def children_cpu() -> float:
 def run_opskit(processes: int, concurrency: int) -> tuple[float, float, dict[str, float]]:
     """Poll every due monitor once; (wall seconds, client CPU seconds, summary)."""
     from monitors import workers
+    from opskit import create_app
 
     started: list[float] = []
     summary = workers.poll_once(
-        processes, concurrency, timeout=30, on_start=lambda: started.append(time.perf_counter())
+        processes,
+        concurrency,
+        timeout=30,
+        app_factory=create_app,
+        on_start=lambda: started.append(time.perf_counter()),
     )
     wall = time.perf_counter() - started[0]
     return wall, summary["cpu_s"], summary  # CPU of the polling itself, not the start-up

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from monitors import cli, views
+
 
 def init_app(app: Flask) -> None:
-    from monitors import cli, views
-
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.snmp_cli)
     app.cli.add_command(cli.poll_cmd)

@@ -6,10 +6,16 @@ Exit status: 0 done, 1 the agent did not answer (one line on stderr says why), 2
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
+from datetime import UTC, datetime
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+
+from monitors import poller, probe, rollups, snmp, workers
 
 snmp_cli = AppGroup("snmp", help="SNMP: probe an agent with the device profiles.")
 
@@ -67,8 +73,6 @@ def probe_cmd(
     as_json: bool,
 ) -> None:
     """Read HOST's system group, match the device profiles and print what they map."""
-    from monitors import probe, snmp
-
     try:
         if v3_user:
             creds = snmp.Credentials(
@@ -142,16 +146,11 @@ def probe_cmd(
 @with_appcontext
 def poll_cmd(once: bool, concurrency: int, timeout: float, processes: int) -> None:
     """Run the monitors on their intervals (the poller) until SIGINT/SIGTERM."""
-    import signal
-    import threading
-
-    from monitors import poller
-
     if processes > 1:
-        from monitors import workers
-
+        # the composition's app factory: each process builds its own app with it
+        factory = current_app.extensions["opskit.app_factory"]
         if once:
-            summary = workers.poll_once(processes, concurrency, timeout)
+            summary = workers.poll_once(processes, concurrency, timeout, app_factory=factory)
             click.echo(
                 f"polled {summary['claimed']} with {processes} processes: up {summary['up']}, "
                 f"down {summary['down']}, unknown {summary['unknown']}"
@@ -160,7 +159,7 @@ def poll_cmd(once: bool, concurrency: int, timeout: float, processes: int) -> No
                 raise click.ClickException(f"{summary['failed']} poller process(es) failed")
             return
         click.echo(f"polling with {processes} processes (concurrency {concurrency} each)", err=True)
-        failed = workers.run(processes, concurrency, timeout)
+        failed = workers.run(processes, concurrency, timeout, app_factory=factory)
         if failed:
             raise click.ClickException(f"{failed} poller process(es) failed")
         return
@@ -192,10 +191,6 @@ def rollup_cmd(since: object, prune: bool) -> None:
 
     The weekly load rows of the reports are rebuilt for the same hours: after an upgrade that
     adds them, ``--since`` the start of the history fills them in."""
-    from datetime import UTC, datetime
-
-    from monitors import rollups
-
     start = since.replace(tzinfo=UTC) if isinstance(since, datetime) else None
     done = rollups.run(since=start)
     if "skipped" in done:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from assets.queries import assets_by_identity
 from monitors.models import ArpSighting, LldpNeighbor
 
 
@@ -45,8 +46,6 @@ def store_lldp(
     session: Session, asset_id: int, neighbors: list[dict[str, Any]], now: datetime
 ) -> int:
     """Upsert one device's LLDP neighbours seen at ``now``; returns how many rows were new."""
-    from assets.queries import assets_by_identity
-
     seen: dict[tuple[str, str, str], dict[str, Any]] = {}
     for n in neighbors:
         key = (

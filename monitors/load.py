@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitors.models import LoadWeek, Resolution, Rollup
+from opskit import db
 
 #: family → (metrics, how the metrics/instances of one hour combine)
 FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -226,8 +227,6 @@ def weeks(
     ``hours`` the piece's hourly values as an ``array('d')`` of :data:`SLOTS` (``NONE`` where
     there is no value: sorted, the values are the last ``n``). Pieces without values are left
     out. With ``first`` the 1st of a month, no piece reaches back before it."""
-    from opskit import db
-
     families = families or list(FAMILIES)
     sess = db.session()
     ids = sorted(asset_ids)

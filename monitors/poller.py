@@ -9,8 +9,9 @@ One cycle (:func:`poll_once`):
 2. **Check** them with asyncio, at most ``concurrency`` at a time, each under its own timeout,
    so one dead or slow device never delays the others. Checks touch no database.
 3. **Store** each monitor's outcome in its own transaction: readings, state (a ``StatusFlip``
-   row with the reason when it changes), the alert rules (``evaluate`` for each reading,
-   ``device_status`` for up/down, ``data_age``), ``next_due_at``; the lease is released.
+   row with the reason when it changes), ``next_due_at``, and the alert rules through the desk's
+   door (``opskit.alerts.services.judge_poll``: the readings, up/down, the data's age; the
+   asset's rule states read in one query per poll); the lease is released.
 4. **Heartbeat**: the worker's ``PollerHeartbeat`` row gets the time the cycle completed.
 
 :func:`run` repeats cycles until its stop event is set.
@@ -31,12 +32,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
 
 from monitors import counters, discovery, kinds, rollups
 from monitors.metrics import METRICS
 from monitors.models import Monitor, MonitorState, PollerHeartbeat, Reading, StatusFlip
 from opskit import db
+from opskit.alerts import services as alerts
 from opskit.audit import acting_as
 from opskit.crypto import SecretError
 from opskit.db import utcnow
@@ -211,8 +215,6 @@ def _usable(job: Job, reading: dict[str, Any]) -> bool:
 
 
 def _store(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
-    from opskit.alerts import rules
-
     usable = [r for r in outcome.readings if _usable(job, r)]
     usable = counters.derive(session, job.id, usable, now, outcome.uptime_s)
     if outcome.lldp is not None:
@@ -239,10 +241,6 @@ def _store(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
         )
     if rows:
         session.execute(insert(Reading), rows)
-    for r in outcome.readings:
-        rules.evaluate(
-            job.asset_id, r["metric"], r["value"], now, r.get("instance") or "", r.get("unit", "")
-        )
 
     values: dict[str, Any] = {
         "last_polled_at": now,
@@ -263,12 +261,18 @@ def _store(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if outcome.state != MonitorState.UNKNOWN:
-        rules.device_status(
-            job.asset_id, outcome.state == MonitorState.UP, now, outcome.reason or "up"
-        )
     last = now if rows else _newest_reading(session, job.asset_id)
-    rules.data_age(job.asset_id, last, now)
+    alerts.judge_poll(
+        job.asset_id,
+        [
+            (r["metric"], r["value"], r.get("instance") or "", r.get("unit", ""))
+            for r in outcome.readings
+        ],
+        None if outcome.state == MonitorState.UNKNOWN else outcome.state == MonitorState.UP,
+        outcome.reason or "up",
+        last,
+        now,
+    )
 
 
 def _newest_reading(session: Session, asset_id: int) -> datetime | None:
@@ -303,10 +307,7 @@ def _release(session: Session, job: Job, now: datetime, reason: str) -> None:
 def heartbeat(session: Session, at: datetime, monitors: int, duration_ms: int) -> None:
     """Upsert this worker's heartbeat row (safe when two workers share a name)."""
     values = {"worker": worker_name(), "at": at, "monitors": monitors, "duration_ms": duration_ms}
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = upsert(PollerHeartbeat).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[PollerHeartbeat.worker],

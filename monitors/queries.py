@@ -10,12 +10,24 @@ from typing import Any
 from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import aliased
 
-from monitors.models import LldpNeighbor, Monitor, MonitorState, PollerHeartbeat, Reading
+from assets import queries as assets
+from monitors import load
+from monitors.models import (
+    ArpSighting,
+    LldpNeighbor,
+    Monitor,
+    MonitorState,
+    PollerHeartbeat,
+    Reading,
+    Resolution,
+    Rollup,
+)
 from monitors.topology import LINK_STATES as LINK_STATES
 from monitors.topology import LinkComparison as LinkComparison
 from monitors.topology import compare_links as compare_links
 from monitors.topology import norm_port as norm_port
 from opskit import db
+from opskit.alerts import queries as alerts
 from opskit.db import utcnow
 
 
@@ -74,8 +86,6 @@ def series(
     ``since`` every raw reading is returned. When the rollups have nothing for the span (not
     run yet) the raw readings are used. ``resolution`` (0, 300, 3600) forces one.
     """
-    from monitors.models import Rollup
-
     if resolution is None:
         span = (until or utcnow()) - since if since is not None else timedelta(0)
         resolution = resolution_for(span)
@@ -211,8 +221,6 @@ def bucketed_series(
     read from its hourly rollups (one index range, 24 rows a day) when there are any in the
     window, else from its raw readings (one index range on asset, metric, instance, time).
     """
-    from monitors.models import Resolution, Rollup
-
     buckets: dict[int, list[float]] = {}
     sess = db.session()
     for asset_id, instance in keys:
@@ -250,8 +258,6 @@ def _of_site(stmt: Any, site_id: int | None) -> Any:
     """``stmt`` limited to the monitors of assets in the rooms of site ``site_id`` (if given)."""
     if site_id is None:
         return stmt
-    from assets import queries as assets
-
     return stmt.where(Monitor.asset_id.in_(assets.site_assets_query(site_id)))
 
 
@@ -347,8 +353,6 @@ def hourly_values(
     time. Hours come from the hourly rollups; an (asset, metric) without any hourly rollup in
     the window is computed here from its raw readings (a site whose rollups are not running yet).
     """
-    from monitors.models import Resolution, Rollup
-
     if not asset_ids or not metrics:
         return
     sess = db.session()
@@ -407,8 +411,6 @@ def hourly_values(
 def _value_at(table: Any, value: Any, span: Any, moment: Any) -> Any:
     """The value (column ``value`` of ``table``) of ``span``'s series at ``moment``: a scalar
     subquery, one index lookup per series (hourly rollups for the rollup table)."""
-    from monitors.models import Resolution, Rollup
-
     here = aliased(table)
     at = here.bucket if table is Rollup else here.at
     return (
@@ -438,8 +440,6 @@ def volume_usage(
     looks up the values at those two moments through the (asset, metric, ...) index;
     ``asset_ids`` (the assets of the report) lets the database walk that index for the window.
     """
-    from monitors.models import Resolution, Rollup
-
     if asset_ids is not None and len(asset_ids) > IN_CHUNK:
         out: dict[tuple[int, str], dict[str, Any]] = {}
         for i in range(0, len(asset_ids), IN_CHUNK):
@@ -508,8 +508,6 @@ def lldp_neighbours_between(start: datetime, end: datetime) -> list[Any]:
     """LLDP neighbours seen by some poll in [start, end), by reporting asset and local port, as
     plain rows (a Core statement): id, asset_id, local_port, remote_sys_name, remote_port,
     remote_chassis_id, remote_asset_id, first_seen, last_seen."""
-    from monitors.models import LldpNeighbor
-
     query = (
         select(
             LldpNeighbor.id,
@@ -531,8 +529,6 @@ def lldp_neighbours_between(start: datetime, end: datetime) -> list[Any]:
 def arp_sightings_between(start: datetime, end: datetime) -> Iterator[Any]:
     """IP/MAC pairs some ARP table held in [start, end), by IP then MAC, streamed as plain rows
     (``asset_id``, ``ip``, ``mac``, ``first_seen``, ``last_seen``)."""
-    from monitors.models import ArpSighting
-
     query = (
         select(
             ArpSighting.asset_id,
@@ -561,8 +557,6 @@ def node_state(monitor_state: str | None, urgency: str | None) -> str:
 
 def asset_colours(asset_ids: list[int]) -> dict[int, str]:
     """asset id → ``node_state`` from its monitors and its open alerts."""
-    from opskit.alerts import queries as alerts
-
     states = asset_states(asset_ids)
     urgency = alerts.open_urgency_by_asset(asset_ids)
     return {aid: node_state(states.get(aid), urgency.get(aid)) for aid in asset_ids}
@@ -572,13 +566,9 @@ def load_weeks(asset_ids: list[int], first: date, last: date) -> Iterator[tuple[
     """The weekly load rows (weeks cut at month ends) of ``asset_ids`` starting from ``first``
     to ``last`` (local days), ordered by asset, family and week, each with its hourly values
     (``monitors.load.weeks``)."""
-    from monitors import load
-
     return load.weeks(asset_ids, first, last)
 
 
 def load_families() -> dict[str, tuple[tuple[str, ...], str]]:
     """Load family → (its metrics, how they combine within an hour: ``max`` or ``sum``)."""
-    from monitors import load
-
     return load.FAMILIES

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from monitors import kinds
 from monitors.models import DEFAULT_INTERVAL_S, CounterState, Monitor, MonitorState
 from opskit import db
+from opskit.alerts import services as alerts
 from opskit.db import utcnow
 from opskit.validation import ValidationFailed
 
@@ -193,8 +194,6 @@ def settle_alerts(asset_id: int, stopped_id: int, reason: str) -> None:
     asset's "unreachable" alert is resolved unless another enabled monitor of the asset is
     down, and its "data stale" alert too when no enabled monitor is left (otherwise the poller
     judges the data's age on its next poll)."""
-    from opskit.alerts import rules
-
     others = (
         db.session()
         .scalars(
@@ -204,8 +203,4 @@ def settle_alerts(asset_id: int, stopped_id: int, reason: str) -> None:
         )
         .all()
     )
-    now = utcnow()
-    if MonitorState.DOWN not in others:
-        rules.device_status(asset_id, True, now, reason)
-    if not others:
-        rules.data_age(asset_id, now, now)
+    alerts.monitor_stopped(asset_id, MonitorState.DOWN in others, bool(others), utcnow(), reason)

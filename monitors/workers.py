@@ -9,8 +9,10 @@ SQLite). With ``--once`` each worker claims small batches until nothing is due, 
 takes more of the cycle than a slow one.
 
 Workers are started with the ``spawn`` method (a fresh interpreter: no database connection, SNMP
-thread or event loop is inherited) and build their app from the environment (``OPSKIT_*``), as
-``opskit`` itself does.
+thread or event loop is inherited) and build their app from the environment (``OPSKIT_*``) with
+the app factory the composition hands them (``app_factory``: ``opskit poll`` passes the one
+``create_app`` registered on its app as ``extensions["opskit.app_factory"]``); a domain does not
+import the composition above it.
 """
 
 from __future__ import annotations
@@ -21,39 +23,46 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
+
+from flask import Flask
+
+from monitors import poller, profiles, snmp
+from opskit.alerts import services as alerts
+from opskit.db import utcnow
 
 log = logging.getLogger(__name__)
 
-
-def _app() -> Any:
-    from opskit import create_app
-
-    return create_app()
+#: builds a worker's app in its fresh interpreter (a module-level function: it is pickled)
+AppFactory = Callable[[], Flask]
 
 
 def _warm_up() -> None:
-    """Load what the first check would otherwise load (modules, profiles, alert rules)."""
-    from monitors import kinds, poller, probe, profiles, snmp  # noqa: F401
-    from opskit.alerts import rules
-
+    """Load what the first check would otherwise load (profiles, alert rules, the SNMP loop)."""
     profiles.load_profiles()
-    rules.site_rules()
+    alerts.load_rules()
     snmp._ensure_loop()
 
 
-def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any, now: Any) -> None:
+def _once(
+    app_factory: AppFactory,
+    concurrency: int,
+    timeout: float,
+    batch: int,
+    results: Any,
+    ready: Any,
+    now: Any,
+) -> None:
     """Worker: poll the monitors due at ``now`` in batches until none is left; report totals.
 
     Every batch uses the pass's ``now`` (as one ``poll_once`` does for its whole cycle), so a
     monitor polled early in a long pass is not due again before the pass ends.
     """
-    from monitors import poller
-
     totals: dict[str, Any] = {"claimed": 0, "up": 0, "down": 0, "unknown": 0, "cycles": 0}
     cpu = time.process_time()
     try:
-        app = _app()
+        app = app_factory()
         with app.app_context():
             if ready is not None:  # start together (benchmarks time the polling, not start-up)
                 _warm_up()
@@ -75,14 +84,12 @@ def _once(concurrency: int, timeout: float, batch: int, results: Any, ready: Any
     results.put(totals)
 
 
-def _forever(concurrency: int, timeout: float) -> None:
+def _forever(app_factory: AppFactory, concurrency: int, timeout: float) -> None:
     """Worker: the ordinary poller loop until SIGTERM/SIGINT."""
-    from monitors import poller
-
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    app = _app()
+    app = app_factory()
     with app.app_context():
         poller.run(stop, concurrency=concurrency, timeout=timeout)
 
@@ -91,16 +98,17 @@ def poll_once(
     processes: int,
     concurrency: int,
     timeout: float,
+    *,
+    app_factory: AppFactory,
     batch: int | None = None,
     on_start: Any = None,
 ) -> dict[str, float]:
     """Run one pass over the due monitors with ``processes`` workers; the summed outcome.
 
-    ``batch`` is how many monitors a worker claims at a time (default: twice ``concurrency``).
-    ``on_start`` (benchmarks): called once every worker is ready, just before they start polling.
+    ``app_factory`` builds each worker's app. ``batch`` is how many monitors a worker claims at
+    a time (default: twice ``concurrency``). ``on_start`` (benchmarks): called once every worker
+    is ready, just before they start polling.
     """
-    from opskit.db import utcnow
-
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     ready = ctx.Barrier(processes + 1) if on_start else None
@@ -109,7 +117,7 @@ def poll_once(
     workers = [
         ctx.Process(
             target=_once,
-            args=(concurrency, timeout, batch, results, ready, now),
+            args=(app_factory, concurrency, timeout, batch, results, ready, now),
             name=f"opskit-poll-{i}",
         )
         for i in range(processes)
@@ -150,11 +158,13 @@ def poll_once(
     return totals
 
 
-def run(processes: int, concurrency: int, timeout: float) -> int:
+def run(processes: int, concurrency: int, timeout: float, *, app_factory: AppFactory) -> int:
     """Run ``processes`` poller loops until SIGINT/SIGTERM; how many exited with an error."""
     ctx = multiprocessing.get_context("spawn")
     workers = [
-        ctx.Process(target=_forever, args=(concurrency, timeout), name=f"opskit-poll-{i}")
+        ctx.Process(
+            target=_forever, args=(app_factory, concurrency, timeout), name=f"opskit-poll-{i}"
+        )
         for i in range(processes)
     ]
     for w in workers:

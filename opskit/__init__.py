@@ -76,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     auth.init_app(app)
     web.init_app(app)
     bounds.init_app(app)
+    app.extensions["opskit.app_factory"] = create_app  # poller processes build their apps by it
     for name in DOMAINS:
         importlib.import_module(name).init_app(app)  # the domains: named, imported here
     return app

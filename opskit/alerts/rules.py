@@ -15,6 +15,7 @@ row; alerts are raised and cleared through ``opskit.alerts.services`` with the k
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -25,6 +26,7 @@ import yaml
 from flask import current_app
 from sqlalchemy import select
 
+from assets import queries as registry
 from opskit import db
 from opskit.alerts import services
 from opskit.alerts.models import Alert, RuleState
@@ -194,27 +196,30 @@ def site_rules() -> list[Rule]:
 
 def _asset_facts(asset_id: int) -> tuple[str, str]:
     """(label, importance) of an asset, through the registry's read surface."""
-    from assets import queries
-
-    asset = queries.get_asset(asset_id)
+    asset = registry.get_asset(asset_id)
     if asset is None:
         return f"#{asset_id}", "general"
     return f"{asset.asset_tag} {asset.name}", asset.importance
 
 
-def _state(rule: Rule, asset_id: int, instance: str) -> RuleState:
-    sess = db.session()
-    state = sess.scalar(
-        select(RuleState).where(
-            RuleState.rule == rule.name,
-            RuleState.asset_id == asset_id,
-            RuleState.instance == instance,
-        )
-    )
-    if state is None:
-        state = RuleState(rule=rule.name, asset_id=asset_id, instance=instance, level="ok")
-        sess.add(state)
-    return state
+class RuleStates:
+    """The rule states of one asset, read in one query (``names``: only those rules'), handed
+    out by (rule, instance); a missing one is made at level ok and added to the session."""
+
+    def __init__(self, asset_id: int, names: Iterable[str] | None = None) -> None:
+        self.asset_id = asset_id
+        query = select(RuleState).where(RuleState.asset_id == asset_id)
+        if names is not None:
+            query = query.where(RuleState.rule.in_(sorted(set(names))))
+        self.rows = {(r.rule, r.instance): r for r in db.session().scalars(query)}
+
+    def get(self, rule: Rule, instance: str) -> RuleState:
+        state = self.rows.get((rule.name, instance))
+        if state is None:
+            state = RuleState(rule=rule.name, asset_id=self.asset_id, instance=instance, level="ok")
+            db.session().add(state)
+            self.rows[(rule.name, instance)] = state
+        return state
 
 
 def dedup_key(rule: Rule, asset_id: int, instance: str) -> str:
@@ -228,10 +233,9 @@ def _apply(
     target: str,
     at: datetime,
     shown: str,
-    state: RuleState | None = None,
+    state: RuleState,
 ) -> Alert | None:
     """Move the rule's state toward ``target`` (respecting ``for``) and raise/clear alerts."""
-    state = state or _state(rule, asset_id, instance)
     state.last_value = shown[:64]
     state.updated_at = at
     current = state.level or "ok"
@@ -270,13 +274,15 @@ def evaluate(
     at: datetime,
     instance: str = "",
     unit: str = "",
+    states: RuleStates | None = None,
 ) -> list[Alert]:
     """Feed one reading to every threshold/state rule on its metric."""
     changed = []
     for rule in site_rules():
         if rule.metric != metric or rule.kind not in ("threshold", "state"):
             continue
-        state = _state(rule, asset_id, instance)
+        states = states or RuleStates(asset_id, _names(("threshold", "state")))
+        state = states.get(rule, instance)
         try:
             target = rule.level_of(value, state.level or "ok")
         except (TypeError, ValueError):
@@ -287,26 +293,77 @@ def evaluate(
     return changed
 
 
-def device_status(asset_id: int, up: bool, at: datetime, reason: str = "") -> list[Alert]:
+def device_status(
+    asset_id: int,
+    up: bool,
+    at: datetime,
+    reason: str = "",
+    states: RuleStates | None = None,
+) -> list[Alert]:
     """The device's monitor changed or confirmed its state (up/down)."""
     changed = []
     for rule in site_rules():
         if rule.kind == "unreachable":
-            alert = _apply(rule, asset_id, "", "ok" if up else "critical", at, reason or "down")
+            states = states or RuleStates(asset_id, _names(("unreachable",)))
+            target = "ok" if up else "critical"
+            state = states.get(rule, "")
+            alert = _apply(rule, asset_id, "", target, at, reason or "down", state)
             if alert is not None:
                 changed.append(alert)
     return changed
 
 
-def data_age(asset_id: int, last_reading_at: datetime | None, now: datetime) -> list[Alert]:
+def data_age(
+    asset_id: int,
+    last_reading_at: datetime | None,
+    now: datetime,
+    states: RuleStates | None = None,
+) -> list[Alert]:
     """Check how old the asset's newest reading is against the ``stale`` rules."""
     changed = []
     for rule in site_rules():
         if rule.kind != "stale":
             continue
+        states = states or RuleStates(asset_id, _names(("stale",)))
         stale = last_reading_at is None or now - last_reading_at >= rule.after
         shown = last_reading_at.isoformat(timespec="minutes") if last_reading_at else "never"
-        alert = _apply(rule, asset_id, "", "critical" if stale else "ok", now, shown)
+        state = states.get(rule, "")
+        alert = _apply(rule, asset_id, "", "critical" if stale else "ok", now, shown, state)
         if alert is not None:
             changed.append(alert)
+    return changed
+
+
+def _names(kinds: tuple[str, ...]) -> list[str]:
+    return [rule.name for rule in site_rules() if rule.kind in kinds]
+
+
+def judge_poll(
+    asset_id: int,
+    readings: Iterable[tuple[str, Any, str, str]],
+    up: bool | None,
+    reason: str,
+    last_reading_at: datetime | None,
+    now: datetime,
+) -> list[Alert]:
+    """One poll of one monitor: each reading ``(metric, value, instance, unit)`` against the
+    threshold/state rules, ``up`` (``None``: unknown) with its ``reason`` against the
+    unreachable rules, the
+    age of the asset's newest reading against the stale rules. The asset's rule states are
+    read in one query for the whole poll."""
+    readings = list(readings)
+    metrics = {metric for metric, _value, _instance, _unit in readings}
+    wanted = [
+        rule.name
+        for rule in site_rules()
+        if rule.kind in ("unreachable", "stale")
+        or (rule.kind in ("threshold", "state") and rule.metric in metrics)
+    ]
+    states = RuleStates(asset_id, wanted)
+    changed = []
+    for metric, value, instance, unit in readings:
+        changed += evaluate(asset_id, metric, value, now, instance, unit, states)
+    if up is not None:
+        changed += device_status(asset_id, up, now, reason, states)
+    changed += data_age(asset_id, last_reading_at, now, states)
     return changed

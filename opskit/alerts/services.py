@@ -14,6 +14,7 @@ Every change of status is an ``AlertEvent`` row. Callers own the transaction (th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -293,3 +294,44 @@ def add_maintenance(
     )
     db.session().add(window)
     return window
+
+
+# --- the monitors' door to the alert rules (``opskit.alerts.rules``) --------------------------
+
+
+def judge_poll(
+    asset_id: int,
+    readings: Iterable[tuple[str, Any, str, str]],
+    up: bool | None,
+    reason: str,
+    last_reading_at: datetime | None,
+    now: datetime,
+) -> list[Alert]:
+    """One poll of one monitor of ``asset_id`` against the site's alert rules: its readings
+    ``(metric, value, instance, unit)``, the device ``up`` or down (``None``: unknown) and why,
+    and when the asset last stored a reading. The asset's rule states are read in one query."""
+    from opskit.alerts import rules  # lazy: a real cycle, rules raises through this module
+
+    return rules.judge_poll(asset_id, readings, up, reason, last_reading_at, now)
+
+
+def monitor_stopped(
+    asset_id: int, others_down: bool, others_left: bool, at: datetime, reason: str
+) -> list[Alert]:
+    """A monitor of ``asset_id`` stopped (disabled or deleted): unless another enabled monitor
+    of the asset is down, its unreachable alert clears; with none left, its stale alert too."""
+    from opskit.alerts import rules  # lazy: a real cycle, rules raises through this module
+
+    changed = []
+    if not others_down:
+        changed += rules.device_status(asset_id, True, at, reason)
+    if not others_left:
+        changed += rules.data_age(asset_id, at, at)
+    return changed
+
+
+def load_rules() -> int:
+    """Read the site's alert rules now (a poller process warming up); how many there are."""
+    from opskit.alerts import rules  # lazy: a real cycle, rules raises through this module
+
+    return len(rules.site_rules())
