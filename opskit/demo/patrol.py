@@ -1,10 +1,11 @@
 """Patrol plans and their past rounds for the demo, through the patrol services.
 
-Each room has a daily plan; every past slot of the last two weeks was patrolled (a few were
-missed) by one of the engineers, answering every item of every checklist. Now and then an
-answer is abnormal: the round's finding raises a patrol alert, closed a few hours later. Today
-the morning rounds are done, one is in progress and the afternoon ones are due. A history
-longer than two weeks repeats the fortnight's rounds (not their findings) in bulk.
+The plans are ``data/patrol.yaml``. Each room has a daily plan; every past slot of the last two
+weeks was patrolled (a few were missed) by one of the engineers, answering every item of every
+checklist. Now and then an answer is abnormal: the round's finding raises a patrol alert,
+closed a few hours later. Today the morning rounds are done, one is in progress and the
+afternoon ones are due. A history longer than two weeks repeats the fortnight's rounds (not
+their findings) in bulk.
 
 The services stamp submissions with the current time; the seeder then moves each round, its
 finding and the finding's alert back to when the round was walked.
@@ -20,22 +21,13 @@ from sqlalchemy import select
 
 from inspections import services
 from inspections.models import PatrolAnswer, PatrolPlan, PatrolRound, RoundStatus
+from inspections.queries import get_checklist
 from opskit import db, users
 from opskit.alerts.models import Alert, AlertEvent
 from opskit.audit import acting_as
 from opskit.clock import site_tz
+from opskit.demo.datafiles import engineers, load
 
-PLANS = [
-    # (name, room letter, checklists, local times)
-    (
-        "一号机房日常巡检",
-        "A",
-        ["room_environment", "ups", "precision_ac", "power_distribution", "fire_security"],
-        ["09:00", "15:00"],
-    ),
-    ("二号机房日常巡检", "B", ["room_environment", "ups", "precision_ac"], ["10:00"]),
-    ("机柜告警灯周检", "A", ["rack_alarm_lamps"], ["16:30"]),
-]
 FINDING_EVERY = 9  # about one round in nine has an abnormal answer
 SERVICE_DAYS = 14  # findings over the last two weeks
 
@@ -72,10 +64,10 @@ def _answer(item: Any, rng: random.Random, abnormal: bool) -> tuple[str, str] | 
     elif item.kind == "text":
         if not item.required:
             return None
-        value = "正常"
+        value = load("patrol")["notes"]["text"]
     else:  # photos and signatures
         return None
-    note = "现场复核，已报告值班主管" if abnormal else ""
+    note = load("patrol")["notes"]["abnormal"] if abnormal else ""
     return value, note
 
 
@@ -84,7 +76,7 @@ def _answers(patrol: Any, rng: random.Random, abnormal_at: int | None, at: datet
     n = 0
     pending = abnormal_at is not None  # the first reading/check from that index is abnormal
     for entry in patrol.targets:
-        checklist = services.get_checklist(entry["checklist"])
+        checklist = get_checklist(entry["checklist"])
         for item in checklist.items:
             bad = pending and n >= abnormal_at and item.kind in ("reading", "check")  # type: ignore[operator]
             pending = pending and not bad
@@ -126,7 +118,7 @@ def _backdate(patrol: Any, started: datetime, submitted: datetime | None) -> Non
 def _close(patrol: Any, at: datetime) -> None:
     sess = db.session()
     for finding in list(patrol.findings):
-        services.close_finding(finding, "已处理：更换/复位后复测正常")
+        services.close_finding(finding, load("patrol")["notes"]["closed"])
         finding = sess.get(type(finding), finding.id)
         finding.closed_at = at
         if finding.alert_id is not None:
@@ -141,14 +133,17 @@ def _close(patrol: Any, at: datetime) -> None:
                     event.at = at
 
 
-def _slots(plans: list[Any], now: datetime, days: int, tz: Any) -> list[tuple[Any, datetime]]:
-    """(plan, local slot time) of every past slot over ``days``, oldest first."""
+def _slots(
+    plans: list[Any], weekdays: dict[str, list[int]], now: datetime, days: int, tz: Any
+) -> list[tuple[Any, datetime]]:
+    """(plan, local slot time) of every past slot over ``days``, oldest first (a plan in
+    ``weekdays``, by name: only on those days of the week)."""
     today = now.astimezone(tz).date()
     out = []
     for back in range(days, -1, -1):
         day = today - timedelta(days=back)
         for plan in plans:
-            if plan.name == "机柜告警灯周检" and day.weekday() != 0:
+            if plan.name in weekdays and day.weekday() not in weekdays[plan.name]:
                 continue
             for hhmm in plan.schedule_times:
                 slot = datetime.combine(day, time.fromisoformat(hhmm), tz)
@@ -166,19 +161,22 @@ def seed(built: Any, now: datetime, days: int) -> int:
     """
     tz = site_tz()
     sess = db.session()
-    engineers = [users.get_user(u) for u in ("zhangwei", "lina", "wangqiang")]
+    people = [users.get_user(p["username"]) for p in engineers()]
     plans: list[PatrolPlan] = []
+    weekdays: dict[str, list[int]] = {}
     with acting_as("demo"):
-        for name, letter, keys, times in PLANS:
+        for data in load("patrol")["plans"]:
             plan = services.save_plan(
                 {
-                    "name": name,
-                    "room_id": built.rooms[letter].id,
-                    "checklist_keys": keys,
-                    "schedule_times": times,
+                    "name": data["name"],
+                    "room_id": built.rooms[data["room"]].id,
+                    "checklist_keys": list(data["checklists"]),
+                    "schedule_times": list(data["times"]),
                     "grace_minutes": 120,
                 }
             )
+            if "weekdays" in data:
+                weekdays[plan.name] = data["weekdays"]
             # the plans have been in force since the history begins: the reports count its
             # slots as planned (a slot before its plan existed was never planned)
             first_day = now.astimezone(tz).date() - timedelta(days=days)
@@ -187,7 +185,7 @@ def seed(built: Any, now: datetime, days: int) -> int:
         sess.commit()
 
     rng = random.Random(5)
-    slots = _slots(plans, now, days, tz)
+    slots = _slots(plans, weekdays, now, days, tz)
     recent = now - timedelta(days=SERVICE_DAYS)
     # the latest slot: in progress when it began less than an hour ago
     in_progress = slots[-1] if slots and now - slots[-1][1] < timedelta(hours=1) else None
@@ -211,7 +209,7 @@ def seed(built: Any, now: datetime, days: int) -> int:
     for n, (plan, slot) in enumerate(done):
         if (plan, slot) not in special:
             continue
-        who = engineers[n % len(engineers)]
+        who = people[n % len(people)]
         started = slot + timedelta(minutes=rng.randint(-10, 20))
         finished = started + timedelta(minutes=rng.randint(25, 50))
         cid = f"demo-{plan.id}-{slot:%Y%m%d%H%M}"
@@ -232,11 +230,11 @@ def seed(built: Any, now: datetime, days: int) -> int:
             template_rounds[plan.id] = patrol
         made += 1
     made += _copies(
-        [(p, s) for p, s in done if (p, s) not in special], template_rounds, engineers, rng
+        [(p, s) for p, s in done if (p, s) not in special], template_rounds, people, rng
     )
     if in_progress is not None:
         plan, slot = in_progress
-        who = engineers[0]
+        who = people[0]
         cid = f"demo-{plan.id}-{slot:%Y%m%d%H%M}"
         with acting_as(who.username, who.id):
             patrol = services.start_round(
@@ -249,7 +247,7 @@ def seed(built: Any, now: datetime, days: int) -> int:
 
 
 def _copies(
-    slots: list[tuple[Any, datetime]], templates: dict[int, Any], engineers: list, rng: Any
+    slots: list[tuple[Any, datetime]], templates: dict[int, Any], people: list, rng: Any
 ) -> int:
     """Submitted rounds for ``slots``: their plan's template round with fresh readings."""
     sess = db.session()
@@ -260,7 +258,7 @@ def _copies(
         template = templates.get(plan.id)
         if template is None or rng.random() < 0.04:  # a few slots were missed
             continue
-        who = engineers[n % len(engineers)]
+        who = people[n % len(people)]
         started = slot + timedelta(minutes=rng.randint(-10, 20))
         finished = started + timedelta(minutes=rng.randint(25, 50))
         copy = PatrolRound(
@@ -288,7 +286,7 @@ def _copies(
             if a.number is not None:
                 key = (a.checklist_key, a.item_key)
                 if key not in items:
-                    items[key] = services.get_checklist(key[0]).item(key[1])
+                    items[key] = get_checklist(key[0]).item(key[1])
                 row["value"] = _reading(items[key], rng, False)
                 row["number"] = float(row["value"])
             rows.append(row)

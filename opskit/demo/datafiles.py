@@ -1,0 +1,26 @@
+"""The demo's data: YAML files in ``opskit/demo/data/`` (shipped in the wheel), read once.
+
+``site.yaml`` the registry and the people, ``desk.yaml`` the alerts and incidents,
+``logbook.yaml`` the visits and power events, ``patrol.yaml`` the patrol plans. The seeders
+(``opskit.demo.registry``, ``desk``, ``logbook``, ``patrol``) read them and never change them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """The data file ``data/<name>.yaml``."""
+    text = (resources.files("opskit.demo") / "data" / f"{name}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def engineers() -> list[dict[str, str]]:
+    """The site's engineers, in turn order: ``{username, name, role}``."""
+    return [p for p in load("site")["people"] if p["role"] == "engineer"]
