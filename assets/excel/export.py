@@ -85,7 +85,7 @@ def write_template(target: str | Path) -> None:
             Col("required", _("Required"), width=8),
             Col("help", _("What to write"), width=70),
         ]
-        rows = (
+        rows: list[dict[str, Any]] = [
             {
                 "sheet": spec.zh,
                 "column": col.zh,
@@ -95,13 +95,14 @@ def write_template(target: str | Path) -> None:
             }
             for spec in SHEETS
             for col in spec.columns
-        )
+        ]
         note = _(
             "Headers may be the Chinese name or the English key. Rows are matched by asset tag "
             "(prefixes by CIDR, addresses by address); sites, rooms and racks that do not exist "
             "are created (racks 42 U unless 机柜高度U is given)."
         )
-        out.sheet(Sheet(HELP_SHEET, help_columns, rows, note=note))
+        rows += [{}, {"sheet": note}]  # below the table, after an empty row
+        out.sheet(Sheet(HELP_SHEET, help_columns, rows))
 
 
 def _column_help(col: Column) -> str:
