@@ -27,41 +27,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from assets.models import AddressStatus, AssetKind, AssetStatus, Importance, LinkSource
 
-KIND_LABELS = {
-    AssetKind.SERVER.value: _l("Server"),
-    AssetKind.SWITCH.value: _l("Switch"),
-    AssetKind.ROUTER.value: _l("Router"),
-    AssetKind.FIREWALL.value: _l("Firewall"),
-    AssetKind.STORAGE.value: _l("Storage"),
-    AssetKind.UPS.value: _l("UPS"),
-    AssetKind.PRECISION_AC.value: _l("Precision air conditioner"),
-    AssetKind.PDU.value: _l("PDU"),
-    AssetKind.SENSOR.value: _l("Environment sensor"),
-    AssetKind.KVM.value: _l("KVM / console"),
-    AssetKind.LINE.value: _l("Communication line"),
-    AssetKind.OTHER.value: _l("Other"),
-}
-STATUS_LABELS = {
-    AssetStatus.IN_SERVICE.value: _l("In service"),
-    AssetStatus.SPARE.value: _l("Spare"),
-    AssetStatus.REPAIR.value: _l("In repair"),
-    AssetStatus.RETIRED.value: _l("Retired"),
-}
-IMPORTANCE_LABELS = {
-    Importance.CORE.value: _l("Core"),
-    Importance.IMPORTANT.value: _l("Important"),
-    Importance.GENERAL.value: _l("General"),
-}
-ADDRESS_STATUS_LABELS = {
-    AddressStatus.ACTIVE.value: _l("In use"),
-    AddressStatus.RESERVED.value: _l("Reserved"),
-    AddressStatus.DHCP.value: _l("DHCP"),
-    AddressStatus.FREE.value: _l("Free"),
-}
-LINK_SOURCE_LABELS = {
-    LinkSource.MANUAL.value: _l("Registered"),
-    LinkSource.DISCOVERED.value: _l("Discovered"),
-}
+# the words of the registry's kinds and states are written once, on the enumerations
+KIND_LABELS = AssetKind.labels()
+STATUS_LABELS = AssetStatus.labels()
+IMPORTANCE_LABELS = Importance.labels()
+ADDRESS_STATUS_LABELS = AddressStatus.labels()
+LINK_SOURCE_LABELS = LinkSource.labels()
 WARRANTY_LABELS = {
     "expired": _l("Expired"),
     "30": _l("Ends within 30 days"),

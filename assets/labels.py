@@ -34,7 +34,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -223,13 +222,11 @@ def asset_page_url(asset: Asset) -> str:
 
 
 def kind_label(kind: str) -> str:
+    """The kind's word in the user's language (an unknown kind as itself)."""
     try:
-        member = AssetKind(kind)
+        return str(AssetKind(kind).label)
     except ValueError:
         return kind
-    if str(get_locale() or "").startswith("zh"):
-        return member.zh
-    return member.value.replace("_", " ").capitalize()
 
 
 # --- choosing what to print -------------------------------------------------------------------

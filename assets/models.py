@@ -9,9 +9,14 @@ can hold them (one asset per rack unit, one address per row, one link per port e
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import date, datetime
+from importlib import resources
 from typing import Any
 
+from babel import support
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -26,90 +31,91 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from opskit.db import Base, utcnow
 from opskit.models import Audited
 
+ZH_CATALOG = "zh_Hans_CN"  # the catalog whose words the Excel workbook uses
+
 
 class LabeledEnum(enum.StrEnum):
-    """An enumeration whose members carry a Chinese label (used by Excel import and export)."""
+    """A registry enumeration whose members carry their word, written once, here.
+
+    Each member is ``KEY = "stored value", _l("English label")``: pages show the label in the
+    user's language (``labels()``), and its Simplified Chinese translation in the catalog is the
+    word of the Excel workbook, whatever the user's language (``zh_labels()``).
+    """
+
+    label: LazyString
+
+    def __new__(cls, value: str, label: LazyString) -> LabeledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def labels(cls) -> dict[str, LazyString]:
+        """Stored value → label in the user's language (lazy: translated when shown)."""
+        return {member.value: member.label for member in cls}
 
     @classmethod
     def zh_labels(cls) -> dict[str, str]:
-        raise NotImplementedError
+        """Stored value → the Chinese word (the catalog's translation of the label)."""
+        return _zh_words(cls)
 
     @property
     def zh(self) -> str:
         return self.zh_labels()[self.value]
 
 
-class AssetKind(LabeledEnum):
-    SERVER = "server"
-    SWITCH = "switch"
-    ROUTER = "router"
-    FIREWALL = "firewall"
-    STORAGE = "storage"
-    UPS = "ups"
-    PRECISION_AC = "precision_ac"
-    PDU = "pdu"
-    SENSOR = "sensor"
-    KVM = "kvm"
-    LINE = "line"
-    OTHER = "other"
+@functools.cache
+def _zh_catalog() -> support.NullTranslations:
+    folder = resources.files("opskit").joinpath("translations")
+    return support.Translations.load(str(folder), [ZH_CATALOG])
 
-    @classmethod
-    def zh_labels(cls) -> dict[str, str]:
-        return {
-            "server": "服务器",
-            "switch": "交换机",
-            "router": "路由器",
-            "firewall": "防火墙",
-            "storage": "存储",
-            "ups": "UPS",
-            "precision_ac": "精密空调",
-            "pdu": "PDU",
-            "sensor": "环境传感器",
-            "kvm": "KVM/控制台",
-            "line": "通信线路",
-            "other": "其他",
-        }
+
+@functools.cache
+def _zh_words(enum_cls: type[LabeledEnum]) -> dict[str, str]:
+    catalog = _zh_catalog()
+    # the label's msgid: lazy_gettext keeps its arguments
+    return {member.value: catalog.gettext(member.label._args[0]) for member in enum_cls}
+
+
+class AssetKind(LabeledEnum):
+    SERVER = "server", _l("Server")
+    SWITCH = "switch", _l("Switch")
+    ROUTER = "router", _l("Router")
+    FIREWALL = "firewall", _l("Firewall")
+    STORAGE = "storage", _l("Storage")
+    UPS = "ups", _l("UPS")
+    PRECISION_AC = "precision_ac", _l("Precision air conditioner")
+    PDU = "pdu", _l("PDU")
+    SENSOR = "sensor", _l("Environment sensor")
+    KVM = "kvm", _l("KVM / console")
+    LINE = "line", _l("Communication line")
+    OTHER = "other", _l("Other")
 
 
 class AssetStatus(LabeledEnum):
-    IN_SERVICE = "in_service"
-    SPARE = "spare"
-    REPAIR = "repair"
-    RETIRED = "retired"
-
-    @classmethod
-    def zh_labels(cls) -> dict[str, str]:
-        return {"in_service": "在用", "spare": "备用", "repair": "维修中", "retired": "已退役"}
+    IN_SERVICE = "in_service", _l("In service")
+    SPARE = "spare", _l("Spare")
+    REPAIR = "repair", _l("In repair")
+    RETIRED = "retired", _l("Retired")
 
 
 class Importance(LabeledEnum):
-    CORE = "core"
-    IMPORTANT = "important"
-    GENERAL = "general"
-
-    @classmethod
-    def zh_labels(cls) -> dict[str, str]:
-        return {"core": "核心", "important": "重要", "general": "一般"}
+    CORE = "core", _l("Core")
+    IMPORTANT = "important", _l("Important")
+    GENERAL = "general", _l("General")
 
 
 class AddressStatus(LabeledEnum):
-    ACTIVE = "active"
-    RESERVED = "reserved"
-    DHCP = "dhcp"
-    FREE = "free"
-
-    @classmethod
-    def zh_labels(cls) -> dict[str, str]:
-        return {"active": "在用", "reserved": "预留", "dhcp": "DHCP", "free": "空闲"}
+    ACTIVE = "active", _l("In use")
+    RESERVED = "reserved", _l("Reserved")
+    DHCP = "dhcp", _l("DHCP")
+    FREE = "free", _l("Free")
 
 
 class LinkSource(LabeledEnum):
-    MANUAL = "manual"
-    DISCOVERED = "discovered"
-
-    @classmethod
-    def zh_labels(cls) -> dict[str, str]:
-        return {"manual": "登记", "discovered": "自动发现"}
+    MANUAL = "manual", _l("Registered")
+    DISCOVERED = "discovered", _l("Discovered")
 
 
 def _in(values: type[enum.Enum]) -> str:

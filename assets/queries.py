@@ -15,11 +15,9 @@ from assets.models import (
     AddressStatus,
     Asset,
     AssetKind,
-    AssetStatus,
-    Importance,
     IPAddress,
+    LabeledEnum,
     Link,
-    LinkSource,
     Prefix,
     Rack,
     RackUnit,
@@ -668,15 +666,9 @@ def get_place(scope: str, target_id: int) -> Site | Room | Asset | None:
 def enum_labels(enum_cls: Any) -> dict[str, Any]:
     """The user-language labels of a registry enumeration (lazy strings, translated when shown:
     "Precision air conditioner" in English); empty for an enumeration without them."""
-    from assets import forms
-
-    return {
-        AssetKind: forms.KIND_LABELS,
-        AssetStatus: forms.STATUS_LABELS,
-        Importance: forms.IMPORTANCE_LABELS,
-        AddressStatus: forms.ADDRESS_STATUS_LABELS,
-        LinkSource: forms.LINK_SOURCE_LABELS,
-    }.get(enum_cls, {})
+    if isinstance(enum_cls, type) and issubclass(enum_cls, LabeledEnum):
+        return enum_cls.labels()
+    return {}
 
 
 # --- reads for inspections (patrol plans, the logbook) ----------------------------------------
