@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from inspections import limits
+from assets import queries as assets
+from inspections import limits, queries, services
 from inspections.checklists import Checklist, Limits
 from opskit import db
 from opskit.auth import require_roles
@@ -137,9 +138,7 @@ def _get_checklist(key: str) -> Checklist:
 
 
 def _target_label(scope: str, target_id: int) -> str:
-    from assets.queries import get_place
-
-    place: Any = get_place(scope, target_id)
+    place: Any = assets.get_place(scope, target_id)
     if place is None:
         return f"#{target_id}"
     if scope == "site":
@@ -150,8 +149,6 @@ def _target_label(scope: str, target_id: int) -> str:
 
 
 def _detail_page(checklist: Checklist, form: dict[str, Any], errors: dict[str, str]) -> Any:
-    from assets import queries as assets
-
     overrides = []
     for row in limits.overrides_of(checklist.key):
         try:
@@ -195,9 +192,7 @@ def checklist_detail(key: str) -> Any:
             if (row.item, row.scope, row.target_id) == (item, scope, int(target)):
                 form.update(limits.limit_fields_of(row.limits), note=row.note)
                 if scope == "asset":
-                    from assets.queries import get_asset
-
-                    asset = get_asset(row.target_id)
+                    asset = assets.get_asset(row.target_id)
                     form["asset_tag"] = asset.asset_tag if asset else ""
     return _detail_page(checklist, form, {})
 
@@ -211,10 +206,8 @@ def override_save(key: str) -> Any:
     try:
         target_id: int | None = None
         if scope == "asset":
-            from assets.queries import asset_by_tag
-
             tag = form.get("asset_tag", "").strip()
-            asset = asset_by_tag(tag) if tag else None
+            asset = assets.asset_by_tag(tag) if tag else None
             if asset is None:
                 raise ValidationFailed.one(
                     "asset_tag", _("No asset has the tag “%(tag)s”.", tag=tag[:64])
@@ -242,8 +235,6 @@ def override_save(key: str) -> Any:
 @bp.post("/checklists/<key>/file/delete")
 @require_roles("admin")
 def checklist_file_delete(key: str) -> Any:
-    from inspections import queries
-
     using = [p.name for p in queries.plans() if key in p.checklist_keys]
     if using and key not in limits.shipped_keys():
         flash(
@@ -280,9 +271,6 @@ def _plan_form(plan: Any) -> dict[str, Any]:
 
 
 def _plan_page(plan: Any, form: dict[str, Any], errors: dict[str, str]) -> Any:
-    from assets import queries as assets
-    from assets.forms import KIND_LABELS
-
     return render_template(
         "inspections/admin_plan_form.html",
         plan=plan,
@@ -291,15 +279,12 @@ def _plan_page(plan: Any, form: dict[str, Any], errors: dict[str, str]) -> Any:
         rooms=assets.all_rooms(),
         sites=assets.all_sites(),
         checklists=sorted(limits.site_checklists().checklists.values(), key=lambda c: c.key),
-        kinds=KIND_LABELS,
+        kinds=assets.asset_kind_labels(),
     ), (400 if errors else 200)
 
 
 @bp.route("/plans")
 def plans() -> Any:
-    from assets import queries as assets
-    from inspections import queries
-
     rooms = {r.id: f"{r.site.name} / {r.name}" for r in assets.all_rooms()}
     sites = {s.id: s.name for s in assets.all_sites()}
     return render_template(
@@ -313,8 +298,6 @@ def plans() -> Any:
 
 
 def _save_plan(plan: Any) -> Any:
-    from inspections import services
-
     form: dict[str, Any] = request.form.to_dict()
     form["checklist_keys"] = request.form.getlist("checklist_keys")
     form["asset_kinds"] = request.form.getlist("asset_kinds")
@@ -353,8 +336,6 @@ def plan_new() -> Any:
 @bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
 @require_roles(*PLAN_EDITORS)
 def plan_edit(plan_id: int) -> Any:
-    from inspections import queries
-
     plan = queries.get_plan(plan_id) or abort(404)
     if request.method == "POST":
         return _save_plan(plan)

@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from inspections import labels, limits
+from assets import queries as assets
+from inspections import labels, limits, queries
 from opskit.people import full_name
+from opskit.xlsx.writer import DATETIME, NUMBER, Col, ReportWriter, Sheet
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -26,10 +28,6 @@ def write_rounds(
     path: Path, start: datetime, end: datetime, tz: ZoneInfo, room_id: int | None = None
 ) -> tuple[int, int, int]:
     """Write the rounds started in [start, end) to ``path``; returns the three row counts."""
-    from assets import queries as assets
-    from inspections import queries
-    from opskit.xlsx.writer import DATETIME, NUMBER, Col, ReportWriter, Sheet
-
     rounds = list(reversed(queries.rounds_between(start, end, room_id=room_id)))
     rooms = {r.id: f"{r.site.name} / {r.name}" for r in assets.all_rooms()}
     known = limits.site_checklists().checklists

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from assets import queries as assets
 from inspections.checklists import (
     KEY_RE,
     LIMIT_FIELDS,
@@ -138,14 +140,10 @@ def limits_for(
     ``site_id``/``room_id`` are looked up from the asset (or the room) when not given.
     """
     if asset_id is not None and room_id is None:
-        from assets.queries import get_asset
-
-        asset = get_asset(asset_id)
+        asset = assets.get_asset(asset_id)
         room_id = asset.room_id if asset else None
     if room_id is not None and site_id is None:
-        from assets.queries import site_id_of_room
-
-        site_id = site_id_of_room(room_id)
+        site_id = assets.site_id_of_room(room_id)
     table = load_overrides(site_id, room_id, [asset_id] if asset_id is not None else [])
     return table.limits(checklist, item, asset_id)
 
@@ -294,21 +292,17 @@ def parse_limit_fields(values: Mapping[str, Any]) -> dict[str, dict[str, float |
 
 def _context_of(scope: str, target_id: int) -> dict[str, int | None]:
     """The site/room of a target, to validate an override together with the broader ones."""
-    from assets.queries import get_asset, site_id_of_room
-
     if scope == "site":
         return {"site": target_id}
     if scope == "room":
-        return {"site": site_id_of_room(target_id), "room": target_id}
-    asset = get_asset(target_id)
+        return {"site": assets.site_id_of_room(target_id), "room": target_id}
+    asset = assets.get_asset(target_id)
     room_id = asset.room_id if asset else None
-    return {"site": site_id_of_room(room_id), "room": room_id, "asset": target_id}
+    return {"site": assets.site_id_of_room(room_id), "room": room_id, "asset": target_id}
 
 
 def _target_exists(scope: str, target_id: int) -> bool:
-    from assets.queries import get_place
-
-    return get_place(scope, target_id) is not None
+    return assets.get_place(scope, target_id) is not None
 
 
 def save_override(
@@ -396,8 +390,6 @@ def limit_fields_of(limits: Mapping[str, Any]) -> dict[str, str]:
 
 def shown(text: str, text_en: str) -> str:
     """A checklist's or item's text in the user's language (``title_en``/``label_en`` if any)."""
-    from flask_babel import get_locale
-
     return text_en if text_en and str(get_locale() or "").startswith("en") else text
 
 

@@ -13,12 +13,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from inspections import limits
+from assets import queries as assets
+from inspections import export as patrol_export
+from inspections import limits, queries
 from inspections.labels import LEVEL_LABELS as _LEVEL_LABELS
 from inspections.labels import ROUND_STATUS_LABELS, SLOT_STATE_LABELS
 from opskit import clock
@@ -66,8 +68,6 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def _room_names() -> dict[int, str]:
-    from assets import queries as assets
-
     return {r.id: f"{r.site.name} / {r.name}" for r in assets.all_rooms()}
 
 
@@ -76,8 +76,6 @@ def _room_names() -> dict[int, str]:
 
 @bp.route("/today")
 def today() -> Any:
-    from inspections import queries
-
     day = _date_arg("day", None) or _local_day()
     slots = queries.rounds_for_day(day)
     room = _room_arg()
@@ -106,8 +104,6 @@ def today() -> Any:
 
 @bp.route("/history")
 def history() -> Any:
-    from inspections import queries
-
     end = _date_arg("end", None) or _local_day()
     start = _date_arg("start", None) or end - timedelta(days=6)
     if start > end:
@@ -179,8 +175,6 @@ def trend_data(
     asset_id: int | None,
 ) -> dict[str, Any]:
     """The series and limits of one reading for the chart (also what the page's table shows)."""
-    from inspections import queries
-
     checklist = limits.site_checklists().checklists[checklist_key]
     item = checklist.item(item_key)
     points = queries.item_series(
@@ -220,8 +214,6 @@ def trend_data(
 
 @bp.route("/trends")
 def trends() -> Any:
-    from assets import queries as assets
-
     choices = _reading_choices()
     chosen = request.args.get("item", "") or (choices[0].value if choices else "")
     end = _date_arg("end", None) or _local_day()
@@ -243,12 +235,10 @@ def trends() -> Any:
             error = _("Unknown reading %(key)s.", key=chosen)
     names = {}
     if data:
-        from assets.queries import assets_by_ids
-
         ids = [
             int(s["name"].split(":")[1]) for s in data["series"] if s["name"].startswith("asset:")
         ]
-        names = {f"asset:{a.id}": f"{a.asset_tag} {a.name}" for a in assets_by_ids(ids)}
+        names = {f"asset:{a.id}": f"{a.asset_tag} {a.name}" for a in assets.assets_by_ids(ids)}
         for s in data["series"]:
             s["label"] = names.get(s["name"], str(_("Room")))
     chart = None
@@ -315,12 +305,8 @@ def _period() -> tuple[date, date, str] | None:
 @bp.route("/export.xlsx")
 def export() -> Any:
     """Rounds of a day or a month: a sheet of rounds, one of answers, one of findings."""
-    from inspections import export as patrol_export
-
     period = _period()
     if period is None:
-        from flask import abort
-
         abort(400, _("Give ?day=YYYY-MM-DD or ?month=YYYY-MM."))
     start, end, text = period
     with tempfile.TemporaryDirectory(prefix="opskit-patrol-") as folder:

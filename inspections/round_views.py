@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import (
+    Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -25,27 +27,39 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from assets import queries as assets
 from inspections import checklists as cl
-from inspections import limits, queries, services
+from inspections import forms, limits, queries, services
 from inspections.labels import LEVEL_LABELS, ROUND_STATUS_LABELS, SLOT_STATE_LABELS
 from inspections.models import PatrolRound
-from inspections.views import bp  # the domain's blueprint: endpoints inspections.*, /patrol
 from opskit import db
 from opskit.auth import require_roles
+from opskit.i18n import site_tz
 from opskit.models import User
 from opskit.validation import ValidationFailed
+
+bp = Blueprint("inspections", __name__, url_prefix="/patrol")
 
 STATE_LABELS = SLOT_STATE_LABELS
 STATUS_LABELS = ROUND_STATUS_LABELS
 STATIC_DIR = Path(__file__).resolve().parents[1] / "opskit" / "static"
 
 
+@bp.route("/")
+def index() -> Any:
+    """The patrol entry of the main navigation: today's overview (or the round start page)."""
+    if "patrol_views.today" in current_app.view_functions:
+        return redirect(url_for("patrol_views.today"))
+    return redirect(url_for("inspections.new_round"))
+
+
 def _round_or_404(client_id: str) -> PatrolRound:
-    patrol = services.find_round(client_id) if services.CLIENT_ID_RE.match(client_id) else None
+    patrol = queries.find_round(client_id) if forms.CLIENT_ID_RE.match(client_id) else None
     if patrol is None:
         abort(404)
     return patrol
@@ -82,9 +96,9 @@ def _refused_writer(client_id: str) -> tuple[Response, int] | None:
             "it is sent when that user logs in."
         )
         return jsonify(error="queued_by_other", message=message), 403
-    if not services.CLIENT_ID_RE.match(client_id):
+    if not forms.CLIENT_ID_RE.match(client_id):
         return None  # the service answers the bad id
-    patrol = services.find_round(client_id)
+    patrol = queries.find_round(client_id)
     if patrol is None or started_by(patrol, current_user):
         return None
     name = _owner_name(patrol)
@@ -113,13 +127,11 @@ def _errors(exc: ValidationFailed, status: int = 400) -> tuple[Response, int]:
 
 
 def _today() -> date:
-    return db.utcnow().astimezone(services.site_tz()).date()
+    return db.utcnow().astimezone(site_tz()).date()
 
 
 def _label(obj: Any, attr: str = "title") -> str:
     """The English text of a checklist/item/option when the UI is English."""
-    from flask_babel import get_locale
-
     english = getattr(obj, f"{attr}_en", "")
     if english and str(get_locale() or "").startswith("en"):
         return english
@@ -133,8 +145,6 @@ def _patrol_helpers() -> dict[str, Any]:
 
 @bp.route("/rounds/new")
 def new_round() -> str:
-    from assets import queries as assets
-
     day = _today()
     slots = queries.rounds_for_day(day)
     return render_template(
@@ -142,7 +152,7 @@ def new_round() -> str:
         slots=slots,
         day=day,
         rooms=assets.all_rooms(),
-        checklists=services.checklists(),
+        checklists=queries.checklists(),
         state_labels=STATE_LABELS,
         client_id=services.new_client_id(),
     )
@@ -159,9 +169,9 @@ def start_round() -> Any:
         patrol = db.write(
             lambda: services.start_round(
                 form.get("client_id") or None,
-                room_id=services._int_or_none(form.get("room_id")),
+                room_id=forms.int_or_none(form.get("room_id")),
                 checklist_keys=form.getlist("checklist_keys") or None,
-                plan_id=services._int_or_none(form.get("plan_id")),
+                plan_id=forms.int_or_none(form.get("plan_id")),
                 scheduled_for=form.get("scheduled_for") or None,
             )
         )
@@ -196,10 +206,10 @@ def offline_round() -> Any:
     try:
         patrol = services.unsaved_round(
             OFFLINE_CLIENT_ID,
-            room_id=services._int_or_none(request.args.get("room_id")),
-            checklist_keys=list(services.checklists()) if adhoc else None,
-            plan_id=None if adhoc else services._int_or_none(request.args.get("plan_id")),
-            scheduled_for=services._when(request.args.get("scheduled_for"), "scheduled_for"),
+            room_id=forms.int_or_none(request.args.get("room_id")),
+            checklist_keys=list(queries.checklists()) if adhoc else None,
+            plan_id=None if adhoc else forms.int_or_none(request.args.get("plan_id")),
+            scheduled_for=forms.when(request.args.get("scheduled_for"), "scheduled_for"),
         )
     except ValidationFailed as exc:
         # the error page escapes it: the message may quote what was in the URL
@@ -217,9 +227,9 @@ def start_round_json(client_id: str) -> Any:
         patrol = db.write(
             lambda: services.start_round(
                 client_id,
-                room_id=services._int_or_none(data.get("room_id")),
+                room_id=forms.int_or_none(data.get("room_id")),
                 checklist_keys=data.get("checklist_keys") or None,
-                plan_id=services._int_or_none(data.get("plan_id")),
+                plan_id=forms.int_or_none(data.get("plan_id")),
                 scheduled_for=data.get("scheduled_for") or None,
                 started_at=data.get("started_at") or None,
             )
@@ -250,9 +260,9 @@ def _round_template(patrol: PatrolRound, offline_start: bool = False) -> str:
         level_labels=LEVEL_LABELS,
         can_review=current_user.role in ("supervisor", "admin"),
         new_id=services.new_client_id,
-        # the limits each reading is judged by here (services.limits_at, as on save and
+        # the limits each reading is judged by here (queries.limits_at, as on save and
         # submit), shown, sent to patrol.js and marked from the same object (inspections.limits)
-        limits_of=lambda t, item: services.limits_at(t.checklist.key, item, patrol, t.asset_id),
+        limits_of=lambda t, item: queries.limits_at(t.checklist.key, item, patrol, t.asset_id),
         shown_limits=limits.shown_limits,
         limit_data=limits.limit_data,
         band_of=limits.band_of,
@@ -261,9 +271,9 @@ def _round_template(patrol: PatrolRound, offline_start: bool = False) -> str:
 
 
 def _outcome_json(patrol: PatrolRound, answer: Any) -> dict[str, Any]:
-    item = services.get_checklist(answer.checklist_key).item(answer.item_key)
+    item = queries.get_checklist(answer.checklist_key).item(answer.item_key)
     outcome = cl.evaluate(
-        item, answer.value, services.limits_at(answer.checklist_key, item, patrol, answer.asset_id)
+        item, answer.value, queries.limits_at(answer.checklist_key, item, patrol, answer.asset_id)
     )
     return {
         "field": f"{answer.target}/{answer.checklist_key}/{answer.item_key}",
@@ -390,7 +400,7 @@ def photo(photo_id: int) -> Any:
     found = queries.get_photo(photo_id)
     if found is None:
         abort(404)
-    path = services.photo_file(found)
+    path = queries.photo_file(found)
     if not path.is_file():
         abort(404)
     response = Response(path.read_bytes(), mimetype=found.content_type)

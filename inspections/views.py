@@ -1,20 +1,18 @@
-"""Pages of this domain (a thin blueprint over its services and queries)."""
+"""The domain's pages, one blueprint per group, in the order ``init_app`` registers them:
+the round pages (``inspections.*``, ``round_views``), the logbook (``logbook.views``), the
+administration of checklists and plans (``admin_views``), the overview pages
+(``patrol_views``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint
 
-from flask import Blueprint, current_app, redirect, url_for
+from inspections import admin_views, patrol_views, round_views
+from inspections.logbook import views as logbook_views
 
-bp = Blueprint("inspections", __name__, url_prefix="/patrol")
-
-
-@bp.route("/")
-def index() -> Any:
-    """The patrol entry of the main navigation: today's overview (or the round start page)."""
-    if "patrol_views.today" in current_app.view_functions:
-        return redirect(url_for("patrol_views.today"))
-    return redirect(url_for("inspections.new_round"))
-
-
-from inspections import round_views  # noqa: E402,F401 - the round pages register on bp
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    round_views.bp,
+    logbook_views.bp,
+    admin_views.bp,
+    patrol_views.bp,
+)

@@ -6,7 +6,7 @@ the enabled patrol plans (from each plan's creation on; in a period still runnin
 slots whose time has come), how many were done (a submitted or
 approved round), missed (past their grace period without a round), ad hoc rounds, and the share
 done. Findings opened in the period (``inspections.queries.findings_between``) with how and
-when each was closed. Logbook counts from ``inspections.logbook.logbook_counts``.
+when each was closed. Logbook counts from ``inspections.queries.logbook_counts``.
 """
 
 from __future__ import annotations
@@ -17,18 +17,15 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from inspections import labels
+from assets.queries import all_rooms
+from inspections import queries as patrol_queries
+from inspections.queries import checklists, findings_between, logbook_counts, rounds_for_days
 from opskit.people import full_name
 from opskit.xlsx.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.kinds import Context, _local
 
 
 def patrol(ctx: Context) -> list[Sheet]:
-    from assets.queries import all_rooms
-    from inspections.logbook import logbook_counts
-    from inspections.queries import findings_between, rounds_for_days
-    from inspections.services import checklists
-
     period = ctx.period
     judged_at = min(ctx.now, period.end)
     day_rows = []
@@ -83,10 +80,10 @@ def patrol(ctx: Context) -> list[Sheet]:
                 "room": rooms.get(f.round.room_id, ""),
                 "engineer": full_name(f.round.engineer),
                 "item": item_label(answer.checklist_key, answer.item_key),
-                "value": labels.answer_text(
+                "value": patrol_queries.answer_text(
                     item_of(answer.checklist_key, answer.item_key), answer.value
                 ),
-                "level": labels.text(labels.LEVEL_LABELS, f.level),
+                "level": patrol_queries.level_text(f.level),
                 "urgency": f.urgency,
                 "message": f.message,
                 "state": _("still open") if f.closed_at is None else _("closed"),

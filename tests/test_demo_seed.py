@@ -23,7 +23,7 @@ def _count(model, *where) -> int:
 
 def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Flask) -> None:
     from assets.models import Asset, AssetKind, IPAddress, Link, Prefix, Rack, Room
-    from inspections.logbook import AccessEntry, PowerEvent
+    from inspections.logbook.models import AccessEntry, PowerEvent
     from inspections.models import PatrolFinding, PatrolPlan, PatrolRound
     from monitors.models import Monitor, Reading
     from opskit.alerts.models import Alert, Incident

@@ -143,7 +143,7 @@ def stored_keys() -> set[str]:
     """Every key opskit stores that a page could show instead of its word."""
     from assets import models as assets
     from inspections import labels as patrol
-    from inspections.services import checklists
+    from inspections.queries import checklists
     from monitors.kinds import KINDS as MONITOR_KINDS
     from monitors.models import MonitorState
     from opskit.alerts import models as alerts
@@ -247,9 +247,9 @@ class Walk:
 def _ids() -> dict[str, list[Any]]:
     """Real values for every URL parameter: a few of each where the pages differ by kind."""
     from assets.models import Asset, IPAddress, Prefix, Rack, Room, Site
-    from inspections.logbook import AccessEntry, PowerEvent
+    from inspections.logbook.models import AccessEntry, PowerEvent
     from inspections.models import PatrolFinding, PatrolPlan, PatrolRound
-    from inspections.services import checklists
+    from inspections.queries import checklists
     from monitors.models import Monitor
     from opskit import dashboard
     from opskit.alerts.models import Alert, Incident, NotificationChannel

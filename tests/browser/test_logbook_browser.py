@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from inspections.logbook import AccessEntry, PowerEvent
+from inspections.logbook.models import AccessEntry, PowerEvent
 from opskit import db
 from tests import factories
 from tests.browser.conftest import screenshot

@@ -10,7 +10,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from inspections import services
+from inspections import queries, services
 from inspections.models import PatrolAnswer
 from opskit import db
 from opskit.audit import acting_as
@@ -196,7 +196,7 @@ def test_unsent_entries_wait_for_their_engineer_across_logout(
     _wait_for(page, lambda: _count(app, PatrolAnswer) == 2)
     expect(page.locator("#outbox-waiting")).to_be_hidden()
     with app.app_context():
-        patrol = services.find_round("logout-queue-01")
+        patrol = queries.find_round("logout-queue-01")
         values = {a.item_key: (a.value, a.answered_by) for a in patrol.answers}
         assert values == {"no_water_leak": ("pass", "engineer"), "lighting": ("fail", "engineer")}
     _wait_for(page, lambda: page.evaluate(OUTBOX) == [])

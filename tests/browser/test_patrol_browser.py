@@ -15,9 +15,9 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from inspections import services
+from inspections import queries, services
 from inspections.models import PatrolAnswer, PatrolFinding, PatrolPhoto, PatrolRound
-from opskit import db
+from opskit import clock, db
 from opskit.alerts.models import Alert
 from opskit.audit import acting_as
 from tests import factories
@@ -279,7 +279,7 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
     expect(page.locator("#patrol-banner")).to_contain_text("恢复连接后自动提交")
     assert _count(app, PatrolAnswer) == 1  # nothing reached the server while offline
     with app.app_context():
-        assert services.find_round("offline-browser-1").status == "draft"
+        assert queries.find_round("offline-browser-1").status == "draft"
 
     _offline(context, live_server, False, app)
     _submitted_and_kept(page)
@@ -292,7 +292,7 @@ def test_offline_mid_round_reload_submit_and_sync(app: Flask, live_server: str, 
     assert left == [0, 0]  # the queue is drained and the tablet forgot the sent answers
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
-        patrol = services.find_round("offline-browser-1")
+        patrol = queries.find_round("offline-browser-1")
         assert patrol.status == "submitted"
         values = {a.item_key: a.value for a in patrol.answers}
         assert values == {
@@ -381,7 +381,7 @@ def test_server_gone_with_wifi_up_queues_and_resends(app: Flask, ipad) -> None:
         _submitted_and_kept(page)
         with app.app_context():
             assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
-            patrol = services.find_round("server-gone-01")
+            patrol = queries.find_round("server-gone-01")
             values = {a.item_key: (a.value, a.note) for a in patrol.answers}
             assert values["hot_aisle_temperature"] == ("31", "")
             assert values["cleanliness"] == ("debris", "包装箱未清理")
@@ -451,10 +451,10 @@ def test_round_started_offline_from_the_kept_start_page(app: Flask, live_server:
     _submitted_and_kept(page)
     with app.app_context():
         assert _count(app, PatrolRound) == 1
-        patrol = services.find_round(client_id)
+        patrol = queries.find_round(client_id)
         assert (patrol.plan_id, patrol.room_id, patrol.status) == (plan_id, room_id, "submitted")
         assert patrol.scheduled_for is not None
-        assert patrol.scheduled_for.astimezone(services.site_tz()).strftime("%H:%M") == "09:00"
+        assert patrol.scheduled_for.astimezone(clock.site_tz()).strftime("%H:%M") == "09:00"
         assert patrol.engineer == "engineer"
         values = {a.item_key: a.value for a in patrol.answers}
         assert values == {
@@ -540,7 +540,7 @@ def test_adhoc_round_started_offline_from_the_kept_start_page(
     _submitted_and_kept(page)
     with app.app_context():
         assert _count(app, PatrolRound) == 1
-        patrol = services.find_round(client_id)
+        patrol = queries.find_round(client_id)
         assert (patrol.room_id, patrol.plan_id, patrol.status) == (room_id, None, "submitted")
         assert patrol.checklist_keys == ["fire_security", "room_environment"]  # the form's order
         assert {t["checklist"] for t in patrol.targets} == {"room_environment", "fire_security"}
@@ -643,7 +643,7 @@ def test_limits_shown_and_values_marked_as_they_are_judged(
             db.session().add(Reading(asset_id=pdu.id, metric=metric, at=polled, value=value))
         db.session().commit()
         pdu_id = pdu.id
-        item = services.get_checklist("power_distribution").item("mains_voltage")
+        item = queries.get_checklist("power_distribution").item("mains_voltage")
         judged = limits.limits_for("power_distribution", item, asset_id=pdu_id)
     page, guard = ipad
     context = page.context
@@ -800,7 +800,7 @@ def test_submission_reset_on_the_connection_waits_in_the_outbox_and_is_stored_on
     assert outbox == 0
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(PatrolRound)) == 1
-        patrol = services.find_round("reset-round-01")
+        patrol = queries.find_round("reset-round-01")
         assert patrol.status == "submitted" and patrol.signature_name == "张工"
         assert len(patrol.answers) == 7
     assert guard.external == []

@@ -135,7 +135,7 @@ class DemoSite:
 
 def _pages() -> tuple[dict[str, str], int, int]:
     from assets.models import Asset, Prefix, Rack
-    from inspections.logbook import AccessEntry, PowerEvent
+    from inspections.logbook.models import AccessEntry, PowerEvent
     from inspections.models import PatrolPlan, PatrolRound
     from monitors.models import Monitor
     from opskit.alerts.models import Alert, Incident

@@ -112,8 +112,8 @@ def seed(today: date | None = None) -> Seeded:
     )
     # patrol: a plan for the room at the very start and end of the day (overdue or due,
     # depending on the hour the test runs), and a visitor in the logbook
-    from inspections import logbook
     from inspections import services as patrol
+    from inspections.logbook import services as logbook
     from opskit.i18n import site_tz
 
     patrol.save_plan(
@@ -196,8 +196,8 @@ def seed_two_sites(today: date | None = None) -> TwoSites:
         message="短信网关余额不足",
         at=now - timedelta(minutes=4),
     )
-    from inspections import logbook
     from inspections import services as patrol
+    from inspections.logbook import services as logbook
     from opskit.i18n import site_tz
 
     patrol.save_plan(

@@ -182,7 +182,7 @@ def test_checklists_are_parsed_once_and_reread_when_a_file_changes(
 ) -> None:
     """Every caller (services, limits, the dashboard's limits) shares one parse, kept until a
     checklist file is added, edited or removed."""
-    from inspections import limits, queries, services
+    from inspections import limits, queries
 
     parsed: list[str] = []
     real = cl.load_checklist
@@ -195,10 +195,10 @@ def test_checklists_are_parsed_once_and_reread_when_a_file_changes(
     folder = Path(app.instance_path) / "checklists"
     metric = "env.temperature_c"
     with app.test_request_context("/"):
-        first = services.checklists()
+        first = queries.checklists()
         assert sorted(parsed) == sorted(SHIPPED)
         assert limits.site_checklists().checklists is first
-        assert services.get_checklist("ups") is first["ups"]
+        assert queries.get_checklist("ups") is first["ups"]
         assert queries.room_reading_limits("room_environment", metric, []) == {}
         assert len(parsed) == len(SHIPPED)  # nothing parsed again
 
@@ -206,9 +206,9 @@ def test_checklists_are_parsed_once_and_reread_when_a_file_changes(
         (folder / "generator.yaml").write_text(
             "title: 柴油发电机\nitems:\n  - {key: fuel, label: 油位, kind: check}\n", "utf-8"
         )
-        assert "generator" in services.checklists()
+        assert "generator" in queries.checklists()
         assert len(parsed) == 2 * len(SHIPPED) + 1
-        assert limits.site_checklists().checklists is services.checklists()
+        assert limits.site_checklists().checklists is queries.checklists()
         assert len(parsed) == 2 * len(SHIPPED) + 1
 
         # a replaced room_environment without the temperature reading: the dashboard's limits go
@@ -220,13 +220,13 @@ def test_checklists_are_parsed_once_and_reread_when_a_file_changes(
         (folder / "generator.yaml").write_text(
             "title: 发电机（改）\nitems:\n  - {key: fuel, label: 油位, kind: check}\n", "utf-8"
         )
-        assert services.get_checklist("generator").title == "发电机（改）"
+        assert queries.get_checklist("generator").title == "发电机（改）"
         (folder / "generator.yaml").unlink()
         (folder / "room_environment.yaml").unlink()
-        assert "generator" not in services.checklists()
+        assert "generator" not in queries.checklists()
         assert queries.room_reading_limits("room_environment", metric, []) == {}
         count = len(parsed)
-        services.checklists()
+        queries.checklists()
         limits.site_checklists()
         assert len(parsed) == count
 

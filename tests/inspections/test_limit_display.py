@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from inspections import checklists as cl
-from inspections import limits, services
+from inspections import limits, queries, services
 from inspections.limits import LimitOverride
 from inspections.models import PatrolAnswer, PatrolFinding
 from monitors.models import Reading
@@ -246,10 +246,10 @@ def test_round_page_shows_marks_and_judges_with_the_overrides(app: Flask) -> Non
     }
     # the same numbers the round judges with (services.limits_at), in the data-* patrol.js reads
     with app.test_request_context("/"):
-        patrol = services.find_round("limits-shown-1")
-        item = services.get_checklist("power_distribution").item("mains_voltage")
+        patrol = queries.find_round("limits-shown-1")
+        item = queries.get_checklist("power_distribution").item("mains_voltage")
         for asset_id, field in zip(ids, (field1, field2), strict=True):
-            judged = services.limits_at("power_distribution", item, patrol, asset_id)
+            judged = queries.limits_at("power_distribution", item, patrol, asset_id)
             data = items[field]["data"]
             assert {k: data[f"data-{k}"] for k in limits.limit_data(judged)} == limits.limit_data(
                 judged

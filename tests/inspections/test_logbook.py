@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import openpyxl
 from sqlalchemy import select, text
 
-from inspections import logbook
-from inspections.logbook import AccessEntry, PowerEvent
+from inspections.logbook import queries as logbook_queries
+from inspections.logbook import services as logbook
+from inspections.logbook.models import AccessEntry, PowerEvent
 from opskit import db
 from opskit.models import AuditLog
 from tests import factories
@@ -190,12 +191,12 @@ def test_filters_counts_latest_and_export(db_app, db_client) -> None:
             now=now - timedelta(days=1),
         )
         db.session().commit()
-        counts = logbook.logbook_counts(now - timedelta(days=30), now + timedelta(hours=1))
+        counts = logbook_queries.logbook_counts(now - timedelta(days=30), now + timedelta(hours=1))
         assert (counts.visits, counts.visitors, counts.still_inside) == (3, 3, 2)
         assert (counts.power_on, counts.power_off, counts.restarts) == (1, 0, 1)
-        room_counts = logbook.logbook_counts(now - timedelta(days=30), now, ids["room"])
+        room_counts = logbook_queries.logbook_counts(now - timedelta(days=30), now, ids["room"])
         assert (room_counts.visits, room_counts.power_on, room_counts.restarts) == (1, 0, 0)
-        latest = logbook.latest_entries(3)
+        latest = logbook_queries.latest_entries(3)
         assert [line.kind for line in latest] == ["access", "power", "power"]
         assert latest[0].open and latest[1].subject.startswith("SRV-001")
     with db_app.test_request_context("/"):
@@ -249,7 +250,7 @@ def test_concurrent_retries_of_one_form_store_one_row(db_app) -> None:
         with db_app.app_context():
             barrier.wait()
             try:
-                logbook.write(lambda: logbook.record_entry(values, tz))
+                db.write(lambda: logbook.record_entry(values, tz))
                 outcomes.append("stored")
             except logbook.Duplicate:
                 outcomes.append("duplicate")

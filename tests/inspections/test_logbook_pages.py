@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
-from inspections import logbook
-from inspections.logbook import AccessEntry, Filters, PowerEvent
+from inspections.logbook import queries as logbook_queries
+from inspections.logbook.models import AccessEntry, PowerEvent
+from inspections.logbook.queries import Filters
 from opskit import db
 from tests.conftest import login
 from tests.inspections.test_logbook import _setup
@@ -98,12 +99,12 @@ def test_pages_of_the_data_layer_newest_first_ties_by_id(db_app) -> None:
     ids = _seed(db_app)
     with db_app.app_context():
         everything = Filters()
-        first = logbook.access_page(everything, TZ)
+        first = logbook_queries.access_page(everything, TZ)
         assert (first.total, first.pages, first.page, len(first.items)) == (310, 4, 1, 100)
         # B机房's visits are a day later: the first page is theirs, newest first
         assert [e.name for e in first.items] == _names(104, 5, "外来")
         room = Filters(room_id=ids["room"])
-        pages = [logbook.access_page(room, TZ, n) for n in (1, 2, 3)]
+        pages = [logbook_queries.access_page(room, TZ, n) for n in (1, 2, 3)]
         assert [p.total for p in pages] == [205, 205, 205] and pages[0].pages == 3
         assert [e.name for e in pages[0].items] == _names(204, 105)
         assert [e.name for e in pages[1].items] == _names(104, 5)
@@ -113,25 +114,25 @@ def test_pages_of_the_data_layer_newest_first_ties_by_id(db_app) -> None:
         seen = [e.id for p in pages for e in p.items]
         assert len(seen) == len(set(seen)) == 205
         # past the last page: the last; below the first: the first
-        assert logbook.access_page(room, TZ, 99).page == 3
-        assert [e.name for e in logbook.access_page(room, TZ, 99).items] == _names(4, 0)
-        assert logbook.access_page(room, TZ, 0).page == 1
-        searched = logbook.access_page(Filters(q="外来10"), TZ)
+        assert logbook_queries.access_page(room, TZ, 99).page == 3
+        assert [e.name for e in logbook_queries.access_page(room, TZ, 99).items] == _names(4, 0)
+        assert logbook_queries.access_page(room, TZ, 0).page == 1
+        searched = logbook_queries.access_page(Filters(q="外来10"), TZ)
         assert (searched.total, [e.name for e in searched.items]) == (5, _names(104, 100, "外来"))
-        dated = logbook.access_page(Filters(start=datetime(2026, 10, 2).date()), TZ, 2)
+        dated = logbook_queries.access_page(Filters(start=datetime(2026, 10, 2).date()), TZ, 2)
         assert (dated.total, dated.page, [e.name for e in dated.items]) == (
             105,
             2,
             _names(4, 0, "外来"),
         )
-        power = [logbook.power_page(Filters(), TZ, n) for n in (1, 2)]
+        power = [logbook_queries.power_page(Filters(), TZ, n) for n in (1, 2)]
         assert power[0].total == 130 and power[0].pages == 2
         assert [p.reason for p in power[1].items] == [f"原因{i:03d}" for i in range(29, -1, -1)]
         assert power[0].items[-1].occurred_at == power[1].items[0].occurred_at  # a tie
-        none = logbook.power_page(Filters(room_id=ids["other_room"]), TZ)
+        none = logbook_queries.power_page(Filters(room_id=ids["other_room"]), TZ)
         assert (none.total, none.pages, none.page, none.items) == (0, 1, 1, [])
         # the Excel export is not paged
-        assert len(logbook.access_entries(Filters(), TZ)) == 310
+        assert len(logbook_queries.access_entries(Filters(), TZ)) == 310
 
 
 def test_page_links_keep_the_filters_and_count_the_filtered_rows(db_app, db_client) -> None:

@@ -8,7 +8,7 @@ import io
 from flask import Flask
 from sqlalchemy import func, select
 
-from inspections import services
+from inspections import queries, services
 from inspections.models import PatrolAnswer, PatrolPhoto, PatrolRound
 from opskit import db
 from opskit.audit import acting_as
@@ -88,7 +88,7 @@ def test_another_user_cannot_change_a_round_they_did_not_start(app: Flask) -> No
 
     assert _count(app, PatrolAnswer) == 0 and _count(app, PatrolPhoto) == 0
     with app.app_context():
-        assert services.find_round("owned-round-01").status == "draft"
+        assert queries.find_round("owned-round-01").status == "draft"
     # their page of it is the read-only view, not a form whose every save is refused
     page = other.get(base).get_data(as_text=True)
     assert 'id="patrol-round-view"' in page and 'id="patrol-submit"' not in page
@@ -126,5 +126,5 @@ def test_an_entry_queued_for_another_user_is_refused(app: Flask) -> None:
     started = client.post("/patrol/rounds/queued-new-01/start", json=start, headers=own)
     assert started.status_code == 200
     with app.app_context():
-        patrol = services.find_round("queued-new-01")
+        patrol = queries.find_round("queued-new-01")
         assert (patrol.engineer, patrol.engineer_id) == ("supervisor", _user_id(app, "supervisor"))

@@ -9,7 +9,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
-from inspections import services
+from inspections import queries, services
 from inspections.models import PatrolRound
 from opskit import db
 from opskit.alerts.models import Alert
@@ -165,7 +165,7 @@ def test_round_over_http_with_roles(app: Flask) -> None:
     after = _json(engineer, "/patrol/rounds/web-round-01/answers", body["answers"][1], token)
     assert after.status_code == 409 and "read-only" in after.json["message"]  # English now
     with app.app_context():
-        patrol = services.find_round("web-round-01")
+        patrol = queries.find_round("web-round-01")
         assert (patrol.status, patrol.reviewer, patrol.review_comment) == (
             "approved",
             "supervisor",
@@ -231,7 +231,7 @@ def services_photo_path(app: Flask, photo_client_id: str):
         photo = db.session().scalar(
             select(PatrolPhoto).where(PatrolPhoto.client_id == photo_client_id)
         )
-        return services.photo_file(photo)
+        return queries.photo_file(photo)
 
 
 def test_offline_start_page_and_queued_start(app: Flask) -> None:
@@ -280,7 +280,7 @@ def test_offline_start_page_and_queued_start(app: Flask) -> None:
     assert first.get_json()["url"] == "/patrol/rounds/tablet-start-0001"
     assert _rounds(app) == 1
     with app.app_context():
-        patrol = services.find_round("tablet-start-0001")
+        patrol = queries.find_round("tablet-start-0001")
         assert (patrol.plan_id, patrol.status) == (plan_id, "draft")
         assert patrol.started_at.isoformat() == "2026-11-26T01:20:00+00:00"
     refused = _json(
@@ -306,7 +306,7 @@ def test_offline_adhoc_page_holds_every_checklist(app: Flask) -> None:
     assert page.status_code == 200
     assert 'data-offline-start="CLIENTID"' in html and 'data-plan-id=""' in html
     with app.app_context():
-        keys = list(services.checklists())
+        keys = list(queries.checklists())
     assert len(keys) >= 6
     assert f'data-checklists="{",".join(keys)}"' in html
     section = r'<section class="card my-3 patrol-target" [^>]*data-checklist="([^"]+)"'
@@ -335,7 +335,7 @@ def test_offline_adhoc_page_holds_every_checklist(app: Flask) -> None:
     assert started.status_code == 200
     assert started.get_json()["url"] == "/patrol/rounds/adhoc-json-0001"
     with app.app_context():
-        patrol = services.find_round("adhoc-json-0001")
+        patrol = queries.find_round("adhoc-json-0001")
         assert patrol.checklist_keys == ["fire_security", "room_environment"]
     plain = engineer.post("/patrol/rounds/start", data=form)  # a retried plain post: the same
     assert plain.status_code == 302 and plain.location.endswith("/patrol/rounds/adhoc-json-0001")

@@ -115,7 +115,7 @@ def test_submit_creates_an_offline_started_round_and_refusal_keeps_answers(db_ap
         with pytest.raises(ValidationFailed) as refused:
             services.submit_round("offline-round-1", payload)
         assert list(refused.value.errors) == ["room/room_environment/cold_aisle_temperature"]
-        patrol = services.find_round("offline-round-1")
+        patrol = queries.find_round("offline-round-1")
         assert patrol is not None and patrol.status == "draft"
         assert patrol.started_at == datetime(2026, 11, 26, 1, 2, tzinfo=UTC)
         assert count(PatrolAnswer) == len(NORMAL)  # nothing typed is lost
@@ -156,7 +156,7 @@ def test_approved_round_is_read_only(db_app, room_id) -> None:
     with db_app.test_request_context("/"), acting_as("engineer"):
         services.start_round("round-appr", room_id=room_id, checklist_keys=["room_environment"])
         with pytest.raises(ValidationFailed):
-            services.approve_round(services.find_round("round-appr"), "ok")  # still a draft
+            services.approve_round(queries.find_round("round-appr"), "ok")  # still a draft
         patrol = services.submit_round(
             "round-appr", {"answers": answers(), "signature_name": "张工"}
         )
@@ -224,7 +224,7 @@ def test_photo_checks_resize_and_idempotent_upload(db_app, room_id) -> None:
         )
         assert again.id == photo.id and count(PatrolPhoto) == 1
         assert (photo.width, photo.height) == (1600, 1067)
-        stored = services.photo_file(photo)
+        stored = queries.photo_file(photo)
         assert stored.is_file() and "patrol-photos" in str(stored)
         assert "static" not in str(stored)
         with Image.open(stored) as image:
@@ -293,7 +293,7 @@ def test_rounds_for_day_states_and_monitored_prefill(db_app, room_id) -> None:
         services.start_round("round-nine", plan_id=plan.id, room_id=room_id, scheduled_for=nine)
         states = [s.state for s in queries.rounds_for_day(day, now=now)]
         assert states == ["in_progress", "due"]
-        detail = queries.round_detail(services.find_round("round-nine"))
+        detail = queries.round_detail(queries.find_round("round-nine"))
         temp = next(i for i in detail.targets[0].items if i[0].key == "cold_aisle_temperature")
         assert temp[2] == (22.0, polled)
         humidity = next(i for i in detail.targets[0].items if i[0].key == "cold_aisle_humidity")

@@ -208,7 +208,8 @@ NORMAL = {  # a normal answer for each required item of room_environment
 def seed_patrol(room_id: int, asset) -> None:
     """Plan 09:00 and 15:00 daily; 07-01 both done (one finding, closed), 07-02 one done,
     07-03 none but an ad hoc round; the logbook has 2 visits and a restart in the quarter."""
-    from inspections import logbook, services
+    from inspections import services
+    from inspections.logbook import services as logbook
     from inspections.models import PatrolFinding
     from opskit.audit import acting_as
 

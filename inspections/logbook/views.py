@@ -1,7 +1,8 @@
 """Logbook pages: who is in the room (one-tap sign-out), quick forms, filtered lists, Excel export.
 
 Every writer role records; viewers (the customer) read and export. The forms carry a hidden
-client token so that a double tap or a retried request records once (``logbook.Duplicate``).
+client token so that a double tap or a retried request records once (``services.Duplicate``).
+Each write is one transaction, committed here (``opskit.db.write``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from inspections import logbook
-from inspections.logbook import AccessEntry, Filters, PowerEvent
+from assets import queries as assets
+from inspections.logbook import export as logbook_export
+from inspections.logbook import queries, services
+from inspections.logbook.models import AccessEntry, PowerEvent
+from inspections.logbook.queries import Filters
 from opskit import clock, db
 from opskit.auth import require_roles
 from opskit.db import Page
@@ -136,9 +140,9 @@ def index() -> Any:
     tz = site_tz()
     asked, page_message = _page_arg()
     result = (
-        logbook.access_page(filters, tz, asked)
+        queries.access_page(filters, tz, asked)
         if tab == "access"
-        else logbook.power_page(filters, tz, asked)
+        else queries.power_page(filters, tz, asked)
     )
     if asked > result.pages:
         page_message = _(
@@ -155,8 +159,8 @@ def index() -> Any:
         page_message=page_message,
         filters=filters,
         args=args,
-        rooms=logbook.room_choices(),
-        inside=logbook.people_inside(filters.room_id) if tab == "access" else [],
+        rooms=assets.room_choices(),
+        inside=queries.people_inside(filters.room_id) if tab == "access" else [],
         actions=ACTION_LABELS,
         can_write=current_user.role in WRITERS,
     )
@@ -169,8 +173,8 @@ def access_new() -> Any:
     if request.method == "POST":
         form: dict[str, Any] = request.form.to_dict()
         try:
-            entry = logbook.write(lambda: logbook.record_entry(form, site_tz(), current_user))
-        except logbook.Duplicate:
+            entry = db.write(lambda: services.record_entry(form, site_tz(), current_user))
+        except services.Duplicate:
             flash(_("This entry was already recorded."), "info")
             return redirect(url_for("logbook.index", tab="access"), 303)
         except ValidationFailed as exc:
@@ -179,7 +183,7 @@ def access_new() -> Any:
             flash(_("%(name)s signed in.", name=entry.name), "success")
             return redirect(url_for("logbook.index", tab="access"), 303)
     else:
-        rooms = logbook.room_choices()
+        rooms = assets.room_choices()
         room = request.args.get("room", "")
         form = {
             "client_token": _new_token(),
@@ -189,7 +193,7 @@ def access_new() -> Any:
         "inspections/logbook_access_form.html",
         form=form,
         errors=errors,
-        rooms=logbook.room_choices(),
+        rooms=assets.room_choices(),
     ), (400 if errors else 200)
 
 
@@ -207,7 +211,7 @@ def access_edit(entry_id: int) -> Any:
     if request.method == "POST":
         form: dict[str, Any] = request.form.to_dict()
         try:
-            logbook.write(lambda: logbook.correct_entry(entry, form, site_tz()))
+            db.write(lambda: services.correct_entry(entry, form, site_tz()))
         except ValidationFailed as exc:
             errors = _errors(exc)
         else:
@@ -227,7 +231,7 @@ def access_edit(entry_id: int) -> Any:
         "inspections/logbook_access_form.html",
         form=form,
         errors=errors,
-        rooms=logbook.room_choices(),
+        rooms=assets.room_choices(),
         entry=entry,
     ), (400 if errors else 200)
 
@@ -241,7 +245,7 @@ def power_edit(event_id: int) -> Any:
     if request.method == "POST":
         form: dict[str, Any] = request.form.to_dict()
         try:
-            logbook.write(lambda: logbook.correct_power(event, form, site_tz(), current_user))
+            db.write(lambda: services.correct_power(event, form, site_tz(), current_user))
         except ValidationFailed as exc:
             errors = _errors(exc)
         else:
@@ -256,13 +260,11 @@ def power_edit(event_id: int) -> Any:
             "performed_by": event.performed_by,
             "occurred_at": _local_input(event.occurred_at),
         }
-    from assets.queries import asset_by_tag
-
     return render_template(
         "inspections/logbook_power_form.html",
         form=form,
         errors=errors,
-        asset=asset_by_tag(form.get("asset_tag", "")) if "asset_tag" not in errors else None,
+        asset=assets.asset_by_tag(form.get("asset_tag", "")) if "asset_tag" not in errors else None,
         actions=ACTION_LABELS,
         event=event,
     ), (400 if errors else 200)
@@ -276,9 +278,9 @@ def access_out(entry_id: int) -> Any:
     def work() -> tuple[AccessEntry, bool]:
         entry = db.session().get(AccessEntry, entry_id)
         assert entry is not None
-        return entry, logbook.sign_out(entry)
+        return entry, services.sign_out(entry)
 
-    entry, changed = logbook.write(work)
+    entry, changed = db.write(work)
     if changed:
         flash(_("%(name)s signed out.", name=entry.name), "success")
     else:
@@ -296,8 +298,8 @@ def power_new() -> Any:
     if request.method == "POST":
         form: dict[str, Any] = request.form.to_dict()
         try:
-            event = logbook.write(lambda: logbook.record_power(form, site_tz(), current_user))
-        except logbook.Duplicate:
+            event = db.write(lambda: services.record_power(form, site_tz(), current_user))
+        except services.Duplicate:
             flash(_("This entry was already recorded."), "info")
             return redirect(url_for("logbook.index", tab="power"), 303)
         except ValidationFailed as exc:
@@ -320,9 +322,7 @@ def power_new() -> Any:
         }
     asset = None
     if form.get("asset_tag") and "asset_tag" not in errors:
-        from assets.queries import asset_by_tag
-
-        asset = asset_by_tag(form["asset_tag"])
+        asset = assets.asset_by_tag(form["asset_tag"])
     return render_template(
         "inspections/logbook_power_form.html",
         form=form,
@@ -338,7 +338,7 @@ def export() -> Any:
     filters = _filters()
     with tempfile.TemporaryDirectory(prefix="opskit-logbook-") as folder:
         path = Path(folder) / "logbook.xlsx"
-        logbook.export_workbook(path, filters, site_tz(), COLUMN_LABELS, ACTION_LABELS)
+        logbook_export.export_workbook(path, filters, site_tz(), COLUMN_LABELS, ACTION_LABELS)
         data = io.BytesIO(path.read_bytes())
     stamp = clock.site_now().strftime("%Y%m%d")
     return send_file(

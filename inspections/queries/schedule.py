@@ -1,0 +1,239 @@
+"""Patrol plans and their schedule: the rooms a plan covers, what a round of it answers, the
+day's slots with their state (due, in progress, done, overdue) and the dashboard's rows."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from assets import queries as assets
+from inspections import forms
+from inspections.models import (
+    ROOM_TARGET,
+    PatrolPlan,
+    PatrolRound,
+    RoundStatus,
+    asset_target,
+)
+from opskit import db
+from opskit.i18n import site_tz
+
+#: Checklists answered once per asset of these kinds in the room; any other checklist is
+#: answered once for the room itself (environment, fire and security, rack lamps).
+CHECKLIST_KINDS: dict[str, tuple[str, ...]] = {
+    "ups": ("ups",),
+    "precision_ac": ("precision_ac",),
+    "power_distribution": ("pdu",),
+}
+
+
+def plan_rooms(plan: PatrolPlan) -> list[int]:
+    """The rooms a plan covers: its room, or every room of its site."""
+    if plan.room_id is not None:
+        return [plan.room_id]
+    return [r.id for r in assets.all_rooms() if r.site_id == plan.site_id]
+
+
+def round_targets(
+    room_id: int, checklist_keys: Iterable[str], asset_kinds: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """What a round answers: one entry per (checklist, asset) or (checklist, room).
+
+    Asset checklists (``CHECKLIST_KINDS``) take the room's in-service assets of the checklist's
+    kinds (narrowed to ``asset_kinds`` when given); a room with none of them gets one room-level
+    entry so the checklist is not silently dropped.
+    """
+    wanted = set(asset_kinds)
+    targets: list[dict[str, Any]] = []
+    for key in checklist_keys:
+        kinds = [k for k in CHECKLIST_KINDS.get(key, ()) if not wanted or k in wanted]
+        found = []
+        for kind in kinds:
+            found += assets.list_assets(
+                kind=kind, room_id=room_id, status="in_service", per_page=500
+            ).items
+        for asset in sorted(found, key=lambda a: a.asset_tag):
+            targets.append(
+                {
+                    "key": asset_target(asset.id),
+                    "checklist": key,
+                    "asset_id": asset.id,
+                    "label": f"{asset.name} ({asset.asset_tag})"
+                    if asset.name != asset.asset_tag
+                    else asset.asset_tag,
+                }
+            )
+        if not found:
+            targets.append({"key": ROOM_TARGET, "checklist": key, "asset_id": None, "label": ""})
+    return targets
+
+
+def slot_times(plan: PatrolPlan, day: date) -> list[datetime]:
+    """The plan's scheduled moments on ``day`` (site time), as aware datetimes."""
+    tz = site_tz()
+    out = []
+    for text in plan.schedule_times:
+        if forms.TIME_RE.match(text):
+            hour, minute = (int(x) for x in text.split(":"))
+            out.append(datetime.combine(day, time(hour, minute), tzinfo=tz))
+    return out
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = site_tz()
+    start = datetime.combine(day, time(0, 0), tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+SLOT_STATES = ("due", "in_progress", "done", "overdue")
+
+
+def plans(enabled_only: bool = False) -> list[PatrolPlan]:
+    query = select(PatrolPlan).order_by(PatrolPlan.name)
+    if enabled_only:
+        query = query.where(PatrolPlan.enabled.is_(True))
+    return list(db.session().scalars(query))
+
+
+def get_plan(plan_id: int) -> PatrolPlan | None:
+    return db.session().get(PatrolPlan, plan_id)
+
+
+@dataclass
+class Slot:
+    """One planned run of a plan in a room on a day (``plan`` None: an ad hoc round)."""
+
+    plan: PatrolPlan | None
+    room_id: int
+    scheduled_for: datetime | None
+    state: str  # due | in_progress | done | overdue
+    round: PatrolRound | None = None
+    room_name: str = ""
+
+
+def rounds_for_day(
+    day: date, site_id: int | None = None, now: datetime | None = None
+) -> list[Slot]:
+    """The day's patrol in site time: each enabled plan's slots and the ad hoc rounds.
+
+    A slot is ``done`` when its round is submitted or approved, ``in_progress`` when a draft
+    exists, ``overdue`` when neither and the plan's grace period after the slot has passed,
+    else ``due``. Sorted by time, then room.
+    """
+    return rounds_for_days([day], site_id, now)[day]
+
+
+def rounds_for_days(
+    days: list[date], site_id: int | None = None, now: datetime | None = None
+) -> dict[date, list[Slot]]:
+    """``rounds_for_day`` of each of ``days`` (a report's period: one day after another), with
+    the rounds, the rooms and the plans read once for all of them instead of once a day."""
+    now = now or db.utcnow()
+    if not days:
+        return {}
+    bounds = sorted((*day_bounds(day), day) for day in days)
+    start, end = bounds[0][0], max(b[1] for b in bounds)
+    sess = db.session()
+    # Two range queries on ix_patrol_round_scheduled_started (an OR of the two would scan
+    # every round ever kept): the days' scheduled rounds, then their ad hoc ones.
+    scheduled = list(
+        sess.scalars(
+            select(PatrolRound)
+            .where(PatrolRound.scheduled_for >= start, PatrolRound.scheduled_for < end)
+            .order_by(PatrolRound.id)
+        )
+    )
+    ad_hoc = sess.scalars(
+        select(PatrolRound)
+        .where(
+            PatrolRound.scheduled_for.is_(None),
+            PatrolRound.started_at >= start,
+            PatrolRound.started_at < end,
+        )
+        .order_by(PatrolRound.id)
+    )
+    starts = [b[0] for b in bounds]
+    rounds: dict[date, list[PatrolRound]] = {day: [] for day in days}
+    for patrol, moment in [(r, r.scheduled_for) for r in scheduled] + [
+        (r, r.started_at) for r in ad_hoc
+    ]:
+        i = bisect_right(starts, moment) - 1
+        if i >= 0 and moment < bounds[i][1]:
+            rounds[bounds[i][2]].append(patrol)
+    all_rooms = assets.all_rooms()
+    room_site = {r.id: r.site_id for r in all_rooms}
+    room_name = {r.id: r.name for r in all_rooms}
+    enabled = [(plan, plan_rooms(plan)) for plan in plans(enabled_only=True)]
+    out: dict[date, list[Slot]] = {}
+    for day in days:
+        by_slot: dict[tuple[int | None, int, datetime | None], PatrolRound] = {}
+        for patrol in sorted(rounds[day], key=_round_rank):
+            by_slot.setdefault((patrol.plan_id, patrol.room_id, patrol.scheduled_for), patrol)
+        slots: list[Slot] = []
+        for plan, room_ids in enabled:
+            for room_id in room_ids:
+                if site_id is not None and room_site.get(room_id) != site_id:
+                    continue
+                for moment in slot_times(plan, day):
+                    patrol = by_slot.get((plan.id, room_id, moment))
+                    state = _state(patrol, moment, plan, now)
+                    name = room_name.get(room_id, "")
+                    slots.append(Slot(plan, room_id, moment, state, patrol, name))
+        for patrol in rounds[day]:
+            if patrol.scheduled_for is None and (
+                site_id is None or room_site.get(patrol.room_id) == site_id
+            ):
+                state = _state(patrol, None, None, now)
+                name = room_name.get(patrol.room_id, "")
+                slots.append(Slot(None, patrol.room_id, None, state, patrol, name))
+        slots.sort(
+            key=lambda s: (s.scheduled_for or (s.round.started_at if s.round else now), s.room_id)
+        )
+        out[day] = slots
+    return out
+
+
+def _round_rank(patrol: PatrolRound) -> tuple[int, datetime]:
+    """Prefer the most advanced round of a slot (approved > submitted > draft)."""
+    order = {"approved": 0, "submitted": 1, "draft": 2}
+    return order.get(patrol.status, 3), patrol.started_at
+
+
+def _state(
+    patrol: PatrolRound | None, moment: datetime | None, plan: PatrolPlan | None, now: datetime
+) -> str:
+    if patrol is not None and patrol.status != RoundStatus.DRAFT.value:
+        return "done"
+    if patrol is not None:
+        return "in_progress"
+    grace = timedelta(minutes=plan.grace_minutes if plan else 120)
+    if moment is not None and now > moment + grace:
+        return "overdue"
+    return "due"
+
+
+def rounds_today(day: date, site_id: int | None = None) -> list[dict[str, Any]]:
+    """The day's slots as dashboard rows: ``title`` ("09:00 plan · room"), ``state``, ids;
+    only the slots and ad hoc rounds of site ``site_id``'s rooms when given."""
+    rooms = {r.id: r.name for r in assets.all_rooms()}
+    tz = site_tz()
+    rows = []
+    for slot in rounds_for_day(day, site_id):
+        moment = slot.scheduled_for or (slot.round.started_at if slot.round else None)
+        name = slot.plan.name if slot.plan else _("Ad hoc round")
+        when = moment.astimezone(tz).strftime("%H:%M") if moment else ""
+        rows.append(
+            {
+                "title": f"{when} {name} · {rooms.get(slot.room_id, '')}".strip(),
+                "state": slot.state,
+                "room_id": slot.room_id,
+                "round_id": slot.round.id if slot.round else None,
+            }
+        )
+    return rows
