@@ -8,6 +8,7 @@ optional ``title_en``/``label_en`` for the English UI::
 
     title: UPS 巡检
     title_en: UPS
+    applies_to: [ups]                 # optional: asset kinds answered once per asset
     items:
       - key: load_percent             # unique in the file: [a-z][a-z0-9_]*
         label: 输出负载率
@@ -31,6 +32,10 @@ optional ``title_en``/``label_en`` for the English UI::
         label: 告警指示灯无告警
         kind: check                   # value pass/fail (or true/false)
         fail_level: warning           # warning (default) | critical
+
+``applies_to`` names the asset kinds (``assets`` ``AssetKind`` values: ups, pdu, ...) whose
+in-service assets in the room each answer the checklist once (a plan may narrow them); without
+it, or in a room with none of them, the checklist is answered once for the room itself.
 
 Other optional item fields: ``help`` (shown under the label), ``required`` (default true).
 An unknown field, kind or urgency is an error naming the file, the item and the field.
@@ -161,6 +166,7 @@ class Checklist:
     items: tuple[Item, ...]
     title_en: str = ""
     source: str = ""
+    applies_to: tuple[str, ...] = ()  # asset kinds answered once per asset; () = the room
 
     def item(self, key: str) -> Item:
         for item in self.items:
@@ -620,7 +626,7 @@ def load_checklist(text: str, source: str) -> Checklist:
             f"{source}: expected a mapping with title and items at the top level, "
             f"got {type(data).__name__}"
         )
-    _no_unknown(data, {"title", "title_en", "items"}, source)
+    _no_unknown(data, {"title", "title_en", "applies_to", "items"}, source)
     title = _text(data, "title", source, required=True)
     raw_items = data.get("items")
     if not isinstance(raw_items, list) or not raw_items:
@@ -633,7 +639,29 @@ def load_checklist(text: str, source: str) -> Checklist:
             raise ChecklistError(f"{source}: items[{index}].key: {item.key!r} is used twice")
         seen.add(item.key)
         items.append(item)
-    return Checklist(key, title, tuple(items), _text(data, "title_en", source), source)
+    return Checklist(
+        key,
+        title,
+        tuple(items),
+        _text(data, "title_en", source),
+        source,
+        _applies_to(data.get("applies_to"), source),
+    )
+
+
+def _applies_to(value: Any, source: str) -> tuple[str, ...]:
+    """The asset kinds of ``applies_to``: a list of keys (or one key), none when absent."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(
+        isinstance(k, str) and KEY_RE.match(k) for k in value
+    ):
+        raise ChecklistError(
+            f"{source}.applies_to: expected a list of asset kinds like [ups, pdu], got {value!r}"
+        )
+    return tuple(dict.fromkeys(value))
 
 
 @dataclass

@@ -64,7 +64,7 @@ class PatrolPlan(Audited, Base):
         ForeignKey("room.id", ondelete="RESTRICT"), index=True
     )
     checklist_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # asset kinds to patrol (empty: each checklist's default kinds, see services.CHECKLIST_KINDS)
+    # asset kinds to patrol (empty: each checklist's own, its YAML's applies_to)
     asset_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
     # local times (site time zone) of the day, "HH:MM", sorted
     schedule_times: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -21,16 +21,9 @@ from inspections.models import (
     RoundStatus,
     asset_target,
 )
+from inspections.queries import catalog
 from opskit import db
 from opskit.i18n import site_tz
-
-#: Checklists answered once per asset of these kinds in the room; any other checklist is
-#: answered once for the room itself (environment, fire and security, rack lamps).
-CHECKLIST_KINDS: dict[str, tuple[str, ...]] = {
-    "ups": ("ups",),
-    "precision_ac": ("precision_ac",),
-    "power_distribution": ("pdu",),
-}
 
 
 def plan_rooms(plan: PatrolPlan) -> list[int]:
@@ -45,14 +38,17 @@ def round_targets(
 ) -> list[dict[str, Any]]:
     """What a round answers: one entry per (checklist, asset) or (checklist, room).
 
-    Asset checklists (``CHECKLIST_KINDS``) take the room's in-service assets of the checklist's
-    kinds (narrowed to ``asset_kinds`` when given); a room with none of them gets one room-level
-    entry so the checklist is not silently dropped.
+    A checklist that ``applies_to`` asset kinds (its YAML) takes the room's in-service assets of
+    those kinds (narrowed to ``asset_kinds`` when given); a room with none of them gets one
+    room-level entry so the checklist is not silently dropped.
     """
+    known = catalog.checklists()
     wanted = set(asset_kinds)
     targets: list[dict[str, Any]] = []
     for key in checklist_keys:
-        kinds = [k for k in CHECKLIST_KINDS.get(key, ()) if not wanted or k in wanted]
+        checklist = known.get(key)
+        applies_to = checklist.applies_to if checklist is not None else ()
+        kinds = [k for k in applies_to if not wanted or k in wanted]
         found = []
         for kind in kinds:
             found += assets.list_assets(

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale
 
+from assets.queries import asset_kinds
 from inspections import checklists as cl
 from inspections.checklists import ChecklistError, Item, Limits, evaluate, resolve_limits
 from opskit.validation import ValidationFailed
@@ -33,7 +34,14 @@ def test_every_shipped_checklist_is_valid_and_complete() -> None:
     assert {p.stem for p in cl.PACKAGE_DIR.glob("*.yaml")} == set(SHIPPED)
     kinds = {item.kind for c in loaded.checklists.values() for item in c.items}
     assert kinds == set(cl.KINDS)  # every kind is used by at least one shipped item
+    # which assets answer a checklist is the checklist's own (applies_to:), in asset kinds
+    assert {key: c.applies_to for key, c in loaded.checklists.items() if c.applies_to} == {
+        "ups": ("ups",),
+        "precision_ac": ("precision_ac",),
+        "power_distribution": ("pdu",),
+    }
     for checklist in loaded.checklists.values():
+        assert set(checklist.applies_to) <= set(asset_kinds()), checklist.key
         assert checklist.title and checklist.title_en
         for item in checklist.items:
             assert item.label and item.label_en, f"{checklist.key}.{item.key}"
@@ -68,6 +76,11 @@ GOOD_ITEM = "  - {key: t, label: 温度, kind: reading, unit: °C, normal: [18, 
             "title: T\nitems:\n" + GOOD_ITEM + GOOD_ITEM,
             "bad.yaml: items[1].key: 't' is used twice",
             id="duplicate-key",
+        ),
+        pytest.param(
+            "title: T\napplies_to: {ups: 1}\nitems:\n" + GOOD_ITEM,
+            "bad.yaml.applies_to: expected a list of asset kinds",
+            id="applies-to-not-a-list",
         ),
         pytest.param(
             "title: T\nitems:\n  - {key: x, label: X, kind: gauge}\n",
