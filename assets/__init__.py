@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from assets import api, cli, excel_views, labels, views
+
 
 def init_app(app: Flask) -> None:
-    from assets import api, cli, excel_views, labels, views
-
     app.register_blueprint(views.bp)
     app.register_blueprint(excel_views.bp)
     app.register_blueprint(api.bp)

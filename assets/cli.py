@@ -1,4 +1,5 @@
-"""`opskit assets ...`: Excel template, import and export.
+"""`opskit assets ...`: Excel template, import and export (and the commands the packages above
+add through ``assets.extensions``: ``remind``, the desk's warranty alerts).
 
 Exit status: 0 done (the summary is printed), 1 the workbook has problems (each is printed,
 nothing was written), 2 usage errors (click's own).
@@ -12,21 +13,27 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-assets_cli = AppGroup("assets", help="Asset registry: Excel template, import, export.")
+from assets import excel, extensions
+from opskit.audit import acting_as, cli_actor
 
 
-def _actor() -> str:
-    from opskit.cli import _cli_actor
+class _AssetsGroup(AppGroup):
+    """The registry's commands, and those the packages above add (``assets.extensions``)."""
 
-    return _cli_actor()
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or extensions.COMMANDS.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *extensions.COMMANDS})
+
+
+assets_cli = _AssetsGroup("assets", help="Asset registry: Excel template, import, export.")
 
 
 @assets_cli.command("template")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def template_cmd(file: Path) -> None:
     """Write the empty import workbook to FILE (.xlsx)."""
-    from assets import excel
-
     excel.write_template(file)
     click.echo(f"template written to {file}")
 
@@ -41,10 +48,7 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     OPSKIT_IMPORT_MAX_ROWS data rows (default 200,000). Problems: the first few of each kind
     are printed, the rest counted.
     """
-    from assets import excel
-    from opskit.audit import acting_as
-
-    with acting_as(_actor()):
+    with acting_as(cli_actor()):
         result = excel.import_workbook(file, dry_run=dry_run)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -67,23 +71,6 @@ def import_cmd(file: Path, dry_run: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def export_cmd(file: Path) -> None:
     """Write every asset, prefix, address, link and line to FILE in the import layout."""
-    from assets import excel
-
     counts = excel.write_export(file)
     parts = ", ".join(f"{sheet} {n}" for sheet, n in counts.items())
     click.echo(f"exported to {file}: {parts}")
-
-
-@assets_cli.command("remind")
-def remind_cmd() -> None:
-    """Raise or clear warranty alerts (expired or ending within 30 days); run daily."""
-    from assets.reminders import sync_warranty_alerts
-    from opskit import db
-    from opskit.audit import acting_as
-    from opskit.i18n import site_tz
-
-    today = db.utcnow().astimezone(site_tz()).date()
-    with acting_as("reminders"):
-        open_count, cleared = sync_warranty_alerts(today)
-        db.session().commit()
-    click.echo(f"warranty alerts open: {open_count}, cleared: {cleared}")

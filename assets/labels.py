@@ -43,6 +43,7 @@ from werkzeug.routing import BuildError
 from assets import queries
 from assets.models import Asset, AssetKind
 from opskit import db
+from opskit.auth import safe_next
 from opskit.server import EXAMPLE_ADDRESS, is_loopback_url, lan_ipv4_addresses
 
 bp = Blueprint("labels", __name__)
@@ -490,7 +491,5 @@ def _go(tag: str) -> Any:
 @bp.route("/scan")
 def scan() -> str:
     # ?next=/incidents/7 : after a scan, go there with ?tag=<tag> (e.g. to record an arrival)
-    from opskit.auth import safe_next
-
     next_path = safe_next(request.args.get("next"), "")
     return render_template("assets/scan.html", not_found=None, typed="", next_path=next_path)

@@ -23,7 +23,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from assets import queries, services
+from assets import extensions, queries, services
 from assets.forms import (
     ADDRESS_STATUS_LABELS,
     IMPORTANCE_LABELS,
@@ -486,9 +486,7 @@ def rack_detail(rack_id: int) -> Any:
     if rack.descending_units:  # U1 at the top: draw lowest numbers first
         slots = list(reversed(slots))
     used, size = queries.rack_utilisation(rack)
-    from monitors.queries import asset_colours
-
-    states = asset_colours([s.asset.id for s in slots if s.asset is not None])
+    states = extensions.asset_states([s.asset.id for s in slots if s.asset is not None])
     return render_template(
         "assets/rack.html",
         rack=rack,

@@ -36,6 +36,10 @@ TOP = ("opskit", "opskit.web", "opskit.dashboard", "opskit.cli", "opskit.demo")
 
 #: Modules a package offers to the packages above or beside it, besides queries and services.
 PUBLIC: dict[str, dict[str, str]] = {
+    "assets": {
+        "assets.extensions": "where the desk and the domains add to the registry's pages and "
+        "commands from their init_app (the rack's states, opskit assets remind)",
+    },
     "opskit.alerts": {
         "opskit.alerts.sla": "the SLA clock, which reports and the service desk also run",
         "opskit.alerts.calendar": "the working calendar (5x8) any domain may need",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from opskit.alerts import channels, cli, incident_views, views
+from opskit.alerts import channels, cli, incident_views, views, warranty
 
 
 def init_app(app: Flask) -> None:
@@ -13,3 +13,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(channels.bp)
     app.cli.add_command(cli.sla_cli)
     app.cli.add_command(cli.notify_cli)
+    warranty.init_app(app)  # `opskit assets remind`

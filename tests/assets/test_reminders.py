@@ -9,9 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from assets import services
-from assets.reminders import sync_warranty_alerts
 from opskit import db
 from opskit.alerts.models import Alert
+from opskit.alerts.warranty import sync_warranty_alerts
 from tests import factories
 
 

@@ -1,23 +1,28 @@
-"""Registry reminders as alerts: warranties that have ended or end within 30 days.
+"""Warranty alerts: the registry's warranties that have ended or end within 30 days, raised as
+alerts by the desk (the registry sits below the desk and never imports it).
 
-``sync_warranty_alerts`` is idempotent: run it daily (``opskit assets remind``); each asset has
-one open alert (source ``registry``, urgency C) that is updated with the days left, and cleared
-when the warranty is extended or the asset retired.
+``sync_warranty_alerts`` is idempotent: run it daily (``opskit assets remind``, a command this
+module adds to the registry's group through ``assets.extensions``); each asset has one open alert
+(source ``registry``, urgency C) that is updated with the days left, and cleared when the
+warranty is extended or the asset retired. The assets come from ``assets.queries``.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
+import click
+from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from assets import queries
-from opskit import db
+from assets import extensions
+from assets import queries as registry
+from opskit import clock, db
 from opskit.alerts import services as alerts
 from opskit.alerts.models import OPEN_STATUSES, Alert
+from opskit.audit import acting_as
 
 RULE = "registry.warranty"
 WITHIN_DAYS = 30
@@ -31,7 +36,7 @@ def sync_warranty_alerts(today: date) -> tuple[int, int]:
     """Raise or update the warranty alerts due today; clear the rest. Returns (open, cleared)."""
     wanted = set()
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        for reminder in queries.warranty_reminders(today, within_days=WITHIN_DAYS):
+        for reminder in registry.warranty_reminders(today, within_days=WITHIN_DAYS):
             asset = reminder.asset
             end = asset.warranty_end.isoformat() if asset.warranty_end else ""
             if reminder.days_left < 0:
@@ -69,3 +74,17 @@ def sync_warranty_alerts(today: date) -> tuple[int, int]:
             alerts.clear_alert(key, note="warranty renewed or asset retired")
             cleared += 1
     return len(wanted), cleared
+
+
+@click.command("remind")
+def remind_cmd() -> None:
+    """Raise or clear warranty alerts (expired or ending within 30 days); run daily."""
+    with acting_as("reminders"):
+        open_count, cleared = sync_warranty_alerts(clock.site_today())
+        db.session().commit()
+    click.echo(f"warranty alerts open: {open_count}, cleared: {cleared}")
+
+
+def init_app(app: Flask) -> None:
+    """``opskit assets remind``: the command joins the registry's group."""
+    extensions.COMMANDS[remind_cmd.name] = remind_cmd
