@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from inspections import views
+from inspections import queries, views
+from opskit.alerts import wording
 
 
 def init_app(app: Flask) -> None:
     for blueprint in views.BLUEPRINTS:
         app.register_blueprint(blueprint)
+    wording.register_rule_titles("patrol.", queries.item_title)  # a finding's checklist item

@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from opskit import db
+from opskit.clock import site_tz
 from opskit.demo import devices, recordings
 from opskit.demo.cli import demo_cmd
-from opskit.i18n import site_tz
 from reports.build import build_pack
 from reports.periods import parse_period
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
@@ -14,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assets import queries as registry
 from opskit import db
+from opskit.alerts import incidents
 from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, Incident, RuleState
 from opskit.alerts.rules import site_rules
 from opskit.alerts.sla import (
@@ -25,6 +25,7 @@ from opskit.alerts.sla import (
     default_policy_text,
     load_policy,
 )
+from opskit.clock import site_tz
 from opskit.models import SiteSetting
 
 CLOCK_DONE = {
@@ -51,7 +52,7 @@ def policy_problems() -> list[str]:
 
 
 def _policy_and_problems() -> tuple[Policy, list[str]]:
-    tz = ZoneInfo(current_app.config["SITE_TIMEZONE"])
+    tz = site_tz()
     try:
         saved = db.session().get(SiteSetting, POLICY_KEY)
     except SQLAlchemyError:  # database not set up yet (e.g. `opskit sla deadlines` at once)
@@ -237,3 +238,8 @@ def over_limit(
 
     found.sort(key=lambda o: (o.level != "critical", -number(o.value), o.asset_id, o.instance))
     return len(found), found[:limit]
+
+
+def incident_words() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(grade → its word, phase → its word) of incidents, lazy (for the reports)."""
+    return incidents.GRADE_LABELS, incidents.PHASE_LABELS

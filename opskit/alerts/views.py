@@ -17,7 +17,7 @@ from opskit.alerts.models import Alert
 from opskit.alerts.queries import POLICY_KEY
 from opskit.alerts.sla import HOURS, ClockState, PolicyError, default_policy_text, load_policy
 from opskit.auth import require_roles
-from opskit.i18n import site_tz
+from opskit.clock import site_tz
 from opskit.models import Role, SiteSetting
 from opskit.people import full_name
 from opskit.validation import ValidationFailed

@@ -11,10 +11,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from opskit import db, migrate, users
+from opskit.addresses import tablet_notes
 from opskit.audit import acting_as
 from opskit.demo import run, seed
 from opskit.server import run as serve
-from opskit.server import tablet_notes
 from opskit.tls import server_ssl_paths
 
 
