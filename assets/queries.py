@@ -15,6 +15,8 @@ from assets.models import (
     AddressStatus,
     Asset,
     AssetKind,
+    AssetStatus,
+    Importance,
     IPAddress,
     LabeledEnum,
     Link,
@@ -669,6 +671,16 @@ def enum_labels(enum_cls: Any) -> dict[str, Any]:
     if isinstance(enum_cls, type) and issubclass(enum_cls, LabeledEnum):
         return enum_cls.labels()
     return {}
+
+
+def asset_status_labels() -> dict[str, Any]:
+    """Each asset status's value → its label (lazy)."""
+    return AssetStatus.labels()
+
+
+def importance_labels() -> dict[str, Any]:
+    """Each importance's value → its label (lazy)."""
+    return Importance.labels()
 
 
 # --- reads for inspections (patrol plans, the logbook) ----------------------------------------

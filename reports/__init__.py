@@ -5,12 +5,10 @@ from __future__ import annotations
 from flask import Flask
 
 from opskit import jobs
-from reports import schedule
+from reports import cli, schedule, views
 
 
 def init_app(app: Flask) -> None:
-    from reports import cli, views
-
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.report_cli)
     jobs.register("report pack", schedule.run_due)  # the notifier builds the scheduled packs

@@ -9,9 +9,11 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from assets.queries import all_sites
 from opskit import db
 from opskit.xlsx.writer import ReportWriter
-from reports.kinds import KINDS, MONTHLY_KINDS, PLANNED, Context, Image, month_overview
+from reports.kinds import KINDS, MONTHLY_KINDS, PLANNED, Context, Image
+from reports.overview import month_overview
 from reports.periods import Period
 
 
@@ -45,8 +47,6 @@ def pack_title(period: Period) -> str:
 
 def _registry_sites(locale: str) -> str:
     """The cover's site when OPSKIT_SITE_NAME is not set: the registry's sites."""
-    from assets.queries import all_sites
-
     names = [s.name for s in all_sites()]
     if not names:
         return _("(site name not set)")
@@ -77,7 +77,7 @@ def build_pack(
             by_month = period.kind != "month" and any(k in chosen for k in MONTHLY_KINDS)
             overview = writer.reserve(_("Month by month")) if by_month else None
             for kind in chosen:
-                for sheet in KINDS[kind][1](ctx):
+                for sheet in KINDS[kind].build(ctx):
                     if isinstance(sheet, Image):
                         writer.image(sheet.name, sheet.title, sheet.png, sheet.note)
                         written[sheet.name] = 1

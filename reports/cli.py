@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import getpass
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+
+from opskit.i18n import site_tz
+from reports.build import ReportError, build_pack
+from reports.periods import PeriodError, parse_period
+from reports.schedule import run_due
 
 report_cli = AppGroup("report", help="Excel report packs for the customer.")
 
@@ -20,10 +26,6 @@ report_cli = AppGroup("report", help="Excel report packs for the customer.")
 @click.option("--engineer", default="", help="Name on the cover sheet.")
 def build_cmd(period: str, kinds: str, out: Path, lang: str | None, engineer: str) -> None:
     """Build the report workbook."""
-    from opskit.i18n import site_tz
-    from reports.build import ReportError, build_pack
-    from reports.periods import PeriodError, parse_period
-
     try:
         chosen = [k.strip() for k in kinds.split(",") if k.strip()] or None
         written = build_pack(
@@ -47,10 +49,6 @@ def _user() -> str:
 @click.option("--now", "now_text", default=None, help="Pretend it is this UTC ISO time (tests).")
 def schedule_cmd(now_text: str | None) -> None:
     """Build the scheduled packs that are due and not stored yet (idempotent; run it often)."""
-    from datetime import UTC, datetime
-
-    from reports.schedule import run_due
-
     now = None
     if now_text:
         now = datetime.fromisoformat(now_text)

@@ -24,9 +24,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import select
 
 from opskit import db
+from opskit.alerts.queries import current_policy
+from opskit.config import REPORT_PERIODS
 from opskit.i18n import site_tz
+from opskit.models import User
+from reports.build import build_pack
 from reports.periods import Period, current_period, parse_period, previous_period
 
 STORED = re.compile(r"^opskit-(?P<period>\d{4}Q[1-4]|\d{4}-\d{2}|\d{4})-(?P<lang>zh_CN|en)\.xlsx$")
@@ -50,8 +55,6 @@ def stored_name(period: Period, lang: str) -> str:
 
 
 def first_working_day_after(period: Period) -> date:
-    from opskit.alerts.queries import current_policy
-
     calendar = current_policy().calendar
     day = period.next_day
     while not calendar.is_workday(day):
@@ -61,8 +64,6 @@ def first_working_day_after(period: Period) -> date:
 
 def scheduled() -> tuple[str, ...]:
     """The period lengths the schedule builds (``OPSKIT_REPORT_SCHEDULE``)."""
-    from opskit.config import REPORT_PERIODS
-
     return tuple(current_app.config.get("REPORT_SCHEDULE", REPORT_PERIODS))
 
 
@@ -94,8 +95,6 @@ def next_builds(now: datetime | None = None) -> list[tuple[Period, date]]:
 
 def run_due(now: datetime | None = None) -> list[Path]:
     """Build each due pack that is not stored yet; returns the files written."""
-    from reports.build import build_pack
-
     lang = current_app.config["BABEL_DEFAULT_LOCALE"]
     built = []
     for period in due(now):
@@ -110,10 +109,6 @@ def run_due(now: datetime | None = None) -> list[Path]:
 
 def resident_engineers() -> list[str]:
     """Names of the active engineer accounts: the cover of a scheduled pack names them."""
-    from sqlalchemy import select
-
-    from opskit.models import User
-
     users = db.session().scalars(
         select(User).where(User.role == "engineer", User.active.is_(True)).order_by(User.id)
     )

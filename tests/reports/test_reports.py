@@ -341,7 +341,7 @@ def test_registry_words_in_the_workbook_language(app: Flask, tmp_path: Path) -> 
 
 def test_forecast_crossing_of_a_nearly_flat_line() -> None:
     """A slope of rounding noise does not overflow the calendar: no date, 'crosses later'."""
-    from reports.load import crossing_day
+    from reports.kinds.load import crossing_day
 
     start = datetime(2026, 1, 1)
     assert crossing_day(start, 20.0, 0.5, 80.0) == date(2026, 5, 1)  # 120 days

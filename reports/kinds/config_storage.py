@@ -16,19 +16,24 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from assets.queries import (
+    asset_configs_for_report,
+    asset_ids_for_report,
+    asset_kind_labels,
+    asset_status_labels,
+    assets_by_ids,
+)
+from monitors.queries import volume_usage
 from opskit.xlsx.writer import INT, NUMBER, Col, Sheet
-from reports.kinds import Context, enum_labeller
+from reports.kinds.base import Context, Kind, labeller
 
 NEAR_FULL = 85.0  # percent, like the storage.full alert rule's warning
 GB = 1024**3
 
 
 def config_storage(ctx: Context) -> list[Sheet]:
-    from assets.models import AssetKind, AssetStatus
-    from assets.queries import asset_configs_for_report, asset_ids_for_report, assets_by_ids
-    from monitors.queries import volume_usage
-
     period = ctx.period
     ids = asset_ids_for_report()
     volumes = volume_usage(period.start, period.end, ids)
@@ -40,7 +45,8 @@ def config_storage(ctx: Context) -> list[Sheet]:
         return max(use["last"] or 0, use["peak"] or 0) >= NEAR_FULL
 
     def device_rows() -> Iterator[dict[str, Any]]:
-        kind_label, status_label = enum_labeller(AssetKind), enum_labeller(AssetStatus)
+        kind_label = labeller(asset_kind_labels())
+        status_label = labeller(asset_status_labels())
         for row in asset_configs_for_report():  # streamed: one row at a time
             asset_id, tag, name, kind, vendor, model, serial, specs, status = row
             specs = specs or {}
@@ -138,3 +144,6 @@ def config_storage(ctx: Context) -> list[Sheet]:
 
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+KIND = Kind(_l("Configuration and storage"), config_storage)

@@ -27,16 +27,19 @@ At 200 servers and a quarter, the weekly rows are 12,800 rows instead of 2.2 mil
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from monitors.queries import load_families
+from assets.queries import assets_for_report, importance_labels
+from monitors.queries import hourly_values, load_families, load_weeks
 from opskit.xlsx.writer import DATE, NUMBER, Col, Sheet
-from reports.kinds import Context, enum_labeller
+from reports.kinds.base import Context, Kind, labeller
 
 #: family → (metrics, how instances/metrics combine per hour, scale to the unit, unit); the
 #: metrics and how they combine are the monitors' (``monitors.queries.load_families``)
@@ -76,8 +79,6 @@ def short_names() -> dict[str, str]:
 
 
 def core_assets() -> list[Any]:
-    from assets.queries import assets_for_report
-
     return [
         a
         for a in assets_for_report(["server"])
@@ -134,8 +135,6 @@ class Series:
 
 
 def _series(assets: list[Any], ctx: Context) -> Iterator[Series]:
-    from monitors.queries import hourly_values
-
     by_id = {a.id: a for a in assets}
     family_of = {m: f for f, (ms, *_r) in FAMILIES.items() for m in ms}
     metrics = sorted(family_of)
@@ -190,10 +189,6 @@ def _weekly_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
     Σx = n·d + Σs/24, Σx² = n·d² + 2d·Σs/24 + Σs²/576 and Σxy = d·Σy + Σs·y/24, the same line
     as through every hourly value. Periods not starting on the 1st of a month (none so far)
     are left to the hourly rollups."""
-    from array import array
-
-    from monitors.queries import load_weeks
-
     period = ctx.period
     if period.first_day.day != 1 or period.next_day.day != 1:
         return {}
@@ -290,9 +285,7 @@ def load(ctx: Context) -> list[Sheet]:
     summary: list[dict[str, Any]] = []
     #: family → week → asset tag → p95 (for the trend charts)
     trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
-    from assets.models import Importance
-
-    importance = enum_labeller(Importance)
+    importance = labeller(importance_labels())
     stats = _weekly_stats(assets, ctx)
     missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
     if missing:
@@ -457,3 +450,6 @@ def load(ctx: Context) -> list[Sheet]:
 def _as_unit(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """Round for display to two decimals (percent points or Mbit/s)."""
     return row | {k: round(row[k], 2) if row[k] is not None else None for k in keys}
+
+
+KIND = Kind(_l("Server and database load"), load)

@@ -1,14 +1,6 @@
-"""Report kinds 网络拓扑 (topology) and IP分配 (IP allocation).
-
-Topology compares the registry's links (``assets.queries.all_links``) with the LLDP neighbours
-the poller saw during the period (``monitors.queries.lldp_neighbours_between``), by the one
-comparison the topology page also draws (``monitors.queries.compare_links``): a registered link
-is *seen*, *not seen* or *not checked* (neither device reported LLDP data); a neighbour matching
-no registered link is *seen, not registered* (one row per pair of ends).
-
-IP allocation: per prefix size/used/free/utilisation (``assets.queries.prefix_utilisation``),
-every registered address, and conflicts with the ARP tables seen in the period
-(``monitors.queries.arp_sightings_between``):
+"""Report kind IP分配 (IP allocation): per prefix size/used/free/utilisation
+(``assets.queries.prefix_utilisation``), every registered address, and conflicts with the ARP
+tables seen in the period (``monitors.queries.arp_sightings_between``):
 
 - *seen, not registered*: an IP in some ARP table but not registered (or registered as free);
 - *registered active, not seen*: an active address never in an ARP table during the period, in
@@ -28,9 +20,12 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from assets.queries import all_addresses, assets_by_ids, list_prefixes, prefix_utilisations
+from monitors.queries import arp_sightings_between
 from opskit.xlsx.writer import DATETIME, INT, PERCENT, Col, Sheet
-from reports.kinds import Context, Image, _local
+from reports.kinds.base import Context, Kind, local_time
 
 _CANONICAL_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -62,170 +57,6 @@ def norm_mac(mac: str | None) -> str:
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
-# --- 网络拓扑 -----------------------------------------------------------------------------------
-
-
-def topology(ctx: Context) -> list[Any]:
-    from assets.models import LinkSource
-    from assets.queries import all_links, asset_labels
-    from monitors.queries import compare_links, lldp_neighbours_between
-    from reports import diagram
-
-    period = ctx.period
-    links = all_links()
-    neighbours = lldp_neighbours_between(period.start, period.end)
-    comparison = compare_links(links, neighbours)
-    states = comparison.states
-    unregistered = comparison.unregistered
-
-    # asset id → (tag, name, kind) of every device in a link or an LLDP table
-    names: dict[int | None, tuple[str, str, str]] = {
-        a.id: (a.asset_tag, a.name, a.kind)
-        for a in asset_labels(
-            sorted(
-                {n.asset_id for n in neighbours}
-                | {n.remote_asset_id for n in neighbours if n.remote_asset_id}
-            )
-        )
-    }
-    for link in links:
-        names.setdefault(link.a_asset_id, (link.a_tag, link.a_name, link.a_kind))
-        if link.b_tag is not None:
-            names.setdefault(link.b_asset_id, (link.b_tag, link.b_name, link.b_kind))
-    state_text = {
-        "ok": _("seen"),
-        "not_seen": _("not seen"),
-        "unchecked": _("no LLDP data"),
-        "unregistered": _("seen, not registered"),
-    }
-    sources = {
-        LinkSource.MANUAL.value: _("registered"),
-        LinkSource.DISCOVERED.value: _("discovered (registered)"),
-    }
-
-    def tag(asset_id: int | None) -> str:
-        return names[asset_id][0] if asset_id in names else ""
-
-    def name(asset_id: int | None) -> str:
-        return names[asset_id][1] if asset_id in names else ""
-
-    link_rows = [
-        {
-            "a_tag": tag(link.a_asset_id),
-            "a_name": name(link.a_asset_id),
-            "a_port": link.a_port,
-            "b_tag": tag(link.b_asset_id),
-            "b_name": name(link.b_asset_id),
-            "b_port": link.b_port,
-            "medium": link.medium,
-            "source": sources.get(link.source, link.source),
-            "lldp": state_text[states[link.id]],
-            "state": states[link.id],
-        }
-        for link in links
-    ]
-    extra = sorted(unregistered, key=lambda n: (tag(n.asset_id), n.local_port))
-    link_rows += [
-        {
-            "a_tag": tag(n.asset_id),
-            "a_name": name(n.asset_id),
-            "a_port": n.local_port,
-            "b_tag": tag(n.remote_asset_id) or n.remote_sys_name,
-            "b_name": name(n.remote_asset_id),
-            "b_port": n.remote_port,
-            "medium": "",
-            "source": _("LLDP, not registered"),
-            "lldp": state_text["ok"],
-            "state": "unregistered",
-        }
-        for n in extra
-    ]
-    unseen = [r for r in link_rows if r["state"] == "not_seen"]
-    ctx.headline[_("Links registered")] = len(links)
-    ctx.headline[_("Links seen but not registered")] = len(extra)
-    ctx.headline[_("Links registered but not seen")] = len(unseen)
-
-    nodes = {aid: diagram.Node(aid, *label) for aid, label in names.items()}
-    edges = [diagram.Edge(link.a_asset_id, link.b_asset_id, states[link.id]) for link in links] + [
-        diagram.Edge(n.asset_id, n.remote_asset_id, "unregistered")
-        for n in extra
-        if n.remote_asset_id is not None
-    ]
-    legend = {
-        "ok": _("registered, seen by LLDP"),
-        "not_seen": _("registered, not seen"),
-        "unregistered": _("seen, not registered"),
-        "unchecked": _("registered, no LLDP data"),
-    }
-    png = diagram.draw(list(nodes.values()), edges, legend)
-    link_cols = [
-        Col("a_tag", _("Device A")),
-        Col("a_name", _("Name A")),
-        Col("a_port", _("Port A")),
-        Col("b_tag", _("Device B")),
-        Col("b_name", _("Name B")),
-        Col("b_port", _("Port B")),
-        Col("medium", _("Medium")),
-        Col("source", _("Source")),
-        Col("lldp", _("LLDP in the period")),
-    ]
-    return [
-        Sheet(
-            _("Network links"),
-            link_cols,
-            link_rows,
-            highlight=lambda r: r["state"] in ("not_seen", "unregistered"),
-            note=_(
-                "Registered links compared with the LLDP neighbours polled in %(period)s.",
-                period=period.text,
-            ),
-        ),
-        Sheet(
-            _("Seen, not registered"),
-            [
-                Col("device", _("Device")),
-                Col("name", _("Name")),
-                Col("port", _("Local port")),
-                Col("remote", _("Neighbour system name")),
-                Col("remote_port", _("Neighbour port")),
-                Col("chassis", _("Neighbour chassis ID")),
-                Col("matched", _("Matched asset")),
-                Col("first", _("First seen"), DATETIME),
-                Col("last", _("Last seen"), DATETIME),
-            ],
-            [
-                {
-                    "device": tag(n.asset_id),
-                    "name": name(n.asset_id),
-                    "port": n.local_port,
-                    "remote": n.remote_sys_name,
-                    "remote_port": n.remote_port,
-                    "chassis": n.remote_chassis_id,
-                    "matched": tag(n.remote_asset_id),
-                    "first": _local(n.first_seen, ctx),
-                    "last": _local(n.last_seen, ctx),
-                }
-                for n in extra
-            ],
-        ),
-        Sheet(
-            _("Registered, not seen"),
-            link_cols[:-2],
-            unseen,
-            note=_("Links whose devices reported LLDP neighbours, but not this link."),
-        ),
-        Image(
-            _("Topology diagram"),
-            _("Network topology %(period)s", period=period.text),
-            png,
-            _("Boxes are devices (tag and name); lines are links, coloured by what LLDP showed."),
-        ),
-    ]
-
-
-# --- IP分配 ---------------------------------------------------------------------------------
-
-
 @dataclass(slots=True)
 class Seen:
     """What the ARP tables showed of one IP (tuples, not sets: most IPs have one MAC)."""
@@ -237,7 +68,7 @@ class Seen:
 
 
 def local_times(ctx: Context) -> Callable[[datetime | None], datetime | None]:
-    """``_local`` remembering what it converted: ARP tables are polled at a few moments, so
+    """``local_time`` remembering what it converted: ARP tables are polled at a few moments, so
     thousands of sightings share each first/last time."""
     done: dict[datetime, datetime | None] = {}
 
@@ -246,7 +77,7 @@ def local_times(ctx: Context) -> Callable[[datetime | None], datetime | None]:
             return None
         found = done.get(moment)
         if found is None:
-            found = done[moment] = _local(moment, ctx)
+            found = done[moment] = local_time(moment, ctx)
         return found
 
     return local
@@ -259,10 +90,6 @@ def macs_text(entry: Seen | None) -> str:
 
 
 def ip_allocation(ctx: Context) -> list[Sheet]:
-    from assets.models import AddressStatus
-    from assets.queries import all_addresses, assets_by_ids, list_prefixes, prefix_utilisations
-    from monitors.queries import arp_sightings_between
-
     period = ctx.period
     local = local_times(ctx)
     seen: dict[str, Seen] = {}
@@ -318,7 +145,7 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
     # one registered address seen there), and the registered addresses in conflict, in address
     # order. "Registered active, not seen" depends on the coverage, known only at the end, so
     # those rows wait as candidates (kind None) and are judged afterwards.
-    free, active = AddressStatus.FREE.value, AddressStatus.ACTIVE.value
+    free, active = "free", "active"  # stored values of the registry's AddressStatus
     several, differs = _("One IP, several MACs"), _("MAC differs from registered")
     registered: set[str] = set()
     covered: set[int] = set()
@@ -461,3 +288,6 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
             ),
         ),
     ]
+
+
+KIND = Kind(_l("IP allocation"), ip_allocation)

@@ -16,13 +16,14 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from assets.queries import all_rooms
 from inspections import queries as patrol_queries
 from inspections.queries import checklists, findings_between, logbook_counts, rounds_for_days
 from opskit.people import full_name
 from opskit.xlsx.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
-from reports.kinds import Context, _local
+from reports.kinds.base import Context, Kind, local_time
 
 
 def patrol(ctx: Context) -> list[Sheet]:
@@ -76,7 +77,7 @@ def patrol(ctx: Context) -> list[Sheet]:
         answer = f.answer
         finding_rows.append(
             {
-                "opened": _local(f.opened_at, ctx),
+                "opened": local_time(f.opened_at, ctx),
                 "room": rooms.get(f.round.room_id, ""),
                 "engineer": full_name(f.round.engineer),
                 "item": item_label(answer.checklist_key, answer.item_key),
@@ -87,7 +88,7 @@ def patrol(ctx: Context) -> list[Sheet]:
                 "urgency": f.urgency,
                 "message": f.message,
                 "state": _("still open") if f.closed_at is None else _("closed"),
-                "closed": _local(f.closed_at, ctx),
+                "closed": local_time(f.closed_at, ctx),
                 "closed_by": full_name(f.closed_by),
                 "note": f.closing_note,
                 "hours": round((f.closed_at - f.opened_at).total_seconds() / 3600, 1)
@@ -163,3 +164,6 @@ def patrol(ctx: Context) -> list[Sheet]:
             log_rows,
         ),
     ]
+
+
+KIND = Kind(_l("Patrol summary"), patrol, monthly=True)

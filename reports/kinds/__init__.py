@@ -1,0 +1,28 @@
+"""Report kinds: one module per kind under ``reports/kinds/``, each implementing ``ReportKind``
+(``base.py``: a title, whether it counts per month, ``build(ctx)`` → sheets), registered below
+in the order of the pack. An unknown key is refused with the known ones listed; kinds not built
+yet are listed in ``PLANNED`` so the page and the CLI can say so instead of failing.
+"""
+
+from __future__ import annotations
+
+from reports.kinds import alerts, config_storage, ip, load, patrol, topology, warranty
+from reports.kinds.base import Context, Image, ReportKind
+
+#: report kinds that exist, in the order of the pack
+KINDS: dict[str, ReportKind] = {
+    "config_storage": config_storage.KIND,
+    "topology": topology.KIND,
+    "ip": ip.KIND,
+    "patrol": patrol.KIND,
+    "alerts": alerts.KIND,
+    "load": load.KIND,
+    "warranty": warranty.KIND,
+}
+#: kinds of the quarterly pack still to be built (none left; the page and CLI still honour it)
+PLANNED: dict[str, str] = {}
+
+#: kinds that count things per month for the overview sheet of a quarter or year
+MONTHLY_KINDS = tuple(key for key, kind in KINDS.items() if kind.monthly)
+
+__all__ = ["KINDS", "MONTHLY_KINDS", "PLANNED", "Context", "Image", "ReportKind"]

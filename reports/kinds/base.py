@@ -1,0 +1,89 @@
+"""What every report kind shares: the ``ReportKind`` protocol, the ``Context`` a pack is built
+in, the ``Image`` sheet, and the small helpers for times and words.
+
+A kind reads only other domains' ``queries`` modules and returns ``Sheet`` objects (or an
+``Image``) for the shared writer; it never formats cells itself. Times are converted to the
+site's local time here (the writer refuses aware datetimes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from opskit.xlsx.writer import Sheet
+from reports.periods import Period
+
+
+@dataclass
+class Context:
+    period: Period
+    now: datetime  # aware UTC; clocks still running are judged at min(now, period end)
+    headline: dict[str, Any]  # figures for the cover sheet, filled by the kinds
+    #: month (its first day) → figure → value, for the month-by-month overview of a quarter or
+    #: year; filled by the kinds that count things per month
+    months: dict[date, dict[str, float]] = field(default_factory=dict)
+    counted: set[str] = field(default_factory=set)  # the kinds that counted per month
+
+    def count(self, moment: date | datetime, figure: str, n: float = 1) -> None:
+        """Add ``n`` to ``figure`` of the month holding ``moment`` (a local date, or an aware
+        datetime taken in site time)."""
+        day = moment.astimezone(self.period.tz).date() if isinstance(moment, datetime) else moment
+        month = self.months.setdefault(day.replace(day=1), {})
+        month[figure] = month.get(figure, 0) + n
+
+
+@dataclass
+class Image:
+    """A sheet holding one picture (the topology diagram)."""
+
+    name: str
+    title: str
+    png: bytes
+    note: str = ""
+
+
+def local_time(moment: datetime | None, ctx: Context) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.astimezone(ctx.period.tz).replace(tzinfo=None)
+
+
+def labeller(labels: Mapping[str, Any]) -> Callable[[str], str]:
+    """A function from stored values to their words (``labels``: lazy strings, e.g. the
+    registry's ``assets.queries.asset_kind_labels()``), each translated once, in the language
+    of the workbook being built; an unknown value shows as itself."""
+    words = {key: str(word) for key, word in labels.items()}
+    return lambda value: words.get(value, value)
+
+
+def minutes(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else round((end - start).total_seconds() / 60, 1)
+
+
+class ReportKind(Protocol):
+    """One kind of the pack: its title (lazy, shown on the page and the CLI), whether it counts
+    things per month for a quarter's or a year's month-by-month sheet (``Context.count``), and
+    ``build``, from the pack's context to its sheets in order."""
+
+    @property
+    def title(self) -> Any: ...
+
+    @property
+    def monthly(self) -> bool: ...
+
+    def build(self, ctx: Context) -> list[Sheet | Image]: ...
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A ``ReportKind`` made of a title and a function (what each kind module registers)."""
+
+    title: Any  # a lazy string
+    builder: Callable[[Context], list[Sheet | Image]]
+    monthly: bool = False
+
+    def build(self, ctx: Context) -> list[Sheet | Image]:
+        return self.builder(ctx)
