@@ -17,6 +17,7 @@ from flask_login import current_user
 from assets import queries as assets
 from inspections import limits, queries, services
 from inspections.checklists import Checklist, Limits
+from inspections.items import kind_of
 from opskit import db
 from opskit.auth import require_roles
 from opskit.validation import ValidationFailed
@@ -24,14 +25,6 @@ from opskit.validation import ValidationFailed
 bp = Blueprint("patrol_admin", __name__, url_prefix="/patrol/admin")
 
 MAX_YAML_BYTES = 256 * 1024
-KIND_NAMES = {
-    "check": _l("Pass/fail check"),
-    "reading": _l("Reading"),
-    "choice": _l("Choice"),
-    "text": _l("Text"),
-    "photo": _l("Photo"),
-    "signature": _l("Signature"),
-}
 SCOPE_NAMES = {"site": _l("Site"), "room": _l("Room"), "asset": _l("Asset")}
 PLAN_EDITORS = ("admin", "supervisor")
 
@@ -84,7 +77,7 @@ def _checklist_page(form: dict[str, Any], errors: dict[str, str]) -> Any:
                 "origin": "replaced"
                 if in_instance and key in shipped
                 else ("added" if in_instance else "shipped"),
-                "readings": sum(1 for i in checklist.items if i.kind == "reading"),
+                "readings": sum(1 for i in checklist.items if kind_of(i).has_limits),
             }
         )
     return render_template(
@@ -166,7 +159,7 @@ def _detail_page(checklist: Checklist, form: dict[str, Any], errors: dict[str, s
     return render_template(
         "inspections/admin_checklist.html",
         checklist=checklist,
-        kinds=KIND_NAMES,
+        kind_of=kind_of,
         scopes=SCOPE_NAMES,
         limits_text=limits_text,
         overrides=overrides,

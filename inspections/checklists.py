@@ -1,4 +1,4 @@
-"""Patrol checklists as data: the YAML schema, the item kinds, and the limit evaluation.
+"""Patrol checklists as data: the YAML schema, loading (and caching) the files, judging an answer.
 
 A checklist is one YAML file. The package ships six (``inspections/checklists/*.yaml``); an
 admin adds or replaces one by dropping a file into ``<instance>/checklists/`` (a dropped file
@@ -56,6 +56,11 @@ the normal range and a critical limit may not lie inside the warning limits (equ
 room → asset (most specific wins). An override has the same shape as the YAML limits and may
 change only some of them (``{"warning": {"high": 29}}``); ``null`` removes a bound.
 
+The values (``Item``, ``Limits``, ``Outcome`` ...) and the limit rules are in
+``inspections.definitions``, re-exported here; each item kind (what its YAML takes, how an answer
+is judged, what the form shows) is a module of ``inspections.items``, registered in its
+``KINDS``.
+
 **Messages.** Schema errors are English text for the admin (like ``opskit.alerts.rules``).
 Evaluation outcomes carry a ``code`` and ``params`` for programs and a ``message`` built with
 ``lazy_gettext``: it renders in the user's language inside a request and in English without
@@ -64,327 +69,63 @@ Flask (scripts, tests).
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from flask_babel import lazy_gettext as _l
 
-from opskit.validation import ValidationFailed
+from inspections.definitions import (
+    KEY_RE,
+    LEVELS,
+    LIMIT_FIELDS,
+    METRIC_RE,
+    SCOPES,
+    URGENCIES,
+    Checklist,
+    ChecklistError,
+    Item,
+    Limits,
+    Option,
+    Outcome,
+    blank,
+    check_limits,
+    invalid,
+    limit_value,
+    no_unknown,
+    ok,
+    resolve_limits,
+)
+from inspections.items import KINDS, ItemKind, kind_of
+
+__all__ = [  # the schema's names, for the callers of this module
+    "KEY_RE",
+    "KINDS",
+    "LEVELS",
+    "LIMIT_FIELDS",
+    "SCOPES",
+    "Checklist",
+    "ChecklistError",
+    "Item",
+    "ItemKind",
+    "Limits",
+    "Loaded",
+    "Option",
+    "Outcome",
+    "cached_checklists",
+    "check_limits",
+    "evaluate",
+    "instance_checklists",
+    "kind_of",
+    "load_checklist",
+    "load_checklists",
+    "resolve_limits",
+]
+
 
 PACKAGE_DIR = Path(__file__).resolve().parent / "checklists"
-URGENCIES = ("A", "B", "C")
-LEVELS = ("ok", "warning", "critical")
-SCOPES = ("site", "room", "asset")  # override order: least to most specific
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-METRIC_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
-
-class ChecklistError(ValueError):
-    """A checklist file is invalid; the message names the file, the item and the field."""
-
-
-# --- definitions ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Limits of a reading; ``None`` is no bound. Missing warning sides fall back to normal."""
-
-    normal_min: float | None = None
-    normal_max: float | None = None
-    warning_low: float | None = None
-    warning_high: float | None = None
-    critical_low: float | None = None
-    critical_high: float | None = None
-
-    @property
-    def effective_warning_low(self) -> float | None:
-        return self.normal_min if self.warning_low is None else self.warning_low
-
-    @property
-    def effective_warning_high(self) -> float | None:
-        return self.normal_max if self.warning_high is None else self.warning_high
-
-
-# YAML path of each limit: (group, side) → Limits attribute
-LIMIT_FIELDS: dict[tuple[str, str], str] = {
-    ("normal", "min"): "normal_min",
-    ("normal", "max"): "normal_max",
-    ("warning", "low"): "warning_low",
-    ("warning", "high"): "warning_high",
-    ("critical", "low"): "critical_low",
-    ("critical", "high"): "critical_high",
-}
-
-
-@dataclass(frozen=True)
-class Option:
-    key: str
-    label: str
-    label_en: str = ""
-    level: str = "ok"
-
-
-@dataclass(frozen=True)
-class Item:
-    key: str
-    label: str
-    kind: str
-    label_en: str = ""
-    help: str = ""
-    required: bool = True
-    urgency: str = "C"
-    critical_urgency: str | None = None
-    metric: str | None = None
-    requires_note_when_abnormal: bool = True
-    tolerance: float | None = None
-    unit: str = ""
-    limits: Limits = field(default_factory=Limits)
-    options: tuple[Option, ...] = ()
-    fail_level: str = "warning"
-
-    def urgency_for(self, level: str) -> str:
-        """Urgency of the alert a finding at ``level`` raises."""
-        if level == "critical" and self.critical_urgency:
-            return self.critical_urgency
-        return self.urgency
-
-    def within_tolerance(self, entered: float, monitored: float) -> bool:
-        """Whether the engineer's reading agrees with the monitored value (no tolerance: yes)."""
-        return self.tolerance is None or abs(entered - monitored) <= self.tolerance
-
-
-@dataclass(frozen=True)
-class Checklist:
-    key: str
-    title: str
-    items: tuple[Item, ...]
-    title_en: str = ""
-    source: str = ""
-    applies_to: tuple[str, ...] = ()  # asset kinds answered once per asset; () = the room
-
-    def item(self, key: str) -> Item:
-        for item in self.items:
-            if item.key == key:
-                return item
-        raise KeyError(key)
-
-
-# --- outcomes ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Judgement of one answer: ``status`` is ok, warning, critical or invalid."""
-
-    status: str
-    code: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    urgency: str | None = None  # for abnormal outcomes: the alert's urgency
-    needs_note: bool = False  # abnormal and the item requires a note then
-
-    @property
-    def abnormal(self) -> bool:
-        return self.status in ("warning", "critical")
-
-    @property
-    def message(self) -> Any:
-        template = MESSAGES.get(self.code)
-        return template(**self.params) if template else self.code
-
-
-MESSAGES: dict[str, Callable[..., Any]] = {
-    "ok": lambda **p: _l("Normal"),
-    "outside_normal": lambda **p: _l(
-        "Outside the normal range %(range)s, within the warning limit", **p
-    ),
-    "above_warning": lambda **p: _l("Above the warning limit %(limit)s", **p),
-    "below_warning": lambda **p: _l("Below the warning limit %(limit)s", **p),
-    "above_critical": lambda **p: _l("Above the critical limit %(limit)s", **p),
-    "below_critical": lambda **p: _l("Below the critical limit %(limit)s", **p),
-    "not_a_number": lambda **p: _l("Enter a number, got “%(value)s”", **p),
-    "required": lambda **p: _l("This item is required"),
-    "check_failed": lambda **p: _l("Check failed"),
-    "not_pass_fail": lambda **p: _l("Choose pass or fail"),
-    "abnormal_option": lambda **p: _l("Abnormal: %(option)s", **p),
-    "unknown_option": lambda **p: _l("“%(value)s” is not one of: %(options)s", **p),
-    "not_text": lambda **p: _l("Enter text"),
-    "unsupported": lambda **p: _l("Unsupported item kind %(kind)s", **p),
-}
-
-
-def _ok(code: str = "ok", **params: Any) -> Outcome:
-    return Outcome("ok", code, params)
-
-
-def _invalid(code: str, **params: Any) -> Outcome:
-    return Outcome("invalid", code, params)
-
-
-def _abnormal(item: Item, level: str, code: str, **params: Any) -> Outcome:
-    return Outcome(level, code, params, item.urgency_for(level), item.requires_note_when_abnormal)
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:g}"
-
-
-# --- item kinds -------------------------------------------------------------------------------
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _judge_check(item: Item, value: Any, limits: Limits) -> Outcome:
-    if isinstance(value, str):
-        value = {"pass": True, "fail": False}.get(value.strip().lower(), value)
-    if not isinstance(value, bool):
-        return _invalid("not_pass_fail")
-    return _ok() if value else _abnormal(item, item.fail_level, "check_failed")
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip().replace(",", "."))
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _judge_reading(item: Item, value: Any, limits: Limits) -> Outcome:
-    v = _number(value)
-    if v is None:
-        return _invalid("not_a_number", value=str(value))
-    unit = item.unit
-    if limits.critical_high is not None and v > limits.critical_high:
-        return _abnormal(
-            item, "critical", "above_critical", limit=_fmt(limits.critical_high) + unit
-        )
-    if limits.critical_low is not None and v < limits.critical_low:
-        return _abnormal(item, "critical", "below_critical", limit=_fmt(limits.critical_low) + unit)
-    high, low = limits.effective_warning_high, limits.effective_warning_low
-    if high is not None and v > high:
-        return _abnormal(item, "warning", "above_warning", limit=_fmt(high) + unit)
-    if low is not None and v < low:
-        return _abnormal(item, "warning", "below_warning", limit=_fmt(low) + unit)
-    if (limits.normal_max is not None and v > limits.normal_max) or (
-        limits.normal_min is not None and v < limits.normal_min
-    ):
-        span = f"{_fmt(limits.normal_min)}–{_fmt(limits.normal_max)}{unit}"
-        return _ok("outside_normal", range=span)
-    return _ok()
-
-
-def _judge_choice(item: Item, value: Any, limits: Limits) -> Outcome:
-    for option in item.options:
-        if option.key == value:
-            if option.level == "ok":
-                return _ok()
-            return _abnormal(item, option.level, "abnormal_option", option=option.label)
-    return _invalid(
-        "unknown_option", value=str(value), options=", ".join(o.key for o in item.options)
-    )
-
-
-def _judge_text(item: Item, value: Any, limits: Limits) -> Outcome:
-    """Text and signature (the signature's image or id): any text given is fine."""
-    return _ok() if isinstance(value, str) else _invalid("not_text")
-
-
-def _judge_photo(item: Item, value: Any, limits: Limits) -> Outcome:
-    """A photo id or a list of them."""
-    if isinstance(value, list | tuple):
-        given = all(isinstance(v, str) and not _blank(v) for v in value)
-        return _ok() if value and given else _invalid("required")
-    return _judge_text(item, value, limits)
-
-
-def _define_reading(raw: dict[str, Any], where: str) -> dict[str, Any]:
-    unit = raw.get("unit")
-    if not isinstance(unit, str) or not unit.strip():
-        raise ChecklistError(f"{where}.unit: a reading needs a unit (e.g. V, A, %, °C)")
-    limits = _apply_limits(Limits(), raw, where)
-    problem = check_limits(limits)
-    if problem:
-        raise ChecklistError(f"{where}.{problem[0]}: {problem[1]}")
-    return {"unit": unit.strip(), "limits": limits}
-
-
-def _define_choice(raw: dict[str, Any], where: str) -> dict[str, Any]:
-    options = raw.get("options")
-    if not isinstance(options, list) or not options:
-        raise ChecklistError(f"{where}.options: a choice needs a list of options")
-    parsed: list[Option] = []
-    for i, opt in enumerate(options):
-        here = f"{where}.options[{i}]"
-        if isinstance(opt, str):
-            opt = {"key": opt, "label": opt}
-        if not isinstance(opt, dict):
-            raise ChecklistError(f"{here}: expected a string or a mapping with key and label")
-        _no_unknown(opt, {"key", "label", "label_en", "level"}, here)
-        key, label = opt.get("key"), opt.get("label")
-        if not isinstance(key, str) or not key:
-            raise ChecklistError(f"{here}.key: required text")
-        if key in {o.key for o in parsed}:
-            raise ChecklistError(f"{here}.key: {key!r} is used twice")
-        level = opt.get("level", "ok")
-        if level not in LEVELS:
-            raise ChecklistError(
-                f"{here}.level: expected one of {', '.join(LEVELS)}, got {level!r}"
-            )
-        parsed.append(Option(key, str(label or key), str(opt.get("label_en") or ""), level))
-    return {"options": tuple(parsed)}
-
-
-def _define_check(raw: dict[str, Any], where: str) -> dict[str, Any]:
-    level = raw.get("fail_level", "warning")
-    if level not in ("warning", "critical"):
-        raise ChecklistError(f"{where}.fail_level: expected warning or critical, got {level!r}")
-    return {"fail_level": level}
-
-
-def _define_nothing(raw: dict[str, Any], where: str) -> dict[str, Any]:
-    return {}
-
-
-@dataclass(frozen=True)
-class Kind:
-    """An item kind: the extra YAML fields it takes, how they are read, how a value is judged."""
-
-    fields: frozenset[str]
-    define: Callable[[dict[str, Any], str], dict[str, Any]]
-    judge: Callable[[Item, Any, Limits], Outcome]
-
-
-KINDS: dict[str, Kind] = {
-    # pass/fail: value True/False or "pass"/"fail"; fail → fail_level (warning by default)
-    "check": Kind(frozenset({"fail_level"}), _define_check, _judge_check),
-    # number with unit, normal range and warning/critical limits (see the module docstring)
-    "reading": Kind(
-        frozenset({"unit", "normal", "warning", "critical"}), _define_reading, _judge_reading
-    ),
-    # one of the options (by key); an option's level says whether it is a finding
-    "choice": Kind(frozenset({"options"}), _define_choice, _judge_choice),
-    # free text; photo: photo id(s); signature: the signature image/id. Never abnormal.
-    "text": Kind(frozenset(), _define_nothing, _judge_text),
-    "photo": Kind(frozenset(), _define_nothing, _judge_photo),
-    "signature": Kind(frozenset(), _define_nothing, _judge_text),
-}
 
 COMMON_FIELDS = frozenset(
     {
@@ -403,151 +144,14 @@ COMMON_FIELDS = frozenset(
 )
 
 
-# --- limits -----------------------------------------------------------------------------------
-
-
-def check_limits(limits: Limits) -> tuple[str, str] | None:
-    """The first inconsistency as (field, message), or None.
-
-    A warning limit must lie outside the normal range (at or beyond its edge on that side) and
-    a critical limit outside the warning limits; equal values are allowed. With no bound on a
-    side of the inner range, a limit on that side would be inside it, which is an error.
-    """
-    nmin, nmax = limits.normal_min, limits.normal_max
-    if nmin is not None and nmax is not None and nmin > nmax:
-        return "normal.min", f"{_fmt(nmin)} is above normal.max {_fmt(nmax)}"
-    wlow, whigh = limits.effective_warning_low, limits.effective_warning_high
-    checks = (
-        ("warning", "low", limits.warning_low, nmin, nmax, "the normal range"),
-        ("warning", "high", limits.warning_high, nmin, nmax, "the normal range"),
-        ("critical", "low", limits.critical_low, wlow, whigh, "the warning limits"),
-        ("critical", "high", limits.critical_high, wlow, whigh, "the warning limits"),
-    )
-    for group, side, value, low, high, name in checks:
-        if value is None or (low is None and high is None):
-            continue
-        edge = low if side == "low" else high
-        outside = edge is not None and (value <= edge if side == "low" else value >= edge)
-        if not outside:
-            need = f"at or below {_fmt(edge)}" if side == "low" else f"at or above {_fmt(edge)}"
-            if edge is None:
-                need = f"a bound on the {side} side of {name} first"
-            return (
-                f"{group}.{side}",
-                f"{_fmt(value)} lies inside {name} {_fmt(low)}–{_fmt(high)}; "
-                f"it must be outside (needs {need})",
-            )
-    return None
-
-
-def _limit_value(value: Any, where: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ChecklistError(f"{where}: expected a number or null, got {value!r}")
-    return float(value)
-
-
-def _apply_limits(base: Limits, raw: Mapping[str, Any], where: str) -> Limits:
-    """``base`` with the limits given in ``raw`` (YAML/override shape) replaced."""
-    changes: dict[str, float | None] = {}
-    for group in ("normal", "warning", "critical"):
-        if group not in raw:
-            continue
-        value = raw[group]
-        sides = ("min", "max") if group == "normal" else ("low", "high")
-        if group == "normal" and isinstance(value, list):
-            if len(value) != 2:
-                raise ChecklistError(f"{where}.normal: expected [min, max], got {value!r}")
-            value = dict(zip(sides, value, strict=True))
-        if not isinstance(value, dict):
-            raise ChecklistError(
-                f"{where}.{group}: expected a mapping with {' and/or '.join(sides)}, got {value!r}"
-            )
-        for key in value:
-            if key not in sides:
-                raise ChecklistError(
-                    f"{where}.{group}.{key}: unknown field; expected {' or '.join(sides)}"
-                )
-            changes[LIMIT_FIELDS[(group, key)]] = _limit_value(value[key], f"{where}.{group}.{key}")
-    return replace(base, **changes)
-
-
-def resolve_limits(item: Item, overrides: Mapping[str, Mapping[str, Any] | None]) -> Limits:
-    """The item's limits with the site, room and asset overrides applied in that order.
-
-    Raises ``ValidationFailed`` keyed ``<scope>.<group>.<side>`` (e.g. ``asset.warning.high``)
-    when an override is malformed or leaves the limits inconsistent; the blamed scope is the
-    most specific one that set the offending limit (``item`` when none did).
-    """
-    unknown = [scope for scope in overrides if scope not in SCOPES]
-    if unknown:
-        raise ValidationFailed.one(
-            unknown[0], f"unknown override scope; expected one of {', '.join(SCOPES)}"
-        )
-    limits = item.limits
-    origin: dict[str, str] = {}
-    for scope in SCOPES:
-        raw = overrides.get(scope)
-        if not raw:
-            continue
-        if not isinstance(raw, Mapping):
-            raise ValidationFailed.one(scope, "expected a mapping of limits")
-        extra = [k for k in raw if k not in ("normal", "warning", "critical")]
-        if extra:
-            raise ValidationFailed.one(
-                f"{scope}.{extra[0]}", "unknown field; expected normal, warning or critical"
-            )
-        try:
-            limits = _apply_limits(limits, raw, scope)
-        except ChecklistError as exc:
-            fld, _, message = str(exc).partition(": ")
-            raise ValidationFailed.one(fld, message) from None
-        for group, value in raw.items():
-            names = ("min", "max") if group == "normal" else ("low", "high")
-            given = names if isinstance(value, list) else tuple(value or ())
-            for side in given:
-                origin[f"{group}.{side}"] = scope
-    problem = check_limits(limits)
-    if problem:
-        fld, message = problem
-        involved = (fld, *_partners(fld))
-        scope = next((s for s in reversed(SCOPES) if s in (origin.get(f) for f in involved)), None)
-        if scope is None:
-            raise ValidationFailed.one(f"item.{fld}", message)
-        blamed = next(f for f in involved if origin.get(f) == scope)
-        raise ValidationFailed.one(f"{scope}.{blamed}", message)
-    return limits
-
-
-def _partners(fld: str) -> tuple[str, ...]:
-    """Limits a failing field is compared with (to blame the override that set either)."""
-    group = fld.split(".")[0]
-    if group == "normal":
-        return ("normal.max",)
-    if group == "warning":
-        return ("normal.min", "normal.max")
-    return ("warning.low", "warning.high", "normal.min", "normal.max")
-
-
 def evaluate(item: Item, value: Any, limits: Limits | None = None) -> Outcome:
     """Judge one answer. ``limits`` default to the item's own (see ``resolve_limits``)."""
-    if _blank(value) or (isinstance(value, list | tuple) and not value):
-        return _invalid("required") if item.required else _ok()
+    if blank(value) or (isinstance(value, list | tuple) and not value):
+        return invalid("required") if item.required else ok()
     kind = KINDS.get(item.kind)
     if kind is None:
-        return _invalid("unsupported", kind=item.kind)
+        return invalid("unsupported", kind=item.kind)
     return kind.judge(item, value, item.limits if limits is None else limits)
-
-
-# --- loading ----------------------------------------------------------------------------------
-
-
-def _no_unknown(raw: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    allowed = set(allowed)
-    for key in raw:
-        if key not in allowed:
-            raise ChecklistError(f"{where}.{key}: unknown field")
 
 
 def _text(raw: Mapping[str, Any], key: str, where: str, required: bool = False) -> str:
@@ -582,7 +186,7 @@ def _parse_item(raw: Any, index: int, source: str) -> Item:
         raise ChecklistError(
             f"{where}.kind: unknown kind {kind_name!r}; expected one of {', '.join(KINDS)}"
         )
-    _no_unknown(raw, COMMON_FIELDS | kind.fields, where)
+    no_unknown(raw, COMMON_FIELDS | kind.fields, where)
     values: dict[str, Any] = {
         "key": key,
         "kind": kind_name,
@@ -606,7 +210,7 @@ def _parse_item(raw: Any, index: int, source: str) -> Item:
             )
         values["metric"] = metric
     if raw.get("tolerance") is not None:
-        tolerance = _limit_value(raw["tolerance"], f"{where}.tolerance")
+        tolerance = limit_value(raw["tolerance"], f"{where}.tolerance")
         if tolerance is None or tolerance < 0:
             raise ChecklistError(f"{where}.tolerance: expected a number >= 0")
         values["tolerance"] = tolerance
@@ -626,7 +230,7 @@ def load_checklist(text: str, source: str) -> Checklist:
             f"{source}: expected a mapping with title and items at the top level, "
             f"got {type(data).__name__}"
         )
-    _no_unknown(data, {"title", "title_en", "applies_to", "items"}, source)
+    no_unknown(data, {"title", "title_en", "applies_to", "items"}, source)
     title = _text(data, "title", source, required=True)
     raw_items = data.get("items")
     if not isinstance(raw_items, list) or not raw_items:
@@ -713,6 +317,8 @@ def _folder_stamp(folder: Path | None) -> tuple[Any, ...]:
 
 
 _CACHE: dict[str, tuple[tuple[Any, ...], Loaded]] = {}
+
+
 _CACHE_MAX = 16  # one entry per instance folder; tests make many
 
 

@@ -7,6 +7,18 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from inspections.items import kind_of
+from inspections.items.check import CHECK_LABELS
+
+__all__ = [
+    "CHECK_LABELS",
+    "LEVEL_LABELS",
+    "ROUND_STATUS_LABELS",
+    "SLOT_STATE_LABELS",
+    "answer_text",
+    "text",
+]
+
 #: a planned slot of today's patrol (``inspections.queries.rounds_for_day``)
 SLOT_STATE_LABELS = {
     "due": _l("Due"),
@@ -27,11 +39,7 @@ LEVEL_LABELS = {
     "critical": _l("Critical"),
     "invalid": _l("Invalid"),
 }
-#: a check item's answer (``inspections.checklists``: pass or fail)
-CHECK_LABELS = {
-    "pass": _l("Pass"),
-    "fail": _l("Fail"),
-}
+#: a check item's answer (pass or fail): ``CHECK_LABELS``, kept by its kind's module
 
 
 def text(labels: dict, key: str) -> str:
@@ -46,9 +54,4 @@ def answer_text(item: Any, value: str) -> str:
     if not value or item is None:
         return value
     english = str(get_locale() or "").startswith("en")
-    if item.kind == "check":
-        return text(CHECK_LABELS, value)
-    chosen = next((o for o in item.options if o.key == value), None)
-    if item.kind == "choice" and chosen is not None:
-        return (chosen.label_en or chosen.label) if english else chosen.label
-    return value
+    return kind_of(item).answer_text(item, value, english)

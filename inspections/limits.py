@@ -45,6 +45,7 @@ from inspections.checklists import (
     load_checklist,
     resolve_limits,
 )
+from inspections.items import kind_of
 from opskit import db
 from opskit.db import Base, utcnow
 from opskit.models import Audited
@@ -226,7 +227,7 @@ def shown_limits(item: Item, limits: Limits) -> list[tuple[str, str]]:
 
 def limit_data(limits: Limits) -> dict[str, str]:
     """The limits as the round page's ``data-*`` attributes, for patrol.js to judge a reading
-    the way ``checklists._judge_reading`` does (in the same order), offline too. ``wlow`` and
+    the way ``inspections.items.reading`` does (in the same order), offline too. ``wlow`` and
     ``whigh`` are the effective warning limits; "" is no bound."""
 
     def text(value: float | None) -> str:
@@ -254,7 +255,11 @@ def band_for(level: str, code: str) -> str:
 def band_of(item: Item, limits: Limits, value: Any) -> str:
     """The band ``value`` (typed, or the monitored pre-fill) falls in: judged by
     ``checklists.evaluate`` with ``limits``; "" for no number or an item that is no reading."""
-    if item.kind != "reading" or value is None or (isinstance(value, str) and not value.strip()):
+    if (
+        not kind_of(item).has_limits
+        or value is None
+        or (isinstance(value, str) and not value.strip())
+    ):
         return ""
     outcome = evaluate(item, value, limits)
     return band_for(outcome.status, outcome.code)
@@ -318,7 +323,7 @@ def save_override(
         item = checklist.item(item_key)
     except KeyError:
         raise ValidationFailed.one("item", _("Unknown item %(key)s.", key=item_key)) from None
-    if item.kind != "reading":
+    if not kind_of(item).has_limits:
         raise ValidationFailed.one("item", _("Only readings have limits."))
     if scope not in SCOPES:
         raise ValidationFailed.one("scope", _("Choose site, room or asset."))

@@ -21,6 +21,7 @@ from flask_login import current_user
 from assets import queries as assets
 from inspections import export as patrol_export
 from inspections import limits, queries
+from inspections.items import kind_of
 from inspections.labels import LEVEL_LABELS as _LEVEL_LABELS
 from inspections.labels import ROUND_STATUS_LABELS, SLOT_STATE_LABELS
 from opskit import clock
@@ -154,7 +155,7 @@ def _reading_choices() -> list[ReadingChoice]:
     out = []
     for checklist in sorted(limits.site_checklists().checklists.values(), key=lambda c: c.key):
         for item in checklist.items:
-            if item.kind == "reading":
+            if kind_of(item).has_limits:
                 out.append(
                     ReadingChoice(
                         f"{checklist.key}.{item.key}",

@@ -35,7 +35,8 @@ from werkzeug.wrappers import Response
 from assets import queries as assets
 from inspections import checklists as cl
 from inspections import forms, limits, queries, services
-from inspections.labels import LEVEL_LABELS, ROUND_STATUS_LABELS, SLOT_STATE_LABELS
+from inspections.items import kind_of
+from inspections.labels import LEVEL_LABELS, ROUND_STATUS_LABELS, SLOT_STATE_LABELS, answer_text
 from inspections.models import PatrolRound
 from opskit import db
 from opskit.auth import require_roles
@@ -140,7 +141,7 @@ def _label(obj: Any, attr: str = "title") -> str:
 
 @bp.app_context_processor
 def _patrol_helpers() -> dict[str, Any]:
-    return {"patrol_label": _label}
+    return {"patrol_label": _label, "kind_of": kind_of, "answer_text": answer_text}
 
 
 @bp.route("/rounds/new")
@@ -280,7 +281,7 @@ def _outcome_json(patrol: PatrolRound, answer: Any) -> dict[str, Any]:
         "value": answer.value,
         "level": answer.level,
         "code": answer.code,
-        "band": limits.band_for(answer.level, answer.code) if item.kind == "reading" else "",
+        "band": limits.band_for(answer.level, answer.code) if kind_of(item).has_limits else "",
         "message": str(outcome.message) if answer.value else "",
         "needs_note": bool(answer.abnormal and item.requires_note_when_abnormal),
         "disagrees": answer.disagrees,

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from inspections import checklists as cl
 from inspections import limits as overrides
+from inspections.items import kind_of
 from inspections.models import (
     PatrolRound,
 )
@@ -36,7 +37,7 @@ def limits_at(
     checklist_key: str, item: cl.Item, patrol: PatrolRound, asset_id: int | None
 ) -> cl.Limits:
     """The item's limits with the stored site/room/asset overrides applied."""
-    if item.kind != "reading":
+    if not kind_of(item).has_limits:
         return item.limits
     try:
         return overrides.limits_for(
@@ -55,7 +56,7 @@ def _reading_item(checklist: str, metric: str) -> cl.Item | None:
     found = overrides.site_checklists().checklists.get(checklist)
     if found is None:
         return None
-    return next((i for i in found.items if i.kind == "reading" and i.metric == metric), None)
+    return next((i for i in found.items if kind_of(i).has_limits and i.metric == metric), None)
 
 
 def room_reading_limits(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from assets import queries as assets
 from inspections import checklists as cl
+from inspections.items import kind_of
 from inspections.models import (
     PatrolAnswer,
     PatrolFinding,
@@ -84,11 +85,12 @@ def missing_answers(patrol: PatrolRound) -> dict[str, list[str]]:
         if checklist is None:
             continue
         for item in checklist.items:
-            if item.kind == "signature":
+            kind = kind_of(item)
+            if not kind.per_item:
                 continue  # the round's signature signs every checklist
             where = f"{entry['key']}/{checklist.key}/{item.key}"
             answer = answers.get((entry["key"], checklist.key, item.key))
-            if item.kind == "photo":
+            if kind.by_photo:
                 if item.required and (answer is None or not answer.photos):
                     errors[where] = [_("Take a photo.")]
                 continue
@@ -165,7 +167,7 @@ class RoundDetail:
 
 def _counts(item: cl.Item) -> bool:
     """Items the progress counts (signature is the round's; optional items are extras)."""
-    return item.kind != "signature"
+    return kind_of(item).per_item
 
 
 def round_detail(patrol: PatrolRound, with_monitoring: bool = True) -> RoundDetail:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from inspections import checklists as cl
 from inspections import forms
+from inspections.items import kind_of
 from inspections.models import (
     ROOM_TARGET,
     PatrolAnswer,
@@ -117,7 +118,7 @@ def _store_answer(
     answer.value = value
     answer.level = level
     answer.code = outcome.code if value else ""
-    answer.number = cl._number(value) if item.kind == "reading" and value else None
+    answer.number = kind_of(item).number(value) if value else None
     answer.note = str(data.get("note") or "").strip()
     answer.answered_at = answered_at
     answer.answered_by = common.actor()

@@ -31,9 +31,7 @@ def _finding_message(patrol: PatrolRound, entry: dict[str, Any], answer: PatrolA
     item = checklist.item(answer.item_key)
     room = next((r for r in assets.all_rooms() if r.id == patrol.room_id), None)
     where = entry.get("label") or (room.name if room else "")
-    value = labels.answer_text(item, answer.value)  # 不合格, a choice's label
-    if item.kind == "reading":
-        value = f"{answer.value}{item.unit}"
+    value = f"{labels.answer_text(item, answer.value)}{item.unit}"  # 不合格, 30.5°C, an option
     outcome = cl.evaluate(
         item, answer.value, catalog.limits_at(answer.checklist_key, item, patrol, answer.asset_id)
     )

@@ -1,0 +1,60 @@
+"""What an item kind is: the typed protocol every kind module implements, with the defaults of
+a kind that is never abnormal (text)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from inspections.definitions import Item, Limits, Outcome, invalid, ok
+
+
+class ItemKind(Protocol):
+    """One kind of checklist item (``kind:`` in the YAML)."""
+
+    label: Any  # what the pages call the kind (lazy text)
+    fields: frozenset[str]  # the YAML fields it takes besides the common ones
+    control: str  # template of the form control on the round page ("": none on the item's row)
+    per_item: bool  # False: answered once for the whole round (the signature), not listed
+    has_limits: bool  # a number judged by limits: shown, overridable, banded, trended
+    by_photo: bool  # answered by taking a photo (required: at least one photo)
+
+    def define(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
+        """The ``Item`` fields its YAML gives (raises ``ChecklistError`` naming the field)."""
+        ...
+
+    def judge(self, item: Item, value: Any, limits: Limits) -> Outcome:
+        """The outcome of a non-empty answer: ok, warning, critical or invalid."""
+        ...
+
+    def number(self, value: str) -> float | None:
+        """The number stored with an answer for trends (None: not a number kind)."""
+        ...
+
+    def answer_text(self, item: Item, value: str, english: bool) -> str:
+        """An answer as the engineer chose it, in the reader's language."""
+        ...
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Defaults: no extra fields, any text is fine, no number, the answer shown as stored."""
+
+    label: Any
+    fields: frozenset[str] = frozenset()
+    control: str = ""
+    per_item: bool = True
+    has_limits: bool = False
+    by_photo: bool = False
+
+    def define(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
+        return {}
+
+    def judge(self, item: Item, value: Any, limits: Limits) -> Outcome:
+        return ok() if isinstance(value, str) else invalid("not_text")
+
+    def number(self, value: str) -> float | None:
+        return None
+
+    def answer_text(self, item: Item, value: str, english: bool) -> str:
+        return value
