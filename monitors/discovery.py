@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from assets.queries import assets_by_identity
@@ -23,10 +24,7 @@ from monitors.models import ArpSighting, LldpNeighbor
 
 def _insert_new(session: Session, model: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
     """Insert rows, skipping any another poller inserted meanwhile (two monitors, one device)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(insert(model).on_conflict_do_nothing(index_elements=keys), rows)
 
 
@@ -113,11 +111,11 @@ def store_lldp(
             .values(last_seen=now)
             .execution_options(synchronize_session=False)
         )
-    for row in changed:
+    for change in changed:
         session.execute(
             update(LldpNeighbor)
-            .where(LldpNeighbor.id == row.pop("id"))
-            .values(last_seen=now, **row)
+            .where(LldpNeighbor.id == change.pop("id"))
+            .values(last_seen=now, **change)
             .execution_options(synchronize_session=False)
         )
     return len(new)

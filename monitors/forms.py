@@ -11,8 +11,8 @@ from monitors import kinds
 from opskit.crypto import decrypt
 
 #: the probe form's typed fields (SNMP settings and the interval) and its credentials
-PROBE_FIELDS = ("host", "port", "version", "user", "auth_proto", "priv_proto", "context")
-PROBE_FIELDS += ("interval_s",)
+PROBE_FIELDS: tuple[str, ...] = ("host", "port", "version", "user", "auth_proto", "priv_proto")
+PROBE_FIELDS += ("context", "interval_s")
 PROBE_SECRETS = tuple(f.name for f in kinds.SNMP.secrets)
 
 

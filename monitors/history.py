@@ -68,6 +68,7 @@ def hourly_values(
     for asset_id, metric, instance, at, value in sess.execute(readings):
         if (asset_id, metric) in found:
             continue
+        assert value is not None  # the query leaves NULL values out
         hour = at.replace(minute=0, second=0, microsecond=0)
         current = (asset_id, metric, instance, hour)
         if current != key:

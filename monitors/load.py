@@ -168,12 +168,12 @@ def refresh(session: Session, start: datetime, end: datetime, tz: ZoneInfo | Non
         touched: dict[tuple[int, str, date], dict[int, list[float]]] = {}
         for (asset_id, family, bucket), values in hours.items():
             day = bucket.astimezone(tz).date()
-            start = starts.get(day)
-            if start is None:
+            piece = starts.get(day)
+            if piece is None:
                 first = piece_of(day)
-                start = starts[day] = (first, datetime.combine(first, time(), tz).timestamp())
-            s = int((bucket.timestamp() - start[1]) // 3600)
-            touched.setdefault((asset_id, family, start[0]), {})[s] = values
+                piece = starts[day] = (first, datetime.combine(first, time(), tz).timestamp())
+            s = int((bucket.timestamp() - piece[1]) // 3600)
+            touched.setdefault((asset_id, family, piece[0]), {})[s] = values
         _write(session, dialect, touched)
         written += len(touched.keys() - previous)
         previous = set(touched)
@@ -188,12 +188,12 @@ def _write(
     stored: dict[tuple[int, str, date], tuple[bytes, bytes]] = {}
     for i in range(0, len(asset_ids), IN_CHUNK):
         chunk = asset_ids[i : i + IN_CHUNK]
-        for asset_id, family, week, avgs, peaks in session.execute(
+        for asset_id, family, week, packed_avgs, packed_peaks in session.execute(
             select(
                 LoadWeek.asset_id, LoadWeek.family, LoadWeek.week, LoadWeek.avgs, LoadWeek.peaks
             ).where(LoadWeek.asset_id.in_(chunk), LoadWeek.week.in_(pieces))
         ):
-            stored[(asset_id, family, week)] = (avgs, peaks)
+            stored[(asset_id, family, week)] = (packed_avgs, packed_peaks)
     rows = []
     for key, slots in touched.items():
         old = stored.get(key)
@@ -216,7 +216,7 @@ def prune(session: Session, before: date) -> int:
     gone = [first for first in firsts if piece_end(first) <= before]
     if not gone:
         return 0
-    return session.execute(delete(LoadWeek.__table__).where(LoadWeek.week.in_(gone))).rowcount or 0
+    return db.rowcount(session.execute(delete(LoadWeek.__table__).where(LoadWeek.week.in_(gone))))
 
 
 def weeks(

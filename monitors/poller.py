@@ -98,7 +98,7 @@ def claim(session: Session, now: datetime, limit: int = 100) -> list[int]:
     lease_until = now + LEASE
     order = (Monitor.next_due_at, Monitor.id)
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(
+        ids: list[int] = list(
             session.scalars(
                 select(Monitor.id)
                 .where(*_due(now))
@@ -113,7 +113,7 @@ def claim(session: Session, now: datetime, limit: int = 100) -> list[int]:
             )
         session.commit()
         return ids
-    ids: list[int] = []
+    ids = []
     for _round in range(10):  # another worker may win some candidates: look again for more
         candidates = list(
             session.scalars(
@@ -128,7 +128,7 @@ def claim(session: Session, now: datetime, limit: int = 100) -> list[int]:
                 .values(lease_until=lease_until)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:
+            if db.rowcount(result) == 1:
                 ids.append(monitor_id)
             else:
                 lost = True

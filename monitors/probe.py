@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Callable
 from typing import Any
 
 from monitors import snmp
@@ -49,7 +50,7 @@ IF_COLUMNS = {
     "high_speed": IFX + "15",
     "alias": IFX + "18",
 }
-IF_STATUS = {
+IF_STATUS: dict[object, str] = {  # keyed by whatever the agent answered
     1: "up",
     2: "down",
     3: "testing",
@@ -207,14 +208,14 @@ class _Reader:
             out.append((instance or index, value))
         if spec.aggregate and out:
             values = [v for _, v in out]
-            agg = {
+            aggregates: dict[str, Callable[[list[Any]], Any]] = {
                 "avg": lambda v: sum(v) / len(v),
                 "sum": sum,
                 "min": min,
                 "max": max,
                 "first": lambda v: v[0],
-            }[spec.aggregate](values)
-            out = [("", agg)]
+            }
+            out = [("", aggregates[spec.aggregate](values))]
         return out
 
 
@@ -362,15 +363,15 @@ def _arp(reader: _Reader) -> list[dict[str, Any]]:
         if len(parts) == 5:
             add(parts[0], ".".join(parts[1:]), mac)
     for index, mac in reader.col(ARP_PHYSICAL).items():
-        parts = [int(p) for p in index.split(".")]
-        if len(parts) < 3 or len(parts) != 3 + parts[2]:
+        octets = [int(p) for p in index.split(".")]
+        if len(octets) < 3 or len(octets) != 3 + octets[2]:
             continue
-        raw = bytes(parts[3:])
+        raw = bytes(octets[3:])
         try:
             ip = str(ipaddress.ip_address(raw))
         except ValueError:
             continue
-        add(str(parts[0]), ip, mac)
+        add(str(octets[0]), ip, mac)
     return out
 
 

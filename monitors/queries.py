@@ -3,11 +3,11 @@ and the LLDP-vs-registry comparison (``compare_links``, from ``monitors.topology
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import ColumnElement, Row, case, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from assets import queries as assets
@@ -104,17 +104,19 @@ def series(
             query = query.where(Rollup.bucket >= since)
         if until is not None:
             query = query.where(Rollup.bucket < until)
-        points = [(at, value) for at, value in db.session().execute(query.order_by(Rollup.bucket))]
+        points: list[tuple[datetime, float | None]] = [
+            (at, value) for at, value in db.session().execute(query.order_by(Rollup.bucket))
+        ]
         if points:
             return points
-    query = select(Reading.at, Reading.value).where(
+    raw = select(Reading.at, Reading.value).where(
         Reading.asset_id == asset_id, Reading.metric == metric, Reading.instance == instance
     )
     if since is not None:
-        query = query.where(Reading.at >= since)
+        raw = raw.where(Reading.at >= since)
     if until is not None:
-        query = query.where(Reading.at < until)
-    return [(at, value) for at, value in db.session().execute(query.order_by(Reading.at))]
+        raw = raw.where(Reading.at < until)
+    return [(at, value) for at, value in db.session().execute(raw.order_by(Reading.at))]
 
 
 def monitors(asset_id: int | None = None) -> list[Monitor]:
@@ -197,7 +199,7 @@ def latest_values(
     orphans = select(Reading).where(Reading.monitor_id.is_(None), Reading.at >= since)
     if asset_ids is not None:
         orphans = orphans.where(Reading.asset_id.in_(asset_ids))
-    filters = []
+    filters: list[ColumnElement[bool]] = []
     if metrics is not None:
         filters.append(Reading.metric.in_(metrics))
     if metric_prefix is not None:
@@ -229,7 +231,7 @@ def bucketed_series(
     sess = db.session()
     for asset_id, instance in keys:
         column = Rollup.max if how == "max" else Rollup.avg
-        rows = sess.execute(
+        rows: Sequence[Row[datetime, float | None]] = sess.execute(
             select(Rollup.bucket, column).where(
                 Rollup.asset_id == asset_id,
                 Rollup.metric == metric,

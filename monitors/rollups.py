@@ -106,7 +106,7 @@ def _written(session: Session, statement: Any) -> int:
     only from 3.35) reports its row count."""
     if session.get_bind().dialect.name == "postgresql":
         return len(session.execute(statement.returning(Rollup.__table__.c.id)).all())
-    return session.execute(statement).rowcount or 0
+    return db.rowcount(session.execute(statement))
 
 
 def _five_minute(session: Session, start: datetime, end: datetime) -> int:
@@ -291,24 +291,22 @@ def prune(
     raw_cut = now - timedelta(days=keep.raw_days)
     if rolled is not None:
         raw_cut = min(raw_cut, rolled)
-        out["raw"] = (
-            session.execute(delete(Reading.__table__).where(Reading.at < raw_cut)).rowcount or 0
+        out["raw"] = db.rowcount(
+            session.execute(delete(Reading.__table__).where(Reading.at < raw_cut))
         )
     five_cut = now - timedelta(days=keep.five_minute_days)
     if rolled_hour is not None:
         five_cut = min(five_cut, rolled_hour)
-        out["five_minute"] = (
+        out["five_minute"] = db.rowcount(
             session.execute(
                 delete(Rollup.__table__).where(Rollup.resolution == FIVE, Rollup.bucket < five_cut)
-            ).rowcount
-            or 0
+            )
         )
     hour_cut = now - timedelta(days=keep.hourly_days)
-    out["hourly"] = (
+    out["hourly"] = db.rowcount(
         session.execute(
             delete(Rollup.__table__).where(Rollup.resolution == HOUR, Rollup.bucket < hour_cut)
-        ).rowcount
-        or 0
+        )
     )
     out["load_weeks"] = load.prune(session, hour_cut.astimezone(load.site_zone()).date())
     session.commit()

@@ -40,7 +40,8 @@ def find_same(
     return None
 
 
-def _check_interval(interval_s: Any) -> int:
+def _check_interval(interval_s: int | str) -> int:
+    """The interval in seconds, from a number or the form's text."""
     try:
         value = int(interval_s)
     except (TypeError, ValueError):
@@ -72,7 +73,7 @@ def add_monitor(
     kind: str,
     settings: dict[str, Any],
     secret: dict[str, Any] | None = None,
-    interval_s: int = DEFAULT_INTERVAL_S,
+    interval_s: int | str = DEFAULT_INTERVAL_S,
     name: str = "",
 ) -> tuple[Monitor, bool]:
     """Add a monitor to an asset: (monitor, created). The same target again is not duplicated.
@@ -110,7 +111,7 @@ def stored_secret(monitor: Monitor) -> dict[str, Any]:
 def update_monitor(
     monitor: Monitor,
     settings: dict[str, Any],
-    interval_s: Any,
+    interval_s: int | str,
     enabled: bool,
     new_secret: dict[str, str] | None = None,
     name: str | None = None,

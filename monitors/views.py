@@ -4,6 +4,7 @@ page (live values, trend charts, probe and add). A thin blueprint over queries a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -46,7 +47,7 @@ def _asset_or_404(asset_id: int) -> Any:
     return asset
 
 
-FILTERS = {
+FILTERS: dict[str, Callable[..., Any]] = {
     "metric_label": formatting.metric_label,
     "metric_unit": formatting.metric_unit,
     "monitor_kind": formatting.monitor_kind,

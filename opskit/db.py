@@ -17,10 +17,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, ColumnElement, DateTime, Engine, MetaData, create_engine, event, or_
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    Result,
+    Table,
+    create_engine,
+    event,
+    or_,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -69,6 +81,16 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
     }
+    if TYPE_CHECKING:  # every model here maps one Table (SQLAlchemy types it as any FromClause)
+        __table__: ClassVar[Table]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an INSERT, UPDATE or DELETE run through ``Session.execute`` touched.
+    SQLAlchemy types that call's answer as a plain ``Result``; for these statements it is a
+    ``CursorResult``, which counts them."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def utcnow() -> datetime:

@@ -61,6 +61,7 @@ def open_workbook(source: bytes | str | Path | IO[bytes]) -> Workbook:
     """
     if isinstance(source, str | Path):
         return _load(str(source), Path(source).stat().st_size == 0)
+    stream: IO[bytes]
     if isinstance(source, bytes):
         stream = io.BytesIO(source)
     elif source.seekable():
@@ -96,7 +97,7 @@ def _load(file: str | IO[bytes], empty: bool) -> Workbook:
         ) from None
 
 
-def sheet_rows(ws: Any) -> Iterator[tuple]:
+def sheet_rows(ws: Any) -> Iterator[tuple[Any, ...]]:
     """The rows of a read-only worksheet, like ``ws.iter_rows()`` but in constant memory.
 
     openpyxl's parser clears each row's XML element once read but leaves it in the sheet's
@@ -108,7 +109,9 @@ def sheet_rows(ws: Any) -> Iterator[tuple]:
     try:
         from openpyxl.worksheet import _reader
 
-        row_tag, data_tag, iterparse = _reader.ROW_TAG, _reader.DATA_TAG, _reader.iterparse
+        # iterparse is the module's import of the XML parser, left out of openpyxl's stubs
+        iterparse = _reader.iterparse  # type: ignore[attr-defined]
+        row_tag, data_tag = _reader.ROW_TAG, _reader.DATA_TAG
         base, get_row, shared = _reader.WorkSheetParser, ws._get_row, ws._shared_strings
         book = ws.parent
         options = {
@@ -121,8 +124,8 @@ def sheet_rows(ws: Any) -> Iterator[tuple]:
         yield from ws.iter_rows(values_only=False)
         return
 
-    class RowParser(base):  # type: ignore[misc, valid-type]
-        def parse(self) -> Iterator[tuple[int, list]]:
+    class RowParser(base):  # type: ignore[misc, valid-type]  # a base read from openpyxl at run time
+        def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
             sheet_data = None
             for event, element in iterparse(self.source, events=("start", "end")):
                 if event == "start":

@@ -27,7 +27,7 @@ from xlsxwriter.utility import xl_col_to_name
 try:  # private helpers of xlsxwriter (3.2+), checked by ``supported``
     from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
 except ImportError:  # pragma: no cover - another xlsxwriter: rows go cell by cell
-    _preserve_whitespace = _utf16_len = _utf16_truncate = None  # type: ignore[assignment]
+    _preserve_whitespace = _utf16_len = _utf16_truncate = None
 
 #: text that needs more than the plain path: XML markup, control characters, xlsxwriter's
 #: ``_xHHHH_`` escapes, leading or trailing whitespace (same ``\s`` as xlsxwriter's check)

@@ -175,7 +175,7 @@ class ReportWriter:
             ws.set_column(ci, ci, width)
             ws.write_string(top, ci, col.header, self.header)
         ws.freeze_panes(top + 1, 0)
-        body: Iterable[dict] = _chain(first, rows)
+        body: Iterable[dict[str, Any]] = _chain(first, rows)
         #: chart category key → its values as written (charts are on small sheets)
         categories: dict[str, list[Any]] = {}
         for chart in sheet.charts:
@@ -193,7 +193,7 @@ class ReportWriter:
             self._chart(ws, sheet, chart, top, r, categories)
         return r - top
 
-    def _cell_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict]) -> int:
+    def _cell_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict[str, Any]]) -> int:
         """The data rows through xlsxwriter's cell writers, one :meth:`_cell` each: the
         fallback when rows cannot be streamed (and the reference the streamed rows are tested
         against)."""
@@ -207,7 +207,7 @@ class ReportWriter:
                 cell(ws, r, ci, row.get(key), kind, hot)
         return r
 
-    def _stream_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict]) -> int:
+    def _stream_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict[str, Any]]) -> int:
         """The data rows as XML appended to the worksheet (``opskit.xlsx.rows``): the same
         cells, formats and bytes as :meth:`_cell_rows`, without xlsxwriter's per-cell work.
         Plain text, numbers in number columns and naive datetimes are built inline; anything
@@ -235,7 +235,7 @@ class ReportWriter:
                     xf(hot_fmt or formats[DATETIME]),
                 )
             )
-        hot_text = xf(hot[TEXT])
+        hot_text: int = hot[TEXT]._get_xf_index()
         text, number, when, blank = stream.text, stream.number, stream.date, stream.blank
         special, short = xlsxrows.SPECIAL.search, xlsxrows.SHORT
         highlight, add_row = sheet.highlight, stream.row
@@ -394,7 +394,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _noting(rows: Iterable[dict], into: dict[str, list[Any]]) -> Iterator[dict]:
+def _noting(rows: Iterable[dict[str, Any]], into: dict[str, list[Any]]) -> Iterator[dict[str, Any]]:
     """The rows, noting the values of some keys on the way (``into``: key → values)."""
     for row in rows:
         for key, values in into.items():
@@ -402,6 +402,6 @@ def _noting(rows: Iterable[dict], into: dict[str, list[Any]]) -> Iterator[dict]:
         yield row
 
 
-def _chain(first: list[dict[str, Any]], rest: Iterable[dict[str, Any]]) -> Iterable[dict]:
+def _chain(first: list[dict[str, Any]], rest: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
     yield from first
     yield from rest
