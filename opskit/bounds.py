@@ -42,14 +42,15 @@ class BoundedIntConverter(IntegerConverter):
 
 def out_of_range_args() -> list[str]:
     """Names of the request's parameters holding a whole number beyond the database's range."""
-    names = []
-    for name, value in request.values.items(multi=True):
-        for part in value.split(","):
-            part = part.strip()
-            if _DIGITS.fullmatch(part) and abs(int(part)) > DB_INT_MAX:
-                names.append(name)
-                break
-    return sorted(set(names))
+    names = set()
+    for name, values in request.values.lists():
+        for value in values:
+            for part in value.split(","):
+                part = part.strip()
+                if _DIGITS.fullmatch(part) and abs(int(part)) > DB_INT_MAX:
+                    names.add(name)
+                    break
+    return sorted(names)
 
 
 def _out_of_range(exc: Exception) -> Any:

@@ -28,7 +28,7 @@ def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in locales:
         return current_user.locale
     chosen = session.get("locale")
-    if chosen in locales:
+    if isinstance(chosen, str) and chosen in locales:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 

@@ -375,7 +375,7 @@ def _stop_when_orphaned(parent: int) -> None:
 
 def _reap() -> list[tuple[int, int]]:
     """The children that have exited since the last call: (pid, wait status)."""
-    done = []
+    done: list[tuple[int, int]] = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)

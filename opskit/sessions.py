@@ -100,7 +100,7 @@ def end_sessions(user_id: int, *, session_id: int | None = None, keep: int | Non
         stmt = stmt.where(UserSession.id == session_id)
     if keep is not None:
         stmt = stmt.where(UserSession.id != keep)
-    return db.session().execute(stmt).rowcount or 0
+    return db.rowcount(db.session().execute(stmt))
 
 
 def forget_login() -> None:

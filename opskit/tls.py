@@ -42,6 +42,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -425,14 +426,20 @@ def _san_strings(cert: x509.Certificate) -> list[str]:
     return [str(name.value) for name in san]
 
 
-def describe(files: TlsFiles) -> dict[str, object]:
-    """Summarise the CA and server certificate, for ``opskit tls init`` to print.
+class CertSummary(TypedDict):
+    """What ``describe`` tells of the CA and the server certificate."""
 
-    Keys: ``ca_subject`` (RFC 4514 string), ``ca_fingerprint_sha256`` (``AB:CD:...``, as
-    iOS shows it under Settings > General > About > Certificate Trust Settings / the
-    profile details), ``ca_not_valid_after``, ``server_sans`` (list of strings, DNS names
-    and IP addresses) and ``not_valid_after`` (server certificate, ISO 8601 UTC).
-    """
+    ca_subject: str  # RFC 4514
+    #: ``AB:CD:...``, as iOS shows it under Settings > General > About > Certificate Trust
+    #: Settings / the profile details
+    ca_fingerprint_sha256: str
+    ca_not_valid_after: str
+    server_sans: list[str]  # DNS names and IP addresses
+    not_valid_after: str  # the server certificate's, ISO 8601 UTC
+
+
+def describe(files: TlsFiles) -> CertSummary:
+    """Summarise the CA and server certificate, for ``opskit tls init`` to print."""
     ca_cert = _load_cert(files.ca_cert)
     cert = _load_cert(files.cert)
     return {

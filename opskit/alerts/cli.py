@@ -59,7 +59,7 @@ def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
     result = policy.deadlines(urgency, raised)
     level = policy.level_for(urgency)
     if as_json:
-        payload = {clock: result[clock].isoformat() for clock in CLOCKS}
+        payload: dict[str, object] = {clock: result[clock].isoformat() for clock in CLOCKS}
         payload.update(
             urgency=urgency,
             level=level.number,

@@ -31,13 +31,17 @@ PHASE_LABELS = {
 }
 
 
-def _assets_by_tags(tags: Sequence[str]) -> list:
-    found, missing = [], []
+def _assets_by_tags(tags: Sequence[str]) -> list[registry.Asset]:
+    found: list[registry.Asset] = []
+    missing: list[str] = []
     for tag in (t.strip() for t in tags):
         if not tag:
             continue
         asset = registry.asset_by_tag(tag)
-        (found if asset else missing).append(asset or tag)
+        if asset is None:
+            missing.append(tag)
+        else:
+            found.append(asset)
     if missing:
         raise ValidationFailed.one(
             "assets", _("Unknown asset tags: %(tags)s", tags=", ".join(missing))

@@ -132,7 +132,7 @@ def fan_out(now: datetime | None = None, batch: int = 500) -> int:
             .where(AlertEvent.id == event_id, AlertEvent.processed_at.is_(None))
             .values(processed_at=now)
         )
-        if claimed.rowcount != 1:  # another worker took it
+        if db.rowcount(claimed) != 1:  # another worker took it
             continue
         event = sess.get(AlertEvent, event_id)
         if event is None or not event.notify:
@@ -227,7 +227,7 @@ def _claim(delivery_id: int, now: datetime) -> bool:
         .values(next_attempt_at=now + LEASE)
     )
     db.session().commit()
-    return result.rowcount == 1
+    return db.rowcount(result) == 1
 
 
 def send_due(now: datetime | None = None, batch: int = 100) -> int:

@@ -64,7 +64,7 @@ def _policy_and_problems() -> tuple[Policy, list[str]]:
     path = Path(current_app.instance_path) / "sla_policy.yaml"
     if path.exists():
         candidates.append((path.read_text(encoding="utf-8"), str(path)))
-    problems = []
+    problems: list[str] = []
     for text, source in candidates:
         try:
             return load_policy(text, tz, source), problems
@@ -194,7 +194,7 @@ def open_urgency_by_asset(asset_ids: list[int]) -> dict[int, str]:
         .where(Alert.status.in_(OPEN_STATUSES), Alert.asset_id.in_(asset_ids))
         .group_by(Alert.asset_id)
     )
-    return {asset_id: urgency for asset_id, urgency in rows}
+    return {asset_id: urgency for asset_id, urgency in rows if asset_id is not None}
 
 
 @dataclass(frozen=True)

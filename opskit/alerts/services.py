@@ -53,7 +53,9 @@ def _actor() -> str:
     return current_actor()[1]
 
 
-def _event(alert: Alert, kind: EventKind, at: datetime, note: str = "", notify: bool = True):
+def _event(
+    alert: Alert, kind: EventKind, at: datetime, note: str = "", notify: bool = True
+) -> AlertEvent:
     event = AlertEvent(
         alert=alert,
         kind=kind.value,
@@ -213,7 +215,7 @@ def _claim(alert: Alert, still_open: Any, **values: Any) -> bool:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if db.rowcount(result) != 1:
         sess.refresh(alert)
         return False
     for key, value in values.items():

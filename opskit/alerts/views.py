@@ -160,8 +160,8 @@ def _act(alert_id: int, action: str) -> Any:
         sess.commit()
     except ValidationFailed as exc:
         sess.rollback()
-        alert = sess.get(Alert, alert_id)
-        done_before = _already(alert, action) if alert is not None else None
+        again = sess.get(Alert, alert_id)
+        done_before = _already(again, action) if again is not None else None
         if done_before:  # a request at the same moment took the step first
             flash(done_before, "info")
             return redirect(target), 303

@@ -87,4 +87,4 @@ def remind_cmd() -> None:
 
 def init_app(app: Flask) -> None:
     """``opskit assets remind``: the command joins the registry's group."""
-    extensions.COMMANDS[remind_cmd.name] = remind_cmd
+    extensions.COMMANDS["remind"] = remind_cmd
