@@ -4,7 +4,7 @@ rack, saved one at a time (forms, the API) or many at once (the Excel importer).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -183,7 +183,7 @@ def count_assets() -> int:
     return db.session().scalar(select(func.count()).select_from(Asset)) or 0
 
 
-def add_assets(items: list[Mapping[str, Any]]) -> list[Asset | ValidationFailed]:
+def add_assets(items: Sequence[Mapping[str, Any]]) -> list[Asset | ValidationFailed]:
     """Create many new assets in one flush; per item, the new Asset or why it was refused.
 
     The same checks as ``save_asset`` (the same functions), but tags are looked up with one

@@ -118,8 +118,7 @@ def _backdate(patrol: Any, started: datetime, submitted: datetime | None) -> Non
 def _close(patrol: Any, at: datetime) -> None:
     sess = db.session()
     for finding in list(patrol.findings):
-        services.close_finding(finding, load("patrol")["notes"]["closed"])
-        finding = sess.get(type(finding), finding.id)
+        finding = services.close_finding(finding, load("patrol")["notes"]["closed"])
         finding.closed_at = at
         if finding.alert_id is not None:
             alert = sess.get(Alert, finding.alert_id)

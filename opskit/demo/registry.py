@@ -246,11 +246,11 @@ def _links(built: Built) -> int:
     for tag, asset in sorted(built.assets.items()):
         if asset.kind == "switch" and tag not in ("ZJ-SW-001", "ZJ-SW-002", "ZJ-SW-010"):
             core = "ZJ-SW-001" if asset.rack.name.startswith("A") else "ZJ-SW-002"
-            port = core_port[core]
+            number = core_port[core]
             core_port[core] += 1
             link(
                 core,
-                f"10GE1/0/{port}" if port < 5 else f"10GE1/0/{port + 4}",
+                f"10GE1/0/{number}" if number < 5 else f"10GE1/0/{number + 4}",
                 tag,
                 "XGigabitEthernet1/0/49",
                 "光纤 多模",
