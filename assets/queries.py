@@ -1,4 +1,9 @@
-"""The registry's public read surface: what other domains, the dashboard and reports use."""
+"""The registry's public reads: one module, over 500 lines, as the one door every package uses.
+
+What other domains, the dashboard and reports read. One module on purpose: ``tests/layers.py``
+lets the other packages reach the registry through it, and the domains add their reads at its
+end while they move into shape.
+"""
 
 from __future__ import annotations
 
