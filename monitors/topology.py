@@ -1,5 +1,5 @@
 """The registry's links compared with the LLDP neighbours the poller saw: one comparison for the
-topology page (``monitors.graph``) and the topology report (``reports.network``), offered as
+topology page (``monitors.graph``) and the topology report (``reports.kinds.topology``), offered as
 ``monitors.queries.compare_links``.
 
 - a registered link is *seen* (``ok``) when a device at one of its ends reported, on that end's
