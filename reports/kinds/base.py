@@ -8,7 +8,7 @@ site's local time here (the writer refuses aware datetimes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -74,7 +74,7 @@ class ReportKind(Protocol):
     @property
     def monthly(self) -> bool: ...
 
-    def build(self, ctx: Context) -> list[Sheet | Image]: ...
+    def build(self, ctx: Context) -> Sequence[Sheet | Image]: ...
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ class Kind:
     """A ``ReportKind`` made of a title and a function (what each kind module registers)."""
 
     title: Any  # a lazy string
-    builder: Callable[[Context], list[Sheet | Image]]
+    builder: Callable[[Context], Sequence[Sheet | Image]]
     monthly: bool = False
 
-    def build(self, ctx: Context) -> list[Sheet | Image]:
+    def build(self, ctx: Context) -> Sequence[Sheet | Image]:
         return self.builder(ctx)
