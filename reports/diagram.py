@@ -117,8 +117,10 @@ class _Texts:
         """Palette index for each coverage 0-255 of ``ink`` over ``paper``."""
         if (ink, paper) not in self.shades:
             steps = TEXT_SHADES - 1
+            palette = self.image.palette
+            assert palette is not None  # the diagram is a palette ("P") image
             index = [
-                self.image.palette.getcolor(
+                palette.getcolor(
                     tuple(round(p + (i - p) * n / steps) for i, p in zip(ink, paper, strict=True)),
                     self.image,
                 )

@@ -95,7 +95,7 @@ def topology(ctx: Context) -> list[Any]:
     ctx.headline[_("Links seen but not registered")] = len(extra)
     ctx.headline[_("Links registered but not seen")] = len(unseen)
 
-    nodes = {aid: diagram.Node(aid, *label) for aid, label in names.items()}
+    nodes = {aid: diagram.Node(aid, *label) for aid, label in names.items() if aid is not None}
     edges = [diagram.Edge(link.a_asset_id, link.b_asset_id, states[link.id]) for link in links] + [
         diagram.Edge(n.asset_id, n.remote_asset_id, "unregistered")
         for n in extra
