@@ -27,9 +27,14 @@ measurement the CPU the server's processes got (in cores): two workers that get 
 between them (a shared machine, busy with something else) cannot serve twice as much, and the
 numbers of a busy machine are only comparable within one run.
 
-``--soak SECONDS`` runs `opskit demo` (its simulated SNMP agents and poller included) under 20
-clients for that long, printing throughput every minute and the resident memory and open files
-of its processes at the start and the end (a leak shows as growth). Not part of `make test`.
+``--soak SECONDS`` runs `opskit demo` (its simulated SNMP agents, poller, notifier and periodic
+jobs included) under 20 clients for that long, after a warm-up of ``--warm-up`` seconds (90) of
+the same load: the warm-up fills what is filled once (the connection pool, compiled templates,
+the first run of the demo's periodic jobs a minute after it starts, which builds the scheduled
+report packs). It prints throughput and each process's resident memory and open files every
+minute, then at the end (after idle connections have closed) the change since the start and
+the growth per minute over the second half of the run, where a leak would show. Not part of
+`make test`.
 """
 
 from __future__ import annotations
@@ -328,15 +333,26 @@ def bench(args: argparse.Namespace, script: Path) -> None:
             )
 
 
+def demo_memory(proc: subprocess.Popen) -> tuple[float, int]:
+    """(RSS in MiB, open fds) of the demo process itself (snmpsim is shown apart)."""
+    import psutil
+
+    p = psutil.Process(proc.pid)
+    return p.memory_info().rss / 2**20, p.num_fds()
+
+
 def soak(args: argparse.Namespace, script: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="opskit-soak-") as tmp:
         instance = seeded_instance(Path(tmp))
         proc, base = start_server(instance, ["demo", "--snmp-port-base", "0"], {})
         try:
             auth = log_in(base)
-            wrk(base, script, auth, 5, 3)
+            print(f"warm-up: 20 clients for {args.warm_up} s", flush=True)
+            wrk(base, script, auth, 20, args.warm_up)
             time.sleep(SETTLE_S)  # idle keep-alive connections closed, as at the end
             print(f"start: {footprint(proc)}", flush=True)
+            rss0, fds0 = demo_memory(proc)
+            samples: list[tuple[int, float]] = []
             left = args.soak
             total = 0
             errors = 0
@@ -346,15 +362,29 @@ def soak(args: argparse.Namespace, script: Path) -> None:
                 total += r["requests"]
                 errors += r["errors"]
                 left -= chunk
+                rss, fds = demo_memory(proc)
+                samples.append((args.soak - left, rss))
                 print(
                     f"  {args.soak - left:>4} s: {r['rps']:6.1f} req/s, p99 "
-                    f"{r['p99_us'] / 1000:.0f} ms, errors {r['errors']}, "
-                    f"RSS {rss_mib(proc):.0f} MiB; {loadavg()}",
+                    f"{r['p99_us'] / 1000:.0f} ms, errors {r['errors']}, demo RSS {rss:.1f} MiB, "
+                    f"{fds} fds (under load); {loadavg()}",
                     flush=True,
                 )
             time.sleep(SETTLE_S)
             print(f"end:   {footprint(proc)}")
+            rss1, fds1 = demo_memory(proc)
             print(f"{total} requests, {errors} errors in {args.soak} s")
+            print(
+                f"demo process: RSS {rss0:.1f} -> {rss1:.1f} MiB ({rss1 / rss0:.3f}x), "
+                f"open fds {fds0} -> {fds1}"
+            )
+            half = [x for x in samples if x[0] > args.soak / 2]
+            if len(half) >= 2:
+                (t0, m0), (t1, m1) = half[0], half[-1]
+                print(
+                    f"growth over the second half ({t0}-{t1} s): "
+                    f"{(m1 - m0) / max(1, (t1 - t0) / 60):+.2f} MiB a minute"
+                )
         finally:
             stop_server(proc)
 
@@ -363,6 +393,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
     parser.add_argument("--soak", type=int, default=0, help="seconds of the demo under load")
+    parser.add_argument("--warm-up", type=int, default=90, help="seconds of load before --soak")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk (Debian/Ubuntu), brew install wrk")

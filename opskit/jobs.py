@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from opskit import memory
+
 
 @dataclass(frozen=True)
 class Job:
@@ -38,3 +40,12 @@ def due(next_at: dict[str, float], now: float, first_in: float = 0.0) -> list[Jo
             next_at[job.name] = now + job.every
             out.append(job)
     return out
+
+
+def run(job: Job) -> list[object]:
+    """Run one job; when it made something (a report pack), the memory its work freed goes back
+    to the system, so a server that built a pack returns to its usual footprint."""
+    made = list(job.run())
+    if made:
+        memory.release()
+    return made

@@ -115,7 +115,7 @@ def notify_run(once: bool, interval: int) -> None:
 def _run_job(job: jobs.Job) -> None:
     """One periodic job; a failure is reported and the job tried again at its next turn."""
     try:
-        for made in job.run():
+        for made in jobs.run(job):
             click.echo(f"{db.utcnow().isoformat()} {job.name} built: {made}")
     except Exception as exc:  # the notifier must keep running
         db.session().rollback()

@@ -42,7 +42,7 @@ log = logging.getLogger("opskit.demo")
 
 DEFAULT_SNMP_PORT = 16161
 NOTIFY_EVERY_S = 10.0
-JOBS_FIRST_IN_S = 600.0  # the periodic jobs (opskit.jobs) not while the demo starts up
+JOBS_FIRST_IN_S = 60.0  # the periodic jobs (opskit.jobs): a minute after the demo started
 
 
 class DemoError(RuntimeError):
@@ -185,7 +185,7 @@ def start_workers(app: Flask, stop: threading.Event) -> list[threading.Thread]:
             # as `opskit notify run`: the packages' periodic jobs (the scheduled report packs)
             for job in jobs.due(next_at, time.monotonic(), first_in=JOBS_FIRST_IN_S):
                 try:
-                    list(job.run())
+                    jobs.run(job)
                 except Exception:
                     log.exception("scheduled %s not built", job.name)
                     db.session().rollback()
