@@ -12,10 +12,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import datetime as dt
-import gc
 import io
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +22,8 @@ from typing import IO, Any
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 from openpyxl.workbook import Workbook
+
+from opskit import memory
 
 
 class WorkbookError(Exception):
@@ -152,6 +151,4 @@ def sheet_rows(ws: Any) -> Iterator[tuple[Any, ...]]:
 
 def release_memory() -> None:
     """Hand the heap a big import freed back to the system (glibc keeps it otherwise)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS, Windows)
-        ctypes.CDLL(None).malloc_trim(0)
+    memory.release()
