@@ -125,3 +125,21 @@ def test_composition_may_import_anything(tmp_path: Path) -> None:
         },
     )
     assert _problems(tmp_path) == []
+
+
+def test_no_long_module_without_a_reason() -> None:
+    """A module over 500 lines says why on its docstring's first line ("over 500 lines: ...")."""
+    long = []
+    for path in sorted(layers.ROOT.rglob("*.py")):
+        rel = path.relative_to(layers.ROOT)
+        if rel.parts[0] in ("tests", ".venv", "node_modules", "build") or "versions" in rel.parts:
+            continue
+        if rel.parts[0].startswith("."):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") <= 500:
+            continue
+        first = text.lstrip().removeprefix('"""').splitlines()[0] if text.strip() else ""
+        if "over 500 lines" not in first.lower():
+            long.append(f"{rel}: {text.count(chr(10))} lines, first line {first!r}")
+    assert not long, "\n".join(long)
