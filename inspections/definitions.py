@@ -307,11 +307,12 @@ def resolve_limits(item: Item, overrides: Mapping[str, Mapping[str, Any] | None]
     if problem:
         fld, message = problem
         involved = (fld, *_partners(fld))
-        scope = next((s for s in reversed(SCOPES) if s in (origin.get(f) for f in involved)), None)
-        if scope is None:
+        set_by = {origin.get(f) for f in involved}
+        blamer = next((s for s in reversed(SCOPES) if s in set_by), None)
+        if blamer is None:
             raise ValidationFailed.one(f"item.{fld}", message)
-        blamed = next(f for f in involved if origin.get(f) == scope)
-        raise ValidationFailed.one(f"{scope}.{blamed}", message)
+        blamed = next(f for f in involved if origin.get(f) == blamer)
+        raise ValidationFailed.one(f"{blamer}.{blamed}", message)
     return limits
 
 

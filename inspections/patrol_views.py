@@ -114,7 +114,7 @@ def history() -> Any:
     rounds = queries.rounds_between(
         *_bounds(start, end), room_id=room, status=status if status in STATUS_LABELS else None
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "round": r,
             "abnormal": sum(1 for a in r.answers if a.level in ("warning", "critical")),

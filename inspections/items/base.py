@@ -12,12 +12,31 @@ from inspections.definitions import Item, Limits, Outcome, invalid, ok
 class ItemKind(Protocol):
     """One kind of checklist item (``kind:`` in the YAML)."""
 
-    label: Any  # what the pages call the kind (lazy text)
-    fields: frozenset[str]  # the YAML fields it takes besides the common ones
-    control: str  # template of the form control on the round page ("": none on the item's row)
-    per_item: bool  # False: answered once for the whole round (the signature), not listed
-    has_limits: bool  # a number judged by limits: shown, overridable, banded, trended
-    by_photo: bool  # answered by taking a photo (required: at least one photo)
+    # read-only attributes (properties here), so that frozen dataclasses implement them
+
+    @property
+    def label(self) -> Any:
+        """What the pages call the kind (lazy text)."""
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The YAML fields it takes besides the common ones."""
+
+    @property
+    def control(self) -> str:
+        """Template of the form control on the round page ("": none on the item's row)."""
+
+    @property
+    def per_item(self) -> bool:
+        """False: answered once for the whole round (the signature), not listed."""
+
+    @property
+    def has_limits(self) -> bool:
+        """A number judged by limits: shown, overridable, banded, trended."""
+
+    @property
+    def by_photo(self) -> bool:
+        """Answered by taking a photo (required: at least one photo)."""
 
     def define(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
         """The ``Item`` fields its YAML gives (raises ``ChecklistError`` naming the field)."""

@@ -39,7 +39,9 @@ class Duplicate(Exception):
         self.row = row
 
 
-def _text(values: Mapping[str, Any], key: str, limit: int, errors: dict, required: bool) -> str:
+def _text(
+    values: Mapping[str, Any], key: str, limit: int, errors: dict[str, list[str]], required: bool
+) -> str:
     value = str(values.get(key) or "").strip()
     if required and not value:
         errors[key] = [_("Required.")]
@@ -65,7 +67,7 @@ def _when(
     values: Mapping[str, Any],
     key: str,
     tz: ZoneInfo,
-    errors: dict,
+    errors: dict[str, list[str]],
     now: datetime,
     default: datetime | None = None,
 ) -> datetime | None:
@@ -97,7 +99,7 @@ def _existing(model: type[AccessEntry] | type[PowerEvent], token: str | None) ->
     return db.session().scalar(select(model).where(model.client_token == token))
 
 
-def _room(values: Mapping[str, Any], errors: dict) -> Any:
+def _room(values: Mapping[str, Any], errors: dict[str, list[str]]) -> Any:
     raw = str(values.get("room_id") or "").strip()
     room = assets.get_place("room", int(raw)) if raw.isdigit() else None
     if room is None:

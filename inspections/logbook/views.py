@@ -117,7 +117,8 @@ def _pager(tab: str, result: Page, args: dict[str, str]) -> dict[str, Any]:
     def link(page: int) -> str | None:
         if not 1 <= page <= result.pages or page == result.page:
             return None
-        return url_for("logbook.index", tab=tab, page=page, **args)
+        values: dict[str, Any] = {**args, "tab": tab, "page": page}  # Any: url_for's **values
+        return url_for("logbook.index", **values)
 
     return {
         "page": result.page,

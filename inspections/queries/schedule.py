@@ -156,9 +156,10 @@ def rounds_for_days(
     )
     starts = [b[0] for b in bounds]
     rounds: dict[date, list[PatrolRound]] = {day: [] for day in days}
-    for patrol, moment in [(r, r.scheduled_for) for r in scheduled] + [
-        (r, r.started_at) for r in ad_hoc
-    ]:
+    # (both queries leave the NULL times out)
+    timed = [(r, r.scheduled_for) for r in scheduled if r.scheduled_for is not None]
+    timed += [(r, r.started_at) for r in ad_hoc if r.started_at is not None]
+    for patrol, moment in timed:
         i = bisect_right(starts, moment) - 1
         if i >= 0 and moment < bounds[i][1]:
             rounds[bounds[i][2]].append(patrol)
@@ -177,10 +178,10 @@ def rounds_for_days(
                 if site_id is not None and room_site.get(room_id) != site_id:
                     continue
                 for moment in slot_times(plan, day):
-                    patrol = by_slot.get((plan.id, room_id, moment))
-                    state = _state(patrol, moment, plan, now)
+                    taken = by_slot.get((plan.id, room_id, moment))
+                    state = _state(taken, moment, plan, now)
                     name = room_name.get(room_id, "")
-                    slots.append(Slot(plan, room_id, moment, state, patrol, name))
+                    slots.append(Slot(plan, room_id, moment, state, taken, name))
         for patrol in rounds[day]:
             if patrol.scheduled_for is None and (
                 site_id is None or room_site.get(patrol.room_id) == site_id

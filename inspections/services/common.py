@@ -3,7 +3,7 @@ round may still change."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from flask_babel import gettext as _
 
@@ -15,7 +15,13 @@ from opskit import db
 from opskit.audit import current_actor
 from opskit.validation import ValidationFailed
 
-T = TypeVar("T")
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+T = TypeVar("T", bound=_Row)
 
 
 def actor() -> str:
@@ -24,7 +30,7 @@ def actor() -> str:
 
 def current(obj: T) -> T:
     """The row as this session sees it (callers may hold an object of another session)."""
-    found = db.session().get(type(obj), obj.id)  # type: ignore[attr-defined]
+    found = db.session().get(type(obj), obj.id)
     if found is None:
         raise ValidationFailed.one("id", _("Not found."))
     return found

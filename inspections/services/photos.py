@@ -82,8 +82,8 @@ def _photo_jpeg(content: bytes, content_type: str) -> tuple[bytes, int, int]:
         with Image.open(io.BytesIO(content)) as probe:
             actual = probe.format
             probe.verify()
-        with Image.open(io.BytesIO(content)) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
+        with Image.open(io.BytesIO(content)) as opened:
+            image = ImageOps.exif_transpose(opened).convert("RGB")
             image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
             out = io.BytesIO()
             image.save(out, "JPEG", quality=85, optimize=True)
