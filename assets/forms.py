@@ -13,7 +13,9 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
+
+# SelectChoice is new in WTForms 3.3; types-WTForms (3.2) does not know it yet
+from wtforms import (  # type: ignore[attr-defined]
     BooleanField,
     DateField,
     Field,

@@ -224,10 +224,8 @@ def asset_page_url(asset: Asset) -> str:
 
 def kind_label(kind: str) -> str:
     """The kind's word in the user's language (an unknown kind as itself)."""
-    try:
-        return str(AssetKind(kind).label)
-    except ValueError:
-        return kind
+    label = AssetKind.labels().get(kind)
+    return kind if label is None else str(label)
 
 
 # --- choosing what to print -------------------------------------------------------------------

@@ -601,14 +601,18 @@ def assets_by_identity(
             wanted.setdefault(key, key)
             wanted.setdefault(key.split(".")[0], key)
     if wanted:
-        rows = sess.execute(
-            select(func.lower(Asset.name), Asset.id).where(func.lower(Asset.name).in_(wanted))
-        ).all()
-        rows += sess.execute(
+        rows: list[tuple[str, int]] = list(
+            sess.execute(
+                select(func.lower(Asset.name), Asset.id).where(func.lower(Asset.name).in_(wanted))
+            ).tuples()
+        )
+        for host, owner in sess.execute(
             select(func.lower(IPAddress.hostname), IPAddress.asset_id).where(
                 IPAddress.asset_id.is_not(None), func.lower(IPAddress.hostname).in_(wanted)
             )
-        ).all()
+        ):
+            assert host is not None and owner is not None  # the query leaves NULLs out
+            rows.append((host, owner))
         for candidate, asset_id in sorted(rows, key=lambda r: (r[0] != wanted[r[0]], r[1])):
             out.setdefault(wanted[candidate], asset_id)  # an exact name beats a short one
     macs = [m.strip().lower() for m in macs or [] if m.strip()]
@@ -619,19 +623,21 @@ def assets_by_identity(
             conditions.append(func.lower(IPAddress.mac).in_(macs))
         if ips:
             conditions.append(IPAddress.address.in_(ips))
-        for address, mac, asset_id in sess.execute(
+        for address, mac, owner in sess.execute(
             select(IPAddress.address, IPAddress.mac, IPAddress.asset_id)
             .where(IPAddress.asset_id.is_not(None), or_(*conditions))
             .order_by(IPAddress.id)
         ):
+            assert owner is not None  # the query leaves unowned addresses out
             if mac and mac.lower() in macs:
-                out.setdefault(mac.lower(), asset_id)
+                out.setdefault(mac.lower(), owner)
             if address in ips:
-                out.setdefault(address, asset_id)
+                out.setdefault(address, owner)
         if ips:
             for ip, asset_id in sess.execute(
                 select(Asset.mgmt_ip, Asset.id).where(Asset.mgmt_ip.in_(ips)).order_by(Asset.id)
             ):
+                assert ip is not None  # matched one of ips
                 out.setdefault(ip, asset_id)
     return out
 
@@ -666,8 +672,14 @@ def asset_ids_for_report() -> list[int]:
 
 def get_place(scope: str, target_id: int) -> Site | Room | Asset | None:
     """The site, room or asset ``target_id`` (``scope``: site / room / asset), or None."""
-    model = {"site": Site, "room": Room, "asset": Asset}[scope]
-    return db.session().get(model, target_id)
+    sess = db.session()
+    if scope == "site":
+        return sess.get(Site, target_id)
+    if scope == "room":
+        return sess.get(Room, target_id)
+    if scope == "asset":
+        return sess.get(Asset, target_id)
+    raise KeyError(scope)
 
 
 def enum_labels(enum_cls: Any) -> dict[str, Any]:

@@ -158,6 +158,6 @@ def apply_assets(ctx: ImportContext, sheet: ImportSheet, rows: list[Row]) -> Non
                 ctx.failed(sheet, row, outcome, "asset_tag")
             else:
                 ctx.count(sheet, "created")
-    failed = [r.values.get("asset_tag") for r in rows if r.failed and r.values.get("asset_tag")]
+    failed = [t for r in rows if r.failed and (t := r.values.get("asset_tag"))]
     if failed:
         ctx.keys.flag("assets.asset_tag", failed, Keys.BAD)

@@ -9,6 +9,7 @@ key goes in 其他规格 (``specs``) written as ``key=value; key=value`` (values
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import re
 import unicodedata
@@ -45,7 +46,7 @@ class Column:
     zh: str
     type: str = TEXT
     required: bool = False
-    enum: type[LabeledEnum] | None = None
+    enum: builtins.type[LabeledEnum] | None = None  # (``type`` is the field above)
     width: int = 14
     suffix: str = ""  # a unit the cell may carry, e.g. "42U"
     aliases: tuple[str, ...] = ()

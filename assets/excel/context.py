@@ -106,7 +106,8 @@ class ImportContext:
 
     # lookups
 
-    def assets_by_tag(self, tags: Iterable[str], *options: Any) -> dict[str, Asset]:
+    def assets_by_tag(self, tags: Iterable[str | None], *options: Any) -> dict[str, Asset]:
+        """The registered assets of ``tags`` (blank ones left out), by tag."""
         found: dict[str, Asset] = {}
         for chunk in chunks(sorted({t for t in tags if t})):
             query = select(Asset).where(Asset.asset_tag.in_(chunk))

@@ -54,7 +54,7 @@ class Locations:
         key = name_key(name)
         site_id = self.sites.get(key)
         if site_id is not None:
-            return self.sess.get(Site, site_id)
+            return self.sess.get_one(Site, site_id)
         site, _created = services.get_or_create_site(name)
         self.sess.flush()
         self.sites[key] = site.id
@@ -65,7 +65,7 @@ class Locations:
         key = (name_key(site.name), name_key(name))
         room_id = self.rooms.get(key)
         if room_id is not None:
-            return self.sess.get(Room, room_id)
+            return self.sess.get_one(Room, room_id)
         room, _created = services.get_or_create_room(site, name)
         self.sess.flush()
         self.rooms[key] = room.id
@@ -89,7 +89,7 @@ class Locations:
             self.rack_rooms.add(room.id)
             rack_id = self.racks.get(key)
         if rack_id is not None:
-            return self.sess.get(Rack, rack_id)
+            return self.sess.get_one(Rack, rack_id)
         rack, _created = services.get_or_create_rack(room, name, height)
         self.sess.flush()
         self.racks[key] = rack.id
@@ -118,9 +118,9 @@ class Locations:
         if not site_name:
             candidates = [r for k, r in self.rooms.items() if k[1] == name_key(room_name)]
             if len(candidates) == 1:
-                site = self.sess.get(Room, candidates[0]).site
+                site = self.sess.get_one(Room, candidates[0]).site
             elif not candidates and len(self.sites) == 1:
-                site = self.sess.get(Site, next(iter(self.sites.values())))
+                site = self.sess.get_one(Site, next(iter(self.sites.values())))
             else:
                 raise Misplaced("room", _("name the site (站点) of this room as well"))
         else:

@@ -105,8 +105,8 @@ def apply_addresses(ctx: ImportContext, sheet: ImportSheet, rows: list[Row]) -> 
         wanted[ip] = row
     existing: dict[str, IPAddress] = {}
     for chunk in chunks(list(wanted)):
-        for address in ctx.sess.scalars(select(IPAddress).where(IPAddress.address.in_(chunk))):
-            existing[address.address] = address
+        for stored in ctx.sess.scalars(select(IPAddress).where(IPAddress.address.in_(chunk))):
+            existing[stored.address] = stored
     prefixes = ctx.prefixes_by_cidr(
         _canonical(services.parse_network, r.values.get("prefix") or "") for r in wanted.values()
     )
@@ -168,11 +168,11 @@ def apply_links(ctx: ImportContext, sheet: ImportSheet, rows: list[Row]) -> None
     ids = sorted({a.id for a in assets.values()})
     ends: dict[tuple[int, str], Link] = {}
     for chunk in chunks(ids):
-        for link in ctx.sess.scalars(
+        for stored_link in ctx.sess.scalars(
             select(Link).where(Link.a_asset_id.in_(chunk) | Link.b_asset_id.in_(chunk))
         ):
-            ends[(link.a_asset_id, link.a_port)] = link
-            ends[(link.b_asset_id, link.b_port)] = link
+            ends[(stored_link.a_asset_id, stored_link.a_port)] = stored_link
+            ends[(stored_link.b_asset_id, stored_link.b_port)] = stored_link
     for row in rows:
         if row.failed:
             continue
@@ -213,7 +213,7 @@ def apply_links(ctx: ImportContext, sheet: ImportSheet, rows: list[Row]) -> None
             ctx.count(sheet, "updated" if _link_state(saved) != before else "unchanged")
 
 
-def _link_state(link: Link) -> tuple:
+def _link_state(link: Link) -> tuple[object, ...]:
     return (
         link.a_asset_id,
         link.a_port,

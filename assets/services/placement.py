@@ -114,5 +114,5 @@ def sync_units(asset: Asset) -> None:
         asset.units.remove(unit)
     if removed:
         sess.flush()
-    for rack_id, unit in sorted(wanted - current.keys()):
-        asset.units.append(RackUnit(rack_id=rack_id, unit=unit))
+    for rack_id, number in sorted(wanted - current.keys()):
+        asset.units.append(RackUnit(rack_id=rack_id, unit=number))

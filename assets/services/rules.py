@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from flask_babel import gettext as _
 
 
-def enum_value(cls: type, value: Any, field: str, errors: dict[str, list[str]]) -> str | None:
+def enum_value(
+    cls: type[enum.Enum], value: Any, field: str, errors: dict[str, list[str]]
+) -> str | None:
     try:
         return cls(value).value
     except ValueError:
