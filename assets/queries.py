@@ -601,11 +601,12 @@ def assets_by_identity(
             wanted.setdefault(key, key)
             wanted.setdefault(key.split(".")[0], key)
     if wanted:
-        rows: list[tuple[str, int]] = list(
-            sess.execute(
+        rows: list[tuple[str, int]] = [
+            (name, asset_id)
+            for name, asset_id in sess.execute(
                 select(func.lower(Asset.name), Asset.id).where(func.lower(Asset.name).in_(wanted))
-            ).tuples()
-        )
+            )
+        ]
         for host, owner in sess.execute(
             select(func.lower(IPAddress.hostname), IPAddress.asset_id).where(
                 IPAddress.asset_id.is_not(None), func.lower(IPAddress.hostname).in_(wanted)
