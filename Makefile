@@ -54,9 +54,11 @@ bench-deps:
 	  echo "bench/poll.py needs Debian's snmpd and snmp: sudo apt-get install snmpd snmp"; exit 1; \
 	fi
 
+# mypy reads its files and rules from pyproject.toml ([tool.mypy]); its cache is .mypy_cache.
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The whole suite, then the suite again with the clock shifted (45 days ahead at 17:30 UTC, a
 # month's and the year's last day at 23:30 on site): a test tied to today's date fails here.
@@ -75,4 +77,4 @@ vendor:
 	$(BIN)/python tools/vendor_assets.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache
