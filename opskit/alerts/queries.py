@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assets import queries as registry
 from opskit import db
-from opskit.alerts import incidents
+from opskit.alerts import incidents, rule_kinds
 from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, Incident, RuleState
 from opskit.alerts.rules import site_rules
 from opskit.alerts.sla import (
@@ -215,7 +215,7 @@ def over_limit(
     """What the site's threshold rules on ``metric`` hold above (or below) their limits now:
     (how many, the first ``limit``, critical first). Reads the rule states, one row per watched
     asset/instance, never the readings. ``site_id``: only the assets in that site's rooms."""
-    rules = {r.name: r for r in site_rules() if r.kind == "threshold" and r.metric == metric}
+    rules = {r.name: r for r in site_rules() if r.metric == metric and rule_kinds.of(r).has_limits}
     if not rules:
         return 0, []
     stmt = select(RuleState).where(

@@ -1,10 +1,9 @@
-"""Alert rules as data (``rules.yaml``) and the evaluator the monitors call with each reading.
+"""Alert rules as data (``rules.yaml``) and the engine the monitors call with each poll.
 
-- ``threshold``: level from warning/critical limits (``direction: above`` or ``below``); a worse
-  level must hold for ``for`` before it fires; once abnormal, the condition clears only when
-  the value crosses ``recovery`` (hysteresis), so a value hovering at the limit does not flap.
-- ``state``: fires while the value is one of ``states`` (UPS on battery, cooling fault).
-- ``unreachable``: the device's monitor is down for ``for``; ``stale``: no reading for ``after``.
+A rule's ``kind`` (``opskit.alerts.rule_kinds``: threshold, state, unreachable, stale; one
+module each) reads its own fields and judges what it is shown: a reading of its metric, the
+device's up/down, or the age of the newest reading. The engine keeps the rest, the same for
+every kind: a worse level must hold for ``for`` before it fires; the rule states; the alerts.
 Each rule has a ``title`` (and ``title_en``) the pages show instead of its dotted name; a rule
 without one is called by its message.
 Urgency is a letter, per level ({warning: C, critical: B}), or per asset importance
@@ -16,8 +15,7 @@ row; alerts are raised and cleared through ``opskit.alerts.services`` with the k
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,68 +28,12 @@ from assets import queries as registry
 from opskit import db
 from opskit.alerts import services
 from opskit.alerts.models import Alert, RuleState
+from opskit.alerts.rule_kinds import KINDS, Judges, Rule, RuleError, Seen, of
 from opskit.alerts.sla import parse_duration
 
-KINDS = ("threshold", "state", "unreachable", "stale")
 LEVELS = ("ok", "warning", "critical")
 RANK = {level: i for i, level in enumerate(LEVELS)}
 IMPORTANCES = ("core", "important", "general")
-
-
-class RuleError(ValueError):
-    """A rule definition is invalid; the message names the file, rule and key."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    kind: str
-    message: str
-    urgency: Any  # "A" | {"warning": "C", "critical": "B"} | {"core": "A", ...}
-    #: what the pages call the rule (Chinese, the site's language), and in English
-    title: str = ""
-    title_en: str = ""
-    metric: str = ""
-    warning: float | None = None
-    critical: float | None = None
-    recovery: float | None = None
-    direction: str = "above"
-    states: tuple[str, ...] = ()
-    hold: timedelta = timedelta(0)  # "for"
-    after: timedelta = timedelta(0)  # stale
-
-    def urgency_for(self, level: str, importance: str) -> str:
-        if isinstance(self.urgency, str):
-            return self.urgency
-        if level in self.urgency:
-            return self.urgency[level]
-        return self.urgency.get(importance, "C")
-
-    def level_of(self, value: Any, current: str) -> str:
-        if self.kind == "state":
-            return "critical" if str(value) in self.states else "ok"
-        v = float(value)
-        beyond = (
-            (lambda limit: v >= limit) if self.direction == "above" else (lambda limit: v <= limit)
-        )
-        if self.critical is not None and beyond(self.critical):
-            return "critical"
-        if self.warning is not None and beyond(self.warning):
-            return "warning"
-        if current != "ok" and self.recovery is not None:
-            recovered = v <= self.recovery if self.direction == "above" else v >= self.recovery
-            if not recovered:
-                return "warning"  # hysteresis: abnormal until the recovery limit is crossed
-        return "ok"
-
-
-def _num(raw: dict[str, Any], key: str, where: str) -> float | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RuleError(f"{where}.{key}: expected a number, got {value!r}")
-    return float(value)
 
 
 def _urgency(value: Any, where: str) -> Any:
@@ -127,7 +69,7 @@ def load_rules(text: str, source: str = "rules.yaml") -> list[Rule]:
             raise RuleError(f"{where}: the name is used twice")
         names.add(name)
         kind = raw.get("kind")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise RuleError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
         fields: dict[str, Any] = {
             "name": name,
@@ -142,35 +84,9 @@ def load_rules(text: str, source: str = "rules.yaml") -> list[Rule]:
             fields[key] = value.strip()
         # a rule without a title is called by its message (never by its dotted name)
         fields["title"] = fields["title"] or fields["message"]
-        if kind in ("threshold", "state"):
-            if not raw.get("metric"):
-                raise RuleError(f"{where}.metric: required for a {kind} rule")
-            fields["metric"] = str(raw["metric"])
-        if kind == "threshold":
-            for key in ("warning", "critical", "recovery"):
-                fields[key] = _num(raw, key, where)
-            if fields["warning"] is None and fields["critical"] is None:
-                raise RuleError(f"{where}: a threshold rule needs warning or critical")
-            direction = raw.get("direction", "above")
-            if direction not in ("above", "below"):
-                raise RuleError(f"{where}.direction: expected above or below, got {direction!r}")
-            fields["direction"] = direction
-            w, c = fields["warning"], fields["critical"]
-            if (
-                w is not None
-                and c is not None
-                and ((direction == "above" and c < w) or (direction == "below" and c > w))
-            ):
-                raise RuleError(f"{where}: critical must be beyond warning ({direction})")
-        if kind == "state":
-            states = raw.get("states")
-            if not isinstance(states, list) or not states:
-                raise RuleError(f"{where}.states: expected a list of states")
-            fields["states"] = tuple(str(s) for s in states)
+        fields.update(KINDS[kind].define(raw, where))
         if raw.get("for") is not None:
             fields["hold"] = parse_duration(raw["for"], f"{where}.for")
-        if kind == "stale":
-            fields["after"] = parse_duration(raw.get("after"), f"{where}.after")
         rules.append(Rule(**fields))
     return rules
 
@@ -276,15 +192,15 @@ def evaluate(
     unit: str = "",
     states: RuleStates | None = None,
 ) -> list[Alert]:
-    """Feed one reading to every threshold/state rule on its metric."""
+    """Feed one reading to every rule judging the readings of its metric (threshold, state)."""
     changed = []
     for rule in site_rules():
-        if rule.metric != metric or rule.kind not in ("threshold", "state"):
+        if rule.metric != metric or of(rule).judges != "reading":
             continue
-        states = states or RuleStates(asset_id, _names(("threshold", "state")))
+        states = states or RuleStates(asset_id, _names("reading"))
         state = states.get(rule, instance)
         try:
-            target = rule.level_of(value, state.level or "ok")
+            target = of(rule).level(rule, Seen(value=value), state.level or "ok")
         except (TypeError, ValueError):
             continue  # a garbage value is the monitor's problem, not an alert condition
         alert = _apply(rule, asset_id, instance, target, at, f"{value}{unit}", state)
@@ -300,16 +216,18 @@ def device_status(
     reason: str = "",
     states: RuleStates | None = None,
 ) -> list[Alert]:
-    """The device's monitor changed or confirmed its state (up/down)."""
+    """The device's monitor changed or confirmed its state (up/down): the rules judging it
+    (unreachable)."""
     changed = []
     for rule in site_rules():
-        if rule.kind == "unreachable":
-            states = states or RuleStates(asset_id, _names(("unreachable",)))
-            target = "ok" if up else "critical"
-            state = states.get(rule, "")
-            alert = _apply(rule, asset_id, "", target, at, reason or "down", state)
-            if alert is not None:
-                changed.append(alert)
+        if of(rule).judges != "status":
+            continue
+        states = states or RuleStates(asset_id, _names("status"))
+        state = states.get(rule, "")
+        target = of(rule).level(rule, Seen(up=up), state.level or "ok")
+        alert = _apply(rule, asset_id, "", target, at, reason or "down", state)
+        if alert is not None:
+            changed.append(alert)
     return changed
 
 
@@ -319,23 +237,25 @@ def data_age(
     now: datetime,
     states: RuleStates | None = None,
 ) -> list[Alert]:
-    """Check how old the asset's newest reading is against the ``stale`` rules."""
+    """Check how old the asset's newest reading is against the rules judging it (stale)."""
     changed = []
+    age = None if last_reading_at is None else now - last_reading_at
+    shown = last_reading_at.isoformat(timespec="minutes") if last_reading_at else "never"
     for rule in site_rules():
-        if rule.kind != "stale":
+        if of(rule).judges != "age":
             continue
-        states = states or RuleStates(asset_id, _names(("stale",)))
-        stale = last_reading_at is None or now - last_reading_at >= rule.after
-        shown = last_reading_at.isoformat(timespec="minutes") if last_reading_at else "never"
+        states = states or RuleStates(asset_id, _names("age"))
         state = states.get(rule, "")
-        alert = _apply(rule, asset_id, "", "critical" if stale else "ok", now, shown, state)
+        target = of(rule).level(rule, Seen(age=age), state.level or "ok")
+        alert = _apply(rule, asset_id, "", target, now, shown, state)
         if alert is not None:
             changed.append(alert)
     return changed
 
 
-def _names(kinds: tuple[str, ...]) -> list[str]:
-    return [rule.name for rule in site_rules() if rule.kind in kinds]
+def _names(judges: Judges) -> list[str]:
+    """The site's rules whose kind judges ``judges``."""
+    return [rule.name for rule in site_rules() if of(rule).judges == judges]
 
 
 def judge_poll(
@@ -347,17 +267,14 @@ def judge_poll(
     now: datetime,
 ) -> list[Alert]:
     """One poll of one monitor: each reading ``(metric, value, instance, unit)`` against the
-    threshold/state rules, ``up`` (``None``: unknown) with its ``reason`` against the
-    unreachable rules, the
-    age of the asset's newest reading against the stale rules. The asset's rule states are
-    read in one query for the whole poll."""
+    rules judging readings (threshold, state), ``up`` (``None``: unknown) with its ``reason``
+    against those judging the device's status (unreachable), the age of the asset's newest
+    reading against those judging it (stale). The asset's rule states are read in one query
+    for the whole poll."""
     readings = list(readings)
     metrics = {metric for metric, _value, _instance, _unit in readings}
     wanted = [
-        rule.name
-        for rule in site_rules()
-        if rule.kind in ("unreachable", "stale")
-        or (rule.kind in ("threshold", "state") and rule.metric in metrics)
+        rule.name for rule in site_rules() if of(rule).judges != "reading" or rule.metric in metrics
     ]
     states = RuleStates(asset_id, wanted)
     changed = []
