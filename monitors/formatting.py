@@ -3,11 +3,14 @@ filters, registered by ``monitors.views``)."""
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 
 from monitors import kinds, metrics
+from opskit.alerts.wording import human_duration
 
 #: Metrics shown first on the monitors list (one value each), in this order.
 KEY_METRICS = (
@@ -53,6 +56,19 @@ def metric_label(metric: str) -> str:
 def monitor_kind(kind: str) -> str:
     """A monitor kind as a word (``snmp`` → SNMP, ``host`` → 本服务器 ...)."""
     return str(kinds.of(kind).label)
+
+
+def availability_percent(percent: float | None) -> str:
+    """An availability as a percentage with two decimals, rounded down so that any downtime
+    never reads 100.00 %; "—" when there was no up or down time."""
+    if percent is None:
+        return "—"
+    return f"{math.floor(percent * 100) / 100:.2f}%"
+
+
+def time_span(value: timedelta) -> str:
+    """A length of time as people say it ("3 days 4 hours", "24 min"); zero: "0"."""
+    return human_duration(value) if value > timedelta(0) else "0"
 
 
 def monitor_target(monitor: Any) -> str:

@@ -1,5 +1,6 @@
 """Reads of the monitoring tables: latest readings, chart series, monitors, poller heartbeat;
-and the LLDP-vs-registry comparison (``compare_links``, from ``monitors.topology``)."""
+the LLDP-vs-registry comparison (``compare_links``, from ``monitors.topology``); and the
+availability and outages computed from the state flips (``monitors.availability``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from sqlalchemy.orm import aliased
 
 from assets import queries as assets
 from monitors import load
+from monitors.availability import Availability as Availability
+from monitors.availability import availabilities as availabilities
+from monitors.availability import availability as availability
+from monitors.availability import recent_availability as recent_availability
+from monitors.availability import recent_flips as recent_flips
 from monitors.history import IN_CHUNK as IN_CHUNK
 from monitors.history import arp_sightings_between as arp_sightings_between
 from monitors.history import hourly_values as hourly_values

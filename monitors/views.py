@@ -1,5 +1,6 @@
-"""Monitoring pages: the monitors list, the topology graph, and the monitoring part of an asset
-page (live values, trend charts, probe and add). A thin blueprint over queries and services."""
+"""Monitoring pages: the monitors list, a monitor's page (availability and state changes, from
+its state flips), the topology graph, and the monitoring part of an asset page (live values,
+trend charts, probe and add). A thin blueprint over queries and services."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "monitor_target": formatting.monitor_target,
     "reading_value": formatting.reading_value,
     "probed_value": formatting.probed_value,
+    "availability_percent": formatting.availability_percent,
+    "time_span": formatting.time_span,
 }
 for _name, _filter in FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
@@ -239,6 +242,24 @@ def asset_probe(asset_id: int) -> Any:
         # htmx swaps only 2xx answers by default: send the form back with 200 and the error in it
         return render_template("monitors/_probe.html", **context)
     return render_template("monitors/probe_page.html", **context), status
+
+
+# --- one monitor: its availability and state changes ----------------------------------------
+
+
+@bp.route("/monitors/<int:monitor_id>")
+def detail(monitor_id: int) -> str:
+    """A monitor's page: its state, availability over the last 7 and 30 days (from its state
+    flips) and its last 10 state changes."""
+    monitor = _monitor_or_404(monitor_id)
+    return render_template(
+        "monitors/detail.html",
+        monitor=monitor,
+        asset=_asset_or_404(monitor.asset_id),
+        periods=queries.recent_availability(monitor.id),
+        flips=queries.recent_flips(monitor.id),
+        can_manage=_can_manage(),
+    )
 
 
 # --- adding (non-SNMP kinds), editing, disabling and deleting monitors ------------------------
