@@ -12,6 +12,7 @@ page names the file to choose again.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request
@@ -25,7 +26,7 @@ bp = Blueprint("assets_excel", __name__, url_prefix="/assets/excel")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _download(name: str, write) -> Response:
+def _download(name: str, write: Callable[[Path], object]) -> Response:
     with tempfile.TemporaryDirectory(prefix="opskit-xlsx-") as folder:
         path = Path(folder) / "out.xlsx"
         write(path)

@@ -61,7 +61,9 @@ def choices(pairs: Any) -> list[SelectChoice]:
 _choices = choices
 
 
-def apply_errors(form: FlaskForm, errors: Mapping[str, list[str]], aliases=None) -> list[str]:
+def apply_errors(
+    form: FlaskForm, errors: Mapping[str, list[str]], aliases: Mapping[str, str] | None = None
+) -> list[str]:
     """Put service errors beside the form's fields; return those no field can show."""
     aliases = aliases or {}
     leftover: list[str] = []

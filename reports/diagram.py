@@ -68,8 +68,11 @@ class Edge:
     state: str  # a key of STYLES
 
 
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
 @cache
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def _font(size: int) -> Font:
     for path in CJK_FONTS:
         if Path(path).exists():
             try:
@@ -79,7 +82,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> str:
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
@@ -103,7 +106,9 @@ class _Texts:
         self.image = image
         self.shades: dict[tuple[RGB, RGB], bytes] = {}
 
-    def draw(self, xy: tuple[int, int], text: str, font, ink: RGB, paper: RGB, width: int) -> None:
+    def draw(
+        self, xy: tuple[int, int], text: str, font: Font, ink: RGB, paper: RGB, width: int
+    ) -> None:
         """``text`` (at most ``width`` pixels long) with its top left corner at ``xy``."""
         pad, size = self.PAD, getattr(font, "size", 11)  # Pillow's bitmap font has no size
         tile = Image.new("L", (width + 2 * pad, size * 2 + 2 * pad))  # room for any line
@@ -130,7 +135,9 @@ class _Texts:
         return self.shades[ink, paper]
 
 
-def _dashed(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, float], fill):
+def _dashed(
+    draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, float], fill: RGB
+) -> None:
     (x1, y1), (x2, y2) = a, b
     length = max(((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5, 1.0)
     steps = int(length // 8)

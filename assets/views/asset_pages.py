@@ -174,7 +174,7 @@ def _location_choices(form: AssetForm) -> None:
     form.rack.choices = choices(
         [("", "—")] + [(str(k.id), f"{k.room.name} / {k.name}") for k in racks]
     )
-    form.rack_rooms = {str(k.id): str(k.room_id) for k in racks}  # type: ignore[attr-defined]
+    form.rack_rooms = {str(k.id): str(k.room_id) for k in racks}
 
 
 def _asset_data(asset: Asset) -> dict[str, Any]:
@@ -297,7 +297,10 @@ def warranty() -> Any:
 
     def sort_url(key: str) -> str:
         flip = "desc" if (sort == key and direction == "asc") else "asc"
-        return url_for("assets.warranty", sort=key, dir=flip, **({"state": state} if state else {}))
+        params: dict[str, Any] = {"sort": key, "dir": flip}  # Any: url_for's **values
+        if state:
+            params["state"] = state
+        return url_for("assets.warranty", **params)
 
     return render_template(
         "assets/warranty.html",

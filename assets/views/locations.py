@@ -116,7 +116,7 @@ def _rack_form_page(rack: Rack | None) -> Any:
         values = {
             "room": db.session().get(Room, int(form.room.data)),
             "name": form.name.data,
-            "u_height": int(form.u_height.data),
+            "u_height": int(form.u_height.data or 0),  # DataRequired: a whole number >= 1
             "descending_units": bool(form.descending_units.data),
             "notes": form.notes.data,
         }

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -19,7 +22,7 @@ def warranty(ctx: Context) -> list[Sheet]:
     reminders = registry.warranty_reminders(day, within_days=WARRANTY_HORIZON_DAYS)
     kind_label = labeller(registry.asset_kind_labels())
 
-    def rows():
+    def rows() -> Iterator[dict[str, Any]]:
         for r in reminders:
             a = r.asset
             where = " / ".join(
