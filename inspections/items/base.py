@@ -1,8 +1,9 @@
 """What an item kind is: the typed protocol every kind module implements, with the defaults of
-a kind that is never abnormal (text)."""
+a kind that is never abnormal and never sampled (the signature)."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,6 +39,12 @@ class ItemKind(Protocol):
     def by_photo(self) -> bool:
         """Answered by taking a photo (required: at least one photo)."""
 
+    @property
+    def samples_abnormal(self) -> bool:
+        """``sample`` makes an abnormal answer of any item of the kind when asked (a reading
+        beyond its warning limit, a failed check); a choice has abnormal options only when its
+        checklist gives some, so the demo's seeder picks only these kinds for a finding."""
+
     def define(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
         """The ``Item`` fields its YAML gives (raises ``ChecklistError`` naming the field)."""
         ...
@@ -54,6 +61,14 @@ class ItemKind(Protocol):
         """An answer as the engineer chose it, in the reader's language."""
         ...
 
+    def sample(
+        self, item: Item, limits: Limits, rng: random.Random, abnormal: bool, remark: str
+    ) -> str | None:
+        """A plausible answer (the demo's rounds), abnormal when ``abnormal`` and the kind can
+        be; ``remark``: what a free-text answer says. ``None``: the kind is left unanswered
+        (a photo, the signature)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -65,6 +80,7 @@ class Kind:
     per_item: bool = True
     has_limits: bool = False
     by_photo: bool = False
+    samples_abnormal: bool = False
 
     def define(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
         return {}
@@ -77,3 +93,8 @@ class Kind:
 
     def answer_text(self, item: Item, value: str, english: bool) -> str:
         return value
+
+    def sample(
+        self, item: Item, limits: Limits, rng: random.Random, abnormal: bool, remark: str
+    ) -> str | None:
+        return None

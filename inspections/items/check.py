@@ -3,6 +3,7 @@ at the item's ``fail_level`` (warning by default, or critical)."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,5 +37,15 @@ class Check(Kind):
     def answer_text(self, item: Item, value: str, english: bool) -> str:
         return str(CHECK_LABELS[value]) if value in CHECK_LABELS else value
 
+    def sample(
+        self, item: Item, limits: Limits, rng: random.Random, abnormal: bool, remark: str
+    ) -> str | None:
+        return "fail" if abnormal else "pass"
 
-KIND = Check(_l("Pass/fail check"), frozenset({"fail_level"}), "inspections/items/check.html")
+
+KIND = Check(
+    _l("Pass/fail check"),
+    frozenset({"fail_level"}),
+    "inspections/items/check.html",
+    samples_abnormal=True,
+)

@@ -3,6 +3,7 @@ it is a finding (ok, warning, critical)."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,13 @@ class Choice(Kind):
         if chosen is None:  # an option no longer in the checklist: as it was stored
             return value
         return (chosen.label_en or chosen.label) if english else chosen.label
+
+    def sample(
+        self, item: Item, limits: Limits, rng: random.Random, abnormal: bool, remark: str
+    ) -> str | None:
+        """The first option of the wanted level (ok, or abnormal), else the first option."""
+        wanted = [o for o in item.options if (o.level != "ok") == abnormal] or list(item.options)
+        return wanted[0].key
 
 
 KIND = Choice(_l("Choice"), frozenset({"options"}), "inspections/items/choice.html")

@@ -4,6 +4,7 @@ stored overrides may change per site, room or asset; kept as a number for the tr
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,10 +66,32 @@ class Reading(Kind):
     def number(self, value: str) -> float | None:
         return number(value)
 
+    def sample(
+        self, item: Item, limits: Limits, rng: random.Random, abnormal: bool, remark: str
+    ) -> str | None:
+        """Within the normal range (its middle), or 1.5 beyond the warning limit."""
+        if abnormal:
+            high = limits.effective_warning_high
+            if high is not None:
+                return f"{high + 1.5:.1f}"
+            low = limits.effective_warning_low
+            return f"{(low or 1) - 1:.1f}"
+        low, high = limits.normal_min, limits.normal_max
+        if low is not None and high is not None:
+            value = low + (high - low) * rng.uniform(0.3, 0.7)
+        elif high is not None:
+            value = high * rng.uniform(0.55, 0.8)
+        elif low is not None:
+            value = low * rng.uniform(1.05, 1.3) if low > 0 else rng.uniform(1, 5)
+        else:
+            value = rng.uniform(10, 50)
+        return f"{value:.1f}"
+
 
 KIND = Reading(
     _l("Reading"),
     frozenset({"unit", "normal", "warning", "critical"}),
     "inspections/items/reading.html",
     has_limits=True,
+    samples_abnormal=True,
 )

@@ -11,6 +11,7 @@ reads are ``inspections.logbook.queries``.
   for the dashboard, history, trends and reports.
 - ``item_title(checklist, item)``: what a checklist item is called (the alert pages name a
   patrol finding by it).
+- ``sample_answer(item, rng, abnormal)``: a plausible answer by the item's kind (the demo).
 - ``latest_logbook_entries(...)``, ``logbook_counts(...)``: the logbook for the dashboard and
   the reports.
 """
@@ -29,6 +30,8 @@ from inspections.queries.catalog import (
     item_title,
     limits_at,
     room_reading_limits,
+    sample_answer,
+    samples_abnormal,
 )
 from inspections.queries.findings import (
     Point,
@@ -112,4 +115,6 @@ __all__ = [
     "rounds_for_day",
     "rounds_for_days",
     "rounds_today",
+    "sample_answer",
+    "samples_abnormal",
 ]

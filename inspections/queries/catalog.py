@@ -3,6 +3,8 @@ own files, the stored overrides); what a checklist item is called."""
 
 from __future__ import annotations
 
+import random
+
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
@@ -91,3 +93,19 @@ def item_title(checklist: str, item: str) -> str | None:
         f"{overrides.shown(found.title, found.title_en)} · "
         f"{overrides.shown(entry.label, entry.label_en)}"
     )
+
+
+def sample_answer(
+    item: cl.Item, rng: random.Random, abnormal: bool = False, remark: str = ""
+) -> str | None:
+    """A plausible answer to ``item`` by its kind (the demo's rounds), judged by the checklist's
+    own limits: a reading in its normal range (beyond its warning limit when ``abnormal``), a
+    passed (failed) check, the first ok (abnormal) option, ``remark`` for a required text;
+    ``None`` for what the kind leaves unanswered (a photo, the signature, an optional text)."""
+    return kind_of(item).sample(item, item.limits, rng, abnormal, remark)
+
+
+def samples_abnormal(item: cl.Item) -> bool:
+    """Whether ``sample_answer`` makes any item of this one's kind abnormal when asked (a
+    reading, a check)."""
+    return kind_of(item).samples_abnormal

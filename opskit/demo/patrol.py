@@ -19,9 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from inspections import services
+from inspections import queries, services
 from inspections.models import PatrolAnswer, PatrolPlan, PatrolRound, RoundStatus
-from inspections.queries import get_checklist
 from opskit import db, users
 from opskit.alerts.models import Alert, AlertEvent
 from opskit.audit import acting_as
@@ -32,40 +31,11 @@ FINDING_EVERY = 9  # about one round in nine has an abnormal answer
 SERVICE_DAYS = 14  # findings over the last two weeks
 
 
-def _reading(item: Any, rng: random.Random, abnormal: bool) -> str:
-    lim = item.limits
-    if abnormal:
-        high = lim.effective_warning_high
-        if high is not None:
-            return f"{high + 1.5:.1f}"
-        low = lim.effective_warning_low
-        return f"{(low or 1) - 1:.1f}"
-    low, high = lim.normal_min, lim.normal_max
-    if low is not None and high is not None:
-        value = low + (high - low) * rng.uniform(0.3, 0.7)
-    elif high is not None:
-        value = high * rng.uniform(0.55, 0.8)
-    elif low is not None:
-        value = low * rng.uniform(1.05, 1.3) if low > 0 else rng.uniform(1, 5)
-    else:
-        value = rng.uniform(10, 50)
-    return f"{value:.1f}"
-
-
 def _answer(item: Any, rng: random.Random, abnormal: bool) -> tuple[str, str] | None:
-    """(value, note) for one item, or None for items the seeder leaves out."""
-    if item.kind == "reading":
-        value = _reading(item, rng, abnormal)
-    elif item.kind == "check":
-        value = "fail" if abnormal else "pass"
-    elif item.kind == "choice":
-        wanted = [o for o in item.options if (o.level != "ok") == abnormal] or list(item.options)
-        value = wanted[0].key
-    elif item.kind == "text":
-        if not item.required:
-            return None
-        value = load("patrol")["notes"]["text"]
-    else:  # photos and signatures
+    """(value, note) for one item, or None for items the seeder leaves out (a photo, the
+    signature, an optional text)."""
+    value = queries.sample_answer(item, rng, abnormal, remark=load("patrol")["notes"]["text"])
+    if value is None:
         return None
     note = load("patrol")["notes"]["abnormal"] if abnormal else ""
     return value, note
@@ -74,11 +44,12 @@ def _answer(item: Any, rng: random.Random, abnormal: bool) -> tuple[str, str] | 
 def _answers(patrol: Any, rng: random.Random, abnormal_at: int | None, at: datetime) -> list:
     out = []
     n = 0
-    pending = abnormal_at is not None  # the first reading/check from that index is abnormal
+    # from that index on, the first reading or check (a kind that samples abnormal) is abnormal
+    pending = abnormal_at is not None
     for entry in patrol.targets:
-        checklist = get_checklist(entry["checklist"])
+        checklist = queries.get_checklist(entry["checklist"])
         for item in checklist.items:
-            bad = pending and n >= abnormal_at and item.kind in ("reading", "check")  # type: ignore[operator]
+            bad = pending and n >= abnormal_at and queries.samples_abnormal(item)  # type: ignore[operator]
             pending = pending and not bad
             got = _answer(item, rng, bad)
             if got is None:
@@ -285,8 +256,8 @@ def _copies(
             if a.number is not None:
                 key = (a.checklist_key, a.item_key)
                 if key not in items:
-                    items[key] = get_checklist(key[0]).item(key[1])
-                row["value"] = _reading(items[key], rng, False)
+                    items[key] = queries.get_checklist(key[0]).item(key[1])
+                row["value"] = queries.sample_answer(items[key], rng)
                 row["number"] = float(row["value"])
             rows.append(row)
         if rows:
