@@ -61,7 +61,7 @@ def pack(values: list[float]) -> bytes:
     return out.tobytes()
 
 
-def unpack(blob: bytes) -> array:
+def unpack(blob: bytes) -> array[float]:
     out = array("d")
     out.frombytes(blob)
     if _SWAP:
@@ -97,7 +97,9 @@ def _upsert(dialect: str) -> Any:
     )
 
 
-def _row(asset_id: int, family: str, week: date, avgs: list[float], peaks: list[float]) -> dict:
+def _row(
+    asset_id: int, family: str, week: date, avgs: list[float], peaks: list[float]
+) -> dict[str, Any]:
     n, sy, ss, sss, ssy, peak = 0, 0.0, 0.0, 0.0, 0.0, -math.inf
     for s, y in enumerate(avgs):
         if y != NONE:

@@ -162,7 +162,7 @@ class Page:
     """One page of a list: ``items`` of page ``page`` (1-based) of ``total`` rows matching the
     filters, ``per_page`` rows a page."""
 
-    items: list
+    items: list[Any]
     total: int
     page: int
     per_page: int

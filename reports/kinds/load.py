@@ -196,7 +196,7 @@ def _weekly_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
     first = period.first_day
     out: dict[tuple[int, str], Stats] = {}
     stats: Stats | None = None
-    values: dict[date, array] = {}  # report week → its rows' hourly slots (-inf: no value)
+    values: dict[date, array[float]] = {}  # report week → its rows' hourly slots (-inf: no value)
     counts: dict[date, int] = {}  # week → hours with a value
     key: tuple[int, str] | None = None
 
