@@ -51,7 +51,7 @@ def asset_query(
     status: str | None = None,
     room_id: int | None = None,
     rack_id: int | None = None,
-) -> Select:
+) -> Select[Asset]:
     stmt = select(Asset)
     if q:
         stmt = stmt.where(
@@ -438,12 +438,12 @@ def prefix_addresses(prefix: Prefix, page: int = 1, per_page: int = 256) -> Page
 # --- dashboard, topology (D1) ----------------------------------------------------------------
 
 
-def site_rooms_query(site_id: int) -> Select:
+def site_rooms_query(site_id: int) -> Select[int]:
     """The ids of one site's rooms, as a subquery for ``column.in_(...)`` (dashboard filter)."""
     return select(Room.id).where(Room.site_id == site_id)
 
 
-def site_assets_query(site_id: int) -> Select:
+def site_assets_query(site_id: int) -> Select[int]:
     """The ids of the assets in one site's rooms, as a subquery for ``column.in_(...)``.
 
     A racked asset's room is its rack's room (``services`` keeps the two the same), so the
@@ -483,7 +483,7 @@ def warranty_summary(
     return total, [WarrantyReminder(a, (a.warranty_end - today).days) for a in rows]  # type: ignore[operator]
 
 
-def topology_links(limit: int = 2000, touching: Select | None = None) -> list[Link]:
+def topology_links(limit: int = 2000, touching: Select[int] | None = None) -> list[Link]:
     """Registered links (both ends' assets loaded), for the topology graph; with ``touching``
     (a subquery of asset ids, e.g. :func:`topology_scope_assets`), only the links with at least
     one end among those assets."""
@@ -493,7 +493,7 @@ def topology_links(limit: int = 2000, touching: Select | None = None) -> list[Li
     return list(db.session().scalars(stmt.order_by(Link.id).limit(limit)))
 
 
-def topology_scope_assets(site_id: int | None = None, room_id: int | None = None) -> Select:
+def topology_scope_assets(site_id: int | None = None, room_id: int | None = None) -> Select[int]:
     """The ids of the assets in one room (``room_id``) or else in one site's rooms, as a
     subquery for ``column.in_(...)``: what the topology filter keeps (an asset with no room is
     in no site or room)."""
@@ -714,12 +714,12 @@ def asset_kinds() -> list[str]:
     return [kind.value for kind in AssetKind]
 
 
-def asset_ids_in_rooms(rooms: Select | list[int]) -> Select:
+def asset_ids_in_rooms(rooms: Select[int] | list[int]) -> Select[int]:
     """The ids of the assets in ``rooms`` (room ids, or a query of them), for ``in_(...)``."""
     return select(Asset.id).where(Asset.room_id.in_(rooms))
 
 
-def asset_ids_matching(text: str) -> Select:
+def asset_ids_matching(text: str) -> Select[int]:
     """The ids of the assets whose tag or name contains ``text`` (``db.text_search``)."""
     return select(Asset.id).where(db.text_search(text, Asset.asset_tag, Asset.name))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import get_locale
@@ -42,7 +43,7 @@ LEVEL_LABELS = {
 #: a check item's answer (pass or fail): ``CHECK_LABELS``, kept by its kind's module
 
 
-def text(labels: dict, key: str) -> str:
+def text(labels: Mapping[str, Any], key: str) -> str:
     """The label of ``key`` as plain text (for workbooks), the key itself when unknown."""
     return str(labels[key]) if key in labels else key
 

@@ -94,7 +94,7 @@ class OverrideTable:
     room_id: int | None = None
     rows: dict[tuple[str, str, str, int], dict[str, Any]] = field(default_factory=dict)
 
-    def for_item(self, checklist: str, item: str, asset_id: int | None = None) -> dict:
+    def for_item(self, checklist: str, item: str, asset_id: int | None = None) -> dict[str, Any]:
         """The ``resolve_limits`` overrides mapping of one item (site, room, asset)."""
         found: dict[str, Any] = {}
         for scope, target in (("site", self.site_id), ("room", self.room_id), ("asset", asset_id)):

@@ -69,7 +69,7 @@ class Tile:
 TILES: dict[str, Tile] = {}
 
 
-def tile(name: str, title: Any) -> Callable:
+def tile(name: str, title: Any) -> Callable[[Builder], Builder]:
     def register(fn: Builder) -> Builder:
         TILES[name] = Tile(name, title, fn)
         return fn

@@ -106,7 +106,9 @@ def list_args(fields: tuple[Field, ...]) -> dict[str, Any]:
     return values
 
 
-def page_of(stmt: Select, order: tuple, schema: ObjectSchema, args: Mapping[str, Any]) -> Any:
+def page_of(
+    stmt: Select[Any], order: tuple[Any, ...], schema: ObjectSchema, args: Mapping[str, Any]
+) -> Any:
     page = args.get("page", 1)
     per_page = args.get("per_page", DEFAULT_PER_PAGE)
     sess = db.session()

@@ -16,7 +16,7 @@ from assets.models import Asset
 from opskit.validation import ValidationFailed
 
 
-def _asset_state(asset: Asset) -> tuple:
+def _asset_state(asset: Asset) -> tuple[object, ...]:
     return (
         asset.asset_tag,
         asset.name,

@@ -68,7 +68,7 @@ class ImportContext:
         keyed = [(row, key) for row in rows for key in dict.fromkeys(key_of(row.values)) if key]
         if not keyed:
             return
-        seen: dict[str, list] = self.keys.find(kind, {key for _row, key in keyed})
+        seen: dict[str, list[Any]] = self.keys.find(kind, {key for _row, key in keyed})
         stored = set(seen)
         batch_rows: dict[int, Row] = {}
         col = sheet.spec.column(column)
@@ -173,7 +173,9 @@ class ImportContext:
             return False
         return asset
 
-    def refs(self, rows: list[Row], *columns: str, line: bool = False) -> tuple[dict, set]:
+    def refs(
+        self, rows: list[Row], *columns: str, line: bool = False
+    ) -> tuple[dict[str, Asset], set[str]]:
         tags = {r.values.get(c) or "" for r in rows if not r.failed for c in columns}
         options = (selectinload(Asset.line),) if line else ()
         return self.assets_by_tag(tags, *options), self.bad_tags(tags)

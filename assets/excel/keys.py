@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 
 class Keys:
@@ -33,9 +34,9 @@ class Keys:
     def __exit__(self, *_exc: object) -> None:
         self.db.close()
 
-    def find(self, kind: str, keys: Iterable[str]) -> dict[str, list]:
+    def find(self, kind: str, keys: Iterable[str]) -> dict[str, list[Any]]:
         """key → [row, raw, flag] of the keys already stored."""
-        out: dict[str, list] = {}
+        out: dict[str, list[Any]] = {}
         for chunk in chunks(list(keys)):
             marks = ",".join("?" * len(chunk))
             for key, row, raw, flag in self.db.execute(
@@ -62,6 +63,9 @@ class Keys:
         return {key for key, (_row, _raw, flag) in self.find(kind, keys).items() if flag & bit}
 
 
-def chunks(items: list, size: int = 500) -> Iterator[list]:
+T = TypeVar("T")
+
+
+def chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -3,6 +3,8 @@ and runs of spaces do not matter) or created, their ids remembered by name acros
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -104,7 +106,7 @@ class Locations:
         )
         return rack
 
-    def locate(self, sheet: ImportSheet, values: dict) -> tuple[Room | None, Rack | None]:
+    def locate(self, sheet: ImportSheet, values: dict[str, Any]) -> tuple[Room | None, Rack | None]:
         """The room and rack of a row (None, None when it names none); raises Misplaced."""
         v = values
         site_name, room_name, rack_name = v.get("site", ""), v.get("room", ""), v.get("rack", "")

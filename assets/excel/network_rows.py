@@ -65,7 +65,7 @@ def apply_prefixes(ctx: ImportContext, sheet: ImportSheet, rows: list[Row]) -> N
             ctx.count(sheet, "updated" if _prefix_state(saved) != before else "unchanged")
 
 
-def _prefix_state(prefix: Prefix) -> tuple:
+def _prefix_state(prefix: Prefix) -> tuple[object, ...]:
     return (
         prefix.cidr,
         prefix.vlan,
@@ -76,7 +76,7 @@ def _prefix_state(prefix: Prefix) -> tuple:
     )
 
 
-def _address_state(address: IPAddress) -> tuple:
+def _address_state(address: IPAddress) -> tuple[object, ...]:
     return (
         address.address,
         id(address.prefix),
@@ -157,7 +157,7 @@ def apply_addresses(ctx: ImportContext, sheet: ImportSheet, rows: list[Row]) -> 
 
 
 def apply_links(ctx: ImportContext, sheet: ImportSheet, rows: list[Row]) -> None:
-    def ends_of(v: dict[str, Any]) -> list:
+    def ends_of(v: dict[str, Any]) -> list[str | None]:
         return [
             f"{v.get('a_asset_tag')}\x1f{v['a_port']}" if v.get("a_port") else None,
             f"{v.get('b_asset_tag')}\x1f{v['b_port']}" if v.get("b_port") else None,

@@ -100,7 +100,7 @@ class ImportResult:
     omitted: dict[tuple[str, str], Omitted] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     #: sheet name (Chinese) → Counter(created=, updated=, unchanged=)
-    counts: dict[str, Counter] = field(default_factory=dict)
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
     #: human-readable paths of the sites, rooms and racks this import created (the first ones)
     created_locations: list[str] = field(default_factory=list)
     created_locations_more: int = 0
@@ -109,8 +109,8 @@ class ImportResult:
     max_rows: int = DEFAULT_MAX_ROWS
     dry_run: bool = False
     committed: bool = False
-    _kinds: Counter = field(default_factory=Counter, repr=False)
-    _shown_per_column: Counter = field(default_factory=Counter, repr=False)
+    _kinds: Counter[tuple[str, str, str]] = field(default_factory=Counter, repr=False)
+    _shown_per_column: Counter[tuple[str, str]] = field(default_factory=Counter, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -24,7 +24,7 @@ from opskit.xlsx.reader import display, is_blank, sheet_rows
 
 
 def _find_header(
-    rows: list[tuple], spec: SheetSpec, headers: dict[str, Column]
+    rows: list[tuple[Any, ...]], spec: SheetSpec, headers: dict[str, Column]
 ) -> tuple[int | None, dict[str, int], list[str], dict[str, list[int]]]:
     """(0-based header row index or None, key → column index, unknown headers, duplicates)."""
     best: tuple[int, int] = (-1, 0)  # (row index, matches)
@@ -78,7 +78,7 @@ class ImportSheet:
         title: str,
         present: dict[str, int],
         header_row: int,
-        rows: Iterator[tuple[int, tuple]],
+        rows: Iterator[tuple[int, tuple[Any, ...]]],
     ) -> None:
         self.spec = spec
         self.title = title
@@ -191,9 +191,9 @@ def open_sheet(spec: SheetSpec, ws: Any, result: ImportResult) -> ImportSheet | 
     """Find the header row among the first rows; None for an empty sheet or a bad header."""
     ws.reset_dimensions()  # do not trust the declared size
     headers = header_map(spec)
-    cells_iter: Iterator[tuple] = sheet_rows(ws)
-    head: list[tuple] = []
-    head_cells: list[tuple] = []
+    cells_iter: Iterator[tuple[Any, ...]] = sheet_rows(ws)
+    head: list[tuple[Any, ...]] = []
+    head_cells: list[tuple[Any, ...]] = []
     for cells in cells_iter:
         head_cells.append(cells)
         head.append(tuple(getattr(c, "value", None) for c in cells))
@@ -241,7 +241,7 @@ def open_sheet(spec: SheetSpec, ws: Any, result: ImportResult) -> ImportSheet | 
 
     read = len(head_cells)
 
-    def all_rows() -> Iterator[tuple[int, tuple]]:
+    def all_rows() -> Iterator[tuple[int, tuple[Any, ...]]]:
         yield from enumerate(head_cells[header_row:], start=header_row + 1)
         head_cells.clear()
         yield from enumerate(cells_iter, start=read + 1)

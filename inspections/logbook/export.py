@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from inspections.logbook.queries import Filters, access_entries, power_events
@@ -18,7 +19,11 @@ def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
 
 
 def export_workbook(
-    path: Path, filters: Filters, tz: ZoneInfo, labels: Mapping[str, str], actions: Mapping
+    path: Path,
+    filters: Filters,
+    tz: ZoneInfo,
+    labels: Mapping[str, str],
+    actions: Mapping[str, Any],
 ) -> tuple[int, int]:
     """Write the filtered access and power books to ``path`` (two sheets); returns row counts.
 

@@ -43,7 +43,7 @@ class Filters:
 PER_PAGE = 100  # rows of one page of the logbook lists
 
 
-def _page_of(stmt: Select, page: int, per_page: int) -> Page:
+def _page_of(stmt: Select[Any], page: int, per_page: int) -> Page:
     """Count the rows of ``stmt`` (filtered and ordered, ties broken by id), then read page
     ``page`` of them by offset; a page past the last reads the last, one below 1 the first."""
     sess = db.session()
@@ -54,7 +54,7 @@ def _page_of(stmt: Select, page: int, per_page: int) -> Page:
     return Page(list(rows), total, page, per_page)
 
 
-def _access_query(filters: Filters, tz: ZoneInfo) -> Select:
+def _access_query(filters: Filters, tz: ZoneInfo) -> Select[AccessEntry]:
     """Visits overlapping the date range (newest first, then by id); ``q`` matches
     name/organisation/escort."""
     stmt = select(AccessEntry).options(
@@ -91,7 +91,7 @@ def access_page(filters: Filters, tz: ZoneInfo, page: int = 1, per_page: int = P
     return _page_of(_access_query(filters, tz), page, per_page)
 
 
-def _power_query(filters: Filters, tz: ZoneInfo) -> Select:
+def _power_query(filters: Filters, tz: ZoneInfo) -> Select[PowerEvent]:
     """Power events in the date range (newest first, then by id); ``q`` matches asset
     tag/name, change, who."""
     stmt = select(PowerEvent).options(

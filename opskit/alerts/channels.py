@@ -35,7 +35,7 @@ KIND_FIELDS = {
 }
 
 
-def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, Any], dict]:
+def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, Any], dict[str, str]]:
     """Form → values; errors keyed by field. Empty secret fields keep the stored secret."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {"name": form.get("name", "").strip(), "kind": form.get("kind", "")}

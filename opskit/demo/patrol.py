@@ -41,7 +41,9 @@ def _answer(item: Any, rng: random.Random, abnormal: bool) -> tuple[str, str] | 
     return value, note
 
 
-def _answers(patrol: Any, rng: random.Random, abnormal_at: int | None, at: datetime) -> list:
+def _answers(
+    patrol: Any, rng: random.Random, abnormal_at: int | None, at: datetime
+) -> list[dict[str, Any]]:
     out = []
     n = 0
     # from that index on, the first reading or check (a kind that samples abnormal) is abnormal
@@ -217,7 +219,7 @@ def seed(built: Any, now: datetime, days: int) -> int:
 
 
 def _copies(
-    slots: list[tuple[Any, datetime]], templates: dict[int, Any], people: list, rng: Any
+    slots: list[tuple[Any, datetime]], templates: dict[int, Any], people: list[Any], rng: Any
 ) -> int:
     """Submitted rounds for ``slots``: their plan's template round with fresh readings."""
     sess = db.session()

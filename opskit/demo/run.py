@@ -107,7 +107,9 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 @contextlib.contextmanager
-def snmp_agents(workdir: Path, port: int, timeout: float = 60.0) -> Iterator[subprocess.Popen]:
+def snmp_agents(
+    workdir: Path, port: int, timeout: float = 60.0
+) -> Iterator[subprocess.Popen[bytes]]:
     """Serve the demo devices with snmpsim on 127.0.0.1:``port`` until the block ends."""
     data, cache = workdir / "data", workdir / "cache"
     devices.write_data_dir(data)
@@ -145,7 +147,7 @@ def snmp_agents(workdir: Path, port: int, timeout: float = 60.0) -> Iterator[sub
         stop_process(proc)
 
 
-def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
