@@ -147,8 +147,8 @@ def stored_keys() -> set[str]:
     from monitors.kinds import KINDS as MONITOR_KINDS
     from monitors.models import MonitorState
     from opskit.alerts import models as alerts
-    from opskit.alerts.channels import KIND_LABELS as CHANNEL_KINDS
     from opskit.alerts.services import SOURCE_LABELS
+    from opskit.alerts.transports import TRANSPORTS as CHANNEL_KINDS
     from opskit.models import Role
     from opskit.people import SYSTEM_ACTORS
     from reports.kinds import KINDS as REPORT_KINDS

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from assets import queries as registry
 from opskit import db
+from opskit.alerts import transports
 from opskit.alerts.models import Delivery, NotificationChannel
-from opskit.alerts.transports import TRANSPORTS, Message, TransportError
+from opskit.alerts.transports import TRANSPORTS, Message, Saved, TransportError
 from opskit.alerts.wording import DELIVERY_LABELS
 from opskit.auth import require_roles
 from opskit.models import Role
 
 bp = Blueprint("channels", __name__, url_prefix="/alerts/channels")
-
-KIND_LABELS = {
-    "email": _l("E-mail"),
-    "webhook": _l("Webhook (JSON)"),
-    "wecom": _l("WeCom group robot"),
-    "dingtalk": _l("DingTalk group robot"),
-}
-#: visible settings per kind (secrets are separate)
-KIND_FIELDS = {
-    "email": ("host", "port", "starttls", "username", "from", "to"),
-    "webhook": (),
-    "wecom": (),
-    "dingtalk": (),
-}
 
 
 def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -45,7 +30,9 @@ def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, An
         select(NotificationChannel.id).where(NotificationChannel.name == values["name"])
     ) not in (None, channel.id if channel else None):
         errors["name"] = _("This name is taken.")
-    if values["kind"] not in KIND_LABELS:
+    kind = values["kind"]
+    transport = TRANSPORTS.get(kind)
+    if transport is None:
         errors["kind"] = _("Choose a kind.")
     urgencies = "".join(u for u in "ABC" if form.get(f"urgency_{u}"))
     if not urgencies:
@@ -54,51 +41,27 @@ def _parse(form: Any, channel: NotificationChannel | None) -> tuple[dict[str, An
     values["enabled"] = bool(form.get("enabled"))
     values["hold_outside_hours"] = bool(form.get("hold_outside_hours"))
     settings: dict[str, Any] = {}
-    kind = values["kind"]
-    if kind == "email":
-        settings = {
-            "host": form.get("host", "").strip(),
-            "port": form.get("port", "25").strip(),
-            "starttls": bool(form.get("starttls")),
-            "username": form.get("username", "").strip(),
-            "from": form.get("from", "").strip(),
-            "to": form.get("to", "").strip(),
-        }
-        if not settings["host"]:
-            errors["host"] = _("An SMTP server is required.")
-        if not settings["port"].isdigit() or not 0 < int(settings["port"]) < 65536:
-            errors["port"] = _("A port is a number from 1 to 65535.")
-        if "@" not in settings["to"]:
-            errors["to"] = _("At least one e-mail address, separated by commas.")
+    values["secret"] = None  # None = unchanged
+    if transport is not None:
+        saved = Saved(channel.secret) if channel and channel.kind == kind else None
+        cleaned = transport.clean(form, saved)
+        settings = cleaned.settings
+        values["secret"] = cleaned.secret
+        errors.update(cleaned.errors)
     site_ids = sorted({int(v) for v in form.getlist("sites") if str(v).isdigit()})
     if site_ids:
         settings["sites"] = site_ids  # empty: every site
     values["settings"] = settings
-    secret_url = form.get("url", "").strip()
-    secret_other = form.get("secret", "").strip()
-    values["secret"] = None  # None = unchanged
-    if kind in ("webhook", "wecom", "dingtalk"):
-        if secret_url and not secret_url.startswith(("http://", "https://")):
-            errors["url"] = _("Expected an http:// or https:// URL.")
-        elif not secret_url and (channel is None or channel.kind != kind):
-            errors["url"] = _("The robot or webhook URL is required.")
-        if kind == "dingtalk" and (secret_url or secret_other):
-            old = json.loads(channel.secret or "{}") if channel and channel.kind == kind else {}
-            values["secret"] = json.dumps(
-                {
-                    "url": secret_url or old.get("url", ""),
-                    "sign": secret_other or old.get("sign", ""),
-                }
-            )
-        elif secret_url:
-            values["secret"] = secret_url
-    elif kind == "email" and secret_other:
-        values["secret"] = secret_other
     return values, errors
 
 
-def _sites() -> list[Any]:
-    return registry.all_sites()
+def _form_context() -> dict[str, Any]:
+    """What the channel form shows besides the channel: the transports, their fields, the sites."""
+    return {
+        "transports": TRANSPORTS,
+        "sections": transports.form_sections(),
+        "sites": registry.all_sites(),
+    }
 
 
 def _save(channel: NotificationChannel | None) -> Any:
@@ -109,8 +72,7 @@ def _save(channel: NotificationChannel | None) -> Any:
             channel=channel,
             errors=errors,
             form=request.form,
-            kinds=KIND_LABELS,
-            sites=_sites(),
+            **_form_context(),
             chosen_sites={int(v) for v in request.form.getlist("sites") if v.isdigit()},
         ), 400
     sess = db.session()
@@ -145,7 +107,7 @@ def index() -> str:
         "alerts/channels.html",
         channels=channels,
         recent=recent,
-        kinds=KIND_LABELS,
+        transport=transports.of,
         deliveries=DELIVERY_LABELS,
     )
 
@@ -160,8 +122,7 @@ def create() -> Any:
         channel=None,
         errors={},
         form={},
-        kinds=KIND_LABELS,
-        sites=_sites(),
+        **_form_context(),
         chosen_sites=set(),
     )
 
@@ -185,8 +146,7 @@ def edit(channel_id: int) -> Any:
         channel=channel,
         errors={},
         form=form,
-        kinds=KIND_LABELS,
-        sites=_sites(),
+        **_form_context(),
         chosen_sites=set((channel.settings or {}).get("sites") or []),
     )
 
@@ -202,7 +162,7 @@ def send_test(channel_id: int) -> Any:
         payload={"event": "test", "channel": channel.name},
     )
     try:
-        TRANSPORTS[channel.kind](dict(channel.settings or {}), channel.secret, message)
+        transports.of(channel.kind).send(dict(channel.settings or {}), channel.secret, message)
     except TransportError as exc:
         channel.last_error = str(exc)
         channel.last_error_at = db.utcnow()

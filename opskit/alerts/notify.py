@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 
 from assets import queries as registry
 from opskit import db
+from opskit.alerts import transports
 from opskit.alerts.models import (
     OPEN_STATUSES,
     Alert,
@@ -35,7 +36,7 @@ from opskit.alerts.models import (
 )
 from opskit.alerts.queries import CLOCK_DONE, current_policy
 from opskit.alerts.sla import CLOCKS, clock_state
-from opskit.alerts.transports import TRANSPORTS, Message, TransportError
+from opskit.alerts.transports import Message, TransportError
 from opskit.alerts.wording import rule_titles, source_text
 
 clocks_kinds = ("sla_warning", "sla_breached")  # their note is the clock's name, not text
@@ -247,12 +248,10 @@ def send_due(now: datetime | None = None, batch: int = 100) -> int:
         delivery = sess.get(Delivery, delivery_id)
         assert delivery is not None
         channel = delivery.channel
-        transport = TRANSPORTS.get(channel.kind)
+        transport = transports.of(channel.kind)
         delivery.attempts += 1
         try:
-            if transport is None:
-                raise TransportError(f"unsupported channel kind {channel.kind!r}", retry=False)
-            transport(dict(channel.settings or {}), channel.secret, render(delivery.event))
+            transport.send(dict(channel.settings or {}), channel.secret, render(delivery.event))
         except TransportError as exc:
             permanent = not exc.retry or delivery.attempts >= MAX_ATTEMPTS
             delivery.attempt_log.append(
