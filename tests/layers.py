@@ -41,8 +41,6 @@ PUBLIC: dict[str, dict[str, str]] = {
         "commands from their init_app (the rack's states, opskit assets remind)",
     },
     "opskit.alerts": {
-        "opskit.alerts.sla": "the SLA clock, which reports and the service desk also run",
-        "opskit.alerts.calendar": "the working calendar (5x8) any domain may need",
         "opskit.alerts.wording": "the words for alert states and events, shown by every page",
     },
 }

@@ -73,7 +73,7 @@ def test_wheel_contains_everything_and_runs_outside_the_checkout(
         "opskit/static/vendor/VENDOR.json",
         "opskit/static/vendor/htmx.org/htmx.min.js",
         "opskit/static/css/opskit.css",
-        "opskit/alerts/sla_policy.yaml",
+        "opskit/sla_policy.yaml",
         "opskit/alerts/rules.yaml",
         "opskit/demo/recordings/ups_rfc1628_steady.snmprec",
         "opskit/static/js/scan.js",

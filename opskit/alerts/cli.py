@@ -14,8 +14,8 @@ from flask.cli import AppGroup
 from opskit import clock, db, jobs
 from opskit.alerts import notify
 from opskit.alerts.queries import current_policy, policy_problems
-from opskit.alerts.sla import CLOCKS, PolicyError, format_target
 from opskit.audit import acting_as
+from opskit.sla import CLOCKS, PolicyError, format_target
 
 sla_cli = AppGroup("sla", help="Service levels: deadlines on the contract's clocks.")
 

@@ -12,8 +12,8 @@ from opskit import db
 from opskit.alerts import incidents
 from opskit.alerts.models import Alert, Incident
 from opskit.alerts.queries import current_policy
-from opskit.alerts.sla import clock_state
 from opskit.alerts.views import CLOCK_LABELS, URGENCY_LABELS
+from opskit.sla import clock_state
 from opskit.validation import ValidationFailed
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")

@@ -35,9 +35,9 @@ from opskit.alerts.models import (
     NotificationChannel,
 )
 from opskit.alerts.queries import CLOCK_DONE, current_policy
-from opskit.alerts.sla import CLOCKS, clock_state
 from opskit.alerts.transports import Message, TransportError
 from opskit.alerts.wording import rule_titles, source_text
+from opskit.sla import CLOCKS, clock_state
 
 clocks_kinds = ("sla_warning", "sla_breached")  # their note is the clock's name, not text
 

@@ -16,7 +16,9 @@ from opskit import db
 from opskit.alerts import incidents, rule_kinds
 from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, Incident, RuleState
 from opskit.alerts.rules import site_rules
-from opskit.alerts.sla import (
+from opskit.clock import site_tz
+from opskit.models import SiteSetting
+from opskit.sla import (
     CLOCKS,
     ClockState,
     Policy,
@@ -25,8 +27,6 @@ from opskit.alerts.sla import (
     default_policy_text,
     load_policy,
 )
-from opskit.clock import site_tz
-from opskit.models import SiteSetting
 
 CLOCK_DONE = {
     "acknowledge": "acknowledged_at",

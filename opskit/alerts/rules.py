@@ -29,7 +29,7 @@ from opskit import db
 from opskit.alerts import services
 from opskit.alerts.models import Alert, RuleState
 from opskit.alerts.rule_kinds import KINDS, Judges, Rule, RuleError, Seen, of
-from opskit.alerts.sla import parse_duration
+from opskit.sla import parse_duration
 
 LEVELS = ("ok", "warning", "critical")
 RANK = {level: i for i, level in enumerate(LEVELS)}

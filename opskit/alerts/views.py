@@ -15,11 +15,11 @@ from opskit import db
 from opskit.alerts import queries, services, wording
 from opskit.alerts.models import Alert
 from opskit.alerts.queries import POLICY_KEY
-from opskit.alerts.sla import HOURS, ClockState, PolicyError, default_policy_text, load_policy
 from opskit.auth import require_roles
 from opskit.clock import site_tz
 from opskit.models import Role, SiteSetting
 from opskit.people import full_name
+from opskit.sla import HOURS, ClockState, PolicyError, default_policy_text, load_policy
 from opskit.validation import ValidationFailed
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")

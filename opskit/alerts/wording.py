@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from assets import queries as registry
 from opskit.alerts.rules import RuleError, site_rules
 from opskit.alerts.services import SOURCE_LABELS
-from opskit.alerts.sla import ClockState
+from opskit.sla import ClockState
 
 #: what each history event says (the SLA's events add the clock: "SLA overdue (on site)")
 EVENT_LABELS = {

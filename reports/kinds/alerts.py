@@ -16,8 +16,8 @@ from opskit.alerts.queries import (
     incidents_between,
 )
 from opskit.alerts.services import SOURCE_LABELS
-from opskit.alerts.sla import CLOCKS, clock_state
 from opskit.alerts.wording import human_duration, rule_titles
+from opskit.sla import CLOCKS, clock_state
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.kinds.base import Context, Kind, local_time, minutes
 

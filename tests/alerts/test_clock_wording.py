@@ -13,8 +13,8 @@ from flask import Flask, session
 from flask.cli import ScriptInfo
 
 from opskit.alerts import wording
-from opskit.alerts.sla import PolicyError, clock_state, default_policy_text, load_policy
 from opskit.cli import cli
+from opskit.sla import PolicyError, clock_state, default_policy_text, load_policy
 from tests.conftest import login, post_form
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
-from opskit.alerts.calendar import WorkingCalendar
-from opskit.alerts.sla import PolicyError, clock_state, default_policy_text, load_policy
+from opskit.calendar import WorkingCalendar
 from opskit.cli import cli
+from opskit.sla import PolicyError, clock_state, default_policy_text, load_policy
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -89,8 +89,8 @@ def test_filters_and_htmx_partial(app: Flask, client) -> None:
 
 
 def test_admin_edits_the_policy_validated_and_audited(app: Flask, client) -> None:
-    from opskit.alerts.sla import default_policy_text
     from opskit.models import AuditLog
+    from opskit.sla import default_policy_text
 
     login(client, "engineer")
     # everyone reads the service levels as a table; only admins edit them

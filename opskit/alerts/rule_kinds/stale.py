@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opskit.alerts.rule_kinds.base import Judges, Rule, Seen
-from opskit.alerts.sla import parse_duration
+from opskit.sla import parse_duration
 
 
 @dataclass(frozen=True)

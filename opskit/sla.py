@@ -3,7 +3,7 @@
 The policy (``sla_policy.yaml``, shipped with the contract's defaults; a copy in the instance
 folder overrides it) maps urgencies A/B/C to a level; each level has three clocks —
 acknowledge (响应), on site (到场), resolve (解决) — measured either around the clock (24x7) or in
-working time on the Chinese working calendar (see ``opskit.alerts.calendar``).
+working time on the Chinese working calendar (see ``opskit.calendar``).
 
 Every clock counts from the moment the alert is raised, so a level's resolve target can never be
 shorter than its on-site target (nobody could resolve in time after arriving): the loader refuses
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from opskit.alerts.calendar import WorkingCalendar, parse_overrides
+from opskit.calendar import WorkingCalendar, parse_overrides
 
 URGENCIES = ("A", "B", "C")
 CLOCKS = ("acknowledge", "onsite", "resolve")
@@ -262,7 +262,7 @@ def load_policy(text: str, tz: ZoneInfo, source: str = "sla_policy.yaml") -> Pol
 
 
 def default_policy_text() -> str:
-    return resources.files("opskit.alerts").joinpath("sla_policy.yaml").read_text("utf-8")
+    return resources.files("opskit").joinpath("sla_policy.yaml").read_text("utf-8")
 
 
 def site_policy(instance_path: str | Path, timezone: str) -> Policy:
