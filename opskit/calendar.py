@@ -89,6 +89,20 @@ class WorkingCalendar:
             remaining -= span
         raise AssertionError("unreachable")  # periods_from raises first
 
+    def end_of_working_day_after(self, moment: datetime, days: int) -> datetime:
+        """The end of working hours of the ``days``-th working day after the calendar day of
+        ``moment`` (site time): that day itself never counts, whatever the hour."""
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        day, counted = moment.astimezone(self.tz).date(), 0
+        for _ in range(3660):
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                counted += 1
+                if counted == days:
+                    return datetime.combine(day, self.day_end, self.tz)
+        raise ValueError("no working day within ten years: check the calendar overrides")
+
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Working time elapsed from ``start`` to ``end`` (zero if end <= start)."""
         total = timedelta(0)

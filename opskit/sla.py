@@ -1,4 +1,5 @@
-"""Service levels as data: which clocks run for an alert, on which calendar, and their deadlines.
+"""Service levels as data: which clocks run for an alert or a request, on which calendar, and
+their deadlines.
 
 The policy (``sla_policy.yaml``, shipped with the contract's defaults; a copy in the instance
 folder overrides it) maps urgencies A/B/C to a level; each level has three clocks —
@@ -12,11 +13,31 @@ such a level, naming it and both targets.
 A working-time (5x8) clock that is still running is *paused* outside working time: its
 ``ClockState`` says so and when it resumes (the next working period's start), and lists the next
 working periods so a page can count down between them without trusting the browser's clock.
+
+Employees' requests (服务请求) run on the same engine with their own levels, the policy's
+``request`` section (a policy without one gets the shipped default's): the same three clocks
+plus ``fix_by``, the contract's cap "最迟在第2个工作日内排除错误,2个工作日内不能解决的,采取临时
+应急等措施". The rule: **fix_by is the end of working hours (17:00) of the Nth working day after
+the calendar day the request is raised** (N = ``fix_by_working_days``, 2 by the contract). The
+day of the request never counts, whether it is a working day or not and whatever the hour, so
+every request gets N whole working days: raised Friday 16:00 → Monday is the 1st working day,
+Tuesday the 2nd → Tuesday 17:00; raised Saturday → Tuesday 17:00 too; raised Wednesday
+2026-09-30 → 10-08 (the first working day after National Day) and Friday 10-09 17:00; raised
+Friday 2026-10-09 → the make-up Saturday 10-10 is the 1st, Monday 10-12 17:00.
+
+A request may be **suspended** (挂起: waiting for the requester or a vendor): its clocks stand
+still while suspended, so each deadline moves later by the suspended time that falls before it —
+wall-clock time for a 24x7 clock, working time for a working-hours clock and for ``fix_by``
+(which is a working-time clock: the working time from the raise to the end of the Nth working
+day). A suspension that begins after a deadline does not move it (the clock had already run out).
+Pass the suspensions as ``deadlines(..., suspended=[(start, end), ...])``; an open one as
+``(start, now)``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from importlib import resources
@@ -31,6 +52,10 @@ from opskit.calendar import WorkingCalendar, parse_overrides
 
 URGENCIES = ("A", "B", "C")
 CLOCKS = ("acknowledge", "onsite", "resolve")
+#: a request's clocks: the alert's three and the contract's 2nd-working-day cap
+REQUEST_CLOCKS = (*CLOCKS, "fix_by")
+#: what the clocks run for: machine-raised alerts, employees' requests
+KINDS = ("alert", "request")
 HOURS = ("24x7", "working")
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
 
@@ -56,6 +81,11 @@ class Level:
     urgencies: tuple[str, ...]
     hours: str  # "24x7" or "working"
     targets: dict[str, timedelta]  # clock → allowed time
+    #: requests only: fixed by the end of this many working days after the day of the request
+    fix_by_working_days: int | None = None
+
+
+Suspensions = Iterable[tuple[datetime, datetime]]
 
 
 @dataclass(frozen=True)
@@ -63,31 +93,95 @@ class Policy:
     levels: tuple[Level, ...]
     calendar: WorkingCalendar
     warn_at_percent: int
+    #: the levels of employees' requests (the policy's ``request`` section)
+    request_levels: tuple[Level, ...] = ()
 
-    def level_for(self, urgency: str) -> Level:
-        for level in self.levels:
+    def level_for(self, urgency: str, kind: str = "alert") -> Level:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        for level in self.request_levels if kind == "request" else self.levels:
             if urgency in level.urgencies:
                 return level
-        raise PolicyError(f"no service level covers urgency {urgency!r}")
+        raise PolicyError(f"no {kind} service level covers urgency {urgency!r}")
 
-    def deadline(self, level: Level, clock: str, start: datetime) -> datetime:
-        allowed = level.targets[clock]
-        if level.hours == "24x7":
-            return start + allowed
-        return self.calendar.add_working_time(start, allowed)
+    def deadline(
+        self, level: Level, clock: str, start: datetime, suspended: Suspensions = ()
+    ) -> datetime:
+        """When ``clock`` of ``level`` runs out for a start at ``start``, the clock standing
+        still during ``suspended``."""
+        suspended = _merged(suspended, start)
+        if clock == "fix_by":
+            if level.fix_by_working_days is None:
+                raise PolicyError(f"level {level.number} has no fix_by clock")
+            cap = self.calendar.end_of_working_day_after(start, level.fix_by_working_days)
+            allowed = self.calendar.working_time_between(start, cap)
+            return self._active_deadline("working", start, allowed, suspended)
+        return self._active_deadline(level.hours, start, level.targets[clock], suspended)
 
-    def deadlines(self, urgency: str, raised_at: datetime) -> dict[str, datetime]:
-        """Deadline of each clock for an alert of ``urgency`` raised at ``raised_at``."""
+    def deadlines(
+        self,
+        urgency: str,
+        raised_at: datetime,
+        *,
+        kind: str = "alert",
+        suspended: Suspensions = (),
+    ) -> dict[str, datetime]:
+        """Deadline of each clock for an alert (or request) of ``urgency`` raised at
+        ``raised_at``, in site time; a request's include ``fix_by``. ``suspended``: the
+        (start, end) periods the clocks stood still (a suspended request)."""
         if raised_at.tzinfo is None:
             raise ValueError("raised_at must be time-zone aware")
-        level = self.level_for(urgency)
+        level = self.level_for(urgency, kind)
+        clocks = REQUEST_CLOCKS if kind == "request" else CLOCKS
+        periods = list(suspended)
         tz = self.calendar.tz
-        return {clock: self.deadline(level, clock, raised_at).astimezone(tz) for clock in CLOCKS}
+        return {
+            clock: self.deadline(level, clock, raised_at, periods).astimezone(tz)
+            for clock in clocks
+        }
 
-    def elapsed(self, level: Level, start: datetime, end: datetime) -> timedelta:
-        if level.hours == "24x7":
+    def _active_deadline(
+        self, hours: str, start: datetime, allowed: timedelta, suspended: Suspensions
+    ) -> datetime:
+        """The moment ``allowed`` of running time (on ``hours``) has passed after ``start``,
+        the time inside ``suspended`` (merged, sorted, after ``start``) not counted."""
+        moment, remaining = start, allowed
+        for begin, end in suspended:
+            running = self._span(hours, moment, begin)
+            if remaining <= running:
+                break  # the clock runs out before this suspension
+            remaining -= running
+            moment = max(moment, end)
+        if hours == "24x7":
+            return moment + remaining
+        return self.calendar.add_working_time(moment, remaining)
+
+    def _span(self, hours: str, start: datetime, end: datetime) -> timedelta:
+        if hours == "24x7":
             return max(end - start, timedelta(0))
         return self.calendar.working_time_between(start, end)
+
+    def elapsed(self, level: Level, start: datetime, end: datetime) -> timedelta:
+        return self._span(level.hours, start, end)
+
+
+def _merged(suspended: Suspensions, start: datetime) -> list[tuple[datetime, datetime]]:
+    """Suspensions sorted, cut to begin no earlier than ``start``, overlaps joined."""
+    periods = []
+    for begin, end in suspended:
+        if begin.tzinfo is None or end.tzinfo is None:
+            raise ValueError("suspended periods must be time-zone aware")
+        if end < begin:
+            raise ValueError(f"a suspension ends ({end}) before it starts ({begin})")
+        if end > start:
+            periods.append((max(begin, start), end))
+    merged: list[tuple[datetime, datetime]] = []
+    for begin, end in sorted(periods):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
 
 
 #: how many working periods ahead a running 5x8 clock lists (for the live countdown)
@@ -207,13 +301,42 @@ def load_policy(text: str, tz: ZoneInfo, source: str = "sla_policy.yaml") -> Pol
         raise PolicyError(f"{source}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: expected a mapping at the top")
-    raw_levels = data.get("levels")
+    levels = _parse_levels(data.get("levels"), f"{source}: levels", request=False)
+    raw_request = data.get("request")
+    request_source = source
+    if raw_request is None:  # a policy written before requests: the contract's request levels
+        request_source = "sla_policy.yaml (default)"
+        raw_request = yaml.load(default_policy_text(), Loader=_Loader)["request"]  # noqa: S506
+    if not isinstance(raw_request, dict):
+        raise PolicyError(f"{request_source}: request: expected a mapping with levels")
+    request_levels = _parse_levels(
+        raw_request.get("levels"), f"{request_source}: request.levels", request=True
+    )
+    hours_raw = data.get("working_hours") or {}
+    start = _clock_time(hours_raw.get("start", "08:00"), f"{source}: working_hours.start")
+    end = _clock_time(hours_raw.get("end", "17:00"), f"{source}: working_hours.end")
+    if end <= start:
+        raise PolicyError(f"{source}: working_hours: end must be after start")
+    try:
+        overrides = parse_overrides(data.get("calendar_overrides"), f"{source}: calendar_overrides")
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None
+    warn = data.get("warn_at_percent", 75)
+    if not isinstance(warn, int) or not 1 <= warn <= 99:
+        raise PolicyError(f"{source}: warn_at_percent: expected a whole number 1-99, got {warn!r}")
+    calendar = WorkingCalendar(tz=tz, day_start=start, day_end=end, overrides=overrides)
+    return Policy(levels, calendar, warn, request_levels)
+
+
+def _parse_levels(raw_levels: Any, where_levels: str, *, request: bool) -> tuple[Level, ...]:
+    """The ``levels`` mapping of the alert policy or of its ``request`` section; a request level
+    also has ``fix_by_working_days``."""
     if not isinstance(raw_levels, dict) or not raw_levels:
-        raise PolicyError(f"{source}: levels: expected a mapping of level number to settings")
+        raise PolicyError(f"{where_levels}: expected a mapping of level number to settings")
     levels = []
     seen: dict[str, int] = {}
     for number, raw in raw_levels.items():
-        where = f"{source}: levels.{number}"
+        where = f"{where_levels}.{number}"
         if not isinstance(raw, dict):
             raise PolicyError(f"{where}: expected a mapping")
         urgencies = raw.get("urgencies")
@@ -232,33 +355,31 @@ def load_policy(text: str, tz: ZoneInfo, source: str = "sla_policy.yaml") -> Pol
             raise PolicyError(f"{where}.hours: expected 24x7 or working, got {hours!r}")
         targets = {clock: parse_duration(raw.get(clock), f"{where}.{clock}") for clock in CLOCKS}
         if targets["resolve"] < targets["onsite"]:
-            # every clock counts from the alert: a resolve deadline before the on-site one
+            # every clock counts from the raise: a resolve deadline before the on-site one
             # cannot be met by the engineer who arrives in time
             raise PolicyError(
                 f"{where}.resolve: {format_target(targets['resolve'])} is shorter than "
                 f"onsite {format_target(targets['onsite'])}; every clock counts from the "
-                "moment the alert is raised, so resolve must be at least as long as onsite"
+                f"moment the {'request' if request else 'alert'} is raised, so resolve must "
+                "be at least as long as onsite"
             )
+        fix_by = None
+        if request:
+            fix_by = raw.get("fix_by_working_days")
+            if not isinstance(fix_by, int) or isinstance(fix_by, bool) or not 1 <= fix_by <= 30:
+                raise PolicyError(
+                    f"{where}.fix_by_working_days: expected a whole number of working days "
+                    f"1-30, got {fix_by!r}"
+                )
         levels.append(
-            Level(int(number), str(raw.get("name", number)), tuple(urgencies), hours, targets)
+            Level(
+                int(number), str(raw.get("name", number)), tuple(urgencies), hours, targets, fix_by
+            )
         )
     missing = [u for u in URGENCIES if u not in seen]
     if missing:
-        raise PolicyError(f"{source}: levels: no level covers urgency {', '.join(missing)}")
-    hours_raw = data.get("working_hours") or {}
-    start = _clock_time(hours_raw.get("start", "08:00"), f"{source}: working_hours.start")
-    end = _clock_time(hours_raw.get("end", "17:00"), f"{source}: working_hours.end")
-    if end <= start:
-        raise PolicyError(f"{source}: working_hours: end must be after start")
-    try:
-        overrides = parse_overrides(data.get("calendar_overrides"), f"{source}: calendar_overrides")
-    except ValueError as exc:
-        raise PolicyError(str(exc)) from None
-    warn = data.get("warn_at_percent", 75)
-    if not isinstance(warn, int) or not 1 <= warn <= 99:
-        raise PolicyError(f"{source}: warn_at_percent: expected a whole number 1-99, got {warn!r}")
-    calendar = WorkingCalendar(tz=tz, day_start=start, day_end=end, overrides=overrides)
-    return Policy(tuple(sorted(levels, key=lambda lv: lv.number)), calendar, warn)
+        raise PolicyError(f"{where_levels}: no level covers urgency {', '.join(missing)}")
+    return tuple(sorted(levels, key=lambda lv: lv.number))
 
 
 def default_policy_text() -> str:
