@@ -15,7 +15,7 @@ from opskit import clock, db, jobs
 from opskit.alerts import notify
 from opskit.alerts.queries import current_policy, policy_problems
 from opskit.audit import acting_as
-from opskit.sla import CLOCKS, PolicyError, format_target
+from opskit.sla import CLOCKS, REQUEST_CLOCKS, Policy, PolicyError, format_target
 
 sla_cli = AppGroup("sla", help="Service levels: deadlines on the contract's clocks.")
 
@@ -23,6 +23,7 @@ LABELS = {
     "acknowledge": "acknowledge (响应)",
     "onsite": "on site (到场)",
     "resolve": "resolve (解决)",
+    "fix_by": "fixed by (排除)",
 }
 
 
@@ -36,14 +37,50 @@ def _parse_local(text: str, tz: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 
+def _parse_period(text: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start, sep, end = text.partition("/")
+    if not sep:
+        raise click.BadParameter(
+            f'{text!r}: expected "START/END", e.g. "2026-12-04 16:30/2026-12-07 09:00"',
+            param_hint="--suspended",
+        )
+    period = _parse_local(start, tz), _parse_local(end, tz)
+    if period[1] < period[0]:
+        raise click.BadParameter(f"{text!r}: ends before it starts", param_hint="--suspended")
+    return period
+
+
+def _minutes(moment: datetime) -> str:
+    """ISO 8601 local time to the minute: 2026-10-09T17:00."""
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
 @sla_cli.command("deadlines")
+@click.option(
+    "--for",
+    "kind",
+    type=click.Choice(["alert", "request"]),
+    default="alert",
+    show_default=True,
+    help="An alert's clocks, or an employee's request's (with the 2nd-working-day cap fix_by).",
+)
 @click.option("--urgency", type=click.Choice(["A", "B", "C"]), required=True)
 @click.option(
     "--at", "at", help='Local time the alert was raised, e.g. "2026-09-30 16:00"; default: now.'
 )
+@click.option(
+    "--suspended",
+    multiple=True,
+    help='A request suspended (挂起) from START to END, local times: "2026-12-04 16:30/'
+    '2026-12-07 09:00"; may be repeated.',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
-    """Acknowledge, on-site and resolve deadlines for an alert raised at a local time.
+def deadlines(
+    kind: str, urgency: str, at: str | None, suspended: tuple[str, ...], as_json: bool
+) -> None:
+    """Acknowledge, on-site and resolve deadlines for an alert raised at a local time; with
+    --for request, a request's, and fix_by (fixed by the end of the 2nd working day after the
+    day of the request).
 
     Every clock counts from the raise (a policy whose resolve is shorter than its on-site target
     is refused); the deadlines are those the alert pages and reports use."""
@@ -56,6 +93,11 @@ def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
         click.echo(f"warning: policy not used, the shipped default applies: {problem}", err=True)
     tz = policy.calendar.tz
     raised = _parse_local(at, tz) if at else clock.now().astimezone(tz)
+    if kind == "request":
+        _request_deadlines(policy, urgency, raised, suspended, as_json)
+        return
+    if suspended:
+        raise click.BadParameter("only a request is suspended", param_hint="--suspended")
     result = policy.deadlines(urgency, raised)
     level = policy.level_for(urgency)
     if as_json:
@@ -81,6 +123,37 @@ def deadlines(urgency: str, at: str | None, as_json: bool) -> None:
     if not policy.calendar.covered(raised.year) or not policy.calendar.covered(
         result["resolve"].year
     ):
+        click.echo(
+            "note: holidays of this year are not known yet; add calendar_overrides "
+            "to the SLA policy",
+            err=True,
+        )
+
+
+def _request_deadlines(
+    policy: Policy, urgency: str, raised: datetime, suspended: tuple[str, ...], as_json: bool
+) -> None:
+    tz = policy.calendar.tz
+    periods = [_parse_period(text, tz) for text in suspended]
+    result = policy.deadlines(urgency, raised, kind="request", suspended=periods)
+    if as_json:
+        click.echo(json.dumps({which: _minutes(result[which]) for which in REQUEST_CLOCKS}))
+        return
+    level = policy.level_for(urgency, "request")
+    click.echo(f"request, urgency {urgency}: level {level.number} ({level.name}), {level.hours}")
+    click.echo(f"raised at            {_minutes(raised.astimezone(tz))}")
+    for start, end in periods:
+        click.echo(f"suspended            {_minutes(start)} to {_minutes(end)}")
+    kind = " of working time" if level.hours == "working" else ""
+    for which in CLOCKS:
+        target = format_target(level.targets[which])
+        click.echo(f"{LABELS[which]:20} {_minutes(result[which])}  ({target}{kind} from the raise)")
+    click.echo(
+        f"{LABELS['fix_by']:20} {_minutes(result['fix_by'])}  (end of working day "
+        f"{level.fix_by_working_days} after the day of the request"
+        f"{', plus the suspended working time' if periods else ''})"
+    )
+    if not all(policy.calendar.covered(y) for y in (raised.year, result["fix_by"].year)):
         click.echo(
             "note: holidays of this year are not known yet; add calendar_overrides "
             "to the SLA policy",
