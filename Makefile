@@ -63,8 +63,8 @@ lint: install-dev
 # The whole suite, then the suite again with the clock shifted (45 days ahead at 17:30 UTC, a
 # month's and the year's last day at 23:30 on site): a test tied to today's date fails here.
 test: install-dev browser-deps lint
-	$(BIN)/python -m pytest -n auto
-	$(BIN)/python tools/shifted_clock.py run -n auto -p no:cacheprovider
+	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python tools/shifted_clock.py run -n auto --dist loadgroup -p no:cacheprovider
 
 # Developers: refresh the translation catalog after adding UI strings, then compile it.
 translations: install-dev

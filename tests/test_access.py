@@ -11,6 +11,9 @@ from opskit import db
 from opskit.models import ApiToken, AuditLog, User
 from tests.conftest import csrf_token, login, post_form
 
+# who may write what; the pages under shifted clocks are test_page_walk's
+pytestmark = pytest.mark.dateless
+
 #: Endpoints anyone may reach. Adding one here is a security decision: say why in the review.
 PUBLIC = {
     "static",

@@ -9,6 +9,9 @@ import pytest
 
 from opskit.config import ConfigError, Settings
 
+# settings files and the secret key
+pytestmark = pytest.mark.dateless
+
 
 def test_defaults(tmp_path: Path) -> None:
     settings = Settings.from_env({"OPSKIT_INSTANCE_PATH": str(tmp_path)})

@@ -9,6 +9,9 @@ import pytest
 
 from tests import layers
 
+# the imports of the source tree
+pytestmark = pytest.mark.dateless
+
 IMPORTS = layers.all_imports()
 GROUPS = ("opskit", "opskit.alerts", "opskit.demo", "assets", "inspections", "monitors", "reports")
 

@@ -16,6 +16,9 @@ from opskit import migrate
 from opskit.db import make_engine
 from tests.conftest import BACKENDS, POSTGRES_URL
 
+# the schema, upgraded and downgraded
+pytestmark = pytest.mark.dateless
+
 
 @pytest.fixture(params=BACKENDS)
 def empty_engine(request: pytest.FixtureRequest, tmp_path: Path):

@@ -27,6 +27,9 @@ import pytest
 from opskit.demo import devices, recordings
 from tests.test_demo import Output, _free_tcp_port, _login, _ups_row
 
+# the wheel is built once per worker: its tests share one worker
+pytestmark = pytest.mark.xdist_group("packaging")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The packages of the wheel (pyproject's [tool.hatch.build.targets.wheel] packages).

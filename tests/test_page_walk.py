@@ -51,6 +51,9 @@ from opskit.config import Settings
 from opskit.models import AuditLog, User
 from tests.conftest import PERSONAS, login, make_test_app, post_form
 
+# the walk is one module fixture: its tests run on one worker, so the demo is seeded once
+pytestmark = pytest.mark.xdist_group("page_walk")
+
 LOCALES = ("zh_CN", "en")
 
 #: routes not requested by the page walk, and why

@@ -24,6 +24,9 @@ import pytest
 
 from opskit import server
 
+# the server runs in a subprocess on the machine's clock: a shifted test clock reaches nothing
+pytestmark = pytest.mark.dateless
+
 OPSKIT = str(Path(sys.executable).with_name("opskit"))
 
 

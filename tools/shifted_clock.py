@@ -11,8 +11,9 @@ The instants are taken from the real date, so they move with the calendar:
 Each run sets OPSKIT_TEST_NOW; tests/conftest.py moves every clock of the test process there
 (time-machine, ticking). The first runs the whole suite, the other two the tests of dates and
 times (``DATE_TESTS``), to keep ``make test`` near ten minutes. Browser tests (Chromium keeps
-its own clock) and tests marked ``real_clock`` (they hand times to OpenSSL or another
-process) are left out, and so is PostgreSQL (the date logic is the same on both databases).
+its own clock), tests marked ``real_clock`` (they hand times to OpenSSL or another process)
+and modules marked ``dateless`` (their outcome cannot depend on the date: each says why) are
+left out, and so is PostgreSQL (the date logic is the same on both databases).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def run(extra: list[str]) -> int:
         env = {**os.environ, "OPSKIT_TEST_NOW": at.isoformat(), "OPSKIT_TEST_POSTGRES_URL": ""}
         which = "the suite" if n == 0 else "the date tests"
         print(f"--- {which} with the clock at {at.isoformat()}", flush=True)
-        args = ["-m", "not browser and not real_clock", "-q", *extra, *(DATE_TESTS if n else [])]
+        left_out = "not browser and not real_clock and not dateless"
+        args = ["-m", left_out, "-q", *extra, *(DATE_TESTS if n else [])]
         code = subprocess.call([sys.executable, "-m", "pytest", *args], env=env)  # noqa: S603
         if code != 0:
             print(f"--- failed with the clock at {at.isoformat()}", flush=True)

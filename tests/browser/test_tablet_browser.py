@@ -13,6 +13,7 @@ readings, alerts, rounds and the logbook that a new engineer sees):
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -32,7 +33,8 @@ from opskit.server import build_server
 from tests.browser.conftest import guarded_context, screenshot
 from tests.conftest import make_test_app
 
-pytestmark = pytest.mark.browser
+# one demo site per module fixture: its tests share one worker
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("tablet")]
 
 MIN_TAP = 44  # CSS px (Apple: 44 pt; WCAG 2.5.5)
 VIEWPORTS = {"landscape": "iPad Mini landscape", "portrait": "iPad Mini"}  # 1024x768, 768x1024
@@ -223,12 +225,12 @@ def demo_site(
         app.extensions["opskit.engine"].dispose()
 
 
-@pytest.fixture(params=list(VIEWPORTS))
-def tablet(request, demo_site: DemoSite, playwright_session, browser) -> Iterator[tuple]:
-    """The admin logged in on an iPad held ``landscape`` or ``portrait``: (page, guard, name).
+@contextlib.contextmanager
+def _ipad(demo_site: DemoSite, playwright_session, browser, held: str) -> Iterator[tuple]:
+    """The admin logged in on an iPad held ``held`` (landscape or portrait): (page, guard).
 
     Every answer of 400 or more is listed in ``page.failed`` (url, status)."""
-    settings = dict(playwright_session.devices[VIEWPORTS[request.param]])
+    settings = dict(playwright_session.devices[VIEWPORTS[held]])
     settings.pop("default_browser_type", None)
     # sizes are measured, not offline use: the patrol pages' service worker stays out (its own
     # requests do not carry the emulated iPad's user agent, which a server session may check)
@@ -246,38 +248,69 @@ def tablet(request, demo_site: DemoSite, playwright_session, browser) -> Iterato
         page.fill("#password", "admin-password-1")
         page.locator("#login-submit").click()
         page.wait_for_url(f"{demo_site.url}/")
-        yield page, guard, request.param
+        yield page, guard
     finally:
         context.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def tablet(request, demo_site: DemoSite, playwright_session, browser) -> Iterator[tuple]:
+    """The admin logged in on an iPad held ``landscape`` or ``portrait``: (page, guard, name)."""
+    with _ipad(demo_site, playwright_session, browser, request.param) as (page, guard):
+        yield page, guard, request.param
+
+
+@pytest.fixture
+def ipad(demo_site: DemoSite, playwright_session, browser) -> Iterator[tuple]:
+    """The admin on an iPad held landscape, to be turned (``_turn``): (page, guard)."""
+    with _ipad(demo_site, playwright_session, browser, "landscape") as pair:
+        yield pair
+
+
+def _turn(page, playwright_session, held: str) -> None:
+    """Hold the iPad ``held``: the viewport changes as when it turns (no reload), and the
+    measuring waits until the page has laid itself out again."""
+    size = playwright_session.devices[VIEWPORTS[held]]["viewport"]
+    page.set_viewport_size(size)
+    page.evaluate(
+        "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
 
 
 def _visit(page, url: str) -> None:
     page.goto(url, wait_until="networkidle")
 
 
-def test_every_tappable_element_is_at_least_44_px(demo_site: DemoSite, tablet) -> None:
-    page, guard, name = tablet
+def test_every_tappable_element_is_at_least_44_px(
+    demo_site: DemoSite, ipad, playwright_session
+) -> None:
+    """Each page is loaded once and measured held both ways (turned, as an engineer does)."""
+    page, guard = ipad
     offenders: list[str] = []
     unlinked: list[str] = []
     for title, path in demo_site.pages.items():
         _visit(page, demo_site.url + path)
         assert "/login" not in page.url, f"{title}: {path} sent to the login page"
-        small = page.evaluate(MEASURE_JS, MIN_TAP)
-        offenders += [f"{title} ({path}): {what}" for what in small]
+        for held in ("landscape", "portrait"):
+            _turn(page, playwright_session, held)
+            small = page.evaluate(MEASURE_JS, MIN_TAP)
+            offenders += [f"{title} ({path}, {held}): {what}" for what in small]
+        _turn(page, playwright_session, "landscape")
         links = page.evaluate(
             "() => ['icon', 'apple-touch-icon', 'manifest']"
             ".filter((rel) => !document.querySelector(`head link[rel=${rel}]`))"
         )
         if links:
             unlinked.append(f"{title}: no {', '.join(links)}")
-    if name == "portrait":  # the navigation folds into the menu button: open it, measure it
-        _visit(page, demo_site.url + "/")
-        page.locator(".navbar-toggler").click()
-        page.locator("#nav-main.show").wait_for()
-        page.wait_for_timeout(400)  # the collapse animation
-        offenders += [f"menu: {what}" for what in page.evaluate(MEASURE_JS, MIN_TAP)]
+    # portrait: the navigation folds into the menu button: open it, measure it
+    _turn(page, playwright_session, "portrait")
+    _visit(page, demo_site.url + "/")
+    page.locator(".navbar-toggler").click()
+    page.locator("#nav-main.show").wait_for()
+    page.wait_for_timeout(400)  # the collapse animation
+    offenders += [f"menu (portrait): {what}" for what in page.evaluate(MEASURE_JS, MIN_TAP)]
     assert not offenders, (
-        f"{len(offenders)} tappable elements under {MIN_TAP}x{MIN_TAP} px on the iPad ({name}):\n"
+        f"{len(offenders)} tappable elements under {MIN_TAP}x{MIN_TAP} px on the iPad:\n"
         + "\n".join(offenders)
     )
     assert not unlinked, unlinked

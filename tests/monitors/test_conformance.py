@@ -20,6 +20,10 @@ from monitors import snmp
 from tests.monitors.conftest import Agent, running_snmpsim
 
 # The shared folder lies beside the checkout (developers and CI alike); an override for others.
+# recorded devices' values, decoded (dateless); one agent over the shared recordings per module
+# fixture: its tests share one worker
+pytestmark = [pytest.mark.dateless, pytest.mark.xdist_group("snmp_conformance")]
+
 SHARED = Path(
     os.environ.get("OPSKIT_SHARED_SNMPREC")
     or Path(__file__).resolve().parents[3] / "shared" / "snmprec"

@@ -33,6 +33,9 @@ from tests.monitors.conftest import (
 )
 from tests.monitors.test_poller import add_monitor, dead_udp_port, flips, monitor, readings
 
+# one agent per module fixture: its tests share one worker
+pytestmark = pytest.mark.xdist_group("snmp_faults")
+
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(seconds=60)
 
