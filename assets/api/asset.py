@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
 from sqlalchemy.orm import joinedload
 
 from assets import queries, services
@@ -13,18 +12,15 @@ from assets.api.common import (
     NOTES,
     PAGING,
     bp,
-    created,
     declare_operations,
     get_or_404,
+    item_routes,
     list_args,
-    lookup,
     name_of,
     page_of,
-    parse_body,
     ref_field,
-    renamed,
+    saver,
     text_field,
-    updated,
 )
 from assets.models import (
     Asset,
@@ -36,7 +32,6 @@ from assets.models import (
 )
 from opskit import db
 from opskit.openapi import Field, ObjectSchema
-from opskit.validation import ValidationFailed
 
 # --- assets ---------------------------------------------------------------------------------
 
@@ -95,7 +90,7 @@ ASSET_FILTERS = (
 declare_operations(
     "asset", "assets", "/api/v1/assets", "asset_id", ASSET, ASSET_FILTERS, delete=True
 )
-ASSET_ERROR_NAMES = {"room": "room_id", "rack": "rack_id"}
+ASSET_REFS = {"room_id": ("room", Room), "rack_id": ("rack", Rack)}
 
 
 @bp.get("/assets")
@@ -113,35 +108,7 @@ def list_assets() -> Any:
     return page_of(stmt, (Asset.asset_tag, Asset.id), ASSET, args)
 
 
-@bp.get("/assets/<int:asset_id>")
-def get_asset(asset_id: int) -> Any:
-    return jsonify(ASSET.dump(get_or_404(Asset, asset_id)))
-
-
-def _save_asset(values: dict[str, Any], asset: Asset | None = None) -> Asset:
-    data = dict(values)
-    if "room_id" in data:
-        data["room"] = lookup(Room, data.pop("room_id"), "room_id")
-    if "rack_id" in data:
-        data["rack"] = lookup(Rack, data.pop("rack_id"), "rack_id")
-    try:
-        saved = services.save_asset(data, asset)
-        db.session().flush()
-    except ValidationFailed as exc:
-        raise renamed(exc, ASSET_ERROR_NAMES) from None
-    return saved
-
-
-@bp.post("/assets")
-def create_asset() -> Any:
-    asset = _save_asset(parse_body(ASSET, partial=False))
-    return created(ASSET, asset, "assets_api.get_asset", asset_id=asset.id)
-
-
-@bp.patch("/assets/<int:asset_id>")
-def update_asset(asset_id: int) -> Any:
-    asset = get_or_404(Asset, asset_id)
-    return updated(ASSET, _save_asset(parse_body(ASSET, partial=True), asset))
+item_routes("asset", "/assets", "asset_id", ASSET, Asset, saver(services.save_asset, ASSET_REFS))
 
 
 @bp.delete("/assets/<int:asset_id>")

@@ -3,7 +3,7 @@ parsing of bodies and list arguments, paging, and the OpenAPI operations of a re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -236,3 +236,58 @@ def declare_operations(
 def check_unique(model: type, field: str, clash_id: int | None, obj: Any, message: str) -> None:
     if clash_id is not None and (obj is None or clash_id != obj.id):
         raise ValidationFailed.one(field, message)
+
+
+#: An input id and the service argument it becomes: ``{"site_id": ("site", Site)}``.
+Refs = Mapping[str, tuple[str, type]]
+
+
+def saver(
+    save: Callable[[dict[str, Any], Any], Any], refs: Refs | None = None
+) -> Callable[[dict[str, Any], Any], Any]:
+    """A resource's write: input ids looked up (an unknown one is a 422 on its field), the
+    service called and flushed, the service's errors re-keyed by the API's names."""
+    refs = refs or {}
+    names = {name: field for field, (name, _model) in refs.items()}
+
+    def write(values: dict[str, Any], obj: Any) -> Any:
+        data = dict(values)
+        for field, (name, model) in refs.items():
+            if field in data:
+                data[name] = lookup(model, data.pop(field), field)
+        try:
+            saved = save(data, obj)
+            db.session().flush()
+        except ValidationFailed as exc:
+            raise renamed(exc, names) from None
+        return saved
+
+    return write
+
+
+def item_routes(
+    singular: str,
+    path: str,
+    id_name: str,
+    schema: ObjectSchema,
+    model: type,
+    write: Callable[[dict[str, Any], Any], Any],
+) -> None:
+    """GET, POST and PATCH of one resource on the blueprint: endpoints ``get_<singular>``,
+    ``create_<singular>`` and ``update_<singular>``, ``path`` below ``/api/v1``."""
+
+    def get_one(**ids: int) -> Any:
+        return jsonify(schema.dump(get_or_404(model, ids[id_name])))
+
+    def create() -> Any:
+        obj = write(parse_body(schema, partial=False), None)
+        return created(schema, obj, f"{bp.name}.get_{singular}", **{id_name: obj.id})
+
+    def update(**ids: int) -> Any:
+        obj = get_or_404(model, ids[id_name])
+        return updated(schema, write(parse_body(schema, partial=True), obj))
+
+    item = f"{path}/<int:{id_name}>"
+    bp.add_url_rule(item, f"get_{singular}", get_one, methods=["GET"])
+    bp.add_url_rule(path, f"create_{singular}", create, methods=["POST"])
+    bp.add_url_rule(item, f"update_{singular}", update, methods=["PATCH"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -14,26 +13,20 @@ from assets.api.common import (
     NOTES,
     PAGING,
     bp,
-    created,
     declare_operations,
-    get_or_404,
+    item_routes,
     list_args,
-    lookup,
     page_of,
-    parse_body,
     ref_field,
-    renamed,
+    saver,
     text_field,
-    updated,
 )
 from assets.models import (
     Rack,
     Room,
     Site,
 )
-from opskit import db
 from opskit.openapi import Field, ObjectSchema
-from opskit.validation import ValidationFailed
 
 # --- sites ----------------------------------------------------------------------------------
 
@@ -56,27 +49,7 @@ def list_sites() -> Any:
     return page_of(select(Site), (Site.name, Site.id), SITE, args)
 
 
-@bp.get("/sites/<int:site_id>")
-def get_site(site_id: int) -> Any:
-    return jsonify(SITE.dump(get_or_404(Site, site_id)))
-
-
-def _save_site(values: dict[str, Any], site: Site | None = None) -> Site:
-    saved = services.save_site(values, site)
-    db.session().flush()
-    return saved
-
-
-@bp.post("/sites")
-def create_site() -> Any:
-    site = _save_site(parse_body(SITE, partial=False))
-    return created(SITE, site, "assets_api.get_site", site_id=site.id)
-
-
-@bp.patch("/sites/<int:site_id>")
-def update_site(site_id: int) -> Any:
-    site = get_or_404(Site, site_id)
-    return updated(SITE, _save_site(parse_body(SITE, partial=True), site))
+item_routes("site", "/sites", "site_id", SITE, Site, saver(services.save_site))
 
 
 # --- rooms ----------------------------------------------------------------------------------
@@ -94,6 +67,7 @@ ROOM = ObjectSchema(
     "A machine room (机房) inside a site.",
 )
 ROOM_FILTERS = (ref_field("site_id"),)
+ROOM_REFS = {"site_id": ("site", Site)}
 declare_operations("room", "rooms", "/api/v1/rooms", "room_id", ROOM, ROOM_FILTERS)
 
 
@@ -106,33 +80,7 @@ def list_rooms() -> Any:
     return page_of(stmt, (Room.name, Room.id), ROOM, args)
 
 
-@bp.get("/rooms/<int:room_id>")
-def get_room(room_id: int) -> Any:
-    return jsonify(ROOM.dump(get_or_404(Room, room_id)))
-
-
-def _save_room(values: dict[str, Any], room: Room | None = None) -> Room:
-    data = dict(values)
-    if "site_id" in data:
-        data["site"] = lookup(Site, data.pop("site_id"), "site_id")
-    try:
-        saved = services.save_room(data, room)
-        db.session().flush()
-    except ValidationFailed as exc:
-        raise renamed(exc, {"site": "site_id"}) from None
-    return saved
-
-
-@bp.post("/rooms")
-def create_room() -> Any:
-    room = _save_room(parse_body(ROOM, partial=False))
-    return created(ROOM, room, "assets_api.get_room", room_id=room.id)
-
-
-@bp.patch("/rooms/<int:room_id>")
-def update_room(room_id: int) -> Any:
-    room = get_or_404(Room, room_id)
-    return updated(ROOM, _save_room(parse_body(ROOM, partial=True), room))
+item_routes("room", "/rooms", "room_id", ROOM, Room, saver(services.save_room, ROOM_REFS))
 
 
 # --- racks ----------------------------------------------------------------------------------
@@ -159,6 +107,7 @@ RACK = ObjectSchema(
     "A rack (机柜) of u_height units.",
 )
 RACK_FILTERS = (ref_field("room_id"),)
+RACK_REFS = {"room_id": ("room", Room)}
 declare_operations("rack", "racks", "/api/v1/racks", "rack_id", RACK, RACK_FILTERS)
 
 
@@ -171,30 +120,4 @@ def list_racks() -> Any:
     return page_of(stmt, (Rack.name, Rack.id), RACK, args)
 
 
-@bp.get("/racks/<int:rack_id>")
-def get_rack(rack_id: int) -> Any:
-    return jsonify(RACK.dump(get_or_404(Rack, rack_id)))
-
-
-def _save_rack(values: dict[str, Any], rack: Rack | None = None) -> Rack:
-    data = dict(values)
-    if "room_id" in data:
-        data["room"] = lookup(Room, data.pop("room_id"), "room_id")
-    try:
-        saved = services.save_rack(data, rack)
-        db.session().flush()
-    except ValidationFailed as exc:
-        raise renamed(exc, {"room": "room_id"}) from None
-    return saved
-
-
-@bp.post("/racks")
-def create_rack() -> Any:
-    rack = _save_rack(parse_body(RACK, partial=False))
-    return created(RACK, rack, "assets_api.get_rack", rack_id=rack.id)
-
-
-@bp.patch("/racks/<int:rack_id>")
-def update_rack(rack_id: int) -> Any:
-    rack = get_or_404(Rack, rack_id)
-    return updated(RACK, _save_rack(parse_body(RACK, partial=True), rack))
+item_routes("rack", "/racks", "rack_id", RACK, Rack, saver(services.save_rack, RACK_REFS))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -15,18 +14,15 @@ from assets.api.common import (
     NOTES,
     PAGING,
     bp,
-    created,
     declare_operations,
-    get_or_404,
+    item_routes,
     list_args,
     lookup,
     name_of,
     page_of,
-    parse_body,
     ref_field,
-    renamed,
+    saver,
     text_field,
-    updated,
 )
 from assets.models import (
     AddressStatus,
@@ -39,7 +35,6 @@ from assets.models import (
 )
 from opskit import db
 from opskit.openapi import Field, ObjectSchema
-from opskit.validation import ValidationFailed
 
 # --- prefixes -------------------------------------------------------------------------------
 
@@ -81,33 +76,10 @@ def list_prefixes() -> Any:
     )
 
 
-@bp.get("/prefixes/<int:prefix_id>")
-def get_prefix(prefix_id: int) -> Any:
-    return jsonify(PREFIX.dump(get_or_404(Prefix, prefix_id)))
-
-
-def _save_prefix(values: dict[str, Any], prefix: Prefix | None = None) -> Prefix:
-    data = dict(values)
-    if "site_id" in data:
-        data["site"] = lookup(Site, data.pop("site_id"), "site_id")
-    try:
-        saved = services.save_prefix(data, prefix)
-        db.session().flush()
-    except ValidationFailed as exc:
-        raise renamed(exc, {"site": "site_id"}) from None
-    return saved
-
-
-@bp.post("/prefixes")
-def create_prefix() -> Any:
-    prefix = _save_prefix(parse_body(PREFIX, partial=False))
-    return created(PREFIX, prefix, "assets_api.get_prefix", prefix_id=prefix.id)
-
-
-@bp.patch("/prefixes/<int:prefix_id>")
-def update_prefix(prefix_id: int) -> Any:
-    prefix = get_or_404(Prefix, prefix_id)
-    return updated(PREFIX, _save_prefix(parse_body(PREFIX, partial=True), prefix))
+PREFIX_REFS = {"site_id": ("site", Site)}
+item_routes(
+    "prefix", "/prefixes", "prefix_id", PREFIX, Prefix, saver(services.save_prefix, PREFIX_REFS)
+)
 
 
 # --- IP addresses ---------------------------------------------------------------------------
@@ -163,35 +135,15 @@ def list_addresses() -> Any:
     return page_of(stmt, order, ADDRESS, args)
 
 
-@bp.get("/ip-addresses/<int:address_id>")
-def get_address(address_id: int) -> Any:
-    return jsonify(ADDRESS.dump(get_or_404(IPAddress, address_id)))
-
-
-def _save_address(values: dict[str, Any], address: IPAddress | None = None) -> IPAddress:
-    data = dict(values)
-    if "prefix_id" in data:
-        data["prefix"] = lookup(Prefix, data.pop("prefix_id"), "prefix_id")
-    if "asset_id" in data:
-        data["asset"] = lookup(Asset, data.pop("asset_id"), "asset_id")
-    try:
-        saved = services.save_address(data, address)
-        db.session().flush()
-    except ValidationFailed as exc:
-        raise renamed(exc, {"prefix": "prefix_id", "asset": "asset_id"}) from None
-    return saved
-
-
-@bp.post("/ip-addresses")
-def create_address() -> Any:
-    address = _save_address(parse_body(ADDRESS, partial=False))
-    return created(ADDRESS, address, "assets_api.get_address", address_id=address.id)
-
-
-@bp.patch("/ip-addresses/<int:address_id>")
-def update_address(address_id: int) -> Any:
-    address = get_or_404(IPAddress, address_id)
-    return updated(ADDRESS, _save_address(parse_body(ADDRESS, partial=True), address))
+ADDRESS_REFS = {"prefix_id": ("prefix", Prefix), "asset_id": ("asset", Asset)}
+item_routes(
+    "address",
+    "/ip-addresses",
+    "address_id",
+    ADDRESS,
+    IPAddress,
+    saver(services.save_address, ADDRESS_REFS),
+)
 
 
 # --- links ----------------------------------------------------------------------------------
@@ -227,11 +179,6 @@ def list_links() -> Any:
     return page_of(stmt, (Link.a_asset_id, Link.a_port, Link.id), LINK, args)
 
 
-@bp.get("/links/<int:link_id>")
-def get_link(link_id: int) -> Any:
-    return jsonify(LINK.dump(get_or_404(Link, link_id)))
-
-
 def _save_link(values: dict[str, Any], link: Link | None = None) -> Link:
     def pick(name: str, current: Callable[[Link], Any], default: Any = "") -> Any:
         if name in values:
@@ -262,13 +209,4 @@ def _save_link(values: dict[str, Any], link: Link | None = None) -> Link:
     return saved
 
 
-@bp.post("/links")
-def create_link() -> Any:
-    link = _save_link(parse_body(LINK, partial=False))
-    return created(LINK, link, "assets_api.get_link", link_id=link.id)
-
-
-@bp.patch("/links/<int:link_id>")
-def update_link(link_id: int) -> Any:
-    link = get_or_404(Link, link_id)
-    return updated(LINK, _save_link(parse_body(LINK, partial=True), link))
+item_routes("link", "/links", "link_id", LINK, Link, _save_link)
