@@ -151,6 +151,35 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         session.connection().execute(insert(AuditLog), rows)
 
 
+def record(
+    action: str,
+    object_type: str,
+    object_id: str,
+    summary: str,
+    changes: dict[str, tuple[Any, Any]],
+) -> None:
+    """An audit row for a change that is no row of an ``Audited`` model (a file opskit writes,
+    e.g. the site's holiday arrangements): the current actor, ``action`` (create, update or
+    delete), what changed as before/after. Added to the session: the caller commits it."""
+    actor_id, actor = current_actor()
+    db.session().add(
+        AuditLog(
+            at=utcnow(),
+            actor_id=actor_id,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            summary=summary,
+            changes={
+                key: [_jsonable(before), _jsonable(after)]
+                for key, (before, after) in changes.items()
+                if before != after
+            },
+        )
+    )
+
+
 def install() -> None:
     """Hook the audit log into every ORM session (idempotent)."""
     if not event.contains(Session, "after_flush", _after_flush):

@@ -37,7 +37,7 @@ Pass the suspensions as ``deadlines(..., suspended=[(start, end), ...])``; an op
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from importlib import resources
@@ -48,7 +48,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from opskit.calendar import WorkingCalendar, parse_overrides
+from opskit.calendar import WorkingCalendar, parse_overrides, site_arrangements
+from opskit.holidays import Arrangement
 
 URGENCIES = ("A", "B", "C")
 CLOCKS = ("acknowledge", "onsite", "resolve")
@@ -293,8 +294,15 @@ def _clock_time(value: Any, where: str) -> time:
         raise PolicyError(f"{where}: expected HH:MM, got {value!r}") from None
 
 
-def load_policy(text: str, tz: ZoneInfo, source: str = "sla_policy.yaml") -> Policy:
-    """Parse and validate a policy; every error names the file and the key."""
+def load_policy(
+    text: str,
+    tz: ZoneInfo,
+    source: str = "sla_policy.yaml",
+    arrangements: Mapping[int, Arrangement] | None = None,
+) -> Policy:
+    """Parse and validate a policy; every error names the file and the key. ``arrangements``:
+    the site file's years (``opskit.calendar.site_arrangements()``), under the policy's
+    ``calendar_overrides`` (which win on a date both name)."""
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -324,7 +332,13 @@ def load_policy(text: str, tz: ZoneInfo, source: str = "sla_policy.yaml") -> Pol
     warn = data.get("warn_at_percent", 75)
     if not isinstance(warn, int) or not 1 <= warn <= 99:
         raise PolicyError(f"{source}: warn_at_percent: expected a whole number 1-99, got {warn!r}")
-    calendar = WorkingCalendar(tz=tz, day_start=start, day_end=end, overrides=overrides)
+    calendar = WorkingCalendar(
+        tz=tz,
+        day_start=start,
+        day_end=end,
+        overrides=overrides,
+        arrangements=dict(arrangements or {}),
+    )
     return Policy(levels, calendar, warn, request_levels)
 
 
@@ -387,8 +401,12 @@ def default_policy_text() -> str:
 
 
 def site_policy(instance_path: str | Path, timezone: str) -> Policy:
-    """The site's policy: ``<instance>/sla_policy.yaml`` if present, else the shipped default."""
+    """The site's policy: ``<instance>/sla_policy.yaml`` if present, else the shipped default;
+    its calendar has the site's holiday arrangements (``<instance>/holidays.yaml``)."""
     path = Path(instance_path) / "sla_policy.yaml"
+    years = site_arrangements(instance_path).years
     if path.exists():
-        return load_policy(path.read_text(encoding="utf-8"), ZoneInfo(timezone), str(path))
-    return load_policy(default_policy_text(), ZoneInfo(timezone), "sla_policy.yaml (default)")
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    else:
+        text, source = default_policy_text(), "sla_policy.yaml (default)"
+    return load_policy(text, ZoneInfo(timezone), source, years)

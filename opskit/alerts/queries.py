@@ -16,6 +16,7 @@ from opskit import db
 from opskit.alerts import incidents, rule_kinds
 from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, Incident, RuleState
 from opskit.alerts.rules import site_rules
+from opskit.calendar import site_arrangements
 from opskit.clock import site_tz
 from opskit.models import SiteSetting
 from opskit.sla import (
@@ -40,9 +41,11 @@ POLICY_KEY = "sla_policy"
 
 def current_policy() -> Policy:
     """The SLA policy an admin saved in opskit, else ``<instance>/sla_policy.yaml``, else the
-    shipped default. One that no longer loads (e.g. written before a rule was added) is skipped
-    with a warning in the log, so the alert pages keep working; ``policy_problems()`` says why
-    (the policy page shows it to the admin)."""
+    shipped default, its calendar with the site's holiday arrangements (``<instance>/
+    holidays.yaml``, re-read when it changes: an admin's save at /admin/calendar counts at
+    once, no restart). One that no longer loads (e.g. written before a rule was added) is
+    skipped with a warning in the log, so the alert pages keep working; ``policy_problems()``
+    says why (the policy page shows it to the admin)."""
     return _policy_and_problems()[0]
 
 
@@ -65,13 +68,14 @@ def _policy_and_problems() -> tuple[Policy, list[str]]:
     if path.exists():
         candidates.append((path.read_text(encoding="utf-8"), str(path)))
     problems: list[str] = []
+    years = site_arrangements().years
     for text, source in candidates:
         try:
-            return load_policy(text, tz, source), problems
+            return load_policy(text, tz, source, years), problems
         except PolicyError as exc:
             problems.append(str(exc))
             current_app.logger.warning("SLA policy not used: %s", exc)
-    return load_policy(default_policy_text(), tz, "sla_policy.yaml (default)"), problems
+    return load_policy(default_policy_text(), tz, "sla_policy.yaml (default)", years), problems
 
 
 @dataclass(frozen=True)

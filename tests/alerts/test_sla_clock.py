@@ -157,7 +157,8 @@ def test_year_the_package_does_not_know_uses_overrides() -> None:
         text.replace("calendar_overrides: {}", "calendar_overrides:\n  2027-02-08: holiday\n"),
         TZ,
     )
-    assert with_overrides.calendar.covered(2027)
+    # a local date or two do not load the year: the pages keep warning (holidays.yaml does)
+    assert not with_overrides.calendar.covered(2027)
     assert with_overrides.deadlines("C", local("2027-02-05 15:00"))["onsite"] == local(
         "2027-02-09 10:00"
     )
