@@ -22,7 +22,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, NotFound
 
 from monitors.queries import poller_health
-from opskit import api, dashboard, db, user_views
+from opskit import api, calendar_views, dashboard, db, user_views
 from opskit.auth import is_api_request, public
 from opskit.version import __version__
 
@@ -230,4 +230,5 @@ def init_app(app: Flask) -> None:
         return {"navigation": NAVIGATION, "opskit_version": __version__}
 
     user_views.init_app(app)
+    calendar_views.init_app(app)
     api.init_app(app)

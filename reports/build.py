@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -11,10 +11,15 @@ from flask_babel import gettext as _
 
 from assets.queries import all_sites
 from opskit import db
+from opskit.calendar import calendar_check
 from opskit.xlsx.writer import ReportWriter
 from reports.kinds import KINDS, MONTHLY_KINDS, PLANNED, Context, Image
 from reports.overview import month_overview
 from reports.periods import Period
+
+#: a 5x8 clock of an alert raised at the period's end runs on for a few working days into the
+#: next days: the years of those days count for the cover's working-calendar note too
+CALENDAR_SPILL_DAYS = 14
 
 
 class ReportError(ValueError):
@@ -51,6 +56,29 @@ def _registry_sites(locale: str) -> str:
     if not names:
         return _("(site name not set)")
     return ("、" if locale.startswith("zh") else ", ").join(names)
+
+
+def calendar_note(period: Period) -> str:
+    """The cover's note when a year of the period (or of the days its clocks run into) has no
+    official holiday arrangement loaded, or the site's holiday file has errors: the 5x8 figures
+    may be wrong. Empty when the calendar is known."""
+    check = calendar_check(
+        (period.first_day, period.last_day + timedelta(days=CALENDAR_SPILL_DAYS)), general=False
+    )
+    if not check:
+        return ""
+    parts = []
+    if check.years:
+        parts.append(
+            _(
+                "Holiday arrangement not loaded: %(years)s. The 5x8 (level C) clock figures "
+                "assume Monday to Friday with only the fixed-date holidays off and may be wrong; "
+                "enter the arrangement on the working calendar page and build the pack again.",
+                years=", ".join(str(y) for y in check.years),
+            )
+        )
+    parts.extend(check.problems)
+    return " ".join(parts)
 
 
 def build_pack(
@@ -94,5 +122,8 @@ def build_pack(
                 (_("Built"), ctx.now.astimezone(period.tz).replace(tzinfo=None)),
                 *[(str(label), value) for label, value in ctx.headline.items()],
             ]
+            note = calendar_note(period)
+            if note:
+                pairs.append((_("Working calendar"), note))
             writer.key_values(cover, pack_title(period), pairs)
     return written

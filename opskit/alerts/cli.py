@@ -15,6 +15,16 @@ from opskit import clock, db, jobs
 from opskit.alerts import notify
 from opskit.alerts.queries import current_policy, policy_problems
 from opskit.audit import acting_as
+from opskit.calendar import (
+    NEXT_YEAR_HORIZON_DAYS,
+    PACKAGE,
+    SITE,
+    arrangements_path,
+    describe_year,
+    site_arrangements,
+    unloaded_years,
+    years_in_view,
+)
 from opskit.sla import CLOCKS, REQUEST_CLOCKS, Policy, PolicyError, format_target
 
 sla_cli = AppGroup("sla", help="Service levels: deadlines on the contract's clocks.")
@@ -120,14 +130,7 @@ def deadlines(
         click.echo(
             f"{LABELS[which]:20} {result[which].isoformat()}  ({target}{kind} from the raise)"
         )
-    if not policy.calendar.covered(raised.year) or not policy.calendar.covered(
-        result["resolve"].year
-    ):
-        click.echo(
-            "note: holidays of this year are not known yet; add calendar_overrides "
-            "to the SLA policy",
-            err=True,
-        )
+    _calendar_note(policy, raised, result["resolve"])
 
 
 def _request_deadlines(
@@ -153,10 +156,75 @@ def _request_deadlines(
         f"{level.fix_by_working_days} after the day of the request"
         f"{', plus the suspended working time' if periods else ''})"
     )
-    if not all(policy.calendar.covered(y) for y in (raised.year, result["fix_by"].year)):
+    _calendar_note(policy, raised, result["fix_by"])
+
+
+def _calendar_note(policy: Policy, start: datetime, end: datetime) -> None:
+    """Say so when a year from ``start`` to ``end`` has no official holiday arrangement."""
+    years = [
+        str(y)
+        for y in range(start.astimezone(policy.calendar.tz).year, end.year + 1)
+        if not policy.calendar.covered(y)
+    ]
+    if years:
         click.echo(
-            "note: holidays of this year are not known yet; add calendar_overrides "
-            "to the SLA policy",
+            f"note: the holiday arrangement of {', '.join(years)} is not loaded: 5x8 deadlines "
+            "assume Monday to Friday with only the fixed-date holidays off and may be wrong; "
+            f"enter it at /admin/calendar or in {arrangements_path()} (opskit sla calendar)",
+            err=True,
+        )
+
+
+@sla_cli.command("calendar")
+@click.option(
+    "--year",
+    type=int,
+    help="Only this year (default: last, this and next year, the years of the site file, "
+    "and the calendar package's years from last year on).",
+)
+def calendar(year: int | None) -> None:
+    """The working calendar's years: loaded or not, from where (the calendar package or the
+    site file <instance>/holidays.yaml), their holidays and make-up working days, and the
+    SLA policy's own dates (which win). Problems of the site file are printed as warnings."""
+    try:
+        policy = current_policy()
+    except PolicyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    site = site_arrangements()
+    for problem in site.problems:
+        click.echo(f"warning: not loaded: {problem}", err=True)
+    cal = policy.calendar
+    today = clock.site_today()
+    years = [year] if year is not None else years_in_view(cal, today)
+    for which in years:
+        view = describe_year(cal, which)
+        if view.source == SITE:
+            where = f"site file ({view.note})"
+            if view.replaces_package:
+                where += ", replaces the calendar package for this year"
+        elif view.source == PACKAGE:
+            where = f"calendar package (chinese-calendar {view.note})"
+        else:
+            where = (
+                "5x8 clocks assume Monday to Friday with only the fixed-date holidays off; "
+                f"enter it at /admin/calendar or in {site.path}"
+            )
+        click.echo(f"{which}  {'loaded' if view.loaded else 'NOT LOADED':10}  {where}")
+        if view.loaded:
+            click.echo(f"  holidays:  {'; '.join(d.text() for d in view.holidays)}")
+            click.echo(
+                f"  make-up working days:  {'; '.join(d.text() for d in view.workdays) or '-'}"
+            )
+        own = sorted((d, w) for d, w in cal.overrides.items() if d.year == which)
+        if own:
+            dates = ", ".join(f"{d.isoformat()} {'workday' if w else 'holiday'}" for d, w in own)
+            click.echo(f"  the SLA policy's own dates (they win):  {dates}")
+    missing = unloaded_years(cal, today)
+    if missing and year is None:
+        click.echo(
+            f"note: not loaded and relevant now: {', '.join(str(y) for y in missing)} "
+            f"(this year, and next year from {NEXT_YEAR_HORIZON_DAYS} days before it)",
             err=True,
         )
 

@@ -16,6 +16,7 @@ from opskit.alerts import queries, services, wording
 from opskit.alerts.models import Alert
 from opskit.alerts.queries import POLICY_KEY
 from opskit.auth import require_roles
+from opskit.calendar import CalendarCheck, calendar_check
 from opskit.clock import site_tz
 from opskit.models import Role, SiteSetting
 from opskit.people import full_name
@@ -59,6 +60,18 @@ def _page_words(alerts: list[Alert]) -> dict[str, Any]:
     }
 
 
+def _calendar(views: list[queries.AlertView]) -> CalendarCheck:
+    """The working calendar's warning for a page of alerts: this year (and next year when near)
+    not loaded, or a year one of their 5x8 clocks touches, from the raise to the deadline."""
+    spans = [
+        (view.alert.first_seen, c.deadline)
+        for view in views
+        for c in view.clocks
+        if c.hours == "working"
+    ]
+    return calendar_check(*spans)
+
+
 def _filters() -> dict[str, Any]:
     urgency = request.args.get("urgency") or None
     status = request.args.get("status", "open") or None
@@ -77,9 +90,10 @@ def index() -> str:
     filters = _filters()
     alerts = queries.list_alerts(**filters)
     views = queries.with_clocks(alerts, db.utcnow())
-    template = "alerts/_list.html" if request.headers.get("HX-Request") else "alerts/index.html"
+    partial = bool(request.headers.get("HX-Request"))
     return render_template(
-        template,
+        "alerts/_list.html" if partial else "alerts/index.html",
+        calendar=None if partial else _calendar(views),
         rooms=registry.all_rooms(),
         views=views,
         filters=filters,
@@ -102,6 +116,7 @@ def detail(alert_id: int) -> str:
     return render_template(
         "alerts/detail.html",
         view=view,
+        calendar=_calendar([view]),
         events=queries.history(alert_id),
         room=room,
         urgency_labels=URGENCY_LABELS,
