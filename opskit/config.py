@@ -187,6 +187,15 @@ class Settings:
         },
     )
 
+    request_auto_close_days: int = field(
+        default=3,
+        metadata={
+            "env": "REQUEST_AUTO_CLOSE_DAYS",
+            "doc": "Working days a resolved service request waits for the requester to confirm "
+            "before it closes by itself",
+        },
+    )
+
     import_max_rows: int = field(
         default=200_000,
         metadata={

@@ -5,4 +5,4 @@ core's registries (``opskit.jobs``, ``opskit.alerts.wording.register_rule_titles
 ``opskit.migrate`` imports each one's ``models`` so Alembic sees every table.
 """
 
-DOMAINS = ("opskit.alerts", "assets", "inspections", "monitors", "reports")
+DOMAINS = ("opskit.alerts", "opskit.servicedesk", "assets", "inspections", "monitors", "reports")

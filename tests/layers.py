@@ -7,7 +7,7 @@ layer    modules
 ======== =================================================================================
 base     ``opskit.*`` (config, db, auth, i18n, clock, xlsx, audit, users, ...), ``templates``
 registry ``assets``
-desk     ``opskit.alerts``
+desk     ``opskit.alerts``, ``opskit.servicedesk``
 domains  ``monitors``, ``inspections``
 reports  ``reports``
 top      ``opskit`` itself (``create_app``), ``opskit.web``, ``opskit.dashboard``,
@@ -84,7 +84,7 @@ def source_files(root: Path = ROOT) -> list[Path]:
 
 def package_of(module: str) -> str:
     parts = module.split(".")
-    if parts[0] == "opskit" and len(parts) > 1 and parts[1] in ("alerts", "demo"):
+    if parts[0] == "opskit" and len(parts) > 1 and parts[1] in ("alerts", "demo", "servicedesk"):
         return ".".join(parts[:2])
     return parts[0]
 
@@ -100,6 +100,7 @@ def layer_of(module: str) -> str:
         "templates": "base",
         "assets": "registry",
         "opskit.alerts": "desk",
+        "opskit.servicedesk": "desk",
         "monitors": "domains",
         "inspections": "domains",
         "reports": "reports",

@@ -13,7 +13,16 @@ from tests import layers
 pytestmark = pytest.mark.dateless
 
 IMPORTS = layers.all_imports()
-GROUPS = ("opskit", "opskit.alerts", "opskit.demo", "assets", "inspections", "monitors", "reports")
+GROUPS = (
+    "opskit",
+    "opskit.alerts",
+    "opskit.servicedesk",
+    "opskit.demo",
+    "assets",
+    "inspections",
+    "monitors",
+    "reports",
+)
 
 
 @pytest.mark.parametrize("package", GROUPS)

@@ -160,6 +160,14 @@ def open_counts(site_id: int | None = None) -> dict[str, int]:
     return counts
 
 
+def get_alert(alert_id: int) -> Alert | None:
+    return db.session().get(Alert, alert_id)
+
+
+def get_incident(incident_id: int) -> Incident | None:
+    return db.session().get(Incident, incident_id)
+
+
 def history(alert_id: int) -> list[AlertEvent]:
     return list(
         db.session().scalars(

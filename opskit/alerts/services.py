@@ -6,6 +6,8 @@
 - ``clear_alert`` resolves the open alert of a condition automatically when it clears.
 - A condition that changed state ``FLAP_CHANGES`` times within ``FLAP_WINDOW`` is flapping:
   its alert is reopened instead of a new one being made, and its changes stop notifying.
+- ``send_notice`` tells the team, through the same channels, about a condition another part of
+  the desk tracks with clocks of its own (a service request's SLA warning or breach).
 - ``acknowledge``, ``record_onsite`` and ``resolve`` are the engineer's steps. Each writes the
   alert's row only while the step is still open there (``UPDATE ... WHERE``, row count checked),
   so a retried POST or two engineers at once record it, and its event, once.
@@ -39,14 +41,18 @@ from opskit.validation import ValidationFailed
 FLAP_WINDOW = timedelta(minutes=30)
 FLAP_CHANGES = 4  # raised/resolved changes within the window that make a condition flapping
 URGENCY_ORDER = {"A": 0, "B": 1, "C": 2}
-SOURCES = ("monitor", "patrol", "registry", "manual")
+SOURCES = ("monitor", "patrol", "registry", "manual", "servicedesk")
 #: what each source is called on the pages and in the reports
 SOURCE_LABELS = {
     "monitor": _l("Monitoring"),
     "patrol": _l("Patrol"),
     "registry": _l("Registry"),
     "manual": _l("Manual"),
+    "servicedesk": _l("Service desk"),
 }
+
+#: the resolution note of a notice (``send_notice``): an alert that was only a message
+NOTICE_NOTE = "notice"
 
 
 def _actor() -> str:
@@ -185,6 +191,56 @@ def raise_alert(
     )
     sess.add(alert)
     _event(alert, EventKind.SILENCED if alert.silenced else EventKind.RAISED, now, message)
+    return alert
+
+
+def send_notice(
+    dedup_key: str,
+    *,
+    source: str,
+    rule: str,
+    urgency: str,
+    message: str,
+    asset_id: int | None = None,
+    room_id: int | None = None,
+    at: datetime | None = None,
+) -> Alert:
+    """Tell the team through the notification channels about a condition another part of the
+    desk tracks with clocks of its own (the service desk: a request's SLA warning or breach).
+
+    Recorded as an alert that is over at once (resolved, the note says it was a notice) with
+    one ``raised`` event that notifies: the notifier routes it by urgency and site and holds a
+    5x8 level's event outside working hours like any other, but it runs no clock of its own
+    (the request's clocks are the ones that count) and never waits in the open list. One
+    notice per ``dedup_key``: asking again returns the first, sending nothing.
+    """
+    if urgency not in URGENCY_ORDER:
+        raise ValidationFailed.one("urgency", f"{urgency!r}: expected A, B or C")
+    if source not in SOURCES:
+        raise ValidationFailed.one("source", f"{source!r}: expected one of {', '.join(SOURCES)}")
+    sess = db.session()
+    sent = sess.scalar(select(Alert).where(Alert.dedup_key == dedup_key).limit(1))
+    if sent is not None:
+        return sent
+    now = at or db.utcnow()
+    alert = Alert(
+        dedup_key=dedup_key,
+        source=source,
+        rule=rule,
+        urgency=urgency,
+        message=message,
+        status=AlertStatus.RESOLVED.value,
+        asset_id=asset_id,
+        room_id=room_id or _room_of(asset_id),
+        first_seen=now,
+        last_seen=now,
+        count=1,
+        resolved_at=now,
+        resolved_by=_actor(),
+        resolution_note=NOTICE_NOTE,
+    )
+    sess.add(alert)
+    _event(alert, EventKind.RAISED, now, message)
     return alert
 
 
