@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from assets import api, cli, excel_views, labels, views
+from assets import api, cli, excel_views, extensions, labels, views
 
 
 def init_app(app: Flask) -> None:
@@ -13,3 +13,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(labels.bp)
     app.cli.add_command(cli.assets_cli)
+    # the tabs the packages above add (assets.extensions), read by templates/assets/_nav.html
+    app.jinja_env.globals["registry_tabs"] = extensions.registry_tabs

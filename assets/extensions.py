@@ -6,6 +6,10 @@ registry imports none of them (it sits below the desk and the domains).
   elevation. ``monitors`` registers its monitors' and open alerts' states.
 - ``COMMANDS``: name → a click command shown in ``opskit assets`` (the desk registers
   ``remind``, its warranty alerts).
+- ``ASSET_PANELS``: name → a function from an asset id to the URL of a part of the asset page,
+  loaded into it (htmx) below the registry's own cards. The desk registers its repair history.
+- ``REGISTRY_TABS``: name → (endpoint, label) of a page shown as a tab after the registry's own
+  (``templates/assets/_nav.html``). The desk registers its list of assets with repeated faults.
 
 Each is keyed by name, so an ``init_app`` run for every app (tests build many) registers once.
 """
@@ -13,11 +17,15 @@ Each is keyed by name, so an ``init_app`` run for every app (tests build many) r
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import click
 
 ASSET_STATES: dict[str, Callable[[list[int]], dict[int, str]]] = {}
 COMMANDS: dict[str, click.Command] = {}
+ASSET_PANELS: dict[str, Callable[[int], str]] = {}
+#: name → (endpoint, label: a lazy string)
+REGISTRY_TABS: dict[str, tuple[str, Any]] = {}
 
 
 def asset_states(asset_ids: list[int]) -> dict[int, str]:
@@ -26,3 +34,13 @@ def asset_states(asset_ids: list[int]) -> dict[int, str]:
     for source in ASSET_STATES.values():
         states.update(source(asset_ids))
     return states
+
+
+def asset_panels(asset_id: int) -> list[str]:
+    """The URLs of the parts the packages above add to the asset's page, in registration order."""
+    return [url(asset_id) for url in ASSET_PANELS.values()]
+
+
+def registry_tabs() -> list[tuple[str, str, Any]]:
+    """(name, endpoint, label) of the pages the packages above add to the registry's tabs."""
+    return [(name, endpoint, label) for name, (endpoint, label) in REGISTRY_TABS.items()]

@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from assets import queries, services
+from assets import extensions, queries, services
 from assets.forms import (
     IMPORTANCE_LABELS,
     KIND_LABELS,
@@ -162,6 +162,7 @@ def detail(asset_id: int) -> Any:
         links=queries.links_of_asset(asset.id),
         warranty=(state, days),
         history=_history_rows(asset),
+        panels=extensions.asset_panels(asset.id),
     )
 
 
