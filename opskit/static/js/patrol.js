@@ -548,40 +548,16 @@
 
   // --- signature ----------------------------------------------------------------------------
 
-  var signatureDrawn = false;
+  var signature = null; // the round's signature pad (static/js/signature.js)
 
   function signaturePad() {
     var canvas = document.getElementById("signature-pad");
-    if (!canvas) return;
-    var ctx = canvas.getContext("2d");
-    ctx.lineWidth = 3;
-    ctx.lineCap = "round";
-    ctx.strokeStyle = "#111";
-    var drawing = false;
-    function point(e) {
-      var rect = canvas.getBoundingClientRect();
-      return [(e.clientX - rect.left) * canvas.width / rect.width,
-        (e.clientY - rect.top) * canvas.height / rect.height];
-    }
-    canvas.addEventListener("pointerdown", function (e) {
-      drawing = true;
-      var p = point(e);
-      ctx.beginPath();
-      ctx.moveTo(p[0], p[1]);
-      canvas.setPointerCapture(e.pointerId);
-    });
-    canvas.addEventListener("pointermove", function (e) {
-      if (!drawing) return;
-      var p = point(e);
-      ctx.lineTo(p[0], p[1]);
-      ctx.stroke();
-      signatureDrawn = true;
-    });
-    canvas.addEventListener("pointerup", function () { drawing = false; });
-    document.getElementById("signature-clear").addEventListener("click", function () {
-      ctx.clearRect(0, 0, canvas.width, canvas.height);
-      signatureDrawn = false;
-    });
+    if (!canvas || !window.OpskitSignature) return;
+    signature = window.OpskitSignature.pad(canvas, document.getElementById("signature-clear"));
+  }
+
+  function signatureDrawn() {
+    return signature !== null && signature.drawn();
   }
 
   // --- submit -------------------------------------------------------------------------------
@@ -599,7 +575,7 @@
                el.dataset.needsNote === "1" && !currentNote(el)) errors[field] = [strings.noteNeeded];
     });
     var name = document.getElementById("signature-name").value.trim();
-    if (!name && !signatureDrawn) errors.signature = [strings.sign];
+    if (!name && !signatureDrawn()) errors.signature = [strings.sign];
     return errors;
   }
 
@@ -645,7 +621,6 @@
       var a = answerOf(el);
       if (a.value !== "" || a.note !== "") answers.push(a);
     });
-    var canvas = document.getElementById("signature-pad");
     var payload = {
       room_id: Number(d.roomId),
       plan_id: d.planId ? Number(d.planId) : null,
@@ -654,7 +629,7 @@
       scheduled_for: d.scheduledFor || null,
       answers: answers,
       signature_name: document.getElementById("signature-name").value.trim(),
-      signature_image: signatureDrawn ? canvas.toDataURL("image/png") : "",
+      signature_image: signatureDrawn() ? signature.dataUrl() : "",
       signed_at: new Date().toISOString(),
     };
     var result = await send({ kind: "submit", client_id: d.clientId, url: d.submitUrl, json: payload });
