@@ -28,6 +28,18 @@ from opskit.servicedesk.models import (
     ServiceRequest,
     Status,
 )
+from opskit.servicedesk.repair_queries import (
+    REPEATED_FAULTS_DAYS,
+    REPEATED_FAULTS_OVER,
+    RepeatedFault,
+    get_repair,
+    repair_number,
+    repair_when,
+    repairs_of_asset,
+    repairs_of_request,
+    repeated_faults,
+    repeated_faults_defaults,
+)
 from opskit.servicedesk.survey_queries import (
     SurveyAnswer,
     SurveySummary,
@@ -40,6 +52,9 @@ from opskit.sla import Policy
 
 __all__ = [
     "OPEN_STATUSES",
+    "REPEATED_FAULTS_DAYS",
+    "REPEATED_FAULTS_OVER",
+    "RepeatedFault",
     "RequestClock",
     "RequestView",
     "Requester",
@@ -49,11 +64,18 @@ __all__ = [
     "clocks_of",
     "engineer_of",
     "events",
+    "get_repair",
     "get_request",
     "list_requests",
     "my_queue",
     "open_count_and_nearest",
     "open_loans",
+    "repair_number",
+    "repair_when",
+    "repairs_of_asset",
+    "repairs_of_request",
+    "repeated_faults",
+    "repeated_faults_defaults",
     "request_by_client_id",
     "requesters",
     "requests_for_alert",

@@ -46,6 +46,13 @@ The notices show in the alert history under the source 服务台 / Service desk.
 auto-close``): a request resolved and not confirmed closes by itself at the end of the Nth
 working day after the day it was resolved (N: ``OPSKIT_REQUEST_AUTO_CLOSE_DAYS``, 3), on the
 policy's working calendar, with ``closed_how = auto``.
+
+**Repairs** (``record_repair``, ``update_repair``, ``sign_repair``; module ``repairs``): a
+repair of an asset, for a request or on its own — fault, cause, work done, parts (serial out and
+in), the vendor case, downtime, cost, result — every bad field named at once
+(``repair_errors``; a part row's as ``parts-<n>-<field>``), a retried save one repair (the
+form's ``client_id``), and the engineer's and the customer's signatures drawn on the tablet
+(PNG data URLs, checked with ``signature_png``). Engineers, supervisors and admins write.
 """
 
 from __future__ import annotations
@@ -76,6 +83,16 @@ from opskit.servicedesk.services.lifecycle import (
     start_work,
     suspend,
 )
+from opskit.servicedesk.services.repairs import (
+    PartInput,
+    RepairInput,
+    find_repair,
+    record_repair,
+    repair_errors,
+    sign_repair,
+    signature_png,
+    update_repair,
+)
 from opskit.servicedesk.services.surveys import (
     SURVEY_EXPIRY_DAYS,
     Refusal,
@@ -99,7 +116,9 @@ from opskit.servicedesk.services.watch import (
 __all__ = [
     "SURVEY_EXPIRY_DAYS",
     "NotAllowed",
+    "PartInput",
     "Refusal",
+    "RepairInput",
     "SurveyRefused",
     "answer",
     "answer_on_tablet",
@@ -110,6 +129,7 @@ __all__ = [
     "auto_close_due",
     "check_link",
     "close",
+    "find_repair",
     "find_request",
     "is_phone_number",
     "new_client_id",
@@ -118,7 +138,9 @@ __all__ = [
     "open_request_from_finding",
     "open_request_from_incident",
     "open_survey",
+    "record_repair",
     "reopen",
+    "repair_errors",
     "resolve",
     "respond",
     "resume",
@@ -126,10 +148,13 @@ __all__ = [
     "run_auto_close_job",
     "run_clock_job",
     "set_temporary_measure",
+    "sign_repair",
+    "signature_png",
     "start_work",
     "survey_of",
     "suspend",
     "tag_of",
     "token_for",
+    "update_repair",
     "watch_clocks",
 ]
