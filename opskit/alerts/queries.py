@@ -38,6 +38,12 @@ CLOCK_DONE = {
 
 POLICY_KEY = "sla_policy"
 
+#: sources whose alerts are only notices (``services.send_notice``: the service desk telling
+#: the team of a request's SLA warning or breach, resolved at once): they are no alerts in the
+#: alert figures (the alert report, its SLA, the dashboard's counts); the request's own clocks
+#: count in the service-request report
+NOTICE_SOURCES = ("servicedesk",)
+
 
 def current_policy() -> Policy:
     """The SLA policy an admin saved in opskit, else ``<instance>/sla_policy.yaml``, else the
@@ -150,8 +156,11 @@ def with_clocks(alerts: list[Alert], now: datetime) -> list[AlertView]:
 
 
 def open_counts(site_id: int | None = None) -> dict[str, int]:
-    """Open alerts by urgency, e.g. {"A": 1, "B": 0, "C": 4}; of site ``site_id`` if given."""
-    stmt = select(Alert.urgency, func.count()).where(Alert.status.in_(OPEN_STATUSES))
+    """Open alerts by urgency, e.g. {"A": 1, "B": 0, "C": 4}; of site ``site_id`` if given.
+    Notices (``NOTICE_SOURCES``) are never counted, should one ever be open."""
+    stmt = select(Alert.urgency, func.count()).where(
+        Alert.status.in_(OPEN_STATUSES), Alert.source.not_in(NOTICE_SOURCES)
+    )
     if site_id is not None:
         stmt = stmt.where(of_site(site_id))
     rows = db.session().execute(stmt.group_by(Alert.urgency))
@@ -176,15 +185,13 @@ def history(alert_id: int) -> list[AlertEvent]:
     )
 
 
-def alerts_between(start: datetime, end: datetime) -> list[Alert]:
-    """Alerts first seen in [start, end), oldest first (for reports)."""
-    return list(
-        db.session().scalars(
-            select(Alert)
-            .where(Alert.first_seen >= start, Alert.first_seen < end)
-            .order_by(Alert.first_seen, Alert.id)
-        )
-    )
+def alerts_between(start: datetime, end: datetime, *, notices: bool = False) -> list[Alert]:
+    """Alerts first seen in [start, end), oldest first (for reports); the notices
+    (``NOTICE_SOURCES``) only when ``notices`` is true."""
+    stmt = select(Alert).where(Alert.first_seen >= start, Alert.first_seen < end)
+    if not notices:
+        stmt = stmt.where(Alert.source.not_in(NOTICE_SOURCES))
+    return list(db.session().scalars(stmt.order_by(Alert.first_seen, Alert.id)))
 
 
 def incidents_between(start: datetime, end: datetime) -> list[Any]:

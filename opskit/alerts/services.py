@@ -48,7 +48,8 @@ SOURCE_LABELS = {
     "patrol": _l("Patrol"),
     "registry": _l("Registry"),
     "manual": _l("Manual"),
-    "servicedesk": _l("Service desk"),
+    # the desk's notices of a request's SLA warning or breach (``send_notice``), never alerts
+    "servicedesk": _l("Service desk notice"),
 }
 
 #: the resolution note of a notice (``send_notice``): an alert that was only a message

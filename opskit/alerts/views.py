@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -51,12 +60,34 @@ def _alert_event(kind: str, note: str = "") -> str:
     return wording.event_text(kind, note)
 
 
+#: the service desk's page of one request, linked from its notices when the desk serves it
+REQUEST_PAGE_RULE = "/requests/<int:request_id>"
+
+
+def _request_endpoint() -> str | None:
+    """The endpoint of a request's page, or None while no view serves ``REQUEST_PAGE_RULE``
+    (the alerts do not import the desk: the rule is looked up in the app's URL map)."""
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule == REQUEST_PAGE_RULE and "GET" in (rule.methods or ()):
+            return rule.endpoint
+    return None
+
+
 def _page_words(alerts: list[Alert]) -> dict[str, Any]:
-    """Source and rule titles, and the assets, of the alerts on a page (each read once)."""
+    """Source and rule titles, and the assets, of the alerts on a page (each read once); the
+    service desk's notices (服务台通知) link to their request."""
     titles = wording.rule_titles(a.rule for a in alerts)
+    notices = {a.id: wording.notice_request(a.source, a.dedup_key) for a in alerts}
+    endpoint = _request_endpoint() if any(notices.values()) else None
+    links = {
+        alert_id: url_for(endpoint, request_id=request_id)
+        for alert_id, request_id in notices.items()
+        if endpoint and request_id is not None
+    }
     return {
         "sources": {a.id: wording.source_text(a.source, a.rule, titles) for a in alerts},
         "assets": wording.assets_of(a.asset_id for a in alerts),
+        "notice_links": links,
     }
 
 

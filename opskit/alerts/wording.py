@@ -16,6 +16,7 @@ server's view of the clock in ``data-live``, so the countdown never trusts the b
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -213,6 +214,19 @@ def source_text(source: str, rule: str, titles: dict[str, str]) -> str:
     word = str(SOURCE_LABELS.get(source, _("Other")))
     title = titles.get(rule)
     return f"{word} · {title}" if title and title != word else word
+
+
+#: the dedup key of a service-desk notice: ``servicedesk:request=<id>:<clock>:<kind>``
+_NOTICE_REQUEST = re.compile(r"^servicedesk:request=(\d+):")
+
+
+def notice_request(source: str, dedup_key: str) -> int | None:
+    """The request a service-desk notice is about (its id, from the notice's dedup key), or
+    None for any other alert."""
+    if source != "servicedesk":
+        return None
+    match = _NOTICE_REQUEST.match(dedup_key)
+    return int(match[1]) if match else None
 
 
 def assets_of(asset_ids: Iterable[int | None]) -> dict[int, Any]:

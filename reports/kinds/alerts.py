@@ -1,5 +1,10 @@
 """Report kind 告警与事件: the period's alerts by urgency and source, their times and SLA clocks
-met or breached per service level, and the incidents with their timelines."""
+met or breached per service level, and the incidents with their timelines.
+
+The service desk's notices (alerts of source ``servicedesk``: a request's SLA warning or breach
+told through the alert channels, resolved at once) are not alerts here: ``alerts_between``
+leaves them out, so they count neither in these figures nor in the month-by-month sheet; the
+request's own clocks are in 服务请求统计."""
 
 from __future__ import annotations
 
