@@ -6,7 +6,17 @@ yet are listed in ``PLANNED`` so the page and the CLI can say so instead of fail
 
 from __future__ import annotations
 
-from reports.kinds import alerts, config_storage, ip, load, patrol, topology, warranty
+from reports.kinds import (
+    alerts,
+    config_storage,
+    ip,
+    load,
+    patrol,
+    repairs,
+    service_requests,
+    topology,
+    warranty,
+)
 from reports.kinds.base import Context, Image, ReportKind
 
 #: report kinds that exist, in the order of the pack
@@ -16,6 +26,8 @@ KINDS: dict[str, ReportKind] = {
     "ip": ip.KIND,
     "patrol": patrol.KIND,
     "alerts": alerts.KIND,
+    "service_requests": service_requests.KIND,
+    "repairs": repairs.KIND,
     "load": load.KIND,
     "warranty": warranty.KIND,
 }
