@@ -1,6 +1,7 @@
 """Read surface of the service desk: requests with their SLA clocks, the engineer's queue, the
 count and nearest deadline for the dashboard, a request's history, the requests of an asset and
-of an alert, patrol finding or incident, and the requesters seen before."""
+of an alert, patrol finding or incident, the requesters seen before, and the runbooks
+(``runbook_queries``: a runbook's versions, search, those of an asset or a request)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,15 @@ from opskit.servicedesk.report_queries import (
     resolve_time,
     suspended_time,
 )
+from opskit.servicedesk.runbook_queries import (
+    RunbookItem,
+    get_runbook,
+    get_version,
+    list_runbooks,
+    runbooks_for_asset,
+    runbooks_for_request,
+    versions_of,
+)
 from opskit.servicedesk.survey_queries import (
     SurveyAnswer,
     SurveySummary,
@@ -68,6 +78,7 @@ __all__ = [
     "RequestView",
     "RequestWords",
     "Requester",
+    "RunbookItem",
     "SurveyAnswer",
     "SurveySummary",
     "category_label",
@@ -76,7 +87,10 @@ __all__ = [
     "events",
     "get_repair",
     "get_request",
+    "get_runbook",
+    "get_version",
     "list_requests",
+    "list_runbooks",
     "my_queue",
     "open_count_and_nearest",
     "open_loans",
@@ -97,10 +111,13 @@ __all__ = [
     "requests_for_incident",
     "requests_of_asset",
     "resolve_time",
+    "runbooks_for_asset",
+    "runbooks_for_request",
     "survey_answers",
     "survey_of_request",
     "survey_summary",
     "suspended_time",
+    "versions_of",
     "with_clocks",
 ]
 

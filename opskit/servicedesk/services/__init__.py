@@ -53,6 +53,12 @@ in), the vendor case, downtime, cost, result — every bad field named at once
 (``repair_errors``; a part row's as ``parts-<n>-<field>``), a retried save one repair (the
 form's ``client_id``), and the engineer's and the customer's signatures drawn on the tablet
 (PNG data URLs, checked with ``signature_png``). Engineers, supervisors and admins write.
+
+**Runbooks** (``create_runbook``, ``edit_runbook``, ``restore_version``, ``draft_from_request``;
+module ``runbooks``): recovery procedures (故障恢复流程及应急措施) in Markdown for an asset kind,
+a system or one asset; every edit and every restore a new version, never overwritten; a resolved
+request turned into a draft (``current_version`` 0 until its first edit). Every bad field named
+at once (``runbook_errors``). Engineers, supervisors and admins write.
 """
 
 from __future__ import annotations
@@ -93,6 +99,14 @@ from opskit.servicedesk.services.repairs import (
     signature_png,
     update_repair,
 )
+from opskit.servicedesk.services.runbooks import (
+    RunbookInput,
+    create_runbook,
+    draft_from_request,
+    edit_runbook,
+    restore_version,
+    runbook_errors,
+)
 from opskit.servicedesk.services.surveys import (
     SURVEY_EXPIRY_DAYS,
     Refusal,
@@ -119,6 +133,7 @@ __all__ = [
     "PartInput",
     "Refusal",
     "RepairInput",
+    "RunbookInput",
     "SurveyRefused",
     "answer",
     "answer_on_tablet",
@@ -129,6 +144,9 @@ __all__ = [
     "auto_close_due",
     "check_link",
     "close",
+    "create_runbook",
+    "draft_from_request",
+    "edit_runbook",
     "find_repair",
     "find_request",
     "is_phone_number",
@@ -143,10 +161,12 @@ __all__ = [
     "repair_errors",
     "resolve",
     "respond",
+    "restore_version",
     "resume",
     "return_loan",
     "run_auto_close_job",
     "run_clock_job",
+    "runbook_errors",
     "set_temporary_measure",
     "sign_repair",
     "signature_png",
