@@ -9,7 +9,8 @@ by hand. Only the bulk history (readings, past rounds) is inserted in batches:
 - ``history``: the monitors of the simulated devices and their readings' history;
 - ``desk``: alerts in every state, incidents, a maintenance window (``desk.yaml``);
 - ``logbook``: visits and power events (``logbook.yaml``);
-- ``patrol``: patrol plans and their rounds (``patrol.yaml``).
+- ``patrol``: patrol plans and their rounds (``patrol.yaml``);
+- ``runbooks``: recovery procedures with their versions (``runbooks.yaml``).
 
 ``seed(scale=1)`` builds about 65 assets in two rooms with eight racks and two weeks of history.
 ``scale`` multiplies the IT racks (servers, switches, PDUs, storage) and the length of the
@@ -42,6 +43,7 @@ from opskit.demo.history import (
 )
 from opskit.demo.logbook import seed_logbook
 from opskit.demo.registry import Built, seed_registry
+from opskit.demo.runbooks import seed_runbooks
 from opskit.models import SiteSetting, User
 from opskit.users import create_user
 
@@ -116,6 +118,7 @@ def seed(
         built.counts["logbook"] = seed_logbook(built, now, days)
         sess.commit()
         built.counts["rounds"] = patrol.seed(built, now, days)
+        built.counts["runbooks"] = seed_runbooks(built, now)
         marker.value = json.dumps({"state": "ready", "created_at": now.isoformat(), "scale": scale})
         sess.commit()
     return built.counts
@@ -135,6 +138,7 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "incidents": "incidents",
         "logbook": "logbook entries",
         "rounds": "patrol rounds",
+        "runbooks": "runbooks",
     }
     for key, label in labels.items():
         if key in counts:
