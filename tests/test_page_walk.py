@@ -268,6 +268,7 @@ def _ids() -> dict[str, list[Any]]:
     from monitors.models import Monitor
     from opskit import dashboard
     from opskit.alerts.models import Alert, Incident, NotificationChannel
+    from opskit.servicedesk.models import Runbook
 
     sess = db.session()
 
@@ -303,6 +304,11 @@ def _ids() -> dict[str, list[Any]]:
         "channel_id": [first(NotificationChannel.id)],
         "user_id": [first(User.id, User.username == "zhangwei")],
         "name": sorted(dashboard.TILES),  # /tiles/<name>
+        # a runbook of every scope the demo has (the UPS one, of two versions, first)
+        "runbook_id": one_per(Runbook.id, Runbook.scope),
+        # /runbooks/<id>/versions/<n>: every runbook's first; the UPS one's second, with the
+        # difference from the first (the others have none: 404)
+        "version": [1, 2],
     }
 
 

@@ -9,7 +9,7 @@ from flask import Flask
 
 from opskit import jobs
 from opskit.alerts import wording as alert_wording
-from opskit.servicedesk import cli, repair_views, services, survey_views, wording
+from opskit.servicedesk import cli, repair_views, runbook_views, services, survey_views, wording
 
 
 def init_app(app: Flask) -> None:
@@ -21,3 +21,4 @@ def init_app(app: Flask) -> None:
     alert_wording.register_rule_titles("servicedesk.", wording.clock_title)
     survey_views.init_app(app)  # the satisfaction survey: its link's public page, the tablet
     repair_views.init_app(app)  # repairs, their written report, the asset page's history
+    runbook_views.init_app(app)  # runbooks, their versions, the asset page's runbooks
