@@ -5,6 +5,10 @@
  * BarcodeDetector: the browser's own where it reads QR codes, else the vendored polyfill
  * (ZXing-C++ in wasm) whose .wasm is served by opskit itself, never from a CDN.
  * Every text shown comes from data-msg-* attributes of #scan (translated on the server).
+ *
+ * By default a label opens its asset's page (or data-next with ?tag=). With data-fill="<id>"
+ * the label's tag goes into that input instead (a change event tells the page), and with
+ * data-submit="1" the input's form is sent at once: a request's asset, an arrival on site.
  */
 (function () {
   "use strict";
@@ -96,11 +100,9 @@
     return detectorPromise;
   }
 
-  /* The page a scanned value leads to, or null when it is not one of our labels.
-   * A label holds <base>/a/<tag>. Same origin: open it. Another origin with the same path
-   * (a label printed while opskit was reached under another name or address): open the tag
-   * here; an unknown tag lands on a page that says so. */
-  function labelTarget(value) {
+  /* The label's URL, or null when a scanned value is not one of our labels
+   * (a label holds <base>/a/<tag>). */
+  function labelUrl(value) {
     var url;
     try {
       url = new URL(String(value).trim());
@@ -110,19 +112,45 @@
     var prefix = root.dataset.labelPrefix || "/a/";
     if (url.protocol !== "http:" && url.protocol !== "https:") return null;
     if (url.pathname.indexOf(prefix) !== 0 || url.pathname.length <= prefix.length) return null;
+    url.tag = decodeURIComponent(url.pathname.slice(prefix.length));
+    return url;
+  }
+
+  /* The page a label leads to. Same origin: open it. Another origin with the same path
+   * (a label printed while opskit was reached under another name or address): open the tag
+   * here; an unknown tag lands on a page that says so. */
+  function labelTarget(url) {
     if (root.dataset.next) {  // e.g. an incident page waiting for the arrival scan
-      var tag = decodeURIComponent(url.pathname.slice(prefix.length));
-      return window.location.origin + root.dataset.next + "?tag=" + encodeURIComponent(tag);
+      return window.location.origin + root.dataset.next + "?tag=" + encodeURIComponent(url.tag);
     }
     if (url.origin === window.location.origin) return url.href;
     return window.location.origin + url.pathname;
   }
 
-  /* Navigate on the first label among the detected codes; true when navigating. */
+  /* data-fill: the tag goes into the page's input (and its form is sent with data-submit). */
+  function fill(tag) {
+    var input = byId(root.dataset.fill);
+    stopCamera(false);
+    say(message("Filled", tag), "success");
+    input.value = tag;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    if (root.dataset.submit === "1" && input.form) {
+      leaving = true;
+      input.form.requestSubmit();
+    }
+  }
+
+  /* Act on the first label among the detected codes; true when one was found. */
   function handle(codes) {
     for (var i = 0; i < codes.length; i++) {
-      var target = labelTarget(codes[i].rawValue);
-      if (target) {
+      var url = labelUrl(codes[i].rawValue);
+      if (url && root.dataset.fill) {
+        fill(url.tag);
+        return true;
+      }
+      if (url) {
+        var target = labelTarget(url);
         leaving = true;
         say(message("Found", codes[i].rawValue), "success");
         stopCamera(false);
