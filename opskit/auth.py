@@ -8,7 +8,8 @@ moment it is registered:
   exposure) and answer 401 in JSON;
 - every request that is not GET/HEAD/OPTIONS needs a writer role (admin, engineer, supervisor)
   unless the view is marked ``@self_service`` (logout, one's own language, password or
-  sessions);
+  sessions) or ``@viewers_too`` (a write the customer's staff make too, whose service checks
+  the role: logging a service request, confirming or reopening their own);
 - views that need a particular role say so with ``@require_roles``.
 
 Sessions are server-side records (``UserSession``): the signed cookie carries a random session
@@ -89,6 +90,13 @@ def self_service(view: F) -> F:
     return view
 
 
+def viewers_too(view: F) -> F:
+    """A write viewers may make too; the service it calls decides what a viewer may do (a
+    viewer logs a service request, and confirms or reopens only their own)."""
+    view.opskit_viewers_too = True  # type: ignore[attr-defined]
+    return view
+
+
 def require_roles(*roles: Role | str) -> Callable[[F], F]:
     """Only these roles may call the view (any method)."""
     allowed = frozenset(Role(r) for r in roles)
@@ -132,7 +140,9 @@ def _enforce_access() -> Any:
         if request.method in SAFE_METHODS:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(401)
-    writes = request.method not in SAFE_METHODS and not _view_flag("opskit_self_service")
+    writes = request.method not in SAFE_METHODS and not (
+        _view_flag("opskit_self_service") or _view_flag("opskit_viewers_too")
+    )
     if writes and current_user.role not in WRITER_ROLES:
         if api:
             return jsonify(error="forbidden", message="read-only role"), 403
