@@ -389,6 +389,16 @@ def close_finding(finding_id: int) -> Any:
     return redirect(url_for(".round_page", client_id=client_id) + f"#finding-{finding_id}")
 
 
+@bp.route("/findings/<int:finding_id>")
+def finding(finding_id: int) -> Any:
+    """A finding where it is shown: on its round's page (the service desk links here)."""
+    found = queries.get_finding(finding_id)
+    if found is None:
+        abort(404)
+    target = url_for(".round_page", client_id=found.round.client_id) + f"#finding-{finding_id}"
+    return redirect(target)
+
+
 @bp.route("/findings")
 def findings() -> str:
     return render_template(

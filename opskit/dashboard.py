@@ -34,6 +34,8 @@ from monitors import queries as monitors
 from opskit import clock
 from opskit.alerts import queries as alerts
 from opskit.db import utcnow
+from opskit.servicedesk import queue as request_queue
+from opskit.servicedesk import request_pages
 
 #: Assets whose env.temperature_c / env.humidity_percent readings count for their room:
 #: environment sensors, and UPSes and air conditioners carrying a probe. (Rack PDUs' probes are
@@ -254,6 +256,22 @@ def _alerts(site_id: int | None) -> dict[str, Any]:
         "nearest": nearest,
         "breached": breached,
     }
+
+
+# --- service requests ------------------------------------------------------------------------
+
+
+@tile("requests", _l("Open service requests"))
+def _requests(site_id: int | None) -> dict[str, Any]:
+    """Open requests by urgency and the nearest running deadline (of one site: the requests in
+    its rooms), those past a deadline and those needing a temporary measure."""
+    now = utcnow()
+    figures = request_queue.tile_figures(site_id, now)
+    nearest = figures.nearest
+    clock = None
+    if nearest is not None and nearest.next_clock is not None:
+        clock = request_pages.shown_clock(nearest.next_clock, alerts.current_policy(), now)
+    return {"figures": figures, "nearest_clock": clock}
 
 
 # --- patrol rounds ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ NAVIGATION = (
     ("inspections.index", _l("Patrol"), "✓"),
     ("monitors.index", _l("Monitoring"), "∿"),
     ("alerts.index", _l("Alerts"), "!"),
+    ("requests.index", _l("Service desk"), "☎"),
     ("reports.index", _l("Reports"), "▤"),
 )
 

@@ -41,6 +41,10 @@ SELF_SERVICE = {
     "users.session_end",
     "users.sessions_end_others",
 }
+#: Writes a viewer (the customer's staff) may make too; the service checks what exactly: they
+#: log service requests, and confirm or reopen only their own (tests/servicedesk/
+#: test_request_views.py: test_a_viewer_reads_logs_and_confirms_or_reopens_only_their_own).
+VIEWERS_TOO = {"requests.new", "requests.close", "requests.reopen"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -89,6 +93,15 @@ def test_every_route_needs_login(app: Flask, client) -> None:
     assert checked >= 10
 
 
+def test_the_writes_viewers_make_too_are_exactly_the_listed_ones(app: Flask) -> None:
+    marked = {
+        rule.endpoint
+        for rule in _rules(app)
+        if getattr(app.view_functions[rule.endpoint], "opskit_viewers_too", False)
+    }
+    assert marked == VIEWERS_TOO
+
+
 def test_unauthenticated_write_with_csrf_token_gets_401(app: Flask, client) -> None:
     token = csrf_token(client)
     response = client.post("/admin/users", data={"csrf_token": token, "username": "eve"})
@@ -112,7 +125,11 @@ def test_viewer_cannot_perform_any_write(app: Flask, client) -> None:
     checked = 0
     for rule in _rules(app):
         methods = rule.methods & WRITE_METHODS
-        if not methods or rule.endpoint in SELF_SERVICE or rule.rule.startswith("/api/"):
+        if (
+            not methods
+            or rule.endpoint in SELF_SERVICE | VIEWERS_TOO
+            or rule.rule.startswith("/api/")
+        ):
             continue  # the API takes tokens, not sessions: see test_api_viewer_token_cannot_write
         if rule.endpoint == "surveys.answer":
             continue  # anyone holding a survey link answers it: tests/servicedesk/test_survey_pages

@@ -85,11 +85,14 @@ SKIPPED = {
     "repairs.sign": "a repair's signing page (the demo has no repair yet)",
     "repairs.report": "a repair's written report (the demo has no repair yet)",
     "repairs.report_docx": "a Word file: read by tests/servicedesk/test_repairs_pages.py",
+    # the demo has no request yet: tests/servicedesk/test_request_views.py reads the request
+    # pages (every role, both languages, the walk's checks of visible text) on requests it makes
+    "requests.detail": "a request's page (until the demo has requests)",
 }
-SKIPPED_PREFIXES = ("assets_api.",)  # the JSON API
+SKIPPED_PREFIXES = ("assets_api.", "requests_api.")  # the JSON API
 
 #: routes that only redirect (to a page the walk visits itself)
-REDIRECTS = {"labels.resolve", "labels.resolve_typed", "inspections.index"}
+REDIRECTS = {"labels.resolve", "labels.resolve_typed", "inspections.index", "inspections.finding"}
 REDIRECT_CODES = {301, 302, 303}
 
 #: pages where accounts are managed: the login name is what they are about
@@ -296,6 +299,7 @@ def _ids() -> dict[str, list[Any]]:
             set(one_per(PatrolRound.client_id, PatrolRound.status)) | {with_finding}
         ),
         "plan_id": list(sess.scalars(select(PatrolPlan.id).order_by(PatrolPlan.id))),
+        "finding_id": [first(PatrolFinding.id)],
         "key": sorted(checklists()),
         "entry_id": [first(AccessEntry.id)],
         "event_id": [first(PowerEvent.id)],

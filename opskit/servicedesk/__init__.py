@@ -9,7 +9,15 @@ from flask import Flask
 
 from opskit import jobs
 from opskit.alerts import wording as alert_wording
-from opskit.servicedesk import cli, repair_views, runbook_views, services, survey_views, wording
+from opskit.servicedesk import (
+    cli,
+    repair_views,
+    request_views,
+    runbook_views,
+    services,
+    survey_views,
+    wording,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -22,3 +30,4 @@ def init_app(app: Flask) -> None:
     survey_views.init_app(app)  # the satisfaction survey: its link's public page, the tablet
     repair_views.init_app(app)  # repairs, their written report, the asset page's history
     runbook_views.init_app(app)  # runbooks, their versions, the asset page's runbooks
+    request_views.init_app(app)  # the request pages: log one, the queue, a request's page

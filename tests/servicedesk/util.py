@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from opskit import db
 from opskit.models import User
 from opskit.servicedesk import services
 from opskit.servicedesk.models import RequestEvent, ServiceRequest
+from tests.conftest import PERSONAS, login
 
 MIN = timedelta(minutes=1)
 
@@ -48,3 +50,26 @@ def user_id(username: str) -> int:
     found = db.session().scalar(select(User.id).where(User.username == username))
     assert found is not None
     return found
+
+
+def page_problems(app: Any, urls: list[str], keys: set[str]) -> list[str]:
+    """The page walk's checks (no stored key or identifier, no login name) of ``urls`` read by
+    every persona in both languages; each page must answer 200."""
+    from tests.test_page_walk import problems_in, visible_text  # lazy: builds its route list
+
+    keys = {k for k in keys if re.fullmatch(r"[a-z][a-z0-9_]*", k)}
+    logins = {name: name.title() for name in PERSONAS}
+    problems = []
+    for locale in ("zh_CN", "en"):
+        for role in PERSONAS:
+            client = app.test_client()
+            with client.session_transaction() as session:
+                session["locale"] = locale
+            login(client, role)
+            for url in urls:
+                response = client.get(url)
+                assert response.status_code == 200, (url, role, response.status_code)
+                text = visible_text(response.get_data(as_text=True))
+                for problem in problems_in(url, text, locale, keys, logins):
+                    problems.append(f"{url} ({role}, {locale}): {problem}")
+    return problems
