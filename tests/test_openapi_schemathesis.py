@@ -29,6 +29,8 @@ import opskit.api  # noqa: F401 - registers the core operations
 from assets import services
 from opskit import auth, db, openapi
 from opskit.models import User
+from opskit.servicedesk import api as _requests_api  # noqa: F401 - registers its operations
+from opskit.servicedesk import services as requests
 from tests import factories
 
 # the API against its document; dates in it are generated, not today's
@@ -65,6 +67,14 @@ def _seed_registry() -> None:
     services.save_address({"address": "10.1.20.11", "asset": server})
     services.save_address({"address": "10.1.20.12", "asset": switch, "status": "reserved"})
     services.save_link(server, "eth0", switch, "Gi1/0/1")
+    # a service request (id 1, the documents' example id) for its steps to act on
+    requests.open_request(
+        description="打印机卡纸",
+        category="hardware",
+        channel="phone",
+        urgency="C",
+        asset_tag="SRV-001",
+    )
 
 
 def _token(app: Flask) -> str:

@@ -10,6 +10,7 @@ from flask import Flask
 from opskit import jobs
 from opskit.alerts import wording as alert_wording
 from opskit.servicedesk import (
+    api,
     cli,
     repair_views,
     request_views,
@@ -31,3 +32,4 @@ def init_app(app: Flask) -> None:
     repair_views.init_app(app)  # repairs, their written report, the asset page's history
     runbook_views.init_app(app)  # runbooks, their versions, the asset page's runbooks
     request_views.init_app(app)  # the request pages: log one, the queue, a request's page
+    app.register_blueprint(api.bp)  # /api/v1/requests
