@@ -18,8 +18,7 @@ from inspections.models import (
     PatrolRound,
     RoundStatus,
 )
-from opskit import db
-from opskit.validation import ValidationFailed
+from opskit import db, photos
 
 
 def photo_root() -> Path:
@@ -27,10 +26,7 @@ def photo_root() -> Path:
 
 
 def photo_file(photo: PatrolPhoto) -> Path:
-    path = (photo_root() / photo.path).resolve()
-    if photo_root().resolve() not in path.parents:
-        raise ValidationFailed.one("photo", "bad photo path")
-    return path
+    return photos.inside(photo_root(), photo.path)
 
 
 def get_finding(finding_id: int) -> PatrolFinding | None:

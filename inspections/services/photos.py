@@ -5,14 +5,11 @@ caller commits (``prepare_photo`` first, outside the write transaction)."""
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from inspections import forms
@@ -25,76 +22,22 @@ from inspections.models import (
 from inspections.queries import findings as findings_queries
 from inspections.queries.rounds import find_round
 from inspections.services import answers, common
-from opskit import db
+from opskit import db, photos
 from opskit.i18n import site_tz
+from opskit.photos import Jpeg
 from opskit.validation import ValidationFailed
 
-PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-
-
-PHOTO_MAX_BYTES = 10 * 1024 * 1024  # before resizing; OPSKIT config PATROL_PHOTO_MAX_BYTES
-
-
-PHOTO_MAX_SIDE = 1600  # pixels; larger photos are scaled down and stored as JPEG
-
-
-@dataclass(frozen=True)
-class Jpeg:
-    """An uploaded photo, checked and re-encoded (``prepare_photo``)."""
-
-    data: bytes
-    width: int
-    height: int
+PHOTO_MAX_BYTES = photos.PHOTO_MAX_BYTES  # OPSKIT config PATROL_PHOTO_MAX_BYTES
 
 
 def prepare_photo(content: bytes | Jpeg, content_type: str = "") -> Jpeg:
-    """``content`` checked and re-encoded (``_photo_jpeg``); a caller does this before its write
-    transaction so the image work never holds the database's write lock."""
+    """``content`` checked and re-encoded (``opskit.photos.to_jpeg``, the limit
+    ``PATROL_PHOTO_MAX_BYTES``); a caller does this before its write transaction so the image
+    work never holds the database's write lock."""
     if isinstance(content, Jpeg):
         return content
-    return Jpeg(*_photo_jpeg(content, content_type))
-
-
-def _photo_jpeg(content: bytes, content_type: str) -> tuple[bytes, int, int]:
-    """Check an uploaded photo and return it as a JPEG at most ``PHOTO_MAX_SIDE`` wide/high.
-
-    Checked: type (JPEG, PNG, WebP, by content, not by name), size, that it decodes. Re-encoding
-    also drops the EXIF data (GPS position of the phone).
-    """
     limit = current_app.config.get("PATROL_PHOTO_MAX_BYTES", PHOTO_MAX_BYTES)
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if kind not in PHOTO_TYPES:
-        raise ValidationFailed.one(
-            "photo", _("A photo must be JPEG, PNG or WebP, got %(type)s.", type=kind or "?")
-        )
-    if not content:
-        raise ValidationFailed.one("photo", _("The photo is empty."))
-    if len(content) > limit:
-        raise ValidationFailed.one(
-            "photo",
-            _(
-                "The photo is %(size)s MB; the limit is %(limit)s MB.",
-                size=f"{len(content) / 1048576:.1f}",
-                limit=f"{limit / 1048576:.1f}",
-            ),
-        )
-    try:
-        with Image.open(io.BytesIO(content)) as probe:
-            actual = probe.format
-            probe.verify()
-        with Image.open(io.BytesIO(content)) as opened:
-            image = ImageOps.exif_transpose(opened).convert("RGB")
-            image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-            out = io.BytesIO()
-            image.save(out, "JPEG", quality=85, optimize=True)
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ValidationFailed.one("photo", _("The file is not a readable image.")) from None
-    if actual not in PHOTO_TYPES.values():
-        raise ValidationFailed.one(
-            "photo", _("A photo must be JPEG, PNG or WebP, got %(type)s.", type=actual or "?")
-        )
-    return out.getvalue(), width, height
+    return photos.to_jpeg(content, content_type, limit)
 
 
 def save_photo(
@@ -153,9 +96,7 @@ def _store_photo(pid: str, patrol: PatrolRound, jpeg: Jpeg, **owner: Any) -> Pat
     """Write the JPEG under the round's folder and its row (``owner``: answer= or finding_id=)."""
     data, width, height = jpeg.data, jpeg.width, jpeg.height
     relative = f"{patrol.client_id}/{pid}.jpg"
-    path = findings_queries.photo_root() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    photos.write(findings_queries.photo_root(), relative, jpeg)
     photo = PatrolPhoto(
         client_id=pid,
         round_id=patrol.id,

@@ -7,7 +7,8 @@ deadline, and a request's page with its live clocks and the steps its status all
   or its typed tag, shown by name when known. A hidden client id makes a retried save one
   request. From an alert, an incident or a patrol finding (``?alert_id=`` …) the form comes
   prefilled and the request is linked to it. A refused form answers 400 with every wrong field
-  named and everything typed kept.
+  named and everything typed kept. Photos are optional (at most ``MAX_PHOTOS``, checked and
+  stored as JPEG; a form sent back asks for them again: a browser cannot refill a file input).
 - ``/requests/``: the queue, nearest running deadline first (``queue``), filtered by status,
   urgency and mine/all; each request's next clock counts down live.
 - ``/requests/<id>``: the request, its four clocks, its steps, spares lent, repairs, the
@@ -27,6 +28,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     flash,
     redirect,
@@ -40,13 +42,15 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from assets import queries as registry
-from opskit import db
+from opskit import db, photos
 from opskit.alerts import queries as alert_queries
 from opskit.auth import safe_next, viewers_too
 from opskit.calendar import calendar_check
+from opskit.photos import Jpeg
 from opskit.servicedesk import queries, queue, request_pages, services, steps
-from opskit.servicedesk.models import Channel, ServiceRequest, Status
+from opskit.servicedesk.models import Channel, RequestPhoto, ServiceRequest, Status
 from opskit.servicedesk.request_pages import Origin
+from opskit.servicedesk.services import photos as request_photos
 from opskit.validation import ValidationFailed
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
@@ -71,6 +75,8 @@ ORIGIN_ARGS = {"alert": "alert_id", "incident": "incident_id", "finding": "findi
 FINDING_ARGS = ("description", "urgency", "room_id")
 #: how many people seen before are suggested as a name is typed
 SUGGESTIONS = 6
+#: how many photos one request is logged with
+MAX_PHOTOS = 6
 
 
 def init_app(app: Flask) -> None:
@@ -197,12 +203,16 @@ def new() -> Any:
     if request.method == "GET":
         form["client_id"] = services.new_client_id()
         return _new_page(form, origin, {})
+    jpegs, bad_photos = _photos()
     try:
-        req = db.write(lambda: _log(form, origin))
+        req = db.write(lambda: _log_with_photos(form, origin, jpegs, bad_photos))
     except services.NotAllowed as refused:
         abort(403, description=str(refused))
     except ValidationFailed as exc:
-        return _new_page(form, origin, _errors(exc), 400)
+        errors = _errors(exc)
+        if jpegs and "photos" not in errors:  # a browser cannot send a file back to the form
+            errors["photos"] = _("Choose the photos again: the form cannot keep them.")
+        return _new_page(form, origin, errors, 400)
     except IntegrityError:  # a finding that does not exist (its id is checked by the key)
         return _new_page(form, origin, {"origin": _("No such patrol finding.")}, 400)
     if form["client_id"] and req.client_id != form["client_id"]:
@@ -210,6 +220,37 @@ def new() -> Any:
     else:
         flash(_("Request %(number)s logged.", number=req.number), "success")
     return redirect(url_for("requests.detail", request_id=req.id), 303)
+
+
+def _photos() -> tuple[list[Jpeg], dict[str, list[str]]]:
+    """The photos sent with the form, checked and re-encoded (before the write transaction),
+    and what is wrong with them."""
+    uploads = [f for f in request.files.getlist("photos") if f and f.filename]
+    if len(uploads) > MAX_PHOTOS:
+        return [], {"photos": [_("At most %(n)d photos.", n=MAX_PHOTOS)]}
+    jpegs, errors = [], []
+    for upload in uploads:
+        try:
+            jpegs.append(photos.to_jpeg(upload.read(), upload.mimetype or ""))
+        except ValidationFailed as exc:
+            errors += [f"{upload.filename}: {m}" for m in exc.errors.get("photo", [])]
+    return jpegs, ({"photos": errors} if errors else {})
+
+
+def _log_with_photos(
+    form: dict[str, str], origin: Origin | None, jpegs: list[Jpeg], bad: dict[str, list[str]]
+) -> ServiceRequest:
+    """Log the request and store its photos, or nothing when a field or a photo is wrong
+    (every one named)."""
+    try:
+        req = _log(form, origin)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**exc.errors, **bad}) from None
+    if bad:
+        raise ValidationFailed(bad)
+    for number, jpeg in enumerate(jpegs, 1):
+        request_photos.add_photo(req, f"{req.client_id[:48]}-p{number}", jpeg)
+    return req
 
 
 def _log(form: dict[str, str], origin: Origin | None) -> ServiceRequest:
@@ -245,6 +286,18 @@ def _log(form: dict[str, str], origin: Origin | None) -> ServiceRequest:
     return services.open_request_from_finding(
         origin.id, asset_id=asset_id, room_id=origin.room_id, **common
     )
+
+
+@bp.route("/photos/<int:photo_id>")
+def photo(photo_id: int) -> Any:
+    """A request's photo (JPEG)."""
+    found = db.session().get(RequestPhoto, photo_id) or abort(404)
+    path = request_photos.photo_file(found)
+    if not path.is_file():
+        abort(404)
+    response = Response(path.read_bytes(), mimetype=found.content_type)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.route("/requesters")
@@ -290,6 +343,7 @@ def _detail_page(
         status_change=request_pages.status_change,
         loans=loans,
         repairs=queries.repairs_of_request(req.id),
+        photos=request_photos.photos_of(req.id),
         repair_number=queries.repair_number,
         steps=steps,
         engineers=request_pages.engineers() if steps.assign else [],

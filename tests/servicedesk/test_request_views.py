@@ -9,6 +9,7 @@ and every page read by every role in both languages with the page walk's checks.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import func, select
 
 from opskit import clock, db
@@ -27,7 +29,7 @@ from opskit.alerts import incidents
 from opskit.alerts import services as alerts
 from opskit.audit import acting_as
 from opskit.servicedesk import queries, services
-from opskit.servicedesk.models import Loan, ServiceRequest
+from opskit.servicedesk.models import Loan, RequestPhoto, ServiceRequest
 from tests import factories
 from tests.conftest import login, post_form
 from tests.servicedesk.test_links import _finding
@@ -216,6 +218,48 @@ def test_people_seen_before_and_the_asset_are_offered_as_typed(db_app: Flask, si
     # a label's URL in the form is the asset too
     request_id = _log(engineer, asset_tag=label)
     assert _row(db_app, request_id).asset_id == site.server
+
+
+def _png(colour: str = "red") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (2400, 1200), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_photos_are_stored_once_with_the_request(db_app: Flask, site: Site) -> None:
+    engineer = _client(db_app, "engineer")
+    client_id = _client_id(engineer.get("/requests/new").get_data(as_text=True))
+
+    def send(*files: tuple[bytes, str, str], **values: str):
+        data: dict[str, Any] = _form(client_id=client_id, **values)
+        data["photos"] = [(io.BytesIO(b), name, kind) for b, name, kind in files]
+        return post_form(engineer, "/requests/new", data, content_type="multipart/form-data")
+
+    not_a_photo = send((_png(), "a.png", "image/png"), (b"%PDF-1.4", "b.pdf", "application/pdf"))
+    assert not_a_photo.status_code == 400
+    page = not_a_photo.get_data(as_text=True)
+    assert 'data-field="photos"' in page and "b.pdf" in page
+    assert _count(db_app) == 0
+    # a wrong field too: both named; the photos asked for again
+    page = send((_png(), "a.png", "image/png"), requester_phone="123").get_data(as_text=True)
+    assert 'data-field="requester_phone"' in page and 'data-field="photos"' in page
+    too_many = send(*[(_png(), f"{n}.png", "image/png") for n in range(7)])
+    assert too_many.status_code == 400 and _count(db_app) == 0
+
+    photos = [(_png("red"), "a.png", "image/png"), (_png("blue"), "b.png", "image/png")]
+    first = send(*photos)
+    assert first.status_code == 303
+    again = send(*photos)  # the tablet retries the same form
+    assert again.headers["Location"] == first.headers["Location"]
+    page = engineer.get(first.headers["Location"]).get_data(as_text=True)
+    urls = re.findall(r'<img src="(/requests/photos/\d+)"', page)
+    assert len(urls) == 2
+    with db_app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(RequestPhoto)) == 2
+    shown = _client(db_app, "viewer").get(urls[0])
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(shown.data)).size == (1600, 800)  # scaled down
+    assert engineer.get("/requests/photos/999999").status_code == 404
 
 
 # --- the life of a request -------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // The new-request form: tapping a person seen before (the suggestions htmx shows as the name is
-// typed) fills the requester's name, department and phone.
+// typed) fills the requester's name, department and phone; the photos chosen are counted.
 (function () {
   "use strict";
 
@@ -17,4 +17,13 @@
     var box = document.getElementById("requester-suggestions");
     if (box) box.replaceChildren();
   });
+
+  var photos = document.getElementById("photos");
+  var chosen = document.getElementById("photos-chosen");
+  if (photos && chosen) {
+    photos.addEventListener("change", function () {
+      var n = photos.files ? photos.files.length : 0;
+      chosen.textContent = n ? chosen.dataset.msg.replace("{n}", String(n)) : "";
+    });
+  }
 })();
