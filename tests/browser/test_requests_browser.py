@@ -171,3 +171,21 @@ def test_log_a_phone_request_in_30_seconds_then_respond_arrive_and_resolve(
     )
     assert kinds == ["opened", "responded", "assigned", "onsite", "resolved"]
     assert guard.external == [], f"requests left 127.0.0.1: {guard.external}"
+
+
+def test_the_scan_page_still_opens_the_asset_of_a_label_photo(
+    live_server: str, ipad, seeded: int
+) -> None:
+    """The scan page shares the scanner's markup and script with the request pages."""
+    page, guard = ipad
+    page.goto(f"{live_server}/login?next=/scan")
+    page.fill("#username", "viewer")
+    page.fill("#password", "viewer-password-1")
+    page.tap("#login-submit")
+    expect(page.locator("h1")).to_have_text("扫描标签")
+    page.set_input_files(
+        "#scan-photo",
+        {"name": "label.png", "mimeType": "image/png", "buffer": _label_png(live_server)},
+    )
+    expect(page).to_have_url(f"{live_server}/assets/{seeded}", timeout=20_000)
+    assert guard.external == []
