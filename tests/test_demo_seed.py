@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from opskit import db
+from opskit import clock, db
 from opskit.clock import site_tz
 from opskit.demo import devices, recordings
 from opskit.demo.cli import demo_cmd
+from opskit.demo.datafiles import load
 from reports.build import build_pack
 from reports.periods import parse_period
 
@@ -98,6 +99,7 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         # logbook
         assert _count(AccessEntry) >= 14 and _count(PowerEvent) >= 3
         assets_before = _count(Asset)
+        _check_service_desk_history()
         # the database servers' traffic, derived from the recorded counters like the poller does
         db3 = db.session().scalar(select(Asset).where(Asset.asset_tag == "ZJ-SRV-003"))
         traffic = list(
@@ -131,6 +133,156 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
     assert "opskit user passwd admin" in result.output
     with db_app.app_context():
         assert _count(Asset) == assets_before
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _check_service_desk_history() -> None:
+    """The requests of the living demo: months of them, every way in, the contract's
+    clocks mostly met and a few missed, the fix-by breach with its spare, vendor repairs."""
+    from assets.models import Asset
+    from opskit.alerts.models import Alert
+    from opskit.alerts.queries import current_policy
+    from opskit.servicedesk import categories, clocks
+    from opskit.servicedesk.models import (
+        Channel,
+        Loan,
+        Repair,
+        RequestEvent,
+        RequestSuspension,
+        ServiceRequest,
+        Survey,
+    )
+    from opskit.servicedesk.services import signature_png
+    from opskit.sla import REQUEST_CLOCKS
+
+    sess = db.session()
+    now = clock.now()
+    requests = list(sess.scalars(select(ServiceRequest).order_by(ServiceRequest.id)))
+    assert 40 <= len(requests) <= 70
+    # numbered in the order they were raised, all in the past, the oldest months ago
+    assert [r.raised_at for r in requests] == sorted(r.raised_at for r in requests)
+    assert all(r.raised_at < now for r in requests)
+    assert now - requests[0].raised_at > timedelta(days=90)
+    # figures for this quarter and the last one (site dates)
+    today = now.astimezone(site_tz()).date()
+    this_quarter = _quarter_start(today)
+    last_quarter = _quarter_start(this_quarter - timedelta(days=1))
+    days = [r.raised_at.astimezone(site_tz()).date() for r in requests]
+    assert [d for d in days if d >= this_quarter]
+    assert [d for d in days if last_quarter <= d < this_quarter]
+    # who asks, how and about what: departments, people with phones, every channel, category
+    departments = {r.requester_department for r in requests if r.requester_department}
+    assert len(departments) >= 5 and {"财务部", "人力资源部", "生产部"} <= departments
+    assert all(r.requester_name and r.requester_phone for r in requests)
+    assert {r.channel for r in requests} == {c.value for c in Channel}
+    assert {r.category for r in requests} == set(categories.categories())
+    urgencies = [r.urgency for r in requests]
+    assert urgencies.count("C") > len(urgencies) / 2 and {"A", "B"} <= set(urgencies)
+    engineers = {p["username"] for p in load("site")["people"] if p["role"] == "engineer"}
+    assert {r.assigned_to for r in requests if r.assigned_to} == engineers
+    assert any(r.alert_id for r in requests) and any(r.finding_id for r in requests)
+    # open now: in every state, the suspended one waiting for the vendor, one on site
+    open_now = {r.status for r in requests if r.closed_at is None}
+    assert open_now == {"new", "responded", "in_progress", "suspended", "resolved"}
+    waiting = sess.scalars(select(RequestSuspension).where(RequestSuspension.ended_at.is_(None)))
+    assert [s.reason for s in waiting] == ["waiting_vendor"]
+    assert any(r.status == "in_progress" and r.onsite_at for r in requests)
+    # closed: mostly confirmed by the requester, some by the auto-close
+    closed = [r for r in requests if r.status == "closed"]
+    assert {r.closed_how for r in closed} == {"confirmed", "auto"}
+    # the clocks: mostly met, a few missed, every miss and warning told once, at its time
+    policy = current_policy()
+    states = {
+        r.id: {c.clock: c.state for c in clocks.request_clocks(r, policy, now)} for r in closed
+    }
+    missed = {r for r, s in states.items() if "missed" in s.values()}
+    assert 3 <= len(missed) <= len(closed) / 5
+    assert {c for s in states.values() for c, state in s.items() if state == "missed"} == set(
+        REQUEST_CLOCKS
+    )
+    sla = list(
+        sess.scalars(
+            select(RequestEvent).where(RequestEvent.kind.in_(["sla_warning", "sla_breached"]))
+        )
+    )
+    breached = {(e.request_id, e.detail) for e in sla if e.kind == "sla_breached"}
+    assert {r for r, _clock in breached} == missed
+    by_id = {r.id: r for r in requests}
+    for event in sla:
+        req = by_id[event.request_id]
+        assert req.raised_at < event.at < now and event.actor == "sla"
+    # one notice per warning and breach (the alert list is not flooded: a dozen or so)
+    notices = sess.scalars(select(Alert).where(Alert.source == "servicedesk"))
+    assert sorted(a.first_seen for a in notices) == sorted(e.at for e in sla)
+    assert len(sla) <= 20
+    # the fix-by breach: a temporary measure after it, a spare server lent and returned
+    (loan,) = sess.scalars(select(Loan))
+    spare = sess.get(Asset, loan.asset_id)
+    assert spare.status == "spare" and loan.returned_at is not None
+    req = by_id[loan.request_id]
+    assert (req.id, "fix_by") in breached and states[req.id]["fix_by"] == "missed"
+    breach = next(e for e in sla if e.request_id == req.id and e.detail == "fix_by")
+    assert req.temporary_measure and breach.at < req.temporary_measure_at == loan.lent_at
+    assert req.resolved_at is not None and loan.lent_at < req.resolved_at < loan.returned_at
+    # repairs: vendor cases with RMA numbers, parts swapped, signed by both sides
+    repairs = list(sess.scalars(select(Repair)))
+    assert len(repairs) >= 4
+    assert len({sess.get(Asset, r.asset_id).importance for r in repairs}) == 3
+    rma = [r for r in repairs if r.rma_number and r.vendor and r.vendor_case_number]
+    assert {r.vendor for r in rma} >= {"浪潮", "华为"}
+    for repair in rma:
+        assert repair.vendor_engineer and repair.vendor_opened_at < repair.vendor_closed_at
+        assert repair.parts and all(p.serial_out and p.serial_in for p in repair.parts)
+        assert signature_png(repair.engineer_signature) and signature_png(repair.customer_signature)
+        assert repair.signed_by_engineer and repair.signed_by_customer
+        assert repair.request_id is not None and by_id[repair.request_id].status == "closed"
+    assert any(r.cost and r.downtime_end for r in rma)
+    # surveys: most closed requests answered, mostly 4-5, a few 3 with a comment, some not
+    surveys = list(sess.scalars(select(Survey)))
+    answered = [s for s in surveys if s.score is not None]
+    assert len(answered) >= 0.8 * len(closed)
+    assert sum(s.score >= 4 for s in answered) >= 0.85 * len(answered)
+    assert [s for s in answered if s.score == 3 and s.comment]
+    assert {s.via for s in answered} == {"link", "tablet"}
+    assert [s for s in surveys if s.used_at is None]
+
+
+def test_the_demo_requests_stay_in_the_past_whatever_the_day() -> None:
+    """Each step of the demo's history falls on a working day before today, whatever today
+    is: the "+Nd" steps of a request raised N working days ago come before that day ends, and
+    those open now take their steps within the time since they were raised."""
+    data = load("servicedesk")
+    for spec in data["history"] + data["open"]:
+        raised, steps = spec["raised"], spec.get("steps", [])
+        times = []  # (step, its time): a step's own, a repair's vendor case, downtime, signing
+        for step in steps:
+            ((action, value),) = step.items()
+            if action == "survey" or value == "auto":
+                continue  # left for later when still to come
+            if not isinstance(value, dict):
+                times.append((action, value))
+                continue
+            times += [
+                (action, value[k]) for k in ("at", "opened", "closed", "signed") if k in value
+            ]
+            times += [(action, t) for t in value.get("down", [])]
+        title = spec.get("title")
+        if "day" in raised:
+            later = [int(t[1 : t.index("d")]) for _a, t in times if isinstance(t, str)]
+            assert all(n < raised["day"] for n in later), title
+            if raised["day"] == 1:  # today may be the next calendar day: minutes stay in it
+                start = datetime.strptime(raised["at"], "%H:%M")
+                for _action, t in times:
+                    assert isinstance(t, int) and (start + timedelta(minutes=t)).day == start.day
+        if "ago" in raised:
+            ago = timedelta(**raised["ago"])
+            assert all(timedelta(minutes=t) < ago for _a, t in times), title
+        # steps in order
+        minutes = [t for action, t in times if isinstance(t, int) and action != "repair"]
+        assert minutes == sorted(minutes), title
 
 
 def test_demo_refuses_a_database_it_did_not_create_until_reset(app: Flask) -> None:

@@ -10,7 +10,10 @@ by hand. Only the bulk history (readings, past rounds) is inserted in batches:
 - ``desk``: alerts in every state, incidents, a maintenance window (``desk.yaml``);
 - ``logbook``: visits and power events (``logbook.yaml``);
 - ``patrol``: patrol plans and their rounds (``patrol.yaml``);
-- ``runbooks``: recovery procedures with their versions (``runbooks.yaml``).
+- ``runbooks``: recovery procedures with their versions (``runbooks.yaml``);
+- ``servicedesk``: three months of employees' requests (several departments, every channel,
+  repairs with vendor cases and RMAs, a spare lent past the fix-by cap and returned, surveys)
+  and the requests open now (``servicedesk.yaml``).
 
 ``seed(scale=1)`` builds about 65 assets in two rooms with eight racks and two weeks of history.
 ``scale`` multiplies the IT racks (servers, switches, PDUs, storage) and the length of the
@@ -44,6 +47,7 @@ from opskit.demo.history import (
 from opskit.demo.logbook import seed_logbook
 from opskit.demo.registry import Built, seed_registry
 from opskit.demo.runbooks import seed_runbooks
+from opskit.demo.servicedesk import seed_requests
 from opskit.models import SiteSetting, User
 from opskit.users import create_user
 
@@ -119,6 +123,7 @@ def seed(
         sess.commit()
         built.counts["rounds"] = patrol.seed(built, now, days)
         built.counts["runbooks"] = seed_runbooks(built, now)
+        built.counts.update(seed_requests(built, now))
         marker.value = json.dumps({"state": "ready", "created_at": now.isoformat(), "scale": scale})
         sess.commit()
     return built.counts
@@ -139,6 +144,8 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "logbook": "logbook entries",
         "rounds": "patrol rounds",
         "runbooks": "runbooks",
+        "requests": "service requests",
+        "repairs": "repairs",
     }
     for key, label in labels.items():
         if key in counts:

@@ -26,6 +26,7 @@ from opskit.servicedesk.models import (
 from opskit.servicedesk.services import common
 from opskit.servicedesk.services.lifecycle import close
 from opskit.servicedesk.wording import CLOCK_NAMES
+from opskit.sla import Policy
 from opskit.validation import ValidationFailed
 
 # --- the SLA watch and the auto-close --------------------------------------------------------
@@ -48,12 +49,14 @@ def _notice_text(req: ServiceRequest, clock: str, kind: EventKind, due: datetime
     return _("%(number)s: %(clock)s deadline %(due)s missed — %(title)s", **words)
 
 
-def watch_clocks(now: datetime | None = None) -> list[str]:
+def watch_clocks(now: datetime | None = None, policy: Policy | None = None) -> list[str]:
     """Record each open request's SLA warnings and breaches once per clock and tell the team
-    (a notice through the alerts' channels); what was recorded, for the log (flushes)."""
+    (a notice through the alerts' channels); what was recorded, for the log (flushes).
+    ``policy``: the one in force (read when not given; the demo's replay of past moments
+    passes it, as reading it parses the policy's YAML)."""
     now = now or db.utcnow()
     sess = db.session()
-    policy = alert_queries.current_policy()
+    policy = policy or alert_queries.current_policy()
     requests = list(
         sess.scalars(select(ServiceRequest).where(ServiceRequest.status.in_(OPEN_STATUSES)))
     )
