@@ -73,21 +73,6 @@ SKIPPED = {
     "logbook.export": "a workbook: read by test_workbooks_...",
     "api.openapi_document": "JSON",
     "api.me": "JSON",
-    # the demo has no closed request yet; tests/servicedesk/test_survey_pages.py reads these
-    # pages (both languages, the walk's checks of visible text) on requests it makes
-    "surveys.answer": "the survey link's public page (a signed token the demo has none of)",
-    "surveys.tablet": "a request's survey page (the demo has no request yet)",
-    # the demo has no request or repair yet: tests/servicedesk/test_repairs_pages.py reads these
-    # pages (every role, both languages, the walk's checks of visible text) on repairs it makes
-    "repairs.new_for_request": "a request's repair form (the demo has no request yet)",
-    "repairs.detail": "a repair's page (the demo has no repair yet)",
-    "repairs.edit": "a repair's form (the demo has no repair yet)",
-    "repairs.sign": "a repair's signing page (the demo has no repair yet)",
-    "repairs.report": "a repair's written report (the demo has no repair yet)",
-    "repairs.report_docx": "a Word file: read by tests/servicedesk/test_repairs_pages.py",
-    # the demo has no request yet: tests/servicedesk/test_request_views.py reads the request
-    # pages (every role, both languages, the walk's checks of visible text) on requests it makes
-    "requests.detail": "a request's page (until the demo has requests)",
     "requests.photo": "a request's photo file (the demo has none)",
 }
 SKIPPED_PREFIXES = ("assets_api.", "requests_api.")  # the JSON API
@@ -170,6 +155,11 @@ def stored_keys() -> set[str]:
     from opskit.alerts.transports import TRANSPORTS as CHANNEL_KINDS
     from opskit.models import Role
     from opskit.people import SYSTEM_ACTORS
+    from opskit.servicedesk import categories
+    from opskit.servicedesk import models as desk
+    from opskit.servicedesk.clocks import STATES as REQUEST_CLOCK_STATES
+    from opskit.servicedesk.services.surveys import Refusal, Via
+    from opskit.sla import REQUEST_CLOCKS
     from reports.kinds import KINDS as REPORT_KINDS
 
     keys: set[str] = set()
@@ -197,6 +187,20 @@ def stored_keys() -> set[str]:
             keys.update({item.key, item.kind})
             keys.update(option.key for option in item.options)
     keys.update(MONITOR_KINDS, CHANNEL_KINDS, SOURCE_LABELS, REPORT_KINDS, SYSTEM_ACTORS)
+    # the service desk's: a request's channel, status, urgency ..., its category and clocks
+    for enum in (
+        desk.Channel,
+        desk.Status,
+        desk.WorkMode,
+        desk.OnsiteHow,
+        desk.CloseHow,
+        desk.SuspendReason,
+        desk.EventKind,
+        Via,
+        Refusal,
+    ):
+        keys.update(member.value for member in enum)
+    keys.update(categories.categories(), REQUEST_CLOCKS, REQUEST_CLOCK_STATES)
     # whoever wrote a row that is not a person (the demo's seeder, the poller ...): 系统/System
     logins = set(db.session().scalars(select(User.username)))
     keys.update(set(db.session().scalars(select(AuditLog.actor).distinct())) - logins)
@@ -272,7 +276,8 @@ def _ids() -> dict[str, list[Any]]:
     from monitors.models import Monitor
     from opskit import dashboard
     from opskit.alerts.models import Alert, Incident, NotificationChannel
-    from opskit.servicedesk.models import Runbook
+    from opskit.servicedesk.models import Loan, Repair, Runbook, ServiceRequest, Survey
+    from opskit.servicedesk.services import token_for
 
     sess = db.session()
 
@@ -286,6 +291,16 @@ def _ids() -> dict[str, list[Any]]:
         return sorted(chosen.values())
 
     monitored = one_per(Monitor.asset_id, Monitor.kind)  # an SNMP device, this host
+    # survey links: one still open, one answered, one expired unanswered (410 pages)
+    now = clock.now()
+    surveys = [
+        sess.scalar(select(Survey).where(*where).order_by(Survey.id).limit(1))
+        for where in (
+            (Survey.used_at.is_(None), Survey.expires_at > now),
+            (Survey.used_at.is_not(None),),
+            (Survey.used_at.is_(None), Survey.expires_at <= now),
+        )
+    ]
     with_finding = first(PatrolRound.client_id, PatrolRound.id.in_(select(PatrolFinding.round_id)))
     return {
         "asset_id": sorted(set(one_per(Asset.id, Asset.kind)) | set(monitored)),
@@ -308,6 +323,17 @@ def _ids() -> dict[str, list[Any]]:
         "incident_id": one_per(Incident.id, Incident.status),
         "channel_id": [first(NotificationChannel.id)],
         "user_id": [first(User.id, User.username == "zhangwei")],
+        # a request in every status, and the one with the spare lent (temporary measure,
+        # breaches, a vendor repair)
+        "request_id": sorted(
+            set(one_per(ServiceRequest.id, ServiceRequest.status)) | {first(Loan.request_id)}
+        ),
+        # a vendor repair signed by both sides, and one of the engineer's own
+        "repair_id": [
+            first(Repair.id, Repair.rma_number != ""),
+            first(Repair.id, Repair.vendor == ""),
+        ],
+        "token": [token_for(survey) for survey in surveys if survey is not None],
         "name": sorted(dashboard.TILES),  # /tiles/<name>
         # a runbook of every scope the demo has (the UPS one, of two versions, first)
         "runbook_id": one_per(Runbook.id, Runbook.scope),

@@ -463,7 +463,7 @@ class _Desk:
         """Every request in the order it was raised (its number follows it), each taken to
         its last step before the next is logged."""
         planned = []
-        for spec in self.data["history"] + self.data["open"]:
+        for spec in self.data["history"] + self.data["today"]:
             found = self.origin(spec)
             if found is not None:
                 planned.append((found[0], found[1], spec))
