@@ -47,6 +47,12 @@ auto-close``): a request resolved and not confirmed closes by itself at the end 
 working day after the day it was resolved (N: ``OPSKIT_REQUEST_AUTO_CLOSE_DAYS``, 3), on the
 policy's working calendar, with ``closed_how = auto``.
 
+**Satisfaction** (``surveys``): closing a request opens its survey (``open_survey``: a nonce,
+valid ``SURVEY_EXPIRY_DAYS`` = 7 days); ``token_for`` signs its link ``/survey/<token>``;
+``answer`` (by the link) and ``answer_on_tablet`` (the engineer hands the tablet over) record a
+score 1-5 and a comment once, refusing an expired, used, tampered or unknown link
+(``SurveyRefused`` with its ``Refusal``) and recording nothing then.
+
 **Repairs** (``record_repair``, ``update_repair``, ``sign_repair``; module ``repairs``): a
 repair of an asset, for a request or on its own — fault, cause, work done, parts (serial out and
 in), the vendor case, downtime, cost, result — every bad field named at once
