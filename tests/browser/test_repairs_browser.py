@@ -43,6 +43,9 @@ def _draw(page, selector: str, wobble: int) -> None:
 
 
 def _small(page) -> list[str]:
+    # measured once the page and its style sheets have loaded: an element found by its text
+    # may be laid out before the style sheets apply (a bare navbar measures 24 px high)
+    page.wait_for_load_state("load")
     return page.evaluate(MEASURE_JS, MIN_TAP)
 
 

@@ -221,7 +221,7 @@ def test_a_phone_request_from_log_to_survey_and_written_report_on_the_ipad(
     page.goto(repair_url)
     page.tap("#repair-sign")
     expect(page.locator("#customer-pad")).to_be_visible()
-    page.wait_for_function("window.OpskitSignature !== undefined")  # the pads are wired
+    page.wait_for_function("() => window.OpskitSignature !== undefined")  # the pads are wired
     _finger(page, "#engineer-pad", 18)
     _finger(page, "#customer-pad", 30)
     page.fill("#customer_name", "李雷")

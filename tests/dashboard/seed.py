@@ -219,6 +219,21 @@ def seed_two_sites(today: date | None = None) -> TwoSites:
             site_tz(),
             now=now - timedelta(minutes=minutes),
         )
+    from opskit.servicedesk import services as desk
+
+    # an open service request in each site: of the file server (B机房) and of the UPS (A机房)
+    for title, category, tag_or_id in (
+        ("文件共享无法访问", "software", {"asset_tag": "SRV-B1"}),
+        ("打印机卡纸", "hardware", {"asset_id": first.ups_id}),
+    ):
+        desk.open_request(
+            description=title,
+            title=title,
+            category=category,
+            channel="phone",
+            urgency="C",
+            **tag_or_id,
+        )
     db.session().commit()
     from assets.queries import get_asset
 
