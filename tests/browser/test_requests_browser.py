@@ -82,6 +82,9 @@ def _label_png(live_server: str) -> bytes:
 
 
 def _too_small(page: Page) -> list[str]:
+    # measured once the page has loaded (a page laid out before its style sheets apply shows
+    # a bare 24 px navbar)
+    page.wait_for_load_state("load")
     return page.evaluate(MEASURE_JS, MIN_TAP)
 
 

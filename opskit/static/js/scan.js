@@ -289,4 +289,6 @@
   photo.addEventListener("change", readPhoto);
   window.addEventListener("pagehide", function () { stopCamera(false); });
   checkCamera();
+  // a photo chosen before this script arrived (a slow tablet) is read now, not lost
+  if (photo.files && photo.files.length) readPhoto();
 })();
