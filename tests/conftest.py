@@ -31,6 +31,7 @@ from opskit import create_app, migrate
 from opskit.config import Settings
 from opskit.db import Base, make_engine
 from opskit.models import User
+from tests import url_builders
 
 POSTGRES_URL = os.environ.get("OPSKIT_TEST_POSTGRES_URL", "").strip()
 #: the instant the whole run takes as "now" (tools/shifted_clock.py sets it); empty: the real clock
@@ -40,7 +41,9 @@ BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under ``OPSKIT_TEST_NOW`` every clock of this process starts there and ticks on."""
+    """Under ``OPSKIT_TEST_NOW`` every clock of this process starts there and ticks on. The
+    apps of the run share their compiled URL builders (``tests.url_builders``)."""
+    url_builders.install()
     if TEST_NOW:
         import time_machine
 
@@ -76,7 +79,13 @@ def persona_password(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def persona_hashes() -> dict[str, str]:
-    return {name: generate_password_hash(persona_password(name)) for name in PERSONAS}
+    """The personas' password hashes: PBKDF2 with few rounds, so a login costs the suite
+    microseconds, not the 0.1 s of scrypt that opskit gives real passwords (``auth`` checks
+    whatever method a stored hash names; tests of hashing make their own)."""
+    return {
+        name: generate_password_hash(persona_password(name), method="pbkdf2:sha256:1000")
+        for name in PERSONAS
+    }
 
 
 @pytest.fixture(scope="session")
