@@ -17,21 +17,20 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from assets import labels
 from opskit import clock, db
 from opskit.audit import acting_as
 from opskit.servicedesk import services
 from tests import factories
-from tests.browser.taps import Taps
 from tests.browser.conftest import screenshot
+from tests.browser.taps import Taps
 from tests.browser.test_tablet_browser import MEASURE_JS, MIN_TAP
 
 pytestmark = pytest.mark.browser
 
 TAG = "SRV-A01-07"
-
 
 
 def _label_png(live_server: str) -> bytes:

@@ -30,14 +30,13 @@ from opskit import clock, db
 from opskit.servicedesk import queries, repair_queries, services
 from opskit.servicedesk.models import ServiceRequest
 from tests import factories
-from tests.browser.taps import Taps
 from tests.browser.conftest import PageGuard, new_context
+from tests.browser.taps import Taps
 
 pytestmark = pytest.mark.browser
 
 TAG = "SRV-B02-11"
 NAME = "人事系统服务器"
-
 
 
 def _label_png(live_server: str) -> bytes:
