@@ -101,6 +101,9 @@ def probe_cmd(
     click.echo(f"{result['sys_name']} ({result['sys_object_id']})")
     click.echo(f"  {result['sys_descr']}")
     click.echo(f"  profiles: {', '.join(result['profiles'])}")
+    for name, why in result["matched_because"].items():
+        if why != "always":
+            click.echo(f"    {name}: {why}")
     inv = result["inventory"]
     click.echo(
         f"  model: {inv['model'] or '-'}  serial: {inv['serial'] or '-'}  "

@@ -4,6 +4,8 @@
 
     {"host", "port", "sys_name", "sys_descr", "sys_object_id", "sys_uptime_seconds",
      "profiles": [names matched],
+     "matched_because": {name: why it matched, e.g. "the agent answers under 1.3.6.1.2.1.33
+                         (1.3.6.1.2.1.33.1.2.1.0)" or "sysObjectID ... is under ..."},
      "metrics": [{"metric", "instance", "value", "unit",
                   "status"}],  # status: ok / warning / critical / None
      "interfaces": [{"index", "name", "descr", "alias", "type", "speed_bps", "mac",
@@ -408,12 +410,14 @@ async def probe_async(
     client: snmp.SnmpClient, profiles: list[Profile] | None = None
 ) -> dict[str, Any]:
     profiles = load_profiles() if profiles is None else profiles
-    probes = sorted({p.has_oid for p in profiles if p.has_oid})
-    first = await client.get([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, *probes])
+    first = await client.get([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME])
+    # capability discovery: one GETNEXT of every profile's subtree root, in one request
+    roots = sorted({p.subtree for p in profiles if p.subtree})
+    following = await client.next(roots) if roots else {}
     sys_descr = snmp.text(first.get(SYS_DESCR))
     sys_object_id = str(first.get(SYS_OBJECT_ID) or "")
-    present = {oid for oid in probes if first.get(oid) is not None}
-    matched = [p for p in profiles if p.matches(sys_object_id, sys_descr, present)]
+    reasons = {p.name: p.why(sys_object_id, sys_descr, following) for p in profiles}
+    matched = [p for p in profiles if reasons[p.name] is not None]
     # Generic profiles (always) first, so a specific profile's reading of the same metric wins.
     matched.sort(key=lambda p: (not p.always, p.file))
 
@@ -448,7 +452,7 @@ async def probe_async(
         readings.setdefault((row["metric"], row["instance"]), row)
     uptime = _number(scalars.get(SYS_UPTIME))
     # Specific profiles (vendor files) supply the inventory before generic ones (ENTITY-MIB).
-    by_specificity = sorted(matched, key=lambda p: (p.always, p.has_oid is not None, p.file))
+    by_specificity = sorted(matched, key=lambda p: (p.always, p.subtree is not None, p.file))
     return {
         "host": client.host,
         "port": client.port,
@@ -457,6 +461,7 @@ async def probe_async(
         "sys_object_id": sys_object_id,
         "sys_uptime_seconds": _clean(uptime / 100) if uptime is not None else None,
         "profiles": [p.name for p in sorted(matched, key=lambda p: p.file)],
+        "matched_because": {p.name: reasons[p.name] for p in sorted(matched, key=lambda p: p.file)},
         "metrics": list(readings.values()),
         "interfaces": interfaces,
         "storage": _storage(reader) if "storage" in sections else [],

@@ -12,7 +12,11 @@ Schema (all OIDs numeric, dotted, no leading dot)::
       always: true                #   every agent (SNMPv2-MIB system, IF-MIB, ...)
       sys_object_id: [1.3.6.1.4.1.318]   # sysObjectID equal to or under one of these prefixes
       sys_descr: "^APC "          #   Python regex searched in sysDescr
-      has_oid: 1.3.6.1.2.1.33.1.1.1.0    # a GET of this OID returns a value (not noSuch*)
+      subtree: 1.3.6.1.2.1.33     #   the agent answers under this OID: what follows it (GETNEXT)
+                                  #   is inside it. Capability discovery, as LibreNMS walks a
+                                  #   MIB: a standard MIB matches on whatever part of it the agent
+                                  #   serves (real agents answer partial views), never on one
+                                  #   scalar or a list of vendors; one GETNEXT for all profiles.
     metrics:                      # optional list; each entry has `metric` and ONE value source:
       - metric: ups.output.load_percent  # must exist in monitors.metrics.METRICS
         oid: 1.3.6.1.2.1.33.1.4.4.1.5.1  #   scalar: one GET (instance "")
@@ -70,7 +74,7 @@ SOURCES = ("oid", "column", "percent", "product")
 _OID = re.compile(r"^[0-2](\.\d+)+$")
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _TOP_KEYS = {"name", "description", "match", "metrics", "inventory", *SECTIONS}
-_MATCH_KEYS = {"always", "sys_object_id", "sys_descr", "has_oid"}
+_MATCH_KEYS = {"always", "sys_object_id", "sys_descr", "subtree"}
 _METRIC_KEYS = {
     *SOURCES,
     "metric",
@@ -128,24 +132,35 @@ class Profile:
     always: bool = False
     sys_object_id: tuple[str, ...] = ()
     sys_descr: re.Pattern[str] | None = None
-    has_oid: str | None = None
+    subtree: str | None = None
     metrics: tuple[MetricSpec, ...] = ()
     inventory: dict[str, Any] = field(default_factory=dict)
     sections: frozenset[str] = frozenset()
 
-    def matches(self, sys_object_id: str, sys_descr: str, present: set[str]) -> bool:
-        """True when the agent described by these values is one this profile applies to.
+    def matches(self, sys_object_id: str, sys_descr: str, following: dict[str, str | None]) -> bool:
+        """True when the agent described by these values is one this profile applies to."""
+        return self.why(sys_object_id, sys_descr, following) is not None
 
-        ``present`` holds the ``has_oid`` OIDs that the agent answered with a value.
+    def why(
+        self, sys_object_id: str, sys_descr: str, following: dict[str, str | None]
+    ) -> str | None:
+        """Why the profile applies to the agent (the first test that passes), or ``None``.
+
+        ``following`` maps subtree roots to the OID the agent answered a GETNEXT of each with
+        (``None``: nothing follows, the end of its MIB).
         """
         if self.always:
-            return True
+            return "always"
         for prefix in self.sys_object_id:
             if sys_object_id == prefix or sys_object_id.startswith(prefix + "."):
-                return True
+                return f"sysObjectID {sys_object_id} is under {prefix}"
         if self.sys_descr is not None and self.sys_descr.search(sys_descr or ""):
-            return True
-        return self.has_oid is not None and self.has_oid in present
+            return f"sysDescr matches {self.sys_descr.pattern!r}"
+        if self.subtree is not None:
+            after = following.get(self.subtree)
+            if after is not None and after.startswith(self.subtree + "."):
+                return f"the agent answers under {self.subtree} ({after})"
+        return None
 
 
 def _oid(file: str, where: str, value: Any) -> str:
@@ -312,7 +327,14 @@ def parse_profile(file: str, data: Any) -> Profile:
         raise ProfileError(file, "name", "required: lower-case letters, digits and _")
     match = data.get("match")
     if not isinstance(match, dict) or not match:
-        raise ProfileError(file, "match", "required: always, sys_object_id, sys_descr or has_oid")
+        raise ProfileError(file, "match", "required: always, sys_object_id, sys_descr or subtree")
+    if "has_oid" in match:
+        raise ProfileError(
+            file,
+            "match.has_oid",
+            "replaced by subtree: the root of the MIB (or table) whose presence the profile "
+            "needs, e.g. subtree: 1.3.6.1.2.1.33 for the UPS-MIB",
+        )
     unknown = set(match) - _MATCH_KEYS
     if unknown:
         raise ProfileError(file, f"match.{sorted(unknown)[0]}", "unknown key")
@@ -341,8 +363,8 @@ def parse_profile(file: str, data: Any) -> Profile:
             raise ProfileError(
                 file, "match.sys_descr", f"not a valid regular expression: {exc}"
             ) from None
-    if "has_oid" in match:
-        kw["has_oid"] = _oid(file, "match.has_oid", match["has_oid"])
+    if "subtree" in match:
+        kw["subtree"] = _oid(file, "match.subtree", match["subtree"])
     metrics = data.get("metrics", [])
     if not isinstance(metrics, list):
         raise ProfileError(file, "metrics", "expected a list")

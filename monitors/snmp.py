@@ -644,6 +644,63 @@ class SnmpClient:
                 result[oid] = decode(vb[1])
         return result
 
+    async def next(self, oids: Iterable[str]) -> dict[str, str | None]:
+        """GETNEXT of each OID, all in one request (pages of 20): {OID: the OID that follows
+        it in the agent's view, or ``None`` at the end of its MIB}. Discovery asks this of the
+        standard MIBs' subtree roots: a subtree answers when what follows its root is inside it.
+        """
+        from pysnmp.hlapi.v3arch.asyncio import ContextData, next_cmd
+
+        oids = [_norm(o) for o in oids]
+        result: dict[str, str | None] = {}
+        for start in range(0, len(oids), 20):
+            page = oids[start : start + 20]
+            if self._lean:
+                varbinds = await self._v2c(0xA1, 0, 0, page)
+                for oid, (arcs, value) in zip(page, varbinds, strict=False):
+                    result[oid] = None if value is _END_OF_MIB else ".".join(map(str, arcs))
+                continue
+            async with _engines.lease(self.credentials) as engine:
+                err_ind, err_status, _err_index, var_binds = await next_cmd(
+                    engine,
+                    self._auth(),
+                    await self._transport(),
+                    ContextData(contextName=self.credentials.context),
+                    *(_object_type(o) for o in page),
+                    lookupMib=False,
+                )
+            STATS["requests"] += 1
+            STATS["varbinds"] += len(var_binds)
+            if err_ind:
+                raise SnmpError(f"{self._where()}: {err_ind}")
+            if err_status:
+                if self.credentials.version == "1" and str(err_status) == "noSuchName":
+                    # v1 fails the whole PDU when one OID has nothing after it: one by one.
+                    for oid in page:
+                        result[oid] = await self._next_one_v1(oid)
+                    continue
+                raise SnmpError(f"{self._where()}: {err_status.prettyPrint()}")
+            for oid, (name, value) in zip(page, var_binds, strict=False):
+                ended = value.__class__.__name__ == "EndOfMibView"
+                result[oid] = None if ended else str(name)
+        return result
+
+    async def _next_one_v1(self, oid: str) -> str | None:
+        from pysnmp.hlapi.v3arch.asyncio import ContextData, next_cmd
+
+        async with _engines.lease(self.credentials) as engine:
+            err_ind, err_status, _, var_binds = await next_cmd(
+                engine,
+                self._auth(),
+                await self._transport(),
+                ContextData(),
+                _object_type(oid),
+                lookupMib=False,
+            )
+        if err_ind:
+            raise SnmpError(f"{self._where()}: {err_ind}")
+        return None if err_status or not var_binds else str(var_binds[0][0])
+
     async def _get_one_v1(self, oid: str) -> dict[str, Any]:
         from pysnmp.hlapi.v3arch.asyncio import ContextData, ObjectIdentity, ObjectType, get_cmd
 

@@ -127,7 +127,8 @@ def value_at(record: Record, at: float, booted: float) -> Any:
 
 
 class RecordingClient:
-    """Answers ``get``/``table`` like ``monitors.snmp.SnmpClient``, from a recording at a time."""
+    """Answers ``get``/``next``/``table`` like ``monitors.snmp.SnmpClient``, from a recording at
+    a time."""
 
     def __init__(self, text: str, at: float | None = None, booted: float | None = None) -> None:
         self.records = _parsed(text)
@@ -143,6 +144,14 @@ class RecordingClient:
             oid = oid.lstrip(".")
             record = self.by_oid.get(oid)
             out[oid] = None if record is None else value_at(record, self.at, self.booted)
+        return out
+
+    async def next(self, oids: Any) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for oid in oids:
+            oid = oid.lstrip(".")
+            i = bisect.bisect_right(self.keys, _oid_key(oid))
+            out[oid] = self.records[i].oid if i < len(self.records) else None
         return out
 
     async def table(self, columns: Any) -> dict[str, dict[str, Any]]:

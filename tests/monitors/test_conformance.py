@@ -202,6 +202,29 @@ STATES = {
 }
 
 
+# A partial agent: the recording without the scalars a profile could key on, as real agents serve
+# partial views: no upsIdent group (upsIdentManufacturer...), none of LLDP's local system
+# scalars (lldpLocChassisId...; the local port table stays), and a sysObjectID of an enterprise
+# no profile names.
+PARTIAL = sorted(
+    [name for name, (profile, *_rest) in UPS.items() if profile == "ups_mib"] + list(SWITCHES)
+)
+PARTIAL_DROPPED = ("1.3.6.1.2.1.33.1.1.", *(f"1.0.8802.1.1.2.1.3.{n}.0" for n in range(1, 7)))
+UNKNOWN_VENDOR = "1.3.6.1.4.1.99999.1.1"
+
+
+def _partial(lines: list[str]) -> str:
+    kept = []
+    for line in lines:
+        oid = line.split("|", 1)[0]
+        if oid.startswith(PARTIAL_DROPPED):
+            continue
+        if oid == "1.3.6.1.2.1.1.2.0":
+            line = f"{oid}|6|{UNKNOWN_VENDOR}"
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
 def _recording(name: str) -> dict[str, str]:
     values = {}
     for line in (SHARED / f"{name}.snmprec").read_text(encoding="utf-8").splitlines():
@@ -225,6 +248,8 @@ def shared_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
         # the README: anonymised "xx" OIDs stop snmpsim's walks; serve the numeric lines only
         lines = [ln for ln in text.splitlines() if ln.split("|", 1)[0].replace(".", "").isdigit()]
         (data / rec.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if rec.stem in PARTIAL:
+            (data / f"partial-{rec.name}").write_text(_partial(lines), encoding="utf-8")
     try:
         with running_snmpsim(base, b"bison") as agent:
             yield agent
@@ -362,3 +387,29 @@ def test_recordings_with_ucd_are_all_listed() -> None:
 def test_every_shared_recording_is_checked() -> None:
     checked = set(UPS) | set(SWITCHES) | set(HOSTS) | set(PDUS) | set(VENDORS)
     assert {p.stem for p in SHARED.glob("*.snmprec")} == checked
+
+
+@pytest.mark.parametrize("name", PARTIAL)
+def test_standard_mib_profiles_match_a_partial_agent(shared_agent: Agent, name: str) -> None:
+    """The UPS-MIB and LLDP-MIB profiles match on whatever part of their MIB the agent serves
+    (a GETNEXT of the subtree root lands inside it), not on one scalar or on the vendor."""
+    recording = _recording(name)
+    result = _probe(shared_agent, f"partial-{name}")
+    assert result["sys_object_id"] == UNKNOWN_VENDOR
+    if name in SWITCHES:
+        assert "lldp" in result["profiles"]
+        assert result["matched_because"]["lldp"].startswith(
+            "the agent answers under 1.0.8802.1.1.2.1 (1.0.8802.1.1.2.1."
+        )
+        assert len(result["lldp_neighbors"]) == SWITCHES[name]
+        assert "ups_mib" not in result["profiles"]
+        return
+    assert "ups_mib" in result["profiles"]
+    assert result["matched_because"]["ups_mib"].startswith(
+        "the agent answers under 1.3.6.1.2.1.33.1 (1.3.6.1.2.1.33.1.2."  # upsBattery, not upsIdent
+    )
+    _profile, charge_oid, _load, _scale = UPS[name]
+    (charge,) = _metric(result, "ups.battery.charge_percent").values()
+    assert charge == int(recording[charge_oid])
+    assert _metric(result, "ups.output.load_percent")
+    assert "lldp" not in result["profiles"]

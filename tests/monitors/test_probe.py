@@ -299,6 +299,10 @@ def test_cli_probe_json(app, snmp_agent: Agent) -> None:
         "status": None,
     } in data["metrics"]
     assert "ucd" in data["profiles"]
+    assert data["matched_because"]["ucd"] == (
+        "the agent answers under 1.3.6.1.4.1.2021.10 (1.3.6.1.4.1.2021.10.1.1.1)"
+    )
+    assert data["matched_because"]["if_mib"] == "always"
 
 
 def test_cli_probe_v3_text(app, snmp_agent: Agent) -> None:
@@ -324,6 +328,9 @@ def test_cli_probe_v3_text(app, snmp_agent: Agent) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "apc-ups-b1" in result.output
+    assert (
+        "    apc_ups: the agent answers under 1.3.6.1.4.1.318.1.1.1 (" in result.output
+    )  # v3 GETNEXT
     assert "env.temperature_c[Cold aisle A] = 23 °C" in result.output
 
 

@@ -97,6 +97,12 @@ CASES = [
         "numeric OID",
     ),
     (_with("match", {"sys_descr": "(unclosed"}), "match.sys_descr", "regular expression"),
+    (_with("match", {"subtree": "upsMIB"}), "match.subtree", "numeric"),
+    (
+        _with("match", {"has_oid": "1.3.6.1.2.1.33.1.1.1.0"}),
+        "match.has_oid",
+        "replaced by subtree",
+    ),
     (_with("metrics.0.metric", "ups.load"), "metrics[0].metric", "not in the metric vocabulary"),
     (_with("metrics.0.oid", "1.3.6.x"), "metrics[0].oid", "numeric OID"),
     (_with("metrics.0.unit", "V"), "metrics[0].unit", "does not match the unit"),
@@ -247,8 +253,23 @@ def test_broken_profile_names_file_and_field(data: dict, field: str, message: st
 
 def test_good_profile_parses() -> None:
     profile = parse_profile("vendor_x.yaml", GOOD)
-    assert profile.matches("1.3.6.1.4.1.99.7", "", set())
-    assert not profile.matches("1.3.6.1.4.1.990", "", set())
+    assert profile.matches("1.3.6.1.4.1.99.7", "", {})
+    assert not profile.matches("1.3.6.1.4.1.990", "", {})
+    why = profile.why("1.3.6.1.4.1.99.7", "", {})
+    assert why == "sysObjectID 1.3.6.1.4.1.99.7 is under 1.3.6.1.4.1.99"
+
+
+def test_a_subtree_matches_when_what_follows_its_root_is_inside_it() -> None:
+    profile = parse_profile("vendor_x.yaml", {**GOOD, "match": {"subtree": "1.3.6.1.2.1.33.1"}})
+    inside = {"1.3.6.1.2.1.33.1": "1.3.6.1.2.1.33.1.2.1.0"}
+    assert profile.why("", "", inside) == (
+        "the agent answers under 1.3.6.1.2.1.33.1 (1.3.6.1.2.1.33.1.2.1.0)"
+    )
+    # what follows is the next MIB (1.3.6.1.2.1.33.10 is not under 1.3.6.1.2.1.33.1), or nothing
+    assert not profile.matches("", "", {"1.3.6.1.2.1.33.1": "1.3.6.1.2.1.33.10.1.0"})
+    assert not profile.matches("", "", {"1.3.6.1.2.1.33.1": "1.3.6.1.2.1.47.1.1.1.1.2.1"})
+    assert not profile.matches("", "", {"1.3.6.1.2.1.33.1": None})
+    assert not profile.matches("", "", {})
 
 
 def test_files_in_a_folder(tmp_path: Path) -> None:
