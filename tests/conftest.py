@@ -5,6 +5,10 @@
 - ``db_app``: the same on every database under test: SQLite, and PostgreSQL when
   ``OPSKIT_TEST_POSTGRES_URL`` is set (a private schema per session, tables emptied per test).
   Data-layer tests use it.
+- An expensive fixture shared by one module's tests (a seeded demo site, an snmpsim agent, a
+  wheel) is session-scoped, not module-scoped: xdist hands a worker the tests of other modules
+  in between, and pytest tears a module fixture down at each switch and builds it again (the
+  page walk's 38 s demo seed was built twice a run).
 - personas: ``admin``, ``engineer``, ``supervisor``, ``viewer`` exist in every test database,
   each with password ``<name>-password-1``; ``login(client, "viewer")`` logs one in.
 """

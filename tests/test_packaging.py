@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("opskit", "assets", "inspections", "monitors", "reports", "templates")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel of this checkout, built once per module (and test worker)."""
+    """The wheel of this checkout, built once per test worker."""
     dist = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
         [

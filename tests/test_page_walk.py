@@ -389,7 +389,7 @@ def _set_locale(app: Flask, locale: str) -> None:
         db.session().commit()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
 def demo(
     tmp_path_factory: pytest.TempPathFactory,
     sqlite_template: Path,
@@ -416,7 +416,7 @@ def demo(
     app.extensions["opskit.engine"].dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
 def walk(demo: Walk) -> Walk:
     """Every URL requested by every role and an anonymous visitor, in both languages."""
 

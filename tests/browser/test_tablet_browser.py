@@ -200,7 +200,7 @@ def _pages() -> tuple[dict[str, str], int, int]:
     return pages, ups, server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
 def demo_site(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, persona_hashes: dict
 ) -> Iterator[DemoSite]:

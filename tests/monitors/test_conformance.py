@@ -233,7 +233,7 @@ def _recording(name: str) -> dict[str, str]:
     return values
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
 def shared_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     if not SHARED.is_dir():
         raise RuntimeError(

@@ -40,7 +40,7 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(seconds=60)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
 def slow_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     """A second snmpsim whose sysDescr answers after 2.5 s (snmpsim's ``delay`` variation).
 
