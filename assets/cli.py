@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 
 from assets import excel, extensions
 from opskit.audit import acting_as, cli_actor
+from opskit.outputs import OutputFile
 
 
 class _AssetsGroup(AppGroup):
@@ -31,7 +32,7 @@ assets_cli = _AssetsGroup("assets", help="Asset registry: Excel template, import
 
 
 @assets_cli.command("template")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument("file", type=OutputFile())
 def template_cmd(file: Path) -> None:
     """Write the empty import workbook to FILE (.xlsx)."""
     excel.write_template(file)
@@ -68,7 +69,7 @@ def import_cmd(file: Path, dry_run: bool) -> None:
 
 
 @assets_cli.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument("file", type=OutputFile())
 def export_cmd(file: Path) -> None:
     """Write every asset, prefix, address, link and line to FILE in the import layout."""
     counts = excel.write_export(file)

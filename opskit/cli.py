@@ -20,6 +20,7 @@ from opskit.auth import create_token
 from opskit.demo.cli import demo_cmd
 from opskit.files import restrict_umask
 from opskit.models import User
+from opskit.outputs import OutputFile
 from opskit.server import run as run_server
 from opskit.users import UserError, get_user, set_active, set_password
 from opskit.version import __version__
@@ -308,7 +309,7 @@ def tls_init(hosts: tuple[str, ...], days: int) -> None:
 
 
 @cli.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=OutputFile())
 @with_appcontext
 def backup_cmd(file: Path) -> None:
     """Copy the live SQLite database to FILE (online, consistent). PostgreSQL: use pg_dump."""

@@ -93,6 +93,7 @@ def build_pack(
     chosen = check_kinds(kinds)
     locale = lang or current_app.config["BABEL_DEFAULT_LOCALE"]
     ctx = Context(period=period, now=now or db.utcnow(), headline={})
+    period.check_started(ctx.now)
     written: dict[str, int] = {}
     with force_locale(locale):
         site = current_app.config.get("SITE_NAME", "") or _registry_sites(locale)

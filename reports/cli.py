@@ -11,6 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from opskit.i18n import site_tz
+from opskit.outputs import OutputFile, OutputPathError
 from reports.build import ReportError, build_pack
 from reports.periods import PeriodError, parse_period
 from reports.schedule import run_due
@@ -21,7 +22,7 @@ report_cli = AppGroup("report", help="Excel report packs for the customer.")
 @report_cli.command("build")
 @click.option("--period", required=True, help="2026Q3, 2026-10 or 2026 (site time zone).")
 @click.option("--kinds", default="", help="Comma-separated kinds (default: all available).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=OutputFile(), help="The workbook to write (.xlsx).")
 @click.option("--lang", type=click.Choice(["zh_CN", "en"]), default=None)
 @click.option("--engineer", default="", help="Name on the cover sheet.")
 def build_cmd(period: str, kinds: str, out: Path, lang: str | None, engineer: str) -> None:
@@ -31,7 +32,7 @@ def build_cmd(period: str, kinds: str, out: Path, lang: str | None, engineer: st
         written = build_pack(
             parse_period(period, site_tz()), out, chosen, lang, engineer or _user()
         )
-    except (PeriodError, ReportError) as exc:
+    except (PeriodError, ReportError, OutputPathError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     rows = ", ".join(f"{name} {n}" for name, n in written.items())

@@ -40,6 +40,19 @@ class Period:
         """End (exclusive) as an aware UTC datetime."""
         return datetime.combine(self.next_day, datetime.min.time(), self.tz).astimezone(UTC)
 
+    def check_started(self, now: datetime) -> None:
+        """Refuse a period that has not begun at ``now`` (nothing to report yet)."""
+        if now < self.start:
+            today = now.astimezone(self.tz).date()
+            raise PeriodError(
+                _(
+                    "%(period)s has not started yet (today is %(today)s): choose a period that "
+                    "has begun",
+                    period=self.text,
+                    today=today.isoformat(),
+                )
+            )
+
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
@@ -63,8 +76,22 @@ def _first_of_next_month(day: date, months: int) -> date:
     return date(day.year + month0 // 12, month0 % 12 + 1, 1)
 
 
+#: the years a report can cover (a date library's limits lie beyond them: year 0, year 10000)
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
 def parse_period(text: str, tz: ZoneInfo) -> Period:
     value = text.strip()
+    match = _QUARTER.match(value) or _MONTH.match(value) or _YEAR.match(value)
+    if match and not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
+        raise PeriodError(
+            _(
+                "“%(text)s”: the year must be between %(first)d and %(last)d",
+                text=value,
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            )
+        )
     if m := _QUARTER.match(value):
         first = date(int(m[1]), (int(m[2]) - 1) * 3 + 1, 1)
         return Period("quarter", first, _first_of_next_month(first, 3), tz, f"{m[1]}Q{m[2]}")

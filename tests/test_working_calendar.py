@@ -483,7 +483,8 @@ def test_alert_pages_warn_when_a_5x8_clock_touches_an_unloaded_year(app: Flask, 
 def test_the_pack_cover_notes_an_unloaded_year(app: Flask, tmp_path: Path) -> None:
     def cover(text: str, lang: str = "zh_CN") -> dict[str, object]:
         out = tmp_path / f"{text}-{lang}.xlsx"
-        build_pack(parse_period(text, TZ), out, ["warranty"], lang=lang)
+        period = parse_period(text, TZ)  # built as its last hour, as next year's may lie ahead
+        build_pack(period, out, ["warranty"], lang=lang, now=period.end - timedelta(hours=1))
         sheet = openpyxl.load_workbook(out)["封面" if lang == "zh_CN" else "Cover"]
         return {r[0]: r[1] for r in sheet.iter_rows(min_row=3, values_only=True)}
 

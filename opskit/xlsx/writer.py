@@ -29,6 +29,7 @@ from typing import Any
 import xlsxwriter
 
 from opskit.files import make_private
+from opskit.outputs import check_output_path
 from opskit.xlsx import rows as xlsxrows
 
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME = "text", "int", "number", "percent", "date", "datetime"
@@ -80,7 +81,7 @@ class ReportWriter:
     """Write sheets one after another into one workbook at ``path``."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = check_output_path(path)  # never a device, pipe or folder: see opskit.outputs
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".xlsx", dir=self.path.parent)
         os.close(fd)
