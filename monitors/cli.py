@@ -115,6 +115,9 @@ def probe_cmd(
         if row["status"]:
             parts.append(f"({row['status']})")
         click.echo("  " + " ".join(p for p in parts if p))
+    for note in result["notes"]:
+        instance = f"[{note['instance']}]" if note["instance"] else ""
+        click.echo(f"  note: {note['metric']}{instance} raw {note['raw']}: {note['why']}")
     for n in result["lldp_neighbors"]:
         click.echo(f"  lldp {n['local_port']} -> {n['remote_sys_name']} {n['remote_port']}")
     click.echo(

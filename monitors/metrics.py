@@ -4,7 +4,7 @@ Alerts, reports and the dashboard only ever see these names, never vendor OIDs, 
 new YAML profile and nothing else. Each entry: ``unit`` (what the value is measured in after the
 profile's scale; "" for states), ``kind`` (``gauge`` a level, ``state`` one of ``states``,
 ``counter`` a monotonically increasing total), ``instance`` (what the instance names, "" when the
-metric is one per device) and ``description``.
+metric is one per device) and ``description``; optionally ``range`` (see :data:`UNIT_RANGES`).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ METRICS: dict[str, dict[str, Any]] = {
         "kind": "gauge",
         "instance": "output line",
         "description": "Output load as a share of capacity",
+        "range": (0, None),  # an overloaded UPS reads above 100 %
     },
     "ups.output.source": {
         "unit": "",
@@ -250,6 +251,44 @@ METRICS: dict[str, dict[str, Any]] = {
         "description": "Days until the HTTPS certificate expires",
     },
 }
+
+# --- what is physically possible --------------------------------------------------------------
+# One table for every profile: a reading outside the range of its unit cannot be a measurement
+# (an absent or broken sensor, a vendor's "no value" code the profile does not list under
+# ``skip``). The probe drops it and says so in its ``notes``. A metric's own ``range`` in METRICS
+# overrides its unit's (an overloaded UPS's load exceeds 100 %). None: no bound on that side.
+UNIT_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "°C": (-273.15, None),  # absolute zero
+    "%": (0, 100),
+    "V": (0, None),
+    "A": (0, None),
+    "W": (0, None),
+    "Hz": (0, None),
+    "min": (0, None),
+    "s": (0, None),
+    "ms": (0, None),
+    "B": (0, None),
+    "bit/s": (0, None),
+}
+
+
+def value_range(metric: str) -> tuple[float | None, float | None]:
+    """The (low, high) bounds a reading of ``metric`` must lie within (inclusive)."""
+    entry = METRICS[metric]
+    found = entry.get("range") or UNIT_RANGES.get(entry["unit"])
+    return (found[0], found[1]) if found else (None, None)
+
+
+def impossible(metric: str, value: float) -> str | None:
+    """Why ``value`` cannot be a reading of ``metric`` (outside its range), else None."""
+    low, high = value_range(metric)
+    unit = METRICS[metric]["unit"]
+    if low is not None and value < low:
+        return f"below {low:g} {unit}, the lowest possible value".replace("  ", " ")
+    if high is not None and value > high:
+        return f"above {high:g} {unit}, the highest possible value".replace("  ", " ")
+    return None
+
 
 # --- what people read: labels (translated, zh_CN by default) ---------------------------------
 # Kept apart from METRICS so the vocabulary stays plain data; every metric needs a label

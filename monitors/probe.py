@@ -14,7 +14,12 @@
                   "used_percent"}],
      "lldp_neighbors": [{"local_port", "remote_sys_name", "remote_port", "remote_chassis_id"}],
      "arp": [{"ip", "mac", "interface"}],
-     "inventory": {"model", "serial", "firmware"}}
+     "inventory": {"model", "serial", "firmware"},
+     "notes": [{"metric", "instance", "raw", "value", "why"}]}  # readings dropped as impossible
+
+A profile entry with ``unit: °F`` reads degrees Fahrenheit: the value is converted to °C. A reading
+outside the range its unit allows (``monitors.metrics.UNIT_RANGES``) is not returned as a metric;
+``notes`` names it, with the raw value the agent sent and why it was dropped.
 
 An agent that does not answer raises :class:`monitors.snmp.SnmpError` (one-line message).
 """
@@ -27,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitors import snmp
-from monitors.metrics import METRICS
+from monitors.metrics import METRICS, impossible
 from monitors.profiles import MetricSpec, Profile, load_profiles
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -221,7 +226,10 @@ class _Reader:
         return out
 
 
-def _metric_rows(reader: _Reader, spec: MetricSpec) -> list[dict[str, Any]]:
+def _metric_rows(
+    reader: _Reader, spec: MetricSpec, notes: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """One profile entry's readings; an impossible value is left out and described in ``notes``."""
     vocab = METRICS[spec.metric]
     rows = []
     for instance, raw in reader.readings(spec):
@@ -234,7 +242,23 @@ def _metric_rows(reader: _Reader, spec: MetricSpec) -> list[dict[str, Any]]:
             number = _number(raw)
             if number is None or not math.isfinite(number):
                 continue
-            value = _clean(number * spec.scale + spec.offset)
+            converted = number * spec.scale + spec.offset
+            if spec.fahrenheit:
+                converted = (converted - 32) * 5 / 9
+            value = _clean(converted)
+            why = impossible(spec.metric, converted)
+            if why is not None:
+                if notes is not None:
+                    notes.append(
+                        {
+                            "metric": spec.metric,
+                            "instance": instance,
+                            "raw": _clean(number),
+                            "value": value,
+                            "why": f"impossible: {why}; not recorded",
+                        }
+                    )
+                continue
         rows.append(
             {
                 "metric": spec.metric,
@@ -443,9 +467,10 @@ async def probe_async(
     reader = _Reader(scalars, await client.table(columns))
 
     readings: dict[tuple[str, str], dict[str, Any]] = {}
+    notes: list[dict[str, Any]] = []
     for profile in matched:
         for spec in profile.metrics:
-            for row in _metric_rows(reader, spec):
+            for row in _metric_rows(reader, spec, notes):
                 readings[(row["metric"], row["instance"])] = row
     interfaces = _interfaces(reader) if "interfaces" in sections else []
     for row in _interface_metrics(interfaces):
@@ -468,6 +493,7 @@ async def probe_async(
         "lldp_neighbors": _lldp(reader) if "lldp" in sections else [],
         "arp": _arp(reader) if "arp" in sections else [],
         "inventory": _inventory(reader, by_specificity),
+        "notes": notes,
     }
 
 

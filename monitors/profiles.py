@@ -36,7 +36,10 @@ Schema (all OIDs numeric, dotted, no leading dot)::
                                          #   reading (instance ""); first: the first kept row
         scale: 0.1                       # optional multiplier applied to the raw value (default 1)
         offset: 100                      # optional, added after the scale (100 - idle: scale -1)
-        unit: "%"                        # optional; when given must equal the vocabulary's unit
+        unit: "%"                        # optional; when given must equal the vocabulary's unit,
+                                         #   except "°F" on a °C metric: the value (after scale
+                                         #   and offset) is in °F and the probe converts it,
+                                         #   (F - 32) * 5 / 9
         states: {3: normal, 5: battery}  # state metrics: vendor value -> vocabulary state
                                          #   (required for them; unmapped values read "unknown"
                                          #   when the vocabulary has it, else "other")
@@ -63,7 +66,9 @@ Schema (all OIDs numeric, dotted, no leading dot)::
       # Every entry whose oid and where match applies; a trap no entry matches is "unknown".
 
 A percent with ``aggregate: sum`` is sum(used) / sum(total). When two matched profiles give the same
-metric and instance, the more specific profile (not ``always``) wins.
+metric and instance, the more specific profile (not ``always``) wins. A reading outside what its
+unit allows (``monitors.metrics.UNIT_RANGES``: below absolute zero, a percentage below 0 or above
+100, a negative voltage...) is impossible: the probe drops it and lists it under ``notes``.
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ class MetricSpec:
     aggregate: str | None = None
     scale: float = 1
     offset: float = 0
+    fahrenheit: bool = False  # `unit: °F` on a °C metric: converted after scale and offset
     states: dict[str, str] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)
 
@@ -299,7 +305,9 @@ def _parse_metric(file: str, where: str, entry: Any) -> MetricSpec:
         if isinstance(offset, bool) or not isinstance(offset, int | float):
             raise ProfileError(file, f"{where}.offset", f"expected a number, got {offset!r}")
         kw["offset"] = offset
-    if "unit" in entry and str(entry["unit"]) != vocab["unit"]:
+    if "unit" in entry and str(entry["unit"]) == "°F" and vocab["unit"] == "°C":
+        kw["fahrenheit"] = True
+    elif "unit" in entry and str(entry["unit"]) != vocab["unit"]:
         raise ProfileError(
             file,
             f"{where}.unit",
