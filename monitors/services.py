@@ -2,19 +2,21 @@
 
 Every change goes through the ``Audited`` mixin (the audit log records it; the secret only as
 changed, never its value). Deleting a monitor keeps its readings: they belong to the asset (its
-history, the reports and the charts), and their ``monitor_id`` becomes NULL.
+history, the reports and the charts), and their ``monitor_id`` becomes NULL. A monitor disabled
+or deleted settles the alerts only it kept open (:func:`settle_alerts`).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from monitors import kinds
-from monitors.models import DEFAULT_INTERVAL_S, CounterState, Monitor, MonitorState
+from monitors.models import DEFAULT_INTERVAL_S, CounterState, Monitor, MonitorState, Reading
 from opskit import db
 from opskit.alerts import services as alerts
 from opskit.db import utcnow
@@ -163,7 +165,7 @@ def update_monitor(
         monitor.next_due_at = utcnow()
     db.session().flush()
     if stopping:
-        settle_alerts(monitor.asset_id, monitor.id, _("monitor disabled"))
+        settle_alerts(monitor.asset_id, monitor.id, disabled_reason(monitor))
     return monitor
 
 
@@ -177,31 +179,94 @@ def set_enabled(monitor: Monitor, enabled: bool) -> bool:
         monitor.next_due_at = utcnow()
     db.session().flush()
     if not enabled:
-        settle_alerts(monitor.asset_id, monitor.id, _("monitor disabled"))
+        settle_alerts(monitor.asset_id, monitor.id, disabled_reason(monitor))
     return True
 
 
 def delete_monitor(monitor: Monitor) -> None:
     """Delete a monitor with its state changes and counters; its readings stay with the asset.
-    Alerts it was keeping open are settled (:func:`settle_alerts`)."""
+    Alerts it was keeping open are settled first (:func:`settle_alerts`), while its readings
+    still name it."""
     asset_id, monitor_id = monitor.asset_id, monitor.id
+    settle_alerts(asset_id, monitor_id, _("monitor deleted: %(name)s", name=called(monitor)))
     db.session().delete(monitor)
     db.session().flush()
-    settle_alerts(asset_id, monitor_id, _("monitor deleted"))
+
+
+def called(monitor: Monitor) -> str:
+    """The monitor as people name it: its name, else its kind and target (``Ping 192.0.2.1``)."""
+    if monitor.name:
+        return monitor.name
+    impl = kinds.of(monitor.kind)
+    label = impl.label if monitor.kind in kinds.KINDS else monitor.kind
+    return f"{label} {impl.describe(monitor.settings or {})}".strip()
+
+
+def disabled_reason(monitor: Monitor) -> str:
+    return _("monitor disabled: %(name)s", name=called(monitor))
+
+
+#: how far back from a metric's newest reading its suppliers are looked for: twice the longest
+#: interval (one day), so a monitor that reports it is seen whatever its interval
+STILL_REPORTED = timedelta(days=2)
+
+
+def only_supplied_by(asset_id: int, monitor_id: int, others: list[int]) -> list[tuple[str, str]]:
+    """The ``(metric, instance)`` pairs of the asset held by an alert rule (above ok, or
+    pending) that only monitor ``monitor_id`` supplied: it stored readings of the pair in the
+    ``STILL_REPORTED`` before the pair's newest reading, and none of the ``others`` (the
+    asset's other enabled monitors) did. Index range probes on
+    ``ix_reading_asset_metric_instance_at`` per held pair, never a scan of a monitor's history.
+    """
+    sess = db.session()
+
+    def supplied(where: tuple[Any, ...], monitors: list[int]) -> bool:
+        found = select(Reading.id).where(*where, Reading.monitor_id.in_(monitors)).limit(1)
+        return sess.scalar(found) is not None
+
+    out = []
+    for metric, instance in alerts.held_readings(asset_id):
+        same = (
+            Reading.asset_id == asset_id,
+            Reading.metric == metric,
+            Reading.instance == instance,
+        )
+        newest: datetime | None = sess.scalar(select(func.max(Reading.at)).where(*same))
+        if newest is None:
+            continue
+        recent = (*same, Reading.at >= newest - STILL_REPORTED)
+        if not supplied(recent, [monitor_id]):
+            continue  # not this monitor's reading: another (or a deleted one) supplied it
+        if others and supplied(recent, others):
+            continue  # another enabled monitor reports it too: it keeps judging the rule
+        out.append((metric, instance))
+    return out
 
 
 def settle_alerts(asset_id: int, stopped_id: int, reason: str) -> None:
-    """A monitor of the asset stopped (disabled or deleted): nothing polls it any more, so the
-    asset's "unreachable" alert is resolved unless another enabled monitor of the asset is
-    down, and its "data stale" alert too when no enabled monitor is left (otherwise the poller
-    judges the data's age on its next poll)."""
+    """A monitor of the asset stopped (disabled or deleted): nothing polls it any more, so
+
+    - the alerts of the metrics only it supplied (``only_supplied_by``: UPS load high, a
+      temperature too high ...) are resolved: nothing would ever judge them again;
+    - the asset's "unreachable" alert is resolved unless another enabled monitor of the asset
+      is down, and its "data stale" alert too when no enabled monitor is left (otherwise the
+      poller judges the data's age on its next poll).
+
+    ``reason`` (in words, with the monitor's name) is the note of each resolution."""
     others = (
         db.session()
-        .scalars(
-            select(Monitor.state).where(
+        .execute(
+            select(Monitor.id, Monitor.state).where(
                 Monitor.asset_id == asset_id, Monitor.enabled.is_(True), Monitor.id != stopped_id
             )
         )
         .all()
     )
-    alerts.monitor_stopped(asset_id, MonitorState.DOWN in others, bool(others), utcnow(), reason)
+    alerts.monitor_stopped(
+        asset_id,
+        any(state == MonitorState.DOWN for _id, state in others),
+        bool(others),
+        utcnow(),
+        reason,
+        only_supplied_by(asset_id, stopped_id, [other_id for other_id, _state in others]),
+    )

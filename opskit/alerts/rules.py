@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from assets import queries as registry
 from opskit import db
@@ -250,6 +250,52 @@ def data_age(
         alert = _apply(rule, asset_id, "", target, now, shown, state)
         if alert is not None:
             changed.append(alert)
+    return changed
+
+
+def held_readings(asset_id: int) -> list[tuple[str, str]]:
+    """The ``(metric, instance)`` pairs of the asset that a rule judging readings (threshold,
+    state) holds above ok, or is waiting to raise (a pending level)."""
+    metric_of = {rule.name: rule.metric for rule in site_rules() if of(rule).judges == "reading"}
+    if not metric_of:
+        return []
+    rows = db.session().execute(
+        select(RuleState.rule, RuleState.instance).where(
+            RuleState.asset_id == asset_id,
+            RuleState.rule.in_(sorted(metric_of)),
+            or_(RuleState.level != "ok", RuleState.pending_level.is_not(None)),
+        )
+    )
+    return sorted({(metric_of[name], instance) for name, instance in rows})
+
+
+def readings_stopped(
+    asset_id: int, conditions: Iterable[tuple[str, str]], at: datetime, note: str
+) -> list[Alert]:
+    """Nothing reads these ``(metric, instance)`` pairs of the asset any more (the monitor that
+    supplied them stopped): each rule judging them goes back to ok, a pending level is dropped,
+    and its open alert is resolved with ``note`` (the reason, in words). A rule state is never
+    judged again once its readings stop, so without this its alert would stay open forever."""
+    wanted = set(conditions)
+    metrics = {metric for metric, _instance in wanted}
+    judging = [
+        rule for rule in site_rules() if of(rule).judges == "reading" and rule.metric in metrics
+    ]
+    if not judging:
+        return []
+    states = RuleStates(asset_id, [rule.name for rule in judging])
+    changed = []
+    for rule in judging:
+        for metric, instance in sorted(wanted):
+            if metric != rule.metric:
+                continue
+            state = states.rows.get((rule.name, instance))
+            if state is not None:
+                state.level, state.pending_level, state.pending_since = "ok", None, None
+                state.updated_at = at
+            alert = services.clear_alert(dedup_key(rule, asset_id, instance), at=at, note=note)
+            if alert is not None:
+                changed.append(alert)
     return changed
 
 

@@ -374,14 +374,30 @@ def judge_poll(
     return rules.judge_poll(asset_id, readings, up, reason, last_reading_at, now)
 
 
-def monitor_stopped(
-    asset_id: int, others_down: bool, others_left: bool, at: datetime, reason: str
-) -> list[Alert]:
-    """A monitor of ``asset_id`` stopped (disabled or deleted): unless another enabled monitor
-    of the asset is down, its unreachable alert clears; with none left, its stale alert too."""
+def held_readings(asset_id: int) -> list[tuple[str, str]]:
+    """The ``(metric, instance)`` pairs of ``asset_id`` an alert rule judging readings holds
+    above ok or is about to raise: what a stopping monitor may leave behind."""
     from opskit.alerts import rules  # lazy: a real cycle, rules raises through this module
 
-    changed = []
+    return rules.held_readings(asset_id)
+
+
+def monitor_stopped(
+    asset_id: int,
+    others_down: bool,
+    others_left: bool,
+    at: datetime,
+    reason: str,
+    readings: Iterable[tuple[str, str]] = (),
+) -> list[Alert]:
+    """A monitor of ``asset_id`` stopped (disabled or deleted): unless another enabled monitor
+    of the asset is down, its unreachable alert clears; with none left, its stale alert too.
+    ``readings``: the ``(metric, instance)`` pairs only that monitor supplied; the rules judging
+    them go back to ok and their open alerts (UPS load high, temperature high ...) resolve,
+    ``reason`` (in words: "monitor disabled: UPS-1 SNMP") on the event."""
+    from opskit.alerts import rules  # lazy: a real cycle, rules raises through this module
+
+    changed = rules.readings_stopped(asset_id, readings, at, reason)
     if not others_down:
         changed += rules.device_status(asset_id, True, at, reason)
     if not others_left:
