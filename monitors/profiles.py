@@ -50,20 +50,8 @@ Schema (all OIDs numeric, dotted, no leading dot)::
     storage: true                 #   IF-MIB/IF-X interfaces, HOST-RESOURCES hrStorage volumes,
     lldp: true                    #   LLDP-MIB neighbours, IP-MIB ARP (ipNetToMedia and
     arp: true                     #   ipNetToPhysical)
-    traps:                        # optional: what the device's SNMP traps mean (``opskit traps``);
-      - oid: 1.3.6.1.2.1.33.2.1   #   the trap's snmpTrapOID (a v1 trap: ENTERPRISE.0.SPECIFIC, or
-                                  #   1.3.6.1.6.3.1.1.5.N for generic trap N-1, as RFC 3584 says)
-        raise: ups_on_battery     #   a condition ([a-z0-9_]+): its alert is raised; one alert per
-                                  #   asset, condition and instance (deduplicated while open)
-        urgency: A                #   raise only: A, B or C
-        title: UPS on battery     #   raise only: the alert's title in English (the catalog has
-                                  #   its translation); one title per condition in all profiles
-        # clear: ups_on_battery   #   or: the condition's open alert is resolved (or a list)
-        where: {varbind: COLUMN, in: [VALUE, ...]}  # optional: the trap carries a varbind under
-                                  #   COLUMN whose value (int, OID or text, as a string) is listed
-        instance: COLUMN          # optional: the value of the varbind under COLUMN names the
-                                  #   instance (an interface's ifIndex)
-      # Every entry whose oid and where match applies; a trap no entry matches is "unknown".
+    traps: [...]                  # optional: SNMP traps raising and clearing alerts; the schema
+                                  #   is in monitors/traps/rules.py
 
 A percent with ``aggregate: sum`` is sum(used) / sum(total). When two matched profiles give the same
 metric and instance, the more specific profile (not ``always``) wins. A reading outside what its
@@ -148,7 +136,7 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class TrapSpec:
-    """One ``traps:`` entry: a trap OID (and varbind condition) raising or clearing conditions."""
+    """One ``traps:`` entry (``monitors/traps/rules.py``): a trap raising or clearing conditions."""
 
     oid: str
     action: str  # "raise" or "clear"
@@ -359,49 +347,34 @@ def _parse_trap(file: str, where: str, entry: Any) -> TrapSpec:
     unknown = set(entry) - _TRAP_KEYS
     if unknown:
         raise ProfileError(file, f"{where}.{sorted(unknown)[0]}", "unknown key")
-    if "oid" not in entry:
-        raise ProfileError(file, f"{where}.oid", "required: the trap's OID")
     actions = [a for a in ("raise", "clear") if a in entry]
     if len(actions) != 1:
         raise ProfileError(file, where, "give exactly one of raise or clear")
-    action = actions[0]
-    names = entry[action]
-    listed = action == "clear" and isinstance(names, list) and names
-    conditions = names if listed else [names]
+    action, names = actions[0], entry[actions[0]]
+    conditions = names if action == "clear" and isinstance(names, list) and names else [names]
     for i, name in enumerate(conditions):
         if not isinstance(name, str) or not _NAME.match(name):
             at = f"{where}.{action}" + (f"[{i}]" if isinstance(names, list) else "")
             raise ProfileError(file, at, "expected a condition name: lower-case letters, digits, _")
-    kw: dict[str, Any] = {
-        "oid": _oid(file, f"{where}.oid", entry["oid"]),
-        "action": action,
-        "conditions": tuple(conditions),
-    }
+    oid = _oid(file, f"{where}.oid", entry.get("oid"))
+    kw: dict[str, Any] = {"oid": oid, "action": action, "conditions": tuple(conditions)}
+    for key in ("urgency", "title"):
+        if action == "clear" and key in entry:
+            raise ProfileError(file, f"{where}.{key}", "only for raise")
     if action == "raise":
-        urgency = entry.get("urgency")
+        urgency, title = entry.get("urgency"), entry.get("title")
         if urgency not in URGENCIES:
             raise ProfileError(file, f"{where}.urgency", f"required: A, B or C, got {urgency!r}")
-        title = entry.get("title")
         if not isinstance(title, str) or not title.strip():
             raise ProfileError(file, f"{where}.title", "required: the alert's title in English")
         kw["urgency"], kw["title"] = urgency, title.strip()
-    else:
-        for key in ("urgency", "title"):
-            if key in entry:
-                raise ProfileError(file, f"{where}.{key}", "only for raise")
     if "where" in entry:
         cond = entry["where"]
-        if not isinstance(cond, dict) or set(cond) != {"varbind", "in"}:
+        if not isinstance(cond, dict) or set(cond) != {"varbind", "in"} or not cond["in"]:
             raise ProfileError(file, f"{where}.where", "expected {varbind: COLUMN, in: [VALUE]}")
-        values = cond["in"]
-        if not isinstance(values, list) or not values:
-            raise ProfileError(file, f"{where}.where.in", "expected a non-empty list of values")
-        kw["where"] = (
-            (
-                _oid(file, f"{where}.where.varbind", cond["varbind"]),
-                frozenset(str(v) for v in values),
-            ),
-        )
+        values = cond["in"] if isinstance(cond["in"], list) else [cond["in"]]
+        column = _oid(file, f"{where}.where.varbind", cond["varbind"])
+        kw["where"] = ((column, frozenset(str(v) for v in values)),)
     if "instance" in entry:
         kw["instance"] = _oid(file, f"{where}.instance", entry["instance"])
     return TrapSpec(**kw)

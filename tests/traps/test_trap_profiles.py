@@ -47,7 +47,7 @@ def test_every_condition_has_one_title_and_every_clear_a_raise() -> None:
     ("traps", "field", "says"),
     [
         ("x", "traps", "expected a list"),
-        ([{"raise": "a", "urgency": "A", "title": "A"}], "traps[0].oid", "required"),
+        ([{"raise": "a", "urgency": "A", "title": "A"}], "traps[0].oid", "numeric OID"),
         ([{"oid": "1.3.6.1", "urgency": "A"}], "traps[0]", "raise or clear"),
         ([{"oid": "1.3.x", "clear": "a"}], "traps[0].oid", "numeric OID"),
         ([{"oid": "1.3.6.1", "raise": "a", "title": "A"}], "traps[0].urgency", "A, B or C"),
