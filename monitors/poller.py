@@ -378,10 +378,19 @@ ROLLUP_EVERY_S = 300.0  # the poller rolls readings up this often
 PRUNE_EVERY_S = 3600.0  # and applies the retention this often
 
 
-def maintain(last: dict[str, float], clock: float) -> None:
-    """Run the rollups / the retention when they are due (``last`` keeps when they last ran)."""
+def maintain(
+    last: dict[str, float], clock: float, arrivals: rollups.Arrivals | None = None
+) -> None:
+    """Run the rollups / the retention when they are due (``last`` keeps when they last ran).
+
+    ``arrivals``: the readings the rollups have looked at, kept across runs so each run also
+    rolls up the readings stored late since the previous one (``monitors.rollups``)."""
+
+    def rollup() -> dict[str, int]:
+        return rollups.run(arrivals=arrivals)
+
     for job, every, action in (
-        ("rollup", ROLLUP_EVERY_S, rollups.run),
+        ("rollup", ROLLUP_EVERY_S, rollup),
         ("prune", PRUNE_EVERY_S, rollups.prune),
     ):
         if clock - last.get(job, -every) < every:
@@ -403,11 +412,13 @@ def run(
 ) -> None:
     """Poll until ``stop`` is set (inside an app context); sleeps until the next monitor is due.
 
-    Every ``ROLLUP_EVERY_S`` it also rolls the readings up, every ``PRUNE_EVERY_S`` it prunes.
+    Every ``ROLLUP_EVERY_S`` it also rolls the readings up (late ones too: it remembers which
+    it has looked at), every ``PRUNE_EVERY_S`` it prunes.
     """
     last: dict[str, float] = {}
+    arrivals = rollups.Arrivals()
     while not stop.is_set():
-        maintain(last, time.monotonic())
+        maintain(last, time.monotonic(), arrivals)
         try:
             summary = poll_once(utcnow(), concurrency, timeout)
             if summary["claimed"]:

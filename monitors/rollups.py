@@ -15,17 +15,31 @@
   only after it has been rolled up into the next resolution.
 
 Which buckets a run covers: from ``since`` (default: 15 minutes before the newest 5-minute
-bucket already stored, or the oldest raw reading when there is none yet) up to ``now``; readings
-arriving later than that are rolled up by ``opskit rollup --since``. The poller runs
-:func:`run` every few minutes and :func:`prune` about hourly; ``opskit rollup [--since DATE]
-[--prune]`` does the same by hand.
+bucket already stored, or the oldest raw reading when there is none yet) up to ``now``. The
+poller runs :func:`run` every few minutes and :func:`prune` about hourly; ``opskit rollup
+[--since DATE] [--prune]`` does the same by hand.
+
+**Late readings.** A reading carries the time it was measured, which may be long before it is
+stored (a recording replayed, readings imported, a poller host whose clock was behind). The
+poller hands :func:`run` its :class:`Arrivals`: which readings, by id, it has
+already looked at. Each run finds the readings stored since (one primary-key range) that fall
+before its window and recomputes the hours they fall in — their 5-minute buckets, the hour,
+the weekly load — and only those. At most ``LATE_LIMIT`` (7 days) back, and never before the
+raw retention (a bucket whose other raw readings are pruned would be overwritten by the late
+one alone): older ones are logged with their count and oldest time, and left to ``opskit
+rollup --since``. Ids are handed out at insert and a transaction may commit after a later one
+(PostgreSQL), so each run looks again at the ids the previous run saw (late readings there
+are recomputed twice, which changes nothing). The memory is the process's: a poller starting
+afresh first looks at the readings stored since its window's start (from the lowest id of the
+readings measured since then); several pollers each look at every late reading, one rolling
+up at a time (the advisory lock), and one whose run was skipped looks again next time.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -43,6 +57,7 @@ log = logging.getLogger(__name__)
 FIVE = int(Resolution.FIVE_MINUTES)
 HOUR = int(Resolution.HOUR)
 LATE = timedelta(minutes=15)  # readings this late are still rolled up by the next default run
+LATE_LIMIT = timedelta(days=7)  # later ones are caught by the poller's runs this far back
 LOCK_KEY = 0x6F70_6B31  # PostgreSQL advisory lock: one rollup/prune at a time across pollers
 
 
@@ -242,15 +257,107 @@ def default_since(session: Session) -> datetime | None:
     return session.scalar(select(func.min(Reading.at)))
 
 
+@dataclass
+class Arrivals:
+    """What a rolling-up process (the poller) remembers between runs: the highest reading id
+    each of its last two runs saw (``marks``, oldest first; empty before its first run).
+
+    A run looks at the readings with ids above the oldest mark, so a reading whose transaction
+    committed after a later id was seen is looked at by the next run (one run of overlap)."""
+
+    marks: list[int] = field(default_factory=list)
+    #: the late readings the last run recomputed and those it left (older than its limit)
+    caught: int = 0
+    left: int = 0
+
+
+def _start_mark(session: Session, since: datetime) -> int:
+    """Where a fresh process starts looking: below the first reading measured in its window
+    (stored, the clocks agreeing, after the previous runs had rolled up what came before);
+    with no such reading, above every reading stored so far."""
+    first = session.scalar(select(func.min(Reading.id)).where(Reading.at >= since))
+    if first is not None:
+        return int(first) - 1
+    return int(session.scalar(select(func.max(Reading.id))) or 0)
+
+
+def _late_hours(
+    session: Session, arrivals: Arrivals, before: datetime, bound: datetime
+) -> tuple[list[datetime], int]:
+    """The hours (starts) of the numeric readings stored since ``arrivals``' oldest mark and
+    measured before ``before``; records the new mark. Readings before ``bound`` are counted,
+    logged and not rolled up."""
+    if not arrivals.marks:
+        arrivals.marks.append(_start_mark(session, before))
+    after = arrivals.marks[0]
+    dialect = session.get_bind().dialect.name
+    hour = _bucket(Reading.at, HOUR, dialect).label("hour")
+    stored = (Reading.id > after, Reading.value.is_not(None), Reading.at < before)
+    rows = session.execute(
+        select(hour, func.count(), func.min(Reading.at)).where(*stored).group_by(hour)
+    ).all()
+    newest = session.scalar(select(func.max(Reading.id)).where(Reading.id > after))
+    arrivals.marks.append(int(newest) if newest is not None else arrivals.marks[-1])
+    hours, caught, left, oldest = [], 0, 0, None
+    for hour_start, count, first_at in rows:
+        hour_start = _as_utc(hour_start)
+        if hour_start >= bound:  # every raw reading of the hour is still kept
+            hours.append(hour_start)
+            caught += count
+        else:
+            left += count
+            first_at = _as_utc(first_at)
+            oldest = first_at if oldest is None else min(oldest, first_at)
+    if left:
+        log.warning(
+            "%d readings arrived measured before %s, the oldest at %s: too late for the poller's "
+            "rollups (%d days back at most); run `opskit rollup --since %s` to roll them up",
+            left,
+            bound.isoformat(timespec="minutes"),
+            oldest.isoformat(timespec="minutes") if oldest else "?",
+            LATE_LIMIT.days,
+            oldest.date().isoformat() if oldest else "DATE",
+        )
+    arrivals.caught, arrivals.left = caught, left
+    return sorted(hours), caught
+
+
+def _as_utc(value: Any) -> datetime:
+    """A bucket start as SQL returned it (SQLite: text; PostgreSQL: a timestamp) in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _spans(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """Sorted hour starts joined into [start, end) spans of consecutive hours."""
+    spans: list[tuple[datetime, datetime]] = []
+    for start in hours:
+        end = start + timedelta(seconds=HOUR)
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
 def run(
-    now: datetime | None = None, since: datetime | None = None, session: Session | None = None
+    now: datetime | None = None,
+    since: datetime | None = None,
+    session: Session | None = None,
+    arrivals: Arrivals | None = None,
 ) -> dict[str, int]:
     """Roll readings in [since, now] up into 5-minute then hourly buckets and commit.
 
     The weekly load rows (``monitors.load``) of the hours recomputed are refreshed with them.
+    With ``arrivals`` (the poller's), the hours of readings stored since its previous runs but
+    measured before ``since`` (late) are recomputed too, ``LATE_LIMIT`` back at most.
 
     Returns ``{"five_minute": n, "hourly": n, "load_weeks": n}``: buckets (and load weeks)
-    written, or ``{"skipped": 1}`` when another process is rolling up right now (PostgreSQL).
+    written, plus ``"late": n`` (late readings rolled up) with ``arrivals``; or
+    ``{"skipped": 1}`` when another process is rolling up right now (PostgreSQL).
     """
     session = session or db.session()
     now = now or utcnow()
@@ -260,15 +367,46 @@ def run(
     since = since if since is not None else default_since(session)
     if since is None:
         session.commit()
-        return {"five_minute": 0, "hourly": 0, "load_weeks": 0}
+        done = {"five_minute": 0, "hourly": 0, "load_weeks": 0}
+        return done if arrivals is None else {**done, "late": 0}
+    marks = list(arrivals.marks) if arrivals is not None else []
+    try:
+        done = _run(session, now, since, arrivals)
+        session.commit()
+    except Exception:
+        if arrivals is not None:  # not rolled up: look at the same readings next time
+            arrivals.marks[:] = marks
+        raise
+    if arrivals is not None:
+        # keep the last two marks; a process's first run keeps only its own (its start mark
+        # was a guess, and looking again from it would recompute what that run covered)
+        del arrivals.marks[: -2 if marks else -1]
+    return done
+
+
+def _run(
+    session: Session, now: datetime, since: datetime, arrivals: Arrivals | None
+) -> dict[str, int]:
+    start = floor(since, FIVE)
     end = floor(now, FIVE) + timedelta(seconds=FIVE)
-    five = _five_minute(session, floor(since, FIVE), end)
     # whole hours, so each hourly bucket sees all of its 5-minute buckets
     first_hour, end_hour = floor(since, HOUR), floor(now, HOUR) + timedelta(seconds=HOUR)
-    hourly = _hourly(session, first_hour, end_hour)
-    weeks = load.refresh(session, first_hour, end_hour)
-    session.commit()
-    return {"five_minute": five, "hourly": hourly, "load_weeks": weeks}
+    done = {"five_minute": 0, "hourly": 0, "load_weeks": 0}
+    if arrivals is not None:
+        # late readings first: the hours before the window, and the 5-minute buckets of the
+        # window's first hour before ``since`` (its hour and week follow with the window)
+        bound = max(now - LATE_LIMIT, now - timedelta(days=retention().raw_days))
+        hours, done["late"] = _late_hours(session, arrivals, start, bound)
+        for late_start, late_end in _spans(hours):
+            done["five_minute"] += _five_minute(session, late_start, min(late_end, start))
+            if late_start < first_hour:
+                upto = min(late_end, first_hour)
+                done["hourly"] += _hourly(session, late_start, upto)
+                done["load_weeks"] += load.refresh(session, late_start, upto)
+    done["five_minute"] += _five_minute(session, start, end)
+    done["hourly"] += _hourly(session, first_hour, end_hour)
+    done["load_weeks"] += load.refresh(session, first_hour, end_hour)
+    return done
 
 
 def prune(
