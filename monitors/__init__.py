@@ -1,16 +1,31 @@
-"""Monitoring: SNMP, host, ping, TCP and HTTP monitors, device profiles, readings, the poller."""
+"""Monitoring: SNMP, host, ping, TCP and HTTP monitors, device profiles, readings, the poller,
+SNMP traps."""
 
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext as _
 
 from assets import extensions as registry
 from monitors import cli, queries, views
+from monitors.traps import cli as trap_cli
+from monitors.traps import rules as trap_rules
+from monitors.traps import views as trap_views
+from opskit.alerts import wording
+
+
+def _trap_title(_profile: str, condition: str) -> str | None:
+    """An alert a trap raised is called by its condition's title (``traps:`` in a profile)."""
+    title = trap_rules.titles().get(condition)
+    return _(title) if title else None
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    app.register_blueprint(trap_views.bp)
     registry.ASSET_STATES["monitors"] = queries.asset_colours  # the rack's colours
+    wording.register_rule_titles(trap_rules.RULE_PREFIX, _trap_title)
     app.cli.add_command(cli.snmp_cli)
     app.cli.add_command(cli.poll_cmd)
     app.cli.add_command(cli.rollup_cmd)
+    app.cli.add_command(trap_cli.traps_cmd)

@@ -249,3 +249,29 @@ class CounterState(Base):
     at: Mapped[datetime]
     uptime_s: Mapped[float | None] = mapped_column(Float)
     counters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SnmpTrap(Base):
+    """An SNMP trap (v1, v2c or v3 notification) ``opskit traps`` received.
+
+    ``source`` is the UDP sender's address, ``agent_addr`` the v1 trap's agent-addr field;
+    ``asset_id`` the asset either matched (a monitor's host, an asset's management IP or one of
+    its registered addresses). ``varbinds`` holds ``[oid, value]`` pairs as text, without the
+    community. ``actions`` says what the profiles' ``traps:`` rules did (``raise ups_on_battery``,
+    ``clear link_down[3]``); empty: no rule knows the trap.
+    """
+
+    __tablename__ = "snmp_trap"
+    __table_args__ = (Index("ix_snmp_trap_trap_oid_received_at", "trap_oid", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(45))
+    agent_addr: Mapped[str] = mapped_column(String(45), default="")
+    version: Mapped[str] = mapped_column(String(3))
+    asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("asset.id", ondelete="SET NULL"), index=True
+    )
+    trap_oid: Mapped[str] = mapped_column(String(255))
+    varbinds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actions: Mapped[str] = mapped_column(String(255), default="")

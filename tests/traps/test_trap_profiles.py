@@ -86,3 +86,9 @@ def test_a_valid_entry() -> None:
     (spec,) = profile.traps
     assert spec.oid == "1.3.6.1.4.1.9.0.1"
     assert spec.where == (("1.3.6.1.4.1.9.1", frozenset({"2", "x"})),)
+
+
+def test_every_title_is_in_the_catalog_list() -> None:
+    from monitors.traps.rules import CATALOG_TITLES, titles
+
+    assert set(titles().values()) <= {t._args[0] for t in CATALOG_TITLES}

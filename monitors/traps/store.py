@@ -1,0 +1,198 @@
+"""The database side of ``opskit traps``: credentials in, traps and alerts out.
+
+- :func:`load_credentials`: the communities and v3 users of the stored SNMP monitors (their
+  secrets decrypted here, handed to the receiver, never logged), and which asset each
+  monitor's host belongs to.
+- :func:`store`: each trap matched to its asset (the source address, then a v1 trap's
+  agent-addr: a monitor's host, an asset's management IP or a registered address), stored
+  in ``snmp_trap`` with what the profiles' rules did, and the alerts raised or cleared through
+  the desk (``raise_alert`` / ``clear_alert``, one alert per asset, condition and instance).
+- :func:`run`: the writer loop, draining the receiver's queue in batches until stopped,
+  refreshing the credentials and pruning old traps now and then.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from assets import queries as registry
+from monitors.models import Monitor, SnmpTrap
+from monitors.traps import rules
+from monitors.traps.receiver import Credentials, Receiver, Trap, V3User
+from opskit import clock, db
+from opskit.alerts import services as alerts
+from opskit.audit import acting_as
+from opskit.crypto import SecretError
+
+log = logging.getLogger(__name__)
+
+RETENTION = timedelta(days=30)
+BATCH = 200  # traps written in one transaction
+REFRESH_S = 60.0  # seconds between reloads of the monitors' credentials
+
+
+def load_credentials(extra_communities: tuple[str, ...] = ()) -> tuple[Credentials, dict[str, int]]:
+    """The SNMP monitors' communities and v3 users, and host → asset id."""
+    communities = {c for c in extra_communities if c}
+    users: list[V3User] = []
+    hosts: dict[str, int] = {}
+    sess = db.session()
+    for monitor in sess.scalars(select(Monitor).where(Monitor.kind == "snmp").order_by(Monitor.id)):
+        settings = monitor.settings or {}
+        host = str(settings.get("host") or "")
+        if host:
+            hosts.setdefault(host, monitor.asset_id)
+        try:
+            secret = json.loads(monitor.secret) if monitor.secret else {}
+        except (SecretError, ValueError):
+            log.warning("monitor %s: its secret cannot be read; its traps are refused", monitor.id)
+            continue
+        if settings.get("version") == "3":
+            if settings.get("user"):
+                users.append(
+                    V3User(
+                        host=host,
+                        user=str(settings["user"]),
+                        auth_proto=settings.get("auth_proto"),
+                        auth_key=secret.get("auth_key"),
+                        priv_proto=settings.get("priv_proto"),
+                        priv_key=secret.get("priv_key"),
+                    )
+                )
+        elif secret.get("community"):
+            communities.add(str(secret["community"]))
+    return Credentials(frozenset(communities), tuple(users)), hosts
+
+
+def _asset_of(trap: Trap, hosts: dict[str, int]) -> int | None:
+    for address in (trap.source, trap.agent_addr):
+        if address and address in hosts:
+            return hosts[address]
+    wanted = [a for a in (trap.source, trap.agent_addr) if a]
+    found = registry.assets_by_identity(ips=wanted)
+    for address in wanted:
+        if address in found:
+            return found[address]
+    return None
+
+
+def _dedup_key(asset_id: int | None, source: str, action: rules.Action) -> str:
+    owner = f"asset{asset_id}" if asset_id is not None else f"ip{source}"
+    key = f"trap:{owner}:{action.condition}"
+    return f"{key}:{action.instance}" if action.instance else key
+
+
+def store_one(trap: Trap, hosts: dict[str, int]) -> SnmpTrap:
+    """Store one trap and raise or clear its alerts (the caller commits)."""
+    asset_id = _asset_of(trap, hosts)
+    done = rules.actions(trap.trap_oid, trap.varbinds)
+    row = SnmpTrap(
+        received_at=trap.received_at,
+        source=trap.source[:45],
+        agent_addr=trap.agent_addr[:45],
+        version=trap.version,
+        asset_id=asset_id,
+        trap_oid=trap.trap_oid[:255],
+        varbinds={oid: value for oid, value in trap.varbinds},
+        actions=", ".join(str(a) for a in done)[:255],
+    )
+    db.session().add(row)
+    for action in done:
+        key = _dedup_key(asset_id, trap.source, action)
+        if action.action == "raise":
+            where = f" [{action.instance}]" if action.instance else ""
+            alerts.raise_alert(
+                key,
+                source="monitor",
+                rule=f"{rules.RULE_PREFIX}{action.profile}.{action.condition}",
+                urgency=action.urgency,
+                message=f"{action.title}{where} (SNMP trap {trap.trap_oid} from {trap.source})",
+                asset_id=asset_id,
+                at=trap.received_at,
+            )
+        else:
+            alerts.clear_alert(key, at=trap.received_at, note=f"SNMP trap {trap.trap_oid}")
+    return row
+
+
+def store(traps: list[Trap], hosts: dict[str, int]) -> None:
+    """Store a batch in one transaction (committed here)."""
+
+    def work() -> None:
+        for trap in traps:
+            store_one(trap, hosts)
+        db.session().flush()
+
+    with acting_as("traps"):
+        db.write(work)
+
+
+def prune(now: Any = None) -> int:
+    """Delete traps older than ``RETENTION``; how many went."""
+    before = (now or clock.now()) - RETENTION
+
+    def work() -> int:
+        result = db.session().execute(delete(SnmpTrap).where(SnmpTrap.received_at < before))
+        return db.rowcount(result)
+
+    return db.write(work)
+
+
+def run(
+    receiver: Receiver,
+    stop: threading.Event,
+    extra_communities: tuple[str, ...] = (),
+    *,
+    refresh_s: float = REFRESH_S,
+    report: Callable[[dict[str, int]], None] | None = None,
+    report_s: float = 60.0,
+) -> None:
+    """Write the receiver's traps until ``stop`` is set (inside an app context)."""
+    creds, hosts = load_credentials(extra_communities)
+    receiver.configure(creds)
+    db.session().commit()
+    next_refresh = time.monotonic() + refresh_s
+    next_report = time.monotonic() + report_s
+    next_prune = time.monotonic()
+    last: dict[str, int] = {}
+    while not stop.is_set():
+        batch: list[Trap] = []
+        try:
+            batch.append(receiver.queue.get(timeout=0.2))
+            while len(batch) < BATCH:
+                batch.append(receiver.queue.get_nowait())
+        except queue.Empty:
+            pass
+        if batch:
+            try:
+                store(batch, hosts)
+            except Exception:  # the next batch may be fine; never stop receiving
+                log.exception("%d traps could not be stored", len(batch))
+                receiver.counts["store_failed"] += len(batch)
+                db.session().rollback()
+            else:
+                receiver.counts["stored"] += len(batch)
+        now = time.monotonic()
+        if now >= next_refresh:
+            creds, hosts = load_credentials(extra_communities)
+            receiver.configure(creds)
+            db.session().commit()
+            next_refresh = now + refresh_s
+        if now >= next_prune:
+            prune()
+            next_prune = now + 3600
+        if report is not None and now >= next_report:
+            stats = receiver.stats()
+            if stats != last:
+                report(stats)
+                last = stats
+            next_report = now + report_s
