@@ -52,7 +52,8 @@ browser-deps:
 	  echo "browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; exit 1; \
 	fi
 
-# Debian's net-snmp agent and command-line tools for bench/poll.py (opskit vs snmpbulkwalk).
+# Debian's net-snmp agent and command-line tools for bench/poll.py (opskit vs snmpbulkwalk) and
+# the trap tests (net-snmp's snmptrap sends real traps to `opskit traps`).
 bench-deps:
 	@if command -v snmpbulkwalk >/dev/null && [ -x /usr/sbin/snmpd ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
@@ -69,7 +70,7 @@ lint: install-dev
 
 # The whole suite, then the suite again with the clock shifted (45 days ahead at 17:30 UTC, a
 # month's and the year's last day at 23:30 on site): a test tied to today's date fails here.
-test: install-dev browser-deps lint
+test: install-dev browser-deps bench-deps lint
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 	$(BIN)/python tools/shifted_clock.py run -n auto --dist loadgroup -p no:cacheprovider
 
