@@ -196,6 +196,23 @@ class Settings:
         },
     )
 
+    syslog_port: int = field(
+        default=514,
+        metadata={
+            "env": "SYSLOG_PORT",
+            "doc": "Port (UDP and TCP) `opskit syslog receive` listens on; below 1024 needs root "
+            "or CAP_NET_BIND_SERVICE (else e.g. 10514 and a redirect, see Syslog)",
+        },
+    )
+    syslog_retention_days: int = field(
+        default=180,
+        metadata={
+            "env": "SYSLOG_RETENTION_DAYS",
+            "doc": "Days received syslog messages are kept (network logs: at least six months "
+            "by the Cybersecurity Law)",
+        },
+    )
+
     import_max_rows: int = field(
         default=200_000,
         metadata={
@@ -238,6 +255,10 @@ class Settings:
         if self.import_max_rows < 1:
             raise ConfigError(
                 f"{ENV_PREFIX}IMPORT_MAX_ROWS: must be at least 1, got {self.import_max_rows}"
+            )
+        if not 1 <= self.syslog_port <= 65535:
+            raise ConfigError(
+                f"{ENV_PREFIX}SYSLOG_PORT: expected a port from 1 to 65535, got {self.syslog_port}"
             )
         if self.default_locale not in LOCALES:
             raise ConfigError(

@@ -5,4 +5,12 @@ core's registries (``opskit.jobs``, ``opskit.alerts.wording.register_rule_titles
 ``opskit.migrate`` imports each one's ``models`` so Alembic sees every table.
 """
 
-DOMAINS = ("opskit.alerts", "opskit.servicedesk", "assets", "inspections", "monitors", "reports")
+DOMAINS = (
+    "opskit.alerts",
+    "opskit.servicedesk",
+    "assets",
+    "inspections",
+    "monitors",
+    "monitors.syslog",
+    "reports",
+)

@@ -1,0 +1,135 @@
+"""``opskit syslog``: ``receive`` (until SIGINT/SIGTERM), ``prune`` (the retention), ``rules``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from monitors.syslog import receiver, rules, store
+
+
+def _line(stats: dict[str, int]) -> str:
+    return (
+        f"syslog: received {stats['received']} (UDP {stats['udp']}, TCP {stats['tcp']}), "
+        f"stored {stats['stored']}, dropped {stats['dropped']} (queue full), "
+        f"malformed {stats['malformed']}, truncated {stats['truncated']}, "
+        f"not stored {stats['store_failed']}, queued {stats['queued']}"
+    )
+
+
+def _configured_port() -> int:
+    settings = current_app.config.get("OPSKIT_SETTINGS")
+    return int(getattr(settings, "syslog_port", receiver.DEFAULT_PORT))
+
+
+@click.group("syslog")
+def syslog_cli() -> None:
+    """Syslog from switches and servers: receive, store, alert, prune."""
+
+
+@syslog_cli.command("receive")
+@click.option(
+    "--host",
+    default="0.0.0.0",  # noqa: S104 - every switch of the room sends here
+    show_default=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="UDP and TCP port (default OPSKIT_SYSLOG_PORT, 514); below 1024 needs root: "
+    "use e.g. 10514 and a redirect (README, Syslog).",
+)
+@click.option("--udp/--no-udp", default=True, show_default=True, help="Listen on UDP.")
+@click.option("--tcp/--no-tcp", default=True, show_default=True, help="Listen on TCP.")
+@click.option(
+    "--queue",
+    "queue_size",
+    default=receiver.DEFAULT_QUEUE,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Messages waiting for the database at most; beyond, messages are dropped and counted.",
+)
+@click.option(
+    "--report-every",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between the counters' lines on stderr (when they changed).",
+)
+@with_appcontext
+def receive_cmd(
+    host: str, port: int | None, udp: bool, tcp: bool, queue_size: int, report_every: float
+) -> None:
+    """Receive syslog (RFC 3164, RFC 5424, Huawei/H3C, Cisco) over UDP and TCP: store every
+    message, raise and clear alerts by the rules."""
+    if not udp and not tcp:
+        raise click.UsageError("--no-udp and --no-tcp: nothing to listen on")
+    try:
+        writer = store.Writer()
+    except rules.RuleError as exc:
+        raise click.ClickException(str(exc)) from None
+    rx = receiver.Receiver(
+        host, _configured_port() if port is None else port, udp=udp, tcp=tcp, queue_size=queue_size
+    )
+    try:
+        rx.start()
+    except receiver.BindError as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    protocols = " and ".join(p for p, on in (("UDP", udp), ("TCP", tcp)) if on)
+    click.echo(
+        f"receiving syslog on {protocols} {host}:{rx.port} ({len(writer.engine.rules)} rules); "
+        "Ctrl+C stops",
+        err=True,
+    )
+    try:
+        store.run(
+            rx,
+            stop,
+            writer=writer,
+            report=lambda s: click.echo(_line(s), err=True),
+            report_s=report_every,
+        )
+    finally:
+        rx.stop()
+        click.echo(_line(rx.stats()), err=True)
+
+
+@syslog_cli.command("prune")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Keep this many days (default OPSKIT_SYSLOG_RETENTION_DAYS, 180).",
+)
+@with_appcontext
+def prune_cmd(days: int | None) -> None:
+    """Delete stored messages older than the retention, in batches."""
+    gone = store.prune(days=days)
+    click.echo(f"{gone} syslog messages deleted (older than {days or store.retention_days()} days)")
+
+
+@syslog_cli.command("rules")
+@with_appcontext
+def rules_cmd() -> None:
+    """Check the rules (shipped and <instance>/syslog_rules.yaml) and list them."""
+    try:
+        found = store.load_rules()
+    except rules.RuleError as exc:
+        raise click.ClickException(str(exc)) from None
+    for rule in found:
+        extra = (
+            f", burst {rule.burst_count} in {rule.burst_seconds:g} s"
+            if rule.burst_count > 1
+            else ""
+        )
+        clears = ", clears" if rule.clear is not None else ""
+        click.echo(f"{rule.name}: {rule.urgency} {rule.title}{extra}{clears} ({rule.origin})")
