@@ -62,3 +62,11 @@ def test_flood_of_50000_udp_packets_is_shed_not_hoarded() -> None:
         assert rx.queue.get_nowait().text == "still here"
     finally:
         rx.stop()
+
+
+def test_a_refused_privileged_port_says_what_to_do() -> None:
+    from monitors.syslog.receiver import _bind_error
+
+    message = str(_bind_error("UDP", "127.0.0.1", 514, PermissionError(13, "Permission denied")))
+    assert "port 514" in message and "root or CAP_NET_BIND_SERVICE" in message
+    assert "--port 10514" in message and "--to-ports 10514" in message
