@@ -1,4 +1,5 @@
-"""Probe one agent: read its system group, pick the matching profiles, read what they map.
+"""Probe one agent, over 500 lines: discovery, then each section the profiles map (metrics,
+interfaces, storage, LLDP, ARP, inventory) read from one set of requests, kept in one module.
 
 :func:`probe` returns one JSON-ready dict::
 
