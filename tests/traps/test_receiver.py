@@ -37,7 +37,10 @@ ON_BATTERY = "1.3.6.1.2.1.33.2.1"  # upsTrapOnBattery
 ALARM_REMOVED = "1.3.6.1.2.1.33.2.4"  # upsAlarmEntryRemoved
 ALARM_DESCR = "1.3.6.1.2.1.33.1.6.2.1.2"  # upsAlarmDescr
 ALARM_ON_BATTERY = "1.3.6.1.2.1.33.1.6.3.2"  # upsAlarmOnBattery
-DEADLINE_S = 2.0
+DEADLINE_S = 2.0  # the issue's promise: on battery -> an A alert within 2 s (the must-show test)
+#: the other tests wait this long for a trap's effect: a bound for a hung receiver, not a speed
+#: goal (the suite runs browsers and PostgreSQL beside it on two cores)
+ARRIVAL_S = 10.0
 
 
 @dataclass
@@ -95,7 +98,7 @@ def running(db_app: Flask) -> Iterator[Running]:
     assert not failed, failed
 
 
-def _wait(app: Flask, found: Callable[[], Any], what: str, limit: float = DEADLINE_S) -> Any:
+def _wait(app: Flask, found: Callable[[], Any], what: str, limit: float = ARRIVAL_S) -> Any:
     """Poll the database until ``found()`` is truthy; fail after ``limit`` seconds."""
     deadline = time.monotonic() + limit
     with app.app_context():
@@ -206,7 +209,7 @@ def _raw(port: int, data: bytes) -> None:
 def test_v2c_on_battery_raises_an_a_alert_and_its_clear_resolves_it(running: Running) -> None:
     key = f"trap:asset{running.asset_id}:ups_on_battery"
     _send(running.port, _v2c(), ON_BATTERY)
-    alert = _wait(running.app, _open_alert(key), "upsTrapOnBattery raising an A alert")
+    alert = _wait(running.app, _open_alert(key), "upsTrapOnBattery raising an A alert", DEADLINE_S)
     assert (alert.urgency, alert.asset_id, alert.rule) == (
         "A",
         running.asset_id,
@@ -310,7 +313,7 @@ def test_a_storm_is_shed_and_counted(db_app: Flask) -> None:
         time.sleep(0.1)
         for _ in range(20):
             _send(rx.port, _v2c(EXTRA_COMMUNITY), ON_BATTERY)
-        deadline = time.monotonic() + DEADLINE_S
+        deadline = time.monotonic() + ARRIVAL_S
         while rx.stats()["accepted"] + rx.stats()["shed"] < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         stats = rx.stats()
