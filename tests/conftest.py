@@ -129,11 +129,25 @@ def _fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: 
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_schema_url")
     engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text(_empty_postgres()))
     engine.dispose()
     return url
+
+
+def _empty_postgres() -> str:
+    """Every table emptied (children first) and every sequence back to 1, in one round trip: a
+    test leaves a few rows, which DELETE removes in ~5 ms where TRUNCATE of the 55 tables took
+    0.3 s of each PostgreSQL test's setup. (Built when called: the domains' models are all
+    imported by then.)"""
+    return "; ".join(
+        [
+            *(f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)),
+            "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind = 'S' AND n.nspname = current_schema()",
+        ]
+    )
 
 
 def make_test_app(database_url: str, instance: Path, hashes: dict[str, str], **config) -> Flask:
