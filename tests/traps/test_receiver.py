@@ -140,8 +140,15 @@ def _trap_with(oid: str) -> Callable[[], SnmpTrap | None]:
 # --- senders ---------------------------------------------------------------------------------
 
 
-def _send(port: int, auth: Any, oid: str, varbinds: list[tuple[str, Any]] = ()) -> None:  # type: ignore[assignment]
-    """One notification sent by pysnmp's notification originator."""
+def _send(
+    port: int,
+    auth: Any,
+    oid: str,
+    varbinds: list[tuple[str, Any]] = (),  # type: ignore[assignment]
+    times: int = 1,
+) -> None:
+    """A notification sent by pysnmp's notification originator (``times`` over, from one engine:
+    an engine costs about a second to make)."""
     from pysnmp.hlapi.v3arch.asyncio import (
         ContextData,
         NotificationType,
@@ -154,11 +161,12 @@ def _send(port: int, auth: Any, oid: str, varbinds: list[tuple[str, Any]] = ()) 
     async def go() -> None:
         engine = SnmpEngine()
         target = await UdpTransportTarget.create(("127.0.0.1", port), timeout=1, retries=0)
-        notification = NotificationType(ObjectIdentity(oid)).add_varbinds(*varbinds)
-        error, *_ = await send_notification(
-            engine, auth, target, ContextData(), "trap", notification
-        )
-        assert not error, error
+        for _ in range(times):
+            notification = NotificationType(ObjectIdentity(oid)).add_varbinds(*varbinds)
+            error, *_ = await send_notification(
+                engine, auth, target, ContextData(), "trap", notification
+            )
+            assert not error, error
         engine.close_dispatcher()
 
     asyncio.run(go())
@@ -311,8 +319,7 @@ def test_a_storm_is_shed_and_counted(db_app: Flask) -> None:
             creds, _hosts = store.load_credentials((EXTRA_COMMUNITY,))
         rx.configure(creds)
         time.sleep(0.1)
-        for _ in range(20):
-            _send(rx.port, _v2c(EXTRA_COMMUNITY), ON_BATTERY)
+        _send(rx.port, _v2c(EXTRA_COMMUNITY), ON_BATTERY, times=20)
         deadline = time.monotonic() + ARRIVAL_S
         while rx.stats()["accepted"] + rx.stats()["shed"] < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
