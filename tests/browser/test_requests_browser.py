@@ -128,9 +128,9 @@ def test_log_a_phone_request_in_30_seconds_then_respond_arrive_and_resolve(
     page.locator("[data-action=resolve-submit]").tap()
     expect(page.locator("[data-field=status]").first).to_have_text("已解决")
     expect(page.locator("#request-facts [data-field=cause]")).to_have_text("账号被锁定")
-    kinds = page.locator("#request-history tr[data-kind]").evaluate_all(
-        "rows => rows.map(r => r.dataset.kind)"
-    )
+    history = page.locator("#request-history tr[data-kind]")
+    expect(history).to_have_count(5)  # the page after the step has loaded (not the one before)
+    kinds = history.evaluate_all("rows => rows.map(r => r.dataset.kind)")
     assert kinds == ["opened", "responded", "assigned", "onsite", "resolved"]
     assert guard.external == [], f"requests left 127.0.0.1: {guard.external}"
 
