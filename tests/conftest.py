@@ -35,7 +35,7 @@ from opskit import create_app, migrate
 from opskit.config import Settings
 from opskit.db import Base, make_engine
 from opskit.models import User
-from tests import url_builders
+from tests import template_cache, url_builders
 
 POSTGRES_URL = os.environ.get("OPSKIT_TEST_POSTGRES_URL", "").strip()
 #: the instant the whole run takes as "now" (tools/shifted_clock.py sets it); empty: the real clock
@@ -157,6 +157,7 @@ def make_test_app(database_url: str, instance: Path, hashes: dict[str, str], **c
         secret_key="test-secret-key",
     )
     app = create_app({"TESTING": True, **config}, settings=settings)
+    template_cache.share(app)
     with app.app_context():
         from opskit import db
 
