@@ -294,6 +294,11 @@ def _clock_time(value: Any, where: str) -> time:
         raise PolicyError(f"{where}: expected HH:MM, got {value!r}") from None
 
 
+#: policies parsed, by (text, zone, source, site years): a page with SLA clocks asks for the
+#: policy on every request, and parsing its YAML took longer than the rest of the page
+_PARSED: dict[tuple[Any, ...], Policy] = {}
+
+
 def load_policy(
     text: str,
     tz: ZoneInfo,
@@ -302,7 +307,24 @@ def load_policy(
 ) -> Policy:
     """Parse and validate a policy; every error names the file and the key. ``arrangements``:
     the site file's years (``opskit.calendar.site_arrangements()``), under the policy's
-    ``calendar_overrides`` (which win on a date both name)."""
+    ``calendar_overrides`` (which win on a date both name). The same text, zone and years give
+    the same (immutable) policy, parsed once per process."""
+    key = (text, str(tz), source, tuple(sorted((arrangements or {}).items())))
+    policy = _PARSED.get(key)
+    if policy is None:
+        policy = _parse_policy(text, tz, source, arrangements)
+        if len(_PARSED) >= 64:  # a few policies per site: never let edits pile up
+            _PARSED.clear()
+        _PARSED[key] = policy
+    return policy
+
+
+def _parse_policy(
+    text: str,
+    tz: ZoneInfo,
+    source: str,
+    arrangements: Mapping[int, Arrangement] | None,
+) -> Policy:
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
