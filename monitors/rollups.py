@@ -64,11 +64,14 @@ LOCK_KEY = 0x6F70_6B31  # PostgreSQL advisory lock: one rollup/prune at a time a
 def _exclusive(session: Session) -> bool:
     """Take the rollup lock for this transaction (PostgreSQL); ``False`` when another has it.
 
-    Two pollers upserting the same buckets at once could deadlock; the second one skips.
+    Two pollers upserting the same buckets at once could deadlock; the second one skips. The
+    lock is the schema's (advisory locks are the whole database's): pollers of another opskit
+    in the same database, in its own schema, never make this one skip.
     """
     if session.get_bind().dialect.name != "postgresql":
         return True  # SQLite has one writer at a time anyway
-    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(LOCK_KEY))))
+    schema = func.hashtext(func.current_schema())
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(LOCK_KEY, schema))))
 
 
 @dataclass(frozen=True)
