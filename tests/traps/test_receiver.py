@@ -278,16 +278,19 @@ def test_malformed_packets_are_counted_and_the_next_trap_still_arrives(
     _raw(running.port, b"\x30\x03\x02\x01")
     _send(running.port, _v2c("wrong-community"), ON_BATTERY)
     _send(running.port, _v3("nobody"), ON_BATTERY)
-    deadline = time.monotonic() + 5  # the counters (the 2 s promise is the alert's)
+    # the unknown v3 user's trap is refused: pysnmp counts it as an unknown user name, or as
+    # an unknown engine ID when it has not met the sender's engine yet (a CI run saw the latter)
+    deadline = time.monotonic() + ARRIVAL_S  # the counters (the 2 s promise is the alert's)
     while time.monotonic() < deadline:
         stats = running.receiver.stats()
-        if stats["malformed"] >= 3 and stats["bad_community"] >= 1 and stats["unknown_user"]:
+        v3_refused = stats["unknown_user"] + stats["auth_failed"]
+        if stats["malformed"] >= 3 and stats["bad_community"] >= 1 and v3_refused:
             break
         time.sleep(0.05)
     stats = running.receiver.stats()
     assert stats["malformed"] >= 3, stats
     assert stats["bad_community"] >= 1, stats
-    assert stats["unknown_user"] >= 1, stats
+    assert stats["unknown_user"] + stats["auth_failed"] >= 1, stats
     assert stats["accepted"] == 0, stats
     key = f"trap:asset{running.asset_id}:ups_on_battery"
     _send(running.port, _v2c(), ON_BATTERY)
