@@ -8,8 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from monitors import kinds, metrics
+from monitors.profiles import load_profiles
 from opskit.alerts.wording import human_duration
 
 #: Metrics shown first on the monitors list (one value each), in this order.
@@ -25,6 +27,48 @@ KEY_METRICS = (
     "pdu.current_a",
     "service.up",
 )
+
+
+#: the device profiles' titles (``title:`` in monitors/profiles/*.yaml), written here so the
+#: catalog extracts them; a test checks every shipped profile's title is listed
+PROFILE_TITLES = (
+    _l("AKCP sensorProbe"),
+    _l("APC cooling unit (InRow DX/RD)"),
+    _l("APC environment monitoring unit"),
+    _l("APC InRow RC air conditioner"),
+    _l("APC NetBotz environment monitor"),
+    _l("APC rack PDU"),
+    _l("APC Smart-UPS"),
+    _l("ARP table (IP-MIB)"),
+    _l("Delta UPS network card"),
+    _l("Eaton UPS (XUPS-MIB)"),
+    _l("Hardware inventory (ENTITY-MIB)"),
+    _l("Host resources (HOST-RESOURCES-MIB)"),
+    _l("HW group Poseidon / Damocles"),
+    _l("HW group STE / STE2"),
+    _l("Interfaces (IF-MIB)"),
+    _l("Liebert / Vertiv (LIEBERT-GP)"),
+    _l("LLDP neighbours (LLDP-MIB)"),
+    _l("Raritan PX rack PDU"),
+    _l("Rittal CMC III monitoring unit"),
+    _l("Rittal LCP cooling (Carel pCOWeb)"),
+    _l("Server Technology Sentry PDU"),
+    _l("Socomec UPS (NetVision)"),
+    _l("Stulz air conditioner (WIB 8000)"),
+    _l("System group (SNMPv2-MIB)"),
+    _l("Net-SNMP host (UCD-SNMP-MIB)"),
+    _l("UPS (RFC 1628 UPS-MIB)"),
+)
+
+
+def profile_title(name: str) -> str:
+    """A device profile as people call it, translated (``apc_ups`` → APC Smart-UPS); a profile
+    without a title reads as its description's first words, never its key."""
+    for profile in load_profiles():
+        if profile.name == name:
+            text = profile.title or profile.description.split(",")[0][:60]
+            return _(text) if text else name
+    return name
 
 
 def _number(value: float) -> str:

@@ -1,4 +1,6 @@
-"""Device profiles: YAML files that map a device's OIDs onto the metric vocabulary.
+"""Over 500 lines: the one YAML format of device profiles, its schema, parser and match rules.
+
+Device profiles: YAML files that map a device's OIDs onto the metric vocabulary.
 
 Adding a vendor is adding one file to ``monitors/profiles/``. Every shipped file is validated by a
 test; a mistake is reported as ``FILE: FIELD: what is wrong`` (e.g. ``apc_ups.yaml: metrics[3].unit:
@@ -8,6 +10,10 @@ Schema (all OIDs numeric, dotted, no leading dot)::
 
     name: apc_ups                 # required, unique, [a-z0-9_]+
     description: APC PowerNet UPS # optional free text
+    title: APC Smart-UPS          # what people call it, in English (monitors.formatting lists
+                                  #   every title for the catalog; a test checks each file has one)
+    asset: {kind: ups, vendor: APC}  # optional: what a device it matches is (an assets kind) and
+                                  #   its maker; subnet discovery proposes them (monitors/discover)
     match:                        # required; the profile applies when ANY given test passes
       always: true                #   every agent (SNMPv2-MIB system, IF-MIB, ...)
       sys_object_id: [1.3.6.1.4.1.318]   # sysObjectID equal to or under one of these prefixes
@@ -69,6 +75,7 @@ from typing import Any
 
 import yaml
 
+from assets.queries import asset_kinds
 from monitors.metrics import METRICS
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
@@ -80,7 +87,8 @@ SOURCES = ("oid", "column", "percent", "product")
 
 _OID = re.compile(r"^[0-2](\.\d+)+$")
 _NAME = re.compile(r"^[a-z0-9_]+$")
-_TOP_KEYS = {"name", "description", "match", "metrics", "inventory", "traps", *SECTIONS}
+_TOP_KEYS = {"name", "description", "title", "asset", "match", "metrics", "inventory", "traps"}
+_TOP_KEYS |= set(SECTIONS)
 URGENCIES = ("A", "B", "C")
 _TRAP_KEYS = {"oid", "raise", "clear", "urgency", "title", "where", "instance"}
 _MATCH_KEYS = {"always", "sys_object_id", "sys_descr", "subtree"}
@@ -152,6 +160,9 @@ class Profile:
     name: str
     file: str
     description: str = ""
+    title: str = ""
+    asset_kind: str = ""  # an AssetKind value, or "" when the profile does not say
+    vendor: str = ""
     always: bool = False
     sys_object_id: tuple[str, ...] = ()
     sys_descr: re.Pattern[str] | None = None
@@ -380,6 +391,15 @@ def _parse_trap(file: str, where: str, entry: Any) -> TrapSpec:
     return TrapSpec(**kw)
 
 
+def _parse_asset(file: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or set(value) - {"kind", "vendor"}:
+        raise ProfileError(file, "asset", "expected a mapping with kind and/or vendor")
+    kind, kinds = value.get("kind", ""), asset_kinds()
+    if kind and kind not in kinds:
+        raise ProfileError(file, "asset.kind", f"expected one of {', '.join(kinds)}, got {kind!r}")
+    return {"asset_kind": kind or "", "vendor": str(value.get("vendor") or "").strip()}
+
+
 def parse_profile(file: str, data: Any) -> Profile:
     """Validate one profile's parsed YAML; ``file`` is the name used in error messages."""
     if not isinstance(data, dict):
@@ -407,6 +427,8 @@ def parse_profile(file: str, data: Any) -> Profile:
         "name": name,
         "file": file,
         "description": str(data.get("description", "")),
+        "title": str(data.get("title") or "").strip(),
+        **_parse_asset(file, data.get("asset", {})),
     }
     if "always" in match:
         if not isinstance(match["always"], bool):

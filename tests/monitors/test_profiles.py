@@ -235,6 +235,8 @@ CASES = [
         "model, serial or firmware",
     ),
     ({**GOOD, "lldp": "yes"}, "lldp", "true or false"),
+    ({**GOOD, "asset": {"kind": "toaster"}}, "asset.kind", "expected one of server, switch"),
+    ({**GOOD, "asset": {"model": "X"}}, "asset", "kind and/or vendor"),
     ({**GOOD, "colour": "red"}, "colour", "unknown key"),
 ]
 
@@ -316,3 +318,22 @@ def test_free_percent_and_offset_parse() -> None:
     assert mem.free == ("1.3.6.1.4.1.99.6", "1.3.6.1.4.1.99.7")
     assert set(mem.columns) == {"1.3.6.1.4.1.99.5", "1.3.6.1.4.1.99.6", "1.3.6.1.4.1.99.7"}
     assert (load.scale, load.offset) == (-1, 100) and mem.offset == 0
+
+
+def test_every_shipped_profile_has_a_title_in_the_catalog_and_a_known_asset_kind() -> None:
+    """People read a profile's title (translated), never its key; subnet discovery proposes
+    the asset kind a matched profile implies (``asset: {kind: ...}``)."""
+    from assets.models import AssetKind
+    from monitors.formatting import PROFILE_TITLES, profile_title
+
+    listed = {str(t._args[0]) for t in PROFILE_TITLES}
+    for profile in load_profiles(PROFILE_DIR):
+        assert profile.title, f"{profile.file}: title: required (what people call it)"
+        assert profile.title in listed, f"{profile.file}: add {profile.title!r} to PROFILE_TITLES"
+        assert profile.asset_kind in {"", *(k.value for k in AssetKind)}
+    by_name = {p.name: p for p in load_profiles(PROFILE_DIR)}
+    assert (by_name["ups_mib"].asset_kind, by_name["apc_ups"].vendor) == ("ups", "APC")
+    assert by_name["apc_pdu"].asset_kind == "pdu"
+    assert by_name["apc_inrow"].asset_kind == "precision_ac"
+    assert by_name["lldp"].asset_kind == ""  # a standard MIB says nothing of what the device is
+    assert profile_title("apc_ups") == "APC Smart-UPS"  # outside a request: the English title
