@@ -1,10 +1,11 @@
 """Reads of the monitoring tables: latest readings, chart series, monitors, poller heartbeat;
-the LLDP-vs-registry comparison (``compare_links``, from ``monitors.topology``); and the
-availability and outages computed from the state flips (``monitors.availability``)."""
+which asset sends from an address (``assets_by_source``: syslog, traps); the LLDP-vs-registry
+comparison (``compare_links``, from ``monitors.topology``); and the availability and outages
+computed from the state flips (``monitors.availability``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -131,6 +132,32 @@ def monitors(asset_id: int | None = None) -> list[Monitor]:
     if asset_id is not None:
         query = query.where(Monitor.asset_id == asset_id)
     return list(db.session().scalars(query))
+
+
+def snmp_hosts() -> dict[str, int]:
+    """The SNMP monitors' ``host`` setting → their asset id (monitors sharing a host: the
+    lowest id wins)."""
+    out: dict[str, int] = {}
+    query = select(Monitor).where(Monitor.kind == "snmp").order_by(Monitor.id)
+    for monitor in db.session().scalars(query):
+        host = str((monitor.settings or {}).get("host") or "")
+        if host:
+            out.setdefault(host, monitor.asset_id)
+    return out
+
+
+def assets_by_source(
+    addresses: Iterable[str], hosts: Mapping[str, int] | None = None
+) -> dict[str, int | None]:
+    """Address → id of the asset sending from it (syslog, traps), ``None`` when none: an SNMP
+    monitor's host first (``hosts``, read by :func:`snmp_hosts` when not given), then an
+    asset's management IP or a registered address (``assets_by_identity``). Empty addresses
+    are left out; the rest keep their order."""
+    wanted = list(dict.fromkeys(a for a in addresses if a))
+    if hosts is None:
+        hosts = snmp_hosts() if wanted else {}
+    found = assets.assets_by_identity(ips=[a for a in wanted if a not in hosts])
+    return {a: hosts[a] if a in hosts else found.get(a) for a in wanted}
 
 
 def poller_health(now: datetime | None = None) -> dict[str, Any]:

@@ -25,8 +25,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import delete, insert, select
 
-from assets import queries as registry
-from monitors.models import Monitor
+from monitors import queries
 from monitors.syslog import rules
 from monitors.syslog.models import SyslogMessage
 from monitors.syslog.parsing import Message
@@ -71,14 +70,9 @@ class Writer:
             self._assets_at = time.monotonic()
         wanted = sorted(s for s in sources if s not in self._assets)
         if wanted:
-            hosts: dict[str, int] = {}
-            for monitor in db.session().scalars(select(Monitor).where(Monitor.kind == "snmp")):
-                host = str((monitor.settings or {}).get("host") or "")
-                if host in wanted:
-                    hosts.setdefault(host, monitor.asset_id)
-            found = registry.assets_by_identity(ips=[w for w in wanted if w not in hosts])
+            found = queries.assets_by_source(wanted)
             for source in wanted:
-                self._assets[source] = hosts.get(source, found.get(source))
+                self._assets[source] = found.get(source)
         return {s: self._assets.get(s) for s in sources}
 
     def store(self, messages: list[Message]) -> int:

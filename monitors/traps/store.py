@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from assets import queries as registry
+from monitors import queries
 from monitors.models import Monitor, SnmpTrap
 from monitors.traps import rules
 from monitors.traps.receiver import Credentials, Receiver, Trap, V3User
@@ -44,13 +44,10 @@ def load_credentials(extra_communities: tuple[str, ...] = ()) -> tuple[Credentia
     """The SNMP monitors' communities and v3 users, and host → asset id."""
     communities = {c for c in extra_communities if c}
     users: list[V3User] = []
-    hosts: dict[str, int] = {}
     sess = db.session()
     for monitor in sess.scalars(select(Monitor).where(Monitor.kind == "snmp").order_by(Monitor.id)):
         settings = monitor.settings or {}
         host = str(settings.get("host") or "")
-        if host:
-            hosts.setdefault(host, monitor.asset_id)
         try:
             secret = json.loads(monitor.secret) if monitor.secret else {}
         except (SecretError, ValueError):
@@ -70,19 +67,15 @@ def load_credentials(extra_communities: tuple[str, ...] = ()) -> tuple[Credentia
                 )
         elif secret.get("community"):
             communities.add(str(secret["community"]))
-    return Credentials(frozenset(communities), tuple(users)), hosts
+    return Credentials(frozenset(communities), tuple(users)), queries.snmp_hosts()
 
 
 def _asset_of(trap: Trap, hosts: dict[str, int]) -> int | None:
-    for address in (trap.source, trap.agent_addr):
-        if address and address in hosts:
-            return hosts[address]
-    wanted = [a for a in (trap.source, trap.agent_addr) if a]
-    found = registry.assets_by_identity(ips=wanted)
-    for address in wanted:
-        if address in found:
-            return found[address]
-    return None
+    """The source's asset, else the agent-addr's; a monitor's host (of either) comes first."""
+    addresses = [a for a in (trap.source, trap.agent_addr) if a]
+    monitored = [a for a in addresses if a in hosts]
+    found = queries.assets_by_source(monitored[:1] or addresses, hosts)
+    return next((asset for asset in found.values() if asset is not None), None)
 
 
 def _dedup_key(asset_id: int | None, source: str, action: rules.Action) -> str:
