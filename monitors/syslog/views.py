@@ -16,16 +16,7 @@ from opskit import clock
 
 bp = Blueprint("syslog", __name__, url_prefix="/monitoring/syslog")
 
-SEVERITY_WORDS = (
-    _l("Emergency"),
-    _l("Alert"),
-    _l("Critical"),
-    _l("Error"),
-    _l("Warning"),
-    _l("Notice"),
-    _l("Informational"),
-    _l("Debug"),
-)
+SEVERITY_WORDS = queries.SEVERITY_WORDS
 SEVERITY_COLOURS = ("danger", "danger", "danger", "danger", "warning", "info", "secondary", "light")
 FACILITY_WORDS = {
     0: _l("kernel"),

@@ -68,7 +68,7 @@ RULE_TITLES: dict[str, RuleTitle] = {}
 def register_rule_titles(prefix: str, title: RuleTitle) -> None:
     """Name the rules that begin with ``prefix`` (e.g. ``"patrol."``) by ``title(group, name)``,
     the rule's rest split at its last dot (``patrol.room_environment.hot_aisle_temp`` →
-    ``("room_environment", "hot_aisle_temp")``)."""
+    ``("room_environment", "hot_aisle_temp")``; ``syslog.link_down`` → ``("", "link_down")``)."""
     RULE_TITLES[prefix] = title
 
 
@@ -192,7 +192,7 @@ def rule_title(rule: str, known: dict[str, str] | None = None) -> str | None:
     for prefix, title in RULE_TITLES.items():
         if rule.startswith(prefix):
             group, _dot, name = rule[len(prefix) :].rpartition(".")
-            return title(group, name) if group else None
+            return title(group, name)
     if rule in OTHER_RULES:
         return str(OTHER_RULES[rule])
     return (known if known is not None else _rule_titles()).get(rule)

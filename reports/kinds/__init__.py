@@ -14,6 +14,7 @@ from reports.kinds import (
     patrol,
     repairs,
     service_requests,
+    syslog,
     topology,
     warranty,
 )
@@ -24,6 +25,7 @@ KINDS: dict[str, ReportKind] = {
     "config_storage": config_storage.KIND,
     "topology": topology.KIND,
     "ip": ip.KIND,
+    "syslog": syslog.KIND,
     "patrol": patrol.KIND,
     "alerts": alerts.KIND,
     "service_requests": service_requests.KIND,
