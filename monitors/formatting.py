@@ -50,6 +50,7 @@ PROFILE_TITLES = (
     _l("Liebert / Vertiv (LIEBERT-GP)"),
     _l("LLDP neighbours (LLDP-MIB)"),
     _l("Raritan PX rack PDU"),
+    _l("Raritan PX2 / PX3 rack PDU"),
     _l("Rittal CMC III monitoring unit"),
     _l("Rittal LCP cooling (Carel pCOWeb)"),
     _l("Server Technology Sentry PDU"),

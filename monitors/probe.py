@@ -34,7 +34,7 @@ from typing import Any
 
 from monitors import snmp
 from monitors.metrics import METRICS, impossible
-from monitors.profiles import MetricSpec, Profile, load_profiles
+from monitors.profiles import INDEX_PART, MetricSpec, Profile, load_profiles, where_columns
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
@@ -130,6 +130,12 @@ def _key(value: Any) -> str:
     return str(value)
 
 
+def _part(index: str, at: int) -> str | None:
+    """One part of a row index (``at`` as a Python list position), None when it has fewer."""
+    parts = index.split(".")
+    return parts[at] if -len(parts) <= at < len(parts) else None
+
+
 def _index_sort(index: str) -> tuple[int, ...]:
     try:
         return tuple(int(p) for p in index.split("."))
@@ -153,6 +159,11 @@ class _Reader:
     def kept(self, indexes: list[str], where: tuple[tuple[str, frozenset[str]], ...]) -> list[str]:
         """The indexes whose row meets every ``where`` condition."""
         for column, allowed in where:
+            if column.startswith(INDEX_PART):  # a part of the row index (1 the first, -1 the last)
+                at = int(column.removeprefix(INDEX_PART))
+                at = at - 1 if at > 0 else at
+                indexes = [i for i in indexes if _part(i, at) in allowed]
+                continue
             values = self.col(column)
             indexes = [i for i in indexes if i in values and _key(values[i]) in allowed]
         return indexes
@@ -459,7 +470,7 @@ async def probe_async(
                 scalar_oids.append(source)
             else:
                 columns.append(source["column"])
-                columns += [column for column, _ in source["where"]]
+                columns += where_columns(source["where"])
         sections |= profile.sections
     columns += _section_columns(sections)
     scalars = dict(first)

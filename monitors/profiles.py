@@ -36,7 +36,10 @@ Schema (all OIDs numeric, dotted, no leading dot)::
                                          #   also names it (e.g. a unit name for its sensors)
         where: {column: COLUMN, in: [VALUE, ...]}  # optional, tables: keep rows whose COLUMN
                                          #   value (int, or OID/text as a string) is in the list;
-                                         #   a list of such conditions keeps rows meeting all
+                                         #   a list of such conditions keeps rows meeting all;
+                                         #   {index: -1, in: [1]} tests a part of the row's index
+                                         #   instead (1 the first, -1 the last), e.g. the sensor
+                                         #   type that ends Raritan PDU2-MIB measurement rows
         skip: [65535, -1]                # optional: raw values meaning "not measured" (no reading)
         aggregate: avg                   # optional, tables: avg | sum | min | max | first -> one
                                          #   reading (instance ""); first: the first kept row
@@ -138,7 +141,7 @@ class MetricSpec:
         """Every table column this entry reads."""
         cols = [c for c in (self.column, self.instance) if c]
         cols += list(self.percent or ()) + list(self.free) + list(self.product or ())
-        cols += [column for column, _ in self.where]
+        cols += where_columns(self.where)
         return tuple(cols)
 
 
@@ -209,13 +212,34 @@ def _oid(file: str, where: str, value: Any) -> str:
     return text
 
 
+INDEX_PART = "index:"  # a condition on a part of the row index: "index:-1" the last part
+
+
+def where_columns(where: tuple[tuple[str, frozenset[str]], ...]) -> list[str]:
+    """The columns a list of ``where`` conditions reads (index conditions read none)."""
+    return [column for column, _ in where if not column.startswith(INDEX_PART)]
+
+
 def _parse_where(file: str, where: str, value: Any) -> tuple[str, frozenset[str]]:
-    if not isinstance(value, dict) or set(value) != {"column", "in"}:
-        raise ProfileError(file, where, "expected a mapping with exactly 'column' and 'in'")
+    keys = set(value) if isinstance(value, dict) else set()
+    if keys not in ({"column", "in"}, {"index", "in"}):
+        raise ProfileError(
+            file, where, "expected a mapping with exactly 'column' and 'in' (or 'index' and 'in')"
+        )
     values = value["in"]
     if not isinstance(values, list) or not values:
         raise ProfileError(file, f"{where}.in", "expected a non-empty list of values")
-    return _oid(file, f"{where}.column", value["column"]), frozenset(str(v) for v in values)
+    allowed = frozenset(str(v) for v in values)
+    if "column" in value:
+        return _oid(file, f"{where}.column", value["column"]), allowed
+    part = value["index"]
+    if isinstance(part, bool) or not isinstance(part, int) or part == 0:
+        raise ProfileError(
+            file,
+            f"{where}.index",
+            f"expected a part of the row index: 1 the first, -1 the last, got {part!r}",
+        )
+    return f"{INDEX_PART}{part}", allowed
 
 
 def _parse_conditions(file: str, where: str, value: Any) -> tuple[tuple[str, frozenset[str]], ...]:

@@ -21,6 +21,7 @@ import pytest
 
 from monitors import probe as probe_mod
 from monitors import snmp
+from monitors.profiles import Profile
 from tests.monitors.conftest import Agent, running_snmpsim
 
 # recorded devices' values, decoded (dateless); one agent per module: its tests share one worker
@@ -36,6 +37,7 @@ U = "1.3.6.1.2.1.33.1."  # UPS-MIB
 R = "1.3.6.1.4.1.13742.4."  # Raritan PDU-MIB
 S = "1.3.6.1.4.1.1718.4.1."  # Sentry4-MIB
 N = "1.3.6.1.4.1.52674.500.4.1."  # NetBotz50-MIB
+P = "1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1."  # PDU2-MIB measurementsInletSensorValue, pdu 1 inlet 1
 
 Expected = dict[str, dict[str, tuple[str, float] | tuple[str, float, str]]]
 # recording → (vendor profile, {metric: {instance: (raw OID, scale[, F])}}): every reading of those
@@ -104,6 +106,27 @@ VENDORS: dict[str, tuple[str, Expected]] = {
             },
         },
     ),
+    # PX2: one inlet; rows end in the sensor type (1 rmsCurrent in mA, 5 activePower in W);
+    # voltage (4) and frequency (23) rows are not read
+    "raritan-pdu_px2": (
+        "raritan_px2",
+        {"pdu.current_a": {"I1": (P + "1", 0.001)}, "pdu.power_w": {"": (P + "5", 1)}},
+    ),
+}
+# recording → (asset kind the vendor profile implies, why it matched: the start of the probe's
+# matched_because for it)
+MATCHED = {
+    "eatonups": ("ups", "sysObjectID 1.3.6.1.4.1.534.1 is under 1.3.6.1.4.1.534.1"),
+    "deltaups": ("ups", "the agent answers under 1.3.6.1.4.1.2254.2.4.1 (1.3.6.1.4.1.2254.2.4.1."),
+    "raritan-pdu": ("pdu", "sysObjectID 1.3.6.1.4.1.13742.4 is under 1.3.6.1.4.1.13742.4"),
+    "raritan-pdu_px2": ("pdu", "sysObjectID 1.3.6.1.4.1.13742.6 is under 1.3.6.1.4.1.13742.6"),
+    "sentry4": ("pdu", "sysObjectID 1.3.6.1.4.1.1718.4 is under 1.3.6.1.4.1.1718.4"),
+    "hwg-ste2": ("sensor", "sysObjectID 1.3.6.1.4.1.21796.4.9 is under 1.3.6.1.4.1.21796.4.9"),
+    "hwg-ste": ("sensor", "sysObjectID 1.3.6.1.4.1.21796.4.1 is under 1.3.6.1.4.1.21796.4.1"),
+    "apc-netbotz_netbotz750": (
+        "sensor",
+        "the agent answers under 1.3.6.1.4.1.52674.500.4.1.1 (1.3.6.1.4.1.52674.500.4.1.1.",
+    ),
 }
 # recording → [(metric, instance, raw OID)]: readings dropped as impossible, named in the notes
 NOTES = {
@@ -157,6 +180,10 @@ def _metric(result: dict[str, Any], name: str) -> dict[str, float]:
     return {m["instance"]: m["value"] for m in result["metrics"] if m["metric"] == name}
 
 
+def _profile(name: str) -> Profile:
+    return next(p for p in probe_mod.load_profiles() if p.name == name)
+
+
 def _expected(raw: str, scale: float, *unit: str) -> float:
     value = int(raw) * scale
     return (value - 32) * 5 / 9 if unit == (F,) else value
@@ -168,6 +195,9 @@ def test_vendor_recordings_yield_their_readings(vendor_agent: Agent, name: str) 
     recording = _recording(name)
     result = _probe(vendor_agent, name)
     assert set(result["profiles"]) - STANDARD == {profile}  # and no other vendor's profile
+    kind, because = MATCHED[name]
+    assert result["matched_because"][profile].startswith(because)
+    assert _profile(profile).asset_kind == kind
     for metric, instances in expected.items():
         got = _metric(result, metric)
         assert set(got) == set(instances), metric
@@ -202,13 +232,13 @@ def test_eaton_xups_profile_leaves_the_shared_9px_to_the_ups_mib() -> None:
     """The Network-M2 9PX (sysObjectID under 705) also serves XUPS objects; eaton_xups matches
     only the XUPS cards' sysObjectID, so its load is not read twice (xupsOutputLoad and
     upsOutputPercentLoad)."""
-    profile = next(p for p in probe_mod.load_profiles() if p.name == "eaton_xups")
+    profile = _profile("eaton_xups")
     assert not profile.matches("1.3.6.1.4.1.705.1", "Eaton 9PX 1000i RT 2U", {})
     assert profile.matches("1.3.6.1.4.1.534.1", "ConnectUPS Web/SNMP Card V4.38", {})
 
 
 def test_every_recording_is_checked() -> None:
-    assert {p.stem for p in RECORDINGS.glob("*.snmprec")} == set(VENDORS)
+    assert {p.stem for p in RECORDINGS.glob("*.snmprec")} == set(VENDORS) == set(MATCHED)
     assert set(NOTES) <= set(VENDORS) and set(INVENTORY) <= set(VENDORS)
 
 

@@ -198,6 +198,14 @@ CASES = [
         "exactly 'column' and 'in'",
     ),
     (
+        _with(
+            "metrics.0",
+            {"metric": "pdu.current_a", "column": "1.3.6.1.1", "where": {"index": 0, "in": [1]}},
+        ),
+        "metrics[0].where.index",
+        "a part of the row index: 1 the first, -1 the last, got 0",
+    ),
+    (
         _with("metrics.0", {"metric": "pdu.current_a", "oid": "1.3.6.1.1.0", "skip": 65535}),
         "metrics[0].skip",
         "non-empty list of raw values",
@@ -303,6 +311,20 @@ def test_where_list_skip_and_first_parse() -> None:
     )
     assert spec.skip == frozenset({"-1", "65535"}) and spec.aggregate == "first"
     assert set(spec.columns) == {"1.3.6.1.4.1.99.3", "1.3.6.1.4.1.99.2", "1.3.6.1.4.1.99.4"}
+
+
+def test_where_on_a_part_of_the_row_index_parses() -> None:
+    """PDU2-MIB rows end in their sensor type: ``{index: -1, in: [1]}`` keeps rmsCurrent rows,
+    and reads no column of its own."""
+    entry = {
+        "metric": "pdu.current_a",
+        "column": "1.3.6.1.4.1.99.4",
+        "where": [{"index": -1, "in": [1]}, {"column": "1.3.6.1.4.1.99.7", "in": [3]}],
+        "scale": 0.001,
+    }
+    (spec,) = parse_profile("vendor_x.yaml", {**GOOD, "metrics": [entry]}).metrics
+    assert spec.where == (("index:-1", frozenset({"1"})), ("1.3.6.1.4.1.99.7", frozenset({"3"})))
+    assert set(spec.columns) == {"1.3.6.1.4.1.99.4", "1.3.6.1.4.1.99.7"}
 
 
 def test_free_percent_and_offset_parse() -> None:
