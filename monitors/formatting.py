@@ -54,6 +54,7 @@ PROFILE_TITLES = (
     _l("Rittal CMC III monitoring unit"),
     _l("Rittal LCP cooling (Carel pCOWeb)"),
     _l("Server Technology Sentry PDU"),
+    _l("Server Technology Sentry3 CDU"),
     _l("Socomec UPS (NetVision)"),
     _l("Stulz air conditioner (WIB 8000)"),
     _l("System group (SNMPv2-MIB)"),

@@ -38,6 +38,7 @@ R = "1.3.6.1.4.1.13742.4."  # Raritan PDU-MIB
 S = "1.3.6.1.4.1.1718.4.1."  # Sentry4-MIB
 N = "1.3.6.1.4.1.52674.500.4.1."  # NetBotz50-MIB
 P = "1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1."  # PDU2-MIB measurementsInletSensorValue, pdu 1 inlet 1
+T = "1.3.6.1.4.1.1718.3.2."  # Sentry3-MIB systemTables
 
 Expected = dict[str, dict[str, tuple[str, float] | tuple[str, float, str]]]
 # recording → (vendor profile, {metric: {instance: (raw OID, scale[, F])}}): every reading of those
@@ -112,6 +113,27 @@ VENDORS: dict[str, tuple[str, Expected]] = {
         "raritan_px2",
         {"pdu.current_a": {"I1": (P + "1", 0.001)}, "pdu.power_w": {"": (P + "5", 1)}},
     ),
+    # Sentry3 CDU, two towers; the probes are set to °F (tempHumidSensorTempScale 1); tower B's
+    # probes are notFound: -1 (the MIB's "not measured") in both columns, no reading; no
+    # infeedPower in this recording
+    "sentry3": (
+        "servertech_sentry3",
+        {
+            "pdu.current_a": {
+                "TowerA_InfeedA": (T + "2.1.7.1.1", 0.01),  # hundredths of an ampere
+                "TowerB_InfeedA": (T + "2.1.7.2.1", 0.01),
+            },
+            "pdu.power_w": {},
+            "env.temperature_c": {
+                "Temp_Humid_Sensor_A1": (T + "5.1.6.1.1", 0.1, F),  # tenths of a °F
+                "Temp_Humid_Sensor_A2": (T + "5.1.6.1.2", 0.1, F),
+            },
+            "env.humidity_percent": {
+                "Temp_Humid_Sensor_A1": (T + "5.1.10.1.1", 1),
+                "Temp_Humid_Sensor_A2": (T + "5.1.10.1.2", 1),
+            },
+        },
+    ),
 }
 # recording → (asset kind the vendor profile implies, why it matched: the start of the probe's
 # matched_because for it)
@@ -121,6 +143,7 @@ MATCHED = {
     "raritan-pdu": ("pdu", "sysObjectID 1.3.6.1.4.1.13742.4 is under 1.3.6.1.4.1.13742.4"),
     "raritan-pdu_px2": ("pdu", "sysObjectID 1.3.6.1.4.1.13742.6 is under 1.3.6.1.4.1.13742.6"),
     "sentry4": ("pdu", "sysObjectID 1.3.6.1.4.1.1718.4 is under 1.3.6.1.4.1.1718.4"),
+    "sentry3": ("pdu", "sysObjectID 1.3.6.1.4.1.1718.3 is under 1.3.6.1.4.1.1718.3"),
     "hwg-ste2": ("sensor", "sysObjectID 1.3.6.1.4.1.21796.4.9 is under 1.3.6.1.4.1.21796.4.9"),
     "hwg-ste": ("sensor", "sysObjectID 1.3.6.1.4.1.21796.4.1 is under 1.3.6.1.4.1.21796.4.1"),
     "apc-netbotz_netbotz750": (
@@ -142,6 +165,11 @@ INVENTORY = {
         "model": "1.3.6.1.4.1.318.1.4.2.2.1.2.1",
         "serial": "1.3.6.1.4.1.318.1.4.2.2.1.3.1",
         "firmware": "1.3.6.1.4.1.318.1.4.2.4.1.4.1",
+    },
+    "sentry3": {
+        "model": T + "1.1.7.1",  # towerModelNumber
+        "serial": T + "1.1.6.1",  # towerProductSN
+        "firmware": "1.3.6.1.4.1.1718.3.1.1.0",  # systemVersion
     },
 }
 
