@@ -56,6 +56,7 @@ PDUS = ("apc_ap8959eu3",)
 
 L = "1.3.6.1.4.1.476.1.42.3.8."  # LIEBERT-GP-PDU-MIB
 S = "1.3.6.1.4.1.29462.10.2.1."  # Stulz-WIB8000-MIB
+M = "1.3.6.1.2.1.33.1."  # UPS-MIB upsObjects
 # recording → (vendor profile, {metric: {instance: (raw OID, scale)}}): every reading of those
 # metrics, no more and no less, each equal to the recording's raw value times the scale.
 VENDORS: dict[str, tuple[str, dict[str, dict[str, tuple[str, float]]]]] = {
@@ -85,6 +86,20 @@ VENDORS: dict[str, tuple[str, dict[str, dict[str, tuple[str, float]]]]] = {
         {
             "pdu.power_w": {"": (L + "30.20.1.65.1.1", 1)},
             "pdu.current_a": {"MPH2RG-A": (L + "40.20.1.130.1.2", 0.01)},
+        },
+    ),
+    # The UPS2000 card serves the RFC 1628 UPS-MIB only (no HUAWEI-UPS-MIB objects): ups_mib
+    # reads it all. upsEstimatedMinutesRemaining 4294967295 is outside the MIB's range: skipped.
+    "huaweiups_ups2000": (
+        "ups_mib",
+        {
+            "ups.battery.charge_percent": {"": (M + "2.4.0", 1)},
+            "ups.battery.runtime_minutes": {},
+            "ups.battery.temperature_c": {"": (M + "2.7.0", 1)},
+            "ups.input.frequency_hz": {"1": (M + "3.3.1.2.1", 0.1)},  # 500: 50 Hz
+            "ups.input.voltage_v": {"1": (M + "3.3.1.3.1", 1)},
+            "ups.output.voltage_v": {"1": (M + "4.4.1.2.1", 1)},
+            "ups.output.load_percent": {"1": (M + "4.4.1.5.1", 1)},
         },
     ),
     "socomec-ups": (
@@ -187,6 +202,10 @@ VENDORS: dict[str, tuple[str, dict[str, dict[str, tuple[str, float]]]]] = {
 }
 # recording → [(state metric, instance, raw OID, raw value, state)]
 STATES = {
+    "huaweiups_ups2000": [
+        ("ups.battery.status", "", "1.3.6.1.2.1.33.1.2.1.0", "2", "normal"),
+        ("ups.output.source", "", "1.3.6.1.2.1.33.1.4.1.0", "3", "normal"),
+    ],
     "socomec-ups": [
         ("ups.battery.status", "", "1.3.6.1.4.1.4555.1.1.7.1.2.1.0", "3", "normal"),  # charging
         ("ups.output.source", "", "1.3.6.1.4.1.4555.1.1.7.1.4.1.0", "3", "normal"),  # inverter
