@@ -14,8 +14,11 @@ from monitors.traps import views as trap_views
 from opskit.alerts import wording
 
 
-def _trap_title(_profile: str, condition: str) -> str | None:
-    """An alert a trap raised is called by its condition's title (``traps:`` in a profile)."""
+def _trap_title(profile: str, condition: str) -> str | None:
+    """An alert a trap raised is called by its condition's title (``traps:`` in a profile, or
+    the site's own rule: its Chinese title unless the page is in English)."""
+    if profile == trap_rules.SITE_PROFILE:
+        return trap_rules.site_title(condition, wording.english())
     title = trap_rules.titles().get(condition)
     return _(title) if title else None
 

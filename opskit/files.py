@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 PRIVATE_FILE = 0o600
@@ -27,3 +28,20 @@ def make_private(path: Path | str) -> None:
     """Owner read/write only (no-op where the file system has no such modes)."""
     with contextlib.suppress(NotImplementedError, PermissionError):
         os.chmod(path, PRIVATE_FILE)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a text file atomically (a temporary file beside it, synced, then renamed over
+    it): a reader, in this process or another, sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -25,12 +25,9 @@ at once in every process, without a restart; opskit writes it atomically
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,6 +38,7 @@ import yaml
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from opskit.files import write_atomic
 from opskit.validation import ValidationFailed
 
 #: Statutory holidays on fixed dates (全国年节及纪念日放假办法, as revised for 2025 on): a year
@@ -474,16 +472,4 @@ def dump_arrangements(years: Mapping[int, Arrangement]) -> str:
 
 def write_arrangements(path: Path, years: Mapping[int, Arrangement]) -> None:
     """Write the site file atomically: a reader sees the old file or the new one, never half."""
-    text = dump_arrangements(years)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, dump_arrangements(years))

@@ -1,4 +1,5 @@
-"""What a trap means: the device profiles' ``traps:`` entries, indexed by trap OID.
+"""What a trap means: the device profiles' ``traps:`` entries and the site's own rules, indexed by
+trap OID.
 
 The schema of ``traps:`` in ``monitors/profiles/*.yaml`` (validated by ``monitors.profiles``,
 errors naming file and field)::
@@ -21,17 +22,36 @@ Trap OIDs are unique across vendors, so every shipped profile's entries apply to
 (whatever profiles the sending device matched when probed). Each entry whose OID and ``where``
 match gives one :class:`Action` per condition; a trap no entry matches is unknown (stored and
 listed, never an alert).
+
+**The site's rules**: ``<instance>/trap_rules.yaml`` (``SITE_FILE``) holds ``traps:`` entries in
+the same schema plus ``title_zh`` (the title in Chinese; ``title`` may then be in any language),
+written by the traps page's "make a rule" form (:func:`add_site_rule`) or by hand. They act as
+the profile ``site`` (alert rule ``trap.site.<condition>``). The file is read again whenever it
+changes (its time, size or inode, checked at each trap): a running ``opskit traps`` applies a
+new rule from the next trap on, without a restart or a signal. A file that does not validate
+is reported (:func:`site_problem`, the traps page) and its rules are left out until it is
+corrected; the shipped rules go on.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import re
+import threading
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 
-from monitors.profiles import TrapSpec, load_profiles
+from monitors.profiles import ProfileError, TrapSpec, load_profiles, parse_profile
+from opskit.files import write_atomic
+
+log = logging.getLogger(__name__)
 
 #: the profiles' trap titles, written here so the catalog extracts them (a test checks the list)
 CATALOG_TITLES = (
@@ -45,6 +65,16 @@ CATALOG_TITLES = (
 )
 #: the alert rule of a trap condition: ``trap.<profile>.<condition>``
 RULE_PREFIX = "trap."
+#: the site's own trap rules, in the instance folder
+SITE_FILE = "trap_rules.yaml"
+#: the profile name the site's rules act as
+SITE_PROFILE = "site"
+CONDITION = re.compile(r"^[a-z0-9_]{1,48}$")
+_SITE_HEADER = (
+    "# This site's SNMP trap rules (opskit: monitors/traps/rules.py), in the profiles' traps:\n"
+    '# schema plus title_zh. Written by the traps page\'s "make a rule"; may be edited by hand\n'
+    "# (opskit traps reads it again when it changes).\n"
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +90,17 @@ class Action:
         return f"{self.action} {self.condition}" + (f"[{self.instance}]" if self.instance else "")
 
 
+@dataclass(frozen=True)
+class SiteRules:
+    """The site file as last read: its entries (``None``: no file) or what is wrong with it."""
+
+    path: Path | None
+    specs: tuple[TrapSpec, ...] = ()
+    titles_zh: dict[str, str] | None = None
+    raw: tuple[dict[str, Any], ...] = ()
+    problem: str = ""
+
+
 @cache
 def _index() -> dict[str, tuple[tuple[str, TrapSpec], ...]]:
     found: dict[str, list[tuple[str, TrapSpec]]] = {}
@@ -71,7 +112,7 @@ def _index() -> dict[str, tuple[tuple[str, TrapSpec], ...]]:
 
 @cache
 def titles() -> dict[str, str]:
-    """condition → its title in English (the first raise entry naming it)."""
+    """condition → its title in English (the first raise entry naming it, in the profiles)."""
     out: dict[str, str] = {}
     for specs in _index().values():
         for _profile, spec in specs:
@@ -79,6 +120,137 @@ def titles() -> dict[str, str]:
                 for condition in spec.conditions:
                     out.setdefault(condition, spec.title)
     return out
+
+
+# --- the site's file -------------------------------------------------------------------------
+
+
+def site_path() -> Path | None:
+    """``<instance>/trap_rules.yaml`` of the current app (``None`` outside one)."""
+    return Path(current_app.instance_path) / SITE_FILE if has_app_context() else None
+
+
+def parse_site(text: str, origin: str) -> SiteRules:
+    """The entries of a site file's text (:class:`ProfileError` naming the file and field)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(origin, "(top)", f"not YAML: {exc}") from None
+    if data is None:
+        return SiteRules(Path(origin))
+    if not isinstance(data, dict) or set(data) != {"traps"} or not isinstance(data["traps"], list):
+        raise ProfileError(origin, "(top)", "expected one key, traps: a list of trap rules")
+    entries: list[dict[str, Any]] = []
+    zh: dict[str, str] = {}
+    for i, raw in enumerate(data["traps"]):
+        if not isinstance(raw, dict):
+            raise ProfileError(origin, f"traps[{i}]", "expected a mapping")
+        entry = dict(raw)
+        title_zh = entry.pop("title_zh", "")
+        if not isinstance(title_zh, str):
+            raise ProfileError(origin, f"traps[{i}].title_zh", "expected text")
+        if title_zh.strip() and "raise" in entry and isinstance(entry["raise"], str):
+            zh.setdefault(entry["raise"], title_zh.strip())
+        entries.append(entry)
+    profile = parse_profile(
+        origin, {"name": SITE_PROFILE, "match": {"always": True}, "traps": entries}
+    )
+    return SiteRules(Path(origin), profile.traps, zh, tuple(data["traps"]))
+
+
+_loaded: dict[str, tuple[tuple[int, int, int], SiteRules]] = {}
+_lock = threading.Lock()
+
+
+def site_rules(path: Path | None = None) -> SiteRules:
+    """The site file's rules, read again when the file changed (its time, size or inode)."""
+    path = path or site_path()
+    if path is None:
+        return SiteRules(None)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return SiteRules(path)
+    except OSError as exc:
+        return SiteRules(path, problem=f"{path}: cannot read: {exc.strerror}")
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    kept = _loaded.get(str(path))
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    with _lock:
+        try:
+            rules = parse_site(path.read_text(encoding="utf-8"), str(path))
+            rules = SiteRules(path, rules.specs, rules.titles_zh, rules.raw)
+        except ProfileError as exc:
+            log.error("%s; the site's trap rules are left out until it is corrected", exc)
+            rules = SiteRules(path, problem=str(exc))
+        except (OSError, UnicodeDecodeError) as exc:
+            rules = SiteRules(path, problem=f"{path}: cannot read: {exc}")
+        _loaded[str(path)] = (stamp, rules)
+    return rules
+
+
+def site_problem() -> str:
+    """What is wrong with the site file ("" when nothing)."""
+    return site_rules().problem
+
+
+def site_title(condition: str, english: bool) -> str | None:
+    """The title a site rule gives a condition (in Chinese unless ``english``), else None."""
+    rules = site_rules()
+    for spec in rules.specs:
+        if spec.action == "raise" and condition in spec.conditions:
+            zh = (rules.titles_zh or {}).get(condition, "")
+            return spec.title if english or not zh else zh
+    return None
+
+
+def conditions() -> list[str]:
+    """Every condition a rule raises (profiles and the site), for the form's suggestions."""
+    raised = set(titles())
+    raised |= {c for s in site_rules().specs if s.action == "raise" for c in s.conditions}
+    return sorted(raised)
+
+
+def known_oids() -> set[str]:
+    """The trap OIDs some rule (a profile's or the site's) is about."""
+    return set(_index()) | {spec.oid for spec in site_rules().specs}
+
+
+def _dump(entries: list[dict[str, Any]]) -> str:
+    body = yaml.safe_dump(
+        {"traps": entries}, allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
+    )
+    return _SITE_HEADER + body
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    keys = ("oid", "raise", "clear", "where")
+    return all(str(a.get(k)) == str(b.get(k)) for k in keys)
+
+
+def add_site_rule(entry: dict[str, Any], path: Path | None = None) -> bool:
+    """Append one rule to the site file (validated with the whole file; :class:`ProfileError`
+    when it or the file is wrong); False when the same rule (OID, action, condition and
+    ``where``) is already there. Concurrent writers wait for each other (a lock file)."""
+    path = path or site_path()
+    if path is None:
+        raise RuntimeError("no instance folder outside an app")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        current = parse_site(text, str(path))
+        entries = [dict(e) for e in current.raw]
+        if any(_same(e, entry) for e in entries):
+            return False
+        entries.append(entry)
+        parse_site(_dump(entries), str(path))  # the new rule with the others: same schema
+        write_atomic(path, _dump(entries))
+    return True
+
+
+# --- what a trap does ------------------------------------------------------------------------
 
 
 def _under(oid: str, column: str) -> bool:
@@ -89,10 +261,16 @@ def _values(varbinds: list[tuple[str, Any]], column: str) -> list[str]:
     return [str(value) for oid, value in varbinds if _under(oid, column)]
 
 
+def _entries(trap_oid: str) -> list[tuple[str, TrapSpec]]:
+    found = list(_index().get(trap_oid, ()))
+    found += [(SITE_PROFILE, spec) for spec in site_rules().specs if spec.oid == trap_oid]
+    return found
+
+
 def actions(trap_oid: str, varbinds: list[tuple[str, Any]]) -> list[Action]:
-    """What the profiles do with this trap (empty: nothing knows it)."""
+    """What the profiles and the site's rules do with this trap (empty: nothing knows it)."""
     out: list[Action] = []
-    for profile, spec in _index().get(trap_oid, ()):
+    for profile, spec in _entries(trap_oid):
         if any(not set(_values(varbinds, col)) & allowed for col, allowed in spec.where):
             continue
         instance = ""
