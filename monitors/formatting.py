@@ -38,6 +38,7 @@ PROFILE_TITLES = (
     _l("APC InRow RC air conditioner"),
     _l("APC NetBotz environment monitor"),
     _l("APC rack PDU"),
+    _l("APC rack automatic transfer switch"),
     _l("APC Smart-UPS"),
     _l("ARP table (IP-MIB)"),
     _l("Delta UPS network card"),

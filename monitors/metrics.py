@@ -132,6 +132,21 @@ METRICS: dict[str, dict[str, Any]] = {
         "instance": "",
         "description": "Active power drawn",
     },
+    # Automatic transfer switches (two input sources, one output)
+    "ats.selected_source": {
+        "unit": "",
+        "kind": "state",
+        "states": ["source_a", "source_b", "unknown"],
+        "instance": "",
+        "description": "Input source feeding the output",
+    },
+    "ats.redundancy": {
+        "unit": "",
+        "kind": "state",
+        "states": ["redundant", "lost", "unknown"],
+        "instance": "",
+        "description": "Whether the switch could move the load to the other source",
+    },
     # Hosts (HOST-RESOURCES-MIB; load averages from UCD-SNMP-MIB)
     "host.cpu.load_percent": {
         "unit": "%",
@@ -313,6 +328,8 @@ LABELS: dict[str, Any] = {
     "ac.state": _l("Air conditioner state"),
     "pdu.current_a": _l("PDU current"),
     "pdu.power_w": _l("PDU power"),
+    "ats.selected_source": _l("Transfer switch source"),
+    "ats.redundancy": _l("Transfer switch redundancy"),
     "host.cpu.load_percent": _l("CPU load"),
     "host.memory.used_percent": _l("Memory used"),
     "host.storage.used_percent": _l("Storage used"),
@@ -353,6 +370,16 @@ STATE_LABELS: dict[str, dict[str, Any]] = {
         "off": _l("Unit off"),
         "standby": _l("Unit standby"),
         "alarm": _l("Unit alarm"),
+        "unknown": _UNKNOWN,
+    },
+    "ats.selected_source": {
+        "source_a": _l("On source A"),
+        "source_b": _l("On source B"),
+        "unknown": _UNKNOWN,
+    },
+    "ats.redundancy": {
+        "redundant": _l("Redundant"),
+        "lost": _l("Redundancy lost"),
         "unknown": _UNKNOWN,
     },
     "if.oper_status": {

@@ -134,6 +134,16 @@ VENDORS: dict[str, tuple[str, Expected]] = {
             },
         },
     ),
+    # APC rack ATS AP4423: states only (STATES); no input voltage or output current rows recorded
+    "apc_ats": ("apc_ats", {}),
+}
+# recording → [(state metric, instance, raw OID, raw value, state, status)]
+A = "1.3.6.1.4.1.318.1.1.8.5.1."  # PowerNet-MIB atsStatusDeviceStatus
+STATES = {
+    "apc_ats": [
+        ("ats.selected_source", "", A + "2.0", "1", "source_a", None),  # sourceA(1)
+        ("ats.redundancy", "", A + "3.0", "2", "redundant", "ok"),  # atsFullyRedundant(2)
+    ],
 }
 # recording → (asset kind the vendor profile implies, why it matched: the start of the probe's
 # matched_because for it)
@@ -146,6 +156,10 @@ MATCHED = {
     "sentry3": ("pdu", "sysObjectID 1.3.6.1.4.1.1718.3 is under 1.3.6.1.4.1.1718.3"),
     "hwg-ste2": ("sensor", "sysObjectID 1.3.6.1.4.1.21796.4.9 is under 1.3.6.1.4.1.21796.4.9"),
     "hwg-ste": ("sensor", "sysObjectID 1.3.6.1.4.1.21796.4.1 is under 1.3.6.1.4.1.21796.4.1"),
+    "apc_ats": (
+        "pdu",
+        "the agent answers under 1.3.6.1.4.1.318.1.1.8.5.1 (1.3.6.1.4.1.318.1.1.8.5.1.2.0)",
+    ),
     "apc-netbotz_netbotz750": (
         "sensor",
         "the agent answers under 1.3.6.1.4.1.52674.500.4.1.1 (1.3.6.1.4.1.52674.500.4.1.1.",
@@ -165,6 +179,11 @@ INVENTORY = {
         "model": "1.3.6.1.4.1.318.1.4.2.2.1.2.1",
         "serial": "1.3.6.1.4.1.318.1.4.2.2.1.3.1",
         "firmware": "1.3.6.1.4.1.318.1.4.2.4.1.4.1",
+    },
+    "apc_ats": {
+        "model": "1.3.6.1.4.1.318.1.1.8.1.5.0",  # atsIdentModelNumber
+        "serial": "1.3.6.1.4.1.318.1.1.8.1.6.0",  # anonymised upstream: <private>
+        "firmware": "1.3.6.1.4.1.318.1.1.8.1.2.0",
     },
     "sentry3": {
         "model": T + "1.1.7.1",  # towerModelNumber
@@ -242,6 +261,12 @@ def test_vendor_recordings_yield_their_readings(vendor_agent: Agent, name: str) 
         assert not any(
             m["metric"] == metric and m["instance"] == instance for m in result["metrics"]
         )
+    for metric, instance, oid, raw, state, status in STATES.get(name, []):
+        assert recording[oid] == raw
+        (row,) = [
+            m for m in result["metrics"] if (m["metric"], m["instance"]) == (metric, instance)
+        ]
+        assert (row["value"], row["status"]) == (state, status)
     for field, oid in INVENTORY.get(name, {}).items():
         assert result["inventory"][field] == recording[oid]
 
@@ -267,7 +292,7 @@ def test_eaton_xups_profile_leaves_the_shared_9px_to_the_ups_mib() -> None:
 
 def test_every_recording_is_checked() -> None:
     assert {p.stem for p in RECORDINGS.glob("*.snmprec")} == set(VENDORS) == set(MATCHED)
-    assert set(NOTES) <= set(VENDORS) and set(INVENTORY) <= set(VENDORS)
+    assert set(NOTES) | set(INVENTORY) | set(STATES) <= set(VENDORS)
 
 
 def test_readme_names_every_recording_with_its_git_blob() -> None:
