@@ -61,6 +61,7 @@ PROFILE_TITLES = (
     _l("System group (SNMPv2-MIB)"),
     _l("Net-SNMP host (UCD-SNMP-MIB)"),
     _l("UPS (RFC 1628 UPS-MIB)"),
+    _l("UPS on a Megatec NetAgent card (XPPC-MIB)"),
 )
 
 

@@ -39,6 +39,7 @@ S = "1.3.6.1.4.1.1718.4.1."  # Sentry4-MIB
 N = "1.3.6.1.4.1.52674.500.4.1."  # NetBotz50-MIB
 P = "1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1."  # PDU2-MIB measurementsInletSensorValue, pdu 1 inlet 1
 T = "1.3.6.1.4.1.1718.3.2."  # Sentry3-MIB systemTables
+X2 = "1.3.6.1.4.1.935.1.1.1."  # XPPC-MIB (Megatec NetAgent) ups objects
 
 Expected = dict[str, dict[str, tuple[str, float] | tuple[str, float, str]]]
 # recording → (vendor profile, {metric: {instance: (raw OID, scale[, F])}}): every reading of those
@@ -134,6 +135,18 @@ VENDORS: dict[str, tuple[str, Expected]] = {
             },
         },
     ),
+    # NetAgent II card: ten XPPC-MIB objects (no identity, output status or runtime recorded)
+    "netagent2": (
+        "megatec_netagent",
+        {
+            "ups.battery.charge_percent": {"": (X2 + "2.2.1.0", 1)},
+            "ups.battery.temperature_c": {"": (X2 + "2.2.3.0", 0.1)},  # tenths of °C
+            "ups.input.voltage_v": {"": (X2 + "3.2.1.0", 0.1)},  # 2545: 254.5 V
+            "ups.input.frequency_hz": {"": (X2 + "3.2.4.0", 0.1)},
+            "ups.output.voltage_v": {"": (X2 + "4.2.1.0", 0.1)},  # 2285: 228.5 V
+            "ups.output.load_percent": {"": (X2 + "4.2.3.0", 1)},
+        },
+    ),
     # APC rack ATS AP4423: states only (STATES); no input voltage or output current rows recorded
     "apc_ats": ("apc_ats", {}),
 }
@@ -156,6 +169,10 @@ MATCHED = {
     "sentry3": ("pdu", "sysObjectID 1.3.6.1.4.1.1718.3 is under 1.3.6.1.4.1.1718.3"),
     "hwg-ste2": ("sensor", "sysObjectID 1.3.6.1.4.1.21796.4.9 is under 1.3.6.1.4.1.21796.4.9"),
     "hwg-ste": ("sensor", "sysObjectID 1.3.6.1.4.1.21796.4.1 is under 1.3.6.1.4.1.21796.4.1"),
+    "netagent2": (
+        "ups",
+        "the agent answers under 1.3.6.1.4.1.935.1.1.1 (1.3.6.1.4.1.935.1.1.1.2.2.1.0)",
+    ),
     "apc_ats": (
         "pdu",
         "the agent answers under 1.3.6.1.4.1.318.1.1.8.5.1 (1.3.6.1.4.1.318.1.1.8.5.1.2.0)",
