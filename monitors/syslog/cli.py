@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from monitors import receivers
 from monitors.syslog import receiver, rules, store
 
 
@@ -47,21 +45,7 @@ def syslog_cli() -> None:
 )
 @click.option("--udp/--no-udp", default=True, show_default=True, help="Listen on UDP.")
 @click.option("--tcp/--no-tcp", default=True, show_default=True, help="Listen on TCP.")
-@click.option(
-    "--queue",
-    "queue_size",
-    default=receiver.DEFAULT_QUEUE,
-    show_default=True,
-    type=click.IntRange(1, 1_000_000),
-    help="Messages waiting for the database at most; beyond, messages are dropped and counted.",
-)
-@click.option(
-    "--report-every",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(0.1, 3600),
-    help="Seconds between the counters' lines on stderr (when they changed).",
-)
+@receivers.options(receiver.DEFAULT_QUEUE, "messages", "dropped")
 @with_appcontext
 def receive_cmd(
     host: str, port: int | None, udp: bool, tcp: bool, queue_size: int, report_every: float
@@ -77,30 +61,19 @@ def receive_cmd(
     rx = receiver.Receiver(
         host, _configured_port() if port is None else port, udp=udp, tcp=tcp, queue_size=queue_size
     )
-    try:
-        rx.start()
-    except receiver.BindError as exc:
-        raise click.ClickException(str(exc)) from None
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     protocols = " and ".join(p for p, on in (("UDP", udp), ("TCP", tcp)) if on)
-    click.echo(
-        f"receiving syslog on {protocols} {host}:{rx.port} ({len(writer.engine.rules)} rules); "
-        "Ctrl+C stops",
-        err=True,
+    receivers.serve(
+        rx,
+        receiver.BindError,
+        lambda bound: (
+            f"receiving syslog on {protocols} {host}:{bound} "
+            f"({len(writer.engine.rules)} rules); Ctrl+C stops"
+        ),
+        _line,
+        lambda stop, report: store.run(
+            rx, stop, writer=writer, report=report, report_s=report_every
+        ),
     )
-    try:
-        store.run(
-            rx,
-            stop,
-            writer=writer,
-            report=lambda s: click.echo(_line(s), err=True),
-            report_s=report_every,
-        )
-    finally:
-        rx.stop()
-        click.echo(_line(rx.stats()), err=True)
 
 
 @syslog_cli.command("prune")

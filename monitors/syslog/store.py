@@ -20,12 +20,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import delete, insert, select
 
-from monitors import queries
+from monitors import queries, receivers
 from monitors.syslog import rules
 from monitors.syslog.models import SyslogMessage
 from monitors.syslog.parsing import Message
@@ -185,9 +184,8 @@ def run(
 ) -> None:
     """Write the receiver's messages until ``stop`` is set (inside an app context)."""
     writer = writer or Writer()
-    next_report = time.monotonic() + report_s
+    reporter = receivers.Reporter(receiver.stats, report, report_s)
     next_prune = time.monotonic()
-    last: dict[str, Any] = {}
     while not stop.is_set():
         drain(receiver, writer)
         now = time.monotonic()
@@ -198,11 +196,6 @@ def run(
                 log.exception("old syslog messages not pruned")
                 db.session().rollback()
             next_prune = now + prune_s
-        if report is not None and now >= next_report:
-            stats = receiver.stats()
-            if stats != last:
-                report(stats)
-                last = stats
-            next_report = now + report_s
+        reporter.tick(now)
     while drain(receiver, writer, timeout=0):  # what arrived before the stop
         pass

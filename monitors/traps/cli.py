@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 import click
 from flask.cli import with_appcontext
 
+from monitors import receivers
 from monitors.traps import receiver, store
 
 log = logging.getLogger(__name__)
@@ -47,41 +46,17 @@ def _line(stats: dict[str, int]) -> str:
     help="Also accept this v1/v2c community (env OPSKIT_TRAP_COMMUNITY, space-separated); "
     "the SNMP monitors' communities and v3 users are always accepted.",
 )
-@click.option(
-    "--queue",
-    "queue_size",
-    default=receiver.DEFAULT_QUEUE,
-    show_default=True,
-    type=click.IntRange(1, 1_000_000),
-    help="Traps waiting for the database at most; beyond, traps are shed and counted.",
-)
-@click.option(
-    "--report-every",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(0.1, 3600),
-    help="Seconds between the counters' lines on stderr (when they changed).",
-)
+@receivers.options(receiver.DEFAULT_QUEUE, "traps", "shed")
 @with_appcontext
 def traps_cmd(
     host: str, port: int, communities: tuple[str, ...], queue_size: int, report_every: float
 ) -> None:
     """Receive SNMP traps (v1, v2c, v3): store them, raise and clear alerts by the profiles."""
     rx = receiver.Receiver(host, port, queue_size=queue_size)
-    try:
-        rx.start()
-    except receiver.BindError as exc:
-        raise click.ClickException(str(exc)) from None
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"receiving SNMP traps on UDP {host}:{rx.port}; Ctrl+C stops", err=True)
-
-    def report(stats: dict[str, int]) -> None:
-        click.echo(_line(stats), err=True)
-
-    try:
-        store.run(rx, stop, communities, report=report, report_s=report_every)
-    finally:
-        rx.stop()
-        click.echo(_line(rx.stats()), err=True)
+    receivers.serve(
+        rx,
+        receiver.BindError,
+        lambda bound: f"receiving SNMP traps on UDP {host}:{bound}; Ctrl+C stops",
+        _line,
+        lambda stop, report: store.run(rx, stop, communities, report=report, report_s=report_every),
+    )

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from monitors import queries
+from monitors import queries, receivers
 from monitors.models import Monitor, SnmpTrap
 from monitors.traps import rules
 from monitors.traps.receiver import Credentials, Receiver, Trap, V3User
@@ -154,9 +154,8 @@ def run(
     receiver.configure(creds)
     db.session().commit()
     next_refresh = time.monotonic() + refresh_s
-    next_report = time.monotonic() + report_s
+    reporter = receivers.Reporter(receiver.stats, report, report_s)
     next_prune = time.monotonic()
-    last: dict[str, int] = {}
     while not stop.is_set():
         batch: list[Trap] = []
         try:
@@ -183,9 +182,4 @@ def run(
         if now >= next_prune:
             prune()
             next_prune = now + 3600
-        if report is not None and now >= next_report:
-            stats = receiver.stats()
-            if stats != last:
-                report(stats)
-                last = stats
-            next_report = now + report_s
+        reporter.tick(now)

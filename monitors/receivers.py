@@ -1,0 +1,113 @@
+"""What ``opskit traps`` and ``opskit syslog receive`` share: a receiver on its own thread puts
+what arrives on a bounded queue, a writer loop drains it into the database, and counters say
+what was received, stored and lost.
+
+- :func:`options`: the ``--queue`` and ``--report-every`` options of both commands.
+- :class:`Reporter`: a writer loop's periodic counters, handed on when they changed.
+- :func:`serve`: start the receiver (a refused port said as a click error), run the writer
+  loop until SIGINT/SIGTERM with the counters printed on stderr, then stop the receiver and
+  print its last counters.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: what a writer loop hands the receiver's counters to
+Report = Callable[[dict[str, int]], None]
+
+
+class Receiving(Protocol):
+    """A receiver: bound by ``start``, closed by ``stop``; ``port`` is the one it bound."""
+
+    @property
+    def port(self) -> int: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def stats(self) -> dict[str, int]: ...
+
+
+def options(default_queue: int, what: str, lost: str) -> Callable[[F], F]:
+    """The ``--queue`` (``queue_size``) and ``--report-every`` (``report_every``) options;
+    ``what`` waits on the queue (``traps``), beyond it they are ``lost`` (``shed``)."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--report-every",
+            default=60.0,
+            show_default=True,
+            type=click.FloatRange(0.1, 3600),
+            help="Seconds between the counters' lines on stderr (when they changed).",
+        )(command)
+        return click.option(
+            "--queue",
+            "queue_size",
+            default=default_queue,
+            show_default=True,
+            type=click.IntRange(1, 1_000_000),
+            help=f"{what.capitalize()} waiting for the database at most; beyond, {what} are "
+            f"{lost} and counted.",
+        )(command)
+
+    return decorate
+
+
+class Reporter:
+    """Hands ``stats()`` to ``report`` (if any) every ``every`` seconds, when they changed."""
+
+    def __init__(
+        self, stats: Callable[[], dict[str, int]], report: Report | None, every: float
+    ) -> None:
+        self.stats, self.report, self.every = stats, report, every
+        self.next_at = time.monotonic() + every
+        self.last: dict[str, int] = {}
+
+    def tick(self, now: float) -> None:
+        """Report if the time has come (``now``: ``time.monotonic()``)."""
+        if self.report is not None and now >= self.next_at:
+            stats = self.stats()
+            if stats != self.last:
+                self.report(stats)
+                self.last = stats
+            self.next_at = now + self.every
+
+
+def serve(
+    rx: Receiving,
+    refused: type[OSError],
+    banner: Callable[[int], str],
+    line: Callable[[dict[str, int]], str],
+    write: Callable[[threading.Event, Report], None],
+) -> None:
+    """Start ``rx`` (its bind error ``refused`` said as a click error), print ``banner(port)``
+    and run the writer loop ``write(stop, report)`` until SIGINT/SIGTERM sets ``stop``
+    (``report`` prints ``line(counters)`` on stderr); then stop ``rx`` and print its last
+    counters."""
+    try:
+        rx.start()
+    except refused as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(banner(rx.port), err=True)
+
+    def report(stats: dict[str, int]) -> None:
+        click.echo(line(stats), err=True)
+
+    try:
+        write(stop, report)
+    finally:
+        rx.stop()
+        click.echo(line(rx.stats()), err=True)
