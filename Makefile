@@ -68,8 +68,9 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The whole suite, then the suite again with the clock shifted (45 days ahead at 17:30 UTC, a
-# month's and the year's last day at 23:30 on site): a test tied to today's date fails here.
+# The whole suite, then the suite again with the clock shifted (17:30 UTC on the last day of the
+# month after next, when the site is already in the next month; 23:30 on site on 31 December):
+# a test tied to today's date fails here.
 test: install-dev browser-deps bench-deps lint
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 	$(BIN)/python tools/shifted_clock.py run -n auto --dist loadgroup -p no:cacheprovider

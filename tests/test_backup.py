@@ -100,6 +100,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.real_clock  # the opskit commands run in their own processes, on the machine's clock
 def test_database_backup_and_pack_are_private_under_umask_022(tmp_path: Path) -> None:
     instance = tmp_path / "instance"
     setup = _opskit(instance, "setup")

@@ -27,8 +27,9 @@ import pytest
 from opskit.demo import devices, recordings
 from tests.test_demo import Output, _free_tcp_port, _login, _ups_row
 
-# the wheel is built once per worker: its tests share one worker
-pytestmark = pytest.mark.xdist_group("packaging")
+# the wheel is built once per worker: its tests share one worker; what a wheel holds and what the
+# program imports cannot depend on the date (the demo in a fresh venv runs on the machine's clock)
+pytestmark = [pytest.mark.xdist_group("packaging"), pytest.mark.dateless]
 
 ROOT = Path(__file__).resolve().parent.parent
 
