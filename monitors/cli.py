@@ -5,11 +5,14 @@ Exit status: 0 done, 1 the agent did not answer (one line on stderr says why), 2
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 from flask import current_app
@@ -18,36 +21,99 @@ from flask.cli import AppGroup, with_appcontext
 from monitors import poller, probe, rollups, snmp, workers
 
 snmp_cli = AppGroup("snmp", help="SNMP: probe an agent with the device profiles.")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+CREDENTIAL_OPTIONS: tuple[str, ...] = ("version", "community", "v3_user", "auth_proto", "auth_key")
+CREDENTIAL_OPTIONS += ("priv_proto", "priv_key", "context")
+
+
+def credentials(options: dict[str, Any], stdin_lines: list[str] | None = None) -> snmp.Credentials:
+    """The credentials the options name; ``stdin_lines``: the community, or the v3 auth key and
+    then the privacy key, read from standard input. Wrong ones are a usage error."""
+    o = dict(options)
+    if stdin_lines is not None:
+        if not stdin_lines or not stdin_lines[0]:
+            raise click.UsageError("--secrets-stdin given but standard input is empty")
+        if o["v3_user"]:
+            o["auth_key"] = stdin_lines[0]
+            o["priv_key"] = (stdin_lines[1:] or [""])[0] or o["priv_key"]
+        else:
+            o["community"] = stdin_lines[0]
+    try:
+        if o["v3_user"]:
+            keys = ("auth_proto", "auth_key", "priv_proto", "priv_key", "context")
+            return snmp.Credentials(version="3", user=o["v3_user"], **{k: o[k] for k in keys})
+        if o["auth_proto"] or o["priv_proto"]:
+            raise click.UsageError("--auth-*/--priv-* need --v3-user")
+        return snmp.Credentials(version=o["version"], community=o["community"])
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def snmp_credential_options(command: F) -> F:
+    """The SNMP credential options of ``snmp probe`` and ``discover``, handed to the command as
+    one ``snmp_options`` dict (see :func:`credentials`): the version, the community (env
+    OPSKIT_SNMP_COMMUNITY) or the v3 user, protocols and keys (env OPSKIT_SNMP_AUTH_KEY,
+    OPSKIT_SNMP_PRIV_KEY: a command line shows in ``ps`` and the shell history) and context."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["snmp_options"] = {name: kwargs.pop(name) for name in CREDENTIAL_OPTIONS}
+        return command(*args, **kwargs)
+
+    options = (
+        click.option(
+            "--snmp-version",
+            "version",
+            type=click.Choice(["1", "2c"]),
+            default="2c",
+            show_default=True,
+            help="Version for --community (v3 is chosen by --v3-user).",
+        ),
+        click.option(
+            "--community",
+            default="public",
+            show_default=True,
+            envvar="OPSKIT_SNMP_COMMUNITY",
+            help="SNMPv1/v2c community (env OPSKIT_SNMP_COMMUNITY).",
+        ),
+        click.option("--v3-user", default=None, help="SNMPv3 user name (selects SNMPv3)."),
+        click.option(
+            "--auth-proto",
+            type=click.Choice(snmp.AUTH_PROTOCOLS, case_sensitive=False),
+            default=None,
+            help="SNMPv3 authentication protocol.",
+        ),
+        click.option(
+            "--auth-key",
+            default=None,
+            envvar="OPSKIT_SNMP_AUTH_KEY",
+            help="SNMPv3 authentication pass phrase (env OPSKIT_SNMP_AUTH_KEY).",
+        ),
+        click.option(
+            "--priv-proto",
+            type=click.Choice(snmp.PRIV_PROTOCOLS, case_sensitive=False),
+            default=None,
+            help="SNMPv3 privacy protocol.",
+        ),
+        click.option(
+            "--priv-key",
+            default=None,
+            envvar="OPSKIT_SNMP_PRIV_KEY",
+            help="SNMPv3 privacy pass phrase (env OPSKIT_SNMP_PRIV_KEY).",
+        ),
+        click.option("--context", default="", help="SNMPv3 context name."),
+    )
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 @snmp_cli.command("probe")
 @click.argument("host")
 @click.option("--port", default=161, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--snmp-version",
-    "version",
-    type=click.Choice(["1", "2c"]),
-    default="2c",
-    show_default=True,
-    help="Version for --community (v3 is chosen by --v3-user).",
-)
-@click.option("--community", default="public", show_default=True, help="SNMPv1/v2c community.")
-@click.option("--v3-user", default=None, help="SNMPv3 user name (selects SNMPv3).")
-@click.option(
-    "--auth-proto",
-    type=click.Choice(["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"], case_sensitive=False),
-    default=None,
-    help="SNMPv3 authentication protocol.",
-)
-@click.option("--auth-key", default=None, help="SNMPv3 authentication pass phrase.")
-@click.option(
-    "--priv-proto",
-    type=click.Choice(["DES", "3DES", "AES", "AES192", "AES256"], case_sensitive=False),
-    default=None,
-    help="SNMPv3 privacy protocol.",
-)
-@click.option("--priv-key", default=None, help="SNMPv3 privacy pass phrase.")
-@click.option("--context", default="", help="SNMPv3 context name.")
+@snmp_credential_options
 @click.option(
     "--timeout",
     default=2.0,
@@ -60,36 +126,13 @@ snmp_cli = AppGroup("snmp", help="SNMP: probe an agent with the device profiles.
 def probe_cmd(
     host: str,
     port: int,
-    version: str,
-    community: str,
-    v3_user: str | None,
-    auth_proto: str | None,
-    auth_key: str | None,
-    priv_proto: str | None,
-    priv_key: str | None,
-    context: str,
+    snmp_options: dict[str, Any],
     timeout: float,
     retries: int,
     as_json: bool,
 ) -> None:
     """Read HOST's system group, match the device profiles and print what they map."""
-    try:
-        if v3_user:
-            creds = snmp.Credentials(
-                version="3",
-                user=v3_user,
-                auth_proto=auth_proto,
-                auth_key=auth_key,
-                priv_proto=priv_proto,
-                priv_key=priv_key,
-                context=context,
-            )
-        else:
-            if auth_proto or priv_proto or auth_key or priv_key:
-                raise click.UsageError("--auth-*/--priv-* need --v3-user")
-            creds = snmp.Credentials(version=version, community=community)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+    creds = credentials(snmp_options)
     try:
         result = probe.probe(host, port, creds, timeout=timeout, retries=retries)
     except snmp.SnmpError as exc:

@@ -32,7 +32,8 @@ def _cut(value: Any, size: int) -> str:
     return str(value or "")[:size]
 
 
-def _looks_like_ip(value: str) -> bool:
+def looks_like_ip(value: str) -> bool:
+    """Whether ``value`` is an IPv4 or IPv6 address (an LLDP chassis id may be one)."""
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -60,7 +61,7 @@ def store_lldp(
     matched = assets_by_identity(
         names=names,
         macs=[c for c in chassis if len(c) == 17 and c.count(":") == 5],
-        ips=[c for c in chassis + names if _looks_like_ip(c)],
+        ips=[c for c in chassis + names if looks_like_ip(c)],
     )
     for (_, chassis_id, _), v in seen.items():
         name = v["remote_sys_name"].strip().lower()

@@ -12,5 +12,6 @@ DOMAINS = (
     "inspections",
     "monitors",
     "monitors.syslog",
+    "monitors.discover",
     "reports",
 )

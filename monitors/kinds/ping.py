@@ -36,6 +36,17 @@ def _icmp_checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
+def icmp_unavailable(family: int = socket.AF_INET) -> str:
+    """Why this process cannot send ICMP echo requests of ``family``, "" when it can (the same
+    sockets ``PingKind.check`` opens: an unprivileged datagram socket, else a raw one)."""
+    try:
+        sock, _raw = PingKind._socket(family)
+    except OSError as exc:
+        return os.strerror(exc.errno) if exc.errno else str(exc)
+    sock.close()
+    return ""
+
+
 class PingKind(MonitorKind):
     """ICMP echo ("ping"): round-trip time and loss; down when no request is answered.
 

@@ -50,7 +50,9 @@ def _responder() -> str:
     return found
 
 
-def _answers(port: int, community: bytes = b"ups_rfc1628", expect: bytes = b"ups-a1") -> bool:
+def _answers(
+    port: int, community: bytes = b"ups_rfc1628", expect: bytes = b"ups-a1", host: str = "127.0.0.1"
+) -> bool:
     """One SNMPv2c GET of sysName.0 from one recording, by hand-built datagram."""
     # Avoid pysnmp here: the client under test must not be what decides the agent is up.
     oid = bytes([0x2B, 6, 1, 2, 1, 1, 5, 0])  # 1.3.6.1.2.1.1.5.0
@@ -62,7 +64,7 @@ def _answers(port: int, community: bytes = b"ups_rfc1628", expect: bytes = b"ups
     msg = b"\x30" + bytes([len(msg_body)]) + msg_body
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(0.3)
-        s.sendto(msg, ("127.0.0.1", port))
+        s.sendto(msg, (host, port))
         try:
             return expect in s.recv(4096)
         except OSError:
@@ -71,12 +73,17 @@ def _answers(port: int, community: bytes = b"ups_rfc1628", expect: bytes = b"ups
 
 @contextlib.contextmanager
 def running_snmpsim(
-    base: Path, probe_community: bytes, extra_args: tuple[str, ...] = ()
+    base: Path,
+    probe_community: bytes,
+    extra_args: tuple[str, ...] = (),
+    host: str = "127.0.0.1",
+    port: int | None = None,
 ) -> Iterator[Agent]:
-    """Serve ``base/data/*.snmprec`` with snmpsim on a free port until the block ends."""
+    """Serve ``base/data/*.snmprec`` with snmpsim on ``host`` (any 127.0.0.0/8 address answers
+    on Linux) and ``port`` (default: a free one) until the block ends."""
     data, cache = base / "data", base / "cache"
     cache.mkdir(exist_ok=True)
-    port = _free_udp_port()
+    port = port or _free_udp_port()
     log_path = base / "snmpsim.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
@@ -84,7 +91,7 @@ def running_snmpsim(
             _responder(),
             f"--data-dir={data}",
             f"--cache-dir={cache}",
-            f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+            f"--agent-udpv4-endpoint={host}:{port}",
             *extra_args,
         ],
         stdout=log,
@@ -94,12 +101,12 @@ def running_snmpsim(
     try:
         deadline = time.monotonic() + 60
         # the reply echoes the community: any answer from that recording means "up"
-        while not _answers(port, probe_community, probe_community):
+        while not _answers(port, probe_community, probe_community, host):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
                 raise RuntimeError("snmpsim did not start:\n" + log_path.read_text()[-3000:])
             time.sleep(0.2)
-        yield Agent("127.0.0.1", port)
+        yield Agent(host, port)
     finally:
         proc.terminate()
         try:
