@@ -62,6 +62,12 @@ CATALOG_TITLES = (
     _l("UPS fault"),
     _l("Link down"),
     _l("Device restarted"),
+    _l("Air conditioner critical alarm"),
+    _l("Air conditioner warning"),
+    _l("Air conditioner temperature high"),
+    _l("Air conditioner airflow lost"),
+    _l("Air conditioner compressor fault"),
+    _l("Water leak detected"),
 )
 #: the alert rule of a trap condition: ``trap.<profile>.<condition>``
 RULE_PREFIX = "trap."
