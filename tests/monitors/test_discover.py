@@ -31,7 +31,14 @@ from opskit.db import utcnow
 from opskit.validation import ValidationFailed
 from tests import factories
 from tests.conftest import login, post_form
-from tests.monitors.conftest import FIXTURES, running_snmpsim
+from tests.monitors.conftest import (
+    FIXTURES,
+    V3_AUTH_KEY,
+    V3_PRIV_KEY,
+    V3_USER,
+    _v3_args,
+    running_snmpsim,
+)
 
 pytestmark = pytest.mark.xdist_group("snmp_discover")
 
@@ -66,7 +73,8 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
             base = tmp_path_factory.mktemp(f"sweep-{recording}")
             (base / "data").mkdir()
             shutil.copy(FIXTURES / f"{recording}.snmprec", base / "data" / "public.snmprec")
-            stack.enter_context(running_snmpsim(base, b"public", host=address, port=port))
+            v3 = _v3_args(V3_AUTH_KEY, V3_PRIV_KEY)  # SNMPv3 too: context "public"
+            stack.enter_context(running_snmpsim(base, b"public", v3, host=address, port=port))
         yield port
 
 
@@ -132,6 +140,33 @@ def test_without_icmp_an_address_without_an_agent_is_not_proposed(agents: int) -
     result = sweeping.sweep(f"{NET}.2-5", PUBLIC, port=agents, timeout=6, icmp=False)
     assert [r.address for r in result.responders] == list(AGENTS)
     assert "ICMP was switched off" in result.summary()
+
+
+def test_a_v3_sweep_proposes_v3_monitors_with_their_keys(db_app, agents: int) -> None:
+    v3 = snmp.Credentials(
+        version="3",
+        user=V3_USER,
+        auth_proto="SHA",
+        auth_key=V3_AUTH_KEY,
+        priv_proto="AES",
+        priv_key=V3_PRIV_KEY,
+        context="public",
+    )
+    result = sweeping.sweep(f"{NET}.2-4", v3, port=agents, timeout=8, icmp=False)
+    assert [r.address for r in result.responders] == list(AGENTS)
+    with db_app.app_context():
+        ups = _by_address(found.propose(result))[f"{NET}.2"]
+        assert (ups.name, ups.kind) == ("ups-a1", "ups")
+        assert ups.monitor["settings"]["version"] == "3"
+        assert ups.monitor["settings"]["user"] == V3_USER
+        secret = found.snmp_secret(v3)
+        db.write(lambda: register([ups], secret, None, result.range))
+        monitor = db.session().scalar(select(Monitor))
+        assert (monitor.settings["auth_proto"], monitor.settings["context"]) == ("SHA", "public")
+        assert json.loads(monitor.secret) == {"auth_key": V3_AUTH_KEY, "priv_key": V3_PRIV_KEY}
+        wrong = snmp.Credentials(version="3", user=V3_USER, auth_proto="SHA", auth_key="not-it-1")
+        nobody = sweeping.sweep(f"{NET}.2", wrong, port=agents, timeout=4, icmp=False)
+        assert nobody.responders == []
 
 
 def test_a_range_with_no_answer_finishes_and_says_so(agents: int) -> None:
