@@ -27,11 +27,12 @@ import atexit
 import contextlib
 import os
 import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES192", "AES256")
@@ -604,24 +605,34 @@ class SnmpClient:
             raise SnmpError(f"{self._where()}: {_V2C_ERRORS.get(status, status)} at index {index}")
         return varbinds
 
-    async def get(self, oids: Iterable[str]) -> dict[str, int | str | bytes | None]:
-        """GET the given OIDs in one request; absent objects map to ``None``."""
-        from pysnmp.hlapi.v3arch.asyncio import ContextData, get_cmd
+    async def _paged(
+        self,
+        command: Literal["get", "next"],
+        oids: list[str],
+        pick: Callable[[tuple[int, ...], Any], V],
+        one_v1: Callable[[str], Awaitable[V]],
+    ) -> dict[str, V]:
+        """GET or GETNEXT of ``oids``, one request a page of 20 (lean for v2c, else pysnmp
+        with the v1/v3 auth data): {OID: ``pick(OID arcs answered, value)``}, the value decoded
+        and endOfMibView as ``_END_OF_MIB``. SNMPv1 fails the whole PDU with noSuchName for
+        one OID (absent, or nothing after it): that page is asked one OID at a time by
+        ``one_v1``."""
+        from pysnmp.hlapi.v3arch.asyncio import ContextData, get_cmd, next_cmd
+        from pysnmp.proto import rfc1905
 
-        oids = [_norm(o) for o in oids]
-        if not oids:
-            return {}
-        result: dict[str, Any] = {}
+        result: dict[str, V] = {}
         # Some agents answer tooBig or fail the whole PDU for many varbinds: ask in pages.
         for start in range(0, len(oids), 20):
             page = oids[start : start + 20]
             if self._lean:
-                varbinds = await self._v2c(0xA0, 0, 0, page)
-                for oid, (_arcs, value) in zip(page, varbinds, strict=False):
-                    result[oid] = None if value is _END_OF_MIB else value
+                varbinds = await self._v2c(0xA0 if command == "get" else 0xA1, 0, 0, page)
+                for oid, (arcs, value) in zip(page, varbinds, strict=False):
+                    result[oid] = pick(arcs, value)
                 continue
             async with _engines.lease(self.credentials) as engine:
-                err_ind, err_status, err_index, var_binds = await get_cmd(
+                err_ind, err_status, err_index, var_binds = await (
+                    get_cmd if command == "get" else next_cmd
+                )(
                     engine,
                     self._auth(),
                     await self._transport(),
@@ -635,55 +646,36 @@ class SnmpClient:
                 raise SnmpError(f"{self._where()}: {err_ind}")
             if err_status:
                 if self.credentials.version == "1" and str(err_status) == "noSuchName":
-                    # v1 fails the whole PDU for one absent OID: fall back to one by one.
                     for oid in page:
-                        result.update(await self._get_one_v1(oid))
+                        result[oid] = await one_v1(oid)
                     continue
-                raise SnmpError(f"{self._where()}: {err_status.prettyPrint()} at index {err_index}")
-            for oid, vb in zip(page, var_binds, strict=False):
-                result[oid] = decode(vb[1])
+                at = f" at index {err_index}" if command == "get" else ""
+                raise SnmpError(f"{self._where()}: {err_status.prettyPrint()}{at}")
+            for oid, (name, value) in zip(page, var_binds, strict=False):
+                ended = isinstance(value, rfc1905.EndOfMibView)
+                result[oid] = pick(tuple(name), _END_OF_MIB if ended else decode(value))
         return result
+
+    async def get(self, oids: Iterable[str]) -> dict[str, int | str | bytes | None]:
+        """GET the given OIDs in one request; absent objects map to ``None``."""
+        return await self._paged(
+            "get",
+            [_norm(o) for o in oids],
+            lambda _arcs, value: None if value is _END_OF_MIB else value,
+            self._get_one_v1,
+        )
 
     async def next(self, oids: Iterable[str]) -> dict[str, str | None]:
         """GETNEXT of each OID, all in one request (pages of 20): {OID: the OID that follows
         it in the agent's view, or ``None`` at the end of its MIB}. Discovery asks this of the
         standard MIBs' subtree roots: a subtree answers when what follows its root is inside it.
         """
-        from pysnmp.hlapi.v3arch.asyncio import ContextData, next_cmd
-
-        oids = [_norm(o) for o in oids]
-        result: dict[str, str | None] = {}
-        for start in range(0, len(oids), 20):
-            page = oids[start : start + 20]
-            if self._lean:
-                varbinds = await self._v2c(0xA1, 0, 0, page)
-                for oid, (arcs, value) in zip(page, varbinds, strict=False):
-                    result[oid] = None if value is _END_OF_MIB else ".".join(map(str, arcs))
-                continue
-            async with _engines.lease(self.credentials) as engine:
-                err_ind, err_status, _err_index, var_binds = await next_cmd(
-                    engine,
-                    self._auth(),
-                    await self._transport(),
-                    ContextData(contextName=self.credentials.context),
-                    *(_object_type(o) for o in page),
-                    lookupMib=False,
-                )
-            STATS["requests"] += 1
-            STATS["varbinds"] += len(var_binds)
-            if err_ind:
-                raise SnmpError(f"{self._where()}: {err_ind}")
-            if err_status:
-                if self.credentials.version == "1" and str(err_status) == "noSuchName":
-                    # v1 fails the whole PDU when one OID has nothing after it: one by one.
-                    for oid in page:
-                        result[oid] = await self._next_one_v1(oid)
-                    continue
-                raise SnmpError(f"{self._where()}: {err_status.prettyPrint()}")
-            for oid, (name, value) in zip(page, var_binds, strict=False):
-                ended = value.__class__.__name__ == "EndOfMibView"
-                result[oid] = None if ended else str(name)
-        return result
+        return await self._paged(
+            "next",
+            [_norm(o) for o in oids],
+            lambda arcs, value: None if value is _END_OF_MIB else ".".join(map(str, arcs)),
+            self._next_one_v1,
+        )
 
     async def _next_one_v1(self, oid: str) -> str | None:
         from pysnmp.hlapi.v3arch.asyncio import ContextData, next_cmd
@@ -701,7 +693,7 @@ class SnmpClient:
             raise SnmpError(f"{self._where()}: {err_ind}")
         return None if err_status or not var_binds else str(var_binds[0][0])
 
-    async def _get_one_v1(self, oid: str) -> dict[str, Any]:
+    async def _get_one_v1(self, oid: str) -> int | str | bytes | None:
         from pysnmp.hlapi.v3arch.asyncio import ContextData, ObjectIdentity, ObjectType, get_cmd
 
         async with _engines.lease(self.credentials) as engine:
@@ -715,7 +707,7 @@ class SnmpClient:
             )
         if err_ind:
             raise SnmpError(f"{self._where()}: {err_ind}")
-        return {oid: None if err_status else decode(var_binds[0][1])}
+        return None if err_status else decode(var_binds[0][1])
 
     async def walk(self, oid: str) -> list[tuple[str, int | str | bytes | None]]:
         """Every (OID, value) under ``oid`` in order (GETBULK; GETNEXT for SNMPv1)."""
