@@ -56,12 +56,15 @@ def load_rules() -> list[rules.Rule]:
 
 
 class Writer:
-    """Stores batches; remembers which asset each address is and the rules' bursts."""
+    """Stores batches; remembers which asset each address is, the rules' bursts, and which
+    alert keys have no open alert (so a "link up" for a link that never went down costs no
+    query: only this writer raises syslog alerts, and a person can only resolve them)."""
 
     def __init__(self, engine: rules.Engine | None = None) -> None:
         self.engine = engine or rules.Engine(load_rules())
         self._assets: dict[str, int | None] = {}
         self._assets_at = 0.0
+        self._closed: set[str] = set()  # alert keys known to have no open alert
 
     def _asset_ids(self, sources: set[str]) -> dict[str, int | None]:
         if time.monotonic() - self._assets_at > ASSET_CACHE_S:
@@ -75,12 +78,24 @@ class Writer:
         return {s: self._assets.get(s) for s in sources}
 
     def store(self, messages: list[Message]) -> int:
-        """Store a batch in one transaction (committed here); how many rows."""
+        """Store a batch in one transaction (committed here); how many rows. The rules run
+        first, once, outside the transaction (a retried transaction counts no burst twice)."""
         if not messages:
             return 0
+        assets = self._asset_ids({m.source for m in messages})
+        acting = []
+        for m in messages:
+            asset_id = assets.get(m.source)
+            owner = f"asset{asset_id}" if asset_id is not None else f"ip{m.source}"
+            done = self.engine.actions(owner, m.severity, m.program, m.text, m.received_at)
+            if done:
+                acting.append((m, asset_id, owner, done))
+        closed: set[str] = set()
+        opened: set[str] = set()
 
         def work() -> int:
-            assets = self._asset_ids({m.source for m in messages})
+            closed.clear()
+            opened.clear()
             rows = [
                 {
                     "received_at": m.received_at,
@@ -96,33 +111,48 @@ class Writer:
                 for m in messages
             ]
             db.session().execute(insert(SyslogMessage), rows)
-            for m in messages:
-                self._apply(m, assets.get(m.source))
+            for m, asset_id, owner, done in acting:
+                for action in done:
+                    self._apply(m, asset_id, owner, action, closed, opened)
             db.session().flush()
             return len(rows)
 
         with acting_as("syslog"):
-            return db.write(work)
+            stored = db.write(work)
+        if len(self._closed) > 100_000:  # bounded: forgetting costs one query per key
+            self._closed.clear()
+        self._closed = (self._closed - opened) | closed
+        return stored
 
-    def _apply(self, m: Message, asset_id: int | None) -> None:
-        owner = f"asset{asset_id}" if asset_id is not None else f"ip{m.source}"
-        for action in self.engine.actions(owner, m.severity, m.program, m.text, m.received_at):
-            key = f"syslog:{owner}:{action.rule.name}"
-            key = f"{key}:{action.instance}" if action.instance else key
-            if action.action == "raise":
-                where = f" [{action.instance}]" if action.instance else ""
-                said = f"{m.program}: {m.text}" if m.program else m.text
-                alerts.raise_alert(
-                    key,
-                    source="monitor",
-                    rule=f"{rules.RULE_PREFIX}{action.rule.name}",
-                    urgency=action.rule.urgency,
-                    message=f"{action.rule.title}{where} (syslog from {m.source}: {said})"[:1000],
-                    asset_id=asset_id,
-                    at=m.received_at,
-                )
-            else:
-                alerts.clear_alert(key, at=m.received_at, note=f"syslog: {m.text}"[:200])
+    def _apply(
+        self,
+        m: Message,
+        asset_id: int | None,
+        owner: str,
+        action: rules.Action,
+        closed: set[str],
+        opened: set[str],
+    ) -> None:
+        key = f"syslog:{owner}:{action.rule.name}"
+        key = f"{key}:{action.instance}" if action.instance else key
+        if action.action == "raise":
+            where = f" [{action.instance}]" if action.instance else ""
+            said = f"{m.program}: {m.text}" if m.program else m.text
+            alerts.raise_alert(
+                key,
+                source="monitor",
+                rule=f"{rules.RULE_PREFIX}{action.rule.name}",
+                urgency=action.rule.urgency,
+                message=f"{action.rule.title}{where} (syslog from {m.source}: {said})"[:1000],
+                asset_id=asset_id,
+                at=m.received_at,
+            )
+            closed.discard(key)
+            opened.add(key)
+        elif key not in closed and (key not in self._closed or key in opened):
+            alerts.clear_alert(key, at=m.received_at, note=f"syslog: {m.text}"[:200])
+            closed.add(key)
+            opened.discard(key)
 
 
 def prune(now: datetime | None = None, days: int | None = None, batch: int = PRUNE_BATCH) -> int:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import queue
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from monitors import queries, receivers
 from monitors.models import Monitor, SnmpTrap
@@ -70,12 +71,29 @@ def load_credentials(extra_communities: tuple[str, ...] = ()) -> tuple[Credentia
     return Credentials(frozenset(communities), tuple(users)), queries.snmp_hosts()
 
 
-def _asset_of(trap: Trap, hosts: dict[str, int]) -> int | None:
-    """The source's asset, else the agent-addr's; a monitor's host (of either) comes first."""
-    addresses = [a for a in (trap.source, trap.agent_addr) if a]
-    monitored = [a for a in addresses if a in hosts]
-    found = queries.assets_by_source(monitored[:1] or addresses, hosts)
-    return next((asset for asset in found.values() if asset is not None), None)
+def _is_ip(text: str) -> bool:
+    """An address to look up (a v1 agent-addr can arrive as four raw bytes: not one)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _assets_of(traps: list[Trap], hosts: dict[str, int]) -> list[int | None]:
+    """Each trap's asset: the source's, else the agent-addr's; a monitor's host (of either)
+    comes first. One lookup for the whole batch."""
+    addresses = sorted({a for t in traps for a in (t.source, t.agent_addr) if _is_ip(a)})
+    found = queries.assets_by_source(addresses, hosts)
+    out: list[int | None] = []
+    for trap in traps:
+        pair = [a for a in (trap.source, trap.agent_addr) if a]
+        monitored = [a for a in pair if a in hosts]
+        if monitored:
+            out.append(hosts[monitored[0]])
+        else:
+            out.append(next((found[a] for a in pair if found.get(a) is not None), None))
+    return out
 
 
 def _dedup_key(asset_id: int | None, source: str, action: rules.Action) -> str:
@@ -84,49 +102,69 @@ def _dedup_key(asset_id: int | None, source: str, action: rules.Action) -> str:
     return f"{key}:{action.instance}" if action.instance else key
 
 
-def store_one(trap: Trap, hosts: dict[str, int]) -> SnmpTrap:
-    """Store one trap and raise or clear its alerts (the caller commits)."""
-    asset_id = _asset_of(trap, hosts)
-    done = rules.actions(trap.trap_oid, trap.varbinds)
-    row = SnmpTrap(
-        received_at=trap.received_at,
-        source=trap.source[:45],
-        agent_addr=trap.agent_addr[:45],
-        version=trap.version,
-        asset_id=asset_id,
-        trap_oid=trap.trap_oid[:255],
-        varbinds={oid: value for oid, value in trap.varbinds},
-        actions=", ".join(str(a) for a in done)[:255],
-    )
-    db.session().add(row)
-    for action in done:
-        key = _dedup_key(asset_id, trap.source, action)
-        if action.action == "raise":
-            where = f" [{action.instance}]" if action.instance else ""
-            alerts.raise_alert(
-                key,
-                source="monitor",
-                rule=f"{rules.RULE_PREFIX}{action.profile}.{action.condition}",
-                urgency=action.urgency,
-                message=f"{action.title}{where} (SNMP trap {trap.trap_oid} from {trap.source})",
-                asset_id=asset_id,
-                at=trap.received_at,
-            )
-        else:
-            alerts.clear_alert(key, at=trap.received_at, note=f"SNMP trap {trap.trap_oid}")
-    return row
-
-
-def store(traps: list[Trap], hosts: dict[str, int]) -> None:
-    """Store a batch in one transaction (committed here)."""
+def store(traps: list[Trap], hosts: dict[str, int], closed: set[str] | None = None) -> None:
+    """Store a batch in one transaction (committed here): the senders' assets looked up once,
+    the rows inserted in one statement, then each trap's alerts raised or cleared in order.
+    ``closed``: alert keys known to have no open alert, kept by the writer loop between
+    batches (a clear of such a key costs no query; only this receiver raises trap alerts and
+    a person can only resolve them); updated here once the batch is committed."""
+    known = closed if closed is not None else set()
+    assets = _assets_of(traps, hosts)
+    acting = [
+        (t, asset_id, rules.actions(t.trap_oid, t.varbinds))
+        for t, asset_id in zip(traps, assets, strict=True)
+    ]
+    rows = [
+        {
+            "received_at": t.received_at,
+            "source": t.source[:45],
+            "agent_addr": t.agent_addr[:45],
+            "version": t.version,
+            "asset_id": asset_id,
+            "trap_oid": t.trap_oid[:255],
+            "varbinds": {oid: value for oid, value in t.varbinds},
+            "actions": ", ".join(str(a) for a in done)[:255],
+        }
+        for t, asset_id, done in acting
+    ]
+    cleared: set[str] = set()
+    raised: set[str] = set()
 
     def work() -> None:
-        for trap in traps:
-            store_one(trap, hosts)
+        cleared.clear()
+        raised.clear()
+        db.session().execute(insert(SnmpTrap), rows)
+        for trap, asset_id, done in acting:
+            for action in done:
+                key = _dedup_key(asset_id, trap.source, action)
+                if action.action == "raise":
+                    where = f" [{action.instance}]" if action.instance else ""
+                    alerts.raise_alert(
+                        key,
+                        source="monitor",
+                        rule=f"{rules.RULE_PREFIX}{action.profile}.{action.condition}",
+                        urgency=action.urgency,
+                        message=(
+                            f"{action.title}{where} (SNMP trap {trap.trap_oid} from {trap.source})"
+                        ),
+                        asset_id=asset_id,
+                        at=trap.received_at,
+                    )
+                    cleared.discard(key)
+                    raised.add(key)
+                elif key not in cleared and (key not in known or key in raised):
+                    alerts.clear_alert(key, at=trap.received_at, note=f"SNMP trap {trap.trap_oid}")
+                    cleared.add(key)
+                    raised.discard(key)
         db.session().flush()
 
     with acting_as("traps"):
         db.write(work)
+    if closed is not None:
+        if len(closed) > 100_000:  # bounded: forgetting costs one query per key
+            closed.clear()
+        closed -= raised
+        closed |= cleared
 
 
 def prune(now: Any = None) -> int:
@@ -156,6 +194,7 @@ def run(
     next_refresh = time.monotonic() + refresh_s
     reporter = receivers.Reporter(receiver.stats, report, report_s)
     next_prune = time.monotonic()
+    closed: set[str] = set()  # alert keys with no open alert (see store)
     while not stop.is_set():
         batch: list[Trap] = []
         try:
@@ -166,7 +205,7 @@ def run(
             pass
         if batch:
             try:
-                store(batch, hosts)
+                store(batch, hosts, closed)
             except Exception:  # the next batch may be fine; never stop receiving
                 log.exception("%d traps could not be stored", len(batch))
                 receiver.counts["store_failed"] += len(batch)
