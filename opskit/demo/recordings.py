@@ -43,6 +43,7 @@ class Record:
     numeric: dict[str, Any] | None = None
 
 
+@cache
 def _oid_key(oid: str) -> tuple[int, ...]:
     return tuple(int(p) for p in oid.split("."))
 
@@ -77,6 +78,14 @@ def parse(text: str) -> list[Record]:
 @cache
 def _parsed(text: str) -> list[Record]:
     return parse(text)
+
+
+@cache
+def _indexed(text: str) -> tuple[list[tuple[int, ...]], dict[str, Record]]:
+    """The recording's OID keys in order and its records by OID (the demo's history probes each
+    recording thousands of times)."""
+    records = _parsed(text)
+    return [r.key for r in records], {r.oid: r for r in records}
 
 
 @cache
@@ -132,8 +141,7 @@ class RecordingClient:
 
     def __init__(self, text: str, at: float | None = None, booted: float | None = None) -> None:
         self.records = _parsed(text)
-        self.keys = [r.key for r in self.records]
-        self.by_oid = {r.oid: r for r in self.records}
+        self.keys, self.by_oid = _indexed(text)
         self.at = time.time() if at is None else at
         self.booted = self.at if booted is None else booted
         self.host, self.port = "recording", 0
