@@ -47,7 +47,8 @@ def test_upgrade_empty_database_to_head_matches_models(empty_engine) -> None:
     assert {"user_account", "api_token", "login_attempt", "audit_log"} <= tables
     metadata = migrate.import_models()
     with empty_engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": migrate.include_object}
+        context = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(context, metadata)
     assert diff == [], f"models and migrations differ; run `opskit db revision`: {diff}"
 

@@ -9,7 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 
 from opskit.crypto import EncryptedText
 from opskit.db import UTCDateTime
-from opskit.migrate import import_models
+from opskit.migrate import import_models, include_object
 
 config = context.config
 target_metadata = import_models()
@@ -33,6 +33,7 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
             render_item=render_item,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
