@@ -58,6 +58,25 @@ def _registry_sites(locale: str) -> str:
     return ("、" if locale.startswith("zh") else ", ").join(names)
 
 
+def as_of_pairs(ctx: Context) -> list[tuple[str, object]]:
+    """The cover's 截至 rows while the period is still running: the instant the point-in-time
+    figures were taken (``Context.as_of``) and what that means. None once the period is over."""
+    if not ctx.running:
+        return []
+    return [
+        (_("As of"), ctx.as_of.astimezone(ctx.period.tz).replace(tzinfo=None)),
+        (
+            _("Period still running"),
+            _(
+                "%(period)s has not ended: warranties, open alerts and SLA clocks and storage "
+                "use are as of the time above, and will change until %(last)s.",
+                period=ctx.period.text,
+                last=ctx.period.last_day.isoformat(),
+            ),
+        ),
+    ]
+
+
 def calendar_note(period: Period) -> str:
     """The cover's note when a year of the period (or of the days its clocks run into) has no
     official holiday arrangement loaded, or the site's holiday file has errors: the 5x8 figures
@@ -121,6 +140,7 @@ def build_pack(
                 (_("To"), period.last_day),
                 (_("Engineer"), engineer),
                 (_("Built"), ctx.now.astimezone(period.tz).replace(tzinfo=None)),
+                *as_of_pairs(ctx),
                 *[(str(label), value) for label, value in ctx.headline.items()],
             ]
             note = calendar_note(period)

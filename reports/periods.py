@@ -56,6 +56,20 @@ class Period:
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
+    def running(self, now: datetime) -> bool:
+        """Whether the period has begun and not yet ended at ``now``."""
+        return self.contains(now)
+
+    def as_of(self, now: datetime) -> datetime:
+        """The instant the pack judges point-in-time states at (warranty, open alerts and
+        clocks, storage used): ``now`` while the period is running, its end once it is over.
+        The one place that decides it; every kind asks here (``Context.as_of``)."""
+        return min(now, self.end)
+
+    def as_of_day(self, now: datetime) -> date:
+        """The site's date of :meth:`as_of`: today while running, the last day once over."""
+        return now.astimezone(self.tz).date() if now < self.end else self.last_day
+
     def days(self) -> list[date]:
         return [
             self.first_day + timedelta(days=i) for i in range((self.next_day - self.first_day).days)

@@ -31,7 +31,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
     """Alerts of the period by urgency and source, their times, SLA met/breached per level."""
     policy = current_policy()
     period = ctx.period
-    judged_at = min(ctx.now, period.end)
+    judged_at = ctx.as_of
     alerts = alerts_between(period.start, period.end)
     clock_names = {"acknowledge": _("Acknowledge"), "onsite": _("On site"), "resolve": _("Resolve")}
     state_names = {
@@ -154,7 +154,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
                 Col("total", _("Alerts"), INT),
                 Col("met", _("Met"), INT),
                 Col("breached", _("Breached"), INT),
-                Col("open", _("Open at period end"), INT),
+                Col("open", _("Open now") if ctx.running else _("Open at period end"), INT),
                 Col("percent", _("Met %"), PERCENT),
             ],
             sla_rows,

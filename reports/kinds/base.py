@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from flask_babel import gettext as _
+
 from opskit.xlsx.writer import Sheet
 from reports.periods import Period
 
@@ -20,12 +22,28 @@ from reports.periods import Period
 @dataclass
 class Context:
     period: Period
-    now: datetime  # aware UTC; clocks still running are judged at min(now, period end)
+    now: datetime  # aware UTC, the build time; states are judged at ``as_of``
     headline: dict[str, Any]  # figures for the cover sheet, filled by the kinds
     #: month (its first day) → figure → value, for the month-by-month overview of a quarter or
     #: year; filled by the kinds that count things per month
     months: dict[date, dict[str, float]] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)  # the kinds that counted per month
+
+    @property
+    def as_of(self) -> datetime:
+        """When point-in-time states are judged (``Period.as_of``): the build time while the
+        period is running, its end once it is over."""
+        return self.period.as_of(self.now)
+
+    @property
+    def as_of_day(self) -> date:
+        """The site's date of ``as_of`` (today while running, else the period's last day)."""
+        return self.period.as_of_day(self.now)
+
+    @property
+    def running(self) -> bool:
+        """Whether the period is still running at the build time."""
+        return self.period.running(self.now)
 
     def count(self, moment: date | datetime, figure: str, n: float = 1) -> None:
         """Add ``n`` to ``figure`` of the month holding ``moment`` (a local date, or an aware
@@ -49,6 +67,14 @@ def local_time(moment: datetime | None, ctx: Context) -> datetime | None:
     if moment is None:
         return None
     return moment.astimezone(ctx.period.tz).replace(tzinfo=None)
+
+
+def as_of_note(ctx: Context) -> str:
+    """A sheet note's ending while the period is still running: when its states were taken."""
+    if not ctx.running:
+        return ""
+    moment = ctx.as_of.astimezone(ctx.period.tz)
+    return " " + _("Still running: as of %(time)s.", time=f"{moment:%Y-%m-%d %H:%M}")
 
 
 def labeller(labels: Mapping[str, Any]) -> Callable[[str], str]:

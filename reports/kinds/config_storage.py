@@ -4,8 +4,9 @@ Per device (every asset not retired): tag, name, kind, vendor/model, serial, fir
 memory and disks as registered (``Asset.specs``: ``cpu``, ``memory_gb``, ``disks``,
 ``firmware``) and as discovered by monitoring (volumes seen and their total size).
 
-Per volume (``host.storage.*`` readings of the period): size, used at the period's end (the
-last value), peak and growth (last minus first, in percent points) in the period. Volumes at or
+Per volume (``host.storage.*`` readings of the period up to its "as of" instant,
+``Context.as_of``: the build time while the period is running): size, used then (the last
+value), peak and growth (last minus first, in percent points). Volumes at or
 above ``NEAR_FULL`` percent at the end or at their peak are highlighted, and so are their
 devices.
 """
@@ -27,7 +28,7 @@ from assets.queries import (
 )
 from monitors.queries import volume_usage
 from opskit.xlsx.writer import INT, NUMBER, Col, Sheet
-from reports.kinds.base import Context, Kind, labeller
+from reports.kinds.base import Context, Kind, as_of_note, labeller
 
 NEAR_FULL = 85.0  # percent, like the storage.full alert rule's warning
 GB = 1024**3
@@ -36,7 +37,7 @@ GB = 1024**3
 def config_storage(ctx: Context) -> list[Sheet]:
     period = ctx.period
     ids = asset_ids_for_report()
-    volumes = volume_usage(period.start, period.end, ids)
+    volumes = volume_usage(period.start, ctx.as_of, ids)
     by_asset: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for (asset_id, volume), use in sorted(volumes.items()):
         by_asset.setdefault(asset_id, []).append((volume, use))
@@ -95,6 +96,7 @@ def config_storage(ctx: Context) -> list[Sheet]:
                     "hot": near_full(use),
                 }
             )
+    running = ctx.running
     ctx.headline[_("Devices (not retired)")] = len(ids)
     ctx.headline[_("Volumes near full")] = sum(1 for v in volume_rows if v["hot"])
     return [
@@ -126,8 +128,8 @@ def config_storage(ctx: Context) -> list[Sheet]:
                 Col("name", _("Name")),
                 Col("volume", _("Volume")),
                 Col("size", _("Size GB"), NUMBER),
-                Col("used_pct", _("Used % at period end"), NUMBER),
-                Col("used_gb", _("Used GB at period end"), NUMBER),
+                Col("used_pct", _("Used % now") if running else _("Used % at period end"), NUMBER),
+                Col("used_gb", _("Used GB now") if running else _("Used GB at period end"), NUMBER),
                 Col("peak", _("Peak used %"), NUMBER),
                 Col("growth", _("Growth in the period (points)"), NUMBER),
             ],
@@ -137,7 +139,8 @@ def config_storage(ctx: Context) -> list[Sheet]:
                 "Volumes of %(period)s; at or above %(limit)s %% highlighted.",
                 period=period.text,
                 limit=85,
-            ),
+            )
+            + as_of_note(ctx),
         ),
     ]
 

@@ -28,7 +28,7 @@ from reports.kinds.base import Context, Kind, local_time
 
 def patrol(ctx: Context) -> list[Sheet]:
     period = ctx.period
-    judged_at = min(ctx.now, period.end)
+    judged_at = ctx.as_of
     day_rows: list[dict[str, Any]] = []
     ctx.counted.add("patrol")
     for day, slots in rounds_for_days(list(period.days()), now=judged_at).items():

@@ -47,7 +47,7 @@ def hours(value: timedelta | None) -> float | None:
 
 def repairs(ctx: Context) -> list[Sheet]:
     period = ctx.period
-    judged_at = min(ctx.now, period.end)
+    judged_at = ctx.as_of
     found = desk.repairs_between(period.start, period.end)
     assets = {a.id: a for a in registry.assets_by_ids(sorted({r.asset_id for r in found}))}
     importance_word = labeller(registry.importance_labels())

@@ -84,7 +84,7 @@ def _target(level: Level, clock: str) -> str:
 
 def service_requests(ctx: Context) -> list[Sheet]:
     period = ctx.period
-    judged_at = min(ctx.now, period.end)
+    judged_at = ctx.as_of
     policy = current_policy()
     words = desk.request_words()
     requests = desk.requests_between(period.start, period.end)
@@ -378,7 +378,7 @@ def _request_list(
     state_word: Callable[[str], str],
     words: desk.RequestWords,
 ) -> Sheet:
-    judged_at = min(ctx.now, ctx.period.end)
+    judged_at = ctx.as_of
     rows = []
     for view in views:
         req = view.request

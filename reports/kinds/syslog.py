@@ -190,7 +190,7 @@ def log_analysis(ctx: Context) -> list[Sheet]:
                 Col("alerts", _("Alerts raised"), INT),
                 Col("hits", _("Times raised"), INT),
                 Col("resolved", _("Resolved"), INT),
-                Col("open", _("Open at period end"), INT),
+                Col("open", _("Open now") if ctx.running else _("Open at period end"), INT),
                 Col("assets", _("Assets"), width=40),
             ],
             rule_rows,
@@ -245,7 +245,7 @@ def _rule_rows(ctx: Context) -> list[dict[str, Any]]:
         a.id: a.asset_tag
         for a in registry.assets_by_ids(sorted({a.asset_id for a in alerts if a.asset_id}))
     }
-    judged_at = min(ctx.now, ctx.period.end)
+    judged_at = ctx.as_of
     rows = []
     for key in keys:
         raised = by_rule.get(key, [])

@@ -1,5 +1,6 @@
-"""Report kind 保修到期: warranties expired or ending within 180 days of the period's last day
-(``assets.queries.warranty_reminders``), expired rows highlighted."""
+"""Report kind 保修到期: warranties expired or ending within 180 days, judged on the pack's
+"as of" day (``Context.as_of_day``: today while the period is running, else its last day;
+``assets.queries.warranty_reminders``), expired rows highlighted."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ WARRANTY_HORIZON_DAYS = 180
 
 
 def warranty(ctx: Context) -> list[Sheet]:
-    """Warranties expired or ending within 180 days of the period's last day."""
-    day = ctx.period.last_day
+    """Warranties expired or ending within 180 days of the "as of" day."""
+    day = ctx.as_of_day
     reminders = registry.warranty_reminders(day, within_days=WARRANTY_HORIZON_DAYS)
     kind_label = labeller(registry.asset_kind_labels())
 
