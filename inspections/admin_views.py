@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from assets import queries as assets
-from inspections import limits, queries, services
+from inspections import limits, queries, recurrence, services
 from inspections.checklists import Checklist, Limits
 from inspections.items import kind_of
 from opskit import db
@@ -249,8 +249,18 @@ def checklist_file_delete(key: str) -> Any:
 
 def _plan_form(plan: Any) -> dict[str, Any]:
     if plan is None:
-        return {"grace_minutes": "120", "enabled": "1", "schedule_times": "09:00, 15:00"}
+        return {
+            "grace_minutes": "120",
+            "enabled": "1",
+            "schedule_times": "09:00, 15:00",
+            "frequency": "daily",
+        }
+    recurs = recurrence.from_stored(plan.recurrence)
     return {
+        "frequency": recurs.freq,
+        "weekdays": [str(d) for d in recurs.weekdays],
+        "month_day": "" if recurs.day is None else str(recurs.day),
+        "quarter_month": "" if recurs.month is None else str(recurs.month),
         "name": plan.name,
         "room_id": str(plan.room_id or ""),
         "site_id": str(plan.site_id or "") if plan.room_id is None else "",
@@ -273,6 +283,10 @@ def _plan_page(plan: Any, form: dict[str, Any], errors: dict[str, str]) -> Any:
         sites=assets.all_sites(),
         checklists=sorted(limits.site_checklists().checklists.values(), key=lambda c: c.key),
         kinds=assets.asset_kind_labels(),
+        frequencies=recurrence.FREQUENCY_LABELS,
+        weekday_labels=recurrence.WEEKDAY_LABELS,
+        quarter_month_labels=recurrence.QUARTER_MONTH_LABELS,
+        month_day_values=[str(n) for n in range(1, 29)] + [recurrence.LAST],
     ), (400 if errors else 200)
 
 
@@ -286,6 +300,7 @@ def plans() -> Any:
         rooms=rooms,
         sites=sites,
         checklists=limits.site_checklists().checklists,
+        recurrence_text=queries.recurrence_text,
         can_edit=current_user.role in PLAN_EDITORS,
     )
 
@@ -294,6 +309,7 @@ def _save_plan(plan: Any) -> Any:
     form: dict[str, Any] = request.form.to_dict()
     form["checklist_keys"] = request.form.getlist("checklist_keys")
     form["asset_kinds"] = request.form.getlist("asset_kinds")
+    form["weekdays"] = request.form.getlist("weekdays")
     where = form.get("where", "")
     data = dict(form)
     if where.startswith("site:"):

@@ -51,7 +51,8 @@ def asset_target(asset_id: int | None) -> str:
 
 
 class PatrolPlan(Audited, Base):
-    """A recurring patrol: checklists for a room (or every room of a site) at fixed times."""
+    """A recurring patrol: checklists for a room (or every room of a site) at fixed local times
+    on the days of its recurrence (daily, weekly, monthly, quarterly, working days)."""
 
     __tablename__ = "patrol_plan"
 
@@ -68,6 +69,9 @@ class PatrolPlan(Audited, Base):
     asset_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
     # local times (site time zone) of the day, "HH:MM", sorted
     schedule_times: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # on which days: {"freq": "daily" | "weekly" | "monthly" | "quarterly" | "workdays", ...}
+    # (inspections.recurrence)
+    recurrence: Mapped[dict[str, Any]] = mapped_column(JSON, default=lambda: {"freq": "daily"})
     # minutes after a scheduled time before a round not yet submitted counts as overdue
     grace_minutes: Mapped[int] = mapped_column(default=120)
     enabled: Mapped[bool] = mapped_column(default=True)

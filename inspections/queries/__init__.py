@@ -3,6 +3,9 @@ reports, the alert pages). The work is in one module per noun: ``catalog`` (chec
 limits in force), ``schedule`` (plans, the day's slots), ``rounds``, ``findings``; the logbook's
 reads are ``inspections.logbook.queries``.
 
+- ``expected_slots(plan, start, end)``: the plan's scheduled moments in a period, by its
+  recurrence (daily, weekly, monthly, quarterly, working days) and times: the one expansion.
+- ``recurrence_text(plan)``: how often a plan runs, in words (每周一 09:00).
 - ``rounds_for_day(day, site_id)``: every planned slot of the day with its state (due,
   in_progress, done, overdue) and round, plus the ad hoc rounds of the day;
   ``rounds_for_days`` the same for many days at once (reports).
@@ -56,9 +59,11 @@ from inspections.queries.rounds import (
 )
 from inspections.queries.schedule import (
     Slot,
+    expected_slots,
     get_plan,
     plan_rooms,
     plans,
+    recurrence_text,
     round_targets,
     rounds_for_day,
     rounds_for_days,
@@ -87,6 +92,7 @@ __all__ = [
     "TargetView",
     "answer_text",
     "checklists",
+    "expected_slots",
     "find_round",
     "findings_between",
     "get_checklist",
@@ -107,6 +113,7 @@ __all__ = [
     "photo_file",
     "plan_rooms",
     "plans",
+    "recurrence_text",
     "room_reading_limits",
     "round_by_client_id",
     "round_detail",

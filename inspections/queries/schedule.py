@@ -1,10 +1,12 @@
-"""Patrol plans and their schedule: the rooms a plan covers, what a round of it answers, the
-day's slots with their state (due, in progress, done, overdue) and the dashboard's rows."""
+"""Patrol plans and their schedule: the rooms a plan covers, what a round of it answers, its
+expected slots over a period (``expected_slots``: the one expansion of a plan's recurrence and
+times), the day's slots with their state (due, in progress, done, overdue) and the dashboard's
+rows."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -13,7 +15,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from assets import queries as assets
-from inspections import forms
+from inspections import recurrence
+from inspections.forms import TIME_RE
 from inspections.models import (
     ROOM_TARGET,
     PatrolPlan,
@@ -23,6 +26,7 @@ from inspections.models import (
 )
 from inspections.queries import catalog
 from opskit import db
+from opskit.alerts import queries as alert_queries
 from opskit.i18n import site_tz
 
 
@@ -70,15 +74,47 @@ def round_targets(
     return targets
 
 
-def slot_times(plan: PatrolPlan, day: date) -> list[datetime]:
-    """The plan's scheduled moments on ``day`` (site time), as aware datetimes."""
+def expected_slots(
+    plan: PatrolPlan,
+    start: datetime,
+    end: datetime,
+    is_workday: Callable[[date], bool] | None = None,
+) -> list[datetime]:
+    """The plan's scheduled moments from ``start`` (included) to ``end`` (excluded), as aware
+    datetimes in site time, oldest first: each day (site time) its recurrence runs on
+    (``inspections.recurrence``), at each of its times. The one expansion of a plan: the day's
+    slots (the patrol page, the dashboard), their due/overdue state and the report's planned
+    and missed rounds all come from here.
+
+    A ``workdays`` plan asks ``is_workday`` (default: the site's working calendar, the SLA
+    policy's: Chinese holidays off, make-up working days on). Neither the plan's ``enabled``
+    nor its creation time is considered here: the callers choose.
+    """
+    recurs = recurrence.from_stored(plan.recurrence)
+    if recurs.freq == "workdays" and is_workday is None:
+        is_workday = alert_queries.current_policy().calendar.is_workday
     tz = site_tz()
-    out = []
-    for text in plan.schedule_times:
-        if forms.TIME_RE.match(text):
-            hour, minute = (int(x) for x in text.split(":"))
-            out.append(datetime.combine(day, time(hour, minute), tzinfo=tz))
-    return out
+    times = [
+        time(int(text[:2]), int(text[3:])) for text in plan.schedule_times if TIME_RE.match(text)
+    ]
+    out: list[datetime] = []
+    if not times or end <= start:
+        return out
+    day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    while day <= last:
+        if recurs.occurs_on(day, is_workday):
+            for at in times:
+                moment = datetime.combine(day, at, tzinfo=tz)
+                if start <= moment < end:
+                    out.append(moment)
+        day += timedelta(days=1)
+    return sorted(out)
+
+
+def recurrence_text(plan: PatrolPlan) -> str:
+    """How often the plan runs, with its times, in words: 每周一 09:00 / Weekly on Mondays
+    09:00, 每月最后一天 09:00, 工作日 09:00, 15:00."""
+    return recurrence.from_stored(plan.recurrence).describe(plan.schedule_times)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -167,6 +203,16 @@ def rounds_for_days(
     room_site = {r.id: r.site_id for r in all_rooms}
     room_name = {r.id: r.name for r in all_rooms}
     enabled = [(plan, plan_rooms(plan)) for plan in plans(enabled_only=True)]
+    is_workday = None
+    if any(recurrence.from_stored(p.recurrence).freq == "workdays" for p, _rooms in enabled):
+        is_workday = alert_queries.current_policy().calendar.is_workday
+    # each plan expanded once over the whole span, its slots then sorted into the days
+    moments: dict[tuple[int, date], list[datetime]] = {}
+    for plan, _rooms in enabled:
+        for moment in expected_slots(plan, start, end, is_workday):
+            i = bisect_right(starts, moment) - 1
+            if i >= 0 and moment < bounds[i][1]:
+                moments.setdefault((plan.id, bounds[i][2]), []).append(moment)
     out: dict[date, list[Slot]] = {}
     for day in days:
         by_slot: dict[tuple[int | None, int, datetime | None], PatrolRound] = {}
@@ -177,7 +223,7 @@ def rounds_for_days(
             for room_id in room_ids:
                 if site_id is not None and room_site.get(room_id) != site_id:
                     continue
-                for moment in slot_times(plan, day):
+                for moment in moments.get((plan.id, day), ()):
                     taken = by_slot.get((plan.id, room_id, moment))
                     state = _state(taken, moment, plan, now)
                     name = room_name.get(room_id, "")

@@ -1,5 +1,6 @@
 """Patrol plans: which checklists run in which room (or every room of a site), on which asset
-kinds, at which local times (flushes; the caller commits)."""
+kinds, on which days (``inspections.recurrence``) at which local times (flushes; the caller
+commits)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from assets import queries as assets
-from inspections import forms
+from inspections import forms, recurrence
 from inspections.models import (
     PatrolPlan,
 )
@@ -23,7 +24,9 @@ def save_plan(data: Mapping[str, Any], plan: PatrolPlan | None = None) -> Patrol
     """Create or update a plan from form/API data (flushes, does not commit).
 
     ``data``: name, room_id or site_id, checklist_keys (list or "a, b"), asset_kinds (optional),
-    schedule_times (list or "09:00, 15:00"), grace_minutes, enabled, notes.
+    schedule_times (list or "09:00, 15:00"), the recurrence (``recurrence``: its JSON, or the
+    form's ``frequency``, ``weekdays``, ``month_day``, ``quarter_month``; none: daily),
+    grace_minutes, enabled, notes.
     """
     errors: dict[str, list[str]] = {}
     name = str(data.get("name") or "").strip()
@@ -53,6 +56,13 @@ def save_plan(data: Mapping[str, Any], plan: PatrolPlan | None = None) -> Patrol
     bad_times = [t for t in times if not forms.TIME_RE.match(t)]
     if bad_times:
         errors["schedule_times"] = [_("“%(value)s” is not a time like 09:00.", value=bad_times[0])]
+    if not times:
+        errors["schedule_times"] = [_("Enter at least one time of day, like 09:00.")]
+    stored = data.get("recurrence")
+    try:
+        recurs = recurrence.parse(stored if isinstance(stored, Mapping) else data)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
     grace = forms.int_or_none(data.get("grace_minutes"))
     if grace is not None and not 0 <= grace <= 24 * 60:
         errors["grace_minutes"] = [_("Enter minutes between 0 and 1440.")]
@@ -71,6 +81,7 @@ def save_plan(data: Mapping[str, Any], plan: PatrolPlan | None = None) -> Patrol
     plan.checklist_keys = keys
     plan.asset_kinds = kinds
     plan.schedule_times = sorted(set(times))
+    plan.recurrence = recurs.as_data()
     plan.grace_minutes = 120 if grace is None else grace
     enabled = data.get("enabled", True)
     plan.enabled = enabled not in (False, "0", "false", "off", "", None)

@@ -1,9 +1,10 @@
 """Patrol plans and their past rounds for the demo, through the patrol services.
 
-The plans are ``data/patrol.yaml``. Each room has a daily plan; every past slot of the last two
-weeks was patrolled (a few were missed) by one of the engineers, answering every item of every
-checklist. Now and then an answer is abnormal: the round's finding raises a patrol alert,
-closed a few hours later. Today the morning rounds are done, one is in progress and the
+The plans are ``data/patrol.yaml``. Each room has a daily plan, room A a weekly one too (its
+recurrence as data, expanded by ``queries.expected_slots`` like every plan); every past slot of
+the last two weeks was patrolled (a few were missed) by one of the engineers, answering every
+item of every checklist. Now and then an answer is abnormal: the round's finding raises a patrol
+alert, closed a few hours later. Today the morning rounds are done, one is in progress and the
 afternoon ones are due. A history longer than two weeks repeats the fortnight's rounds (not
 their findings) in bulk.
 
@@ -105,22 +106,16 @@ def _close(patrol: Any, at: datetime) -> None:
                     event.at = at
 
 
-def _slots(
-    plans: list[Any], weekdays: dict[str, list[int]], now: datetime, days: int, tz: Any
-) -> list[tuple[Any, datetime]]:
-    """(plan, local slot time) of every past slot over ``days``, oldest first (a plan in
-    ``weekdays``, by name: only on those days of the week)."""
-    today = now.astimezone(tz).date()
-    out = []
-    for back in range(days, -1, -1):
-        day = today - timedelta(days=back)
-        for plan in plans:
-            if plan.name in weekdays and day.weekday() not in weekdays[plan.name]:
-                continue
-            for hhmm in plan.schedule_times:
-                slot = datetime.combine(day, time.fromisoformat(hhmm), tz)
-                if slot <= now:
-                    out.append((plan, slot))
+def _slots(plans: list[Any], now: datetime, days: int, tz: Any) -> list[tuple[Any, datetime]]:
+    """(plan, local slot time) of every past slot over ``days``, oldest day first, by plan
+    within a day: each plan's slots from the patrol's one expansion of its recurrence
+    (``queries.expected_slots``: a weekly plan only on its days of the week)."""
+    first_day = now.astimezone(tz).date() - timedelta(days=days)
+    start = datetime.combine(first_day, time.min, tz)
+    end = now + timedelta.resolution  # a slot at this very instant has begun
+    order = {plan.id: n for n, plan in enumerate(plans)}
+    out = [(plan, slot) for plan in plans for slot in queries.expected_slots(plan, start, end)]
+    out.sort(key=lambda s: (s[1].astimezone(tz).date(), order[s[0].id], s[1]))
     return out
 
 
@@ -135,7 +130,6 @@ def seed(built: Any, now: datetime, days: int) -> int:
     sess = db.session()
     people = [users.get_user(p["username"]) for p in engineers()]
     plans: list[PatrolPlan] = []
-    weekdays: dict[str, list[int]] = {}
     with acting_as("demo"):
         for data in load("patrol")["plans"]:
             plan = services.save_plan(
@@ -144,11 +138,10 @@ def seed(built: Any, now: datetime, days: int) -> int:
                     "room_id": built.rooms[data["room"]].id,
                     "checklist_keys": list(data["checklists"]),
                     "schedule_times": list(data["times"]),
+                    "recurrence": data.get("recurrence") or {"freq": "daily"},
                     "grace_minutes": 120,
                 }
             )
-            if "weekdays" in data:
-                weekdays[plan.name] = data["weekdays"]
             # the plans have been in force since the history begins: the reports count its
             # slots as planned (a slot before its plan existed was never planned)
             first_day = now.astimezone(tz).date() - timedelta(days=days)
@@ -157,7 +150,7 @@ def seed(built: Any, now: datetime, days: int) -> int:
         sess.commit()
 
     rng = random.Random(5)
-    slots = _slots(plans, weekdays, now, days, tz)
+    slots = _slots(plans, now, days, tz)
     recent = now - timedelta(days=SERVICE_DAYS)
     # the latest slot: in progress when it began less than an hour ago
     in_progress = slots[-1] if slots and now - slots[-1][1] < timedelta(hours=1) else None
