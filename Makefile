@@ -53,13 +53,14 @@ browser-deps:
 	fi
 
 # Debian's net-snmp agent and command-line tools for bench/poll.py (opskit vs snmpbulkwalk) and
-# the trap tests (net-snmp's snmptrap sends real traps to `opskit traps`).
+# the trap tests (net-snmp's snmptrap sends real traps to `opskit traps`); snmptrapd and rsyslog
+# for bench/ingest.py (opskit's receivers vs the C daemons).
 bench-deps:
-	@if command -v snmpbulkwalk >/dev/null && [ -x /usr/sbin/snmpd ]; then exit 0; fi; \
+	@if command -v snmpbulkwalk >/dev/null && [ -x /usr/sbin/snmpd ] && [ -x /usr/sbin/snmptrapd ] && [ -x /usr/sbin/rsyslogd ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq snmpd snmp >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq snmpd snmp snmptrapd rsyslog >/dev/null; \
 	else \
-	  echo "bench/poll.py needs Debian's snmpd and snmp: sudo apt-get install snmpd snmp"; exit 1; \
+	  echo "bench/poll.py and bench/ingest.py need Debian's snmpd, snmp, snmptrapd and rsyslog: sudo apt-get install snmpd snmp snmptrapd rsyslog"; exit 1; \
 	fi
 
 # mypy reads its files and rules from pyproject.toml ([tool.mypy]); its cache is .mypy_cache.
