@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 from flask import current_app, has_app_context
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from monitors.profiles import ProfileError, TrapSpec, load_profiles, parse_profile
@@ -273,6 +274,16 @@ def _entries(trap_oid: str) -> list[tuple[str, TrapSpec]]:
     return found
 
 
+def _in_words(profile: str, spec: TrapSpec) -> str:
+    """A raising entry's title in the site's language (the alert's message is stored once): a
+    profile's through the catalog, a site rule's Chinese title where it has one."""
+    if not spec.title or not has_app_context():
+        return spec.title
+    if profile == SITE_PROFILE:
+        return site_title(spec.conditions[0], english=False) or spec.title
+    return gettext(spec.title)
+
+
 def actions(trap_oid: str, varbinds: list[tuple[str, Any]]) -> list[Action]:
     """What the profiles and the site's rules do with this trap (empty: nothing knows it)."""
     out: list[Action] = []
@@ -283,6 +294,27 @@ def actions(trap_oid: str, varbinds: list[tuple[str, Any]]) -> list[Action]:
         if spec.instance is not None:
             found = _values(varbinds, spec.instance)
             instance = found[0] if found else ""
+        title = _in_words(profile, spec)
         for condition in spec.conditions:
-            out.append(Action(spec.action, condition, instance, spec.urgency, spec.title, profile))
+            out.append(Action(spec.action, condition, instance, spec.urgency, title, profile))
+    return out
+
+
+_DONE = re.compile(r"(raise|clear) ([a-z0-9_]+)(?:\[(.*)\])?")
+
+
+def described(done: str, english: bool) -> list[tuple[str, str]]:
+    """A stored trap's ``actions`` ("raise ups_on_battery, clear link_down[3]") for a page:
+    (``raise``/``clear``, the condition's title [instance]) each, in the page's language."""
+    out = []
+    for part in filter(None, (p.strip() for p in done.split(","))):
+        m = _DONE.fullmatch(part)
+        if m is None:
+            continue
+        action, condition, instance = m.groups()
+        title = site_title(condition, english) or titles().get(condition)
+        if title and not site_title(condition, english):
+            title = gettext(title)
+        text = title or condition
+        out.append((action, f"{text} [{instance}]" if instance else text))
     return out

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from monitors.profiles import ProfileError
@@ -28,10 +29,12 @@ def index() -> str:
     page = request.args.get("page", 1, type=int) or 1
     known = rules.known_oids()
     listed = queries.list_traps(page, unknown_only=unknown, known_oids=known)
+    english = str(get_locale() or "").startswith("en")
     return render_template(
         "monitors/traps.html",
         listed=listed,
         assets=queries.assets_of(listed.items),
+        done={t.id: rules.described(t.actions, english) for t in listed.items if t.actions},
         unknown=unknown,
         known_oids=known,
         can_make_rules=_can_make_rules(),
@@ -66,10 +69,8 @@ def _page(values: dict[str, str], errors: dict[str, list[str]], status: int = 20
 def make_rule() -> Any:
     """A rule for one trap OID: raise or clear a condition, optionally only when a variable has
     one of the listed values. Saved to the site's file, audited; a retry adds nothing."""
-    if request.method == "GET":
+    if request.method == "GET":  # for the OID of the button (or any OID, typed in)
         oid = forms._oid((request.args.get("oid") or "").strip())
-        if not oid:
-            abort(404)
         return _page(forms.blank(oid, forms.suggest_condition(oid)), {})
     values = forms.typed(request.form)
     entry, errors = forms.check(values)
