@@ -31,7 +31,7 @@ import pytest
 from werkzeug.security import check_password_hash
 
 from opskit import server
-from opskit.demo import devices, recordings
+from opskit.demo import devices, emitters, recordings
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, new_context, screenshot
 
 OPSKIT = str(Path(sys.executable).with_name("opskit"))
@@ -171,6 +171,8 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
         out.wait_for("Ctrl-C stops everything", proc, timeout=240)
         assert f"http://127.0.0.1:{port}/" in out.text
         assert f"udp://127.0.0.1:{snmp_port}" in out.text
+        assert "SNMP traps received on udp://127.0.0.1:" in out.text
+        assert "syslog received on udp and tcp://127.0.0.1:" in out.text
         assert re.search(r"\d+ assets", out.text)
         assets = int(re.search(r"(\d+) assets", out.text).group(1))  # type: ignore[union-attr]
         assert assets >= 60
@@ -245,6 +247,21 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
             seen.append((f"{round(load_now)}%", source_now == "battery"))
         assert (row["load"], "电池" in row["source"]) in seen, (row, seen)
 
+        # the devices' traps and syslog: the seeded week listed at once, matched to assets
+        traps_page = opener.open(base + "/monitoring/traps/", timeout=30).read().decode()
+        assert traps_page.count("data-oid=") >= 20 and devices.BATTERY_TEST_UPS in traps_page
+        syslog_page = opener.open(base + "/monitoring/syslog/", timeout=30).read().decode()
+        assert "IF_STATE" in syslog_page or "CRON" in syslog_page, syslog_page[-3000:]
+        # and the receivers take what a device sends now, naming it by its own address
+        trap_port = int(re.search(r"SNMP traps received on udp://127.0.0.1:(\d+)", out.text)[1])
+        ups = devices.by_tag(devices.BATTERY_TEST_UPS)
+        going = emitters.Emission(time.time(), ups.tag, emitters.UPS_TRAP_ON_BATTERY)
+        emitters.send(going, emitters.Targets(trap_port, 0, devices.addresses()))
+        deadline = time.monotonic() + 30
+        while not _trap_after(db, devices.address(ups), started):
+            assert time.monotonic() < deadline, f"the live trap was not stored:\n{out.text}"
+            time.sleep(0.5)
+
         # on a tablet: the living site's home page, with nothing fetched from off the machine
         # (the README's demo screenshot)
         text, external = _on_a_tablet(base, password.group(1), steady)
@@ -268,6 +285,15 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
     time.sleep(0.5)
     left = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert left == [], f"processes left behind: {left}"
+
+
+def _trap_after(db: Path, source: str, since: datetime) -> bool:
+    """A trap from ``source`` stored since ``since`` (the demo's own database, read directly)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=15) as conn:
+        rows = conn.execute(
+            "SELECT received_at FROM snmp_trap WHERE source = ? ORDER BY id DESC LIMIT 5", (source,)
+        ).fetchall()
+    return any(datetime.fromisoformat(r[0]).replace(tzinfo=UTC) >= since for r in rows)
 
 
 def _demo(instance: Path, *args: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from opskit import clock, db
 from opskit.clock import site_tz
-from opskit.demo import devices, recordings
+from opskit.demo import devices, recordings, run
 from opskit.demo.cli import demo_cmd
 from opskit.demo.datafiles import load
 from reports.build import build_pack
@@ -46,7 +46,13 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         # monitors: one SNMP monitor per simulated device, the host monitor for this machine
         snmp = list(db.session().scalars(select(Monitor).where(Monitor.kind == "snmp")))
         assert len(snmp) == len(devices.DEVICES)
-        assert {m.settings["host"] for m in snmp} == {"127.0.0.1"}
+        # each at its device's own loopback address (where this system has them)
+        by_asset = {a.id: a.asset_tag for a in db.session().scalars(select(Asset))}
+        hosts = {by_asset[m.asset_id]: m.settings["host"] for m in snmp}
+        shared = not run.loopback_aliases()
+        assert hosts == {
+            d.tag: "127.0.0.1" if shared else devices.address(d) for d in devices.DEVICES
+        }
         # no SNMP community in a monitor's name or the audit log, both readable by viewers
         communities = {d.community for d in devices.DEVICES}
         from opskit.models import AuditLog
@@ -56,6 +62,26 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         ]
         assert not [text for text in shown if any(c in text for c in communities)]
         assert _count(Monitor, Monitor.kind == "host") == 1
+        # the past week of the devices' traps and syslog, each matched to its asset
+        from monitors.models import SnmpTrap
+        from monitors.syslog.models import SyslogMessage
+
+        traps = list(db.session().scalars(select(SnmpTrap)))
+        assert len(traps) >= 7 * 24 * 3  # the battery-test UPS alone: three an hour
+        assert {by_asset[t.asset_id] for t in traps} == {
+            devices.BATTERY_TEST_UPS,
+            "ZJ-SW-001",
+            "ZJ-SW-002",
+        }
+        messages = list(db.session().scalars(select(SyslogMessage)))
+        assert {by_asset[m.asset_id] for m in messages} == {
+            "ZJ-SW-001",
+            "ZJ-SW-002",
+            "ZJ-SRV-003",
+            "ZJ-SRV-004",
+        }
+        battery = select(Alert).where(Alert.rule == "trap.ups_mib.ups_on_battery")
+        assert {a.status for a in db.session().scalars(battery)} == {"resolved"}
         # history: the steady UPS's recorded values, every 2 h then every 30 min, for two weeks
         ups = db.session().scalar(select(Asset).where(Asset.asset_tag == devices.STEADY_UPS))
         loads = list(

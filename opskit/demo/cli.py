@@ -49,6 +49,20 @@ def _wipe_database() -> None:
     help="UDP port of the simulated SNMP agents on 127.0.0.1 (0: any free port).",
 )
 @click.option(
+    "--trap-port",
+    default=run.DEFAULT_TRAP_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="UDP port on 127.0.0.1 of the demo's SNMP trap receiver (0: any free port).",
+)
+@click.option(
+    "--syslog-port",
+    default=run.DEFAULT_SYSLOG_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="UDP and TCP port on 127.0.0.1 of the demo's syslog receiver (0: any free port).",
+)
+@click.option(
     "--serve-existing",
     is_flag=True,
     help="If the database holds data the demo did not create, just serve it (make run).",
@@ -66,14 +80,17 @@ def demo_cmd(
     host: str,
     port: int,
     snmp_port: int,
+    trap_port: int,
+    syslog_port: int,
     serve_existing: bool,
     seed_only: bool,
     tls: bool,
 ) -> None:
     """A living demo site: two machine rooms, 60+ assets, weeks of history, simulated devices.
 
-    On an empty database it creates the site, then runs simulated SNMP agents, the poller, the
-    notifier and the web server until Ctrl-C. On a database it created before, it runs again.
+    On an empty database it creates the site, then runs simulated SNMP agents (which also send
+    SNMP traps and syslog), the trap and syslog receivers, the poller, the notifier and the web
+    server until Ctrl-C. On a database it created before, it runs again.
     """
     if tls:
         try:  # before anything starts: a missing certificate says what to run
@@ -126,8 +143,9 @@ def demo_cmd(
             err=True,
         )
         sys.exit(1)
+    aliases = run.loopback_aliases()
     with acting_as("cli:demo"):
-        seed.point_monitors_at(snmp_port)
+        seed.point_monitors_at(snmp_port, shared_host=None if aliases else "127.0.0.1")
         db.session().commit()
     db.session().close()
     if seed_only:
@@ -137,14 +155,26 @@ def demo_cmd(
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - display only
     scheme = "https" if tls else "http"
 
-    def announce() -> None:
+    def announce(traps_at: int, syslog_at: int) -> None:
+        count = len(run.devices.DEVICES)
         click.echo("")
         click.echo(
             f"  opskit demo running on {scheme}://{shown}:{port}/  (Ctrl-C stops everything)"
         )
-        click.echo(
-            f"  simulated SNMP agents: {len(run.devices.DEVICES)} on udp://127.0.0.1:{snmp_port}"
-        )
+        click.echo(f"  simulated SNMP agents: {count} on udp://127.0.0.1:{snmp_port}")
+        click.echo(f"  SNMP traps received on udp://127.0.0.1:{traps_at}")
+        click.echo(f"  syslog received on udp and tcp://127.0.0.1:{syslog_at}")
+        if aliases:
+            first, last = (run.devices.address(d) for d in run.devices.DEVICES[:: count - 1])
+            click.echo(
+                f"  each device answers and sends traps and syslog from its own address, "
+                f"{first} to {last}"
+            )
+        else:
+            click.echo(
+                "  this system has no loopback aliases (127.0.0.101 ...): the devices share "
+                "127.0.0.1 and send no traps or syslog"
+            )
         _print_login(password)
         for line in tablet_notes(app.config.get("BASE_URL") or "", host, port, tls):
             click.echo(line)
@@ -152,7 +182,17 @@ def demo_cmd(
         sys.stdout.flush()
 
     try:
-        run.run(app, host, port, snmp_port, announce, tls)
+        run.run(
+            app,
+            host,
+            port,
+            snmp_port,
+            announce,
+            tls,
+            trap_port=trap_port,
+            syslog_port=syslog_port,
+            aliases=aliases,
+        )
     except (run.DemoError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -2,8 +2,12 @@
 
 Every device is one snmpsim data file ``<community>.snmprec`` rendered from a template in
 ``recordings/`` with the device's own sysName; all of them are served by one snmpsim process on
-one UDP port and told apart by their community. The registry asset with the same ``tag``
-gets an SNMP monitor pointing at 127.0.0.1 with that community.
+one UDP port and told apart by their community. Each device also has its own loopback address
+(:func:`address`: 127.0.0.101, .102, ... in the order below; on Linux all of 127.0.0.0/8 is
+this machine), on which snmpsim listens too and from which the device sends its traps and
+syslog (``emitters``). The registry asset with the same ``tag`` gets an SNMP monitor pointing
+at that address with that community: so ``opskit traps`` and ``opskit syslog receive``, which
+name the sender's asset by the monitor host it sends from, tell the devices apart.
 """
 
 from __future__ import annotations
@@ -52,6 +56,20 @@ DEVICES: tuple[Device, ...] = (
 STEADY_UPS = "ZJ-UPS-B2"
 #: The UPS that goes on battery for a few minutes every hour.
 BATTERY_TEST_UPS = "ZJ-UPS-A2"
+
+
+#: the first device's loopback address is 127.0.0.<FIRST_ADDRESS>
+FIRST_ADDRESS = 101
+
+
+def address(device: Device) -> str:
+    """The device's own loopback address (127.0.0.101 for the first device, and on)."""
+    return f"127.0.0.{FIRST_ADDRESS + DEVICES.index(device)}"
+
+
+def addresses() -> dict[str, str]:
+    """Asset tag → the device's loopback address, for every device."""
+    return {device.tag: address(device) for device in DEVICES}
 
 
 def by_tag(tag: str) -> Device:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from assets import queries as registry
 from monitors import counters
 from monitors import services as monitor_services
 from monitors.metrics import METRICS
@@ -15,7 +16,7 @@ from monitors.models import Monitor, Reading
 from opskit import db
 from opskit.db import utcnow
 from opskit.demo import recordings
-from opskit.demo.devices import DEVICES, recording
+from opskit.demo.devices import DEVICES, address, addresses, recording
 from opskit.demo.registry import Built
 
 HISTORY_DAYS = 14  # at scale 1
@@ -30,14 +31,16 @@ _OLD_DEMO_PREFIX = "demo-agent "
 
 
 def seed_monitors(built: Built, snmp_port: int) -> int:
-    """SNMP monitors for the simulated devices, the host monitor for this machine."""
+    """SNMP monitors for the simulated devices (each at its own loopback address), the host
+    monitor for this machine."""
     made = 0
     for device in DEVICES:
         asset = built.assets[device.tag]
+        settings = {"host": address(device), "port": snmp_port, "version": "2c"}
         monitor_services.add_monitor(
             asset.id,
             "snmp",
-            {"host": "127.0.0.1", "port": snmp_port, "version": "2c", "timeout": 2, "retries": 1},
+            {**settings, "timeout": 2, "retries": 1},
             {"community": device.community},
             interval_s=device.interval_s,
             name=DEMO_MONITOR_NAME,  # never the community: monitor names are shown to viewers
@@ -49,15 +52,23 @@ def seed_monitors(built: Built, snmp_port: int) -> int:
     return made + 1
 
 
-def point_monitors_at(snmp_port: int) -> int:
-    """Point the demo's SNMP monitors at the agents' port of this run; due now. Returns count."""
+def point_monitors_at(snmp_port: int, shared_host: str | None = None) -> int:
+    """Point the demo's SNMP monitors at the agents of this run: the port, and each device's
+    own address (``shared_host`` for all where this system has no loopback aliases; a database
+    made before the devices had addresses is moved to them); due now. Returns how many changed."""
     changed = 0
     demo = (Monitor.name == DEMO_MONITOR_NAME) | Monitor.name.startswith(_OLD_DEMO_PREFIX)
-    for m in db.session().scalars(select(Monitor).where(demo)):
+    monitors = list(db.session().scalars(select(Monitor).where(demo)))
+    tags = {
+        a.id: a.asset_tag for a in registry.assets_by_ids(sorted({m.asset_id for m in monitors}))
+    }
+    hosts = addresses()
+    for m in monitors:
         m.name = DEMO_MONITOR_NAME
         settings = dict(m.settings or {})
-        if settings.get("port") != snmp_port:
-            settings["port"] = snmp_port
+        host = shared_host or hosts.get(tags.get(m.asset_id, ""), settings.get("host"))
+        if settings.get("port") != snmp_port or settings.get("host") != host:
+            settings.update(port=snmp_port, host=host)
             m.settings = settings
             changed += 1
         m.next_due_at = utcnow()

@@ -8,9 +8,19 @@
   threads of the demo process, each in its own app context; the poller also runs the alert
   rules, the rollups and the retention; the notifier, like ``opskit notify run``, also builds the
   quarterly report pack when it is due (checked every 10 minutes, the first time 10 minutes in).
+- **The trap and syslog receivers** (``opskit traps`` and ``opskit syslog receive``: the same
+  receivers and database writers, in threads) listen on 127.0.0.1 only, on ports of their own
+  (``DEFAULT_TRAP_PORT`` 16162 UDP, ``DEFAULT_SYSLOG_PORT`` 16514 UDP and TCP; a free port when
+  taken), so a real ``opskit traps`` on 162/10162 or syslog on 514/10514 is never in the way.
+- **The devices' traps and syslog** (``opskit.demo.emitters``, a thread): each device sends
+  from its own loopback address (``devices.address``), on which snmpsim also answers for it and
+  which its SNMP monitor polls, so the receivers name the right asset. Where this system has no
+  loopback aliases (Linux routes all of 127.0.0.0/8 to itself; macOS does not), the devices
+  share 127.0.0.1 and send nothing.
 - **The web server** (cheroot, as ``opskit serve``) runs in the main thread.
 
-SIGINT and SIGTERM stop the web server, then the threads, then snmpsim, and the command returns.
+SIGINT and SIGTERM stop the web server, then the threads, then the receivers (after storing what
+they hold), then snmpsim, and the command returns.
 """
 
 from __future__ import annotations
@@ -28,19 +38,26 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from flask import Flask
 
 from monitors import poller, snmp
+from monitors.syslog import receiver as syslog_receiver
+from monitors.syslog import store as syslog_store
+from monitors.traps import receiver as trap_receiver
+from monitors.traps import store as trap_store
 from opskit import db, jobs
 from opskit.alerts import notify
 from opskit.audit import acting_as
-from opskit.demo import devices
+from opskit.demo import devices, emitters
 from opskit.server import build_server
 
 log = logging.getLogger("opskit.demo")
 
 DEFAULT_SNMP_PORT = 16161
+DEFAULT_TRAP_PORT = 16162
+DEFAULT_SYSLOG_PORT = 16514
 NOTIFY_EVERY_S = 10.0
 JOBS_FIRST_IN_S = 60.0  # the periodic jobs (opskit.jobs): a minute after the demo started
 
@@ -59,6 +76,16 @@ def udp_port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:
             s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def loopback_aliases() -> bool:
+    """Whether the devices' own loopback addresses (127.0.0.101 ...) can be used here."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((devices.address(devices.DEVICES[-1]), 0))
         except OSError:
             return False
     return True
@@ -108,9 +135,10 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 @contextlib.contextmanager
 def snmp_agents(
-    workdir: Path, port: int, timeout: float = 60.0
+    workdir: Path, port: int, timeout: float = 60.0, addresses: tuple[str, ...] = ()
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Serve the demo devices with snmpsim on 127.0.0.1:``port`` until the block ends."""
+    """Serve the demo devices with snmpsim on 127.0.0.1:``port`` (and on each of ``addresses``,
+    the same port) until the block ends."""
     data, cache = workdir / "data", workdir / "cache"
     devices.write_data_dir(data)
     shutil.rmtree(cache, ignore_errors=True)  # indexes of older recordings
@@ -123,6 +151,7 @@ def snmp_agents(
                 f"--data-dir={data}",
                 f"--cache-dir={cache}",
                 f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+                *(f"--agent-udpv4-endpoint={address}:{port}" for address in addresses),
                 "--log-level=error",
             ],
             stdin=subprocess.DEVNULL,
@@ -203,6 +232,77 @@ def start_workers(app: Flask, stop: threading.Event) -> list[threading.Thread]:
     return threads
 
 
+def _listening(make: Callable[[int], Any], port: int) -> Any:
+    """A receiver started on ``port``, else (taken) on a free port."""
+    rx = make(port)
+    try:
+        rx.start()
+    except (trap_receiver.BindError, syslog_receiver.BindError):
+        if port == 0:
+            raise
+        rx = make(0)
+        rx.start()
+    return rx
+
+
+@contextlib.contextmanager
+def receivers(app: Flask, trap_port: int, syslog_port: int) -> Iterator[tuple[int, int]]:
+    """The trap and syslog receivers on 127.0.0.1, each with its database writer in a thread,
+    until the block ends (then what they received is stored and they stop). Yields their
+    ports."""
+    stop = threading.Event()
+    with app.app_context():  # accepted from the first datagram on (the writer reloads them)
+        credentials, _hosts = trap_store.load_credentials()
+        db.session().close()
+
+    def trap_rx(port: int) -> trap_receiver.Receiver:
+        rx = trap_receiver.Receiver("127.0.0.1", port)
+        rx.configure(credentials)
+        return rx
+
+    traps = _listening(trap_rx, trap_port)
+    try:
+        syslog = _listening(lambda p: syslog_receiver.Receiver("127.0.0.1", p), syslog_port)
+    except BaseException:
+        traps.stop()
+        raise
+    threads = [
+        threading.Thread(
+            target=_in_app(app, "traps", lambda: trap_store.run(traps, stop)),
+            name="demo-traps",
+            daemon=True,
+        ),
+        threading.Thread(
+            target=_in_app(app, "syslog", lambda: syslog_store.run(syslog, stop)),
+            name="demo-syslog",
+            daemon=True,
+        ),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        yield traps.port, syslog.port
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+        traps.stop()
+        syslog.stop()
+
+
+def start_emitters(
+    app: Flask, stop: threading.Event, targets: emitters.Targets
+) -> threading.Thread:
+    """The devices' traps and syslog, sent as they fall due (``opskit.demo.emitters``)."""
+    thread = threading.Thread(
+        target=_in_app(app, "emitters", lambda: emitters.run(stop, targets)),
+        name="demo-emitters",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
 def serve_until_stopped(
     app: Flask, host: str, port: int, on_ready: Callable[[], None], tls: bool = False
 ) -> None:
@@ -230,17 +330,29 @@ def run(
     host: str,
     port: int,
     snmp_port: int,
-    announce: Callable[[], None],
+    announce: Callable[[int, int], None],
     tls: bool = False,
+    trap_port: int = DEFAULT_TRAP_PORT,
+    syslog_port: int = DEFAULT_SYSLOG_PORT,
+    aliases: bool = True,
 ) -> None:
-    """Agents, workers and the web server until SIGINT/SIGTERM; everything stopped on return."""
+    """Agents, receivers, workers, the devices' traps and syslog and the web server until
+    SIGINT/SIGTERM; everything stopped on return. ``announce`` is told the receivers' ports
+    once the web server listens; without loopback ``aliases`` the devices send nothing."""
     workdir = Path(app.instance_path) / "demo" / "snmpsim"
     stop = threading.Event()
     threads: list[threading.Thread] = []
-    with snmp_agents(workdir, snmp_port):
+    addresses = devices.addresses() if aliases else {}
+    with (
+        snmp_agents(workdir, snmp_port, addresses=tuple(addresses.values())),
+        receivers(app, trap_port, syslog_port) as (traps_at, syslog_at),
+    ):
         try:
             threads = start_workers(app, stop)
-            serve_until_stopped(app, host, port, announce, tls)
+            if addresses:
+                targets = emitters.Targets(traps_at, syslog_at, addresses)
+                threads.append(start_emitters(app, stop, targets))
+            serve_until_stopped(app, host, port, lambda: announce(traps_at, syslog_at), tls)
         finally:
             stop.set()
             for t in threads:

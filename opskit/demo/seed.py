@@ -8,6 +8,8 @@ by hand. Only the bulk history (readings, past rounds) is inserted in batches:
 - ``registry``: site, rooms, racks, assets, lines, prefixes, addresses, links (``site.yaml``);
 - ``history``: the monitors of the simulated devices and their readings' history;
 - ``desk``: alerts in every state, incidents, a maintenance window (``desk.yaml``);
+- ``emitters``: the past week of the devices' SNMP traps and syslog, through the receivers' own
+  writers (their alerts raised and cleared as the live demo's are);
 - ``logbook``: visits and power events (``logbook.yaml``);
 - ``patrol``: patrol plans and their rounds (``patrol.yaml``);
 - ``runbooks``: recovery procedures with their versions (``runbooks.yaml``);
@@ -34,7 +36,7 @@ from assets.models import Asset
 from opskit import db
 from opskit.audit import acting_as
 from opskit.db import utcnow
-from opskit.demo import patrol
+from opskit.demo import devices, emitters, patrol
 from opskit.demo.datafiles import load
 from opskit.demo.desk import seed_alerts
 from opskit.demo.history import (
@@ -63,6 +65,7 @@ __all__ = [
 ]
 
 MARKER_KEY = "demo"  # SiteSetting row that says the database holds the demo site
+TALK_DAYS = 7  # the devices' traps and syslog of the past week (whatever the scale)
 
 
 def seed_users() -> None:
@@ -119,6 +122,8 @@ def seed(
         sess.commit()
         built.counts.update(seed_alerts(built, now, history_scale))
         sess.commit()
+        built.counts.update(emitters.seed_history(now, TALK_DAYS, devices.addresses()))
+        sess.commit()
         built.counts["logbook"] = seed_logbook(built, now, days)
         sess.commit()
         built.counts["rounds"] = patrol.seed(built, now, days)
@@ -141,6 +146,8 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "readings": "readings",
         "alerts": "alerts",
         "incidents": "incidents",
+        "traps": "SNMP traps",
+        "syslog": "syslog messages",
         "logbook": "logbook entries",
         "rounds": "patrol rounds",
         "runbooks": "runbooks",
