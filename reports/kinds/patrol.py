@@ -2,8 +2,9 @@
 logbook counts.
 
 Per day of the period (site time), from ``inspections.queries.rounds_for_days``: the slots of
-the enabled patrol plans (from each plan's creation on; in a period still running, only the
-slots whose time has come), how many were done (a submitted or
+the enabled patrol plans on the days each recurs (``inspections.queries.expected_slots``: a
+weekly plan counts once a week), from each plan's creation on (in a period still running, only
+the slots whose time has come), how many were done (a submitted or
 approved round), missed (past their grace period without a round), ad hoc rounds, and the share
 done. Findings opened in the period (``inspections.queries.findings_between``) with how and
 when each was closed. Logbook counts from ``inspections.queries.logbook_counts``.

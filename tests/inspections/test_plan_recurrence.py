@@ -5,6 +5,7 @@ sheet, month by month and cover read back from the workbook, the plan form and l
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -161,7 +162,7 @@ def test_bad_recurrences_are_named_and_nothing_is_saved(db_app, room_id) -> None
 
 
 def test_weekly_plan_counted_right_on_the_day_and_in_the_pack(
-    db_app, room_id, tmp_path: Path
+    db_app, db_client, room_id, tmp_path: Path
 ) -> None:
     """Mondays 16:30 over 2026Q1: 13 slots, 12 done, 1 missed (03-16), never six a week."""
     out = tmp_path / "q1.xlsx"
@@ -187,6 +188,17 @@ def test_weekly_plan_counted_right_on_the_day_and_in_the_pack(
         ]
         assert queries.rounds_today(date(2026, 3, 31)) == []
         build_pack(parse_period("2026Q1", TZ), out, ["patrol"])
+    # the pages: the today page of a Monday and of a Tuesday, the dashboard on a Monday
+    login(db_client, "engineer")
+    monday_page = db_client.get("/patrol/today?day=2026-03-16").get_data(as_text=True)
+    assert "机柜告警灯周检" in monday_page
+    assert "机柜告警灯周检" not in db_client.get("/patrol/today?day=2026-03-17").get_data(
+        as_text=True
+    )
+    with clock.frozen(datetime(2026, 3, 30, 2, 0, tzinfo=UTC)):  # Monday 10:00 on site
+        dashboard = db_client.get("/").get_data(as_text=True)
+    tile = re.search(r'<section[^>]*id="tile-patrol".*?</section>', dashboard, re.S)
+    assert tile is not None and tile.group(0).count("16:30 机柜告警灯周检 · A机房") == 1
     book = openpyxl.load_workbook(out)
     header, body = table(book["巡检执行"], "日期")
     assert header[:5] == ["日期", "计划", "已完成", "漏检", "临时巡检"]
