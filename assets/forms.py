@@ -28,6 +28,7 @@ from wtforms import (  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from assets.models import AddressStatus, AssetKind, AssetStatus, Importance, LinkSource
+from assets.specs import BY_KEY, SPEC_KEYS, SpecError, parse_value
 
 # the words of the registry's kinds and states are written once, on the enumerations
 KIND_LABELS = AssetKind.labels()
@@ -124,7 +125,15 @@ class AssetForm(FlaskForm):
     purchase_date = DateField(_l("Purchase date"), validators=[Optional()])
     warranty_end = DateField(_l("Warranty end"), validators=[Optional()])
     support_level = StringField(_l("Support level"), validators=[Optional(), Length(max=32)])
-    specs = TextAreaField(_l("Specifications (one “key: value” per line)"), render_kw={"rows": 4})
+    # the vocabulary's specs (assets.specs), then any other as "key: value" lines
+    cpu_model = StringField(BY_KEY["cpu_model"].label, validators=[Optional(), Length(max=128)])
+    cpu_cores = StringField(BY_KEY["cpu_cores"].label, validators=[Optional(), Length(max=16)])
+    memory_gb = StringField(BY_KEY["memory_gb"].label, validators=[Optional(), Length(max=32)])
+    disks = StringField(BY_KEY["disks"].label, validators=[Optional(), Length(max=255)])
+    firmware = StringField(BY_KEY["firmware"].label, validators=[Optional(), Length(max=128)])
+    specs = TextAreaField(
+        _l("Other specifications (one “key: value” per line)"), render_kw={"rows": 3}
+    )
     notes = TextAreaField(_l("Notes"), render_kw={"rows": 3})
     # line details (kind = line)
     carrier = StringField(_l("Carrier"), validators=[Optional(), Length(max=64)])
@@ -137,8 +146,39 @@ class AssetForm(FlaskForm):
 
     LINE_FIELDS = ("carrier", "circuit_id", "bandwidth_mbps", "a_end", "z_end")
 
+    SPEC_FIELDS = SPEC_KEYS
+
     def validate_specs(self, field: TextAreaField) -> None:
         parse_specs(field.data or "")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        for key in self.SPEC_FIELDS:  # each read as the vocabulary reads it: "64 GB" → 64
+            spec_field = getattr(self, key)
+            try:
+                parse_value(key, spec_field.data or "")
+            except SpecError as exc:
+                spec_field.errors = [*spec_field.errors, str(exc)]
+                ok = False
+        return ok
+
+    def spec_values(self) -> dict[str, Any]:
+        """The specs typed: the other lines, then the vocabulary's fields (a blank one drops
+        that spec; the service reads the values, assets.specs.normalise)."""
+        specs: dict[str, Any] = dict(parse_specs(self.specs.data or ""))
+        for key in self.SPEC_FIELDS:
+            value = (getattr(self, key).data or "").strip()
+            if value:
+                specs[key] = value
+        return specs
+
+    @classmethod
+    def spec_data(cls, specs: Mapping[str, Any] | None) -> dict[str, str]:
+        """Form data of stored specs: the vocabulary's in their fields, the others as lines."""
+        specs = specs or {}
+        data = {key: "" if specs.get(key) is None else str(specs[key]) for key in cls.SPEC_FIELDS}
+        data["specs"] = format_specs({k: v for k, v in specs.items() if k not in BY_KEY})
+        return data
 
 
 class SiteForm(FlaskForm):

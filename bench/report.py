@@ -107,7 +107,7 @@ def seed(folder: Path, scale: int) -> dict:
                     "status": "in_service",
                     "importance": importance,
                     "u_height": 1,
-                    "specs": {"cpu": "2x Xeon", "memory_gb": 256, "disks": "4x 1.92TB"}
+                    "specs": {"cpu_model": "2x Xeon", "memory_gb": 256, "disks": "4x 1.92TB"}
                     if kind == "server"
                     else {},
                     "created_at": now,

@@ -2,9 +2,11 @@
 
 A header is the Chinese label or the English key of a column (case-insensitive, after NFKC
 normalisation, spaces ignored). Enumerated columns take the Chinese word or the English key.
-Specs of an asset: the columns CPU (``cpu``), 内存GB (``memory_gb``, a number), 磁盘
-(``disks``) and 固件/系统 (``firmware``) are the well-known keys of ``Asset.specs``; any other
-key goes in 其他规格 (``specs``) written as ``key=value; key=value`` (values are text).
+Specs of an asset: one column per key of the spec vocabulary (``assets.specs``: CPU型号
+``cpu_model``, CPU核数 ``cpu_cores``, 内存GB ``memory_gb``, 磁盘 ``disks``, 固件/系统
+``firmware``; each also under its other spellings, e.g. CPU, 内存, 硬盘, 固件), read as the
+vocabulary reads them (``64 GB`` → 64); any other key goes in 其他规格 (``specs``) written as
+``key=value; key=value`` (values are text).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from assets import specs as vocabulary
 from assets.models import (
     AddressStatus,
     AssetKind,
@@ -29,14 +32,15 @@ from assets.models import (
 )
 from opskit.xlsx.reader import display
 
-TEXT, CODE, INT, NUMBER, DATE, ENUM, SPECS = (
+TEXT, CODE, INT, NUMBER, DATE, ENUM, SPECS, SPEC = (
     "text",  # free text, kept as typed (stripped)
     "code",  # identifiers: NFKC-normalised (full-width → half-width), stripped
     "int",
     "number",
     "date",
     "enum",
-    "specs",
+    "specs",  # other specs, key=value; key=value
+    "spec",  # one spec of the vocabulary (assets.specs.parse_value)
 )
 
 
@@ -73,7 +77,13 @@ class SheetSpec:
         raise KeyError(key)
 
 
-SPEC_KEYS = ("cpu", "memory_gb", "disks", "firmware")
+#: the vocabulary's specs as columns (widths by what they hold)
+_SPEC_WIDTHS = {"cpu_model": 20, "cpu_cores": 9, "memory_gb": 10, "disks": 18, "firmware": 18}
+SPEC_COLUMNS = tuple(
+    Column(s.key, s.zh, SPEC, width=_SPEC_WIDTHS.get(s.key, 14), aliases=s.aliases)
+    for s in vocabulary.SPECS
+)
+SPEC_KEYS = vocabulary.SPEC_KEYS
 
 ASSETS = SheetSpec(
     "assets",
@@ -99,10 +109,7 @@ ASSETS = SheetSpec(
         Column("purchase_date", "购买日期", DATE, width=12),
         Column("warranty_end", "保修截止", DATE, width=12, aliases=("保修截止日期",)),
         Column("support_level", "服务级别", width=10),
-        Column("cpu", "CPU", width=18),
-        Column("memory_gb", "内存GB", NUMBER, width=10, suffix="gb", aliases=("内存",)),
-        Column("disks", "磁盘", width=18),
-        Column("firmware", "固件/系统", width=18, aliases=("固件", "系统")),
+        *SPEC_COLUMNS,
         Column("specs", "其他规格", SPECS, width=24),
         Column("notes", "备注", width=24),
     ),
@@ -329,4 +336,11 @@ def convert(col: Column, value: Any) -> Any:
         return _to_enum(col, value)
     if col.type == SPECS:
         return parse_specs(display(value))
+    if col.type == SPEC:
+        try:
+            return vocabulary.parse_value(
+                col.key, value if isinstance(value, int | float) else display(value)
+            )
+        except vocabulary.SpecError as exc:
+            raise CellError(exc.expected) from exc
     raise AssertionError(col.type)

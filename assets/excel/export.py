@@ -22,6 +22,7 @@ from assets.excel.columns import (
     NUMBER,
     PREFIXES,
     SHEETS,
+    SPEC,
     SPEC_KEYS,
     SPECS,
     Column,
@@ -44,6 +45,7 @@ from assets.models import (
     Room,
     Site,
 )
+from assets.specs import BY_KEY, GIGABYTES, WHOLE
 from opskit import db
 from opskit.xlsx import writer
 from opskit.xlsx.writer import Col, ReportWriter, Sheet
@@ -52,8 +54,18 @@ from opskit.xlsx.writer import Col, ReportWriter, Sheet
 _CELL = {INT: writer.INT, NUMBER: writer.NUMBER, DATE: writer.DATE}
 
 
+#: the cell type of a spec of the vocabulary by what it holds (memory GB, cores)
+_SPEC_CELL = {GIGABYTES: writer.NUMBER, WHOLE: writer.INT}
+
+
+def _cell_type(col: Column) -> str:
+    if col.type == SPEC:
+        return _SPEC_CELL.get(BY_KEY[col.key].kind, writer.TEXT)
+    return _CELL.get(col.type, writer.TEXT)
+
+
 def _columns(spec: SheetSpec) -> list[Col]:
-    return [Col(c.key, c.zh, _CELL.get(c.type, writer.TEXT), c.width) for c in spec.columns]
+    return [Col(c.key, c.zh, _cell_type(c), c.width) for c in spec.columns]
 
 
 def _enum_zh(enum_cls: type[LabeledEnum], value: str | None) -> str:
@@ -116,6 +128,10 @@ def _column_help(col: Column) -> str:
         return _("A number")
     if col.type == SPECS:
         return _("Other specs as key=value; key=value")
+    if col.type == SPEC and BY_KEY[col.key].kind == GIGABYTES:
+        return _("A size in GB, e.g. 64, 64 GB or 1 TB")
+    if col.type == SPEC and BY_KEY[col.key].kind == WHOLE:
+        return _("A whole number")
     return _("Text")
 
 

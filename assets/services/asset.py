@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
+from assets import specs as spec_vocabulary
 from assets.models import (
     Asset,
     AssetKind,
@@ -115,7 +116,12 @@ def _clean_fields(
     specs = values.get("specs", asset.specs) or {}
     if not isinstance(specs, dict):
         errors.setdefault("specs", []).append(_("Expected key/value pairs."))
-    clean["specs"] = dict(specs) if isinstance(specs, dict) else {}
+        specs = {}
+    if "specs" in values:  # given: on the one vocabulary (CPU/内存/硬盘... under their keys)
+        specs, problems = spec_vocabulary.normalise(specs)
+        if problems:
+            errors.setdefault("specs", []).extend(problems)
+    clean["specs"] = dict(specs)
     for field in TEXT_FIELDS:
         if field in values or getattr(asset, field) is None:
             clean[field] = str(values.get(field) or "").strip()

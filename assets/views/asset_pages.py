@@ -24,11 +24,10 @@ from assets.forms import (
     ConfirmForm,
     apply_errors,
     choices,
-    format_specs,
     label,
-    parse_specs,
 )
 from assets.models import Asset, Rack, Room
+from assets.specs import labelled as labelled_specs
 from assets.views.common import (
     ASSET_TEXT_FIELDS,
     PER_PAGE,
@@ -114,7 +113,7 @@ def _history_rows(asset: Asset) -> list[dict[str, Any]]:
     rows = audit.history("asset", asset.id) + audit.history("communication_line", asset.id)
     rows.sort(key=lambda r: (r.at, r.id), reverse=True)
     labels = {name: f.label.text for name, f in AssetForm(formdata=None)._fields.items()}
-    labels.update({"room_id": _("Room"), "rack_id": _("Rack")})
+    labels.update({"room_id": _("Room"), "rack_id": _("Rack"), "specs": _("Specifications")})
     ids: dict[str, set[int]] = {"room_id": set(), "rack_id": set()}
     for row in rows:
         for key in ids:
@@ -136,7 +135,7 @@ def _history_rows(asset: Asset) -> list[dict[str, Any]]:
         if key in enums:
             return label(enums[key], value)
         if key == "specs" and isinstance(value, dict):
-            return "; ".join(f"{k}: {v}" for k, v in value.items()) or "—"
+            return "; ".join(f"{k}: {v}" for k, v in labelled_specs(value)) or "—"
         return str(value)
 
     out = []
@@ -161,6 +160,7 @@ def detail(asset_id: int) -> Any:
         addresses=queries.addresses_of_asset(asset.id),
         links=queries.links_of_asset(asset.id),
         warranty=(state, days),
+        specs=list(labelled_specs(asset.specs)),
         history=_history_rows(asset),
         panels=extensions.asset_panels(asset.id),
     )
@@ -185,7 +185,7 @@ def _asset_data(asset: Asset) -> dict[str, Any]:
         rack=str(asset.rack_id or ""),
         u_position=asset.u_position,
         u_height=asset.u_height,
-        specs=format_specs(asset.specs),
+        **AssetForm.spec_data(asset.specs),
     )
     if asset.line is not None:
         for name in AssetForm.LINE_FIELDS:
@@ -196,7 +196,7 @@ def _asset_data(asset: Asset) -> dict[str, Any]:
 def _save_asset(form: AssetForm, asset: Asset | None) -> Asset:
     sess = db.session()
     values: dict[str, Any] = {name: getattr(form, name).data for name in ASSET_TEXT_FIELDS}
-    values["specs"] = parse_specs(form.specs.data or "")
+    values["specs"] = form.spec_values()
     values["room"] = sess.get(Room, int(form.room.data)) if form.room.data else None
     values["rack"] = sess.get(Rack, int(form.rack.data)) if form.rack.data else None
     values["u_position"] = form.u_position.data

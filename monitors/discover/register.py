@@ -51,7 +51,7 @@ def _values(p: Proposal, room: Any, where: str) -> dict[str, Any]:
         "serial": p.serial,
         "mgmt_ip": p.address or None,
         "room": room,
-        "specs": {_("Firmware"): p.firmware} if p.firmware else {},
+        "specs": {"firmware": p.firmware} if p.firmware else {},  # assets.specs' key
         "notes": "\n".join(notes),
     }
 

@@ -73,8 +73,8 @@ def as_of_note(ctx: Context) -> str:
     """A sheet note's ending while the period is still running: when its states were taken."""
     if not ctx.running:
         return ""
-    moment = ctx.as_of.astimezone(ctx.period.tz)
-    return " " + _("Still running: as of %(time)s.", time=f"{moment:%Y-%m-%d %H:%M}")
+    moment = ctx.as_of.astimezone(ctx.period.tz).strftime("%Y-%m-%d %H:%M")
+    return " " + _("Still running: as of %(time)s.", time=moment)
 
 
 def labeller(labels: Mapping[str, Any]) -> Callable[[str], str]:

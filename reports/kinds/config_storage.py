@@ -1,8 +1,9 @@
 """Report kind 设备配置和存储应用情况: each device's configuration and its volumes' use.
 
-Per device (every asset not retired): tag, name, kind, vendor/model, serial, firmware, CPU,
-memory and disks as registered (``Asset.specs``: ``cpu``, ``memory_gb``, ``disks``,
-``firmware``) and as discovered by monitoring (volumes seen and their total size).
+Per device (every asset not retired): tag, name, kind, vendor/model, serial, firmware, CPU
+model and cores, memory and disks as registered (``Asset.specs``, on the registry's spec
+vocabulary: ``cpu_model``, ``cpu_cores``, ``memory_gb``, ``disks``, ``firmware``) and as
+discovered by monitoring (volumes seen and their total size).
 
 Per volume (``host.storage.*`` readings of the period up to its "as of" instant,
 ``Context.as_of``: the build time while the period is running): size, used then (the last
@@ -61,7 +62,7 @@ def config_storage(ctx: Context) -> list[Sheet]:
                 "model": model,
                 "serial": serial,
                 "firmware": specs.get("firmware", ""),
-                "cpu": specs.get("cpu", ""),
+                "cpu": cpu_words(specs.get("cpu_model"), specs.get("cpu_cores")),
                 "memory": specs.get("memory_gb"),
                 "disks": specs.get("disks", ""),
                 "volumes": len(vols) or None,
@@ -143,6 +144,16 @@ def config_storage(ctx: Context) -> list[Sheet]:
             + as_of_note(ctx),
         ),
     ]
+
+
+def cpu_words(model: Any, cores: Any) -> str:
+    """The CPU cell: the model and its cores (``2x Xeon 6338, 56 cores``), or either alone."""
+    model = str(model or "").strip()
+    if cores in (None, ""):
+        return model
+    if not model:
+        return _("%(cores)s cores", cores=cores)
+    return _("%(model)s, %(cores)s cores", model=model, cores=cores)
 
 
 def _r(value: float | None) -> float | None:

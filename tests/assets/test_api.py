@@ -109,7 +109,8 @@ def test_create_answers_201_and_writes_the_row(db_app: Flask, db_client, seeded,
         assert asset is not None
         assert asset.name == "数据库服务器" and asset.rack_id == seeded["rack"]
         assert list(asset.occupied_units) == [20, 21]
-        assert str(asset.warranty_end) == "2027-06-30" and asset.specs["ram_gb"] == 256
+        assert str(asset.warranty_end) == "2027-06-30"
+        assert asset.specs == {"cpu_model": "2x Xeon", "memory_gb": 256}  # the vocabulary
     again = db_client.get(response.headers["Location"], headers=engineer)
     assert again.get_json() == body
 

@@ -339,7 +339,7 @@ def test_export_then_import_changes_nothing(ctx, tmp_path: Path) -> None:
     assert srv["类型"].value == "服务器" and srv["重要性"].value == "核心"
     assert srv["保修截止"].value == datetime(2027, 6, 30)
     assert srv["机柜高度U"].value == 47 and srv["起始U位"].value == 10
-    assert srv["CPU"].value == "2x Xeon 6330" and srv["内存GB"].value == 512
+    assert srv["CPU型号"].value == "2x Xeon 6330" and srv["内存GB"].value == 512
     assert srv["其他规格"].value == "raid=RAID10"
     assert row["序列号"].value == "@0042" and row["序列号"].data_type == "s"
 
@@ -373,7 +373,7 @@ def test_export_imports_into_an_empty_database(db_app: Flask, tmp_path: Path) ->
         assert all_counts() == expected
         srv = services_asset("SRV-001")
         assert srv.name == '=HYPERLINK("http://evil")' and srv.rack.u_height == 47
-        assert srv.specs == {"cpu": "2x Xeon 6330", "memory_gb": 512, "raid": "RAID10"}
+        assert srv.specs == {"cpu_model": "2x Xeon 6330", "memory_gb": 512, "raid": "RAID10"}
 
 
 # --- bad workbooks ---------------------------------------------------------------------------

@@ -217,7 +217,7 @@ def test_form_errors_and_retried_create(db_client: FlaskClient) -> None:
     assert _count(app, Asset) == 1
     with app.app_context():
         asset = db.session().scalar(select(Asset))
-        assert asset.specs == {"CPU": "2x Xeon", "内存": "256G"}
+        assert asset.specs == {"cpu_model": "2x Xeon", "memory_gb": 256}  # the vocabulary
         assert asset.warranty_end == date(2027, 6, 30)
 
 

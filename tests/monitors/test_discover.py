@@ -244,6 +244,7 @@ def test_the_chosen_are_registered_in_one_step_and_never_twice(
         assert [a.asset_tag for a, _m in outcome.created] == ["ups-a1", "sw-core-1", f"ip-{NET}.5"]
         assets = {a.mgmt_ip: a for a in db.session().scalars(select(Asset))}
         assert (assets[f"{NET}.2"].kind, assets[f"{NET}.2"].model) == ("ups", "SEP 3000")
+        assert assets[f"{NET}.2"].specs == {"firmware": "SWM054-01-02"}  # assets.specs' key
         assert assets[f"{NET}.2"].room is not None and assets[f"{NET}.2"].room.name == "A机房"
         assert (assets[f"{NET}.4"].kind, assets[f"{NET}.4"].serial) == ("switch", "FOC1234X5YZ")
         assert f"由网段发现（{NET}.0/29）" in assets[f"{NET}.2"].notes  # the default language
