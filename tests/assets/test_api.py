@@ -269,3 +269,17 @@ def test_405_names_the_allowed_methods(db_client, engineer) -> None:
     assert set(answer.headers["Allow"].split(", ")) >= {"GET", "POST"}
     page = db_client.delete("/login")
     assert page.status_code == 405 and "POST" in page.headers["Allow"]
+
+
+def test_a_spec_that_cannot_be_read_is_refused_naming_it(db_app, db_client, engineer) -> None:
+    response = db_client.post(
+        "/api/v1/assets",
+        json={"asset_tag": "SRV-300", "name": "x", "kind": "server"}
+        | {"specs": {"内存": "很多", "CPU": "2x Xeon"}},
+        headers=engineer,
+    )
+    assert response.status_code == 422
+    fields = response.get_json()["fields"]
+    assert list(fields) == ["specs"] and "“很多”" in fields["specs"][0]
+    assert fields["specs"][0].startswith(("内存（GB）", "Memory (GB)"))
+    assert _count(db_app, Asset) == 0
