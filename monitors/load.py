@@ -258,3 +258,46 @@ def weeks(
         )
         for *head, blob in rows:
             yield (*head, unpack(blob))
+
+
+def daily_peaks(
+    asset_ids: list[int], first: date, last: date, tz: ZoneInfo | None = None
+) -> Iterator[tuple[int, str, date, float]]:
+    """The daily peaks (highest hourly maximum of each local day) in [first, last] of
+    ``asset_ids`` from the week pieces' hourly maxima, ordered by asset, family and day:
+    ``(asset_id, family, day, peak)``; days without a value are left out."""
+    tz = tz or site_zone()
+    sess = db.session()
+    ids = sorted(asset_ids)
+    #: piece → its days' slot ranges (a day's hours: 23 to 25 where DST changes)
+    bounds: dict[date, list[tuple[date, int, int]]] = {}
+    for i in range(0, len(ids), IN_CHUNK):
+        rows = sess.execute(
+            select(LoadWeek.asset_id, LoadWeek.family, LoadWeek.week, LoadWeek.peaks)
+            .where(
+                LoadWeek.asset_id.in_(ids[i : i + IN_CHUNK]),
+                LoadWeek.week >= piece_of(first),
+                LoadWeek.week <= last,
+                LoadWeek.n > 0,
+            )
+            .order_by(LoadWeek.asset_id, LoadWeek.family, LoadWeek.week)
+            .execution_options(yield_per=5000)
+        )
+        for asset_id, family, week, blob in rows:
+            days = bounds.get(week)
+            if days is None:
+                base = datetime.combine(week, time(), tz).timestamp()
+                days = bounds[week] = []
+                day = week
+                while day < piece_end(week):
+                    after = day + timedelta(days=1)
+                    lo = int((datetime.combine(day, time(), tz).timestamp() - base) // 3600)
+                    hi = int((datetime.combine(after, time(), tz).timestamp() - base) // 3600)
+                    days.append((day, lo, hi))
+                    day = after
+            peaks = unpack(blob)
+            for day, lo, hi in days:
+                if first <= day <= last:
+                    peak = max(peaks[lo:hi])
+                    if peak != NONE:
+                        yield asset_id, family, day, peak

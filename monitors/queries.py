@@ -403,6 +403,15 @@ def load_weeks(asset_ids: list[int], first: date, last: date) -> Iterator[tuple[
     return load.weeks(asset_ids, first, last)
 
 
+def load_daily_peaks(
+    asset_ids: list[int], first: date, last: date
+) -> Iterator[tuple[int, str, date, float]]:
+    """(asset, family, local day, peak) of the days from ``first`` to ``last`` with a value,
+    from the weekly load rows' hourly maxima (``monitors.load.daily_peaks``), ordered by asset,
+    family and day."""
+    return load.daily_peaks(asset_ids, first, last)
+
+
 def load_families() -> dict[str, tuple[tuple[str, ...], str]]:
     """Load family → (its metrics, how they combine within an hour: ``max`` or ``sum``)."""
     return load.FAMILIES

@@ -314,7 +314,10 @@ class ReportWriter:
         """A native Excel chart of some columns: {"type", "category", "values": [keys], "title"};
         ``category`` is one key, or a list of adjacent keys for multi-level labels (一级服务 /
         到场). Text categories carry their labels in the chart (in ``constant_memory`` mode
-        xlsxwriter cannot read them back from the sheet), so every viewer shows them as text."""
+        xlsxwriter cannot read them back from the sheet), so every viewer shows them as text.
+        Optional: "row" (the chart's top, in rows below the header: several charts on one
+        sheet), "x_axis"/"y_axis" (xlsxwriter's axis options, e.g. a date axis) and "lines"
+        (key → xlsxwriter line options of that series, e.g. a dashed projection)."""
         if last <= top:
             return
         keys = [c.key for c in sheet.columns]
@@ -336,11 +339,17 @@ class ReportWriter:
                     "categories": [ws.name, top + 1, first, last, end],
                     "values": [ws.name, top + 1, ci, last, ci],
                     **({"categories_data": labels} if labels is not None else {}),
+                    **({"line": spec["lines"][key]} if key in spec.get("lines", {}) else {}),
                 }
             )
         chart.set_title({"name": spec.get("title", "")})
         chart.set_legend({"position": "bottom"})
-        ws.insert_chart(top + 1, len(keys) + 1, chart, {"x_scale": 1.4, "y_scale": 1.2})
+        if "x_axis" in spec:
+            chart.set_x_axis(spec["x_axis"])
+        if "y_axis" in spec:
+            chart.set_y_axis(spec["y_axis"])
+        row = top + 1 + spec.get("row", 0)
+        ws.insert_chart(row, len(keys) + 1, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
     def _resolve(self, value: Any, kind: str, hot: bool) -> tuple[str, Any, Any] | None:
         """What one cell becomes: ("blank" | "date" | "number" | "text", value, format), or

@@ -13,12 +13,18 @@ readings when a site has no rollups yet):
 - weekly peak (highest reading) and 95th percentile of the hourly averages (nearest rank), weeks
   starting Monday in site time and cut at the period's edges; the summary shows the period's
   peak and the highest weekly 95th percentile;
-- a least-squares line through the hourly averages of the period (x in days since the period
-  started), the fitted value at the period's end, the growth per 30 days, and the date the line
-  crosses the limit (CPU 80 %, memory 90 %, storage 85 % like the ``storage.full`` rule, traffic
-  80 % of ``specs.bandwidth_mbps`` when registered). "already above" when the fitted value at
-  the period's end is past the limit; none when the line does not rise. A server or database
-without any values in the period gets one row saying so.
+- a forecast of when the daily peaks reach the limit (CPU 80 %, memory 90 %, storage 85 % like
+  the ``storage.full`` rule, traffic 80 % of ``specs.bandwidth_mbps`` when registered) by
+  ``reports.forecast``: least squares over the daily peaks of the 13 weeks ending on the
+  series' last day with data in the period (not the period's end: the month's and the
+  quarter's pack give the same answer), with a 90 % band (earliest, likeliest, latest day and
+  the growth per 30 days with its band), "not enough data" below 28 days of peaks, "not
+  reached" for a flat or falling line or beyond two years. The daily peaks come from the
+  weekly load rows' hourly maxima (``monitors.queries.load_daily_peaks``), else from the
+  hourly values. A server or database without any values in the period gets one row saying so;
+- per family, a forecast sheet with a chart per resource (the most urgent eight): its daily
+  peaks, the limit and the projected line to the likeliest crossing or the horizon; the weekly
+  trend charts draw the limit too.
 
 Everything is streamed one series at a time: memory does not grow with the length of history.
 At 200 servers and a quarter, the weekly rows are 12,800 rows instead of 2.2 million rollups.
@@ -37,9 +43,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from assets.queries import assets_for_report, importance_labels
-from monitors.queries import hourly_values, load_families, load_weeks
-from opskit.xlsx.writer import DATE, NUMBER, Col, Sheet
+from monitors.queries import hourly_values, load_daily_peaks, load_families, load_weeks
+from opskit.xlsx.writer import DATE, INT, NUMBER, Col, Sheet
+from reports import forecast as fc
 from reports.kinds.base import Context, Kind, labeller
+from reports.kinds.load_forecast import (
+    LIMIT_LINE,
+    Drawn,
+    forecast_sheet,
+    forecast_state,
+    method_note,
+    soon,
+)
 
 #: family → (metrics, how instances/metrics combine per hour, scale to the unit, unit); the
 #: metrics and how they combine are the monitors' (``monitors.queries.load_families``)
@@ -56,8 +71,6 @@ LIMITS = {"cpu": 80.0, "memory": 90.0, "storage": 85.0}
 TRAFFIC_LIMIT_SHARE = 0.80
 DATABASE_ROLES = {"database", "db", "数据库"}
 TREND_TOP = 8  # assets per trend chart
-SOON_DAYS = 180
-FORECAST_YEARS = 100  # a crossing further away is "later", without a date
 
 
 def family_names() -> dict[str, str]:
@@ -87,44 +100,10 @@ def core_assets() -> list[Any]:
     ]
 
 
-def crossing_day(start: datetime, intercept: float, slope: float, limit: float) -> date | None:
-    """The day the line ``intercept + slope * days since start`` reaches ``limit`` (a rising
-    line below it), or None when that is more than FORECAST_YEARS away: a nearly flat line
-    (a slope of rounding noise) would put it past the calendar's end."""
-    days = round((limit - intercept) / slope, 6)
-    if days > FORECAST_YEARS * 366:
-        return None
-    return (start + timedelta(days=days)).date()
-
-
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile (the smallest value with at least ``share`` of values ≤ it)."""
     ordered = sorted(values)
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
-
-
-@dataclass
-class Fit:
-    n: int = 0
-    sx: float = 0.0
-    sy: float = 0.0
-    sxx: float = 0.0
-    sxy: float = 0.0
-
-    def add(self, x: float, y: float) -> None:
-        self.n += 1
-        self.sx += x
-        self.sy += y
-        self.sxx += x * x
-        self.sxy += x * y
-
-    def line(self) -> tuple[float, float] | None:
-        """(intercept, slope per day), or None with fewer than two distinct x."""
-        d = self.n * self.sxx - self.sx * self.sx
-        if self.n < 2 or abs(d) < 1e-12:
-            return None
-        slope = (self.n * self.sxy - self.sx * self.sy) / d
-        return (self.sy - slope * self.sx) / self.n, slope
 
 
 @dataclass
@@ -134,13 +113,13 @@ class Series:
     hours: dict[datetime, list[float]] = field(default_factory=dict)  # hour → [avg, max]
 
 
-def _series(assets: list[Any], ctx: Context) -> Iterator[Series]:
+def _series(assets: list[Any], start: datetime, end: datetime) -> Iterator[Series]:
     by_id = {a.id: a for a in assets}
     family_of = {m: f for f, (ms, *_r) in FAMILIES.items() for m in ms}
     metrics = sorted(family_of)
     current: Series | None = None
     for asset_id, metric, _inst, hour, avg, peak in hourly_values(
-        sorted(by_id), metrics, ctx.period.start, ctx.period.end
+        sorted(by_id), metrics, start, end
     ):
         family = family_of[metric]
         if current is None or current.asset.id != asset_id or current.family != family:
@@ -163,20 +142,15 @@ def _series(assets: list[Any], ctx: Context) -> Iterator[Series]:
 
 @dataclass
 class Stats:
-    """One asset's one family over the period: weekly (peak, p95), overall, the fit sums."""
+    """One asset's one family over the period: weekly (peak, p95), overall, its last day."""
 
     asset: Any
     family: str
     weeks: dict[date, tuple[float, float]]
     peak: float
     p95: float
-    fit: Fit
-
-
-def _week_origin(ctx: Context) -> datetime:
-    first = ctx.period.first_day
-    monday = first - timedelta(days=first.weekday())
-    return datetime.combine(monday, datetime.min.time(), ctx.period.tz)
+    last: date | None = None  # the last local day with a value
+    rows: bool = True  # from the weekly load rows (else from the hourly values)
 
 
 def _weekly_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
@@ -184,11 +158,9 @@ def _weekly_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
 
     A row is a Monday week cut at month ends; a report week (cut at the period's edges, which
     are month starts) is one or two of them. A row holds its hourly values (for the 95th
-    percentiles) and their sums over slot ``s`` (hours since the row's first midnight): with
-    x = d + s/24 days since the period began (d: the row's first day's offset),
-    Σx = n·d + Σs/24, Σx² = n·d² + 2d·Σs/24 + Σs²/576 and Σxy = d·Σy + Σs·y/24, the same line
-    as through every hourly value. Periods not starting on the 1st of a month (none so far)
-    are left to the hourly rollups."""
+    percentiles; slot ``s``: the hour ``s`` hours after the row's first midnight, which gives
+    the series' last day). Periods not starting on the 1st of a month (none so far) are left to
+    the hourly rollups."""
     period = ctx.period
     if period.first_day.day != 1 or period.next_day.day != 1:
         return {}
@@ -200,9 +172,16 @@ def _weekly_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
     counts: dict[date, int] = {}  # week → hours with a value
     key: tuple[int, str] | None = None
 
+    latest: tuple[date, array[float]] | None = None  # the series' last piece and its slots
+
     def close() -> None:
         if stats is None:
             return
+        if latest is not None:
+            piece, slots = latest
+            s = next(i for i in range(len(slots) - 1, -1, -1) if slots[i] != float("-inf"))
+            midnight = datetime.combine(piece, datetime.min.time(), period.tz).timestamp()
+            stats.last = datetime.fromtimestamp(midnight + s * 3600, period.tz).date()
         scale = FAMILIES[stats.family][2]
         for week, slots in values.items():
             n = counts[week]
@@ -213,23 +192,17 @@ def _weekly_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
                 stats.p95 = p95
         out[(stats.asset.id, stats.family)] = stats
 
-    for asset_id, family, piece, n, peak, sy, ss, sss, ssy, hours in load_weeks(
+    for asset_id, family, piece, n, peak, *_sums, hours in load_weeks(
         sorted(by_id), first, period.last_day
     ):
         if (asset_id, family) != key:
             close()
             key = (asset_id, family)
-            stats = Stats(by_id[asset_id], family, {}, float("-inf"), 0.0, Fit())
+            stats = Stats(by_id[asset_id], family, {}, float("-inf"), 0.0)
             values, counts = {}, {}
         assert stats is not None
+        latest = (piece, hours)
         scale = FAMILIES[family][2]
-        d = (piece - first).days
-        fit = stats.fit
-        fit.n += n
-        fit.sx += n * d + ss / 24
-        fit.sxx += n * d * d + d * ss / 12 + sss / 576
-        fit.sy += sy * scale
-        fit.sxy += (d * sy + ssy / 24) * scale
         week = max(piece - timedelta(days=piece.weekday()), first)
         peak *= scale
         if peak > stats.peak:
@@ -251,11 +224,9 @@ def _python_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
     """The same statistics from ``hourly_values`` (hourly rollups, else raw readings), for
     series without weekly load rows."""
     period = ctx.period
-    start_local = datetime.combine(period.first_day, datetime.min.time())
     out: dict[tuple[int, str], Stats] = {}
-    for s in _series(assets, ctx):
+    for s in _series(assets, period.start, period.end):
         scale = FAMILIES[s.family][2]
-        fit = Fit()
         values: dict[date, list[float]] = {}
         peaks: dict[date, float] = {}
         for hour, (avg, peak) in sorted(s.hours.items()):
@@ -264,33 +235,96 @@ def _python_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
             week = max(day - timedelta(days=day.weekday()), period.first_day)
             values.setdefault(week, []).append(avg * scale)
             peaks[week] = max(peaks.get(week, peak * scale), peak * scale)
-            fit.add((local - start_local).total_seconds() / 86400, avg * scale)
         out[(s.asset.id, s.family)] = Stats(
             s.asset,
             s.family,
             {w: (peaks[w], percentile(vs, 0.95)) for w, vs in values.items()},
             max(peaks.values()),
             max(percentile(vs, 0.95) for vs in values.values()),
-            fit,
+            max(s.hours).astimezone(period.tz).date(),
+            rows=False,
         )
     return out
 
 
-def load(ctx: Context) -> list[Sheet]:
-    period = ctx.period
-    names = family_names()
+def _daily_peaks(
+    stats: dict[tuple[int, str], Stats], ctx: Context
+) -> dict[tuple[int, str], list[tuple[date, float]]]:
+    """(asset, family) → its daily peaks in the forecast window of each series (the
+    ``reports.forecast.WINDOW_DAYS`` days up to its last day), scaled to the unit: from the
+    weekly load rows where the series' statistics came from them, else from the hourly values."""
+    out: dict[tuple[int, str], list[tuple[date, float]]] = {}
+    lasts = [s.last for s in stats.values() if s.last is not None]
+    if not lasts:
+        return out
+    first = min(lasts) - timedelta(days=fc.WINDOW_DAYS - 1)
+    last = max(lasts)
+    from_rows = sorted({s.asset.id for s in stats.values() if s.rows})
+    for asset_id, family, day, peak in load_daily_peaks(from_rows, first, last):
+        out.setdefault((asset_id, family), []).append((day, peak * FAMILIES[family][2]))
+    others = [s.asset for s in stats.values() if not s.rows]
+    if others:
+        tz = ctx.period.tz
+        start = datetime.combine(first, datetime.min.time(), tz)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
+        seen = set()
+        for series in _series(list({a.id: a for a in others}.values()), start, end):
+            key = (series.asset.id, series.family)
+            if key in seen or (key in stats and stats[key].rows):
+                continue
+            seen.add(key)
+            scale = FAMILIES[series.family][2]
+            peaks: dict[date, float] = {}
+            for hour, (_avg, peak) in series.hours.items():
+                day = hour.astimezone(tz).date()
+                peaks[day] = max(peaks.get(day, peak * scale), peak * scale)
+            out[key] = sorted(peaks.items())
+    return out
+
+
+def limit_of(asset: Any, family: str) -> float | None:
+    """The family's limit for ``asset``: traffic's from the registered bandwidth, if any."""
+    if family != "traffic":
+        return LIMITS.get(family)
+    bandwidth = (asset.specs or {}).get("bandwidth_mbps")
+    try:
+        return float(bandwidth) * TRAFFIC_LIMIT_SHARE if bandwidth else None
+    except (TypeError, ValueError):
+        return None
+
+
+def forecasts(ctx: Context) -> dict[tuple[int, str], fc.Forecast]:
+    """(asset id, family) → the forecast of each core server's and database's load series
+    with values in the period: what the load sheet shows, for other readers (e.g. the
+    recommendations)."""
     assets = core_assets()
-    start_local = datetime.combine(period.first_day, datetime.min.time())
-    period_days = (period.next_day - period.first_day).days
-    summary: list[dict[str, Any]] = []
-    #: family → week → asset tag → p95 (for the trend charts)
-    trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
-    importance = labeller(importance_labels())
+    stats = _stats(assets, ctx)
+    peaks = _daily_peaks(stats, ctx)
+    return {
+        key: fc.forecast(peaks.get(key, []), limit_of(s.asset, s.family))
+        for key, s in stats.items()
+    }
+
+
+def _stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
     stats = _weekly_stats(assets, ctx)
     missing = [a for a in assets if any((a.id, f) not in stats for f in FAMILIES)]
     if missing:
         stats |= {k: v for k, v in _python_stats(missing, ctx).items() if k not in stats}
+    return stats
+
+
+def load(ctx: Context) -> list[Sheet]:
+    names = family_names()
+    assets = core_assets()
+    summary: list[dict[str, Any]] = []
+    #: family → week → asset tag → p95 (for the trend charts)
+    trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
+    importance = labeller(importance_labels())
+    stats = _stats(assets, ctx)
     ordered = [stats[(a.id, f)] for a in assets for f in FAMILIES if (a.id, f) in stats]
+    peaks = _daily_peaks(stats, ctx)
+    drawn: dict[str, list[Drawn]] = {}  # family → the resources with a line to draw
 
     def weekly() -> Iterator[dict[str, Any]]:  # generated while the sheet is written
         for s in ordered:
@@ -307,34 +341,16 @@ def load(ctx: Context) -> list[Sheet]:
 
     for s in ordered:
         unit = FAMILIES[s.family][3]
-        fit = s.fit
         for week, (_peak, p95) in s.weeks.items():
             trends[s.family].setdefault(week, {})[s.asset.asset_tag] = p95
-        limit = LIMITS.get(s.family)
-        if s.family == "traffic":
-            bandwidth = (s.asset.specs or {}).get("bandwidth_mbps")
-            try:
-                limit = float(bandwidth) * TRAFFIC_LIMIT_SHARE if bandwidth else None
-            except (TypeError, ValueError):
-                limit = None
-        line = fit.line()
-        fitted = slope = crossing = None
-        state = _("no trend (too few values)")
-        if line is not None:
-            intercept, slope = line
-            fitted = intercept + slope * period_days
-            if limit is None:
-                state = _("no limit")
-            elif fitted >= limit:
-                state = _("already above the limit")
-            elif slope * period_days <= 1e-9 * max(1.0, abs(limit)):  # flat: rounding noise
-                state = _("not rising")
-            else:
-                crossing = crossing_day(start_local, intercept, slope, limit)
-                soon = crossing is not None and crossing <= period.last_day + timedelta(
-                    days=SOON_DAYS
-                )
-                state = _("crosses within 180 days") if soon else _("crosses later")
+        points = peaks.get((s.asset.id, s.family), [])
+        f = fc.forecast(points, limit_of(s.asset, s.family))
+        growth = f.growth()
+        if f.state in (fc.ABOVE, fc.NOT_REACHED, fc.CROSSES):
+            drawn.setdefault(s.family, []).append(
+                Drawn(s.asset.asset_tag, s.asset.name, f, fc.window(points))
+            )
+        state = forecast_state(f)
         summary.append(
             {
                 "tag": s.asset.asset_tag,
@@ -344,12 +360,19 @@ def load(ctx: Context) -> list[Sheet]:
                 "unit": unit,
                 "peak": s.peak,
                 "p95": s.p95,
-                "fitted": fitted,
-                "growth": slope * 30 if slope is not None else None,
-                "limit": limit,
-                "crossing": crossing,
+                "limit": f.limit,
+                "likeliest": f.likeliest,
+                "earliest": f.earliest,
+                "latest": f.latest,
                 "state": state,
-                "hot": state in (_("already above the limit"), _("crosses within 180 days")),
+                "growth": growth[0] if growth else None,
+                "growth_low": growth[1] if growth else None,
+                "growth_high": growth[2] if growth else None,
+                "fitted": f.intercept,
+                "first": f.first,
+                "last": f.last,
+                "days": f.days,
+                "hot": soon(f),
             }
         )
     # a core server or database without any load values in the period is listed too: the
@@ -357,9 +380,8 @@ def load(ctx: Context) -> list[Sheet]:
     seen = {s.asset.id for s in ordered}
     for a in assets:
         if a.id not in seen:
-            summary.append(
-                dict.fromkeys(("unit", "peak", "p95", "fitted", "growth", "limit", "crossing"))
-                | {
+            summary.append(  # the other columns stay empty
+                {
                     "tag": a.asset_tag,
                     "name": a.name,
                     "importance": importance(a.importance),
@@ -372,7 +394,8 @@ def load(ctx: Context) -> list[Sheet]:
     ctx.headline[_("Load limits crossed or crossing within 180 days")] = sum(
         1 for r in summary if r["hot"]
     )
-    value_cols = ("peak", "p95", "fitted", "growth", "limit")
+    value_cols = ("peak", "p95", "limit", "growth", "growth_low", "growth_high", "fitted")
+    band = round(fc.LEVEL * 100)
     sheets = [
         Sheet(
             _("Load summary"),
@@ -384,19 +407,24 @@ def load(ctx: Context) -> list[Sheet]:
                 Col("unit", _("Unit")),
                 Col("peak", _("Peak"), NUMBER),
                 Col("p95", _("Highest weekly 95th percentile"), NUMBER),
-                Col("fitted", _("Trend value at period end"), NUMBER),
-                Col("growth", _("Growth per 30 days"), NUMBER),
                 Col("limit", _("Limit"), NUMBER),
-                Col("crossing", _("Forecast to cross the limit"), DATE),
+                Col("likeliest", _("Likeliest day to reach the limit"), DATE),
+                Col("earliest", _("Earliest (%(level)s %% band)", level=band), DATE),
+                Col("latest", _("Latest (%(level)s %% band)", level=band), DATE),
                 Col("state", _("Forecast")),
+                Col("growth", _("Growth per 30 days"), NUMBER),
+                Col("growth_low", _("Growth per 30 days, low (%(level)s %%)", level=band), NUMBER),
+                Col(
+                    "growth_high", _("Growth per 30 days, high (%(level)s %%)", level=band), NUMBER
+                ),
+                Col("fitted", _("Trend value on the last day"), NUMBER),
+                Col("first", _("Forecast window from"), DATE),
+                Col("last", _("Forecast window to (last day with data)"), DATE),
+                Col("days", _("Daily peaks used"), INT),
             ],
             [_as_unit(r, value_cols) for r in summary],
             highlight=lambda r: r["hot"],
-            note=_(
-                "Trend: least squares over the hourly averages of %(period)s; highlighted: "
-                "above the limit or crossing it within 180 days.",
-                period=period.text,
-            ),
+            note=method_note(),
         ),
         Sheet(
             _("Weekly load"),
@@ -420,13 +448,17 @@ def load(ctx: Context) -> list[Sheet]:
             for tag, v in values.items():
                 totals[tag] = max(totals.get(tag, v), v)
         top = sorted(totals, key=lambda t: (-totals[t], t))[:TREND_TOP]
+        limit = LIMITS.get(family)  # traffic's differ by asset: no line
+        limit_cols = [Col("limit", _("Limit"), NUMBER)] if limit is not None else []
         sheets.append(
             Sheet(
                 _("Trend %(metric)s", metric=short_names()[family]),
                 [Col("week", _("Week from"), DATE)]
+                + limit_cols
                 + [Col(f"a{i}", tag, NUMBER) for i, tag in enumerate(top)],
                 [
-                    {"week": week} | {f"a{i}": by_week[week].get(tag) for i, tag in enumerate(top)}
+                    {"week": week, "limit": limit}
+                    | {f"a{i}": by_week[week].get(tag) for i, tag in enumerate(top)}
                     for week in sorted(by_week)
                 ],
                 note=_(
@@ -438,18 +470,24 @@ def load(ctx: Context) -> list[Sheet]:
                     {
                         "type": "line",
                         "category": "week",
-                        "values": [f"a{i}" for i in range(len(top))],
+                        "values": [c.key for c in limit_cols] + [f"a{i}" for i in range(len(top))],
                         "title": names[family],
+                        "lines": {"limit": LIMIT_LINE},
                     }
                 ],
             )
         )
+    for family in FAMILIES:
+        if family in drawn:
+            title = _("Forecast %(metric)s", metric=short_names()[family])
+            unit = FAMILIES[family][3]
+            sheets.append(forecast_sheet(title, names[family], unit, drawn[family]))
     return sheets
 
 
 def _as_unit(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """Round for display to two decimals (percent points or Mbit/s)."""
-    return row | {k: round(row[k], 2) if row[k] is not None else None for k in keys}
+    return row | {k: round(row[k], 2) if row.get(k) is not None else None for k in keys}
 
 
 KIND = Kind(_l("Server and database load"), load)

@@ -367,7 +367,7 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
     ]
     # --- load: SRV-DB is core; APP-DB is a database without data: one row saying so
     summary = {(r[0], r[3]): r for r in rows(book["负载汇总"], 3)}
-    assert summary[("APP-DB", None)][4:] == (None,) * 7 + ("本期无监控数据",)
+    assert summary[("APP-DB", None)][4:] == (None,) * 7 + ("本期无监控数据",) + (None,) * 7
     assert {tag for tag, _metric in summary} == {"SRV-DB", "APP-DB"}
     cpu = summary[("SRV-DB", "CPU")]
     values = [cpu_at(h / 24) for h in range(92 * 24)]
@@ -380,10 +380,19 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
         )
     p95s = {w: sorted(vs)[math.ceil(0.95 * len(vs)) - 1] for w, vs in weeks.items()}
     assert cpu[6] == round(max(p95s.values()), 2)  # highest weekly p95
-    assert cpu[7] == round(cpu_at(92), 2) and cpu[8] == 15.0 and cpu[9] == 80
-    # 20 + 0.5 d = 80 → d = 120 days after 2026-07-01 local midnight
-    assert cpu[10] == datetime.combine(date(2026, 7, 1) + timedelta(days=120), datetime.min.time())
-    assert cpu[11] == "180 天内越限"
+    # the forecast: the daily peaks (hourly maxima) of the 91 days up to 09-30, the last day
+    # with data: day k after 07-01 peaks at its 23:00 hour, cpu_at(k + 23/24) + 5, a straight
+    # line (no band) reaching 80 on the first whole day with k ≥ (80 - 5 - 20 - 0.5·23/24) / 0.5
+    crossing = date(2026, 7, 1) + timedelta(days=math.ceil((55 - 0.5 * 23 / 24) / 0.5))
+    assert crossing == date(2026, 10, 19)
+    at = datetime.combine(crossing, datetime.min.time())
+    assert cpu[7] == 80 and cpu[8:12] == (at, at, at, "180 天内越限")
+    assert cpu[12:15] == (15.0, 15.0, 15.0)  # growth per 30 days and its band
+    assert cpu[15] == round(cpu_at(91 + 23 / 24) + 5, 2)  # the line on the last day
+    assert cpu[16:] == (datetime(2026, 7, 2), datetime(2026, 9, 30), 91)
+    storage = summary[("SRV-DB", "存储（最满的卷）")]  # three raw readings: no forecast
+    assert storage[7:12] == (85, None, None, None, "数据不足（3 天日峰值，需 28 天）")
+    assert storage[18] == 3
     weekly = [r for r in rows(book["每周负载"], 1) if r[0] == "SRV-DB" and r[2] == "CPU"]
     assert len(weekly) == 14  # Wed 07-01 … and 13 Mondays
     assert [(r[3].date(), r[5]) for r in weekly] == [(w, round(p95s[w], 2)) for w in sorted(weeks)]
@@ -392,7 +401,15 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
     assert weekly[0][4] == round(max(first) + 5, 2)
     assert weekly[0][5] == round(sorted(first)[math.ceil(0.95 * 120) - 1], 2)
     trend = book["趋势 CPU"]
-    assert header(trend, 3) == ["周起始", "SRV-DB"] and trend._charts
+    assert header(trend, 3) == ["周起始", "限值", "SRV-DB"] and trend._charts
+    assert [r[1] for r in rows(trend, 3)] == [80] * 14  # the limit line
+    projected = book["预测 CPU"]  # one chart per resource: peaks, limit, projection
+    assert header(projected, 3) == ["日期", "SRV-DB 日峰值", "SRV-DB 限值", "SRV-DB 预测"]
+    assert [len(c.series) for c in projected._charts] == [3]
+    days = {r[0].date(): r[1:] for r in rows(projected, 3)}
+    assert min(days) == date(2026, 7, 2) and max(days) == crossing
+    assert days[date(2026, 9, 30)] == (round(cpu_at(91 + 23 / 24) + 5, 2), 80, cpu[15])
+    assert days[crossing][:2] == (None, 80) and 80 <= days[crossing][2] < 80.5
     # --- patrol: 2 slots a day for 92 days; 3 done, the rest missed
     days = {r[0]: r[1:] for r in rows(book["巡检执行"], 3)}
     assert len(days) == 92

@@ -337,15 +337,3 @@ def test_registry_words_in_the_workbook_language(app: Flask, tmp_path: Path) -> 
         "zh_CN": ["精密空调", ("DB-1", "核心", "本期无监控数据")],
         "en": ["Precision air conditioner", ("DB-1", "Core", "no monitoring data in the period")],
     }
-
-
-def test_forecast_crossing_of_a_nearly_flat_line() -> None:
-    """A slope of rounding noise does not overflow the calendar: no date, 'crosses later'."""
-    from reports.kinds.load import crossing_day
-
-    start = datetime(2026, 1, 1)
-    assert crossing_day(start, 20.0, 0.5, 80.0) == date(2026, 5, 1)  # 120 days
-    assert crossing_day(start, 20.0, 1e-17, 80.0) is None  # 6e18 days: would overflow
-    slow = crossing_day(start, 20.0, 60 / (100 * 366) * 1.01, 80.0)  # just inside 100 years
-    assert slow is not None and slow.year == 2125
-    assert crossing_day(start, 20.0, 60 / (100 * 366) * 0.99, 80.0) is None  # just outside
