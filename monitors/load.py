@@ -262,10 +262,11 @@ def weeks(
 
 def daily_peaks(
     asset_ids: list[int], first: date, last: date, tz: ZoneInfo | None = None
-) -> Iterator[tuple[int, str, date, float]]:
+) -> Iterator[tuple[int, str, list[tuple[date, float]]]]:
     """The daily peaks (highest hourly maximum of each local day) in [first, last] of
-    ``asset_ids`` from the week pieces' hourly maxima, ordered by asset, family and day:
-    ``(asset_id, family, day, peak)``; days without a value are left out."""
+    ``asset_ids`` from the week pieces' hourly maxima, one week piece at a time, ordered by
+    asset, family and day: ``(asset_id, family, [(day, peak), ...])``; days without a value
+    are left out."""
     tz = tz or site_zone()
     sess = db.session()
     ids = sorted(asset_ids)
@@ -296,8 +297,5 @@ def daily_peaks(
                     days.append((day, lo, hi))
                     day = after
             peaks = unpack(blob)
-            for day, lo, hi in days:
-                if first <= day <= last:
-                    peak = max(peaks[lo:hi])
-                    if peak != NONE:
-                        yield asset_id, family, day, peak
+            found = [(day, max(peaks[lo:hi])) for day, lo, hi in days if first <= day <= last]
+            yield asset_id, family, [(day, peak) for day, peak in found if peak != NONE]

@@ -405,10 +405,10 @@ def load_weeks(asset_ids: list[int], first: date, last: date) -> Iterator[tuple[
 
 def load_daily_peaks(
     asset_ids: list[int], first: date, last: date
-) -> Iterator[tuple[int, str, date, float]]:
-    """(asset, family, local day, peak) of the days from ``first`` to ``last`` with a value,
-    from the weekly load rows' hourly maxima (``monitors.load.daily_peaks``), ordered by asset,
-    family and day."""
+) -> Iterator[tuple[int, str, list[tuple[date, float]]]]:
+    """(asset, family, [(local day, peak), ...]) of the days from ``first`` to ``last`` with a
+    value, from the weekly load rows' hourly maxima (``monitors.load.daily_peaks``), a week
+    piece at a time in asset, family and day order."""
     return load.daily_peaks(asset_ids, first, last)
 
 

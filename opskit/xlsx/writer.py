@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -60,6 +61,16 @@ class Sheet:
     highlight: Callable[[dict[str, Any]], bool] | None = None
     note: str = ""  # one line above the table
     charts: list[dict[str, Any]] = field(default_factory=list)
+
+
+#: what xlsxwriter takes for a cell reference in a chart's title or series name
+_REFERENCE = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
+
+
+def _literal(title: str) -> str:
+    """A chart title that stays text: one that would read as a cell reference (an asset tag
+    like ``x'!A1``) gets a full-width ！ instead of its !."""
+    return title.replace("!", "！") if _REFERENCE.match(title) else title
 
 
 def display_width(text: str) -> int:
@@ -342,7 +353,7 @@ class ReportWriter:
                     **({"line": spec["lines"][key]} if key in spec.get("lines", {}) else {}),
                 }
             )
-        chart.set_title({"name": spec.get("title", "")})
+        chart.set_title({"name": _literal(spec.get("title", ""))})
         chart.set_legend({"position": "bottom"})
         if "x_axis" in spec:
             chart.set_x_axis(spec["x_axis"])

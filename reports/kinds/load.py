@@ -53,6 +53,7 @@ from reports.kinds.load_forecast import (
     forecast_sheet,
     forecast_state,
     method_note,
+    midnight,
     soon,
 )
 
@@ -260,8 +261,10 @@ def _daily_peaks(
     first = min(lasts) - timedelta(days=fc.WINDOW_DAYS - 1)
     last = max(lasts)
     from_rows = sorted({s.asset.id for s in stats.values() if s.rows})
-    for asset_id, family, day, peak in load_daily_peaks(from_rows, first, last):
-        out.setdefault((asset_id, family), []).append((day, peak * FAMILIES[family][2]))
+    for asset_id, family, days in load_daily_peaks(from_rows, first, last):
+        scale = FAMILIES[family][2]
+        points = out.setdefault((asset_id, family), [])
+        points.extend(days if scale == 1.0 else [(day, peak * scale) for day, peak in days])
     others = [s.asset for s in stats.values() if not s.rows]
     if others:
         tz = ctx.period.tz
@@ -347,9 +350,7 @@ def load(ctx: Context) -> list[Sheet]:
         f = fc.forecast(points, limit_of(s.asset, s.family))
         growth = f.growth()
         if f.state in (fc.ABOVE, fc.NOT_REACHED, fc.CROSSES):
-            drawn.setdefault(s.family, []).append(
-                Drawn(s.asset.asset_tag, s.asset.name, f, fc.window(points))
-            )
+            drawn.setdefault(s.family, []).append(Drawn(s.asset.asset_tag, s.asset.name, f, points))
         state = forecast_state(f)
         summary.append(
             {
@@ -361,16 +362,16 @@ def load(ctx: Context) -> list[Sheet]:
                 "peak": s.peak,
                 "p95": s.p95,
                 "limit": f.limit,
-                "likeliest": f.likeliest,
-                "earliest": f.earliest,
-                "latest": f.latest,
+                "likeliest": midnight(f.likeliest),
+                "earliest": midnight(f.earliest),
+                "latest": midnight(f.latest),
                 "state": state,
                 "growth": growth[0] if growth else None,
                 "growth_low": growth[1] if growth else None,
                 "growth_high": growth[2] if growth else None,
                 "fitted": f.intercept,
-                "first": f.first,
-                "last": f.last,
+                "first": midnight(f.first),
+                "last": midnight(f.last),
                 "days": f.days,
                 "hot": soon(f),
             }

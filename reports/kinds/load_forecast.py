@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -59,6 +59,11 @@ def soon(f: fc.Forecast) -> bool:
     )
 
 
+def midnight(day: date | None) -> datetime | None:
+    """A day as the writer's date cell (a naive datetime takes its quick path)."""
+    return None if day is None else datetime.combine(day, time())
+
+
 def method_note() -> str:
     """The forecast's method in one line, above the load summary."""
     return _(
@@ -80,7 +85,7 @@ class Drawn:
     tag: str
     name: str
     forecast: fc.Forecast
-    points: list[tuple[date, float]]
+    points: list[tuple[date, float]]  # its daily peaks (those before the window are not drawn)
 
     def end(self) -> date:
         """Where its projection stops: the likeliest crossing, the horizon (not reached) or
@@ -111,7 +116,7 @@ def forecast_sheet(title: str, metric: str, unit: str, items: list[Drawn]) -> Sh
     for item in chosen:
         f = item.forecast
         assert f.last is not None
-        days.update(d for d, _v in item.points)
+        days.update(d for d, _v in item.points if f.first is not None and d >= f.first)
         step, end = f.last, item.end()
         while step < end:  # the projection weekly
             days.add(step)
@@ -139,7 +144,7 @@ def forecast_sheet(title: str, metric: str, unit: str, items: list[Drawn]) -> Sh
     series = [(dict(item.points), item.forecast, item.end()) for item in chosen]
     rows = []
     for day in sorted(days):
-        row: dict[str, Any] = {"day": day}
+        row: dict[str, Any] = {"day": midnight(day)}
         for i, (peaks, f, end) in enumerate(series):
             peak = peaks.get(day)
             row[f"p{i}"] = round(peak, 2) if peak is not None else None

@@ -20,6 +20,7 @@ from assets.models import Asset
 from monitors import load
 from monitors.models import Resolution, Rollup
 from opskit import db
+from opskit.xlsx.writer import NUMBER, Col, ReportWriter, Sheet
 from reports import forecast as fc
 from reports.build import build_pack
 from reports.kinds.base import Context
@@ -293,3 +294,22 @@ def test_the_forecast_chart_draws_peaks_limit_and_projection(db_app: Flask, tmp_
     ]
     note = book["负载汇总"]["A1"].value
     assert "最小二乘" in note and "91" in note and "90%" in note
+
+
+def test_a_chart_title_with_a_tag_like_a_cell_reference_stays_text(tmp_path: Path) -> None:
+    """An asset tag such as ``x'!A1`` in a forecast chart's title is not taken for a cell
+    reference (xlsxwriter would, and warn)."""
+
+    out = tmp_path / "title.xlsx"
+    title = "A0 =cmd|'/C calc'!A0 · CPU"
+    with ReportWriter(out) as writer:
+        writer.sheet(
+            Sheet(
+                "s",
+                [Col("day", "Day"), Col("v", "V", NUMBER)],
+                [{"day": "x", "v": 1.0}, {"day": "y", "v": 2.0}],
+                charts=[{"type": "line", "category": "day", "values": ["v"], "title": title}],
+            )
+        )
+    chart = openpyxl.load_workbook(out)["s"]._charts[0]
+    assert chart.title.tx.rich.p[0].r[0].t == "A0 =cmd|'/C calc'！A0 · CPU"
