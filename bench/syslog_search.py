@@ -14,8 +14,9 @@ Cisco ``LINK-3-UPDOWN`` / ``SEC_LOGIN-5-LOGIN_SUCCESS`` / ``SW_MATM-4-MACFLAP_NO
 ``IFNET/4/LINK_STATE`` / ``SHELL/5/CMDRECORD``, H3C, Linux ``sshd``/``CRON``/``kernel``; mostly
 informational and notice, some warnings and errors, a rare power-supply failure. PostgreSQL
 (``--postgres`` or ``OPSKIT_TEST_POSTGRES_URL``; a private schema, dropped at the end) is
-seeded with ``COPY``, SQLite (a temporary file) with ``executemany``; the indexes are those of
-the migrations.
+seeded with ``COPY`` (its indexes dropped first and built again after), SQLite (a temporary
+file) with ``executemany``; the indexes are those of the migrations (on PostgreSQL with
+``pg_trgm``, the trigram indexes of migration 0018 too).
 
 Timed, each through ``monitors.syslog.queries.search`` (what the page calls; median of
 ``--runs``): the last hour; one asset's last 24 hours; warning or worse over 7 days; a text
@@ -245,9 +246,20 @@ def seed(app: Any, rows: int) -> tuple[list[tuple[str, int]], float]:
         try:
             cur = raw.cursor()
             if engine.dialect.name == "postgresql":
+                # a bulk load: the indexes dropped, the rows copied, the same indexes built again
+                cur.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'syslog_message'"
+                    " AND schemaname = current_schema() AND indexname <> 'pk_syslog_message'"
+                )
+                indexes = list(cur.fetchall())
+                for name, _definition in indexes:
+                    cur.execute(f'DROP INDEX "{name}"')
                 with cur.copy(f"COPY syslog_message ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                     for row in messages(rows, senders, end):
                         copy.write_row(row)
+                cur.execute("SET maintenance_work_mem = '512MB'")
+                for _name, definition in indexes:
+                    cur.execute(definition)
             else:
                 sql = (
                     f"INSERT INTO syslog_message ({', '.join(COLUMNS)}) "  # noqa: S608 - constants

@@ -28,6 +28,7 @@ from monitors.syslog.models import SyslogMessage
 from opskit import db
 
 PER_PAGE = 50
+PROBE = 5000  # newest messages a text search looks at first (see search)
 RULE_PREFIX = rules.RULE_PREFIX  # an alert a syslog rule raised: rule "syslog.<name>"
 SEVERE = 4  # warning: "warning or worse" is severity 0..4
 
@@ -59,36 +60,56 @@ def search(
     text: str = "",
     before: tuple[datetime, int] | None = None,
     per_page: int = PER_PAGE,
+    probe: int = PROBE,
 ) -> Found:
     """Messages received in ``[start, end)`` of one asset, at least as severe as
     ``max_severity`` (0 emergency ... 7 debug), whose text, program or host name contains
-    ``text``; the newest first, older than ``before``."""
-    query = select(SyslogMessage)
+    ``text``; the newest first, older than ``before``.
+
+    A text search first looks among the ``probe`` newest messages the other filters keep (read
+    backwards along the time index): when a page's worth match there, they are the newest
+    matches of all, and a common text is found without the trigram indexes, through which
+    PostgreSQL may otherwise choose to read every row holding its trigrams (1 s at 10 million
+    rows instead of 5 ms). Otherwise (a rare text) the whole search runs, where those indexes
+    serve it."""
+    filters = []
     if start is not None:
-        query = query.where(SyslogMessage.received_at >= start)
+        filters.append(SyslogMessage.received_at >= start)
     if end is not None:
-        query = query.where(SyslogMessage.received_at < end)
+        filters.append(SyslogMessage.received_at < end)
     if asset_id is not None:
-        query = query.where(SyslogMessage.asset_id == asset_id)
+        filters.append(SyslogMessage.asset_id == asset_id)
     if max_severity is not None and max_severity < 7:
-        query = query.where(SyslogMessage.severity <= max_severity)
-    if text.strip():
-        query = query.where(
-            db.text_search(text, SyslogMessage.text, SyslogMessage.program, SyslogMessage.hostname)
-        )
+        filters.append(SyslogMessage.severity <= max_severity)
     if before is not None:
         at, last_id = before
-        query = query.where(
+        filters.append(
             tuple_(SyslogMessage.received_at, SyslogMessage.id)
             < tuple_(literal(at, SyslogMessage.received_at.type), literal(last_id))
         )
-    rows = list(
-        db.session().scalars(
-            query.order_by(SyslogMessage.received_at.desc(), SyslogMessage.id.desc()).limit(
-                per_page + 1
+    newest = (SyslogMessage.received_at.desc(), SyslogMessage.id.desc())
+    rows: list[SyslogMessage] = []
+    if text.strip():
+        matching = db.text_search(
+            text, SyslogMessage.text, SyslogMessage.program, SyslogMessage.hostname
+        )
+        if probe > per_page:
+            window = select(SyslogMessage.id).where(*filters).order_by(*newest).limit(probe)
+            rows = list(
+                db.session().scalars(
+                    select(SyslogMessage)
+                    .where(SyslogMessage.id.in_(window.scalar_subquery()), matching)
+                    .order_by(*newest)
+                    .limit(per_page + 1)
+                )
+            )
+        filters.append(matching)
+    if len(rows) <= per_page:
+        rows = list(
+            db.session().scalars(
+                select(SyslogMessage).where(*filters).order_by(*newest).limit(per_page + 1)
             )
         )
-    )
     more = len(rows) > per_page
     items = rows[:per_page]
     cursor = (items[-1].received_at, items[-1].id) if more and items else None
