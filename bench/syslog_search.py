@@ -25,8 +25,10 @@ page (a keyset cursor). For each, the SQL it ran is captured and shown with the 
 (``EXPLAIN`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite: which index, or a scan of the
 table), then run again without indexes (PostgreSQL ``SET LOCAL enable_indexscan/
 enable_bitmapscan/enable_indexonlyscan = off``; SQLite ``FROM syslog_message NOT INDEXED``):
-the baseline, and the ratio indexed / baseline. Then one GET of the page itself through the
-Flask test client, logged in, for the first page and for a filtered search.
+the baseline, and the ratio indexed / baseline. Then the 日志分析 report's figures over the last
+30 days (``severity_counts``, ``top_sources``, ``top_programs``, ``hourly_counts``), and one GET
+of the page itself through the Flask test client, logged in, for the first page and for a
+filtered search.
 """
 
 from __future__ import annotations
@@ -391,6 +393,17 @@ def measure(app: Any, senders: list[tuple[str, int]], runs: int) -> None:
                     f"{name:<34} {len(got.items):>5} {fast * 1000:>8.1f} ms {slow * 1000:>7.1f} ms "
                     f"{fast / slow:>6.3f}x  {summary}"
                 )
+    with app.app_context():  # the 日志分析 report's figures over the last 30 days
+        month = (end - timedelta(days=30), end)
+        figures: list[tuple[str, Callable[[], Any]]] = [
+            ("severities", lambda: queries.severity_counts(*month)),
+            ("top sources", lambda: queries.top_sources(*month)),
+            ("top programs", lambda: queries.top_programs(*month)),
+            ("messages per hour", lambda: queries.hourly_counts(*month)),
+        ]
+        for name, figure in figures:
+            took = timed(figure, max(1, runs // 2))
+            print(f"report, last 30 days: {name:<22} {took * 1000:8.1f} ms")
     client = app.test_client()
     login(client)
     for name, url in (
