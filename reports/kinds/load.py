@@ -19,12 +19,10 @@ readings when a site has no rollups yet):
   series' last day with data in the period (not the period's end: the month's and the
   quarter's pack give the same answer), with a 90 % band (earliest, likeliest, latest day and
   the growth per 30 days with its band), "not enough data" below 28 days of peaks, "not
-  reached" for a flat or falling line or beyond two years. The daily peaks come from the
-  weekly load rows' hourly maxima (``monitors.queries.load_daily_peaks``), else from the
-  hourly values. A server or database without any values in the period gets one row saying so;
-- per family, a forecast sheet with a chart per resource (the most urgent eight): its daily
-  peaks, the limit and the projected line to the likeliest crossing or the horizon; the weekly
-  trend charts draw the limit too.
+  reached" for a flat or falling line or beyond two years; daily peaks from the weekly load
+  rows' hourly maxima, else the hourly values. A server or database without values gets a row;
+- per family, a forecast sheet charting the eight most urgent resources' daily peaks, limit
+  and projection (``load_forecast``); the weekly trend charts draw the limit too.
 
 Everything is streamed one series at a time: memory does not grow with the length of history.
 At 200 servers and a quarter, the weekly rows are 12,800 rows instead of 2.2 million rollups.
@@ -49,11 +47,14 @@ from reports import forecast as fc
 from reports.kinds.base import Context, Kind, labeller
 from reports.kinds.load_forecast import (
     LIMIT_LINE,
+    LIMITS,
     Drawn,
     forecast_sheet,
     forecast_state,
+    limit_of,
     method_note,
     midnight,
+    most_urgent,
     soon,
 )
 
@@ -68,8 +69,6 @@ _UNITS = {
 FAMILIES: dict[str, tuple[tuple[str, ...], str, float, str]] = {
     family: (metrics, how, *_UNITS[family]) for family, (metrics, how) in load_families().items()
 }
-LIMITS = {"cpu": 80.0, "memory": 90.0, "storage": 85.0}
-TRAFFIC_LIMIT_SHARE = 0.80
 DATABASE_ROLES = {"database", "db", "数据库"}
 TREND_TOP = 8  # assets per trend chart
 
@@ -248,65 +247,67 @@ def _python_stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stat
     return out
 
 
-def _daily_peaks(
-    stats: dict[tuple[int, str], Stats], ctx: Context
-) -> dict[tuple[int, str], list[tuple[date, float]]]:
-    """(asset, family) → its daily peaks in the forecast window of each series (the
-    ``reports.forecast.WINDOW_DAYS`` days up to its last day), scaled to the unit: from the
-    weekly load rows where the series' statistics came from them, else from the hourly values."""
-    out: dict[tuple[int, str], list[tuple[date, float]]] = {}
-    lasts = [s.last for s in stats.values() if s.last is not None]
+def _peak_series(
+    stats: dict[tuple[int, str], Stats], ctx: Context, keys: set[tuple[int, str]] | None = None
+) -> Iterator[tuple[tuple[int, str], list[tuple[date, float]]]]:
+    """((asset, family), its daily peaks) one series at a time (memory stays one series'),
+    scaled to the unit, over the forecast windows (``reports.forecast.WINDOW_DAYS`` days up to
+    each series' last day): from the weekly load rows where the series' statistics came from
+    them, else from the hourly values; only the series in ``keys`` when given."""
+    chosen = {k: s for k, s in stats.items() if keys is None or k in keys}
+    lasts = [s.last for s in chosen.values() if s.last is not None]
     if not lasts:
-        return out
+        return
     first = min(lasts) - timedelta(days=fc.WINDOW_DAYS - 1)
     last = max(lasts)
-    from_rows = sorted({s.asset.id for s in stats.values() if s.rows})
+    from_rows = sorted({k[0] for k, s in chosen.items() if s.rows})
+    key: tuple[int, str] | None = None
+    points: list[tuple[date, float]] = []
     for asset_id, family, days in load_daily_peaks(from_rows, first, last):
+        if (asset_id, family) != key:
+            if key in chosen and chosen[key].rows:
+                yield key, points
+            key, points = (asset_id, family), []
         scale = FAMILIES[family][2]
-        points = out.setdefault((asset_id, family), [])
         points.extend(days if scale == 1.0 else [(day, peak * scale) for day, peak in days])
-    others = [s.asset for s in stats.values() if not s.rows]
+    if key in chosen and chosen[key].rows:
+        yield key, points
+    others = {k[0]: s.asset for k, s in chosen.items() if not s.rows}
     if others:
         tz = ctx.period.tz
         start = datetime.combine(first, datetime.min.time(), tz)
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
-        seen = set()
-        for series in _series(list({a.id: a for a in others}.values()), start, end):
+        for series in _series(list(others.values()), start, end):
             key = (series.asset.id, series.family)
-            if key in seen or (key in stats and stats[key].rows):
+            if key not in chosen or chosen[key].rows:
                 continue
-            seen.add(key)
             scale = FAMILIES[series.family][2]
             peaks: dict[date, float] = {}
             for hour, (_avg, peak) in series.hours.items():
                 day = hour.astimezone(tz).date()
                 peaks[day] = max(peaks.get(day, peak * scale), peak * scale)
-            out[key] = sorted(peaks.items())
+            yield key, sorted(peaks.items())
+
+
+def _forecasts(
+    stats: dict[tuple[int, str], Stats], ctx: Context
+) -> dict[tuple[int, str], fc.Forecast]:
+    """(asset, family) → the forecast of each series in ``stats``."""
+    out = {
+        key: fc.forecast(points, limit_of(stats[key].asset, key[1]))
+        for key, points in _peak_series(stats, ctx)
+    }
+    for key, s in stats.items():
+        if key not in out:
+            out[key] = fc.forecast([], limit_of(s.asset, s.family))
     return out
-
-
-def limit_of(asset: Any, family: str) -> float | None:
-    """The family's limit for ``asset``: traffic's from the registered bandwidth, if any."""
-    if family != "traffic":
-        return LIMITS.get(family)
-    bandwidth = (asset.specs or {}).get("bandwidth_mbps")
-    try:
-        return float(bandwidth) * TRAFFIC_LIMIT_SHARE if bandwidth else None
-    except (TypeError, ValueError):
-        return None
 
 
 def forecasts(ctx: Context) -> dict[tuple[int, str], fc.Forecast]:
     """(asset id, family) → the forecast of each core server's and database's load series
     with values in the period: what the load sheet shows, for other readers (e.g. the
     recommendations)."""
-    assets = core_assets()
-    stats = _stats(assets, ctx)
-    peaks = _daily_peaks(stats, ctx)
-    return {
-        key: fc.forecast(peaks.get(key, []), limit_of(s.asset, s.family))
-        for key, s in stats.items()
-    }
+    return _forecasts(_stats(core_assets(), ctx), ctx)
 
 
 def _stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
@@ -326,7 +327,7 @@ def load(ctx: Context) -> list[Sheet]:
     importance = labeller(importance_labels())
     stats = _stats(assets, ctx)
     ordered = [stats[(a.id, f)] for a in assets for f in FAMILIES if (a.id, f) in stats]
-    peaks = _daily_peaks(stats, ctx)
+    results = _forecasts(stats, ctx)
     drawn: dict[str, list[Drawn]] = {}  # family → the resources with a line to draw
 
     def weekly() -> Iterator[dict[str, Any]]:  # generated while the sheet is written
@@ -346,11 +347,11 @@ def load(ctx: Context) -> list[Sheet]:
         unit = FAMILIES[s.family][3]
         for week, (_peak, p95) in s.weeks.items():
             trends[s.family].setdefault(week, {})[s.asset.asset_tag] = p95
-        points = peaks.get((s.asset.id, s.family), [])
-        f = fc.forecast(points, limit_of(s.asset, s.family))
+        key = (s.asset.id, s.family)
+        f = results[key]
         growth = f.growth()
         if f.state in (fc.ABOVE, fc.NOT_REACHED, fc.CROSSES):
-            drawn.setdefault(s.family, []).append(Drawn(s.asset.asset_tag, s.asset.name, f, points))
+            drawn.setdefault(s.family, []).append(Drawn(s.asset.asset_tag, s.asset.name, f, key))
         state = forecast_state(f)
         summary.append(
             {
@@ -478,11 +479,15 @@ def load(ctx: Context) -> list[Sheet]:
                 ],
             )
         )
+    # the charts' daily peaks read again for the few drawn (the forecasts kept no points)
+    charted = {family: most_urgent(items) for family, items in drawn.items()}
+    wanted = {d.key for items in charted.values() for d in items}
+    points = dict(_peak_series(stats, ctx, wanted)) if wanted else {}
     for family in FAMILIES:
-        if family in drawn:
+        if family in charted:
             title = _("Forecast %(metric)s", metric=short_names()[family])
             unit = FAMILIES[family][3]
-            sheets.append(forecast_sheet(title, names[family], unit, drawn[family]))
+            sheets.append(forecast_sheet(title, names[family], unit, charted[family], points))
     return sheets
 
 

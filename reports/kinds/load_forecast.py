@@ -1,5 +1,6 @@
 """The load kind's forecasts in words and charts (``reports.forecast`` computes them).
 
+- :func:`limit_of`: a resource's limit;
 - :func:`forecast_state`: a forecast's state as the load summary says it;
 - :func:`method_note`: the method in one line above the load summary;
 - :func:`forecast_sheet`: per family, the most urgent resources' daily peaks, limit and
@@ -18,11 +19,26 @@ from flask_babel import gettext as _
 from opskit.xlsx.writer import DATE, NUMBER, Col, Sheet
 from reports import forecast as fc
 
+#: the limits forecasts are judged against (storage like the ``storage.full`` rule); traffic's
+#: is this share of the bandwidth registered in the asset's ``specs.bandwidth_mbps``
+LIMITS = {"cpu": 80.0, "memory": 90.0, "storage": 85.0}
+TRAFFIC_LIMIT_SHARE = 0.80
 SOON_DAYS = 180
 CHARTED = 8  # resources per forecast sheet
 CHART_ROWS = 20  # rows between the tops of two charts on a forecast sheet
 LIMIT_LINE = {"color": "#C00000", "dash_type": "dash", "width": 1.5}
 PROJECTION_LINE = {"color": "#7F7F7F", "dash_type": "round_dot", "width": 2}
+
+
+def limit_of(asset: Any, family: str) -> float | None:
+    """The family's limit for ``asset``: traffic's from the registered bandwidth, if any."""
+    if family != "traffic":
+        return LIMITS.get(family)
+    bandwidth = (asset.specs or {}).get("bandwidth_mbps")
+    try:
+        return float(bandwidth) * TRAFFIC_LIMIT_SHARE if bandwidth else None
+    except (TypeError, ValueError):
+        return None
 
 
 def forecast_state(f: fc.Forecast) -> str:
@@ -80,12 +96,12 @@ def method_note() -> str:
 
 @dataclass(frozen=True)
 class Drawn:
-    """One resource to chart: who, its forecast and the daily peaks it used."""
+    """One resource to chart: who, its forecast and its (asset id, family)."""
 
     tag: str
     name: str
     forecast: fc.Forecast
-    points: list[tuple[date, float]]  # its daily peaks (those before the window are not drawn)
+    key: tuple[int, str]
 
     def end(self) -> date:
         """Where its projection stops: the likeliest crossing, the horizon (not reached) or
@@ -107,16 +123,29 @@ class Drawn:
         return (2, date.max, (f.limit or 0.0) - (f.intercept or 0.0), self.tag)
 
 
-def forecast_sheet(title: str, metric: str, unit: str, items: list[Drawn]) -> Sheet:
+def most_urgent(items: list[Drawn]) -> list[Drawn]:
+    """The CHARTED most urgent: above the limit, then the soonest likeliest crossing, then
+    the least headroom."""
+    return sorted(items, key=Drawn.urgency)[:CHARTED]
+
+
+def forecast_sheet(
+    title: str,
+    metric: str,
+    unit: str,
+    items: list[Drawn],
+    points: dict[tuple[int, str], list[tuple[date, float]]],
+) -> Sheet:
     """The CHARTED most urgent of ``items`` (resources whose forecast has a line: above, not
     reached, crossing): per day of their windows (and weekly along the projections) each one's
-    daily peak, limit and projected value, and a chart per resource."""
-    chosen = sorted(items, key=Drawn.urgency)[:CHARTED]
+    daily peak (from ``points``: key → daily peaks), limit and projected value, and a chart per
+    resource."""
+    chosen = most_urgent(items)
     days: set[date] = set()
     for item in chosen:
         f = item.forecast
         assert f.last is not None
-        days.update(d for d, _v in item.points if f.first is not None and d >= f.first)
+        days.update(d for d, _v in points.get(item.key, []) if f.first and d >= f.first)
         step, end = f.last, item.end()
         while step < end:  # the projection weekly
             days.add(step)
@@ -141,7 +170,7 @@ def forecast_sheet(title: str, metric: str, unit: str, items: list[Drawn]) -> Sh
                 "lines": {f"l{i}": LIMIT_LINE, f"f{i}": PROJECTION_LINE},
             }
         )
-    series = [(dict(item.points), item.forecast, item.end()) for item in chosen]
+    series = [(dict(points.get(item.key, [])), item.forecast, item.end()) for item in chosen]
     rows = []
     for day in sorted(days):
         row: dict[str, Any] = {"day": midnight(day)}
