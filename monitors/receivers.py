@@ -2,6 +2,9 @@
 what arrives on a bounded queue, a writer loop drains it into the database, and counters say
 what was received, stored and lost.
 
+- :func:`widen`: a UDP socket's kernel receive buffer raised to 8 MiB (capped by the kernel's
+  ``net.core.rmem_max``; logged when capped), so a burst waits in the kernel rather than being
+  dropped there while the receiver's thread waits for the GIL.
 - :func:`options`: the ``--queue`` and ``--report-every`` options of both commands.
 - :class:`Reporter`: a writer loop's periodic counters, handed on when they changed.
 - :func:`serve`: start the receiver (a refused port said as a click error), run the writer
@@ -11,7 +14,9 @@ what was received, stored and lost.
 
 from __future__ import annotations
 
+import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +25,28 @@ from typing import Any, Protocol, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
+RCVBUF = 8 * 1024 * 1024  # bytes asked for a UDP receiver's kernel buffer
+
+
+def widen(sock: socket.socket, want: int = RCVBUF) -> int:
+    """Ask for a ``want``-byte receive buffer; the bytes the kernel granted (Linux reports
+    twice what it grants for its bookkeeping, capped by ``net.core.rmem_max``)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, want)
+    except OSError as exc:  # some kernels refuse outright
+        log.warning("UDP receive buffer unchanged: %s", exc.strerror)
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+    if granted < want:
+        log.info(
+            "UDP receive buffer %d KiB of %d KiB asked: capped by net.core.rmem_max "
+            "(sysctl -w net.core.rmem_max=%d to allow it)",
+            granted // 1024,
+            want // 1024,
+            want,
+        )
+    return granted
+
 
 #: what a writer loop hands the receiver's counters to
 Report = Callable[[dict[str, int]], None]

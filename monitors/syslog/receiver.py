@@ -24,6 +24,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+from monitors import receivers
 from monitors.syslog.parsing import Malformed, Message, parse
 from opskit import clock
 
@@ -72,6 +73,8 @@ def open_sockets(host: str, port: int, udp: bool, tcp: bool) -> list[socket.sock
                 except OSError as exc:
                     raise _bind_error(proto, host, chosen, exc) from None
                 chosen = sock.getsockname()[1]
+                if kind == socket.SOCK_DGRAM:
+                    receivers.widen(sock)
                 sock.setblocking(False)
             return out
         except BindError:

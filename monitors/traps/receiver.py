@@ -32,7 +32,7 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
-from monitors import snmp
+from monitors import receivers, snmp
 from monitors.traps.ber import SNMP_TRAP_ADDRESS, SNMP_TRAP_OID, NotFast, decode_trap
 from opskit import clock
 
@@ -127,6 +127,7 @@ def open_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise BindError(f"cannot listen on UDP {host}:{port}: {exc.strerror}") from None
+    receivers.widen(sock)
     sock.setblocking(False)
     return sock
 

@@ -222,3 +222,18 @@ def test_traps_before_the_credentials_wait_for_them() -> None:
         assert (stats["accepted"], stats["bad_community"]) == (1, 0), stats
     finally:
         rx.stop()
+
+
+def test_udp_receive_buffer_widened() -> None:
+    """Both receivers ask the kernel for an 8 MiB UDP buffer, granted up to rmem_max."""
+    from pathlib import Path
+
+    from monitors import receivers
+
+    cap = Path("/proc/sys/net/core/rmem_max")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        default = s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+        granted = receivers.widen(s)
+        assert granted == s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+    if cap.exists():
+        assert granted == min(receivers.RCVBUF, max(int(cap.read_text()), default))
