@@ -1,6 +1,10 @@
 """What every report kind shares: the ``ReportKind`` protocol, the ``Context`` a pack is built
 in, the ``Image`` sheet, and the small helpers for times and words.
 
+A kind may also give findings (``reports.findings``) for the summary sheet and the
+recommendations: ``Kind.findings``, computed from the same data as its sheets through
+``Context.once`` (computed by whichever asks first, kept until the kind is done).
+
 A kind reads only other domains' ``queries`` modules and returns ``Sheet`` objects (or an
 ``Image``) for the shared writer; it never formats cells itself. Times are converted to the
 site's local time here (the writer refuses aware datetimes).
@@ -11,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from flask_babel import gettext as _
 
 from opskit.xlsx.writer import Sheet
+from reports.findings import Finding
 from reports.periods import Period
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -28,6 +35,16 @@ class Context:
     #: year; filled by the kinds that count things per month
     months: dict[date, dict[str, float]] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)  # the kinds that counted per month
+    #: what a kind computed for its sheets and its findings alike (``once``); the pack empties
+    #: it after each kind, so memory holds one kind's data at a time
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, computed once per pack and kind: the sheets and the findings of a
+        kind read the same result, whichever of them asks first."""
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
 
     @property
     def as_of(self) -> datetime:
@@ -91,8 +108,10 @@ def minutes(start: datetime, end: datetime | None) -> float | None:
 
 class ReportKind(Protocol):
     """One kind of the pack: its title (lazy, shown on the page and the CLI), whether it counts
-    things per month for a quarter's or a year's month-by-month sheet (``Context.count``), and
-    ``build``, from the pack's context to its sheets in order."""
+    things per month for a quarter's or a year's month-by-month sheet (``Context.count``),
+    ``build``, from the pack's context to its sheets in order, and ``findings`` (None: the kind
+    has none), from the pack's context to what it found (``reports.findings``), not needing
+    ``build`` to have run."""
 
     @property
     def title(self) -> Any: ...
@@ -102,6 +121,9 @@ class ReportKind(Protocol):
 
     def build(self, ctx: Context) -> Sequence[Sheet | Image]: ...
 
+    @property
+    def findings(self) -> Callable[[Context], list[Finding]] | None: ...
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -110,6 +132,7 @@ class Kind:
     title: Any  # a lazy string
     builder: Callable[[Context], Sequence[Sheet | Image]]
     monthly: bool = False
+    findings: Callable[[Context], list[Finding]] | None = None
 
     def build(self, ctx: Context) -> Sequence[Sheet | Image]:
         return self.builder(ctx)
