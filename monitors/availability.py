@@ -182,3 +182,45 @@ def recent_flips(monitor_id: int, limit: int = 10) -> list[StatusFlip]:
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """One unbroken stretch of a monitor's state in a period: [start, end). ``state`` is
+    ``None`` before the monitor's first flip (no data)."""
+
+    state: str | None
+    start: datetime
+    end: datetime
+
+
+def stretches_of(flips: Iterable[StatusFlip], since: datetime, until: datetime) -> list[Stretch]:
+    """The stretches of one monitor over [since, until) from its ``flips`` (as ``summarize``
+    takes them), a flip to the state it was already in continuing the stretch."""
+    out: list[Stretch] = []
+    state: str | None = None
+    cursor = since
+    for flip in sorted(flips, key=lambda f: (f.at, f.id or 0)):
+        if flip.at >= until:
+            break
+        at = max(flip.at, since)
+        if flip.new == state:
+            continue
+        if at > cursor:
+            out.append(Stretch(state, cursor, at))
+        cursor, state = at, flip.new
+    if until > cursor:
+        out.append(Stretch(state, cursor, until))
+    return out
+
+
+def timelines(
+    monitor_ids: Sequence[int], since: datetime, until: datetime | None = None
+) -> dict[int, list[Stretch]]:
+    """monitor id → its stretches over [since, until) (``until`` default and at most now),
+    from one query for all of them (the same flips ``availabilities`` reads)."""
+    since, end = _period(since, until)
+    by_monitor: dict[int, list[StatusFlip]] = {mid: [] for mid in monitor_ids}
+    for flip in _flips(list(by_monitor), since, end):
+        by_monitor[flip.monitor_id].append(flip)
+    return {mid: stretches_of(flips, since, end) for mid, flips in by_monitor.items()}

@@ -15,15 +15,18 @@ from sqlalchemy.orm import aliased
 from assets import queries as assets
 from monitors import load
 from monitors.availability import Availability as Availability
+from monitors.availability import Stretch as Stretch
 from monitors.availability import availabilities as availabilities
 from monitors.availability import availability as availability
 from monitors.availability import recent_availability as recent_availability
 from monitors.availability import recent_flips as recent_flips
+from monitors.availability import timelines as timelines
 from monitors.history import IN_CHUNK as IN_CHUNK
 from monitors.history import arp_sightings_between as arp_sightings_between
 from monitors.history import hourly_values as hourly_values
 from monitors.history import lldp_neighbours_between as lldp_neighbours_between
 from monitors.history import volume_usage as volume_usage
+from monitors.kinds import of as _kind_of
 from monitors.models import (
     LldpNeighbor,
     Monitor,
@@ -33,6 +36,11 @@ from monitors.models import (
     Resolution,
     Rollup,
 )
+from monitors.report_stats import Percentile as Percentile
+from monitors.report_stats import RangeStats as RangeStats
+from monitors.report_stats import instances_of as instances_of
+from monitors.report_stats import percentile as percentile
+from monitors.report_stats import range_stats as range_stats
 from monitors.topology import LINK_STATES as LINK_STATES
 from monitors.topology import LinkComparison as LinkComparison
 from monitors.topology import compare_links as compare_links
@@ -415,3 +423,8 @@ def load_daily_peaks(
 def load_families() -> dict[str, tuple[tuple[str, ...], str]]:
     """Load family → (its metrics, how they combine within an hour: ``max`` or ``sum``)."""
     return load.FAMILIES
+
+
+def monitor_kind_label(kind: str) -> str:
+    """A monitor kind's word (SNMP, Ping, TCP port ...), translated."""
+    return str(_kind_of(kind).label)

@@ -8,13 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from assets import queries as registry
 from opskit import db
 from opskit.alerts import incidents, rule_kinds
-from opskit.alerts.models import OPEN_STATUSES, Alert, AlertEvent, Incident, RuleState
+from opskit.alerts.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertEvent,
+    Incident,
+    MaintenanceWindow,
+    RuleState,
+)
 from opskit.alerts.rules import site_rules
 from opskit.calendar import site_arrangements
 from opskit.clock import site_tz
@@ -192,6 +199,33 @@ def alerts_between(start: datetime, end: datetime, *, notices: bool = False) -> 
     if not notices:
         stmt = stmt.where(Alert.source.not_in(NOTICE_SOURCES))
     return list(db.session().scalars(stmt.order_by(Alert.first_seen, Alert.id)))
+
+
+def alerts_overlapping(
+    start: datetime, end: datetime, rules: list[str], rule_suffix: str = ""
+) -> list[Alert]:
+    """Alerts of the rules named ``rules`` (or whose rule ends in ``rule_suffix``: a trap
+    rule's condition, ``trap.<profile>.ups_on_battery``) that were open at some time in
+    [start, end): first seen before ``end``, not resolved by ``start``; oldest first."""
+    matches: ColumnElement[bool] = Alert.rule.in_(rules)
+    if rule_suffix:
+        matches = or_(matches, Alert.rule.endswith(rule_suffix, autoescape=True))
+    stmt = select(Alert).where(
+        matches,
+        Alert.first_seen < end,
+        or_(Alert.resolved_at.is_(None), Alert.resolved_at > start),
+    )
+    return list(db.session().scalars(stmt.order_by(Alert.first_seen, Alert.id)))
+
+
+def maintenance_windows_between(start: datetime, end: datetime) -> list[MaintenanceWindow]:
+    """Maintenance windows overlapping [start, end), by start."""
+    stmt = select(MaintenanceWindow).where(
+        MaintenanceWindow.starts_at < end, MaintenanceWindow.ends_at > start
+    )
+    return list(
+        db.session().scalars(stmt.order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id))
+    )
 
 
 def incidents_between(start: datetime, end: datetime) -> list[Any]:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from reports.kinds import (
     alerts,
+    availability,
+    bandwidth,
     config_storage,
+    environment,
     ip,
     load,
     patrol,
@@ -25,9 +28,14 @@ KINDS: dict[str, ReportKind] = {
     "config_storage": config_storage.KIND,
     "topology": topology.KIND,
     "ip": ip.KIND,
+    # the room's environment and power next to its topology and addresses (the site itself)
+    "environment": environment.KIND,
     "syslog": syslog.KIND,
     "patrol": patrol.KIND,
     "alerts": alerts.KIND,
+    # right after the alerts: the outages behind the core devices' alerts, then the lines
+    "availability": availability.KIND,
+    "bandwidth": bandwidth.KIND,
     "service_requests": service_requests.KIND,
     "repairs": repairs.KIND,
     "load": load.KIND,

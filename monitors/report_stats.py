@@ -1,0 +1,237 @@
+"""Figures of a metric over a report's period, aggregated in SQL (for ``reports/``; offered
+through ``monitors.queries``): minimum, mean and maximum, the time in slots with a value
+outside given limits, and a percentile (the 95th of UPS load, line traffic, PDU current).
+
+**Where the values come from.** A quarter holds far more raw readings than are kept (14 days
+by default), so the figures are read from the rollups: the 5-minute rollups when they reach
+back as far as the hourly ones in the period (the 5-minute ones are kept 180 days), else the
+hourly ones (an annual pack's older months); a site whose rollups are not running yet (no
+rollup in the period) is read from its raw readings, grouped into 5-minute slots in SQL the
+way the rollups would be. One resolution serves the whole period, so every slot has one width.
+
+- **Slots**: one per (series, bucket): its count of readings, minimum, maximum and mean.
+- **Mean**: weighted by the readings each slot holds (the mean of the readings).
+- **Time outside limits**: the buckets in which any series asked for had a value beyond a
+  limit (its slot's maximum above ``high`` or minimum below ``low``), each counted once
+  however many series were outside in it, times the bucket's width: so two probes of one
+  room out of range at once count once.
+- **Percentile** (nearest rank): of the slots' means, the value at rank ``ceil(q * n)`` in
+  ascending order; the database sorts and returns that one value (``ORDER BY ... LIMIT 1
+  OFFSET rank - 1``), so no series is read into Python.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, distinct, func, literal, or_, select, union
+
+from monitors.models import Reading, Resolution, Rollup
+from monitors.rollups import _bucket
+from opskit import db
+
+FIVE = int(Resolution.FIVE_MINUTES)
+HOUR = int(Resolution.HOUR)
+RAW = 0  # raw readings, grouped into 5-minute slots
+
+
+@dataclass(frozen=True)
+class RangeStats:
+    """A metric of some series over a period (see the module's docstring)."""
+
+    readings: int  # readings the slots hold
+    low: float | None
+    mean: float | None
+    high: float | None
+    outside_s: float  # seconds in buckets with a value outside the limits
+    slot_s: int  # the width of a bucket: 300 or 3600
+    resolution: int  # where they came from: 300, 3600 or 0 (raw readings)
+
+
+@dataclass(frozen=True)
+class Percentile:
+    """A percentile of the slots' means, with how many slots there were and the highest."""
+
+    value: float
+    slots: int
+    peak: float  # the highest slot mean
+    resolution: int
+
+
+def _filters(
+    table: Any, asset_ids: Sequence[int], metrics: Sequence[str], instance: str | None
+) -> list[Any]:
+    found = [table.asset_id.in_(list(asset_ids)), table.metric.in_(list(metrics))]
+    if instance is not None:
+        found.append(table.instance == instance)
+    return found
+
+
+def resolution_of(
+    asset_ids: Sequence[int],
+    metrics: Sequence[str],
+    start: datetime,
+    end: datetime,
+    instance: str | None = None,
+) -> int:
+    """Which data serves [start, end): 300 (5-minute rollups), 3600 (hourly) or 0 (raw)."""
+    if not asset_ids:
+        return RAW
+    rows = db.session().execute(
+        select(Rollup.resolution, func.min(Rollup.bucket))
+        .where(
+            *_filters(Rollup, asset_ids, metrics, instance),
+            Rollup.bucket >= start,
+            Rollup.bucket < end,
+        )
+        .group_by(Rollup.resolution)
+    )
+    oldest = {int(resolution): first for resolution, first in rows}
+    five, hour = oldest.get(FIVE), oldest.get(HOUR)
+    if five is None:
+        return HOUR if hour is not None else RAW
+    if hour is not None and hour + timedelta(seconds=HOUR) <= five:
+        return HOUR  # the hourly rollups reach further back: the 5-minute ones were pruned
+    return FIVE
+
+
+def _slots(
+    asset_ids: Sequence[int],
+    metrics: Sequence[str],
+    start: datetime,
+    end: datetime,
+    resolution: int,
+    instance: str | None,
+) -> Any:
+    """A subquery of slots: bucket, n, lo, hi, mean (one row per series and bucket)."""
+    if resolution:
+        return (
+            select(
+                Rollup.bucket.label("bucket"),
+                Rollup.count.label("n"),
+                Rollup.min.label("lo"),
+                Rollup.max.label("hi"),
+                Rollup.avg.label("mean"),
+            )
+            .where(
+                *_filters(Rollup, asset_ids, metrics, instance),
+                Rollup.resolution == resolution,
+                Rollup.bucket >= start,
+                Rollup.bucket < end,
+            )
+            .subquery()
+        )
+    dialect = db.session().get_bind().dialect.name
+    bucket = _bucket(Reading.at, FIVE, dialect).label("bucket")
+    return (
+        select(
+            bucket,
+            func.count(Reading.value).label("n"),
+            func.min(Reading.value).label("lo"),
+            func.max(Reading.value).label("hi"),
+            func.avg(Reading.value).label("mean"),
+        )
+        .where(
+            *_filters(Reading, asset_ids, metrics, instance),
+            Reading.value.is_not(None),
+            Reading.at >= start,
+            Reading.at < end,
+        )
+        .group_by(Reading.asset_id, Reading.metric, Reading.instance, bucket)
+        .subquery()
+    )
+
+
+def range_stats(
+    asset_ids: Sequence[int],
+    metrics: Sequence[str],
+    start: datetime,
+    end: datetime,
+    low: float | None = None,
+    high: float | None = None,
+    instance: str | None = None,
+) -> RangeStats:
+    """Minimum, mean, maximum of ``metrics`` of ``asset_ids`` over [start, end) and the time
+    in buckets with a value below ``low`` or above ``high`` (one query over the slots)."""
+    resolution = resolution_of(asset_ids, metrics, start, end, instance)
+    width = resolution or FIVE
+    if not asset_ids:
+        return RangeStats(0, None, None, None, 0.0, width, resolution)
+    slots = _slots(asset_ids, metrics, start, end, resolution, instance)
+    beyond = []
+    if high is not None:
+        beyond.append(slots.c.hi > high)
+    if low is not None:
+        beyond.append(slots.c.lo < low)
+    outside = func.count(distinct(case((or_(*beyond), slots.c.bucket)))) if beyond else literal(0)
+    row = (
+        db.session()
+        .execute(
+            select(
+                func.sum(slots.c.n),
+                func.min(slots.c.lo),
+                func.sum(slots.c.mean * slots.c.n),
+                func.max(slots.c.hi),
+                outside,
+            )
+        )
+        .one()
+    )
+    count, lo, total, hi, buckets = row
+    count = int(count or 0)
+    mean = float(total) / count if count else None
+    return RangeStats(
+        count,
+        None if lo is None else float(lo),
+        mean,
+        None if hi is None else float(hi),
+        float(int(buckets or 0) * width),
+        width,
+        resolution,
+    )
+
+
+def percentile(
+    asset_ids: Sequence[int],
+    metrics: Sequence[str],
+    start: datetime,
+    end: datetime,
+    q: float = 0.95,
+    instance: str | None = None,
+) -> Percentile | None:
+    """The ``q`` percentile (nearest rank) of the slots' means of ``metrics`` of ``asset_ids``
+    (one ``instance``, or all pooled) over [start, end); ``None`` without any slot."""
+    if not asset_ids:
+        return None
+    resolution = resolution_of(asset_ids, metrics, start, end, instance)
+    slots = _slots(asset_ids, metrics, start, end, resolution, instance)
+    sess = db.session()
+    n, peak = sess.execute(select(func.count(), func.max(slots.c.mean)).select_from(slots)).one()
+    if not n:
+        return None
+    rank = max(1, math.ceil(q * n))
+    value = sess.scalar(select(slots.c.mean).order_by(slots.c.mean).limit(1).offset(rank - 1))
+    assert value is not None and peak is not None  # n slots, each with a mean
+    return Percentile(float(value), int(n), float(peak), resolution)
+
+
+def instances_of(asset_id: int, metric: str, start: datetime, end: datetime) -> list[str]:
+    """The instances (interface names ...) ``metric`` of an asset has values of in [start,
+    end), from its rollups and raw readings (index ranges of both)."""
+    rollups = select(Rollup.instance).where(
+        Rollup.asset_id == asset_id,
+        Rollup.metric == metric,
+        Rollup.bucket >= start,
+        Rollup.bucket < end,
+    )
+    raw = select(Reading.instance).where(
+        Reading.asset_id == asset_id,
+        Reading.metric == metric,
+        Reading.at >= start,
+        Reading.at < end,
+    )
+    return sorted(db.session().scalars(union(rollups, raw)))
