@@ -1,4 +1,5 @@
-"""Build a report pack: a cover sheet, then each kind's tables, into one workbook."""
+"""Build a report pack: a cover sheet, the summary (综述: sentences and recommendations from the
+kinds' findings), then each kind's tables, into one workbook."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from assets.queries import all_sites
 from opskit import db
 from opskit.calendar import calendar_check
 from opskit.xlsx.writer import ReportWriter
+from reports import recommendations
+from reports.findings import Finding
 from reports.kinds import KINDS, MONTHLY_KINDS, PLANNED, Context, Image
 from reports.overview import month_overview
 from reports.periods import Period
+from reports.summary import summary_sheet
 
 #: a 5x8 clock of an alert raised at the period's end runs on for a few working days into the
 #: next days: the years of those days count for the cover's working-calendar note too
@@ -23,7 +27,8 @@ CALENDAR_SPILL_DAYS = 14
 
 
 class ReportError(ValueError):
-    """The request names an unknown kind; the message lists the known ones."""
+    """The request names an unknown kind (the message lists the known ones), or a
+    recommendation rule file is wrong (the message names the file, the rule and the field)."""
 
 
 def check_kinds(kinds: list[str] | None) -> list[str]:
@@ -113,6 +118,11 @@ def build_pack(
     locale = lang or current_app.config["BABEL_DEFAULT_LOCALE"]
     ctx = Context(period=period, now=now or db.utcnow(), headline={})
     period.check_started(ctx.now)
+    try:  # a wrong rule file is refused before anything is written
+        rules = recommendations.load(recommendations.instance_file())
+    except recommendations.RecommendationError as exc:
+        raise ReportError(str(exc)) from None
+    found: list[Finding] = []
     written: dict[str, int] = {}
     with force_locale(locale):
         site = current_app.config.get("SITE_NAME", "") or _registry_sites(locale)
@@ -121,6 +131,7 @@ def build_pack(
             # memory holds the largest kind, not all of them. The cover comes first in the
             # workbook but is filled last, with the headline figures every kind added.
             cover = writer.reserve(_("Cover"))
+            summary = writer.reserve(_("Summary"))  # filled once every kind gave its findings
             # a quarter or a year also gets its months side by side, right after the cover
             by_month = period.kind != "month" and any(k in chosen for k in MONTHLY_KINDS)
             overview = writer.reserve(_("Month by month")) if by_month else None
@@ -131,6 +142,15 @@ def build_pack(
                         written[sheet.name] = 1
                     else:
                         written[sheet.name] = writer.sheet(sheet)
+                findings = getattr(KINDS[kind], "findings", None)
+                if findings is not None:
+                    found.extend(findings(ctx))
+                ctx.shared.clear()  # the kind's data let go before the next kind runs
+            try:
+                recs = recommendations.recommend(found, rules)
+            except recommendations.RecommendationError as exc:
+                raise ReportError(str(exc)) from None
+            written[_("Summary")] = writer.sheet(summary_sheet(ctx, found, recs), into=summary)
             if overview is not None:
                 written[_("Month by month")] = writer.sheet(month_overview(ctx), into=overview)
             pairs = [

@@ -61,6 +61,8 @@ class Sheet:
     highlight: Callable[[dict[str, Any]], bool] | None = None
     note: str = ""  # one line above the table
     charts: list[dict[str, Any]] = field(default_factory=list)
+    #: paragraphs above the note and the table, one a row (the summary's sentences)
+    lines: Sequence[str] = ()
 
 
 #: what xlsxwriter takes for a cell reference in a chart's title or series name
@@ -174,9 +176,14 @@ class ReportWriter:
             else self.book.add_worksheet(_sheet_name(sheet.name, self.used))
         )
         top = 0
+        for line in sheet.lines:
+            ws.write_string(top, 0, line)
+            top += 1
+        if sheet.lines:
+            top += 1
         if sheet.note:
-            ws.write_string(0, 0, sheet.note)
-            top = 2
+            ws.write_string(top, 0, sheet.note)
+            top += 2
         rows = iter(sheet.rows)
         first = [row for _, row in zip(range(50), rows, strict=False)]
         for ci, col in enumerate(sheet.columns):
@@ -186,7 +193,8 @@ class ReportWriter:
                 width = min(max([display_width(col.header), *sample]) + 2, 60)
             ws.set_column(ci, ci, width)
             ws.write_string(top, ci, col.header, self.header)
-        ws.freeze_panes(top + 1, 0)
+        if not sheet.lines:  # a sheet with paragraphs keeps them in view: nothing frozen
+            ws.freeze_panes(top + 1, 0)
         body: Iterable[dict[str, Any]] = _chain(first, rows)
         #: chart category key → its values as written (charts are on small sheets)
         categories: dict[str, list[Any]] = {}

@@ -9,10 +9,13 @@ request's own clocks are in 服务请求统计."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from assets.queries import assets_by_ids
 from opskit.alerts.queries import (
     CLOCK_DONE,
     alerts_between,
@@ -24,16 +27,73 @@ from opskit.alerts.services import SOURCE_LABELS
 from opskit.alerts.wording import human_duration, rule_titles
 from opskit.sla import CLOCKS, clock_state
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
-from reports.kinds.base import Context, Kind, local_time, minutes
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, as_of_note, local_time, minutes, period_words
+
+#: an asset with at least this many alerts in the period is a finding (``alerts.repeated``)
+REPEATED_FROM = 2
+#: the summary names this many of the worst incidents
+WORST_INCIDENTS = 3
+#: incident grades, least to most severe
+GRADE_ORDER = ("general", "major", "serious", "critical")
+
+
+@dataclass
+class Judged:
+    """The period's alerts, each with its level and its clocks' states at the "as of" instant
+    (none for a silenced alert), the SLA outcomes per level and clock, and the incidents:
+    what the sheets and the findings read."""
+
+    policy: Any
+    alerts: list[Any]
+    states: list[dict[str, Any]]  # per alert: clock → clock_state(...)
+    sla: dict[tuple[int, str], Counter[str]]  # (level number, clock) → met/breached/open
+    #: (urgency, clock) → met/breached/open, for the findings
+    by_urgency: dict[tuple[str, str], Counter[str]]
+    incidents: list[Any]
+
+
+def _judged(ctx: Context) -> Judged:
+    def compute() -> Judged:
+        policy = current_policy()
+        period = ctx.period
+        alerts = alerts_between(period.start, period.end)
+        states: list[dict[str, Any]] = []
+        sla: dict[tuple[int, str], Counter[str]] = {}
+        by_urgency: dict[tuple[str, str], Counter[str]] = {}
+        for alert in alerts:
+            level = policy.level_for(alert.urgency)
+            got = {}
+            for clock in CLOCKS:
+                if alert.silenced:
+                    continue
+                done = getattr(alert, CLOCK_DONE[clock]) or alert.resolved_at
+                state = clock_state(policy, alert.urgency, clock, alert.first_seen, done, ctx.as_of)
+                outcome = state.state if state.state in ("met", "breached") else "open"
+                sla.setdefault((level.number, clock), Counter())[outcome] += 1
+                by_urgency.setdefault((alert.urgency, clock), Counter())[outcome] += 1
+                got[clock] = state
+            states.append(got)
+        incidents = incidents_between(period.start, period.end)
+        return Judged(policy, alerts, states, sla, by_urgency, incidents)
+
+    return ctx.once("alerts", compute)
+
+
+def _source(key: str) -> str:
+    return str(SOURCE_LABELS.get(key, key))
+
+
+def _clock_names() -> dict[str, str]:
+    return {"acknowledge": _("Acknowledge"), "onsite": _("On site"), "resolve": _("Resolve")}
 
 
 def alerts_sla(ctx: Context) -> list[Sheet]:
     """Alerts of the period by urgency and source, their times, SLA met/breached per level."""
-    policy = current_policy()
+    judged = _judged(ctx)
+    policy, alerts, sla = judged.policy, judged.alerts, judged.sla
     period = ctx.period
-    judged_at = ctx.as_of
-    alerts = alerts_between(period.start, period.end)
-    clock_names = {"acknowledge": _("Acknowledge"), "onsite": _("On site"), "resolve": _("Resolve")}
+    clock_names = _clock_names()
     state_names = {
         "met": _("met"),
         "breached": _("breached"),
@@ -41,26 +101,17 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
         "warning": _("open"),
     }
 
-    def source(key: str) -> str:
-        return str(SOURCE_LABELS.get(key, key))
-
     # a rule by its title (rules.yaml; a patrol finding by its checklist item), never its name
     titles = rule_titles(a.rule for a in alerts)
-    by_kind: Counter[tuple[str, str]] = Counter((a.urgency, source(a.source)) for a in alerts)
-    sla: dict[tuple[int, str], Counter[str]] = {}
+    by_kind: Counter[tuple[str, str]] = Counter((a.urgency, _source(a.source)) for a in alerts)
     detail = []
     ctx.counted.add("alerts")
-    for alert in alerts:
+    for alert, got in zip(alerts, judged.states, strict=True):
         level = policy.level_for(alert.urgency)
         ctx.count(alert.first_seen, f"alerts_{alert.urgency}")
         states = {}
-        for clock in CLOCKS:
-            done = getattr(alert, CLOCK_DONE[clock]) or alert.resolved_at
-            if alert.silenced:
-                continue
-            state = clock_state(policy, alert.urgency, clock, alert.first_seen, done, judged_at)
+        for clock, state in got.items():
             outcome = state.state if state.state in ("met", "breached") else "open"
-            sla.setdefault((level.number, clock), Counter())[outcome] += 1
             if clock == "onsite" and outcome != "open":
                 ctx.count(alert.first_seen, "onsite_decided")
                 ctx.count(alert.first_seen, "onsite_met", int(outcome == "met"))
@@ -70,7 +121,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
                 "id": alert.id,
                 "urgency": alert.urgency,
                 "level": level.name,
-                "source": source(alert.source),
+                "source": _source(alert.source),
                 "rule": titles.get(alert.rule, ""),
                 "message": alert.message,
                 "first": local_time(alert.first_seen, ctx),
@@ -111,7 +162,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             ctx.headline[_("On-site SLA met: %(level)s", level=row["level"])] = (
                 f"{row['percent']:.1%}"
             )
-    incidents = incidents_between(period.start, period.end)
+    incidents = judged.incidents
     for incident in incidents:
         ctx.count(incident.opened_at, "incidents")
     grades, phases = incident_words()
@@ -212,4 +263,112 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
     ]
 
 
-KIND = Kind(_l("Alerts and incidents"), alerts_sla, monthly=True)
+def findings(ctx: Context) -> list[Finding]:
+    """From the same judged alerts as the sheets: ``alerts.summary`` (total, a, b, c,
+    onsite_decided, onsite_met, onsite_pct, breached), ``alerts.sla_breached`` per urgency and
+    clock with a breach (urgency, level, clock, breached, total, met_pct),
+    ``alerts.repeated`` per asset with two alerts or more (count, tag, name) and
+    ``incidents.summary`` (count, worst: the worst incidents in words, by grade then time open)."""
+    judged = _judged(ctx)
+    period = period_words(ctx) + as_of_note(ctx)
+    names = _clock_names()
+    counts = Counter(a.urgency for a in judged.alerts)
+    onsite: Counter[str] = Counter()
+    for key, got in judged.by_urgency.items():
+        if key[1] == "onsite":
+            onsite.update(got)
+    decided = onsite["met"] + onsite["breached"]
+    out = [
+        Finding(
+            key="alerts.summary",
+            subject="",
+            metric=_("Alerts"),
+            value=len(judged.alerts),
+            period=period,
+            figures={
+                "total": len(judged.alerts),
+                "a": counts["A"],
+                "b": counts["B"],
+                "c": counts["C"],
+                "onsite_decided": decided,
+                "onsite_met": onsite["met"],
+                "onsite_pct": round(onsite["met"] / decided * 100, 1) if decided else None,
+                "breached": sum(c["breached"] for c in judged.by_urgency.values()),
+            },
+        )
+    ]
+    for (urgency, clock), got in sorted(judged.by_urgency.items()):
+        if not got["breached"]:
+            continue
+        decided = got["met"] + got["breached"]
+        level = judged.policy.level_for(urgency)
+        out.append(
+            Finding(
+                key="alerts.sla_breached",
+                subject=_(
+                    "Alerts of urgency %(urgency)s (%(level)s)", urgency=urgency, level=level.name
+                ),
+                metric=_("%(clock)s clock breached", clock=names[clock]),
+                value=got["breached"],
+                period=period,
+                figures={
+                    "urgency": urgency,
+                    "level": level.name,
+                    "clock": names[clock],
+                    "breached": got["breached"],
+                    "total": sum(got.values()),
+                    "met_pct": round(got["met"] / decided * 100, 1) if decided else None,
+                },
+                severity=got["breached"] * (3 - "ABC".index(urgency) if urgency in "ABC" else 1),
+            )
+        )
+    per_asset = Counter(a.asset_id for a in judged.alerts if a.asset_id is not None)
+    repeated = {k: n for k, n in per_asset.items() if n >= REPEATED_FROM}
+    for a in sorted(assets_by_ids(sorted(repeated)), key=lambda a: (-repeated[a.id], a.asset_tag)):
+        out.append(
+            Finding(
+                key="alerts.repeated",
+                subject=f"{a.name} ({a.asset_tag})",
+                metric=_("Alerts"),
+                value=repeated[a.id],
+                period=period,
+                figures={"count": repeated[a.id], "tag": a.asset_tag, "name": a.name},
+                severity=repeated[a.id],
+            )
+        )
+    grades, _phases = incident_words()
+
+    def open_hours(i: Any) -> float:
+        return round(((i.closed_at or ctx.as_of) - i.opened_at).total_seconds() / 3600, 1)
+
+    def badness(i: Any) -> tuple[int, float]:
+        rank = GRADE_ORDER.index(i.grade) if i.grade in GRADE_ORDER else 0
+        return rank, open_hours(i)
+
+    worst = sorted(judged.incidents, key=badness, reverse=True)[:WORST_INCIDENTS]
+    out.append(
+        Finding(
+            key="incidents.summary",
+            subject="",
+            metric=_("Incidents"),
+            value=len(judged.incidents),
+            period=period,
+            figures={
+                "count": len(judged.incidents),
+                "worst": _("; ").join(
+                    _(
+                        "%(number)s %(title)s (%(grade)s, %(hours)s hours)",
+                        number=i.number,
+                        title=i.title,
+                        grade=str(grades.get(i.grade, i.grade)),
+                        hours=open_hours(i),
+                    )
+                    for i in worst
+                ),
+            },
+        )
+    )
+    return out
+
+
+KIND = Kind(_l("Alerts and incidents"), alerts_sla, monthly=True, findings=findings)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from opskit.xlsx.writer import Sheet
@@ -84,6 +85,11 @@ def local_time(moment: datetime | None, ctx: Context) -> datetime | None:
     if moment is None:
         return None
     return moment.astimezone(ctx.period.tz).replace(tzinfo=None)
+
+
+def period_words(ctx: Context) -> str:
+    """The period as the workbook's language says it: 2026年第3季度, or 2026Q3 in English."""
+    return ctx.period.zh if str(get_locale() or "zh").startswith("zh") else ctx.period.text
 
 
 def as_of_note(ctx: Context) -> str:

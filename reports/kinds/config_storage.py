@@ -9,7 +9,8 @@ Per volume (``host.storage.*`` readings of the period up to its "as of" instant,
 ``Context.as_of``: the build time while the period is running): size, used then (the last
 value), peak and growth (last minus first, in percent points). Volumes at or
 above ``NEAR_FULL`` percent at the end or at their peak are highlighted, and so are their
-devices.
+devices. Findings: each volume's use then (``storage.volume_use``) and the counts for the
+summary (``storage.summary``).
 """
 
 from __future__ import annotations
@@ -29,16 +30,26 @@ from assets.queries import (
 )
 from monitors.queries import volume_usage
 from opskit.xlsx.writer import INT, NUMBER, Col, Sheet
-from reports.kinds.base import Context, Kind, as_of_note, labeller
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, as_of_note, labeller, period_words
 
 NEAR_FULL = 85.0  # percent, like the storage.full alert rule's warning
 GB = 1024**3
 
 
+def _volumes(ctx: Context) -> tuple[list[int], dict[tuple[int, str], dict[str, Any]]]:
+    """The devices of the report and their volumes' use (``volume_usage``), once per pack."""
+
+    def compute() -> tuple[list[int], dict[tuple[int, str], dict[str, Any]]]:
+        ids = asset_ids_for_report()
+        return ids, volume_usage(ctx.period.start, ctx.as_of, ids)
+
+    return ctx.once("config_storage", compute)
+
+
 def config_storage(ctx: Context) -> list[Sheet]:
     period = ctx.period
-    ids = asset_ids_for_report()
-    volumes = volume_usage(period.start, ctx.as_of, ids)
+    ids, volumes = _volumes(ctx)
     by_asset: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for (asset_id, volume), use in sorted(volumes.items()):
         by_asset.setdefault(asset_id, []).append((volume, use))
@@ -160,4 +171,50 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-KIND = Kind(_l("Configuration and storage"), config_storage)
+def findings(ctx: Context) -> list[Finding]:
+    """``storage.volume_use`` per volume with a use (figures: volume, used_pct then, peak_pct,
+    growth in points, size_gb) and ``storage.summary`` (volumes, near_full at or above 85 %,
+    limit)."""
+    _ids, volumes = _volumes(ctx)
+    assets = {a.id: a for a in assets_by_ids(sorted({asset_id for asset_id, _v in volumes}))}
+    period = period_words(ctx) + as_of_note(ctx)
+    out = []
+    near = 0
+    for (asset_id, volume), use in sorted(volumes.items()):
+        if use["last"] is None:
+            continue
+        a = assets.get(asset_id)
+        used = round(use["last"], 1)
+        near += max(use["last"] or 0, use["peak"] or 0) >= NEAR_FULL
+        out.append(
+            Finding(
+                key="storage.volume_use",
+                subject=f"{a.name} ({a.asset_tag})" if a else "",
+                metric=_("Volume %(volume)s used %%", volume=volume),
+                value=used,
+                period=period,
+                figures={
+                    "volume": volume,
+                    "used_pct": used,
+                    "peak_pct": _r(use["peak"]),
+                    "growth": _r(use["last"] - use["first"] if use["first"] is not None else None),
+                    "size_gb": round(use["size"] / GB, 1) if use["size"] else None,
+                    "unit": "%",
+                },
+                severity=int(used),
+            )
+        )
+    out.append(
+        Finding(
+            key="storage.summary",
+            subject="",
+            metric=_("Volumes"),
+            value=len(out),
+            period=period,
+            figures={"volumes": len(out), "near_full": near, "limit": NEAR_FULL},
+        )
+    )
+    return out
+
+
+KIND = Kind(_l("Configuration and storage"), config_storage, findings=findings)

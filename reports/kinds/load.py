@@ -1,4 +1,5 @@
-"""Report kind 服务器与数据库负载: core servers' and databases' load with a growth forecast.
+"""Report kind 服务器与数据库负载, over 500 lines: the kind's sheets and its findings share one
+computation. Core servers' and databases' load with a growth forecast.
 
 Which assets: servers not retired whose importance is core, plus servers whose ``specs.role``
 says database (``database``, ``db``, ``数据库``) whatever their importance.
@@ -44,7 +45,8 @@ from assets.queries import assets_for_report, importance_labels
 from monitors.queries import hourly_values, load_daily_peaks, load_families, load_weeks
 from opskit.xlsx.writer import DATE, INT, NUMBER, Col, Sheet
 from reports import forecast as fc
-from reports.kinds.base import Context, Kind, labeller
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, labeller, period_words
 from reports.kinds.load_forecast import (
     LIMIT_LINE,
     LIMITS,
@@ -303,11 +305,26 @@ def _forecasts(
     return out
 
 
+def _computed(
+    ctx: Context,
+) -> tuple[list[Any], dict[tuple[int, str], Stats], dict[tuple[int, str], fc.Forecast]]:
+    """The core servers and databases, their series' statistics and forecasts, once a pack."""
+
+    def compute() -> tuple[
+        list[Any], dict[tuple[int, str], Stats], dict[tuple[int, str], fc.Forecast]
+    ]:
+        assets = core_assets()
+        stats = _stats(assets, ctx)
+        return assets, stats, _forecasts(stats, ctx)
+
+    return ctx.once("load", compute)
+
+
 def forecasts(ctx: Context) -> dict[tuple[int, str], fc.Forecast]:
     """(asset id, family) → the forecast of each core server's and database's load series
     with values in the period: what the load sheet shows, for other readers (e.g. the
     recommendations)."""
-    return _forecasts(_stats(core_assets(), ctx), ctx)
+    return _computed(ctx)[2]
 
 
 def _stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
@@ -320,14 +337,12 @@ def _stats(assets: list[Any], ctx: Context) -> dict[tuple[int, str], Stats]:
 
 def load(ctx: Context) -> list[Sheet]:
     names = family_names()
-    assets = core_assets()
+    assets, stats, results = _computed(ctx)
     summary: list[dict[str, Any]] = []
     #: family → week → asset tag → p95 (for the trend charts)
     trends: dict[str, dict[date, dict[str, float]]] = {f: {} for f in FAMILIES}
     importance = labeller(importance_labels())
-    stats = _stats(assets, ctx)
     ordered = [stats[(a.id, f)] for a in assets for f in FAMILIES if (a.id, f) in stats]
-    results = _forecasts(stats, ctx)
     drawn: dict[str, list[Drawn]] = {}  # family → the resources with a line to draw
 
     def weekly() -> Iterator[dict[str, Any]]:  # generated while the sheet is written
@@ -496,4 +511,112 @@ def _as_unit(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return row | {k: round(row[k], 2) if row.get(k) is not None else None for k in keys}
 
 
-KIND = Kind(_l("Server and database load"), load)
+def findings(ctx: Context) -> list[Finding]:
+    """From the same forecasts as the load summary, per core server's or database's resource:
+    ``load.forecast_limit`` (crossing its limit: resource, limit, unit, likeliest, earliest,
+    latest, days_left from the "as of" day, growth per 30 days), ``load.above_limit``
+    (resource, limit, unit), ``load.insufficient_data`` (resource, days, needed); per asset
+    without values ``load.no_data``; and ``load.summary`` (assets, crossing_soon, above,
+    insufficient, no_data)."""
+    assets, stats, results = _computed(ctx)
+    names = family_names()
+    today = ctx.as_of_day
+    out = []
+    for (asset_id, family), f in sorted(results.items()):
+        s = stats[(asset_id, family)]
+        unit = FAMILIES[family][3]
+        window = (
+            _("daily peaks %(first)s to %(last)s", first=f.first, last=f.last)
+            if f.first and f.last
+            else period_words(ctx)
+        )
+        common = {
+            "resource": names[family],
+            "tag": s.asset.asset_tag,
+            "name": s.asset.name,
+            "limit": f.limit,
+            "unit": unit,
+            "peak": round(s.peak, 1),
+        }
+        subject = f"{s.asset.name} ({s.asset.asset_tag})"
+        if f.state == fc.CROSSES and f.likeliest is not None:
+            growth = f.growth()
+            days_left = (f.likeliest - today).days
+            out.append(
+                Finding(
+                    key="load.forecast_limit",
+                    subject=subject,
+                    metric=_("%(metric)s, likeliest day to reach the limit", metric=names[family]),
+                    value=f.likeliest.isoformat(),
+                    period=window,
+                    figures=common
+                    | {
+                        "likeliest": f.likeliest.isoformat(),
+                        "earliest": f.earliest.isoformat() if f.earliest else "",
+                        "latest": f.latest.isoformat() if f.latest else "",
+                        "days_left": days_left,
+                        "growth": round(growth[0], 2) if growth else None,
+                    },
+                    severity=max(1000 - days_left, 1),
+                )
+            )
+        elif f.state == fc.ABOVE:
+            out.append(
+                Finding(
+                    key="load.above_limit",
+                    subject=subject,
+                    metric=_("%(metric)s, trend value on the last day", metric=names[family]),
+                    value=round(f.intercept, 1) if f.intercept is not None else None,
+                    period=window,
+                    figures=common,
+                    severity=1000,
+                )
+            )
+        elif f.state == fc.INSUFFICIENT:
+            out.append(
+                Finding(
+                    key="load.insufficient_data",
+                    subject=subject,
+                    metric=_("%(metric)s, daily peaks", metric=names[family]),
+                    value=f.days,
+                    period=period_words(ctx),
+                    figures=common | {"days": f.days, "needed": fc.MIN_POINTS},
+                )
+            )
+    seen = {asset_id for asset_id, _f in stats}
+    for a in assets:
+        if a.id not in seen:
+            out.append(
+                Finding(
+                    key="load.no_data",
+                    subject=f"{a.name} ({a.asset_tag})",
+                    metric=_("Load values"),
+                    value=0,
+                    period=period_words(ctx),
+                    figures={"tag": a.asset_tag, "name": a.name},
+                )
+            )
+    counted = [x.key for x in out]
+    out.append(
+        Finding(
+            key="load.summary",
+            subject="",
+            metric=_("Core servers and databases"),
+            value=len(assets),
+            period=period_words(ctx),
+            figures={
+                "assets": len(assets),
+                "crossing_soon": sum(
+                    1 for f in results.values() if f.state == fc.CROSSES and soon(f)
+                ),
+                "crossing": counted.count("load.forecast_limit"),
+                "above": counted.count("load.above_limit"),
+                "insufficient": counted.count("load.insufficient_data"),
+                "no_data": counted.count("load.no_data"),
+            },
+        )
+    )
+    return out
+
+
+KIND = Kind(_l("Server and database load"), load, findings=findings)

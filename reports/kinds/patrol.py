@@ -12,6 +12,7 @@ when each was closed. Logbook counts from ``inspections.queries.logbook_counts``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -24,39 +25,48 @@ from inspections import queries as patrol_queries
 from inspections.queries import checklists, findings_between, logbook_counts, rounds_for_days
 from opskit.people import full_name
 from opskit.xlsx.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
-from reports.kinds.base import Context, Kind, local_time
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, as_of_note, local_time, period_words
 
 
-def patrol(ctx: Context) -> list[Sheet]:
-    period = ctx.period
-    judged_at = ctx.as_of
-    day_rows: list[dict[str, Any]] = []
-    ctx.counted.add("patrol")
-    for day, slots in rounds_for_days(list(period.days()), now=judged_at).items():
-        planned = [  # a slot before its plan existed was never planned, nor one still to come
-            s
-            for s in slots
-            if s.plan is not None
-            and (s.scheduled_for is None or s.scheduled_for >= s.plan.created_at)
-            and (s.scheduled_for is None or s.scheduled_for <= judged_at or s.state == "done")
-        ]
-        done = sum(1 for s in planned if s.state == "done")
-        ctx.count(day, "rounds_planned", len(planned))
-        ctx.count(day, "rounds_done", done)
-        day_rows.append(
-            {
-                "day": day,
-                "planned": len(planned),
-                "done": done,
-                "missed": sum(1 for s in planned if s.state == "overdue"),
-                "adhoc": sum(1 for s in slots if s.plan is None and s.state == "done"),
-                "share": done / len(planned) if planned else None,
-            }
-        )
-    planned_total = sum(r["planned"] for r in day_rows)
-    done_total = sum(r["done"] for r in day_rows)
+def _days(ctx: Context) -> list[dict[str, Any]]:
+    """Per day of the period: the slots planned (a slot before its plan existed was never
+    planned, nor one still to come), done, missed, the ad hoc rounds and the share done."""
 
-    rooms = {r.id: r.name for r in all_rooms()}
+    def compute() -> list[dict[str, Any]]:
+        judged_at = ctx.as_of
+        out = []
+        for day, slots in rounds_for_days(list(ctx.period.days()), now=judged_at).items():
+            planned = [
+                s
+                for s in slots
+                if s.plan is not None
+                and (s.scheduled_for is None or s.scheduled_for >= s.plan.created_at)
+                and (s.scheduled_for is None or s.scheduled_for <= judged_at or s.state == "done")
+            ]
+            done = sum(1 for s in planned if s.state == "done")
+            out.append(
+                {
+                    "day": day,
+                    "planned": len(planned),
+                    "done": done,
+                    "missed": sum(1 for s in planned if s.state == "overdue"),
+                    "adhoc": sum(1 for s in slots if s.plan is None and s.state == "done"),
+                    "share": done / len(planned) if planned else None,
+                }
+            )
+        return out
+
+    return ctx.once("patrol.days", compute)
+
+
+def _findings(ctx: Context) -> list[Any]:
+    """The patrol findings opened in the period."""
+    return ctx.once("patrol.findings", lambda: findings_between(ctx.period.start, ctx.period.end))
+
+
+def _items() -> tuple[Callable[[str, str], Any], Callable[[str, str], str]]:
+    """A checklist item by its checklist and key, and its label in the workbook's language."""
     english = not str(get_locale() or "zh").startswith("zh")
     lists = cache(checklists)  # parsed at the first finding, if any (parsing costs ~60 ms)
 
@@ -72,8 +82,23 @@ def patrol(ctx: Context) -> list[Sheet]:
             return item
         return (found.label_en or found.label) if english else found.label
 
+    return item_of, item_label
+
+
+def patrol(ctx: Context) -> list[Sheet]:
+    period = ctx.period
+    day_rows = _days(ctx)
+    ctx.counted.add("patrol")
+    for row in day_rows:
+        ctx.count(row["day"], "rounds_planned", row["planned"])
+        ctx.count(row["day"], "rounds_done", row["done"])
+    planned_total = sum(r["planned"] for r in day_rows)
+    done_total = sum(r["done"] for r in day_rows)
+
+    rooms = {r.id: r.name for r in all_rooms()}
+    item_of, item_label = _items()
     finding_rows: list[dict[str, Any]] = []
-    for f in findings_between(period.start, period.end):
+    for f in _findings(ctx):
         ctx.count(f.opened_at, "findings")
         answer = f.answer
         finding_rows.append(
@@ -167,4 +192,71 @@ def patrol(ctx: Context) -> list[Sheet]:
     ]
 
 
-KIND = Kind(_l("Patrol summary"), patrol, monthly=True)
+def findings(ctx: Context) -> list[Finding]:
+    """``patrol.completion`` (figures: planned, done, missed, done_pct; when rounds were
+    planned), ``patrol.open_finding`` per finding of the period still open (as the findings
+    sheet says; item, room, opened, days_open, level) and ``patrol.summary`` (the same counts and
+    findings, still_open)."""
+    days = _days(ctx)
+    found = _findings(ctx)
+    planned = sum(r["planned"] for r in days)
+    done = sum(r["done"] for r in days)
+    missed = sum(r["missed"] for r in days)
+    period = period_words(ctx) + as_of_note(ctx)
+    figures = {
+        "planned": planned,
+        "done": done,
+        "missed": missed,
+        "done_pct": round(done / planned * 100, 1) if planned else None,
+    }
+    out = []
+    if planned:
+        out.append(
+            Finding(
+                key="patrol.completion",
+                subject=_("Patrol plans"),
+                metric=_("Share of patrol rounds done"),
+                value=figures["done_pct"],
+                period=period,
+                figures={**figures, "unit": "%"},
+                severity=missed,
+            )
+        )
+    rooms = {r.id: r.name for r in all_rooms()}
+    _item_of, item_label = _items()
+    judged_at = ctx.as_of
+    still_open = [f for f in found if f.closed_at is None]  # as the sheet says
+    for f in still_open:
+        room = rooms.get(f.round.room_id, "")
+        opened = f.opened_at.astimezone(ctx.period.tz)
+        out.append(
+            Finding(
+                key="patrol.open_finding",
+                subject=room,
+                metric=item_label(f.answer.checklist_key, f.answer.item_key),
+                value=f.message or patrol_queries.level_text(f.level),
+                period=period,
+                figures={
+                    "item": item_label(f.answer.checklist_key, f.answer.item_key),
+                    "room": room,
+                    "opened": f"{opened:%Y-%m-%d}",
+                    "days_open": (judged_at - f.opened_at).days,
+                    "level": patrol_queries.level_text(f.level),
+                },
+                severity=(judged_at - f.opened_at).days,
+            )
+        )
+    out.append(
+        Finding(
+            key="patrol.summary",
+            subject="",
+            metric=_("Share of patrol rounds done"),
+            value=figures["done_pct"],
+            period=period,
+            figures={**figures, "findings": len(found), "still_open": len(still_open)},
+        )
+    )
+    return out
+
+
+KIND = Kind(_l("Patrol summary"), patrol, monthly=True, findings=findings)

@@ -44,7 +44,8 @@ from opskit.people import full_name
 from opskit.servicedesk import queries as desk
 from opskit.sla import REQUEST_CLOCKS, Level, Policy
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
-from reports.kinds.base import Context, Kind, labeller, local_time
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, as_of_note, labeller, local_time, period_words
 
 #: the annual summary lists an asset or a category asked about more than this many times
 RECURRING_OVER = 3
@@ -82,13 +83,34 @@ def _target(level: Level, clock: str) -> str:
     return human_duration(level.targets[clock])
 
 
+def _requests(ctx: Context) -> tuple[list[Any], list[Any]]:
+    """The period's requests and their clocks judged at the "as of" instant, once per pack."""
+
+    def compute() -> tuple[list[Any], list[Any]]:
+        requests = desk.requests_between(ctx.period.start, ctx.period.end)
+        return requests, desk.with_clocks(requests, ctx.as_of)
+
+    return ctx.once("service_requests", compute)
+
+
+def _sla_counts(views: list[Any], policy: Policy) -> dict[tuple[int, str], Counter[str]]:
+    """(level number, clock) → the requests' clocks met, missed and still running."""
+    counts: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
+    for view in views:
+        level = policy.level_for(view.request.urgency, "request")
+        for c in view.clocks:
+            state = c.state
+            outcome = "met" if state == "met" else "missed" if state in MISSED else "running"
+            counts[(level.number, c.clock)][outcome] += 1
+    return counts
+
+
 def service_requests(ctx: Context) -> list[Sheet]:
     period = ctx.period
     judged_at = ctx.as_of
     policy = current_policy()
     words = desk.request_words()
-    requests = desk.requests_between(period.start, period.end)
-    views = desk.with_clocks(requests, judged_at)
+    requests, views = _requests(ctx)
     asset_ids = {r.asset_id for r in requests if r.asset_id is not None}
     asset_ids |= {loan.asset_id for r in requests for loan in r.loans}
     assets = {a.id: a for a in registry.assets_by_ids(sorted(asset_ids))}
@@ -168,12 +190,7 @@ def _by_dimension(
 
 
 def _sla(views: list[Any], policy: Policy, clock_word: Callable[[str], str]) -> Sheet:
-    counts: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
-    for view in views:
-        level = policy.level_for(view.request.urgency, "request")
-        for c in view.clocks:
-            outcome = "met" if c.state == "met" else "missed" if c.state in MISSED else "running"
-            counts[(level.number, c.clock)][outcome] += 1
+    counts = _sla_counts(views, policy)
     levels = {lv.number: lv for lv in policy.request_levels}
     rows = []
     for number in sorted({n for n, _clock in counts}):
@@ -555,4 +572,53 @@ def _departments(requests: list[Any], words: desk.RequestWords) -> Sheet:
     )
 
 
-KIND = Kind(_l("Service request statistics"), service_requests)
+def findings(ctx: Context) -> list[Finding]:
+    """From the same requests and clocks as the sheets: ``requests.sla_breached`` per level and
+    clock with a breach (level, clock, missed, total, met_pct) and ``requests.summary``
+    (total, resolved, missed: the clocks breached)."""
+    requests, views = _requests(ctx)
+    policy = current_policy()
+    clock_word = labeller(desk.request_words().clocks)
+    period = period_words(ctx) + as_of_note(ctx)
+    counts = _sla_counts(views, policy)
+    levels = {lv.number: lv for lv in policy.request_levels}
+    out = []
+    for (number, clock), got in sorted(counts.items()):
+        if not got["missed"]:
+            continue
+        decided = got["met"] + got["missed"]
+        out.append(
+            Finding(
+                key="requests.sla_breached",
+                subject=_("Service requests of %(level)s", level=levels[number].name),
+                metric=_("%(clock)s clock breached", clock=clock_word(clock)),
+                value=got["missed"],
+                period=period,
+                figures={
+                    "level": levels[number].name,
+                    "clock": clock_word(clock),
+                    "missed": got["missed"],
+                    "total": sum(got.values()),
+                    "met_pct": round(got["met"] / decided * 100, 1) if decided else None,
+                },
+                severity=got["missed"],
+            )
+        )
+    out.append(
+        Finding(
+            key="requests.summary",
+            subject="",
+            metric=_("Service requests"),
+            value=len(requests),
+            period=period,
+            figures={
+                "total": len(requests),
+                "resolved": sum(1 for r in requests if r.resolved_at),
+                "missed": sum(c["missed"] for c in counts.values()),
+            },
+        )
+    )
+    return out
+
+
+KIND = Kind(_l("Service request statistics"), service_requests, findings=findings)

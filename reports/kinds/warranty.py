@@ -1,6 +1,7 @@
 """Report kind 保修到期: warranties expired or ending within 180 days, judged on the pack's
 "as of" day (``Context.as_of_day``: today while the period is running, else its last day;
-``assets.queries.warranty_reminders``), expired rows highlighted."""
+``assets.queries.warranty_reminders``), expired rows highlighted. Its findings: each warranty
+expired or expiring, and the counts for the summary."""
 
 from __future__ import annotations
 
@@ -12,15 +13,25 @@ from flask_babel import lazy_gettext as _l
 
 from assets import queries as registry
 from opskit.xlsx.writer import DATE, INT, Col, Sheet
+from reports.findings import Finding
 from reports.kinds.base import Context, Kind, labeller
 
 WARRANTY_HORIZON_DAYS = 180
+#: the summary's "expiring soon": within this many days of the "as of" day
+SOON_DAYS = 90
+
+
+def _reminders(ctx: Context) -> list[Any]:
+    return ctx.once(
+        "warranty",
+        lambda: registry.warranty_reminders(ctx.as_of_day, within_days=WARRANTY_HORIZON_DAYS),
+    )
 
 
 def warranty(ctx: Context) -> list[Sheet]:
     """Warranties expired or ending within 180 days of the "as of" day."""
     day = ctx.as_of_day
-    reminders = registry.warranty_reminders(day, within_days=WARRANTY_HORIZON_DAYS)
+    reminders = _reminders(ctx)
     kind_label = labeller(registry.asset_kind_labels())
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -71,4 +82,52 @@ def warranty(ctx: Context) -> list[Sheet]:
     ]
 
 
-KIND = Kind(_l("Warranty expiry"), warranty)
+def findings(ctx: Context) -> list[Finding]:
+    """``warranty.expired`` / ``warranty.expiring`` per asset (figures: days_left, days_ago,
+    end, tag, name), and ``warranty.summary`` (expired, expiring_soon within 90 days,
+    expiring within 180 days, as_of)."""
+    reminders = _reminders(ctx)
+    day = ctx.as_of_day
+    period = _("as of %(day)s", day=day.isoformat())
+    out = []
+    for r in reminders:
+        a = r.asset
+        expired = r.days_left < 0
+        out.append(
+            Finding(
+                key="warranty.expired" if expired else "warranty.expiring",
+                subject=f"{a.name} ({a.asset_tag})",
+                metric=_("Warranty end"),
+                value=a.warranty_end.isoformat() if a.warranty_end else None,
+                period=period,
+                figures={
+                    "tag": a.asset_tag,
+                    "name": a.name,
+                    "end": a.warranty_end.isoformat() if a.warranty_end else "",
+                    "days_left": r.days_left,
+                    "days_ago": max(-r.days_left, 0),
+                },
+                severity=2 if expired else 1,
+            )
+        )
+    out.append(
+        Finding(
+            key="warranty.summary",
+            subject="",
+            metric=_("Warranties"),
+            value=sum(1 for r in reminders if r.days_left < 0),
+            period=period,
+            figures={
+                "expired": sum(1 for r in reminders if r.days_left < 0),
+                "expiring_soon": sum(1 for r in reminders if 0 <= r.days_left <= SOON_DAYS),
+                "expiring": sum(1 for r in reminders if r.days_left >= 0),
+                "soon_days": SOON_DAYS,
+                "horizon_days": WARRANTY_HORIZON_DAYS,
+                "as_of": day.isoformat(),
+            },
+        )
+    )
+    return out
+
+
+KIND = Kind(_l("Warranty expiry"), warranty, findings=findings)

@@ -457,7 +457,7 @@ def test_quarterly_pack_figures(db_app: Flask, tmp_path: Path, daily: bool) -> N
         (62, 0, 0.0, 0),
         (60, 0, 0.0, 0),
     ]
-    assert book.sheetnames[:2] == ["封面", "月度概况"]
+    assert book.sheetnames[:3] == ["封面", "综述", "月度概况"]
 
 
 def test_schedule_builds_each_period_once_on_the_first_working_day(app: Flask, client) -> None:
@@ -574,6 +574,7 @@ def test_monthly_and_annual_packs_are_titled_by_their_length(app: Flask, tmp_pat
     assert english["Cover"]["A1"].value == "Annual technical support summary"
     assert english.sheetnames == [
         "Cover",
+        "Summary",
         "Month by month",
         "Patrol rounds per day",
         "Patrol findings",

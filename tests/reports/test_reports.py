@@ -171,6 +171,7 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == [
         "封面",
+        "综述",  # the summary and recommendations
         "月度概况",  # a quarter: its months side by side
         "告警统计",
         "SLA 达成",
@@ -241,8 +242,9 @@ def test_report_cli_and_page(app: Flask, client, tmp_path: Path) -> None:
         cli, ["report", "build", "--period", "2026Q3", "--out", str(out), "--lang", "en"], obj=info
     )
     assert ok.exit_code == 0, ok.output
-    assert openpyxl.load_workbook(out).sheetnames[:5] == [
+    assert openpyxl.load_workbook(out).sheetnames[:6] == [
         "Cover",
+        "Summary",
         "Month by month",
         "Device configuration",
         "Storage",
@@ -268,7 +270,7 @@ def test_report_cli_and_page(app: Flask, client, tmp_path: Path) -> None:
         assert response.status_code == 200
         assert "attachment" in response.headers["Content-Disposition"]
         path.write_bytes(response.data)
-    assert openpyxl.load_workbook(path).sheetnames == ["封面", "保修到期"]
+    assert openpyxl.load_workbook(path).sheetnames == ["封面", "综述", "保修到期"]
     bad_page = client.get("/reports/build?period=next+year&lang=en&kinds=ip")
     assert bad_page.status_code == 400
     html = bad_page.get_data(as_text=True)

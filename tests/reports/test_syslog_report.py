@@ -98,7 +98,7 @@ def test_log_analysis_sheets(db_app: Flask, tmp_path: Path) -> None:
             parse_period("2026-07", TZ), out, ["syslog"], now=local("2026-08-05 09:00")
         )
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["封面", *SHEETS]
+    assert book.sheetnames == ["封面", "综述", *SHEETS]
     assert written["日志来源排行"] == 3
 
     cover = {row[0]: row[1] for row in book["封面"].iter_rows(min_row=3, values_only=True)}
@@ -167,7 +167,7 @@ def test_log_analysis_of_a_quiet_period_and_in_english(db_app: Flask, tmp_path: 
             parse_period("2026-09", TZ), out, ["syslog"], lang="en", now=local("2026-10-09 09:00")
         )
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames[1:] == [
+    assert book.sheetnames[2:] == [
         "Log severities",
         "Top log sources",
         "Top programs",
