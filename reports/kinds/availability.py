@@ -154,12 +154,13 @@ def gather(ctx: Context) -> Availability:
             outages.append((stretch, length, inside, ongoing))
         judged = spent["up"] + spent["down"]
         counted = [o for o in outages if o[1] - o[2] > ZERO]
-        check = " ".join(x for x in (monitors.monitor_kind_label(monitor.kind), monitor.name) if x)
+        kind = monitors.monitor_kind_label(monitor.kind)
         base = {
             "category": words[category],
             "tag": asset.asset_tag,
             "name": asset.name,
-            "check": check,
+            "kind": kind,
+            "check": monitor.name or kind,
         }
         found.rows.append(
             {
@@ -220,6 +221,7 @@ def availability(ctx: Context) -> list[Sheet]:
         Col("category", _("Category")),
         Col("tag", _("Asset tag")),
         Col("name", _("Name")),
+        Col("kind", _("Monitor kind")),
         Col("check", _("Check")),
     ]
     return [
