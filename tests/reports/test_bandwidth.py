@@ -106,7 +106,7 @@ def test_line_bandwidth(db_app: Flask, tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(out)["线路带宽"]
     header = [c.value for c in ws[3]]
     assert header[:6] == ["资产编号", "名称", "运营商", "电路编号", "带宽（Mbit/s）", "设备端口"]
-    rows: dict[str, Any] = {r[0]: r for r in ws.iter_rows(min_row=4, values_only=True)}
+    rows: dict[Any, Any] = {r[0]: r for r in ws.iter_rows(min_row=4, values_only=True)}
     p_in, p_out = nearest_rank(got["in"], 0.95), nearest_rank(got["out"], 0.95)
     ct = rows["LINE-CT"]
     assert ct[1:6] == ("电信专线", "中国电信", "CT-1", 100, "RT-1 GE0/0/1")
