@@ -29,6 +29,7 @@ from opskit.sla import CLOCKS, clock_state
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
 from reports.kinds.base import Context, Kind, as_of_note, local_time, minutes, period_words
+from reports.kinds.response_times import response_rows, response_sheet
 
 #: an asset with at least this many alerts in the period is a finding (``alerts.repeated``)
 REPEATED_FROM = 2
@@ -219,6 +220,8 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
                 }
             ],
         ),
+        # 响应时间统计: the SLA's figures per urgency (mean, p90, within SLA), beside the SLA sheet
+        response_sheet(response_rows(alerts, policy, judged.by_urgency, clock_names)),
         Sheet(
             _("Alert details"),
             [
