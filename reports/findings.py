@@ -13,7 +13,8 @@ A finding is a fact with its evidence, in words (it is shown in the workbook): `
 (``when:`` in ``recommendations.yaml``) and their texts are filled from ``figures`` (plus
 ``subject``, ``metric``, ``value`` and ``period``). Figures are numbers or short texts, rounded
 as they should be read (``used_pct: 91.5``); texts in figures are words in the workbook's
-language (findings are computed inside the pack's locale).
+language (findings are computed inside the pack's locale). ``figures["value_unit"]``, when
+given, is the unit the evidence column shows after ``value`` (``%``, ``Mbit/s``).
 
 Summary sentences: a finding whose key ends in ``.summary`` is one of the 综述 sheet's
 sentences. The kinds of this package give figures that ``reports.summary`` turns into

@@ -195,7 +195,7 @@ def sentences(ctx: Context, findings: list[Finding]) -> list[str]:
 def _value(f: Finding) -> str:
     if f.value is None:
         return "—"
-    unit = f.figures.get("unit", "")
+    unit = f.figures.get("value_unit", "")
     if isinstance(f.value, int | float) and unit:
         return f"{f.value:g} {unit}" if unit != "%" else f"{f.value:g}%"
     return str(f.value)

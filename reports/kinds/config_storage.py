@@ -199,7 +199,7 @@ def findings(ctx: Context) -> list[Finding]:
                     "peak_pct": _r(use["peak"]),
                     "growth": _r(use["last"] - use["first"] if use["first"] is not None else None),
                     "size_gb": round(use["size"] / GB, 1) if use["size"] else None,
-                    "unit": "%",
+                    "value_unit": "%",
                 },
                 severity=int(used),
             )

@@ -568,7 +568,7 @@ def findings(ctx: Context) -> list[Finding]:
                     metric=_("%(metric)s, trend value on the last day", metric=names[family]),
                     value=round(f.intercept, 1) if f.intercept is not None else None,
                     period=window,
-                    figures=common,
+                    figures=common | {"value_unit": unit},
                     severity=1000,
                 )
             )

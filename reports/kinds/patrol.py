@@ -218,12 +218,12 @@ def findings(ctx: Context) -> list[Finding]:
                 metric=_("Share of patrol rounds done"),
                 value=figures["done_pct"],
                 period=period,
-                figures={**figures, "unit": "%"},
+                figures={**figures, "value_unit": "%"},
                 severity=missed,
             )
         )
     rooms = {r.id: r.name for r in all_rooms()}
-    _item_of, item_label = _items()
+    item_of, item_label = _items()
     judged_at = ctx.as_of
     still_open = [f for f in found if f.closed_at is None]  # as the sheet says
     for f in still_open:
@@ -234,7 +234,9 @@ def findings(ctx: Context) -> list[Finding]:
                 key="patrol.open_finding",
                 subject=room,
                 metric=item_label(f.answer.checklist_key, f.answer.item_key),
-                value=f.message or patrol_queries.level_text(f.level),
+                value=patrol_queries.answer_text(
+                    item_of(f.answer.checklist_key, f.answer.item_key), f.answer.value
+                ),
                 period=period,
                 figures={
                     "item": item_label(f.answer.checklist_key, f.answer.item_key),

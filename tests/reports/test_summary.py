@@ -1,0 +1,334 @@
+"""The 综述 (summary) sheet and the recommendations engine.
+
+A seeded 2026Q3 (the pack tests' seed, plus servers, volumes, warranties, alerts, incidents and
+a patrol finding chosen so that each shipped rule has a case that fires and one that stays
+quiet); every sentence and recommendation is checked against figures computed here from the
+seed. The override file (replace, add, turn off) and bad files, in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import yaml
+from flask import Flask
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from assets.models import Asset, Room
+from monitors.models import Reading, Resolution, Rollup
+from opskit import db
+from opskit.alerts import incidents, services
+from reports import recommendations as rec
+from reports.build import ReportError, build_pack
+from reports.findings import Finding
+from reports.periods import parse_period
+from tests import factories
+from tests.reports.test_pack import START, TZ, local, seed
+
+KINDS = ["config_storage", "patrol", "alerts", "service_requests", "load", "warranty"]
+NOW = local("2026-10-09 09:00")  # the quarter is over: judged as of its end
+END = local("2026-10-01 00:00")  # the quarter's end (the "as of" instant)
+HOURS = 92 * 24
+
+
+def cpu_rollups(asset_id: int, avg_at: Any, hours: range = range(HOURS)) -> list[Rollup]:
+    """Hourly CPU rollups: ``avg_at(days since 07-01)`` the hour's mean, its peak 5 above."""
+    return [
+        Rollup(
+            asset_id=asset_id,
+            metric="host.cpu.load_percent",
+            instance="",
+            resolution=int(Resolution.HOUR),
+            bucket=(START + timedelta(hours=h)).astimezone(UTC),
+            count=60,
+            min=avg_at(h / 24) - 5,
+            max=avg_at(h / 24) + 5,
+            avg=avg_at(h / 24),
+            last=avg_at(h / 24),
+        )
+        for h in hours
+    ]
+
+
+def crossing_day(base: float, slope: float) -> date:
+    """The day a series whose daily peak on day d is ``base + slope * (d + 23/24)`` reaches 80
+    (the CPU limit): the first whole day at or above it."""
+    return date(2026, 7, 1) + timedelta(days=math.ceil((80 - base) / slope - 23 / 24))
+
+
+def seed_summary() -> dict[str, Any]:
+    """test_pack's seed (SRV-DB's CPU crossing 80 % on 2026-10-19, its /data at 86 %, the
+    patrol plan with 3 of 184 rounds done and one finding closed, APP-DB a database without
+    load values) and, for the rules' other cases: SRV-B's CPU crossing in about 170 days,
+    SRV-HOT's flat above the limit, SRV-NEW's five days of values, SRV-B's /logs at 95 %,
+    warranties expired / ending in 46 days / ending in 92 days, ten alerts (one A, one B, eight
+    C: five on SRV-HOT, two on SRV-DB), two incidents and a patrol finding left open."""
+    seed()
+    sess = db.session()
+    srv_b = factories.asset("SRV-B", name="文件服务器", importance="core")
+    hot = factories.asset("SRV-HOT", name="计算服务器", importance="core")
+    new = factories.asset("SRV-NEW", name="新上线服务器", importance="core")
+    old = factories.asset("OLD-1", name="旧服务器", warranty_end=date(2026, 9, 1))
+    factories.asset("SOON-1", name="存储阵列", warranty_end=date(2026, 11, 15))
+    factories.asset("LATE-1", name="备份服务器", warranty_end=date(2026, 12, 31))
+    sess.flush()
+    sess.add_all(cpu_rollups(srv_b.id, lambda d: 10 + 0.25 * d))
+    sess.add_all(cpu_rollups(hot.id, lambda d: 85.0))
+    sess.add_all(cpu_rollups(new.id, lambda d: 30.0, range(HOURS - 5 * 24, HOURS)))
+    for when, used in (("2026-07-03 10:00", 60.0), ("2026-09-20 10:00", 95.0)):
+        sess.add(
+            Reading(
+                asset_id=srv_b.id,
+                metric="host.storage.used_percent",
+                instance="/logs",
+                at=local(when),
+                value=used,
+            )
+        )
+    sess.commit()
+
+    def alert(key, urgency, first, ack=None, onsite=None, resolved=None, asset_id=None):
+        a = services.raise_alert(
+            key,
+            source="monitor",
+            rule="r." + key,
+            urgency=urgency,
+            message=f"告警 {key}",
+            asset_id=asset_id,
+            at=local(first),
+        )
+        a.acknowledged_at = local(ack) if ack else None
+        a.onsite_at = local(onsite) if onsite else None
+        if resolved:
+            services.resolve(a, "处理完毕", at=local(resolved))
+
+    # as tests/reports/test_reports.py's quarter: a1 all met; b1 acknowledge and on site
+    # breached, resolve met; c1 (5x8, over National Day) on site met, resolve breached
+    alert("a1", "A", "2026-07-10 10:00", "2026-07-10 10:03", "2026-07-10 11:30", "2026-07-10 12:30")
+    alert("b1", "B", "2026-08-01 02:00", "2026-08-01 02:10", "2026-08-01 04:10", "2026-08-01 04:50")
+    alert("c1", "C", "2026-09-30 16:00", "2026-09-30 16:04", "2026-10-08 10:30", "2026-10-08 14:30")
+    alert("later", "A", "2026-10-02 09:00")  # next quarter: not counted
+    srv_db = next(a for a in _assets() if a.asset_tag == "SRV-DB")
+    for n in range(5):  # on a Monday's working hours, each handled within a minute: all met
+        at = f"2026-09-07 1{n}:00"
+        done = f"2026-09-07 1{n}:01"
+        alert(f"hot{n}", "C", at, done, done, done, asset_id=hot.id)
+    for n in range(2):
+        at = f"2026-09-08 1{n}:00"
+        done = f"2026-09-08 1{n}:01"
+        alert(f"db{n}", "C", at, done, done, done, asset_id=srv_db.id)
+    serious = incidents.open_incident(
+        "核心交换机宕机", grade="serious", urgency="A", at=local("2026-09-20 08:00")
+    )
+    general = incidents.open_incident(
+        "打印服务中断", grade="general", urgency="C", at=local("2026-07-05 09:00")
+    )
+    sess.commit()
+    open_finding_at = seed_open_finding()
+    return {
+        "old": old,
+        "serious": serious,
+        "general": general,
+        "open_finding_at": open_finding_at,
+    }
+
+
+def _assets() -> list[Any]:
+    return list(db.session().scalars(select(Asset).order_by(Asset.asset_tag)))
+
+
+def seed_open_finding() -> datetime:
+    """An ad hoc patrol round on 09-15 with the cold aisle at 31 °C: a finding left open."""
+    from inspections import services as patrol
+    from inspections.models import PatrolFinding
+    from opskit.audit import acting_as
+    from tests.reports.test_pack import NORMAL
+
+    room_id = db.session().scalars(select(Room.id)).first()
+    with acting_as("engineer"):
+        answers = [
+            {"target": "room", "checklist": "room_environment", "item": k, "value": v}
+            | ({"note": "冷通道温度偏高"} if k == "cold_aisle_temperature" else {})
+            for k, v in {**NORMAL, "cold_aisle_temperature": "31"}.items()
+        ]
+        patrol.start_round(
+            "round-open",
+            room_id=room_id,
+            checklist_keys=["room_environment"],
+            started_at=local("2026-09-15 10:00"),
+        )
+        patrol.submit_round("round-open", {"answers": answers, "signature_name": "张工"})
+    sess = db.session()
+    finding = sess.scalars(select(PatrolFinding).where(PatrolFinding.closed_at.is_(None))).one()
+    finding.opened_at = local("2026-09-15 10:10")
+    sess.commit()
+    return finding.opened_at
+
+
+def summary_of(path: Path) -> tuple[list[str], list[str], list[tuple]]:
+    """The sheet right after the cover: its sentences (column A down to the first blank row),
+    the recommendations' header and rows (after the note and a blank row)."""
+    ws = openpyxl.load_workbook(path).worksheets[1]
+    rows = [tuple(c.value for c in r) for r in ws.iter_rows()]
+    blank = next(i for i, r in enumerate(rows) if all(v is None for v in r))
+    assert rows[blank + 1][0] and all(v is None for v in rows[blank + 2])  # the note, a gap
+    return [r[0] for r in rows[:blank]], list(rows[blank + 3]), rows[blank + 4 :]
+
+
+def hours_open(opened: datetime) -> float:
+    return round((END - opened).total_seconds() / 3600, 1)
+
+
+def expected_zh(seeded: dict[str, Any]) -> list[str]:
+    """The sentences, from the seed's own arithmetic: alerts A 1, B 1, C 1 + 5 + 2; every
+    on-site clock decided and met but b1's; breached b1's acknowledge and on site, c1's resolve;
+    184 patrol slots (2 a day, 92 days) and 3 rounds done; the load kind's five servers and
+    databases (SRV-DB, SRV-B, SRV-HOT, SRV-NEW core, APP-DB a database); three volumes, two at
+    or above 85 % (SRV-DB /data 86, SRV-B /logs 95); warranties as of 09-30."""
+    alerts = {"A": 1, "B": 1, "C": 1 + 5 + 2}
+    total = sum(alerts.values())
+    decided, met, breached = total, total - 1, 3
+    planned, done = 2 * 92, 3
+    serious, general = seeded["serious"], seeded["general"]
+    crossing = 2  # SRV-DB and SRV-B's CPU, both within 180 days of 09-30
+    insufficient = 3  # SRV-NEW's CPU (5 days), SRV-DB's /data (3 days), SRV-B's /logs (2)
+    expired = sum(1 for d in (date(2026, 9, 1),) if d < date(2026, 9, 30))
+    soon = sum(
+        1 for d in (date(2026, 11, 15), date(2026, 12, 31)) if (d - date(2026, 9, 30)).days <= 90
+    )
+    return [
+        "本报告覆盖2026年第3季度（2026-07-01 至 2026-09-30）。",
+        f"本期共产生告警 {total} 条，其中 A 级 {alerts['A']} 条、B 级 {alerts['B']} 条、"
+        f"C 级 {alerts['C']} 条。",
+        f"已判定到场时限的告警 {decided} 条，其中达标 {met} 条（{met / decided * 100:.1f}%）；"
+        f"SLA 时限超时共 {breached} 项。",
+        f"本期发生事件 2 起，最严重的：{serious.number} 核心交换机宕机（重大，历时 "
+        f"{hours_open(local('2026-09-20 08:00'))} 小时）；{general.number} 打印服务中断（一般，历时 "
+        f"{hours_open(local('2026-07-05 09:00'))} 小时）。",
+        f"计划巡检 {planned} 次，完成 {done} 次（{done / planned * 100:.1f}%），漏检 "
+        f"{planned - done} 次；发现巡检异常 2 项，其中 1 项仍未关闭。",
+        f"核心服务器和数据库共 5 台：预计达到限值的资源 {crossing} 项（其中 180 天内 {crossing} "
+        f"项），已超过限值 1 项，数据不足无法预测 {insufficient} 项。",
+        "其中 1 台本期没有负载数据。",
+        "监控的存储卷共 3 个，其中 2 个使用率达到或超过 85%。",
+        f"截至 2026-09-30，已过保设备 {expired} 台，90 天内到期 {soon} 台。",
+        "本期受理服务请求 0 件，已解决 0 件；服务请求 SLA 时限超时 0 项。",
+    ]
+
+
+def test_summary_sentences_and_recommendations_of_a_seeded_quarter(
+    db_app: Flask, tmp_path: Path
+) -> None:
+    zh, en = tmp_path / "zh.xlsx", tmp_path / "en.xlsx"
+    with db_app.test_request_context("/"):
+        seeded = seed_summary()
+        build_pack(parse_period("2026Q3", TZ), zh, KINDS, now=NOW)
+        build_pack(parse_period("2026Q3", TZ), en, KINDS, lang="en", now=NOW)
+    book = openpyxl.load_workbook(zh)
+    assert book.sheetnames[:3] == ["封面", "综述", "月度概况"]
+    lines, header, rows = summary_of(zh)
+    assert lines == expected_zh(seeded)
+    assert header == ["建议编号", "建议", "依据", "优先级"]
+
+    # --- which rules fired, on what: each rule's quiet case is in the same quarter
+    fired = [(r[0], r[1]) for r in rows]
+    ids = [i for i, _t in fired]
+    db_cross = crossing_day(25, 0.5)  # SRV-DB: mean 20 + 0.5/day, peaks 5 above
+    b_cross = crossing_day(15, 0.25)  # SRV-B: mean 10 + 0.25/day
+    assert db_cross == date(2026, 10, 19) and b_cross == date(2027, 3, 18)
+    db_days, b_days = (db_cross - date(2026, 9, 30)).days, (b_cross - date(2026, 9, 30)).days
+    assert db_days <= 90 < b_days <= 365
+    expected_texts = {
+        # SRV-DB within 90 days: R-LOAD-01 (not R-LOAD-02); SRV-B the other way round
+        (
+            "R-LOAD-01",
+            "数据库服务器 (SRV-DB)",
+        ): f"数据库服务器 (SRV-DB) 的CPU最可能在 {db_cross}（最早 "
+        f"{db_cross}）达到限值 80.0 %，距今 {db_days} 天：请立即扩容或迁出部分负载。",
+        ("R-LOAD-02", "文件服务器 (SRV-B)"): f"文件服务器 (SRV-B) 的CPU每 30 天增长 {0.25 * 30} %，"
+        f"最可能在 {b_cross} 达到限值 80.0 %：请在下一年度预算中安排扩容。",
+        ("R-LOAD-03", "计算服务器 (SRV-HOT)"): "计算服务器 (SRV-HOT) 的CPU已超过限值 80.0 %（峰值 "
+        "90.0 %）：请查明原因并尽快缓解。",
+        (
+            "R-LOAD-05",
+            "报表库 (APP-DB)",
+        ): "报表库 (APP-DB) 是核心服务器或数据库，但2026年第3季度没有负载数据：请将其纳入监控。",
+        (
+            "R-STOR-01",
+            "文件服务器 (SRV-B)",
+        ): "文件服务器 (SRV-B) 的卷 /logs 已使用 95.0%：请立即清理或扩容。",
+        (
+            "R-STOR-02",
+            "数据库服务器 (SRV-DB)",
+        ): "数据库服务器 (SRV-DB) 的卷 /data 已使用 86.0%：请安排清理或扩容计划。",
+        ("R-WAR-01", "旧服务器 (OLD-1)"): f"旧服务器 (OLD-1) 的保修已于 2026-09-01 到期"
+        f"（{(date(2026, 9, 30) - date(2026, 9, 1)).days} 天前）：请续保或安排更换。",
+        ("R-WAR-02", "存储阵列 (SOON-1)"): f"存储阵列 (SOON-1) 的保修将于 2026-11-15 到期（还有 "
+        f"{(date(2026, 11, 15) - date(2026, 9, 30)).days} 天）：请尽早办理续保。",
+        (
+            "R-PAT-01",
+            "计划巡检",
+        ): "计划巡检 184 次，仅完成 3 次（1.6%，漏检 181 次）：请检查巡检计划与人员排班。",
+        ("R-PAT-02", "A机房"): f"A机房 的巡检异常“冷通道温度”于 2026-09-15 发现，已 "
+        f"{(END - seeded['open_finding_at']).days} 天未关闭：请处理并记录措施。",
+        (
+            "R-ALERT-02",
+            "计算服务器 (SRV-HOT)",
+        ): "计算服务器 (SRV-HOT) 在2026年第3季度共产生 5 条告警：请查找根本原因，而非逐条处理。",
+    }
+    for (rule, subject), text in expected_texts.items():
+        got = [t for i, t in fired if i == rule]
+        assert got == [text], (rule, subject, got)
+    # B's acknowledge and on-site clocks breached (R-ALERT-01); C's resolve breach is quiet
+    assert [t for i, t in fired if i == "R-ALERT-01"] == [
+        f"B 级告警（一级服务）中有 1 条（共 1 条）未达到“{clock}”时限：请复核值班与升级安排。"
+        for clock in ("确认", "到场")
+    ]
+    # too little data: SRV-NEW's CPU (5 days), SRV-DB's /data (3), SRV-B's /logs (2);
+    # SRV-DB's CPU (92 days) is quiet
+    too_little = sorted(t for i, t in fired if i == "R-LOAD-04")
+    assert len(too_little) == 3 and not any("SRV-DB) 的CPU" in t for t in too_little)
+    assert any("新上线服务器 (SRV-NEW) 的CPU只有 5 天" in t for t in too_little)
+    assert any("数据库服务器 (SRV-DB) 的存储（最满的卷）只有 3 天" in t for t in too_little)
+    # the quiet cases named: SRV-DB's 2 alerts, LATE-1's 92 days, the closed patrol finding,
+    # SRV-APP's /var at 50 %, the A alert all met, SRV-NEW monitored
+    assert not any(s in t for _i, t in fired for s in ("LATE-1", "/var", "A 级告警", "SRV-NEW) 是"))
+    assert not any(i == "R-ALERT-02" and "SRV-DB" in t for i, t in fired)
+    assert sorted(set(ids)) == sorted(
+        {rule for rule, _s in expected_texts} | {"R-ALERT-01", "R-LOAD-04"}
+    )
+    # high first, then medium, then low; evidence beside each, in words
+    words = [r[3] for r in rows]
+    assert words == sorted(words, key=["高", "中", "低"].index)
+    evidence = {r[0]: r[2] for r in rows}
+    assert evidence["R-STOR-01"] == "文件服务器 (SRV-B)：卷 /logs 使用率 95%（2026年第3季度）"
+    assert evidence["R-WAR-01"] == "旧服务器 (OLD-1)：保修截止 2026-09-01（截至 2026-09-30）"
+    assert evidence["R-LOAD-01"] == (
+        f"数据库服务器 (SRV-DB)：CPU最可能达到限值的日期 {db_cross}（2026-07-02 至 2026-09-30 的日峰值）"
+    )
+    assert evidence["R-PAT-02"].startswith("A机房：冷通道温度 31")
+
+    # --- the same in English: the sentences' figures and the rules' English texts
+    lines, header, rows = summary_of(en)
+    assert openpyxl.load_workbook(en).sheetnames[:2] == ["Cover", "Summary"]
+    assert lines[0] == "This report covers 2026Q3, 2026-07-01 to 2026-09-30."
+    assert lines[1] == "10 alerts were raised: 1 of urgency A, 1 of urgency B and 8 of urgency C."
+    assert lines[4] == (
+        "3 of 184 planned patrol rounds were done (1.6 %), 181 missed; 2 patrol findings were "
+        "raised, 1 of them still open."
+    )
+    assert lines[7] == "3 volumes were monitored; 2 are at or above 85 % used."
+    assert header == ["Recommendation id", "Recommendation", "Evidence", "Priority"]
+    english = {(r[0], r[1]) for r in rows}
+    assert (
+        "R-STOR-01",
+        "Volume /logs of 文件服务器 (SRV-B) is 95.0 % full: free space or extend it now.",
+    ) in english
+    assert sorted(r[0] for r in rows) == sorted(ids)
+    assert {r[3] for r in rows} == {"High priority", "Medium priority", "Low priority"}
