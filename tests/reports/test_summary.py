@@ -209,8 +209,8 @@ def expected_zh(seeded: dict[str, Any]) -> list[str]:
         f"已判定到场时限的告警 {decided} 条，其中达标 {met} 条（{met / decided * 100:.1f}%）；"
         f"SLA 时限超时共 {breached} 项。",
         f"本期发生事件 2 起，最严重的：{serious.number} 核心交换机宕机（重大，历时 "
-        f"{hours_open(local('2026-09-20 08:00'))} 小时）；{general.number} 打印服务中断（一般，历时 "
-        f"{hours_open(local('2026-07-05 09:00'))} 小时）。",
+        f"{hours_open(local('2026-09-20 08:00'))} 小时）；{general.number} 打印服务中断"
+        f"（一般，历时 {hours_open(local('2026-07-05 09:00'))} 小时）。",
         f"计划巡检 {planned} 次，完成 {done} 次（{done / planned * 100:.1f}%），漏检 "
         f"{planned - done} 次；发现巡检异常 2 项，其中 1 项仍未关闭。",
         f"核心服务器和数据库共 5 台：预计达到限值的资源 {crossing} 项（其中 180 天内 {crossing} "
@@ -310,7 +310,8 @@ def test_summary_sentences_and_recommendations_of_a_seeded_quarter(
     assert evidence["R-STOR-01"] == "文件服务器 (SRV-B)：卷 /logs 使用率 95%（2026年第3季度）"
     assert evidence["R-WAR-01"] == "旧服务器 (OLD-1)：保修截止 2026-09-01（截至 2026-09-30）"
     assert evidence["R-LOAD-01"] == (
-        f"数据库服务器 (SRV-DB)：CPU最可能达到限值的日期 {db_cross}（2026-07-02 至 2026-09-30 的日峰值）"
+        f"数据库服务器 (SRV-DB)：CPU最可能达到限值的日期 {db_cross}"
+        "（2026-07-02 至 2026-09-30 的日峰值）"
     )
     assert evidence["R-PAT-02"].startswith("A机房：冷通道温度 31")
 
@@ -332,3 +333,294 @@ def test_summary_sentences_and_recommendations_of_a_seeded_quarter(
     ) in english
     assert sorted(r[0] for r in rows) == sorted(ids)
     assert {r[3] for r in rows} == {"High priority", "Medium priority", "Low priority"}
+
+
+# --- the rules, one by one ------------------------------------------------------------------
+
+
+def finding(key: str, **figures: Any) -> Finding:
+    return Finding(
+        key, "数据库服务器 (SRV-DB)", "指标", figures.get("value"), "2026年第3季度", figures
+    )
+
+
+LOAD = {"resource": "CPU", "limit": 80.0, "unit": "%", "peak": 70.0, "tag": "SRV-DB"}
+CROSSING = LOAD | {"likeliest": "2026-10-19", "earliest": "2026-10-10", "latest": "2026-11-01"}
+#: each shipped rule: a finding it fires on, and one of the same key it stays quiet on (None:
+#: the rule has no condition, so its quiet case is a finding of another key)
+CASES: dict[str, tuple[Finding, Finding]] = {
+    "R-LOAD-01": (
+        finding("load.forecast_limit", **CROSSING, days_left=19, growth=15.0),
+        finding("load.forecast_limit", **CROSSING, days_left=91, growth=15.0),
+    ),
+    "R-LOAD-02": (
+        finding("load.forecast_limit", **CROSSING, days_left=169, growth=7.5),
+        finding("load.forecast_limit", **CROSSING, days_left=400, growth=1.0),
+    ),
+    "R-LOAD-03": (
+        finding("load.above_limit", **LOAD),
+        finding("load.insufficient_data", **LOAD, days=5, needed=28),
+    ),
+    "R-LOAD-04": (
+        finding("load.insufficient_data", **LOAD, days=5, needed=28),
+        finding("load.above_limit", **LOAD),
+    ),
+    "R-LOAD-05": (finding("load.no_data", tag="APP-DB"), finding("load.summary", assets=1)),
+    "R-STOR-01": (
+        finding("storage.volume_use", volume="/data", used_pct=90.0),
+        finding("storage.volume_use", volume="/data", used_pct=89.9),
+    ),
+    "R-STOR-02": (
+        finding("storage.volume_use", volume="/data", used_pct=80.0),
+        finding("storage.volume_use", volume="/data", used_pct=79.9),
+    ),
+    "R-WAR-01": (
+        finding("warranty.expired", end="2026-09-01", days_ago=29, days_left=-29),
+        finding("warranty.expiring", end="2026-11-15", days_ago=0, days_left=46),
+    ),
+    "R-WAR-02": (
+        finding("warranty.expiring", end="2026-12-29", days_ago=0, days_left=90),
+        finding("warranty.expiring", end="2026-12-30", days_ago=0, days_left=91),
+    ),
+    "R-PAT-01": (
+        finding("patrol.completion", planned=184, done=174, missed=10, done_pct=94.6),
+        finding("patrol.completion", planned=184, done=175, missed=9, done_pct=95.1),
+    ),
+    "R-PAT-02": (
+        finding(
+            "patrol.open_finding",
+            item="冷通道温度",
+            room="A机房",
+            opened="2026-09-15",
+            days_open=15,
+        ),
+        finding("patrol.summary", findings=1, still_open=0),
+    ),
+    "R-ALERT-01": (
+        finding(
+            "alerts.sla_breached", urgency="B", level="一级服务", clock="到场", breached=1, total=1
+        ),
+        finding(
+            "alerts.sla_breached", urgency="C", level="二级服务", clock="解决", breached=1, total=1
+        ),
+    ),
+    "R-ALERT-02": (
+        finding("alerts.repeated", count=5, tag="SRV-DB"),
+        finding("alerts.repeated", count=4, tag="SRV-DB"),
+    ),
+    "R-REQ-01": (
+        finding("requests.sla_breached", level="一级服务", clock="到场", missed=2, total=5),
+        finding("requests.summary", total=5, resolved=5, missed=0),
+    ),
+}
+
+
+def test_every_shipped_rule_fires_on_its_case_and_stays_quiet_on_the_other(app: Flask) -> None:
+    rules = rec.load()
+    assert sorted(r.id for r in rules) == sorted(CASES)  # a new rule needs its cases here
+    for locale in ("zh_CN", "en"):
+        with app.test_request_context("/"), force_locale(locale):
+            for rule in rules:
+                fire, quiet = CASES[rule.id]
+                got = rec.recommend([fire, quiet], rules)
+                mine = [r for r in got if r.rule.id == rule.id]
+                assert [r.finding for r in mine] == [fire], (rule.id, locale)
+                text = mine[0].text
+                assert "{" not in text and "}" not in text, (rule.id, text)
+                # the words around the figures are in the pack's language
+                words = text
+                for value in [fire.subject, fire.period, fire.metric, *fire.figures.values()]:
+                    words = words.replace(str(value), "")
+                cjk = any("\u4e00" <= ch <= "\u9fff" for ch in words)
+                assert cjk == (locale == "zh_CN"), (rule.id, locale, text)
+
+
+# --- the instance's file and bad files ------------------------------------------------------
+
+
+def write_rules(path: Path, rules: list[dict[str, Any]]) -> Path:
+    path.write_text(yaml.safe_dump({"rules": rules}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_instance_file_replaces_adds_and_turns_off(db_app: Flask, tmp_path: Path) -> None:
+    out = tmp_path / "pack.xlsx"
+    instance = Path(db_app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    write_rules(
+        instance / rec.INSTANCE_FILE,
+        [
+            {  # replaced: another threshold and text
+                "id": "R-STOR-02",
+                "when": "storage.volume_use",
+                "where": {"used_pct": {"min": 85, "below": 90}},
+                "priority": "high",
+                "text": "Volume {volume} above 85 %",
+                "text_zh": "卷 {volume} 使用率 {used_pct}% 已超过 85%，请本周处理",
+            },
+            {  # added: the site's own
+                "id": "R-SITE-01",
+                "when": "storage.volume_use",
+                "where": {"peak_pct": {"min": 60}},
+                "priority": "low",
+                "text": "Watch {volume}",
+                "text_zh": "请关注 {subject} 的卷 {volume}（峰值 {peak_pct}%）",
+            },
+            {"id": "R-LOAD-04", "enabled": False},  # turned off
+        ],
+    )
+    try:
+        with db_app.test_request_context("/"):
+            seed()
+            build_pack(parse_period("2026Q3", TZ), out, KINDS, now=NOW)
+    finally:
+        (instance / rec.INSTANCE_FILE).unlink()
+    _lines, _header, rows = summary_of(out)
+    by_id: dict[str, list[tuple]] = {}
+    for r in rows:
+        by_id.setdefault(r[0], []).append(r)
+    # SRV-DB's /data at 86 %: the replacement's text and priority
+    assert [(r[1], r[3]) for r in by_id["R-STOR-02"]] == [
+        ("卷 /data 使用率 86.0% 已超过 85%，请本周处理", "高")
+    ]
+    # peaks: SRV-DB /data 90, SRV-APP /var 60 (the 99 is next quarter's): both at or above 60
+    assert sorted(r[1] for r in by_id["R-SITE-01"]) == [
+        "请关注 应用服务器 (SRV-APP) 的卷 /var（峰值 60.0%）",
+        "请关注 数据库服务器 (SRV-DB) 的卷 /data（峰值 90.0%）",
+    ]
+    assert "R-LOAD-04" not in by_id  # SRV-DB's /data has 3 days of peaks: would have fired
+    assert "R-LOAD-01" in by_id  # the others as shipped
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (
+            [{"id": "R-X-01", "when": "storage.volume_use", "priority": "urgent", "text": "t"}],
+            "rule R-X-01: priority: expected one of high, medium, low, got 'urgent'",
+        ),
+        (
+            [{"id": "R-X-01", "when": "storage.volume_use", "priority": "low"}],
+            "rule R-X-01: text: expected the recommendation in words",
+        ),
+        (
+            [{"id": "R-X-01", "when": "storage", "priority": "low", "text": "t"}],
+            "rule R-X-01: when: expected a finding key",
+        ),
+        (
+            [{"id": "x1", "when": "storage.volume_use", "priority": "low", "text": "t"}],
+            "rule 1: id: expected R- and upper-case letters",
+        ),
+        (
+            [
+                {
+                    "id": "R-X-01",
+                    "when": "storage.volume_use",
+                    "priority": "low",
+                    "text": "t",
+                    "where": {"used_pct": {"over": 3}},
+                }
+            ],
+            "rule R-X-01: where.used_pct: over: unknown comparison",
+        ),
+        (
+            [
+                {
+                    "id": "R-X-01",
+                    "when": "storage.volume_use",
+                    "priority": "low",
+                    "text": "t",
+                    "where": {"used_pct": {"min": "90"}},
+                }
+            ],
+            "rule R-X-01: where.used_pct: min: expected a number, got '90'",
+        ),
+        (
+            [
+                {
+                    "id": "R-X-01",
+                    "when": "storage.volume_use",
+                    "priority": "low",
+                    "text": "{subject.__class__.__mro__}",
+                }
+            ],
+            "rule R-X-01: text: {subject.__class__.__mro__}: expected a figure's plain name",
+        ),
+        (
+            [
+                {
+                    "id": "R-X-01",
+                    "when": "storage.volume_use",
+                    "priority": "low",
+                    "text_zh": "{volume!r}",
+                    "text": "t",
+                }
+            ],
+            "rule R-X-01: text_zh: {volume}: unsupported format",
+        ),
+        (
+            [{"id": "R-X-01", "when": "storage.volume_use", "priority": "low", "text": "{volume"}],
+            "rule R-X-01: text: braces not closed",
+        ),
+        (
+            [
+                {
+                    "id": "R-X-01",
+                    "when": "storage.volume_use",
+                    "priority": "low",
+                    "text": "t",
+                    "colour": "red",
+                }
+            ],
+            "rule R-X-01: colour: unknown field",
+        ),
+        ([{"id": "R-X-01", "enabled": "no"}], "rule R-X-01: enabled: expected true or false"),
+        (
+            [{"id": "R-X-01", "enabled": False}, {"id": "R-X-01", "enabled": False}],
+            "rule R-X-01: id: used twice in this file",
+        ),
+    ],
+)
+def test_bad_rule_files_are_refused_naming_the_file_rule_and_field(
+    tmp_path: Path, rules: list[dict[str, Any]], message: str
+) -> None:
+    path = write_rules(tmp_path / "recommendations.yaml", rules)
+    with pytest.raises(rec.RecommendationError) as caught:
+        rec.load(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert message in str(caught.value)
+
+
+def test_a_bad_instance_file_stops_the_build_before_anything_is_written(
+    db_app: Flask, tmp_path: Path
+) -> None:
+    out = tmp_path / "pack.xlsx"
+    instance = Path(db_app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / rec.INSTANCE_FILE
+    path.write_text("rules:\n  - id: R-STOR-01\n    when: storage.volume_use\n", encoding="utf-8")
+    try:
+        with db_app.test_request_context("/"), pytest.raises(ReportError) as caught:
+            build_pack(parse_period("2026Q3", TZ), out, ["warranty"], now=NOW)
+        # a figure the finding lacks, named in a text: refused when the rule meets a finding
+        write_rules(
+            path,
+            [
+                {
+                    "id": "R-WAR-01",
+                    "when": "warranty.expired",
+                    "priority": "high",
+                    "text": "{colour}",
+                }
+            ],
+        )
+        with db_app.test_request_context("/"):
+            factories.asset("OLD-1", name="旧服务器", warranty_end=date(2026, 9, 1))
+            db.session().commit()
+            with pytest.raises(ReportError) as unknown:
+                build_pack(parse_period("2026Q3", TZ), out, ["warranty"], lang="en", now=NOW)
+    finally:
+        path.unlink()
+    assert str(caught.value).startswith(f"{path}: rule R-STOR-01: priority: expected one of")
+    assert str(unknown.value).startswith(f"{path}: rule R-WAR-01: text: no figure 'colour'")
+    assert not out.exists() and not list(tmp_path.glob(".report-*"))
