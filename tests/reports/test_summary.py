@@ -624,3 +624,96 @@ def test_a_bad_instance_file_stops_the_build_before_anything_is_written(
     assert str(caught.value).startswith(f"{path}: rule R-STOR-01: priority: expected one of")
     assert str(unknown.value).startswith(f"{path}: rule R-WAR-01: text: no figure 'colour'")
     assert not out.exists() and not list(tmp_path.glob(".report-*"))
+
+
+# --- the rules' cases that need a pack of their own -----------------------------------------
+
+
+def test_patrol_rules_stay_quiet_when_every_round_is_done(db_app: Flask, tmp_path: Path) -> None:
+    """A daily 09:00 plan from 2026-09-29, both of its rounds done, no finding: neither patrol
+    rule fires, and the summary says so in its sentence and its closing line."""
+    from inspections import services as patrol
+    from opskit.audit import acting_as
+    from tests.reports.test_pack import NORMAL
+
+    out = tmp_path / "pack.xlsx"
+    with db_app.test_request_context("/"):
+        room_id = factories.rack().room_id
+        with acting_as("engineer"):
+            plan = patrol.save_plan(
+                {
+                    "name": "日常巡检",
+                    "room_id": room_id,
+                    "checklist_keys": ["room_environment"],
+                    "schedule_times": "09:00",
+                }
+            )
+            plan.created_at = local("2026-09-29 00:00")
+            db.session().commit()
+            for day in ("2026-09-29", "2026-09-30"):
+                patrol.start_round(
+                    f"round-{day}",
+                    room_id=room_id,
+                    checklist_keys=["room_environment"],
+                    plan_id=plan.id,
+                    scheduled_for=local(f"{day} 09:00"),
+                    started_at=local(f"{day} 09:05"),
+                )
+                answers = [
+                    {"target": "room", "checklist": "room_environment", "item": k, "value": v}
+                    for k, v in NORMAL.items()
+                ]
+                patrol.submit_round(f"round-{day}", {"answers": answers, "signature_name": "张工"})
+        build_pack(parse_period("2026-09", TZ), out, ["patrol"], now=NOW)
+    lines, _header, rows = summary_of(out)
+    assert lines == [
+        "本报告覆盖2026年9月（2026-09-01 至 2026-09-30）。",
+        "计划巡检 2 次，完成 2 次（100.0%），漏检 0 次；发现巡检异常 0 项，其中 0 项仍未关闭。",
+        "本期无建议：未发现需要处理的事项。",
+    ]
+    assert rows == []
+
+
+def test_request_rule_fires_for_each_level_and_clock_with_a_breach(
+    db_app: Flask, tmp_path: Path
+) -> None:
+    """The service desk tests' seeded quarter: R-REQ-01 once per level and clock with a
+    request clock missed, computed with that test's own clock arithmetic."""
+    from collections import Counter, defaultdict
+
+    from opskit import clock
+    from opskit.alerts.queries import current_policy
+    from reports.periods import previous_period
+    from tests.reports import test_servicedesk_reports as desk
+
+    out = tmp_path / "q.xlsx"
+    with db_app.test_request_context("/"):
+        period = previous_period("quarter", clock.site_today(), clock.site_tz())
+        calendar = current_policy().calendar
+        span = [period.first_day + timedelta(days=i) for i in range(-20, 120)]
+        workdays = {d for d in span if calendar.is_workday(d)}
+        in_quarter = sorted(d for d in workdays if period.first_day <= d <= period.last_day)
+        seeded = desk.seed(period, in_quarter)
+        build_pack(period, out, ["service_requests"])
+    rows = [r for r in seeded["requests"] if desk.in_period(r["raised"], period)]
+    counts: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        for name in desk.CLOCK_WORDS:
+            outcome = desk.outcome(row, name, period.end, workdays)
+            counts[(desk.level(row["urgency"]), name)][outcome] += 1
+    expected = sorted(
+        f"{desk.LEVEL_NAMES[lv]} 的服务请求中有 {c['missed']} 项（共 {sum(c.values())} 项）未达到"
+        f"“{desk.CLOCK_WORDS[name]}”要求：请复核人员安排与工单交接。"
+        for (lv, name), c in counts.items()
+        if c["missed"]
+    )
+    assert expected  # (every clock of this seed has a miss; the quiet case is in CASES)
+    lines, _header, table = summary_of(out)
+    assert sorted(r[1] for r in table if r[0] == "R-REQ-01") == expected
+    assert {r[0] for r in table} == {"R-REQ-01"}
+    resolved = sum(1 for r in rows if desk.moments(r)["resolved"] is not None)
+    missed = sum(c["missed"] for c in counts.values())
+    assert lines[1] == (
+        f"本期受理服务请求 {len(rows)} 件，已解决 {resolved} 件；"
+        f"服务请求 SLA 时限超时 {missed} 项。"
+    )
