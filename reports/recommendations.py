@@ -114,7 +114,7 @@ class Rule:
                 f"{self.where()}: {field}: no figure {missing[0]!r} in the finding "
                 f"(it has: {', '.join(sorted(fields))})"
             )
-        return text.format_map({k: "—" if v is None else v for k, v in fields.items()})
+        return fill(text, fields)
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,25 @@ class Recommendation:
 def priority_words() -> dict[str, str]:
     """A priority in words (高/中/低)."""
     return {"high": _("High priority"), "medium": _("Medium priority"), "low": _("Low priority")}
+
+
+def fill(text: str, fields: dict[str, Any]) -> str:
+    """``text`` with its ``{name}`` / ``{name:.1f}`` fields filled from ``fields``: an empty
+    figure shows as —, a value its format does not fit as it is (never an error)."""
+    out = []
+    for literal, name, spec, _conversion in string.Formatter().parse(text):
+        out.append(literal)
+        if name is None:
+            continue
+        value = fields[name]
+        if value is None:
+            out.append("—")
+            continue
+        try:
+            out.append(format(value, spec or ""))
+        except (TypeError, ValueError):
+            out.append(str(value))
+    return "".join(out)
 
 
 def placeholders(text: str) -> list[str]:

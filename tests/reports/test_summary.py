@@ -717,3 +717,11 @@ def test_request_rule_fires_for_each_level_and_clock_with_a_breach(
         f"本期受理服务请求 {len(rows)} 件，已解决 {resolved} 件；"
         f"服务请求 SLA 时限超时 {missed} 项。"
     )
+
+
+def test_texts_are_filled_with_formats_and_empty_figures_never_evaluated() -> None:
+    fields = {"share": 91.456, "growth": None, "volume": "/data", "n": 3}
+    assert rec.fill("{volume}: {share:.1f} %, {growth:.2f}/30 d", fields) == (
+        "/data: 91.5 %, —/30 d"
+    )
+    assert rec.fill("{volume:.1f} {{literal}} {n:d}", fields) == "/data {literal} 3"
