@@ -7,6 +7,7 @@ by hand. Only the bulk history (readings, past rounds) is inserted in batches:
 
 - ``registry``: site, rooms, racks, assets, lines, prefixes, addresses, links (``site.yaml``);
 - ``history``: the monitors of the simulated devices and their readings' history;
+- ``outages``: the monitors' state changes (a few outages, one inside a maintenance window);
 - ``desk``: alerts in every state, incidents, a maintenance window (``desk.yaml``);
 - ``emitters``: the past week of the devices' SNMP traps and syslog, through the receivers' own
   writers (their alerts raised and cleared as the live demo's are);
@@ -36,7 +37,7 @@ from assets.models import Asset
 from opskit import db
 from opskit.audit import acting_as
 from opskit.db import utcnow
-from opskit.demo import devices, emitters, patrol
+from opskit.demo import devices, emitters, outages, patrol
 from opskit.demo.datafiles import load
 from opskit.demo.desk import seed_alerts
 from opskit.demo.history import (
@@ -120,6 +121,8 @@ def seed(
         sess.commit()
         built.counts["readings"] = seed_readings(built, now, days)
         sess.commit()
+        built.counts["flips"] = outages.seed(built, now, days)
+        sess.commit()
         built.counts.update(seed_alerts(built, now, history_scale))
         sess.commit()
         built.counts.update(emitters.seed_history(now, TALK_DAYS, devices.addresses()))
@@ -144,6 +147,7 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "links": "links",
         "monitors": "monitors",
         "readings": "readings",
+        "flips": "monitor state changes",
         "alerts": "alerts",
         "incidents": "incidents",
         "traps": "SNMP traps",

@@ -175,6 +175,7 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
         "月度概况",  # a quarter: its months side by side
         "告警统计",
         "SLA 达成",
+        "响应时间统计",  # mean, p90 and within SLA per urgency
         "告警明细",
         "事件",
         "保修到期",
