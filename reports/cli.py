@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from opskit.i18n import site_tz
 from opskit.outputs import OutputFile, OutputPathError
+from reports import recommendations
 from reports.build import ReportError, build_pack
 from reports.periods import PeriodError, parse_period
 from reports.schedule import run_due
@@ -44,6 +45,20 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return ""
+
+
+@report_cli.command("rules")
+def rules_cmd() -> None:
+    """Check the recommendation rules (shipped and <instance>/recommendations.yaml) and list
+    them."""
+    try:
+        found = recommendations.load(recommendations.instance_file())
+    except recommendations.RecommendationError as exc:
+        raise click.ClickException(str(exc)) from None
+    for rule in found:
+        where = ", ".join(f"{c.figure} {c.op} {c.bound}" for c in rule.conditions)
+        condition = f" where {where}" if where else ""
+        click.echo(f"{rule.id}: {rule.priority}, on {rule.when}{condition} ({rule.origin})")
 
 
 @report_cli.command("schedule")

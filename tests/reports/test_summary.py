@@ -725,3 +725,26 @@ def test_texts_are_filled_with_formats_and_empty_figures_never_evaluated() -> No
         "/data: 91.5 %, —/30 d"
     )
     assert rec.fill("{volume:.1f} {{literal}} {n:d}", fields) == "/data {literal} 3"
+
+
+def test_rules_command_lists_the_rules_and_names_a_bad_file(app: Flask) -> None:
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from opskit.cli import cli
+
+    runner, info = CliRunner(), ScriptInfo(create_app=lambda: app)
+    shipped = runner.invoke(cli, ["report", "rules"], obj=info)
+    assert shipped.exit_code == 0, shipped.output
+    listed = [line.split(":")[0] for line in shipped.output.splitlines()]
+    assert listed == [r.id for r in rec.load()] and len(listed) == len(CASES)
+    assert "R-STOR-01: high, on storage.volume_use where used_pct min 90" in shipped.output
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    path = write_rules(instance / rec.INSTANCE_FILE, [{"id": "R-STOR-01", "when": "x.y"}])
+    try:
+        bad = runner.invoke(cli, ["report", "rules"], obj=info)
+    finally:
+        path.unlink()
+    assert bad.exit_code == 1
+    assert f"{path}: rule R-STOR-01: priority: expected one of high, medium, low" in bad.output
