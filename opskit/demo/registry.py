@@ -68,7 +68,7 @@ def _rack_assets(rack: str, number: int, serial: int, servers: list[int]) -> lis
                 "height": 0,
                 "ip": _ip(10, 10, 2, serial),
                 "host": f"zj-pdu-{rack.lower()}",
-                "specs": {"rated_current_a": 16},  # AP8959EU3: 16 A (the PDU load sheet)
+                "specs": {"额定电流（A）": 16},  # AP8959EU3: 16 A (the PDU load sheet)
             }
         ),
     ]

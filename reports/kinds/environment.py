@@ -14,7 +14,8 @@ pack's "as of" time:
   alerts (the ``ups.on_battery`` rule on the readings and the traps' ``ups_on_battery``
   condition; overlapping ones of one UPS merged into one episode);
 - PDU 负载: per rack PDU, the 95th percentile and peak of its current against its rated
-  current (the asset's ``rated_current_a`` spec; "unknown" without one) and of its power.
+  current (the asset's spec 额定电流（A）, also read as ``rated_current_a`` and other
+  spellings; "unknown" without one) and of its power.
 
 Every figure is aggregated in SQL by ``monitors.queries`` (``range_stats``, ``percentile``:
 5-minute rollups, hourly ones for older months, the raw readings where no rollup exists).
@@ -22,6 +23,8 @@ Every figure is aggregated in SQL by ``monitors.queries`` (``range_stats``, ``pe
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +47,10 @@ BATTERY_LOW_RULE = "ups.battery_low"
 LOAD = "ups.output.load_percent"
 #: a UPS or PDU above this share of its capacity (95th percentile) is highlighted
 HIGH_LOAD = 80.0
-RATED_CURRENT_SPEC = "rated_current_a"
+#: the spec keys a PDU's rated current is read from (compared by ``_fold``)
+RATED_CURRENT_KEYS = frozenset(
+    ("额定电流", "额定电流a", "ratedcurrent", "ratedcurrenta", "额定电流安", "ratedamps")
+)
 
 
 @dataclass(frozen=True)
@@ -207,14 +213,23 @@ def _pdu_rows(start: datetime, until: datetime) -> list[dict[str, Any]]:
     return rows
 
 
+def _fold(name: str) -> str:
+    """A spec key compared without width, case, blanks, ``_``/``-`` and brackets."""
+    text = unicodedata.normalize("NFKC", str(name))
+    return re.sub(r"[\s_\-()]+", "", text).casefold()
+
+
 def _rating(specs: dict[str, Any]) -> float | None:
-    """The PDU's rated current in amperes from its specs, when it is a positive number."""
-    value = specs.get(RATED_CURRENT_SPEC)
-    try:
-        rated = float(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
+    """The PDU's rated current in amperes from its specs (额定电流（A）, rated_current_a ...),
+    when it is a positive number."""
+    value = next((v for k, v in specs.items() if _fold(k) in RATED_CURRENT_KEYS), None)
+    if value is None or isinstance(value, bool):
         return None
-    return rated if rated and rated > 0 else None
+    try:
+        rated = float(str(value).upper().removesuffix("A").strip())
+    except ValueError:
+        return None
+    return rated if rated > 0 else None
 
 
 def gather(ctx: Context) -> Environment:

@@ -93,7 +93,7 @@ def seed() -> dict[str, Any]:
         name="机柜 PDU",
         rack=rack_a,
         room=room_a,
-        specs={"rated_current_a": 16},
+        specs={"额定电流(A)": "16 A"},
     )
     factories.asset("PDU-B01", kind="pdu", name="无额定 PDU", rack=rack_b, room=room_b)
     times = slots()
