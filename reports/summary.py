@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from opskit.xlsx.writer import Col, Sheet
@@ -165,6 +166,11 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]] | None] = {
 }
 
 
+def _spaced(note: str) -> str:
+    """A note following a sentence: after a space in English, straight after 。 in Chinese."""
+    return note if not note or not str(get_locale() or "zh").startswith("zh") else note.strip()
+
+
 def sentences(ctx: Context, findings: list[Finding]) -> list[str]:
     """The summary's sentences: the period, then one section per summary finding present."""
     out = [
@@ -174,7 +180,7 @@ def sentences(ctx: Context, findings: list[Finding]) -> list[str]:
             first=ctx.period.first_day.isoformat(),
             last=ctx.period.last_day.isoformat(),
         )
-        + as_of_note(ctx)
+        + _spaced(as_of_note(ctx))
     ]
     summaries = [f for f in findings if f.is_summary]
     known = [key for key in SECTIONS if any(f.key == key for f in summaries)]
@@ -205,14 +211,14 @@ def evidence(f: Finding) -> str:
     """A recommendation's evidence in words: subject, metric, value, period."""
     if f.subject:
         return _(
-            "%(subject)s: %(metric)s %(value)s (%(period)s)",
+            "%(subject)s: %(metric)s %(value)s; %(period)s",
             subject=f.subject,
             metric=f.metric,
             value=_value(f),
             period=f.period.strip(),
         )
     return _(
-        "%(metric)s %(value)s (%(period)s)",
+        "%(metric)s %(value)s; %(period)s",
         metric=f.metric,
         value=_value(f),
         period=f.period.strip(),

@@ -28,7 +28,7 @@ from opskit.alerts.wording import human_duration, rule_titles
 from opskit.sla import CLOCKS, clock_state
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
-from reports.kinds.base import Context, Kind, as_of_note, local_time, minutes, period_words
+from reports.kinds.base import Context, Kind, local_time, minutes, period_as_of
 from reports.kinds.response_times import response_rows, response_sheet
 
 #: an asset with at least this many alerts in the period is a finding (``alerts.repeated``)
@@ -273,7 +273,7 @@ def findings(ctx: Context) -> list[Finding]:
     ``alerts.repeated`` per asset with two alerts or more (count, tag, name) and
     ``incidents.summary`` (count, worst: the worst incidents in words, by grade then time open)."""
     judged = _judged(ctx)
-    period = period_words(ctx) + as_of_note(ctx)
+    period = period_as_of(ctx)
     names = _clock_names()
     counts = Counter(a.urgency for a in judged.alerts)
     onsite: Counter[str] = Counter()

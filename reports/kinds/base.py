@@ -92,6 +92,16 @@ def period_words(ctx: Context) -> str:
     return ctx.period.zh if str(get_locale() or "zh").startswith("zh") else ctx.period.text
 
 
+def period_as_of(ctx: Context) -> str:
+    """The period in words and, while it is still running, the instant its states were taken
+    (a finding's period): 2026年第4季度（截至 2026-12-06 19:36）."""
+    words = period_words(ctx)
+    if not ctx.running:
+        return words
+    moment = ctx.as_of.astimezone(ctx.period.tz).strftime("%Y-%m-%d %H:%M")
+    return _("%(period)s (as of %(time)s)", period=words, time=moment)
+
+
 def as_of_note(ctx: Context) -> str:
     """A sheet note's ending while the period is still running: when its states were taken."""
     if not ctx.running:

@@ -31,7 +31,7 @@ from assets.queries import (
 from monitors.queries import volume_usage
 from opskit.xlsx.writer import INT, NUMBER, Col, Sheet
 from reports.findings import Finding
-from reports.kinds.base import Context, Kind, as_of_note, labeller, period_words
+from reports.kinds.base import Context, Kind, as_of_note, labeller, period_as_of
 
 NEAR_FULL = 85.0  # percent, like the storage.full alert rule's warning
 GB = 1024**3
@@ -177,7 +177,7 @@ def findings(ctx: Context) -> list[Finding]:
     limit)."""
     _ids, volumes = _volumes(ctx)
     assets = {a.id: a for a in assets_by_ids(sorted({asset_id for asset_id, _v in volumes}))}
-    period = period_words(ctx) + as_of_note(ctx)
+    period = period_as_of(ctx)
     out = []
     near = 0
     for (asset_id, volume), use in sorted(volumes.items()):

@@ -26,7 +26,7 @@ from inspections.queries import checklists, findings_between, logbook_counts, ro
 from opskit.people import full_name
 from opskit.xlsx.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
-from reports.kinds.base import Context, Kind, as_of_note, local_time, period_words
+from reports.kinds.base import Context, Kind, local_time, period_as_of
 
 
 def _days(ctx: Context) -> list[dict[str, Any]]:
@@ -202,7 +202,7 @@ def findings(ctx: Context) -> list[Finding]:
     planned = sum(r["planned"] for r in days)
     done = sum(r["done"] for r in days)
     missed = sum(r["missed"] for r in days)
-    period = period_words(ctx) + as_of_note(ctx)
+    period = period_as_of(ctx)
     figures = {
         "planned": planned,
         "done": done,

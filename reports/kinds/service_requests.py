@@ -45,7 +45,7 @@ from opskit.servicedesk import queries as desk
 from opskit.sla import REQUEST_CLOCKS, Level, Policy
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
-from reports.kinds.base import Context, Kind, as_of_note, labeller, local_time, period_words
+from reports.kinds.base import Context, Kind, labeller, local_time, period_as_of
 
 #: the annual summary lists an asset or a category asked about more than this many times
 RECURRING_OVER = 3
@@ -579,7 +579,7 @@ def findings(ctx: Context) -> list[Finding]:
     requests, views = _requests(ctx)
     policy = current_policy()
     clock_word = labeller(desk.request_words().clocks)
-    period = period_words(ctx) + as_of_note(ctx)
+    period = period_as_of(ctx)
     counts = _sla_counts(views, policy)
     levels = {lv.number: lv for lv in policy.request_levels}
     out = []

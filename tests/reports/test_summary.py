@@ -307,11 +307,11 @@ def test_summary_sentences_and_recommendations_of_a_seeded_quarter(
     words = [r[3] for r in rows]
     assert words == sorted(words, key=["高", "中", "低"].index)
     evidence = {r[0]: r[2] for r in rows}
-    assert evidence["R-STOR-01"] == "文件服务器 (SRV-B)：卷 /logs 使用率 95%（2026年第3季度）"
-    assert evidence["R-WAR-01"] == "旧服务器 (OLD-1)：保修截止 2026-09-01（截至 2026-09-30）"
+    assert evidence["R-STOR-01"] == "文件服务器 (SRV-B)：卷 /logs 使用率 95%；2026年第3季度"
+    assert evidence["R-WAR-01"] == "旧服务器 (OLD-1)：保修截止 2026-09-01；截至 2026-09-30"
     assert evidence["R-LOAD-01"] == (
-        f"数据库服务器 (SRV-DB)：CPU最可能达到限值的日期 {db_cross}"
-        "（2026-07-02 至 2026-09-30 的日峰值）"
+        f"数据库服务器 (SRV-DB)：CPU最可能达到限值的日期 {db_cross}；"
+        "2026-07-02 至 2026-09-30 的日峰值"
     )
     assert evidence["R-PAT-02"].startswith("A机房：冷通道温度 31")
 
@@ -748,3 +748,45 @@ def test_rules_command_lists_the_rules_and_names_a_bad_file(app: Flask) -> None:
         path.unlink()
     assert bad.exit_code == 1
     assert f"{path}: rule R-STOR-01: priority: expected one of high, medium, low" in bad.output
+
+
+def test_a_period_still_running_says_as_of_when(db_app: Flask, tmp_path: Path) -> None:
+    """Built on 2026-08-20 10:30 (site time): the summary's first sentence and the evidence
+    say the instant the states were taken; warranties are judged on that day."""
+    out, now = tmp_path / "pack.xlsx", local("2026-08-20 10:30")
+    with db_app.test_request_context("/"):
+        factories.asset("OLD-1", name="旧服务器", warranty_end=date(2026, 8, 1))
+        factories.asset("SOON-1", name="存储阵列", warranty_end=date(2026, 9, 30))
+        srv = factories.asset("SRV-X", name="应用服务器")
+        db.session().flush()
+        for at, used in (("2026-08-10 10:00", 92.0), ("2026-08-25 10:00", 70.0)):  # 2nd: later
+            db.session().add(
+                Reading(
+                    asset_id=srv.id,
+                    metric="host.storage.used_percent",
+                    instance="/data",
+                    at=local(at),
+                    value=used,
+                )
+            )
+        db.session().commit()
+        build_pack(parse_period("2026Q3", TZ), out, ["warranty", "config_storage"], now=now)
+    lines, _header, rows = summary_of(out)
+    assert lines[0] == (
+        "本报告覆盖2026年第3季度（2026-07-01 至 2026-09-30）。本期尚未结束：截至 2026-08-20 10:30。"
+    )
+    assert "截至 2026-08-20，已过保设备 1 台，90 天内到期 1 台。" in lines
+    assert [(r[0], r[1], r[2]) for r in rows if r[0] == "R-STOR-01"] == [
+        (
+            "R-STOR-01",
+            "应用服务器 (SRV-X) 的卷 /data 已使用 92.0%：请立即清理或扩容。",
+            "应用服务器 (SRV-X)：卷 /data 使用率 92%；2026年第3季度（截至 2026-08-20 10:30）",
+        )
+    ]
+    assert [(r[0], r[1]) for r in rows if r[0] != "R-STOR-01"] == [
+        ("R-WAR-01", "旧服务器 (OLD-1) 的保修已于 2026-08-01 到期（19 天前）：请续保或安排更换。"),
+        (
+            "R-WAR-02",
+            "存储阵列 (SOON-1) 的保修将于 2026-09-30 到期（还有 41 天）：请尽早办理续保。",
+        ),
+    ]
