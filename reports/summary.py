@@ -101,11 +101,12 @@ def _load(f: dict[str, Any]) -> list[str]:
     out = [
         _(
             "Of %(assets)s core servers and databases, %(crossing)s resources are forecast to "
-            "reach their limit (%(soon)s within 180 days), %(above)s are already above it and "
-            "%(insufficient)s have too little data for a forecast.",
+            "reach their limit (%(soon)s within %(days)s days), %(above)s are already above it "
+            "and %(insufficient)s have too little data for a forecast.",
             assets=f["assets"],
             crossing=f["crossing"],
             soon=f["crossing_soon"],
+            days=f["soon_days"],
             above=f["above"],
             insufficient=f["insufficient"],
         )

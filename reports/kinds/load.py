@@ -50,6 +50,7 @@ from reports.kinds.base import Context, Kind, labeller, period_words
 from reports.kinds.load_forecast import (
     LIMIT_LINE,
     LIMITS,
+    SOON_DAYS,
     Drawn,
     forecast_sheet,
     forecast_state,
@@ -516,8 +517,8 @@ def findings(ctx: Context) -> list[Finding]:
     ``load.forecast_limit`` (crossing its limit: resource, limit, unit, likeliest, earliest,
     latest, days_left from the "as of" day, growth per 30 days), ``load.above_limit``
     (resource, limit, unit), ``load.insufficient_data`` (resource, days, needed); per asset
-    without values ``load.no_data``; and ``load.summary`` (assets, crossing_soon, above,
-    insufficient, no_data)."""
+    without values ``load.no_data``; and ``load.summary`` (assets, crossing, crossing_soon
+    within soon_days, above, insufficient, no_data)."""
     assets, stats, results = _computed(ctx)
     names = family_names()
     today = ctx.as_of_day
@@ -609,6 +610,7 @@ def findings(ctx: Context) -> list[Finding]:
                 "crossing_soon": sum(
                     1 for f in results.values() if f.state == fc.CROSSES and soon(f)
                 ),
+                "soon_days": SOON_DAYS,
                 "crossing": counted.count("load.forecast_limit"),
                 "above": counted.count("load.above_limit"),
                 "insufficient": counted.count("load.insufficient_data"),
