@@ -30,7 +30,8 @@ from assets import queries as registry
 from monitors import queries as monitors
 from opskit.alerts import queries as desk
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
-from reports.kinds.base import Context, Kind, as_of_note, local_time
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, as_of_note, local_time, period_words
 
 ZERO = timedelta(0)
 APPLICATION_KINDS = ("http", "tcp")
@@ -170,6 +171,7 @@ def gather(ctx: Context) -> Availability:
                 "monitored_h": _hours(judged),
                 "up_h": _hours(spent["up"]),
                 "down_h": _hours(spent["down"]),
+                "down_min": _minutes(spent["down"]),
                 "maintenance_h": _hours(maintenance),
                 "no_data_h": _hours(until - start - judged - maintenance),
                 "percent": spent["up"] / judged if judged > ZERO else None,
@@ -204,8 +206,12 @@ def core_availability(found: Availability) -> float | None:
     return up / judged if judged else None
 
 
+def _gathered(ctx: Context) -> Availability:
+    return ctx.once("availability", lambda: gather(ctx))
+
+
 def availability(ctx: Context) -> list[Sheet]:
-    found = gather(ctx)
+    found = _gathered(ctx)
     core = core_availability(found)
     if core is not None:
         ctx.headline[_("Core device availability %")] = round(core * 100, 3)
@@ -279,4 +285,68 @@ def availability(ctx: Context) -> list[Sheet]:
     ]
 
 
-KIND = Kind(_l("Uptime"), availability)
+def findings(ctx: Context) -> list[Finding]:
+    """``availability.summary`` (its sentence as ``text``; core_pct, checks, outages,
+    windows) and, per check below the 99.9 % target, ``availability.below_target`` (category,
+    tag, name, check, availability_pct, target_pct, outages, down_minutes, longest)."""
+    found = _gathered(ctx)
+    period = period_words(ctx) + as_of_note(ctx)
+    core = core_availability(found)
+    outages = sum(r["outages"] for r in found.rows)
+    if core is None:
+        text = _("No core device had a monitor with state changes in the period.")
+    else:
+        pct = f"{core * 100:.3f}"
+        text = _(
+            "Core devices were available %(pct)s %% of the time judged (%(checks)s checks); "
+            "%(outages)s outages counted; %(windows)s maintenance windows excluded.",
+            pct=pct,
+            checks=sum(1 for r in found.rows if r["key"] == CORE),
+            outages=outages,
+            windows=len(found.windows),
+        )
+    out = [
+        Finding(
+            key="availability.summary",
+            subject="",
+            metric=_("Core device availability %"),
+            value=None if core is None else round(core * 100, 3),
+            period=period,
+            figures={
+                "text": text,
+                "core_pct": None if core is None else round(core * 100, 3),
+                "checks": len(found.rows),
+                "outages": outages,
+                "windows": len(found.windows),
+            },
+        )
+    ]
+    for r in found.rows:
+        if r["percent"] is None or r["percent"] >= TARGET:
+            continue
+        pct = round(r["percent"] * 100, 3)
+        out.append(
+            Finding(
+                key="availability.below_target",
+                subject=f"{r['name']} ({r['tag']})",
+                metric=_("Availability"),
+                value=pct,
+                period=period,
+                figures={
+                    "category": r["category"],
+                    "tag": r["tag"],
+                    "name": r["name"],
+                    "check": r["check"],
+                    "availability_pct": pct,
+                    "target_pct": round(TARGET * 100, 1),
+                    "outages": r["outages"],
+                    "down_minutes": r["down_min"],
+                    "longest": r["longest"],
+                },
+                severity=int((TARGET - r["percent"]) * 100000),
+            )
+        )
+    return out
+
+
+KIND = Kind(_l("Uptime"), availability, findings=findings)

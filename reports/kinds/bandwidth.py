@@ -23,7 +23,8 @@ from flask_babel import lazy_gettext as _l
 from assets import queries as registry
 from monitors import queries as monitors
 from opskit.xlsx.writer import NUMBER, PERCENT, Col, Sheet
-from reports.kinds.base import Context, Kind, as_of_note
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, as_of_note, period_words
 
 IN, OUT = "if.in_bps", "if.out_bps"
 MBPS = 1_000_000
@@ -109,8 +110,12 @@ def gather(ctx: Context) -> Bandwidth:
     return found
 
 
+def _gathered(ctx: Context) -> Bandwidth:
+    return ctx.once("bandwidth", lambda: gather(ctx))
+
+
 def bandwidth(ctx: Context) -> list[Sheet]:
-    found = gather(ctx)
+    found = _gathered(ctx)
     return [
         Sheet(
             _("Line bandwidth"),
@@ -140,4 +145,38 @@ def bandwidth(ctx: Context) -> list[Sheet]:
     ]
 
 
-KIND = Kind(_l("Line bandwidth"), bandwidth)
+def findings(ctx: Context) -> list[Finding]:
+    """Per line and direction whose 95th percentile is above 80 % of its bandwidth,
+    ``bandwidth.p95_high`` (tag, name, direction, p95, capacity, use_pct, port)."""
+    found = _gathered(ctx)
+    period = period_words(ctx) + as_of_note(ctx)
+    words = {"in": _("inbound"), "out": _("outbound")}
+    out = []
+    for r in found.rows:
+        for key in ("in", "out"):
+            share = r[f"{key}_share"]
+            if share is None or share <= HIGH_USE:
+                continue
+            out.append(
+                Finding(
+                    key="bandwidth.p95_high",
+                    subject=f"{r['name']} ({r['tag']})",
+                    metric=_("95th percentile of bandwidth"),
+                    value=round(share * 100, 1),
+                    period=period,
+                    figures={
+                        "tag": r["tag"],
+                        "name": r["name"],
+                        "direction": words[key],
+                        "p95": r[f"{key}_p95"],
+                        "capacity": r["capacity"],
+                        "use_pct": round(share * 100, 1),
+                        "port": r["port"],
+                    },
+                    severity=int(share * 100),
+                )
+            )
+    return out
+
+
+KIND = Kind(_l("Line bandwidth"), bandwidth, findings=findings)

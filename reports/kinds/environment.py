@@ -23,243 +23,21 @@ Every figure is aggregated in SQL by ``monitors.queries`` (``range_stats``, ``pe
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from assets import queries as registry
-from inspections import queries as patrol
-from monitors import queries as monitors
-from opskit.alerts import queries as desk
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
-from reports.kinds.base import Context, Kind, as_of_note, local_time
-
-TEMPERATURE, HUMIDITY = "env.temperature_c", "env.humidity_percent"
-CHECKLIST = "room_environment"
-ON_BATTERY_RULE, ON_BATTERY_CONDITION = "ups.on_battery", ".ups_on_battery"
-BATTERY_LOW_RULE = "ups.battery_low"
-LOAD = "ups.output.load_percent"
-#: a UPS or PDU above this share of its capacity (95th percentile) is highlighted
-HIGH_LOAD = 80.0
-#: the spec keys a PDU's rated current is read from (compared by ``_fold``)
-RATED_CURRENT_KEYS = frozenset(
-    ("额定电流", "额定电流a", "ratedcurrent", "ratedcurrenta", "额定电流安", "ratedamps")
-)
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, as_of_note, period_words
+from reports.kinds.environment_data import HIGH_LOAD, HUMIDITY, TEMPERATURE, Environment, gather
 
 
-@dataclass(frozen=True)
-class Episode:
-    asset_id: int
-    start: datetime
-    end: datetime | None  # None: still on battery at the as-of time
-
-    def minutes(self, until: datetime) -> float:
-        return round(((self.end or until) - self.start).total_seconds() / 60, 1)
-
-
-@dataclass
-class Environment:
-    """What the kind found; the sheets and the findings are made from it."""
-
-    start: datetime
-    until: datetime
-    rooms: list[dict[str, Any]] = field(default_factory=list)
-    ups: list[dict[str, Any]] = field(default_factory=list)
-    episodes: list[dict[str, Any]] = field(default_factory=list)
-    pdus: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _hours(seconds: float) -> float:
-    return round(seconds / 3600, 2)
-
-
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def merge_episodes(alerts: Iterable[Any], until: datetime) -> list[Episode]:
-    """On-battery alerts as episodes per UPS, overlapping or touching ones merged; an alert
-    still open at ``until`` runs to it (``end`` None)."""
-    by_asset: dict[int, list[tuple[datetime, datetime | None]]] = {}
-    for alert in alerts:
-        if alert.asset_id is None:
-            continue
-        end = alert.resolved_at if alert.resolved_at and alert.resolved_at < until else None
-        by_asset.setdefault(alert.asset_id, []).append((alert.first_seen, end))
-    out = []
-    for asset_id, spans in by_asset.items():
-        spans.sort(key=lambda s: s[0])
-        start, end = spans[0]
-        for s, e in spans[1:]:
-            if end is None or s <= end:
-                end = None if end is None or e is None else max(end, e)
-                continue
-            out.append(Episode(asset_id, start, end))
-            start, end = s, e
-        out.append(Episode(asset_id, start, end))
-    return sorted(out, key=lambda e: (e.start, e.asset_id))
-
-
-def _room_rows(start: datetime, until: datetime) -> list[dict[str, Any]]:
-    rooms = registry.all_rooms()
-    by_room: dict[int, list[int]] = {}
-    for asset in registry.assets_for_report():
-        if asset.room_id is not None:
-            by_room.setdefault(asset.room_id, []).append(asset.id)
-    room_ids = [r.id for r in rooms]
-    limits = {
-        TEMPERATURE: patrol.room_reading_limits(CHECKLIST, TEMPERATURE, room_ids) or {},
-        HUMIDITY: patrol.room_reading_limits(CHECKLIST, HUMIDITY, room_ids) or {},
-    }
-    span = (until - start).total_seconds()
-    words = {TEMPERATURE: (_("Temperature"), "°C"), HUMIDITY: (_("Relative humidity"), "%RH")}
-    rows = []
-    for room in rooms:
-        for metric in (TEMPERATURE, HUMIDITY):
-            bound = limits[metric].get(room.id)
-            low = bound.normal_min if bound is not None else None
-            high = bound.normal_max if bound is not None else None
-            stats = monitors.range_stats(
-                by_room.get(room.id, []), [metric], start, until, low, high
-            )
-            if not stats.readings:
-                continue
-            word, unit = words[metric]
-            rows.append(
-                {
-                    "room_id": room.id,
-                    "metric": metric,
-                    "site": room.site.name,
-                    "room": room.name,
-                    "measure": word,
-                    "unit": unit,
-                    "low_limit": low,
-                    "high_limit": high,
-                    "min": _round(stats.low),
-                    "mean": _round(stats.mean),
-                    "max": _round(stats.high),
-                    "outside_h": _hours(stats.outside_s),
-                    "outside_share": stats.outside_s / span if span > 0 else None,
-                    "readings": stats.readings,
-                }
-            )
-    return rows
-
-
-def _where(asset: Any) -> str:
-    room = asset.room.name if asset.room else ""
-    return " / ".join(x for x in (room, asset.rack.name if asset.rack else "") if x)
-
-
-def _ups_rows(start: datetime, until: datetime, episodes: list[Episode]) -> list[dict[str, Any]]:
-    low_alerts: dict[int, int] = {}
-    for alert in desk.alerts_overlapping(start, until, [BATTERY_LOW_RULE]):
-        if alert.asset_id is not None:
-            low_alerts[alert.asset_id] = low_alerts.get(alert.asset_id, 0) + 1
-    rows = []
-    for ups in registry.assets_for_report(["ups"]):
-        ids = [ups.id]
-        load = monitors.percentile(ids, [LOAD], start, until)
-        charge = monitors.range_stats(ids, ["ups.battery.charge_percent"], start, until)
-        runtime = monitors.range_stats(ids, ["ups.battery.runtime_minutes"], start, until)
-        heat = monitors.range_stats(ids, ["ups.battery.temperature_c"], start, until)
-        mine = [e for e in episodes if e.asset_id == ups.id]
-        rows.append(
-            {
-                "asset_id": ups.id,
-                "tag": ups.asset_tag,
-                "name": ups.name,
-                "location": _where(ups),
-                "load_p95": _round(load.value) if load else None,
-                "load_peak": _round(load.peak) if load else None,
-                "charge_min": _round(charge.low),
-                "runtime_min": _round(runtime.low),
-                "battery_temp_max": _round(heat.high),
-                "battery_low": low_alerts.get(ups.id, 0),
-                "episodes": len(mine),
-                "battery_minutes": round(sum(e.minutes(until) for e in mine), 1),
-            }
-        )
-    return rows
-
-
-def _pdu_rows(start: datetime, until: datetime) -> list[dict[str, Any]]:
-    rows = []
-    for pdu in registry.assets_for_report(["pdu"]):
-        ids = [pdu.id]
-        current = monitors.percentile(ids, ["pdu.current_a"], start, until)
-        power = monitors.percentile(ids, ["pdu.power_w"], start, until)
-        rated = _rating(pdu.specs or {})
-        share = current.value / rated if current and rated else None
-        rows.append(
-            {
-                "tag": pdu.asset_tag,
-                "name": pdu.name,
-                "rack": pdu.rack.name if pdu.rack else "",
-                "room": pdu.room.name if pdu.room else "",
-                "rated": rated if rated is not None else _("unknown"),
-                "current_p95": _round(current.value, 2) if current else None,
-                "current_peak": _round(current.peak, 2) if current else None,
-                "share": share,
-                "power_p95": _round(power.value, 0) if power else None,
-            }
-        )
-    return rows
-
-
-def _fold(name: str) -> str:
-    """A spec key compared without width, case, blanks, ``_``/``-`` and brackets."""
-    text = unicodedata.normalize("NFKC", str(name))
-    return re.sub(r"[\s_\-()]+", "", text).casefold()
-
-
-def _rating(specs: dict[str, Any]) -> float | None:
-    """The PDU's rated current in amperes from its specs (额定电流（A）, rated_current_a ...),
-    when it is a positive number."""
-    value = next((v for k, v in specs.items() if _fold(k) in RATED_CURRENT_KEYS), None)
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        rated = float(str(value).upper().removesuffix("A").strip())
-    except ValueError:
-        return None
-    return rated if rated > 0 else None
-
-
-def gather(ctx: Context) -> Environment:
-    """The period's environment and power figures (one pass over the data)."""
-    start = ctx.period.start
-    until = max(start, min(ctx.period.end, ctx.as_of))
-    found = Environment(start, until)
-    found.rooms = _room_rows(start, until)
-    alerts = desk.alerts_overlapping(start, until, [ON_BATTERY_RULE], ON_BATTERY_CONDITION)
-    episodes = merge_episodes(alerts, until)
-    found.ups = _ups_rows(start, until, episodes)
-    names = {row["asset_id"]: row for row in found.ups}
-    for e in episodes:
-        ups = names.get(e.asset_id)
-        found.episodes.append(
-            {
-                "tag": ups["tag"] if ups else "",
-                "name": ups["name"] if ups else "",
-                "start": local_time(max(e.start, start), ctx),
-                "end": local_time(e.end, ctx),
-                "minutes": Episode(e.asset_id, max(e.start, start), e.end).minutes(until),
-                "state": _("ended") if e.end is not None else _("still on battery"),
-            }
-        )
-    found.pdus = _pdu_rows(start, until)
-    return found
+def _gathered(ctx: Context) -> Environment:
+    return ctx.once("environment", lambda: gather(ctx))
 
 
 def environment(ctx: Context) -> list[Sheet]:
-    found = gather(ctx)
+    found = _gathered(ctx)
     ctx.headline[_("Room time outside temperature/humidity limits (hours)")] = round(
         sum(r["outside_h"] for r in found.rooms), 2
     )
@@ -357,4 +135,149 @@ def environment(ctx: Context) -> list[Sheet]:
     ]
 
 
-KIND = Kind(_l("Machine-room environment and power"), environment)
+def _summary(found: Environment) -> str:
+    """The 综述's sentence on the rooms and the power, in the workbook's language."""
+    temps = [r for r in found.rooms if r["metric"] == TEMPERATURE]
+    parts = []
+    if temps:
+        parts.append(
+            _(
+                "Machine-room temperature ranged from %(low)s to %(high)s °C; readings were "
+                "outside the limits for %(hours)s hours in all (temperature and humidity).",
+                low=min(r["min"] for r in temps),
+                high=max(r["max"] for r in temps),
+                hours=round(sum(r["outside_h"] for r in found.rooms), 2),
+            )
+        )
+    if found.ups:
+        minutes = round(sum(r["battery_minutes"] for r in found.ups), 1)
+        loads = [r["load_p95"] for r in found.ups if r["load_p95"] is not None]
+        parts.append(
+            _(
+                "The UPSes ran on battery %(n)s times (%(minutes)s minutes in all); the highest "
+                "95th percentile of UPS load was %(load)s %%.",
+                n=len(found.episodes),
+                minutes=minutes,
+                load=max(loads) if loads else "—",
+            )
+        )
+    return " ".join(parts)
+
+
+def findings(ctx: Context) -> list[Finding]:
+    """``environment.summary`` (its sentence as ``text``; rooms, hours_outside, episodes,
+    battery_minutes), per room and measure with time outside the limits
+    ``environment.temperature_out_of_range`` / ``environment.humidity_out_of_range`` (room,
+    hours, share_pct, low, high, min, max, unit), per UPS with on-battery episodes
+    ``environment.ups_on_battery`` (tag, name, episodes, minutes, longest), per UPS whose load's
+    95th percentile is above 80 % ``environment.ups_load_high`` (tag, name, p95, peak), per PDU
+    above 80 % of its rating ``environment.pdu_overload`` (tag, name, rack, p95, rated,
+    load_pct)."""
+    found = _gathered(ctx)
+    period = period_words(ctx) + as_of_note(ctx)
+    out = [
+        Finding(
+            key="environment.summary",
+            subject="",
+            metric=_("Machine-room environment and power"),
+            value=len(found.episodes),
+            period=period,
+            figures={
+                "text": _summary(found),
+                "rooms": len({r["room_id"] for r in found.rooms}),
+                "hours_outside": round(sum(r["outside_h"] for r in found.rooms), 2),
+                "episodes": len(found.episodes),
+                "battery_minutes": round(sum(r["battery_minutes"] for r in found.ups), 1),
+            },
+        )
+    ]
+    keys = {
+        TEMPERATURE: "environment.temperature_out_of_range",
+        HUMIDITY: "environment.humidity_out_of_range",
+    }
+    for r in found.rooms:
+        if r["outside_h"] <= 0:
+            continue
+        out.append(
+            Finding(
+                key=keys[r["metric"]],
+                subject=r["room"],
+                metric=r["measure"],
+                value=r["outside_h"],
+                period=period,
+                figures={
+                    "room": r["room"],
+                    "hours": r["outside_h"],
+                    "share_pct": round((r["outside_share"] or 0) * 100, 2),
+                    "low": "—" if r["low_limit"] is None else r["low_limit"],
+                    "high": "—" if r["high_limit"] is None else r["high_limit"],
+                    "min": r["min"],
+                    "max": r["max"],
+                    "unit": r["unit"],
+                },
+                severity=int(r["outside_h"]) + 1,
+            )
+        )
+    for r in found.ups:
+        subject = f"{r['name']} ({r['tag']})"
+        if r["episodes"]:
+            longest = max(e["minutes"] for e in found.episodes if e["tag"] == r["tag"])
+            out.append(
+                Finding(
+                    key="environment.ups_on_battery",
+                    subject=subject,
+                    metric=_("On-battery episodes"),
+                    value=r["episodes"],
+                    period=period,
+                    figures={
+                        "tag": r["tag"],
+                        "name": r["name"],
+                        "episodes": r["episodes"],
+                        "minutes": r["battery_minutes"],
+                        "longest": longest,
+                    },
+                    severity=r["episodes"] * 10,
+                )
+            )
+        if r["load_p95"] is not None and r["load_p95"] > HIGH_LOAD:
+            out.append(
+                Finding(
+                    key="environment.ups_load_high",
+                    subject=subject,
+                    metric=_("Load 95th percentile %"),
+                    value=r["load_p95"],
+                    period=period,
+                    figures={
+                        "tag": r["tag"],
+                        "name": r["name"],
+                        "p95": r["load_p95"],
+                        "peak": r["load_peak"],
+                    },
+                    severity=int(r["load_p95"]),
+                )
+            )
+    for r in found.pdus:
+        if r["share"] is None or r["share"] * 100 <= HIGH_LOAD:
+            continue
+        out.append(
+            Finding(
+                key="environment.pdu_overload",
+                subject=f"{r['name']} ({r['tag']})",
+                metric=_("95th percentile of rating"),
+                value=round(r["share"] * 100, 1),
+                period=period,
+                figures={
+                    "tag": r["tag"],
+                    "name": r["name"],
+                    "rack": r["rack"],
+                    "p95": r["current_p95"],
+                    "rated": r["rated"],
+                    "load_pct": round(r["share"] * 100, 1),
+                },
+                severity=int(r["share"] * 100),
+            )
+        )
+    return out
+
+
+KIND = Kind(_l("Machine-room environment and power"), environment, findings=findings)

@@ -5,19 +5,22 @@ inside counts its part outside, and the sheet says so. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
 from flask import Flask
+from flask_babel import force_locale
 from pytest import approx
+from sqlalchemy import select
 
 from monitors.models import Monitor, StatusFlip
 from opskit import clock, db
 from opskit.alerts.models import MaintenanceWindow
 from reports.build import build_pack
+from reports.kinds import KINDS, Context
 from reports.periods import parse_period
 from tests import factories
 
@@ -213,3 +216,44 @@ def test_availability_excludes_maintenance_windows(db_app: Flask, tmp_path: Path
     front = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True)}
     assert front["核心设备可用率 %"] == round(100 * hours(sw_up) / hours(sw_up + sw_down), 3)
     assert front["计入的中断次数"] == 3
+
+
+def test_below_target_finding_fires_only_below_the_target(db_app: Flask) -> None:
+    def found() -> dict[str, list[Any]]:
+        ctx = Context(period=parse_period("2026Q3", TZ), now=NOW.astimezone(UTC), headline={})
+        out: dict[str, list[Any]] = {}
+        for f in KINDS["availability"].findings(ctx):  # type: ignore[misc]
+            out.setdefault(f.key, []).append(f)
+        return out
+
+    with db_app.test_request_context("/"), clock.frozen(NOW), force_locale("zh_CN"):
+        seed()
+        first = found()
+        # 40 counted minutes in 2205 judged hours: above 99.9 %
+        assert "availability.below_target" not in first
+        (summary,) = first["availability.summary"]
+        up = timedelta(hours=2205) - timedelta(minutes=40)
+        pct = round(100 * hours(up) / hours(up + timedelta(minutes=40)), 3)
+        assert summary.figures["core_pct"] == pct
+        assert summary.figures["text"].startswith(f"核心设备在统计时间内的可用率为 {pct:.3f} %")
+        assert "已排除维护窗口 2 个" in summary.figures["text"]
+        # four more hours down on 09-10: 280 minutes, below the target
+        sw = db.session().scalar(select(Monitor).where(Monitor.name == "SNMP 代理"))
+        assert sw is not None
+        flips(sw, ("2026-09-10 00:00", "up", "down"), ("2026-09-10 04:00", "down", "up"))
+        db.session().commit()
+        (below,) = found()["availability.below_target"]
+    up = timedelta(hours=2205) - timedelta(minutes=280)
+    pct = round(100 * (up / (up + timedelta(minutes=280))), 3)
+    assert below.subject == "核心交换机 (SW-CORE)"
+    assert below.figures == {
+        "category": "核心设备",
+        "tag": "SW-CORE",
+        "name": "核心交换机",
+        "check": "SNMP 代理",
+        "availability_pct": pct,
+        "target_pct": 99.9,
+        "outages": 3,
+        "down_minutes": 280.0,
+        "longest": 240.0,
+    }

@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 from flask import Flask
+from flask_babel import force_locale
 from pytest import approx
 
 from assets import services as registry
 from monitors.models import Reading, Resolution, Rollup
 from opskit import clock, db
 from reports.build import build_pack
+from reports.kinds import KINDS, Context
 from reports.periods import parse_period
 from tests import factories
 
@@ -124,3 +126,28 @@ def test_line_bandwidth(db_app: Flask, tmp_path: Path) -> None:
     assert cu[4:9] == (50, "RT-1 GE0/0/2", 10.0, None, approx(0.2))
     cm = rows["LINE-CM"]
     assert cm[4:6] == (None, None) and cm[6] is None and cm[12] == "未登记到设备端口的连接"
+
+
+def test_p95_high_finding_for_the_direction_above_80_percent(db_app: Flask) -> None:
+    with db_app.test_request_context("/"), clock.frozen(NOW), force_locale("zh_CN"):
+        got = seed()
+        ctx = Context(period=parse_period("2026Q3", TZ), now=NOW.astimezone(UTC), headline={})
+        found = KINDS["bandwidth"].findings(ctx)  # type: ignore[misc]
+    p_in, p_out = nearest_rank(got["in"], 0.95), nearest_rank(got["out"], 0.95)
+    assert p_in / (100 * MBPS) > 0.8 and p_out / (100 * MBPS) <= 0.8  # the seed's two sides
+    # LINE-CU: 10 Mbit/s of 50 (20 %); LINE-CM: no link: neither is a finding
+    assert [(f.key, f.subject, f.figures) for f in found] == [
+        (
+            "bandwidth.p95_high",
+            "电信专线 (LINE-CT)",
+            {
+                "tag": "LINE-CT",
+                "name": "电信专线",
+                "direction": "入向",
+                "p95": round(p_in / MBPS, 2),
+                "capacity": 100,
+                "use_pct": round(p_in / MBPS, 1),
+                "port": "RT-1 GE0/0/1",
+            },
+        )
+    ]

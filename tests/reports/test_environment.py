@@ -17,12 +17,14 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 from flask import Flask
+from flask_babel import force_locale
 from pytest import approx
 
 from monitors.models import Reading, Resolution, Rollup
 from opskit import clock, db
 from opskit.alerts.models import Alert
 from reports.build import build_pack
+from reports.kinds import KINDS, Context
 from reports.periods import parse_period
 from tests import factories
 
@@ -195,7 +197,7 @@ def test_environment_sheets(db_app: Flask, tmp_path: Path) -> None:
     assert ups[4] == max(loads)
     assert ups[5] == 100.0 - 6 - 0.5  # the lowest slot's minimum
     assert ups[6] is None and ups[7] is None  # no runtime, no battery temperature
-    assert ups[8:] == (1, 3, 30 + 40 + 12)  # battery-low alert; 20 + 40 + 12 minutes
+    assert ups[8:] == (1, 3, 20 + 40 + 12)  # a battery-low alert; minutes inside the quarter
 
     episodes = table(book["UPS电池供电记录"])
     assert [(r[2], r[3], r[4]) for r in episodes] == [
@@ -212,3 +214,39 @@ def test_environment_sheets(db_app: Flask, tmp_path: Path) -> None:
     assert pdus["PDU-A01"][:5] == ("A机房", "A01", "PDU-A01", "机柜 PDU", 16)
     assert pdus["PDU-A01"][5:8] == (p95, max(currents), approx(p95 / 16))
     assert pdus["PDU-B01"][4] == "未知" and pdus["PDU-B01"][5] is None
+
+
+def test_environment_findings(db_app: Flask) -> None:
+    with db_app.test_request_context("/"), clock.frozen(NOW), force_locale("zh_CN"):
+        seeded = seed()
+        ctx = Context(period=parse_period("2026Q3", TZ), now=NOW.astimezone(UTC), headline={})
+        found = KINDS["environment"].findings(ctx)  # type: ignore[misc]
+    by_key: dict[str, list[Any]] = {}
+    for f in found:
+        by_key.setdefault(f.key, []).append(f)
+    temps = seeded["temps"]
+    outside = {at for series in temps.values() for at, v in series if v + 0.5 > 27 or v - 0.5 < 18}
+    rooms = {f.subject: f.figures for f in by_key["environment.temperature_out_of_range"]}
+    assert rooms["A机房"]["hours"] == approx(round(len(outside) * 5 / 60, 2))
+    assert (rooms["A机房"]["low"], rooms["A机房"]["high"], rooms["A机房"]["unit"]) == (18, 27, "°C")
+    assert rooms["B机房"]["hours"] == 0.25
+    assert "environment.humidity_out_of_range" not in by_key  # 49.5–50.5 %RH: inside
+    (battery,) = by_key["environment.ups_on_battery"]
+    assert battery.subject == "1号UPS (UPS-1)"
+    assert battery.figures | {} == {
+        "tag": "UPS-1",
+        "name": "1号UPS",
+        "episodes": 3,
+        "minutes": 72.0,
+        "longest": 40.0,
+    }
+    loads = [float(40 + (k * 37) % 50) for k in range(len(seeded["times"]))]
+    (load,) = by_key["environment.ups_load_high"]
+    assert load.figures["p95"] == approx(round(nearest_rank(loads, 0.95), 1)) and load.value > 80
+    (pdu,) = by_key["environment.pdu_overload"]  # the PDU without a rating: never a finding
+    currents = [float(5 + (k * 13) % 11) for k in range(len(seeded["times"]))]
+    assert pdu.figures["load_pct"] == round(nearest_rank(currents, 0.95) / 16 * 100, 1)
+    (summary,) = by_key["environment.summary"]
+    text = summary.figures["text"]
+    assert "3 次" in text and "72.0 分钟" in text
+    assert f"{round(min(v for s in temps.values() for _, v in s) - 0.5, 1)}" in text
