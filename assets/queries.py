@@ -115,6 +115,12 @@ def assets_by_ids(ids: list[int]) -> list[Asset]:
     return list(db.session().scalars(select(Asset).where(Asset.id.in_(ids))))
 
 
+def room_ids_of_assets(ids: list[int]) -> dict[int, int | None]:
+    """Each asset's room (``None``: not placed); unknown ids are left out."""
+    rows = db.session().execute(select(Asset.id, Asset.room_id).where(Asset.id.in_(ids)))
+    return {asset_id: room_id for asset_id, room_id in rows}
+
+
 def site_id_of_room(room_id: int | None) -> int | None:
     if room_id is None:
         return None

@@ -18,7 +18,9 @@ program/tag and the text joined by ": " (``LINK-3-UPDOWN: Interface Gi0/1, chang
 insensitive. A named group ``instance`` tells conditions of one device apart (one alert per
 asset, rule and instance: ``syslog:asset7:link_down:Gi0/1``); a clear resolves the alert of
 the same instance. A burst is counted per asset, rule and instance, in the writer's memory
-(one ``opskit syslog receive`` per site), on the messages' arrival times.
+(one ``opskit syslog receive`` per site), on the messages' arrival times. Before a message is
+searched with a rule's expression, a cheap test (``literals``) turns it away when it lacks
+every string the expression cannot match without (most messages match no rule).
 
 :func:`load` raises :class:`RuleError` naming the file, the rule and the field.
 """
@@ -27,13 +29,14 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from monitors.syslog import literals
 from monitors.syslog.parsing import SEVERITIES
 
 SHIPPED = Path(__file__).with_name("rules.yaml")
@@ -69,6 +72,14 @@ class Rule:
     burst_seconds: float = 0.0
     min_severity: int = 7
     origin: str = ""
+    #: strings the pattern (the clear) cannot match without (``literals.needs``)
+    needs: literals.Needs = field(default=None, compare=False)
+    clear_needs: literals.Needs = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needs", literals.needs(self.pattern))
+        if self.clear is not None:
+            object.__setattr__(self, "clear_needs", literals.needs(self.clear))
 
 
 @dataclass(frozen=True)
@@ -197,13 +208,19 @@ class Engine:
     ) -> list[Action]:
         """What the rules do with one message of ``owner`` (an asset or an address)."""
         subject = f"{program}: {text}" if program else text
+        lowered = subject.lower() if subject.isascii() else None  # see literals
+        may = literals.may_match
         out: list[Action] = []
         for rule in self.rules:
-            if rule.clear is not None and (m := rule.clear.search(subject)):
+            if (
+                rule.clear is not None
+                and may(rule.clear_needs, lowered)
+                and (m := rule.clear.search(subject))
+            ):
                 out.append(Action("clear", rule, _instance(m)))
                 self._hits.pop((owner, rule.name, _instance(m)), None)
                 continue
-            if severity > rule.min_severity:
+            if severity > rule.min_severity or not may(rule.needs, lowered):
                 continue
             m = rule.pattern.search(subject)
             if m is None:

@@ -4,7 +4,8 @@
   the sender's address (an SNMP monitor's host, else an asset's management IP or a registered
   address, as the traps are; remembered for ``ASSET_CACHE_S``), inserted in one
   ``INSERT`` of many rows, and the rules' alerts raised or cleared through the desk
-  (``raise_alert`` / ``clear_alert``, one alert per asset, rule and instance).
+  (``opskit.alerts.conditions.apply``, one list a batch; one alert per asset, rule and
+  instance).
 - :func:`prune`: deletes messages older than the retention (``OPSKIT_SYSLOG_RETENTION_DAYS``)
   in batches of ``PRUNE_BATCH`` rows, one short transaction each, so a first prune of months
   of messages never holds the database for long.
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from monitors import queries, receivers
 from monitors.syslog import rules
@@ -30,7 +31,7 @@ from monitors.syslog.models import SyslogMessage
 from monitors.syslog.parsing import Message
 from monitors.syslog.receiver import Receiver
 from opskit import clock, db
-from opskit.alerts import services as alerts
+from opskit.alerts import conditions as alerts
 from opskit.audit import acting_as
 
 log = logging.getLogger(__name__)
@@ -56,15 +57,12 @@ def load_rules() -> list[rules.Rule]:
 
 
 class Writer:
-    """Stores batches; remembers which asset each address is, the rules' bursts, and which
-    alert keys have no open alert (so a "link up" for a link that never went down costs no
-    query: only this writer raises syslog alerts, and a person can only resolve them)."""
+    """Stores batches; remembers which asset each address is and the rules' bursts."""
 
     def __init__(self, engine: rules.Engine | None = None) -> None:
         self.engine = engine or rules.Engine(load_rules())
         self._assets: dict[str, int | None] = {}
         self._assets_at = 0.0
-        self._closed: set[str] = set()  # alert keys known to have no open alert
 
     def _asset_ids(self, sources: set[str]) -> dict[str, int | None]:
         if time.monotonic() - self._assets_at > ASSET_CACHE_S:
@@ -79,28 +77,21 @@ class Writer:
 
     def store(self, messages: list[Message]) -> int:
         """Store a batch in one transaction (committed here); how many rows. The rules run
-        first, once, outside the transaction (a retried transaction counts no burst twice)."""
+        first, once, outside the transaction (a retried transaction counts no burst twice);
+        the alerts they raise or clear go to the desk as one list, in order
+        (``opskit.alerts.conditions``: a few queries a batch)."""
         if not messages:
             return 0
         assets = self._asset_ids({m.source for m in messages})
-        acting = []
+        changes: list[alerts.Change] = []
+        rows = []
         for m in messages:
             asset_id = assets.get(m.source)
-            owner = f"asset{asset_id}" if asset_id is not None else f"ip{m.source}"
-            done = self.engine.actions(owner, m.severity, m.program, m.text, m.received_at)
-            if done:
-                acting.append((m, asset_id, owner, done))
-        closed: set[str] = set()
-        opened: set[str] = set()
-
-        def work() -> int:
-            closed.clear()
-            opened.clear()
-            rows = [
+            rows.append(
                 {
                     "received_at": m.received_at,
                     "source": m.source[:45],
-                    "asset_id": assets.get(m.source),
+                    "asset_id": asset_id,
                     "facility": m.facility,
                     "severity": m.severity,
                     "hostname": m.hostname,
@@ -108,51 +99,38 @@ class Writer:
                     "text": m.text,
                     "structured_data": m.structured_data,
                 }
-                for m in messages
-            ]
-            db.session().execute(insert(SyslogMessage), rows)
-            for m, asset_id, owner, done in acting:
-                for action in done:
-                    self._apply(m, asset_id, owner, action, closed, opened)
+            )
+            owner = f"asset{asset_id}" if asset_id is not None else f"ip{m.source}"
+            for action in self.engine.actions(owner, m.severity, m.program, m.text, m.received_at):
+                changes.append(_change(m, asset_id, owner, action))
+
+        def work() -> int:
+            db.insert_rows(SyslogMessage.__table__, rows)
+            alerts.apply(changes)
             db.session().flush()
             return len(rows)
 
         with acting_as("syslog"):
-            stored = db.write(work)
-        if len(self._closed) > 100_000:  # bounded: forgetting costs one query per key
-            self._closed.clear()
-        self._closed = (self._closed - opened) | closed
-        return stored
+            return db.write(work)
 
-    def _apply(
-        self,
-        m: Message,
-        asset_id: int | None,
-        owner: str,
-        action: rules.Action,
-        closed: set[str],
-        opened: set[str],
-    ) -> None:
-        key = f"syslog:{owner}:{action.rule.name}"
-        key = f"{key}:{action.instance}" if action.instance else key
-        if action.action == "raise":
-            where = f" [{action.instance}]" if action.instance else ""
-            said = f"{m.program}: {m.text}" if m.program else m.text
-            alerts.raise_alert(
-                key,
-                source="monitor",
-                rule=f"{rules.RULE_PREFIX}{action.rule.name}",
-                urgency=action.rule.urgency,
-                message=f"{action.rule.title}{where} (syslog from {m.source}: {said})"[:1000],
-                asset_id=asset_id,
-                at=m.received_at,
-            )
-            closed.discard(key)
-            opened.add(key)
-        elif key not in closed and (key not in self._closed or key in opened):
-            alerts.clear_alert(key, at=m.received_at, note=f"syslog: {m.text}"[:200])
-            closed.add(key)
-            opened.discard(key)
+
+def _change(m: Message, asset_id: int | None, owner: str, action: rules.Action) -> alerts.Change:
+    """What one rule's action does to its condition (one per asset, rule and instance)."""
+    key = f"syslog:{owner}:{action.rule.name}"
+    key = f"{key}:{action.instance}" if action.instance else key
+    if action.action == "raise":
+        where = f" [{action.instance}]" if action.instance else ""
+        said = f"{m.program}: {m.text}" if m.program else m.text
+        return alerts.Raise(
+            key,
+            source="monitor",
+            rule=f"{rules.RULE_PREFIX}{action.rule.name}",
+            urgency=action.rule.urgency,
+            message=f"{action.rule.title}{where} (syslog from {m.source}: {said})"[:1000],
+            asset_id=asset_id,
+            at=m.received_at,
+        )
+    return alerts.Clear(key, at=m.received_at, note=f"syslog: {m.text}"[:200])
 
 
 def prune(now: datetime | None = None, days: int | None = None, batch: int = PRUNE_BATCH) -> int:

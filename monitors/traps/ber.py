@@ -46,10 +46,22 @@ def _strict_tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     return tag, pos, pos + n
 
 
+_OIDS: dict[bytes, str] = {}  # encoded OID -> dotted (a room's traps name few OIDs)
+_OIDS_MAX = 8192
+
+
 def _oid(data: bytes, start: int, end: int) -> str:
+    raw = data[start:end]
+    dotted = _OIDS.get(raw)
+    if dotted is not None:
+        return dotted
     if start == end or data[end - 1] & 0x80:
         raise NotFast("bad OID")
-    return ".".join(map(str, snmp._oid_arcs(data, start, end)))
+    dotted = ".".join(map(str, snmp._oid_arcs(data, start, end)))
+    if len(_OIDS) >= _OIDS_MAX:  # bounded: forgetting costs one decoding
+        _OIDS.clear()
+    _OIDS[raw] = dotted
+    return dotted
 
 
 def _plain(data: bytes, tag: int, start: int, end: int, v1: bool) -> Any:

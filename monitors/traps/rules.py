@@ -39,6 +39,7 @@ import fcntl
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -202,14 +203,17 @@ def site_problem() -> str:
     return site_rules().problem
 
 
-def site_title(condition: str, english: bool) -> str | None:
-    """The title a site rule gives a condition (in Chinese unless ``english``), else None."""
-    rules = site_rules()
+def _site_title(rules: SiteRules, condition: str, english: bool) -> str | None:
     for spec in rules.specs:
         if spec.action == "raise" and condition in spec.conditions:
             zh = (rules.titles_zh or {}).get(condition, "")
             return spec.title if english or not zh else zh
     return None
+
+
+def site_title(condition: str, english: bool) -> str | None:
+    """The title a site rule gives a condition (in Chinese unless ``english``), else None."""
+    return _site_title(site_rules(), condition, english)
 
 
 def conditions() -> list[str]:
@@ -268,36 +272,56 @@ def _values(varbinds: list[tuple[str, Any]], column: str) -> list[str]:
     return [str(value) for oid, value in varbinds if _under(oid, column)]
 
 
-def _entries(trap_oid: str) -> list[tuple[str, TrapSpec]]:
+def _entries(trap_oid: str, site: SiteRules) -> list[tuple[str, TrapSpec]]:
     found = list(_index().get(trap_oid, ()))
-    found += [(SITE_PROFILE, spec) for spec in site_rules().specs if spec.oid == trap_oid]
+    found += [(SITE_PROFILE, spec) for spec in site.specs if spec.oid == trap_oid]
     return found
 
 
-def _in_words(profile: str, spec: TrapSpec) -> str:
+def _in_words(profile: str, spec: TrapSpec, site: SiteRules) -> str:
     """A raising entry's title in the site's language (the alert's message is stored once): a
     profile's through the catalog, a site rule's Chinese title where it has one."""
     if not spec.title or not has_app_context():
         return spec.title
     if profile == SITE_PROFILE:
-        return site_title(spec.conditions[0], english=False) or spec.title
+        return _site_title(site, spec.conditions[0], english=False) or spec.title
     return gettext(spec.title)
 
 
-def actions(trap_oid: str, varbinds: list[tuple[str, Any]]) -> list[Action]:
-    """What the profiles and the site's rules do with this trap (empty: nothing knows it)."""
+def _actions(
+    trap_oid: str,
+    varbinds: list[tuple[str, Any]],
+    site: SiteRules,
+    words: dict[tuple[str, int], str],
+) -> list[Action]:
     out: list[Action] = []
-    for profile, spec in _entries(trap_oid):
+    for profile, spec in _entries(trap_oid, site):
         if any(not set(_values(varbinds, col)) & allowed for col, allowed in spec.where):
             continue
         instance = ""
         if spec.instance is not None:
             found = _values(varbinds, spec.instance)
             instance = found[0] if found else ""
-        title = _in_words(profile, spec)
+        said = (profile, id(spec))
+        title = words.get(said)
+        if title is None:
+            title = words[said] = _in_words(profile, spec, site)
         for condition in spec.conditions:
             out.append(Action(spec.action, condition, instance, spec.urgency, title, profile))
     return out
+
+
+def actions(trap_oid: str, varbinds: list[tuple[str, Any]]) -> list[Action]:
+    """What the profiles and the site's rules do with this trap (empty: nothing knows it)."""
+    return _actions(trap_oid, varbinds, site_rules(), {})
+
+
+def actions_of(traps: Iterable[tuple[str, list[tuple[str, Any]]]]) -> list[list[Action]]:
+    """:func:`actions` of each ``(trap_oid, varbinds)`` of a batch: the site's file looked
+    at once, each rule's title put in words once."""
+    site = site_rules()
+    words: dict[tuple[str, int], str] = {}
+    return [_actions(oid, varbinds, site, words) for oid, varbinds in traps]
 
 
 _DONE = re.compile(r"(raise|clear) ([a-z0-9_]+)(?:\[(.*)\])?")

@@ -6,7 +6,8 @@
 - :func:`store`: each trap matched to its asset (the source address, then a v1 trap's
   agent-addr: a monitor's host, an asset's management IP or a registered address), stored
   in ``snmp_trap`` with what the profiles' rules did, and the alerts raised or cleared through
-  the desk (``raise_alert`` / ``clear_alert``, one alert per asset, condition and instance).
+  the desk (``opskit.alerts.conditions.apply``, one list a batch; one alert per asset,
+  condition and instance).
 - :func:`run`: the writer loop, draining the receiver's queue in batches until stopped,
   refreshing the credentials and pruning old traps now and then.
 """
@@ -23,14 +24,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from monitors import queries, receivers
 from monitors.models import Monitor, SnmpTrap
 from monitors.traps import rules
 from monitors.traps.receiver import Credentials, Receiver, Trap, V3User
 from opskit import clock, db
-from opskit.alerts import services as alerts
+from opskit.alerts import conditions as alerts
 from opskit.audit import acting_as
 from opskit.crypto import SecretError
 
@@ -83,7 +84,8 @@ def _is_ip(text: str) -> bool:
 def _assets_of(traps: list[Trap], hosts: dict[str, int]) -> list[int | None]:
     """Each trap's asset: the source's, else the agent-addr's; a monitor's host (of either)
     comes first. One lookup for the whole batch."""
-    addresses = sorted({a for t in traps for a in (t.source, t.agent_addr) if _is_ip(a)})
+    seen = {a for t in traps for a in (t.source, t.agent_addr) if a}
+    addresses = sorted(a for a in seen if _is_ip(a))
     found = queries.assets_by_source(addresses, hosts)
     out: list[int | None] = []
     for trap in traps:
@@ -102,18 +104,13 @@ def _dedup_key(asset_id: int | None, source: str, action: rules.Action) -> str:
     return f"{key}:{action.instance}" if action.instance else key
 
 
-def store(traps: list[Trap], hosts: dict[str, int], closed: set[str] | None = None) -> None:
+def store(traps: list[Trap], hosts: dict[str, int]) -> None:
     """Store a batch in one transaction (committed here): the senders' assets looked up once,
-    the rows inserted in one statement, then each trap's alerts raised or cleared in order.
-    ``closed``: alert keys known to have no open alert, kept by the writer loop between
-    batches (a clear of such a key costs no query; only this receiver raises trap alerts and
-    a person can only resolve them); updated here once the batch is committed."""
-    known = closed if closed is not None else set()
+    the rows inserted in one statement, then the alerts its traps raise or clear handed to the
+    desk as one list, in order (``opskit.alerts.conditions``: a few queries a batch)."""
     assets = _assets_of(traps, hosts)
-    acting = [
-        (t, asset_id, rules.actions(t.trap_oid, t.varbinds))
-        for t, asset_id in zip(traps, assets, strict=True)
-    ]
+    done_by = rules.actions_of((t.trap_oid, t.varbinds) for t in traps)
+    acting = list(zip(traps, assets, done_by, strict=True))
     rows = [
         {
             "received_at": t.received_at,
@@ -127,19 +124,14 @@ def store(traps: list[Trap], hosts: dict[str, int], closed: set[str] | None = No
         }
         for t, asset_id, done in acting
     ]
-    cleared: set[str] = set()
-    raised: set[str] = set()
-
-    def work() -> None:
-        cleared.clear()
-        raised.clear()
-        db.session().execute(insert(SnmpTrap), rows)
-        for trap, asset_id, done in acting:
-            for action in done:
-                key = _dedup_key(asset_id, trap.source, action)
-                if action.action == "raise":
-                    where = f" [{action.instance}]" if action.instance else ""
-                    alerts.raise_alert(
+    changes: list[alerts.Change] = []
+    for trap, asset_id, done in acting:
+        for action in done:
+            key = _dedup_key(asset_id, trap.source, action)
+            if action.action == "raise":
+                where = f" [{action.instance}]" if action.instance else ""
+                changes.append(
+                    alerts.Raise(
                         key,
                         source="monitor",
                         rule=f"{rules.RULE_PREFIX}{action.profile}.{action.condition}",
@@ -150,21 +142,19 @@ def store(traps: list[Trap], hosts: dict[str, int], closed: set[str] | None = No
                         asset_id=asset_id,
                         at=trap.received_at,
                     )
-                    cleared.discard(key)
-                    raised.add(key)
-                elif key not in cleared and (key not in known or key in raised):
-                    alerts.clear_alert(key, at=trap.received_at, note=f"SNMP trap {trap.trap_oid}")
-                    cleared.add(key)
-                    raised.discard(key)
+                )
+            else:
+                changes.append(
+                    alerts.Clear(key, at=trap.received_at, note=f"SNMP trap {trap.trap_oid}")
+                )
+
+    def work() -> None:
+        db.insert_rows(SnmpTrap.__table__, rows)
+        alerts.apply(changes)
         db.session().flush()
 
     with acting_as("traps"):
         db.write(work)
-    if closed is not None:
-        if len(closed) > 100_000:  # bounded: forgetting costs one query per key
-            closed.clear()
-        closed -= raised
-        closed |= cleared
 
 
 def prune(now: Any = None) -> int:
@@ -194,7 +184,6 @@ def run(
     next_refresh = time.monotonic() + refresh_s
     reporter = receivers.Reporter(receiver.stats, report, report_s)
     next_prune = time.monotonic()
-    closed: set[str] = set()  # alert keys with no open alert (see store)
     while not stop.is_set():
         batch: list[Trap] = []
         try:
@@ -205,7 +194,7 @@ def run(
             pass
         if batch:
             try:
-                store(batch, hosts, closed)
+                store(batch, hosts)
             except Exception:  # the next batch may be fine; never stop receiving
                 log.exception("%d traps could not be stored", len(batch))
                 receiver.counts["store_failed"] += len(batch)

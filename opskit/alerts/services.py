@@ -6,6 +6,7 @@
 - ``clear_alert`` resolves the open alert of a condition automatically when it clears.
 - A condition that changed state ``FLAP_CHANGES`` times within ``FLAP_WINDOW`` is flapping:
   its alert is reopened instead of a new one being made, and its changes stop notifying.
+  Both are :mod:`opskit.alerts.conditions` (``apply``: many changes at once, the same meaning).
 - ``send_notice`` tells the team, through the same channels, about a condition another part of
   the desk tracks with clocks of its own (a service request's SLA warning or breach).
 - ``acknowledge``, ``record_onsite`` and ``resolve`` are the engineer's steps. Each writes the
@@ -17,31 +18,27 @@ Every change of status is an ``AlertEvent`` row. Callers own the transaction (th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from assets import queries as registry
 from opskit import db
+from opskit.alerts import conditions
+from opskit.alerts.conditions import Clear, Raise
 from opskit.alerts.models import (
     OPEN_STATUSES,
     Alert,
-    AlertEvent,
     AlertStatus,
     EventKind,
     MaintenanceWindow,
 )
-from opskit.audit import current_actor
 from opskit.validation import ValidationFailed
 
-FLAP_WINDOW = timedelta(minutes=30)
-FLAP_CHANGES = 4  # raised/resolved changes within the window that make a condition flapping
-URGENCY_ORDER = {"A": 0, "B": 1, "C": 2}
-SOURCES = ("monitor", "patrol", "registry", "manual", "servicedesk")
 #: what each source is called on the pages and in the reports
 SOURCE_LABELS = {
     "monitor": _l("Monitoring"),
@@ -56,30 +53,12 @@ SOURCE_LABELS = {
 NOTICE_NOTE = "notice"
 
 
-def _actor() -> str:
-    return current_actor()[1]
-
-
-def _event(
-    alert: Alert, kind: EventKind, at: datetime, note: str = "", notify: bool = True
-) -> AlertEvent:
-    event = AlertEvent(
-        alert=alert,
-        kind=kind.value,
-        at=at,
-        actor=_actor(),
-        note=note,
-        urgency=alert.urgency,
-        notify=notify and not alert.silenced,
-    )
-    db.session().add(event)
-    return event
+_actor = conditions.actor
+_event = conditions.add_event
 
 
 def open_alert(dedup_key: str) -> Alert | None:
-    return db.session().scalar(
-        select(Alert).where(Alert.dedup_key == dedup_key, Alert.status.in_(OPEN_STATUSES))
-    )
+    return conditions.open_alerts([dedup_key]).get(dedup_key)
 
 
 def _room_of(asset_id: int | None) -> int | None:
@@ -87,42 +66,6 @@ def _room_of(asset_id: int | None) -> int | None:
         return None
     asset = registry.get_asset(asset_id)
     return asset.room_id if asset is not None else None
-
-
-def in_maintenance(asset_id: int | None, room_id: int | None, at: datetime) -> bool:
-    """True if a maintenance window covering ``at`` names the asset or its room."""
-    room_id = room_id or _room_of(asset_id)
-    conditions = []
-    if asset_id is not None:
-        conditions.append(MaintenanceWindow.asset_id == asset_id)
-    if room_id is not None:
-        conditions.append(MaintenanceWindow.room_id == room_id)
-    if not conditions:
-        return False
-    from sqlalchemy import or_
-
-    found = db.session().scalar(
-        select(MaintenanceWindow.id)
-        .where(or_(*conditions), MaintenanceWindow.starts_at <= at, MaintenanceWindow.ends_at > at)
-        .limit(1)
-    )
-    return found is not None
-
-
-def _recent_changes(dedup_key: str, since: datetime) -> int:
-    return (
-        db.session().scalar(
-            select(func.count())
-            .select_from(AlertEvent)
-            .join(Alert)
-            .where(
-                Alert.dedup_key == dedup_key,
-                AlertEvent.kind.in_([EventKind.RAISED.value, EventKind.RESOLVED.value]),
-                AlertEvent.at >= since,
-            )
-        )
-        or 0
-    )
 
 
 def raise_alert(
@@ -136,62 +79,11 @@ def raise_alert(
     room_id: int | None = None,
     at: datetime | None = None,
 ) -> Alert:
-    """Open an alert for a condition, or update the open one (deduplication)."""
-    if urgency not in URGENCY_ORDER:
-        raise ValidationFailed.one("urgency", f"{urgency!r}: expected A, B or C")
-    if source not in SOURCES:
-        raise ValidationFailed.one("source", f"{source!r}: expected one of {', '.join(SOURCES)}")
-    now = at or db.utcnow()
-    sess = db.session()
-    alert = open_alert(dedup_key)
-    if alert is not None:
-        alert.last_seen = max(alert.last_seen, now)
-        alert.count += 1
-        alert.message = message
-        if URGENCY_ORDER[urgency] < URGENCY_ORDER[alert.urgency]:
-            alert.urgency = urgency
-            _event(alert, EventKind.ESCALATED, now, message, notify=not alert.flapping)
-        return alert
-
-    flapping = _recent_changes(dedup_key, now - FLAP_WINDOW) + 1 >= FLAP_CHANGES
-    if flapping:
-        previous = sess.scalar(
-            select(Alert)
-            .where(Alert.dedup_key == dedup_key)
-            .order_by(Alert.resolved_at.desc(), Alert.id.desc())
-            .limit(1)
-        )
-        if previous is not None:
-            started = not previous.flapping
-            previous.status = AlertStatus.FIRING.value
-            previous.flapping = True
-            previous.urgency = urgency
-            previous.message = message
-            previous.last_seen = now
-            previous.count += 1
-            previous.resolved_at = previous.resolved_by = None
-            previous.resolution_note = ""
-            _event(previous, EventKind.RAISED, now, message, notify=False)
-            if started:
-                _event(previous, EventKind.FLAPPING, now, message, notify=True)
-            return previous
-
-    alert = Alert(
-        dedup_key=dedup_key,
-        source=source,
-        rule=rule,
-        urgency=urgency,
-        message=message,
-        status=AlertStatus.FIRING.value,
-        asset_id=asset_id,
-        room_id=room_id or _room_of(asset_id),
-        first_seen=now,
-        last_seen=now,
-        count=1,
-        silenced=in_maintenance(asset_id, room_id, now),
-    )
-    sess.add(alert)
-    _event(alert, EventKind.SILENCED if alert.silenced else EventKind.RAISED, now, message)
+    """Open an alert for a condition, or update the open one (deduplication); see
+    :mod:`opskit.alerts.conditions` (a list of one change)."""
+    change = Raise(dedup_key, source, rule, urgency, message, asset_id, room_id, at)
+    alert = conditions.apply([change])[0]
+    assert alert is not None
     return alert
 
 
@@ -215,10 +107,7 @@ def send_notice(
     (the request's clocks are the ones that count) and never waits in the open list. One
     notice per ``dedup_key``: asking again returns the first, sending nothing.
     """
-    if urgency not in URGENCY_ORDER:
-        raise ValidationFailed.one("urgency", f"{urgency!r}: expected A, B or C")
-    if source not in SOURCES:
-        raise ValidationFailed.one("source", f"{source!r}: expected one of {', '.join(SOURCES)}")
+    conditions.check(Raise(dedup_key, source, rule, urgency, message))
     sess = db.session()
     sent = sess.scalar(select(Alert).where(Alert.dedup_key == dedup_key).limit(1))
     if sent is not None:
@@ -247,18 +136,7 @@ def send_notice(
 
 def clear_alert(dedup_key: str, at: datetime | None = None, note: str = "") -> Alert | None:
     """The condition cleared: resolve its open alert automatically (if any)."""
-    alert = open_alert(dedup_key)
-    if alert is None:
-        return None
-    now = at or db.utcnow()
-    alert.status = AlertStatus.RESOLVED.value
-    alert.resolved_at = now
-    alert.resolved_by = _actor()
-    alert.resolution_note = note or "auto"
-    _event(alert, EventKind.RESOLVED, now, note or "auto", notify=not alert.flapping)
-    if alert.flapping and _recent_changes(dedup_key, now - FLAP_WINDOW) < FLAP_CHANGES:
-        alert.flapping = False
-    return alert
+    return conditions.apply([Clear(dedup_key, at, note)])[0]
 
 
 def _claim(alert: Alert, still_open: Any, **values: Any) -> bool:

@@ -1,7 +1,7 @@
-"""The syslog writer and the trap store remember which alert keys have no open alert (a "link up"
-for a link that is not down costs no query): whatever order raises, clears and a person's
-resolve come in, the alerts in the database are the ones the messages call for. SQLite and
-PostgreSQL."""
+"""The syslog writer and the trap store hand each batch's raises and clears to the desk as one
+list (``opskit.alerts.conditions.apply``): whatever order raises, clears and a person's resolve
+come in, within a batch and across batches, the alerts in the database are the ones the
+messages call for. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -84,16 +84,15 @@ def test_trap_link_down_up_across_batches(db_app: Flask) -> None:
             return Trap(at, "10.1.0.2", "2c", oid, "", [("1.3.6.1.2.1.2.2.1.1.3", 3)])
 
         down, up = "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.6.3.1.1.5.4"
-        closed: set[str] = set()
-        trap_store.store([trap(up)], {}, closed)
-        assert _alerts(key) == [] and key in closed
-        trap_store.store([trap(down), trap(down)], {}, closed)
-        assert _alerts(key) == [("firing", 2)] and key not in closed
-        trap_store.store([trap(up)], {}, closed)
-        assert _alerts(key) == [("resolved", 2)] and key in closed
-        trap_store.store([trap(down), trap(up), trap(down)], {}, closed)
+        trap_store.store([trap(up)], {})
+        assert _alerts(key) == []
+        trap_store.store([trap(down), trap(down)], {})
+        assert _alerts(key) == [("firing", 2)]
+        trap_store.store([trap(up)], {})
+        assert _alerts(key) == [("resolved", 2)]
+        trap_store.store([trap(down), trap(up), trap(down)], {})
         assert [s for s, _c in _alerts(key)].count("firing") == 1
-        trap_store.store([trap(up)], {}, closed)
+        trap_store.store([trap(up)], {})
         assert all(status == "resolved" for status, _count in _alerts(key))
         stored = db.session().scalar(select(func.count()).select_from(SnmpTrap))
         assert stored == 8
