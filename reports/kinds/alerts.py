@@ -29,7 +29,7 @@ from opskit.sla import CLOCKS, clock_state
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
 from reports.kinds.base import Context, Kind, local_time, minutes, period_as_of
-from reports.kinds.response_times import response_rows, response_sheet
+from reports.kinds.response_times import response_findings, response_rows, response_sheet
 
 #: an asset with at least this many alerts in the period is a finding (``alerts.repeated``)
 REPEATED_FROM = 2
@@ -339,6 +339,8 @@ def findings(ctx: Context) -> list[Finding]:
                 severity=repeated[a.id],
             )
         )
+    rows = response_rows(judged.alerts, judged.policy, judged.by_urgency, names)
+    out.extend(response_findings(rows, period))
     grades, _phases = incident_words()
 
     def open_hours(i: Any) -> float:

@@ -2,7 +2,8 @@
 clock (acknowledge, on site, resolve), the alerts of the period, how many had that time
 recorded by the desk, the mean and 90th percentile of the minutes from first seen to it
 (wall-clock; nearest rank), and the share within SLA (met / (met + breached), the SLA sheet's
-judgement of the same alerts: silenced alerts and clocks still open are not judged)."""
+judgement of the same alerts: silenced alerts and clocks still open are not judged). A clock
+met for less than 90 % of an urgency's judged alerts is a finding (``sla.response_slow``)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from flask_babel import gettext as _
 from opskit.alerts.queries import CLOCK_DONE
 from opskit.sla import CLOCKS
 from opskit.xlsx.writer import INT, NUMBER, PERCENT, Col, Sheet
+from reports.findings import Finding
 from reports.kinds.base import minutes
 
 URGENCIES = ("A", "B", "C")
+#: an urgency's clock met for less than this share of its judged alerts is slow
+SLOW_BELOW = 0.9
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float | None:
@@ -91,3 +95,40 @@ def response_sheet(rows: list[dict[str, Any]]) -> Sheet:
             "open are not judged)."
         ),
     )
+
+
+def response_findings(rows: list[dict[str, Any]], period: str) -> list[Finding]:
+    """Per urgency and clock met for less than 90 % of its judged alerts,
+    ``sla.response_slow`` (urgency, level, clock, within_pct, met, breached, recorded, mean,
+    p90: minutes, empty when no time was recorded)."""
+    out = []
+    for row in rows:
+        if row["within"] is None or row["within"] >= SLOW_BELOW:
+            continue
+        pct = round(row["within"] * 100, 1)
+        out.append(
+            Finding(
+                key="sla.response_slow",
+                subject=_(
+                    "Alerts of urgency %(urgency)s (%(level)s)",
+                    urgency=row["urgency"],
+                    level=row["level"],
+                ),
+                metric=_("%(clock)s within SLA", clock=row["clock"]),
+                value=pct,
+                period=period,
+                figures={
+                    "urgency": row["urgency"],
+                    "level": row["level"],
+                    "clock": row["clock"],
+                    "within_pct": pct,
+                    "met": row["met"],
+                    "breached": row["breached"],
+                    "recorded": row["recorded"],
+                    "mean": row["mean"],
+                    "p90": row["p90"],
+                },
+                severity=int((SLOW_BELOW - row["within"]) * 100) + 1,
+            )
+        )
+    return out

@@ -7,18 +7,20 @@ expected figure is computed here from the table below. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
 from flask import Flask
+from flask_babel import force_locale
 from pytest import approx
 
 from opskit import clock, db
 from opskit.alerts.models import Alert
 from reports.build import build_pack
+from reports.kinds import KINDS, Context
 from reports.periods import parse_period
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -139,3 +141,30 @@ def test_response_times_per_urgency(db_app: Flask, tmp_path: Path) -> None:
             sum(r[7] for r in mine),
             sum(r[8] for r in mine),
         )
+
+
+def test_slow_responses_are_findings(db_app: Flask) -> None:
+    with db_app.test_request_context("/"), clock.frozen(NOW), force_locale("zh_CN"):
+        seed()
+        ctx = Context(period=parse_period("2026Q3", TZ), now=NOW.astimezone(UTC), headline={})
+        found = [f for f in KINDS["alerts"].findings(ctx) if f.key == "sla.response_slow"]  # type: ignore[misc]
+    rows = expected()
+    # every urgency and clock met for less than 90 % of its judged alerts; B (all met) is quiet
+    slow = [r for r in rows if r[9] is not None and r[7] / (r[7] + r[8]) < 0.9]
+    assert [(f.figures["urgency"], f.figures["clock"]) for f in found] == [
+        (r[0], r[2]) for r in slow
+    ]
+    assert {r[0] for r in slow} == {"A", "C"}
+    first = found[0]
+    assert first.subject == "A 级告警（一级服务）"
+    assert first.figures == {
+        "urgency": "A",
+        "level": "一级服务",
+        "clock": "确认",
+        "within_pct": round(2 / 3 * 100, 1),
+        "met": 2,
+        "breached": 1,
+        "recorded": 4,
+        "mean": 4.2,
+        "p90": 8.0,
+    }

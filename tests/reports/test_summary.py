@@ -300,8 +300,15 @@ def test_summary_sentences_and_recommendations_of_a_seeded_quarter(
     # SRV-APP's /var at 50 %, the A alert all met, SRV-NEW monitored
     assert not any(s in t for _i, t in fired for s in ("LATE-1", "/var", "A 级告警", "SRV-NEW) 是"))
     assert not any(i == "R-ALERT-02" and "SRV-DB" in t for i, t in fired)
+    # B's acknowledge and on-site clocks met for none of its one alert (R-SLA-01); C's resolve
+    # is slow too, but the rule is for A and B only
+    slow = [t.split("（平均")[0] for i, t in fired if i == "R-SLA-01"]
+    assert slow == [
+        f"2026年第3季度 B 级告警（一级服务）的“{clock}”时限达成率仅 0.0 %"
+        for clock in ("确认", "到场")
+    ]
     assert sorted(set(ids)) == sorted(
-        {rule for rule, _s in expected_texts} | {"R-ALERT-01", "R-LOAD-04"}
+        {rule for rule, _s in expected_texts} | {"R-ALERT-01", "R-LOAD-04", "R-SLA-01"}
     )
     # high first, then medium, then low; evidence beside each, in words
     words = [r[3] for r in rows]
@@ -346,6 +353,10 @@ def finding(key: str, **figures: Any) -> Finding:
 
 LOAD = {"resource": "CPU", "limit": 80.0, "unit": "%", "peak": 70.0, "tag": "SRV-DB"}
 CROSSING = LOAD | {"likeliest": "2026-10-19", "earliest": "2026-10-10", "latest": "2026-11-01"}
+ROOM_TEMP = {"room": "A机房", "low": 18, "high": 27, "min": 16.5, "max": 29.0, "unit": "°C"}
+ROOM_HUMID = {"room": "A机房", "low": 40, "high": 60, "min": 35.0, "max": 58.0, "unit": "%RH"}
+LINE = {"direction": "入向", "capacity": 100, "port": "RT-1 GE0/0/1"}
+SLOW = {"clock": "到场", "met": 2, "breached": 1, "recorded": 3, "mean": 95.0, "p90": 130.0}
 #: each shipped rule: a finding it fires on, and one of the same key it stays quiet on (None:
 #: the rule has no condition, so its quiet case is a finding of another key)
 CASES: dict[str, tuple[Finding, Finding]] = {
@@ -407,6 +418,50 @@ CASES: dict[str, tuple[Finding, Finding]] = {
     "R-ALERT-02": (
         finding("alerts.repeated", count=5, tag="SRV-DB"),
         finding("alerts.repeated", count=4, tag="SRV-DB"),
+    ),
+    "R-ENV-01": (
+        finding("environment.temperature_out_of_range", **ROOM_TEMP, hours=1.0),
+        finding("environment.temperature_out_of_range", **ROOM_TEMP, hours=0.92),
+    ),
+    "R-ENV-02": (
+        finding("environment.humidity_out_of_range", **ROOM_HUMID, hours=3.5),
+        finding("environment.humidity_out_of_range", **ROOM_HUMID, hours=0.5),
+    ),
+    "R-ENV-03": (
+        finding("environment.ups_on_battery", tag="UPS-1", episodes=2, minutes=18.5, longest=12.0),
+        finding("environment.ups_load_high", tag="UPS-1", p95=79.9, peak=85.0),
+    ),
+    "R-ENV-04": (
+        finding("environment.ups_load_high", tag="UPS-1", p95=80.0, peak=88.0),
+        finding("environment.ups_load_high", tag="UPS-1", p95=79.9, peak=85.0),
+    ),
+    "R-ENV-05": (
+        finding("environment.pdu_overload", rack="A01", p95=13.0, rated=16, load_pct=81.3),
+        finding("environment.pdu_overload", rack="A01", p95=12.7, rated=16, load_pct=79.4),
+    ),
+    "R-AVL-01": (
+        finding(
+            "availability.below_target",
+            check="SNMP 代理",
+            availability_pct=99.812,
+            target_pct=99.9,
+            outages=3,
+            down_minutes=250.0,
+            longest=180.0,
+        ),
+        finding("availability.summary", core_pct=99.99, outages=1),
+    ),
+    "R-BW-01": (
+        finding("bandwidth.p95_high", **LINE, p95=92.0, use_pct=92.0),
+        finding("bandwidth.p95_high", **LINE, p95=89.9, use_pct=89.9),
+    ),
+    "R-BW-02": (
+        finding("bandwidth.p95_high", **LINE, p95=85.0, use_pct=85.0),
+        finding("bandwidth.p95_high", **LINE, p95=90.0, use_pct=90.0),
+    ),
+    "R-SLA-01": (
+        finding("sla.response_slow", **SLOW, urgency="A", level="一级服务", within_pct=66.7),
+        finding("sla.response_slow", **SLOW, urgency="C", level="二级服务", within_pct=50.0),
     ),
     "R-REQ-01": (
         finding("requests.sla_breached", level="一级服务", clock="到场", missed=2, total=5),
