@@ -253,7 +253,9 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
         else:
             marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
             sql = f"INSERT INTO {target} ({columns}) VALUES ({marks})"  # noqa: S608
-        processors = [table.c[name].type.bind_processor(dialect) for name in names]
+        processors = [
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        ]
         plan = _INSERT_PLANS.setdefault(plan_key, (sql, processors))
     sql, processors = plan
     converted = [

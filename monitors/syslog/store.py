@@ -4,7 +4,7 @@
   the sender's address (an SNMP monitor's host, else an asset's management IP or a registered
   address, as the traps are; remembered for ``ASSET_CACHE_S``), inserted in one
   ``INSERT`` of many rows, and the rules' alerts raised or cleared through the desk
-  (``opskit.alerts.conditions.apply``, one list a batch; one alert per asset, rule and
+  (``opskit.alerts.services.apply_changes``, one list a batch; one alert per asset, rule and
   instance).
 - :func:`prune`: deletes messages older than the retention (``OPSKIT_SYSLOG_RETENTION_DAYS``)
   in batches of ``PRUNE_BATCH`` rows, one short transaction each, so a first prune of months
@@ -31,7 +31,7 @@ from monitors.syslog.models import SyslogMessage
 from monitors.syslog.parsing import Message
 from monitors.syslog.receiver import Receiver
 from opskit import clock, db
-from opskit.alerts import conditions as alerts
+from opskit.alerts import services as alerts
 from opskit.audit import acting_as
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Writer:
 
         def work() -> int:
             db.insert_rows(SyslogMessage.__table__, rows)
-            alerts.apply(changes)
+            alerts.apply_changes(changes)
             db.session().flush()
             return len(rows)
 

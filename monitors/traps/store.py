@@ -6,7 +6,7 @@
 - :func:`store`: each trap matched to its asset (the source address, then a v1 trap's
   agent-addr: a monitor's host, an asset's management IP or a registered address), stored
   in ``snmp_trap`` with what the profiles' rules did, and the alerts raised or cleared through
-  the desk (``opskit.alerts.conditions.apply``, one list a batch; one alert per asset,
+  the desk (``opskit.alerts.services.apply_changes``, one list a batch; one alert per asset,
   condition and instance).
 - :func:`run`: the writer loop, draining the receiver's queue in batches until stopped,
   refreshing the credentials and pruning old traps now and then.
@@ -31,7 +31,7 @@ from monitors.models import Monitor, SnmpTrap
 from monitors.traps import rules
 from monitors.traps.receiver import Credentials, Receiver, Trap, V3User
 from opskit import clock, db
-from opskit.alerts import conditions as alerts
+from opskit.alerts import services as alerts
 from opskit.audit import acting_as
 from opskit.crypto import SecretError
 
@@ -150,7 +150,7 @@ def store(traps: list[Trap], hosts: dict[str, int]) -> None:
 
     def work() -> None:
         db.insert_rows(SnmpTrap.__table__, rows)
-        alerts.apply(changes)
+        alerts.apply_changes(changes)
         db.session().flush()
 
     with acting_as("traps"):

@@ -29,7 +29,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from assets import queries as registry
 from opskit import db
 from opskit.alerts import conditions
-from opskit.alerts.conditions import Clear, Raise
+from opskit.alerts.conditions import Change as Change  # re-exported: the writers use them
+from opskit.alerts.conditions import Clear as Clear
+from opskit.alerts.conditions import Raise as Raise
 from opskit.alerts.models import (
     OPEN_STATUSES,
     Alert,
@@ -66,6 +68,10 @@ def _room_of(asset_id: int | None) -> int | None:
         return None
     asset = registry.get_asset(asset_id)
     return asset.room_id if asset is not None else None
+
+
+#: many raises and clears in order, in a few queries (the trap and syslog writers' batches)
+apply_changes = conditions.apply
 
 
 def raise_alert(
