@@ -40,7 +40,9 @@ from monitors.report_stats import Percentile as Percentile
 from monitors.report_stats import RangeStats as RangeStats
 from monitors.report_stats import instances_of as instances_of
 from monitors.report_stats import percentile as percentile
+from monitors.report_stats import percentiles as percentiles
 from monitors.report_stats import range_stats as range_stats
+from monitors.report_stats import stats_by_asset as stats_by_asset
 from monitors.topology import LINK_STATES as LINK_STATES
 from monitors.topology import LinkComparison as LinkComparison
 from monitors.topology import compare_links as compare_links

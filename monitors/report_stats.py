@@ -15,14 +15,14 @@ way the rollups would be. One resolution serves the whole period, so every slot 
   limit (its slot's maximum above ``high`` or minimum below ``low``), each counted once
   however many series were outside in it, times the bucket's width: so two probes of one
   room out of range at once count once.
-- **Percentile** (nearest rank): of the slots' means, the value at rank ``ceil(q * n)`` in
-  ascending order; the database sorts and returns that one value (``ORDER BY ... LIMIT 1
-  OFFSET rank - 1``), so no series is read into Python.
+- **Percentile** (nearest rank): of an asset's slots' means, the value at rank
+  ``ceil(q * n / 100)`` in ascending order; the database ranks each asset's slots
+  (``ROW_NUMBER() OVER (PARTITION BY asset ORDER BY mean)``) and returns that one row per
+  asset, so no series is read into Python and all assets take one statement.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -107,10 +107,12 @@ def _slots(
     resolution: int,
     instance: str | None,
 ) -> Any:
-    """A subquery of slots: bucket, n, lo, hi, mean (one row per series and bucket)."""
+    """A subquery of slots: asset_id, bucket, n, lo, hi, mean (one row per series and
+    bucket)."""
     if resolution:
         return (
             select(
+                Rollup.asset_id.label("asset_id"),
                 Rollup.bucket.label("bucket"),
                 Rollup.count.label("n"),
                 Rollup.min.label("lo"),
@@ -129,6 +131,7 @@ def _slots(
     bucket = _bucket(Reading.at, FIVE, dialect).label("bucket")
     return (
         select(
+            Reading.asset_id.label("asset_id"),
             bucket,
             func.count(Reading.value).label("n"),
             func.min(Reading.value).label("lo"),
@@ -195,28 +198,91 @@ def range_stats(
     )
 
 
+def percentiles(
+    asset_ids: Sequence[int],
+    metrics: Sequence[str],
+    start: datetime,
+    end: datetime,
+    q: int = 95,
+    instance: str | None = None,
+) -> dict[int, Percentile]:
+    """asset id → the ``q``-th percentile (nearest rank) of its slots' means of ``metrics``
+    (one ``instance``, or all pooled) over [start, end), for every asset with a slot: one
+    statement for all (``ROW_NUMBER()`` over each asset's slots by mean; the rank
+    ``ceil(q · n / 100)`` in whole numbers, so SQLite needs no ``CEIL``)."""
+    if not asset_ids:
+        return {}
+    resolution = resolution_of(asset_ids, metrics, start, end, instance)
+    slots = _slots(asset_ids, metrics, start, end, resolution, instance)
+    mine = (slots.c.asset_id,)
+    ranked = select(
+        slots.c.asset_id,
+        slots.c.mean,
+        func.row_number().over(partition_by=mine, order_by=slots.c.mean).label("rank"),
+        func.count().over(partition_by=mine).label("n"),
+        func.max(slots.c.mean).over(partition_by=mine).label("peak"),
+    ).subquery()
+    wanted = (ranked.c.n * q + 99) // 100  # ceil(q * n / 100) for whole q and n
+    rows = db.session().execute(
+        select(ranked.c.asset_id, ranked.c.mean, ranked.c.n, ranked.c.peak).where(
+            ranked.c.rank == wanted
+        )
+    )
+    return {
+        int(a): Percentile(float(value), int(n), float(peak), resolution)
+        for a, value, n, peak in rows
+    }
+
+
 def percentile(
     asset_ids: Sequence[int],
     metrics: Sequence[str],
     start: datetime,
     end: datetime,
-    q: float = 0.95,
+    q: int = 95,
     instance: str | None = None,
 ) -> Percentile | None:
-    """The ``q`` percentile (nearest rank) of the slots' means of ``metrics`` of ``asset_ids``
-    (one ``instance``, or all pooled) over [start, end); ``None`` without any slot."""
+    """The ``q``-th percentile of one asset's slots (``percentiles`` of ``asset_ids[0]``, or
+    of all of them pooled when several are given: their slots ranked together)."""
     if not asset_ids:
         return None
-    resolution = resolution_of(asset_ids, metrics, start, end, instance)
-    slots = _slots(asset_ids, metrics, start, end, resolution, instance)
-    sess = db.session()
-    n, peak = sess.execute(select(func.count(), func.max(slots.c.mean)).select_from(slots)).one()
-    if not n:
-        return None
-    rank = max(1, math.ceil(q * n))
-    value = sess.scalar(select(slots.c.mean).order_by(slots.c.mean).limit(1).offset(rank - 1))
-    assert value is not None and peak is not None  # n slots, each with a mean
-    return Percentile(float(value), int(n), float(peak), resolution)
+    if len(asset_ids) == 1:
+        return percentiles(asset_ids, metrics, start, end, q, instance).get(asset_ids[0])
+    raise ValueError("percentile() takes one asset; percentiles() gives one per asset")
+
+
+def stats_by_asset(
+    asset_ids: Sequence[int], metrics: Sequence[str], start: datetime, end: datetime
+) -> dict[int, RangeStats]:
+    """asset id → minimum, mean and maximum of its ``metrics`` over [start, end) (no limits),
+    for every asset with a slot: one ``GROUP BY`` statement for all."""
+    if not asset_ids:
+        return {}
+    resolution = resolution_of(asset_ids, metrics, start, end)
+    width = resolution or FIVE
+    slots = _slots(asset_ids, metrics, start, end, resolution, None)
+    rows = db.session().execute(
+        select(
+            slots.c.asset_id,
+            func.sum(slots.c.n),
+            func.min(slots.c.lo),
+            func.sum(slots.c.mean * slots.c.n),
+            func.max(slots.c.hi),
+        ).group_by(slots.c.asset_id)
+    )
+    out = {}
+    for asset_id, count, lo, total, hi in rows:
+        count = int(count or 0)
+        out[int(asset_id)] = RangeStats(
+            count,
+            None if lo is None else float(lo),
+            float(total) / count if count else None,
+            None if hi is None else float(hi),
+            0.0,
+            width,
+            resolution,
+        )
+    return out
 
 
 def instances_of(asset_id: int, metric: str, start: datetime, end: datetime) -> list[str]:

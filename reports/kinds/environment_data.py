@@ -91,10 +91,10 @@ def merge_episodes(alerts: Iterable[Any], until: datetime) -> list[Episode]:
     return sorted(out, key=lambda e: (e.start, e.asset_id))
 
 
-def _room_rows(start: datetime, until: datetime) -> list[dict[str, Any]]:
+def _room_rows(assets: list[Any], start: datetime, until: datetime) -> list[dict[str, Any]]:
     rooms = registry.all_rooms()
     by_room: dict[int, list[int]] = {}
-    for asset in registry.assets_for_report():
+    for asset in assets:
         if asset.room_id is not None:
             by_room.setdefault(asset.room_id, []).append(asset.id)
     room_ids = [r.id for r in rooms]
@@ -142,18 +142,21 @@ def _where(asset: Any) -> str:
     return " / ".join(x for x in (room, asset.rack.name if asset.rack else "") if x)
 
 
-def _ups_rows(start: datetime, until: datetime, episodes: list[Episode]) -> list[dict[str, Any]]:
+def _ups_rows(
+    upses: list[Any], start: datetime, until: datetime, episodes: list[Episode]
+) -> list[dict[str, Any]]:
     low_alerts: dict[int, int] = {}
     for alert in desk.alerts_overlapping(start, until, [BATTERY_LOW_RULE]):
         if alert.asset_id is not None:
             low_alerts[alert.asset_id] = low_alerts.get(alert.asset_id, 0) + 1
+    ids = [u.id for u in upses]
+    load = monitors.percentiles(ids, [LOAD], start, until)
+    charge = monitors.stats_by_asset(ids, ["ups.battery.charge_percent"], start, until)
+    runtime = monitors.stats_by_asset(ids, ["ups.battery.runtime_minutes"], start, until)
+    heat = monitors.stats_by_asset(ids, ["ups.battery.temperature_c"], start, until)
     rows = []
-    for ups in registry.assets_for_report(["ups"]):
-        ids = [ups.id]
-        load = monitors.percentile(ids, [LOAD], start, until)
-        charge = monitors.range_stats(ids, ["ups.battery.charge_percent"], start, until)
-        runtime = monitors.range_stats(ids, ["ups.battery.runtime_minutes"], start, until)
-        heat = monitors.range_stats(ids, ["ups.battery.temperature_c"], start, until)
+    for ups in upses:
+        p95 = load.get(ups.id)
         mine = [e for e in episodes if e.asset_id == ups.id]
         rows.append(
             {
@@ -161,11 +164,11 @@ def _ups_rows(start: datetime, until: datetime, episodes: list[Episode]) -> list
                 "tag": ups.asset_tag,
                 "name": ups.name,
                 "location": _where(ups),
-                "load_p95": _round(load.value) if load else None,
-                "load_peak": _round(load.peak) if load else None,
-                "charge_min": _round(charge.low),
-                "runtime_min": _round(runtime.low),
-                "battery_temp_max": _round(heat.high),
+                "load_p95": _round(p95.value) if p95 else None,
+                "load_peak": _round(p95.peak) if p95 else None,
+                "charge_min": _round(charge[ups.id].low) if ups.id in charge else None,
+                "runtime_min": _round(runtime[ups.id].low) if ups.id in runtime else None,
+                "battery_temp_max": _round(heat[ups.id].high) if ups.id in heat else None,
                 "battery_low": low_alerts.get(ups.id, 0),
                 "episodes": len(mine),
                 "battery_minutes": round(sum(e.clipped(start).minutes(until) for e in mine), 1),
@@ -174,12 +177,13 @@ def _ups_rows(start: datetime, until: datetime, episodes: list[Episode]) -> list
     return rows
 
 
-def _pdu_rows(start: datetime, until: datetime) -> list[dict[str, Any]]:
+def _pdu_rows(pdus: list[Any], start: datetime, until: datetime) -> list[dict[str, Any]]:
+    ids = [p.id for p in pdus]
+    currents = monitors.percentiles(ids, ["pdu.current_a"], start, until)
+    powers = monitors.percentiles(ids, ["pdu.power_w"], start, until)
     rows = []
-    for pdu in registry.assets_for_report(["pdu"]):
-        ids = [pdu.id]
-        current = monitors.percentile(ids, ["pdu.current_a"], start, until)
-        power = monitors.percentile(ids, ["pdu.power_w"], start, until)
+    for pdu in pdus:
+        current, power = currents.get(pdu.id), powers.get(pdu.id)
         rated = _rating(pdu.specs or {})
         share = current.value / rated if current and rated else None
         rows.append(
@@ -222,10 +226,11 @@ def gather(ctx: Context) -> Environment:
     start = ctx.period.start
     until = max(start, min(ctx.period.end, ctx.as_of))
     found = Environment(start, until)
-    found.rooms = _room_rows(start, until)
+    assets = registry.assets_for_report()
+    found.rooms = _room_rows(assets, start, until)
     alerts = desk.alerts_overlapping(start, until, [ON_BATTERY_RULE], ON_BATTERY_CONDITION)
     episodes = merge_episodes(alerts, until)
-    found.ups = _ups_rows(start, until, episodes)
+    found.ups = _ups_rows([a for a in assets if a.kind == "ups"], start, until, episodes)
     names = {row["asset_id"]: row for row in found.ups}
     for e in episodes:
         ups = names.get(e.asset_id)
@@ -239,5 +244,5 @@ def gather(ctx: Context) -> Environment:
                 "state": _("ended") if e.end is not None else _("still on battery"),
             }
         )
-    found.pdus = _pdu_rows(start, until)
+    found.pdus = _pdu_rows([a for a in assets if a.kind == "pdu"], start, until)
     return found
