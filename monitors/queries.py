@@ -39,7 +39,6 @@ from monitors.models import (
 from monitors.report_stats import Percentile as Percentile
 from monitors.report_stats import RangeStats as RangeStats
 from monitors.report_stats import instances_of as instances_of
-from monitors.report_stats import percentile as percentile
 from monitors.report_stats import percentiles as percentiles
 from monitors.report_stats import range_stats as range_stats
 from monitors.report_stats import stats_by_asset as stats_by_asset

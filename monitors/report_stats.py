@@ -234,23 +234,6 @@ def percentiles(
     }
 
 
-def percentile(
-    asset_ids: Sequence[int],
-    metrics: Sequence[str],
-    start: datetime,
-    end: datetime,
-    q: int = 95,
-    instance: str | None = None,
-) -> Percentile | None:
-    """The ``q``-th percentile of one asset's slots (``percentiles`` of ``asset_ids[0]``, or
-    of all of them pooled when several are given: their slots ranked together)."""
-    if not asset_ids:
-        return None
-    if len(asset_ids) == 1:
-        return percentiles(asset_ids, metrics, start, end, q, instance).get(asset_ids[0])
-    raise ValueError("percentile() takes one asset; percentiles() gives one per asset")
-
-
 def stats_by_asset(
     asset_ids: Sequence[int], metrics: Sequence[str], start: datetime, end: datetime
 ) -> dict[int, RangeStats]:

@@ -7,7 +7,7 @@ The traffic is the port's ``if.in_bps`` / ``if.out_bps`` (rates the poller deriv
 IF-MIB octet counters, ``monitors.counters``), as the device's port counts it: in is what
 arrives from the line. The 95th percentile (nearest rank) and the peak are of the 5-minute
 means (hourly for months past the 5-minute rollups), computed in SQL
-(``monitors.queries.percentile``). A line without a link, whose port has no traffic figures,
+(``monitors.queries.percentiles``). A line without a link, whose port has no traffic figures,
 or without a registered bandwidth says so in its row.
 """
 
@@ -98,7 +98,8 @@ def gather(ctx: Context) -> Bandwidth:
             row["note"] = _("No traffic figures for this port in the period")
             continue
         for key, metric in (("in", IN), ("out", OUT)):
-            p = monitors.percentile([asset_id], [metric], start, until, instance=instance)
+            found_p = monitors.percentiles([asset_id], [metric], start, until, instance=instance)
+            p = found_p.get(asset_id)
             if p is None:
                 continue
             row[f"{key}_p95"] = _mbps(p.value)

@@ -17,7 +17,7 @@ pack's "as of" time:
   current (the asset's spec 额定电流（A）, also read as ``rated_current_a`` and other
   spellings; "unknown" without one) and of its power.
 
-Every figure is aggregated in SQL by ``monitors.queries`` (``range_stats``, ``percentile``:
+Every figure is aggregated in SQL by ``monitors.queries`` (``range_stats``, ``percentiles``:
 5-minute rollups, hourly ones for older months, the raw readings where no rollup exists).
 """
 

@@ -2,7 +2,7 @@
 for its sheets and its findings: the rooms' temperature and humidity against the patrol
 checklist's limits, the UPSes' load and battery and their on-battery episodes, the PDUs' current
 against their rating. Read through the domains' ``queries`` only; every figure aggregated in
-SQL (``monitors.queries.range_stats`` and ``percentile``)."""
+SQL (``monitors.queries.range_stats``, ``stats_by_asset`` and ``percentiles``)."""
 
 from __future__ import annotations
 

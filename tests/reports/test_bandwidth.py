@@ -18,12 +18,13 @@ from flask_babel import force_locale
 from pytest import approx
 
 from assets import services as registry
-from monitors.models import Reading, Resolution, Rollup
+from monitors.models import Reading, Resolution
 from opskit import clock, db
 from reports.build import build_pack
 from reports.kinds import KINDS, Context
 from reports.periods import parse_period
 from tests import factories
+from tests.reports.rollups import five_minute
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 10, 10, 10, 0, tzinfo=TZ)
@@ -35,21 +36,6 @@ MBPS = 1_000_000
 def traffic(k: int, scale: float) -> float:
     """Bits per second of slot ``k``: 20–95 Mbit/s times ``scale`` in a pattern of 97."""
     return round(scale * (20 + (k * 31) % 97 * 0.78) * MBPS, 1)
-
-
-def rollup(asset_id: int, metric: str, instance: str, at: datetime, value: float) -> Rollup:
-    return Rollup(
-        asset_id=asset_id,
-        metric=metric,
-        instance=instance,
-        resolution=FIVE,
-        bucket=at.astimezone(UTC),
-        count=5,
-        min=value,
-        max=value,
-        avg=value,
-        last=value,
-    )
 
 
 def seed() -> dict[str, list[float]]:
@@ -75,12 +61,14 @@ def seed() -> dict[str, list[float]]:
             value_in, value_out = traffic(k, 1.0), traffic(k + 7, 0.5)
             got["in"].append(value_in)
             got["out"].append(value_out)
-            rows.append(rollup(router.id, "if.in_bps", "GE0/0/1", at, value_in))
-            rows.append(rollup(router.id, "if.out_bps", "GE0/0/1", at, value_out))
-            rows.append(rollup(router.id, "if.in_bps", "GE0/0/3", at, 999 * MBPS))  # no line's
+            rows.append(five_minute(router.id, "if.in_bps", "GE0/0/1", at, value_in))
+            rows.append(five_minute(router.id, "if.out_bps", "GE0/0/1", at, value_out))
+            rows.append(five_minute(router.id, "if.in_bps", "GE0/0/3", at, 999 * MBPS))  # no line's
             k += 1
     # after the quarter: not counted
-    rows.append(rollup(router.id, "if.in_bps", "GE0/0/1", datetime(2026, 10, 2, tzinfo=TZ), 1e9))
+    rows.append(
+        five_minute(router.id, "if.in_bps", "GE0/0/1", datetime(2026, 10, 2, tzinfo=TZ), 1e9)
+    )
     sess.add_all(rows)
     sess.add(  # the unlinked port GE0/0/2's traffic is stored under another spelling: ge0/0/2
         Reading(

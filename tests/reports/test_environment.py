@@ -27,6 +27,7 @@ from reports.build import build_pack
 from reports.kinds import KINDS, Context
 from reports.periods import parse_period
 from tests import factories
+from tests.reports.rollups import five_minute
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 10, 10, 10, 0, tzinfo=TZ)
@@ -51,18 +52,7 @@ def probe_value(k: int, offset: float) -> float:
 
 
 def rollup(asset_id: int, metric: str, at: datetime, value: float, instance: str = "") -> Rollup:
-    return Rollup(
-        asset_id=asset_id,
-        metric=metric,
-        instance=instance,
-        resolution=FIVE,
-        bucket=at.astimezone(UTC),
-        count=5,
-        min=value - 0.5,
-        max=value + 0.5,
-        avg=value,
-        last=value,
-    )
+    return five_minute(asset_id, metric, instance, at, value, spread=0.5)
 
 
 def alert(asset_id: int, rule: str, first: str, resolved: str | None, key: str) -> Alert:
