@@ -17,8 +17,11 @@ pack's "as of" time:
   current (the asset's spec 额定电流（A）, also read as ``rated_current_a`` and other
   spellings; "unknown" without one) and of its power.
 
-Every figure is aggregated in SQL by ``monitors.queries`` (``range_stats``, ``percentiles``:
-5-minute rollups, hourly ones for older months, the raw readings where no rollup exists).
+Every figure is aggregated in SQL by ``monitors.queries`` (``range_stats``, ``percentiles``,
+``stats_by_asset``). The rooms' figures come from the 5-minute rollups (hourly ones for months
+past them, the raw readings where no rollup exists): a five-minute excursion counts. The UPS and
+PDU figures come from the hourly means, as the load kind's 95th percentiles do (5-minute ones
+where no hourly rollup exists yet): twelve times fewer rows for the many PDUs of a site.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def environment(ctx: Context) -> list[Sheet]:
             found.ups,
             highlight=lambda row: (row["load_p95"] or 0) > HIGH_LOAD or row["battery_low"] > 0,
             note=_(
-                "Load: 95th percentile and peak of the 5-minute means of the output load. No "
+                "Load: 95th percentile and peak of the hourly means of the output load. No "
                 "device profile reads a replace-battery indication; the battery's condition is "
                 "its lowest charge and runtime and its battery-low alerts."
             )
@@ -127,7 +130,7 @@ def environment(ctx: Context) -> list[Sheet]:
             found.pdus,
             highlight=lambda row: (row["share"] or 0) * 100 > HIGH_LOAD,
             note=_(
-                "Current of all the PDU's phases or banks, 5-minute means; the rating is the "
+                "Current of all the PDU's phases or banks, hourly means; the rating is the "
                 "asset's rated current spec, unknown without one."
             )
             + running,

@@ -240,3 +240,26 @@ def test_environment_findings(db_app: Flask) -> None:
     text = summary.figures["text"]
     assert "3 次" in text and "72.0 分钟" in text
     assert f"{round(min(v for s in temps.values() for _, v in s) - 0.5, 1)}" in text
+
+
+def test_ups_and_pdu_figures_from_the_hourly_means_when_there_are_any(
+    db_app: Flask, tmp_path: Path
+) -> None:
+    out = tmp_path / "q3.xlsx"
+    with db_app.test_request_context("/"), clock.frozen(NOW):
+        rack = factories.rack(room="A机房", name="A01")
+        pdu = factories.asset("PDU-H", kind="pdu", rack=rack, specs={"rated_current_a": 32})
+        sess = db.session()
+        hourly = [float(4 + h % 9) for h in range(24 * 10)]  # ten days of hourly means
+        for h, value in enumerate(hourly):
+            at = START + timedelta(days=20, hours=h)
+            row = five_minute(pdu.id, "pdu.current_a", "1", at, value)
+            row.resolution = 3600
+            sess.add(row)
+            # the 5-minute rollups of the same hours hold a spike the hourly means smooth out
+            sess.add(five_minute(pdu.id, "pdu.current_a", "1", at, 30.0 if h == 5 else value))
+        sess.commit()
+        build_pack(parse_period("2026Q3", TZ), out, ["environment"])
+    (row,) = table(openpyxl.load_workbook(out)["PDU负载"])
+    p95 = nearest_rank(hourly, 0.95)
+    assert row[2:8] == ("PDU-H", "PDU-H", 32, p95, max(hourly), approx(p95 / 32))
