@@ -253,9 +253,9 @@ def test_ups_and_pdu_figures_from_the_hourly_means_when_there_are_any(
         hourly = [float(4 + h % 9) for h in range(24 * 10)]  # ten days of hourly means
         for h, value in enumerate(hourly):
             at = START + timedelta(days=20, hours=h)
-            row = five_minute(pdu.id, "pdu.current_a", "1", at, value)
-            row.resolution = 3600
-            sess.add(row)
+            hour = five_minute(pdu.id, "pdu.current_a", "1", at, value)
+            hour.resolution = 3600
+            sess.add(hour)
             # the 5-minute rollups of the same hours hold a spike the hourly means smooth out
             sess.add(five_minute(pdu.id, "pdu.current_a", "1", at, 30.0 if h == 5 else value))
         sess.commit()
