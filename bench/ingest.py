@@ -41,7 +41,8 @@ rate of the fastest step kept up; the table prints it for both sides, the ratio 
 daemon, and the messages lost at that step and over all steps (sent, less durable).
 
 Burst: 10x opskit's sustained rate (at most the sender's rate) for 3 s; the receiver's RSS
-(psutil) is sampled every 50 ms before, during and after, and what the receiver counted
+(psutil; the writer's process and its children — the sockets' process, ``monitors.relay`` — added
+up) is sampled every 50 ms before, during and after, and what the receiver counted
 (received, stored, shed because the queue was full) is printed: a bounded queue sheds, so the
 peak stays near the level before the burst however long a storm lasts, and memory does not
 keep growing after it.
@@ -580,10 +581,17 @@ def burst(sender: Sender, rx: Receiver, rate: float, seconds: float) -> dict[str
     import psutil
 
     proc = psutil.Process(rx.proc.pid)
+    family = [proc, *proc.children(recursive=True)]  # opskit's receiver runs in a child
     samples: list[tuple[float, float]] = []
 
+    def rss(p: Any) -> int:
+        try:
+            return int(p.memory_info().rss)
+        except psutil.NoSuchProcess:
+            return 0
+
     def sample() -> None:
-        samples.append((time.perf_counter(), proc.memory_info().rss / 2**20))
+        samples.append((time.perf_counter(), sum(rss(p) for p in family) / 2**20))
 
     t_begin = time.perf_counter()
     while time.perf_counter() - t_begin < 1.0:

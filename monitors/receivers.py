@@ -5,8 +5,12 @@ what was received, stored and lost.
 - :func:`widen`: a UDP socket's kernel receive buffer raised to 8 MiB (capped by the kernel's
   ``net.core.rmem_max``; logged when capped), so a burst waits in the kernel rather than being
   dropped there while the receiver's thread waits for the GIL.
-- :func:`options`: the ``--queue`` and ``--report-every`` options of both commands.
+- :func:`options`: the ``--queue``, ``--report-every`` and ``--one-process`` options of both
+  commands (by default the sockets run in a child process: ``monitors.relay``).
+- :func:`drain_socket`: a datagram protocol reads on what else waits in its socket.
+- :func:`take`: a batch off a receiver's queue, gathered for ``LINGER_S`` when few wait.
 - :class:`Reporter`: a writer loop's periodic counters, handed on when they changed.
+- :class:`SourceAssets`: sender addresses' assets, remembered for a minute.
 - :func:`serve`: start the receiver (a refused port said as a click error), run the writer
   loop until SIGINT/SIGTERM with the counters printed on stderr, then stop the receiver and
   print its last counters.
@@ -15,14 +19,17 @@ what was received, stored and lost.
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
 import click
+
+from monitors import queries
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
@@ -48,6 +55,46 @@ def widen(sock: socket.socket, want: int = RCVBUF) -> int:
     return granted
 
 
+def drain_socket(
+    sock: socket.socket, handle: Callable[[bytes, Any], None], limit: int = 256
+) -> None:
+    """Read on what is already waiting in a non-blocking UDP socket (at most ``limit``
+    datagrams), each handed to ``handle(data, address)``: asyncio hands a datagram protocol one
+    datagram per turn of its loop (a poll each), so under load the turns cost more than the
+    datagrams. Called from the protocol's ``datagram_received``."""
+    for _ in range(limit):
+        try:
+            data, address = sock.recvfrom(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # e.g. an ICMP error queued on the socket: asyncio's turn reports it
+            return
+        handle(data, address)
+
+
+LINGER_S = 0.01  # seconds a taker waits for a batch to gather after its first item
+
+
+def take(source: Any, limit: int, timeout: float, linger: float = LINGER_S) -> list[Any]:
+    """Up to ``limit`` items of a queue (``get``/``get_nowait``/``qsize``): the first waited
+    for up to ``timeout`` seconds (none: an empty list), then, unless a quarter of ``limit``
+    waits already, ``linger`` seconds for more to gather. A writer woken for every record of a
+    busy stream spends more on the waking (two thread switches) than on the record."""
+    items: list[Any] = []
+    try:
+        items.append(source.get(timeout=timeout) if timeout > 0 else source.get_nowait())
+    except queue.Empty:
+        return items
+    if linger > 0 and source.qsize() < limit // 4:
+        time.sleep(linger)
+    try:
+        while len(items) < limit:
+            items.append(source.get_nowait())
+    except queue.Empty:
+        pass
+    return items
+
+
 #: what a writer loop hands the receiver's counters to
 Report = Callable[[dict[str, int]], None]
 
@@ -66,10 +113,17 @@ class Receiving(Protocol):
 
 
 def options(default_queue: int, what: str, lost: str) -> Callable[[F], F]:
-    """The ``--queue`` (``queue_size``) and ``--report-every`` (``report_every``) options;
+    """The ``--queue`` (``queue_size``), ``--report-every`` (``report_every``) and
+    ``--one-process`` (``one_process``) options;
     ``what`` waits on the queue (``traps``), beyond it they are ``lost`` (``shed``)."""
 
     def decorate(command: F) -> F:
+        command = click.option(
+            "--one-process",
+            is_flag=True,
+            help="Receive in the writer's own process (no child process for the sockets: "
+            "both then share one core).",
+        )(command)
         command = click.option(
             "--report-every",
             default=60.0,
@@ -138,3 +192,27 @@ def serve(
     finally:
         rx.stop()
         click.echo(line(rx.stats()), err=True)
+
+
+class SourceAssets:
+    """Sender address → asset id (``None``: not registered) for a writer loop, looked up in
+    the database once per address every ``refresh_s`` seconds (``queries.assets_by_source``:
+    an SNMP monitor's host, else an asset's management IP or registered address): a batch of
+    a thousand messages from the room's forty devices costs no query."""
+
+    def __init__(self, refresh_s: float = 60.0) -> None:
+        self.refresh_s = refresh_s
+        self._known: dict[str, int | None] = {}
+        self._at = 0.0
+
+    def __call__(
+        self, sources: Iterable[str], hosts: Mapping[str, int] | None = None
+    ) -> dict[str, int | None]:
+        now = time.monotonic()
+        if now - self._at > self.refresh_s:
+            self._known.clear()
+            self._at = now
+        wanted = sorted({s for s in sources if s and s not in self._known})
+        if wanted:
+            self._known.update(queries.assets_by_source(wanted, hosts))
+        return self._known

@@ -6,8 +6,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from monitors import receivers
+from monitors import receivers, relay
 from monitors.syslog import receiver, rules, store
+from monitors.syslog.parsing import Message
 
 
 def _line(stats: dict[str, int]) -> str:
@@ -48,7 +49,13 @@ def syslog_cli() -> None:
 @receivers.options(receiver.DEFAULT_QUEUE, "messages", "dropped")
 @with_appcontext
 def receive_cmd(
-    host: str, port: int | None, udp: bool, tcp: bool, queue_size: int, report_every: float
+    host: str,
+    port: int | None,
+    udp: bool,
+    tcp: bool,
+    queue_size: int,
+    report_every: float,
+    one_process: bool,
 ) -> None:
     """Receive syslog (RFC 3164, RFC 5424, Huawei/H3C, Cisco) over UDP and TCP: store every
     message, raise and clear alerts by the rules."""
@@ -58,9 +65,21 @@ def receive_cmd(
         writer = store.Writer()
     except rules.RuleError as exc:
         raise click.ClickException(str(exc)) from None
-    rx = receiver.Receiver(
-        host, _configured_port() if port is None else port, udp=udp, tcp=tcp, queue_size=queue_size
-    )
+    bound = _configured_port() if port is None else port
+    rx: receiver.Receiver | relay.Relay
+    if one_process:
+        rx = receiver.Receiver(host, bound, udp=udp, tcp=tcp, queue_size=queue_size)
+    else:
+        rx = relay.Relay(
+            receiver.Receiver,
+            Message,
+            receiver.BindError,
+            host,
+            bound,
+            udp=udp,
+            tcp=tcp,
+            queue_size=queue_size,
+        )
     protocols = " and ".join(p for p, on in (("UDP", udp), ("TCP", tcp)) if on)
     receivers.serve(
         rx,

@@ -139,11 +139,20 @@ class Receiver:
             if sock.type == socket.SOCK_DGRAM:
 
                 class Datagrams(asyncio.DatagramProtocol):
+                    def __init__(self, sock: socket.socket) -> None:
+                        self.sock = sock
+
                     def datagram_received(self, data: bytes, addr: Any) -> None:
+                        self.one(data, addr)
+                        receivers.drain_socket(self.sock, self.one)  # what else is waiting
+
+                    def one(self, data: bytes, addr: Any) -> None:
                         receiver.counts["udp"] += 1
                         receiver.accept(data, str(addr[0]))
 
-                transport, _ = await loop.create_datagram_endpoint(Datagrams, sock=sock)
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda sock=sock: Datagrams(sock), sock=sock
+                )
                 self._closers.append(transport.close)
             else:
                 server = await asyncio.start_server(self._client, sock=sock, limit=MAX_FRAME)

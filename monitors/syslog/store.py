@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from pathlib import Path
 from flask import current_app, has_app_context
 from sqlalchemy import delete, select
 
-from monitors import queries, receivers
+from monitors import receivers, relay
 from monitors.syslog import rules
 from monitors.syslog.models import SyslogMessage
 from monitors.syslog.parsing import Message
@@ -36,7 +35,7 @@ from opskit.audit import acting_as
 
 log = logging.getLogger(__name__)
 
-BATCH = 500  # messages written in one transaction
+BATCH = 1000  # messages written in one transaction at most
 PRUNE_BATCH = 5000
 ASSET_CACHE_S = 60.0
 DEFAULT_RETENTION_DAYS = 180
@@ -61,19 +60,7 @@ class Writer:
 
     def __init__(self, engine: rules.Engine | None = None) -> None:
         self.engine = engine or rules.Engine(load_rules())
-        self._assets: dict[str, int | None] = {}
-        self._assets_at = 0.0
-
-    def _asset_ids(self, sources: set[str]) -> dict[str, int | None]:
-        if time.monotonic() - self._assets_at > ASSET_CACHE_S:
-            self._assets.clear()
-            self._assets_at = time.monotonic()
-        wanted = sorted(s for s in sources if s not in self._assets)
-        if wanted:
-            found = queries.assets_by_source(wanted)
-            for source in wanted:
-                self._assets[source] = found.get(source)
-        return {s: self._assets.get(s) for s in sources}
+        self._assets = receivers.SourceAssets(ASSET_CACHE_S)
 
     def store(self, messages: list[Message]) -> int:
         """Store a batch in one transaction (committed here); how many rows. The rules run
@@ -82,7 +69,7 @@ class Writer:
         (``opskit.alerts.conditions``: a few queries a batch)."""
         if not messages:
             return 0
-        assets = self._asset_ids({m.source for m in messages})
+        assets = self._assets(m.source for m in messages)
         changes: list[alerts.Change] = []
         rows = []
         for m in messages:
@@ -159,15 +146,9 @@ def prune_job() -> list[str]:
     return [f"{gone} syslog messages older than {retention_days()} days"] if gone else []
 
 
-def drain(receiver: Receiver, writer: Writer, timeout: float = 0.2) -> int:
+def drain(receiver: Receiver | relay.Relay, writer: Writer, timeout: float = 0.2) -> int:
     """Store one batch of what the receiver queued (waiting up to ``timeout`` for the first)."""
-    batch: list[Message] = []
-    try:
-        batch.append(receiver.queue.get(timeout=timeout))
-        while len(batch) < BATCH:
-            batch.append(receiver.queue.get_nowait())
-    except queue.Empty:
-        pass
+    batch: list[Message] = receivers.take(receiver.queue, BATCH, timeout)
     if not batch:
         return 0
     try:
@@ -182,7 +163,7 @@ def drain(receiver: Receiver, writer: Writer, timeout: float = 0.2) -> int:
 
 
 def run(
-    receiver: Receiver,
+    receiver: Receiver | relay.Relay,
     stop: threading.Event,
     *,
     writer: Writer | None = None,

@@ -7,7 +7,7 @@ import logging
 import click
 from flask.cli import with_appcontext
 
-from monitors import receivers
+from monitors import receivers, relay
 from monitors.traps import receiver, store
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,21 @@ def _line(stats: dict[str, int]) -> str:
 @receivers.options(receiver.DEFAULT_QUEUE, "traps", "shed")
 @with_appcontext
 def traps_cmd(
-    host: str, port: int, communities: tuple[str, ...], queue_size: int, report_every: float
+    host: str,
+    port: int,
+    communities: tuple[str, ...],
+    queue_size: int,
+    report_every: float,
+    one_process: bool,
 ) -> None:
     """Receive SNMP traps (v1, v2c, v3): store them, raise and clear alerts by the profiles."""
-    rx = receiver.Receiver(host, port, queue_size=queue_size)
+    rx: receiver.Receiver | relay.Relay
+    if one_process:
+        rx = receiver.Receiver(host, port, queue_size=queue_size)
+    else:
+        rx = relay.Relay(
+            receiver.Receiver, receiver.Trap, receiver.BindError, host, port, queue_size=queue_size
+        )
     receivers.serve(
         rx,
         receiver.BindError,

@@ -212,6 +212,10 @@ class Receiver:
 
         class Transport(base):
             def datagram_received(self, datagram: bytes, address: Any) -> None:
+                self.one(datagram, address)
+                receivers.drain_socket(sock, self.one)  # what else is waiting
+
+            def one(self, datagram: bytes, address: Any) -> None:
                 receiver.counts["received"] += 1
                 if not receiver._configured:  # held until the credentials are known
                     if len(receiver._held) < HELD:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from monitors import queries, receivers
+from monitors import queries, receivers, relay
 from monitors.models import Monitor, SnmpTrap
 from monitors.traps import rules
 from monitors.traps.receiver import Credentials, Receiver, Trap, V3User
@@ -38,7 +37,7 @@ from opskit.crypto import SecretError
 log = logging.getLogger(__name__)
 
 RETENTION = timedelta(days=30)
-BATCH = 200  # traps written in one transaction
+BATCH = 1000  # traps written in one transaction at most
 REFRESH_S = 60.0  # seconds between reloads of the monitors' credentials
 
 
@@ -81,12 +80,13 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def _assets_of(traps: list[Trap], hosts: dict[str, int]) -> list[int | None]:
+def _assets_of(
+    traps: list[Trap], hosts: dict[str, int], known: receivers.SourceAssets | None = None
+) -> list[int | None]:
     """Each trap's asset: the source's, else the agent-addr's; a monitor's host (of either)
-    comes first. One lookup for the whole batch."""
+    comes first. One lookup for the whole batch (none for addresses ``known`` already)."""
     seen = {a for t in traps for a in (t.source, t.agent_addr) if a}
-    addresses = sorted(a for a in seen if _is_ip(a))
-    found = queries.assets_by_source(addresses, hosts)
+    found = (known or receivers.SourceAssets())([a for a in seen if _is_ip(a)], hosts)
     out: list[int | None] = []
     for trap in traps:
         pair = [a for a in (trap.source, trap.agent_addr) if a]
@@ -104,11 +104,13 @@ def _dedup_key(asset_id: int | None, source: str, action: rules.Action) -> str:
     return f"{key}:{action.instance}" if action.instance else key
 
 
-def store(traps: list[Trap], hosts: dict[str, int]) -> None:
+def store(
+    traps: list[Trap], hosts: dict[str, int], known: receivers.SourceAssets | None = None
+) -> None:
     """Store a batch in one transaction (committed here): the senders' assets looked up once,
     the rows inserted in one statement, then the alerts its traps raise or clear handed to the
     desk as one list, in order (``opskit.alerts.conditions``: a few queries a batch)."""
-    assets = _assets_of(traps, hosts)
+    assets = _assets_of(traps, hosts, known)
     done_by = rules.actions_of((t.trap_oid, t.varbinds) for t in traps)
     acting = list(zip(traps, assets, done_by, strict=True))
     rows = [
@@ -169,7 +171,7 @@ def prune(now: Any = None) -> int:
 
 
 def run(
-    receiver: Receiver,
+    receiver: Receiver | relay.Relay,
     stop: threading.Event,
     extra_communities: tuple[str, ...] = (),
     *,
@@ -179,22 +181,17 @@ def run(
 ) -> None:
     """Write the receiver's traps until ``stop`` is set (inside an app context)."""
     creds, hosts = load_credentials(extra_communities)
+    known = receivers.SourceAssets(refresh_s)  # the senders' assets, as of the credentials
     receiver.configure(creds)
     db.session().commit()
     next_refresh = time.monotonic() + refresh_s
     reporter = receivers.Reporter(receiver.stats, report, report_s)
     next_prune = time.monotonic()
     while not stop.is_set():
-        batch: list[Trap] = []
-        try:
-            batch.append(receiver.queue.get(timeout=0.2))
-            while len(batch) < BATCH:
-                batch.append(receiver.queue.get_nowait())
-        except queue.Empty:
-            pass
+        batch: list[Trap] = receivers.take(receiver.queue, BATCH, 0.2)
         if batch:
             try:
-                store(batch, hosts)
+                store(batch, hosts, known)
             except Exception:  # the next batch may be fine; never stop receiving
                 log.exception("%d traps could not be stored", len(batch))
                 receiver.counts["store_failed"] += len(batch)
@@ -204,6 +201,7 @@ def run(
         now = time.monotonic()
         if now >= next_refresh:
             creds, hosts = load_credentials(extra_communities)
+            known = receivers.SourceAssets(refresh_s)
             receiver.configure(creds)
             db.session().commit()
             next_refresh = now + refresh_s

@@ -67,6 +67,8 @@ class Alert(Base):
             sqlite_where=text("status != 'resolved'"),
             postgresql_where=text("status != 'resolved'"),
         ),
+        # every alert of a condition (flapping: its recent changes, its last alert)
+        Index("ix_alert_dedup_key", "dedup_key"),
         Index("ix_alert_status_urgency", "status", "urgency"),
         Index("ix_alert_first_seen", "first_seen"),
     )
