@@ -339,19 +339,35 @@ def _v2c_request(
     return _ber(0x30, b"\x02\x01\x01" + _ber(0x04, community) + pdu)
 
 
-def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag, start of value, end of value) of the TLV at ``pos``."""
+def _tlv(
+    data: bytes,
+    pos: int,
+    end: int | None = None,
+    *,
+    strict: bool = False,
+    error: type[ValueError] = ValueError,
+) -> tuple[int, int, int]:
+    """(tag, start of value, end of value) of the TLV at ``pos``, inside ``data[:end]``.
+    ``strict`` (the trap receiver's fast path): only a definite length of at most 4 bytes and a
+    one-byte tag are read, anything else raises ``error`` (a truncated TLV always does)."""
+    limit = len(data) if end is None else end
+    if strict and pos + 2 > limit:
+        raise error("truncated")
     tag = data[pos]
     n = data[pos + 1]
     pos += 2
+    if strict and tag & 0x1F == 0x1F:
+        raise error("multi-byte tag")
     if n & 0x80:
         size = n & 0x7F
+        if strict and (size == 0 or size > 4 or pos + size > limit):
+            raise error("length form")
         n = int.from_bytes(data[pos : pos + size], "big")
         pos += size
-    end = pos + n
-    if end > len(data):
-        raise ValueError("truncated")
-    return tag, pos, end
+    stop = pos + n
+    if stop > limit:
+        raise error("truncated")
+    return tag, pos, stop
 
 
 def _oid_arcs(data: bytes, start: int, end: int) -> tuple[int, ...]:

@@ -29,21 +29,7 @@ _UNSIGNED = {0x41: 2**32 - 1, 0x42: 2**32 - 1, 0x43: 2**32 - 1, 0x46: 2**64 - 1}
 
 def _strict_tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     """(tag, start, end) of a definite-length, single-byte-tag TLV inside ``data[:end]``."""
-    if pos + 2 > end:
-        raise NotFast("truncated")
-    tag, n = data[pos], data[pos + 1]
-    pos += 2
-    if tag & 0x1F == 0x1F:
-        raise NotFast("multi-byte tag")
-    if n & 0x80:
-        size = n & 0x7F
-        if size == 0 or size > 4 or pos + size > end:
-            raise NotFast("length form")
-        n = int.from_bytes(data[pos : pos + size], "big")
-        pos += size
-    if pos + n > end:
-        raise NotFast("truncated")
-    return tag, pos, pos + n
+    return snmp._tlv(data, pos, end, strict=True, error=NotFast)
 
 
 _OIDS: dict[bytes, str] = {}  # encoded OID -> dotted (a room's traps name few OIDs)
