@@ -73,6 +73,9 @@ def drain_socket(
 
 
 LINGER_S = 0.01  # seconds a taker waits for a batch to gather after its first item
+#: a database writer's linger: each batch costs a transaction and the desk's few queries
+#: (a few ms), so a steady stream is written in batches of hundreds rather than tens
+WRITER_LINGER_S = 0.05
 
 
 def take(source: Any, limit: int, timeout: float, linger: float = LINGER_S) -> list[Any]:

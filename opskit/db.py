@@ -227,6 +227,23 @@ def write(work: Callable[[], T], attempts: int = 3) -> T:
     raise AssertionError("unreachable")
 
 
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """What ``UTCDateTime`` stores on SQLite (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``), in one C
+    call instead of SQLAlchemy's two processors (a tenth of a syslog message's storing)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: store time-zone aware UTC datetimes")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _converter(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """A column type's conversion of a Python value into what the driver is handed."""
+    if isinstance(kind, UTCDateTime) and dialect.name == "sqlite":
+        return _sqlite_utc_text
+    return kind.dialect_impl(dialect).bind_processor(dialect)
+
+
 _INSERT_PLANS: dict[tuple[int, tuple[str, ...], str], tuple[str, list[Any]]] = {}
 
 
@@ -253,9 +270,7 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
         else:
             marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
             sql = f"INSERT INTO {target} ({columns}) VALUES ({marks})"  # noqa: S608
-        processors = [
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-        ]
+        processors = [_converter(table.c[name].type, dialect) for name in names]
         plan = _INSERT_PLANS.setdefault(plan_key, (sql, processors))
     sql, processors = plan
     converted = [

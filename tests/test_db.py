@@ -128,6 +128,10 @@ def test_insert_rows_reads_back_as_the_orm_writes(db_app: Flask) -> None:
         assert by_rows == by_orm
         sess.delete(orm)
         sess.commit()
+        naive = [dict(rows[0], received_at=datetime(2026, 3, 1, 9, 30))]
+        with pytest.raises((ValueError, StatementError), match="naive datetime"):
+            db.write(lambda: db.insert_rows(SnmpTrap.__table__, naive))
+        sess.rollback()
         bad = [dict(rows[0], asset_id=999_999)]  # no such asset: the foreign key refuses it
         with pytest.raises(DBAPIError):
             db.write(lambda: db.insert_rows(SnmpTrap.__table__, [rows[0], *bad]))

@@ -148,7 +148,7 @@ def prune_job() -> list[str]:
 
 def drain(receiver: Receiver | relay.Relay, writer: Writer, timeout: float = 0.2) -> int:
     """Store one batch of what the receiver queued (waiting up to ``timeout`` for the first)."""
-    batch: list[Message] = receivers.take(receiver.queue, BATCH, timeout)
+    batch: list[Message] = receivers.take(receiver.queue, BATCH, timeout, receivers.WRITER_LINGER_S)
     if not batch:
         return 0
     try:

@@ -188,7 +188,7 @@ def run(
     reporter = receivers.Reporter(receiver.stats, report, report_s)
     next_prune = time.monotonic()
     while not stop.is_set():
-        batch: list[Trap] = receivers.take(receiver.queue, BATCH, 0.2)
+        batch: list[Trap] = receivers.take(receiver.queue, BATCH, 0.2, receivers.WRITER_LINGER_S)
         if batch:
             try:
                 store(batch, hosts, known)
