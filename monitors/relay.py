@@ -11,19 +11,19 @@ same ``queue``, ``counts``, ``stats()``, ``configure()``, ``port``, ``start()`` 
 - The child's forwarder takes up to ``BATCH`` records at a time off the receiver's bounded
   queue and sends them, as plain tuples (pickled: a few µs a record, a fifth of a dataclass'
   cost), over a pipe; the receiver's counters go every ``STATS_S`` on a pipe of their own (so
-  they keep coming while the records wait). A reader thread here
-  puts each batch on this side's bounded queue (:class:`Records`: one lock a batch), waiting
-  when it is full: a writer that falls behind
-  stops the reader, the pipe fills, the forwarder waits and the child's receiver sheds and
-  counts as it would alone. Memory stays bounded by the two queues and the pipe.
+  they keep coming while the records wait). The writer reads the pipe itself when it wants
+  records (:class:`Records`, one message at a time; no thread here taking turns with it on
+  the GIL): a writer that falls behind leaves the pipe full, the forwarder waits and the
+  child's receiver sheds and counts as it would alone. Memory stays bounded by the child's
+  queue, the pipe and one message.
 - ``configure(creds)`` (the trap receiver's communities and v3 users) is sent to the child.
 - A port the child cannot open is raised here as the receiver's own error (``refused``).
-- ``stop()`` asks the child to stop receiving, takes what it still held, and waits for it;
+- ``stop()`` asks the child to stop receiving, reads what it still sends, and waits for it;
   a child that does not stop within ``STOP_S`` is killed. A child that dies is logged and
   ``stats()`` says so (``relay_lost``); the writer loop carries on with what arrived.
 - Counters: the child's (received, dropped, malformed, ...) with this side's ``stored`` and
   ``store_failed``; ``queued`` counts everything received and not yet taken by the writer:
-  the child's queue, the pipe and this side's queue.
+  the child's queue, the pipe and the message being taken.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import pickle
 import queue
 import signal
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -115,36 +116,24 @@ def _child(
 
 
 class Records:
-    """This side's queue: whole batches put at once (one lock and one wake-up a batch, not
-    one a record), records taken one at a time as from a ``queue.Queue`` (``get``,
-    ``get_nowait``, ``qsize``). ``put_many`` waits while ``maxsize`` records wait already
-    (so at most ``maxsize`` plus one batch are held)."""
+    """The writer's side of the pipe, read when the writer asks (no thread of its own: no
+    second thread taking turns on the GIL with the writer): one message of up to ``BATCH``
+    records unpickled at a time, its records taken one at a time as from a ``queue.Queue``
+    (``get``, ``get_nowait``, ``qsize``). At most one message is held here; the rest waits in
+    the pipe and, once that is full, in the child's bounded queue, which then sheds."""
 
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
+    def __init__(self, relay: Relay) -> None:
+        self._relay = relay
         self._items: deque[Any] = deque()
-        self._ready = threading.Condition()
-        self._full = False  # a put waits for room
-
-    def put_many(self, items: list[Any], closing: threading.Event) -> None:
-        with self._ready:
-            while len(self._items) >= self.maxsize and not closing.is_set():
-                self._full = True
-                self._ready.wait(0.2)
-            self._items.extend(items)
-            self._ready.notify_all()
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        with self._ready:
-            if not self._items and (
-                not block or not self._ready.wait_for(lambda: self._items, timeout)
-            ):
-                raise queue.Empty
-            item = self._items.popleft()
-            if self._full and len(self._items) < self.maxsize:
-                self._full = False
-                self._ready.notify_all()
-            return item
+        if not self._items:
+            deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+            while not self._items:
+                left = max(0.0, deadline - time.monotonic()) if block else 0.0
+                if not self._relay._read_one(left) and (not block or left <= 0):
+                    raise queue.Empty
+        return self._items.popleft()
 
     def get_nowait(self) -> Any:
         return self.get(block=False)
@@ -170,15 +159,14 @@ class Relay:
         self._target = (factory.__module__, factory.__qualname__, args, kwargs)
         self._record = record
         self._refused = refused
-        self.queue = Records(queue_size)
+        self.queue = Records(self)
         self.counts: Counter[str] = Counter()
         self.port = 0
         self._child_stats: dict[str, int] = {}
         self._conn: Connection | None = None
         self._proc: multiprocessing.process.BaseProcess | None = None
-        self._reader: threading.Thread | None = None
-        self._closing = threading.Event()
-        self._finished = threading.Event()
+        self._closing = False
+        self._finished = False  # the child's last message came (or its pipe ended)
 
     # --- life ---------------------------------------------------------------------------
 
@@ -204,20 +192,21 @@ class Relay:
             self._proc.join(STOP_S)
             raise self._refused(value)
         self.port, self._conn, self._child_stats = int(value), mine, stats[0]
-        self._reader = threading.Thread(target=self._read, name="opskit-relay", daemon=True)
-        self._reader.start()
         threading.Thread(
             target=self._count, args=(counters,), name="opskit-relay-counters", daemon=True
         ).start()
 
     def stop(self) -> None:
-        """Stop the child: what it still held is queued here, then it exits (or is killed)."""
+        """Stop the child: what it still sends is read (and left: the writer has stopped),
+        then it exits (or is killed)."""
         if self._conn is None or self._proc is None:
             return
-        self._closing.set()  # the reader no longer waits for room: nobody drains now
+        self._closing = True
         with contextlib.suppress(OSError):
             self._conn.send(("stop",))
-        self._finished.wait(STOP_S)
+        deadline = time.monotonic() + STOP_S
+        while not self._finished and time.monotonic() < deadline:
+            self._read_one(0.2, keep=False)
         self._proc.join(STOP_S)
         if self._proc.is_alive():
             log.error("the receiver's process did not stop; killed")
@@ -233,26 +222,31 @@ class Relay:
 
     # --- what arrives -------------------------------------------------------------------
 
-    def _read(self) -> None:
+    def _read_one(self, timeout: float, keep: bool = True) -> bool:
+        """Read one message of the child (waiting up to ``timeout``); whether one came. Its
+        records go to ``queue`` (``keep``) and its counters to ``stats``."""
         conn = self._conn
-        assert conn is not None  # started before the thread
-        record = self._record
+        if conn is None or self._finished:
+            return False
         try:
-            while True:
-                records, stats, done = pickle.loads(conn.recv_bytes())  # noqa: S301 - our child
-                if stats is not None:
-                    self._child_stats = stats
-                if records:
-                    self.queue.put_many([record(*values) for values in records], self._closing)
-                    self.counts["relayed"] += len(records)
-                if done:
-                    return
+            if not conn.poll(timeout):
+                return False
+            records, stats, done = pickle.loads(conn.recv_bytes())  # noqa: S301 - our child
         except (EOFError, OSError):
-            if not self._closing.is_set():
+            self._finished = True
+            if not self._closing:
                 log.error("the receiver's process ended unexpectedly")
                 self.counts["relay_lost"] += 1
-        finally:
-            self._finished.set()
+            return False
+        if stats is not None:
+            self._child_stats = stats
+        if records:
+            self.counts["relayed"] += len(records)
+            if keep:
+                record = self._record
+                self.queue._items.extend([record(*values) for values in records])
+        self._finished = bool(done)
+        return True
 
     def _count(self, counters: Connection) -> None:
         """The child's counters as they come (until it ends)."""
