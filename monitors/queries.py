@@ -1,10 +1,12 @@
 """Reads of the monitoring tables: latest readings, chart series, monitors, poller heartbeat;
-which asset sends from an address (``assets_by_source``: syslog, traps); the LLDP-vs-registry
+which asset sends from an address (``assets_by_source``, remembered by ``SourceAssets``: syslog,
+traps); the LLDP-vs-registry
 comparison (``compare_links``, from ``monitors.topology``); and the availability and outages
 computed from the state flips (``monitors.availability``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -167,6 +169,30 @@ def assets_by_source(
         hosts = snmp_hosts() if wanted else {}
     found = assets.assets_by_identity(ips=[a for a in wanted if a not in hosts])
     return {a: hosts[a] if a in hosts else found.get(a) for a in wanted}
+
+
+class SourceAssets:
+    """Sender address → asset id (``None``: not registered) for a writer loop, looked up in
+    the database once per address every ``refresh_s`` seconds (``queries.assets_by_source``:
+    an SNMP monitor's host, else an asset's management IP or registered address): a batch of
+    a thousand messages from the room's forty devices costs no query."""
+
+    def __init__(self, refresh_s: float = 60.0) -> None:
+        self.refresh_s = refresh_s
+        self._known: dict[str, int | None] = {}
+        self._at = 0.0
+
+    def __call__(
+        self, sources: Iterable[str], hosts: Mapping[str, int] | None = None
+    ) -> dict[str, int | None]:
+        now = time.monotonic()
+        if now - self._at > self.refresh_s:
+            self._known.clear()
+            self._at = now
+        wanted = sorted({s for s in sources if s and s not in self._known})
+        if wanted:
+            self._known.update(assets_by_source(wanted, hosts))
+        return self._known
 
 
 def poller_health(now: datetime | None = None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ what was received, stored and lost.
 - :func:`drain_socket`: a datagram protocol reads on what else waits in its socket.
 - :func:`take`: a batch off a receiver's queue, gathered for ``LINGER_S`` when few wait.
 - :class:`Reporter`: a writer loop's periodic counters, handed on when they changed.
-- :class:`SourceAssets`: sender addresses' assets, remembered for a minute.
 - :func:`serve`: start the receiver (a refused port said as a click error), run the writer
   loop until SIGINT/SIGTERM with the counters printed on stderr, then stop the receiver and
   print its last counters.
@@ -24,12 +23,10 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 import click
-
-from monitors import queries
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
@@ -195,27 +192,3 @@ def serve(
     finally:
         rx.stop()
         click.echo(line(rx.stats()), err=True)
-
-
-class SourceAssets:
-    """Sender address → asset id (``None``: not registered) for a writer loop, looked up in
-    the database once per address every ``refresh_s`` seconds (``queries.assets_by_source``:
-    an SNMP monitor's host, else an asset's management IP or registered address): a batch of
-    a thousand messages from the room's forty devices costs no query."""
-
-    def __init__(self, refresh_s: float = 60.0) -> None:
-        self.refresh_s = refresh_s
-        self._known: dict[str, int | None] = {}
-        self._at = 0.0
-
-    def __call__(
-        self, sources: Iterable[str], hosts: Mapping[str, int] | None = None
-    ) -> dict[str, int | None]:
-        now = time.monotonic()
-        if now - self._at > self.refresh_s:
-            self._known.clear()
-            self._at = now
-        wanted = sorted({s for s in sources if s and s not in self._known})
-        if wanted:
-            self._known.update(queries.assets_by_source(wanted, hosts))
-        return self._known

@@ -77,7 +77,7 @@ def _child(
         return
     conn.send(("ready", rx.port, rx.stats()))
     stopping = threading.Event()
-    forwarded = [0]  # records sent to the parent
+    forwarded = [0]  # records taken off the queue for the parent (sent, or being sent)
 
     def stats() -> dict[str, int]:
         return {**rx.stats(), "forwarded": forwarded[0]}
@@ -100,8 +100,8 @@ def _child(
                 running = False
         records = [_pack(item) for item in receivers.take(rx.queue, BATCH, 0.05)]
         if records:
+            forwarded[0] += len(records)  # counted before a send that may wait for room
             conn.send_bytes(pickle.dumps((records, None, False), pickle.HIGHEST_PROTOCOL))
-            forwarded[0] += len(records)
     rx.stop()
     stopping.set()
     while True:  # what arrived before the stop

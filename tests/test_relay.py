@@ -130,18 +130,18 @@ def test_a_writer_that_stops_draining_makes_the_child_shed_within_bounds() -> No
     try:
         sent = 5000
         _send(rx.port, [link_down(k % 48) for k in range(sent)])
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        last: dict[str, int] = {}
+        while time.monotonic() < deadline:  # until the counters stop moving
+            time.sleep(relay.STATS_S * 2)
             stats = rx.stats()
-            if stats["received"] + stats.get("malformed", 0) >= sent * 0.5 and stats["dropped"]:
+            if stats == last and stats["dropped"]:
                 break
-            time.sleep(0.1)
-        time.sleep(relay.STATS_S * 3)
-        stats = rx.stats()
-        # nothing drained here: this side holds at most its queue and one batch ...
-        assert rx.queue.qsize() <= 200 + relay.BATCH
+            last = stats
+        # nothing taken here: this side holds at most one message of the child ...
+        assert rx.queue.qsize() <= relay.BATCH
         # ... and the child shed the rest, counted (the kernel may have lost some first)
-        assert stats["dropped"] > 0
+        assert stats["dropped"] > 0 and stats["received"] <= sent
         assert stats["received"] == stats["dropped"] + stats["queued"]
     finally:
         rx.stop()

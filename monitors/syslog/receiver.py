@@ -17,6 +17,7 @@ receiver carries on. The database is never touched here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import socket
@@ -151,7 +152,7 @@ class Receiver:
                         receiver.accept(data, str(addr[0]))
 
                 transport, _ = await loop.create_datagram_endpoint(
-                    lambda sock=sock: Datagrams(sock), sock=sock
+                    functools.partial(Datagrams, sock), sock=sock
                 )
                 self._closers.append(transport.close)
             else:

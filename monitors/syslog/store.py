@@ -24,7 +24,7 @@ from pathlib import Path
 from flask import current_app, has_app_context
 from sqlalchemy import delete, select
 
-from monitors import receivers, relay
+from monitors import queries, receivers, relay
 from monitors.syslog import rules
 from monitors.syslog.models import SyslogMessage
 from monitors.syslog.parsing import Message
@@ -60,7 +60,7 @@ class Writer:
 
     def __init__(self, engine: rules.Engine | None = None) -> None:
         self.engine = engine or rules.Engine(load_rules())
-        self._assets = receivers.SourceAssets(ASSET_CACHE_S)
+        self._assets = queries.SourceAssets(ASSET_CACHE_S)
 
     def store(self, messages: list[Message]) -> int:
         """Store a batch in one transaction (committed here); how many rows. The rules run

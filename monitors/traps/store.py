@@ -81,12 +81,12 @@ def _is_ip(text: str) -> bool:
 
 
 def _assets_of(
-    traps: list[Trap], hosts: dict[str, int], known: receivers.SourceAssets | None = None
+    traps: list[Trap], hosts: dict[str, int], known: queries.SourceAssets | None = None
 ) -> list[int | None]:
     """Each trap's asset: the source's, else the agent-addr's; a monitor's host (of either)
     comes first. One lookup for the whole batch (none for addresses ``known`` already)."""
     seen = {a for t in traps for a in (t.source, t.agent_addr) if a}
-    found = (known or receivers.SourceAssets())([a for a in seen if _is_ip(a)], hosts)
+    found = (known or queries.SourceAssets())([a for a in seen if _is_ip(a)], hosts)
     out: list[int | None] = []
     for trap in traps:
         pair = [a for a in (trap.source, trap.agent_addr) if a]
@@ -105,7 +105,7 @@ def _dedup_key(asset_id: int | None, source: str, action: rules.Action) -> str:
 
 
 def store(
-    traps: list[Trap], hosts: dict[str, int], known: receivers.SourceAssets | None = None
+    traps: list[Trap], hosts: dict[str, int], known: queries.SourceAssets | None = None
 ) -> None:
     """Store a batch in one transaction (committed here): the senders' assets looked up once,
     the rows inserted in one statement, then the alerts its traps raise or clear handed to the
@@ -181,7 +181,7 @@ def run(
 ) -> None:
     """Write the receiver's traps until ``stop`` is set (inside an app context)."""
     creds, hosts = load_credentials(extra_communities)
-    known = receivers.SourceAssets(refresh_s)  # the senders' assets, as of the credentials
+    known = queries.SourceAssets(refresh_s)  # the senders' assets, as of the credentials
     receiver.configure(creds)
     db.session().commit()
     next_refresh = time.monotonic() + refresh_s
@@ -201,7 +201,7 @@ def run(
         now = time.monotonic()
         if now >= next_refresh:
             creds, hosts = load_credentials(extra_communities)
-            known = receivers.SourceAssets(refresh_s)
+            known = queries.SourceAssets(refresh_s)
             receiver.configure(creds)
             db.session().commit()
             next_refresh = now + refresh_s
