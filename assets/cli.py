@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 
 from assets import excel, extensions
 from opskit.audit import acting_as, cli_actor
-from opskit.outputs import OutputFile
+from opskit.outputs import OutputFile, parents_option
 
 
 class _AssetsGroup(AppGroup):
@@ -33,7 +33,8 @@ assets_cli = _AssetsGroup("assets", help="Asset registry: Excel template, import
 
 @assets_cli.command("template")
 @click.argument("file", type=OutputFile())
-def template_cmd(file: Path) -> None:
+@parents_option
+def template_cmd(file: Path, parents: bool) -> None:
     """Write the empty import workbook to FILE (.xlsx)."""
     excel.write_template(file)
     click.echo(f"template written to {file}")
@@ -70,7 +71,8 @@ def import_cmd(file: Path, dry_run: bool) -> None:
 
 @assets_cli.command("export")
 @click.argument("file", type=OutputFile())
-def export_cmd(file: Path) -> None:
+@parents_option
+def export_cmd(file: Path, parents: bool) -> None:
     """Write every asset, prefix, address, link and line to FILE in the import layout."""
     counts = excel.write_export(file)
     parts = ", ".join(f"{sheet} {n}" for sheet, n in counts.items())

@@ -20,7 +20,7 @@ from opskit.auth import create_token
 from opskit.demo.cli import demo_cmd
 from opskit.files import restrict_umask
 from opskit.models import User
-from opskit.outputs import OutputFile
+from opskit.outputs import OutputFile, parents_option
 from opskit.server import run as run_server
 from opskit.users import UserError, get_user, set_active, set_password
 from opskit.version import __version__
@@ -310,8 +310,9 @@ def tls_init(hosts: tuple[str, ...], days: int) -> None:
 
 @cli.command("backup")
 @click.argument("file", type=OutputFile())
+@parents_option
 @with_appcontext
-def backup_cmd(file: Path) -> None:
+def backup_cmd(file: Path, parents: bool) -> None:
     """Copy the live SQLite database to FILE (online, consistent). PostgreSQL: use pg_dump."""
     try:
         info = backup.backup_sqlite(current_app.config["DATABASE_URL"], file)

@@ -95,3 +95,23 @@ def test_a_period_is_refused_until_it_begins() -> None:
     month.check_started(month.start)
     with pytest.raises(PeriodError, match="has not started yet"):
         month.check_started(month.start - timedelta(seconds=1))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["assets", "template"], ["assets", "export"], ["backup"]],
+    ids=["assets template", "assets export", "backup"],
+)
+def test_a_missing_folder_is_made_only_with_parents(
+    app: Flask, tmp_path: Path, command: list[str]
+) -> None:
+    """A mistyped folder is refused with the way out named; ``--parents`` makes it."""
+    info = ScriptInfo(create_app=lambda: app)
+    target = tmp_path / "out" / "2026" / "file.xlsx"
+    refused = CliRunner().invoke(cli, [*command, str(target)], obj=info)
+    assert refused.exit_code == 2, refused.output
+    assert "does not exist" in refused.output and "--parents" in refused.output
+    assert not (tmp_path / "out").exists()
+    made = CliRunner().invoke(cli, [*command, str(target), "--parents"], obj=info)
+    assert made.exit_code == 0, made.output
+    assert target.is_file() and target.stat().st_size > 0
