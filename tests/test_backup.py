@@ -108,7 +108,7 @@ def test_database_backup_and_pack_are_private_under_umask_022(tmp_path: Path) ->
     database = instance / "opskit.db"
     assert _mode(database) == 0o600
     assert not [p.name for p in instance.iterdir() if _mode(p) & 0o077]
-    made = _opskit(instance, "backup", str(tmp_path / "out" / "backup.db"))
+    made = _opskit(instance, "backup", str(tmp_path / "out" / "backup.db"), "--parents")
     assert made.returncode == 0, made.stderr
     assert _mode(tmp_path / "out" / "backup.db") == 0o600
     pack = str(tmp_path / "out" / "pack.xlsx")
