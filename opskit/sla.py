@@ -47,6 +47,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from flask import has_app_context
+from flask_babel import get_locale, gettext
 
 from opskit.calendar import WorkingCalendar, parse_overrides, site_arrangements
 from opskit.holidays import Arrangement
@@ -84,6 +86,17 @@ class Level:
     targets: dict[str, timedelta]  # clock → allowed time
     #: requests only: fixed by the end of this many working days after the day of the request
     fix_by_working_days: int | None = None
+    #: the name in English (``name_en`` in the policy; ``name`` is the site's own, Chinese)
+    name_en: str = ""
+
+    @property
+    def words(self) -> str:
+        """The level's name in the language being written: ``name_en`` in English (else
+        "Level N service"), ``name`` otherwise."""
+        locale = get_locale() if has_app_context() else None
+        if locale is None or locale.language != "en":
+            return self.name
+        return self.name_en or gettext("Level %(number)s service", number=self.number)
 
 
 Suspensions = Iterable[tuple[datetime, datetime]]
@@ -407,9 +420,18 @@ def _parse_levels(raw_levels: Any, where_levels: str, *, request: bool) -> tuple
                     f"{where}.fix_by_working_days: expected a whole number of working days "
                     f"1-30, got {fix_by!r}"
                 )
+        name_en = raw.get("name_en", "")
+        if not isinstance(name_en, str):
+            raise PolicyError(f"{where}.name_en: expected the level's name in English")
         levels.append(
             Level(
-                int(number), str(raw.get("name", number)), tuple(urgencies), hours, targets, fix_by
+                int(number),
+                str(raw.get("name", number)),
+                tuple(urgencies),
+                hours,
+                targets,
+                fix_by,
+                name_en.strip(),
             )
         )
     missing = [u for u in URGENCIES if u not in seen]

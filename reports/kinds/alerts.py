@@ -121,7 +121,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             {
                 "id": alert.id,
                 "urgency": alert.urgency,
-                "level": level.name,
+                "level": level.words,
                 "source": _source(alert.source),
                 "rule": titles.get(alert.rule, ""),
                 "message": alert.message,
@@ -146,7 +146,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
         sla_rows.append(
             {
                 "number": number,
-                "level": level.name,
+                "level": level.words,
                 "hours": _("7x24") if level.hours == "24x7" else _("working hours"),
                 "clock": clock_names[clock],
                 "target": human_duration(level.targets[clock]),  # "5 分钟", "4 小时"
@@ -309,14 +309,14 @@ def findings(ctx: Context) -> list[Finding]:
             Finding(
                 key="alerts.sla_breached",
                 subject=_(
-                    "Alerts of urgency %(urgency)s (%(level)s)", urgency=urgency, level=level.name
+                    "Alerts of urgency %(urgency)s (%(level)s)", urgency=urgency, level=level.words
                 ),
                 metric=_("%(clock)s clock breached", clock=names[clock]),
                 value=got["breached"],
                 period=period,
                 figures={
                     "urgency": urgency,
-                    "level": level.name,
+                    "level": level.words,
                     "clock": names[clock],
                     "breached": got["breached"],
                     "total": sum(got.values()),

@@ -200,7 +200,7 @@ def _sla(views: list[Any], policy: Policy, clock_word: Callable[[str], str]) -> 
             decided = got["met"] + got["missed"]
             rows.append(
                 {
-                    "level": level.name,
+                    "level": level.words,
                     "hours": _hours_word(level),
                     "clock": clock_word(clock),
                     "target": _target(level, clock),
@@ -256,7 +256,7 @@ def _resolve_times(requests: list[Any], policy: Policy) -> Sheet:
         level, values = levels[number], by_level[number]
         rows.append(
             {
-                "level": level.name,
+                "level": level.words,
                 "measure": _("wall time (7x24)")
                 if level.hours == "24x7"
                 else _("working time (5x8, working calendar)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,10 +12,12 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
+from flask_babel import force_locale
 
 from opskit import db
 from opskit.alerts import services
 from opskit.cli import cli
+from opskit.sla import PolicyError, default_policy_text, load_policy
 from opskit.xlsx.writer import Col, ReportWriter, Sheet, display_width
 from reports.build import ReportError, build_pack
 from reports.periods import PeriodError, parse_period, previous_quarter, recent_periods
@@ -340,3 +343,31 @@ def test_registry_words_in_the_workbook_language(app: Flask, tmp_path: Path) -> 
         "zh_CN": ["精密空调", ("DB-1", "核心", "本期无监控数据")],
         "en": ["Precision air conditioner", ("DB-1", "Core", "no monitoring data in the period")],
     }
+
+
+def test_service_level_names_in_the_workbooks_language(db_app: Flask, tmp_path: Path) -> None:
+    """The SLA sheet names each level as the policy does: 一级服务 in Chinese, its ``name_en``
+    in English; a site's policy without ``name_en`` reads "Level N service" in English."""
+    with db_app.test_request_context("/"):
+        _seed_quarter()
+        db.session().commit()
+        for lang, names in (
+            ("zh_CN", ["一级服务", "二级服务"]),
+            ("en", ["Level 1 service", "Level 2 service"]),
+        ):
+            out = tmp_path / f"{lang}.xlsx"
+            build_pack(
+                parse_period("2026Q3", TZ), out, ["alerts"], lang, now=local("2026-11-25 09:00")
+            )
+            book = openpyxl.load_workbook(out)
+            sheet = book["SLA 达成" if lang == "zh_CN" else "SLA"]
+            assert sorted({r[0] for r in _rows(sheet) if r[0]}) == names
+    text = re.sub(r"(?m)^ +name_en: Level 1 service\n", "", default_policy_text())
+    with db_app.test_request_context("/"), force_locale("en"):
+        level = load_policy(text, ZoneInfo("Asia/Shanghai")).level_for("A")
+        assert (level.name, level.words) == ("一级服务", "Level 1 service")
+    with db_app.test_request_context("/"):
+        assert level.words == "一级服务"
+    bad = default_policy_text().replace("name_en: Level 2 service", "name_en: [2]")
+    with pytest.raises(PolicyError, match=r"name_en: expected the level's name in English"):
+        load_policy(bad, ZoneInfo("Asia/Shanghai"))
