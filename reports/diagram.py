@@ -4,13 +4,17 @@ Devices are placed in layers by kind (routers, firewalls and lines on top, then 
 servers, storage and everything else), each layer wrapped into rows of at most ``PER_ROW``
 boxes, ordered by tag. A link is a straight line between two boxes, coloured by what the
 period showed: registered and seen by LLDP, registered but not seen, seen but not registered,
-or registered on devices that report no LLDP data. Labels use a CJK font when the machine has
-one (Noto CJK, WenQuanYi, ...), else Pillow's built-in font (asset tags are usually ASCII).
+or registered on devices that report no LLDP data. Labels use a CJK font (``OPSKIT_CJK_FONT``,
+else Noto CJK, WenQuanYi, ... where the machine has one). Without one, Pillow's built-in font
+draws no Chinese (an empty box per character), so the diagram falls back visibly: English
+captions, names without their Chinese (``...`` where it was), and the report's sheet says why
+and what to install (``has_cjk_font``).
 """
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -71,23 +75,60 @@ class Edge:
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
+#: the captions drawn when no CJK font is found (Pillow's own font has no Chinese glyphs)
+PLAIN_LEGEND = {
+    "ok": "registered, seen by LLDP",
+    "not_seen": "registered, not seen",
+    "unregistered": "seen, not registered",
+    "unchecked": "registered, no LLDP data",
+}
+
+
 @cache
-def _font(size: int) -> Font:
-    for path in CJK_FONTS:
-        if Path(path).exists():
+def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
+    """A font with Chinese glyphs: ``OPSKIT_CJK_FONT`` (a .ttf/.ttc/.otf file) first, then the
+    usual places of Noto CJK, WenQuanYi, Droid, Microsoft YaHei and PingFang; ``None``."""
+    wanted = os.environ.get("OPSKIT_CJK_FONT", "").strip()
+    for path in (wanted, *CJK_FONTS) if wanted else CJK_FONTS:
+        if Path(path).is_file():
             try:
                 return ImageFont.truetype(path, size)
             except OSError:
                 continue
-    return ImageFont.load_default(size)
+    return None
+
+
+def has_cjk_font() -> bool:
+    """Whether labels in Chinese can be drawn (else the diagram falls back, visibly)."""
+    return cjk_font(14) is not None
+
+
+@cache
+def _font(size: int) -> Font:
+    return cjk_font(size) or ImageFont.load_default(size)
+
+
+def _plain(text: str) -> str:
+    """Without a CJK font: text with the characters Pillow's font cannot draw left out (an
+    empty box each otherwise), ``...`` where some went; nothing left: ``...``."""
+    if text.isascii():
+        return text
+    kept = "".join(c for c in text if c.isascii()).strip()
+    return f"{kept} ..." if kept else "..."
+
+
+def _more() -> str:
+    """The mark of text left out: an ellipsis, three dots in Pillow's own font (ASCII only)."""
+    return "…" if has_cjk_font() else "..."
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> str:
     if draw.textlength(text, font=font) <= width:
         return text
-    while text and draw.textlength(text + "…", font=font) > width:
+    more = _more()
+    while text and draw.textlength(text + more, font=font) > width:
         text = text[:-1]
-    return text + "…"
+    return text + more
 
 
 class _Texts:
@@ -159,6 +200,9 @@ def draw(nodes: Sequence[Node], edges: Sequence[Edge], legend: dict[str, str]) -
         rows += [members[i : i + PER_ROW] for i in range(0, len(members), PER_ROW)]
     widest = max((len(r) for r in rows), default=1)
     small, label = _font(12), _font(14)
+    if not has_cjk_font():  # tags are ASCII as a rule; names and captions fall back
+        legend = {state: PLAIN_LEGEND.get(state, _plain(text)) for state, text in legend.items()}
+        nodes = [Node(n.id, _plain(n.tag), _plain(n.name), n.kind) for n in nodes]
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     legend_w = sum(84 + int(measure.textlength(c, font=small)) for c in legend.values())
     width = max(MARGIN * 2 + widest * BOX_W + (widest - 1) * GAP_X, MARGIN * 2 + legend_w, 640)

@@ -8,6 +8,7 @@ diagram (``reports.diagram``) is a picture sheet.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask_babel import gettext as _
@@ -18,6 +19,18 @@ from monitors.queries import compare_links, lldp_neighbours_between
 from opskit.xlsx.writer import DATETIME, Col, Sheet
 from reports import diagram
 from reports.kinds.base import Context, Image, Kind, local_time
+
+log = logging.getLogger(__name__)
+
+
+def _no_font_note() -> str:
+    """What the diagram's sheet says when it was drawn without a Chinese font."""
+    log.warning("no CJK font: the topology diagram is drawn without Chinese characters")
+    return _(
+        "This computer has no Chinese font, so the diagram shows English captions and names "
+        "without their Chinese characters: install fonts-noto-cjk (or set OPSKIT_CJK_FONT to a "
+        "font file) and build the report again."
+    )
 
 
 def topology(ctx: Context) -> list[Any]:
@@ -168,7 +181,8 @@ def topology(ctx: Context) -> list[Any]:
             _("Topology diagram"),
             _("Network topology %(period)s", period=period.text),
             png,
-            _("Boxes are devices (tag and name); lines are links, coloured by what LLDP showed."),
+            _("Boxes are devices (tag and name); lines are links, coloured by what LLDP showed.")
+            + ("" if diagram.has_cjk_font() else " " + _no_font_note()),
         ),
     ]
 
