@@ -11,7 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from opskit.i18n import site_tz
-from opskit.outputs import OutputFile, OutputPathError
+from opskit.outputs import OutputFile, OutputPathError, parents_option
 from reports import recommendations
 from reports.build import ReportError, build_pack
 from reports.periods import PeriodError, parse_period
@@ -26,7 +26,10 @@ report_cli = AppGroup("report", help="Excel report packs for the customer.")
 @click.option("--out", required=True, type=OutputFile(), help="The workbook to write (.xlsx).")
 @click.option("--lang", type=click.Choice(["zh_CN", "en"]), default=None)
 @click.option("--engineer", default="", help="Name on the cover sheet.")
-def build_cmd(period: str, kinds: str, out: Path, lang: str | None, engineer: str) -> None:
+@parents_option
+def build_cmd(
+    period: str, kinds: str, out: Path, lang: str | None, engineer: str, parents: bool
+) -> None:
     """Build the report workbook."""
     try:
         chosen = [k.strip() for k in kinds.split(",") if k.strip()] or None

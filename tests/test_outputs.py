@@ -99,8 +99,13 @@ def test_a_period_is_refused_until_it_begins() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["assets", "template"], ["assets", "export"], ["backup"]],
-    ids=["assets template", "assets export", "backup"],
+    [
+        ["assets", "template"],
+        ["assets", "export"],
+        ["backup"],
+        ["report", "build", "--period", "2026-07", "--kinds", "warranty", "--out"],
+    ],
+    ids=["assets template", "assets export", "backup", "report build"],
 )
 def test_a_missing_folder_is_made_only_with_parents(
     app: Flask, tmp_path: Path, command: list[str]
