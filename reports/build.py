@@ -126,7 +126,7 @@ def build_pack(
     written: dict[str, int] = {}
     with force_locale(locale):
         site = current_app.config.get("SITE_NAME", "") or _registry_sites(locale)
-        with ReportWriter(out) as writer:
+        with ReportWriter(out, footer=_("Page &P of &N")) as writer:
             # One kind at a time: its data is written and let go before the next kind runs, so
             # memory holds the largest kind, not all of them. The cover comes first in the
             # workbook but is filled last, with the headline figures every kind added.

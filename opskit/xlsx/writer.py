@@ -93,7 +93,9 @@ def _sheet_name(name: str, used: set[str]) -> str:
 class ReportWriter:
     """Write sheets one after another into one workbook at ``path``."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, footer: str = "Page &P of &N") -> None:
+        #: the printed footer (xlsxwriter codes: &P page, &N pages), in the workbook's language
+        self.footer = footer
         self.path = check_output_path(path)  # never a device, pipe or folder: see opskit.outputs
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".xlsx", dir=self.path.parent)
@@ -148,12 +150,25 @@ class ReportWriter:
         figures are known once every kind has run)."""
         return self.book.add_worksheet(_sheet_name(name, self.used))
 
+    def _print(self, ws: Any, header_row: int | None = None, image: bool = False) -> None:
+        """Print setup every sheet gets: A4 landscape, the sheet's name above, page N of M
+        below; a table one page wide (any height) with its header row (and the note lines above
+        it) repeated on each page; a picture fitted to one page."""
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.set_header("&C&A")
+        ws.set_footer("&C" + self.footer)
+        ws.fit_to_pages(1, 1 if image else 0)
+        if header_row is not None:
+            ws.repeat_rows(0, header_row)
+
     def key_values(self, name: str | Any, title: str, pairs: Sequence[tuple[str, Any]]) -> None:
         """A two-column sheet (the cover): a title, then label/value rows. ``name`` may be a
         worksheet from :meth:`reserve`."""
         ws = self.reserve(name) if isinstance(name, str) else name
         ws.set_column(0, 0, max([display_width(k) for k, _ in pairs] + [12]) + 2)
         ws.set_column(1, 1, 40)
+        self._print(ws)
         ws.write_string(0, 0, title, self.title)
         for r, (label, value) in enumerate(pairs, start=2):
             ws.write_string(r, 0, label, self.header)
@@ -162,6 +177,7 @@ class ReportWriter:
     def image(self, name: str, title: str, png: bytes, note: str = "") -> None:
         """A sheet holding one picture (e.g. the topology diagram) under a title."""
         ws = self.book.add_worksheet(_sheet_name(name, self.used))
+        self._print(ws, image=True)
         ws.write_string(0, 0, title, self.title)
         if note:
             ws.write_string(1, 0, note)
@@ -193,6 +209,7 @@ class ReportWriter:
                 width = min(max([display_width(col.header), *sample]) + 2, 60)
             ws.set_column(ci, ci, width)
             ws.write_string(top, ci, col.header, self.header)
+        self._print(ws, header_row=top if sheet.columns else None)
         if not sheet.lines:  # a sheet with paragraphs keeps them in view: nothing frozen
             ws.freeze_panes(top + 1, 0)
         body: Iterable[dict[str, Any]] = _chain(first, rows)
