@@ -3,7 +3,7 @@ kinds' findings), then each kind's tables, into one workbook."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -167,4 +167,14 @@ def build_pack(
             if note:
                 pairs.append((_("Working calendar"), note))
             writer.key_values(cover, pack_title(period), pairs)
+            when = period.zh if locale.startswith("zh") else period.text
+            writer.properties(
+                title=f"{when} {pack_title(period)}",
+                subject=when,
+                author=engineer,
+                company=site,
+                created=ctx.now.astimezone(UTC).replace(tzinfo=None),
+                keywords=_("service report, on-site support"),
+                comments=_("Built by opskit"),
+            )
     return written

@@ -150,6 +150,11 @@ class ReportWriter:
         figures are known once every kind has run)."""
         return self.book.add_worksheet(_sheet_name(name, self.used))
 
+    def properties(self, **props: Any) -> None:
+        """The workbook's document properties (title, subject, author, company, created, ...:
+        xlsxwriter's ``set_properties`` keys)."""
+        self.book.set_properties(props)
+
     def _print(self, ws: Any, header_row: int | None = None, image: bool = False) -> None:
         """Print setup every sheet gets: A4 landscape, the sheet's name above, page N of M
         below; a table one page wide (any height) with its header row (and the note lines above

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +71,31 @@ def test_every_sheet_prints_landscape_one_page_wide_with_headers_and_page_number
             # through the header row: note lines above a table are repeated with it
             assert ws.print_title_rows == f"$1:${row}", ws.title
     assert tables >= 5
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "subject"),
+    [
+        ("zh_CN", "2026年第3季度 驻场服务季度报告", "2026年第3季度"),
+        ("en", "2026Q3 Quarterly service report", "2026Q3"),
+    ],
+)
+def test_workbook_properties_name_the_pack_its_period_engineer_and_site(
+    app: Flask, tmp_path: Path, lang: str, title: str, subject: str
+) -> None:
+    out = tmp_path / "pack.xlsx"
+    now = local("2026-10-09 09:00")
+    app.config["SITE_NAME"] = "示例医院"
+    with app.test_request_context("/"):
+        build_pack(
+            parse_period("2026Q3", TZ), out, ["warranty"], lang=lang, engineer="张伟", now=now
+        )
+    props = openpyxl.load_workbook(out).properties
+    assert props.title == title
+    assert props.subject == subject
+    assert props.creator == "张伟"
+    assert props.created is not None
+    assert props.created.replace(tzinfo=UTC) == now.astimezone(UTC)
+    assert props.keywords and props.description
+    app_xml = zipfile.ZipFile(out).read("docProps/app.xml").decode()
+    assert "<Company>示例医院</Company>" in app_xml
