@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from opskit.outputs import OutputFile, OutputPathError, parents_option
 from reports import recommendations
 from reports.build import ReportError, build_pack
 from reports.periods import PeriodError, parse_period
-from reports.schedule import run_due
+from reports.schedule import resident_engineers, run_due
 
 report_cli = AppGroup("report", help="Excel report packs for the customer.")
 
@@ -25,7 +24,11 @@ report_cli = AppGroup("report", help="Excel report packs for the customer.")
 @click.option("--kinds", default="", help="Comma-separated kinds (default: all available).")
 @click.option("--out", required=True, type=OutputFile(), help="The workbook to write (.xlsx).")
 @click.option("--lang", type=click.Choice(["zh_CN", "en"]), default=None)
-@click.option("--engineer", default="", help="Name on the cover sheet.")
+@click.option(
+    "--engineer",
+    default="",
+    help="Name on the cover sheet (default: the active engineer accounts' full names).",
+)
 @parents_option
 def build_cmd(
     period: str, kinds: str, out: Path, lang: str | None, engineer: str, parents: bool
@@ -34,20 +37,17 @@ def build_cmd(
     try:
         chosen = [k.strip() for k in kinds.split(",") if k.strip()] or None
         written = build_pack(
-            parse_period(period, site_tz()), out, chosen, lang, engineer or _user()
+            parse_period(period, site_tz()),
+            out,
+            chosen,
+            lang,
+            engineer or "、".join(resident_engineers()),
         )
     except (PeriodError, ReportError, OutputPathError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     rows = ", ".join(f"{name} {n}" for name, n in written.items())
     click.echo(f"wrote {out} ({rows})")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
 
 
 @report_cli.command("rules")

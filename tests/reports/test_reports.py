@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -13,10 +14,12 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from opskit import db
 from opskit.alerts import services
 from opskit.cli import cli
+from opskit.models import User
 from opskit.sla import PolicyError, default_policy_text, load_policy
 from opskit.xlsx.writer import Col, ReportWriter, Sheet, display_width
 from reports.build import ReportError, build_pack
@@ -371,3 +374,34 @@ def test_service_level_names_in_the_workbooks_language(db_app: Flask, tmp_path: 
     bad = default_policy_text().replace("name_en: Level 2 service", "name_en: [2]")
     with pytest.raises(PolicyError, match=r"name_en: expected the level's name in English"):
         load_policy(bad, ZoneInfo("Asia/Shanghai"))
+
+
+def test_the_cover_names_the_engineers_never_the_computers_account(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``opskit report build`` without ``--engineer`` names the active engineer accounts by
+    their full names (as a scheduled pack does); the operating system's account (``root``)
+    never appears. ``--engineer`` wins."""
+    monkeypatch.setattr(getpass, "getuser", lambda: "root")
+    monkeypatch.setenv("USER", "root")
+    info = ScriptInfo(create_app=lambda: app)
+
+    def cover(*extra: str) -> dict:
+        out = tmp_path / "pack.xlsx"
+        args = ["report", "build", "--period", "2026Q3", "--kinds", "warranty", "--out", str(out)]
+        result = CliRunner().invoke(cli, [*args, *extra], obj=info)
+        assert result.exit_code == 0, result.output
+        sheet = openpyxl.load_workbook(out)["封面"]
+        return {r[0]: r[1] for r in sheet.iter_rows(min_row=3, values_only=True) if r[0]}
+
+    with app.app_context():
+        expected = "、".join(
+            u.display_name
+            for u in db.session().scalars(
+                select(User).where(User.role == "engineer", User.active.is_(True))
+            )
+        )
+    assert expected == "Engineer"  # the engineer persona's full name
+    assert cover()["工程师"] == expected
+    assert "root" not in str(cover().values())
+    assert cover("--engineer", "张伟")["工程师"] == "张伟"
