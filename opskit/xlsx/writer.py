@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from flask import has_app_context
+from flask_babel import gettext
 
 from opskit.files import make_private
 from opskit.outputs import check_output_path
@@ -90,12 +92,18 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
+def _page_footer() -> str:
+    """ "Page &P of &N" in the language being written (English outside an application)."""
+    return gettext("Page &P of &N") if has_app_context() else "Page &P of &N"
+
+
 class ReportWriter:
     """Write sheets one after another into one workbook at ``path``."""
 
-    def __init__(self, path: str | Path, footer: str = "Page &P of &N") -> None:
+    def __init__(self, path: str | Path, footer: str | None = None) -> None:
         #: the printed footer (xlsxwriter codes: &P page, &N pages), in the workbook's language
-        self.footer = footer
+        #: (by default the language being written: every workbook's pages are numbered in it)
+        self.footer = footer if footer is not None else _page_footer()
         self.path = check_output_path(path)  # never a device, pipe or folder: see opskit.outputs
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".xlsx", dir=self.path.parent)

@@ -658,6 +658,8 @@ def test_cli_template_import_export(db_app: Flask, run, tmp_path: Path) -> None:
     exported = run("assets", "export", str(out))
     assert exported.exit_code == 0, exported.output
     assert load_workbook(out)["资产"]["A2"].value == "SRV-1"
+    # printed pages numbered in the site's language, as the report packs' are
+    assert load_workbook(out)["资产"].oddFooter.center.text == "第 &P 页，共 &N 页"
 
 
 # --- big workbooks: bounded memory, capped problem lists, the row limit ----------------------
