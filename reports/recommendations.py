@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from opskit.rulefiles import read_rules
 from reports.findings import Finding
 
 SHIPPED = Path(__file__).with_name("recommendations.yaml")
@@ -248,26 +248,7 @@ def _rule(origin: str, index: int, raw: Any) -> tuple[str, Rule | None]:
 
 def read(path: Path) -> list[tuple[str, Rule | None]]:
     """The rules of one file, in order (``None``: turned off)."""
-    origin = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RecommendationError(f"{origin}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise RecommendationError(f"{origin}: not YAML: {exc}") from None
-    if data is None:
-        return []
-    if not isinstance(data, dict) or set(data) != {"rules"} or not isinstance(data["rules"], list):
-        raise RecommendationError(f"{origin}: expected one key, rules: a list of rules")
-    out: list[tuple[str, Rule | None]] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(data["rules"]):
-        rule_id, rule = _rule(origin, index, raw)
-        if rule_id in seen:
-            raise RecommendationError(f"{origin}: rule {rule_id}: id: used twice in this file")
-        seen.add(rule_id)
-        out.append((rule_id, rule))
-    return out
+    return read_rules(path, _rule, RecommendationError, lambda rule_id: f"rule {rule_id}: id")
 
 
 def instance_file() -> Path | None:

@@ -34,10 +34,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from monitors.syslog import literals
 from monitors.syslog.parsing import SEVERITIES
+from opskit.rulefiles import read_rules
 
 SHIPPED = Path(__file__).with_name("rules.yaml")
 INSTANCE_FILE = "syslog_rules.yaml"
@@ -161,26 +160,7 @@ def _rule(origin: str, index: int, raw: Any) -> tuple[str, Rule | None]:
 
 def read(path: Path) -> list[tuple[str, Rule | None]]:
     """The rules of one file, in order (``None``: turned off)."""
-    origin = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RuleError(f"{origin}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{origin}: not YAML: {exc}") from None
-    if data is None:
-        return []
-    if not isinstance(data, dict) or set(data) != {"rules"} or not isinstance(data["rules"], list):
-        raise RuleError(f"{origin}: expected one key, rules: a list of rules")
-    out: list[tuple[str, Rule | None]] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(data["rules"]):
-        name, rule = _rule(origin, index, raw)
-        if name in seen:
-            raise RuleError(f"{origin}: rule {name!r}: name: used twice in this file")
-        seen.add(name)
-        out.append((name, rule))
-    return out
+    return read_rules(path, _rule, RuleError, lambda name: f"rule {name!r}: name")
 
 
 def load(instance_file: Path | None = None) -> list[Rule]:

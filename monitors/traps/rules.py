@@ -51,6 +51,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from monitors.profiles import ProfileError, TrapSpec, load_profiles, parse_profile
+from opskit import rulefiles
 from opskit.files import write_atomic
 
 log = logging.getLogger(__name__)
@@ -140,17 +141,14 @@ def site_path() -> Path | None:
 
 def parse_site(text: str, origin: str) -> SiteRules:
     """The entries of a site file's text (:class:`ProfileError` naming the file and field)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(origin, "(top)", f"not YAML: {exc}") from None
-    if data is None:
+    raws = rulefiles.entries(
+        text, "traps", "trap rules", lambda message: ProfileError(origin, "(top)", message)
+    )
+    if not raws:
         return SiteRules(Path(origin))
-    if not isinstance(data, dict) or set(data) != {"traps"} or not isinstance(data["traps"], list):
-        raise ProfileError(origin, "(top)", "expected one key, traps: a list of trap rules")
     entries: list[dict[str, Any]] = []
     zh: dict[str, str] = {}
-    for i, raw in enumerate(data["traps"]):
+    for i, raw in enumerate(raws):
         if not isinstance(raw, dict):
             raise ProfileError(origin, f"traps[{i}]", "expected a mapping")
         entry = dict(raw)
@@ -163,7 +161,7 @@ def parse_site(text: str, origin: str) -> SiteRules:
     profile = parse_profile(
         origin, {"name": SITE_PROFILE, "match": {"always": True}, "traps": entries}
     )
-    return SiteRules(Path(origin), profile.traps, zh, tuple(data["traps"]))
+    return SiteRules(Path(origin), profile.traps, zh, tuple(raws))
 
 
 _loaded: dict[str, tuple[tuple[int, int, int], SiteRules]] = {}
