@@ -150,7 +150,11 @@ def _empty_postgres() -> str:
     )
 
 
-def make_test_app(database_url: str, instance: Path, hashes: dict[str, str], **config) -> Flask:
+def make_test_app(
+    database_url: str, instance: Path, hashes: dict[str, str] | None, **config
+) -> Flask:
+    """The app on ``database_url``, with the personas added (``hashes``) unless the database
+    already has them (``None``: a copy of a database a test app made)."""
     settings = Settings(
         instance_path=instance,
         database_url=database_url,
@@ -158,6 +162,8 @@ def make_test_app(database_url: str, instance: Path, hashes: dict[str, str], **c
     )
     app = create_app({"TESTING": True, **config}, settings=settings)
     template_cache.share(app)
+    if hashes is None:
+        return app
     with app.app_context():
         from opskit import db
 
