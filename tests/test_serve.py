@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -52,18 +53,46 @@ def wait_until_up(url: str, context: ssl.SSLContext | None = None, timeout: floa
         except OSError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.2)
+            time.sleep(0.05)
 
 
-@pytest.fixture
-def instance(tmp_path: Path) -> Path:
-    path = tmp_path / "instance"
+@pytest.fixture(scope="session")
+def set_up_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An instance folder `opskit setup` made, once per session (2.5 s); tests serve copies."""
+    path = tmp_path_factory.mktemp("serve") / "instance"
     result = subprocess.run(
         [OPSKIT, "setup"], env=_env(path), capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr
     assert "user:     admin" in result.stdout
     return path
+
+
+@pytest.fixture
+def instance(set_up_instance: Path, tmp_path: Path) -> Path:
+    """A copy of the set-up instance of its own: a test may add to it (TLS files) or change it."""
+    return Path(shutil.copytree(set_up_instance, tmp_path / "instance"))
+
+
+@pytest.fixture(scope="session")
+def tls_instance(set_up_instance: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The set-up instance after `opskit tls init opskit.lan 127.0.0.1`, once per session."""
+    path = Path(shutil.copytree(set_up_instance, tmp_path_factory.mktemp("tls") / "instance"))
+    result = subprocess.run(
+        [OPSKIT, "tls", "init", "opskit.lan", "127.0.0.1"],
+        env=_env(path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+@pytest.fixture
+def tls_copy(tls_instance: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(tls_instance, tmp_path / "instance"))
 
 
 #: how long a stopped server may take to exit: a bound for a hang, not a speed goal (a CI run
@@ -112,16 +141,8 @@ def test_serve_http_shows_chinese_login_and_stops_on_sigterm(instance: Path) -> 
     gen.close()
 
 
-def test_serve_tls_with_the_local_ca(instance: Path) -> None:
-    result = subprocess.run(
-        [OPSKIT, "tls", "init", "opskit.lan", "127.0.0.1"],
-        env=_env(instance),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+def test_serve_tls_with_the_local_ca(tls_copy: Path) -> None:
+    instance = tls_copy
     gen = _serve(instance, "--tls")
     _proc, port = next(gen)
     context = ssl.create_default_context(cafile=str(instance / "tls" / "ca.crt"))
@@ -345,16 +366,8 @@ def test_serve_workers_share_the_port_restart_a_dead_one_and_stop_together(
     assert not alive, "workers outlived the server"
 
 
-def test_serve_tls_with_workers(instance: Path) -> None:
-    result = subprocess.run(
-        [OPSKIT, "tls", "init", "127.0.0.1"],
-        env=_env(instance),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+def test_serve_tls_with_workers(tls_copy: Path) -> None:
+    instance = tls_copy
     gen = _serve(instance, "--tls", "--workers", "2")
     proc, port = next(gen)
     context = ssl.create_default_context(cafile=str(instance / "tls" / "ca.crt"))
