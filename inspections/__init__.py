@@ -12,3 +12,4 @@ def init_app(app: Flask) -> None:
     for blueprint in views.BLUEPRINTS:
         app.register_blueprint(blueprint)
     wording.register_rule_titles("patrol.", queries.item_title)  # a finding's checklist item
+    wording.register_message_words("patrol.", queries.alert_messages)  # its finding's message

@@ -38,12 +38,15 @@ from inspections.queries.catalog import (
 )
 from inspections.queries.findings import (
     Point,
+    alert_messages,
+    finding_message,
     findings_between,
     get_finding,
     get_photo,
     item_series,
     open_findings,
     photo_file,
+    said_again,
 )
 from inspections.queries.rounds import (
     RoundDetail,
@@ -90,10 +93,12 @@ __all__ = [
     "RoundDetail",
     "Slot",
     "TargetView",
+    "alert_messages",
     "answer_text",
     "checklists",
     "expected_slots",
     "find_round",
+    "finding_message",
     "findings_between",
     "get_checklist",
     "get_finding",
@@ -122,6 +127,7 @@ __all__ = [
     "rounds_for_day",
     "rounds_for_days",
     "rounds_today",
+    "said_again",
     "sample_answer",
     "samples_abnormal",
 ]

@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from assets import queries as assets
+from inspections import checklists as cl
+from inspections import labels
+from inspections import limits as overrides
 from inspections.models import (
     PatrolAnswer,
     PatrolFinding,
@@ -18,7 +23,9 @@ from inspections.models import (
     PatrolRound,
     RoundStatus,
 )
+from inspections.queries import catalog
 from opskit import db, photos
+from opskit.validation import ValidationFailed
 
 
 def photo_root() -> Path:
@@ -59,6 +66,54 @@ def findings_between(start: datetime, end: datetime) -> list[PatrolFinding]:
         .order_by(PatrolFinding.opened_at)
     )
     return list(db.session().scalars(query))
+
+
+def finding_message(patrol: PatrolRound, entry: dict[str, Any], answer: PatrolAnswer) -> str:
+    """What an abnormal answer's alert and finding say, in the language of the moment (the
+    site's when the round is submitted; the workbook's when a report says it again): where
+    (the round's target, or its room), checklist · item: the answer (why it is abnormal), then
+    the engineer's note as typed."""
+    checklist = catalog.get_checklist(answer.checklist_key)
+    item = checklist.item(answer.item_key)
+    room = next((r for r in assets.all_rooms() if r.id == patrol.room_id), None)
+    where = entry.get("label") or (room.name if room else "")
+    value = f"{labels.answer_text(item, answer.value)}{item.unit}"  # 不合格, 30.5°C, an option
+    outcome = cl.evaluate(
+        item, answer.value, catalog.limits_at(answer.checklist_key, item, patrol, answer.asset_id)
+    )
+    title = overrides.shown(checklist.title, checklist.title_en)
+    label = overrides.shown(item.label, item.label_en)
+    judged = _("%(value)s (%(why)s)", value=value, why=outcome.message)  # 52.0Hz（高于…）
+    text = f"{where} {title} · {label}: {judged}"
+    if answer.note:
+        text += f" — {answer.note}"
+    return text
+
+
+def said_again(finding: PatrolFinding) -> str:
+    """A finding's message in the language being written (its stored message when its
+    checklist or item is no longer defined)."""
+    patrol, answer = finding.round, finding.answer
+    entries = {(e["key"], e["checklist"]): e for e in patrol.targets}
+    try:
+        return finding_message(
+            patrol, entries.get((answer.target, answer.checklist_key), {}), answer
+        )
+    except (KeyError, ValidationFailed):
+        return finding.message
+
+
+def alert_messages(alerts: list[Any]) -> dict[int, str]:
+    """alert id → the message of its latest patrol finding in the language being written
+    (``opskit.alerts.wording.register_message_words``)."""
+    ids = [a.id for a in alerts]
+    query = (
+        select(PatrolFinding)
+        .where(PatrolFinding.alert_id.in_(ids))
+        .options(selectinload(PatrolFinding.answer), selectinload(PatrolFinding.round))
+        .order_by(PatrolFinding.opened_at, PatrolFinding.id)
+    )
+    return {f.alert_id: said_again(f) for f in db.session().scalars(query) if f.alert_id}
 
 
 def get_photo(photo_id: int) -> PatrolPhoto | None:

@@ -4,41 +4,22 @@ caller commits."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from assets import queries as assets
-from inspections import checklists as cl
-from inspections import labels
 from inspections.models import (
     PatrolAnswer,
     PatrolFinding,
     PatrolRound,
 )
 from inspections.queries import catalog
+from inspections.queries import findings as queries_findings
 from inspections.services import common
 from opskit import db
 from opskit.alerts import services as alerts
 from opskit.validation import ValidationFailed
-
-
-def _finding_message(patrol: PatrolRound, entry: dict[str, Any], answer: PatrolAnswer) -> str:
-    checklist = catalog.get_checklist(answer.checklist_key)
-    item = checklist.item(answer.item_key)
-    room = next((r for r in assets.all_rooms() if r.id == patrol.room_id), None)
-    where = entry.get("label") or (room.name if room else "")
-    value = f"{labels.answer_text(item, answer.value)}{item.unit}"  # 不合格, 30.5°C, an option
-    outcome = cl.evaluate(
-        item, answer.value, catalog.limits_at(answer.checklist_key, item, patrol, answer.asset_id)
-    )
-    text = f"{where} {checklist.title} · {item.label}: {value}（{outcome.message}）"
-    if answer.note:
-        text += f" — {answer.note}"
-    return text
 
 
 def _dedup_key(answer: PatrolAnswer, room_id: int) -> str:
@@ -57,7 +38,7 @@ def _raise_findings(patrol: PatrolRound) -> None:
         item = catalog.get_checklist(answer.checklist_key).item(answer.item_key)
         urgency = item.urgency_for(answer.level)
         with force_locale(locale):
-            message = _finding_message(
+            message = queries_findings.finding_message(
                 patrol, entries.get((answer.target, answer.checklist_key), {}), answer
             )
         alert = alerts.raise_alert(

@@ -17,10 +17,10 @@ from opskit.audit import current_actor
 from opskit.validation import ValidationFailed
 
 GRADE_LABELS = {
-    IncidentGrade.GENERAL.value: _l("General (一般)"),
-    IncidentGrade.MAJOR.value: _l("Major (较大)"),
-    IncidentGrade.SERIOUS.value: _l("Serious (重大)"),
-    IncidentGrade.CRITICAL.value: _l("Critical (特别重大)"),
+    IncidentGrade.GENERAL.value: _l("General (grade IV)"),
+    IncidentGrade.MAJOR.value: _l("Major (grade III)"),
+    IncidentGrade.SERIOUS.value: _l("Serious (grade II)"),
+    IncidentGrade.CRITICAL.value: _l("Critical (grade I)"),
 }
 PHASE_LABELS = {
     Phase.PREPARE.value: _l("Prepare"),

@@ -21,11 +21,18 @@ from assets import extensions
 from assets import queries as registry
 from opskit import clock, db
 from opskit.alerts import services as alerts
+from opskit.alerts import wording
 from opskit.alerts.models import OPEN_STATUSES, Alert
 from opskit.audit import acting_as
 
 RULE = "registry.warranty"
 WITHIN_DAYS = 30
+#: what a warranty alert says (the msgids below, in the site's language when raised), said again
+#: in a workbook's language (``opskit.alerts.wording.register_message_words``)
+SAID = (
+    "%(tag)s %(name)s: warranty ended on %(date)s",
+    "%(tag)s %(name)s: warranty ends on %(date)s (%(days)d days)",
+)
 
 
 def _key(asset_id: int) -> str:
@@ -88,3 +95,14 @@ def remind_cmd() -> None:
 def init_app(app: Flask) -> None:
     """``opskit assets remind``: the command joins the registry's group."""
     extensions.COMMANDS["remind"] = remind_cmd
+    wording.register_message_words(RULE, said_again)
+
+
+def said_again(alerts: list[Alert]) -> dict[int, str]:
+    """alert id → a warranty alert's message in the language being written."""
+    out = {}
+    for alert in alerts:
+        said = wording.said_again(alert.message, SAID)
+        if said is not None:
+            out[alert.id] = said
+    return out

@@ -15,13 +15,15 @@ server's view of the clock in ``data-live``, so the countdown never trusts the b
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import format_datetime, get_locale
+from flask_babel import force_locale, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -233,3 +235,128 @@ def assets_of(asset_ids: Iterable[int | None]) -> dict[int, Any]:
     """asset id → asset, read once through the registry's queries."""
     ids = sorted({i for i in asset_ids if i is not None})
     return {a.id: a for a in registry.assets_by_ids(ids)} if ids else {}
+
+
+# --- what opskit wrote, said again in the language being written -----------------------------
+#
+# Alert messages and incident notes are stored as written, in the language of the moment they
+# were written (the site's: Chinese by default). The parts opskit wrote are said again at render
+# time in the language being written (a workbook in English): an alert message's rule words (a
+# rule's title, a rules.yaml rule's message) and opskit's own incident notes. What a person
+# typed, and the names in a message (assets, instances), are kept as they are.
+
+#: rule-name prefix → ``words(alerts)``: alert id → its message recomposed in the language being
+#: written, for the alerts of that prefix the domain knows (``inspections``: a patrol finding's
+#: message from its answer). Filled from the domains' ``init_app``, like ``RULE_TITLES``.
+MessageWords = Callable[[list[Any]], dict[int, str]]
+MESSAGE_WORDS: dict[str, MessageWords] = {}
+#: what opskit writes into an incident's timeline: the msgids ``opskit.alerts.incidents`` writes
+#: (translated there, so the catalog has them)
+SYSTEM_NOTES = (
+    "Incident opened.",
+    "Incident closed.",
+    "Engineer on site (scanned %(tag)s).",
+)
+#: the languages a stored text may have been written in
+WRITTEN_IN = ("zh_CN", "en")
+#: what may follow a rule's words inside a message (end, a space, brackets, a colon)
+_AFTER = re.compile(r"$|[\s(\[（【:：,，]")
+
+
+def register_message_words(prefix: str, words: MessageWords) -> None:
+    """Say the messages of the alerts whose rule begins with ``prefix`` by ``words(alerts)``."""
+    MESSAGE_WORDS[prefix] = words
+
+
+def _in_locale(locale: str, say: Callable[[], Any]) -> str:
+    with force_locale(locale):
+        return str(say() or "")
+
+
+def _rule_texts(rule: str) -> tuple[str, list[str]]:
+    """The rule's words in the language being written, and what it said in each language a
+    message may have been written in (its title; a rules.yaml rule's message too), longest first."""
+    shown = rule_title(rule) or ""
+    said = {_in_locale(locale, lambda: rule_title(rule)) for locale in WRITTEN_IN}
+    with contextlib.suppress(RuleError):  # a broken rules file is reported where it is loaded
+        said |= {r.message for r in site_rules() if r.name == rule}
+    return shown, sorted((s for s in said if s and s != shown), key=len, reverse=True)
+
+
+def _reworded(message: str, shown: str, said: list[str]) -> str:
+    """``message`` with the first of ``said`` that stands as words of its own (at the start or
+    after a space or colon, followed by an end, a space, a bracket or a colon) as ``shown``."""
+    for text in said:
+        start = message.find(text)
+        while start >= 0:
+            end = start + len(text)
+            before_ok = start == 0 or message[start - 1] in " :：·"
+            if before_ok and _AFTER.match(message, end):
+                return message[:start] + shown + message[end:]
+            start = message.find(text, start + 1)
+    return message
+
+
+def alert_messages(alerts: Iterable[Any]) -> dict[int, str]:
+    """alert id → its message in the language being written: recomposed by the domain that
+    raised it (``register_message_words``), else its rule's words (title, or a rules.yaml rule's
+    message) said again in this language where the stored message holds them; the stored
+    message otherwise (what a person typed stays as typed)."""
+    alerts = list(alerts)
+    out = {a.id: a.message for a in alerts}
+    by_prefix: dict[str, list[Any]] = {}
+    rest = []
+    for alert in alerts:
+        prefix = next((p for p in MESSAGE_WORDS if (alert.rule or "").startswith(p)), None)
+        if prefix is None:
+            rest.append(alert)
+        else:
+            by_prefix.setdefault(prefix, []).append(alert)
+    for prefix, group in by_prefix.items():
+        told = MESSAGE_WORDS[prefix](group)
+        out.update({a.id: told[a.id] for a in group if told.get(a.id)})
+    texts: dict[str, tuple[str, list[str]]] = {}
+    for alert in rest:
+        if not alert.rule or alert.source == "manual":
+            continue
+        if alert.rule not in texts:
+            texts[alert.rule] = _rule_texts(alert.rule)
+        shown, said = texts[alert.rule]
+        if shown:
+            out[alert.id] = _reworded(alert.message, shown, said)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _said_pattern(raw: str, locale: str) -> tuple[re.Pattern[str], dict[str, str]]:
+    """A regular expression matching the text ``raw`` (a msgid) as written in ``locale`` (its
+    placeholders as groups) and the placeholders' conversions (``s`` or ``d``)."""
+    names = dict(re.findall(r"%\((\w+)\)([sd])", raw))
+    marks = {name: f"\x00{i}\x00" for i, name in enumerate(names)}
+    said = _in_locale(locale, lambda: _(raw.replace(")d", ")s"), **marks) if names else _(raw))
+    pattern = re.escape(said)
+    for i, (name, kind) in enumerate(names.items()):
+        group = r"-?\d+" if kind == "d" else ".+?"
+        pattern = pattern.replace(re.escape(f"\x00{i}\x00"), f"(?P<{name}>{group})", 1)
+    return re.compile(f"^{pattern}$"), names
+
+
+def said_again(text: str, msgids: Iterable[str]) -> str | None:
+    """``text`` in the language being written when it is one of ``msgids`` as written in any
+    language of ``WRITTEN_IN`` (its placeholders' values kept), else None."""
+    for raw in msgids:
+        for locale in WRITTEN_IN:
+            pattern, names = _said_pattern(raw, locale)
+            found = pattern.match(text)
+            if found:
+                values: dict[str, Any] = {
+                    k: int(v) if names[k] == "d" else v for k, v in found.groupdict().items()
+                }
+                return _(raw, **values) if names else _(raw)
+    return None
+
+
+def note_words(note: str) -> str:
+    """An incident note in the language being written when opskit wrote it (``SYSTEM_NOTES``,
+    in any language of ``WRITTEN_IN``); a person's note as typed."""
+    return said_again(note, SYSTEM_NOTES) or note

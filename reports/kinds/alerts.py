@@ -24,7 +24,7 @@ from opskit.alerts.queries import (
     incidents_between,
 )
 from opskit.alerts.services import SOURCE_LABELS
-from opskit.alerts.wording import human_duration, rule_titles
+from opskit.alerts.wording import alert_messages, human_duration, note_words, rule_titles
 from opskit.sla import CLOCKS, clock_state
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
@@ -104,6 +104,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
 
     # a rule by its title (rules.yaml; a patrol finding by its checklist item), never its name
     titles = rule_titles(a.rule for a in alerts)
+    messages = alert_messages(alerts)  # the words opskit wrote in the workbook's language
     by_kind: Counter[tuple[str, str]] = Counter((a.urgency, _source(a.source)) for a in alerts)
     detail = []
     ctx.counted.add("alerts")
@@ -124,7 +125,7 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
                 "level": level.words,
                 "source": _source(alert.source),
                 "rule": titles.get(alert.rule, ""),
-                "message": alert.message,
+                "message": messages[alert.id],
                 "first": local_time(alert.first_seen, ctx),
                 "ack": local_time(alert.acknowledged_at, ctx),
                 "onsite": local_time(alert.onsite_at, ctx),
@@ -177,7 +178,8 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
             "onsite": local_time(i.onsite_at, ctx),
             "closed": local_time(i.closed_at, ctx),
             "phases": " → ".join(
-                f"{e.at.astimezone(period.tz):%m-%d %H:%M} {phases.get(e.phase, e.phase)}: {e.note}"
+                f"{e.at.astimezone(period.tz):%m-%d %H:%M} {phases.get(e.phase, e.phase)}: "
+                f"{note_words(e.note)}"
                 for e in i.entries
             ),
             "cause": i.root_cause,

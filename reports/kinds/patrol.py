@@ -112,7 +112,7 @@ def patrol(ctx: Context) -> list[Sheet]:
                 ),
                 "level": patrol_queries.level_text(f.level),
                 "urgency": f.urgency,
-                "message": f.message,
+                "message": patrol_queries.said_again(f),  # in the workbook's language
                 "state": _("still open") if f.closed_at is None else _("closed"),
                 "closed": local_time(f.closed_at, ctx),
                 "closed_by": full_name(f.closed_by),

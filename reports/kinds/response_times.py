@@ -57,7 +57,7 @@ def response_rows(
             rows.append(
                 {
                     "urgency": urgency,
-                    "level": policy.level_for(urgency).name,
+                    "level": policy.level_for(urgency).words,
                     "clock": clock_names[clock],
                     "alerts": count[urgency],
                     "recorded": len(times),

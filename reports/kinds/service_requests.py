@@ -590,12 +590,12 @@ def findings(ctx: Context) -> list[Finding]:
         out.append(
             Finding(
                 key="requests.sla_breached",
-                subject=_("Service requests of %(level)s", level=levels[number].name),
+                subject=_("Service requests of %(level)s", level=levels[number].words),
                 metric=_("%(clock)s clock breached", clock=clock_word(clock)),
                 value=got["missed"],
                 period=period,
                 figures={
-                    "level": levels[number].name,
+                    "level": levels[number].words,
                     "clock": clock_word(clock),
                     "missed": got["missed"],
                     "total": sum(got.values()),
