@@ -140,6 +140,13 @@ def _trap_with(oid: str) -> Callable[[], SnmpTrap | None]:
 # --- senders ---------------------------------------------------------------------------------
 
 
+#: the MIB compiler the first sending engine attached to its MIB builder, handed to the next
+#: ones: pysnmp attaches one to each engine that resolves a name, and making it (pysmi's parser)
+#: cost each trap sent about a second; one compiler serves every engine (the names resolved are
+#: in the MIBs pysnmp ships compiled)
+_MIB_COMPILER: list[Any] = []
+
+
 def _send(
     port: int,
     auth: Any,
@@ -147,8 +154,8 @@ def _send(
     varbinds: list[tuple[str, Any]] = (),  # type: ignore[assignment]
     times: int = 1,
 ) -> None:
-    """A notification sent by pysnmp's notification originator (``times`` over, from one engine:
-    an engine costs about a second to make)."""
+    """A notification sent by pysnmp's notification originator (``times`` over, from one
+    engine)."""
     from pysnmp.hlapi.v3arch.asyncio import (
         ContextData,
         NotificationType,
@@ -157,9 +164,13 @@ def _send(
         UdpTransportTarget,
         send_notification,
     )
+    from pysnmp.smi.compiler import DEFAULT_DEST
 
     async def go() -> None:
         engine = SnmpEngine()
+        builder = engine.get_mib_builder()
+        if _MIB_COMPILER:
+            builder.set_mib_compiler(_MIB_COMPILER[0], DEFAULT_DEST)
         target = await UdpTransportTarget.create(("127.0.0.1", port), timeout=1, retries=0)
         for _ in range(times):
             notification = NotificationType(ObjectIdentity(oid)).add_varbinds(*varbinds)
@@ -168,6 +179,8 @@ def _send(
             )
             assert not error, error
         engine.close_dispatcher()
+        if not _MIB_COMPILER and builder.get_mib_compiler() is not None:
+            _MIB_COMPILER.append(builder.get_mib_compiler())
 
     asyncio.run(go())
 
