@@ -1,4 +1,5 @@
-"""Build a report pack: a cover sheet, the summary (综述: sentences and recommendations from the
+"""Build a report pack: a cover sheet (figures, a table of contents linking every sheet, a
+sign-off block), the summary (综述: sentences and recommendations from the
 kinds' findings), then each kind's tables, into one workbook."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from flask_babel import gettext as _
 from assets.queries import all_sites
 from opskit import db
 from opskit.calendar import calendar_check
+from opskit.xlsx.cover import write_cover
 from opskit.xlsx.writer import ReportWriter
 from reports import recommendations
 from reports.findings import Finding
@@ -166,7 +168,21 @@ def build_pack(
             note = calendar_note(period)
             if note:
                 pairs.append((_("Working calendar"), note))
-            writer.key_values(cover, pack_title(period), pairs)
+            write_cover(
+                writer,
+                cover,
+                pack_title(period),
+                pairs,
+                contents=_("Table of contents"),
+                signoff=(
+                    _("Sign-off"),
+                    [
+                        _("Resident engineer (signature)"),
+                        _("Customer representative (signature)"),
+                        _("Date signed"),
+                    ],
+                ),
+            )
             when = period.zh if locale.startswith("zh") else period.text
             writer.properties(
                 title=f"{when} {pack_title(period)}",

@@ -36,14 +36,17 @@ from opskit.outputs import check_output_path
 from opskit.xlsx import rows as xlsxrows
 
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME = "text", "int", "number", "percent", "date", "datetime"
+#: a share shown to a thousandth of a percent (availability: 99.95 % and 99.999 % differ)
+FINE_PERCENT = "fine_percent"
 FORMATS = {
     INT: {"num_format": "0"},
     NUMBER: {"num_format": "0.00"},
     PERCENT: {"num_format": "0.0%"},
+    FINE_PERCENT: {"num_format": "0.000%"},
     DATE: {"num_format": "yyyy-mm-dd"},
     DATETIME: {"num_format": "yyyy-mm-dd hh:mm"},
 }
-_NUMERIC = frozenset((INT, NUMBER, PERCENT))
+_NUMERIC = frozenset((INT, NUMBER, PERCENT, FINE_PERCENT))
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,13 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
+def _yes_no(value: bool) -> str:
+    """A yes/no cell in the language being written ("是"/"否" in Chinese)."""
+    if not has_app_context():
+        return "Yes" if value else "No"
+    return gettext("Yes") if value else gettext("No")
+
+
 def _page_footer() -> str:
     """ "Page &P of &N" in the language being written (English outside an application)."""
     return gettext("Page &P of &N") if has_app_context() else "Page &P of &N"
@@ -123,6 +133,8 @@ class ReportWriter:
             {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
         )
         self.title = self.book.add_format({"bold": True, "font_size": 14})
+        self.sign = self.book.add_format({"bottom": 1})  # a line to sign on
+        self.wrap = self.book.add_format({"text_wrap": True, "valign": "top"})  # a cover note
         self.formats = {kind: self.book.add_format(spec) for kind, spec in FORMATS.items()}
         self.hot = {
             kind: self.book.add_format({**FORMATS.get(kind, {}), "bg_color": "#FCE4D6"})
@@ -130,7 +142,14 @@ class ReportWriter:
         }
         # style indexes fixed now, in this order, whichever cell uses a format first (the
         # streamed rows and xlsxwriter's cell writers then give byte-identical sheets)
-        for fmt in (self.header, self.title, *self.formats.values(), *self.hot.values()):
+        for fmt in (
+            self.header,
+            self.title,
+            *self.formats.values(),
+            *self.hot.values(),
+            self.sign,
+            self.wrap,
+        ):
             fmt._get_xf_index()
 
     def __enter__(self) -> ReportWriter:
@@ -163,7 +182,7 @@ class ReportWriter:
         xlsxwriter's ``set_properties`` keys)."""
         self.book.set_properties(props)
 
-    def _print(self, ws: Any, header_row: int | None = None, image: bool = False) -> None:
+    def print_setup(self, ws: Any, header_row: int | None = None, image: bool = False) -> None:
         """Print setup every sheet gets: A4 landscape, the sheet's name above, page N of M
         below; a table one page wide (any height) with its header row (and the note lines above
         it) repeated on each page; a picture fitted to one page."""
@@ -175,22 +194,15 @@ class ReportWriter:
         if header_row is not None:
             ws.repeat_rows(0, header_row)
 
-    def key_values(self, name: str | Any, title: str, pairs: Sequence[tuple[str, Any]]) -> None:
-        """A two-column sheet (the cover): a title, then label/value rows. ``name`` may be a
-        worksheet from :meth:`reserve`."""
-        ws = self.reserve(name) if isinstance(name, str) else name
-        ws.set_column(0, 0, max([display_width(k) for k, _ in pairs] + [12]) + 2)
-        ws.set_column(1, 1, 40)
-        self._print(ws)
-        ws.write_string(0, 0, title, self.title)
-        for r, (label, value) in enumerate(pairs, start=2):
-            ws.write_string(r, 0, label, self.header)
-            self._cell(ws, r, 1, value, _kind_of(value), False)
+    def value(self, ws: Any, r: int, c: int, value: Any, kind: str | None = None) -> None:
+        """One cell outside a table (e.g. the cover's figures): ``kind`` from the value when
+        not given; text always as text."""
+        self._cell(ws, r, c, value, kind_of(value) if kind is None else kind, False)
 
     def image(self, name: str, title: str, png: bytes, note: str = "") -> None:
         """A sheet holding one picture (e.g. the topology diagram) under a title."""
         ws = self.book.add_worksheet(_sheet_name(name, self.used))
-        self._print(ws, image=True)
+        self.print_setup(ws, image=True)
         ws.write_string(0, 0, title, self.title)
         if note:
             ws.write_string(1, 0, note)
@@ -222,7 +234,7 @@ class ReportWriter:
                 width = min(max([display_width(col.header), *sample]) + 2, 60)
             ws.set_column(ci, ci, width)
             ws.write_string(top, ci, col.header, self.header)
-        self._print(ws, header_row=top if sheet.columns else None)
+        self.print_setup(ws, header_row=top if sheet.columns else None)
         if not sheet.lines:  # a sheet with paragraphs keeps them in view: nothing frozen
             ws.freeze_panes(top + 1, 0)
         body: Iterable[dict[str, Any]] = _chain(first, rows)
@@ -412,9 +424,9 @@ class ReportWriter:
             return "date", value, fmt or self.formats[DATETIME]
         if isinstance(value, date):
             return "date", datetime.combine(value, datetime.min.time()), fmt or self.formats[DATE]
-        if isinstance(value, bool):
-            return "text", "是" if value else "否", fmt
-        if isinstance(value, int | float) and kind in (INT, NUMBER, PERCENT):
+        if isinstance(value, bool):  # in the language being written
+            return "text", _yes_no(value), fmt
+        if isinstance(value, int | float) and kind in _NUMERIC:
             return "number", value, fmt
         return "text", str(value), self.hot[TEXT] if hot else None
 
@@ -433,7 +445,8 @@ class ReportWriter:
             ws.write_string(r, c, payload, fmt)
 
 
-def _kind_of(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """The cell kind a plain value is written as (a date, a whole number, a number, text)."""
     if isinstance(value, datetime):
         return DATETIME
     if isinstance(value, date):

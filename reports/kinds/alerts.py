@@ -26,6 +26,7 @@ from opskit.alerts.queries import (
 from opskit.alerts.services import SOURCE_LABELS
 from opskit.alerts.wording import alert_messages, human_duration, note_words, rule_titles
 from opskit.sla import CLOCKS, clock_state
+from opskit.xlsx.cover import Figure
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
 from reports.kinds.base import Context, Kind, local_time, minutes, period_as_of
@@ -161,8 +162,8 @@ def alerts_sla(ctx: Context) -> list[Sheet]:
     ctx.headline[_("Alerts")] = len(alerts)
     for row in sla_rows:
         if row["clock"] == clock_names["onsite"] and row["percent"] is not None:
-            ctx.headline[_("On-site SLA met: %(level)s", level=row["level"])] = (
-                f"{row['percent']:.1%}"
+            ctx.headline[_("On-site SLA met: %(level)s", level=row["level"])] = Figure(
+                row["percent"], PERCENT
             )
     incidents = judged.incidents
     for incident in incidents:

@@ -29,7 +29,8 @@ from flask_babel import lazy_gettext as _l
 from assets import queries as registry
 from monitors import queries as monitors
 from opskit.alerts import queries as desk
-from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
+from opskit.xlsx.cover import Figure
+from opskit.xlsx.writer import DATETIME, FINE_PERCENT, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
 from reports.kinds.base import Context, Kind, as_of_note, local_time, period_words
 
@@ -214,7 +215,7 @@ def availability(ctx: Context) -> list[Sheet]:
     found = _gathered(ctx)
     core = core_availability(found)
     if core is not None:
-        ctx.headline[_("Core device availability %")] = round(core * 100, 3)
+        ctx.headline[_("Core device availability")] = Figure(core, FINE_PERCENT)
     ctx.headline[_("Outages counted")] = sum(r["outages"] for r in found.rows)
     running = as_of_note(ctx)
     excluded = _(

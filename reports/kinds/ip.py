@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 
 from assets.queries import all_addresses, assets_by_ids, list_prefixes, prefix_utilisations
 from monitors.queries import arp_sightings_between
+from opskit.xlsx.cover import Figure
 from opskit.xlsx.writer import DATETIME, INT, PERCENT, Col, Sheet
 from reports.kinds.base import Context, Kind, local_time
 
@@ -205,7 +206,9 @@ def ip_allocation(ctx: Context) -> list[Sheet]:
     conflict_ips = {c["ip"] for c in conflicts}
 
     ctx.headline[_("IP addresses in use")] = total_used
-    ctx.headline[_("IP utilisation")] = f"{total_used / total_size:.1%}" if total_size else "-"
+    ctx.headline[_("IP utilisation")] = Figure(
+        total_used / total_size if total_size else None, PERCENT
+    )
     ctx.headline[_("IP conflicts")] = len(conflicts)
 
     def address_rows() -> Iterator[dict[str, Any]]:

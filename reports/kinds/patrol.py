@@ -24,6 +24,7 @@ from assets.queries import all_rooms
 from inspections import queries as patrol_queries
 from inspections.queries import checklists, findings_between, logbook_counts, rounds_for_days
 from opskit.people import full_name
+from opskit.xlsx.cover import Figure
 from opskit.xlsx.writer import DATE, DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
 from reports.kinds.base import Context, Kind, local_time, period_as_of
@@ -132,11 +133,13 @@ def patrol(ctx: Context) -> list[Sheet]:
         {"what": _("Devices restarted"), "count": counts.restarts},
     ]
     ctx.headline[_("Patrol rounds planned")] = planned_total
-    ctx.headline[_("Patrol rounds done")] = (
-        f"{done_total} ({done_total / planned_total:.1%})" if planned_total else str(done_total)
+    ctx.headline[_("Patrol rounds done")] = done_total
+    ctx.headline[_("Patrol completion")] = Figure(
+        done_total / planned_total if planned_total else None, PERCENT
     )
-    ctx.headline[_("Patrol findings (still open)")] = (
-        f"{len(finding_rows)} ({sum(1 for r in finding_rows if r['closed'] is None)})"
+    ctx.headline[_("Patrol findings")] = len(finding_rows)
+    ctx.headline[_("Patrol findings still open")] = sum(
+        1 for r in finding_rows if r["closed"] is None
     )
     return [
         Sheet(

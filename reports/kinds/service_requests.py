@@ -43,6 +43,7 @@ from opskit.alerts.wording import human_duration
 from opskit.people import full_name
 from opskit.servicedesk import queries as desk
 from opskit.sla import REQUEST_CLOCKS, Level, Policy
+from opskit.xlsx.cover import Figure
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
 from reports.kinds.base import Context, Kind, labeller, local_time, period_as_of
@@ -361,8 +362,8 @@ def _satisfaction(ctx: Context) -> Sheet:
     average_text = "—" if average is None else format(average, ".2f")
     rate_text = "—" if rate is None else format(rate, ".1%")
     ctx.headline[_("Satisfaction surveys answered")] = summary.answered
-    ctx.headline[_("Average satisfaction (1-5)")] = average if average is not None else "—"
-    ctx.headline[_("Satisfaction response rate")] = rate_text
+    ctx.headline[_("Average satisfaction (1-5)")] = Figure(average, NUMBER)
+    ctx.headline[_("Satisfaction response rate")] = Figure(rate, PERCENT)
     return Sheet(
         _("Satisfaction"),
         [

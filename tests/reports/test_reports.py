@@ -233,7 +233,10 @@ def test_quarterly_alert_and_warranty_pack(db_app: Flask, tmp_path: Path) -> Non
     assert (b1[13], b1[14], b1[15]) == ("已超时", "已超时", "已达成")
     cover = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True)}
     assert cover["期间"] == "2026年第3季度" and cover["工程师"] == "张工"
-    assert cover["告警"] == 3 and cover["一级服务到场达成率"] == "50.0%"
+    assert cover["告警"] == 3 and cover["一级服务到场达成率"] == 0.5  # a number, shown as 50.0%
+    front = book["封面"]
+    rates = [r for r in front.iter_rows(min_row=3) if r[0].value == "一级服务到场达成率"]
+    assert rates[0][1].number_format == "0.0%"
     warranty = book["保修到期"]
     names = [r[1] for r in warranty.iter_rows(min_row=4, values_only=True)]
     assert names == ["旧服务器", '=HYPERLINK("http://evil","点我")']  # expired first; FAR-1 out
@@ -285,6 +288,51 @@ def test_report_cli_and_page(app: Flask, client, tmp_path: Path) -> None:
     assert '<option value="en" selected>English' in html
     assert 'value="ip" id="kind-ip" checked' in html
     assert 'value="load" id="kind-load" >' in html  # not chosen: still not chosen
+
+
+def test_cover_has_contents_linking_every_sheet_and_a_sign_off_block(
+    app: Flask, tmp_path: Path
+) -> None:
+    """The cover is a document's first page: beside its figures a table of contents whose
+    entries link to every other sheet in order, below them a sign-off block with a ruled
+    empty cell for each signature, in the pack's language."""
+    out = tmp_path / "toc.xlsx"
+    with app.test_request_context("/"):
+        for lang, heading, sign in (
+            ("zh_CN", "目录", ["签字确认", "驻场工程师（签字）", "客户代表（签字）", "签字日期"]),
+            (
+                "en",
+                "Table of contents",
+                [
+                    "Sign-off",
+                    "Resident engineer (signature)",
+                    "Customer representative (signature)",
+                    "Date signed",
+                ],
+            ),
+        ):
+            build_pack(parse_period("2026Q3", TZ), out, ["warranty", "ip"], lang=lang)
+            book = openpyxl.load_workbook(out)
+            front = book.worksheets[0]
+            others = book.sheetnames[1:]
+            assert len(others) >= 4  # summary, month by month?, warranty, the IP sheets
+            assert front["D3"].value == heading
+            entries = [
+                (front.cell(row=4 + i, column=4).value, front.cell(row=4 + i, column=5))
+                for i in range(len(others))
+            ]
+            assert [number for number, _ in entries] == [str(i + 1) for i in range(len(others))]
+            assert [cell.value for _, cell in entries] == others
+            for name, (_, cell) in zip(others, entries, strict=True):
+                assert cell.hyperlink is not None and cell.hyperlink.location == f"'{name}'!A1"
+            assert front.cell(row=4 + len(others), column=5).value is None  # nothing more
+            labels = [row[0].value for row in front.iter_rows(min_row=3)]
+            at = labels.index(sign[0])
+            assert labels[at - 1] is None  # a blank row sets the block apart
+            assert labels[at : at + 4] == sign
+            for r in range(at + 1, at + 4):
+                line = front.cell(row=3 + r, column=2)
+                assert line.value is None and line.border.bottom.style == "thin"
 
 
 def test_cover_names_the_site(app: Flask, tmp_path: Path) -> None:
