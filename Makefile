@@ -18,7 +18,7 @@ TLS    ?=
 export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test install install-dev browser-deps bench-deps lint translations vendor clean
+.PHONY: run test install install-dev browser-deps bench-deps pdf-deps lint translations vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opskit needs Python >= 3.11")'
@@ -63,6 +63,16 @@ bench-deps:
 	  echo "bench/poll.py and bench/ingest.py need Debian's snmpd, snmp, snmptrapd and rsyslog: sudo apt-get install snmpd snmp snmptrapd rsyslog"; exit 1; \
 	fi
 
+# Debian's LibreOffice Calc (headless) for `opskit report build --pdf`, and poppler's tools with
+# which the PDF test reads the PDF back and renders its first pages for the README.
+pdf-deps:
+	@if { command -v soffice || command -v libreoffice; } >/dev/null && command -v pdftoppm >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui poppler-utils >/dev/null; \
+	else \
+	  echo "the PDF test needs Debian's libreoffice-calc-nogui and poppler-utils: sudo apt-get install libreoffice-calc-nogui poppler-utils"; exit 1; \
+	fi
+
 # mypy reads its files and rules from pyproject.toml ([tool.mypy]); its cache is .mypy_cache.
 lint: install-dev
 	$(BIN)/ruff check .
@@ -72,7 +82,7 @@ lint: install-dev
 # The whole suite, then the suite again with the clock shifted (17:30 UTC on the last day of the
 # month after next, when the site is already in the next month; 23:30 on site on 31 December):
 # a test tied to today's date fails here.
-test: install-dev browser-deps bench-deps lint
+test: install-dev browser-deps bench-deps pdf-deps lint
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 	$(BIN)/python tools/shifted_clock.py run -n auto --dist loadgroup -p no:cacheprovider
 

@@ -10,9 +10,10 @@ import click
 from flask.cli import AppGroup
 
 from opskit.i18n import site_tz
-from opskit.outputs import OutputFile, OutputPathError, parents_option
+from opskit.outputs import OutputFile, OutputPathError, check_output_path, parents_option
 from reports import recommendations
 from reports.build import ReportError, build_pack
+from reports.pdf import INSTALL_HINT, PdfError, pdf_path, soffice, to_pdf
 from reports.periods import PeriodError, parse_period
 from reports.schedule import resident_engineers, run_due
 
@@ -29,11 +30,25 @@ report_cli = AppGroup("report", help="Excel report packs for the customer.")
     default="",
     help="Name on the cover sheet (default: the active engineer accounts' full names).",
 )
+@click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also write the pack as PDF beside the workbook (<out>.pdf), through LibreOffice.",
+)
 @parents_option
 def build_cmd(
-    period: str, kinds: str, out: Path, lang: str | None, engineer: str, parents: bool
+    period: str, kinds: str, out: Path, lang: str | None, engineer: str, pdf: bool, parents: bool
 ) -> None:
     """Build the report workbook."""
+    if pdf:  # refused before the workbook is built: the PDF's name, and LibreOffice
+        try:
+            check_output_path(pdf_path(out))
+        except OutputPathError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        if soffice() is None:
+            click.echo(f"error: --pdf: LibreOffice not found: {INSTALL_HINT}", err=True)
+            sys.exit(2)
     try:
         chosen = [k.strip() for k in kinds.split(",") if k.strip()] or None
         written = build_pack(
@@ -48,6 +63,12 @@ def build_cmd(
         sys.exit(2)
     rows = ", ".join(f"{name} {n}" for name, n in written.items())
     click.echo(f"wrote {out} ({rows})")
+    if pdf:
+        try:
+            click.echo(f"wrote {to_pdf(out)}")
+        except (PdfError, OutputPathError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
 
 
 @report_cli.command("rules")
