@@ -2,8 +2,8 @@
 
 Devices are placed in layers by kind (routers, firewalls and lines on top, then switches, then
 servers, storage and everything else), each layer wrapped into rows of at most ``PER_ROW``
-boxes, ordered by tag. A link is a straight line between two boxes, coloured by what the
-period showed: registered and seen by LLDP, registered but not seen, seen but not registered,
+boxes, ordered by tag. A link is a line between two boxes (straight between neighbours, else
+along the gaps: :func:`route`), coloured by what the period showed: registered and seen by LLDP, registered but not seen, seen but not registered,
 or registered on devices that report no LLDP data. Labels use a CJK font (``OPSKIT_CJK_FONT``,
 else Noto CJK, WenQuanYi, ... where the machine has one). Without one, Pillow's built-in font
 draws no Chinese (an empty box per character), so the diagram falls back visibly: English
@@ -14,6 +14,7 @@ and what to install (``has_cjk_font``).
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -191,18 +192,78 @@ def _dashed(
         )
 
 
+Point = tuple[float, float]
+
+
+def layers(nodes: Sequence[Node]) -> list[list[Node]]:
+    """The rows of boxes: by layer (kind), ordered by tag, at most ``PER_ROW`` a row."""
+    ordered = sorted(nodes, key=lambda n: (LAYERS.get(n.kind, 2), n.tag))[:MAX_NODES]
+    rows: list[list[Node]] = []
+    for layer in sorted({LAYERS.get(n.kind, 2) for n in ordered}):
+        members = [n for n in ordered if LAYERS.get(n.kind, 2) == layer]
+        rows += [members[i : i + PER_ROW] for i in range(0, len(members), PER_ROW)]
+    return rows
+
+
+def positions(
+    rows: list[list[Node]], width: int
+) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+    """Each box's top-left corner, and its (row, column); every row centred in ``width``."""
+    where: dict[int, tuple[int, int]] = {}
+    place: dict[int, tuple[int, int]] = {}
+    for ri, row in enumerate(rows):
+        span = len(row) * BOX_W + (len(row) - 1) * GAP_X
+        left = (width - span) // 2
+        top = MARGIN + LEGEND_H + ri * (BOX_H + GAP_Y)
+        for ci, node in enumerate(row):
+            where[node.id] = (left + ci * (BOX_W + GAP_X), top)
+            place[node.id] = (ri, ci)
+    return where, place
+
+
+def route(
+    where: dict[int, tuple[int, int]], place: dict[int, tuple[int, int]], a: int, b: int, lane: int
+) -> list[Point]:
+    """The line of a link between boxes ``a`` and ``b`` that crosses no other box: straight
+    between neighbours (side by side in a row, or in rows one above the other); otherwise
+    along the gaps. Two boxes of one row apart: down from ``a`` into the gap under the row,
+    across, up into ``b``. Rows further apart: down into the gap under the upper box's row,
+    out to the left margin, down it to the gap above the lower box's row, across, into the
+    box. ``lane`` spaces detours apart in the gaps and the margin."""
+    (ra, ca), (rb, cb) = place[a], place[b]
+    if (ra, ca) > (rb, cb):
+        (ra, ca), (rb, cb), a, b = (rb, cb), (ra, ca), b, a
+    (ax, ay), (bx, by) = where[a], where[b]
+    if ra == rb and abs(ca - cb) == 1:  # side by side: facing edges
+        return [(ax + BOX_W, ay + BOX_H / 2), (bx, by + BOX_H / 2)]
+    if rb - ra == 1:  # rows one above the other: bottom to top
+        return [(ax + BOX_W / 2, ay + BOX_H), (bx + BOX_W / 2, by)]
+    shift = (lane % 6) * 10 - 25  # where along a box's edge the detour leaves and arrives
+    below = ay + BOX_H + 12 + (lane % 5) * 9  # a lane in the gap under the upper row
+    a_out = (ax + BOX_W / 2 + shift, ay + BOX_H)
+    if ra == rb:
+        return [
+            a_out,
+            (a_out[0], below),
+            (bx + BOX_W / 2 + shift, below),
+            (bx + BOX_W / 2 + shift, by + BOX_H),
+        ]
+    margin = 6 + (lane % 4) * 8  # a lane in the left margin, left of every row
+    above = by - 12 - (lane % 5) * 9  # a lane in the gap above the lower row
+    b_in = (bx + BOX_W / 2 + shift, by)
+    return [a_out, (a_out[0], below), (margin, below), (margin, above), (b_in[0], above), b_in]
+
+
 def draw(nodes: Sequence[Node], edges: Sequence[Edge], legend: dict[str, str]) -> bytes:
     """PNG bytes of the diagram; ``legend`` maps a link state to its caption."""
-    nodes = sorted(nodes, key=lambda n: (LAYERS.get(n.kind, 2), n.tag))[:MAX_NODES]
-    rows: list[list[Node]] = []
-    for layer in sorted({LAYERS.get(n.kind, 2) for n in nodes}):
-        members = [n for n in nodes if LAYERS.get(n.kind, 2) == layer]
-        rows += [members[i : i + PER_ROW] for i in range(0, len(members), PER_ROW)]
+    rows = layers(nodes)
+    nodes = [n for row in rows for n in row]
     widest = max((len(r) for r in rows), default=1)
     small, label = _font(12), _font(14)
     if not has_cjk_font():  # tags are ASCII as a rule; names and captions fall back
         legend = {state: PLAIN_LEGEND.get(state, _plain(text)) for state, text in legend.items()}
-        nodes = [Node(n.id, _plain(n.tag), _plain(n.name), n.kind) for n in nodes]
+        rows = [[Node(n.id, _plain(n.tag), _plain(n.name), n.kind) for n in row] for row in rows]
+        nodes = [n for row in rows for n in row]
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     legend_w = sum(84 + int(measure.textlength(c, font=small)) for c in legend.values())
     width = max(MARGIN * 2 + widest * BOX_W + (widest - 1) * GAP_X, MARGIN * 2 + legend_w, 640)
@@ -212,24 +273,19 @@ def draw(nodes: Sequence[Node], edges: Sequence[Edge], legend: dict[str, str]) -
     image = Image.new("P", (width, height), WHITE)
     pen = ImageDraw.Draw(image)
     texts = _Texts(image)
-    where: dict[int, tuple[int, int]] = {}
-    for ri, row in enumerate(rows):
-        span = len(row) * BOX_W + (len(row) - 1) * GAP_X
-        left = (width - span) // 2
-        top = MARGIN + LEGEND_H + ri * (BOX_H + GAP_Y)
-        for ci, node in enumerate(row):
-            where[node.id] = (left + ci * (BOX_W + GAP_X), top)
+    where, place = positions(rows, width)
+    lane = 0
     for edge in edges:
         if edge.a not in where or edge.b not in where:
             continue
         colour, dashed = STYLES[edge.state]
-        (ax, ay), (bx, by) = where[edge.a], where[edge.b]
-        a = (ax + BOX_W / 2, ay + (BOX_H if by > ay else 0 if by < ay else BOX_H / 2))
-        b = (bx + BOX_W / 2, by + (0 if by > ay else BOX_H if by < ay else BOX_H / 2))
-        if dashed:
-            _dashed(pen, a, b, colour)
-        else:
-            pen.line([a, b], fill=colour, width=2)
+        path = route(where, place, edge.a, edge.b, lane)
+        lane += len(path) > 2  # a detour takes the next lane: detours side by side
+        for a, b in itertools.pairwise(path):
+            if dashed:
+                _dashed(pen, a, b, colour)
+            else:
+                pen.line([a, b], fill=colour, width=2)
     fills = {0: (255, 243, 224), 1: (227, 242, 253)}
     for node in nodes:
         x, y = where[node.id]

@@ -7,6 +7,7 @@ font file to use."""
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,53 @@ def test_the_reports_sheet_says_when_the_font_was_missing(
     sheet = openpyxl.load_workbook(out)["拓扑图"]
     note = str(sheet["A2"].value)
     assert "没有中文字体" in note and "fonts-noto-cjk" in note and "OPSKIT_CJK_FONT" in note
+
+
+def _crosses(p: tuple[float, float], q: tuple[float, float], box: tuple[int, int]) -> bool:
+    """Whether the segment p-q enters the inside of a box (its border excluded)."""
+    x0, y0 = box[0] + 1, box[1] + 1
+    x1, y1 = box[0] + diagram.BOX_W - 1, box[1] + diagram.BOX_H - 1
+    steps = int(max(abs(q[0] - p[0]), abs(q[1] - p[1]))) + 1
+    for i in range(steps + 1):
+        x = p[0] + (q[0] - p[0]) * i / steps
+        y = p[1] + (q[1] - p[1]) * i / steps
+        if x0 < x < x1 and y0 < y < y1:
+            return True
+    return False
+
+
+def test_links_go_around_the_boxes_between_their_ends() -> None:
+    """A link between two boxes of one row that are not neighbours, or between rows with rows
+    between them, is drawn along the gaps: no line crosses a box other than its two ends (the
+    first diagram drew them straight through the boxes between)."""
+    nodes = [
+        *[diagram.Node(i, f"RT-{i:02d}", "", "router") for i in range(1, 4)],
+        *[diagram.Node(10 + i, f"SW-{i:02d}", "", "switch") for i in range(1, 13)],  # two rows
+        *[diagram.Node(30 + i, f"SRV-{i:02d}", "", "server") for i in range(1, 8)],
+    ]
+    ids = [n.id for n in nodes]
+    edges = [diagram.Edge(a, b, "ok") for a in ids for b in ids if a < b]  # every pair
+    rows = diagram.layers(nodes)
+    assert [len(r) for r in rows] == [3, 10, 2, 7]
+    width = 2 * diagram.MARGIN + 10 * diagram.BOX_W + 9 * diagram.GAP_X  # as draw() makes it
+    where, place = diagram.positions(rows, width)
+    crossings = []
+    for lane, edge in enumerate(edges):
+        path = diagram.route(where, place, edge.a, edge.b, lane)
+        others = [xy for node, xy in where.items() if node not in (edge.a, edge.b)]
+        for p, q in itertools.pairwise(path):
+            crossings += [(edge, box) for box in others if _crosses(p, q, box)]
+
+        # the line starts on one end's box and ends on the other's
+        def on(point: tuple[float, float], node: int) -> bool:
+            x, y = where[node]
+            return x <= point[0] <= x + diagram.BOX_W and y <= point[1] <= y + diagram.BOX_H
+
+        assert (on(path[0], edge.a) and on(path[-1], edge.b)) or (
+            on(path[0], edge.b) and on(path[-1], edge.a)
+        )
+    assert crossings == []
+    # the picture is still made with such links, the detours inside it
+    png = diagram.draw(nodes, edges[:40], LEGEND)
+    image = PILImage.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.width >= 2 * diagram.MARGIN + 10 * diagram.BOX_W
