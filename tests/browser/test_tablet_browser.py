@@ -264,6 +264,7 @@ def _ipad(demo_site: DemoSite, playwright_session, browser, held: str) -> Iterat
             "response",
             lambda r: page.failed.append((r.url, r.status)) if r.status >= 400 else None,
         )
+        page.network = _Network(page)
         page.goto(f"{demo_site.url}/login?next=/")
         page.fill("#username", "admin")
         page.fill("#password", "admin-password-1")
@@ -298,8 +299,40 @@ def _turn(page, playwright_session, held: str) -> None:
     )
 
 
+class _Network:
+    """The page's requests: how many it has made, and which are still in flight."""
+
+    def __init__(self, page) -> None:
+        self.started = 0
+        self.in_flight: set = set()
+        page.on("request", self._start)
+        page.on("requestfinished", self._end)
+        page.on("requestfailed", self._end)
+
+    def _start(self, request) -> None:
+        self.started += 1
+        self.in_flight.add(request)
+
+    def _end(self, request) -> None:
+        self.in_flight.discard(request)
+
+
+#: how long no request may be in flight or start before a loaded page counts as settled
+QUIET_MS = 150
+
+
 def _visit(page, url: str) -> None:
-    page.goto(url, wait_until="networkidle")
+    """Open ``url`` and wait until it has settled: loaded, and nothing it fetches once loaded
+    (htmx fragments, chart data) in flight or started for QUIET_MS. (Playwright's
+    ``networkidle`` waits 500 ms of quiet: a third of the 44 px walk's time.)"""
+    network = page.network
+    page.goto(url, wait_until="load")
+    for _ in range(30_000 // QUIET_MS):  # Playwright's own bound: 30 s
+        started = network.started
+        page.wait_for_timeout(QUIET_MS)  # Playwright delivers the page's events meanwhile
+        if not network.in_flight and network.started == started:
+            return
+    pytest.fail(f"{url} still fetching after 30 s: {[r.url for r in network.in_flight]}")
 
 
 def test_every_tappable_element_is_at_least_44_px(
