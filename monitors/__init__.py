@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     registry.ASSET_STATES["monitors"] = queries.asset_colours  # the rack's colours
     wording.register_rule_titles(trap_rules.RULE_PREFIX, _trap_title)
     app.cli.add_command(cli.snmp_cli)
+    app.cli.add_command(cli.sql_cli)
     app.cli.add_command(cli.poll_cmd)
     app.cli.add_command(cli.rollup_cmd)
     app.cli.add_command(trap_cli.traps_cmd)

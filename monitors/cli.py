@@ -1,6 +1,8 @@
-"""`opskit snmp ...`: talk to an SNMP agent from the command line.
+"""`opskit snmp ...`: talk to an SNMP agent from the command line; `opskit sql probe`: read a
+database server's statistics as its monitor would.
 
-Exit status: 0 done, 1 the agent did not answer (one line on stderr says why), 2 usage errors.
+Exit status: 0 done, 1 the agent or server did not answer (one line on stderr says why), 2 usage
+errors.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -18,9 +21,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from monitors import poller, probe, rollups, snmp, workers
+from monitors import counters, kinds, poller, probe, rollups, snmp, workers
+from monitors.kinds.database import DatabaseKind, Refused, parse_url
+from opskit.validation import ValidationFailed
 
 snmp_cli = AppGroup("snmp", help="SNMP: probe an agent with the device profiles.")
+sql_cli = AppGroup("sql", help="Databases: read a PostgreSQL or MySQL/MariaDB server's load.")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -167,6 +173,86 @@ def probe_cmd(
         f"  interfaces: {len(result['interfaces'])}  arp: {len(result['arp'])}  "
         f"volumes: {len(result['storage'])}"
     )
+
+
+def sql_probe(
+    kind: DatabaseKind, settings: dict[str, Any], password: str | None, interval: float
+) -> dict[str, Any]:
+    """Two samples ``interval`` seconds apart, as one check after another would store them:
+    ``{"engine", "version", "metrics": [{"metric", "instance", "value", "unit"}], "missing"}``
+    (the rates and shares from the counters between the samples; ``Refused`` when the server
+    cannot be read)."""
+
+    def sampled() -> tuple[Any, datetime]:
+        started = time.monotonic()
+        got = kind.sample(settings, password)
+        # the moment the counters were read: the middle of the sample, on a steady clock
+        return got, datetime.fromtimestamp((started + time.monotonic()) / 2, UTC)
+
+    first, at = sampled()
+    _, before = counters.between(None, first.readings, at, first.uptime_s)
+    time.sleep(interval)
+    second, at = sampled()
+    readings, _ = counters.between(before, second.readings, at, second.uptime_s)
+    keys = ("metric", "instance", "value", "unit")
+    return {
+        "engine": second.engine,
+        "version": second.version,
+        "metrics": [{k: r[k] for k in keys} for r in readings],
+        "missing": second.missing,
+    }
+
+
+@sql_cli.command("probe")
+@click.argument("url")
+@click.option(
+    "--timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(1, 60),
+    help="Seconds to wait for the server (connecting, and each statement).",
+)
+@click.option(
+    "--interval",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 300),
+    help="Seconds between the two samples the rates come from.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def sql_probe_cmd(
+    url: str, timeout: float, interval: float, password_stdin: bool, as_json: bool
+) -> None:
+    """Read the server at URL (postgresql://user@host:port/database or mysql://user@host:port)
+    twice, INTERVAL apart, and print the metrics one check would store and what was withheld."""
+    try:
+        key, raw, password = parse_url(url)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    kind = kinds.KINDS[key]
+    assert isinstance(kind, DatabaseKind)
+    try:
+        settings = kind.validate({**raw, "timeout": timeout})
+    except ValidationFailed as exc:
+        raise click.UsageError(f"{url!r}: {exc}") from None
+    try:
+        result = sql_probe(kind, settings, password, interval)
+    except Refused as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result['engine']} {result['version']} ({kind.describe(settings)})")
+    for row in result["metrics"]:
+        instance = f"[{row['instance']}]" if row["instance"] else ""
+        click.echo(f"  {row['metric']}{instance} = {row['value']} {row['unit']}".rstrip())
+    for row in result["missing"]:
+        click.echo(f"  missing {row['metric']}: {row['reason']}")
 
 
 @click.command("poll")

@@ -1,4 +1,6 @@
-"""The metric vocabulary: the stable names every device profile maps its OIDs onto.
+"""Over 500 lines: the one vocabulary of every metric, its labels and unit ranges, kept as data.
+
+The metric vocabulary: the stable names every device profile maps its OIDs onto.
 
 Alerts, reports and the dashboard only ever see these names, never vendor OIDs, so a new vendor is a
 new YAML profile and nothing else. Each entry: ``unit`` (what the value is measured in after the
@@ -265,6 +267,173 @@ METRICS: dict[str, dict[str, Any]] = {
         "instance": "",
         "description": "Days until the HTTPS certificate expires",
     },
+    # Databases (monitor kinds postgresql and mysql). Counters are per database on PostgreSQL
+    # (instance = database name, "" = the whole server), per server on MySQL/MariaDB; the poller
+    # turns them into the rates below (monitors.counters: no rate across a restart or a reset).
+    "db.connections.used": {
+        "unit": "",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Client connections open on the server",
+    },
+    "db.connections.used_percent": {
+        "unit": "%",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Client connections open as a share of the server's max_connections",
+    },
+    "db.transactions": {
+        "unit": "",
+        "kind": "counter",
+        "instance": 'database ("" = the whole server)',
+        "description": "Transactions committed and rolled back (PostgreSQL pg_stat_database)",
+    },
+    "db.transactions_per_s": {
+        "unit": "/s",
+        "kind": "gauge",
+        "instance": 'database ("" = the whole server)',
+        "description": "Transactions per second (committed and rolled back, from db.transactions)",
+    },
+    "db.queries": {
+        "unit": "",
+        "kind": "counter",
+        "instance": "",
+        "description": "Statements the server executed (MySQL/MariaDB status Queries)",
+    },
+    "db.queries_per_s": {
+        "unit": "/s",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Statements per second (from db.queries)",
+    },
+    "db.cache.hits": {
+        "unit": "",
+        "kind": "counter",
+        "instance": 'database ("" = the whole server)',
+        "description": "Page reads served from the buffer cache (PostgreSQL blks_hit, "
+        "InnoDB read requests not read from disk)",
+    },
+    "db.cache.lookups": {
+        "unit": "",
+        "kind": "counter",
+        "instance": 'database ("" = the whole server)',
+        "description": "Page reads asked of the buffer cache (hits and reads from disk)",
+    },
+    "db.cache_hit_percent": {
+        "unit": "%",
+        "kind": "gauge",
+        "instance": 'database ("" = the whole server)',
+        "description": "Share of page reads served from the buffer cache between two checks",
+    },
+    "db.slow_queries": {
+        "unit": "",
+        "kind": "counter",
+        "instance": "",
+        "description": "Statements slower than long_query_time (MySQL/MariaDB Slow_queries)",
+    },
+    "db.slow_queries_per_min": {
+        "unit": "/min",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Slow statements per minute (from db.slow_queries; MySQL/MariaDB)",
+    },
+    "db.slow_queries.running": {
+        "unit": "",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Statements running longer than the monitor's slow threshold at the check",
+    },
+    "db.locks.waiting": {
+        "unit": "",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Sessions waiting for a lock (PostgreSQL pg_locks not granted, InnoDB "
+        "row lock waits)",
+    },
+    "db.deadlocks": {
+        "unit": "",
+        "kind": "counter",
+        "instance": 'database ("" = the whole server)',
+        "description": "Deadlocks detected",
+    },
+    "db.deadlocks_per_h": {
+        "unit": "/h",
+        "kind": "gauge",
+        "instance": 'database ("" = the whole server)',
+        "description": "Deadlocks per hour (from db.deadlocks)",
+    },
+    "db.longest_query_s": {
+        "unit": "s",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Run time so far of the longest statement running (0 when none)",
+    },
+    "db.replication.lag_s": {
+        "unit": "s",
+        "kind": "gauge",
+        "instance": "",
+        "description": "How far a replica's applied changes trail its primary (replicas only)",
+    },
+    "db.size_bytes": {
+        "unit": "B",
+        "kind": "gauge",
+        "instance": "database",
+        "description": "Size of a database (MySQL/MariaDB: its tables' data and indexes)",
+    },
+    "db.temp_bytes": {
+        "unit": "B",
+        "kind": "counter",
+        "instance": 'database ("" = the whole server)',
+        "description": "Bytes written to temporary files by queries (PostgreSQL temp_bytes)",
+    },
+    "db.temp_bytes_per_s": {
+        "unit": "B/s",
+        "kind": "gauge",
+        "instance": 'database ("" = the whole server)',
+        "description": "Temporary file bytes written per second (from db.temp_bytes)",
+    },
+    "db.temp_disk_tables": {
+        "unit": "",
+        "kind": "counter",
+        "instance": "",
+        "description": "Internal temporary tables created on disk (MySQL/MariaDB)",
+    },
+    "db.temp_disk_tables_per_min": {
+        "unit": "/min",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Temporary tables created on disk per minute (from db.temp_disk_tables)",
+    },
+    "db.checkpoints": {
+        "unit": "",
+        "kind": "counter",
+        "instance": "",
+        "description": "Checkpoints, timed and requested (PostgreSQL)",
+    },
+    "db.checkpoints_per_h": {
+        "unit": "/h",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Checkpoints per hour (from db.checkpoints; PostgreSQL)",
+    },
+    "db.checkpoints_requested": {
+        "unit": "",
+        "kind": "counter",
+        "instance": "",
+        "description": "Checkpoints requested before their time, mostly by WAL volume (PostgreSQL)",
+    },
+    "db.checkpoints_requested_per_h": {
+        "unit": "/h",
+        "kind": "gauge",
+        "instance": "",
+        "description": "Requested checkpoints per hour (from db.checkpoints_requested)",
+    },
+    "db.buffer_pool.used_percent": {
+        "unit": "%",
+        "kind": "gauge",
+        "instance": "",
+        "description": "InnoDB buffer pool pages in use (MySQL/MariaDB)",
+    },
 }
 
 # --- what is physically possible --------------------------------------------------------------
@@ -284,6 +453,10 @@ UNIT_RANGES: dict[str, tuple[float | None, float | None]] = {
     "ms": (0, None),
     "B": (0, None),
     "bit/s": (0, None),
+    "B/s": (0, None),
+    "/s": (0, None),
+    "/min": (0, None),
+    "/h": (0, None),
 }
 
 
@@ -349,6 +522,33 @@ LABELS: dict[str, Any] = {
     "http.latency_ms": _l("HTTP response time"),
     "http.status_code": _l("HTTP status code"),
     "http.cert_days_left": _l("Certificate days left"),
+    "db.connections.used": _l("Database connections"),
+    "db.connections.used_percent": _l("Database connections used"),
+    "db.transactions": _l("Transactions"),
+    "db.transactions_per_s": _l("Transactions per second"),
+    "db.queries": _l("Statements executed"),
+    "db.queries_per_s": _l("Statements per second"),
+    "db.cache.hits": _l("Buffer cache hits"),
+    "db.cache.lookups": _l("Buffer cache lookups"),
+    "db.cache_hit_percent": _l("Buffer cache hit rate"),
+    "db.slow_queries": _l("Slow statements"),
+    "db.slow_queries_per_min": _l("Slow statements per minute"),
+    "db.slow_queries.running": _l("Slow statements running"),
+    "db.locks.waiting": _l("Sessions waiting for locks"),
+    "db.deadlocks": _l("Deadlocks"),
+    "db.deadlocks_per_h": _l("Deadlocks per hour"),
+    "db.longest_query_s": _l("Longest running statement"),
+    "db.replication.lag_s": _l("Replication lag"),
+    "db.size_bytes": _l("Database size"),
+    "db.temp_bytes": _l("Temporary file bytes"),
+    "db.temp_bytes_per_s": _l("Temporary file writes"),
+    "db.temp_disk_tables": _l("Temporary tables on disk"),
+    "db.temp_disk_tables_per_min": _l("Temporary tables on disk per minute"),
+    "db.checkpoints": _l("Checkpoints"),
+    "db.checkpoints_per_h": _l("Checkpoints per hour"),
+    "db.checkpoints_requested": _l("Requested checkpoints"),
+    "db.checkpoints_requested_per_h": _l("Requested checkpoints per hour"),
+    "db.buffer_pool.used_percent": _l("InnoDB buffer pool used"),
 }
 
 _UNKNOWN = _l("unknown")
@@ -393,7 +593,14 @@ STATE_LABELS: dict[str, dict[str, Any]] = {
     },
 }
 
-UNIT_LABELS: dict[str, Any] = {"min": _l("min"), "s": _l("s"), "d": _l("d")}
+UNIT_LABELS: dict[str, Any] = {
+    "min": _l("min"),
+    "s": _l("s"),
+    "d": _l("d"),
+    "/s": _l("/s"),
+    "/min": _l("/min"),
+    "/h": _l("/h"),
+}
 
 
 def label(metric: str) -> str:

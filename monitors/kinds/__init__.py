@@ -16,7 +16,9 @@ from flask_babel import lazy_gettext as _l
 from monitors.kinds.base import Field, MonitorKind, Result, reading
 from monitors.kinds.host import HostKind
 from monitors.kinds.http import HttpKind
+from monitors.kinds.mysql import MysqlKind
 from monitors.kinds.ping import PingKind
+from monitors.kinds.postgresql import PostgresqlKind
 from monitors.kinds.snmp import SnmpKind
 from monitors.kinds.tcp import TcpKind
 from opskit.validation import ValidationFailed
@@ -44,6 +46,8 @@ KINDS: dict[str, MonitorKind] = {
     "tcp": TcpKind(),
     "http": HttpKind(),
     "host": HostKind(),
+    "postgresql": PostgresqlKind(),
+    "mysql": MysqlKind(),
 }
 
 

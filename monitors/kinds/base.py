@@ -34,7 +34,8 @@ from opskit.validation import ValidationFailed
 @dataclass
 class Result:
     """``uptime_s``: the device's uptime (counter rates are not trusted across a restart);
-    ``lldp`` / ``arp``: the neighbours and ARP entries read (``None``: not read at all)."""
+    ``lldp`` / ``arp``: the neighbours and ARP entries read (``None``: not read at all);
+    ``missing``: ``{"metric", "reason"}`` of the metrics a privilege or setting withheld."""
 
     ok: bool
     reason: str = ""
@@ -42,6 +43,7 @@ class Result:
     uptime_s: float | None = None
     lldp: list[dict[str, Any]] | None = None
     arp: list[dict[str, Any]] | None = None
+    missing: list[dict[str, str]] | None = None
 
 
 def reading(metric: str, value: Any, unit: str = "", instance: str = "") -> dict[str, Any]:
