@@ -30,8 +30,9 @@ import psutil
 import pytest
 from werkzeug.security import check_password_hash
 
+from monitors.kinds.ping import icmp_unavailable
 from opskit import server
-from opskit.demo import devices, emitters, recordings
+from opskit.demo import devices, emitters, history, recordings
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, new_context, screenshot
 
 OPSKIT = str(Path(sys.executable).with_name("opskit"))
@@ -89,6 +90,20 @@ def _polled(db: Path, tag: str) -> dict[tuple[str, str], tuple[datetime, float |
         when = datetime.fromisoformat(at).replace(tzinfo=UTC)
         out[(metric, instance)] = (when, value, text)
     return out
+
+
+def _checks(db: Path) -> dict[tuple[str, str], tuple[str, datetime | None, str]]:
+    """(asset tag, monitor name) → state, last polled and settings of the demo's line pings
+    and application checks."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=15) as conn:
+        rows = conn.execute(
+            "SELECT a.asset_tag, m.name, m.state, m.last_polled_at, m.settings FROM monitor m "
+            "JOIN asset a ON a.id = m.asset_id WHERE m.kind IN ('ping', 'http', 'tcp')"
+        ).fetchall()
+    return {
+        (tag, name): (state, datetime.fromisoformat(at).replace(tzinfo=UTC) if at else None, s)
+        for tag, name, state, at, s in rows
+    }
 
 
 def _login(base: str, password: str) -> urllib.request.OpenerDirector:
@@ -209,6 +224,22 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
             assert polled[tag][("ups.output.load_percent", "1")][0] >= started.replace(
                 microsecond=0
             )
+
+        # the lines' pings (where this process may send ICMP) and opskit's application checks
+        # (its /healthz on this run's port, the syslog receiver's TCP port) answer the poller
+        wanted = [(history.OPSKIT_HOST, history.HEALTH_CHECK_NAME)]
+        wanted.append((history.OPSKIT_HOST, history.SYSLOG_CHECK_NAME))
+        if not icmp_unavailable():
+            wanted += [(tag, history.LINE_PING_NAME) for tag in devices.LINES]
+        while True:
+            checks = _checks(db)
+            polled_at = [checks[k][1] for k in wanted if checks[k][0] == "up"]
+            if len(polled_at) == len(wanted) and all(at and at >= started for at in polled_at):
+                break
+            assert proc.poll() is None, out.text
+            assert time.monotonic() < deadline + 120, f"checks not answered: {checks}"
+            time.sleep(1)
+        assert f"http://127.0.0.1:{port}/healthz" in checks[wanted[0]][2]
 
         # what the steady UPS's recording answers: the polled values are exactly those
         expected = recordings.probe_at(devices.recording(devices.by_tag(steady)), time.time())

@@ -94,7 +94,8 @@ DOTTED = re.compile(r"(?<![A-Za-z0-9])[a-z][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+")
 #: they are upper case or digits)
 ALLOWED_WORDS = [
     re.compile(r"[^@\s]+@[^@\s]+"),  # e-mail addresses
-    re.compile(r"[a-z][a-z0-9+.-]*://\S+"),  # URLs (the labels' QR address)
+    # URLs (the labels' QR address) and schemes (the HTTP check's "http:// or https://")
+    re.compile(r"[a-z][a-z0-9+.-]*://\S*"),
     # file names (uploads, backups, the checklist files, the TLS files)
     re.compile(r"\S+\.(xlsx|xls|csv|yaml|yml|json|png|jpe?g|svg|db|sqlite|crt|pem|key|log|txt)"),
     # host names and domains (SMTP servers)
@@ -117,9 +118,9 @@ def visible_text(page: str) -> str:
 def words(text: str) -> list[str]:
     """The ASCII words of ``text``, without the real identifiers of the allowlist."""
     found = []
-    for word in WORD.findall(text):
-        word = word.strip(".:/-#")
-        if word and not any(allowed.fullmatch(word) for allowed in ALLOWED_WORDS):
+    for raw in WORD.findall(text):
+        word = raw.strip(".:/-#")
+        if word and not any(a.fullmatch(word) or a.fullmatch(raw) for a in ALLOWED_WORDS):
             found.append(word)
     return found
 

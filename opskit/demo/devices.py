@@ -67,6 +67,17 @@ def address(device: Device) -> str:
     return f"127.0.0.{FIRST_ADDRESS + DEVICES.index(device)}"
 
 
+#: the communication lines' far ends, each a loopback address of its own after the devices'
+#: (127.0.0.123 ...): the demo's ping of a line answers while the demo runs (all of 127.0.0.0/8
+#: is this machine on Linux; elsewhere ``history.point_checks_at`` moves them to 127.0.0.1)
+LINES = ("ZJ-LINE-001", "ZJ-LINE-002", "ZJ-LINE-003")
+
+
+def line_end(tag: str) -> str:
+    """The loopback address standing for the far end of the line ``tag``."""
+    return f"127.0.0.{FIRST_ADDRESS + len(DEVICES) + LINES.index(tag)}"
+
+
 def addresses() -> dict[str, str]:
     """Asset tag → the device's loopback address, for every device."""
     return {device.tag: address(device) for device in DEVICES}

@@ -1,5 +1,8 @@
 """The demo's monitors and their history: an SNMP monitor per simulated device, the host
-monitor of this machine, and weeks of readings computed from the devices' recordings."""
+monitor of this machine, a ping of each communication line's far end (a loopback address of its
+own), two application checks of opskit itself (HTTP ``/healthz`` of the web server, TCP to the
+syslog receiver; pointed at this run's ports by :func:`point_checks_at`), and weeks of readings
+computed from the devices' recordings."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from monitors.models import Monitor, Reading
 from opskit import db
 from opskit.db import utcnow
 from opskit.demo import recordings
-from opskit.demo.devices import DEVICES, address, addresses, recording
+from opskit.demo.devices import DEVICES, LINES, address, addresses, line_end, recording
 from opskit.demo.registry import Built
 
 HISTORY_DAYS = 14  # at scale 1
@@ -28,6 +31,15 @@ RECENT_DAYS = 2
 DEMO_MONITOR_NAME = "演示 SNMP 代理"
 #: what demo databases made before named them: "demo-agent <community>", a secret on a page
 _OLD_DEMO_PREFIX = "demo-agent "
+#: the names of the demo's line pings and application checks (the site's own words)
+LINE_PING_NAME = "线路对端连通性"
+HEALTH_CHECK_NAME = "opskit 健康检查"
+SYSLOG_CHECK_NAME = "日志接收端口"
+#: the asset the application checks belong to: the machine opskit runs on
+OPSKIT_HOST = "ZJ-SRV-000"
+#: where the application checks point before the first run (the defaults of ``opskit demo``)
+DEFAULT_WEB = "http://127.0.0.1:5000/healthz"
+DEFAULT_SYSLOG_PORT = 16514
 
 
 def seed_monitors(built: Built, snmp_port: int) -> int:
@@ -46,10 +58,49 @@ def seed_monitors(built: Built, snmp_port: int) -> int:
             name=DEMO_MONITOR_NAME,  # never the community: monitor names are shown to viewers
         )
         made += 1
+    host_id = built.assets[OPSKIT_HOST].id
+    monitor_services.add_monitor(host_id, "host", {}, interval_s=30, name="本机")
+    for tag in LINES:
+        settings = {"host": line_end(tag), "count": 3, "timeout": 1}
+        monitor_services.add_monitor(
+            built.assets[tag].id, "ping", settings, interval_s=60, name=LINE_PING_NAME
+        )
     monitor_services.add_monitor(
-        built.assets["ZJ-SRV-000"].id, "host", {}, interval_s=30, name="本机"
+        host_id, "http", {"url": DEFAULT_WEB}, interval_s=60, name=HEALTH_CHECK_NAME
     )
-    return made + 1
+    syslog = {"host": "127.0.0.1", "port": DEFAULT_SYSLOG_PORT}
+    monitor_services.add_monitor(host_id, "tcp", syslog, interval_s=60, name=SYSLOG_CHECK_NAME)
+    return made + 1 + len(LINES) + 2
+
+
+def point_checks_at(web_url: str, syslog_port: int, shared_host: str | None = None) -> int:
+    """Point the demo's application checks at this run's web server (``web_url``, its
+    ``/healthz``) and syslog receiver (``syslog_port`` on 127.0.0.1), and its line pings at
+    ``shared_host`` when this system has no loopback aliases; due now. Returns how many changed."""
+    wanted = {
+        HEALTH_CHECK_NAME: {"url": web_url, "verify_tls": not web_url.startswith("https:")},
+        SYSLOG_CHECK_NAME: {"host": "127.0.0.1", "port": syslog_port},
+    }
+    names = [*wanted, LINE_PING_NAME]
+    monitors = list(db.session().scalars(select(Monitor).where(Monitor.name.in_(names))))
+    tags = {
+        a.id: a.asset_tag for a in registry.assets_by_ids(sorted({m.asset_id for m in monitors}))
+    }
+    changed = 0
+    for m in monitors:
+        settings = dict(m.settings or {})
+        if m.name == LINE_PING_NAME:
+            tag = tags.get(m.asset_id, "")
+            want = {"host": shared_host or (line_end(tag) if tag in LINES else settings["host"])}
+        else:
+            want = wanted[m.name]
+        if any(settings.get(k) != v for k, v in want.items()):
+            settings.update(want)
+            m.settings = settings
+            changed += 1
+        m.next_due_at = utcnow()
+        m.lease_until = None
+    return changed
 
 
 def point_monitors_at(snmp_port: int, shared_host: str | None = None) -> int:

@@ -1,7 +1,8 @@
 """The demo's state history, for the 可用性 (availability) report: each monitor of the seed up
-since the history began (one state change, as the poller writes on its first answer), a few
-outages of the simulated devices, and a maintenance window of a core switch with an outage
-inside it, which the report leaves out and says so.
+since the history began (one state change, as the poller writes on its first answer; the lines'
+pings and opskit's application checks too), a few outages of the simulated devices and one of a
+line, and a maintenance window of a core switch with an outage inside it, which the report leaves
+out and says so.
 
 The state changes are written as the poller writes them (``StatusFlip`` rows, in a batch like
 the readings); the window through the desk's own ``add_maintenance``.
@@ -24,6 +25,7 @@ OUTAGES = (
     ("ZJ-SW-002", 5, 14, 5, 12),
     ("ZJ-UPS-B1", 9, 3, 40, 6),
     ("ZJ-SRV-003", 2, 22, 10, 25),
+    ("ZJ-LINE-002", 4, 10, 20, 15),  # the line's far end stopped answering the ping
 )
 #: the maintenance window: asset tag, days before now, site hour, hours long, reason; the
 #: outage inside it starts half an hour in and lasts 20 minutes

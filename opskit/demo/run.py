@@ -26,6 +26,7 @@ they hold), then snmpsim, and the command returns.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
 import shutil
@@ -50,7 +51,7 @@ from monitors.traps import store as trap_store
 from opskit import db, jobs
 from opskit.alerts import notify
 from opskit.audit import acting_as
-from opskit.demo import devices, emitters
+from opskit.demo import devices, emitters, history
 from opskit.server import build_server
 
 log = logging.getLogger("opskit.demo")
@@ -303,6 +304,19 @@ def start_emitters(
     return thread
 
 
+def web_url(host: str, port: int, tls: bool = False) -> str:
+    """The web server's ``/healthz`` as this machine reaches it (127.0.0.1 when it listens on
+    every address)."""
+    try:
+        everywhere = not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        everywhere = False
+    reach = "127.0.0.1" if everywhere else host
+    if ":" in reach:
+        reach = f"[{reach}]"
+    return f"{'https' if tls else 'http'}://{reach}:{port}/healthz"
+
+
 def serve_until_stopped(
     app: Flask, host: str, port: int, on_ready: Callable[[], None], tls: bool = False
 ) -> None:
@@ -347,6 +361,11 @@ def run(
         snmp_agents(workdir, snmp_port, addresses=tuple(addresses.values())),
         receivers(app, trap_port, syslog_port) as (traps_at, syslog_at),
     ):
+        with app.app_context():  # the application checks: this run's ports
+            history.point_checks_at(
+                web_url(host, port, tls), syslog_at, None if aliases else "127.0.0.1"
+            )
+            db.session().commit()
         try:
             threads = start_workers(app, stop)
             if addresses:
