@@ -13,6 +13,7 @@ from opskit.i18n import site_tz
 from opskit.outputs import OutputFile, OutputPathError, check_output_path, parents_option
 from reports import recommendations
 from reports.build import ReportError, build_pack
+from reports.kinds.base import listed
 from reports.pdf import INSTALL_HINT, PdfError, pdf_path, soffice, to_pdf
 from reports.periods import PeriodError, parse_period
 from reports.schedule import resident_engineers, run_due
@@ -56,7 +57,7 @@ def build_cmd(
             out,
             chosen,
             lang,
-            engineer or "、".join(resident_engineers()),
+            engineer or listed(resident_engineers(), lang),
         )
     except (PeriodError, ReportError, OutputPathError) as exc:
         click.echo(f"error: {exc}", err=True)

@@ -32,6 +32,7 @@ from opskit.config import REPORT_PERIODS
 from opskit.i18n import site_tz
 from opskit.models import User
 from reports.build import build_pack
+from reports.kinds.base import listed
 from reports.periods import Period, current_period, parse_period, previous_period
 
 STORED = re.compile(r"^opskit-(?P<period>\d{4}Q[1-4]|\d{4}-\d{2}|\d{4})-(?P<lang>zh_CN|en)\.xlsx$")
@@ -101,7 +102,7 @@ def run_due(now: datetime | None = None) -> list[Path]:
         path = packs_dir() / stored_name(period, lang)
         if path.exists():
             continue
-        engineer = "、".join(resident_engineers())
+        engineer = listed(resident_engineers(), lang)
         build_pack(period, path, lang=lang, engineer=engineer, now=now)
         built.append(path)
     return built

@@ -92,6 +92,13 @@ def period_words(ctx: Context) -> str:
     return ctx.period.zh if str(get_locale() or "zh").startswith("zh") else ctx.period.text
 
 
+def listed(items: Sequence[str], locale: str | None = None) -> str:
+    """Items joined as the workbook's language lists them (``locale``, else the current one):
+    张伟、李娜 in Chinese, "Zhang Wei, Li Na" in English."""
+    chinese = str(locale or get_locale() or "zh").startswith("zh")
+    return ("、" if chinese else ", ").join(items)
+
+
 def period_as_of(ctx: Context) -> str:
     """The period in words and, while it is still running, the instant its states were taken
     (a finding's period): 2026年第4季度（截至 2026-12-06 19:36）."""

@@ -46,7 +46,7 @@ from opskit.sla import REQUEST_CLOCKS, Level, Policy
 from opskit.xlsx.cover import Figure
 from opskit.xlsx.writer import DATETIME, INT, NUMBER, PERCENT, Col, Sheet
 from reports.findings import Finding
-from reports.kinds.base import Context, Kind, labeller, local_time, period_as_of
+from reports.kinds.base import Context, Kind, labeller, listed, local_time, period_as_of
 
 #: the annual summary lists an asset or a category asked about more than this many times
 RECURRING_OVER = 3
@@ -312,7 +312,7 @@ def _temporary_measures(
                 "needed": _("yes") if past_cap else _("no"),
                 "measure": req.temporary_measure,
                 "measure_at": local_time(req.temporary_measure_at, ctx),
-                "spare": "、".join(_asset_text(assets.get(loan.asset_id)) for loan in loans),
+                "spare": listed([_asset_text(assets.get(loan.asset_id)) for loan in loans]),
                 "lent": local_time(loans[0].lent_at, ctx) if loans else None,
                 "returned": local_time(loans[-1].returned_at, ctx) if loans else None,
                 "missing": past_cap and not has_measure,
@@ -536,7 +536,7 @@ def _recurring_row(
         "repairs": repairs,
         "first": local_time(times[0][0], ctx),
         "last": local_time(times[-1][0], ctx),
-        "numbers": "、".join(number for _at, number in times),
+        "numbers": listed([number for _at, number in times]),
     }
 
 
