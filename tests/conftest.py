@@ -57,6 +57,29 @@ def pytest_configure(config: pytest.Config) -> None:
         time_machine.travel(at, tick=True).start()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--dist loadgroup`` under pytest 9.2: a worker names each test of an ``xdist_group``
+    with the group (``...::test@group``), which is how the scheduler keeps a group on one
+    worker. pytest-xdist 3.8 writes that name where pytest 9.2 no longer reads it (pytest-xdist
+    #1386), so every group was spread over both workers and each worker built the group's
+    session fixtures (the page walk's demo site and walk, the wheel, the SNMP agents). Named
+    here where pytest 9.2 reads it, when xdist's own naming did not take."""
+    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest before 9.2: xdist's naming works
+        return
+    for item in items:
+        groups = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if groups and item.nodeid.rfind("@") <= item.nodeid.rfind("]"):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")  # type: ignore[attr-defined]
+
+
 @pytest.fixture(autouse=True)
 def _no_playwright_loop(request: pytest.FixtureRequest) -> Iterator[None]:
     """Outside the browser tests, no event loop is running in this thread.
