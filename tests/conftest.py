@@ -9,6 +9,9 @@
   wheel) is session-scoped, not module-scoped: xdist hands a worker the tests of other modules
   in between, and pytest tears a module fixture down at each switch and builds it again (the
   page walk's 38 s demo seed was built twice a run).
+- ``demo_template``: the demo site (``opskit.demo.seed``) seeded once per pytest run, for all its
+  workers (a file lock), into a folder the tests copy (``copy_demo``): the seed takes 10-40 s.
+  Per run, not across runs: a shifted-clock run seeds its own at its own "now".
 - personas: ``admin``, ``engineer``, ``supervisor``, ``viewer`` exist in every test database,
   each with password ``<name>-password-1``; ``login(client, "viewer")`` logs one in.
 """
@@ -16,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import re
 import shutil
@@ -122,6 +126,51 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     migrate.upgrade(engine)
     engine.dispose()
     return path
+
+
+def _run_folder(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this pytest run that all its xdist workers share (each worker's temporary
+    folder is in the one the run made)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if hasattr(config, "workerinput") else base
+
+
+@pytest.fixture(scope="session")
+def demo_template(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+    persona_hashes: dict[str, str],
+) -> Path:
+    """A folder with the demo site seeded on a test database with the personas: ``opskit.db``,
+    and ``instance/`` with the key its secrets are encrypted with. No poller runs on it: the
+    SNMP port (16161) is never used."""
+    shared = _run_folder(request.config, tmp_path_factory)
+    folder = shared / "demo-template"
+    with (shared / "demo-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker seeds; the others wait, then copy
+        if not (folder / "seeded").exists():
+            from opskit.demo import seed
+
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed left
+            folder.mkdir()
+            shutil.copyfile(sqlite_template, folder / "opskit.db")
+            app = make_test_app(
+                f"sqlite:///{folder / 'opskit.db'}", folder / "instance", persona_hashes
+            )
+            with app.app_context():
+                seed.seed(snmp_port=16161)
+            app.extensions["opskit.engine"].dispose()
+            (folder / "seeded").touch()
+    return folder
+
+
+def copy_demo(template: Path, folder: Path) -> str:
+    """The demo template copied into ``folder``; returns the copy's database URL (its instance
+    is ``folder / "instance"``: ``make_test_app(url, folder / "instance", None)``)."""
+    shutil.copyfile(template / "opskit.db", folder / "opskit.db")
+    shutil.copytree(template / "instance", folder / "instance")
+    return f"sqlite:///{folder / 'opskit.db'}"
 
 
 @pytest.fixture(scope="session")

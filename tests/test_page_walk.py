@@ -49,7 +49,7 @@ from sqlalchemy import select, update
 from opskit import clock, db
 from opskit.config import Settings
 from opskit.models import AuditLog, User
-from tests.conftest import PERSONAS, login, make_test_app, post_form
+from tests.conftest import PERSONAS, copy_demo, login, make_test_app, post_form
 
 # the walk is one module fixture: its tests run on one worker, so the demo is seeded once
 pytestmark = pytest.mark.xdist_group("page_walk")
@@ -391,19 +391,11 @@ def _set_locale(app: Flask, locale: str) -> None:
 
 
 @pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
-def demo(
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_template: Path,
-    persona_hashes: dict[str, str],
-) -> Iterator[Walk]:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[Walk]:
     """The demo site on a test database (with the personas), and one notification channel."""
-    from opskit.demo import seed
-
     folder = tmp_path_factory.mktemp("page-walk")
-    shutil.copyfile(sqlite_template, folder / "opskit.db")
-    app = make_test_app(f"sqlite:///{folder / 'opskit.db'}", folder / "instance", persona_hashes)
+    app = make_test_app(copy_demo(demo_template, folder), folder / "instance", None)
     with app.app_context():
-        seed.seed(snmp_port=16161)
         keys = stored_keys()
         users = db.session().execute(select(User.username, User.display_name))
         logins = {u: n for u, n in users if n and n != u}

@@ -17,7 +17,6 @@ import contextlib
 import io
 import json
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from sqlalchemy import select
 from opskit import db
 from opskit.server import build_server
 from tests.browser.conftest import guarded_context, screenshot
-from tests.conftest import make_test_app
+from tests.conftest import copy_demo, make_test_app
 
 # one demo site per module fixture: its tests share one worker
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("tablet")]
@@ -222,17 +221,11 @@ def _pages() -> tuple[dict[str, str], int, int]:
 
 
 @pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
-def demo_site(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, persona_hashes: dict
-) -> Iterator[DemoSite]:
+def demo_site(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[DemoSite]:
     """The demo site (what `opskit demo` creates) served on a free port, for this module."""
-    from opskit.demo import seed
-
     tmp = tmp_path_factory.mktemp("tablet")
-    shutil.copyfile(sqlite_template, tmp / "opskit.db")
-    app = make_test_app(f"sqlite:///{tmp / 'opskit.db'}", tmp / "instance", persona_hashes)
+    app = make_test_app(copy_demo(demo_template, tmp), tmp / "instance", None)
     with app.app_context():
-        seed.seed(snmp_port=16161)  # no poller runs: the port is never used
         pages, ups, server_id = _pages()
     server = build_server(app, "127.0.0.1", 0, threads=8)
     server.prepare()
