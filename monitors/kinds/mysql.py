@@ -3,7 +3,7 @@ compiler or libmysqlclient): connections, statements, slow statements, InnoDB bu
 row locks, deadlocks, the longest statement, replication lag on a replica, schema sizes.
 
 Least privilege: ``PROCESS`` (other sessions' statements, ``INNODB_METRICS``), ``REPLICATION
-CLIENT`` (MariaDB 10.5+: ``REPLICA MONITOR``, for the replica status) and ``SELECT`` on
+CLIENT`` (MariaDB 10.5+: ``SLAVE MONITOR``, for the replica status) and ``SELECT`` on
 ``performance_schema``; sizes cover the schemas the account may see. A statement refused for a
 privilege leaves its metric out and names the privilege in ``missing`` (the server's own words).
 
@@ -79,11 +79,16 @@ def _refused(where: str, exc: Exception, timeout: float) -> Refused:
     text = " ".join(str(exc.args[1] if len(exc.args) > 1 else exc).split())
     if code == ER.ACCESS_DENIED_ERROR:
         return Refused(f"mysql {where}: wrong user name or password ({text})")
-    if code in (ER.CON_COUNT_ERROR, 1226):  # Too many connections; user's max_user_connections
+    if code == ER.CON_COUNT_ERROR:  # Too many connections: the server's max_connections
         return Refused(
             f"mysql {where}: the server refused the monitor's connection, its connection "
             f"slots are all taken ({text})",
             full=True,
+        )
+    if code == 1226:  # ER_USER_LIMIT_REACHED: the account's max_user_connections
+        return Refused(
+            f"mysql {where}: the server refused the monitor's connection, the account's "
+            f"connection limit is reached ({text})"
         )
     if "timed out" in text.lower() or code == 2013:
         return Refused(f"mysql {where}: no answer within {timeout:g} s")
@@ -200,7 +205,7 @@ def _read(conn: pymysql.Connection[Any], settings: dict[str, Any]) -> Sample:
         s.withheld("db.longest_query_s", why)
         s.withheld("db.slow_queries.running", why)
 
-    _replication(conn, s)
+    _replication(conn, s, "SLAVE MONITOR" if mariadb else "REPLICATION CLIENT")
 
     # two plain reads: joining SCHEMATA to TABLES, or reading information_schema's own tables,
     # makes temporary tables on disk, which db.temp_disk_tables would count
@@ -256,8 +261,10 @@ def _global_grants(conn: pymysql.Connection[Any]) -> set[str]:
     return found
 
 
-def _replication(conn: pymysql.Connection[Any], s: Sample) -> None:
-    """``db.replication.lag_s`` on a replica (nothing on a server that replicates from none)."""
+def _replication(conn: pymysql.Connection[Any], s: Sample, grant: str) -> None:
+    """``db.replication.lag_s`` on a replica (nothing on a server that replicates from none);
+    ``grant``: the privilege the replica status needs (MariaDB 10.5+ split REPLICATION CLIENT
+    into BINLOG MONITOR and SLAVE MONITOR, the latter reads the replica status)."""
     rows: list[dict[str, Any]] = []
     for statement in ("SHOW REPLICA STATUS", "SHOW SLAVE STATUS"):
         try:
@@ -267,7 +274,7 @@ def _replication(conn: pymysql.Connection[Any], s: Sample) -> None:
             break
         except pymysql.err.MySQLError as exc:
             if (why := _denied(exc)) is not None:
-                s.withheld("db.replication.lag_s", f"needs REPLICATION CLIENT ({why})")
+                s.withheld("db.replication.lag_s", f"needs {grant} ({why})")
                 return
             if exc.args and exc.args[0] == ER.PARSE_ERROR:  # older: no SHOW REPLICA STATUS
                 continue

@@ -61,11 +61,16 @@ def _refused(where: str, message: str, timeout: float) -> Refused:
     low = text.lower()
     if "password authentication failed" in low or "no password supplied" in low:
         return Refused(f"postgresql {where}: wrong user name or password ({text})")
-    if "too many clients" in low or "too many connections" in low:
+    if "too many clients" in low:  # the server's max_connections (less the reserved ones)
         return Refused(
             f"postgresql {where}: the server refused the monitor's connection, its connection "
             f"slots are all taken ({text})",
             full=True,
+        )
+    if "too many connections" in low:  # a role's or a database's CONNECTION LIMIT
+        return Refused(
+            f"postgresql {where}: the server refused the monitor's connection, the account's "
+            f"or database's connection limit is reached ({text})"
         )
     if "timeout expired" in low:
         return Refused(f"postgresql {where}: no answer within {timeout:g} s")
