@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from monitors.kinds.ping import icmp_unavailable
 from opskit import db, migrate, users
 from opskit.addresses import tablet_notes
 from opskit.audit import acting_as
@@ -174,6 +175,12 @@ def demo_cmd(
             click.echo(
                 "  this system has no loopback aliases (127.0.0.101 ...): the devices share "
                 "127.0.0.1 and send no traps or syslog"
+            )
+        why = icmp_unavailable()
+        if why:  # the lines' pings (the 可用性 report's lines) go down with the reason
+            click.echo(
+                f"  the lines' pings cannot send ICMP here ({why}): run as root or allow it with "
+                "sysctl net.ipv4.ping_group_range"
             )
         _print_login(password)
         for line in tablet_notes(app.config.get("BASE_URL") or "", host, port, tls):
