@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,7 +25,7 @@ from tests.dbmon.conftest import pg_connect, wait_until
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
 
-def _values(monitor_id: int, at: datetime) -> dict[tuple[str, str], float | None]:
+def _values(monitor_id: int, at: datetime) -> dict[tuple[str, str], Any]:
     rows = db.session().scalars(
         select(Reading).where(Reading.monitor_id == monitor_id, Reading.at == at)
     )
@@ -69,6 +70,7 @@ def test_the_poller_stores_database_rates_from_two_polls(db_app: Flask, own_db: 
         assert ("db.transactions_per_s", pg_name) not in first  # nothing to compare with yet
         assert ("db.transactions", pg_name) not in first  # the counters are state, not readings
         state = db.session().get(CounterState, mid)
+        assert state is not None
         before = state.counters[f"db.transactions|{pg_name}"][0]
 
         with pg_connect(pg_name) as conn:
@@ -89,4 +91,4 @@ def test_the_poller_stores_database_rates_from_two_polls(db_app: Flask, own_db: 
         done = second[("db.transactions_per_s", pg_name)] * 10
         assert 30 <= round(done) <= 33  # the load and its connection's start
         assert second[("db.deadlocks_per_h", pg_name)] == 0
-        assert db.session().get(Monitor, mid).state == "up"
+        assert db.session().scalar(select(Monitor.state).where(Monitor.id == mid)) == "up"
