@@ -19,7 +19,6 @@ Chinese at all. The Chinese pack keeps its data and says opskit's words in Chine
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -38,7 +37,7 @@ from opskit.alerts import wording
 from opskit.alerts.models import Incident, IncidentEntry
 from opskit.models import User
 from reports.cli import report_cli
-from tests.conftest import make_test_app
+from tests.conftest import copy_demo, make_test_app
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 #: headers of the columns that hold what people typed (names, free text)
@@ -120,21 +119,15 @@ def _without(text: str, typed: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def packs(
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_template: Path,
-    persona_hashes: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory, demo_template: Path
 ) -> Iterator[tuple[Flask, dict[str, Path], list[str]]]:
-    """The demo on a test database and its pack, of the quarter a week ago, in each language,
-    built as an engineer builds it (``opskit report build --lang``: the cover names the
-    engineers)."""
-    from opskit.demo import seed
-
+    """The demo (a copy of the run's seeded template) and its pack, of the quarter a week ago,
+    in each language, built as an engineer builds it (``opskit report build --lang``: the cover
+    names the engineers)."""
     folder = tmp_path_factory.mktemp("pack-language")
-    shutil.copyfile(sqlite_template, folder / "opskit.db")
-    app = make_test_app(f"sqlite:///{folder / 'opskit.db'}", folder / "instance", persona_hashes)
+    app = make_test_app(copy_demo(demo_template, folder), folder / "instance", None)
     out = {}
     with app.app_context():
-        seed.seed(snmp_port=16161)
         typed = _typed_texts()
         day = clock.site_today() - timedelta(days=7)
     quarter = f"{day.year}Q{(day.month - 1) // 3 + 1}"
