@@ -142,7 +142,9 @@ def test_without_icmp_an_address_without_an_agent_is_not_proposed(agents: int) -
     assert "ICMP was switched off" in result.summary()
 
 
-def test_a_v3_sweep_proposes_v3_monitors_with_their_keys(db_app, agents: int) -> None:
+# On SQLite only: its proposing and registering run on PostgreSQL in
+# test_the_chosen_are_registered_in_one_step_and_never_twice; v3 adds SNMP, not queries.
+def test_a_v3_sweep_proposes_v3_monitors_with_their_keys(app, agents: int) -> None:
     v3 = snmp.Credentials(
         version="3",
         user=V3_USER,
@@ -154,7 +156,7 @@ def test_a_v3_sweep_proposes_v3_monitors_with_their_keys(db_app, agents: int) ->
     )
     result = sweeping.sweep(f"{NET}.2-4", v3, port=agents, timeout=8, icmp=False)
     assert [r.address for r in result.responders] == list(AGENTS)
-    with db_app.app_context():
+    with app.app_context():
         ups = _by_address(found.propose(result))[f"{NET}.2"]
         assert (ups.name, ups.kind) == ("ups-a1", "ups")
         assert ups.monitor["settings"]["version"] == "3"

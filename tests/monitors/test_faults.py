@@ -76,10 +76,12 @@ def warm_up(agent: Agent) -> None:
     probe(agent.host, agent.port, snmp.Credentials(community="ups_rfc1628"))
 
 
+# On SQLite only: what it adds to the poller's PostgreSQL test (test_poller.py, a healthy and
+# three dead agents: the claim, the readings, the states and their flips) is SNMP timing.
 def test_dead_and_slow_agents_do_not_delay_a_healthy_one(
-    db_app: Flask, snmp_agent: Agent, slow_agent: Agent
+    app: Flask, snmp_agent: Agent, slow_agent: Agent
 ) -> None:
-    with db_app.app_context():
+    with app.app_context():
         healthy_asset = factories.asset("UPS-OK")
         dead_asset = factories.asset("UPS-DEAD")
         slow_asset = factories.asset("UPS-SLOW")

@@ -80,43 +80,45 @@ def test_probe_then_add_over_v2c(db_app, db_client, snmp_agent: Agent) -> None:
     assert stored not in panel
 
 
-def test_probe_over_v3(db_app, db_client, snmp_agent: Agent) -> None:
-    asset_id = _asset(db_app)
-    login(db_client, "admin")
+# On SQLite only (this and the next): the probe form's asset and the monitor it adds are read
+# and written on PostgreSQL by test_probe_then_add_over_v2c; v3 and a dead agent are SNMP.
+def test_probe_over_v3(app, client, snmp_agent: Agent) -> None:
+    asset_id = _asset(app)
+    login(client, "admin")
     form = {"host": "127.0.0.1", "port": str(snmp_agent.port), "version": "3", "user": V3_USER}
     form.update(auth_proto="SHA", auth_key=V3_AUTH_KEY, priv_proto="AES", priv_key=V3_PRIV_KEY)
     form.update(context="ups_rfc1628", interval_s="120", action="add")
-    response = post_form(db_client, f"/monitoring/assets/{asset_id}/probe", form)
+    response = post_form(client, f"/monitoring/assets/{asset_id}/probe", form)
     assert response.status_code == 302, response.get_data(as_text=True)
-    [monitor] = _monitors(db_app, asset_id)
+    [monitor] = _monitors(app, asset_id)
     assert monitor.settings["version"] == "3" and monitor.settings["user"] == V3_USER
     assert monitor.settings["auth_proto"] == "SHA" and monitor.settings["context"] == "ups_rfc1628"
     assert json.loads(monitor.secret) == {"auth_key": V3_AUTH_KEY, "priv_key": V3_PRIV_KEY}
     assert monitor.interval_s == 120
 
 
-def test_failed_probe_keeps_what_was_typed(db_app, db_client) -> None:
-    asset_id = _asset(db_app)
-    login(db_client, "engineer")
+def test_failed_probe_keeps_what_was_typed(app, client) -> None:
+    asset_id = _asset(app)
+    login(client, "engineer")
     port = _dead_port()
     form = {"host": "127.0.0.1", "port": str(port), "version": "2c", "community": "private"}
     form.update(interval_s="30", action="add")
-    response = post_form(db_client, f"/monitoring/assets/{asset_id}/probe", form)
+    response = post_form(client, f"/monitoring/assets/{asset_id}/probe", form)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="probe-problem"' in html and "探测失败" in html
     assert f'value="{port}"' in html and 'value="30"' in html and 'value="127.0.0.1"' in html
     assert "private" not in html and "沿用上次输入" in html  # kept, sealed, not shown
-    assert _monitors(db_app, asset_id) == []
+    assert _monitors(app, asset_id) == []
 
     # a bad field is named, and nothing is probed or added
     bad = {**form, "port": "http", "community": ""}
-    response = post_form(db_client, f"/monitoring/assets/{asset_id}/probe", bad)
+    response = post_form(client, f"/monitoring/assets/{asset_id}/probe", bad)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'data-error="port"' in html and 'data-error="community"' in html
     assert 'value="http"' in html
-    assert _monitors(db_app, asset_id) == []
+    assert _monitors(app, asset_id) == []
 
 
 def test_probe_is_for_engineers_and_admins(app, client) -> None:
