@@ -54,6 +54,10 @@ class Running:
 @pytest.fixture
 def running(db_app: Flask) -> Iterator[Running]:
     """A UPS with a v2c and a v3 SNMP monitor on 127.0.0.1, and the receiver with its writer."""
+    yield from run_receiver(db_app)
+
+
+def run_receiver(db_app: Flask) -> Iterator[Running]:
     with db_app.app_context():
         ups = factories.asset("UPS-T1", "ups", mgmt_ip="127.0.0.1")
         monitor_services.add_monitor(

@@ -1,17 +1,20 @@
 """The vendors' trap mappings in the profiles (APC PowerNet UPS and air conditioners, Liebert
 GP conditions, Eaton XUPS, SNMPv2-MIB warmStart): each trap sent by pysnmp to the running
-receiver raises its alert, and its clearing trap resolves it (SQLite and PostgreSQL)."""
+receiver raises its alert, and its clearing trap resolves it. On SQLite: a profile's mapping
+adds no query, and the receiver's raising and resolving run on PostgreSQL in test_receiver.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from monitors.models import SnmpTrap
 from opskit import db
-from tests.traps.test_receiver import (  # noqa: F401 - the fixture is used by name
+from tests.traps.test_receiver import (
     Running,
     _open_alert,
     _resolved,
@@ -20,7 +23,7 @@ from tests.traps.test_receiver import (  # noqa: F401 - the fixture is used by n
     _v1,
     _v2c,
     _wait,
-    running,
+    run_receiver,
 )
 
 APC = "1.3.6.1.4.1.318.0."
@@ -29,6 +32,12 @@ LGP_ADDED, LGP_REMOVED = "1.3.6.1.4.1.476.1.42.3.3.0.1", "1.3.6.1.4.1.476.1.42.3
 LGP_ID, LGP_DESCR = "1.3.6.1.4.1.476.1.42.3.2.3.1.1", "1.3.6.1.4.1.476.1.42.3.2.3.1.2"
 LGP_WELL_KNOWN = "1.3.6.1.4.1.476.1.42.3.2.1."
 XUPS = "1.3.6.1.4.1.534.1.11.4.1.0."
+
+
+@pytest.fixture
+def running(app: Flask) -> Iterator[Running]:
+    """test_receiver.py's UPS, monitors and running receiver, on SQLite."""
+    yield from run_receiver(app)
 
 
 def _text(value: str) -> Any:
@@ -89,7 +98,7 @@ def _varbinds(spec: Any) -> list[tuple[str, Any]]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_trap_raises_its_alert_and_the_clearing_trap_resolves_it(
-    running: Running,  # noqa: F811 - the receiver fixture imported above
+    running: Running,
     case: str,
 ) -> None:
     v1, raising, raised_with, clearing, cleared_with, condition, urgency = CASES[case]
@@ -104,7 +113,7 @@ def test_the_trap_raises_its_alert_and_the_clearing_trap_resolves_it(
 
 
 def test_liebert_conditions_are_told_apart_by_their_row(
-    running: Running,  # noqa: F811 - the receiver fixture imported above
+    running: Running,
 ) -> None:
     compressor = f"trap:asset{running.asset_id}:ac_compressor_fault"
     _send(running.port, _v2c(), LGP_ADDED, _lgp(6, "7.1.1"))  # compressor 1A high head pressure
@@ -128,7 +137,7 @@ def test_liebert_conditions_are_told_apart_by_their_row(
 
 
 def test_a_warm_start_is_a_restart_too(
-    running: Running,  # noqa: F811 - the receiver fixture imported above
+    running: Running,
 ) -> None:
     _send(running.port, _v2c(), "1.3.6.1.6.3.1.1.5.2")  # warmStart
     alert = _wait(
