@@ -1,0 +1,78 @@
+"""A database monitor from the asset page: added with the settings form, its password typed on
+the edit form (the add form takes no credentials, as for TCP and HTTP), stored encrypted and
+never shown back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from monitors import services
+from monitors.models import Monitor
+from opskit import db
+from tests import factories
+from tests.conftest import login, post_form
+
+
+def _monitor(app: Flask, asset_id: int) -> Monitor:
+    with app.app_context():
+        return db.session().scalars(select(Monitor).where(Monitor.asset_id == asset_id)).one()
+
+
+def test_add_a_mysql_monitor_and_set_its_password(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        asset_id = factories.asset("DB-01", kind="server").id
+        db.session().commit()
+    login(client, "engineer")
+    page = client.get(f"/monitoring/assets/{asset_id}/add?kind=mysql").get_data(as_text=True)
+    assert 'value="3306"' in page  # the engine's port as the default
+    assert 'name="tls"' in page and 'name="slow_s"' in page
+    url = f"/monitoring/assets/{asset_id}/add"
+    bad = {"kind": "mysql", "host": "10.0.5.22", "tls": "sometimes", "interval_s": "60"}
+    r = post_form(client, url, bad)
+    assert r.status_code == 422 and 'data-error="tls"' in r.get_data(as_text=True)
+    form: dict[str, Any] = {"kind": "mysql", "host": "10.0.5.22", "user": "opskit_monitor"}
+    r = post_form(client, url, {**form, "interval_s": "60"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    monitor = _monitor(app, asset_id)
+    assert monitor.settings == {
+        "host": "10.0.5.22",
+        "port": 3306,
+        "user": "opskit_monitor",
+        "tls": "",
+        "timeout": 5.0,
+        "slow_s": 1.0,
+    }
+
+    edit = f"/monitoring/monitors/{monitor.id}/edit"
+    page = client.get(edit).get_data(as_text=True)
+    assert 'name="password"' in page
+    r = post_form(
+        client,
+        edit,
+        {
+            "host": "10.0.5.22",
+            "user": "opskit_monitor",
+            "interval_s": "60",
+            "enabled": "1",
+            "password": "Pa55-word-9",
+        },
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    page = client.get(edit).get_data(as_text=True)
+    assert "Pa55-word-9" not in page
+    with app.app_context():
+        stored = db.session().get(Monitor, monitor.id)
+        assert stored is not None
+        assert services.stored_secret(stored) == {"password": "Pa55-word-9"}
+        raw = (
+            db.session()
+            .connection()
+            .exec_driver_sql(f"SELECT secret FROM monitor WHERE id = {monitor.id}")
+            .scalar()
+        )
+        assert "Pa55-word-9" not in json.dumps(raw)
