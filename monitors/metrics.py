@@ -380,6 +380,13 @@ METRICS: dict[str, dict[str, Any]] = {
         "instance": "database",
         "description": "Size of a database (MySQL/MariaDB: its tables' data and indexes)",
     },
+    "db.table_size_bytes": {
+        "unit": "B",
+        "kind": "gauge",
+        "instance": "database.schema.table (MySQL/MariaDB: schema.table)",
+        "description": "Size of one of the ten largest tables with its indexes (PostgreSQL: "
+        "of the database the monitor connects to)",
+    },
     "db.temp_bytes": {
         "unit": "B",
         "kind": "counter",
@@ -540,6 +547,7 @@ LABELS: dict[str, Any] = {
     "db.longest_query_s": _l("Longest running statement"),
     "db.replication.lag_s": _l("Replication lag"),
     "db.size_bytes": _l("Database size"),
+    "db.table_size_bytes": _l("Table size"),
     "db.temp_bytes": _l("Temporary file bytes"),
     "db.temp_bytes_per_s": _l("Temporary file writes"),
     "db.temp_disk_tables": _l("Temporary tables on disk"),

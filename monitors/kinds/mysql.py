@@ -1,6 +1,7 @@
 """MySQL and MariaDB servers (PyMySQL: pure Python, so it installs on any laptop without a C
 compiler or libmysqlclient): connections, statements, slow statements, InnoDB buffer pool and
-row locks, deadlocks, the longest statement, replication lag on a replica, schema sizes.
+row locks, deadlocks, the longest statement, replication lag on a replica, schema sizes and the
+ten largest tables (InnoDB's estimates, as ``information_schema.TABLES`` has them).
 
 Least privilege: ``PROCESS`` (other sessions' statements, ``INNODB_METRICS``), ``REPLICATION
 CLIENT`` (MariaDB 10.5+: ``SLAVE MONITOR``, for the replica status) and ``SELECT`` on
@@ -222,6 +223,15 @@ def _read(conn: pymysql.Connection[Any], settings: dict[str, Any]) -> Sample:
             "GROUP BY TABLE_SCHEMA",
         )
     }
+    largest = _rows(
+        conn,
+        "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) "
+        "FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN "
+        "('mysql', 'information_schema', 'performance_schema', 'sys') "
+        "AND TABLE_TYPE = 'BASE TABLE' ORDER BY 3 DESC, 1, 2 LIMIT 10",
+    )
+    for schema, table, size in largest:
+        s.add("db.table_size_bytes", int(size), f"{schema}.{table}")
     visible = sorted(n for n in schemas if n.lower() not in SYSTEM_SCHEMAS)
     for schema in visible:
         s.add("db.size_bytes", sizes.get(schema, 0), schema)

@@ -12,7 +12,8 @@ statements and every database's size). Without it the metrics that need it are n
   cache hits and lookups (``blks_hit``, ``blks_hit + blks_read``), deadlocks, temporary bytes;
   each counter's ``age_s`` since ``greatest(stats_reset, pg_postmaster_start_time())`` so a
   ``pg_stat_reset()`` or a restart between checks gives no rate.
-- ``pg_locks``: sessions waiting for a lock; ``pg_database_size`` per database.
+- ``pg_locks``: sessions waiting for a lock; ``pg_database_size`` per database; the ten largest
+  tables of the database connected to (``pg_total_relation_size``: with indexes and TOAST).
 - ``pg_stat_bgwriter`` (``pg_stat_checkpointer`` from PostgreSQL 17): checkpoints.
 - a replica (``pg_is_in_recovery()``): the replay lag, 0 when everything received is applied.
 
@@ -31,6 +32,7 @@ import psycopg
 from monitors.kinds.database import DatabaseKind, Refused, Sample, database_fields
 
 PRIVILEGE = "needs pg_read_all_stats (grant pg_monitor)"
+LARGEST_TABLES = 10
 
 
 def _connect(settings: dict[str, Any], password: str | None) -> psycopg.Connection[Any]:
@@ -172,6 +174,17 @@ def _read(conn: psycopg.Connection[Any], settings: dict[str, Any]) -> Sample:
             f"{', '.join(no_size)}: needs CONNECT on the database or pg_read_all_stats "
             "(grant pg_monitor)",
         )
+
+    # the largest tables of the database connected to (a size needs no privilege on the table)
+    for schema, table, size in conn.execute(
+        """SELECT n.nspname, c.relname, pg_total_relation_size(c.oid)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'm', 'p') AND NOT c.relispartition
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+           ORDER BY 3 DESC, 1, 2 LIMIT %s""",
+        (LARGEST_TABLES,),
+    ).fetchall():
+        s.add("db.table_size_bytes", int(size), f"{current}.{schema}.{table}")
 
     waiting = _one(conn, "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")[0]
     s.add("db.locks.waiting", int(waiting))

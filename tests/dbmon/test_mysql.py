@@ -49,6 +49,7 @@ def test_statements_and_slow_statements_per_second_match_the_load(
     assert pair.value("db.temp_disk_tables_per_min") is not None
     assert 0 <= pair.value("db.buffer_pool.used_percent") <= 100
     assert pair.value("db.size_bytes", my_name) > 0
+    assert pair.value("db.table_size_bytes", f"{my_name}.item") >= 16384  # one InnoDB page
     assert all(r["value"] >= 0 for r in pair.stored if isinstance(r["value"], int | float))
 
 

@@ -273,3 +273,23 @@ def test_bad_settings_are_refused_by_field(
     with app.test_request_context("/"), pytest.raises(ValidationFailed) as caught:
         PostgresqlKind().validate(settings)
     assert field in caught.value.errors
+
+
+def test_the_largest_tables_of_the_database_connected_to(
+    pg_kind: PostgresqlKind, pg_name: str
+) -> None:
+    with pg_connect(pg_name) as conn:
+        conn.execute(
+            "CREATE TABLE big AS SELECT g AS id, repeat('x', 200) AS t "
+            "FROM generate_series(1, 5000) g"
+        )
+        conn.execute("CREATE INDEX ON big (id)")
+        row = conn.execute("SELECT pg_total_relation_size('big')").fetchone()
+    assert row is not None
+    got = pg_kind.sample({**PG, "database": pg_name}, None)
+    sizes = {
+        r["instance"]: r["value"] for r in got.readings if r["metric"] == "db.table_size_bytes"
+    }
+    assert sizes[f"{pg_name}.public.big"] == row[0] > 1_000_000  # table, TOAST and index
+    assert sizes[f"{pg_name}.public.item"] > 0
+    assert list(sizes.values()) == sorted(sizes.values(), reverse=True) and len(sizes) <= 10
