@@ -3,8 +3,9 @@
 Devices are placed in layers by kind (routers, firewalls and lines on top, then switches, then
 servers, storage and everything else), each layer wrapped into rows of at most ``PER_ROW``
 boxes, ordered by tag. A link is a line between two boxes (straight between neighbours, else
-along the gaps: :func:`route`), coloured by what the period showed: registered and seen by LLDP, registered but not seen, seen but not registered,
-or registered on devices that report no LLDP data. Labels use a CJK font (``OPSKIT_CJK_FONT``,
+along the gaps: :func:`route`), coloured by what the period showed: registered and seen by
+LLDP, registered but not seen, seen but not registered, or registered on devices that report
+no LLDP data. Labels use a CJK font (``OPSKIT_CJK_FONT``,
 else Noto CJK, WenQuanYi, ... where the machine has one). Without one, Pillow's built-in font
 draws no Chinese (an empty box per character), so the diagram falls back visibly: English
 captions, names without their Chinese (``...`` where it was), and the report's sheet says why
