@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -35,6 +36,10 @@ from monitors.kinds.base import (
 )
 from monitors.metrics import METRICS
 from opskit.validation import ValidationFailed
+
+#: the blocking drivers run here, not in asyncio's default pool (a few threads on a small
+#: machine): a hung server holding a thread must not make the other servers' checks wait
+_DRIVERS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="opskit-db")
 
 #: TLS: "" the engine's default (PostgreSQL prefer, MySQL off), "require" encrypted without
 #: checking the certificate, "verify" encrypted with the server's certificate and name checked
@@ -159,9 +164,10 @@ class DatabaseKind(MonitorKind):
         timeout = float(settings.get("timeout", 5.0))
         try:
             # the drivers' own timeouts end the thread; this bounds the check whatever they do
-            got = await asyncio.wait_for(
-                asyncio.to_thread(self.sample, settings, password), timeout * 2 + 1
+            running = asyncio.get_running_loop().run_in_executor(
+                _DRIVERS, self.sample, settings, password
             )
+            got = await asyncio.wait_for(running, timeout * 2 + 1)
         except TimeoutError:
             return Result(False, f"{self.describe(settings)}: no answer within {timeout:g} s")
         except Refused as exc:

@@ -1,8 +1,9 @@
 """The mysql monitor kind against the machine's MariaDB, under load the tests make.
 
-Tolerances: MariaDB counts statements, slow statements and deadlocks for the whole server, and
-other tests may use it: the counts are lower bounds, with upper bounds where the tests' own
-statements are all there is to count (the monitor's own check adds about ten statements).
+Tolerances: MariaDB counts statements, slow statements and deadlocks for the whole server: the
+counts are lower bounds, with upper bounds where the tests' own statements are all there is to
+count (the monitor's own check adds about ten statements). The tests that use MariaDB share one
+xdist group, so they run one after another: no other test of the suite uses the server.
 Each test that needs an account makes one (``dbmon_<hex>_...``), dropped at the end of the run.
 """
 
@@ -13,9 +14,12 @@ import json
 from typing import Any
 
 import pymysql
+import pytest
 
 from monitors.kinds.mysql import MysqlKind
 from tests.dbmon.conftest import MY, counter, in_thread, my_connect, two_samples, wait_until
+
+pytestmark = pytest.mark.xdist_group("mariadb")
 
 #: statements one check runs (VERSION(), six SHOWs, two size reads), rounded up
 CHECK_STATEMENTS = 12

@@ -52,6 +52,7 @@ def test_postgresql_probe_prints_the_metrics_and_what_is_missing(app: Flask, pg_
     assert "missing db.top_statements: pg_stat_statements is not installed" in text.output
 
 
+@pytest.mark.xdist_group("mariadb")  # with tests/dbmon/test_mysql.py: it counts statements
 def test_mysql_probe_reads_the_password_from_stdin(app: Flask, my_name: str) -> None:
     user = f"{my_name}_cli"
     with my_connect() as root, root.cursor() as cur:
