@@ -267,3 +267,36 @@ def fake_pg() -> Iterator[Callable[[str, str], int]]:
     stop.set()
     for listener in listeners:
         listener.close()
+
+
+@pytest.fixture
+def fake_mysql() -> Iterator[Callable[[int, str], int]]:
+    """Ports that answer a MySQL client's connection with an error packet instead of the
+    handshake, as a server with every connection slot taken does (1040 Too many connections)."""
+    listeners: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept(listener: socket.socket, packet: bytes) -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(packet)
+
+    def start(code: int, message: str) -> int:
+        payload = b"\xff" + code.to_bytes(2, "little") + message.encode()
+        packet = len(payload).to_bytes(3, "little") + b"\0" + payload
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listeners.append(listener)
+        threading.Thread(target=accept, args=(listener, packet), daemon=True).start()
+        return int(listener.getsockname()[1])
+
+    yield start
+    stop.set()
+    for listener in listeners:
+        listener.close()

@@ -211,6 +211,19 @@ def test_an_account_at_its_connection_limit_is_a_finding(my_kind: MysqlKind, my_
     assert "max_user_connections" in result.reason  # the server's words
 
 
+def test_a_full_server_is_a_finding_not_a_crash(my_kind: MysqlKind, fake_mysql: Any) -> None:
+    port = fake_mysql(1040, "Too many connections")
+    result = _check(my_kind, {"host": "127.0.0.1", "port": port})
+    assert not result.ok
+    assert result.reason == (
+        f"mysql 127.0.0.1:{port}: the server refused the monitor's connection, its connection "
+        "slots are all taken (Too many connections)"
+    )
+    assert [(r["metric"], r["value"]) for r in result.readings] == [
+        ("db.connections.used_percent", 100)
+    ]
+
+
 def test_a_hung_server_times_out(my_kind: MysqlKind, silent_server: int) -> None:
     result = _check(my_kind, {"host": "127.0.0.1", "port": silent_server, "timeout": 1})
     assert not result.ok

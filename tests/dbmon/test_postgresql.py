@@ -197,6 +197,8 @@ def test_a_pg_monitor_role_reads_everything_a_plain_role_is_told_what_it_lacks(
         admin.execute(f'CREATE ROLE "{monitor}" LOGIN IN ROLE pg_monitor')
         admin.execute(f'CREATE ROLE "{plain}" LOGIN')
         admin.execute(f'REVOKE CONNECT ON DATABASE "{pg_name}" FROM PUBLIC')
+        # every session of the account read-only, as on a hot standby: the check only reads
+        admin.execute(f'ALTER ROLE "{monitor}" SET default_transaction_read_only = on')
     try:
         full = pg_kind.sample({**PG, "database": "postgres", "user": monitor}, None)
         assert [m["metric"] for m in full.missing] == ["db.top_statements"]
