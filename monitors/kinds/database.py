@@ -169,7 +169,8 @@ class DatabaseKind(MonitorKind):
             )
             got = await asyncio.wait_for(running, timeout * 2 + 1)
         except TimeoutError:
-            return Result(False, f"{self.describe(settings)}: no answer within {timeout:g} s")
+            where = f"{settings.get('host', '')}:{settings.get('port', self.default_port)}"
+            return Result(False, f"{self.key} {where}: no answer within {timeout:g} s")
         except Refused as exc:
             if exc.full:  # a finding: the server is up, every connection slot is taken
                 return Result(False, str(exc), [reading("db.connections.used_percent", 100, "%")])

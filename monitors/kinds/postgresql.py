@@ -104,6 +104,9 @@ class PostgresqlKind(DatabaseKind):
                 raise Refused(f"postgresql {where}: no answer within {timeout:g} s") from None
             except psycopg.OperationalError as exc:
                 raise _refused(where, str(exc), timeout) from None
+            except psycopg.Error as exc:  # a statement the server refused: say which error
+                text = " ".join(str(exc).split())
+                raise Refused(f"postgresql {where}: {type(exc).__name__}: {text}") from None
 
 
 def _one(conn: psycopg.Connection[Any], sql: str, *args: Any) -> Any:
