@@ -29,6 +29,7 @@ from monitors.history import hourly_values as hourly_values
 from monitors.history import lldp_neighbours_between as lldp_neighbours_between
 from monitors.history import volume_usage as volume_usage
 from monitors.kinds import of as _kind_of
+from monitors.metrics import label as _metric_label
 from monitors.models import (
     LldpNeighbor,
     Monitor,
@@ -455,3 +456,8 @@ def load_families() -> dict[str, tuple[tuple[str, ...], str]]:
 def monitor_kind_label(kind: str) -> str:
     """A monitor kind's word (SNMP, Ping, TCP port ...), translated."""
     return str(_kind_of(kind).label)
+
+
+def metric_label(metric: str) -> str:
+    """A metric's name for people (``db.cache_hit_percent``: 缓冲区命中率), translated."""
+    return _metric_label(metric)

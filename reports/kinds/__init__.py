@@ -11,6 +11,7 @@ from reports.kinds import (
     availability,
     bandwidth,
     config_storage,
+    database_load,
     environment,
     ip,
     load,
@@ -39,6 +40,7 @@ KINDS: dict[str, ReportKind] = {
     "service_requests": service_requests.KIND,
     "repairs": repairs.KIND,
     "load": load.KIND,
+    "database_load": database_load.KIND,
     "warranty": warranty.KIND,
 }
 #: kinds of the quarterly pack still to be built (none left; the page and CLI still honour it)

@@ -74,6 +74,7 @@ FAMILIES: dict[str, tuple[tuple[str, ...], str, float, str]] = {
 }
 DATABASE_ROLES = {"database", "db", "数据库"}
 TREND_TOP = 8  # assets per trend chart
+SUSTAINED_WEEKS = 4  # load.cpu_sustained: the last weeks' 95th percentiles
 
 
 def family_names() -> dict[str, str]:
@@ -517,8 +518,10 @@ def findings(ctx: Context) -> list[Finding]:
     ``load.forecast_limit`` (crossing its limit: resource, limit, unit, likeliest, earliest,
     latest, days_left from the "as of" day, growth per 30 days), ``load.above_limit``
     (resource, limit, unit), ``load.insufficient_data`` (resource, days, needed); per asset
-    without values ``load.no_data``; and ``load.summary`` (assets, crossing, crossing_soon
-    within soon_days, above, insufficient, no_data)."""
+    without values ``load.no_data``; per server's CPU with at least SUSTAINED_WEEKS weeks
+    ``load.cpu_sustained`` (sustained_p95: the lowest weekly 95th percentile of the last
+    SUSTAINED_WEEKS weeks, highest_p95, weeks); and ``load.summary`` (assets, crossing,
+    crossing_soon within soon_days, above, insufficient, no_data)."""
     assets, stats, results = _computed(ctx)
     names = family_names()
     today = ctx.as_of_day
@@ -584,6 +587,31 @@ def findings(ctx: Context) -> list[Finding]:
                     figures=common | {"days": f.days, "needed": fc.MIN_POINTS},
                 )
             )
+    for (_asset_id, family), s in sorted(stats.items(), key=lambda kv: kv[0]):
+        weeks = sorted(s.weeks.items())[-SUSTAINED_WEEKS:]
+        if family != "cpu" or len(weeks) < SUSTAINED_WEEKS:
+            continue
+        sustained = min(p95 for _w, (_peak, p95) in weeks)
+        out.append(
+            Finding(
+                key="load.cpu_sustained",
+                subject=f"{s.asset.name} ({s.asset.asset_tag})",
+                metric=_(
+                    "CPU, lowest weekly 95th percentile of the last %(n)s weeks", n=len(weeks)
+                ),
+                value=round(sustained, 1),
+                period=_("weeks from %(first)s to %(last)s", first=weeks[0][0], last=weeks[-1][0]),
+                figures={
+                    "tag": s.asset.asset_tag,
+                    "name": s.asset.name,
+                    "weeks": len(weeks),
+                    "sustained_p95": round(sustained, 1),
+                    "highest_p95": round(max(p95 for _w, (_peak, p95) in weeks), 1),
+                    "value_unit": "%",
+                },
+                severity=int(sustained),
+            )
+        )
     seen = {asset_id for asset_id, _f in stats}
     for a in assets:
         if a.id not in seen:

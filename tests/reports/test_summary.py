@@ -253,6 +253,10 @@ def test_summary_sentences_and_recommendations_of_a_seeded_quarter(
         f"{db_cross}）达到限值 80.0 %，距今 {db_days} 天：请立即扩容或迁出部分负载。",
         ("R-LOAD-02", "文件服务器 (SRV-B)"): f"文件服务器 (SRV-B) 的CPU每 30 天增长 {0.25 * 30} %，"
         f"最可能在 {b_cross} 达到限值 80.0 %：请在下一年度预算中安排扩容。",
+        # SRV-HOT's flat 85 %: every weekly 95th percentile 85 (SRV-DB's last four weeks are
+        # below 70, SRV-NEW has five days): R-LOAD-06 for SRV-HOT only
+        ("R-LOAD-06", "计算服务器 (SRV-HOT)"): "计算服务器 (SRV-HOT) 的CPU最近 4 周每周 95 百分位均不"
+        "低于 85.0 %（最高 85.0 %）：请查明占用CPU的进程，并在达到限值前扩容或分散负载。",
         ("R-LOAD-03", "计算服务器 (SRV-HOT)"): "计算服务器 (SRV-HOT) 的CPU已超过限值 80.0 %（峰值 "
         "90.0 %）：请查明原因并尽快缓解。",
         (
@@ -357,6 +361,17 @@ ROOM_TEMP = {"room": "A机房", "low": 18, "high": 27, "min": 16.5, "max": 29.0,
 ROOM_HUMID = {"room": "A机房", "low": 40, "high": 60, "min": 35.0, "max": 58.0, "unit": "%RH"}
 LINE = {"direction": "入向", "capacity": 100, "port": "RT-1 GE0/0/1"}
 SLOW = {"clock": "到场", "met": 2, "breached": 1, "recorded": 3, "mean": 95.0, "p90": 130.0}
+SUSTAINED = {"tag": "SRV-DB", "name": "数据库服务器", "weeks": 4}
+DB = {"tag": "SRV-DB", "name": "数据库服务器", "engine": "PostgreSQL"}
+SLOWER = {"weeks": 4, "value": 3.0}
+DB_VOLUME = DB | {
+    "volume": "/var/lib/postgresql",
+    "limit": 85.0,
+    "used": 80.5,
+    "earliest": "2026-11-20",
+    "latest": "",
+    "growth": 1.5,
+}
 #: each shipped rule: a finding it fires on, and one of the same key it stays quiet on (None:
 #: the rule has no condition, so its quiet case is a finding of another key)
 CASES: dict[str, tuple[Finding, Finding]] = {
@@ -377,6 +392,38 @@ CASES: dict[str, tuple[Finding, Finding]] = {
         finding("load.above_limit", **LOAD),
     ),
     "R-LOAD-05": (finding("load.no_data", tag="APP-DB"), finding("load.summary", assets=1)),
+    "R-LOAD-06": (
+        finding("load.cpu_sustained", **SUSTAINED, sustained_p95=70.1, highest_p95=88.0),
+        finding("load.cpu_sustained", **SUSTAINED, sustained_p95=70.0, highest_p95=95.0),
+    ),
+    "R-DB-01": (
+        finding("db.connections", **DB, peak=85.1, p95=60.0, value=85.1),
+        finding("db.connections", **DB, peak=85.0, p95=80.0, value=85.0),
+    ),
+    "R-DB-02": (
+        finding("db.cache_hit", **DB, p5=94.9, lowest=80.2, value=94.9),
+        finding("db.cache_hit", **DB, p5=95.0, lowest=60.0, value=95.0),
+    ),
+    "R-DB-03": (
+        finding("db.replication_lag", **DB, p95=60.5, peak=300.0, value=60.5),
+        finding("db.replication_lag", **DB, p95=60.0, peak=900.0, value=60.0),
+    ),
+    "R-DB-04": (
+        finding("db.slow_queries", **DB, **SLOWER, first=2.0, last=3.0, rise=1.0, rise_pct=50.0),
+        finding("db.slow_queries", **DB, **SLOWER, first=2.0, last=2.9, rise=0.9, rise_pct=45.0),
+    ),
+    "R-DB-05": (
+        finding("db.deadlocks", **DB, hours=1, peak=2.0, about=2),
+        finding("db.deadlocks", **DB, hours=0, peak=0.0, about=0),
+    ),
+    "R-DB-06": (
+        finding("db.volume_forecast", **DB_VOLUME, days_left=92, likeliest="2026-12-31"),
+        finding("db.volume_forecast", **DB_VOLUME, days_left=93, likeliest="2027-01-01"),
+    ),
+    "R-DB-07": (
+        finding("db.no_data", **DB),
+        finding("db.connections", **DB, peak=10.0, p95=5.0),
+    ),
     "R-STOR-01": (
         finding("storage.volume_use", volume="/data", used_pct=90.0),
         finding("storage.volume_use", volume="/data", used_pct=89.9),
