@@ -255,8 +255,8 @@ def test_summary_sentences_and_recommendations_of_a_seeded_quarter(
         f"最可能在 {b_cross} 达到限值 80.0 %：请在下一年度预算中安排扩容。",
         # SRV-HOT's flat 85 %: every weekly 95th percentile 85 (SRV-DB's last four weeks are
         # below 70, SRV-NEW has five days): R-LOAD-06 for SRV-HOT only
-        ("R-LOAD-06", "计算服务器 (SRV-HOT)"): "计算服务器 (SRV-HOT) 的CPU最近 4 周每周 95 百分位均不"
-        "低于 85.0 %（最高 85.0 %）：请查明占用CPU的进程，并在达到限值前扩容或分散负载。",
+        ("R-LOAD-06", "计算服务器 (SRV-HOT)"): "计算服务器 (SRV-HOT) 的CPU最近 4 周每周 95 "
+        "百分位均不低于 85.0 %（最高 85.0 %）：请查明占用CPU的进程，并在达到限值前扩容或分散负载。",
         ("R-LOAD-03", "计算服务器 (SRV-HOT)"): "计算服务器 (SRV-HOT) 的CPU已超过限值 80.0 %（峰值 "
         "90.0 %）：请查明原因并尽快缓解。",
         (
