@@ -107,25 +107,42 @@ class OverrideTable:
         return resolve_limits(item, self.for_item(checklist, item.key, asset_id))
 
 
+def _override_rows(
+    wanted: Iterable[tuple[str, int | None]],
+) -> dict[tuple[str, str, str, int], dict[str, Any]]:
+    """The stored overrides of the (scope, target id) pairs ``wanted``: one query per scope."""
+    by_scope: dict[str, set[int]] = {}
+    for scope, target in wanted:
+        if target is not None:
+            by_scope.setdefault(scope, set()).add(target)
+    rows: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+    for scope, targets in by_scope.items():
+        found = db.session().scalars(
+            select(LimitOverride).where(
+                LimitOverride.scope == scope, LimitOverride.target_id.in_(targets)
+            )
+        )
+        for row in found:
+            rows[(row.checklist, row.item, row.scope, row.target_id)] = row.limits
+    return rows
+
+
 def load_overrides(
     site_id: int | None, room_id: int | None, asset_ids: Iterable[int] = ()
 ) -> OverrideTable:
     """Every override that can apply in the room ``room_id`` of ``site_id`` to ``asset_ids``."""
     wanted = [("site", site_id), ("room", room_id)] + [("asset", a) for a in asset_ids]
-    table = OverrideTable(site_id, room_id)
-    by_scope: dict[str, set[int]] = {}
-    for scope, target in wanted:
-        if target is not None:
-            by_scope.setdefault(scope, set()).add(target)
-    for scope, targets in by_scope.items():
-        rows = db.session().scalars(
-            select(LimitOverride).where(
-                LimitOverride.scope == scope, LimitOverride.target_id.in_(targets)
-            )
-        )
-        for row in rows:
-            table.rows[(row.checklist, row.item, row.scope, row.target_id)] = row.limits
-    return table
+    return OverrideTable(site_id, room_id, _override_rows(wanted))
+
+
+def load_overrides_at(
+    rooms: Mapping[int, int | None], asset_ids: Iterable[int] = ()
+) -> dict[int, OverrideTable]:
+    """``load_overrides`` of several rooms at once (room id → its site's id), read together (a
+    page of findings in many rooms: one query per scope, not per room)."""
+    wanted = [("site", s) for s in set(rooms.values())] + [("room", r) for r in rooms]
+    rows = _override_rows(wanted + [("asset", a) for a in asset_ids])
+    return {room: OverrideTable(site, room, rows) for room, site in rooms.items()}
 
 
 def limits_for(

@@ -36,12 +36,19 @@ def get_checklist(key: str) -> cl.Checklist:
 
 
 def limits_at(
-    checklist_key: str, item: cl.Item, patrol: PatrolRound, asset_id: int | None
+    checklist_key: str,
+    item: cl.Item,
+    patrol: PatrolRound,
+    asset_id: int | None,
+    table: overrides.OverrideTable | None = None,
 ) -> cl.Limits:
-    """The item's limits with the stored site/room/asset overrides applied."""
+    """The item's limits with the stored site/room/asset overrides applied (``table``: those of
+    the round's room, read already; else read here)."""
     if not kind_of(item).has_limits:
         return item.limits
     try:
+        if table is not None:
+            return table.limits(checklist_key, item, asset_id)
         return overrides.limits_for(
             checklist_key,
             item,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -68,19 +69,27 @@ def findings_between(start: datetime, end: datetime) -> list[PatrolFinding]:
     return list(db.session().scalars(query))
 
 
-def finding_message(patrol: PatrolRound, entry: dict[str, Any], answer: PatrolAnswer) -> str:
+def finding_message(
+    patrol: PatrolRound,
+    entry: dict[str, Any],
+    answer: PatrolAnswer,
+    rooms: Mapping[int, Any] | None = None,
+    table: overrides.OverrideTable | None = None,
+) -> str:
     """What an abnormal answer's alert and finding say, in the language of the moment (the
-    site's when the round is submitted; the workbook's when a report says it again): where
-    (the round's target, or its room), checklist · item: the answer (why it is abnormal), then
-    the engineer's note as typed."""
+    site's when the round is submitted; the reader's when a page or a report says it again):
+    where (the round's target, or its room), checklist · item: the answer (why it is abnormal),
+    then the engineer's note as typed. ``rooms`` (id → room) and ``table`` (the overrides of the
+    round's room) when read already for many findings."""
     checklist = catalog.get_checklist(answer.checklist_key)
     item = checklist.item(answer.item_key)
-    room = next((r for r in assets.all_rooms() if r.id == patrol.room_id), None)
+    if rooms is None:
+        rooms = {r.id: r for r in assets.all_rooms()}
+    room = rooms.get(patrol.room_id) if patrol.room_id is not None else None
     where = entry.get("label") or (room.name if room else "")
     value = f"{labels.answer_text(item, answer.value)}{item.unit}"  # 不合格, 30.5°C, an option
-    outcome = cl.evaluate(
-        item, answer.value, catalog.limits_at(answer.checklist_key, item, patrol, answer.asset_id)
-    )
+    limits = catalog.limits_at(answer.checklist_key, item, patrol, answer.asset_id, table)
+    outcome = cl.evaluate(item, answer.value, limits)
     title = overrides.shown(checklist.title, checklist.title_en)
     label = overrides.shown(item.label, item.label_en)
     judged = _("%(value)s (%(why)s)", value=value, why=outcome.message)  # 52.0Hz（高于…）
@@ -90,22 +99,41 @@ def finding_message(patrol: PatrolRound, entry: dict[str, Any], answer: PatrolAn
     return text
 
 
+def findings_said_again(findings: list[PatrolFinding]) -> dict[int, str]:
+    """finding id → its message in the language being written (its stored message when its
+    checklist or item is no longer defined). The rooms and the limit overrides are read once
+    for all of them: a page of findings costs the same few queries as one."""
+    if not findings:
+        return {}
+    rooms = {r.id: r for r in assets.all_rooms()}
+    places = {
+        room_id: rooms[room_id].site_id
+        for room_id in {f.round.room_id for f in findings}
+        if room_id in rooms
+    }
+    asset_ids = {f.answer.asset_id for f in findings if f.answer.asset_id is not None}
+    tables = overrides.load_overrides_at(places, asset_ids)
+    out = {}
+    for finding in findings:
+        patrol, answer = finding.round, finding.answer
+        entries = {(e["key"], e["checklist"]): e for e in patrol.targets}
+        entry = entries.get((answer.target, answer.checklist_key), {})
+        table = tables.get(patrol.room_id) if patrol.room_id is not None else None
+        try:
+            out[finding.id] = finding_message(patrol, entry, answer, rooms, table)
+        except (KeyError, ValidationFailed):
+            out[finding.id] = finding.message
+    return out
+
+
 def said_again(finding: PatrolFinding) -> str:
-    """A finding's message in the language being written (its stored message when its
-    checklist or item is no longer defined)."""
-    patrol, answer = finding.round, finding.answer
-    entries = {(e["key"], e["checklist"]): e for e in patrol.targets}
-    try:
-        return finding_message(
-            patrol, entries.get((answer.target, answer.checklist_key), {}), answer
-        )
-    except (KeyError, ValidationFailed):
-        return finding.message
+    """A finding's message in the language being written (``findings_said_again``)."""
+    return findings_said_again([finding])[finding.id]
 
 
 def alert_messages(alerts: list[Any]) -> dict[int, str]:
     """alert id → the message of its latest patrol finding in the language being written
-    (``opskit.alerts.wording.register_message_words``)."""
+    (``opskit.alerts.wording.register_message_words``), for a page of alerts in a few queries."""
     ids = [a.id for a in alerts]
     query = (
         select(PatrolFinding)
@@ -113,7 +141,9 @@ def alert_messages(alerts: list[Any]) -> dict[int, str]:
         .options(selectinload(PatrolFinding.answer), selectinload(PatrolFinding.round))
         .order_by(PatrolFinding.opened_at, PatrolFinding.id)
     )
-    return {f.alert_id: said_again(f) for f in db.session().scalars(query) if f.alert_id}
+    latest = {f.alert_id: f for f in db.session().scalars(query) if f.alert_id is not None}
+    said = findings_said_again(list(latest.values()))
+    return {alert_id: said[f.id] for alert_id, f in latest.items()}
 
 
 def get_photo(photo_id: int) -> PatrolPhoto | None:
