@@ -33,6 +33,7 @@ from inspections import queries as patrol
 from monitors import queries as monitors
 from opskit import clock
 from opskit.alerts import queries as alerts
+from opskit.alerts import wording
 from opskit.db import utcnow
 from opskit.servicedesk import queue as request_queue
 from opskit.servicedesk import request_pages
@@ -237,9 +238,11 @@ def context(name: str, site_id: int | None = None) -> dict[str, Any]:
 @tile("alerts", _l("Open alerts"))
 def _alerts(site_id: int | None) -> dict[str, Any]:
     """Open alerts; of one site: those of its assets, and of its rooms when they name no asset
-    (an alert of neither shows only with all sites)."""
+    (an alert of neither shows only with all sites). Their messages in the reader's language
+    (the tile is kept per language)."""
     now = utcnow()
-    views = alerts.with_clocks(alerts.list_alerts(status="open", site_id=site_id, limit=8), now)
+    shown = alerts.list_alerts(status="open", site_id=site_id, limit=8)
+    views = alerts.with_clocks(shown, now)
     # the nearest deadline still ahead; clocks already past theirs are counted apart
     ahead, breached = [], 0
     for v in views:
@@ -253,6 +256,7 @@ def _alerts(site_id: int | None) -> dict[str, Any]:
     return {
         "counts": alerts.open_counts(site_id),
         "alerts": views[:5],
+        "messages": wording.alert_messages(shown),
         "nearest": nearest,
         "breached": breached,
     }

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from opskit import db
-from opskit.alerts import incidents
+from opskit.alerts import incidents, wording
 from opskit.alerts.models import Alert, Incident
 from opskit.alerts.queries import current_policy
 from opskit.alerts.views import CLOCK_LABELS, URGENCY_LABELS
@@ -41,6 +41,9 @@ def _context(incident: Incident, **extra: Any) -> dict[str, Any]:
     ]
     return {
         "incident": incident,
+        # its alerts' messages and opskit's own notes in the reader's language
+        "alert_messages": wording.alert_messages(incident.alerts),
+        "note_words": wording.note_words,
         "clocks": clocks,
         "grades": incidents.GRADE_LABELS,
         "phases": incidents.PHASE_LABELS,

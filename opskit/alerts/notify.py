@@ -36,7 +36,7 @@ from opskit.alerts.models import (
 )
 from opskit.alerts.queries import CLOCK_DONE, current_policy
 from opskit.alerts.transports import Message, TransportError
-from opskit.alerts.wording import rule_titles, source_text
+from opskit.alerts.wording import alert_messages, rule_titles, source_text
 from opskit.sla import CLOCKS, clock_state
 
 clocks_kinds = ("sla_warning", "sla_breached")  # their note is the clock's name, not text
@@ -159,7 +159,8 @@ def fan_out(now: datetime | None = None, batch: int = 500) -> int:
 
 
 def render(event: AlertEvent) -> Message:
-    """The message for an event, in the site's default language."""
+    """The message for an event, in the site's default language (the alert's message too, as
+    the alert pages say it; the payload keeps the stored message)."""
     alert: Alert = event.alert
     tz = current_policy().calendar.tz
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -192,9 +193,10 @@ def render(event: AlertEvent) -> Message:
                 )
         what = kinds.get(event.kind, event.kind)
         when = event.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        title = f"[{event.urgency}] {alert.message}"
+        message = alert_messages([alert])[alert.id]  # what opskit wrote, in this language
+        title = f"[{event.urgency}] {message}"
         lines = [
-            f"### [{event.urgency}] {alert.message}",
+            f"### [{event.urgency}] {message}",
             f"- {_('Change')}: {what}",
             f"- {_('Time')}: {when}",
             # the source as a word and the rule by its title, as on the alert pages

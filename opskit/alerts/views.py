@@ -74,7 +74,8 @@ def _request_endpoint() -> str | None:
 
 
 def _page_words(alerts: list[Alert]) -> dict[str, Any]:
-    """Source and rule titles, and the assets, of the alerts on a page (each read once); the
+    """Source and rule titles, and the assets, of the alerts on a page (each read once); their
+    messages in the reader's language (``wording.alert_messages``: one call for the page); the
     service desk's notices (服务台通知) link to their request."""
     titles = wording.rule_titles(a.rule for a in alerts)
     notices = {a.id: wording.notice_request(a.source, a.dedup_key) for a in alerts}
@@ -85,6 +86,7 @@ def _page_words(alerts: list[Alert]) -> dict[str, Any]:
         if endpoint and request_id is not None
     }
     return {
+        "messages": wording.alert_messages(alerts),
         "sources": {a.id: wording.source_text(a.source, a.rule, titles) for a in alerts},
         "assets": wording.assets_of(a.asset_id for a in alerts),
         "notice_links": links,

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from assets import queries as registry
 from opskit import db
 from opskit.alerts import queries as alert_queries
+from opskit.alerts import wording as alert_wording
 from opskit.models import User
 from opskit.servicedesk import categories, wording
 from opskit.servicedesk.clocks import RequestClock
@@ -169,13 +170,14 @@ def origin_of(kind: str, object_id: int, given: dict[str, str] | None = None) ->
         alert = alert_queries.get_alert(object_id)
         if alert is None:
             return None
+        message = alert_wording.alert_messages([alert])[alert.id]  # in the reader's language
         return Origin(
             kind,
             alert.id,
-            alert.message,
+            message,
             origin_url(kind, alert.id),
             alert.urgency,
-            alert.message,
+            message,
             alert.asset_id,
             alert.room_id,
         )
