@@ -13,5 +13,6 @@ DOMAINS = (
     "monitors",
     "monitors.syslog",
     "monitors.discover",
+    "monitors.configs",
     "reports",
 )
