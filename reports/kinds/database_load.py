@@ -279,7 +279,8 @@ def findings(ctx: Context) -> list[Finding]:
     ``db.deadlocks`` (hours with deadlocks, peak per hour, about: the deadlocks counted),
     ``db.volume_forecast`` (above or crossing the limit: volume, limit, used, likeliest,
     earliest, latest, days_left from the "as of" day, growth per 30 days in points); per
-    server without values ``db.no_data``. Every finding has tag, name and engine."""
+    server without values ``db.no_data``. Every finding has tag, name and engine. And the
+    summary sentence ``db.summary`` (``_summary``)."""
     out: list[Finding] = []
     period = period_words(ctx)
     for s in computed(ctx):
@@ -362,7 +363,34 @@ def findings(ctx: Context) -> list[Finding]:
                     max(1000 - days_left, 1),
                 )
             )
+    out.append(_summary(computed(ctx), period))
     return out
+
+
+def _summary(servers: list[Server], period: str) -> Finding:
+    """``db.summary``: the 综述 sheet's sentence (servers, no_data, databases, size_gib and
+    growth_gib: the databases' sizes at the end and their growth in the period, GiB)."""
+    sizes = [z for s in servers for z in s.sizes]
+    figures = {
+        "servers": len(servers),
+        "no_data": sum(1 for s in servers if not s.stats),
+        "databases": len(sizes),
+        "size_gib": round(sum(z.end for z in sizes) / GIB, 2),
+        "growth_gib": round(sum(z.end - z.start for z in sizes) / GIB, 2),
+    }
+    text = _(
+        "%(servers)s database servers were monitored (%(no_data)s without database metrics); "
+        "their %(databases)s databases hold %(size)s GiB, %(growth)s GiB more than at the "
+        "start of the period.",
+        servers=figures["servers"],
+        no_data=figures["no_data"],
+        databases=figures["databases"],
+        size=f"{figures['size_gib']:.2f}",
+        growth=f"{figures['growth_gib']:.2f}",
+    )
+    return Finding(
+        "db.summary", "", _("Core database servers"), len(servers), period, figures | {"text": text}
+    )
 
 
 KIND = Kind(_l("Database workload"), database_load, findings=findings)

@@ -212,7 +212,13 @@ def test_database_workload_of_a_seeded_quarter(db_app: Flask, tmp_path: Path) ->
     assert "未监控" in vol["DB-MY"]["卷的确定方式"]
 
     # --- the rules: fired on these series, and quiet where the series stay inside
-    _lines, _header, rows = summary_of(zh)
+    lines, _header, rows = summary_of(zh)
+    ends = [GIB + (HOURS - 1) * MIB, 8 * MIB, 200 * MIB + 0.5 * MIB * (HOURS - 1)]
+    grown = [(HOURS - 1) * MIB, 0, 0.5 * MIB * (HOURS - 1)]
+    assert lines[1] == (
+        "本期监控核心数据库服务器 3 台（其中 1 台没有数据库指标）；其 3 个数据库共 "
+        f"{sum(ends) / GIB:.2f} GiB，较期初增长 {sum(grown) / GIB:.2f} GiB。"
+    )
     fired = {r[0]: r[1] for r in rows}
     days_left = (cross - LAST_DAY).days
     peak = round(max(pg_conn) + 6, 1)
