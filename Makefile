@@ -18,7 +18,7 @@ TLS    ?=
 export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test install install-dev browser-deps bench-deps pdf-deps lint translations vendor clean
+.PHONY: run test install install-dev browser-deps bench-deps pdf-deps ssh-deps lint translations vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opskit needs Python >= 3.11")'
@@ -73,6 +73,16 @@ pdf-deps:
 	  echo "the PDF test needs Debian's libreoffice-calc-nogui and poppler-utils: sudo apt-get install libreoffice-calc-nogui poppler-utils"; exit 1; \
 	fi
 
+# Debian's OpenSSH server for the device-configuration tests (tests/configs: sshd on a loopback
+# port, its login a scripted device); Debian's policy-rc.d keeps the package from starting sshd.
+ssh-deps:
+	@if [ -x /usr/sbin/sshd ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server >/dev/null; \
+	else \
+	  echo "the configs tests need Debian's openssh-server: sudo apt-get install openssh-server"; exit 1; \
+	fi
+
 # mypy reads its files and rules from pyproject.toml ([tool.mypy]); its cache is .mypy_cache.
 lint: install-dev
 	$(BIN)/ruff check .
@@ -82,7 +92,7 @@ lint: install-dev
 # The whole suite, then the suite again with the clock shifted (17:30 UTC on the last day of the
 # month after next, when the site is already in the next month; 23:30 on site on 31 December):
 # a test tied to today's date fails here.
-test: install-dev browser-deps bench-deps pdf-deps lint
+test: install-dev browser-deps bench-deps pdf-deps ssh-deps lint
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 	$(BIN)/python tools/shifted_clock.py run -n auto --dist loadgroup -p no:cacheprovider
 

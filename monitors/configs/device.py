@@ -183,6 +183,9 @@ def _session(attempt: _Attempt) -> Fetched:
                     "enable", f"{target.address}: the enable password was refused"
                 ) from None
         prompt = conn.find_prompt()
+        # netmiko's own escape stripping (Huawei: a space with each cursor-left) would eat the
+        # indentation after a pager's prompt; normalise.render reads the escapes as a screen does
+        conn.ansi_escape_codes = False
         if platform.paging_off:
             conn.send_command(
                 platform.paging_off,

@@ -1,0 +1,145 @@
+"""A scripted network device's CLI, the login shell sshd gives the test user (ForceCommand).
+
+Usage: ``python3 fake_device.py SCENARIO.json``, read at every login::
+
+    {"style": "cisco" | "huawei", "hostname": "CORE-SW1", "enable": "secret or null",
+     "config": "/path/of/the/configuration/text", "paging": "honour" | "ignore",
+     "page_lines": 20, "hang_after": null | N}
+
+- cisco: user mode ``HOST>``, ``enable`` asks ``Password:`` (privileged ``HOST#``; without an
+  enable password it starts privileged), ``terminal width``/``terminal length 0``,
+  ``show running-config``; pages with `` --More-- `` erased by backspaces.
+- huawei: ``<HOST>``, ``screen-length 0 temporary``, ``display current-configuration``; pages
+  with ``  ---- More ----`` erased by ``ESC[42D``.
+- ``paging: ignore``: the paging-off command is accepted but output is paged all the same.
+- ``hang_after``: the configuration stops after N lines and the device says nothing more.
+
+Standard library only: it runs as the test user under /usr/bin/python3, outside the venv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import termios
+import time
+import tty
+
+
+def out(text: str) -> None:
+    os.write(1, text.encode("utf-8"))
+
+
+def read_line(echo: bool = True) -> str | None:
+    """A line typed at the prompt (ended by CR or LF), echoed like a device does."""
+    chars: list[str] = []
+    while True:
+        data = os.read(0, 1)
+        if not data:
+            return None
+        ch = data.decode("latin-1")
+        if ch in "\r\n":
+            out("\r\n")
+            return "".join(chars)
+        if ch in "\x7f\x08":
+            if chars:
+                chars.pop()
+                if echo:
+                    out("\x08 \x08")
+            continue
+        chars.append(ch)
+        if echo:
+            out(ch)
+
+
+def wait_key() -> str:
+    data = os.read(0, 1)
+    return data.decode("latin-1") if data else "q"
+
+
+def show(scenario: dict[str, object], paged: bool) -> None:
+    with open(str(scenario["config"]), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    style = scenario["style"]
+    page = int(scenario.get("page_lines") or 20)  # type: ignore[call-overload]
+    hang_after = scenario.get("hang_after")
+    for i, line in enumerate(lines):
+        if hang_after is not None and i >= int(hang_after):  # type: ignore[call-overload]
+            time.sleep(120)
+            sys.exit(0)
+        if paged and i and i % page == 0:
+            if style == "cisco":
+                out(" --More-- ")
+                key = wait_key()
+                out("\x08" * 10 + " " * 10 + "\x08" * 10)
+            else:
+                out("  ---- More ----")
+                key = wait_key()
+                out("\x1b[42D" + " " * 42 + "\x1b[42D")
+            if key == "q":
+                return
+        out(line + "\r\n")
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as f:
+        scenario = json.load(f)
+    if os.isatty(0):
+        old = termios.tcgetattr(0)
+        tty.setraw(0)
+    style = scenario["style"]
+    host = scenario["hostname"]
+    privileged = not scenario.get("enable")
+    paged = True
+    honour = scenario.get("paging", "honour") == "honour"
+    try:
+        out("\r\nInfo: The max number of VTY users is 5.\r\n" if style == "huawei" else "\r\n")
+        while True:
+            if style == "huawei":
+                out(f"<{host}>")
+            else:
+                out(f"{host}{'#' if privileged else '>'}")
+            line = read_line()
+            if line is None:
+                return
+            cmd = line.strip()
+            if not cmd:
+                continue
+            if cmd in ("exit", "quit", "logout"):
+                return
+            if style == "cisco" and cmd == "enable":
+                out("Password: ")
+                typed = read_line(echo=False)
+                if typed == scenario.get("enable"):
+                    privileged = True
+                else:
+                    out("% Access denied\r\n\r\n")
+            elif style == "cisco" and cmd.startswith("terminal width"):
+                pass
+            elif style == "cisco" and cmd == "terminal length 0":
+                paged = paged and not honour
+            elif style == "cisco" and cmd in ("show running-config", "show run"):
+                if not privileged:
+                    out("                 ^\r\n% Invalid input detected at '^' marker.\r\n\r\n")
+                else:
+                    show(scenario, paged)
+            elif style == "huawei" and cmd == "screen-length 0 temporary":
+                out(
+                    "Info: The configuration takes effect on the current user terminal "
+                    "interface only.\r\n"
+                )
+                paged = paged and not honour
+            elif style == "huawei" and cmd in ("display current-configuration", "dis cur"):
+                show(scenario, paged)
+            elif style == "huawei":
+                out("              ^\r\nError: Unrecognized command found at '^' position.\r\n")
+            else:
+                out("% Invalid input detected at '^' marker.\r\n\r\n")
+    finally:
+        if os.isatty(0):
+            termios.tcsetattr(0, termios.TCSADRAIN, old)
+
+
+if __name__ == "__main__":
+    main()
