@@ -4,7 +4,7 @@ Usage: ``python3 fake_device.py SCENARIO.json``, read at every login::
 
     {"style": "cisco" | "huawei", "hostname": "CORE-SW1", "enable": "secret or null",
      "config": "/path/of/the/configuration/text", "paging": "honour" | "ignore",
-     "page_lines": 20, "hang_after": null | N}
+     "page_lines": 20, "hang_after": null | N, "encoding": "utf-8" | "gbk"}
 
 - cisco: user mode ``HOST>``, ``enable`` asks ``Password:`` (privileged ``HOST#``; without an
   enable password it starts privileged), ``terminal width``/``terminal length 0``,
@@ -13,6 +13,7 @@ Usage: ``python3 fake_device.py SCENARIO.json``, read at every login::
   with ``  ---- More ----`` erased by ``ESC[42D``.
 - ``paging: ignore``: the paging-off command is accepted but output is paged all the same.
 - ``hang_after``: the configuration stops after N lines and the device says nothing more.
+- ``encoding``: how the configuration's text is sent (firmware in Chinese writes GBK).
 
 Standard library only: it runs as the test user under /usr/bin/python3, outside the venv.
 """
@@ -27,8 +28,8 @@ import time
 import tty
 
 
-def out(text: str) -> None:
-    os.write(1, text.encode("utf-8"))
+def out(text: str, encoding: str = "utf-8") -> None:
+    os.write(1, text.encode(encoding))
 
 
 def read_line(echo: bool = True) -> str | None:
@@ -79,7 +80,7 @@ def show(scenario: dict[str, object], paged: bool) -> None:
                 out("\x1b[42D" + " " * 42 + "\x1b[42D")
             if key == "q":
                 return
-        out(line + "\r\n")
+        out(line + "\r\n", str(scenario.get("encoding") or "utf-8"))
 
 
 def main() -> None:

@@ -66,12 +66,19 @@ def test_a_device_that_pages_anyway_is_paged_on(device: Device) -> None:
     assert got.text == normalise(samples.CISCO_IOS.text, platforms.get("cisco_ios")).text
 
 
-def test_huawei_paging_and_chinese_text(device: Device) -> None:
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_huawei_paging_and_chinese_text(device: Device, encoding: str) -> None:
     device.scenario(
-        samples.HUAWEI.text, style="huawei", hostname="HW-AGG-01", paging="ignore", page_lines=9
+        samples.HUAWEI.text,
+        style="huawei",
+        hostname="HW-AGG-01",
+        paging="ignore",
+        page_lines=9,
+        encoding=encoding,
     )
     raw = fetch(target(device, "huawei_vrp")).raw
     assert b"---- More ----" in raw
+    assert "至机房B-配线架3".encode(encoding) in raw  # as the device sent it, nothing dropped
     got = normalise(raw, platforms.get("huawei_vrp"))
     assert got.text == normalise(samples.HUAWEI.text, platforms.get("huawei_vrp")).text
     assert " description 至机房B-配线架3" in got.masked.splitlines()
