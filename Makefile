@@ -73,14 +73,15 @@ pdf-deps:
 	  echo "the PDF test needs Debian's libreoffice-calc-nogui and poppler-utils: sudo apt-get install libreoffice-calc-nogui poppler-utils"; exit 1; \
 	fi
 
-# Debian's OpenSSH server for the device-configuration tests (tests/configs: sshd on a loopback
-# port, its login a scripted device); Debian's policy-rc.d keeps the package from starting sshd.
+# Debian's OpenSSH server and GNU inetutils' telnetd for the device-configuration tests
+# (tests/configs: sshd on a loopback port and telnetd started per connection, their login a
+# scripted device); neither is started as a service by the package here (policy-rc.d, no inetd).
 ssh-deps:
-	@if [ -x /usr/sbin/sshd ]; then exit 0; fi; \
+	@if [ -x /usr/sbin/sshd ] && [ -x /usr/sbin/telnetd ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server inetutils-telnetd >/dev/null; \
 	else \
-	  echo "the configs tests need Debian's openssh-server: sudo apt-get install openssh-server"; exit 1; \
+	  echo "the configs tests need Debian's openssh-server and inetutils-telnetd: sudo apt-get install openssh-server inetutils-telnetd"; exit 1; \
 	fi
 
 # mypy reads its files and rules from pyproject.toml ([tool.mypy]); its cache is .mypy_cache.

@@ -171,8 +171,9 @@ def _session(attempt: _Attempt) -> Fetched:
     try:
         conn._open()  # what auto_connect does; after attempt.conn is set, so stop() reaches it
         host_key = None
-        if conn.remote_conn_pre is not None and target.transport == "ssh":
-            transport = conn.remote_conn_pre.get_transport()
+        client = getattr(conn, "remote_conn_pre", None)  # SSH only
+        if client is not None:
+            transport = client.get_transport()
             if transport is not None:
                 host_key = transport.get_remote_server_key().fingerprint
         if platform.enable and target.enable_password:
@@ -223,6 +224,12 @@ def _explain(exc: BaseException, attempt: _Attempt) -> FetchError:
             )
         return FetchError(
             "timeout", f"{target.address}: no answer within {target.timeout:g} s ({text})"
+        )
+    if isinstance(exc, ConnectionRefusedError):  # Telnet: netmiko opens the socket itself
+        return FetchError("unreachable", f"{target.address} refused the connection")
+    if isinstance(exc, TimeoutError) and attempt.conn is not None and attempt.sock is None:
+        return FetchError(
+            "unreachable", f"{target.address} did not answer within {target.timeout:g} s"
         )
     if isinstance(exc, ReadException | EOFError | OSError):
         return FetchError("closed", f"{target.address} closed the connection ({exc})")

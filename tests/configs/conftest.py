@@ -5,6 +5,10 @@ password the tests know; sshd (Debian's openssh-server, ``make ssh-deps``) runs 
 config, host key and pid file in a folder of its own and ``ForceCommand`` starting the device with
 a scenario file the tests rewrite (the device reads it at every login). Skipped, saying why, where
 sshd is missing or the tests do not run as root.
+
+``telnet_device``: GNU inetutils' telnetd (``make ssh-deps``) started per connection, inetd-style,
+by a loopback listener of the test's, with ``-E`` running the device with ``--login`` (it asks the
+user name and password itself, as a Cisco line does).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +30,7 @@ from typing import Any
 import pytest
 
 SSHD = "/usr/sbin/sshd"
+TELNETD = "/usr/sbin/telnetd"
 DEVICE = Path(__file__).with_name("fake_device.py")
 
 
@@ -124,4 +130,51 @@ def device() -> Iterator[Device]:
             proc.wait(timeout=10)
         subprocess.run(["pkill", "-KILL", "-u", user], check=False)  # the sessions left
         subprocess.run(["userdel", "-f", user], check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def telnet_device() -> Iterator[Device]:
+    if not os.path.exists(TELNETD):
+        pytest.skip("GNU inetutils' telnetd is not installed (make ssh-deps: inetutils-telnetd)")
+    if os.geteuid() != 0:
+        pytest.skip("telnetd allocates terminals and runs its login program as root: run as root")
+    folder = Path(tempfile.mkdtemp(prefix="opskit-telnetd-"))
+    script = folder / "fake_device.py"
+    shutil.copy(DEVICE, script)
+    python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
+    login = f"{python} {script} {folder / 'scenario.json'} --login"
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
+    servers: list[subprocess.Popen[bytes]] = []
+    stop = threading.Event()
+
+    def serve() -> None:  # what inetd does: one telnetd per connection, the socket its stdin/out
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                servers.append(
+                    subprocess.Popen(
+                        [TELNETD, "-h", "-E", login],
+                        stdin=conn.fileno(),
+                        stdout=conn.fileno(),
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield Device("127.0.0.1", port, "backup", "telnet-Pw1", folder)
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)
+        for server in servers:
+            if server.poll() is None:
+                server.kill()
+            server.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,6 +1,6 @@
 """A scripted network device's CLI, the login shell sshd gives the test user (ForceCommand).
 
-Usage: ``python3 fake_device.py SCENARIO.json``, read at every login::
+Usage: ``python3 fake_device.py SCENARIO.json [--login]``, read at every login::
 
     {"style": "cisco" | "huawei", "hostname": "CORE-SW1", "enable": "secret or null",
      "config": "/path/of/the/configuration/text", "paging": "honour" | "ignore",
@@ -13,6 +13,8 @@ Usage: ``python3 fake_device.py SCENARIO.json``, read at every login::
   with ``  ---- More ----`` erased by ``ESC[42D``.
 - ``paging: ignore``: the paging-off command is accepted but output is paged all the same.
 - ``hang_after``: the configuration stops after N lines and the device says nothing more.
+- ``--login`` (under telnetd): asks ``Username:`` and ``Password:`` first and checks them against
+  the scenario's ``"login": [user, password]``, three tries as Cisco's lines do.
 - ``encoding``: how the configuration's text is sent (firmware in Chinese writes GBK).
 
 Standard library only: it runs as the test user under /usr/bin/python3, outside the venv.
@@ -32,15 +34,22 @@ def out(text: str, encoding: str = "utf-8") -> None:
     os.write(1, text.encode(encoding))
 
 
+_ended_by_cr = [False]
+
+
 def read_line(echo: bool = True) -> str | None:
-    """A line typed at the prompt (ended by CR or LF), echoed like a device does."""
+    """A line typed at the prompt (ended by CR, LF or CR LF / CR NUL), echoed like a device."""
     chars: list[str] = []
     while True:
         data = os.read(0, 1)
         if not data:
             return None
         ch = data.decode("latin-1")
+        after_cr, _ended_by_cr[0] = _ended_by_cr[0], False
+        if after_cr and not chars and ch in "\n\x00":
+            continue  # the rest of the CR LF that ended the line before
         if ch in "\r\n":
+            _ended_by_cr[0] = ch == "\r"
             out("\r\n")
             return "".join(chars)
         if ch in "\x7f\x08":
@@ -83,6 +92,24 @@ def show(scenario: dict[str, object], paged: bool) -> None:
         out(line + "\r\n", str(scenario.get("encoding") or "utf-8"))
 
 
+def login(scenario: dict[str, object]) -> bool:
+    expected = scenario["login"]
+    assert isinstance(expected, list)
+    user, password = str(expected[0]), str(expected[1])
+    out("\r\nUser Access Verification\r\n\r\n")
+    for _ in range(3):
+        out("Username: ")
+        typed_user = read_line()
+        out("Password: ")
+        typed_password = read_line(echo=False)
+        if typed_user is None or typed_password is None:
+            return False
+        if (typed_user, typed_password) == (user, password):
+            return True
+        out("% Authentication failed\r\n\r\n")
+    return False
+
+
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as f:
         scenario = json.load(f)
@@ -95,6 +122,8 @@ def main() -> None:
     paged = True
     honour = scenario.get("paging", "honour") == "honour"
     try:
+        if "--login" in sys.argv[2:] and not login(scenario):
+            return
         out("\r\nInfo: The max number of VTY users is 5.\r\n" if style == "huawei" else "\r\n")
         while True:
             if style == "huawei":

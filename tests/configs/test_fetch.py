@@ -151,3 +151,33 @@ def test_probe_errors_exit_2_with_a_reason(device: Device, app: Flask) -> None:
     closed = cli.invoke(args=[*nowhere, "--username", "x", "--password-stdin"], input="x\n")
     assert closed.exit_code == 2
     assert "error (unreachable): 127.0.0.1:1 refused the connection" in closed.output
+
+
+def test_telnet_login_fetch_and_wrong_password(telnet_device: Device) -> None:
+    telnet_device.scenario(
+        samples.CISCO_IOS.text,
+        enable="en-Secret1",
+        login=[telnet_device.username, telnet_device.password],
+        paging="ignore",
+        page_lines=11,
+    )
+    got = normalise(
+        fetch(
+            target(telnet_device, "cisco_ios", transport="telnet", enable_password="en-Secret1")
+        ).raw,
+        platforms.get("cisco_ios"),
+    )
+    assert got.text == normalise(samples.CISCO_IOS.text, platforms.get("cisco_ios")).text
+
+    with pytest.raises(FetchError) as err:
+        # netmiko's Telnet login waits between tries (about 10 s for the device's three)
+        fetch(target(telnet_device, "cisco_ios", transport="telnet", password="no", timeout=60.0))
+    assert err.value.reason == "auth"
+    assert "wrong user name or password" in str(err.value)
+
+    with pytest.raises(FetchError) as err:
+        fetch(target(telnet_device, "cisco_ios", transport="telnet", port=1))
+    assert (err.value.reason, str(err.value)) == (
+        "unreachable",
+        "127.0.0.1:1 refused the connection",
+    )
