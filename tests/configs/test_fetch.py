@@ -85,6 +85,22 @@ def test_huawei_paging_and_chinese_text(device: Device, encoding: str) -> None:
     assert got.volatile_removed == 3
 
 
+def test_generic_platform_runs_the_users_commands(device: Device) -> None:
+    device.scenario(samples.RUIJIE.text, hostname="RJ-ACC-02")
+    generic = platforms.get("generic")
+    got = normalise(
+        fetch(target(device, "generic", commands=("terminal length 0", "show run"))).raw, generic
+    )
+    assert "hostname RJ-ACC-02" in got.text.splitlines()
+    assert "snmp-server community <masked> ro" in got.masked.splitlines()
+    with pytest.raises(FetchError) as err:
+        fetch(target(device, "generic"))
+    assert (err.value.reason, str(err.value)) == (
+        "commands",
+        "generic: give the commands to run (--command)",
+    )
+
+
 def test_wrong_password(device: Device) -> None:
     device.scenario(samples.CISCO_IOS.text)
     with pytest.raises(FetchError) as err:
