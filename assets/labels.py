@@ -20,10 +20,9 @@ import io
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import segno
 from flask import (
     Blueprint,
     Response,
@@ -43,8 +42,11 @@ from werkzeug.routing import BuildError
 from assets import queries
 from assets.models import Asset, AssetKind
 from opskit import db
+from opskit.addresses import EXAMPLE_ADDRESS, is_loopback_url, lan_ipv4_addresses
 from opskit.auth import safe_next
-from opskit.server import EXAMPLE_ADDRESS, is_loopback_url, lan_ipv4_addresses
+
+if TYPE_CHECKING:
+    import segno
 
 bp = Blueprint("labels", __name__)
 
@@ -175,6 +177,8 @@ def label_url(tag: str, base: str) -> str:
 def qr_code(url: str) -> segno.QRCode:
     """A normal QR code (never Micro QR, which segno.make picks for short data and which many
     tablet scanners cannot read) with error correction ``QR_ERROR``."""
+    import segno  # lazy: segno is loaded by the label pages only, not at every start
+
     return segno.make_qr(url, error=QR_ERROR)
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData
 
 from opskit.db import Base
 from opskit.domains import DOMAINS
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: indexes a migration creates only where the database offers what they need (the syslog
@@ -42,6 +42,10 @@ def import_models() -> MetaData:
 
 
 def alembic_config(engine: Engine) -> Config:
+    """Alembic's configuration for ``engine`` (alembic is loaded here, by the commands that
+    migrate, not by every command: it costs ~0.4 s)."""
+    from alembic.config import Config  # lazy: alembic costs ~0.4 s of every command's start
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
@@ -50,21 +54,31 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command  # lazy: alembic costs ~0.4 s of every command's start
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command  # lazy: alembic costs ~0.4 s of every command's start
+
     command.downgrade(alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext  # lazy: alembic: ~0.4 s a start
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory  # lazy: alembic costs ~0.4 s of a start
+
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
 def make_revision(engine: Engine, message: str) -> None:
+    from alembic import command  # lazy: alembic costs ~0.4 s of every command's start
+
     command.revision(alembic_config(engine), message=message, autogenerate=True)

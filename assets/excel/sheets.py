@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from openpyxl.utils import get_column_letter
 
 from assets.excel.columns import (
     HEADER_SEARCH_ROWS,
@@ -21,6 +20,13 @@ from assets.excel.columns import (
 )
 from assets.excel.result import ImportResult, Problem, TooManyRows
 from opskit.xlsx.reader import display, is_blank, sheet_rows
+
+
+def _column_letter(number: int) -> str:
+    """The letter of the 1-based column ``number`` (1 → A, 27 → AA), as Excel names it."""
+    from openpyxl.utils import get_column_letter  # lazy: openpyxl costs ~0.4 s of every start
+
+    return get_column_letter(number)
 
 
 def _find_header(
@@ -85,7 +91,7 @@ class ImportSheet:
         self.present = present  # column key → 0-based index
         self.header_row = header_row
         self._rows = rows
-        self._letters = {k: get_column_letter(i + 1) for k, i in present.items()}
+        self._letters = {k: _column_letter(i + 1) for k, i in present.items()}
 
     def has(self, key: str) -> bool:
         return key in self.present
@@ -224,7 +230,7 @@ def open_sheet(spec: SheetSpec, ws: Any, result: ImportResult) -> ImportSheet | 
                 column=col.label,
                 message=_(
                     "this column appears more than once (columns %(letters)s)",
-                    letters="、".join(get_column_letter(p + 1) for p in positions),
+                    letters="、".join(_column_letter(p + 1) for p in positions),
                 ),
             )
         )

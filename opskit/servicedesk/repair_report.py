@@ -21,15 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from docx import Document
-from docx.document import Document as WordDocument
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Cm, Emu, Mm, Pt
-from docx.styles.style import BaseStyle
-from docx.table import Table
 from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -40,16 +33,23 @@ from opskit.servicedesk.models import Repair, ServiceRequest
 from opskit.servicedesk.repair_queries import repair_number
 from opskit.servicedesk.services.repairs import signature_png
 
+if TYPE_CHECKING:
+    from docx.document import Document as WordDocument
+    from docx.shared import Length
+    from docx.styles.style import BaseStyle
+    from docx.table import Table
+
 #: the report is the customer's paper: Chinese, whatever language the engineer's screen shows
 REPORT_LOCALE = "zh_CN"
 #: the East Asian font Word uses for the document's Chinese text, and the Latin one beside it
 EAST_ASIAN_FONT = "宋体"
 LATIN_FONT = "Times New Roman"
-FONT_SIZE = Pt(10.5)  # 五号
-SIGNATURE_WIDTH = Cm(5)
-MARGIN = Mm(18)
-TEXT_WIDTH = Mm(210 - 2 * 18)
-LABEL_WIDTH = Mm(26)
+#: sizes in the document (python-docx is loaded only to write one: these are plain numbers)
+FONT_SIZE_PT = 10.5  # 五号
+SIGNATURE_WIDTH_CM = 5
+MARGIN_MM = 18
+TEXT_WIDTH_MM = 210 - 2 * MARGIN_MM
+LABEL_WIDTH_MM = 26
 EMPTY = "—"
 
 
@@ -264,9 +264,11 @@ def report_of(repair: Repair) -> RepairReport:
 # --- Word --------------------------------------------------------------------------------------
 
 
-def _set_fonts(style: BaseStyle, size: Pt | None = None, bold: bool | None = None) -> None:
+def _set_fonts(style: BaseStyle, size: Length | None = None, bold: bool | None = None) -> None:
     """The style's fonts: ``EAST_ASIAN_FONT`` for Chinese, ``LATIN_FONT`` for the rest; the
     theme fonts, which would win over them in Word, removed."""
+    from docx.oxml.ns import qn  # lazy: python-docx costs ~0.2 s of every command's start
+
     font = style.font  # type: ignore[attr-defined]
     font.name = LATIN_FONT
     if size is not None:
@@ -282,6 +284,8 @@ def _set_fonts(style: BaseStyle, size: Pt | None = None, bold: bool | None = Non
 
 def _doc_defaults(document: WordDocument) -> None:
     """The East Asian font of the document's defaults too (text of no style of ours)."""
+    from docx.oxml.ns import qn  # lazy: python-docx costs ~0.2 s of every command's start
+
     styles = document.styles.element
     rpr_default = styles.find(qn("w:docDefaults"))
     if rpr_default is None:
@@ -308,15 +312,19 @@ def _cell_text(table: Table, row: int, column: int, text: str, bold: bool = Fals
 
 def _pairs(document: WordDocument, rows: list[tuple[str, str]], columns: int = 2) -> None:
     """Label/value pairs in a grid, ``columns`` pairs a row."""
+    from docx.enum.table import WD_TABLE_ALIGNMENT  # lazy: python-docx costs ~0.2 s of the start
+    from docx.shared import Emu, Mm  # lazy: python-docx costs ~0.2 s of every command's start
+
     count = (len(rows) + columns - 1) // columns
     table = document.add_table(rows=count, cols=columns * 2)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    value_width = Emu((TEXT_WIDTH - LABEL_WIDTH * columns) // columns)
+    label_width = Mm(LABEL_WIDTH_MM)
+    value_width = Emu((Mm(TEXT_WIDTH_MM) - label_width * columns) // columns)
     for row in table.rows:
         for n, cell in enumerate(row.cells):
-            cell.width = LABEL_WIDTH if n % 2 == 0 else value_width
+            cell.width = label_width if n % 2 == 0 else value_width
     for n, (label, value) in enumerate(rows):
         row, pair = divmod(n, columns)
         _cell_text(table, row, pair * 2, label, bold=True)
@@ -330,13 +338,17 @@ def _heading(document: WordDocument, text: str) -> None:
 
 def docx_bytes(report: RepairReport) -> bytes:
     """The report as a Word document (A4, one page for an ordinary repair)."""
+    from docx import Document  # lazy: python-docx costs ~0.2 s of every command's start
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # lazy: python-docx, loaded here only
+    from docx.shared import Cm, Mm, Pt  # lazy: python-docx, loaded here only
+
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
-    section.left_margin = section.right_margin = MARGIN
+    section.left_margin = section.right_margin = Mm(MARGIN_MM)
     section.top_margin, section.bottom_margin = Mm(15), Mm(15)
     _doc_defaults(document)
-    _set_fonts(document.styles["Normal"], size=FONT_SIZE)
+    _set_fonts(document.styles["Normal"], size=Pt(FONT_SIZE_PT))
     _set_fonts(document.styles["Title"], size=Pt(18), bold=True)
     _set_fonts(document.styles["Heading 2"], size=Pt(12), bold=True)
     document.styles["Normal"].paragraph_format.space_after = Pt(2)
@@ -386,7 +398,7 @@ def docx_bytes(report: RepairReport) -> bytes:
         cell = table.cell(1, column)
         if signature.png is not None:
             cell.paragraphs[0].add_run().add_picture(
-                io.BytesIO(signature.png), width=SIGNATURE_WIDTH
+                io.BytesIO(signature.png), width=Cm(SIGNATURE_WIDTH_CM)
             )
         else:
             cell.paragraphs[0].add_run(report.headings["not_signed"])

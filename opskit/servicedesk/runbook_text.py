@@ -16,12 +16,15 @@ tablet, unlike ``difflib.HtmlDiff``'s two wide columns.
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
 
 #: lines of context around each change in a version's difference
 DIFF_CONTEXT = 3
@@ -40,19 +43,20 @@ def _decorate(state: StateCore) -> None:
                     child.attrSet("rel", "noopener noreferrer")
 
 
+@functools.cache
 def _parser() -> MarkdownIt:
+    """The one parser, built on the first page that renders a runbook."""
+    from markdown_it import MarkdownIt  # lazy: markdown-it costs ~0.1 s of every command's start
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.core.ruler.push("opskit_decorate", _decorate)
     return md
 
 
-_MD = _parser()
-
-
 def render(text: str) -> Markup:
     """The Markdown ``text`` as HTML safe to put in a page (raw HTML is escaped, not kept)."""
-    return Markup(_MD.render(text or ""))  # noqa: S704  markdown-it's output, HTML disabled
+    return Markup(_parser().render(text or ""))  # noqa: S704  markdown-it's output, HTML disabled
 
 
 @dataclass(frozen=True)

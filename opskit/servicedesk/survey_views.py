@@ -26,7 +26,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from flask import (
     Blueprint,
     Flask,
@@ -121,6 +120,8 @@ def absolute_link(survey: Survey) -> str:
 
 def qr_svg(text: str) -> Markup:
     """The QR code of ``text`` as inline SVG (a viewBox only: the page sets its size)."""
+    import segno  # lazy: segno is loaded by the survey pages only, not at every start
+
     out = io.BytesIO()
     segno.make_qr(text, error=QR_ERROR).save(
         out, kind="svg", xmldecl=False, svgns=True, omitsize=True, border=4, dark="#000"

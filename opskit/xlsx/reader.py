@@ -17,13 +17,14 @@ import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
-from openpyxl.workbook import Workbook
 
 from opskit import memory
+
+if TYPE_CHECKING:
+    from openpyxl.workbook import Workbook
 
 
 class WorkbookError(Exception):
@@ -85,6 +86,8 @@ def _load(file: str | IO[bytes], empty: bool) -> Workbook:
         )
     if not isinstance(file, str):
         file.seek(0)
+    from openpyxl import load_workbook  # lazy: openpyxl costs ~0.4 s of every command's start
+
     try:
         return load_workbook(file, read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds for a broken package
@@ -106,7 +109,7 @@ def sheet_rows(ws: Any) -> Iterator[tuple[Any, ...]]:
     internals differ from the 3.1 this was written for.
     """
     try:
-        from openpyxl.worksheet import _reader
+        from openpyxl.worksheet import _reader  # lazy: openpyxl is loaded where a file is read
 
         # iterparse is the module's import of the XML parser, left out of openpyxl's stubs
         iterparse = _reader.iterparse  # type: ignore[attr-defined]

@@ -20,24 +20,29 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
+from types import ModuleType
 from typing import Any
-
-from xlsxwriter.utility import xl_col_to_name
-
-try:  # private helpers of xlsxwriter (3.2+), checked by ``supported``
-    from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
-except ImportError:  # pragma: no cover - another xlsxwriter: rows go cell by cell
-    _preserve_whitespace = _utf16_len = _utf16_truncate = None
 
 #: text that needs more than the plain path: XML markup, control characters, xlsxwriter's
 #: ``_xHHHH_`` escapes, leading or trailing whitespace (same ``\s`` as xlsxwriter's check)
 SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
 _STRMAX = 32767
 SHORT = _STRMAX // 2  # text no longer than this needs no length check
+#: private helpers of xlsxwriter (3.2+) the rows need, checked by ``supported``
+PRIVATE_HELPERS = ("_preserve_whitespace", "_utf16_len", "_utf16_truncate")
+
+
+def _utility() -> ModuleType:
+    """xlsxwriter's helpers, loaded with the first worksheet (the writer has loaded xlsxwriter
+    by then, so this costs nothing there and nothing at start)."""
+    from xlsxwriter import utility  # lazy: xlsxwriter costs ~0.3 s of every command's start
+
+    return utility
 
 
 def supported(ws: Any) -> bool:
     """The worksheet streams rows to a file we can append to (constant_memory mode)."""
+    utility = _utility()
     return (
         getattr(ws, "constant_memory", False)
         and getattr(ws, "row_data_fh", None) is not None
@@ -46,7 +51,11 @@ def supported(ws: Any) -> bool:
         and hasattr(ws, "_convert_date_time")
         and hasattr(ws, "_escape_control_characters")
         and hasattr(ws, "_escape_data")
-        and _utf16_len is not None
+        # without xlsxwriter's private helpers rows go cell by cell
+        and all(
+            hasattr(utility, name)
+            for name in ("_preserve_whitespace", "_utf16_len", "_utf16_truncate")
+        )
     )
 
 
@@ -65,8 +74,12 @@ class RowStream:
         self.first = first
         self.last = first - 1
         self.max_col = columns - 1
-        self.letters = [xl_col_to_name(c) for c in range(columns)]
+        utility = _utility()
+        self.letters = [utility.xl_col_to_name(c) for c in range(columns)]
         self.buffer: list[str] = []
+        self._utf16_len = utility._utf16_len
+        self._utf16_truncate = utility._utf16_truncate
+        self._preserve_whitespace = utility._preserve_whitespace
 
     # --- cells ------------------------------------------------------------------------------
 
@@ -74,10 +87,10 @@ class RowStream:
         s = "" if xf is None else f' s="{xf}"'
         if len(value) <= SHORT and not SPECIAL.search(value):
             return f'<c r="{ref}"{s} t="inlineStr"><is><t>{value}</t></is></c>'
-        if len(value) > SHORT and _utf16_len(value) > _STRMAX:
-            value = _utf16_truncate(value, _STRMAX)
+        if len(value) > SHORT and self._utf16_len(value) > _STRMAX:
+            value = self._utf16_truncate(value, _STRMAX)
         value = self.ws._escape_control_characters(value)
-        preserve = ' xml:space="preserve"' if _preserve_whitespace(value) else ""
+        preserve = ' xml:space="preserve"' if self._preserve_whitespace(value) else ""
         value = self.ws._escape_data(value)
         return f'<c r="{ref}"{s} t="inlineStr"><is><t{preserve}>{value}</t></is></c>'
 
