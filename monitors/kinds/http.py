@@ -10,7 +10,6 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -123,6 +122,8 @@ class HttpKind(MonitorKind):
             if ssl_object is not None:
                 der = ssl_object.getpeercert(binary_form=True)
                 if der:
+                    from cryptography import x509  # lazy: ~0.15 s of every start, HTTPS checks only
+
                     cert = x509.load_der_x509_certificate(der)
                     left = (cert.not_valid_after_utc - clock.now()).total_seconds() / 86400
                     readings.append(reading("http.cert_days_left", round(left, 2), "d"))
