@@ -1,0 +1,107 @@
+"""The living demo's database servers (``opskit.demo.databases``): their disabled PostgreSQL
+monitors and seeded ``db.*`` history fill the database workload sheets of the demo's
+current-quarter pack, and the busy server's history makes at least two R-DB recommendations
+fire on the 综述 sheet. What should fire is worked out here from the seeded readings."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+from pytest import approx
+from sqlalchemy import select
+
+from assets.models import Asset
+from monitors.models import Monitor, Reading
+from opskit import clock, db
+from opskit.demo.databases import DATABASES, DB_MONITOR_NAME
+from reports.build import build_pack
+from reports.periods import current_period, parse_period
+from tests.conftest import copy_demo, make_test_app
+from tests.reports.test_database_load import table
+from tests.reports.test_summary import summary_of
+
+
+def nearest_rank(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p * len(ordered)) - 1, 0)]
+
+
+def hourly(readings: list[tuple[datetime, float]]) -> list[tuple[float, float]]:
+    """(mean, peak) of each clock hour that has readings."""
+    hours: dict[datetime, list[float]] = {}
+    for at, value in readings:
+        hours.setdefault(at.replace(minute=0, second=0, microsecond=0), []).append(value)
+    return [(sum(vs) / len(vs), max(vs)) for vs in hours.values()]
+
+
+def test_demo_database_server_in_the_quarter_pack(demo_template: Path, tmp_path: Path) -> None:
+    app = make_test_app(copy_demo(demo_template, tmp_path), tmp_path / "instance", None)
+    out = tmp_path / "pack.xlsx"
+    busy = next(d for d in DATABASES if d.busy)
+    with app.test_request_context("/"):
+        now = db.utcnow()
+        period = current_period("quarter", clock.site_today(), clock.site_tz())
+        if now - period.start < timedelta(days=2):  # a quarter hours old: judge the last one
+            before = period.first_day - timedelta(days=1)
+            period = parse_period(f"{before.year}Q{(before.month - 1) // 3 + 1}", clock.site_tz())
+        monitors = list(
+            db.session().scalars(select(Monitor).where(Monitor.name == DB_MONITOR_NAME))
+        )
+        tags = dict(db.session().execute(select(Asset.id, Asset.asset_tag)).all())
+        asset_id = next(i for i, t in tags.items() if t == busy.tag)
+        series: dict[str, list[tuple[datetime, float]]] = {}
+        until = min(period.end, now)
+        for metric, at, value in db.session().execute(
+            select(Reading.metric, Reading.at, Reading.value).where(
+                Reading.asset_id == asset_id, Reading.instance == "", Reading.metric.like("db.%")
+            )
+        ):
+            at = at.replace(tzinfo=now.tzinfo) if at.tzinfo is None else at
+            if period.start <= at < until and value is not None:
+                series.setdefault(metric, []).append((at, value))
+        build_pack(period, out, ["database_load"], now=now)
+
+    # the monitors: one per demo database server, disabled (no server to poll in the demo)
+    assert sorted(tags[m.asset_id] for m in monitors) == sorted(d.tag for d in DATABASES)
+    assert all(m.kind == "postgresql" and not m.enabled for m in monitors)
+
+    book = openpyxl.load_workbook(out)
+    assert {"核心数据库工作压力", "数据库每周负载", "数据库大小", "数据库所在卷预测"} <= set(
+        book.sheetnames
+    )
+    _h, summary = table(book["核心数据库工作压力"])
+    by = {(r["资产编号"], r["指标"]): r for r in summary}
+    connections = hourly(series["db.connections.used_percent"])
+    conn = by[(busy.tag, "数据库连接使用率")]
+    assert conn["峰值（缓冲命中率：最低小时均值）"] == approx(max(p for _m, p in connections))
+    assert conn["95 百分位（缓冲命中率：5 百分位）"] == approx(
+        nearest_rank([m for m, _p in connections], 0.95), abs=0.006
+    )
+    assert conn["有数据的小时数"] == len(connections)
+    assert {r["资产编号"] for r in summary} == {d.tag for d in DATABASES}
+    _h, sizes = table(book["数据库大小"])
+    assert {(r["资产编号"], r["数据库"]) for r in sizes} == {
+        (d.tag, name) for d in DATABASES for name, _s, _g in d.sizes
+    }
+
+    # the rules, from the seeded series: connections peaking above 85 %, cache hit p5 below
+    # 95 %, deadlocks in some hours
+    cache = [m for m, _p in hourly(series["db.cache_hit_percent"])]
+    deadlocks = [m for m, _p in hourly(series["db.deadlocks_per_h"])]
+    expected = {
+        "R-DB-01": max(p for _m, p in connections) > 85,
+        "R-DB-02": nearest_rank(cache, 0.05) < 95,
+        "R-DB-05": sum(1 for v in deadlocks if v > 0) >= 1,
+    }
+    _lines, _header, rows = summary_of(out)
+    fired = {r[0] for r in rows if r[0] and str(r[0]).startswith("R-DB") and busy.tag in r[1]}
+    assert {rule for rule, fires in expected.items() if fires} <= fired
+    assert {rule for rule, fires in expected.items() if not fires}.isdisjoint(fired)
+    assert sum(expected.values()) >= 2  # the demo's history makes two or more fire
+    quiet = next(d for d in DATABASES if not d.busy)
+    assert not any(
+        r[0] in expected and quiet.tag in r[1] for r in rows if r[0]
+    )  # the other server stays inside the limits
