@@ -141,12 +141,39 @@ def asset_live(asset_id: int) -> str:
     )
 
 
+#: a database server's trends, in this order, drawn apart from the host's (server-wide values;
+#: the size per database)
+DB_TRENDS = (
+    "db.connections.used_percent",
+    "db.transactions_per_s",
+    "db.queries_per_s",
+    "db.cache_hit_percent",
+    "db.locks.waiting",
+    "db.deadlocks_per_h",
+    "db.longest_query_s",
+    "db.replication.lag_s",
+    "db.slow_queries_per_min",
+    "db.size_bytes",
+)
+
+
 def _live(asset_id: int) -> dict[str, Any]:
+    """The asset's monitors, latest readings and trends: up to 8 of its values (database
+    metrics aside), and a database server's ``DB_TRENDS`` (up to 12) in a section of their own."""
     monitors = queries.monitors(asset_id)
     latest = queries.latest_values([asset_id], since=utcnow() - timedelta(days=1)).get(asset_id, {})
     readings = [r for _key, r in sorted(latest.items())]
-    charts = [r for r in readings if r.value is not None and r.text is None][:8]
-    return {"monitors": monitors, "readings": readings, "charts": charts}
+    numeric = [r for r in readings if r.value is not None and r.text is None]
+    charts = [r for r in numeric if not r.metric.startswith("db.")][:8]
+    db_charts = sorted(
+        (
+            r
+            for r in numeric
+            if r.metric in DB_TRENDS and (r.instance == "" or r.metric == "db.size_bytes")
+        ),
+        key=lambda r: (DB_TRENDS.index(r.metric), r.instance),
+    )[:12]
+    return {"monitors": monitors, "readings": readings, "charts": charts, "db_charts": db_charts}
 
 
 @bp.route("/assets/<int:asset_id>/series.json")

@@ -6,6 +6,7 @@ fire on the 综述 sheet. What should fire is worked out here from the seeded re
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from opskit import clock, db
 from opskit.demo.databases import DATABASES, DB_MONITOR_NAME
 from reports.build import build_pack
 from reports.periods import current_period, parse_period
-from tests.conftest import copy_demo, make_test_app
+from tests.conftest import copy_demo, login, make_test_app
 from tests.reports.test_database_load import table
 from tests.reports.test_summary import summary_of
 
@@ -105,3 +106,37 @@ def test_demo_database_server_in_the_quarter_pack(demo_template: Path, tmp_path:
     assert not any(
         r[0] in expected and quiet.tag in r[1] for r in rows if r[0]
     )  # the other server stays inside the limits
+
+
+def test_demo_database_server_page_shows_its_database_load(
+    demo_template: Path, tmp_path: Path
+) -> None:
+    """The asset page's monitoring panel of the busy demo database server: the disabled
+    PostgreSQL monitor, and a section of database trends in words (not metric keys)."""
+    app = make_test_app(copy_demo(demo_template, tmp_path), tmp_path / "instance", None)
+    busy = next(d for d in DATABASES if d.busy)
+    with app.app_context():
+        asset_id = db.session().scalar(select(Asset.id).where(Asset.asset_tag == busy.tag))
+    client = app.test_client()
+    login(client, "viewer")
+    zh = {"Accept-Language": "zh-CN"}
+    panel = client.get(f"/monitoring/assets/{asset_id}/panel", headers=zh).get_data(as_text=True)
+    assert DB_MONITOR_NAME in panel and "已停用" in panel
+    section = panel[panel.index('id="asset-db-heading"') :]
+    assert "数据库负载" in section[:80]
+    charts = section[section.index('id="asset-db-charts"') :]
+    labels = re.findall(r'data-metric="([^"]+)" title="[^"]+">([^<(\[]+)', charts)
+    assert [m for m, _w in labels[:4]] == [
+        "db.connections.used_percent",
+        "db.transactions_per_s",
+        "db.queries_per_s",
+        "db.cache_hit_percent",
+    ]
+    words = {m: w.strip() for m, w in labels}
+    assert words["db.connections.used_percent"] == "数据库连接使用率"
+    assert words["db.cache_hit_percent"] == "缓冲区命中率"
+    sizes = re.findall(r'data-metric="db.size_bytes" title="[^"]+">[^<]*\[([^\]]+)\]', charts)
+    assert sorted(sizes) == sorted(name for name, _s, _g in busy.sizes)
+    # the host's own trends stay in their section, without database metrics
+    host = panel[panel.index('id="asset-charts"') : panel.index('id="asset-db-heading"')]
+    assert 'data-metric="db.' not in host and 'data-metric="host.' in host
