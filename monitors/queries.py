@@ -336,6 +336,13 @@ def _of_site(stmt: Any, site_id: int | None) -> Any:
     return stmt.where(Monitor.asset_id.in_(assets.site_assets_query(site_id)))
 
 
+def database_asset_ids(site_id: int | None = None) -> list[int]:
+    """The assets with a ``postgresql`` or ``mysql`` monitor (enabled or not: a paused one
+    keeps its history), by id; only those in site ``site_id`` when given."""
+    stmt = select(Monitor.asset_id).where(Monitor.kind.in_(("postgresql", "mysql"))).distinct()
+    return sorted(db.session().scalars(_of_site(stmt, site_id)))
+
+
 def state_counts(site_id: int | None = None) -> dict[str, int]:
     """Enabled monitors by state: {"up": n, "down": n, "unknown": n}; only the monitors of the
     assets in site ``site_id`` when given."""

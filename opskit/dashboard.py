@@ -423,6 +423,29 @@ def _ups(site_id: int | None) -> dict[str, Any]:
     return {"upses": rows}
 
 
+# --- databases -------------------------------------------------------------------------------
+
+#: the database tile's server-wide values; marked: connections above 85 %, cache hit below 95 %
+DB_METRICS = ["db.connections.used_percent", "db.transactions_per_s", "db.cache_hit_percent"]
+
+
+@tile("databases", _l("Database load"))
+def _databases(site_id: int | None) -> dict[str, Any]:
+    """Database servers (a ``postgresql`` or ``mysql`` monitor, up to 12) with their latest
+    ``DB_METRICS`` read within the last day; of one site: those in its rooms."""
+    ids = monitors.database_asset_ids(site_id)
+    servers = sorted(assets.assets_by_ids(ids[:12]), key=lambda a: a.asset_tag)
+    since = utcnow() - timedelta(days=1)
+    latest = monitors.latest_values([a.id for a in servers], DB_METRICS, since=since)
+    rows = []
+    for a in servers:
+        got = {m: r.value for (m, instance), r in latest.get(a.id, {}).items() if not instance}
+        conn, hit = got.get(DB_METRICS[0]), got.get(DB_METRICS[2])
+        marks = {"high": conn is not None and conn > 85, "low": hit is not None and hit < 95}
+        rows.append({"asset": a, "values": got, **marks})
+    return {"servers": rows, "total": len(ids)}
+
+
 # --- devices ---------------------------------------------------------------------------------
 
 

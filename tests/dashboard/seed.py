@@ -65,6 +65,19 @@ def ups_readings(
     reading(ups_id, "ups.battery.runtime_minutes", runtime, at)
 
 
+def database_server(
+    tag: str, room: object, kind: str, at: datetime, connections: float, tps: float, hit: float
+) -> None:
+    """A database server in ``room`` with a disabled ``kind`` monitor (never polled) and its
+    server-wide connections used (%), transactions per second and cache hit (%) at ``at``."""
+    server = factories.asset(tag, kind="server", name=f"{tag} 数据库", room=room)
+    settings = {"host": "127.0.0.1", "port": 5432 if kind == "postgresql" else 3306}
+    db.session().add(Monitor(asset_id=server.id, kind=kind, settings=settings, enabled=False))
+    reading(server.id, "db.connections.used_percent", connections, at)
+    reading(server.id, "db.transactions_per_s", tps, at)
+    reading(server.id, "db.cache_hit_percent", hit, at)
+
+
 def seed(today: date | None = None) -> Seeded:
     now = db.utcnow()
     today = today or clock.site_today()
@@ -234,10 +247,13 @@ def seed_two_sites(today: date | None = None) -> TwoSites:
             urgency="C",
             **tag_or_id,
         )
-    db.session().commit()
     from assets.queries import get_asset
 
     room_a = get_asset(first.ups_id).room
+    # a database server in each site: a paused database monitor and its latest values
+    database_server("DB-A1", room_a, "postgresql", at, connections=91.4, tps=850.2, hit=99.3)
+    database_server("DB-B1", rack.room, "mysql", at, connections=32.0, tps=120.0, hit=93.5)
+    db.session().commit()
     return TwoSites(
         first,
         room_a.site_id,

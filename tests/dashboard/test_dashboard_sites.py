@@ -102,6 +102,10 @@ def test_every_tile_shows_the_chosen_site(db_app, db_client) -> None:
     assert 'data-volume="SRV-01:/var"' in storage and "SRV-B1" not in storage
     warranty = _tile(html, "warranty")
     assert re.findall(r'data-asset="([^"]+)"', warranty) == ["SRV-01"]
+    databases = _tile(html, "databases")  # DB-A1's connections above 85 %: marked
+    assert 'data-database="DB-A1"' in databases and "DB-B1" not in databases
+    assert "数据库连接使用率" in databases and "缓冲区命中率" in databases
+    assert '<span class="badge text-bg-warning">91%</span>' in databases and "850" in databases
     logbook = _tile(html, "logbook")
     assert "张三" in logbook and "李四" not in logbook
     assert "系统补丁" not in logbook and "出库检测" not in logbook
@@ -144,6 +148,7 @@ def test_every_tile_shows_the_chosen_site(db_app, db_client) -> None:
         "warranty": ('data-asset="SRV-B1"', 'data-asset="SRV-01"'),
         "logbook": ("李四", "张三"),
         "requests": ("文件共享无法访问", "打印机卡纸"),  # the nearest deadline's request
+        "databases": ('data-database="DB-B1"', 'data-database="DB-A1"'),
     }
     assert set(expect) == set(dashboard.TILES)
     for name, (of_b, of_a) in expect.items():

@@ -140,3 +140,35 @@ def test_demo_database_server_page_shows_its_database_load(
     # the host's own trends stay in their section, without database metrics
     host = panel[panel.index('id="asset-charts"') : panel.index('id="asset-db-heading"')]
     assert 'data-metric="db.' not in host and 'data-metric="host.' in host
+
+
+def test_demo_dashboard_database_tile(demo_template: Path, tmp_path: Path) -> None:
+    """The dashboard's database tile: both demo database servers with their newest seeded
+    connections used, transactions per second and cache hit, headed in words."""
+    app = make_test_app(copy_demo(demo_template, tmp_path), tmp_path / "instance", None)
+    newest: dict[tuple[str, str], float] = {}
+    with app.app_context():
+        tags = dict(db.session().execute(select(Asset.id, Asset.asset_tag)).all())
+        for asset_id, metric, value in db.session().execute(
+            select(Reading.asset_id, Reading.metric, Reading.value)
+            .where(Reading.metric.like("db.%"), Reading.instance == "")
+            .order_by(Reading.at)
+        ):
+            if value is not None:
+                newest[(tags[asset_id], metric)] = value
+    client = app.test_client()
+    login(client, "viewer")
+    tile = client.get("/tiles/databases", headers={"Accept-Language": "zh-CN"})
+    html = tile.get_data(as_text=True)
+    assert "数据库负载" in html
+    head = html[html.index("<thead>") : html.index("</thead>")]
+    assert all(w in head for w in ("数据库连接使用率", "每秒事务数", "缓冲区命中率"))
+    assert re.findall(r'data-database="([^"]+)"', html) == sorted(d.tag for d in DATABASES)
+    for d in DATABASES:
+        row = html[html.index(f'data-database="{d.tag}"') :].split("</tr>")[0]
+        conn = newest[(d.tag, "db.connections.used_percent")]
+        assert f"{round(conn)}%" in row
+        assert f"{round(newest[(d.tag, 'db.cache_hit_percent')], 1)}%" in row
+        assert ("text-bg-warning" in row) == (
+            conn > 85 or newest[(d.tag, "db.cache_hit_percent")] < 95
+        )
