@@ -17,11 +17,12 @@ import pymysql
 import pytest
 
 from monitors.kinds.mysql import MysqlKind
-from tests.dbmon.conftest import MY, counter, in_thread, my_connect, two_samples, wait_until
+from tests.dbmon.conftest import MY, in_thread, my_connect, two_samples, wait_until
 
-pytestmark = pytest.mark.xdist_group("mariadb")
+# what the servers count does not depend on the date: left out of the shifted-clock runs
+pytestmark = [pytest.mark.xdist_group("mariadb"), pytest.mark.dateless]
 
-#: statements one check runs (VERSION(), six SHOWs, two size reads), rounded up
+#: statements one check runs (VERSION(), six SHOWs, three size reads), rounded up
 CHECK_STATEMENTS = 12
 
 
@@ -138,10 +139,13 @@ def test_a_deadlock_a_lock_wait_and_a_slow_statement_are_seen(
 
 
 def test_flush_status_gives_no_rate(my_kind: MysqlKind, my_name: str) -> None:
+    """FLUSH STATUS resets some global counters on MySQL and, on MariaDB 10.11, none of these
+    (only Uptime_since_flush_status): the check cannot tell which, so no rate for that check."""
+
     def load(first: Any) -> None:
         with my_connect(my_name) as conn:
             _execute(conn, "FLUSH STATUS")
-            for _ in range(counter(first, "db.queries") + 20):  # the count passes its old value
+            for _ in range(20):
                 _execute(conn, "SELECT 1")
 
     pair = two_samples(my_kind, MY, load)

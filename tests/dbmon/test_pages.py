@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -16,6 +17,9 @@ from monitors.models import Monitor
 from opskit import db
 from tests import factories
 from tests.conftest import login, post_form
+
+# what the servers count does not depend on the date: left out of the shifted-clock runs
+pytestmark = pytest.mark.dateless
 
 
 def _monitor(app: Flask, asset_id: int) -> Monitor:

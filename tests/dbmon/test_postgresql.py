@@ -24,6 +24,9 @@ from tests.dbmon.conftest import PG, counter, in_thread, pg_connect, two_samples
 #: each new connection's start commits this many transactions of its own, at the most
 PER_CONNECTION = 3
 
+# what the servers count does not depend on the date: left out of the shifted-clock runs
+pytestmark = pytest.mark.dateless
+
 
 def _flushed(name: str, metric_sql: str, at_least: int) -> bool:
     """Whether the server's statistics for ``name`` reached ``at_least`` (a backend reports its
