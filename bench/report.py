@@ -297,6 +297,8 @@ def seed(folder: Path, scale: int) -> dict:
 
 def pack(folder: Path, out: Path, cells: bool = False) -> dict:
     app = app_for(folder)
+    import xlsxwriter  # noqa: F401 - loaded before the clock starts, as in raw (opskit loads it lazily)
+
     from opskit.xlsx import rows as xlsxrows
     from reports.build import build_pack
     from reports.periods import parse_period
