@@ -18,9 +18,15 @@ IN_CHUNK = 5000
 
 
 def hourly_values(
-    asset_ids: list[int], metrics: list[str], start: datetime, end: datetime
+    asset_ids: list[int],
+    metrics: list[str],
+    start: datetime,
+    end: datetime,
+    instances: list[str] | None = None,
 ) -> Iterator[tuple[int, str, str, datetime, float, float]]:
-    """(asset id, metric, instance, hour, average, maximum) of each hour in [start, end).
+    """(asset id, metric, instance, hour, average, maximum) of each hour in [start, end);
+    only of ``instances`` when given (``[""]``: the whole device's series, not each
+    database's or volume's).
 
     Streamed in (asset, metric, instance, hour) order so a caller can reduce one series at a
     time. Hours come from the hourly rollups; an (asset, metric) without any hourly rollup in
@@ -40,6 +46,7 @@ def hourly_values(
             Rollup.resolution == int(Resolution.HOUR),
             Rollup.bucket >= start,
             Rollup.bucket < end,
+            *(() if instances is None else (Rollup.instance.in_(instances),)),
         )
         .order_by(Rollup.asset_id, Rollup.metric, Rollup.instance, Rollup.bucket)
         .execution_options(yield_per=5000)
@@ -58,6 +65,7 @@ def hourly_values(
             Reading.value.is_not(None),
             Reading.at >= start,
             Reading.at < end,
+            *(() if instances is None else (Reading.instance.in_(instances),)),
         )
         .order_by(Reading.asset_id, Reading.metric, Reading.instance, Reading.at)
         .execution_options(yield_per=5000)

@@ -106,12 +106,18 @@ def _servers() -> list[Server]:
 
 
 def _hours(
-    ids: list[int], metrics: list[str], start: datetime, end: datetime
+    ids: list[int],
+    metrics: list[str],
+    start: datetime,
+    end: datetime,
+    instances: list[str] | None = None,
 ) -> Iterator[tuple[tuple[int, str, str], list[tuple[datetime, float, float]]]]:
-    """((asset, metric, instance), [(hour, mean, peak), ...]) one series at a time."""
+    """((asset, metric, instance), [(hour, mean, peak), ...]) one series at a time (of
+    ``instances`` only, when given)."""
     key: tuple[int, str, str] | None = None
     hours: list[tuple[datetime, float, float]] = []
-    for asset_id, metric, instance, hour, avg, peak in hourly_values(ids, metrics, start, end):
+    series = hourly_values(ids, metrics, start, end, instances)
+    for asset_id, metric, instance, hour, avg, peak in series:
         if (asset_id, metric, instance) != key:
             if key is not None:
                 yield key, hours
@@ -186,11 +192,9 @@ def _volume(server: Server, ctx: Context, start: datetime, until: datetime) -> V
         how = _("holds the default data directory %(dirs)s", dirs=listed(dirs))
     peaks: dict[date, float] = {}
     used = size = None
-    for (_a, metric, instance), hours in _hours(
-        [asset.id], [VOLUME_USED, VOLUME_SIZE], window, until
+    for (_a, metric, _i), hours in _hours(
+        [asset.id], [VOLUME_USED, VOLUME_SIZE], window, until, [name]
     ):
-        if instance != name:
-            continue
         if metric == VOLUME_SIZE:
             size = hours[-1][1]
             continue
@@ -209,8 +213,9 @@ def computed(ctx: Context) -> list[Server]:
         start, until = ctx.period.start, min(ctx.period.end, ctx.as_of)
         by_id = {s.asset.id: s for s in servers}
         ids = sorted(by_id)
-        for (asset_id, metric, instance), hours in _hours(ids, list(METRICS), start, until):
-            if instance == "" and hours:
+        # the server-wide series only (each database's own are not reported here)
+        for (asset_id, metric, _i), hours in _hours(ids, list(METRICS), start, until, [""]):
+            if hours:
                 by_id[asset_id].stats[metric] = _stats(metric, hours, ctx)
         for (asset_id, _m, instance), hours in _hours(ids, [SIZE], start, until):
             if hours:
