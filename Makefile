@@ -18,7 +18,7 @@ TLS    ?=
 export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test install install-dev browser-deps bench-deps pdf-deps ssh-deps lint translations vendor clean
+.PHONY: run test install install-dev browser-deps bench-deps pdf-deps ssh-deps scan-deps lint translations vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opskit needs Python >= 3.11")'
@@ -84,6 +84,16 @@ ssh-deps:
 	  echo "the configs tests need Debian's openssh-server and inetutils-telnetd: sudo apt-get install openssh-server inetutils-telnetd"; exit 1; \
 	fi
 
+# Debian's nmap for the vulnerability-scan tests (tests/vulns: nmap -sV scans services the test
+# starts on 127.0.0.1 and opskit imports its XML, real scanner output).
+scan-deps:
+	@if command -v nmap >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nmap >/dev/null; \
+	else \
+	  echo "the vulns tests need Debian's nmap: sudo apt-get install nmap"; exit 1; \
+	fi
+
 # mypy reads its files and rules from pyproject.toml ([tool.mypy]); its cache is .mypy_cache.
 lint: install-dev
 	$(BIN)/ruff check .
@@ -93,7 +103,7 @@ lint: install-dev
 # The whole suite, then the suite again with the clock shifted (17:30 UTC on the last day of the
 # month after next, when the site is already in the next month; 23:30 on site on 31 December):
 # a test tied to today's date fails here.
-test: install-dev browser-deps bench-deps pdf-deps ssh-deps lint
+test: install-dev browser-deps bench-deps pdf-deps ssh-deps scan-deps lint
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 	$(BIN)/python tools/shifted_clock.py run -n auto --dist loadgroup -p no:cacheprovider
 
