@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -248,6 +249,52 @@ class CounterState(Base):
     )
     at: Mapped[datetime]
     uptime_s: Mapped[float | None] = mapped_column(Float)
+    counters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class StatementHour(Base):
+    """What one database server's statements did in one hour: per statement (``statement_id``:
+    PostgreSQL's ``queryid``, MySQL's digest; ``database``: the database or schema it ran in) the
+    calls, total execution time and rows, summed over the hour's polls.
+
+    Written by ``monitors.statements`` from the increases of ``pg_stat_statements`` /
+    ``performance_schema.events_statements_summary_by_digest`` between two polls (the top
+    statements of each poll by time); ``text`` is the engine's normalised statement, capped.
+    """
+
+    __tablename__ = "db_statement_hour"
+    __table_args__ = (
+        UniqueConstraint("monitor_id", "hour", "database", "statement_id", name="one_per_hour"),
+        Index("ix_db_statement_hour_asset_id_hour", "asset_id", "hour"),
+        Index("ix_db_statement_hour_hour", "hour"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitor.id", ondelete="CASCADE"))
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
+    hour: Mapped[datetime]
+    database: Mapped[str] = mapped_column(String(64), default="")
+    statement_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StatementState(Base):
+    """The statement counters one database monitor read at its last poll (``counters``:
+    ``"database|statement_id"`` to ``[calls, total_ms, rows, since]``; ``since``: when the
+    engine started counting that statement, where it says), and ``reset``: when the engine's
+    statement statistics were last reset as a whole (PostgreSQL 14+), to give no increase across
+    a reset."""
+
+    __tablename__ = "db_statement_state"
+
+    monitor_id: Mapped[int] = mapped_column(
+        ForeignKey("monitor.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime]
+    reset: Mapped[str] = mapped_column(String(64), default="")
     counters: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
