@@ -160,12 +160,21 @@ class Room(Audited, Base):
 
 
 class Rack(Audited, Base):
-    """A rack (机柜) of ``u_height`` units, numbered bottom-up unless ``descending_units``."""
+    """A rack (机柜) of ``u_height`` units, numbered bottom-up unless ``descending_units``, with
+    the rated power of its feeds (A, and B for a rack fed twice)."""
 
     __tablename__ = "rack"
     __table_args__ = (
         UniqueConstraint("room_id", "name", name="uq_rack_room_name"),
         CheckConstraint("u_height BETWEEN 1 AND 60", name="u_height_range"),
+        CheckConstraint(
+            "(power_a_watts IS NULL OR power_a_watts > 0)"
+            " AND (power_b_watts IS NULL OR power_b_watts > 0)",
+            name="power_positive",
+        ),
+        CheckConstraint(
+            "power_b_watts IS NULL OR power_a_watts IS NOT NULL", name="power_b_needs_a"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +182,9 @@ class Rack(Audited, Base):
     name: Mapped[str] = mapped_column(String(100))
     u_height: Mapped[int] = mapped_column(default=42)
     descending_units: Mapped[bool] = mapped_column(default=False)
+    #: rated watts of feed A and feed B (one feed: A only; None: not known)
+    power_a_watts: Mapped[int | None]
+    power_b_watts: Mapped[int | None]
     notes: Mapped[str] = mapped_column(Text, default="")
 
     room: Mapped[Room] = relationship(back_populates="racks")
