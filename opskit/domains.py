@@ -14,5 +14,6 @@ DOMAINS = (
     "monitors.syslog",
     "monitors.discover",
     "monitors.configs",
+    "monitors.configs.upgrades",
     "reports",
 )
