@@ -10,6 +10,7 @@ DOMAINS = (
     "opskit.servicedesk",
     "assets",
     "inspections",
+    "inspections.vulns",
     "monitors",
     "monitors.syslog",
     "monitors.discover",
