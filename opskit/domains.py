@@ -15,6 +15,7 @@ DOMAINS = (
     "monitors.syslog",
     "monitors.discover",
     "monitors.configs",
+    "monitors.configs.history",
     "monitors.configs.upgrades",
     "reports",
 )

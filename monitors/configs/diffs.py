@@ -1,0 +1,132 @@
+"""Two versions of a device's configuration compared (pure functions over the masked texts).
+
+- :func:`unified` is the text of ``diff -u`` (what a download or an e-mail carries);
+- :func:`unified_rows` is the same as rows a page colours: each line with its kind and its
+  numbers on the left (older) and right (newer) side, hunks separated by a fold row;
+- :func:`side_by_side` pairs the two sides on one row each: a removed line next to the line added
+  in its place is one ``changed`` row; lines added or removed beyond the pairs have an empty side.
+
+Both row forms keep ``context`` unchanged lines around each change and fold the unchanged run
+between two changes (or at either end) into one ``fold`` row that says how many lines it hides;
+a run whose fold would hide a single line is shown whole instead. Lines are compared as they
+are, after ``str.splitlines`` (so a final newline or its absence is no change). The texts are
+the masked ones: a page never sees a secret, and a changed password shows as no change in the
+rows, though its hash differs (the version exists).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["equal", "changed", "added", "removed", "fold"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a diff. ``fold``: ``hidden`` unchanged lines not shown, the numbers ``None``.
+    In :func:`unified_rows` a row is one line: ``left`` and ``right`` hold the same text for an
+    equal line, only ``left`` for a removed one and only ``right`` for an added one."""
+
+    kind: Kind
+    left_no: int | None = None
+    left: str = ""
+    right_no: int | None = None
+    right: str = ""
+    hidden: int = 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Lines added and removed (a changed line counts once on each side)."""
+
+    added: int
+    removed: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def summary(old: str, new: str) -> Summary:
+    """How many lines ``new`` adds and removes compared with ``old``."""
+    added = removed = 0
+    matcher = difflib.SequenceMatcher(None, _lines(old), _lines(new), autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "delete"):
+            removed += i2 - i1
+        if tag in ("replace", "insert"):
+            added += j2 - j1
+    return Summary(added=added, removed=removed)
+
+
+def unified(old: str, new: str, old_name: str = "a", new_name: str = "b", context: int = 3) -> str:
+    """The unified diff (``---``/``+++`` headers, ``@@`` hunks) of ``old`` → ``new``; "" if
+    they are equal."""
+    lines = difflib.unified_diff(
+        _lines(old), _lines(new), fromfile=old_name, tofile=new_name, n=context, lineterm=""
+    )
+    text = "\n".join(lines)
+    return text + "\n" if text else ""
+
+
+def _equal_rows(
+    a: list[str], b: list[str], i1: int, i2: int, j1: int, context: int, first: bool, last: bool
+) -> list[Row]:
+    """The unchanged run a[i1:i2] (= b[j1:...]) with its middle folded."""
+    count = i2 - i1
+    keep_head = 0 if first else context
+    keep_tail = 0 if last else context
+    shown: list[int]
+    if count <= keep_head + keep_tail + 1:
+        shown = list(range(count))
+        hidden = 0
+    else:
+        shown = [*range(keep_head), *range(count - keep_tail, count)]
+        hidden = count - keep_head - keep_tail
+    rows: list[Row] = []
+    for k in shown:
+        if hidden and k == count - keep_tail:
+            rows.append(Row("fold", hidden=hidden))
+        rows.append(Row("equal", i1 + k + 1, a[i1 + k], j1 + k + 1, b[j1 + k]))
+    if hidden and keep_tail == 0:
+        rows.append(Row("fold", hidden=hidden))
+    return rows
+
+
+def _rows(old: str, new: str, context: int, paired: bool) -> list[Row]:
+    a, b = _lines(old), _lines(new)
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    if all(tag == "equal" for tag, *_ in opcodes):
+        return []
+    rows: list[Row] = []
+    last_index = len(opcodes) - 1
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        if tag == "equal":
+            rows += _equal_rows(a, b, i1, i2, j1, context, index == 0, index == last_index)
+            continue
+        removed = list(range(i1, i2)) if tag in ("replace", "delete") else []
+        added = list(range(j1, j2)) if tag in ("replace", "insert") else []
+        if paired:
+            pairs = min(len(removed), len(added))
+            for i, j in zip(removed[:pairs], added[:pairs], strict=True):
+                rows.append(Row("changed", i + 1, a[i], j + 1, b[j]))
+            removed, added = removed[pairs:], added[pairs:]
+        rows += [Row("removed", left_no=i + 1, left=a[i]) for i in removed]
+        rows += [Row("added", right_no=j + 1, right=b[j]) for j in added]
+    return rows
+
+
+def side_by_side(old: str, new: str, context: int = 3) -> list[Row]:
+    """Rows of the two texts side by side (see the module's docstring); [] when equal."""
+    return _rows(old, new, context, paired=True)
+
+
+def unified_rows(old: str, new: str, context: int = 3) -> list[Row]:
+    """Rows of the unified diff, one line each (removed before added); [] when equal."""
+    return _rows(old, new, context, paired=False)
