@@ -298,7 +298,8 @@ METRICS: dict[str, dict[str, Any]] = {
         "unit": "",
         "kind": "counter",
         "instance": "",
-        "description": "Statements the server executed (MySQL/MariaDB status Queries)",
+        "description": "Statements the server executed (MySQL/MariaDB status Queries; "
+        "PostgreSQL: the calls pg_stat_statements counted)",
     },
     "db.queries_per_s": {
         "unit": "/s",

@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
 
-from monitors import counters, discovery, kinds, rollups
+from monitors import counters, discovery, kinds, rollups, statements
 from monitors.metrics import METRICS
 from monitors.models import Monitor, MonitorState, PollerHeartbeat, Reading, StatusFlip
 from opskit import db
@@ -76,6 +76,7 @@ class Outcome:
     uptime_s: float | None = None
     lldp: list[dict[str, Any]] | None = None
     arp: list[dict[str, Any]] | None = None
+    statements: dict[str, Any] | None = None
 
 
 # --- claiming ---------------------------------------------------------------------------------
@@ -163,6 +164,7 @@ async def _check(job: Job, sem: asyncio.Semaphore, timeout: float) -> Outcome:
             getattr(result, "uptime_s", None),
             getattr(result, "lldp", None),
             getattr(result, "arp", None),
+            getattr(result, "statements", None),
         )
     return Outcome(MonitorState.DOWN, result.reason or "down", result.readings)
 
@@ -221,6 +223,8 @@ def _store(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
         discovery.store_lldp(session, job.asset_id, outcome.lldp, now)
     if outcome.arp is not None:
         discovery.store_arp(session, job.asset_id, outcome.arp, now)
+    if outcome.statements is not None:
+        statements.store(session, job.id, job.asset_id, outcome.statements, now)
     outcome.readings = usable
     rows = []
     for r in usable:

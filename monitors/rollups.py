@@ -47,7 +47,7 @@ from sqlalchemy import Integer, cast, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from monitors import load
+from monitors import load, statements
 from monitors.models import Reading, Resolution, Rollup
 from opskit import db
 from opskit.db import utcnow
@@ -428,7 +428,7 @@ def prune(
         return {"skipped": 1}
     rolled = session.scalar(select(func.max(Rollup.bucket)).where(Rollup.resolution == FIVE))
     rolled_hour = session.scalar(select(func.max(Rollup.bucket)).where(Rollup.resolution == HOUR))
-    out = {"raw": 0, "five_minute": 0, "hourly": 0, "load_weeks": 0}
+    out = {"raw": 0, "five_minute": 0, "hourly": 0, "load_weeks": 0, "statements": 0}
     raw_cut = now - timedelta(days=keep.raw_days)
     if rolled is not None:
         raw_cut = min(raw_cut, rolled)
@@ -450,5 +450,6 @@ def prune(
         )
     )
     out["load_weeks"] = load.prune(session, hour_cut.astimezone(load.site_zone()).date())
+    out["statements"] = statements.prune(session, hour_cut)  # a database's statements per hour
     session.commit()
     return out

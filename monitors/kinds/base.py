@@ -35,7 +35,8 @@ from opskit.validation import ValidationFailed
 class Result:
     """``uptime_s``: the device's uptime (counter rates are not trusted across a restart);
     ``lldp`` / ``arp``: the neighbours and ARP entries read (``None``: not read at all);
-    ``missing``: ``{"metric", "reason"}`` of the metrics a privilege or setting withheld."""
+    ``missing``: ``{"metric", "reason"}`` of the metrics a privilege or setting withheld;
+    ``statements``: a database server's statement counters (``monitors.statements``), or None."""
 
     ok: bool
     reason: str = ""
@@ -44,6 +45,7 @@ class Result:
     lldp: list[dict[str, Any]] | None = None
     arp: list[dict[str, Any]] | None = None
     missing: list[dict[str, str]] | None = None
+    statements: dict[str, Any] | None = None
 
 
 def reading(metric: str, value: Any, unit: str = "", instance: str = "") -> dict[str, Any]:

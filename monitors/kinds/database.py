@@ -55,6 +55,8 @@ class Sample:
     readings: list[dict[str, Any]] = field(default_factory=list)
     missing: list[dict[str, str]] = field(default_factory=list)
     uptime_s: float | None = None
+    #: the statement counters (``monitors.statements.read``'s shape) where the engine keeps them
+    statements: dict[str, Any] | None = None
 
     def add(self, metric: str, value: Any, instance: str = "", **extra: Any) -> None:
         if value is None:
@@ -176,7 +178,14 @@ class DatabaseKind(MonitorKind):
                 return Result(False, str(exc), [reading("db.connections.used_percent", 100, "%")])
             return Result(False, str(exc))
         reason = "; ".join(f"{m['metric']}: {m['reason']}" for m in got.missing)
-        return Result(True, reason, got.readings, uptime_s=got.uptime_s, missing=got.missing)
+        return Result(
+            True,
+            reason,
+            got.readings,
+            uptime_s=got.uptime_s,
+            missing=got.missing,
+            statements=got.statements,
+        )
 
 
 # --- opskit sql probe's URL ---------------------------------------------------------------------

@@ -11,7 +11,8 @@ privilege leaves its metric out and names the privilege in ``missing`` (the serv
 The counters (``SHOW GLOBAL STATUS``: ``Queries``, ``Slow_queries``, ``Created_tmp_disk_tables``,
 ``Innodb_deadlocks`` on MariaDB, the buffer pool's read requests and disk reads) carry
 ``age_s`` = ``Uptime_since_flush_status``: a ``FLUSH STATUS`` or a restart between two checks
-gives no rate (``monitors.counters``).
+gives no rate (``monitors.counters``). With ``performance_schema`` on, the statement digests'
+counters go to ``monitors.statements`` (top statements by time).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pymysql
 from pymysql.constants import ER
 
 from monitors.kinds.database import DatabaseKind, Refused, Sample, database_fields
+from monitors.statements import READ_LIMIT, TEXT_CHARS
 
 STATUS = (
     "Threads_connected",
@@ -250,14 +252,46 @@ def _read(conn: pymysql.Connection[Any], settings: dict[str, Any]) -> Sample:
         )
     else:
         try:
-            _rows(
-                conn, "SELECT 1 FROM performance_schema.events_statements_summary_by_digest LIMIT 1"
-            )
+            _statements(conn, s)
         except pymysql.err.MySQLError as exc:
             if (why := _denied(exc)) is None:
                 raise
             s.withheld("db.top_statements", f"needs SELECT on performance_schema ({why})")
     return s
+
+
+def _statements(conn: pymysql.Connection[Any], s: Sample) -> None:
+    """The statement counters of ``events_statements_summary_by_digest`` (timer in picoseconds;
+    rows sent + affected; ``since``: the digest's ``FIRST_SEEN``, which a ``TRUNCATE`` of the
+    table or a restart renews, and ``at`` the server's time, both to the second)."""
+    at = str(_rows(conn, "SELECT LEFT(CAST(NOW() AS CHAR), 19)")[0][0])
+    rows = _rows(
+        conn,
+        "SELECT COALESCE(SCHEMA_NAME, ''), DIGEST, LEFT(COALESCE(DIGEST_TEXT, ''), %s), "
+        "COUNT_STAR, SUM_TIMER_WAIT / 1000000000, SUM_ROWS_SENT + SUM_ROWS_AFFECTED, "
+        "LEFT(CAST(FIRST_SEEN AS CHAR), 19) "
+        "FROM performance_schema.events_statements_summary_by_digest "
+        "WHERE DIGEST IS NOT NULL ORDER BY SUM_TIMER_WAIT DESC, 1, 2 LIMIT %s",
+        TEXT_CHARS,
+        READ_LIMIT + 1,
+    )
+    s.statements = {
+        "reset": "",
+        "at": at,
+        "complete": len(rows) <= READ_LIMIT,
+        "rows": [
+            {
+                "database": str(schema),
+                "id": str(digest),
+                "text": str(text).strip(),
+                "calls": int(calls),
+                "total_ms": float(ms),
+                "rows": int(count),
+                "since": str(since) if since is not None else None,
+            }
+            for schema, digest, text, calls, ms, count, since in rows[:READ_LIMIT]
+        ],
+    }
 
 
 def _global_grants(conn: pymysql.Connection[Any]) -> set[str]:

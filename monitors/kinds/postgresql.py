@@ -18,8 +18,10 @@ statements and every database's size). Without it the metrics that need it are n
 - a replica (``pg_is_in_recovery()``): the replay lag, 0 when everything received is applied.
 
 PostgreSQL keeps no count of slow statements (``db.slow_queries_per_min`` is MySQL's); what is
-slow here is ``db.slow_queries.running`` at the check. Top statements need the
-``pg_stat_statements`` extension: the check says in ``missing`` when it is not installed.
+slow here is ``db.slow_queries.running`` at the check. Top statements and
+``db.queries_per_s`` (the calls it counts) need the ``pg_stat_statements`` extension (loaded by
+``shared_preload_libraries``, created in the database the monitor connects to): the statement
+counters go to ``monitors.statements``; the check says in ``missing`` when it is not there.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from monitors.kinds.database import DatabaseKind, Refused, Sample, database_fields
+from monitors.statements import READ_LIMIT, TEXT_CHARS
 
 if TYPE_CHECKING:
     import psycopg
@@ -223,14 +226,79 @@ def _read(conn: psycopg.Connection[Any], settings: dict[str, Any]) -> Sample:
         else:
             s.add("db.replication.lag_s", round(max(0.0, lag), 3))
 
-    installed = _one(conn, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
-    if not installed[0]:
-        s.withheld(
-            "db.top_statements",
-            f"pg_stat_statements is not installed in database {current} "
-            "(shared_preload_libraries, then CREATE EXTENSION pg_stat_statements)",
-        )
+    _statements(conn, s, number, current, all_stats)
     return s
+
+
+def _statements(
+    conn: psycopg.Connection[Any], s: Sample, number: int, current: str, all_stats: bool
+) -> None:
+    """The statement counters of ``pg_stat_statements`` (top-level statements from PostgreSQL 14,
+    summed over the roles that ran them) and ``db.queries`` (their calls, for
+    ``db.queries_per_s``); what is withheld when the extension is not there."""
+    import psycopg  # lazy: psycopg costs ~0.3 s of every command's start, used by checks only
+
+    installed = _one(conn, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
+    why = ""
+    if not installed[0]:
+        why = (
+            f"pg_stat_statements is not installed in database {current} "
+            "(shared_preload_libraries, then CREATE EXTENSION pg_stat_statements)"
+        )
+    else:
+        top = "AND s.toplevel" if number >= 140000 else ""
+        spent = "s.total_exec_time" if number >= 130000 else "s.total_time"
+        reset = (
+            "(SELECT stats_reset FROM pg_stat_statements_info)"
+            if number >= 140000
+            else "pg_postmaster_start_time()"
+        )
+        try:
+            with conn.transaction():  # a refused statement must not end the connection's use
+                calls, age, when = _one(
+                    conn,
+                    f"""SELECT coalesce(sum(s.calls), 0)::bigint,
+                               extract(epoch FROM now() - {reset})::float8, {reset}
+                        FROM pg_stat_statements s WHERE s.queryid IS NOT NULL {top}""",  # noqa: S608 - by version
+                )
+                rows = conn.execute(
+                    f"""SELECT coalesce(d.datname, ''), s.queryid::text,
+                               min(left(s.query, %s)), sum(s.calls)::bigint,
+                               sum({spent})::float8, sum(s.rows)::bigint
+                        FROM pg_stat_statements s LEFT JOIN pg_database d ON d.oid = s.dbid
+                        WHERE s.queryid IS NOT NULL {top}
+                        GROUP BY 1, 2 ORDER BY 5 DESC, 1, 2 LIMIT %s""",  # noqa: S608 - by version
+                    (TEXT_CHARS, READ_LIMIT + 1),
+                ).fetchall()
+        except psycopg.errors.ObjectNotInPrerequisiteState as exc:  # installed, not loaded
+            why = (
+                "pg_stat_statements is installed but not loaded "
+                f"(shared_preload_libraries, then a restart): {' '.join(str(exc).split())}"
+            )
+        else:
+            s.add("db.queries", int(calls), age_s=round(age, 3))
+            s.statements = {
+                "reset": when.isoformat() if number >= 140000 else "",
+                "at": None,
+                "complete": len(rows) <= READ_LIMIT,
+                "rows": [
+                    {
+                        "database": database,
+                        "id": queryid,
+                        "text": text or "",
+                        "calls": int(n),
+                        "total_ms": float(ms),
+                        "rows": int(r),
+                        "since": None,
+                    }
+                    for database, queryid, text, n, ms, r in rows[:READ_LIMIT]
+                ],
+            }
+            if not all_stats:
+                s.withheld("db.top_statements", f"other users' statements: {PRIVILEGE}")
+            return
+    s.withheld("db.queries_per_s", why)
+    s.withheld("db.top_statements", why)
 
 
 def _counters(s: Sample, instance: str, counts: tuple[Any, ...], age: float) -> None:

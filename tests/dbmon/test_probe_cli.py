@@ -46,7 +46,7 @@ def test_postgresql_probe_prints_the_metrics_and_what_is_missing(app: Flask, pg_
     assert got[("db.size_bytes", pg_name)] > 0
     assert got[("db.transactions_per_s", pg_name)] >= 0  # a rate from the two samples
     assert ("db.checkpoints_per_h", "") in got
-    assert [m["metric"] for m in out["missing"]] == ["db.top_statements"]
+    assert [m["metric"] for m in out["missing"]] == ["db.queries_per_s", "db.top_statements"]
 
     text = _run(app, "postgresql://postgres@127.0.0.1/postgres", "--interval", "0.1")
     assert text.exit_code == 0, text.output

@@ -57,7 +57,13 @@ def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None
 
         # Nothing is pruned before it has been rolled up, however old.
         far = T + timedelta(days=4000)
-        assert rollups.prune(far) == {"raw": 0, "five_minute": 0, "hourly": 0, "load_weeks": 0}
+        assert rollups.prune(far) == {
+            "raw": 0,
+            "five_minute": 0,
+            "hourly": 0,
+            "load_weeks": 0,
+            "statements": 0,
+        }
 
         now = at(62)
         first = rollups.run(now)
@@ -112,7 +118,7 @@ def test_rollups_exact_idempotent_late_data_and_retention(db_app: Flask) -> None
         # Retention: a day later with 1-day raw / 1-day 5-minute retention.
         keep = rollups.Retention(raw_days=1, five_minute_days=1, hourly_days=3)
         gone = rollups.prune(at(24 * 60 + 58), keep)
-        assert gone == {"raw": 8, "five_minute": 3, "hourly": 0, "load_weeks": 0}
+        assert gone == {"raw": 8, "five_minute": 3, "hourly": 0, "load_weeks": 0, "statements": 0}
         left = db.session().execute(select(Reading.at, Reading.value)).all()
         assert left == [(at(60), 50.0)]
         assert set(buckets(300)) == {("probe1", at(60))}
@@ -149,7 +155,13 @@ def test_rollup_command(app: Flask) -> None:
 def test_rollups_with_nothing_to_do(db_app: Flask) -> None:
     with db_app.app_context():
         assert rollups.run() == {"five_minute": 0, "hourly": 0, "load_weeks": 0}
-        assert rollups.prune() == {"raw": 0, "five_minute": 0, "hourly": 0, "load_weeks": 0}
+        assert rollups.prune() == {
+            "raw": 0,
+            "five_minute": 0,
+            "hourly": 0,
+            "load_weeks": 0,
+            "statements": 0,
+        }
         assert rollups.retention() == rollups.Retention(14, 180, 1095)
 
 
