@@ -15,9 +15,19 @@ Wired by ``create_app`` as a package of its own in ``opskit.domains.DOMAINS``.
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext as _
 
 from inspections.vulns import cli
+from inspections.vulns.models import SEVERITY_LABELS
+from opskit.alerts import wording
+
+
+def rule_title(_group: str, severity: str) -> str | None:
+    """What the alert pages call a finding's rule: ``vulns.critical`` → 漏洞扫描 · 严重."""
+    label = SEVERITY_LABELS.get(severity)
+    return f"{_('Vulnerability scan')} · {label}" if label is not None else None
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(cli.vulns_cli)
+    wording.register_rule_titles("vulns.", rule_title)

@@ -41,18 +41,18 @@ SCANNERS = ("nmap", "openvas", "nessus", "csv")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 #: the states of a finding, stored key → what pages and reports call it
 STATES: dict[str, Any] = {
-    "open": _l("Open"),  # 待处理
+    "open": _l("Pending fix"),  # 待处理
     "in_progress": _l("Fixing"),  # 修复中
     "fixed": _l("Fixed"),  # 已修复
     "accepted": _l("Risk accepted"),  # 接受风险
     "false_positive": _l("False positive"),  # 误报
 }
 SEVERITY_LABELS: dict[str, Any] = {
-    "critical": _l("Critical"),
-    "high": _l("High"),
-    "medium": _l("Medium"),
-    "low": _l("Low"),
-    "info": _l("Info"),
+    "critical": _l("Critical risk"),
+    "high": _l("High risk"),
+    "medium": _l("Medium risk"),
+    "low": _l("Low risk"),
+    "info": _l("Informational"),
 }
 #: states in which a finding still needs work (it counts as open, it can become overdue)
 OPEN_STATES = ("open", "in_progress")

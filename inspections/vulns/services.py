@@ -329,14 +329,18 @@ def _track(
     for row in fixed:
         row.state, row.fixed_at, row.fixed_by_scan_id = "fixed", started, record.id
     sess.flush()
+    raised: list[tuple[VulnFinding, Any]] = []
     for row, urgency in new_rows:
         row.first_scan_id = row.last_scan_id = record.id
         if urgency is not None:
-            row.alert_id = _raise(row, urgency, started)
+            raised.append((row, _raise(row, urgency, started)))
+    sess.flush()  # the alerts get their ids
+    for row, alert in raised:
+        row.alert_id = alert.id
     sess.flush()
 
 
-def _raise(row: VulnFinding, urgency: str, at: datetime) -> int:
+def _raise(row: VulnFinding, urgency: str, at: datetime) -> Any:
     where = f"{row.host_ip}:{row.port}/{row.protocol}" if row.port else row.host_ip
     cves = f" ({', '.join(row.cves[:3])})" if row.cves else ""
     alert = alerts.raise_alert(
@@ -349,7 +353,7 @@ def _raise(row: VulnFinding, urgency: str, at: datetime) -> int:
         room_id=None,
         at=at,
     )
-    return alert.id
+    return alert
 
 
 def set_state(

@@ -45,7 +45,7 @@ from opskit.validation import ValidationFailed
 FLAP_WINDOW = timedelta(minutes=30)
 FLAP_CHANGES = 4  # raised/resolved changes within the window that make a condition flapping
 URGENCY_ORDER = {"A": 0, "B": 1, "C": 2}
-SOURCES = ("monitor", "patrol", "registry", "manual", "servicedesk")
+SOURCES = ("monitor", "patrol", "registry", "manual", "servicedesk", "vulns")
 _CHUNK = 500  # values in one IN (...) list
 
 

@@ -47,6 +47,7 @@ SOURCE_LABELS = {
     "patrol": _l("Patrol"),
     "registry": _l("Registry"),
     "manual": _l("Manual"),
+    "vulns": _l("Vulnerability scan"),  # a new critical/high finding on a core asset (#20)
     # the desk's notices of a request's SLA warning or breach (``send_notice``), never alerts
     "servicedesk": _l("Service desk notice"),
 }
