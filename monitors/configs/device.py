@@ -11,6 +11,12 @@ would lose GBK text and UTF-8 characters split between two reads; it is given ``
 character per byte, nothing dropped) and the bytes are decoded once the whole output is in
 (``normalise``: UTF-8, else GB18030).
 
+SSH host keys (trust on first use, pinned): ``Target.pinned_host_key`` is the key a backup
+pinned (type and base64). paramiko's host-key policy is replaced by one that compares the key the
+server offers with it during the key exchange, before any authentication: a different key ends
+the attempt with :class:`HostKeyChanged` (reason ``host_key``) and the password is never sent.
+Nothing pinned: any key is taken and returned in :class:`Fetched` for the caller to pin.
+
 Pagers: the platform's ``paging_off`` command is sent after login; a device that pages anyway
 (the command refused, a restricted account) is answered with a space at every ``--More--`` /
 ``---- More ----`` it prints, and ``normalise.render`` removes the prompts from the text.
@@ -27,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import paramiko  # type: ignore[import-untyped]  # no stubs (types-paramiko is not a dependency)
 from netmiko import (
     BaseConnection,
     ConnectHandler,
@@ -36,9 +43,15 @@ from netmiko import (
     ReadTimeout,
 )
 
-from monitors.configs.platforms import PAGING_PROMPTS, Platform
-
-DEFAULT_PORTS = {"ssh": 22, "telnet": 23}
+from monitors.configs.platforms import PAGING_PROMPTS
+from monitors.configs.target import (  # re-exported: what a fetch takes and gives
+    DEFAULT_PORTS as DEFAULT_PORTS,
+)
+from monitors.configs.target import Fetched as Fetched
+from monitors.configs.target import FetchError as FetchError
+from monitors.configs.target import HostKey as HostKey
+from monitors.configs.target import HostKeyChanged as HostKeyChanged
+from monitors.configs.target import Target as Target
 
 # paramiko logs a failed handshake with its traceback; with no handler of the program's own the
 # lastResort handler prints it on stderr, over the one-line reason this module gives
@@ -46,36 +59,18 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 _PAGER = "|".join(f"(?:{p})" for p in PAGING_PROMPTS)
 
 
-class FetchError(Exception):
-    """A fetch failed; ``reason`` is one of auth, unreachable, protocol, timeout, enable, closed,
-    commands; ``str()`` says what happened in words for the device's page."""
+class _PinnedKeyPolicy(paramiko.MissingHostKeyPolicy):
+    """paramiko asks this for every server key (no known_hosts is loaded), during the key
+    exchange and before authentication: the pinned key passes, another raises."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+    def __init__(self, target: Target) -> None:
+        self.target = target
 
-
-@dataclass(frozen=True)
-class Target:
-    host: str
-    platform: Platform
-    username: str
-    password: str | None = None
-    enable_password: str | None = None
-    transport: str = "ssh"
-    port: int | None = None
-    commands: tuple[str, ...] = ()  # instead of the platform's own
-    timeout: float = 30.0
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port or DEFAULT_PORTS[self.transport]}"
-
-
-@dataclass(frozen=True)
-class Fetched:
-    raw: bytes  # the commands' outputs as the device sent them, one after the other
-    host_key: str | None  # the SSH server's key fingerprint (SHA256:...), None over Telnet
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: Any) -> None:
+        pinned = self.target.pinned_host_key
+        offered = HostKey(key.get_name(), key.get_base64())
+        if pinned is not None and offered != pinned:
+            raise HostKeyChanged(self.target.address, pinned, offered)
 
 
 @dataclass
@@ -167,15 +162,18 @@ def _session(attempt: _Attempt) -> Fetched:
         attempt.sock = _connect(attempt)
         params["sock"] = attempt.sock
     conn = ConnectHandler(**params)
+    conn.key_policy = _PinnedKeyPolicy(target)  # netmiko's default adds any key unchecked
     attempt.conn = conn
     try:
         conn._open()  # what auto_connect does; after attempt.conn is set, so stop() reaches it
-        host_key = None
+        host_key = server_key = None
         client = getattr(conn, "remote_conn_pre", None)  # SSH only
         if client is not None:
             transport = client.get_transport()
             if transport is not None:
-                host_key = transport.get_remote_server_key().fingerprint
+                key = transport.get_remote_server_key()
+                host_key = key.fingerprint
+                server_key = HostKey(key.get_name(), key.get_base64())
         if platform.enable and target.enable_password:
             try:
                 conn.enable()
@@ -197,7 +195,9 @@ def _session(attempt: _Attempt) -> Fetched:
     finally:
         with contextlib.suppress(Exception):  # the connection may be gone already
             conn.disconnect()
-    return Fetched("\n".join(outputs).encode("latin-1"), host_key)
+        if attempt.sock is not None:  # netmiko leaves it open when the key exchange is refused
+            attempt.sock.close()
+    return Fetched("\n".join(outputs).encode("latin-1"), host_key, server_key)
 
 
 def _explain(exc: BaseException, attempt: _Attempt) -> FetchError:

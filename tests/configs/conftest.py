@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import paramiko  # type: ignore[import-untyped]
 import pytest
 
 SSHD = "/usr/sbin/sshd"
@@ -41,6 +43,33 @@ class Device:
     username: str
     password: str
     folder: Path
+    sshd_pid: int = 0  # SSH only
+
+    def rotate_host_key(self) -> str:
+        """Give sshd a new host key, as a replaced device has: the key regenerated and sshd told
+        to reload (SIGHUP re-executes it with its configuration, which the caller may have
+        changed too). Returns once sshd offers the new key; the new key's fingerprint."""
+        key = self.folder / "host_key"
+        for path in (key, key.with_suffix(".pub")):
+            path.unlink(missing_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        new = paramiko.Ed25519Key.from_private_key_file(str(key))
+        os.kill(self.sshd_pid, signal.SIGHUP)
+        for _ in range(200):
+            try:
+                with socket.create_connection((self.host, self.port), timeout=2) as sock:
+                    transport = paramiko.Transport(sock)
+                    try:
+                        transport.start_client(timeout=5)
+                        offered = transport.get_remote_server_key()
+                    finally:
+                        transport.close()
+                if offered.get_base64() == new.get_base64():
+                    return str(new.fingerprint)
+            except (OSError, paramiko.SSHException, EOFError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("sshd did not come back with its new host key")
 
     def scenario(self, config: str, **settings: Any) -> None:
         """What the next login finds: the configuration text and the device's behaviour."""
@@ -123,7 +152,7 @@ def device() -> Iterator[Device]:
         except RuntimeError as exc:
             log_text = (folder / "sshd.log").read_text(errors="replace")
             raise RuntimeError(f"{exc}: {log_text}") from None
-        yield Device("127.0.0.1", port, user, password, folder)
+        yield Device("127.0.0.1", port, user, password, folder, sshd_pid=proc.pid)
     finally:
         if proc is not None:
             proc.terminate()
