@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
 
 from monitors import counters, discovery, kinds, rollups, statements
+from monitors.configs import schedule as config_backups
 from monitors.metrics import METRICS
 from monitors.models import Monitor, MonitorState, PollerHeartbeat, Reading, StatusFlip
 from opskit import db
@@ -380,6 +382,7 @@ def next_due(session: Session) -> datetime | None:
 
 ROLLUP_EVERY_S = 300.0  # the poller rolls readings up this often
 PRUNE_EVERY_S = 3600.0  # and applies the retention this often
+BACKUPS_JOIN_S = 5.0  # how long a stopping poller waits for its backups' thread
 
 
 def maintain(
@@ -413,12 +416,17 @@ def run(
     concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float = DEFAULT_CHECK_TIMEOUT,
     idle_s: float = 5.0,
+    backups: bool = True,
 ) -> None:
     """Poll until ``stop`` is set (inside an app context); sleeps until the next monitor is due.
 
     Every ``ROLLUP_EVERY_S`` it also rolls the readings up (late ones too: it remembers which
-    it has looked at), every ``PRUNE_EVERY_S`` it prunes.
+    it has looked at), every ``PRUNE_EVERY_S`` it prunes. With ``backups`` the devices'
+    configuration backups run beside it in a thread of their own (``monitors.configs.schedule``:
+    each ``opskit poll`` process and worker takes its share of the due devices).
     """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    backup_thread = config_backups.start(app, stop) if backups else None
     last: dict[str, float] = {}
     arrivals = rollups.Arrivals()
     while not stop.is_set():
@@ -437,3 +445,5 @@ def run(
         if nxt is not None:
             wait = min(idle_s, max(0.0, (nxt - utcnow()).total_seconds()))
         stop.wait(max(wait, 0.2))
+    if backup_thread is not None:
+        backup_thread.join(BACKUPS_JOIN_S)  # a fetch in progress ends at its own timeout

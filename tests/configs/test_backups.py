@@ -12,6 +12,7 @@ from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import func, select, text
 
+from monitors import poller
 from monitors.configs import platforms, queries, schedule, services
 from monitors.configs.models import ConfigDevice, ConfigFetch, ConfigVersion
 from monitors.configs.normalise import MASK, normalise
@@ -330,3 +331,30 @@ def test_settings_and_device_errors_name_the_field(app: Flask) -> None:
     assert refused.exit_code == 1 and "concurrency: " in refused.output
     usage = runner.invoke(args=["configs", "fetch"])
     assert usage.exit_code == 2 and "give --asset TAG (repeatable) or --all" in usage.output
+
+
+def test_the_poller_runs_the_due_backups_beside_its_cycles(app: Flask, device: Device) -> None:
+    device.scenario(samples.CISCO_IOS.text)
+    with app.app_context():
+        add_device(device, tag="POLLED-1")
+    stop = threading.Event()
+
+    def poll() -> None:
+        with app.app_context():
+            poller.run(stop, idle_s=0.2)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    try:
+        with app.app_context():
+            for _ in range(600):  # until its first turn is recorded (bounded: a hang fails)
+                if db.session().scalar(select(func.count()).select_from(ConfigFetch)):
+                    break
+                db.session().rollback()
+                stop.wait(0.05)
+            [fetch] = db.session().scalars(select(ConfigFetch)).all()
+            assert (fetch.ok, fetch.new_version) == (True, True)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
