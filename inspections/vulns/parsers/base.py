@@ -14,6 +14,7 @@ A scanner file comes from outside (a customer's scanner, a USB stick), so:
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -170,24 +171,36 @@ class _GapReader:
 
 
 def xml_events(
-    path: Path, max_gap: int = MAX_GAP
+    path: Path, records: frozenset[str] = frozenset(), max_gap: int = MAX_GAP
 ) -> Iterator[tuple[str, ET.Element, ET.Element | None]]:
-    """``("start" | "end", element, parent)`` through the file, hardened (see the module). The
-    caller drops a record it has handled (``parent.remove(element)``) so memory stays flat."""
+    """``("start" | "end", element, parent)`` through the file, hardened (see the module).
+
+    Memory stays flat: once the caller has seen an element end, it is dropped from its parent,
+    unless it lies inside an open record (an element named in ``records``: ``<host>``, whose
+    children the caller reads when the record ends); the record itself is dropped then.
+    """
     stack: list[ET.Element] = []
+    inside = 0  # open records
     with path.open("rb") as raw:
         reader = _GapReader(raw, max_gap)
         try:
             for event, element in SafeET.iterparse(reader, events=("start", "end")):
                 reader.last_event_at = reader.read_bytes
-                reader.open_element = local(element.tag)
+                name = local(element.tag)
+                reader.open_element = name
                 if event == "start":
                     parent = stack[-1] if stack else None
                     stack.append(element)
-                else:
-                    stack.pop()
-                    parent = stack[-1] if stack else None
+                    inside += name in records
+                    yield event, element, parent
+                    continue
+                stack.pop()
+                inside -= name in records
+                parent = stack[-1] if stack else None
                 yield event, element, parent
+                if parent is not None and not inside:
+                    with contextlib.suppress(ValueError):  # the caller dropped it already
+                        parent.remove(element)
         except defusedxml.EntitiesForbidden as exc:
             raise ParseError(
                 f"the file declares the XML entity {exc.name!r}: entity declarations are "

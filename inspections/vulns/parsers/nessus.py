@@ -22,6 +22,8 @@ from inspections.vulns.parsers.base import (
 
 NAME = "nessus"
 ROOTS = ("NessusClientData_v2",)
+#: the elements read whole when they end
+RECORDS = frozenset({"HostProperties", "ReportItem"})
 SEVERITIES = {"0": "info", "1": "low", "2": "medium", "3": "high", "4": "critical"}
 
 
@@ -29,7 +31,7 @@ def parse(path: Path) -> Scan:
     scan = Scan(scanner=NAME, version="v2")
     host: Host | None = None
     hosts = items = 0
-    for event, element, parent in xml_events(path):
+    for event, element, _parent in xml_events(path, RECORDS):
         name = local(element.tag)
         if event == "start":
             if name == "ReportHost":
@@ -38,7 +40,7 @@ def parse(path: Path) -> Scan:
             continue
         if name == "HostProperties":
             host = _host(scan, element, hosts)
-        elif name == "ReportItem" and parent is not None:
+        elif name == "ReportItem":
             items += 1
             if host is None:
                 raise ParseError(
@@ -46,14 +48,11 @@ def parse(path: Path) -> Scan:
                     "<HostProperties>: not a Nessus v2 file?"
                 )
             _item(scan, host, element, items)
-            parent.remove(element)
-        elif name == "ReportHost" and parent is not None:
-            if host is None:  # no HostProperties: the name attribute is the address
-                address = element.get("name", "")
-                if not address:
-                    raise ParseError(f"<ReportHost> number {hosts} has no name and no host-ip")
-                scan.add_host(Host(ip=address))
-            parent.remove(element)
+        elif name == "ReportHost" and host is None:  # no HostProperties: its name is the address
+            address = element.get("name", "")
+            if not address:
+                raise ParseError(f"<ReportHost> number {hosts} has no name and no host-ip")
+            scan.add_host(Host(ip=address))
     if not hosts:
         raise ParseError("no <ReportHost> in the file: an empty scan or not a .nessus file")
     return scan

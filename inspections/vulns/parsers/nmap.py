@@ -17,7 +17,7 @@ KNOWN_VERSIONS = ("1.01", "1.02", "1.03", "1.04", "1.05")
 def parse(path: Path) -> Scan:
     scan = Scan(scanner=NAME)
     hosts = 0
-    for event, element, parent in xml_events(path):
+    for event, element, _parent in xml_events(path, frozenset({"host"})):
         name = local(element.tag)
         if event == "start":
             if name == "nmaprun":
@@ -33,8 +33,6 @@ def parse(path: Path) -> Scan:
         if name == "host":
             hosts += 1
             _host(scan, element, hosts)
-            if parent is not None:
-                parent.remove(element)
         elif name == "finished":
             scan.finished_at = epoch(element.get("time"))
     if scan.started_at is None:

@@ -26,23 +26,23 @@ ROOTS = ("report", "get_reports_response")
 #: the GMP protocol versions (report/gmp/version, major part) this parser was written against
 KNOWN_VERSIONS = ("7", "8", "9", "20", "21", "22")
 THREATS = {"critical": "critical", "high": "high", "medium": "medium", "low": "low"}
+#: the elements read whole when they end (a result, a report-level host, the GMP version)
+RECORDS = frozenset({"result", "host", "gmp"})
 CVE = re.compile(r"CVE-\d{4}-\d{4,}")
 
 
 def parse(path: Path) -> Scan:
     scan = Scan(scanner=NAME)
     results = 0
-    for event, element, parent_element in xml_events(path):
+    for event, element, parent_element in xml_events(path, RECORDS):
         if event == "start" or parent_element is None:
             continue
         name, parent = local(element.tag), local(parent_element.tag)
         if name == "result" and parent == "results":
             results += 1
             _result(scan, element, results)
-            parent_element.remove(element)
         elif name == "host" and parent == "report":
             _report_host(scan, element)
-            parent_element.remove(element)
         elif name == "version" and parent == "gmp":
             scan.version = (element.text or "").strip()
         elif name == "scan_start" and parent == "report" and scan.started_at is None:
