@@ -79,6 +79,7 @@ class Outcome:
     lldp: list[dict[str, Any]] | None = None
     arp: list[dict[str, Any]] | None = None
     statements: dict[str, Any] | None = None
+    missing: list[dict[str, str]] | None = None
 
 
 # --- claiming ---------------------------------------------------------------------------------
@@ -167,6 +168,7 @@ async def _check(job: Job, sem: asyncio.Semaphore, timeout: float) -> Outcome:
             getattr(result, "lldp", None),
             getattr(result, "arp", None),
             getattr(result, "statements", None),
+            getattr(result, "missing", None),
         )
     return Outcome(MonitorState.DOWN, result.reason or "down", result.readings)
 
@@ -227,6 +229,8 @@ def _store(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
         discovery.store_arp(session, job.asset_id, outcome.arp, now)
     if outcome.statements is not None:
         statements.store(session, job.id, job.asset_id, outcome.statements, now)
+    elif outcome.missing:
+        statements.withheld(session, job.id, outcome.missing, now)
     outcome.readings = usable
     rows = []
     for r in usable:

@@ -1,8 +1,9 @@
 """Reads of the monitoring tables: latest readings, chart series, monitors, poller heartbeat;
 which asset sends from an address (``assets_by_source``, remembered by ``SourceAssets``: syslog,
 traps); the LLDP-vs-registry
-comparison (``compare_links``, from ``monitors.topology``); and the availability and outages
-computed from the state flips (``monitors.availability``)."""
+comparison (``compare_links``, from ``monitors.topology``); the availability and outages
+computed from the state flips (``monitors.availability``); and database servers' top statements
+over a period (``monitors.statements``)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ from monitors.report_stats import instances_of as instances_of
 from monitors.report_stats import percentiles as percentiles
 from monitors.report_stats import range_stats as range_stats
 from monitors.report_stats import stats_by_asset as stats_by_asset
+from monitors.statements import PeriodStatement as PeriodStatement
+from monitors.statements import top_in_period as top_in_period
+from monitors.statements import withheld_reasons as withheld_reasons
 from monitors.topology import LINK_STATES as LINK_STATES
 from monitors.topology import LinkComparison as LinkComparison
 from monitors.topology import compare_links as compare_links

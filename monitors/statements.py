@@ -33,20 +33,22 @@ are pruned with the hourly rollups' retention (``monitors.rollups.prune``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from monitors.models import StatementHour, StatementState
+from monitors.models import Monitor, StatementHour, StatementState
 from opskit import db
 
 TOP = 20  # statements stored per poll (by total time)
 READ_LIMIT = 500  # statements a check reads (by cumulative total time)
 TEXT_CHARS = 1000  # a statement's text is cut here
+ALL = "*"  # the statement_id of the row summing every statement's increase (not only the top)
 
 
 def _key(row: dict[str, Any]) -> str:
@@ -59,7 +61,8 @@ def between(
     top: int = TOP,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The ``top`` statements by time increase since ``previous`` (a state from this function,
-    or None); and the new state to keep."""
+    or None), then (when there is any increase) the sum of every statement's increase as a row
+    of ``id`` :data:`ALL`; and the new state to keep."""
     rows = current.get("rows") or []
     state = {
         "reset": str(current.get("reset") or ""),
@@ -103,7 +106,17 @@ def between(
             }
         )
     increases.sort(key=lambda d: (-d["total_ms"], -d["calls"], d["database"], d["id"]))
-    return increases[:top], state
+    if not increases:
+        return [], state
+    everything = {
+        "database": "",
+        "id": ALL,
+        "text": "",
+        "calls": sum(d["calls"] for d in increases),
+        "total_ms": round(sum(d["total_ms"] for d in increases), 3),
+        "rows": sum(d["rows"] for d in increases),
+    }
+    return [*increases[:top], everything], state
 
 
 def hour_of(at: datetime) -> datetime:
@@ -164,8 +177,101 @@ def store(
     return increases
 
 
+def withheld(
+    session: Session, monitor_id: int, missing: list[dict[str, str]], now: datetime
+) -> None:
+    """A check that could not read the statements (``missing`` names ``db.top_statements``):
+    keep the reason as the monitor's state (the report says it), and forget the counters (the
+    next read after it is enabled compares with nothing)."""
+    why = next((m["reason"] for m in missing if m.get("metric") == "db.top_statements"), None)
+    if why is None:
+        return
+    state = session.get(StatementState, monitor_id)
+    kept = {"missing": why}
+    if state is None:
+        session.add(StatementState(monitor_id=monitor_id, at=now, reset="", counters=kept))
+    else:
+        state.at, state.reset, state.counters = now, "", kept
+
+
 def prune(session: Session, before: datetime) -> int:
     """Delete the hours before ``before`` (the hourly rollups' cut); rows deleted."""
     return db.rowcount(
         session.execute(delete(StatementHour.__table__).where(StatementHour.hour < before))
     )
+
+
+# --- reads for the reports -----------------------------------------------------------------
+
+
+@dataclass
+class PeriodStatement:
+    """One statement of one server summed over a period's hours."""
+
+    database: str
+    statement_id: str
+    text: str
+    calls: int
+    total_ms: float
+    rows: int
+
+    @property
+    def mean_ms(self) -> float | None:
+        return self.total_ms / self.calls if self.calls else None
+
+
+def top_in_period(
+    asset_ids: list[int], start: datetime, end: datetime, top: int = 10
+) -> dict[int, tuple[list[PeriodStatement], PeriodStatement | None]]:
+    """Per asset with stored statements in [start, end): its ``top`` statements by total time
+    and the sum of every statement's time (the :data:`ALL` rows; None where absent)."""
+    if not asset_ids:
+        return {}
+    h = StatementHour
+    rows = db.session().execute(
+        select(
+            h.asset_id,
+            h.database,
+            h.statement_id,
+            func.max(h.text),
+            func.sum(h.calls),
+            func.sum(h.total_ms),
+            func.sum(h.rows),
+        )
+        .where(h.asset_id.in_(asset_ids), h.hour >= start, h.hour < end)
+        .group_by(h.asset_id, h.database, h.statement_id)
+    )
+    found: dict[int, list[PeriodStatement]] = {}
+    totals: dict[int, PeriodStatement] = {}
+    for asset_id, database, sid, text, calls, total, count in rows:
+        one = PeriodStatement(database, sid, text or "", int(calls), float(total), int(count))
+        if sid == ALL and database == "":
+            totals[asset_id] = one
+        else:
+            found.setdefault(asset_id, []).append(one)
+    out = {}
+    for asset_id in sorted(set(found) | set(totals)):
+        ranked = sorted(
+            found.get(asset_id, []), key=lambda p: (-p.total_ms, -p.calls, p.database, p.text)
+        )
+        out[asset_id] = (ranked[:top], totals.get(asset_id))
+    return out
+
+
+def withheld_reasons(asset_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Per asset, its database monitors whose last check could not read the statements:
+    (kind, the reason the check gave)."""
+    if not asset_ids:
+        return {}
+    out: dict[int, list[tuple[str, str]]] = {}
+    rows = db.session().execute(
+        select(Monitor.asset_id, Monitor.kind, StatementState.counters)
+        .join(StatementState, StatementState.monitor_id == Monitor.id)
+        .where(Monitor.asset_id.in_(asset_ids))
+        .order_by(Monitor.asset_id, Monitor.id)
+    )
+    for asset_id, kind, counters in rows:
+        why = (counters or {}).get("missing")
+        if why:
+            out.setdefault(asset_id, []).append((kind, str(why)))
+    return out

@@ -15,7 +15,14 @@ from typing import Any
 from flask_babel import gettext as _
 
 from assets.queries import assets_for_report
-from monitors.queries import hourly_values, instances_of, monitors
+from monitors.queries import (
+    PeriodStatement,
+    hourly_values,
+    instances_of,
+    monitors,
+    top_in_period,
+    withheld_reasons,
+)
 from reports import forecast as fc
 from reports.kinds.base import Context, listed
 from reports.kinds.load import percentile
@@ -40,6 +47,7 @@ VOLUME_USED, VOLUME_SIZE = "host.storage.used_percent", "host.storage.size_bytes
 MIB, GIB = 1024**2, 1024**3
 #: where each engine keeps its data unless told otherwise (Debian/Ubuntu, RHEL)
 DATA_DIRS = {"postgresql": ("/var/lib/postgresql", "/var/lib/pgsql"), "mysql": ("/var/lib/mysql",)}
+TOP_STATEMENTS = 10  # per server on the top statements sheet
 
 
 @dataclass
@@ -89,6 +97,11 @@ class Server:
     stats: dict[str, Stats] = field(default_factory=dict)
     sizes: list[Size] = field(default_factory=list)
     volume: Volume | None = None
+    #: the period's top statements by total time, and every statement's sum (None: none stored)
+    statements: list[PeriodStatement] = field(default_factory=list)
+    statements_all: PeriodStatement | None = None
+    #: (kind, reason) of its monitors whose last check could not read the statements
+    statements_withheld: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def subject(self) -> str:
@@ -100,9 +113,8 @@ def _servers() -> list[Server]:
     for m in monitors():
         if m.kind in ENGINES and m.kind not in kinds.setdefault(m.asset_id, []):
             kinds[m.asset_id].append(m.kind)
-    return [
-        Server(a, kinds[a.id]) for a in assets_for_report() if kinds.get(a.id)
-    ]  # not retired, by tag
+    engines = [asset_id for asset_id, found in kinds.items() if found]
+    return [Server(a, kinds[a.id]) for a in assets_for_report(ids=engines)]  # not retired, by tag
 
 
 def _hours(
@@ -221,6 +233,10 @@ def computed(ctx: Context) -> list[Server]:
             if hours:
                 first, last = hours[0], hours[-1]
                 by_id[asset_id].sizes.append(Size(instance, first[0], first[1], last[0], last[1]))
+        for asset_id, (top, every) in top_in_period(ids, start, until, TOP_STATEMENTS).items():
+            by_id[asset_id].statements, by_id[asset_id].statements_all = top, every
+        for asset_id, reasons in withheld_reasons(ids).items():
+            by_id[asset_id].statements_withheld = reasons
         for s in servers:
             s.volume = _volume(s, ctx, start, until)
         return servers

@@ -21,9 +21,13 @@ its "as of" instant:
   (the method of the load sheet: least squares over the 13 weeks up to the last day with data,
   90 % band). A volume that cannot be found says why in its row.
 
+- per server, its top statements of the period by total time (``reports.kinds.
+  database_statements``: from pg_stat_statements / performance_schema, or why there are none).
+
 A server without values in the period gets a row saying so. Findings (for the
 recommendations, ``R-DB-*``): ``db.connections``, ``db.cache_hit``, ``db.replication_lag``,
-``db.slow_queries``, ``db.deadlocks``, ``db.volume_forecast``, ``db.no_data``.
+``db.slow_queries``, ``db.deadlocks``, ``db.volume_forecast``, ``db.no_data``,
+``db.top_statement``.
 
 Rollups are kept per asset, not per monitor: two database monitors on one asset (a PostgreSQL
 and a MariaDB on one host) share its series; the engine column lists both.
@@ -44,6 +48,7 @@ from reports import forecast as fc
 from reports.findings import Finding
 from reports.kinds.base import Context, Kind, as_of_note, listed, period_words
 from reports.kinds.database_data import GIB, METRICS, MIB, Server, Stats, computed
+from reports.kinds.database_statements import statement_sheet, top_statement_findings
 from reports.kinds.load_forecast import LIMITS, forecast_state, method_note, midnight
 
 TREND_WEEKS = 4  # slow statements: the last weeks' mean against the first weeks'
@@ -249,6 +254,7 @@ def database_load(ctx: Context) -> list[Sheet]:
             highlight=lambda r: bool(r["hot"]),
             note=method_note(),
         ),
+        statement_sheet(servers, ctx),
     ]
 
 
@@ -363,6 +369,7 @@ def findings(ctx: Context) -> list[Finding]:
                     max(1000 - days_left, 1),
                 )
             )
+    out += top_statement_findings(computed(ctx), period)
     out.append(_summary(computed(ctx), period))
     return out
 

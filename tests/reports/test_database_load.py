@@ -135,6 +135,7 @@ def test_database_workload_of_a_seeded_quarter(db_app: Flask, tmp_path: Path) ->
         "数据库每周负载",
         "数据库大小",
         "数据库所在卷预测",
+        "数据库耗时语句",
     ]
 
     # --- the period's figures per server and metric; the idle server says it has none
@@ -256,6 +257,7 @@ def test_database_workload_of_a_seeded_quarter(db_app: Flask, tmp_path: Path) ->
         "Database weekly load",
         "Database sizes",
         "Database volume forecast",
+        "Database top statements",
     ]
     header, summary = table(book["Database workload"])
     assert header[:4] == ["Asset tag", "Name", "Engine", "Metric"]

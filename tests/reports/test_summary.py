@@ -372,6 +372,13 @@ DB_VOLUME = DB | {
     "latest": "",
     "growth": 1.5,
 }
+TOP_STATEMENT = DB | {
+    "statement": "SELECT * FROM orders WHERE customer_id = $1",
+    "database": "shop",
+    "calls": 120000,
+    "total_s": 30.1,
+    "mean_ms": 0.25,
+}
 #: each shipped rule: a finding it fires on, and one of the same key it stays quiet on (None:
 #: the rule has no condition, so its quiet case is a finding of another key)
 CASES: dict[str, tuple[Finding, Finding]] = {
@@ -423,6 +430,10 @@ CASES: dict[str, tuple[Finding, Finding]] = {
     "R-DB-07": (
         finding("db.no_data", **DB),
         finding("db.connections", **DB, peak=10.0, p95=5.0),
+    ),
+    "R-DB-08": (
+        finding("db.top_statement", **TOP_STATEMENT, share=50.1, server_s=60.0),
+        finding("db.top_statement", **TOP_STATEMENT, share=50.0, server_s=7200.0),
     ),
     "R-STOR-01": (
         finding("storage.volume_use", volume="/data", used_pct=90.0),

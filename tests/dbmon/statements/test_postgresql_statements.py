@@ -86,11 +86,22 @@ def test_the_poller_stores_each_polls_statement_increases(
             next_due_at=NOW - timedelta(seconds=1),
             interval_s=60,
         )
-        db.session().add(monitor)
+        # the replica has pg_stat_statements installed (replicated) but not loaded
+        standby = Monitor(
+            asset_id=factories.asset("PG-SS-2").id,
+            kind="postgresql",
+            settings=kinds.validate("postgresql", pg_cluster.settings(replica=True)),
+            next_due_at=NOW - timedelta(seconds=1),
+            interval_s=3600,
+        )
+        db.session().add_all([monitor, standby])
         db.session().commit()
         mid = monitor.id
 
-        assert poller.poll_once(NOW)["up"] == 1
+        assert poller.poll_once(NOW)["up"] == 2
+        withheld = db.session().get(StatementState, standby.id)
+        assert withheld is not None
+        assert "installed but not loaded" in withheld.counters["missing"]
         assert db.session().get(StatementState, mid) is not None
         assert _stored(mid, work_db) == {}  # nothing to compare with yet
 
@@ -103,6 +114,17 @@ def test_the_poller_stores_each_polls_statement_increases(
         assert sleep.calls == 20
         assert 20 * 50 <= sleep.total_ms <= spent_ms
         assert sleep.hour == NOW and lookup.asset_id == server.id
+        # the sum of every statement's increase (the monitor's own reads too), for the shares
+        everything = (
+            db.session()
+            .scalars(
+                select(StatementHour).where(
+                    StatementHour.monitor_id == mid, StatementHour.statement_id == statements.ALL
+                )
+            )
+            .one()
+        )
+        assert everything.calls >= 220 and everything.total_ms >= sleep.total_ms + lookup.total_ms
 
         # a reset of the statistics between two polls: that poll adds nothing, the next its own
         with pg_cluster.connect() as conn:
@@ -237,7 +259,15 @@ def test_increases_between_two_reads(
         ],
     }
     got, _ = statements.between(state, current)
-    assert [(d["id"], d["calls"], d["total_ms"], d["rows"]) for d in got] == expected, case
+    top = [(d["id"], d["calls"], d["total_ms"], d["rows"]) for d in got if d["id"] != "*"]
+    assert top == expected, case
+    # and the sum of every increase, where there is one
+    assert [d for d in got if d["id"] == "*"] == (
+        [{"database": "", "id": "*", "text": "", "calls": expected[0][1]}
+         | {"total_ms": expected[0][2], "rows": expected[0][3]}]
+        if expected
+        else []
+    )  # fmt: skip
 
 
 def test_only_the_top_statements_by_time_are_kept_and_texts_are_capped() -> None:
@@ -248,5 +278,7 @@ def test_only_the_top_statements_by_time_are_kept_and_texts_are_capped() -> None
     ]
     previous = {"reset": "", "complete": True, "counters": {}}
     got, _ = statements.between(previous, {"reset": "", "complete": True, "rows": rows})
-    assert [d["id"] for d in got] == [str(i) for i in range(30, 10, -1)]
-    assert {len(d["text"]) for d in got} == {statements.TEXT_CHARS}
+    assert [d["id"] for d in got] == [*(str(i) for i in range(30, 10, -1)), statements.ALL]
+    assert {len(d["text"]) for d in got[:-1]} == {statements.TEXT_CHARS}
+    # the sum covers every statement that moved, not only the top 20
+    assert (got[-1]["calls"], got[-1]["total_ms"]) == (30, sum(range(1, 31)))
