@@ -14,7 +14,12 @@ from sqlalchemy import select
 from assets import queries as registry
 from monitors.configs import queries, schedule, services
 from monitors.configs.cli import _stdin_secrets, configs_cli
-from monitors.configs.models import DEFAULT_INTERVAL_S, DEFAULT_TIMEOUT_S, ConfigDevice
+from monitors.configs.models import (
+    DEFAULT_INTERVAL_S,
+    DEFAULT_TIMEOUT_S,
+    ConfigDevice,
+    ConfigVersion,
+)
 from opskit import clock, db
 from opskit.audit import acting_as
 from opskit.validation import ValidationFailed
@@ -103,11 +108,10 @@ def fetch_cmd(
         raise click.UsageError("give --asset TAG (repeatable) or --all")
     session = db.session()
     if all_devices:
-        wanted = list(
-            session.execute(
-                select(ConfigDevice.id, ConfigDevice.asset_id).where(ConfigDevice.enabled.is_(True))
-            ).tuples()
+        enabled = select(ConfigDevice.id, ConfigDevice.asset_id).where(
+            ConfigDevice.enabled.is_(True)
         )
+        wanted = [(row[0], row[1]) for row in session.execute(enabled)]
     else:
         wanted = []
         for tag in tags:
@@ -139,9 +143,10 @@ def _tag(asset_id: int) -> str:
 
 def _echo_result(r: schedule.Result, as_json: bool) -> None:
     number = None
-    if r.version_id is not None:
-        version = queries.version(r.version_id)
-        number = version.number if version is not None else None
+    if r.version_id is not None:  # the number only (the version's text is not decrypted)
+        number = db.session().scalar(
+            select(ConfigVersion.number).where(ConfigVersion.id == r.version_id)
+        )
     if as_json:
         data = {
             "asset": _tag(r.asset_id),

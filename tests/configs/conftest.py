@@ -13,6 +13,7 @@ user name and password itself, as a Cisco line does).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -200,6 +201,8 @@ def telnet_device() -> Iterator[Device]:
         yield Device("127.0.0.1", port, "backup", "telnet-Pw1", folder)
     finally:
         stop.set()
+        with contextlib.suppress(OSError):  # wakes the accept() a plain close leaves waiting
+            listener.shutdown(socket.SHUT_RDWR)
         listener.close()
         thread.join(timeout=5)
         for server in servers:

@@ -4,6 +4,7 @@ failures with their reasons, the schedule's claims on SQLite and PostgreSQL, the
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -134,6 +135,17 @@ def test_versions_are_stored_on_change_with_secrets_masked_and_kept_encrypted(
                 f"/configs/1/versions/{second.id}"
             )
 
+    every = app.test_cli_runner().invoke(args=["configs", "fetch", "--all", "--json"])
+    assert every.exit_code == 0, every.output
+    assert json.loads(every.output) == {
+        "asset": "CORE-SW1",
+        "ok": True,
+        "new_version": False,
+        "version": 2,
+        "reason": "",
+        "error": "",
+    }
+
 
 def test_failures_raise_one_alert_cleared_by_the_next_success(app: Flask, device: Device) -> None:
     device.scenario(samples.CISCO_IOS.text)
@@ -232,13 +244,17 @@ def test_a_hung_device_ends_at_its_timeout_and_stores_nothing_while_another_is_b
         encoding="gbk",
     )
     with app.app_context():
-        hung = add_device(device, tag="HUNG-1", timeout_s=5)
+        hung = add_device(device, tag="HUNG-1")
+        found = db.session().get(ConfigDevice, hung)
+        assert found is not None
+        found.timeout_s = 2  # below the form's 5 s: the test waits for it
+        db.session().commit()
         add_device(telnet_device, tag="HW-AGG-01", platform="huawei_vrp", transport="telnet")
         results = {
             r.device_id: r for r in schedule.fetch_claimed(schedule.claim(db.session(), NOW))
         }
         assert {r.ok for r in results.values()} == {True, False}
-        assert results[hung].reason == "timeout" and "within 5 s" in results[hung].error
+        assert results[hung].reason == "timeout" and "within 2 s" in results[hung].error
         assert db.session().scalar(select(func.count()).select_from(ConfigVersion)) == 1
         [version] = queries.versions(2)
         full = queries.version(version.id)
@@ -249,9 +265,9 @@ def test_a_hung_device_ends_at_its_timeout_and_stores_nothing_while_another_is_b
 
 
 def test_two_workers_fetch_a_due_device_once(db_app: Flask, device: Device) -> None:
-    device.scenario(samples.RUIJIE.text, hostname="RJ-ACC-02")
+    device.scenario(samples.CISCO_IOS.text)
     with db_app.app_context():
-        add_device(device, tag="RJ-ACC-02", platform="ruijie")
+        add_device(device)
     start = threading.Barrier(2)
     claimed: list[int] = []
 
