@@ -21,7 +21,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from monitors import counters, kinds, poller, probe, rollups, snmp, workers
+from monitors import counters, kinds, poller, probe, rollups, snmp, statements, workers
 from monitors.kinds.database import DatabaseKind, Refused, parse_url
 from opskit.validation import ValidationFailed
 
@@ -181,7 +181,10 @@ def sql_probe(
     """Two samples ``interval`` seconds apart, as one check after another would store them:
     ``{"engine", "version", "metrics": [{"metric", "instance", "value", "unit"}], "missing"}``
     (the rates and shares from the counters between the samples; ``Refused`` when the server
-    cannot be read)."""
+    cannot be read). Where the server keeps statement statistics (pg_stat_statements,
+    performance_schema) also ``"statements"``: the statements with the most time between the
+    samples, ``[{"database", "id", "text", "calls", "total_ms", "mean_ms", "rows"}]`` (up to
+    ``monitors.statements.TOP``, most time first); where it does not, ``missing`` says why."""
 
     def sampled() -> tuple[Any, datetime]:
         started = time.monotonic()
@@ -195,12 +198,29 @@ def sql_probe(
     second, at = sampled()
     readings, _ = counters.between(before, second.readings, at, second.uptime_s)
     keys = ("metric", "instance", "value", "unit")
-    return {
+    out = {
         "engine": second.engine,
         "version": second.version,
         "metrics": [{k: r[k] for k in keys} for r in readings],
         "missing": second.missing,
     }
+    if first.statements is not None and second.statements is not None:
+        state = statements.between(None, first.statements)[1]
+        moved, _ = statements.between(state, second.statements)
+        out["statements"] = [
+            {
+                "database": d["database"],
+                "id": d["id"],
+                "text": d["text"],
+                "calls": d["calls"],
+                "total_ms": d["total_ms"],
+                "mean_ms": round(d["total_ms"] / d["calls"], 3) if d["calls"] else None,
+                "rows": d["rows"],
+            }
+            for d in moved
+            if d["id"] != statements.ALL
+        ]
+    return out
 
 
 @sql_cli.command("probe")
@@ -253,6 +273,13 @@ def sql_probe_cmd(
         click.echo(f"  {row['metric']}{instance} = {row['value']} {row['unit']}".rstrip())
     for row in result["missing"]:
         click.echo(f"  missing {row['metric']}: {row['reason']}")
+    for row in result.get("statements", []):
+        where = f"[{row['database']}] " if row["database"] else ""
+        text = " ".join(row["text"].split())
+        click.echo(
+            f"  statement {row['total_ms']} ms, {row['calls']} calls: {where}"
+            f"{text[:100]}{'…' if len(text) > 100 else ''}"
+        )
 
 
 @click.command("poll")
