@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
 
 from inspections.vulns import parsers, services
 from opskit import db
@@ -41,17 +42,25 @@ def import_cmd(file: Path, scanner: str, dry_run: bool, partial: bool, as_json: 
     try:
         with acting_as(cli_actor()):
             summary = services.import_file(file, scanner, dry_run=dry_run, partial=partial)
+        if dry_run:
+            sess.rollback()
+        else:
+            sess.commit()
     except services.ImportRefused as exc:
         sess.rollback()
         click.echo(f"error: {file.name}: {exc}; nothing was imported.", err=True)
         sys.exit(1)
+    except IntegrityError:  # the same file or finding written by an import running alongside
+        sess.rollback()
+        click.echo(
+            f"error: {file.name}: another import wrote the same scan or findings at the same "
+            "time; nothing was imported (import it again to see what it adds).",
+            err=True,
+        )
+        sys.exit(1)
     except BaseException:
         sess.rollback()
         raise
-    if dry_run:
-        sess.rollback()
-    else:
-        sess.commit()
     if as_json:
         click.echo(json.dumps(summary.as_json(), ensure_ascii=False, indent=2))
         return

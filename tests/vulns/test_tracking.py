@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from inspections.vulns import services
+from inspections.vulns import queries, services
 from inspections.vulns.models import VulnFinding, VulnScan, VulnScanHost
 from opskit import clock, db
 from opskit.alerts.models import Alert
@@ -158,6 +158,12 @@ def test_import_and_track_across_scans(db_app: Flask, tmp_path: Path) -> None:
         db.session().commit()
         assert _finding("1002").state == "open" and _finding("1002").fixed_by_scan_id is None
         assert (_count(VulnScan), _count(VulnFinding), _count(Alert)) == (3, 6, 2)
+
+        # the reads: overdue on the site's date (16 April), an asset's findings, unregistered
+        assert [f.plugin_id for f in queries.overdue()] == ["1001", "1002"]  # due 9 Mar, 1 Apr
+        assert [f.plugin_id for f in queries.findings_of_asset(core.id)] == ["1001", "1006", "1002"]
+        assert [h.ip for h in queries.unregistered_hosts(first.scan_id or 0)] == ["10.0.0.9"]
+        assert queries.counts_by_severity_and_state()[("critical", "open")] == 2
 
 
 def test_a_bad_file_writes_nothing(db_app: Flask, tmp_path: Path) -> None:
