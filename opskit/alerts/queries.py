@@ -218,6 +218,10 @@ def alerts_overlapping(
     return list(db.session().scalars(stmt.order_by(Alert.first_seen, Alert.id)))
 
 
+def maintenance_window(window_id: int) -> MaintenanceWindow | None:
+    return db.session().get(MaintenanceWindow, window_id)
+
+
 def maintenance_windows_between(start: datetime, end: datetime) -> list[MaintenanceWindow]:
     """Maintenance windows overlapping [start, end), by start."""
     stmt = select(MaintenanceWindow).where(

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from monitors.configs.models import ConfigDevice, ConfigVersion
+from monitors.configs.models import ConfigDevice
 from opskit import db
 from tests import factories
+from tests.configs import stored
 
 # the versions carry fixed instants; nothing is compared with "now"
 pytestmark = pytest.mark.dateless
@@ -26,22 +27,6 @@ pytestmark = pytest.mark.dateless
 CORE_V1 = "hostname CORE-SW1\nenable secret 5 $1$abcd$SECRETHASH1\nntp server 10.1.1.1\n"
 CORE_V2 = CORE_V1.replace("10.1.1.1", "10.1.1.2")
 FW_V1 = 'config system admin\n    edit "admin"\n        set password ENC SH2FWSECRET\nend\n'
-
-
-def _version(asset_id: int, number: int, at: datetime, text: str) -> ConfigVersion:
-    masked = text.replace("SECRETHASH1", "<masked>").replace("SH2FWSECRET", "<masked>")
-    row = ConfigVersion(
-        asset_id=asset_id,
-        number=number,
-        fetched_at=at,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-        size=len(text.encode()),
-        lines=len(text.splitlines()),
-        masked_text=masked,
-        text=text,
-    )
-    db.session().add(row)
-    return row
 
 
 @pytest.fixture
@@ -56,9 +41,9 @@ def seeded(app: Flask) -> Flask:
             ]
         )
         # 2026-03-01 09:00 and 2026-03-05 10:30 in Shanghai
-        _version(core.id, 1, datetime(2026, 3, 1, 1, 0, tzinfo=UTC), CORE_V1)
-        _version(core.id, 2, datetime(2026, 3, 5, 2, 30, tzinfo=UTC), CORE_V2)
-        _version(fw.id, 1, datetime(2026, 3, 2, 3, 0, 5, tzinfo=UTC), FW_V1)
+        stored.version(core.id, 1, datetime(2026, 3, 1, 1, 0, tzinfo=UTC), CORE_V1)
+        stored.version(core.id, 2, datetime(2026, 3, 5, 2, 30, tzinfo=UTC), CORE_V2)
+        stored.version(fw.id, 1, datetime(2026, 3, 2, 3, 0, 5, tzinfo=UTC), FW_V1)
         db.session().commit()
     return app
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from flask import Flask
 
 from monitors.configs.cli import configs_cli
-from monitors.configs.history import cli
+from monitors.configs.history import cli, views
 
 
 def init_app(app: Flask) -> None:
     configs_cli.add_command(cli.export_cmd)
     configs_cli.add_command(cli.verify_cmd)
+    views.init_app(app)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from monitors.configs.upgrades import views
+
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet: the pages come with ``views``."""
+    views.init_app(app)
