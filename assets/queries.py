@@ -8,7 +8,7 @@ end while they move into shape.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -575,8 +575,16 @@ def asset_labels(ids: list[int]) -> list[Any]:
     return list(db.session().connection().execute(query))
 
 
-def assets_for_report(kinds: list[str] | None = None) -> list[Asset]:
-    """Assets not retired (optionally of some kinds) by tag, with room and rack loaded."""
+#: ids per ``IN (...)`` list: within every database's limit on bound parameters
+IDS_PER_QUERY = 5000
+
+
+def assets_for_report(
+    kinds: list[str] | None = None, ids: Iterable[int] | None = None
+) -> list[Asset]:
+    """Assets not retired (optionally of some kinds, or only those of ``ids``) by tag, with
+    room and rack loaded. A report that needs a few assets names them: loading every asset of
+    the registry as objects costs ~50 ms per thousand."""
     query = (
         select(Asset)
         .options(joinedload(Asset.room), joinedload(Asset.rack))
@@ -585,7 +593,24 @@ def assets_for_report(kinds: list[str] | None = None) -> list[Asset]:
     )
     if kinds:
         query = query.where(Asset.kind.in_(kinds))
-    return list(db.session().scalars(query))
+    sess = db.session()
+    if ids is None:
+        return list(sess.scalars(query))
+    wanted = sorted(set(ids))
+    found = [
+        asset
+        for i in range(0, len(wanted), IDS_PER_QUERY)
+        for asset in sess.scalars(query.where(Asset.id.in_(wanted[i : i + IDS_PER_QUERY])))
+    ]
+    return sorted(found, key=lambda a: a.asset_tag) if len(wanted) > IDS_PER_QUERY else found
+
+
+def asset_rooms_for_report() -> list[tuple[int, int]]:
+    """(asset id, room id) of every asset not retired that is in a room: plain rows."""
+    query = select(Asset.id, Asset.room_id).where(
+        Asset.status != "retired", Asset.room_id.is_not(None)
+    )
+    return [(asset_id, room_id) for asset_id, room_id in db.session().connection().execute(query)]
 
 
 def assets_by_identity(

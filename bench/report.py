@@ -391,6 +391,15 @@ def main() -> None:
     )
     parser.add_argument("args", nargs="*")
     ns = parser.parse_args()
+    if ns.step == "upgrade":
+        from opskit import migrate
+        from opskit.db import make_engine
+
+        engine = make_engine(f"sqlite:///{Path(ns.args[0]) / 'bench.db'}")
+        migrate.upgrade(engine)
+        engine.dispose()
+        print("{}")
+        return
     if ns.step == "seed":
         print(json.dumps(seed(Path(ns.args[0]), int(ns.args[1]))))
         return
@@ -407,6 +416,7 @@ def main() -> None:
             done = folder / "seed.json"
             if done.exists():
                 info = json.loads(done.read_text())
+                child("upgrade", str(folder))  # migrations added since it was seeded
             else:
                 folder.mkdir(parents=True, exist_ok=True)
                 info = child("seed", str(folder), str(scale))

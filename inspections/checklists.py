@@ -98,6 +98,7 @@ from inspections.definitions import (
     resolve_limits,
 )
 from inspections.items import KINDS, ItemKind, kind_of
+from opskit.rulefiles import load_yaml
 
 __all__ = [  # the schema's names, for the callers of this module
     "KEY_RE",
@@ -222,7 +223,7 @@ def load_checklist(text: str, source: str) -> Checklist:
     """Parse one checklist file; ``source`` is its path (the stem is the key)."""
     key = Path(source).stem
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ChecklistError(f"{source}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

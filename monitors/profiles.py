@@ -80,6 +80,7 @@ import yaml
 
 from assets.queries import asset_kinds
 from monitors.metrics import METRICS
+from opskit.rulefiles import load_yaml
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 SECTIONS = ("interfaces", "storage", "lldp", "arp")
@@ -516,7 +517,7 @@ def parse_profile(file: str, data: Any) -> Profile:
 
 def load_file(path: Path) -> Profile:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ProfileError(path.name, "(yaml)", f"not valid YAML: {exc}") from None
     return parse_profile(path.name, data)

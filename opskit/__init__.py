@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.orm import configure_mappers
 
 import templates  # the top-level templates/ folder, installed as a package
 from opskit import audit, auth, bounds, db, i18n, people
@@ -79,4 +80,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions["opskit.app_factory"] = create_app  # poller processes build their apps by it
     for name in DOMAINS:
         importlib.import_module(name).init_app(app)  # the domains: named, imported here
+    # every model is imported now: relate the mappers once here (~0.2 s), not inside the first
+    # request or report that queries (and a wrong relationship fails at start, not on a page)
+    configure_mappers()
     return app

@@ -17,6 +17,15 @@ import yaml
 
 T = TypeVar("T")
 
+#: libyaml's safe loader when PyYAML was built with it: the same data as ``yaml.safe_load``,
+#: about ten times faster (a report pack reads a dozen rule and checklist files)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)`` through libyaml when available (raises ``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+
 
 def entries(text: str, key: str, what: str, fail: Callable[[str], Exception]) -> list[Any]:
     """The list under the one top-level ``key`` of a YAML text (empty for an empty text).
@@ -24,7 +33,7 @@ def entries(text: str, key: str, what: str, fail: Callable[[str], Exception]) ->
     ``fail(message)`` makes the caller's error; the message does not name the file (the
     caller's error does, in its own form)."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise fail(f"not YAML: {exc}") from None
     if data is None:

@@ -29,6 +29,7 @@ from opskit import db
 from opskit.alerts import services
 from opskit.alerts.models import Alert, RuleState
 from opskit.alerts.rule_kinds import KINDS, Judges, Rule, RuleError, Seen, of
+from opskit.rulefiles import load_yaml
 from opskit.sla import parse_duration
 
 LEVELS = ("ok", "warning", "critical")
@@ -51,7 +52,7 @@ def _urgency(value: Any, where: str) -> Any:
 
 def load_rules(text: str, source: str = "rules.yaml") -> list[Rule]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise RuleError(f"{source}: not valid YAML: {exc}") from None
     raw_rules = data.get("rules") if isinstance(data, dict) else None

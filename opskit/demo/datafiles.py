@@ -12,17 +12,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from opskit.rulefiles import load_yaml
 
 
 @cache
 def load(name: str) -> dict[str, Any]:
     """The data file ``data/<name>.yaml``."""
     text = (resources.files("opskit.demo") / "data" / f"{name}.yaml").read_text(encoding="utf-8")
-    # libyaml's safe loader when PyYAML has it: the same data, ten times faster (the page walk
-    # and the browser tests seed the demo on every run)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data: dict[str, Any] = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    # libyaml's safe loader (the page walk and the browser tests seed the demo on every run)
+    data: dict[str, Any] = load_yaml(text)
     return data
 
 

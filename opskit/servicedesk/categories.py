@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import yaml
 from flask_babel import get_locale
+
+from opskit.rulefiles import load_yaml
 
 FILE = "categories.yaml"
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -34,7 +35,7 @@ class Category:
 
 def parse(text: str, source: str = FILE) -> dict[str, Category]:
     """The categories of a file's text, in its order; errors name ``source`` and the key."""
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if not isinstance(data, dict) or not data:
         raise CategoryError(f"{source}: expected a mapping of category key to its words")
     found: dict[str, Category] = {}

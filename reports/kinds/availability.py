@@ -99,9 +99,12 @@ def gather(ctx: Context) -> Availability:
     start = ctx.period.start
     until = max(start, min(ctx.period.end, ctx.as_of))
     found = Availability(start, until)
-    assets = {a.id: a for a in registry.assets_for_report()}
+    every = monitors.monitors()
+    windows = desk.maintenance_windows_between(start, until)
+    wanted = {m.asset_id for m in every} | {w.asset_id for w in windows if w.asset_id is not None}
+    assets = {a.id: a for a in registry.assets_for_report(ids=wanted)}
     chosen = []
-    for monitor in monitors.monitors():
+    for monitor in every:
         asset = assets.get(monitor.asset_id)
         if not monitor.enabled or asset is None:
             continue
@@ -115,7 +118,6 @@ def gather(ctx: Context) -> Availability:
         LINE: _("Communication line"),
         APPLICATION: _("Application check"),
     }
-    windows = desk.maintenance_windows_between(start, until)
     rooms = {r.id: r.name for r in registry.all_rooms()}
     for w in windows:
         target = assets.get(w.asset_id) if w.asset_id is not None else None

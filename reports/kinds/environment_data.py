@@ -93,12 +93,15 @@ def merge_episodes(alerts: Iterable[Any], until: datetime) -> list[Episode]:
     return sorted(out, key=lambda e: (e.start, e.asset_id))
 
 
-def _room_rows(assets: list[Any], start: datetime, until: datetime) -> list[dict[str, Any]]:
+def _room_rows(
+    placed: list[tuple[int, int]], start: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Per room, temperature and humidity over the readings of every asset in it (``placed``:
+    asset id, room id)."""
     rooms = registry.all_rooms()
     by_room: dict[int, list[int]] = {}
-    for asset in assets:
-        if asset.room_id is not None:
-            by_room.setdefault(asset.room_id, []).append(asset.id)
+    for asset_id, room_id in placed:
+        by_room.setdefault(room_id, []).append(asset_id)
     room_ids = [r.id for r in rooms]
     limits = {
         TEMPERATURE: patrol.room_reading_limits(CHECKLIST, TEMPERATURE, room_ids) or {},
@@ -229,8 +232,8 @@ def gather(ctx: Context) -> Environment:
     start = ctx.period.start
     until = max(start, min(ctx.period.end, ctx.as_of))
     found = Environment(start, until)
-    assets = registry.assets_for_report()
-    found.rooms = _room_rows(assets, start, until)
+    found.rooms = _room_rows(registry.asset_rooms_for_report(), start, until)
+    assets = registry.assets_for_report(["ups", "pdu"])
     alerts = desk.alerts_overlapping(start, until, [ON_BATTERY_RULE], ON_BATTERY_CONDITION)
     episodes = merge_episodes(alerts, until)
     found.ups = _ups_rows([a for a in assets if a.kind == "ups"], start, until, episodes)
