@@ -2,8 +2,7 @@
 bounded: each import runs in a small wrapper process whose only child it is, and the wrapper
 reports the child's peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``, the kernel's count, not
 a timer). A baseline import of a good file gives the process's usual size; a hostile file may
-add little to it, far less than its own size. (An external entity to a local file is refused in
-tests/vulns/test_parsers.py, in process.)"""
+add little to it, far less than its own size."""
 
 from __future__ import annotations
 
@@ -76,6 +75,19 @@ def test_hostile_files_are_refused_with_memory_bounded(run_import, tmp_path: Pat
     assert "declares the XML entity 'lol0': entity declarations are refused" in output
     assert "nothing was imported" in output
     assert peak < baseline + 20 * MB
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-4711", encoding="utf-8")
+    xxe = tmp_path / "xxe.nessus"  # an external entity naming a local file
+    xxe.write_text(
+        '<?xml version="1.0"?>'
+        f'<!DOCTYPE NessusClientData_v2 [<!ENTITY s SYSTEM "file://{secret}">]>'
+        "<NessusClientData_v2><Report><ReportHost name='&s;'/></Report></NessusClientData_v2>",
+        encoding="utf-8",
+    )
+    code, peak, output = run_import(xxe)
+    assert code == 1 and "declares the XML entity 's'" in output
+    assert "TOP-SECRET-4711" not in output and peak < baseline + 20 * MB
 
     # 200 MB, generated on the fly: one record whose text never ends
     big = tmp_path / "big.xml"
