@@ -318,7 +318,8 @@ def _back(asset_id: int) -> str:
 @bp.route("/assets/<int:asset_id>/add", methods=["GET", "POST"])
 @require_roles(*PROBE_ROLES)
 def asset_add(asset_id: int) -> Any:
-    """Add a host, ping, TCP or HTTP monitor to an asset from its settings form."""
+    """Add a host, ping, TCP, HTTP or database monitor to an asset from its settings form (a
+    database's password too)."""
     asset = _asset_or_404(asset_id)
     offered = kinds.add_form_kinds()
     kind = request.values.get("kind", offered[0])
@@ -330,11 +331,15 @@ def asset_add(asset_id: int) -> Any:
         values = {**impl.defaults(asset), "interval_s": "60", "name": ""}
     else:
         values = forms.form_values(kind, request.form)
+        # credentials typed now (a database's password): stored encrypted, never shown back,
+        # not kept on a rejected form (typed again)
+        typed = {f.name: request.form.get(f.name, "") for f in impl.secrets}
         try:
             monitor, created = services.add_monitor(
                 asset.id,
                 kind,
                 impl.settings_from(values),
+                secret={k: v for k, v in typed.items() if v} or None,
                 interval_s=values["interval_s"] or 60,
                 name=values["name"],
             )
@@ -361,7 +366,7 @@ def asset_add(asset_id: int) -> Any:
             kind=impl,
             kinds=[kinds.of(k) for k in offered],
             fields=impl.fields,
-            secrets=(),
+            secrets=impl.secrets,
             values=values,
             errors=errors,
             enabled=True,
