@@ -1,17 +1,19 @@
-"""``opskit vulns import``: a scanner file into findings (all or nothing), and
-``opskit vulns reopen-expired``: accepted risks past their end opened again."""
+"""``opskit vulns import``: a scanner file into findings (all or nothing); ``set-state``: a
+finding's state by hand (until the pages exist); ``reopen-expired``: accepted risks past their end
+opened again."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 
-from inspections.vulns import parsers, services
+from inspections.vulns import parsers, queries, services
 from opskit import db
 from opskit.audit import acting_as, cli_actor
 
@@ -90,3 +92,38 @@ def reopen_expired_cmd() -> None:
         count = services.reopen_expired()
     db.session().commit()
     click.echo(f"{count} accepted risk(s) reopened.")
+
+
+@vulns_cli.command("set-state")
+@click.argument("finding_id", type=int)
+@click.argument("state", type=click.Choice(["open", "in_progress", "accepted", "false_positive"]))
+@click.option("--reason", default="", help="Why (required for accepted and false_positive).")
+@click.option("--approver", default="", help="Who accepted the risk (accepted).")
+@click.option(
+    "--until",
+    "accepted_until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last day of the accepted risk (accepted); it reopens the day after.",
+)
+def set_state_cmd(
+    finding_id: int, state: str, reason: str, approver: str, accepted_until: datetime | None
+) -> None:
+    """Move finding FINDING_ID to STATE: in_progress (修复中), accepted (接受风险), false_positive
+    (误报) or open (待处理); fixed (已修复) is set by a later scan only."""
+    finding = queries.get_finding(finding_id)
+    if finding is None:
+        raise click.UsageError(f"no finding {finding_id}")
+    try:
+        with acting_as(cli_actor()):
+            services.set_state(
+                finding,
+                state,
+                reason=reason,
+                approver=approver,
+                accepted_until=accepted_until.date() if accepted_until else None,
+            )
+    except ValueError as exc:
+        db.session().rollback()
+        raise click.UsageError(str(exc)) from None
+    db.session().commit()
+    click.echo(f"finding {finding_id}: {state}")

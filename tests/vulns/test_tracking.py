@@ -208,5 +208,23 @@ def test_the_cli_prints_the_summary_and_refuses_clearly(db_app: Flask, tmp_path:
         assert refused.exit_code == 1
         assert "unknown column '责任人' (column D)" in refused.output
         assert "nothing was imported" in refused.output
+        finding_id = 1
+        past = runner.invoke(
+            args=["vulns", "set-state", str(finding_id), "accepted", "--reason", "r",
+                  "--approver", "张经理", "--until", "2026-03-01"],
+        )  # fmt: skip
+        assert past.exit_code == 2 and "accepted_until: 2026-03-01 is already past" in past.output
+        ok = runner.invoke(
+            args=["vulns", "set-state", str(finding_id), "accepted", "--reason", "r",
+                  "--approver", "张经理", "--until", "2026-06-30"],
+        )  # fmt: skip
+        assert ok.exit_code == 0, ok.output
     with db_app.app_context():
         assert _count(VulnScan) == 1
+        accepted = queries.get_finding(finding_id)
+        assert accepted is not None
+        assert (accepted.state, accepted.approver, accepted.accepted_until) == (
+            "accepted",
+            "张经理",
+            date(2026, 6, 30),
+        )
