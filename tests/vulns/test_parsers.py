@@ -59,7 +59,7 @@ def test_nessus_sample_report() -> None:
 def test_nessus_info_items_are_not_findings_but_their_host_was_scanned(tmp_path: Path) -> None:
     start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     hosts = [
-        ScanHost("10.0.0.1", mac="AA:BB:CC:00:00:01", items=[Item("1", severity=0)]),
+        ScanHost("10.0.0.1", mac="AA-BB-CC-00-00-01", items=[Item("1", severity=0)]),
         ScanHost("10.0.0.2", items=[Item("2", severity=3, cves=("CVE-2024-1",))]),
     ]
     scan = parsers.parse(nessus(tmp_path / "s.nessus", start, hosts))
@@ -159,6 +159,8 @@ def test_csv_problems_name_the_column_and_line(tmp_path: Path) -> None:
     assert _refused(path).startswith("line 3, column '风险等级': '很高' is not a known level")
     path.write_text("IP地址,漏洞名称,风险等级,端口\n10.0.0.1,x,高,http\n", encoding="utf-8")
     assert _refused(path) == "line 2, column '端口': 'http' is not a port number"
+    path.write_text("IP地址,漏洞名称,风险等级\n10.0.0.256,x,高\n", encoding="utf-8")
+    assert _refused(path) == "line 2, column 'IP地址': '10.0.0.256' is not an IP address"
 
 
 def test_hostile_xml_is_refused_in_process(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ A scanner file comes from outside (a customer's scanner, a USB stick), so:
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,7 +83,15 @@ class Scan:
     #: things the user should know that did not stop the import (a version not seen before)
     warnings: list[str] = field(default_factory=list)
 
-    def add_host(self, host: Host) -> Host:
+    def add_host(self, host: Host, where: str = "") -> Host:
+        """The host, its address and MAC in the registry's spelling (``2001:DB8::1`` →
+        ``2001:db8::1``, ``AA-BB-…`` → ``aa:bb:…``); one per address. A value that is no IP
+        address is an error naming ``where``."""
+        try:
+            host.ip = str(ipaddress.ip_address(host.ip.strip()))
+        except ValueError:
+            raise ParseError(f"{where or 'a host'}: {host.ip!r} is not an IP address") from None
+        host.mac = host.mac.strip().lower().replace("-", ":")
         known = self.hosts.get(host.ip)
         if known is None:
             if len(self.hosts) >= MAX_HOSTS:

@@ -52,7 +52,7 @@ def parse(path: Path) -> Scan:
             address = element.get("name", "")
             if not address:
                 raise ParseError(f"<ReportHost> number {hosts} has no name and no host-ip")
-            scan.add_host(Host(ip=address))
+            scan.add_host(Host(ip=address), f"<ReportHost> number {hosts}")
     if not hosts:
         raise ParseError("no <ReportHost> in the file: an empty scan or not a .nessus file")
     return scan
@@ -76,7 +76,8 @@ def _host(scan: Scan, element: Element, ordinal: int) -> Host:
         raise ParseError(f"<ReportHost> number {ordinal}: its <HostProperties> has no host-ip")
     mac = tags.get("mac-address", "").split()[0].lower() if tags.get("mac-address") else ""
     host = scan.add_host(
-        Host(ip=ip, hostname=tags.get("host-fqdn") or tags.get("netbios-name", ""), mac=mac)
+        Host(ip=ip, hostname=tags.get("host-fqdn") or tags.get("netbios-name", ""), mac=mac),
+        f"<ReportHost> number {ordinal} host-ip",
     )
     start, end = _nessus_time(tags, "HOST_START"), _nessus_time(tags, "HOST_END")
     if start and (scan.started_at is None or start < scan.started_at):

@@ -54,7 +54,9 @@ def _host(scan: Scan, element: Element, ordinal: int) -> None:
     if not ip:
         raise ParseError(f"<host> number {ordinal} has no IPv4/IPv6 <address>")
     names = [h.get("name", "") for h in element.iter("hostname")]
-    host = scan.add_host(Host(ip=ip, hostname=next((n for n in names if n), ""), mac=mac))
+    host = scan.add_host(
+        Host(ip=ip, hostname=next((n for n in names if n), ""), mac=mac), f"<host> number {ordinal}"
+    )
     for port in element.iter("port"):
         state = port.find("state")
         if state is None or state.get("state") != "open":

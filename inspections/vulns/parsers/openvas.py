@@ -78,7 +78,7 @@ def _report_host(scan: Scan, element: Element) -> None:
             host.hostname = value
         elif key == "MAC" and not host.mac:
             host.mac = value.lower()
-    scan.add_host(host)
+    scan.add_host(host, "a report-level <host> <ip>")
     start = iso(_text(element, "start"))
     if start and (scan.started_at is None or start < scan.started_at):
         scan.started_at = start
@@ -91,7 +91,7 @@ def _result(scan: Scan, element: Element, ordinal: int) -> None:
     if not ip:
         raise ParseError(f"{where} has no <host> address")
     hostname = _text(host_element, "hostname") if host_element is not None else ""
-    scan.add_host(Host(ip=ip, hostname=hostname))
+    ip = scan.add_host(Host(ip=ip, hostname=hostname), f"{where} <host>").ip
     nvt = element.find("nvt")
     oid = nvt.get("oid", "") if nvt is not None else ""
     if nvt is None or not oid:

@@ -189,7 +189,7 @@ def _row(
                 "(e.g. 2026-11-20 09:30:00)"
             )
         times.append(when)
-    scan.add_host(Host(ip=ip, hostname=cell("hostname"), mac=cell("mac").lower()))
+    ip = scan.add_host(Host(ip=ip, hostname=cell("hostname"), mac=cell("mac")), where("ip")).ip
     if severity == "info":
         return
     scan.add_finding(
