@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import defer, load_only
 
 from monitors.configs.models import ConfigDevice, ConfigVersion
 from opskit import db
@@ -40,8 +40,15 @@ def version_url(asset_id: int, version_id: int) -> str:
     return f"/configs/{asset_id}/versions/{version_id}"
 
 
+#: load a device without its passwords: they are decrypted only when read (``services.target_of``),
+#: so a key that cannot decrypt them fails that fetch, not the page or the worker's turn
+WITHOUT_SECRETS = (defer(ConfigDevice.password), defer(ConfigDevice.enable_password))
+
+
 def device_of_asset(asset_id: int) -> ConfigDevice | None:
-    return db.session().scalar(select(ConfigDevice).where(ConfigDevice.asset_id == asset_id))
+    return db.session().scalar(
+        select(ConfigDevice).options(*WITHOUT_SECRETS).where(ConfigDevice.asset_id == asset_id)
+    )
 
 
 def latest_version(asset_id: int) -> ConfigVersion | None:

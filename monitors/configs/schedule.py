@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=services.MAX_TIMEOUT_S + 300)
 IDLE_S = 30.0  # between two turns of a worker's backup thread
 CLAIM_LIMIT = 200
+RETRY_AFTER = timedelta(minutes=10)  # after a fetch whose outcome could not be stored
 
 #: the network part of one fetch (``device.fetch``; a test may hand another)
 Fetcher = Callable[[Target], Any]
@@ -102,11 +103,18 @@ def claim_device(session: Session, device_id: int, now: datetime) -> bool:
     return db.rowcount(result) == 1
 
 
-def _release(session: Session, device_id: int) -> None:
+def _release(session: Session, device_id: int, error: str) -> None:
+    """A fetch whose outcome could not be stored: the lease ends, the error is shown, and the
+    device waits ``RETRY_AFTER`` (not one turn: a lasting fault would reconnect every 30 s)."""
     session.execute(
         update(ConfigDevice)
         .where(ConfigDevice.id == device_id)
-        .values(lease_until=None)
+        .values(
+            lease_until=None,
+            next_due_at=clock.now() + RETRY_AFTER,
+            last_reason="store",
+            last_error=error[: services.ERROR_CHARS],
+        )
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -152,7 +160,7 @@ def fetch_claimed(
     results: list[Result] = []
     work: list[tuple[int, Target]] = []
     for device_id in ids:
-        found = session.get(ConfigDevice, device_id)
+        found = session.get(ConfigDevice, device_id, options=queries.WITHOUT_SECRETS)
         if found is None:
             continue
         try:
@@ -181,9 +189,9 @@ def _store(
     except Exception as exc:
         session.rollback()
         log.exception("storing the backup of device %s failed", device_id)
-        _release(session, device_id)
-        asset_id = session.scalar(select(ConfigDevice.asset_id).where(ConfigDevice.id == device_id))
         error = f"{type(exc).__name__}: {exc}"
+        _release(session, device_id, error)
+        asset_id = session.scalar(select(ConfigDevice.asset_id).where(ConfigDevice.id == device_id))
         results.append(Result(device_id, asset_id or 0, False, False, None, "store", error))
         return
     results.append(

@@ -253,7 +253,9 @@ def record(device_id: int, outcome: Outcome) -> ConfigFetch:
 
     def work() -> ConfigFetch:
         sess = db.session()
-        device = sess.get(ConfigDevice, device_id, populate_existing=True)
+        device = sess.get(
+            ConfigDevice, device_id, populate_existing=True, options=queries.WITHOUT_SECRETS
+        )
         if device is None:
             raise LookupError(f"no backup settings #{device_id}")
         row = ConfigFetch(

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import func, select, text
@@ -374,3 +376,17 @@ def test_the_poller_runs_the_due_backups_beside_its_cycles(app: Flask, device: D
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
+
+
+def test_a_password_the_key_cannot_decrypt_fails_that_device_only(app: Flask) -> None:
+    """The encryption key was replaced (not restored from the backup): the device's attempt says
+    so, the turn goes on, and the device's settings still load (its pages show them)."""
+    nowhere = Device("127.0.0.1", 1, "backup", "pw-1", Path("/nonexistent"))
+    with app.app_context():
+        device_id = add_device(nowhere, tag="OLD-KEY")
+        app.extensions["opskit.fernet"] = Fernet(Fernet.generate_key())
+        assert turn(NOW) == {"claimed": 1, "fetched": 1, "changed": 0, "failed": 1}
+        found = queries.device_of_asset(1)
+        assert found is not None and found.id == device_id and found.last_reason == "secret"
+        assert "cannot decrypt a stored secret" in found.last_error
+        assert found.next_due_at == NOW + DAY
