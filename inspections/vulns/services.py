@@ -13,9 +13,11 @@ writes nothing either (it only counts). The tracking rules, per import:
   已修复, ``fixed_by_scan`` this scan (not with ``partial``: a scan of a few plugins proves no
   fix);
 - an accepted risk past its ``accepted_until`` (the site's date, ``opskit.clock``) is opened
-  again (``reopen_expired``, also run by every import);
+  again (``reopen_expired``, also run by every import), alerting again where a new one would;
 - a new finding's due date comes from its severity and the asset's importance, and a new
-  critical/high one on a core asset raises an alert (``tracking.yaml``).
+  critical/high one on a core asset raises an alert (``tracking.yaml``), as does such a fixed
+  one found again; its alert is resolved when a scan proves it fixed, or when the risk is
+  accepted or the finding called a false positive.
 """
 
 from __future__ import annotations
@@ -140,12 +142,22 @@ def reopen_expired(today: date | None = None) -> int:
             VulnFinding.accepted_until < today,
         )
     )
-    count = 0
-    for finding in expired:
+    reopened = list(expired)
+    for finding in reopened:
         finding.state = "open"
         finding.state_reason = f"acceptance ended {finding.accepted_until}: {finding.state_reason}"
-        count += 1
-    return count
+    rules = tracking.rules()
+    owners = [f.asset_id for f in reopened if f.asset_id is not None]
+    importance = {a.id: a.importance for a in registry.assets_by_ids(sorted(set(owners)))}
+    raised = []
+    for finding in reopened:  # alerting again, as a new finding would
+        urgency = rules.alert_urgency(finding.severity, importance.get(finding.asset_id or 0))
+        if urgency is not None:
+            raised.append((finding, _raise(finding, urgency, clock.now())))
+    db.session().flush()
+    for finding, alert in raised:
+        finding.alert_id = alert.id
+    return len(reopened)
 
 
 def import_file(
@@ -261,6 +273,7 @@ def _track(
         in_file.setdefault(_key(finding), finding)  # a plugin reported twice: one finding
     new_rows: list[tuple[VulnFinding, str | None]] = []
     moved: list[VulnFinding] = []
+    again: list[tuple[VulnFinding, str]] = []  # fixed, found again, alerting again
     for key, finding in in_file.items():
         match = matches[finding.ip]
         old = known.get(key)
@@ -279,6 +292,10 @@ def _track(
                 old.cvss_vector, old.solution = finding.cvss_vector[:200], finding.solution
                 if old.state == "fixed":
                     old.state, old.fixed_at, old.fixed_by_scan_id = "open", None, None
+                    urgency = rules.alert_urgency(old.severity, match.importance)
+                    if urgency is not None:
+                        summary.alerts_raised += 1
+                        again.append((old, urgency))
             if match.asset_id is not None:
                 old.asset_id = match.asset_id
             continue
@@ -328,8 +345,10 @@ def _track(
         row.last_scan_id = record.id
     for row in fixed:
         row.state, row.fixed_at, row.fixed_by_scan_id = "fixed", started, record.id
+        if row.alert_id is not None:
+            alerts.clear_alert(_alert_key(row), at=started, note=f"fixed: scan {record.id}")
     sess.flush()
-    raised: list[tuple[VulnFinding, Any]] = []
+    raised: list[tuple[VulnFinding, Any]] = [(row, _raise(row, u, started)) for row, u in again]
     for row, urgency in new_rows:
         row.first_scan_id = row.last_scan_id = record.id
         if urgency is not None:
@@ -340,11 +359,15 @@ def _track(
     sess.flush()
 
 
+def _alert_key(row: VulnFinding) -> str:
+    return f"vulns:{row.id}"
+
+
 def _raise(row: VulnFinding, urgency: str, at: datetime) -> Any:
     where = f"{row.host_ip}:{row.port}/{row.protocol}" if row.port else row.host_ip
     cves = f" ({', '.join(row.cves[:3])})" if row.cves else ""
     alert = alerts.raise_alert(
-        f"vulns:{row.id}",
+        _alert_key(row),
         source="vulns",
         rule=f"vulns.{row.severity}",
         urgency=urgency,
@@ -388,5 +411,7 @@ def set_state(
     finding.state_reason = reason
     finding.approver = approver if state == "accepted" else ""
     finding.accepted_until = accepted_until if state == "accepted" else None
+    if state in ("accepted", "false_positive") and finding.alert_id is not None:
+        alerts.clear_alert(_alert_key(finding), note=f"{state}: {reason}")
     db.session().flush()
     return finding

@@ -142,6 +142,9 @@ def test_import_and_track_across_scans(db_app: Flask, tmp_path: Path) -> None:
         db.session().commit()
         reopened = _finding("1001")
         assert reopened.state == "open" and "acceptance ended 2026-04-15" in reopened.state_reason
+        # accepting resolved its alert; reopening raises a new one (critical on core)
+        statuses = {a.id: a.status for a in db.session().scalars(select(Alert))}
+        assert statuses == {critical.alert_id: "resolved", reopened.alert_id: "firing"}
 
         # a dry run counts and writes nothing; a fixed finding found again is reopened
         third = nessus(
@@ -153,17 +156,35 @@ def test_import_and_track_across_scans(db_app: Flask, tmp_path: Path) -> None:
         db.session().rollback()
         assert (dry.findings_new, dry.findings_seen_again, dry.findings_reopened) == (1, 2, 1)
         assert dry.alerts_raised == 1 and dry.scan_id is None
-        assert (_count(VulnScan), _count(VulnFinding), _count(Alert)) == (2, 5, 1)
+        assert (_count(VulnScan), _count(VulnFinding), _count(Alert)) == (2, 5, 2)
         services.import_file(third)
         db.session().commit()
         assert _finding("1002").state == "open" and _finding("1002").fixed_by_scan_id is None
-        assert (_count(VulnScan), _count(VulnFinding), _count(Alert)) == (3, 6, 2)
+        assert (_count(VulnScan), _count(VulnFinding), _count(Alert)) == (3, 6, 3)
+
+        # the next scan proves 1006 fixed: its alert is resolved; 1001's stays firing
+        alert_1006 = _finding("1006").alert_id
+        services.import_file(
+            nessus(
+                tmp_path / "june.nessus",
+                T1 + timedelta(days=40),
+                [ScanHost("10.0.0.1", items=[Item("1001", 443, 4), Item("1002", 22, 2)])],
+            )
+        )
+        db.session().commit()
+        assert _finding("1006").state == "fixed"
+        statuses = {a.id: a.status for a in db.session().scalars(select(Alert))}
+        assert statuses == {
+            critical.alert_id: "resolved",
+            reopened.alert_id: "firing",
+            alert_1006: "resolved",
+        }
 
         # the reads: overdue on the site's date (16 April), an asset's findings, unregistered
         assert [f.plugin_id for f in queries.overdue()] == ["1001", "1002"]  # due 9 Mar, 1 Apr
         assert [f.plugin_id for f in queries.findings_of_asset(core.id)] == ["1001", "1006", "1002"]
         assert [h.ip for h in queries.unregistered_hosts(first.scan_id or 0)] == ["10.0.0.9"]
-        assert queries.counts_by_severity_and_state()[("critical", "open")] == 2
+        assert queries.counts_by_severity_and_state()[("critical", "fixed")] == 1
 
 
 def test_a_bad_file_writes_nothing(db_app: Flask, tmp_path: Path) -> None:
