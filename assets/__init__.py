@@ -13,5 +13,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(labels.bp)
     app.cli.add_command(cli.assets_cli)
+    app.cli.add_command(cli.plan_cmd)
     # the tabs the packages above add (assets.extensions), read by templates/assets/_nav.html
     app.jinja_env.globals["registry_tabs"] = extensions.registry_tabs

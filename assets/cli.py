@@ -1,5 +1,6 @@
 """`opskit assets ...`: Excel template, import and export (and the commands the packages above
-add through ``assets.extensions``: ``remind``, the desk's warranty alerts).
+add through ``assets.extensions``: ``remind``, the desk's warranty alerts); `opskit plan`: where
+planned devices fit (``assets.plan``).
 
 Exit status: 0 done (the summary is printed), 1 the workbook has problems (each is printed,
 nothing was written), 2 usage errors (click's own).
@@ -7,13 +8,20 @@ nothing was written), 2 usage errors (click's own).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
-from flask.cli import AppGroup
+import yaml
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from assets import excel, extensions
+from assets import capacity, excel, extensions, plan
 from opskit.audit import acting_as, cli_actor
 from opskit.outputs import OutputFile, parents_option
 
@@ -77,3 +85,84 @@ def export_cmd(file: Path, parents: bool) -> None:
     counts = excel.write_export(file)
     parts = ", ".join(f"{sheet} {n}" for sheet, n in counts.items())
     click.echo(f"exported to {file}: {parts}")
+
+
+# --- opskit plan -----------------------------------------------------------------------------
+
+LOAD_SOURCES = {
+    capacity.MEASURED: _l("measured (95th percentile of the PDUs)"),
+    capacity.NAMEPLATE: _l("nameplate"),
+    capacity.ESTIMATED: _l("estimated (default per kind)"),
+}
+
+
+@click.command("plan")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh_Hans_CN", "en"]),
+    default=None,
+    help="Language of the reasons (default: the site's).",
+)
+@with_appcontext
+def plan_cmd(file: Path, as_json: bool, lang: str | None) -> None:
+    """Where the devices in FILE (YAML) fit: ranked candidates, and why other racks do not.
+
+    FILE holds ``devices:`` (each ``name``, ``u``, optional ``watts``, ``feeds`` 1 or 2,
+    ``ports`` such as ``{10G: 2}``, ``addresses`` such as ``{prefix: 10.1.2.0/24, count: 1}``)
+    and optional ``site``, ``room``, ``near`` (a rack), ``together: true``, ``days``. Nothing is
+    written. Exit status: 0 answered (even with no candidate), 2 the file is wrong (each
+    problem is printed, naming the device and field).
+    """
+    with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            click.echo(_("error: %(file)s is not YAML: %(error)s", file=file, error=exc), err=True)
+            sys.exit(2)
+        try:
+            request = plan.read_request(data)
+        except plan.PlanInputError as exc:
+            for error in exc.errors:
+                click.echo(_("error: %(error)s", error=error), err=True)
+            click.echo(_("Nothing was planned."), err=True)
+            sys.exit(2)
+        answer = plan.fit(request)
+        if as_json:
+            click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+            return
+        _print_answer(answer)
+
+
+def _print_answer(answer: dict[str, Any]) -> None:
+    if not answer["candidates"]:
+        click.echo(_("No candidate: no rack in scope takes these devices."))
+    for rank, candidate in enumerate(answer["candidates"], start=1):
+        click.echo(_("Candidate %(rank)d: %(why)s", rank=rank, why=candidate["why"]))
+        for p in candidate["placements"]:
+            ports = ", ".join(f"{q['switch']} {q['port']}" for q in p["ports"])
+            click.echo(
+                f"  {p['device']}: {p['room']} / {p['rack']} U{p['u_start']}-U{p['u_end']}"
+                f"  {p['watts']:.0f} W  {p['feeds']}" + (f"  {ports}" if ports else "")
+            )
+        for f in candidate["figures"]:
+            feeds = ", ".join(f"{k} {v} %" for k, v in f["feed_percent_after"].items())
+            click.echo(
+                "  "
+                + _(
+                    "%(rack)s: %(load).0f W now (%(source)s) + %(planned).0f W → %(feeds)s; "
+                    "%(before)d U free → %(after)d U",
+                    rack=f["rack"],
+                    load=f["load_w"],
+                    source=LOAD_SOURCES[f["load_source"]],
+                    planned=f["planned_w"],
+                    feeds=feeds,
+                    before=f["u_free_before"],
+                    after=f["u_free_after"],
+                )
+            )
+    if answer["rejected"]:
+        click.echo(_("Rejected:"))
+        for r in answer["rejected"]:
+            click.echo(f"  {r['room']} / {r['rack']}: {r['reason']} ({r['device']})")

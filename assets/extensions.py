@@ -11,13 +11,19 @@ registry imports none of them (it sits below the desk and the domains).
 - ``REGISTRY_TABS``: name → (endpoint, label) of a page shown as a tab after the registry's own
   (``templates/assets/_nav.html``). The desk registers its list of assets with repeated faults.
 
+- ``POWER_DRAW``: name → a function (PDU asset ids, start, end) → {PDU id: watts, the 95th
+  percentile of its measured draw}; ``PORT_STATES``: name → a function (switch asset ids,
+  start, end) → {switch id: its interfaces as :class:`Port`}. The capacity model
+  (``assets.capacity``) reads the measured figures through them; ``monitors`` registers both.
+
 Each is keyed by name, so an ``init_app`` run for every app (tests build many) registers once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import click
 
@@ -26,6 +32,36 @@ COMMANDS: dict[str, click.Command] = {}
 ASSET_PANELS: dict[str, Callable[[int], str]] = {}
 #: name → (endpoint, label: a lazy string)
 REGISTRY_TABS: dict[str, tuple[str, Any]] = {}
+
+
+class Port(NamedTuple):
+    """One interface of a switch as the monitors last saw it."""
+
+    name: str
+    oper: str  # newest if.oper_status word: up, down ... ("" when never read)
+    admin: str  # newest if.admin_status word ("" when not read: not checked)
+    speed_bps: int | None  # newest if.speed_bps (None: read from the name)
+    peak_bps: float | None  # highest in/out traffic in the window (None: no traffic reading)
+
+
+POWER_DRAW: dict[str, Callable[[list[int], datetime, datetime], dict[int, float]]] = {}
+PORT_STATES: dict[str, Callable[[list[int], datetime, datetime], dict[int, list[Port]]]] = {}
+
+
+def power_draw(pdu_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
+    """Each PDU's measured draw in watts from the registered sources; {} if none."""
+    out: dict[int, float] = {}
+    for source in POWER_DRAW.values():
+        out.update(source(pdu_ids, start, end))
+    return out
+
+
+def port_states(switch_ids: list[int], start: datetime, end: datetime) -> dict[int, list[Port]]:
+    """Each switch's interfaces from the registered sources; {} if none."""
+    out: dict[int, list[Port]] = {}
+    for source in PORT_STATES.values():
+        out.update(source(switch_ids, start, end))
+    return out
 
 
 def asset_states(asset_ids: list[int]) -> dict[int, str]:

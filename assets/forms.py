@@ -131,6 +131,10 @@ class AssetForm(FlaskForm):
     memory_gb = StringField(BY_KEY["memory_gb"].label, validators=[Optional(), Length(max=32)])
     disks = StringField(BY_KEY["disks"].label, validators=[Optional(), Length(max=255)])
     firmware = StringField(BY_KEY["firmware"].label, validators=[Optional(), Length(max=128)])
+    power_watts = StringField(BY_KEY["power_watts"].label, validators=[Optional(), Length(max=32)])
+    cooling_watts = StringField(
+        BY_KEY["cooling_watts"].label, validators=[Optional(), Length(max=32)]
+    )
     specs = TextAreaField(
         _l("Other specifications (one “key: value” per line)"), render_kw={"rows": 3}
     )

@@ -1,10 +1,13 @@
 """The one vocabulary of an asset's specifications (``Asset.specs``).
 
-Five keys are known: ``cpu_model``, ``cpu_cores``, ``memory_gb``, ``disks`` and ``firmware``.
+Seven keys are known: ``cpu_model``, ``cpu_cores``, ``memory_gb``, ``disks``, ``firmware``, and
+the power figures the capacity model reads (``assets.capacity``): ``power_watts`` (nameplate draw)
+and ``cooling_watts`` (an air conditioner's cooling capacity).
 Each has a label people read (English msgid, Chinese in the catalog), the Chinese header of the
 registry workbook, the other spellings found in the wild (``CPU``, ``内存``, ``硬盘``, ``固件``,
 ``memory`` ...: read as the key) and how its value is read (``memory_gb``: ``64``, ``64GB``,
-``64 GB``, ``0.5 TB`` → a number of GB; ``cpu_cores``: a whole number). Any other key (``role``,
+``64 GB``, ``0.5 TB`` → a number of GB; ``cpu_cores``: a whole number; ``power_watts``: ``750``,
+``750 W``, ``0.75 kW`` → watts, a bare number being watts). Any other key (``role``,
 ``bandwidth_mbps``, ``raid`` ...) is kept as given.
 
 The asset form, the API, the Excel import and export, the demo and the reports all go through
@@ -23,7 +26,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-TEXT, WHOLE, GIGABYTES = "text", "whole", "gigabytes"
+TEXT, WHOLE, GIGABYTES, WATTS = "text", "whole", "gigabytes", "watts"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,20 @@ SPECS: tuple[SpecKey, ...] = (
         "固件/系统",
         aliases=("Firmware / OS", "固件", "系统", "固件版本", "os", "firmware version", "操作系统"),
     ),
+    SpecKey(
+        "power_watts",
+        _l("Nameplate power (W)"),
+        "额定功率W",
+        WATTS,
+        aliases=("Nameplate power (W)", "power", "watts", "功率", "额定功率", "nameplate_watts"),
+    ),
+    SpecKey(
+        "cooling_watts",
+        _l("Cooling capacity (W)"),
+        "制冷量W",
+        WATTS,
+        aliases=("Cooling capacity (W)", "cooling", "制冷量", "cooling_capacity", "额定制冷量"),
+    ),
 )
 SPEC_KEYS: tuple[str, ...] = tuple(s.key for s in SPECS)
 BY_KEY: dict[str, SpecKey] = {s.key: s for s in SPECS}
@@ -75,6 +92,8 @@ class SpecError(ValueError):
     def __init__(self, spec: SpecKey, value: Any) -> None:
         if spec.kind == WHOLE:
             self.expected = _("is not a whole number (write e.g. 32)")
+        elif spec.kind == WATTS:
+            self.expected = _("is not a power in watts (write e.g. 750, 750 W or 0.75 kW)")
         else:
             self.expected = _("is not a size in GB (write e.g. 64, 64 GB or 1 TB)")
         super().__init__(
@@ -108,12 +127,13 @@ def label(key: str) -> str:
 
 _SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(gb|g|gib|tb|t|tib|mb|m|mib)?$")
 _WHOLE = re.compile(r"^([0-9]+)\s*(cores?|c|核)?$")
+_POWER = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(w|kw|瓦|千瓦)?$")
 
 
 def parse_value(key: str, value: Any) -> Any:
-    """A value of spec ``key`` as stored: memory a number of GB, cores a whole number, the rest
-    text (stripped). Raises :class:`SpecError` naming the spec and what was expected. Blank → ""
-    (the caller drops it)."""
+    """A value of spec ``key`` as stored: memory a number of GB, cores a whole number, power in
+    watts, the rest text (stripped). Raises :class:`SpecError` naming the spec and what was
+    expected. Blank → "" (the caller drops it)."""
     spec = BY_KEY.get(key)
     if isinstance(value, str):
         value = unicodedata.normalize("NFKC", value).strip()
@@ -123,6 +143,8 @@ def parse_value(key: str, value: Any) -> Any:
         return value
     if isinstance(value, bool):
         raise SpecError(spec, value)
+    if spec.kind == WATTS:
+        return _watts(spec, value)
     if spec.kind == WHOLE:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -148,6 +170,20 @@ def parse_value(key: str, value: Any) -> Any:
     if number <= 0:
         raise SpecError(spec, value)
     return int(number) if float(number).is_integer() else round(number, 3)
+
+
+def _watts(spec: SpecKey, value: Any) -> int | float:
+    """A power in watts: a number (watts), or text with W, kW, 瓦 or 千瓦."""
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        match = _POWER.match(str(value).replace(",", "").casefold())
+        if match is None:
+            raise SpecError(spec, value)
+        number = float(match[1]) * (1000 if match[2] in ("kw", "千瓦") else 1)
+    if number <= 0:
+        raise SpecError(spec, value)
+    return int(number) if number.is_integer() else round(number, 1)
 
 
 def normalise(specs: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

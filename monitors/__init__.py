@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import gettext as _
 
 from assets import extensions as registry
-from monitors import cli, queries, views
+from monitors import capacity, cli, queries, views
 from monitors.traps import cli as trap_cli
 from monitors.traps import rules as trap_rules
 from monitors.traps import views as trap_views
@@ -27,6 +27,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(trap_views.bp)
     registry.ASSET_STATES["monitors"] = queries.asset_colours  # the rack's colours
+    registry.POWER_DRAW["monitors"] = capacity.pdu_draw  # the capacity model's measured draw
+    registry.PORT_STATES["monitors"] = capacity.switch_ports  # and its free ports
     wording.register_rule_titles(trap_rules.RULE_PREFIX, _trap_title)
     app.cli.add_command(cli.snmp_cli)
     app.cli.add_command(cli.sql_cli)

@@ -79,6 +79,7 @@ class SheetSpec:
 
 #: the vocabulary's specs as columns (widths by what they hold)
 _SPEC_WIDTHS = {"cpu_model": 20, "cpu_cores": 9, "memory_gb": 10, "disks": 18, "firmware": 18}
+_SPEC_WIDTHS |= {"power_watts": 11, "cooling_watts": 10}
 SPEC_COLUMNS = tuple(
     Column(s.key, s.zh, SPEC, width=_SPEC_WIDTHS.get(s.key, 14), aliases=s.aliases)
     for s in vocabulary.SPECS

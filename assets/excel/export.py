@@ -45,7 +45,7 @@ from assets.models import (
     Room,
     Site,
 )
-from assets.specs import BY_KEY, GIGABYTES, WHOLE
+from assets.specs import BY_KEY, GIGABYTES, WATTS, WHOLE
 from opskit import db
 from opskit.xlsx import writer
 from opskit.xlsx.writer import Col, ReportWriter, Sheet
@@ -132,6 +132,8 @@ def _column_help(col: Column) -> str:
         return _("A size in GB, e.g. 64, 64 GB or 1 TB")
     if col.type == SPEC and BY_KEY[col.key].kind == WHOLE:
         return _("A whole number")
+    if col.type == SPEC and BY_KEY[col.key].kind == WATTS:
+        return _("A power in watts, e.g. 750, 750 W or 0.75 kW")
     return _("Text")
 
 

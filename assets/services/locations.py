@@ -112,8 +112,9 @@ def save_room(values: Mapping[str, Any], room: Room | None = None) -> Room:
 
 def save_rack(values: Mapping[str, Any], rack: Rack | None = None) -> Rack:
     """Create or update a rack: ``room`` (a Room), ``name`` (unique in the room),
-    ``u_height`` (1-60, not below a unit in use), ``descending_units``, ``notes``.
-    Moving a rack to another room moves its assets with it."""
+    ``u_height`` (1-60, not below a unit in use), ``descending_units``, ``notes``, and the
+    rated watts of its feeds ``power_a_watts`` / ``power_b_watts`` (whole, above 0, B only
+    with A; None: not known). Moving a rack to another room moves its assets with it."""
     sess = db.session()
     errors: dict[str, list[str]] = {}
     room: Room | None = values.get("room", rack.room if rack else None)
@@ -138,6 +139,18 @@ def save_rack(values: Mapping[str, Any], rack: Rack | None = None) -> Rack:
             errors["u_height"] = [
                 _("U%(unit)d is in use: the rack needs at least %(unit)d U.", unit=top)
             ]
+    power = {}
+    for key in ("power_a_watts", "power_b_watts"):
+        value = values.get(key, getattr(rack, key) if rack else None)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 1_000_000
+        ):
+            errors[key] = [_("The rated power is a whole number of watts above 0.")]
+        power[key] = value
+    if power["power_b_watts"] is not None and power["power_a_watts"] is None:
+        errors.setdefault("power_a_watts", []).append(
+            _("A rack with a feed B needs the rating of its feed A.")
+        )
     if errors:
         raise ValidationFailed(errors)
     if rack is None:
@@ -147,6 +160,7 @@ def save_rack(values: Mapping[str, Any], rack: Rack | None = None) -> Rack:
         for asset in rack.assets:  # the assets move with their rack
             asset.room = room
     rack.room, rack.name, rack.u_height = room, name, height
+    rack.power_a_watts, rack.power_b_watts = power["power_a_watts"], power["power_b_watts"]
     if "descending_units" in values:
         rack.descending_units = bool(values["descending_units"])
     if "notes" in values:

@@ -285,9 +285,16 @@ def seed_registry(scale: int = 1) -> Built:
     for letter, room_data in data["rooms"].items():
         room = asset_services.save_room({**room_data, "site": built.site})
         built.rooms[letter] = room
+        feeds = [*data["rack_power"][letter], None][:2]
         for rack_name in racks[letter]:
             built.racks[rack_name] = asset_services.save_rack(
-                {"room": room, "name": rack_name, "u_height": 42}
+                {
+                    "room": room,
+                    "name": rack_name,
+                    "u_height": 42,
+                    "power_a_watts": feeds[0],
+                    "power_b_watts": feeds[1],
+                }
             )
     db.session().flush()
 

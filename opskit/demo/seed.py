@@ -9,6 +9,7 @@ by hand. Only the bulk history (readings, past rounds) is inserted in batches:
 - ``history``: the monitors of the simulated devices and their readings' history;
 - ``databases``: disabled PostgreSQL monitors on the Linux database servers with a history of
   their ``db.*`` readings (the demo has no database to poll);
+- ``ports``: the access switches' interface states (free and taken ports for ``opskit plan``);
 - ``outages``: the monitors' state changes (a few outages, one inside a maintenance window);
 - ``desk``: alerts in every state, incidents, a maintenance window (``desk.yaml``);
 - ``emitters``: the past week of the devices' SNMP traps and syslog, through the receivers' own
@@ -39,7 +40,7 @@ from assets.models import Asset
 from opskit import db
 from opskit.audit import acting_as
 from opskit.db import utcnow
-from opskit.demo import databases, devices, emitters, outages, patrol
+from opskit.demo import databases, devices, emitters, outages, patrol, ports
 from opskit.demo.datafiles import load
 from opskit.demo.desk import seed_alerts
 from opskit.demo.history import (
@@ -124,6 +125,7 @@ def seed(
         sess.commit()
         built.counts["readings"] = seed_readings(built, now, days)
         built.counts["readings"] += databases.seed_readings(built, now, days)
+        built.counts["readings"] += ports.seed(built, now)
         sess.commit()
         built.counts["flips"] = outages.seed(built, now, days)
         sess.commit()
