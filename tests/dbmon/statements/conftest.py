@@ -164,48 +164,46 @@ def mariadb_server() -> Iterator[MariaDb]:
     if user:
         shutil.chown(top, "mysql")
     data, port = top / "data", _free_port()
-    subprocess.run(
-        [
-            install,
-            f"--datadir={data}",
-            *user,
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    process: subprocess.Popen[bytes] | None = None
     log = open(top / "server.log", "wb")  # noqa: SIM115 (open while the server runs)
-    process = subprocess.Popen(
-        [
-            server,
-            "--no-defaults",
-            f"--datadir={data}",
-            *user,
-            f"--port={port}",
-            "--bind-address=127.0.0.1",
-            f"--socket={top}/sock",
-            f"--pid-file={top}/pid",
-            "--performance-schema",
-            "--skip-log-bin",
-            "--innodb-buffer-pool-size=16M",
-            "--skip-name-resolve",
-            "--innodb-flush-log-at-trx-commit=0",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
+        subprocess.run(
+            [
+                install,
+                f"--datadir={data}",
+                *user,
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        process = subprocess.Popen(
+            [
+                server,
+                "--no-defaults",
+                f"--datadir={data}",
+                *user,
+                f"--port={port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={top}/sock",
+                f"--pid-file={top}/pid",
+                "--performance-schema",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=16M",
+                "--skip-name-resolve",
+                "--innodb-flush-log-at-trx-commit=0",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         got = MariaDb(port)
         _ready(lambda: got.connect().close(), "MariaDB")
         yield got
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process is not None:
+            process.kill()  # a throwaway server: nothing to shut down cleanly
             process.wait()
         log.close()
         shutil.rmtree(top, ignore_errors=True)
