@@ -4,17 +4,21 @@ twice, a later scan (seen again, fixed), an accepted risk that expires, a dry ru
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from inspections.vulns import queries, services
 from inspections.vulns.models import VulnFinding, VulnScan, VulnScanHost
 from opskit import clock, db
+from opskit.alerts import wording
 from opskit.alerts.models import Alert
+from opskit.alerts.services import SOURCE_LABELS
 from tests import factories
 from tests.vulns.scans import Item, ScanHost, nessus
 
@@ -209,8 +213,6 @@ def test_the_cli_prints_the_summary_and_refuses_clearly(db_app: Flask, tmp_path:
     with clock.frozen(T0):
         dry = runner.invoke(args=["vulns", "import", str(path), "--dry-run", "--json"])
         assert dry.exit_code == 0, dry.output
-        import json
-
         summary = json.loads(dry.output)
         assert {k: summary[k] for k in ("scanner", "hosts", "hosts_matched", "findings_new")} == {
             "scanner": "nessus",
@@ -249,3 +251,14 @@ def test_the_cli_prints_the_summary_and_refuses_clearly(db_app: Flask, tmp_path:
             "张经理",
             date(2026, 6, 30),
         )
+
+
+def test_the_alerts_are_named_in_both_languages(app: Flask) -> None:
+    with app.test_request_context():
+        with force_locale("zh_Hans_CN"):
+            assert wording.rule_title("vulns.critical") == "漏洞扫描 · 严重"
+            assert wording.rule_title("vulns.high") == "漏洞扫描 · 高危"
+            assert str(SOURCE_LABELS["vulns"]) == "漏洞扫描"
+        with force_locale("en"):
+            assert wording.rule_title("vulns.critical") == "Vulnerability scan · Critical risk"
+        assert wording.rule_title("vulns.nonsense") is None
