@@ -10,6 +10,7 @@ from reports.kinds import (
     alerts,
     availability,
     bandwidth,
+    config_backups,
     config_storage,
     database_load,
     environment,
@@ -20,6 +21,7 @@ from reports.kinds import (
     service_requests,
     syslog,
     topology,
+    upgrades,
     warranty,
 )
 from reports.kinds.base import Context, Image, ReportKind
@@ -39,6 +41,10 @@ KINDS: dict[str, ReportKind] = {
     "bandwidth": bandwidth.KIND,
     "service_requests": service_requests.KIND,
     "repairs": repairs.KIND,
+    # after the repairs, the other work on the devices: their configurations kept (backups,
+    # changes) and the firmware upgrades done
+    "config_backups": config_backups.KIND,
+    "upgrades": upgrades.KIND,
     "load": load.KIND,
     "database_load": database_load.KIND,
     "warranty": warranty.KIND,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from assets import queries as registry
+from monitors.configs import platforms
 from monitors.configs.models import ConfigDevice, ConfigFetch, ConfigVersion
 from monitors.configs.offline import Copy
 from opskit import db
@@ -213,3 +214,8 @@ def backups_between(start: datetime, end: datetime) -> list[DeviceBackups]:
             )
         )
     return out
+
+
+def platform_titles() -> dict[str, str]:
+    """Each platform's name → what people call it (``platforms.yaml``' titles)."""
+    return {name: p.title for name, p in platforms.load().items()}
