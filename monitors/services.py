@@ -16,7 +16,14 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from monitors import kinds
-from monitors.models import DEFAULT_INTERVAL_S, CounterState, Monitor, MonitorState, Reading
+from monitors.models import (
+    DEFAULT_INTERVAL_S,
+    CounterState,
+    Monitor,
+    MonitorState,
+    Reading,
+    StatementState,
+)
 from opskit import db
 from opskit.alerts import services as alerts
 from opskit.db import utcnow
@@ -122,8 +129,8 @@ def update_monitor(
 
     ``new_secret`` holds only the credentials typed now: a blank or missing one keeps the stored
     value. All problems come back together as one ``ValidationFailed`` keyed by form field; on
-    failure nothing changes. A changed target starts the traffic counters afresh, and a changed
-    or re-enabled monitor is due at once.
+    failure nothing changes. A changed target starts the traffic counters (and a database's
+    statement counters) afresh, and a changed or re-enabled monitor is due at once.
     """
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
@@ -149,6 +156,8 @@ def update_monitor(
     changed = cleaned != monitor.settings or interval != monitor.interval_s
     if target(monitor.kind, cleaned) != target(monitor.kind, monitor.settings):
         db.session().execute(delete(CounterState).where(CounterState.monitor_id == monitor.id))
+        # and a database's statement counters: another server's are not comparable
+        db.session().execute(delete(StatementState).where(StatementState.monitor_id == monitor.id))
     stored = json.dumps(secret) if secret else None
     if stored != monitor.secret and stored_secret(monitor) != secret:
         monitor.secret = stored

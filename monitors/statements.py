@@ -99,7 +99,7 @@ def between(
             {
                 "database": r["database"],
                 "id": r["id"],
-                "text": str(r.get("text") or "")[:TEXT_CHARS],
+                "text": str(r.get("text") or "").replace("\x00", "")[:TEXT_CHARS],
                 "calls": delta[0],
                 "total_ms": round(delta[1], 3),
                 "rows": delta[2],

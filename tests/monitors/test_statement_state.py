@@ -1,4 +1,5 @@
-"""A database server's statement hours are pruned with the hourly rollups' retention."""
+"""A database server's statement hours are pruned with the hourly rollups' retention; its
+statement counters are forgotten when the monitor is pointed at another server."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from sqlalchemy import insert, select
 
-from monitors import rollups
-from monitors.models import Monitor, StatementHour
+from monitors import kinds, rollups, services
+from monitors.models import Monitor, StatementHour, StatementState
 from opskit import db
 from tests import factories
 
@@ -37,3 +38,22 @@ def test_statement_hours_older_than_the_hourly_retention_are_pruned(db_app: Flas
         assert rollups.prune(NOW, keep)["statements"] == 1
         left = db.session().scalars(select(StatementHour.hour).order_by(StatementHour.hour))
         assert list(left) == hours[1:]
+
+
+def test_another_server_starts_the_statement_counters_afresh(db_app: Flask) -> None:
+    with db_app.app_context():
+        asset = factories.asset("DB-MOVE")
+        db.session().flush()
+        settings = kinds.validate("mysql", {"host": "10.0.5.30"})
+        monitor = Monitor(asset_id=asset.id, kind="mysql", settings=settings)
+        db.session().add(monitor)
+        db.session().flush()
+        counters = {"at": "2026-11-26 08:00:00", "complete": True, "counters": {"s|d": [1, 2.0, 1]}}
+        db.session().add(StatementState(monitor_id=monitor.id, at=NOW, counters=counters))
+        db.session().commit()
+        services.update_monitor(monitor, {**settings, "timeout": 10}, 60, True)
+        db.session().commit()
+        assert db.session().get(StatementState, monitor.id) is not None  # same server
+        services.update_monitor(monitor, {**settings, "host": "10.0.5.31"}, 60, True)
+        db.session().commit()
+        assert db.session().get(StatementState, monitor.id) is None
