@@ -113,6 +113,12 @@ class AddressStatus(LabeledEnum):
     FREE = "free", _l("Free")
 
 
+class ReservationStatus(LabeledEnum):
+    RESERVED = "reserved", _l("Reserved")
+    INSTALLED = "installed", _l("Installed")
+    RELEASED = "released", _l("Released")
+
+
 class LinkSource(LabeledEnum):
     MANUAL = "manual", _l("Registered")
     DISCOVERED = "discovered", _l("Discovered")
@@ -390,3 +396,71 @@ class Link(Audited, Base):
     @property
     def audit_label(self) -> str:
         return f"{self.a_port} ↔ {self.b_port}"
+
+
+class Reservation(Base):
+    """A plan accepted (``assets.reservations``): the rack units, switch ports and addresses it
+    holds (预留) for its owner until ``expires_at``. Each unit, port and address is one row with
+    a unique constraint, so two plans can never hold the same one: of two accepted at once,
+    the database lets exactly one in. Released (or expired) holds are deleted, the reservation
+    row stays as the record."""
+
+    __tablename__ = "reservation"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(ReservationStatus)})", name="status_known"),
+        Index("ix_reservation_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan: Mapped[str] = mapped_column(String(128))
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default=ReservationStatus.RESERVED.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    #: the accepted candidate's placements, as ``assets.plan.fit`` answered them
+    placements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class ReservedUnit(Base):
+    """One rack unit a reservation holds; unique per rack unit."""
+
+    __tablename__ = "reserved_unit"
+    __table_args__ = (UniqueConstraint("rack_id", "unit", name="uq_reserved_unit_rack_id_unit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[int] = mapped_column(
+        ForeignKey("reservation.id", ondelete="CASCADE"), index=True
+    )
+    rack_id: Mapped[int] = mapped_column(ForeignKey("rack.id", ondelete="CASCADE"))
+    unit: Mapped[int]
+    device: Mapped[str] = mapped_column(String(128), default="")
+
+
+class ReservedPort(Base):
+    """One switch port a reservation holds; unique per port."""
+
+    __tablename__ = "reserved_port"
+    __table_args__ = (UniqueConstraint("asset_id", "port", name="uq_reserved_port_asset_id_port"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[int] = mapped_column(
+        ForeignKey("reservation.id", ondelete="CASCADE"), index=True
+    )
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
+    port: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(128), default="")
+
+
+class ReservedAddress(Base):
+    """One address a reservation holds in a prefix; unique per address."""
+
+    __tablename__ = "reserved_address"
+    __table_args__ = (UniqueConstraint("address", name="uq_reserved_address_address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[int] = mapped_column(
+        ForeignKey("reservation.id", ondelete="CASCADE"), index=True
+    )
+    prefix_id: Mapped[int] = mapped_column(ForeignKey("ip_prefix.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(45))
+    device: Mapped[str] = mapped_column(String(128), default="")
