@@ -6,10 +6,12 @@
 - ``record``: what one fetch of one device came to, in one transaction: a ``ConfigFetch`` row,
   the device's bookkeeping and, when the normalised text's hash differs from the newest
   version's, a new ``ConfigVersion`` (the whole text or nothing: a fetch that failed in any way
-  stores none). A new version after the first raises a C alert 配置变更 linking the version's
-  page; ``failures_before_alert()`` consecutive failures raise one C alert 配置备份失败 (updated
-  by later failures, cleared by the next success); a changed SSH host key raises a C alert at
-  once, keeps the key offered and stops the device's backups until ``accept_host_key``.
+  stores none). Who changed it (``changed_by``) is read from the device's syslog since the
+  previous backup (``authors``). A new version after the first raises a C alert 配置变更
+  linking the version's page; ``failures_before_alert()`` consecutive failures raise one C
+  alert 配置备份失败 (updated by later failures, cleared by the next success); a changed SSH
+  host key raises a C alert at once, keeps the key offered and stops the device's backups until
+  ``accept_host_key``.
 - ``accept_host_key``: an admin pins the key the device offered (optionally checking its
   fingerprint, so what was shown is what gets pinned), clears the alert, and the device is due.
 - ``save_settings``: the failure count before an alert and the workers' concurrency.
@@ -32,7 +34,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from assets import queries as registry
-from monitors.configs import normalise, platforms, queries
+from monitors.configs import authors, normalise, platforms, queries
 from monitors.configs.models import (
     DEFAULT_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
@@ -43,6 +45,7 @@ from monitors.configs.models import (
     ConfigVersion,
 )
 from monitors.configs.target import Fetched, FetchError, HostKey, HostKeyChanged, Target
+from monitors.syslog import queries as syslog_queries
 from opskit import clock, db
 from opskit.alerts import services as alerts
 from opskit.alerts import wording
@@ -56,6 +59,7 @@ RULE_FAILED = "configs.failed"
 RULE_HOST_KEY = "configs.host_key"
 MAX_TIMEOUT_S = 1800  # a fetch's own limit; the scheduler's lease outlasts it
 ERROR_CHARS = 2000
+SYSLOG_READ = 500  # the newest messages read for who changed a configuration
 
 #: what each rule is called (配置变更 ...), by ``opskit.alerts.wording``
 RULE_TITLES = {
@@ -308,6 +312,9 @@ def _succeeded(device: ConfigDevice, outcome: Outcome, row: ConfigFetch) -> None
             text=got.text,
             previous_id=latest.id if latest is not None else None,
         )
+        if latest is not None:  # who, from the device's syslog since the previous backup
+            since = device.last_success_at or latest.fetched_at
+            version.changed_by = _changed_by(device, since, at)
         db.session().add(version)
         db.session().flush()
         row.version_id = version.id
@@ -320,6 +327,19 @@ def _succeeded(device: ConfigDevice, outcome: Outcome, row: ConfigFetch) -> None
     device.consecutive_failures = 0
     alerts.clear_alert(_key(RULE_FAILED, device.asset_id), at=at, note="backup succeeded")
     alerts.clear_alert(_key(RULE_HOST_KEY, device.asset_id), at=at, note="backup succeeded")
+
+
+def _changed_by(device: ConfigDevice, since: datetime, until: datetime) -> str | None:
+    """The users the asset's syslog names as changing its configuration in [since, until]
+    (``authors``), the backup's own account left out."""
+    found = syslog_queries.search(
+        start=since,
+        end=until + timedelta(seconds=1),
+        asset_id=device.asset_id,
+        per_page=SYSLOG_READ,
+    )
+    messages = ((m.program, m.text) for m in reversed(found.items))
+    return authors.changed_by(messages, ignore_user=device.username)
 
 
 def _asset_words(asset_id: int) -> dict[str, str]:

@@ -19,6 +19,7 @@ from monitors import poller
 from monitors.configs import platforms, queries, schedule, services
 from monitors.configs.models import ConfigDevice, ConfigFetch, ConfigVersion
 from monitors.configs.normalise import MASK, normalise
+from monitors.syslog.models import SyslogMessage
 from opskit import clock, db
 from opskit.alerts import wording
 from opskit.alerts.models import Alert
@@ -120,9 +121,23 @@ def test_versions_are_stored_on_change_with_secrets_masked_and_kept_encrypted(
             samples.CISCO_IOS.text.replace("ntp server 10.1.1.1", "ntp server 10.1.1.9"),
             enable="en-Secret1",
         )
+        for hours, user, where in ((2, "admin", "vty0 (10.1.1.5)"), (3, device.username, "vty1")):
+            db.session().add(
+                SyslogMessage(
+                    received_at=NOW + DAY + timedelta(hours=hours),
+                    source="127.0.0.1",
+                    asset_id=1,
+                    facility=23,
+                    severity=5,
+                    program="SYS-5-CONFIG_I",
+                    text=f"Configured from console by {user} on {where}",
+                )
+            )
+        db.session().commit()
         assert turn(NOW + 2 * DAY)["changed"] == 1
         second = queries.versions(1)[0]
         assert (second.number, second.previous_id) == (2, first.id)
+        assert second.changed_by == "admin (10.1.1.5)"  # the backup's own login left out
         [alert] = open_alerts(services.RULE_CHANGED)
         assert (alert.urgency, alert.asset_id, alert.source) == ("C", 1, "monitor")
         assert alert.message == (
