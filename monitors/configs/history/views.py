@@ -75,6 +75,8 @@ def asset_panel(asset_id: int) -> Any:
     """The asset page's 配置备份 section (loaded into it by htmx)."""
     asset = _asset_or_404(asset_id)
     device = queries.device_of_asset(asset.id)
+    if device is None and not _can_write():
+        return ""  # a UPS or a PDU has no configuration to back up: no section for readers
     return render_template(
         "configs/_asset_panel.html",
         asset=asset,
