@@ -610,7 +610,8 @@ def asset_rooms_for_report() -> list[tuple[int, int]]:
     query = select(Asset.id, Asset.room_id).where(
         Asset.status != "retired", Asset.room_id.is_not(None)
     )
-    return [(asset_id, room_id) for asset_id, room_id in db.session().connection().execute(query)]
+    rows = db.session().connection().execute(query)
+    return [(asset_id, room_id) for asset_id, room_id in rows if room_id is not None]
 
 
 def assets_by_identity(
