@@ -6,7 +6,8 @@ machine's shared servers have neither ``pg_stat_statements`` nor ``performance_s
   ``track=all`` and created in ``postgres``) and a streaming replica of it (``pg_basebackup -R``,
   a second port; pg_stat_statements not preloaded there).
 - ``mariadb_server``: a throwaway MariaDB (``mariadb-install-db``, ``mariadbd
-  --performance-schema``; root without a password on loopback).
+  --performance-schema``, a binary log; root without a password on loopback), and
+  ``mariadb_replica``, a read-only replica of it (started only by the tests that use it).
 
 Each is skipped, with the reason, only when its binaries are absent. ``pg_stat_statements_reset()``
 and ``TRUNCATE`` of the digest table reset the whole server, so the tests using these servers
@@ -15,6 +16,7 @@ share one xdist group (one worker runs them one after another).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -151,8 +153,9 @@ class MariaDb:
         return {"host": "127.0.0.1", "port": self.port, "user": "root"}
 
 
-@pytest.fixture(scope="session")
-def mariadb_server() -> Iterator[MariaDb]:
+@contextlib.contextmanager
+def _mariadb(*options: str) -> Iterator[MariaDb]:
+    """A throwaway MariaDB in a temporary directory, started with ``options``."""
     install = shutil.which("mariadb-install-db")
     server = shutil.which("mariadbd") or (
         "/usr/sbin/mariadbd" if os.path.exists("/usr/sbin/mariadbd") else None
@@ -189,11 +192,10 @@ def mariadb_server() -> Iterator[MariaDb]:
                 "--bind-address=127.0.0.1",
                 f"--socket={top}/sock",
                 f"--pid-file={top}/pid",
-                "--performance-schema",
-                "--skip-log-bin",
                 "--innodb-buffer-pool-size=16M",
                 "--skip-name-resolve",
                 "--innodb-flush-log-at-trx-commit=0",
+                *options,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -207,3 +209,24 @@ def mariadb_server() -> Iterator[MariaDb]:
             process.wait()
         log.close()
         shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDb]:
+    """performance_schema on; a binary log, so that ``mariadb_replica`` can follow it."""
+    with _mariadb("--performance-schema", "--server-id=1", "--log-bin=primary") as got:
+        yield got
+
+
+@pytest.fixture(scope="session")
+def mariadb_replica(mariadb_server: MariaDb) -> Iterator[MariaDb]:
+    """A read-only replica of ``mariadb_server`` (GTID replication as root)."""
+    with _mariadb("--server-id=2", "--skip-log-bin", "--read-only") as got:
+        with got.connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %s, "
+                "MASTER_USER = 'root', MASTER_PASSWORD = '', MASTER_USE_GTID = slave_pos",
+                (mariadb_server.port,),
+            )
+            cur.execute("START SLAVE")
+        yield got

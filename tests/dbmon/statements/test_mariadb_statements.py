@@ -1,5 +1,6 @@
 """MariaDB's top statements (performance_schema's statement digests) through the kind, against
-this test session's own server, read twice as the poller would (``monitors.statements``).
+this test session's own server, read twice as the poller would (``monitors.statements``); and
+its read-only replica's lag.
 
 Tolerances as for PostgreSQL: calls and rows exact, a statement's total time between what it
 waits (``SLEEP``) and the wall time the test measured around its calls.
@@ -12,10 +13,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import pymysql
 import pytest
 
 from monitors import statements
 from monitors.kinds.mysql import MysqlKind
+from tests.dbmon.conftest import wait_until
 from tests.dbmon.statements.conftest import MariaDb
 
 pytestmark = [pytest.mark.xdist_group("dbstatements"), pytest.mark.dateless]
@@ -115,3 +118,38 @@ def test_performance_schema_privilege_missing_is_named(
     finally:
         with mariadb_server.connect() as conn, conn.cursor() as cur:
             cur.execute(f"DROP USER '{user}'@'127.0.0.1'")
+
+
+def test_the_replica_reports_its_lag_and_a_stopped_replication(
+    mariadb_server: MariaDb, mariadb_replica: MariaDb, schema: str
+) -> None:
+    kind = MysqlKind()
+    settings = kind.validate(mariadb_replica.settings())
+    with mariadb_server.connect(schema) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE item SET qty = -1 WHERE id = 1")
+
+    def applied() -> bool:
+        with mariadb_replica.connect() as conn, conn.cursor() as cur:
+            try:
+                cur.execute(f"SELECT COUNT(*) FROM `{schema}`.item WHERE qty = -1")
+            except pymysql.err.ProgrammingError:  # the table itself not replicated yet
+                return False
+            return bool(cur.fetchone()[0])
+
+    wait_until(applied, "applied on the replica")
+    caught_up = kind.sample(settings, None)
+    lag = [r["value"] for r in caught_up.readings if r["metric"] == "db.replication.lag_s"]
+    assert lag == [0.0]
+    primary = kind.sample(kind.validate(mariadb_server.settings()), None)
+    assert "db.replication.lag_s" not in {r["metric"] for r in primary.readings}
+
+    with mariadb_replica.connect() as conn, conn.cursor() as cur:
+        cur.execute("STOP SLAVE SQL_THREAD")
+        try:
+            stopped = kind.sample(settings, None)
+        finally:
+            cur.execute("START SLAVE SQL_THREAD")
+    why = {m["metric"]: m["reason"] for m in stopped.missing}
+    assert why["db.replication.lag_s"] == "replication is stopped (the replica reports no lag)"
+    # a read-only server is read like any other (performance_schema off there)
+    assert "performance_schema is OFF" in why["db.top_statements"]
