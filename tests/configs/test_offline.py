@@ -212,3 +212,15 @@ def test_verify_of_something_else_is_a_clear_error(seeded: Flask, tmp_path: Path
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     junk = _run(seeded, "verify", str(tmp_path / "junk.zip"))
     assert junk.exit_code == 2 and "is not a readable zip file" in junk.output
+
+
+def test_a_lost_encryption_key_is_a_clear_error_and_writes_nothing(
+    seeded: Flask, tmp_path: Path
+) -> None:
+    seeded.extensions.pop("opskit.fernet", None)
+    seeded.config["ENCRYPTION_KEY"] = "8n7Ra0yZ2eG9fWm3kQ1uXc5vB4tL6sHj0pD2oE8iA1c="  # another key
+    out = tmp_path / "copy"
+    result = _run(seeded, "export", "--out", str(out))
+    assert result.exit_code == 2
+    assert "cannot decrypt a stored secret: the encryption key differs" in result.output
+    assert not out.exists()

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from monitors.configs import offline
 from monitors.configs.history import queries
 from opskit import clock
+from opskit.crypto import SecretError
 
 
 def _passphrase(wanted: bool) -> str | None:
@@ -70,7 +71,7 @@ def export_cmd(out: str, since: str | None, all_versions: bool, passphrase_stdin
     passphrase = _passphrase(passphrase_stdin)
     try:
         names = offline.export(queries.copies(start, all_versions), target, passphrase)
-    except offline.OfflineError as exc:
+    except (offline.OfflineError, SecretError) as exc:  # every text is read before any is written
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     how = "encrypted (AES-256)" if passphrase else "not encrypted: it holds the devices' secrets"
