@@ -333,7 +333,15 @@ def _said_pattern(raw: str, locale: str) -> tuple[re.Pattern[str], dict[str, str
     placeholders as groups) and the placeholders' conversions (``s`` or ``d``)."""
     names = dict(re.findall(r"%\((\w+)\)([sd])", raw))
     marks = {name: f"\x00{i}\x00" for i, name in enumerate(names)}
-    said = _in_locale(locale, lambda: _(raw.replace(")d", ")s"), **marks) if names else _(raw))
+    # the catalog's text for ``raw`` itself (a msgid with ``%(days)d`` is found only as written),
+    # its placeholders replaced by the marks by hand: ``%d`` will not take a mark
+    said = _in_locale(locale, lambda: _(raw))
+    if names:
+        said = re.sub(
+            r"%\((\w+)\)[sd]|%%",
+            lambda m: marks.get(m.group(1), m.group(0)) if m.group(1) else "%",
+            said,
+        )
     pattern = re.escape(said)
     for i, (name, kind) in enumerate(names.items()):
         group = r"-?\d+" if kind == "d" else ".+?"

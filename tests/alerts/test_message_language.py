@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import event, func, select
 
 from inspections import services as patrol
@@ -221,3 +222,22 @@ def test_a_page_of_patrol_findings_costs_the_queries_of_one(
         assert db.session().scalar(select(func.count()).select_from(Alert)) == 8
     shown["findings"] = 5
     assert statements() == one
+
+
+def test_a_message_with_a_number_placeholder_is_said_again(app: Flask) -> None:
+    """A msgid with ``%(days)d`` is matched as the catalog has it: the warranty reminder stored
+    in Chinese reads in English with its number, and the other way round."""
+    from opskit.alerts import wording
+    from opskit.alerts.warranty import SAID
+
+    stored = "SRV-01 数据库服务器：保修将于 2027-01-31 到期（57 天）"
+    with app.test_request_context("/"), force_locale("en"):
+        assert wording.said_again(stored, SAID) == (
+            "SRV-01 数据库服务器: warranty ends on 2027-01-31 (57 days)"
+        )
+    english = "SRV-02 Core switch: warranty ends on 2027-03-01 (3 days)"
+    with app.test_request_context("/"), force_locale("zh_Hans_CN"):
+        assert wording.said_again(english, SAID) == (
+            "SRV-02 Core switch：保修将于 2027-03-01 到期（3 天）"
+        )
+        assert wording.said_again("SRV-02: warranty ends soon", SAID) is None
