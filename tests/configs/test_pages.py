@@ -156,6 +156,15 @@ def test_the_access_form_never_shows_a_password_and_keeps_what_was_typed(
 ) -> None:
     login(client, "engineer")
     core, bare = seeded["core"], seeded["bare"]
+    # fetch now on a device not set up: refused, back to the page named if it is this site's
+    for back, expected in (
+        ("/configs/upgrades/7", "/configs/upgrades/7"),
+        ("//evil.example/x", f"/configs/{bare}"),
+        ("/\\evil.example/x", f"/configs/{bare}"),
+        ("https://evil.example/", f"/configs/{bare}"),
+    ):
+        response = post_form(client, f"/configs/{bare}/fetch", {"next": back})
+        assert response.status_code == 302 and response.headers["Location"] == expected
     # the asset page offers an engineer to set a device up
     assert f'href="/configs/{bare}/access"' in _page(client, f"/configs/panel/{bare}")
     form = _page(client, f"/configs/{core}/access")

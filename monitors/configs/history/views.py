@@ -234,7 +234,8 @@ def access(asset_id: int) -> Any:
 def _back(asset_id: int) -> str:
     """Where a button's POST returns: its ``next`` when it is a page of this site."""
     target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    # a path of this site: not "//host" nor "/\\host", which browsers read as another site
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return url_for("configs.device", asset_id=asset_id)
 
