@@ -168,12 +168,13 @@ class VulnFinding(Audited, Base):
     severity: Mapped[str] = mapped_column(String(16))
     solution: Mapped[str] = mapped_column(Text, default="")
     first_seen: Mapped[datetime]
-    last_seen: Mapped[datetime]
+    #: moved by every scan that reports it again: bookkeeping, not audited
+    last_seen: Mapped[datetime] = mapped_column(info={"audit": False})
     first_scan_id: Mapped[int | None] = mapped_column(
         ForeignKey("vuln_scan.id", ondelete="SET NULL")
     )
     last_scan_id: Mapped[int | None] = mapped_column(
-        ForeignKey("vuln_scan.id", ondelete="SET NULL")
+        ForeignKey("vuln_scan.id", ondelete="SET NULL"), info={"audit": False}
     )
     state: Mapped[str] = mapped_column(String(16), default="open")
     state_reason: Mapped[str] = mapped_column(Text, default="")

@@ -1,8 +1,10 @@
 """Importing a scanner file and tracking its findings (writes; the caller commits).
 
 ``import_file`` is all or nothing: it parses the whole file first (a bad file writes nothing),
-then flushes everything in the caller's transaction; ``dry_run`` rolls nothing back itself but
-writes nothing either (it only counts). The tracking rules, per import:
+then writes everything in the caller's transaction; ``dry_run`` writes nothing (it only counts).
+New findings, hosts and services are inserted in batches (``db.insert_rows``: a scan of a /16 is
+tens of thousands of rows); a new finding's creation is recorded by the scan that found it
+(``first_scan_id``), its later changes in the audit log. The tracking rules, per import:
 
 - the same file again (same SHA-256) is the scan already imported: nothing is written;
 - a finding is the same finding when scanner, host address, plugin and port/protocol are the
@@ -29,7 +31,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from assets import queries as registry
 from inspections.vulns import parsers, tracking
@@ -45,6 +48,8 @@ from inspections.vulns.parsers.base import Finding, Host, Scan
 from opskit import clock, db
 from opskit.alerts import services as alerts
 
+#: rows written in one driver call (db.insert_rows)
+BATCH = 2000
 #: the states a later scan without the finding moves to 已修复
 FIXABLE_STATES = (*OPEN_STATES, "accepted")
 
@@ -208,41 +213,58 @@ def import_file(
         imported_at=clock.now(),
         imported_by_id=user_id,
     )
+    if not dry_run:
+        sess.add(record)
+        sess.flush()
+        summary.scan_id = record.id
     _track(scan, record, matches, summary, dry_run=dry_run, partial=partial)
     if dry_run:
         return summary
-    sess.add(record)
-    rows = {
-        ip: VulnScanHost(
-            scan=record,
-            ip=ip,
-            hostname=host.hostname[:255],
-            mac=host.mac[:17],
-            asset_id=matches[ip].asset_id,
-            matched_by=matches[ip].matched_by,
-        )
-        for ip, host in scan.hosts.items()
-    }
-    sess.add_all(rows.values())
-    seen_ports: set[tuple[str, int, str]] = set()
-    for service in scan.services:
-        if (service.ip, service.port, service.protocol) in seen_ports:
-            continue
-        seen_ports.add((service.ip, service.port, service.protocol))
-        sess.add(
-            VulnService(
-                host=rows[service.ip],
-                port=service.port,
-                protocol=service.protocol[:8],
-                state=service.state[:16],
-                service=service.service[:64],
-                product=service.product[:128],
-                version=service.version[:128],
-            )
-        )
-    sess.flush()
-    summary.scan_id = record.id
+    _write_inventory(scan, record, matches)
     return summary
+
+
+def _write_inventory(scan: Scan, record: VulnScan, matches: dict[str, _Match]) -> None:
+    """The scan's hosts and nmap's services, in batches (``db.insert_rows``)."""
+    hosts = [
+        {
+            "scan_id": record.id,
+            "ip": ip,
+            "hostname": host.hostname[:255],
+            "mac": host.mac[:17],
+            "asset_id": matches[ip].asset_id,
+            "matched_by": matches[ip].matched_by,
+        }
+        for ip, host in scan.hosts.items()
+    ]
+    for start in range(0, len(hosts), BATCH):
+        db.insert_rows(VulnScanHost.__table__, hosts[start : start + BATCH])
+    if not scan.services:
+        return
+    query = select(VulnScanHost.ip, VulnScanHost.id).where(VulnScanHost.scan_id == record.id)
+    host_ids = {ip: host_id for ip, host_id in db.session().execute(query)}
+    seen: set[tuple[str, int, str]] = set()
+    batch: list[dict[str, Any]] = []
+    for service in scan.services:
+        key = (service.ip, service.port, service.protocol[:8])
+        if key in seen:
+            continue
+        seen.add(key)
+        batch.append(
+            {
+                "host_id": host_ids[service.ip],
+                "port": service.port,
+                "protocol": service.protocol[:8],
+                "state": service.state[:16],
+                "service": service.service[:64],
+                "product": service.product[:128],
+                "version": service.version[:128],
+            }
+        )
+        if len(batch) >= BATCH:
+            db.insert_rows(VulnService.__table__, batch)
+            batch = []
+    db.insert_rows(VulnService.__table__, batch)
 
 
 def _track(
@@ -271,8 +293,10 @@ def _track(
     in_file: dict[tuple[str, str, int, str], Finding] = {}
     for finding in scan.findings:
         in_file.setdefault(_key(finding), finding)  # a plugin reported twice: one finding
-    new_rows: list[tuple[VulnFinding, str | None]] = []
-    moved: list[VulnFinding] = []
+    batch: list[dict[str, Any]] = []  # new findings, written BATCH at a time
+    alerting: list[tuple[tuple[str, str, int, str], str]] = []  # new ones that raise an alert
+    site_day = started.astimezone(clock.site_tz()).date()
+    moved: list[VulnFinding] = []  # seen again in a later scan: last seen moves (UPDATE a chunk)
     again: list[tuple[VulnFinding, str]] = []  # fixed, found again, alerting again
     for key, finding in in_file.items():
         match = matches[finding.ip]
@@ -286,10 +310,7 @@ def _track(
                 continue
             if later:
                 moved.append(old)
-                old.last_seen = started
-                old.name, old.severity = finding.name[:500], finding.severity
-                old.cves, old.cvss_score = list(finding.cves), finding.cvss_score
-                old.cvss_vector, old.solution = finding.cvss_vector[:200], finding.solution
+                _refresh(old, finding)
                 if old.state == "fixed":
                     old.state, old.fixed_at, old.fixed_by_scan_id = "open", None, None
                     urgency = rules.alert_urgency(old.severity, match.importance)
@@ -306,30 +327,41 @@ def _track(
         if dry_run:
             continue
         host = scan.hosts[finding.ip]
-        row = VulnFinding(
-            scanner=scan.scanner,
-            asset_id=match.asset_id,
-            host_ip=finding.ip,
-            hostname=host.hostname[:255],
-            mac=host.mac[:17],
-            port=finding.port,
-            protocol=finding.protocol,
-            plugin_id=finding.plugin_id[:128],
-            name=finding.name[:500],
-            cves=list(finding.cves),
-            cvss_score=finding.cvss_score,
-            cvss_vector=finding.cvss_vector[:200],
-            severity=finding.severity,
-            solution=finding.solution,
-            first_seen=started,
-            last_seen=started,
-            state="open",
-            due_date=rules.due_date(
-                finding.severity, match.importance, started.astimezone(clock.site_tz()).date()
-            ),
+        batch.append(
+            {
+                "scanner": scan.scanner,
+                "asset_id": match.asset_id,
+                "host_ip": finding.ip,
+                "hostname": host.hostname[:255],
+                "mac": host.mac[:17],
+                "port": finding.port,
+                "protocol": finding.protocol,
+                "plugin_id": finding.plugin_id[:128],
+                "name": finding.name[:500],
+                "cves": list(finding.cves),
+                "cvss_score": finding.cvss_score,
+                "cvss_vector": finding.cvss_vector[:200],
+                "severity": finding.severity,
+                "solution": finding.solution,
+                "first_seen": started,
+                "last_seen": started,
+                "first_scan_id": record.id,
+                "last_scan_id": record.id,
+                "state": "open",
+                "state_reason": "",
+                "approver": "",
+                "accepted_until": None,
+                "due_date": rules.due_date(finding.severity, match.importance, site_day),
+                "fixed_at": None,
+                "fixed_by_scan_id": None,
+                "alert_id": None,
+            }
         )
-        sess.add(row)
-        new_rows.append((row, urgency))
+        if urgency is not None:
+            alerting.append((key, urgency))
+        if len(batch) >= BATCH:
+            db.insert_rows(VulnFinding.__table__, batch)
+            batch = []
     fixed: list[VulnFinding] = []
     if not partial:
         for key, row in known.items():
@@ -339,24 +371,55 @@ def _track(
             fixed.append(row)
     if dry_run:
         return
-    sess.add(record)
-    sess.flush()
-    for row in moved:
-        row.last_scan_id = record.id
+    db.insert_rows(VulnFinding.__table__, batch)
+    for start in range(0, len(moved), 500):
+        chunk = moved[start : start + 500]
+        sess.execute(
+            update(VulnFinding)
+            .where(VulnFinding.id.in_([row.id for row in chunk]))
+            .values(last_seen=started, last_scan_id=record.id)
+            .execution_options(synchronize_session=False)
+        )
+        for row in chunk:  # the loaded rows say what the database now holds
+            set_committed_value(row, "last_seen", started)
+            set_committed_value(row, "last_scan_id", record.id)
     for row in fixed:
         row.state, row.fixed_at, row.fixed_by_scan_id = "fixed", started, record.id
         if row.alert_id is not None:
             alerts.clear_alert(_alert_key(row), at=started, note=f"fixed: scan {record.id}")
     sess.flush()
     raised: list[tuple[VulnFinding, Any]] = [(row, _raise(row, u, started)) for row, u in again]
-    for row, urgency in new_rows:
-        row.first_scan_id = row.last_scan_id = record.id
-        if urgency is not None:
-            raised.append((row, _raise(row, urgency, started)))
+    for (ip, plugin, port, protocol), urgency in alerting:
+        row = sess.scalars(
+            select(VulnFinding).where(
+                VulnFinding.scanner == scan.scanner,
+                VulnFinding.host_ip == ip,
+                VulnFinding.plugin_id == plugin[:128],
+                VulnFinding.port == port,
+                VulnFinding.protocol == protocol,
+            )
+        ).one()
+        raised.append((row, _raise(row, urgency, started)))
     sess.flush()  # the alerts get their ids
     for row, alert in raised:
         row.alert_id = alert.id
     sess.flush()
+
+
+def _refresh(row: VulnFinding, finding: Finding) -> None:
+    """What the scanner says of a finding now (its plugin may have been revised); only what
+    differs is written, so a scan that repeats itself changes (and audits) nothing."""
+    values = {
+        "name": finding.name[:500],
+        "severity": finding.severity,
+        "cves": list(finding.cves),
+        "cvss_score": finding.cvss_score,
+        "cvss_vector": finding.cvss_vector[:200],
+        "solution": finding.solution,
+    }
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
 
 
 def _alert_key(row: VulnFinding) -> str:

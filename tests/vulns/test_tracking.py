@@ -109,8 +109,10 @@ def test_import_and_track_across_scans(db_app: Flask, tmp_path: Path) -> None:
                 ),
             ],  # 10.0.0.2 not scanned this time: its finding stays open
         )
+        kept_before = _finding("1001")  # loaded in this session before the import
         second = services.import_file(later)
         db.session().commit()
+        assert kept_before.last_seen == T1  # the session's copy is current after the import
         got = (second.findings_new, second.findings_seen_again, second.findings_fixed)
         assert got == (1, 2, 1)
         assert second.alerts_raised == 0  # the new one is on an unregistered host
