@@ -13,19 +13,23 @@ The history is written like ``history.seed_readings`` writes the devices' (the `
 table in batches, no monitor id): every 2 hours, every 30 minutes over the last two days, and
 now. ``ZJ-SRV-003`` is the busy one: connections near the server's maximum in the morning
 peak, a nightly batch that drops the buffer cache hit rate below 95 % and runs long
-statements, a few deadlocks in the peak hours; ``ZJ-SRV-004`` stays inside every limit.
+statements, a few deadlocks in the peak hours; ``ZJ-SRV-004`` stays inside every limit. Their
+top statements per hour (``db_statement_hour``) are seeded too: on ``ZJ-SRV-003`` the nightly
+report's statement takes most of the statement time.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from monitors import services as monitor_services
-from monitors.models import Monitor, Reading
+from monitors.models import Monitor, Reading, StatementHour
+from monitors.statements import ALL
 from opskit import clock, db
 from opskit.demo.devices import address, by_tag
 from opskit.demo.history import _history_times
@@ -139,4 +143,97 @@ def seed_readings(built: Built, now: datetime, days: int) -> int:
     sess = db.session()
     for start in range(0, len(rows), 5000):
         sess.execute(Reading.__table__.insert(), rows[start : start + 5000])
+    seed_statements(built, monitors, times[0], now)
     return len(rows)
+
+
+#: the statements of each demo server: (database, text, calls and ms per call by local hour)
+BUSY_STATEMENTS = (
+    ("erp", "SELECT * FROM orders WHERE customer_id = $1 AND status = $2", 40000, 5000, 0.8),
+    ("erp", "UPDATE stock SET qty = qty - $1 WHERE item_id = $2", 8000, 600, 1.5),
+    (
+        "erp",
+        "INSERT INTO order_lines (order_id, item_id, qty, price) VALUES ($1, $2, $3, $4)",
+        12000,
+        900,
+        0.4,
+    ),
+    (
+        "report",
+        "SELECT day, sum(amount) FROM daily_sales WHERE day >= $1 GROUP BY day",
+        300,
+        20,
+        35.0,
+    ),
+)
+#: the busy server's nightly report (1-4 h): four runs an hour, ten minutes each
+BATCH = (
+    "report",
+    "SELECT r.region, sum(l.qty * l.price) FROM order_lines l JOIN orders o ON o.id = l.order_id "
+    "JOIN regions r ON r.id = o.region_id WHERE o.created >= $1 GROUP BY r.region",
+)
+QUIET_STATEMENTS = (
+    ("hr", "SELECT * FROM staff WHERE dept_id = $1", 3000, 200, 2.0),
+    ("hr", "UPDATE attendance SET leave_at = $1 WHERE staff_id = $2 AND day = $3", 1500, 50, 3.0),
+    ("hr", "SELECT count(*) FROM attendance WHERE day = $1 AND leave_at IS NULL", 400, 10, 12.0),
+)
+
+
+def statements_in(d: Database, hour: datetime) -> list[tuple[str, str, int, float]]:
+    """Database server ``d``'s statements in the hour from ``hour``: (database, text, calls, total
+    ms); the demo's statements are the same every day."""
+    local = hour.astimezone(clock.site_tz()).hour
+    office = 8 <= local <= 18
+    out = []
+    for database, text, busy_calls, calm_calls, ms in (
+        BUSY_STATEMENTS if d.busy else QUIET_STATEMENTS
+    ):
+        calls = busy_calls if office else calm_calls
+        out.append((database, text, calls, calls * ms))
+    if d.busy and 1 <= local <= 4:
+        out.append((*BATCH, 4, 4 * 600_000.0))
+    return out
+
+
+def seed_statements(built: Built, monitors: dict[int, int], first: datetime, now: datetime) -> int:
+    """Hourly top statements (``db_statement_hour``) of the demo's database servers from
+    ``first`` to ``now``, as the poller would have stored them from pg_stat_statements: the
+    busy server's nightly report takes most of its statement time (R-DB-08)."""
+    rows: list[dict[str, Any]] = []
+    start = first.replace(minute=0, second=0, microsecond=0)
+    for d in DATABASES:
+        asset_id = built.assets[d.tag].id
+        monitor_id = monitors.get(asset_id)
+        if monitor_id is None:
+            continue
+        hour = start
+        while hour <= now:
+            found = statements_in(d, hour)
+            for database, text, calls, total in found:
+                rows.append(
+                    _statement_row(monitor_id, asset_id, hour, database, text, calls, total)
+                )
+            calls = sum(f[2] for f in found) + 60  # and the monitor's own reads
+            total = sum(f[3] for f in found) + 30.0
+            rows.append(_statement_row(monitor_id, asset_id, hour, "", "", calls, total))
+            hour += timedelta(hours=1)
+    sess = db.session()
+    for at in range(0, len(rows), 5000):
+        sess.execute(StatementHour.__table__.insert(), rows[at : at + 5000])
+    return len(rows)
+
+
+def _statement_row(
+    monitor_id: int, asset_id: int, hour: datetime, database: str, text: str, calls: int, ms: float
+) -> dict[str, Any]:
+    return {
+        "monitor_id": monitor_id,
+        "asset_id": asset_id,
+        "hour": hour,
+        "database": database,
+        "statement_id": str(zlib.crc32(text.encode())) if text else ALL,
+        "text": text,
+        "calls": calls,
+        "total_ms": ms,
+        "rows": calls,
+    }

@@ -1,7 +1,8 @@
 """The living demo's database servers (``opskit.demo.databases``): their disabled PostgreSQL
 monitors and seeded ``db.*`` history fill the database workload sheets of the demo's
-current-quarter pack, and the busy server's history makes at least two R-DB recommendations
-fire on the 综述 sheet. What should fire is worked out here from the seeded readings."""
+current-quarter pack (its top statements too), and the busy server's history makes at least two
+R-DB recommendations fire on the 综述 sheet. What should fire is worked out here from the seeded
+readings."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pytest import approx
 from sqlalchemy import select
 
 from assets.models import Asset
-from monitors.models import Monitor, Reading
+from monitors.models import Monitor, Reading, StatementHour
 from opskit import clock, db
 from opskit.demo.databases import DATABASES, DB_MONITOR_NAME
 from reports.build import build_pack
@@ -63,6 +64,21 @@ def test_demo_database_server_in_the_quarter_pack(demo_template: Path, tmp_path:
             at = at.replace(tzinfo=now.tzinfo) if at.tzinfo is None else at
             if period.start <= at < until and value is not None:
                 series.setdefault(metric, []).append((at, value))
+        statements: dict[str, list[float]] = {}  # the busy server's, summed over the period
+        for text, sid, hour, calls, total in db.session().execute(
+            select(
+                StatementHour.text,
+                StatementHour.statement_id,
+                StatementHour.hour,
+                StatementHour.calls,
+                StatementHour.total_ms,
+            ).where(StatementHour.asset_id == asset_id)
+        ):
+            hour = hour.replace(tzinfo=now.tzinfo) if hour.tzinfo is None else hour
+            if period.start <= hour < until:
+                got = statements.setdefault(text if sid != "*" else "*", [0, 0.0])
+                got[0] += calls
+                got[1] += total
         build_pack(period, out, ["database_load"], now=now)
 
     # the monitors: one per demo database server, disabled (no server to poll in the demo)
@@ -102,7 +118,16 @@ def test_demo_database_server_in_the_quarter_pack(demo_template: Path, tmp_path:
     assert {rule for rule, fires in expected.items() if fires} <= fired
     assert {rule for rule, fires in expected.items() if not fires}.isdisjoint(fired)
     assert sum(expected.values()) >= 2  # the demo's history makes two or more fire
+    # the top statements: the nightly report's takes most of the busy server's time (R-DB-08)
+    _h, top = table(book["数据库耗时语句"])
+    first = next(r for r in top if r["资产编号"] == busy.tag)
+    every = statements.pop("*")[1]
+    text, (calls, total) = max(statements.items(), key=lambda kv: kv[1][1])
+    assert (first["语句"], first["执行次数"]) == (text, calls)
+    assert first["占服务器语句总耗时比例"] == approx(total / every)
+    assert total / every > 0.5 and "R-DB-08" in fired
     quiet = next(d for d in DATABASES if not d.busy)
+    assert not any(r[0] == "R-DB-08" and quiet.tag in r[1] for r in rows if r[0])
     assert not any(
         r[0] in expected and quiet.tag in r[1] for r in rows if r[0]
     )  # the other server stays inside the limits
