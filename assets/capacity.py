@@ -3,15 +3,17 @@
 Per **rack**:
 
 - **Units**: the free contiguous runs of units (``free_runs``: (first, last), lowest first,
-  numbered as the registry numbers them, ``RackUnit.unit``).
+  numbered as the registry numbers them, ``RackUnit.unit``); a unit a reservation holds
+  (``assets.services.reservations``, not expired) is not free.
 - **Power**: the rated watts of feed A and feed B (``Rack.power_a_watts`` / ``power_b_watts``)
   against the rack's draw, which is, in this order: *measured*, the sum of the 95th percentiles
   of its PDUs' hourly power over the window (``assets.extensions.power_draw``, from
   ``monitors``), when every PDU of the rack has readings; else *nameplate*, the sum of its
   assets' ``power_watts`` spec; else, for an asset without one, the stated default of its kind
-  (``capacity.yaml``: the rack's draw is then *estimated*). Retired and spare assets draw
-  nothing. **Redundancy**: with two feeds either may fail, so the whole draw must fit on each
-  feed alone; a feed may carry at most ``limit_percent`` (80 %) of its rating.
+  (``capacity.yaml``: the rack's draw is then *estimated*); plus the planned watts of the
+  devices reservations hold in it. Retired and spare assets draw nothing. **Redundancy**: with
+  two feeds either may fail, so the whole draw must fit on each feed alone; a feed may carry at
+  most ``limit_percent`` (80 %) of its rating.
 
 Per **room**:
 
@@ -21,9 +23,10 @@ Per **room**:
 - **Ports**: the free ports of its switches: an interface the monitors saw ``down`` (operational
   state) and not administratively down, with no registered link on it and no traffic in the
   window (``assets.extensions.port_states``), counted by speed (the speed read by the monitors,
-  else from the interface's name, ``capacity.yaml``).
+  else from the interface's name, ``capacity.yaml``); a port a reservation holds is not free.
 
-**IP space** is the registry's own utilisation and next-free logic (``assets.queries``).
+**IP space** is the registry's own utilisation and next-free logic (``assets.queries``), less
+the addresses reservations hold.
 
 Everything is read for the racks in scope (a site, a room, or all) in a fixed number of queries
 plus the PDUs' percentiles, so a plan for one site does not read the others.
@@ -43,6 +46,7 @@ from sqlalchemy import Select, or_, select
 
 from assets import extensions
 from assets.models import Asset, AssetKind, AssetStatus, Link, Rack, RackUnit, Room, Site
+from assets.services import reservations
 from opskit import clock, db
 
 NOT_DRAWING = (AssetStatus.RETIRED.value, AssetStatus.SPARE.value)
@@ -105,13 +109,15 @@ class RackCapacity:
     name: str
     room_id: int
     u_height: int
-    used: set[int]
+    used: set[int]  # occupied by an asset or held by a reservation
     rated_a: int | None
     rated_b: int | None
     load_w: float = 0.0
     load_source: str = NAMEPLATE
     #: feed → measured watts of its PDUs (measured racks only)
     feed_w: dict[str, float] = field(default_factory=dict)
+    reserved: set[int] = field(default_factory=set)  # the units reservations hold
+    reserved_w: float = 0.0  # their devices' planned draw, included in load_w
 
     @property
     def feeds(self) -> int:
@@ -165,6 +171,8 @@ class Capacity:
     rooms: dict[int, RoomCapacity]
     start: datetime
     end: datetime
+    #: prefix id → addresses reservations hold (not registered yet)
+    held_addresses: dict[int, int] = field(default_factory=dict)
 
 
 def scope_rooms(site_id: int | None = None, room_id: int | None = None) -> Select[Any]:
@@ -238,9 +246,18 @@ def load(
             .order_by(Asset.asset_tag)
         )
     )
+    held = reservations.held(end)
+    for rack_id, units in held["units"].items():
+        if rack_id in racks:
+            racks[rack_id].reserved = units - racks[rack_id].used
+            racks[rack_id].used |= units
     _power(racks, assets, start, end)
-    _rooms(rooms, racks, assets, start, end)
-    return Capacity(racks, rooms, start, end)
+    for rack_id, watts in held["watts"].items():  # the planned draw of what is held
+        if rack_id in racks:
+            racks[rack_id].load_w += watts
+            racks[rack_id].reserved_w = watts
+    _rooms(rooms, racks, assets, start, end, held["ports"])
+    return Capacity(racks, rooms, start, end, held["addresses"])
 
 
 def _power(
@@ -279,6 +296,7 @@ def _rooms(
     assets: list[Any],
     start: datetime,
     end: datetime,
+    held_ports: set[tuple[int, str]],
 ) -> None:
     switches: dict[int, Any] = {}
     for a in assets:
@@ -312,6 +330,7 @@ def _rooms(
                 port.oper == "down"
                 and port.admin != "down"
                 and (switch_id, _fold(port.name)) not in linked
+                and (switch_id, port.name) not in held_ports
                 and not port.peak_bps
                 and speed is not None
             )

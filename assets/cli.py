@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from assets import capacity, excel, extensions, plan
+from assets.services import reservations
+from opskit import clock, db
 from opskit.audit import acting_as, cli_actor
 from opskit.outputs import OutputFile, parents_option
+from opskit.validation import ValidationFailed
 
 
 class _AssetsGroup(AppGroup):
@@ -105,15 +109,40 @@ LOAD_SOURCES = {
     default=None,
     help="Language of the reasons (default: the site's).",
 )
+@click.option(
+    "--accept",
+    type=click.IntRange(1),
+    default=None,
+    help="Reserve candidate N (1: the best): its units, ports and addresses are held (预留).",
+)
+@click.option("--name", "plan_name", default="", help="The plan's name (with --accept).")
+@click.option("--owner", default="", help="Who the reservation is for (default: you).")
+@click.option(
+    "--hold-days",
+    type=click.IntRange(1, 365),
+    default=14,
+    show_default=True,
+    help="Days until the reservation expires.",
+)
 @with_appcontext
-def plan_cmd(file: Path, as_json: bool, lang: str | None) -> None:
+def plan_cmd(
+    file: Path,
+    as_json: bool,
+    lang: str | None,
+    accept: int | None,
+    plan_name: str,
+    owner: str,
+    hold_days: int,
+) -> None:
     """Where the devices in FILE (YAML) fit: ranked candidates, and why other racks do not.
 
     FILE holds ``devices:`` (each ``name``, ``u``, optional ``watts``, ``feeds`` 1 or 2,
     ``ports`` such as ``{10G: 2}``, ``addresses`` such as ``{prefix: 10.1.2.0/24, count: 1}``)
     and optional ``site``, ``room``, ``near`` (a rack), ``together: true``, ``days``. Nothing is
-    written. Exit status: 0 answered (even with no candidate), 2 the file is wrong (each
-    problem is printed, naming the device and field).
+    written unless ``--accept N`` reserves candidate N (the plan named by ``--name``, else the
+    file's name). Exit status: 0 answered (even with no candidate) or reserved, 1 the
+    reservation was refused (what is taken is named; nothing was reserved), 2 the file is
+    wrong (each problem is printed, naming the device and field).
     """
     with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
         try:
@@ -131,8 +160,55 @@ def plan_cmd(file: Path, as_json: bool, lang: str | None) -> None:
         answer = plan.fit(request)
         if as_json:
             click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
-            return
-        _print_answer(answer)
+        else:
+            _print_answer(answer)
+        if accept is not None:
+            _accept(answer, accept, plan_name or file.stem, owner, hold_days, request.site_id)
+
+
+def _accept(
+    answer: dict[str, Any], rank: int, name: str, owner: str, days: int, site_id: int | None
+) -> None:
+    if rank > len(answer["candidates"]):
+        click.echo(_("error: there is no candidate %(rank)d.", rank=rank), err=True)
+        sys.exit(1)
+    candidate = answer["candidates"][rank - 1]
+    expires = clock.now() + timedelta(days=days)
+    try:
+        with acting_as(cli_actor()):
+            held = db.write(
+                lambda: (
+                    reservations.accept(candidate, name, owner or cli_actor(), expires, site_id).id
+                )
+            )
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                click.echo(_("error: %(error)s", error=message), err=True)
+        click.echo(_("Nothing was reserved."), err=True)
+        sys.exit(1)
+    click.echo(
+        _(
+            "Reserved candidate %(rank)d as reservation #%(id)d (plan %(plan)s) until %(until)s.",
+            rank=rank,
+            id=held,
+            plan=name,
+            until=expires.date().isoformat(),
+        )
+    )
+
+
+@assets_cli.command("release")
+@click.argument("reservation", type=click.IntRange(1))
+def release_cmd(reservation: int) -> None:
+    """Release RESERVATION (its number): the units, ports and addresses it holds are free."""
+    try:
+        with acting_as(cli_actor()):
+            db.write(lambda: reservations.release(reservation))
+    except ValidationFailed as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(_("Reservation #%(id)d released.", id=reservation))
 
 
 def _print_answer(answer: dict[str, Any]) -> None:

@@ -72,7 +72,8 @@ class _Fit:
         self.prefixes = {p.cidr: p for p in found}
         # the registry's utilisation, one query for all (assets.queries)
         utilisation = queries.prefix_utilisations(list(found))
-        self.prefix_free = {p.cidr: utilisation[p.id].free for p in found}
+        held = model.held_addresses
+        self.prefix_free = {p.cidr: utilisation[p.id].free - held.get(p.id, 0) for p in found}
 
     def watts(self, device: Device) -> float:
         return device.watts if device.watts is not None else self.default_w

@@ -1,5 +1,6 @@
 """Rack units: which asset holds which unit of a rack, and placing an asset in its units (one
-asset per unit, inside the rack)."""
+asset per unit, inside the rack, none a live reservation holds: ``assets.services.reservations``;
+release the reservation to place an asset there)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from assets.models import (
     Asset,
     Rack,
     RackUnit,
+    Reservation,
+    ReservationStatus,
+    ReservedUnit,
 )
-from opskit import db
+from opskit import clock, db
 
 
 def rack_occupancy(rack: Rack) -> dict[int, Asset]:
@@ -42,6 +46,23 @@ def occupied_in_db(rack: Rack, wanted: set[int], asset: Asset) -> dict[int, str]
     if asset.id is not None:
         query = query.where(RackUnit.asset_id != asset.id)
     return dict(db.session().execute(query).all())
+
+
+def reserved_in_db(rack: Rack, wanted: set[int]) -> dict[int, tuple[str, str]]:
+    """Unit → (plan, expiry date) of the live reservations holding any of ``wanted``."""
+    if rack.id is None:
+        return {}
+    rows = db.session().execute(
+        select(ReservedUnit.unit, Reservation.plan, Reservation.expires_at)
+        .join(Reservation, ReservedUnit.reservation_id == Reservation.id)
+        .where(
+            ReservedUnit.rack_id == rack.id,
+            ReservedUnit.unit.in_(wanted),
+            Reservation.status == ReservationStatus.RESERVED.value,
+            Reservation.expires_at > clock.now(),
+        )
+    )
+    return {unit: (plan, expires.date().isoformat()) for unit, plan, expires in rows}
 
 
 def place(
@@ -86,16 +107,25 @@ def place(
     if not wanted:
         return []
     taken = occupied(rack, wanted, asset)
-    if taken:
-        unit = min(taken)
-        errors.setdefault("u_position", []).append(
-            _(
+    held = reserved_in_db(rack, wanted) if not taken and occupied is occupied_in_db else {}
+    if taken or held:
+        unit = min(taken or held)
+        words = {"unit": unit, "rack": rack.name}
+        if taken:
+            message = _(
                 "U%(unit)d of rack %(rack)s is already occupied by %(tag)s.",
-                unit=unit,
-                rack=rack.name,
                 tag=taken[unit],
+                **words,
             )
-        )
+        else:
+            plan, until = held[unit]
+            message = _(
+                "U%(unit)d of rack %(rack)s is reserved for plan %(plan)s until %(until)s.",
+                plan=plan,
+                until=until,
+                **words,
+            )
+        errors.setdefault("u_position", []).append(message)
         return []
     return sorted(wanted)
 
