@@ -264,3 +264,30 @@ def test_the_alerts_are_named_in_both_languages(app: Flask) -> None:
         with force_locale("en"):
             assert wording.rule_title("vulns.critical") == "Vulnerability scan · Critical risk"
         assert wording.rule_title("vulns.nonsense") is None
+
+
+def test_a_chinese_csv_export_is_tracked_in_site_time(db_app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "绿盟.csv"
+    path.write_bytes(
+        "\r\n".join(
+            [
+                "IP地址,主机名,端口,漏洞名称,风险等级,CVE编号,解决办法,扫描时间",
+                "10.2.0.5,fw01,443/tcp,SSL/TLS 弱加密算法,中危,CVE-2016-2183,禁用 3DES,"
+                "2026-03-02 10:00:00",
+                "10.2.0.5,fw01,22,SSH 弱口令,紧急,,修改口令,2026-03-02 10:05:00",
+            ]
+        ).encode("gb18030")
+    )
+    with db_app.app_context(), clock.frozen(T1):
+        firewall = factories.asset("FW-01", kind="firewall", name="fw01", importance="core")
+        db.session().commit()
+        summary = services.import_file(path)
+        db.session().commit()
+        assert (summary.scanner, summary.hosts_matched, summary.findings_new) == ("csv", 1, 2)
+        assert summary.alerts_raised == 1  # 紧急 on a core firewall
+        rows = {f.name: f for f in db.session().scalars(select(VulnFinding))}
+        weak = rows["SSL/TLS 弱加密算法"]
+        assert (weak.port, weak.protocol, weak.cves) == (443, "tcp", ["CVE-2016-2183"])
+        assert weak.first_seen == datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 on site
+        assert weak.asset_id == firewall.id and weak.solution == "禁用 3DES"
+        assert (weak.due_date, rows["SSH 弱口令"].due_date) == (date(2026, 4, 1), date(2026, 3, 9))
