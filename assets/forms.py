@@ -205,6 +205,14 @@ class RackForm(FlaskForm):
         _l("Height (U)"), default=42, validators=[DataRequired(), NumberRange(min=1, max=60)]
     )
     descending_units = BooleanField(_l("Units numbered from the top (U1 at the top)"))
+    # the capacity model's power budget (assets.capacity): blank when not known
+    power_a_watts = IntegerField(
+        _l("Feed A rated power (W)"), validators=[Optional(), NumberRange(min=1, max=1_000_000)]
+    )
+    power_b_watts = IntegerField(
+        _l("Feed B rated power (W, a second feed)"),
+        validators=[Optional(), NumberRange(min=1, max=1_000_000)],
+    )
     notes = TextAreaField(_l("Notes"), render_kw={"rows": 3})
 
 

@@ -101,6 +101,8 @@ RACK = ObjectSchema(
         text_field("name", 100, required=True, min_length=1, example="A01"),
         Field("u_height", "integer", minimum=1, maximum=60, example=42),
         Field("descending_units", "boolean"),
+        Field("power_a_watts", "integer", nullable=True, minimum=1, maximum=1_000_000),
+        Field("power_b_watts", "integer", nullable=True, minimum=1, maximum=1_000_000),
         NOTES,
         Field("used_units", "integer", read_only=True, get=_used_units),
     ],

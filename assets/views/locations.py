@@ -118,6 +118,8 @@ def _rack_form_page(rack: Rack | None) -> Any:
             "name": form.name.data,
             "u_height": int(form.u_height.data or 0),  # DataRequired: a whole number >= 1
             "descending_units": bool(form.descending_units.data),
+            "power_a_watts": form.power_a_watts.data,
+            "power_b_watts": form.power_b_watts.data,
             "notes": form.notes.data,
         }
         try:

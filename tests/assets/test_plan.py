@@ -29,16 +29,20 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_babel import force_locale
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from assets import capacity, services
+from assets.models import Rack
 from assets.plan import PlanInputError, fit, read_request
 from assets.specs import SpecError, normalise, parse_value
 from monitors.models import Reading
 from opskit import clock, db
 from opskit.validation import ValidationFailed
 from tests import factories
+from tests.assets.test_api import _token
+from tests.conftest import login, post_form
 
 NOW = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
 
@@ -416,3 +420,30 @@ def test_power_spec_and_rack_rating_refused(app: Flask) -> None:
         assert caught.value.errors == {
             "power_a_watts": ["The rated power is a whole number of watts above 0."]
         }
+
+
+def test_rack_form_and_api_keep_the_power_ratings(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        site, _ = services.get_or_create_site("总部")
+        room, _ = services.get_or_create_room(site, "A机房")
+        db.session().commit()
+        room_id = room.id
+    login(client, "engineer")
+    only_b = {"room": str(room_id), "name": "R9", "u_height": "42", "power_b_watts": "3680"}
+    refused = post_form(client, "/assets/racks/new", only_b)
+    assert refused.status_code == 400
+    assert "须先填写 A 路的额定功率" in refused.get_data(as_text=True)
+    response = post_form(client, "/assets/racks/new", {**only_b, "power_a_watts": "7360"})
+    assert response.status_code == 302
+    with app.app_context():
+        rack = db.session().scalar(select(Rack).where(Rack.name == "R9"))
+        assert (rack.power_a_watts, rack.power_b_watts) == (7360, 3680)
+        rack_id = rack.id
+    api = app.test_client()
+    headers = _token(app, "engineer")
+    got = api.get(f"/api/v1/racks/{rack_id}", headers=headers).get_json()
+    assert (got["power_a_watts"], got["power_b_watts"]) == (7360, 3680)
+    changed = api.patch(f"/api/v1/racks/{rack_id}", json={"power_b_watts": None}, headers=headers)
+    assert changed.status_code == 200, changed.get_json()
+    body = changed.get_json()
+    assert (body["power_a_watts"], body["power_b_watts"]) == (7360, None)
