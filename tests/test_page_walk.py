@@ -108,7 +108,13 @@ ALLOWED_WORDS = [
     # the database servers' settings the R-DB recommendations tell a DBA to change (the demo's
     # database server makes them fire in its packs)
     re.compile(r"max_connections|shared_buffers|innodb_buffer_pool_size"),
+    # where a database server's statement statistics come from (the top statements sheet)
+    re.compile(r"pg_stat_statements|performance_schema"),
 ]
+#: a database's SQL statement, shown as the engine normalised it (the top statements sheet's
+#: cells, and quoted in a recommendation): its table and column names are the customer's data
+SQL_VERB = r"(?:SELECT|INSERT|UPDATE|DELETE|WITH|CALL|SHOW|SET)\b"
+SQL_STATEMENT = re.compile(rf"^{SQL_VERB}.*$|[「“]{SQL_VERB}[^」”]*[」”]", re.S)
 
 
 def visible_text(page: str) -> str:
@@ -133,7 +139,7 @@ def words(text: str) -> list[str]:
 def identifiers(text: str) -> set[str]:
     """snake_case and dotted identifiers in ``text`` that are not allowlisted real ones."""
     found = set()
-    for word in words(text):
+    for word in words(SQL_STATEMENT.sub(" ", text)):
         dotted = list(DOTTED.finditer(word))
         found.update(m.group(0) for m in dotted)
         found.update(  # a snake_case part of a dotted one is that one
@@ -146,7 +152,7 @@ def identifiers(text: str) -> set[str]:
 
 def plain_words(text: str) -> set[str]:
     """Lower-case ASCII words standing on their own (not part of a tag, address or name)."""
-    return {w for w in words(text) if re.fullmatch(r"[a-z][a-z0-9_]*", w)}
+    return {w for w in words(SQL_STATEMENT.sub(" ", text)) if re.fullmatch(r"[a-z][a-z0-9_]*", w)}
 
 
 def stored_keys() -> set[str]:
@@ -470,6 +476,11 @@ def test_the_checks_catch_keys_identifiers_and_login_names() -> None:
     # in English, a persona's login may be a word of the prose ("an engineer"); not in Chinese
     assert not problems_in("home.index", "an engineer", "en", set(), {"engineer": "张伟"})
     assert problems_in("home.index", "巡检人 engineer", "zh_CN", set(), {"engineer": "张伟"})
+    # a database's statements are its data: a statement cell, or one quoted in a sentence
+    assert identifiers("SELECT qty FROM order_lines WHERE item_id = $1") == set()
+    assert identifiers("语句「UPDATE stock SET qty = $1 WHERE item_id = $2」。请 order_lines") == {
+        "order_lines"
+    }
 
 
 def test_every_get_route_is_walked_or_skipped_for_a_reason(walk: Walk) -> None:

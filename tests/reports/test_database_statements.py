@@ -155,7 +155,7 @@ def test_top_statements_of_a_seeded_period(db_app: Flask, tmp_path: Path) -> Non
         "db-a (DB-A)（PostgreSQL）在2026年第3季度有一条语句占用了全部语句执行时间的 "
         f"{share} %（执行 {calls} 次，共 {round(ms / 1000, 1)} 秒，"
         f"平均每次 {round(ms / calls, 2)} 毫秒）："
-        f"{REPORT}。请检查其执行计划（EXPLAIN）、索引以及应用调用它的频率。"
+        f"「{REPORT}」。请检查其执行计划（EXPLAIN）、索引以及应用调用它的频率。"
     ]
 
     book = openpyxl.load_workbook(en)
@@ -172,6 +172,6 @@ def test_top_statements_of_a_seeded_period(db_app: Flask, tmp_path: Path) -> Non
     assert [r[1] for r in recs if r[0] == "R-DB-08"] == [
         f"One statement took {share} % of the statement time of db-a (DB-A) (PostgreSQL) in "
         f"2026Q3 ({calls} calls, {round(ms / 1000, 1)} s in all, {round(ms / calls, 2)} ms "
-        f"each): {REPORT}. Review its plan (EXPLAIN), its indexes and how often the "
+        f"each): “{REPORT}”. Review its plan (EXPLAIN), its indexes and how often the "
         "application runs it."
     ]
