@@ -180,6 +180,7 @@ class _Fit:
             "site": room.site,
             "room": room.name,
             "rack": rack.name,
+            "rack_id": rack.id,
             "u_start": first,
             "u_end": first + device.u - 1,
             "watts": self.watts(device),
@@ -291,7 +292,7 @@ def fit(
                 attempt, reason, _index = job.attempt(job.order(room, rack))
             if reason is not None:
                 continue
-            key = tuple((p["device"], p["rack"], p["u_start"]) for p in attempt.placements)
+            key = tuple((p["device"], p["rack_id"], p["u_start"]) for p in attempt.placements)
             names = sorted(model.racks[r].name for r in attempt.added_w)
             rank = (
                 len(attempt.added_w),
@@ -311,9 +312,11 @@ def fit(
         figures = job.figures(attempt)
         candidates.append(
             {
+                "site": attempt.placements[0]["site"],
+                "room": attempt.placements[0]["room"],
                 "placements": attempt.placements,
                 "racks": [f["rack"] for f in figures],
-                "why": _why(figures, job.headroom(attempt)),
+                "why": _why(attempt.placements[0]["site"], figures, job.headroom(attempt)),
                 "figures": figures,
             }
         )
@@ -348,8 +351,8 @@ def _next_free(prefix: Prefix) -> str | None:
     return queries.next_free_address(prefix)
 
 
-def _why(figures: list[dict[str, Any]], headroom: float) -> str:
-    racks = "、".join(f"{f['room']}/{f['rack']}" for f in figures)
+def _why(site: str, figures: list[dict[str, Any]], headroom: float) -> str:
+    racks = "、".join(f"{site}/{f['room']}/{f['rack']}" for f in figures)
     return _(
         "%(count)d rack(s): %(racks)s; power headroom left %(headroom).0f %%; %(free)d U left free",
         count=len(figures),

@@ -146,6 +146,11 @@ def accept(
 
 
 def _rack(placement: Mapping[str, Any], site_id: int | None) -> Rack:
+    """The placement's rack: by id (``fit`` gives it), else by room and rack name."""
+    if isinstance(placement.get("rack_id"), int):
+        rack = db.session().get(Rack, placement["rack_id"])
+        if rack is not None:
+            return rack
     query = (
         select(Rack)
         .join(Room)

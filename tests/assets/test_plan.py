@@ -447,3 +447,25 @@ def test_rack_form_and_api_keep_the_power_ratings(app: Flask, client: FlaskClien
     assert changed.status_code == 200, changed.get_json()
     body = changed.get_json()
     assert (body["power_a_watts"], body["power_b_watts"]) == (7360, None)
+
+
+def test_racks_of_the_same_name_in_two_sites_are_two_candidates(db_app: Flask) -> None:
+    with db_app.app_context(), db_app.test_request_context(), force_locale("en"):
+        seed_room()
+        other, _ = services.get_or_create_site("分部")
+        room, _ = services.get_or_create_room(other, "A机房")
+        services.save_rack(
+            {"room": room, "name": "R1", "u_height": 10, "power_a_watts": 2000,
+             "power_b_watts": 2000}
+        )  # fmt: skip
+        db.session().commit()
+        answer = fit(read_request({"devices": [dev("small", 1, 100)]}), now=NOW)
+        # 分部's empty R1: 1 - 100/2000 = 95 % headroom left, before 总部's R4 (88 %)
+        got = [(c["site"], c["racks"], c["placements"][0]["u_start"]) for c in answer["candidates"]]
+        assert got == [
+            ("分部", ["R1"], 1),
+            ("总部", ["R4"], 1),
+            ("总部", ["R1"], 3),
+            ("总部", ["R2"], 5),
+        ]
+        assert [r["rack"] for r in answer["rejected"]] == ["R3"]
