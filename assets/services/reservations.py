@@ -211,12 +211,15 @@ def _addresses(reservation_id: int, counts: list[tuple[Prefix, int, str]]) -> li
     """The next free addresses of each prefix (registry's free ranges, minus those held)."""
     sess = db.session()
     rows = []
+    held_in: dict[int, set[str]] = {}  # prefix id → held addresses, this plan's included
     for prefix, count, device in counts:
-        held = set(
-            sess.scalars(
-                select(ReservedAddress.address).where(ReservedAddress.prefix_id == prefix.id)
+        if prefix.id not in held_in:
+            held_in[prefix.id] = set(
+                sess.scalars(
+                    select(ReservedAddress.address).where(ReservedAddress.prefix_id == prefix.id)
+                )
             )
-        )
+        held = held_in[prefix.id]
         taken: list[str] = []
         for first, last, _n in queries.free_ranges(prefix, limit=10_000):
             start, end = int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last))

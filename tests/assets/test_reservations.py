@@ -84,6 +84,16 @@ def test_accept_holds_and_the_fit_and_the_registry_respect_it(db_app: Flask) -> 
         assert [(p["rack"], p["u_start"]) for p in _best(APP)["placements"]] == [("R1", 5)]
 
 
+def test_two_devices_take_the_next_two_addresses(db_app: Flask) -> None:
+    with db_app.app_context(), db_app.test_request_context(), force_locale("en"), clock.frozen(NOW):
+        seed_room()
+        on_29 = {"prefix": "10.1.2.0/29"}
+        pair = {"devices": [dev("a", 1, 100, addresses=on_29), dev("b", 1, 100, addresses=on_29)]}
+        db.write(lambda: reservations.accept(_best(pair), "pair", "", NOW + timedelta(days=1)))
+        rows = db.session().execute(select(ReservedAddress.device, ReservedAddress.address))
+        assert sorted(rows) == [("a", "10.1.2.5"), ("b", "10.1.2.6")]
+
+
 def test_an_expired_reservation_holds_nothing(db_app: Flask) -> None:
     with db_app.app_context(), db_app.test_request_context(), force_locale("en"):
         with clock.frozen(NOW):
