@@ -163,12 +163,21 @@ def plan_cmd(
         else:
             _print_answer(answer)
         if accept is not None:
-            _accept(answer, accept, plan_name or file.stem, owner, hold_days, request.site_id)
+            name = plan_name or file.stem
+            _accept(answer, accept, name, owner, hold_days, request.site_id, as_json)
 
 
 def _accept(
-    answer: dict[str, Any], rank: int, name: str, owner: str, days: int, site_id: int | None
+    answer: dict[str, Any],
+    rank: int,
+    name: str,
+    owner: str,
+    days: int,
+    site_id: int | None,
+    as_json: bool,
 ) -> None:
+    """Reserve candidate ``rank``; the outcome goes to standard error after ``--json`` (the
+    JSON stays the only thing on standard output)."""
     if rank > len(answer["candidates"]):
         click.echo(_("error: there is no candidate %(rank)d.", rank=rank), err=True)
         sys.exit(1)
@@ -194,7 +203,8 @@ def _accept(
             id=held,
             plan=name,
             until=expires.date().isoformat(),
-        )
+        ),
+        err=as_json,
     )
 
 

@@ -6,6 +6,7 @@ the room of ``test_plan`` (R1: free U3 and U5-U10, 900 W measured on feeds of 2,
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -178,10 +179,16 @@ def test_cli_accept_and_release(app: Flask, tmp_path: Path) -> None:
         assert (
             "Reserved candidate 1 as reservation #1 (plan web) until 2026-03-24." in result.output
         )
+        as_json = runner.invoke(args=["plan", str(plan), "--json", "--accept", "1"])
+        assert as_json.exit_code == 0, as_json.output
+        # the JSON alone on standard output: the next candidate (U7-U8), then reserved as #2
+        assert json.loads(as_json.stdout)["candidates"][0]["placements"][0]["u_start"] == 7
+        assert "#2" in as_json.stderr
         refused = runner.invoke(args=["plan", str(plan), "--accept", "9", "--lang", "en"])
         assert refused.exit_code == 1
         assert "there is no candidate 9" in refused.output
         released = runner.invoke(args=["assets", "release", "1"])
     assert released.exit_code == 0, released.output
     with app.app_context():
-        assert db.session().scalar(select(func.count()).select_from(ReservedUnit)) == 0
+        # #1's U5-U6 freed, #2's U7-U8 still held
+        assert sorted(db.session().scalars(select(ReservedUnit.unit))) == [7, 8]
