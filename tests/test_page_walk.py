@@ -74,8 +74,6 @@ SKIPPED = {
     "api.openapi_document": "JSON",
     "api.me": "JSON",
     "requests.photo": "a request's photo file (the demo has none)",
-    "configs.version": "a configuration version (the demo has no configuration backups yet)",
-    "upgrades.detail": "a firmware upgrade record (the demo has none yet)",
 }
 SKIPPED_PREFIXES = ("assets_api.", "requests_api.")  # the JSON API
 
@@ -100,6 +98,8 @@ ALLOWED_WORDS = [
     re.compile(r"[a-z][a-z0-9+.-]*://\S*"),
     # file names (uploads, backups, the checklist files, the TLS files)
     re.compile(r"\S+\.(xlsx|xls|csv|yaml|yml|json|png|jpe?g|svg|db|sqlite|crt|pem|key|log|txt)"),
+    # a device's configuration and firmware files (an upgrade record's files backed up)
+    re.compile(r"\S+\.(cfg|bin|ipe|img)"),
     # host names and domains (SMTP servers)
     re.compile(
         r"[a-z0-9-]+(\.[a-z0-9-]+)*\.(example|com|cn|net|org|local|lan|internal|localdomain)"
@@ -122,6 +122,9 @@ def visible_text(page: str) -> str:
     page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
     # a form field's text is what the user types, like an input's value (the YAML editors)
     page = re.sub(r"<(script|style|textarea)\b.*?</\1\s*>", " ", page, flags=re.S | re.I)
+    # a device's configuration lines (a version page's cells) are the device's text, like a
+    # database's SQL statement: its keywords (``ip``, ``vlan``) are not opskit's stored keys
+    page = re.sub(r'<td class="text(?: left| right)?">.*?</td>', " ", page, flags=re.S)
     page = re.sub(r"<[^>]*>", " ", page)
     return " ".join(html.unescape(page).split())
 
@@ -285,6 +288,8 @@ def _ids() -> dict[str, list[Any]]:
     from inspections.logbook.models import AccessEntry, PowerEvent
     from inspections.models import PatrolFinding, PatrolPlan, PatrolRound
     from inspections.queries import checklists
+    from monitors.configs.models import ConfigVersion
+    from monitors.configs.upgrades.models import ConfigUpgrade
     from monitors.models import Monitor
     from opskit import dashboard
     from opskit.alerts.models import Alert, Incident, NotificationChannel
@@ -352,6 +357,10 @@ def _ids() -> dict[str, list[Any]]:
         # /runbooks/<id>/versions/<n>: every runbook's first; the UPS one's second, with the
         # difference from the first (the others have none: 404)
         "version": [1, 2],
+        # /configs/<asset_id>/versions/<id>: the core switch's change (a diff); the other
+        # assets' URLs with it are 404
+        "version_id": [first(ConfigVersion.id, ConfigVersion.number == 2)],
+        "upgrade_id": [first(ConfigUpgrade.id)],
     }
 
 

@@ -92,8 +92,21 @@ def said_again(alerts_: list[Any]) -> dict[int, str]:
     for alert in alerts_:
         said = wording.said_again(alert.message, SAID)
         if said is not None:
-            out[alert.id] = said
+            out[alert.id] = _reason_again(said)
     return out
+
+
+def _reason_again(said: str) -> str:
+    """A 配置备份失败 message's reason words (``: 用户名或密码错误 (``, written in the site's
+    language) in the language being written; the device's own error after them stays as is."""
+    now = {reason: str(label) for reason, label in queries.REASON_LABELS.items()}
+    for locale in wording.WRITTEN_IN:
+        with force_locale(locale):
+            written = {reason: str(label) for reason, label in queries.REASON_LABELS.items()}
+        for reason, words in written.items():
+            if f": {words} (" in said:
+                return said.replace(f": {words} (", f": {now[reason]} (", 1)
+    return said
 
 
 # --- device access ----------------------------------------------------------------------------

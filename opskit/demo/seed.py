@@ -14,6 +14,8 @@ by hand. Only the bulk history (readings, past rounds) is inserted in batches:
 - ``desk``: alerts in every state, incidents, a maintenance window (``desk.yaml``);
 - ``emitters``: the past week of the devices' SNMP traps and syslog, through the receivers' own
   writers (their alerts raised and cleared as the live demo's are);
+- ``configs``: network devices' configuration backups (versions, a change with its diff, a
+  device whose backups fail) and a firmware upgrade record (``configs.yaml``, ``configs/*.txt``);
 - ``logbook``: visits and power events (``logbook.yaml``);
 - ``patrol``: patrol plans and their rounds (``patrol.yaml``);
 - ``runbooks``: recovery procedures with their versions (``runbooks.yaml``);
@@ -40,7 +42,7 @@ from assets.models import Asset
 from opskit import db
 from opskit.audit import acting_as
 from opskit.db import utcnow
-from opskit.demo import databases, devices, emitters, outages, patrol, ports
+from opskit.demo import configs, databases, devices, emitters, outages, patrol, ports
 from opskit.demo.datafiles import load
 from opskit.demo.desk import seed_alerts
 from opskit.demo.history import (
@@ -133,6 +135,7 @@ def seed(
         sess.commit()
         built.counts.update(emitters.seed_history(now, TALK_DAYS, devices.addresses()))
         sess.commit()
+        built.counts.update(configs.seed(built, now))
         built.counts["logbook"] = seed_logbook(built, now, days)
         sess.commit()
         built.counts["rounds"] = patrol.seed(built, now, days)
@@ -158,6 +161,8 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "incidents": "incidents",
         "traps": "SNMP traps",
         "syslog": "syslog messages",
+        "config_versions": "configuration versions",
+        "upgrades": "firmware upgrade records",
         "logbook": "logbook entries",
         "rounds": "patrol rounds",
         "runbooks": "runbooks",
