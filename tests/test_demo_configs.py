@@ -96,6 +96,7 @@ def test_each_device_has_its_access_and_versions_switched_off(demo: Flask) -> No
             assert device is not None, tag
             assert (device.platform, device.username) == (entry["platform"], "netbackup")
             assert device.enabled is False and device.interval_s == 86400
+            assert device.timeout_s == configs.TIMEOUT_S
             assert device.password  # stored, encrypted (below)
             raw = (
                 db.session()

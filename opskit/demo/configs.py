@@ -19,7 +19,7 @@ The texts are ``data/configs/<name>.txt`` as the devices print them (timestamps,
 The demo has no device to reach, so every device is seeded with its schedule switched off
 (``enabled`` false, like the database servers' monitors of ``databases``): the living demo's
 poller never tries them and the alert list gets no failures from them; "fetch now" on a
-device's page shows what an unreachable device does.
+device's page shows what an unreachable device does (within the devices' 10 s limit).
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ from opskit.demo.registry import Built
 
 USERNAME = "netbackup"  # the devices' read-only account for backups
 DAILY_S = 86400
+#: a fetch's limit: "fetch now" on a demo device's page (no device answers) ends in 10 s
+TIMEOUT_S = 10
 LOCAL7 = 23
 
 
@@ -214,6 +216,7 @@ def seed(built: Built, now: datetime) -> dict[str, int]:
                 username=USERNAME,
                 password=secrets.token_urlsafe(12),  # no device checks it: the demo has none
                 interval_s=DAILY_S,
+                timeout_s=TIMEOUT_S,
                 enabled=False,
             )
             device_id = device.id
