@@ -136,6 +136,15 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         assert _count(PatrolRound, PatrolRound.status == "submitted") >= 30
         assert _count(PatrolFinding) >= 2
         assert _count(PatrolFinding, PatrolFinding.closed_at.is_(None)) >= 1
+        # configuration backups (tests/test_demo_configs.py reads them in detail): the devices,
+        # their versions, the failing one's alert, the firmware upgrade done and read back
+        from monitors.configs.models import ConfigDevice, ConfigVersion
+        from monitors.configs.upgrades.models import ConfigUpgrade
+
+        assert _count(ConfigDevice, ConfigDevice.enabled.is_(False)) == 4 == _count(ConfigDevice)
+        assert _count(ConfigVersion) == 7
+        assert _count(Alert, Alert.rule == "configs.failed", Alert.status == "firing") == 1
+        assert _count(ConfigUpgrade, ConfigUpgrade.state == "done", ConfigUpgrade.matches) == 1
         # logbook
         assert _count(AccessEntry) >= 14 and _count(PowerEvent) >= 3
         assets_before = _count(Asset)
