@@ -42,6 +42,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
 from assets import extensions
@@ -51,6 +52,12 @@ from opskit import clock, db
 
 NOT_DRAWING = (AssetStatus.RETIRED.value, AssetStatus.SPARE.value)
 MEASURED, NAMEPLATE, ESTIMATED = "measured", "nameplate", "estimated"
+#: the words of where a rack's draw comes from
+LOAD_SOURCES = {
+    MEASURED: _l("measured (95th percentile of the PDUs)"),
+    NAMEPLATE: _l("nameplate"),
+    ESTIMATED: _l("estimated (default per kind)"),
+}
 
 
 @functools.cache

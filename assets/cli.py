@@ -20,7 +20,6 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from assets import capacity, excel, extensions, plan
 from assets.services import reservations
@@ -92,12 +91,6 @@ def export_cmd(file: Path, parents: bool) -> None:
 
 
 # --- opskit plan -----------------------------------------------------------------------------
-
-LOAD_SOURCES = {
-    capacity.MEASURED: _l("measured (95th percentile of the PDUs)"),
-    capacity.NAMEPLATE: _l("nameplate"),
-    capacity.ESTIMATED: _l("estimated (default per kind)"),
-}
 
 
 @click.command("plan")
@@ -241,7 +234,7 @@ def _print_answer(answer: dict[str, Any]) -> None:
                     "%(before)d U free → %(after)d U",
                     rack=f["rack"],
                     load=f["load_w"],
-                    source=LOAD_SOURCES[f["load_source"]],
+                    source=capacity.LOAD_SOURCES[f["load_source"]],
                     planned=f["planned_w"],
                     feeds=feeds,
                     before=f["u_free_before"],

@@ -1,7 +1,8 @@
 """Reservations (预留): accepting a plan holds its rack units, switch ports and addresses.
 
 :func:`accept` takes one candidate of ``assets.plan.fit`` and, in the caller's transaction,
-first releases the reservations that have expired, then checks that nothing wanted is taken
+first releases the reservations that have expired, refuses a plan name that already holds a
+reservation (a retried accept is not a second one), then checks that nothing wanted is taken
 (an asset in the unit, or another reservation holding the unit, port or address: the error
 names it), then writes the reservation and one row per unit, port and address. Each of those
 rows is unique in the database (``ReservedUnit``: rack and unit ...), so when two plans are
@@ -103,6 +104,15 @@ def accept(
         raise ValidationFailed.one("expires_at", _("The reservation must expire in the future."))
     release_expired()
     sess = db.session()
+    same = sess.scalar(
+        select(Reservation.id).where(
+            Reservation.plan == plan, Reservation.status == ReservationStatus.RESERVED.value
+        )
+    )
+    if same is not None:  # a plan holds once: a retried accept is not a second reservation
+        raise ReservationConflict(
+            _("Plan %(plan)s already holds reservation #%(id)d.", plan=plan, id=same)
+        )
     units: list[tuple[Rack, int, str]] = []
     ports: list[tuple[Asset, str, str]] = []
     counts: list[tuple[Prefix, int, str]] = []

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,7 @@ from opskit import clock, db
 from opskit.validation import ValidationFailed
 from tests import factories
 from tests.assets.test_plan import NOW, dev, seed_room
+from tests.conftest import login, post_form
 
 APP = {
     "devices": [dev("app", 2, 300, feeds=2, ports={"10G": 1}, addresses={"prefix": "10.1.2.0/29"})]
@@ -179,7 +181,12 @@ def test_cli_accept_and_release(app: Flask, tmp_path: Path) -> None:
         assert (
             "Reserved candidate 1 as reservation #1 (plan web) until 2026-03-24." in result.output
         )
-        as_json = runner.invoke(args=["plan", str(plan), "--json", "--accept", "1"])
+        again = runner.invoke(args=["plan", str(plan), "--accept", "1", "--lang", "en"])
+        assert again.exit_code == 1
+        assert "Plan web already holds reservation #1." in again.output
+        as_json = runner.invoke(
+            args=["plan", str(plan), "--json", "--accept", "1", "--name", "web-2"]
+        )
         assert as_json.exit_code == 0, as_json.output
         # the JSON alone on standard output: the next candidate (U7-U8), then reserved as #2
         assert json.loads(as_json.stdout)["candidates"][0]["placements"][0]["u_start"] == 7
@@ -192,3 +199,43 @@ def test_cli_accept_and_release(app: Flask, tmp_path: Path) -> None:
     with app.app_context():
         # #1's U5-U6 freed, #2's U7-U8 still held
         assert sorted(db.session().scalars(select(ReservedUnit.unit))) == [7, 8]
+
+
+PLAN_TEXT = "room: A机房\ndevices:\n  - {name: app, u: 2, watts: 300, feeds: 2}\n"
+
+
+def test_the_planning_page(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        seed_room()
+    login(client, "viewer")
+    assert "一号机房" in client.get("/assets/plan").get_data(as_text=True)  # the example
+    with clock.frozen(NOW):
+        page = post_form(client, "/assets/plan", {"plan": PLAN_TEXT})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "U5–U6" in html and "候选 1" in html
+    assert "没有连续 2U 空位（最长空位 1U）" in html  # R4, in the user's language
+    assert "data-accept" not in html  # a viewer may ask, not reserve
+    assert (
+        post_form(client, "/assets/plan/accept", {"plan": PLAN_TEXT, "candidate": "1"}).status_code
+        == 403
+    )
+    bad = post_form(
+        client, "/assets/plan", {"plan": "devices:\n  - {name: big, u: 48, watts: 600W}\n"}
+    )
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "devices[0] (big).u：48U 高于所有机柜（最高的机柜为 10U）。" in text
+    assert "600W" in text and "{name: big, u: 48" in text  # what was typed is kept
+    writer = app.test_client()
+    login(writer, "engineer")
+    with clock.frozen(NOW):
+        form = {"plan": PLAN_TEXT, "candidate": "1", "name": "web"}
+        accepted = post_form(writer, "/assets/plan/accept", form)
+        assert accepted.status_code == 302
+        retried = post_form(writer, "/assets/plan/accept", form)
+    assert retried.status_code == 400
+    assert "规划 web" in retried.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalars(select(Reservation.plan)).all() == ["web"]
+        assert sorted(db.session().scalars(select(ReservedUnit.unit))) == [5, 6]
