@@ -10,6 +10,8 @@ by hand. Only the bulk history (readings, past rounds) is inserted in batches:
 - ``databases``: disabled PostgreSQL monitors on the Linux database servers with a history of
   their ``db.*`` readings (the demo has no database to poll);
 - ``ports``: the access switches' interface states (free and taken ports for ``opskit plan``);
+- ``plans``: a plan in progress, its best candidate reserved (``site.yaml``'s
+  ``plan_in_progress``);
 - ``outages``: the monitors' state changes (a few outages, one inside a maintenance window);
 - ``desk``: alerts in every state, incidents, a maintenance window (``desk.yaml``);
 - ``emitters``: the past week of the devices' SNMP traps and syslog, through the receivers' own
@@ -42,7 +44,7 @@ from assets.models import Asset
 from opskit import db
 from opskit.audit import acting_as
 from opskit.db import utcnow
-from opskit.demo import configs, databases, devices, emitters, outages, patrol, ports
+from opskit.demo import configs, databases, devices, emitters, outages, patrol, plans, ports
 from opskit.demo.datafiles import load
 from opskit.demo.desk import seed_alerts
 from opskit.demo.history import (
@@ -129,6 +131,8 @@ def seed(
         built.counts["readings"] += databases.seed_readings(built, now, days)
         built.counts["readings"] += ports.seed(built, now)
         sess.commit()
+        built.counts["reservations"] = plans.seed(built, now)
+        sess.commit()
         built.counts["flips"] = outages.seed(built, now, days)
         sess.commit()
         built.counts.update(seed_alerts(built, now, history_scale))
@@ -168,6 +172,7 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "runbooks": "runbooks",
         "requests": "service requests",
         "repairs": "repairs",
+        "reservations": "reservations (plans in progress)",
     }
     for key, label in labels.items():
         if key in counts:
