@@ -12,7 +12,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from assets.queries import all_sites
-from opskit import db
+from opskit import db, memory
 from opskit.calendar import calendar_check
 from opskit.xlsx.cover import write_cover
 from opskit.xlsx.writer import ReportWriter
@@ -116,6 +116,18 @@ def build_pack(
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Write the pack for ``period`` to ``out``; returns rows written per sheet."""
+    with memory.existing_objects_frozen():  # the app is not garbage: not walked again and again
+        return _build_pack(period, out, kinds, lang, engineer, now)
+
+
+def _build_pack(
+    period: Period,
+    out: str | Path,
+    kinds: list[str] | None,
+    lang: str | None,
+    engineer: str,
+    now: datetime | None,
+) -> dict[str, int]:
     chosen = check_kinds(kinds)
     locale = lang or current_app.config["BABEL_DEFAULT_LOCALE"]
     ctx = Context(period=period, now=now or db.utcnow(), headline={})

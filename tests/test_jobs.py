@@ -39,3 +39,25 @@ def test_running_a_job_that_made_something_releases_memory(
     made = jobs.run(jobs.Job("pack", lambda: iter(["packs/2026-Q3.xlsx"])))
     assert made == ["packs/2026-Q3.xlsx"]
     assert released == [1]
+
+
+def test_existing_objects_frozen_leaves_them_out_of_collections_until_the_block_ends() -> None:
+    """What exists when the block starts is out of the collector's passes (frozen); a cycle the
+    work makes is still collected inside; afterwards nothing stays frozen."""
+    import gc
+    import weakref
+
+    class Node:
+        other: object = None
+
+    before = gc.get_freeze_count()
+    with memory.existing_objects_frozen():
+        assert gc.get_freeze_count() > before
+        made = Node()
+        made.other = Node()
+        made.other.other = made  # a cycle: only the collector frees it
+        gone = weakref.ref(made)
+        del made
+        gc.collect()
+        assert gone() is None
+    assert gc.get_freeze_count() == 0
