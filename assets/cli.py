@@ -1,6 +1,6 @@
 """`opskit assets ...`: Excel template, import and export (and the commands the packages above
 add through ``assets.extensions``: ``remind``, the desk's warranty alerts); `opskit plan`: where
-planned devices fit (``assets.plan``).
+planned devices fit (``assets.plan``), and its planning workbook (``assets.plan_workbook``).
 
 Exit status: 0 done (the summary is printed), 1 the workbook has problems (each is printed,
 nothing was written), 2 usage errors (click's own).
@@ -21,7 +21,7 @@ from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from assets import capacity, excel, extensions, plan
+from assets import capacity, excel, extensions, plan, plan_report, plan_workbook
 from assets.services import reservations
 from opskit import clock, db
 from opskit.audit import acting_as, cli_actor
@@ -117,6 +117,14 @@ def export_cmd(file: Path, parents: bool) -> None:
     show_default=True,
     help="Days until the reservation expires.",
 )
+@click.option(
+    "--report",
+    type=OutputFile(),
+    default=None,
+    help="Write the planning workbook (设备配置现状及设备规划报告) of the candidate (--accept N's, "
+    "else the best) to this .xlsx file.",
+)
+@parents_option
 @with_appcontext
 def plan_cmd(
     file: Path,
@@ -126,6 +134,8 @@ def plan_cmd(
     plan_name: str,
     owner: str,
     hold_days: int,
+    report: Path | None,
+    parents: bool,
 ) -> None:
     """Where the devices in FILE (YAML) fit: ranked candidates, and why other racks do not.
 
@@ -133,9 +143,10 @@ def plan_cmd(
     ``ports`` such as ``{10G: 2}``, ``addresses`` such as ``{prefix: 10.1.2.0/24, count: 1}``)
     and optional ``site``, ``room``, ``near`` (a rack), ``together: true``, ``days``. Nothing is
     written unless ``--accept N`` reserves candidate N (the plan named by ``--name``, else the
-    file's name). Exit status: 0 answered (even with no candidate) or reserved, 1 the
-    reservation was refused (what is taken is named; nothing was reserved), 2 the file is
-    wrong (each problem is printed, naming the device and field).
+    file's name). ``--report OUT.xlsx`` writes the planning workbook of that candidate (the
+    state before it is reserved). Exit status: 0 answered (even with no candidate) or
+    reserved, 1 the reservation was refused (what is taken is named; nothing was reserved), 2
+    the file is wrong (each problem is printed, naming the device and field).
     """
     with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
         try:
@@ -150,13 +161,21 @@ def plan_cmd(
                 click.echo(_("error: %(error)s", error=error), err=True)
             click.echo(_("Nothing was planned."), err=True)
             sys.exit(2)
-        answer = plan.fit(request)
+        model = capacity.load(request.site_id, request.room_id, None, request.days)
+        answer = plan.fit(request, model=model)
         if as_json:
             click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
         else:
             _print_answer(answer)
+        name = plan_name or file.stem
+        if report is not None:
+            if accept is not None and accept > len(answer["candidates"]):
+                click.echo(_("error: there is no candidate %(rank)d.", rank=accept), err=True)
+                sys.exit(1)
+            found = plan_report.collect(request, answer, model, name, accept or 1)
+            written = plan_workbook.write(found, report, engineer=owner or cli_actor())
+            click.echo(_("Planning report written to %(path)s.", path=written), err=as_json)
         if accept is not None:
-            name = plan_name or file.stem
             _accept(answer, accept, name, owner, hold_days, request.site_id, as_json)
 
 

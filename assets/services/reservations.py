@@ -217,30 +217,36 @@ def _check_ports(ports: list[tuple[Asset, str, str]]) -> None:
             )
 
 
+def held_addresses(prefix_id: int) -> set[str]:
+    """The addresses of a prefix reservations hold."""
+    query = select(ReservedAddress.address).where(ReservedAddress.prefix_id == prefix_id)
+    return set(db.session().scalars(query))
+
+
+def next_addresses(prefix: Prefix, count: int, held: set[str]) -> list[str]:
+    """Up to ``count`` of the prefix's lowest free addresses (the registry's free ranges) that
+    are not in ``held``."""
+    taken: list[str] = []
+    for first, last, _n in queries.free_ranges(prefix, limit=10_000):
+        start, end = int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last))
+        for value in range(start, end + 1):
+            address = str(ipaddress.ip_address(value))
+            if address not in held:
+                taken.append(address)
+            if len(taken) == count:
+                return taken
+    return taken
+
+
 def _addresses(reservation_id: int, counts: list[tuple[Prefix, int, str]]) -> list[Any]:
     """The next free addresses of each prefix (registry's free ranges, minus those held)."""
-    sess = db.session()
     rows = []
     held_in: dict[int, set[str]] = {}  # prefix id → held addresses, this plan's included
     for prefix, count, device in counts:
         if prefix.id not in held_in:
-            held_in[prefix.id] = set(
-                sess.scalars(
-                    select(ReservedAddress.address).where(ReservedAddress.prefix_id == prefix.id)
-                )
-            )
+            held_in[prefix.id] = held_addresses(prefix.id)
         held = held_in[prefix.id]
-        taken: list[str] = []
-        for first, last, _n in queries.free_ranges(prefix, limit=10_000):
-            start, end = int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last))
-            for value in range(start, end + 1):
-                address = str(ipaddress.ip_address(value))
-                if address not in held:
-                    taken.append(address)
-                if len(taken) == count:
-                    break
-            if len(taken) == count:
-                break
+        taken = next_addresses(prefix, count, held)
         if len(taken) < count:
             raise ReservationConflict(
                 _(
