@@ -44,8 +44,15 @@ SELF_SERVICE = {
 #: Writes a viewer (the customer's staff) may make too; the service checks what exactly: they
 #: log service requests, and confirm or reopen only their own (tests/servicedesk/
 #: test_request_views.py: test_a_viewer_reads_logs_and_confirms_or_reopens_only_their_own).
-#: (assets.plan_answer: the planning page's answer, a POST that writes nothing)
-VIEWERS_TOO = {"requests.new", "requests.close", "requests.reopen", "assets.plan_answer"}
+#: (assets.plan_answer: the planning page's answer, a POST that writes nothing; and
+#: assets.plan_report_download: its planning workbook, a download)
+VIEWERS_TOO = {
+    "requests.new",
+    "requests.close",
+    "requests.reopen",
+    "assets.plan_answer",
+    "assets.plan_report_download",
+}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -2,7 +2,9 @@
 (YAML), answered by ``assets.plan.fit`` on one screen: the candidates with their placements and
 figures, and why the other racks do not take the devices. Any role may ask (nothing is
 written); an engineer or admin may accept a candidate, which reserves it
-(``assets.services.reservations``). A rejected plan keeps what was typed."""
+(``assets.services.reservations``). Any role may download a candidate's planning workbook
+(``/assets/plan/report``: 设备配置现状及设备规划报告, ``assets.plan_workbook``). A rejected
+plan keeps what was typed."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from assets import capacity, plan
+from assets import capacity, plan, plan_report, plan_workbook
+from assets.excel_views import _download
 from assets.services import reservations
 from assets.views.common import bp
 from opskit import clock, db
@@ -30,17 +33,22 @@ devices:
 HOLD_DAYS = 14
 
 
-def _answer(text: str) -> tuple[plan.Request | None, dict[str, Any] | None, list[str]]:
-    """(request, answer, errors) of the typed plan."""
+def _read(text: str) -> tuple[plan.Request | None, list[str]]:
+    """(request, errors) of the typed plan."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        return None, None, [_("The plan is not YAML: %(error)s", error=exc)]
+        return None, [_("The plan is not YAML: %(error)s", error=exc)]
     try:
-        request_ = plan.read_request(data)
+        return plan.read_request(data), []
     except plan.PlanInputError as exc:
-        return None, None, exc.errors
-    return request_, plan.fit(request_), []
+        return None, exc.errors
+
+
+def _answer(text: str) -> tuple[plan.Request | None, dict[str, Any] | None, list[str]]:
+    """(request, answer, errors) of the typed plan."""
+    request_, errors = _read(text)
+    return request_, plan.fit(request_) if request_ is not None else None, errors
 
 
 @bp.route("/plan", methods=["GET"])
@@ -91,6 +99,33 @@ def plan_accept() -> Any:
             )
             return redirect(url_for("assets.plan_page"))
     return _page(text, answer, errors), 400
+
+
+@bp.route("/plan/report", methods=["POST"])
+@viewers_too  # a download: nothing is written
+def plan_report_download() -> Any:
+    text = request.form.get("plan", "")
+    name = request.form.get("name", "").strip() or _("Planning")
+    request_, errors = _read(text)
+    if request_ is None:
+        return _page(text, None, errors), 400
+    # the model read once: the answer and the workbook show the same figures
+    model = capacity.load(request_.site_id, request_.room_id, None, request_.days)
+    answer = plan.fit(request_, model=model)
+    try:
+        rank = int(request.form.get("candidate", ""))
+    except ValueError:
+        rank = 0
+    if not 1 <= rank <= max(len(answer["candidates"]), 1):
+        asked = request.form.get("candidate", "")
+        return _page(
+            text, answer, [_("There is no candidate %(rank)s: ask again.", rank=asked)]
+        ), 400
+    found = plan_report.collect(request_, answer, model, name, rank)
+    engineer = current_user.display_name or current_user.username
+    return _download(
+        f"plan-report-{rank}.xlsx", lambda path: plan_workbook.write(found, path, engineer)
+    )
 
 
 def _page(text: str, answer: dict[str, Any] | None, errors: list[str]) -> str:

@@ -17,18 +17,21 @@ port), address 10.1.2.5 (.1 gateway, .2-.4 registered).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_babel import force_locale
 
 from assets import capacity, plan_report, plan_workbook
 from assets.plan import fit, read_request
 from opskit import clock
 from tests.assets.test_plan import NOW, dev, seed_room
+from tests.conftest import login, post_form
 
 pytestmark = pytest.mark.xdist_group("plan_report")
 
@@ -173,3 +176,24 @@ def test_cli_report_in_chinese_and_refused_outputs(app: Flask, tmp_path: Path) -
     ws = book["设备布置"]
     cell = next(c for row in ws.iter_rows() for c in row if c.value == "=cmd|x")
     assert cell.data_type == "s"
+
+
+def test_the_page_downloads_a_candidates_workbook(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        seed_room()
+    login(client, "viewer")  # a download writes nothing: any role may have it
+    text = "room: A机房\ndevices:\n  - {name: app, u: 2, watts: 300, feeds: 2}\n"
+    with clock.frozen(NOW):
+        page = post_form(client, "/assets/plan", {"plan": text})
+        assert 'data-report="1"' in page.get_data(as_text=True)
+        got = post_form(client, "/assets/plan/report", {"plan": text, "candidate": "1"})
+        missing = post_form(client, "/assets/plan/report", {"plan": text, "candidate": "9"})
+    assert got.status_code == 200
+    assert got.headers["Content-Disposition"] == "attachment; filename=plan-report-1.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(got.data))
+    (placed,) = table(book, "设备布置", "设备")
+    assert (placed["机柜"], placed["起始 U"], placed["结束 U"]) == ("R1", 5, 6)
+    cover = {row[0]: row[1] for row in book["封面"].iter_rows(values_only=True) if row[0]}
+    assert cover["规划名称"] == "规划"
+    assert missing.status_code == 400
+    assert "没有候选 9" in missing.get_data(as_text=True)
