@@ -125,6 +125,7 @@ class RackCapacity:
     feed_w: dict[str, float] = field(default_factory=dict)
     reserved: set[int] = field(default_factory=set)  # the units reservations hold
     reserved_w: float = 0.0  # their devices' planned draw, included in load_w
+    pdu_ids: list[int] = field(default_factory=list)  # its PDUs, in feed order
 
     @property
     def feeds(self) -> int:
@@ -167,6 +168,7 @@ class RoomCapacity:
     rack_ids: list[int] = field(default_factory=list)
     cooling_w: float | None = None  # None: no air conditioner states its capacity
     ports: list[FreePort] = field(default_factory=list)
+    ports_seen: int = 0  # its switches' ports of a known speed, free or not
 
     def it_load_w(self, racks: dict[int, RackCapacity]) -> float:
         return sum(racks[r].load_w for r in self.rack_ids)
@@ -285,7 +287,7 @@ def _power(
             guessed.add(a.rack_id)
     measured = extensions.power_draw([p[0] for ps in pdus.values() for p in ps], start, end)
     for rack in racks.values():
-        mine = _feed_order(pdus.get(rack.id, []))
+        mine = rack.pdu_ids = _feed_order(pdus.get(rack.id, []))
         if mine and all(p in measured for p in mine):
             rack.load_source = MEASURED
             rack.feed_w = {"AB"[min(i, 1)]: 0.0 for i in range(len(mine))}
@@ -333,6 +335,7 @@ def _rooms(
         switch = switches[switch_id]
         for port in sorted(states[switch_id], key=lambda p: _natural(p.name)):
             speed = port_speed(port)
+            rooms[switch.room_id].ports_seen += speed is not None
             free = (
                 port.oper == "down"
                 and port.admin != "down"

@@ -762,3 +762,11 @@ def room_choices() -> list[tuple[int, str]]:
         select(Room.id, Site.name, Room.name).join(Site).order_by(Site.name, Room.name)
     )
     return [(rid, f"{site} / {room}") for rid, site, room in rows]
+
+
+def capacity_of_rooms(now: Any) -> Any:
+    """The capacity model of every room at ``now`` (an ``assets.capacity.Capacity``: racks'
+    units, draw and ratings, rooms' cooling and free ports, addresses reservations hold)."""
+    from assets import capacity  # lazy: capacity reads the reservations, which read this module
+
+    return capacity.load(now=now)

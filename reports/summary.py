@@ -160,6 +160,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]] | None] = {
     "incidents.summary": _incidents,
     "patrol.summary": _patrol,
     "environment.summary": None,
+    "capacity.summary": None,
     "load.summary": _load,
     "storage.summary": _storage,
     "warranty.summary": _warranty,

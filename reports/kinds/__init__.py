@@ -10,6 +10,7 @@ from reports.kinds import (
     alerts,
     availability,
     bandwidth,
+    capacity_planning,
     config_backups,
     config_storage,
     database_load,
@@ -22,6 +23,7 @@ from reports.kinds import (
     syslog,
     topology,
     upgrades,
+    vulns,
     warranty,
 )
 from reports.kinds.base import Context, Image, ReportKind
@@ -33,6 +35,8 @@ KINDS: dict[str, ReportKind] = {
     "ip": ip.KIND,
     # the room's environment and power next to its topology and addresses (the site itself)
     "environment": environment.KIND,
+    # how full the rooms are (units, power, cooling, ports, addresses) and when they reach 80 %
+    "capacity": capacity_planning.KIND,
     "syslog": syslog.KIND,
     "patrol": patrol.KIND,
     "alerts": alerts.KIND,
@@ -45,6 +49,8 @@ KINDS: dict[str, ReportKind] = {
     # changes) and the firmware upgrades done
     "config_backups": config_backups.KIND,
     "upgrades": upgrades.KIND,
+    # the security duties: what the scans found on the devices and what was fixed
+    "vulns": vulns.KIND,
     "load": load.KIND,
     "database_load": database_load.KIND,
     "warranty": warranty.KIND,

@@ -1,0 +1,285 @@
+"""Report kind 容量规划 (capacity planning): per room, how much of each resource is used and
+when it reaches 80 %, from the registry's capacity model (``assets.queries.capacity_of_rooms``,
+the model ``opskit plan`` answers on) as of the pack's ``as_of``:
+
+- **Rack units**: units used (an asset or a reservation in them) of the room's racks' units.
+- **Power**: the draw of the racks with a recorded rating against their capacity, each rack's
+  being one feed's rating (with two feeds either may fail, so one must carry it all: the
+  smaller of the two).
+- **Cooling**: the room's IT load against its air conditioners' stated capacity.
+- **Switch ports**: the ports of the room's switches not free (in use, with a link or traffic,
+  administratively down) of all the ports of a known speed the monitors saw.
+- **IP addresses**: the used addresses of the prefixes registered to the room's site (the
+  same figure for each of its rooms).
+
+**Forecast**: power and cooling have a history where the racks' PDUs are measured: the room's
+daily peak (the highest hour of its PDUs' hourly averages summed, plus the stated draw of the
+racks without readings), as a share of the capacity, through ``reports.forecast`` with the
+limit 80 %. Units, ports and addresses keep no history: "not enough data".
+
+Findings: ``capacity.room_over`` (a resource at 80 % or more), ``capacity.forecast_80`` (the
+likeliest crossing of 80 % within a year), and the summary's sentence (``capacity.summary``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from assets.queries import capacity_of_rooms, list_prefixes, prefix_utilisations
+from monitors.queries import hourly_values
+from opskit.xlsx.cover import Figure
+from opskit.xlsx.writer import DATE, INT, PERCENT, Col, Sheet
+from reports import forecast as fc
+from reports.findings import Finding
+from reports.kinds.base import Context, Kind, as_of_note, listed, period_as_of
+from reports.kinds.load_forecast import forecast_state, midnight
+
+LIMIT = 80.0  # percent: the share a resource is planned up to (capacity.yaml's limit_percent)
+POWER_METRIC = "pdu.power_w"
+#: resource key → its word; the order of the sheet
+RESOURCES = {
+    "u": _l("Rack units"),
+    "power": _l("Power"),
+    "cooling": _l("Cooling"),
+    "ports": _l("Switch ports"),
+    "ip": _l("IP addresses"),
+}
+UNITS = {"u": "U", "power": "W", "cooling": "W", "ports": "", "ip": ""}
+
+
+@dataclass(frozen=True)
+class Row:
+    site: str
+    room: str
+    key: str  # a RESOURCES key
+    used: float | None
+    capacity: float | None
+    forecast: fc.Forecast | None  # None: no history kept
+
+    @property
+    def share(self) -> float | None:
+        return self.used / self.capacity if self.capacity and self.used is not None else None
+
+
+def _daily_peaks(
+    pdus: list[int], constant: float, ctx: Context, start: Any
+) -> list[tuple[date, float]]:
+    """(local day, the room's peak watts): per hour the PDUs' averages summed, the day's
+    highest hour, plus ``constant`` (the racks without readings)."""
+    hours: dict[Any, float] = {}
+    for _asset, _metric, _inst, hour, avg, _max in hourly_values(
+        pdus, [POWER_METRIC], start, ctx.as_of, instances=[""]
+    ):
+        hours[hour] = hours.get(hour, 0.0) + avg
+    days: dict[date, float] = {}
+    for hour, watts in hours.items():
+        local = (hour if hour.tzinfo else hour.replace(tzinfo=UTC)).astimezone(ctx.period.tz)
+        days[local.date()] = max(days.get(local.date(), 0.0), watts + constant)
+    return sorted(days.items())
+
+
+def rows(ctx: Context) -> list[Row]:
+    """Each room's resources (the module's docstring says how each is counted)."""
+    model = capacity_of_rooms(ctx.as_of)
+    start = ctx.as_of - timedelta(days=fc.WINDOW_DAYS)
+    prefixes = list_prefixes()
+    usage = prefix_utilisations(prefixes)
+    ip_used: dict[int | None, int] = {}
+    ip_size: dict[int | None, int] = {}
+    for p in prefixes:
+        held = model.held_addresses.get(p.id, 0)
+        ip_used[p.site_id] = ip_used.get(p.site_id, 0) + usage[p.id].used + held
+        ip_size[p.site_id] = ip_size.get(p.site_id, 0) + usage[p.id].size
+    out: list[Row] = []
+    for room in model.rooms.values():
+        racks = [model.racks[r] for r in room.rack_ids]
+        height = sum(r.u_height for r in racks)
+        used_u = sum(r.u_height - r.free_units for r in racks)
+        rated = [r for r in racks if r.feeds]
+        power_cap = sum(min(r.feed_ratings().values()) for r in rated)
+        measured = [r for r in racks if r.load_source == "measured"]
+        pdus = [p for r in measured for p in r.pdu_ids]
+        load = room.it_load_w(model.racks)
+        rated_load = sum(r.load_w for r in rated)
+        power_f = cooling_f = None
+        if pdus:
+            rest = sum(r.load_w for r in rated if r not in measured)
+            peaks = _daily_peaks(
+                [p for r in measured if r.feeds for p in r.pdu_ids], rest, ctx, start
+            )
+            if power_cap:
+                power_f = fc.forecast([(d, 100 * w / power_cap) for d, w in peaks], LIMIT)
+            if room.cooling_w:
+                rest_all = sum(r.load_w for r in racks if r not in measured)
+                all_peaks = _daily_peaks(pdus, rest_all, ctx, start)
+                cooling_f = fc.forecast(
+                    [(d, 100 * w / room.cooling_w) for d, w in all_peaks], LIMIT
+                )
+        free_ports = len(room.ports)
+        out += [
+            Row(room.site, room.name, "u", used_u, height, None),
+            Row(
+                room.site,
+                room.name,
+                "power",
+                rated_load if rated else None,
+                power_cap or None,
+                power_f,
+            ),
+            Row(room.site, room.name, "cooling", load, room.cooling_w, cooling_f),
+            Row(
+                room.site,
+                room.name,
+                "ports",
+                room.ports_seen - free_ports,
+                room.ports_seen or None,
+                None,
+            ),
+            Row(
+                room.site,
+                room.name,
+                "ip",
+                ip_used.get(room.site_id),
+                ip_size.get(room.site_id),
+                None,
+            ),
+        ]
+    return out
+
+
+def _words(row: Row) -> str:
+    if row.capacity is None:
+        return _("capacity not recorded")
+    if row.forecast is None:
+        return _("not enough data")
+    if row.forecast.state == fc.INSUFFICIENT and row.forecast.days == 0:
+        return _("not enough data")
+    return forecast_state(row.forecast)
+
+
+def capacity_planning(ctx: Context) -> list[Sheet]:
+    found = ctx.once("capacity", lambda: rows(ctx))
+    table = [
+        {
+            "site": r.site,
+            "room": r.room,
+            "resource": str(RESOURCES[r.key]),
+            "used": round(r.used) if r.used is not None else None,
+            "capacity": round(r.capacity) if r.capacity is not None else None,
+            "unit": UNITS[r.key],
+            "share": r.share,
+            "forecast": _words(r),
+            "likeliest": midnight(r.forecast.likeliest) if r.forecast else None,
+            "earliest": midnight(r.forecast.earliest) if r.forecast else None,
+        }
+        for r in found
+    ]
+    over = sorted({(r.site, r.room) for r in found if (r.share or 0) * 100 >= LIMIT})
+    ctx.headline[_("Rooms with a resource at 80 % or more")] = Figure(len(over), INT)
+    busiest = max((r.share for r in found if r.key in ("u", "power") and r.share), default=None)
+    ctx.headline[_("Fullest room (units or power)")] = Figure(busiest, PERCENT)
+    return [
+        Sheet(
+            _("Capacity planning"),
+            [
+                Col("site", _("Site")),
+                Col("room", _("Room")),
+                Col("resource", _("Resource")),
+                Col("used", _("Used"), INT),
+                Col("capacity", _("Capacity"), INT),
+                Col("unit", _("Unit")),
+                Col("share", _("Utilisation"), PERCENT),
+                Col("forecast", _("Reaching 80 %")),
+                Col("likeliest", _("Likeliest day"), DATE),
+                Col("earliest", _("Earliest day"), DATE),
+            ],
+            table,
+            highlight=lambda row: (row["share"] or 0) * 100 >= LIMIT,
+            note=_(
+                "Per room: rack units (reservations included), power of the racks with a "
+                "rating (one feed must carry the rack), cooling, switch ports, and the site's "
+                "addresses. Forecast from the PDUs' daily peaks over %(days)s days; units, "
+                "ports and addresses keep no history.",
+                days=fc.WINDOW_DAYS,
+            )
+            + as_of_note(ctx),
+        )
+    ]
+
+
+def findings(ctx: Context) -> list[Finding]:
+    found = ctx.once("capacity", lambda: rows(ctx))
+    period = period_as_of(ctx)
+    out: list[Finding] = []
+    for r in found:
+        subject = f"{r.site}/{r.room}"
+        resource = str(RESOURCES[r.key])
+        pct = round(100 * r.share, 1) if r.share is not None else None
+        if pct is not None and pct >= LIMIT:
+            out.append(
+                Finding(
+                    key="capacity.room_over",
+                    subject=subject,
+                    metric=resource,
+                    value=pct,
+                    period=period,
+                    figures={
+                        "resource": resource,
+                        "resource_key": r.key,
+                        "used_pct": pct,
+                        "value_unit": "%",
+                    },
+                    severity=2,
+                )
+            )
+        f = r.forecast
+        if f is not None and f.state == fc.CROSSES and f.likeliest and f.last:
+            days_left = (f.likeliest - ctx.as_of_day).days
+            if days_left <= 365:
+                out.append(
+                    Finding(
+                        key="capacity.forecast_80",
+                        subject=subject,
+                        metric=resource,
+                        value=f.likeliest.isoformat(),
+                        period=period,
+                        figures={
+                            "resource": resource,
+                            "resource_key": r.key,
+                            "likeliest": f.likeliest.isoformat(),
+                            "days_left": days_left,
+                        },
+                        severity=1,
+                    )
+                )
+    over = sorted({f.subject for f in out if f.key == "capacity.room_over"})
+    rooms = len({(r.site, r.room) for r in found})
+    text = (
+        _(
+            "Capacity: %(over)d of %(rooms)d rooms have a resource at 80 %% or more (%(which)s).",
+            over=len(over),
+            rooms=rooms,
+            which=listed(over),
+        )
+        if over
+        else _("Capacity: no room has a resource at 80 %% or more (%(rooms)d rooms).", rooms=rooms)
+    )
+    out.append(
+        Finding(
+            key="capacity.summary",
+            subject="",
+            metric=_("Capacity planning"),
+            value=len(over),
+            period=period,
+            figures={"text": text},
+        )
+    )
+    return out
+
+
+KIND = Kind(_l("Capacity planning"), capacity_planning, findings=findings)
