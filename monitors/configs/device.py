@@ -19,7 +19,16 @@ Nothing pinned: any key is taken and returned in :class:`Fetched` for the caller
 
 Pagers: the platform's ``paging_off`` command is sent after login; a device that pages anyway
 (the command refused, a restricted account) is answered with a space at every ``--More--`` /
-``---- More ----`` it prints, and ``normalise.render`` removes the prompts from the text.
+``---- More ----`` it prints, and ``normalise.render`` removes the prompts from the text. A pager
+nobody listed (the output stops on an unfinished line that is not the prompt, ``QUIET_S``
+seconds) ends the attempt with reason ``pager`` quoting it, instead of waiting for the timeout.
+
+Output is read until the prompt comes back, searching only its tail, up to ``MAX_OUTPUT_BYTES``
+(more: reason ``too_big``); the command's echo is dropped whether the device echoes it once,
+twice (redisplayed on a line of its own) or not at all.
+
+Enable: ``enable: true`` platforms use netmiko's ``enable()``; ``enable: super`` (Huawei VRP) sends
+``super`` and the password, an ``Error:`` answer ending the attempt (reason ``enable``).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from netmiko import (
     ReadTimeout,
 )
 
+from monitors.configs.normalise import render
 from monitors.configs.platforms import PAGING_PROMPTS
 from monitors.configs.target import (  # re-exported: what a fetch takes and gives
     DEFAULT_PORTS as DEFAULT_PORTS,
@@ -57,6 +67,12 @@ from monitors.configs.target import Target as Target
 # lastResort handler prints it on stderr, over the one-line reason this module gives
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 _PAGER = "|".join(f"(?:{p})" for p in PAGING_PROMPTS)
+#: seconds of silence on an unfinished line that is not the prompt before a fetch gives up on it
+#: as an unknown pager (at most a third of the device's timeout)
+QUIET_S = 5.0
+#: the most one fetch reads (characters = bytes: read as latin-1); more ends it (``too_big``)
+MAX_OUTPUT_BYTES = 32 * 2**20
+_TAIL = 4096  # the end of the output searched for the prompt or a pager
 
 
 class _PinnedKeyPolicy(paramiko.MissingHostKeyPolicy):
@@ -83,6 +99,7 @@ class _Attempt:
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
     stopped: bool = False
+    logged_in: bool = False  # netmiko's login and session preparation are done
 
     def remaining(self) -> float:
         return max(0.5, self.deadline - time.monotonic())
@@ -115,24 +132,102 @@ def _connect(attempt: _Attempt) -> socket.socket:
         raise FetchError("unreachable", f"{target.address}: {exc.strerror or exc}") from None
 
 
-def _command_output(conn: BaseConnection, command: str, prompt: str, attempt: _Attempt) -> str:
-    """What ``command`` prints, paged on with a space where the device pages."""
-    end = rf"(?:{_PAGER})|^{re.escape(prompt)}[ \t]*$"
-    conn.write_channel(command + conn.RETURN)
-    output = ""
+def _quoted(tail: str) -> str:
+    """The line a device stopped on, as a screen shows it (escapes applied), for a message."""
+    shown = render(tail.rsplit("\n", 1)[-1])
+    line = shown[-1].strip() if shown else ""
+    return line if len(line) <= 80 else line[:77] + "..."
+
+
+def _without_echo(lines: list[str], command: str) -> list[str]:
+    """``lines`` without the command's echo: on the first line, and again on a line of its own
+    where a device redisplays it (some Telnet devices do); an echo-less device starts with the
+    output (or a blank line)."""
+    for _ in range(2):
+        if lines and lines[0].strip().endswith(command):
+            lines = lines[1:]
+    return lines
+
+
+def _read_output(conn: BaseConnection, command: str, prompt: str, attempt: _Attempt) -> str:
+    """Read until the device is back at its prompt, paging on with a space at a known pager.
+
+    Only the output's tail is searched (a 10 MB configuration is not searched again at every
+    read). Output that stops for ``QUIET_S`` on an unfinished line that is neither the prompt nor
+    a known pager ends the attempt (reason ``pager``) quoting that line: a prompt nobody told us
+    about (``-- Press any key --``) would otherwise wait silently for the whole timeout."""
+    end = re.compile(rf"(?:^{re.escape(prompt)}[ \t]*|(?:{_PAGER})\s*)\Z", re.M)
+    pager = re.compile(rf"(?:{_PAGER})\s*\Z")
+    target = attempt.target
+    quiet = min(QUIET_S, target.timeout / 3)
+    chunks: list[str] = []
+    size = 0
+    tail = ""
+    last_data = time.monotonic()
     while True:
-        chunk = conn.read_until_pattern(end, re_flags=re.M, read_timeout=attempt.remaining())
-        output += chunk
-        if re.search(rf"(?:{_PAGER})\s*$", chunk):
-            conn.write_channel(" ")
+        chunk = conn.read_channel()
+        now = time.monotonic()
+        if chunk:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_OUTPUT_BYTES:
+                raise FetchError(
+                    "too_big",
+                    f"{target.address} printed more than {MAX_OUTPUT_BYTES // 2**20} MB "
+                    "(the limit of one configuration backup): stopped, nothing stored",
+                )
+            tail = (tail + chunk)[-_TAIL:]
+            last_data = now
+            if end.search(tail):
+                if pager.search(tail):
+                    conn.write_channel(" ")
+                    tail = ""
+                    continue
+                return "".join(chunks)
             continue
-        break
-    lines = output.split("\n")
-    if lines and command in lines[0]:
-        lines = lines[1:]  # the echo
+        if now >= attempt.deadline:
+            raise ReadTimeout("no prompt")
+        unfinished = tail.rsplit("\n", 1)[-1]
+        if now - last_data >= quiet and _quoted(unfinished):
+            lines = len(_without_echo("".join(chunks).split("\n"), command)) - 1
+            raise FetchError(
+                "pager",
+                f"{target.address} stopped after {lines} lines at a prompt that is not its own "
+                f"nor a known pager: '{_quoted(unfinished)}' (waited {quiet:g} s; add the "
+                "platform's paging-off command or ask for this pager to be known)",
+            )
+        time.sleep(0.02)
+
+
+def _command_output(conn: BaseConnection, command: str, prompt: str, attempt: _Attempt) -> str:
+    """What ``command`` prints, without the command's echo (once or twice) and the prompt."""
+    conn.write_channel(command + conn.RETURN)
+    lines = _without_echo(_read_output(conn, command, prompt, attempt).split("\n"), command)
     if lines and lines[-1].strip().startswith(prompt):
         lines = lines[:-1]
     return "\n".join(lines)
+
+
+def _super(conn: BaseConnection, attempt: _Attempt) -> None:
+    """Huawei VRP's ``super``: the password raises the user's level (``<HOST>`` stays)."""
+    target = attempt.target
+    prompt = conn.find_prompt()
+    conn.write_channel("super" + conn.RETURN)
+    said = conn.read_until_pattern(
+        rf"ssword:\s*$|^{re.escape(prompt)}[ \t]*$|Error.*$",
+        re_flags=re.M | re.I,
+        read_timeout=attempt.remaining(),
+    )
+    if re.search(r"ssword:\s*$", said, re.I):
+        conn.write_channel((target.enable_password or "") + conn.RETURN)
+        said = conn.read_until_pattern(
+            rf"^{re.escape(prompt)}[ \t]*$", re_flags=re.M, read_timeout=attempt.remaining()
+        )
+    refused = re.search(r"^\s*Error:?\s*(.*?)\s*$", said, re.M)
+    if refused:
+        raise FetchError(
+            "enable", f"{target.address}: the super password was refused ({refused.group(1)})"
+        )
 
 
 def _session(attempt: _Attempt) -> Fetched:
@@ -174,7 +269,9 @@ def _session(attempt: _Attempt) -> Fetched:
                 key = transport.get_remote_server_key()
                 host_key = key.fingerprint
                 server_key = HostKey(key.get_name(), key.get_base64())
-        if platform.enable and target.enable_password:
+        if platform.enable == "super" and target.enable_password:
+            _super(conn, attempt)
+        elif platform.enable and target.enable_password:
             try:
                 conn.enable()
             except ValueError:
@@ -191,7 +288,11 @@ def _session(attempt: _Attempt) -> Fetched:
                 expect_string=rf"{re.escape(prompt)}[ \t]*$",
                 read_timeout=attempt.remaining(),
             )
+        attempt.logged_in = True
         outputs = [_command_output(conn, c, prompt, attempt) for c in commands]
+    except BaseException:
+        attempt.stop()  # netmiko's disconnect would wait at a pager or a hung device's output
+        raise
     finally:
         with contextlib.suppress(Exception):  # the connection may be gone already
             conn.disconnect()
@@ -253,6 +354,13 @@ def fetch(target: Target) -> Fetched:
     thread.start()
     if not attempt.done.wait(target.timeout):
         attempt.stop()
+        if not attempt.logged_in and attempt.conn is not None:
+            raise FetchError(
+                "timeout",
+                f"{target.address}: no prompt within {target.timeout:g} s while logging in and "
+                "preparing the session (the device stopped answering, or does not echo what "
+                "is typed)",
+            )
         raise FetchError(
             "timeout",
             f"{target.address}: no complete answer within {target.timeout:g} s "

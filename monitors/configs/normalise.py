@@ -3,7 +3,8 @@
 - :func:`render` turns terminal output into lines as a screen would show them: backspaces and
   cursor-left escapes (``\\b``, ``ESC[nD``) move back over what follows, other escapes are
   dropped, a lone carriage return starts the line again; pager prompts left behind
-  (``--More--``, ``---- More ----``) are removed.
+  (``--More--``, ``---- More ----``, ``<--- More --->``) are removed, and a line that held
+  nothing but a pager is no line.
 - :func:`normalise` drops the platform's volatile lines (timestamps, ``ntp clock-period``, ...),
   masks its secrets, and hashes the result: the SHA-256 of the text without volatile lines
   (secrets that a device prints differently every time masked, all others as they are), so an
@@ -74,9 +75,13 @@ def _render_line(line: str) -> str:
 def render(text: str) -> list[str]:
     """Terminal output as the lines a screen would show (see the module's docstring)."""
     lines = []
-    for raw in text.replace("\r\n", "\n").split("\n"):
+    # a NUL is nothing on a screen: CR NUL (Telnet's bare carriage return) would otherwise end a
+    # line with a return that writes the line again from its start
+    for raw in text.replace("\x00", "").replace("\r\n", "\n").split("\n"):
         line = _render_line(raw) if _ESCAPE.search(raw) else raw.rstrip()
         if _PAGER.search(line):
+            if _PAGER.fullmatch(line):
+                continue  # a pager left on a line of its own: no line of the configuration
             line = _PAGER.sub("", line, count=1) if _PAGER.match(line) else _PAGER.sub(" ", line)
         lines.append(_CONTROL.sub("", line).rstrip())
     while lines and not lines[0].strip():

@@ -7,6 +7,7 @@ One entry per platform name (``[a-z0-9_]+``)::
       netmiko: cisco_ios              # required: netmiko's device type over SSH
       telnet: cisco_ios_telnet        # optional: netmiko's device type over Telnet (none: SSH only)
       enable: true                    # optional: an enable password enters privileged mode
+                                      # (true: netmiko's enable(); super: Huawei VRP's super)
       paging_off: terminal length 0   # optional: sent after login so the output is not paged
       commands: [show running-config] # required list (empty for "generic": the user's own)
       volatile: [REGEX, ...]          # lines dropped before hashing (timestamps, uptime, ...)
@@ -32,6 +33,7 @@ GENERIC = "generic"
 
 #: What pagers print while they wait for a key (a space pages on), whatever the platform.
 PAGING_PROMPTS = (
+    r"<-{2,4} ?More ?-{2,4}>",  # first: the brackets are the pager's too
     r"--\s?More\s?--",
     r"-{2,4} More -{2,4}",
     r"--More or \(q\)uit--",
@@ -54,7 +56,7 @@ class Platform:
     title: str
     netmiko: str
     telnet: str | None
-    enable: bool
+    enable: bool | str  # False, True (netmiko's enable()) or "super"
     paging_off: str | None
     commands: tuple[str, ...]
     volatile: tuple[re.Pattern[str], ...]
@@ -92,6 +94,12 @@ def _secret(where: str, value: Any) -> Secret:
     return Secret(pattern, varies)
 
 
+def _enable(where: str, value: Any) -> bool | str:
+    if value == "super" or isinstance(value, bool):
+        return value
+    raise PlatformError(f"{where}.enable: true, false or super")
+
+
 _KEYS = {"title", "netmiko", "telnet", "enable", "paging_off", "commands", "volatile", "secrets"}
 
 
@@ -121,7 +129,7 @@ def _platform(name: str, raw: Any) -> Platform:
         title=raw["title"],
         netmiko=raw["netmiko"],
         telnet=raw.get("telnet") or None,
-        enable=bool(raw.get("enable", False)),
+        enable=_enable(where, raw.get("enable", False)),
         paging_off=raw.get("paging_off") or None,
         commands=tuple(commands),
         volatile=tuple(_regex(f"{where}.volatile[{i}]", v) for i, v in enumerate(volatile)),

@@ -32,6 +32,8 @@ REASON_LABELS = {
     "secret": _l("Stored password cannot be decrypted"),
     "platform": _l("Unknown platform"),
     "store": _l("Could not be stored"),
+    "pager": _l("Stopped at an unknown prompt"),
+    "too_big": _l("Configuration too large"),
 }
 
 

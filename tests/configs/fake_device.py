@@ -4,7 +4,8 @@ Usage: ``python3 fake_device.py SCENARIO.json [--login]``, read at every login::
 
     {"style": "cisco" | "huawei", "hostname": "CORE-SW1", "enable": "secret or null",
      "config": "/path/of/the/configuration/text", "paging": "honour" | "ignore",
-     "page_lines": 20, "hang_after": null | N, "encoding": "utf-8" | "gbk"}
+     "page_lines": 20, "hang_after": null | N, "encoding": "utf-8" | "gbk",
+     "pager": null | "TEXT", "echo": "once" | "twice" | "none", "super": "password or null"}
 
 - cisco: user mode ``HOST>``, ``enable`` asks ``Password:`` (privileged ``HOST#``; without an
   enable password it starts privileged), ``terminal width``/``terminal length 0``,
@@ -16,6 +17,14 @@ Usage: ``python3 fake_device.py SCENARIO.json [--login]``, read at every login::
 - ``--login`` (under telnetd): asks ``Username:`` and ``Password:`` first and checks them against
   the scenario's ``"login": [user, password]``, three tries as Cisco's lines do.
 - ``encoding``: how the configuration's text is sent (firmware in Chinese writes GBK).
+- ``pager``: the text a page ends with instead of the style's own (a pager no platform lists,
+  e.g. ``-- Press any key to continue --``), left on the line when a key pages on.
+- ``echo``: ``twice`` echoes each typed line and then writes it again on a line of its own (as
+  some Telnet devices redisplay the command), ``none`` echoes nothing, ``crnul`` ends every line
+  (echoes and output) with CR NUL LF.
+- ``super`` (huawei): ``super`` asks ``Password:`` and raises the level to 3 with this password
+  (``display current-configuration`` needs level 3 when it is set; wrong: ``Error: ...``).
+- A configuration that is not paged is written in large blocks (a 10 MB one takes no time).
 
 Standard library only: it runs as the test user under /usr/bin/python3, outside the venv.
 """
@@ -31,10 +40,16 @@ import tty
 
 
 def out(text: str, encoding: str = "utf-8") -> None:
-    os.write(1, text.encode(encoding))
+    data = memoryview(text.encode(encoding))
+    while data:
+        data = data[os.write(1, data) :]
 
 
 _ended_by_cr = [False]
+
+
+ECHO = ["once"]
+NEWLINE = {False: "\r\n", True: "\r\x00\n"}  # crnul: Telnet's bare CR (CR NUL), then LF
 
 
 def read_line(echo: bool = True) -> str | None:
@@ -50,7 +65,9 @@ def read_line(echo: bool = True) -> str | None:
             continue  # the rest of the CR LF that ended the line before
         if ch in "\r\n":
             _ended_by_cr[0] = ch == "\r"
-            out("\r\n")
+            out(NEWLINE[ECHO[0] == "crnul"])
+            if echo and ECHO[0] == "twice" and chars:
+                out("".join(chars) + "\r\n")
             return "".join(chars)
         if ch in "\x7f\x08":
             if chars:
@@ -59,7 +76,7 @@ def read_line(echo: bool = True) -> str | None:
                     out("\x08 \x08")
             continue
         chars.append(ch)
-        if echo:
+        if echo and ECHO[0] != "none":
             out(ch)
 
 
@@ -74,12 +91,23 @@ def show(scenario: dict[str, object], paged: bool) -> None:
     style = scenario["style"]
     page = int(scenario.get("page_lines") or 20)  # type: ignore[call-overload]
     hang_after = scenario.get("hang_after")
+    encoding = str(scenario.get("encoding") or "utf-8")
+    eol = NEWLINE[ECHO[0] == "crnul"]
+    if not paged and hang_after is None:
+        for start in range(0, len(lines), 4096):
+            out("".join(line + eol for line in lines[start : start + 4096]), encoding)
+        return
+    pager = scenario.get("pager")
     for i, line in enumerate(lines):
         if hang_after is not None and i >= int(hang_after):  # type: ignore[call-overload]
             time.sleep(120)
             sys.exit(0)
         if paged and i and i % page == 0:
-            if style == "cisco":
+            if pager:
+                out(str(pager))
+                key = wait_key()
+                out("\r\n")
+            elif style == "cisco":
                 out(" --More-- ")
                 key = wait_key()
                 out("\x08" * 10 + " " * 10 + "\x08" * 10)
@@ -89,7 +117,7 @@ def show(scenario: dict[str, object], paged: bool) -> None:
                 out("\x1b[42D" + " " * 42 + "\x1b[42D")
             if key == "q":
                 return
-        out(line + "\r\n", str(scenario.get("encoding") or "utf-8"))
+        out(line + eol, encoding)
 
 
 def login(scenario: dict[str, object]) -> bool:
@@ -119,6 +147,8 @@ def main() -> None:
     style = scenario["style"]
     host = scenario["hostname"]
     privileged = not scenario.get("enable")
+    level_3 = not scenario.get("super")
+    ECHO[0] = str(scenario.get("echo") or "once")
     paged = True
     honour = scenario.get("paging", "honour") == "honour"
     try:
@@ -160,8 +190,22 @@ def main() -> None:
                     "interface only.\r\n"
                 )
                 paged = paged and not honour
+            elif style == "huawei" and cmd == "super":
+                out("  Password:")
+                typed = read_line(echo=False)
+                if typed == scenario.get("super"):
+                    level_3 = True
+                    out(
+                        "  Now user privilege is 3 level, and just the commands which level is "
+                        "equal to or less than this level can be used.\r\n"
+                    )
+                else:
+                    out("Error: Password is not correct.\r\n")
             elif style == "huawei" and cmd in ("display current-configuration", "dis cur"):
-                show(scenario, paged)
+                if level_3:
+                    show(scenario, paged)
+                else:
+                    out("  ^\r\nError: Unrecognized command found at '^' position.\r\n")
             elif style == "huawei":
                 out("              ^\r\nError: Unrecognized command found at '^' position.\r\n")
             else:

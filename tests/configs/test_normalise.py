@@ -113,6 +113,8 @@ def test_render_removes_pagers_and_applies_backspaces_and_cursor_moves() -> None
         "      \x1b[42D undo shutdown\r\n#\r\n"
     )
     assert render(huawei) == ["#", "interface GE0/0/1", " undo shutdown", "#"]
-    # a pager prompt left on a line of its own (the device did not erase it)
-    assert render("a\n--More--\nb\n") == ["a", "", "b"]
+    # a pager prompt left on a line of its own (the device did not erase it) is no line: the
+    # same configuration paged or not has the same lines (and hash)
+    assert render("a\n--More--\nb\n") == ["a", "b"]
+    assert render("a\r\n<--- More --->\r\nb\r\n") == ["a", "b"]
     assert render("\x1b[0mhostname x\x1b[K\r\n") == ["hostname x"]

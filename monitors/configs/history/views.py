@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -35,6 +45,12 @@ WRITERS = (Role.ADMIN, Role.ENGINEER)
 CONTEXT = 3
 #: versions listed on a device's page
 LISTED = 200
+#: a version page shows at most this many lines of the whole configuration (a 10 MB one has
+#: 400,000): the rest is in the masked text's download (``version_text``)
+TEXT_LINES = 2000
+#: a diff whose changed part has more lines than this on either side is not drawn (nor computed)
+#: on the page: the page says so and links the download
+DIFF_LINES = 20000
 FORM_FIELDS = ("platform", "transport", "host", "port", "username", "commands", "interval_h")
 
 
@@ -120,6 +136,9 @@ def version(asset_id: int, version_id: int) -> Any:
     if view not in ("split", "unified", "text"):
         view = "split"
     old = before.masked_text if before is not None else ""
+    new = shown.masked_text
+    too_big = max(diffs.changed_lines(old, new)) > DIFF_LINES
+    lines = new.splitlines()
     return render_template(
         "configs/version.html",
         asset=asset,
@@ -127,11 +146,25 @@ def version(asset_id: int, version_id: int) -> Any:
         before=before,
         after=after,
         view=view,
-        split=diffs.side_by_side(old, shown.masked_text, CONTEXT),
-        unified=diffs.unified_rows(old, shown.masked_text, CONTEXT),
-        summary=diffs.summary(old, shown.masked_text),
-        lines=shown.masked_text.splitlines(),
+        too_big=too_big,
+        diff_lines=DIFF_LINES,
+        split=[] if too_big or view != "split" else diffs.side_by_side(old, new, CONTEXT),
+        unified=[] if too_big or view == "text" else diffs.unified_rows(old, new, CONTEXT),
+        summary=None if too_big else diffs.summary(old, new),
+        lines=lines[:TEXT_LINES],
+        total_lines=len(lines),
     )
+
+
+@bp.get("/<int:asset_id>/versions/<int:version_id>/masked.txt")
+def version_text(asset_id: int, version_id: int) -> Any:
+    """The version's whole masked text as a file (what the page shows, without its bounds)."""
+    asset = _asset_or_404(asset_id)
+    shown = history.version(asset.id, version_id) or abort(404)
+    name = f"{asset.asset_tag}-v{shown.number}-masked.txt"
+    response = Response(shown.masked_text, mimetype="text/plain")
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    return response
 
 
 def _form_values(device: Any) -> dict[str, str]:
