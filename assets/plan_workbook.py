@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from assets import capacity
@@ -43,8 +44,13 @@ def _rack_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
+def _listed(items: Any) -> str:
+    """Items joined as the workbook's language lists them (、 in Chinese, ", " in English)."""
+    return ("、" if str(get_locale() or "zh").startswith("zh") else ", ").join(items)
+
+
 def _speeds(counts: dict[str, int]) -> str:
-    return "、".join(f"{speed} ×{n}" for speed, n in sorted(counts.items())) or "—"
+    return _listed(f"{speed} ×{n}" for speed, n in sorted(counts.items())) or "—"
 
 
 def _current(report: Report) -> list[Sheet]:
@@ -86,7 +92,7 @@ def _current(report: Report) -> list[Sheet]:
                     "free": free,
                     "taken": taken.get(speed, 0),
                     "after": free - taken.get(speed, 0),
-                    "switches": "、".join(switches),
+                    "switches": _listed(switches),
                 }
             )
     prefixes = [
@@ -160,7 +166,7 @@ def _plan(report: Report) -> list[Sheet]:
             "u_end": p["u_end"],
             "watts": round(p["watts"]),
             "feeds": p["feeds"],
-            "addresses": "、".join(by_device.get(p["device"], [])),
+            "addresses": _listed(by_device.get(p["device"], [])),
         }
         for p in report.placements
     ]
@@ -271,7 +277,7 @@ def write(report: Report, out: str | Path, engineer: str = "", now: datetime | N
     now = now or clock.now()
     local = now.astimezone(clock.site_tz()).replace(tzinfo=None)
     placements = report.placements
-    rooms = "、".join(f"{r.site}/{r.name}" for r in report.rooms)
+    rooms = _listed(f"{r.site}/{r.name}" for r in report.rooms)
     with ReportWriter(out) as writer:
         cover = writer.reserve(_("Cover"))
         for sheet in [*_current(report), *_plan(report), _effect(report)]:

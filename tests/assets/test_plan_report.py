@@ -92,7 +92,7 @@ def test_planning_workbook(db_app: Flask, tmp_path: Path) -> None:
     (room,) = table(book, "Rooms now", "Site")
     assert (room["IT load (W)"], room["Cooling capacity (W)"]) == (1550, 4000)
     assert room["Cooling used"] == pytest.approx(1550 / 4000)
-    assert room["Free ports by speed"] == "10G ×1、1G ×1"
+    assert room["Free ports by speed"] == "10G ×1, 1G ×1"
 
     ports = {r["Speed"]: r for r in table(book, "Free ports", "Room")}
     assert [
