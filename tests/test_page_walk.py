@@ -47,6 +47,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 
 from opskit import clock, db
+from opskit.audit import acting_as
 from opskit.config import Settings
 from opskit.models import AuditLog, User
 from tests.conftest import PERSONAS, copy_demo, login, make_test_app, post_form
@@ -98,6 +99,8 @@ ALLOWED_WORDS = [
     re.compile(r"[a-z][a-z0-9+.-]*://\S*"),
     # file names (uploads, backups, the checklist files, the TLS files)
     re.compile(r"\S+\.(xlsx|xls|csv|yaml|yml|json|png|jpe?g|svg|db|sqlite|crt|pem|key|log|txt)"),
+    # a scanner's files (the vulnerability scans' file names: report.xml, weekly.nessus)
+    re.compile(r"\S+\.(xml|nessus)"),
     # a device's configuration and firmware files (an upgrade record's files backed up)
     re.compile(r"\S+\.(cfg|bin|ipe|img)"),
     # host names and domains (SMTP servers)
@@ -125,6 +128,9 @@ def visible_text(page: str) -> str:
     # a device's configuration lines (a version page's cells) are the device's text, like a
     # database's SQL statement: its keywords (``ip``, ``vlan``) are not opskit's stored keys
     page = re.sub(r'<td class="text(?: left| right)?">.*?</td>', " ", page, flags=re.S)
+    # a vulnerability scanner's texts (a finding's name, its solution) are the scanner's words,
+    # in its language: ``aes128_ctr`` or ``server`` there is no key of opskit's
+    page = re.sub(r'<span class="scanner-text">[^<]*</span>', " ", page)
     page = re.sub(r"<[^>]*>", " ", page)
     return " ".join(html.unescape(page).split())
 
@@ -288,6 +294,7 @@ def _ids() -> dict[str, list[Any]]:
     from inspections.logbook.models import AccessEntry, PowerEvent
     from inspections.models import PatrolFinding, PatrolPlan, PatrolRound
     from inspections.queries import checklists
+    from inspections.vulns.models import VulnFinding, VulnScan
     from monitors.configs.models import ConfigVersion
     from monitors.configs.upgrades.models import ConfigUpgrade
     from monitors.models import Monitor
@@ -361,6 +368,9 @@ def _ids() -> dict[str, list[Any]]:
         # assets' URLs with it are 404
         "version_id": [first(ConfigVersion.id, ConfigVersion.number == 2)],
         "upgrade_id": [first(ConfigUpgrade.id)],
+        # a vulnerability finding of every state, a scan of every scanner (nmap's inventory)
+        "vuln_id": one_per(VulnFinding.id, VulnFinding.state),
+        "scan_id": one_per(VulnScan.id, VulnScan.scanner),
     }
 
 
@@ -410,6 +420,50 @@ def _set_locale(app: Flask, locale: str) -> None:
         db.session().commit()
 
 
+def _scans_unless_seeded(folder: Path) -> None:
+    """A Nessus scan of two registered demo servers (a finding in each state a person sets)
+    and an nmap inventory, imported when the demo seeds no vulnerability scans of its own."""
+    from assets.models import Asset
+    from inspections.vulns import queries, services
+    from inspections.vulns.models import VulnFinding
+    from tests.vulns.scans import Item, ScanHost, nessus
+
+    if queries.recent_scans(1):
+        return
+    ips = list(
+        db.session().scalars(
+            select(Asset.mgmt_ip).where(Asset.mgmt_ip.is_not(None)).order_by(Asset.id).limit(2)
+        )
+    )
+    start = clock.now() - timedelta(days=3)
+    items = [Item("9001", 443, 4, "OpenSSL heap overflow", ("CVE-2024-3094",)), Item("9002", 22, 2)]
+    hosts = [ScanHost(ips[0], items=items), ScanHost("192.0.2.77", items=[Item("9003", 80, 3)])]
+    with acting_as("engineer"):
+        services.import_file(nessus(folder / "weekly.nessus", start, hosts))
+        rows = {f.plugin_id: f for f in db.session().scalars(select(VulnFinding))}
+        services.set_state(
+            rows["9002"],
+            "accepted",
+            reason="隔离网段",
+            approver="王主任",
+            accepted_until=clock.site_today() + timedelta(days=90),
+        )
+        services.set_state(rows["9003"], "false_positive", reason="测试页面")
+    nmap = folder / "inventory.xml"
+    nmap.write_text(
+        f'<nmaprun scanner="nmap" start="{int(start.timestamp())}" xmloutputversion="1.05">'
+        f'<host><status state="up"/><address addr="{ips[-1]}" addrtype="ipv4"/><ports>'
+        '<port protocol="tcp" portid="22"><state state="open"/><service name="ssh"/></port>'
+        "</ports></host>"
+        '<host><status state="up"/><address addr="192.0.2.78" addrtype="ipv4"/><ports>'
+        '<port protocol="tcp" portid="80"><state state="open"/><service name="http"/></port>'
+        "</ports></host></nmaprun>",
+        encoding="utf-8",
+    )
+    services.import_file(nmap)
+    db.session().commit()
+
+
 @pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[Walk]:
     """The demo site on a test database (with the personas), and one notification channel."""
@@ -424,6 +478,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Itera
     channel = {"name": "值班邮件组", "kind": "email", "host": "smtp.example.cn", "port": "25"}
     channel.update({"from": "opskit@example.cn", "to": "oncall@example.cn", "urgency_A": "1"})
     assert post_form(admin, "/alerts/channels/new", channel).status_code == 302
+    with app.app_context():
+        _scans_unless_seeded(folder)
     walk = Walk(app, keys, logins, _urls(app))
     yield walk
     app.extensions["opskit.engine"].dispose()

@@ -239,6 +239,9 @@ def create() -> Any:
         form.u_position.data = int_arg("u_position")
         if request.args.get("kind") in KIND_LABELS:
             form.kind.data = request.args["kind"]
+        # a host a scan found, to register (the vulnerability scan pages' links)
+        form.name.data = request.args.get("name", "").strip()[:128] or None
+        form.mgmt_ip.data = request.args.get("mgmt_ip", "").strip()[:45] or None
     return _asset_form_page(form, None)
 
 

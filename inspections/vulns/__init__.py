@@ -7,7 +7,8 @@
 - ``tracking`` (+ ``due_dates.yaml``): severity × importance → the due date;
 - ``services``: the import (atomic), deduplication, fixed by a later scan, accepted risks that
   expire, the alert for a new critical/high finding on a core asset;
-- ``queries``: reads; ``cli``: ``opskit vulns import``.
+- ``queries``: reads; ``cli``: ``opskit vulns import``; ``views`` (+ ``inventory``): the
+  pages, the upload and the asset page's 安全 section.
 
 Wired by ``create_app`` as a package of its own in ``opskit.domains.DOMAINS``.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import gettext as _
 
-from inspections.vulns import cli
+from inspections.vulns import cli, views
 from inspections.vulns.models import SEVERITY_LABELS
 from opskit.alerts import wording
 
@@ -30,4 +31,5 @@ def rule_title(_group: str, severity: str) -> str | None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(cli.vulns_cli)
+    views.init_app(app)
     wording.register_rule_titles("vulns.", rule_title)

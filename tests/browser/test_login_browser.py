@@ -9,8 +9,8 @@ from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 
-NAV_ZH = ["资产", "巡检", "监控", "告警", "服务台", "报表"]
-NAV_EN = ["Assets", "Patrol", "Monitoring", "Alerts", "Service desk", "Reports"]
+NAV_ZH = ["资产", "巡检", "监控", "安全", "告警", "服务台", "报表"]
+NAV_EN = ["Assets", "Patrol", "Monitoring", "Security", "Alerts", "Service desk", "Reports"]
 
 
 def test_login_chinese_navigation_and_switch_to_english(live_server: str, ipad) -> None:
