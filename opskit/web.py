@@ -33,7 +33,7 @@ NAVIGATION = (
     ("assets.index", _l("Assets"), "▦"),
     ("inspections.index", _l("Patrol"), "✓"),
     ("monitors.index", _l("Monitoring"), "∿"),
-    ("vulns.findings", _l("Security"), "⚿"),
+    ("vulns.findings", _l("Security"), "◈"),
     ("alerts.index", _l("Alerts"), "!"),
     ("requests.index", _l("Service desk"), "☎"),
     ("reports.index", _l("Reports"), "▤"),
