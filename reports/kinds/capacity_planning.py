@@ -24,8 +24,7 @@ likeliest crossing of 80 % within a year), and the summary's sentence (``capacit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -66,18 +65,29 @@ class Row:
         return self.used / self.capacity if self.capacity and self.used is not None else None
 
 
-def _daily_peaks(
-    pdus: list[int], constant: float, ctx: Context, start: Any
-) -> list[tuple[date, float]]:
-    """(local day, the room's peak watts): per hour the PDUs' averages summed, the day's
-    highest hour, plus ``constant`` (the racks without readings)."""
-    hours: dict[Any, float] = {}
-    for _asset, _metric, _inst, hour, avg, _max in hourly_values(
+def _hours(pdus: list[int], ctx: Context) -> dict[int, dict[datetime, float]]:
+    """PDU → hour → its average watts, over the forecast's window before ``as_of`` (one read
+    for every room)."""
+    start = ctx.as_of - timedelta(days=fc.WINDOW_DAYS)
+    out: dict[int, dict[datetime, float]] = {}
+    for pdu, _metric, _inst, hour, avg, _max in hourly_values(
         pdus, [POWER_METRIC], start, ctx.as_of, instances=[""]
     ):
-        hours[hour] = hours.get(hour, 0.0) + avg
+        out.setdefault(pdu, {})[hour] = avg
+    return out
+
+
+def _daily_peaks(
+    hours: dict[int, dict[datetime, float]], pdus: list[int], constant: float, ctx: Context
+) -> list[tuple[date, float]]:
+    """(local day, the room's peak watts): per hour the ``pdus``' averages summed, the day's
+    highest hour, plus ``constant`` (the racks without readings)."""
+    summed: dict[datetime, float] = {}
+    for pdu in pdus:
+        for hour, watts in hours.get(pdu, {}).items():
+            summed[hour] = summed.get(hour, 0.0) + watts
     days: dict[date, float] = {}
-    for hour, watts in hours.items():
+    for hour, watts in summed.items():
         local = (hour if hour.tzinfo else hour.replace(tzinfo=UTC)).astimezone(ctx.period.tz)
         days[local.date()] = max(days.get(local.date(), 0.0), watts + constant)
     return sorted(days.items())
@@ -86,7 +96,9 @@ def _daily_peaks(
 def rows(ctx: Context) -> list[Row]:
     """Each room's resources (the module's docstring says how each is counted)."""
     model = capacity_of_rooms(ctx.as_of)
-    start = ctx.as_of - timedelta(days=fc.WINDOW_DAYS)
+    hours = _hours(
+        [p for r in model.racks.values() if r.load_source == "measured" for p in r.pdu_ids], ctx
+    )
     prefixes = list_prefixes()
     usage = prefix_utilisations(prefixes)
     ip_used: dict[int | None, int] = {}
@@ -110,13 +122,13 @@ def rows(ctx: Context) -> list[Row]:
         if pdus:
             rest = sum(r.load_w for r in rated if r not in measured)
             peaks = _daily_peaks(
-                [p for r in measured if r.feeds for p in r.pdu_ids], rest, ctx, start
+                hours, [p for r in measured if r.feeds for p in r.pdu_ids], rest, ctx
             )
             if power_cap:
                 power_f = fc.forecast([(d, 100 * w / power_cap) for d, w in peaks], LIMIT)
             if room.cooling_w:
                 rest_all = sum(r.load_w for r in racks if r not in measured)
-                all_peaks = _daily_peaks(pdus, rest_all, ctx, start)
+                all_peaks = _daily_peaks(hours, pdus, rest_all, ctx)
                 cooling_f = fc.forecast(
                     [(d, 100 * w / room.cooling_w) for d, w in all_peaks], LIMIT
                 )
