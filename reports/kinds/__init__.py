@@ -23,6 +23,7 @@ from reports.kinds import (
     syslog,
     topology,
     upgrades,
+    vulns,
     warranty,
 )
 from reports.kinds.base import Context, Image, ReportKind
@@ -48,6 +49,8 @@ KINDS: dict[str, ReportKind] = {
     # changes) and the firmware upgrades done
     "config_backups": config_backups.KIND,
     "upgrades": upgrades.KIND,
+    # the security duties: what the scans found on the devices and what was fixed
+    "vulns": vulns.KIND,
     "load": load.KIND,
     "database_load": database_load.KIND,
     "warranty": warranty.KIND,

@@ -372,6 +372,15 @@ DB_VOLUME = DB | {
     "latest": "",
     "growth": 1.5,
 }
+OVERDUE = {
+    "tag": "ZJ-UPS-A1",
+    "ip": "10.10.1.11",
+    "vuln": "APC 网络管理卡远程代码执行漏洞",
+    "severity": "严重",
+    "due": "2026-08-20",
+    "days_overdue": 41,
+    "cves": "CVE-2022-22805",
+}
 TOP_STATEMENT = DB | {
     "statement": "SELECT * FROM orders WHERE customer_id = $1",
     "database": "shop",
@@ -540,6 +549,14 @@ CASES: dict[str, tuple[Finding, Finding]] = {
     "R-SLA-01": (
         finding("sla.response_slow", **SLOW, urgency="A", level="一级服务", within_pct=66.7),
         finding("sla.response_slow", **SLOW, urgency="C", level="二级服务", within_pct=50.0),
+    ),
+    "R-VULN-01": (
+        finding("vulns.overdue", **OVERDUE, importance="核心", importance_key="core"),
+        finding("vulns.overdue", **OVERDUE, importance="重要", importance_key="important"),
+    ),
+    "R-VULN-02": (
+        finding("vulns.no_scan", last="2026-05-12"),
+        finding("vulns.summary", scans=2, new=3, fixed=1, open=2, overdue=1, accepted=1),
     ),
     "R-REQ-01": (
         finding("requests.sla_breached", level="一级服务", clock="到场", missed=2, total=5),
