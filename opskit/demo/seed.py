@@ -18,6 +18,8 @@ by hand. Only the bulk history (readings, past rounds) is inserted in batches:
   writers (their alerts raised and cleared as the live demo's are);
 - ``configs``: network devices' configuration backups (versions, a change with its diff, a
   device whose backups fail) and a firmware upgrade record (``configs.yaml``, ``configs/*.txt``);
+- ``vulns``: two vulnerability scans a month apart (a finding fixed between them and verified,
+  one overdue, one accepted risk, one 修复中; ``vulns.yaml``, ``vulns/*.csv``);
 - ``logbook``: visits and power events (``logbook.yaml``);
 - ``patrol``: patrol plans and their rounds (``patrol.yaml``);
 - ``runbooks``: recovery procedures with their versions (``runbooks.yaml``);
@@ -44,7 +46,17 @@ from assets.models import Asset
 from opskit import db
 from opskit.audit import acting_as
 from opskit.db import utcnow
-from opskit.demo import configs, databases, devices, emitters, outages, patrol, plans, ports
+from opskit.demo import (
+    configs,
+    databases,
+    devices,
+    emitters,
+    outages,
+    patrol,
+    plans,
+    ports,
+    vulns,
+)
 from opskit.demo.datafiles import load
 from opskit.demo.desk import seed_alerts
 from opskit.demo.history import (
@@ -140,6 +152,7 @@ def seed(
         built.counts.update(emitters.seed_history(now, TALK_DAYS, devices.addresses()))
         sess.commit()
         built.counts.update(configs.seed(built, now))
+        built.counts.update(vulns.seed(now))
         built.counts["logbook"] = seed_logbook(built, now, days)
         sess.commit()
         built.counts["rounds"] = patrol.seed(built, now, days)
@@ -167,6 +180,8 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "syslog": "syslog messages",
         "config_versions": "configuration versions",
         "upgrades": "firmware upgrade records",
+        "vuln_scans": "vulnerability scans",
+        "vuln_findings": "vulnerability findings",
         "logbook": "logbook entries",
         "rounds": "patrol rounds",
         "runbooks": "runbooks",

@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from assets.models import Asset, Room, Site
 from inspections.models import PatrolAnswer, PatrolFinding
+from inspections.vulns.models import VulnFinding
 from monitors.models import Monitor
 from opskit import clock, db
 from opskit.alerts import wording
@@ -77,10 +78,15 @@ TYPED = {
     "Work done",
     "Parts replaced",
     "Result",
+    "Vulnerability",  # the scanner's name of a finding, as its file says it
 }
 #: (sheet, header) of typed columns whose header is opskit's words elsewhere: a firmware
 #: upgrade record's advisory and the engineer's note on how it ended (升级记录)
-TYPED_IN = {("Upgrade records", "Vendor advisory"), ("Upgrade records", "Note")}
+TYPED_IN = {
+    ("Upgrade records", "Vendor advisory"),
+    ("Upgrade records", "Note"),
+    ("Accepted risks", "Approved by"),  # the approver of an accepted risk, as typed
+}
 #: (sheet, header) of the columns whose sentences name typed things: checked without them
 MIXED = {
     ("Alert details", "Message"),
@@ -103,6 +109,7 @@ def _typed_texts() -> list[str]:
         Incident.title,
         PatrolAnswer.note,
         PatrolFinding.closing_note,
+        VulnFinding.name,  # a scanner's text, named in alert messages and recommendations
     ):
         texts |= {t for t in sess.scalars(select(column)) if t}
     # the engineers' incident notes; the notes opskit writes (wording.SYSTEM_NOTES) are not
