@@ -27,6 +27,9 @@ Output is read until the prompt comes back, searching only its tail, up to ``MAX
 (more: reason ``too_big``); the command's echo is dropped whether the device echoes it once,
 twice (redisplayed on a line of its own) or not at all.
 
+A command answered by the device's error (``% Invalid input``, ``Error: Unrecognized command``)
+ends the attempt with reason ``refused``: that text is no configuration to store.
+
 Enable: ``enable: true`` platforms use netmiko's ``enable()``; ``enable: super`` (Huawei VRP) sends
 ``super`` and the password, an ``Error:`` answer ending the attempt (reason ``enable``).
 """
@@ -208,6 +211,31 @@ def _command_output(conn: BaseConnection, command: str, prompt: str, attempt: _A
     return "\n".join(lines)
 
 
+#: how devices refuse a command (Cisco/Ruijie/Arista ``% Invalid input``, Huawei/H3C ``Error:``,
+#: Junos ``syntax error``), on a short answer only: a configuration may quote such words
+_REFUSED = re.compile(
+    r"^\s*(?:% ?(?:Invalid|Unknown|Incomplete|Ambiguous|Unrecognized)\b|Error:|"
+    r"syntax error|unknown command)",
+    re.I,
+)
+_REFUSAL_LINES = 5
+
+
+def _check_not_refused(command: str, output: str, attempt: _Attempt) -> None:
+    """A command the device refused (no privilege: the enable/super password missing, or a
+    command the platform does not have) ends the attempt: its error text is no configuration."""
+    lines = [line.strip() for line in render(output) if line.strip()]
+    if len(lines) > _REFUSAL_LINES:
+        return
+    refusal = next((line for line in lines if _REFUSED.match(line)), None)
+    if refusal is not None:
+        raise FetchError(
+            "refused",
+            f"{attempt.target.address} refused {command!r}: {refusal} (an account without the "
+            "privilege needs the enable/super password)",
+        )
+
+
 def _super(conn: BaseConnection, attempt: _Attempt) -> None:
     """Huawei VRP's ``super``: the password raises the user's level (``<HOST>`` stays)."""
     target = attempt.target
@@ -290,6 +318,8 @@ def _session(attempt: _Attempt) -> Fetched:
             )
         attempt.logged_in = True
         outputs = [_command_output(conn, c, prompt, attempt) for c in commands]
+        for command, output in zip(commands, outputs, strict=True):
+            _check_not_refused(command, output, attempt)
     except BaseException:
         attempt.stop()  # netmiko's disconnect would wait at a pager or a hung device's output
         raise

@@ -34,6 +34,7 @@ REASON_LABELS = {
     "store": _l("Could not be stored"),
     "pager": _l("Stopped at an unknown prompt"),
     "too_big": _l("Configuration too large"),
+    "refused": _l("Command refused by the device"),
 }
 
 

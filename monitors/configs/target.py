@@ -16,7 +16,8 @@ DEFAULT_PORTS = {"ssh": 22, "telnet": 23}
 
 class FetchError(Exception):
     """A fetch failed; ``reason`` is one of auth, unreachable, protocol, timeout, enable, closed,
-    commands, host_key; ``str()`` says what happened in words for the device's page."""
+    commands, host_key, pager, too_big, refused; ``str()`` says what happened in words for the
+    device's page."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

@@ -166,3 +166,29 @@ def test_huawei_super_password(device: Device) -> None:
         fetch(target(device, "huawei_vrp", enable_password="not-it"))
     assert err.value.reason == "enable"
     assert "the super password was refused (Password is not correct.)" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("style", "platform", "said"),
+    [
+        ("huawei", "huawei_vrp", "Error: Unrecognized command found at '^' position."),
+        ("cisco", "cisco_ios", "% Invalid input detected at '^' marker."),
+    ],
+)
+def test_a_refused_command_is_no_configuration(
+    app: Flask, device: Device, style: str, platform: str, said: str
+) -> None:
+    """No super/enable password given where the account needs one: the device's error is not
+    stored as a version."""
+    device.scenario(samples.HUAWEI.text, style=style, super="su-Pw1", enable="en-Secret1")
+    with app.app_context():
+        add_device(device, platform=platform)
+        assert turn(NOW)["failed"] == 1
+        row = db.session().scalars(select(ConfigFetch)).one()
+        command = platforms.get(platform).commands[0]
+        assert (row.ok, row.reason) == (False, "refused")
+        assert row.error == (
+            f"{device.host}:{device.port} refused {command!r}: {said} (an account without the "
+            "privilege needs the enable/super password)"
+        )
+        assert db.session().scalar(select(func.count()).select_from(ConfigVersion)) == 0
