@@ -76,8 +76,10 @@ def render(text: str) -> list[str]:
     """Terminal output as the lines a screen would show (see the module's docstring)."""
     lines = []
     # a NUL is nothing on a screen: CR NUL (Telnet's bare carriage return) would otherwise end a
-    # line with a return that writes the line again from its start
-    for raw in text.replace("\x00", "").replace("\r\n", "\n").split("\n"):
+    # line with a return that writes the line again from its start; netmiko reads CR NUL LF as
+    # LF NUL LF (its lone CR made a line end), one line end
+    text = text.replace("\n\x00\n", "\n").replace("\x00", "")
+    for raw in text.replace("\r\n", "\n").split("\n"):
         line = _render_line(raw) if _ESCAPE.search(raw) else raw.rstrip()
         if _PAGER.search(line):
             if _PAGER.fullmatch(line):

@@ -157,6 +157,13 @@ def test_a_telnet_device_that_echoes_twice_with_cr_nul_or_not_at_all(telnet_devi
     )
 
 
+def test_cr_nul_line_ends_over_ssh(device: Device) -> None:
+    device.scenario(samples.CISCO_IOS.text, echo="crnul")
+    raw = fetch(target(device, "cisco_ios")).raw
+    assert b"\x00" in raw  # as the device sent it (netmiko made its CR a line end)
+    assert normalise(raw, CISCO).text == normalise(samples.CISCO_IOS.text, CISCO).text
+
+
 def test_huawei_super_password(device: Device) -> None:
     device.scenario(samples.HUAWEI.text, style="huawei", hostname="HW-AGG-01", super="su-Pw1")
     got = normalise(fetch(target(device, "huawei_vrp", enable_password="su-Pw1")).raw, HUAWEI)
