@@ -145,6 +145,14 @@ def test_demo_seed_builds_a_whole_site_and_runs_again_without_seeding(db_app: Fl
         assert _count(ConfigVersion) == 7
         assert _count(Alert, Alert.rule == "configs.failed", Alert.status == "firing") == 1
         assert _count(ConfigUpgrade, ConfigUpgrade.state == "done", ConfigUpgrade.matches) == 1
+        # vulnerability scans (tests/test_demo_vulns.py reads them in detail): two scans, the
+        # router's finding fixed by the second, the UPS's overdue one alerting, one accepted risk
+        from inspections.vulns.models import VulnFinding, VulnScan
+
+        assert _count(VulnScan) == 2
+        assert _count(VulnFinding, VulnFinding.state == "fixed") == 1
+        assert _count(VulnFinding, VulnFinding.state == "accepted") == 1
+        assert _count(Alert, Alert.rule == "vulns.critical", Alert.status == "firing") == 1
         # logbook
         assert _count(AccessEntry) >= 14 and _count(PowerEvent) >= 3
         assets_before = _count(Asset)
