@@ -47,7 +47,6 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 
 from opskit import clock, db
-from opskit.audit import acting_as
 from opskit.config import Settings
 from opskit.models import AuditLog, User
 from tests.conftest import PERSONAS, copy_demo, login, make_test_app, post_form
@@ -420,50 +419,6 @@ def _set_locale(app: Flask, locale: str) -> None:
         db.session().commit()
 
 
-def _scans_unless_seeded(folder: Path) -> None:
-    """A Nessus scan of two registered demo servers (a finding in each state a person sets)
-    and an nmap inventory, imported when the demo seeds no vulnerability scans of its own."""
-    from assets.models import Asset
-    from inspections.vulns import queries, services
-    from inspections.vulns.models import VulnFinding
-    from tests.vulns.scans import Item, ScanHost, nessus
-
-    if queries.recent_scans(1):
-        return
-    ips = list(
-        db.session().scalars(
-            select(Asset.mgmt_ip).where(Asset.mgmt_ip.is_not(None)).order_by(Asset.id).limit(2)
-        )
-    )
-    start = clock.now() - timedelta(days=3)
-    items = [Item("9001", 443, 4, "OpenSSL heap overflow", ("CVE-2024-3094",)), Item("9002", 22, 2)]
-    hosts = [ScanHost(ips[0], items=items), ScanHost("192.0.2.77", items=[Item("9003", 80, 3)])]
-    with acting_as("engineer"):
-        services.import_file(nessus(folder / "weekly.nessus", start, hosts))
-        rows = {f.plugin_id: f for f in db.session().scalars(select(VulnFinding))}
-        services.set_state(
-            rows["9002"],
-            "accepted",
-            reason="隔离网段",
-            approver="王主任",
-            accepted_until=clock.site_today() + timedelta(days=90),
-        )
-        services.set_state(rows["9003"], "false_positive", reason="测试页面")
-    nmap = folder / "inventory.xml"
-    nmap.write_text(
-        f'<nmaprun scanner="nmap" start="{int(start.timestamp())}" xmloutputversion="1.05">'
-        f'<host><status state="up"/><address addr="{ips[-1]}" addrtype="ipv4"/><ports>'
-        '<port protocol="tcp" portid="22"><state state="open"/><service name="ssh"/></port>'
-        "</ports></host>"
-        '<host><status state="up"/><address addr="192.0.2.78" addrtype="ipv4"/><ports>'
-        '<port protocol="tcp" portid="80"><state state="open"/><service name="http"/></port>'
-        "</ports></host></nmaprun>",
-        encoding="utf-8",
-    )
-    services.import_file(nmap)
-    db.session().commit()
-
-
 @pytest.fixture(scope="session")  # once per worker: see tests/conftest.py
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[Walk]:
     """The demo site on a test database (with the personas), and one notification channel."""
@@ -478,8 +433,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Itera
     channel = {"name": "值班邮件组", "kind": "email", "host": "smtp.example.cn", "port": "25"}
     channel.update({"from": "opskit@example.cn", "to": "oncall@example.cn", "urgency_A": "1"})
     assert post_form(admin, "/alerts/channels/new", channel).status_code == 302
-    with app.app_context():
-        _scans_unless_seeded(folder)
     walk = Walk(app, keys, logins, _urls(app))
     yield walk
     app.extensions["opskit.engine"].dispose()

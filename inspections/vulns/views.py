@@ -11,6 +11,7 @@ beside the fields and what was typed kept.
 
 from __future__ import annotations
 
+import ipaddress
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -299,11 +300,20 @@ def _person(user_id: int | None) -> str:
     return user.username if user is not None else ""
 
 
+def _address_key(ip: str) -> tuple[int, int | str]:
+    """Addresses in numeric order (10.0.0.2 before 10.0.0.11), IPv4 before IPv6."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return (9, ip)
+    return (address.version, int(address))
+
+
 @bp.get("/scans/<int:scan_id>")
 def scan(scan_id: int) -> Any:
     """A scan: its hosts (registered or not) and, for nmap, the inventory against the registry."""
     found = queries.get_scan(scan_id) or abort(404)
-    hosts = queries.hosts_of_scan(found.id)
+    hosts = sorted(queries.hosts_of_scan(found.id), key=lambda h: _address_key(h.ip))
     assets = {
         a.id: a for a in registry.assets_by_ids(sorted({h.asset_id for h in hosts if h.asset_id}))
     }

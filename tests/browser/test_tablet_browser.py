@@ -159,6 +159,7 @@ def _pages() -> tuple[dict[str, str], int, int]:
     from assets.models import Asset, Prefix, Rack
     from inspections.logbook.models import AccessEntry, PowerEvent
     from inspections.models import PatrolPlan, PatrolRound
+    from inspections.vulns.models import VulnFinding, VulnScan
     from monitors.models import Monitor
     from opskit.alerts.models import Alert, Incident
     from opskit.models import User
@@ -213,6 +214,11 @@ def _pages() -> tuple[dict[str, str], int, int]:
         "incidents": "/incidents/",
         "incident": f"/incidents/{first(Incident.id)}",
         "reports": "/reports/",
+        "vulnerabilities": "/vulns/",
+        "scan history": "/vulns/scans",
+        "scan import": "/vulns/import",
+        "vulnerability": f"/vulns/findings/{first(VulnFinding.id)}",
+        "scan page": f"/vulns/scans/{first(VulnScan.id)}",
         "account": "/account",
         "users": "/admin/users",
         "user form": f"/admin/users/{first(User.id, User.username == 'engineer')}",
