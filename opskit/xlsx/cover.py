@@ -60,7 +60,7 @@ def write_cover(
     if sheets:
         ws.set_column(3, 3, 6)
         ws.set_column(4, 4, max([display_width(n) for n in sheets] + [12]) + 2)
-    writer.print_setup(ws)
+    writer.print_setup(ws, cover=True)
     ws.write_string(0, 0, title, writer.title)
     toc = [(contents, None), *[(str(i), n) for i, n in enumerate(sheets, start=1)]]
     # constant memory: each row is written whole, left to right, before the next one

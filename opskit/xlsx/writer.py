@@ -183,15 +183,22 @@ class ReportWriter:
         xlsxwriter's ``set_properties`` keys)."""
         self.book.set_properties(props)
 
-    def print_setup(self, ws: Any, header_row: int | None = None, image: bool = False) -> None:
+    def print_setup(
+        self, ws: Any, header_row: int | None = None, image: bool = False, cover: bool = False
+    ) -> None:
         """Print setup every sheet gets: A4 landscape, the sheet's name above, page N of M
         below; a table one page wide (any height) with its header row (and the note lines above
-        it) repeated on each page; a picture fitted to one page."""
-        ws.set_landscape()
+        it) repeated on each page; a picture fitted to one page; a cover on one upright page
+        (its figures, contents and sign-off block grow with the kinds: a signature belongs on
+        the first page)."""
+        if cover:
+            ws.set_portrait()
+        else:
+            ws.set_landscape()
         ws.set_paper(9)  # A4
         ws.set_header("&C&A")
         ws.set_footer("&C" + self.footer)
-        ws.fit_to_pages(1, 1 if image else 0)
+        ws.fit_to_pages(1, 1 if image or cover else 0)
         if header_row is not None:
             ws.repeat_rows(0, header_row)
 

@@ -35,7 +35,7 @@ def header_row(ws: Any) -> int | None:
 @pytest.mark.parametrize(
     ("lang", "footer"), [("zh_CN", "第 &P 页，共 &N 页"), ("en", "Page &P of &N")]
 )
-def test_every_sheet_prints_landscape_one_page_wide_with_headers_and_page_numbers(
+def test_every_sheet_prints_one_page_wide_with_headers_and_page_numbers(
     app: Flask, tmp_path: Path, lang: str, footer: str
 ) -> None:
     out = tmp_path / "pack.xlsx"
@@ -54,12 +54,13 @@ def test_every_sheet_prints_landscape_one_page_wide_with_headers_and_page_number
     assert images, "the topology diagram is in the pack"
     tables = 0
     for ws in sheets:
-        assert ws.page_setup.orientation == "landscape", ws.title
+        cover = ws.title in ("封面", "Cover")  # one upright page: the sign-off on the first page
+        assert ws.page_setup.orientation == ("portrait" if cover else "landscape"), ws.title
         assert ws.page_setup.paperSize == 9, ws.title  # A4
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True, ws.title
         # 1 is the file format's default, which xlsxwriter leaves out (openpyxl reads None)
         assert fit(ws.page_setup.fitToWidth) == 1, ws.title
-        assert fit(ws.page_setup.fitToHeight) == (1 if ws in images else 0), ws.title
+        assert fit(ws.page_setup.fitToHeight) == (1 if ws in images or cover else 0), ws.title
         assert "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
         assert ws.oddFooter.center.text == footer
         assert ws.oddHeader.center.text == "&A"  # the sheet's name
