@@ -1,8 +1,8 @@
-"""The vulnerability scan pages (inspections/vulns/views.py) on SQLite: the upload (summary in
-words, the hosts to register, the same file twice, a dry run, a bad file writing nothing, the
-size bound), the findings list's filters, a finding's page and its state form (roles, CSRF, a
-refused form keeping what was typed), the scan page's inventory against the registry, and the
-asset page's 安全 section."""
+"""The vulnerability scan pages (inspections/vulns/views.py) on SQLite and PostgreSQL: the
+upload (summary in words, the hosts to register, the same file twice, a dry run, a bad file
+writing nothing, the size bound), the findings list's filters, a finding's page and its state
+form (roles, CSRF, a refused form keeping what was typed), the scan page's inventory against
+the registry, and the asset page's 安全 section."""
 
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ NMAP = """<?xml version="1.0"?>
 <runstats><finished time="1772503300"/></runstats>
 </nmaprun>
 """
+
+
+@pytest.fixture
+def app(db_app: Flask) -> Flask:
+    """The pages on every database under test (their list queries order and count in SQL)."""
+    return db_app
 
 
 @pytest.fixture
@@ -294,7 +300,10 @@ def test_scan_pages_and_the_inventory_against_the_registry(
         page.index('id="inventory-unregistered"') : page.index('id="inventory-unwatched"')
     ]
     assert re.findall(r'<tr data-host="([^"]+)">', unregistered) == ["10.0.0.50"]
-    assert '80/tcp <span class="scanner-text">http</span>' in unregistered and 'data-register="10.0.0.50"' in unregistered
+    assert (
+        '80/tcp <span class="scanner-text">http</span>' in unregistered
+        and 'data-register="10.0.0.50"' in unregistered
+    )
     unwatched = page[page.index('id="inventory-unwatched"') :]
     # 22 is checked by the server's TCP monitor; 3306 is open and nobody registered it
     assert re.findall(r'data-service="([^"]+)"', unwatched) == ["10.0.0.1:3306/tcp"]
