@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -35,10 +36,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, insert, text
 from werkzeug.security import generate_password_hash
 
-from opskit import create_app, migrate
+from opskit import create_app, db, migrate
 from opskit.config import Settings
 from opskit.db import Base, make_engine
-from opskit.models import User
+from opskit.models import SiteSetting, User
 from tests import template_cache, url_builders
 
 POSTGRES_URL = os.environ.get("OPSKIT_TEST_POSTGRES_URL", "").strip()
@@ -163,6 +164,24 @@ def demo_template(
             app.extensions["opskit.engine"].dispose()
             (folder / "seeded").touch()
     return folder
+
+
+def demo_app(
+    tmp_path_factory: pytest.TempPathFactory, template: Path, name: str
+) -> Iterator[Flask]:
+    """An app on a copy of the demo template in a folder of its own (``yield from`` it in a
+    module's fixture); its engine disposed at the end."""
+    folder = tmp_path_factory.mktemp(name)
+    app = make_test_app(copy_demo(template, folder), folder / "instance", None)
+    yield app
+    app.extensions["opskit.engine"].dispose()
+
+
+def demo_seeded_at() -> datetime:
+    """The demo seed's "now": when its marker (the ``demo`` site setting) was written."""
+    marker = db.session().get(SiteSetting, "demo")
+    assert marker is not None
+    return datetime.fromisoformat(json.loads(marker.value)["created_at"])
 
 
 def copy_demo(template: Path, folder: Path) -> str:

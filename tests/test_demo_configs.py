@@ -7,7 +7,6 @@ out here from ``data/configs.yaml`` and the texts in ``data/configs/``, and from
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -26,8 +25,7 @@ from opskit import clock, db
 from opskit.alerts.models import Alert, MaintenanceWindow
 from opskit.demo import configs, run
 from opskit.demo.datafiles import load
-from opskit.models import SiteSetting
-from tests.conftest import copy_demo, login, make_test_app
+from tests.conftest import demo_app, demo_seeded_at, login
 
 pytestmark = pytest.mark.xdist_group("demo_configs")
 
@@ -37,17 +35,7 @@ SECRET = re.compile(r"\b(?:irreversible-cipher|cipher|hash) (\S+)")
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[Flask]:
-    folder = tmp_path_factory.mktemp("demo-configs")
-    app = make_test_app(copy_demo(demo_template, folder), folder / "instance", None)
-    yield app
-    app.extensions["opskit.engine"].dispose()
-
-
-def _seeded_at() -> datetime:
-    """The seed's "now": when the demo marker was written."""
-    marker = db.session().get(SiteSetting, "demo")
-    assert marker is not None
-    return datetime.fromisoformat(json.loads(marker.value)["created_at"])
+    yield from demo_app(tmp_path_factory, demo_template, "demo-configs")
 
 
 def _daily(now: datetime, days_ago: int, minute: int) -> datetime:
@@ -87,7 +75,7 @@ def _masked(name: str, platform: str) -> str:
 def test_each_device_has_its_access_and_versions_switched_off(demo: Flask) -> None:
     data = load("configs")
     with demo.app_context():
-        now = _seeded_at()
+        now = demo_seeded_at()
         for entry in data["devices"]:
             tag = entry["tag"]
             device = db.session().scalar(
@@ -179,7 +167,7 @@ def test_the_failing_device_and_its_alert(demo: Flask) -> None:
     entry = _entry(tag)
     failing = entry["failing"]
     with demo.app_context():
-        now = _seeded_at()
+        now = demo_seeded_at()
         expected = sum(
             _daily(now, d, entry["minute"]) <= now for d in range(failing["from"], -1, -1)
         )
@@ -238,7 +226,7 @@ def test_masked_texts_hold_no_secret_and_the_backup_keeps_them(demo: Flask) -> N
 def test_the_upgrade_record(demo: Flask) -> None:
     spec = load("configs")["upgrades"][0]
     with demo.app_context():
-        now = _seeded_at()
+        now = demo_seeded_at()
         asset_id = _asset_id(spec["tag"])
         record = db.session().scalar(
             select(ConfigUpgrade).where(ConfigUpgrade.asset_id == asset_id)

@@ -6,9 +6,8 @@ capacity and the access switches' ports (``opskit.demo.ports``); and its plan in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,29 +19,19 @@ from assets import capacity
 from assets.models import Reservation, ReservedAddress, ReservedPort, ReservedUnit
 from assets.plan import fit, read_request
 from opskit import db
-from opskit.models import SiteSetting
-from tests.conftest import copy_demo, make_test_app
+from tests.conftest import demo_app, demo_seeded_at
 
 pytestmark = pytest.mark.xdist_group("demo_plan")
 
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[Flask]:
-    folder = tmp_path_factory.mktemp("demo-plan")
-    app = make_test_app(copy_demo(demo_template, folder), folder / "instance", None)
-    yield app
-    app.extensions["opskit.engine"].dispose()
-
-
-def _seeded_at() -> datetime:
-    marker = db.session().get(SiteSetting, "demo")
-    assert marker is not None
-    return datetime.fromisoformat(json.loads(marker.value)["created_at"])
+    yield from demo_app(tmp_path_factory, demo_template, "demo-plan")
 
 
 def test_the_demo_answers_a_plan(demo: Flask) -> None:
     with demo.app_context(), demo.test_request_context(), force_locale("en"):
-        now = _seeded_at()
+        now = demo_seeded_at()
         model = capacity.load(now=now)
         racks = {r.name: r for r in model.racks.values()}
         # room A fed twice, room B once; every rack measured by its PDU
@@ -87,8 +76,8 @@ def test_the_demo_has_a_plan_in_progress(demo: Flask) -> None:
         assert sess.scalar(select(func.count()).select_from(ReservedPort)) == 2
         addresses = sess.scalars(select(ReservedAddress.address)).all()
         assert len(addresses) == 2 and all(a.startswith("10.20.") for a in addresses)
-        assert reservation.expires_at - _seeded_at() == timedelta(days=10)
+        assert reservation.expires_at - demo_seeded_at() == timedelta(days=10)
         # the capacity model counts them: the held units are not free
-        model = capacity.load(now=_seeded_at())
+        model = capacity.load(now=demo_seeded_at())
         held = {(r.name, u) for r in model.racks.values() for u in r.reserved}
         assert len(held) == 4

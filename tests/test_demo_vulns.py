@@ -7,7 +7,6 @@ here from ``data/vulns.yaml``, the CSV files and the seed's "now"."""
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from importlib import resources
@@ -24,26 +23,16 @@ from inspections.vulns.models import VulnFinding, VulnScan, VulnScanHost
 from opskit import clock, db
 from opskit.alerts.models import Alert
 from opskit.demo.datafiles import load
-from opskit.models import SiteSetting
 from reports.build import build_pack
 from reports.periods import parse_period
-from tests.conftest import copy_demo, make_test_app
+from tests.conftest import demo_app, demo_seeded_at
 
 pytestmark = pytest.mark.xdist_group("demo_vulns")
 
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[Flask]:
-    folder = tmp_path_factory.mktemp("demo-vulns")
-    app = make_test_app(copy_demo(demo_template, folder), folder / "instance", None)
-    yield app
-    app.extensions["opskit.engine"].dispose()
-
-
-def _seeded_at() -> datetime:
-    marker = db.session().get(SiteSetting, "demo")
-    assert marker is not None
-    return datetime.fromisoformat(json.loads(marker.value)["created_at"])
+    yield from demo_app(tmp_path_factory, demo_template, "demo-vulns")
 
 
 def _aware(at: datetime) -> datetime:
@@ -59,7 +48,7 @@ def test_two_scans_a_month_apart_with_a_fix_between(demo: Flask) -> None:
     data = load("vulns")
     first, second = (_rows(s["file"]) for s in data["scans"])
     with demo.app_context():
-        now = _seeded_at()
+        now = demo_seeded_at()
         today = now.astimezone(clock.site_tz()).date()
         expected = [
             datetime.combine(today - timedelta(days=s["days_ago"]), time(data["hour"]))
@@ -120,7 +109,7 @@ def test_the_report_kind_on_the_demo(demo: Flask, tmp_path: Path) -> None:
     """The pack of the quarter of the second scan, as of the seed's "now" (or of its end): its
     scans, the fixed finding and the overdue one, in English words."""
     with demo.test_request_context("/"):
-        now = _seeded_at()
+        now = demo_seeded_at()
         second = db.session().scalars(select(VulnScan).order_by(VulnScan.started_at.desc()))
         at = _aware(second.first().started_at)  # type: ignore[union-attr]
         local = at.astimezone(clock.site_tz())
