@@ -144,7 +144,7 @@ def findings() -> Any:
     )
 
     def page_url(number: int) -> str:
-        values = {k: v for k, v in {**filters, "page": number}.items() if v}
+        values: dict[str, Any] = {k: v for k, v in {**filters, "page": number}.items() if v}
         return url_for("vulns.findings", **values)
 
     return render_template(
