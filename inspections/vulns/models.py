@@ -187,6 +187,14 @@ class VulnFinding(Audited, Base):
     )
     #: the alert a new critical/high finding on a core asset raised (opskit.alerts)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="SET NULL"))
+    #: the fix: the service request opened for it (the desk's) and/or the firmware upgrade
+    #: record of its asset (monitors.configs.upgrades) linked as the fix
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_request.id", ondelete="SET NULL")
+    )
+    upgrade_id: Mapped[int | None] = mapped_column(
+        ForeignKey("config_upgrade.id", ondelete="SET NULL")
+    )
 
     asset: Mapped[Any] = relationship("Asset")
 

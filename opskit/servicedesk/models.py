@@ -213,6 +213,10 @@ class ServiceRequest(Base):
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incident.id", ondelete="SET NULL"), index=True
     )
+    #: the vulnerability finding (inspections.vulns) this request fixes; no foreign key: the
+    #: finding's row names its request (``vuln_finding.request_id``), and a key both ways
+    #: would be a cycle between the two tables
+    vuln_finding_id: Mapped[int | None] = mapped_column(index=True)
 
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
