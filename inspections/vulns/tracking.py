@@ -1,5 +1,6 @@
 """The tracking rules as data (``tracking.yaml``): a finding's due date from its severity and
-its asset's importance, and which new findings raise an alert."""
+its asset's importance, which new findings raise an alert, and the urgency of the service
+request opened to fix one."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Rules:
     alert_severities: frozenset[str]
     alert_importances: frozenset[str]
     urgency: dict[str, str]
+    request_urgencies: dict[tuple[str, str], str]
 
     def due_date(self, severity: str, importance: str | None, first_seen: date) -> date | None:
         days = self.due_days.get((severity, importance or "unregistered"))
@@ -35,21 +37,35 @@ class Rules:
             return self.urgency.get(severity, "B")
         return None
 
+    def request_urgency(self, severity: str, importance: str | None) -> str:
+        """The urgency of the service request that fixes such a finding (C unless named)."""
+        return self.request_urgencies.get((severity, importance or "unregistered"), "C")
+
+
+def _importance_table(data: Any, name: str, check: Any) -> dict[tuple[str, str], Any]:
+    """A severity → importance → value table; ``check`` says whether a value is right."""
+    table: dict[tuple[str, str], Any] = {}
+    for severity, row in (data or {}).items():
+        if severity not in SEVERITIES:
+            raise ValueError(f"{name}: {severity!r} is not a severity ({', '.join(SEVERITIES)})")
+        for importance, value in (row or {}).items():
+            if importance not in IMPORTANCES:
+                raise ValueError(f"{name}.{severity}: {importance!r} is not an importance")
+            if not check(value):
+                raise ValueError(f"{name}.{severity}.{importance}: {value!r} is not allowed")
+            table[(severity, importance)] = value
+    return table
+
 
 def parse_rules(data: Any) -> Rules:
     """``tracking.yaml``'s content checked: a wrong key or value is an error naming it."""
-    if not isinstance(data, dict) or set(data) - {"due_days", "alert"}:
-        raise ValueError("tracking.yaml: the top level holds due_days and alert")
-    due: dict[tuple[str, str], int] = {}
-    for severity, row in (data.get("due_days") or {}).items():
-        if severity not in SEVERITIES:
-            raise ValueError(f"due_days: {severity!r} is not a severity ({', '.join(SEVERITIES)})")
-        for importance, days in (row or {}).items():
-            if importance not in IMPORTANCES:
-                raise ValueError(f"due_days.{severity}: {importance!r} is not an importance")
-            if not isinstance(days, int) or isinstance(days, bool) or days < 0:
-                raise ValueError(f"due_days.{severity}.{importance}: {days!r} is not days")
-            due[(severity, importance)] = days
+    if not isinstance(data, dict) or set(data) - {"due_days", "alert", "request_urgency"}:
+        raise ValueError("tracking.yaml: the top level holds due_days, alert and request_urgency")
+    due = _importance_table(
+        data.get("due_days"),
+        "due_days",
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    )
     alert = data.get("alert") or {}
     severities = frozenset(alert.get("severities") or ())
     importances = frozenset(alert.get("importances") or ())
@@ -58,7 +74,10 @@ def parse_rules(data: Any) -> Rules:
         raise ValueError("alert: unknown severities or importances")
     if set(urgency.values()) - set(URGENCIES):
         raise ValueError(f"alert.urgency: urgencies are {', '.join(URGENCIES)}")
-    return Rules(due, severities, importances, urgency)
+    requests = _importance_table(
+        data.get("request_urgency"), "request_urgency", lambda v: v in URGENCIES
+    )
+    return Rules(due, severities, importances, urgency, requests)
 
 
 @functools.cache

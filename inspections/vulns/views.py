@@ -35,11 +35,14 @@ from sqlalchemy.exc import IntegrityError
 
 from assets import extensions
 from assets import queries as registry
-from inspections.vulns import inventory, parsers, queries, services
+from inspections.vulns import fixes, inventory, parsers, queries, services
 from inspections.vulns.models import SEVERITIES, SEVERITY_LABELS, STATES
 from opskit import audit, clock, db
 from opskit.auth import require_roles
 from opskit.models import Role, User
+from opskit.servicedesk import queries as desk_queries
+from opskit.servicedesk import services as desk
+from opskit.validation import ValidationFailed
 
 bp = Blueprint("vulns", __name__, url_prefix="/vulns")
 
@@ -172,7 +175,30 @@ def _state_values(finding: Any) -> dict[str, str]:
     }
 
 
-def _finding_page(finding: Any, values: dict[str, str], errors: dict[str, str]) -> Any:
+def _fix(finding: Any) -> dict[str, Any]:
+    """The finding's fix as its page shows it: the request, the upgrade record, the choices."""
+    upgrade = fixes.current_upgrade(finding)
+    return {
+        "fix_request": fixes.current_request(finding),
+        "fix_upgrade": upgrade,
+        "upgrade_choices": fixes.upgrade_choices(finding),
+        "upgrade_states": fixes.UPGRADE_STATES,
+        "request_words": desk_queries.request_words(),
+        "upgrade_url": (
+            url_for("upgrades.detail", upgrade_id=upgrade.id)
+            if upgrade is not None and "upgrades.detail" in current_app.view_functions
+            else None
+        ),
+        "client_id": desk.new_client_id(),
+    }
+
+
+def _finding_page(
+    finding: Any,
+    values: dict[str, str],
+    errors: dict[str, str],
+    fix_errors: dict[str, str] | None = None,
+) -> Any:
     scans = queries.scans_of_host(finding.scanner, finding.host_ip)
     labels = _change_labels()
     changes = [
@@ -199,8 +225,10 @@ def _finding_page(finding: Any, values: dict[str, str], errors: dict[str, str]) 
         can_write=_role_in(STATE_WRITERS),
         can_accept=_role_in(ACCEPTERS),
         today=clock.site_today(),
+        fix_errors=fix_errors or {},
+        **_fix(finding),
         **_words(),
-    ), (400 if errors else 200)
+    ), (400 if errors or fix_errors else 200)
 
 
 def _change_labels() -> dict[str, Any]:
@@ -277,6 +305,48 @@ def set_state(vuln_id: int) -> Any:
             )
             return redirect(url_for("vulns.finding", vuln_id=found.id))
     return _finding_page(found, values, errors)
+
+
+@bp.post("/findings/<int:vuln_id>/request")
+@require_roles(*STATE_WRITERS)
+def open_request(vuln_id: int) -> Any:
+    """Open the service request that fixes the finding (once: asking again shows it)."""
+    found = queries.get_finding(vuln_id) or abort(404)
+    try:
+        req, created = fixes.open_fix_request(found, client_id=request.form.get("client_id"))
+        db.session().commit()
+    except (fixes.FixRefused, ValidationFailed) as exc:
+        db.session().rollback()
+        return _finding_page(found, _state_values(found), {}, {"request": _refusal(exc)})
+    if created:
+        flash(_("Service request %(number)s opened for this fix.", number=req.number), "success")
+    else:
+        flash(_("This finding already has service request %(number)s.", number=req.number), "info")
+    return redirect(url_for("vulns.finding", vuln_id=found.id))
+
+
+@bp.post("/findings/<int:vuln_id>/upgrade")
+@require_roles(*STATE_WRITERS)
+def link_upgrade(vuln_id: int) -> Any:
+    """Link one of the asset's upgrade records as the fix (an empty choice unlinks)."""
+    found = queries.get_finding(vuln_id) or abort(404)
+    chosen = request.form.get("upgrade_id", "").strip()
+    try:
+        fixes.link_upgrade(found, int(chosen) if chosen else None)
+        db.session().commit()
+    except ValueError as exc:  # FixRefused, or a choice that is no number
+        db.session().rollback()
+        message = str(exc) if isinstance(exc, fixes.FixRefused) else ""
+        message = message or _("Choose one of this asset's upgrade records.")
+        return _finding_page(found, _state_values(found), {}, {"upgrade": message})
+    flash(_("The finding's fix is saved."), "success")
+    return redirect(url_for("vulns.finding", vuln_id=found.id))
+
+
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(str(m) for messages in exc.errors.values() for m in messages)
+    return str(exc)
 
 
 # --- the scans ----------------------------------------------------------------------------------

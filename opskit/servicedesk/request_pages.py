@@ -45,6 +45,7 @@ ORIGIN_PAGES = {
     "alert": ("alerts.detail", "alert_id"),
     "incident": ("incidents.detail", "incident_id"),
     "finding": ("inspections.finding", "finding_id"),
+    "vuln_finding": ("vulns.finding", "vuln_id"),
 }
 
 
@@ -136,7 +137,7 @@ def status_change(event: Any) -> str:
 class Origin:
     """The alert, incident or patrol finding a request came from (or is being logged for)."""
 
-    kind: str  # alert | incident | finding
+    kind: str  # alert | incident | finding | vuln_finding
     id: int
     text: str  # what it says: the alert's message, the incident's number and title ...
     url: str | None  # its page, when that page exists
@@ -151,6 +152,7 @@ class Origin:
             "alert": _("From the alert"),
             "incident": _("From the incident"),
             "finding": _("From the patrol finding"),
+            "vuln_finding": _("From the vulnerability finding"),
         }[self.kind]
 
 
@@ -193,6 +195,9 @@ def origin_of(kind: str, object_id: int, given: dict[str, str] | None = None) ->
             incident.urgency,
             incident.description or incident.title,
         )
+    if kind == "vuln_finding":  # the scan's tables are above the desk: its number and page
+        text = _("Vulnerability finding #%(id)s", id=object_id)
+        return Origin(kind, object_id, text, origin_url(kind, object_id))
     room = given.get("room_id", "")
     return Origin(
         kind,
@@ -211,6 +216,7 @@ def origins_of(req: ServiceRequest) -> list[Origin]:
         ("alert", req.alert_id),
         ("incident", req.incident_id),
         ("finding", req.finding_id),
+        ("vuln_finding", req.vuln_finding_id),
     ):
         if object_id is not None:
             origin = origin_of(kind, object_id)

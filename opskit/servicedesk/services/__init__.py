@@ -9,9 +9,9 @@ empty description, an unknown asset tag or room, a phone that is no phone number
 1[3-9]xxxxxxxxx, or a landline with its area code such as 010-12345678 or 0755-1234567, an
 extension after ``-``, ``转``, ``ext`` or ``#``; +86 allowed). The tablet's ``client_id`` makes a
 retried save the same request. ``open_request_from_alert`` / ``_from_finding`` /
-``_from_incident`` link the request to what it came from; the alert, finding or incident page
-finds its requests through ``queries`` (an alert or a finding has at most one open request:
-asking again gives that one).
+``_from_vuln_finding`` / ``_from_incident`` link the request to what it came from; the alert,
+finding or incident page finds its requests through ``queries`` (an alert or a finding has at
+most one open request: asking again gives that one).
 
 **Life.** 新建 new → 已响应 responded → 处理中 in_progress (remote 远程 / on site 现场) → 已解决
 resolved → 已关闭 closed, and 挂起 suspended (from responded or in progress, back to where it
@@ -81,6 +81,7 @@ from opskit.servicedesk.services.intake import (
     open_request_from_alert,
     open_request_from_finding,
     open_request_from_incident,
+    open_request_from_vuln_finding,
 )
 from opskit.servicedesk.services.lifecycle import (
     arrive,
@@ -161,6 +162,7 @@ __all__ = [
     "open_request_from_alert",
     "open_request_from_finding",
     "open_request_from_incident",
+    "open_request_from_vuln_finding",
     "open_survey",
     "record_repair",
     "reopen",

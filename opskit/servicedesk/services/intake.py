@@ -1,5 +1,5 @@
 """Logging a request: checked field by field, idempotent by ``client_id``, from an alert,
-a patrol finding or an incident."""
+a patrol finding, a vulnerability finding or an incident."""
 
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ def _open(
     alert_id: int | None = None,
     finding_id: int | None = None,
     incident_id: int | None = None,
+    vuln_finding_id: int | None = None,
 ) -> ServiceRequest:
     errors: dict[str, list[str]] = {}
     cid = (client_id or "").strip() or common.new_client_id()
@@ -172,6 +173,7 @@ def _open(
         alert_id=alert_id,
         finding_id=finding_id,
         incident_id=incident_id,
+        vuln_finding_id=vuln_finding_id,
     )
     db.session().add(req)
     common.event(req, EventKind.OPENED, raised, after=Status.NEW.value)
@@ -186,6 +188,13 @@ def _open_linked(column: Any, linked_id: int) -> ServiceRequest | None:
         .order_by(ServiceRequest.id)
         .limit(1)
     )
+
+
+def _asked_before(column: Any, linked_id: int, client_id: str | None) -> ServiceRequest | None:
+    """The request a retried form made (its ``client_id``), or the linked one still open."""
+    if client_id and (found := common.find_request(client_id.strip())) is not None:
+        return found
+    return _open_linked(column, linked_id)
 
 
 def open_request_from_alert(
@@ -246,9 +255,7 @@ def open_request_from_finding(
     """A request for a patrol finding (channel 巡检发现). The desk may not read the patrol's
     tables, so the caller (``inspections``) passes what the finding says; the foreign key
     refuses an id that names no finding. The finding's open request, if any, is returned."""
-    if client_id and (found := common.find_request(client_id.strip())) is not None:
-        return found
-    existing = _open_linked(ServiceRequest.finding_id, finding_id)
+    existing = _asked_before(ServiceRequest.finding_id, finding_id, client_id)
     if existing is not None:
         return existing
     return _open(
@@ -265,6 +272,37 @@ def open_request_from_finding(
         client_id=client_id,
         raised_at=raised_at,
         finding_id=finding_id,
+    )
+
+
+def open_request_from_vuln_finding(
+    vuln_finding_id: int,
+    *,
+    description: str,
+    urgency: str,
+    title: str,
+    asset_id: int | None = None,
+    category: str = "other",
+    client_id: str | None = None,
+    raised_at: datetime | None = None,
+) -> ServiceRequest:
+    """A request to fix a vulnerability finding (channel 巡检发现: the scan is the security
+    inspection the contract asks for). As for a patrol finding the caller
+    (``inspections.vulns``) passes what the finding says; the finding's open request, if any,
+    is returned instead of a second."""
+    existing = _asked_before(ServiceRequest.vuln_finding_id, vuln_finding_id, client_id)
+    if existing is not None:
+        return existing
+    return _open(
+        description=description,
+        category=category,
+        channel=Channel.PATROL.value,
+        urgency=urgency,
+        title=title,
+        asset_id=asset_id,
+        client_id=client_id,
+        raised_at=raised_at,
+        vuln_finding_id=vuln_finding_id,
     )
 
 
