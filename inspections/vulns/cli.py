@@ -1,6 +1,6 @@
 """``opskit vulns import``: a scanner file into findings (all or nothing); ``set-state``: a
-finding's state by hand (until the pages exist); ``reopen-expired``: accepted risks past their end
-opened again."""
+finding's state by hand (until the pages exist); ``fix``: its fix, a service request opened for it
+or an upgrade record linked; ``reopen-expired``: accepted risks past their end opened again."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 
-from inspections.vulns import parsers, queries, services
+from inspections.vulns import fixes, parsers, queries, services
 from opskit import db
 from opskit.audit import acting_as, cli_actor
 
@@ -127,3 +127,33 @@ def set_state_cmd(
         raise click.UsageError(str(exc)) from None
     db.session().commit()
     click.echo(f"finding {finding_id}: {state}")
+
+
+@vulns_cli.command("fix")
+@click.argument("finding_id", type=int)
+@click.option(
+    "--request", "open_request", is_flag=True, help="Open its service request (once: again, it)."
+)
+@click.option(
+    "--upgrade", "upgrade_id", type=int, help="Link this upgrade record of its asset (0: unlink)."
+)
+def fix_cmd(finding_id: int, open_request: bool, upgrade_id: int | None) -> None:
+    """Record finding FINDING_ID's fix: a service request opened for it, an upgrade record."""
+    finding = queries.get_finding(finding_id)
+    if finding is None:
+        raise click.UsageError(f"no finding {finding_id}")
+    if not open_request and upgrade_id is None:
+        raise click.UsageError("say --request, --upgrade ID or both")
+    try:
+        with acting_as(cli_actor()):
+            if upgrade_id is not None:
+                fixes.link_upgrade(finding, upgrade_id or None)
+            req, created = fixes.open_fix_request(finding) if open_request else (None, False)
+    except ValueError as exc:  # FixRefused, or the desk's ValidationFailed
+        db.session().rollback()
+        raise click.UsageError(str(exc)) from None
+    db.session().commit()
+    if upgrade_id is not None:
+        click.echo(f"finding {finding_id}: upgrade record {upgrade_id or '-'}")
+    if req is not None:
+        click.echo(f"finding {finding_id}: {'opened' if created else 'has'} {req.number}")

@@ -6,7 +6,9 @@ desk, or a firmware upgrade record of its asset linked as the fix.
   importance (``tracking.yaml``'s ``request_urgency``), the request linked back to the finding
   (``service_request.vuln_finding_id``: its page shows where it came from). The finding keeps
   the request (``request_id``) and moves to 修复中. Asking again (a retried form, two engineers at
-  once) gives the request it already has: the finding's row is locked while it is decided.
+  once) gives the request it already has while that one is open (the finding's row is locked
+  while it is decided); once it is resolved or closed and the finding still needs work (a later
+  scan found it again), asking opens the next one.
 - ``link_upgrade``: one of the asset's upgrade records (``monitors.configs.upgrades``, read
   through its queries) as the fix, or none; a 待处理 finding moves to 修复中.
 """
@@ -83,7 +85,7 @@ def open_fix_request(finding: VulnFinding, *, client_id: str | None = None) -> t
     """The finding's service request and whether this call opened it (see the module)."""
     row = _locked(finding)
     existing = current_request(row)
-    if existing is not None:
+    if existing is not None and (existing.is_open or existing.client_id == client_id):
         return existing, False
     if row.state not in OPEN_STATES:
         raise FixRefused(_("Only a finding pending or being fixed gets a service request."))
@@ -96,7 +98,7 @@ def open_fix_request(finding: VulnFinding, *, client_id: str | None = None) -> t
         asset_id=row.asset_id,
         client_id=client_id or None,
     )
-    created = row.request_id != req.id
+    created = row.request_id != req.id and req.vuln_finding_id == row.id
     row.request_id = req.id
     if row.state == "open":
         set_state(row, "in_progress")

@@ -4,9 +4,10 @@ scan's page with nmap's inventory compared with the registry, the upload page (t
 CLI runs) and the asset page's 安全 section (htmx, through ``assets.extensions``).
 
 Everyone logged in reads. Engineers and admins upload scans. Engineers, supervisors and admins
-move a finding (待处理, 修复中, 误报); accepting a risk is the supervisor's or the admin's, as
-the customer's side signs for a risk left open. A refused form answers 400 with the errors
-beside the fields and what was typed kept.
+move a finding (待处理, 修复中, 误报) and record its fix (a service request opened through the desk,
+an upgrade record of its asset linked: ``fixes``); accepting a risk is the supervisor's or the
+admin's, as the customer's side signs for a risk left open. A refused form answers 400 with the
+errors beside the fields and what was typed kept.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from inspections.vulns.models import VulnFinding
 from monitors.configs.upgrades.models import ConfigUpgrade
 from opskit import clock, db
 from opskit.models import User
+from opskit.servicedesk import services as desk
 from opskit.servicedesk.models import ServiceRequest
 from tests import factories
 from tests.conftest import login, post_form
@@ -106,6 +107,13 @@ def test_a_fix_request_is_opened_once_and_linked_both_ways(db_app: Flask, tmp_pa
         other, created_other = fixes.open_fix_request(finding, client_id="form-0002")
         db.session().commit()
         assert (again.id, other.id, created, created_other) == (req.id, req.id, False, False)
+        # resolved while the finding still needs work: the next ask opens the next request
+        desk.resolve(req, cause="OpenSSL 3.0.13")
+        db.session().commit()
+        assert fixes.open_fix_request(finding, client_id="form-0001")[0].id == req.id  # a retry
+        later, created = fixes.open_fix_request(finding, client_id="form-0003")
+        db.session().commit()
+        assert created and later.id != req.id and finding.request_id == later.id
 
         # a medium one on the core server: urgency B
         medium = db.session().get(VulnFinding, ids["medium"])
@@ -118,7 +126,7 @@ def test_a_fix_request_is_opened_once_and_linked_both_ways(db_app: Flask, tmp_pa
         with pytest.raises(fixes.FixRefused):
             fixes.open_fix_request(high)
         db.session().commit()
-    assert _requests(db_app) == 2
+    assert _requests(db_app) == 3
 
 
 def test_an_upgrade_record_of_the_asset_is_linked_as_the_fix(db_app: Flask, tmp_path: Path) -> None:
@@ -139,6 +147,22 @@ def test_an_upgrade_record_of_the_asset_is_linked_as_the_fix(db_app: Flask, tmp_
         db.session().commit()
         db.session().refresh(finding)
         assert finding.upgrade_id is None
+
+    # the command does the same
+    runner = db_app.test_cli_runner()
+    with clock.frozen(NOW):
+        args = ["vulns", "fix", str(ids["high"]), "--upgrade", str(ids["upgrade_web"])]
+        linked = runner.invoke(args=[*args, "--request"])
+        assert linked.exit_code == 0, linked.output
+        assert "upgrade record" in linked.output and "opened SR-2026-" in linked.output
+        again = runner.invoke(args=["vulns", "fix", str(ids["high"]), "--request"])
+        assert again.exit_code == 0 and "has SR-2026-" in again.output
+        wrong = runner.invoke(args=["vulns", "fix", str(ids["high"]), "--upgrade", "999"])
+        assert wrong.exit_code == 2 and "请选择本资产的一条升级记录" in wrong.output
+    with db_app.app_context():
+        high = db.session().get(VulnFinding, ids["high"])
+        assert high is not None and high.upgrade_id == ids["upgrade_web"]
+        assert high.request_id is not None and _requests(db_app) == 1
 
 
 def test_the_pages_open_the_request_link_an_upgrade_and_show_both_ways(
