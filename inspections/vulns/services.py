@@ -82,7 +82,8 @@ class Summary:
             "scanner": self.scanner,
             "hosts": self.hosts,
             "hosts_matched": self.hosts_matched,
-            "hosts_unmatched": self.hosts_unmatched,
+            "hosts_unmatched": len(self.hosts_unmatched),  # a count, like hosts, hosts_matched
+            "unmatched_hosts": self.hosts_unmatched,  # which: ip, hostname, mac (to register)
             "services": self.services,
             "findings_new": self.findings_new,
             "findings_seen_again": self.findings_seen_again,

@@ -83,7 +83,8 @@ def test_nmap_output_imported_as_the_assets_inventory(
         "services": expected,
     }
     assert (summary["findings_new"], summary["findings_fixed"]) == (0, 0)  # an inventory
-    assert summary["hosts_unmatched"] == [] and summary["warnings"] == []
+    assert summary["hosts_unmatched"] == 0 and summary["unmatched_hosts"] == []
+    assert summary["warnings"] == []
     with db_app.app_context():
         host = db.session().scalars(select(VulnScanHost)).one()
         assert (host.ip, host.asset_id, host.matched_by) == ("127.0.0.1", asset.id, "ip")

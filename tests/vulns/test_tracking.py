@@ -222,7 +222,8 @@ def test_the_cli_prints_the_summary_and_refuses_clearly(db_app: Flask, tmp_path:
             "hosts_matched": 0,
             "findings_new": 4,
         }
-        assert summary["dry_run"] is True and len(summary["hosts_unmatched"]) == 3
+        assert summary["dry_run"] is True and summary["hosts_unmatched"] == 3
+        assert len(summary["unmatched_hosts"]) == 3
         done = runner.invoke(args=["vulns", "import", str(path)])
         assert done.exit_code == 0, done.output
         assert "nessus: 3 hosts (0 registered), 0 services, 4 new findings" in done.output
