@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from assets import capacity
 from assets.plan_report import Report, share
 from opskit import clock
-from opskit.xlsx.cover import Figure, write_cover
+from opskit.xlsx.cover import Figure, customer_signoff, write_cover
 from opskit.xlsx.writer import INT, PERCENT, Col, ReportWriter, Sheet
 
 
@@ -318,14 +318,7 @@ def write(report: Report, out: str | Path, engineer: str = "", now: datetime | N
             title(),
             pairs,
             contents=_("Table of contents"),
-            signoff=(
-                _("Sign-off"),
-                [
-                    _("Resident engineer (signature)"),
-                    _("Customer representative (signature)"),
-                    _("Date signed"),
-                ],
-            ),
+            signoff=customer_signoff(),
         )
         writer.properties(
             title=f"{report.plan} {title()}",

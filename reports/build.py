@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from assets.queries import all_sites
 from opskit import db, memory
 from opskit.calendar import calendar_check
-from opskit.xlsx.cover import write_cover
+from opskit.xlsx.cover import customer_signoff, write_cover
 from opskit.xlsx.writer import ReportWriter
 from reports import recommendations
 from reports.findings import Finding
@@ -186,14 +186,7 @@ def _build_pack(
                 pack_title(period),
                 pairs,
                 contents=_("Table of contents"),
-                signoff=(
-                    _("Sign-off"),
-                    [
-                        _("Resident engineer (signature)"),
-                        _("Customer representative (signature)"),
-                        _("Date signed"),
-                    ],
-                ),
+                signoff=customer_signoff(),
             )
             when = period.zh if locale.startswith("zh") else period.text
             writer.properties(

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from opskit.xlsx.writer import NUMBER, ReportWriter, display_width
 
 
@@ -30,6 +32,19 @@ SIGN_ROW_HEIGHT = 30
 #: the cover's value column (characters; CJK count double) and a line of text in it (points)
 VALUE_WIDTH = 40
 LINE_HEIGHT = 15
+
+
+def customer_signoff() -> tuple[str, list[str]]:
+    """The sign-off block of a document handed to the customer (``write_cover``'s
+    ``signoff``): the resident engineer, the customer's representative, the date."""
+    return (
+        _("Sign-off"),
+        [
+            _("Resident engineer (signature)"),
+            _("Customer representative (signature)"),
+            _("Date signed"),
+        ],
+    )
 
 
 def write_cover(
