@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from assets import api, cli, excel_views, extensions, labels, views
+from assets import move_models as move_models  # the move tables in the metadata
 
 
 def init_app(app: Flask) -> None:
