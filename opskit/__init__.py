@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         REPORT_SCHEDULE=settings.report_periods(),
         SITE_TIMEZONE=settings.timezone,
         LOCALES=LOCALES,
+        METRICS_ALLOW=settings.metrics_networks(),  # who may read /metrics without a token
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),

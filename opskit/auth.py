@@ -10,7 +10,10 @@ moment it is registered:
   unless the view is marked ``@self_service`` (logout, one's own language, password or
   sessions) or ``@viewers_too`` (a write the customer's staff make too, whose service checks
   the role: logging a service request, confirming or reopening their own);
-- views that need a particular role say so with ``@require_roles``.
+- views that need a particular role say so with ``@require_roles``;
+- a view marked ``@scraped`` (Prometheus's ``/metrics``) is read by machines: a Bearer token of
+  any role, as on ``/api/``, or no token from an address on ``OPSKIT_METRICS_ALLOW``; else 401
+  in JSON (no or a bad token), or 403 when an allow-list is set and the address is not on it.
 
 Sessions are server-side records (``UserSession``): the signed cookie carries a random session
 id, the database its SHA-256, and the user loader checks that row on every request. So a
@@ -21,6 +24,7 @@ cookie, which a signed cookie alone cannot do.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -97,6 +101,12 @@ def viewers_too(view: F) -> F:
     return view
 
 
+def scraped(view: F) -> F:
+    """Read by machines (Prometheus): a Bearer token, or an address on the allow-list."""
+    view.opskit_scraped = True  # type: ignore[attr-defined]
+    return view
+
+
 def require_roles(*roles: Role | str) -> Callable[[F], F]:
     """Only these roles may call the view (any method)."""
     allowed = frozenset(Role(r) for r in roles)
@@ -123,16 +133,45 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+def _allowed_scraper() -> bool | None:
+    """Whether the address is on ``OPSKIT_METRICS_ALLOW`` (``None``: no allow-list is set)."""
+    networks = current_app.config.get("METRICS_ALLOW") or ()
+    if not networks:
+        return None
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def _scraper_refused() -> Any:
+    """A ``@scraped`` view's answer to a request without a valid token (None: let it in)."""
+    if not request.headers.get("Authorization"):
+        allowed = _allowed_scraper()
+        if allowed:
+            return None
+        if allowed is False:
+            return jsonify(error="forbidden", message="address not allowed, no token"), 403
+    answer = jsonify(error="unauthorized", message="Bearer token required")
+    return answer, 401, {"WWW-Authenticate": "Bearer"}
+
+
 def _enforce_access() -> Any:
     if request.endpoint is None:  # 404/405 are answered by Flask itself
         return None
-    api = is_api_request()
+    machine = _view_flag("opskit_scraped")
+    api = is_api_request() or machine
     if request.method not in SAFE_METHODS and not api:
         csrf.protect()  # raises CSRFError (400) before anything else happens
     if request.endpoint == "static" or _view_flag("opskit_public"):
         return None
     if api:
         user = _user_from_bearer()
+        if user is None and machine:
+            return _scraper_refused()
         if user is None:
             return jsonify(error="unauthorized", message="Bearer token required"), 401
         g._login_user = user  # for this request only: API calls never get a session cookie

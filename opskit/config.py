@@ -11,6 +11,7 @@ sessions survive a restart without the engineer having to invent one.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ENV_PREFIX = "OPSKIT_"
 LOCALES = ("zh_CN", "en")
 REPORT_PERIODS = ("month", "quarter", "year")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(ValueError):
@@ -222,6 +224,15 @@ class Settings:
         },
     )
 
+    metrics_allow: str = field(
+        default="",
+        metadata={
+            "env": "METRICS_ALLOW",
+            "doc": "Addresses or networks that may read /metrics without a token (Prometheus), "
+            "comma-separated, e.g. 127.0.0.1,10.0.0.0/24; empty: a Bearer token only",
+        },
+    )
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
@@ -260,6 +271,7 @@ class Settings:
             raise ConfigError(
                 f"{ENV_PREFIX}SYSLOG_PORT: expected a port from 1 to 65535, got {self.syslog_port}"
             )
+        self.metrics_networks()
         if self.default_locale not in LOCALES:
             raise ConfigError(
                 f"{ENV_PREFIX}DEFAULT_LOCALE: expected one of {', '.join(LOCALES)}, "
@@ -279,6 +291,21 @@ class Settings:
                 f"(comma-separated), got {', '.join(repr(u) for u in unknown)}"
             )
         return tuple(p for p in REPORT_PERIODS if p in chosen)
+
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        """The networks of ``OPSKIT_METRICS_ALLOW`` (an address is a network of one)."""
+        networks = []
+        for part in self.metrics_allow.split(","):
+            if not part.strip():
+                continue
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"{ENV_PREFIX}METRICS_ALLOW: {part.strip()!r} is not an address or a "
+                    "network (expected e.g. 127.0.0.1 or 10.0.0.0/24)"
+                ) from None
+        return tuple(networks)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.instance_path / 'opskit.db'}"
