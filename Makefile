@@ -18,7 +18,7 @@ TLS    ?=
 export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test install install-dev browser-deps bench-deps pdf-deps ssh-deps scan-deps lint translations vendor clean
+.PHONY: run test install install-dev browser-deps bench-deps pdf-deps ssh-deps scan-deps prometheus-deps lint translations vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opskit needs Python >= 3.11")'
@@ -94,6 +94,17 @@ scan-deps:
 	  echo "the vulns tests need Debian's nmap: sudo apt-get install nmap"; exit 1; \
 	fi
 
+# Debian's Prometheus for the /metrics test (tests/monitors/test_prometheus_scrape.py: a real
+# Prometheus scrapes the demo and answers a query) and its promtool, which lints the exposition;
+# the package's service is not started here (policy-rc.d), the test runs its own.
+prometheus-deps:
+	@if command -v prometheus >/dev/null && command -v promtool >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	else \
+	  echo "the /metrics tests need Debian's prometheus: sudo apt-get install prometheus"; exit 1; \
+	fi
+
 # mypy reads its files and rules from pyproject.toml ([tool.mypy]); its cache is .mypy_cache.
 lint: install-dev
 	$(BIN)/ruff check .
@@ -103,7 +114,7 @@ lint: install-dev
 # The whole suite, then the suite again with the clock shifted (17:30 UTC on the last day of the
 # month after next, when the site is already in the next month; 23:30 on site on 31 December):
 # a test tied to today's date fails here.
-test: install-dev browser-deps bench-deps pdf-deps ssh-deps scan-deps lint
+test: install-dev browser-deps bench-deps pdf-deps ssh-deps scan-deps prometheus-deps lint
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 	$(BIN)/python tools/shifted_clock.py run -n auto --dist loadgroup -p no:cacheprovider
 
