@@ -575,6 +575,62 @@ def asset_labels(ids: list[int]) -> list[Any]:
     return list(db.session().connection().execute(query))
 
 
+#: the columns of :func:`asset_rows`, in order
+ASSET_COLUMNS = (
+    "id",
+    "asset_tag",
+    "name",
+    "kind",
+    "status",
+    "importance",
+    "vendor",
+    "model",
+    "serial",
+    "site",
+    "room",
+    "rack",
+    "u_position",
+    "mgmt_ip",
+    "warranty_end",
+)
+
+
+def asset_rows(
+    site_id: int | None = None, kind: str | None = None, tags: list[str] | None = None
+) -> list[Any]:
+    """Registered assets by tag as plain rows of ``ASSET_COLUMNS`` (a Core statement: no ORM
+    objects), their site, room and rack by name (``None`` where unplaced); only those in the
+    rooms of site ``site_id``, of ``kind``, or with the tags ``tags``, when given."""
+    places = {"site": Site.name, "room": Room.name, "rack": Rack.name}
+    query = (
+        select(
+            *(
+                places[name].label(name) if name in places else getattr(Asset, name)
+                for name in ASSET_COLUMNS
+            )
+        )
+        .outerjoin(Room, Asset.room_id == Room.id)
+        .outerjoin(Site, Room.site_id == Site.id)
+        .outerjoin(Rack, Asset.rack_id == Rack.id)
+        .order_by(Asset.asset_tag)
+    )
+    if site_id is not None:
+        query = query.where(Room.site_id == site_id)
+    if kind is not None:
+        query = query.where(Asset.kind == kind)
+    if tags is None:
+        return list(db.session().connection().execute(query))
+    wanted = sorted(set(tags))
+    found = [
+        row
+        for i in range(0, len(wanted), IDS_PER_QUERY)
+        for row in db.session()
+        .connection()
+        .execute(query.where(Asset.asset_tag.in_(wanted[i : i + IDS_PER_QUERY])))
+    ]
+    return sorted(found, key=lambda row: row.asset_tag)
+
+
 #: ids per ``IN (...)`` list: within every database's limit on bound parameters
 IDS_PER_QUERY = 5000
 

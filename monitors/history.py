@@ -1,5 +1,6 @@
-"""Reads over a period of the stored history, for the report kinds (``reports/``): hourly
-values, volume use, LLDP neighbours and ARP sightings. Offered through ``monitors.queries``."""
+"""Reads over a period of the stored history, for the report kinds (``reports/``) and
+``opskit.data``: hourly values, one metric's values at a resolution (``metric_rows``), volume
+use, LLDP neighbours and ARP sightings. Offered through ``monitors.queries``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from monitors.models import ArpSighting, LldpNeighbor, Reading, Resolution, Rollup
@@ -225,3 +226,49 @@ def arp_sightings_between(start: datetime, end: datetime) -> Iterator[Any]:
     )
     # Core on the session's connection: plain columns need none of the ORM's result handling
     yield from db.session().connection().execute(query)
+
+
+#: the columns of :func:`metric_rows` by source: raw readings, or rollups (5-minute, hourly)
+RAW_COLUMNS = ("asset_id", "instance", "at", "value")
+ROLLUP_COLUMNS = ("asset_id", "instance", "at", "value", "min", "max", "count")
+
+
+def metric_rows(
+    metric: str,
+    start: datetime,
+    end: datetime,
+    resolution: int,
+    asset_ids: Any = None,
+    chunk: int = 20000,
+) -> Iterator[list[Any]]:
+    """One metric's values in [start, end) from the raw readings (``resolution`` 0) or the
+    rollups (300, 3600: the bucket's average as ``value``, its min, max and count), of the
+    assets ``asset_ids`` (a list or a subquery of ids; every asset when ``None``).
+
+    Streamed as lists of at most ``chunk`` plain rows (``RAW_COLUMNS`` or ``ROLLUP_COLUMNS``)
+    in no particular order, from a Core statement on the session's connection: no
+    ORM objects, so a caller building columns (``opskit.data``) holds one chunk of rows at a
+    time. ``at`` is the time as the database holds it, for a vectorised parse: UTC text
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` on SQLite, an aware datetime on PostgreSQL. Raw readings
+    without a number (states) are left out.
+    """
+    conn = db.session().connection()
+    table: Any = Rollup if resolution else Reading
+    at = Rollup.bucket if resolution else Reading.at
+    values = (Rollup.avg, Rollup.min, Rollup.max, Rollup.count) if resolution else (Reading.value,)
+    kept = Rollup.resolution == resolution if resolution else Reading.value.is_not(None)
+    stmt = select(
+        table.asset_id,
+        table.instance,
+        type_coerce(at, String) if conn.dialect.name == "sqlite" else at,
+        *values,
+    )
+    where = [table.metric == metric, kept, at >= start, at < end]
+    if asset_ids is not None:
+        where.append(table.asset_id.in_(asset_ids))
+    # no ORDER BY: a sort of the whole span in SQL costs more than the caller's sort of
+    # its columns (numpy), and the bucket index already bounds the walk to the span
+    stmt = stmt.where(*where)
+    result = conn.execution_options(yield_per=chunk).execute(stmt)
+    for rows in result.partitions(chunk):
+        yield list(rows)

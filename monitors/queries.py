@@ -25,11 +25,15 @@ from monitors.availability import recent_availability as recent_availability
 from monitors.availability import recent_flips as recent_flips
 from monitors.availability import timelines as timelines
 from monitors.history import IN_CHUNK as IN_CHUNK
+from monitors.history import RAW_COLUMNS as RAW_COLUMNS
+from monitors.history import ROLLUP_COLUMNS as ROLLUP_COLUMNS
 from monitors.history import arp_sightings_between as arp_sightings_between
 from monitors.history import hourly_values as hourly_values
 from monitors.history import lldp_neighbours_between as lldp_neighbours_between
+from monitors.history import metric_rows as metric_rows
 from monitors.history import volume_usage as volume_usage
 from monitors.kinds import of as _kind_of
+from monitors.metrics import METRICS as _METRICS
 from monitors.metrics import label as _metric_label
 from monitors.models import (
     LldpNeighbor,
@@ -472,3 +476,15 @@ def monitor_kind_label(kind: str) -> str:
 def metric_label(metric: str) -> str:
     """A metric's name for people (``db.cache_hit_percent``: 缓冲区命中率), translated."""
     return _metric_label(metric)
+
+
+def metric_unit(metric: str) -> str | None:
+    """A metric's unit as the vocabulary says (``%``, ``°C``, ``V``; ``""`` for states and
+    counts); ``None`` for a name that is no metric of the vocabulary (``monitors.metrics``)."""
+    entry = _METRICS.get(metric)
+    return None if entry is None else str(entry["unit"])
+
+
+def metric_names() -> list[str]:
+    """Every metric of the vocabulary, sorted."""
+    return sorted(_METRICS)

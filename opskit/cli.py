@@ -1,4 +1,4 @@
-"""The ``opskit`` command: serve, database, users, tokens, TLS, backup.
+"""The ``opskit`` command: serve, database, users, tokens, TLS, backup, export.
 
 Every command runs inside the app, so it reads the same ``OPSKIT_*`` settings as the server.
 Domains add their own groups (``opskit assets ...``) from their ``init_app``.
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from opskit import backup, create_app, db, migrate, tls, users
 from opskit.audit import acting_as, cli_actor
 from opskit.auth import create_token
+from opskit.data_cli import export_group
 from opskit.demo.cli import demo_cmd
 from opskit.files import restrict_umask
 from opskit.models import User
@@ -346,6 +347,7 @@ def restore_cmd(file: Path, yes: bool, force: bool) -> None:
 
 
 cli.add_command(demo_cmd)
+cli.add_command(export_group)  # opskit export readings|alerts|rounds|assets (opskit.data)
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ desk     ``opskit.alerts``, ``opskit.servicedesk``
 domains  ``monitors``, ``inspections``
 reports  ``reports``
 top      ``opskit`` itself (``create_app``), ``opskit.web``, ``opskit.dashboard``,
-         ``opskit.cli``, ``opskit.demo``: the composition, which may import anything
+         ``opskit.cli``, ``opskit.demo``, ``opskit.data`` (the frames) and
+         ``opskit.data_cli`` (``opskit export``): the composition, which may import anything
 ======== =================================================================================
 
 Between packages (the top excepted), a module reaches another package only through its public
@@ -32,7 +33,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("opskit", "assets", "inspections", "monitors", "reports", "templates")
 LAYERS = ("base", "registry", "desk", "domains", "reports", "top")
-TOP = ("opskit", "opskit.web", "opskit.dashboard", "opskit.cli", "opskit.demo")
+TOP = (
+    "opskit",
+    "opskit.web",
+    "opskit.dashboard",
+    "opskit.cli",
+    "opskit.demo",
+    "opskit.data",
+    "opskit.data_cli",
+)
 
 #: Modules a package offers to the packages above or beside it, besides queries and services.
 PUBLIC: dict[str, dict[str, str]] = {

@@ -11,7 +11,8 @@ reads are ``inspections.logbook.queries``.
   ``rounds_for_days`` the same for many days at once (reports).
 - ``round_detail(round)``: a round with its checklists, targets, answers, progress, findings.
 - ``open_findings(...)``, ``findings_between(...)``, ``rounds_between(...)``, ``item_series(...)``
-  for the dashboard, history, trends and reports.
+  for the dashboard, history, trends and reports; ``round_rows(...)`` the rounds of a period
+  with their counts as plain rows (``opskit.data``).
 - ``item_title(checklist, item)``: what a checklist item is called (the alert pages name a
   patrol finding by it).
 - ``sample_answer(item, rng, abnormal)``: a plausible answer by the item's kind (the demo).
@@ -49,6 +50,7 @@ from inspections.queries.findings import (
     said_again,
 )
 from inspections.queries.rounds import (
+    ROUND_COLUMNS,
     RoundDetail,
     TargetView,
     find_round,
@@ -58,6 +60,7 @@ from inspections.queries.rounds import (
     monitored_values,
     round_by_client_id,
     round_detail,
+    round_rows,
     rounds_between,
 )
 from inspections.queries.schedule import (
@@ -88,6 +91,7 @@ def latest_logbook_entries(limit: int = 5, site_id: int | None = None) -> list[A
 
 
 __all__ = [
+    "ROUND_COLUMNS",
     "LogbookCounts",
     "Point",
     "RoundDetail",
@@ -122,6 +126,7 @@ __all__ = [
     "room_reading_limits",
     "round_by_client_id",
     "round_detail",
+    "round_rows",
     "round_targets",
     "rounds_between",
     "rounds_for_day",

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from assets import queries as assets
@@ -18,6 +18,7 @@ from inspections.items import kind_of
 from inspections.models import (
     PatrolAnswer,
     PatrolFinding,
+    PatrolPlan,
     PatrolRound,
 )
 from inspections.queries import catalog
@@ -132,6 +133,60 @@ def rounds_between(
     if status:
         query = query.where(PatrolRound.status == status)
     return list(db.session().scalars(query))
+
+
+#: the columns of :func:`round_rows`, in order
+ROUND_COLUMNS = (
+    "id",
+    "started_at",
+    "submitted_at",
+    "status",
+    "room_id",
+    "plan",
+    "engineer",
+    "answers",
+    "abnormal",
+    "findings",
+    "open_findings",
+)
+
+
+def round_rows(start: datetime, end: datetime, site_id: int | None = None) -> list[Any]:
+    """Rounds started in [start, end), oldest first, as plain rows of ``ROUND_COLUMNS`` (a
+    Core statement: no ORM objects): the plan's name (``None`` for an ad hoc round), how many
+    answers and abnormal answers (warning or critical) it holds, and its findings, all and
+    still open; only the rounds in the rooms of site ``site_id`` when given."""
+
+    def count(table: Any, *where: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(table)
+            .where(table.round_id == PatrolRound.id, *where)
+            .correlate(PatrolRound)
+            .scalar_subquery()
+        )
+
+    query = (
+        select(
+            PatrolRound.id,
+            PatrolRound.started_at,
+            PatrolRound.submitted_at,
+            PatrolRound.status,
+            PatrolRound.room_id,
+            PatrolPlan.name,
+            PatrolRound.engineer,
+            count(PatrolAnswer),
+            count(PatrolAnswer, PatrolAnswer.level.in_(("warning", "critical"))),
+            count(PatrolFinding),
+            count(PatrolFinding, PatrolFinding.closed_at.is_(None)),
+        )
+        .outerjoin(PatrolPlan, PatrolRound.plan_id == PatrolPlan.id)
+        .where(PatrolRound.started_at >= start, PatrolRound.started_at < end)
+        .order_by(PatrolRound.started_at, PatrolRound.id)
+    )
+    if site_id is not None:
+        query = query.where(PatrolRound.room_id.in_(assets.site_rooms_query(site_id)))
+    return list(db.session().connection().execute(query))
 
 
 @dataclass

@@ -201,6 +201,55 @@ def alerts_between(start: datetime, end: datetime, *, notices: bool = False) -> 
     return list(db.session().scalars(stmt.order_by(Alert.first_seen, Alert.id)))
 
 
+#: the columns of :func:`alert_rows`, in order
+ALERT_COLUMNS = (
+    "id",
+    "first_seen",
+    "last_seen",
+    "urgency",
+    "status",
+    "source",
+    "rule",
+    "message",
+    "asset_id",
+    "room_id",
+    "count",
+    "acknowledged_at",
+    "acknowledged_by",
+    "onsite_at",
+    "resolved_at",
+    "resolved_by",
+)
+
+
+def alert_rows(
+    start: datetime,
+    end: datetime,
+    *,
+    site_id: int | None = None,
+    urgency: str | None = None,
+    status: str | None = None,
+) -> list[Any]:
+    """Alerts first seen in [start, end) as plain rows of ``ALERT_COLUMNS`` (a Core statement:
+    no ORM objects), oldest first, notices (``NOTICE_SOURCES``) left out; only those of site
+    ``site_id`` (``of_site``), of ``urgency``, or of ``status`` (``"open"``: firing or
+    acknowledged), when given."""
+    stmt = select(*(getattr(Alert, name) for name in ALERT_COLUMNS)).where(
+        Alert.first_seen >= start,
+        Alert.first_seen < end,
+        Alert.source.not_in(NOTICE_SOURCES),
+    )
+    if site_id is not None:
+        stmt = stmt.where(of_site(site_id))
+    if urgency:
+        stmt = stmt.where(Alert.urgency == urgency)
+    if status == "open":
+        stmt = stmt.where(Alert.status.in_(OPEN_STATUSES))
+    elif status:
+        stmt = stmt.where(Alert.status == status)
+    return list(db.session().connection().execute(stmt.order_by(Alert.first_seen, Alert.id)))
+
+
 def alerts_overlapping(
     start: datetime, end: datetime, rules: list[str], rule_suffix: str = ""
 ) -> list[Alert]:
