@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
+from assets import extensions
 from inspections import queries, views
 from opskit.alerts import wording
 
@@ -13,3 +15,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     wording.register_rule_titles("patrol.", queries.item_title)  # a finding's checklist item
     wording.register_message_words("patrol.", queries.alert_messages)  # its finding's message
+    extensions.REGISTRY_TABS["moves"] = ("moves.index", _l("Moves"))  # 搬迁, on the tablet

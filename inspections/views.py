@@ -9,10 +9,12 @@ from flask import Blueprint
 
 from inspections import admin_views, patrol_views, round_views
 from inspections.logbook import views as logbook_views
+from inspections.moves import views as move_views
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     round_views.bp,
     logbook_views.bp,
     admin_views.bp,
     patrol_views.bp,
+    move_views.bp,
 )

@@ -27,6 +27,7 @@ from assets.forms import (
     label,
 )
 from assets.models import Asset, Rack, Room
+from assets.moves import queries as move_queries
 from assets.specs import labelled as labelled_specs
 from assets.views.common import (
     ASSET_TEXT_FIELDS,
@@ -162,6 +163,9 @@ def detail(asset_id: int) -> Any:
         warranty=(state, days),
         specs=list(labelled_specs(asset.specs)),
         history=_history_rows(asset),
+        moves=move_queries.moves_of_asset(asset.id),
+        move_states=move_queries.step_state_labels(),
+        where=move_queries.where,
         panels=extensions.asset_panels(asset.id),
     )
 

@@ -18,7 +18,7 @@ Every change of status is an ``AlertEvent`` row. Callers own the transaction (th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -237,6 +237,17 @@ def add_maintenance(
         created_by=_actor(),
     )
     db.session().add(window)
+    return window
+
+
+def end_maintenance(window_id: int, at: datetime | None = None) -> MaintenanceWindow | None:
+    """End a maintenance window now (``at``): alerts raised after it are no longer silenced.
+    A window already over is left as it was; returns it (``None``: no such window)."""
+    window = db.session().get(MaintenanceWindow, window_id)
+    now = at or db.utcnow()
+    if window is not None and window.ends_at > now:
+        window.ends_at = max(now, window.starts_at + timedelta(seconds=1))
+        db.session().flush()
     return window
 
 

@@ -1,0 +1,83 @@
+"""A move step on site, in one transaction each (flush; the views commit through
+``opskit.db.write``):
+
+- :func:`power_off`: the registry's step pending → powered off, a power-off entry in the
+  logbook, and a maintenance window for the asset's alerts (open for ``MAINTENANCE_HOURS`` at
+  most: a step forgotten overnight does not silence the asset for ever);
+- :func:`finish`: the registry's placement (refused, naming the collision, when the new units
+  were taken meanwhile: then nothing changes, the asset stays powered off and in maintenance),
+  a power-on entry in the logbook, and the maintenance window ended.
+
+A retried submission finds the step already moved on (``already``) and writes nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+
+from assets.moves import queries as move_queries
+from assets.moves import services as moves
+from inspections.logbook import services as logbook
+from opskit import clock, db
+from opskit.alerts import services as alerts
+from opskit.models import User
+
+MAINTENANCE_HOURS = 12
+
+
+def _who(user: User | None) -> str:
+    return (user.display_name or user.username) if user is not None else "system"
+
+
+def _reason(outcome: moves.Outcome) -> str:
+    step = outcome.step
+    height = step.asset.u_height
+    return _(
+        "Move %(plan)s, step %(step)d: %(from)s → %(to)s",
+        plan=step.plan.name,
+        step=step.position,
+        **{
+            "from": move_queries.where(step.from_rack, step.from_u, height),
+            "to": move_queries.where(step.to_rack, step.to_u, height),
+        },
+    )
+
+
+def power_off(
+    plan_id: int, step_id: int, scanned: str, tz: ZoneInfo, user: User | None
+) -> moves.Outcome:
+    """The scanned asset's step powered off, logged, its alerts in maintenance."""
+    now = clock.now()
+    outcome = moves.power_off(plan_id, step_id, scanned, now)
+    if outcome.already:
+        return outcome
+    step = outcome.step
+    reason = _reason(outcome)
+    values = {"asset_tag": step.asset.asset_tag, "action": "off", "reason": reason}
+    logbook.record_power(values, tz, user, now)
+    window = alerts.add_maintenance(
+        now, now + timedelta(hours=MAINTENANCE_HOURS), asset_id=step.asset_id, reason=reason
+    )
+    window.created_by = _who(user)
+    db.session().flush()  # the window's id
+    step.maintenance_id = window.id
+    return outcome
+
+
+def finish(
+    plan_id: int, step_id: int, rack_scanned: str, tz: ZoneInfo, user: User | None
+) -> moves.Outcome:
+    """The step's asset placed in its new rack, powered on (logged), maintenance ended."""
+    now = clock.now()
+    outcome = moves.finish_step(plan_id, step_id, rack_scanned, _who(user), now)
+    if outcome.already:
+        return outcome
+    step = outcome.step
+    values = {"asset_tag": step.asset.asset_tag, "action": "on", "reason": _reason(outcome)}
+    logbook.record_power(values, tz, user, now)
+    if step.maintenance_id is not None:
+        alerts.end_maintenance(step.maintenance_id, now)
+    return outcome
