@@ -89,6 +89,7 @@ def test_wheel_contains_everything_and_runs_outside_the_checkout(
         "assets/__init__.py",
         "inspections/__init__.py",
         "monitors/__init__.py",
+        "monitors/grafana/machine-room.json",  # the dashboard to import into Grafana
         "reports/__init__.py",
     ):
         assert required in names, f"{required} missing from {wheel.name}"
