@@ -1,53 +1,60 @@
 """The JSON API under ``/api/v1``: Bearer tokens only (see ``opskit.auth``).
 
 Domains register their own API blueprints under the same prefix and declare their operations
-in ``opskit.openapi``; this module holds what belongs to the core: ``/me`` and the OpenAPI
-document at ``/api/v1/openapi.json`` (behind the token like every other ``/api/`` route).
+with ``opskit.openapi.operation``; this module holds what belongs to the core: ``/me`` and the
+OpenAPI document at ``/api/v1/openapi.json`` (behind the token like every other ``/api/``
+route).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from flask import Blueprint, Flask, jsonify
+from flask import Flask
 from flask_login import current_user
+from pydantic import ConfigDict
 
-from opskit import openapi
+from opskit import api_docs, jsonapi, openapi
+from opskit.apischema import Output, one_of
 from opskit.models import Role
-from opskit.openapi import Field, ObjectSchema, Operation
+from opskit.openapi import operation
 from opskit.version import __version__
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-ME = ObjectSchema(
-    "Me",
-    [
-        Field("username"),
-        Field("display_name"),
-        Field("role", enum=tuple(r.value for r in Role)),
-        Field("can_write", "boolean"),
-    ],
-    "The user a token belongs to.",
-)
-
-openapi.register(
-    Operation(
-        "get", "/api/v1/me", "getMe", "Who the token belongs to", "core", result=ME, errors=(401,)
-    )
-)
+bp = jsonapi.api_blueprint("api", __name__)
 
 
-@bp.get("/me")
+class Me(Output):
+    """The user a token belongs to."""
+
+    username: str
+    display_name: str
+    role: Annotated[str, one_of(Role)]
+    can_write: bool
+
+
+@operation(bp, "GET", "/me", response=Me, tag="core", summary="Who the token belongs to")
 def me() -> Any:
     """Who the token belongs to: a cheap way to check a token."""
-    return jsonify(ME.dump(current_user))
+    return current_user
 
 
-@bp.get("/openapi.json")
+class Document(Output):
+    """An OpenAPI 3.1 document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
+@operation(bp, "GET", "/openapi.json", response=Document, tag="core", summary="This document")
 def openapi_document() -> Any:
-    """The OpenAPI 3 document of every ``/api/v1`` operation."""
-    return jsonify(openapi.document("opskit API", __version__))
+    """The OpenAPI 3.1 document of every ``/api/v1`` operation (also shown at ``/api/docs``)."""
+    return openapi.document("opskit API", __version__)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    api_docs.init_app(app)

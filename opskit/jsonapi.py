@@ -1,12 +1,13 @@
 """What every JSON API resource under ``/api/v1`` shares, whichever package offers it: a
-blueprint with the API's error answers, the common fields, parsing of bodies and list
-arguments, paging, the 201 + ``Location`` answer, a resource's OpenAPI operations, its writer
-(``saver``) and its item routes (get, create, update).
+blueprint with the API's error answers, paging, lookups by id, a resource's writer (``saver``)
+and its item routes (get, create, update). Operations are declared with
+``opskit.openapi.operation`` on models from ``opskit.apischema`` (see their docstrings).
 
 Answers: 422 ``{"error": "validation", "message", "fields": {field: [messages]}}`` for a
 ``ValidationFailed`` (unknown fields, wrong JSON types, the services' rules); 400 for a body
 that is not a JSON object; 404 for an unknown id; 409 when a concurrent write got there first
-(a unique constraint fired at commit). The access hook (``opskit.auth``) answers 401 and 403.
+(a unique constraint fired at commit) or an ``ApiError(409, …)``. The access hook
+(``opskit.auth``) answers 401 and 403.
 """
 
 from __future__ import annotations
@@ -14,29 +15,35 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, url_for
 from flask_babel import gettext as _
+from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
-from opskit import db, openapi
-from opskit.openapi import MAX_ID, Field, ObjectSchema, Operation
+from opskit import db
+from opskit.apischema import MAX_ID, Paging
+from opskit.openapi import Created, operation
 from opskit.validation import ValidationFailed
 
 PREFIX = "/api/v1"
-MAX_PER_PAGE = 500
-DEFAULT_PER_PAGE = 50
-MAX_PAGE = 100_000
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str) -> None:
+    """An error answer: ``status``, a code (``not_found``), a message, and maybe fields."""
+
+    def __init__(
+        self, status: int, error: str, message: str, fields: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(message)
-        self.status, self.error, self.message = status, error, message
+        self.status, self.error, self.message, self.fields = status, error, message, fields
 
 
 def _api_error(exc: ApiError) -> Any:
-    return jsonify(error=exc.error, message=exc.message), exc.status
+    if exc.status >= 400:
+        db.session().rollback()
+    extra = {"fields": exc.fields} if exc.fields is not None else {}
+    return jsonify(error=exc.error, message=exc.message, **extra), exc.status
 
 
 def _validation_failed(exc: ValidationFailed) -> Any:
@@ -59,84 +66,24 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
     return bp
 
 
-# --- fields ---------------------------------------------------------------------------------
+# --- reading --------------------------------------------------------------------------------
 
 
-def text_field(name: str, max_length: int | None = None, **kw: Any) -> Field:
-    return Field(name, "string", max_length=max_length, **kw)
-
-
-def ref_field(name: str, **kw: Any) -> Field:
-    """An id naming another object (only written; the related name comes with responses)."""
-    return Field(name, "integer", minimum=1, maximum=MAX_ID, example=1, **kw)
-
-
-ID = Field("id", "integer", read_only=True)
-PAGING = (
-    Field("page", "integer", minimum=1, maximum=MAX_PAGE, description="1 is the first page"),
-    Field("per_page", "integer", minimum=1, maximum=MAX_PER_PAGE),
-)
-
-
-# --- input ----------------------------------------------------------------------------------
-
-
-def json_body() -> Any:
-    raw = request.get_data(cache=True)
-    try:
-        return openapi.loads(raw)
-    except ValueError:
-        raise ApiError(400, "bad_request", _("The body is not valid JSON.")) from None
-
-
-def parse_body(schema: ObjectSchema, *, partial: bool) -> dict[str, Any]:
-    body = json_body()
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", _("The body must be a JSON object."))
-    return schema.parse(body, partial=partial)
-
-
-def list_args(fields: tuple[Field, ...]) -> dict[str, Any]:
-    """Query parameters converted by their declarations.
-
-    An empty text search (``?q=``) is no filter; an empty value of a number, a yes/no or a
-    choice (``?kind=``) is refused like any other value outside what the parameter takes.
-    """
-    values: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for spec in fields:
-        text = request.args.get(spec.name)
-        if text is None or (text == "" and spec.type == "string" and spec.enum is None):
-            continue
-        try:
-            values[spec.name] = spec.from_query(text)
-        except ValueError as exc:
-            errors[spec.name] = [str(exc)]
-    if errors:
-        raise ValidationFailed(errors)
-    return values
-
-
-# --- output ---------------------------------------------------------------------------------
-
-
-def page_of(
+def paginate(
     stmt: Select[Any],
     order: tuple[Any, ...],
-    schema: ObjectSchema,
-    args: Mapping[str, Any],
+    paging: Paging,
     shown: Callable[[list[Any]], list[Any]] | None = None,
-) -> Any:
-    """One page of ``stmt``'s rows as ``{items, total, page, per_page}``; ``shown`` turns the
-    page's rows into what ``schema`` dumps (e.g. each with what is computed for it)."""
-    page = args.get("page", 1)
-    per_page = args.get("per_page", DEFAULT_PER_PAGE)
+) -> dict[str, Any]:
+    """One page of ``stmt``'s rows as ``{items, total, page, per_page}`` for a ``Page[...]``
+    answer; ``shown`` turns the page's rows into what the item model reads (e.g. each with what
+    is computed for it)."""
     sess = db.session()
     total = sess.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = sess.scalars(stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page))
-    found = list(rows.unique())
-    items = [schema.dump(row) for row in (shown(found) if shown is not None else found)]
-    return jsonify(items=items, total=total, page=page, per_page=per_page)
+    offset = (paging.page - 1) * paging.per_page
+    rows = list(sess.scalars(stmt.order_by(*order).offset(offset).limit(paging.per_page)).unique())
+    items = shown(rows) if shown is not None else rows
+    return {"items": items, "total": total, "page": paging.page, "per_page": paging.per_page}
 
 
 def get_or_404(model: type, object_id: int) -> Any:
@@ -159,104 +106,6 @@ def lookup(model: type, object_id: int | None, field: str) -> Any:
 def renamed(exc: ValidationFailed, names: Mapping[str, str]) -> ValidationFailed:
     """Service errors keyed by service names (room) re-keyed by API names (room_id)."""
     return ValidationFailed({names.get(k, k): v for k, v in exc.errors.items()})
-
-
-def created(schema: ObjectSchema, obj: Any, endpoint: str, **kw: Any) -> Any:
-    db.session().commit()
-    response = jsonify(schema.dump(obj))
-    response.status_code = 201
-    response.headers["Location"] = url_for(endpoint, **kw)
-    return response
-
-
-def updated(schema: ObjectSchema, obj: Any) -> Any:
-    db.session().commit()
-    return jsonify(schema.dump(obj))
-
-
-# --- the document ---------------------------------------------------------------------------
-
-
-def declare_operations(
-    noun: str,
-    plural: str,
-    path: str,
-    id_name: str,
-    schema: ObjectSchema,
-    filters: tuple[Field, ...],
-    delete: bool = False,
-    update: bool = True,
-) -> None:
-    """Declare list, get and create (and update, delete) of one resource in the document."""
-    tag = plural
-    item = f"{path}/{{{id_name}}}"
-    reg = openapi.register
-    reg(
-        Operation(
-            "get",
-            path,
-            f"list{schema.name}s",
-            f"List {plural}",
-            tag,
-            query=(*PAGING, *filters),
-            result=schema,
-            many=True,
-            errors=(401, 422),
-        )
-    )
-    reg(
-        Operation(
-            "get",
-            item,
-            f"get{schema.name}",
-            f"One {noun}",
-            tag,
-            path_params=(id_name,),
-            result=schema,
-            errors=(401, 404),
-        )
-    )
-    reg(
-        Operation(
-            "post",
-            path,
-            f"create{schema.name}",
-            f"Create a {noun}",
-            tag,
-            body=schema,
-            result=schema,
-            status=201,
-            errors=(400, 401, 403, 409, 422),
-        )
-    )
-    if update:
-        reg(
-            Operation(
-                "patch",
-                item,
-                f"update{schema.name}",
-                f"Change some fields of a {noun}",
-                tag,
-                path_params=(id_name,),
-                body=schema,
-                partial=True,
-                result=schema,
-                errors=(400, 401, 403, 404, 409, 422),
-            )
-        )
-    if delete:
-        reg(
-            Operation(
-                "delete",
-                item,
-                f"delete{schema.name}",
-                f"Delete a {noun}",
-                tag,
-                path_params=(id_name,),
-                status=204,
-                errors=(401, 403, 404, 409),
-            )
-        )
 
 
 # --- writes and routes ----------------------------------------------------------------------
@@ -291,35 +140,69 @@ def saver(
 
 def item_routes(
     bp: Blueprint,
-    singular: str,
+    name: str,
+    noun: str,
+    tag: str,
     path: str,
-    id_name: str,
-    schema: ObjectSchema,
     model: type,
+    out: type[BaseModel],
+    create: type[BaseModel],
     write: Callable[[dict[str, Any], Any], Any],
     *,
-    update: bool = True,
+    patch: type[BaseModel] | None = None,
     shown: Callable[[Any], Any] | None = None,
 ) -> None:
-    """GET, POST (and PATCH) of one resource on ``bp``: endpoints ``get_<singular>``,
-    ``create_<singular>`` and ``update_<singular>``, ``path`` below ``/api/v1``. ``write``
-    gets the parsed body and the object (None when creating); ``shown`` turns the object into
-    what ``schema`` dumps (default: the object itself)."""
+    """GET one, POST (and PATCH with the ``patch`` body) of a resource on ``bp``: endpoints
+    ``get_<name>``, ``create_<name>``, ``update_<name>``; ``path`` below ``/api/v1``, its item
+    ``path/<int:<name>_id>``; ``noun`` names it in the summaries. ``write`` gets the given
+    fields and the object (None when creating); ``shown`` turns the object into what ``out``
+    reads (default: the object itself)."""
+    id_name = f"{name}_id"
+    item = f"{path}/<int:{id_name}>"
     show = shown or (lambda obj: obj)
 
     def get_one(**ids: int) -> Any:
-        return jsonify(schema.dump(show(get_or_404(model, ids[id_name]))))
+        return show(get_or_404(model, ids[id_name]))
 
-    def create() -> Any:
-        obj = write(parse_body(schema, partial=False), None)
-        return created(schema, show(obj), f"{bp.name}.get_{singular}", **{id_name: obj.id})
+    get_one.__name__ = f"get_{name}"
+    operation(bp, "GET", item, response=out, errors=(404,), tag=tag, summary=f"One {noun}")(get_one)
 
-    def change(**ids: int) -> Any:
+    def create_one(body: BaseModel) -> Any:
+        obj = write(body.model_dump(exclude_unset=True), None)
+        db.session().commit()
+        location = url_for(f"{bp.name}.get_{name}", **{id_name: obj.id})
+        return Created(show(obj), location)
+
+    create_one.__name__ = f"create_{name}"
+    summary = f"Create {'an' if noun[0] in 'aeiouAEIOU' else 'a'} {noun}"
+    operation(
+        bp,
+        "POST",
+        path,
+        body=create,
+        response=out,
+        status=201,
+        errors=(409,),
+        tag=tag,
+        summary=summary,
+    )(create_one)
+    if patch is None:
+        return
+
+    def update_one(body: BaseModel, **ids: int) -> Any:
         obj = get_or_404(model, ids[id_name])
-        return updated(schema, show(write(parse_body(schema, partial=True), obj)))
+        saved = write(body.model_dump(exclude_unset=True), obj)
+        db.session().commit()
+        return show(saved)
 
-    item = f"{path}/<int:{id_name}>"
-    bp.add_url_rule(item, f"get_{singular}", get_one, methods=["GET"])
-    bp.add_url_rule(path, f"create_{singular}", create, methods=["POST"])
-    if update:
-        bp.add_url_rule(item, f"update_{singular}", change, methods=["PATCH"])
+    update_one.__name__ = f"update_{name}"
+    operation(
+        bp,
+        "PATCH",
+        item,
+        body=patch,
+        response=out,
+        errors=(404, 409),
+        tag=tag,
+        summary=f"Change some fields of {'an' if noun[0] in 'aeiouAEIOU' else 'a'} {noun}",
+    )(update_one)

@@ -1,421 +1,343 @@
-"""One declaration per API object, used both to check input and to write the OpenAPI document.
+"""Declare an ``/api/v1`` operation once: the route, its input and answer checks, its document.
 
-A domain declares its JSON objects as ``ObjectSchema`` (a tuple of ``Field``) and its operations
-with ``register()``; ``document()`` turns the registry into an OpenAPI 3.0.3 document served at
-``/api/v1/openapi.json`` (behind the Bearer token like every ``/api/`` route). Because the same
-``Field`` parses a request body, converts a query parameter and describes both in the document,
-the document cannot drift from what the code accepts.
+Usage (a domain's ``api.py``; the models are pydantic classes from ``opskit.apischema``)::
 
-- ``ObjectSchema.parse(body, partial=...)`` returns typed values or raises ``ValidationFailed``
-  keyed by field: unknown fields, a wrong JSON type, a missing required field, a value outside
-  the enumeration, too long or outside the integer range. Text may not hold NUL characters or
-  lone surrogates (PostgreSQL and UTF-8 refuse them).
-- ``ObjectSchema.dump(obj)`` builds the response object with each field's ``get``.
-- ``Field.from_query(text)`` converts a query-string value.
+    from typing import Annotated, Any
+    from pydantic import AliasPath, Field
+    from opskit import jsonapi
+    from opskit.apischema import Id, Input, Output, Page, Paging, Text, one_of
+    from opskit.openapi import operation
+
+    bp = jsonapi.api_blueprint("alerts_api", __name__)
+
+    class AlertFilter(Paging):                       # query: ?page=&per_page=&state=
+        state: Annotated[str, one_of(AlertState)] | None = None
+
+    class AlertOut(Output):                          # read from the model's attributes
+        id: int
+        title: str
+        site: str | None = Field(None, validation_alias=AliasPath("site", "name"))
+
+    class AcknowledgeBody(Input):                    # strict JSON, unknown fields refused
+        note: Annotated[Text, Field(max_length=10_000)] = ""
+
+    @operation(bp, "GET", "/alerts", query=AlertFilter, response=Page[AlertOut],
+               tag="alerts", summary="List alerts")
+    def list_alerts(query: AlertFilter) -> Any:
+        stmt = select(Alert)
+        if query.state is not None:
+            stmt = stmt.where(Alert.state == query.state)
+        return jsonapi.paginate(stmt, (Alert.id.desc(),), query)
+
+    @operation(bp, "POST", "/alerts/<int:alert_id>/acknowledge", body=AcknowledgeBody,
+               response=AlertOut, errors=(404, 409), tag="alerts", summary="Acknowledge")
+    def acknowledge_alert(alert_id: int, body: AcknowledgeBody) -> Any:
+        alert = jsonapi.get_or_404(Alert, alert_id)
+        services.acknowledge(alert, note=body.note)      # audited like the UI's
+        db.session().commit()
+        return alert                                     # dumped through AlertOut
+
+``operation`` adds the route to the blueprint (endpoint: the function's name), parses the query
+string into ``query`` and the JSON body into ``body`` (a 422 keyed by field when wrong, 400 when
+the body is not a JSON object) and dumps what the view returns through ``response``:
+
+- an ``Output`` class or ``Page[...]``: the returned object(s) read through it (200, or
+  ``status``); a create returns ``Created(obj, location)`` (declare ``status=201``);
+- ``None``: the view returns nothing, the answer is 204;
+- ``File("application/pdf")``: the view returns a Flask response (``send_file``).
+
+``writes`` (default: every method but GET) documents the 403 a viewer's token gets (the access
+hook in ``opskit.auth`` refuses it); ``writes=False`` on a POST lets viewers call it too.
+``errors`` lists the other statuses the view may answer (404, 409). ``document()`` builds the
+OpenAPI 3.1 document of every registered operation, served at ``/api/v1/openapi.json`` and as a
+page at ``/api/docs``; tests/test_openapi_schemathesis.py drives all of it and fails for a route
+under ``/api/v1`` that is not declared here.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
+from pydantic import BaseModel, Field
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from opskit.validation import ValidationFailed
+from opskit.apischema import MAX_ID, loads, parse
 
-#: Largest id a path or filter may name (PostgreSQL ``integer``); larger ones simply match nothing.
-MAX_ID = 2_147_483_647
-#: How deep a free-form JSON value (e.g. asset specs) may nest.
-MAX_JSON_DEPTH = 20
-
-_JSON_TYPES = {
-    "string": "string",
-    "integer": "integer",
-    "boolean": "boolean",
-    "date": "string",
-    "date-time": "string",
-    "object": "object",
-}
+REF = "#/components/schemas/{model}"
 
 
 @dataclass(frozen=True)
-class Field:
-    """One property of an API object.
+class File:
+    """A file download answer of this media type."""
 
-    ``type`` is ``string``, ``integer``, ``boolean``, ``date`` (ISO 8601 ``YYYY-MM-DD``),
-    ``date-time`` (output only) or ``object`` (free-form JSON object). ``get`` reads the value
-    from a model object for responses (default: the attribute of the same name).
-    """
-
-    name: str
-    type: str = "string"
-    required: bool = False
-    nullable: bool = False
-    enum: tuple[Any, ...] | None = None
-    max_length: int | None = None
-    min_length: int | None = None
-    minimum: int | None = None
-    maximum: int | None = None
-    ip: bool = False  # an IPv4 or IPv6 address (documented with both formats)
-    description: str = ""
-    example: Any = None
-    read_only: bool = False
-    get: Callable[[Any], Any] | None = None
-
-    # --- the document ----------------------------------------------------------------------
-
-    def json_schema(self, *, output: bool = False) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": _JSON_TYPES[self.type]}
-        if self.type in ("date", "date-time"):
-            schema["format"] = self.type
-        if self.enum is not None:
-            schema["enum"] = list(self.enum) + ([None] if self.nullable else [])
-        if not output:  # limits describe what is accepted; responses carry what is stored
-            if self.max_length is not None:
-                schema["maxLength"] = self.max_length
-            if self.min_length is not None:
-                schema["minLength"] = self.min_length
-            if self.minimum is not None:
-                schema["minimum"] = self.minimum
-            if self.maximum is not None:
-                schema["maximum"] = self.maximum
-            if self.ip:
-                schema = {"anyOf": [{**schema, "format": "ipv4"}, {**schema, "format": "ipv6"}]}
-            if self.example is not None:
-                schema["example"] = self.example
-        if self.nullable:
-            schema["nullable"] = True
-        if self.description:
-            schema["description"] = self.description
-        return schema
-
-    def parameter(self, location: str = "query") -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "in": location,
-            "required": location == "path",
-            "schema": self.json_schema(),
-            **({"description": self.description} if self.description else {}),
-        }
-
-    # --- input -----------------------------------------------------------------------------
-
-    def _type_error(self) -> str:
-        expected = {
-            "string": _("text"),
-            "integer": _("a whole number"),
-            "boolean": _("true or false"),
-            "date": _("a date YYYY-MM-DD"),
-            "object": _("a JSON object"),
-        }[self.type]
-        if self.nullable:
-            return _("Expected %(type)s or null.", type=expected)
-        return _("Expected %(type)s.", type=expected)
-
-    def convert(self, value: Any) -> Any:
-        """Check a JSON value; return the Python value or raise ``ValueError`` with the reason."""
-        if value is None:
-            if self.nullable:
-                return None
-            raise ValueError(self._type_error())
-        if self.type == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(self._type_error())
-            if self.minimum is not None and value < self.minimum:
-                raise ValueError(_("Must be at least %(n)d.", n=self.minimum))
-            if self.maximum is not None and value > self.maximum:
-                raise ValueError(_("Must be at most %(n)d.", n=self.maximum))
-        elif self.type == "boolean":
-            if not isinstance(value, bool):
-                raise ValueError(self._type_error())
-        elif self.type == "object":
-            if not isinstance(value, dict):
-                raise ValueError(self._type_error())
-            check_json_text(value)
-        elif self.type in ("string", "date"):
-            if not isinstance(value, str):
-                raise ValueError(self._type_error())
-            check_text(value)
-            if self.max_length is not None and len(value) > self.max_length:
-                raise ValueError(_("At most %(n)d characters.", n=self.max_length))
-            if self.min_length is not None and len(value.strip()) < self.min_length:
-                raise ValueError(_("This field is required."))
-            if self.type == "date":
-                return parse_date(value)
-        else:  # date-time is output only
-            raise ValueError(self._type_error())
-        if self.enum is not None and value not in self.enum:
-            allowed = ", ".join(str(v) for v in self.enum)
-            raise ValueError(
-                _("%(value)s is not one of: %(allowed)s", value=value, allowed=allowed)
-            )
-        return value
-
-    def from_query(self, text: str) -> Any:
-        """Convert a query-string value (integers from digits, everything else as JSON would)."""
-        if self.type == "integer":
-            stripped = text.strip()
-            digits = stripped[1:] if stripped[:1] in "+-" else stripped
-            if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
-                raise ValueError(self._type_error())
-            return self.convert(int(stripped))
-        if self.type == "boolean":
-            if text.lower() in ("true", "1", "yes"):
-                return True
-            if text.lower() in ("false", "0", "no"):
-                return False
-            raise ValueError(self._type_error())
-        return self.convert(text)
-
-    # --- output ----------------------------------------------------------------------------
-
-    def read(self, obj: Any) -> Any:
-        value = self.get(obj) if self.get is not None else getattr(obj, self.name)
-        if isinstance(value, datetime | date):
-            return value.isoformat()
-        return value
+    media_type: str = "application/octet-stream"
 
 
-def check_text(value: str) -> None:
-    """Refuse text no database can store: NUL characters and unpaired surrogates."""
-    if "\x00" in value:
-        raise ValueError(_("Text may not contain NUL characters."))
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(_("Text is not valid Unicode.")) from None
+@dataclass(frozen=True)
+class Created:
+    """What a create view returns: the new object (dumped through the response model), 201 and
+    its ``Location``."""
 
-
-def check_json_text(value: Any, depth: int = 0) -> None:
-    """``check_text`` on every key and string inside a JSON value, and a depth limit."""
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(_("Nested too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH))
-    if isinstance(value, str):
-        check_text(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_text(key)
-            check_json_text(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            check_json_text(item, depth + 1)
-
-
-def parse_date(value: str) -> date:
-    text = value.strip()
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(_("%(value)s is not a date (YYYY-MM-DD).", value=value)) from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def loads(raw: bytes) -> Any:
-    """Strict JSON: NaN and Infinity are refused (they are not JSON and no database stores them).
-
-    Raises ``ValueError`` for anything that is not valid JSON text in UTF-8.
-    """
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, RecursionError) as exc:
-        raise ValueError(str(exc)) from None
-
-
-class ObjectSchema:
-    """A named JSON object: its fields parse input and describe it in the document."""
-
-    def __init__(self, name: str, fields: Iterable[Field], description: str = "") -> None:
-        self.name = name
-        self.fields = {f.name: f for f in fields}
-        self.description = description
-
-    def writable(self) -> list[Field]:
-        return [f for f in self.fields.values() if not f.read_only]
-
-    def parse(self, body: Any, *, partial: bool) -> dict[str, Any]:
-        """Typed values from a decoded JSON object; ``partial`` (PATCH) requires nothing."""
-        if not isinstance(body, Mapping):
-            raise TypeError("not an object")
-        errors: dict[str, list[str]] = {}
-        writable = {f.name: f for f in self.writable()}
-        for name in body:
-            if name not in writable:
-                allowed = ", ".join(writable)
-                errors[str(name)] = [_("Unknown field; the fields are: %(fields)s", fields=allowed)]
-        values: dict[str, Any] = {}
-        for name, spec in writable.items():
-            if name not in body:
-                if spec.required and not partial:
-                    errors[name] = [_("This field is required.")]
-                continue
-            try:
-                values[name] = spec.convert(body[name])
-            except ValueError as exc:
-                errors[name] = [str(exc)]
-        if errors:
-            raise ValidationFailed(errors)
-        return values
-
-    def dump(self, obj: Any) -> dict[str, Any]:
-        return {name: spec.read(obj) for name, spec in self.fields.items()}
-
-    # --- the document ----------------------------------------------------------------------
-
-    def output_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {
-            "type": "object",
-            "properties": {f.name: f.json_schema(output=True) for f in self.fields.values()},
-            "required": list(self.fields),
-        }
-        if self.description:
-            schema["description"] = self.description
-        return schema
-
-    def input_schema(self, *, partial: bool) -> dict[str, Any]:
-        fields = self.writable()
-        schema: dict[str, Any] = {
-            "type": "object",
-            "properties": {f.name: f.json_schema() for f in fields},
-            "additionalProperties": False,
-        }
-        required = [f.name for f in fields if f.required]
-        if required and not partial:
-            schema["required"] = required
-        return schema
-
-
-# --- the registry of operations -------------------------------------------------------------
+    obj: Any
+    location: str
 
 
 @dataclass(frozen=True)
 class Operation:
-    method: str
+    method: str  # lower case
     path: str  # OpenAPI form: /api/v1/assets/{asset_id}
     operation_id: str
     summary: str
     tag: str
-    path_params: tuple[str, ...] = ()
-    query: tuple[Field, ...] = ()
-    body: ObjectSchema | None = None
-    partial: bool = False
-    result: ObjectSchema | None = None
-    many: bool = False
+    path_params: tuple[tuple[str, str], ...] = ()  # (name, Flask converter)
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | File | None = None
     status: int = 200
-    errors: tuple[int, ...] = field(default=(400, 401, 403, 404, 409, 422))
+    errors: tuple[int, ...] = ()
+    writes: bool = False
+    description: str = ""
+
+    def statuses(self) -> list[int]:
+        """Every error status the operation may answer."""
+        codes = {401, *self.errors}
+        if self.query is not None or self.body is not None:
+            codes.add(422)
+        if self.body is not None:
+            codes.add(400)
+        if self.writes:
+            codes.add(403)
+        return sorted(codes)
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {}
 
-_ERROR_TEXT = {
+ERROR_TEXT = {
     400: "Malformed request: the body is not a JSON object",
     401: "No valid Bearer token",
     403: "The token's role may not do this (viewers are read-only)",
     404: "No such object",
-    409: "Conflicts with a concurrent change; retry",
+    409: "Conflicts with the object's state or a concurrent change",
     422: "Validation failed; `fields` maps each field to its messages",
 }
 
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
-def register(operation: Operation) -> Operation:
+
+def register(op: Operation) -> Operation:
     """Add (or replace) an operation in the document."""
-    OPERATIONS[(operation.method.lower(), operation.path)] = operation
-    return operation
+    OPERATIONS[(op.method, op.path)] = op
+    return op
 
 
-def _components() -> dict[str, Any]:
-    schemas: dict[str, Any] = {
-        "Error": {
-            "type": "object",
-            "properties": {
-                "error": {"type": "string"},
-                "message": {"type": "string"},
-                "fields": {
-                    "type": "object",
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                },
-            },
-            "required": ["error"],
-        }
-    }
-    for op in OPERATIONS.values():
-        if op.result is not None:
-            schemas[op.result.name] = op.result.output_schema()
-            if op.many:
-                schemas[f"{op.result.name}List"] = {
-                    "type": "object",
-                    "properties": {
-                        "items": {
-                            "type": "array",
-                            "items": {"$ref": f"#/components/schemas/{op.result.name}"},
-                        },
-                        "total": {"type": "integer", "minimum": 0},
-                        "page": {"type": "integer", "minimum": 1},
-                        "per_page": {"type": "integer", "minimum": 1},
-                    },
-                    "required": ["items", "total", "page", "per_page"],
-                }
-        if op.body is not None:
-            suffix = "Patch" if op.partial else "Create"
-            schemas[f"{op.body.name}{suffix}"] = op.body.input_schema(partial=op.partial)
-    return schemas
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _operation(op: Operation) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "operationId": op.operation_id,
-        "summary": op.summary,
-        "tags": [op.tag],
-    }
-    params = [
-        Field(name, "integer", minimum=1, maximum=MAX_ID, example=1).parameter("path")
-        for name in op.path_params
-    ]
-    params += [f.parameter("query") for f in op.query]
+# --- the route ------------------------------------------------------------------------------
+
+
+def _query(model: type[BaseModel]) -> BaseModel:
+    return parse(model, request.args.to_dict(flat=True))
+
+
+def _body(model: type[BaseModel]) -> BaseModel:
+    from opskit.jsonapi import ApiError  # lazy: jsonapi builds on this module
+
+    try:
+        data = loads(request.get_data(cache=True))
+    except ValueError:
+        raise ApiError(400, "bad_request", _("The body is not valid JSON.")) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", _("The body must be a JSON object."))
+    return parse(model, data)
+
+
+def dump(model: type[BaseModel], obj: Any) -> Any:
+    """``obj`` (a model object, a mapping, a page) as JSON through ``model``."""
+    return model.model_validate(obj, from_attributes=True).model_dump(mode="json")
+
+
+def _answer(op: Operation, result: Any) -> Any:
+    if isinstance(result, Response) or isinstance(op.response, File):
+        return result
+    if op.response is None:
+        return "", 204
+    if isinstance(result, Created):
+        response = jsonify(dump(op.response, result.obj))
+        response.status_code = 201
+        response.headers["Location"] = result.location
+        return response
+    return jsonify(dump(op.response, result)), op.status
+
+
+def operation(
+    bp: Blueprint,
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    tag: str,
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | File | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    writes: bool | None = None,
+    operation_id: str | None = None,
+    description: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route ``rule`` (Flask form, below the blueprint's prefix) and declare it in the document;
+    see the module docstring."""
+    method = method.upper()
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        op = Operation(
+            method=method.lower(),
+            path=_CONVERTER.sub(r"{\2}", f"{bp.url_prefix or ''}{rule}"),
+            operation_id=operation_id or _camel(view.__name__),
+            summary=summary,
+            tag=tag,
+            path_params=tuple((name, conv or "string") for conv, name in _CONVERTER.findall(rule)),
+            query=query,
+            body=body,
+            response=response,
+            status=status,
+            errors=errors,
+            writes=method != "GET" if writes is None else writes,
+            description=description or (view.__doc__ or "").strip(),
+        )
+
+        @functools.wraps(view)
+        def endpoint(**kwargs: Any) -> Any:
+            if query is not None:
+                kwargs["query"] = _query(query)
+            if body is not None:
+                kwargs["body"] = _body(body)
+            return _answer(op, view(**kwargs))
+
+        if method != "GET" and not op.writes:
+            endpoint.opskit_viewers_too = True  # type: ignore[attr-defined]
+        bp.add_url_rule(rule, view.__name__, endpoint, methods=[method])
+        register(op)
+        return endpoint
+
+    return decorate
+
+
+# --- the document ---------------------------------------------------------------------------
+
+
+def _path_parameter(name: str, converter: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if converter == "int":
+        schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return {"name": name, "in": "path", "required": True, "schema": schema, "example": 1}
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = {k: v for k, v in prop.items() if k != "title" and v is not None}
+        variants = [v for v in prop.get("anyOf", ()) if v != {"type": "null"}]
+        if len(variants) == 1:  # a query parameter is absent, never null
+            del prop["anyOf"]
+            prop = {**variants[0], **prop}
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            param["description"] = prop["description"]
+        param["schema"] = prop
+        params.append(param)
+    return params
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(op: Operation, refs: dict[Any, dict[str, Any]], queries: dict[Any, Any]) -> Any:
+    out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
+    if op.description:
+        out["description"] = op.description
+    params = [_path_parameter(name, conv) for name, conv in op.path_params]
+    if op.query is not None:
+        params += _query_parameters(queries[op.query])
     if params:
         out["parameters"] = params
     if op.body is not None:
-        suffix = "Patch" if op.partial else "Create"
-        out["requestBody"] = {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{op.body.name}{suffix}"}
-                }
-            },
-        }
+        out["requestBody"] = {"required": True, "content": _json(refs[(op.body, "validation")])}
     responses: dict[str, Any] = {}
-    if op.status == 204:
-        responses["204"] = {"description": "Done"}
-    elif op.result is not None:
-        name = f"{op.result.name}List" if op.many else op.result.name
+    if isinstance(op.response, File):
+        schema = {"type": "string", "format": "binary"}
         responses[str(op.status)] = {
-            "description": "Created" if op.status == 201 else "OK",
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+            "description": "The file",
+            "content": {op.response.media_type: {"schema": schema}},
         }
-    for code in op.errors:
-        responses[str(code)] = {
-            "description": _ERROR_TEXT[code],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
+    elif op.response is None:
+        responses["204"] = {"description": "Done"}
+    else:
+        description = "Created" if op.status == 201 else "OK"
+        content = _json(refs[(op.response, "serialization")])
+        responses[str(op.status)] = {"description": description, "content": content}
+    for code in op.statuses():
+        error = {"$ref": REF.format(model="Error")}
+        responses[str(code)] = {"description": ERROR_TEXT[code], "content": _json(error)}
     out["responses"] = responses
+    if op.writes:
+        out["x-writes"] = True
     return out
 
 
+class Error(BaseModel):
+    """Every error answer: a code (``validation``, ``not_found``, …), a message in the reader's
+    language, and for a 422 (sometimes a 409) the messages of each field."""
+
+    error: str
+    message: str = ""
+    fields: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class _Names(GenerateJsonSchema):
+    """Components named like the classes: ``Page[AssetOut]`` is ``AssetOutPage``."""
+
+    def normalize_name(self, name: str) -> str:
+        return super().normalize_name(re.sub(r"^Page\[(?:[\w.]+\.)?(\w+)\]$", r"\1Page", name))
+
+
 def document(title: str, version: str) -> dict[str, Any]:
-    """The OpenAPI 3.0.3 document of every registered operation."""
+    """The OpenAPI 3.1 document of every registered operation."""
+    ops = sorted(OPERATIONS.values(), key=lambda op: (op.path, op.method))
+    wanted: dict[tuple[type[BaseModel], str], None] = {(Error, "serialization"): None}
+    for op in ops:
+        for model, mode in ((op.query, "validation"), (op.body, "validation")):
+            if model is not None:
+                wanted[(model, mode)] = None
+        if isinstance(op.response, type):
+            wanted[(op.response, "serialization")] = None
+    refs, defs = models_json_schema(
+        list(wanted),  # type: ignore[arg-type]
+        ref_template=REF,
+        schema_generator=_Names,
+    )
+    schemas: dict[str, Any] = defs.get("$defs", {})
+    queries = {}
+    for op in ops:  # query models become parameters, not components
+        if op.query is not None and op.query not in queries:
+            name = refs[(op.query, "validation")]["$ref"].rsplit("/", 1)[1]
+            queries[op.query] = schemas.pop(name, {})
     paths: dict[str, dict[str, Any]] = {}
-    for (method, path), op in sorted(OPERATIONS.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        paths.setdefault(path, {})[method] = _operation(op)
+    for op in ops:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, refs, queries)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": title,
             "version": version,
@@ -425,7 +347,7 @@ def document(title: str, version: str) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": _components(),
+            "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearerAuth": []}],

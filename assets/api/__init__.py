@@ -4,8 +4,8 @@ Every resource has a list (``page``, ``per_page`` ≤ 500 and filters), a get by
 (201 + ``Location``) and a partial update (PATCH); assets can also be deleted. Objects carry
 their ids, related ids and the related names an engineer wants to read (room, rack, site).
 
-Input is checked against the same ``ObjectSchema`` declarations that write the OpenAPI document
-(``opskit.openapi``), then written through ``assets.services``. Answers:
+Input is checked by the same pydantic models (``opskit.apischema``) that write the OpenAPI
+document (``opskit.openapi.operation``), then written through ``assets.services``. Answers:
 
 - 422 ``{"error": "validation", "fields": {field: [messages]}}`` for unknown fields, wrong JSON
   types and every rule the services enforce (occupied rack unit, address outside the prefixes);

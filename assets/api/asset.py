@@ -2,117 +2,146 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
+from pydantic import AliasPath, Field
 from sqlalchemy.orm import joinedload
 
 from assets import queries, services
-from assets.api.common import (
-    ID,
-    NOTES,
-    PAGING,
-    bp,
-    declare_operations,
-    get_or_404,
-    item_routes,
-    list_args,
-    name_of,
-    page_of,
-    ref_field,
-    saver,
-    text_field,
-)
-from assets.models import (
-    Asset,
-    AssetKind,
-    AssetStatus,
-    Importance,
-    Rack,
-    Room,
-)
+from assets.api.common import Notes, bp, item_routes
+from assets.models import Asset, AssetKind, AssetStatus, Importance, Rack, Room
 from opskit import db
-from opskit.openapi import Field, ObjectSchema
-
-# --- assets ---------------------------------------------------------------------------------
-
-ASSET = ObjectSchema(
-    "Asset",
-    [
-        ID,
-        text_field("asset_tag", 64, required=True, min_length=1, example="SRV-100"),
-        text_field("name", 128, required=True, min_length=1, example="数据库服务器"),
-        text_field("kind", required=True, enum=tuple(k.value for k in AssetKind)),
-        text_field("vendor", 64),
-        text_field("model", 128),
-        text_field("serial", 128),
-        text_field("status", enum=tuple(s.value for s in AssetStatus)),
-        text_field("importance", enum=tuple(i.value for i in Importance)),
-        text_field("owner", 64),
-        text_field("contact", 128),
-        Field(
-            "site_id",
-            "integer",
-            nullable=True,
-            read_only=True,
-            get=lambda a: a.room.site_id if a.room else None,
-        ),
-        text_field(
-            "site",
-            nullable=True,
-            read_only=True,
-            get=lambda a: a.room.site.name if a.room else None,
-        ),
-        ref_field("room_id", nullable=True),
-        text_field("room", nullable=True, read_only=True, get=lambda a: name_of(a.room)),
-        ref_field("rack_id", nullable=True),
-        text_field("rack", nullable=True, read_only=True, get=lambda a: name_of(a.rack)),
-        Field("u_position", "integer", nullable=True, minimum=1, maximum=60, example=10),
-        Field("u_height", "integer", minimum=0, maximum=60, example=1),
-        text_field("mgmt_ip", 45, nullable=True, description="IPv4 or IPv6 address"),
-        Field("purchase_date", "date", nullable=True),
-        Field("warranty_end", "date", nullable=True),
-        text_field("support_level", 32),
-        Field("specs", "object"),
-        NOTES,
-        Field("created_at", "date-time", read_only=True),
-        Field("updated_at", "date-time", read_only=True),
-    ],
-    "One registered thing: server, switch, UPS, air conditioner, sensor, line ...",
+from opskit.apischema import (
+    Day,
+    Id,
+    Input,
+    JsonObject,
+    Name,
+    Output,
+    Page,
+    Paging,
+    Text,
+    one_of,
+    partial,
 )
-ASSET_FILTERS = (
-    text_field("q", 200, description="Part of tag, name, serial, address, model or vendor"),
-    text_field("kind", enum=tuple(k.value for k in AssetKind)),
-    text_field("status", enum=tuple(s.value for s in AssetStatus)),
-    ref_field("room_id"),
-    ref_field("rack_id"),
-    text_field("tag", 64, description="Exact asset tag"),
-)
-declare_operations(
-    "asset", "assets", "/api/v1/assets", "asset_id", ASSET, ASSET_FILTERS, delete=True
-)
-ASSET_REFS = {"room_id": ("room", Room), "rack_id": ("rack", Rack)}
+from opskit.jsonapi import get_or_404, paginate, saver
+from opskit.openapi import operation
+
+Kind = Annotated[str, one_of(AssetKind)]
+Status = Annotated[str, one_of(AssetStatus)]
+Position = Annotated[int, Field(ge=1, le=60, examples=[10])]
 
 
-@bp.get("/assets")
-def list_assets() -> Any:
-    args = list_args((*PAGING, *ASSET_FILTERS))
+class AssetCreate(Input):
+    """One registered thing: server, switch, UPS, air conditioner, sensor, line ..."""
+
+    asset_tag: Annotated[Name, Field(max_length=64, examples=["SRV-100"])]
+    name: Annotated[Name, Field(max_length=128, examples=["数据库服务器"])]
+    kind: Kind
+    vendor: Annotated[Text, Field(max_length=64)] = ""
+    model: Annotated[Text, Field(max_length=128)] = ""
+    serial: Annotated[Text, Field(max_length=128)] = ""
+    status: Status = AssetStatus.IN_SERVICE.value
+    importance: Annotated[str, one_of(Importance)] = Importance.GENERAL.value
+    owner: Annotated[Text, Field(max_length=64)] = ""
+    contact: Annotated[Text, Field(max_length=128)] = ""
+    room_id: Id | None = None
+    rack_id: Id | None = None
+    u_position: Position | None = None
+    u_height: Annotated[int, Field(ge=0, le=60, examples=[1])] = 1
+    mgmt_ip: Annotated[Text, Field(max_length=45, description="IPv4 or IPv6 address")] | None = None
+    purchase_date: Day | None = None
+    warranty_end: Day | None = None
+    support_level: Annotated[Text, Field(max_length=32)] = ""
+    specs: JsonObject = Field(default_factory=dict)
+    notes: Notes = ""
+
+
+class AssetOut(Output):
+    """One registered thing: server, switch, UPS, air conditioner, sensor, line ..."""
+
+    id: int
+    asset_tag: str
+    name: str
+    kind: Kind
+    vendor: str
+    model: str
+    serial: str
+    status: Status
+    importance: str
+    owner: str
+    contact: str
+    site_id: int | None = Field(None, validation_alias=AliasPath("room", "site_id"))
+    site: str | None = Field(None, validation_alias=AliasPath("room", "site", "name"))
+    room_id: int | None
+    room: str | None = Field(None, validation_alias=AliasPath("room", "name"))
+    rack_id: int | None
+    rack: str | None = Field(None, validation_alias=AliasPath("rack", "name"))
+    u_position: int | None
+    u_height: int
+    mgmt_ip: str | None
+    purchase_date: date | None
+    warranty_end: date | None
+    support_level: str
+    specs: dict[str, Any]
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssetFilter(Paging):
+    q: Annotated[
+        Text,
+        Field(max_length=200, description="Part of tag, name, serial, address, model or vendor"),
+    ] = ""
+    kind: Kind | None = None
+    status: Status | None = None
+    room_id: Id | None = None
+    rack_id: Id | None = None
+    tag: Annotated[Text, Field(max_length=64, description="Exact asset tag")] = ""
+
+
+@operation(
+    bp,
+    "GET",
+    "/assets",
+    query=AssetFilter,
+    response=Page[AssetOut],
+    tag="assets",
+    summary="List assets",
+)
+def list_assets(query: AssetFilter) -> Any:
     stmt = queries.asset_query(
-        args.get("q", ""),
-        args.get("kind"),
-        args.get("status"),
-        args.get("room_id"),
-        args.get("rack_id"),
+        query.q, query.kind, query.status, query.room_id, query.rack_id
     ).options(joinedload(Asset.room).joinedload(Room.site), joinedload(Asset.rack))
-    if "tag" in args:
-        stmt = stmt.where(Asset.asset_tag == args["tag"].strip())
-    return page_of(stmt, (Asset.asset_tag, Asset.id), ASSET, args)
+    if query.tag:
+        stmt = stmt.where(Asset.asset_tag == query.tag.strip())
+    return paginate(stmt, (Asset.asset_tag, Asset.id), query)
 
 
-item_routes("asset", "/assets", "asset_id", ASSET, Asset, saver(services.save_asset, ASSET_REFS))
+item_routes(
+    "asset",
+    "asset",
+    "assets",
+    "/assets",
+    Asset,
+    AssetOut,
+    AssetCreate,
+    saver(services.save_asset, {"room_id": ("room", Room), "rack_id": ("rack", Rack)}),
+    patch=partial(AssetCreate),
+)
 
 
-@bp.delete("/assets/<int:asset_id>")
-def delete_asset(asset_id: int) -> Any:
+@operation(
+    bp,
+    "DELETE",
+    "/assets/<int:asset_id>",
+    errors=(404, 409),
+    tag="assets",
+    summary="Delete an asset",
+)
+def delete_asset(asset_id: int) -> None:
+    """Its links go with it; its units are free again."""
     services.delete_asset(get_or_404(Asset, asset_id))
     db.session().commit()
-    return "", 204

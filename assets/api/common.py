@@ -1,51 +1,20 @@
-"""What the registry's API resources share: the blueprint and the registry's own fields. The
-rest (error answers, parsing, paging, a resource's OpenAPI operations, its writer and item
-routes) is every API's, in ``opskit.jsonapi``, offered here under the names the resources
-use."""
+"""What the registry's API resources share: the blueprint and the registry's own field types.
+The rest (error answers, paging, item routes) is every API's, in ``opskit.jsonapi``; the
+mechanism is ``opskit.openapi.operation`` with models from ``opskit.apischema``."""
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated
+
+from pydantic import Field
 
 from opskit import jsonapi
-from opskit.jsonapi import (
-    ID,
-    PAGING,
-    declare_operations,
-    get_or_404,
-    list_args,
-    lookup,
-    page_of,
-    ref_field,
-    saver,
-    text_field,
-)
-
-__all__ = [
-    "ID",
-    "NOTES",
-    "PAGING",
-    "bp",
-    "declare_operations",
-    "get_or_404",
-    "item_routes",
-    "list_args",
-    "lookup",
-    "name_of",
-    "page_of",
-    "ref_field",
-    "saver",
-    "text_field",
-]
+from opskit.apischema import Text
 
 bp = jsonapi.api_blueprint("assets_api", __name__)
 
-NOTES = text_field("notes", 10_000)
-
-
-def name_of(obj: Any) -> str | None:
-    return obj.name if obj is not None else None
+Notes = Annotated[Text, Field(max_length=10_000)]
 
 
 #: GET, POST and PATCH of one registry resource on this blueprint (``opskit.jsonapi``)

@@ -2,124 +2,177 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AliasPath, Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from assets import queries, services
-from assets.api.common import (
-    ID,
-    NOTES,
-    PAGING,
-    bp,
-    declare_operations,
-    item_routes,
-    list_args,
-    page_of,
-    ref_field,
-    saver,
-    text_field,
-)
-from assets.models import (
-    Rack,
-    Room,
-    Site,
-)
-from opskit.openapi import Field, ObjectSchema
+from assets.api.common import Notes, bp, item_routes
+from assets.models import Rack, Room, Site
+from opskit.apischema import Id, Input, Name, Output, Page, Paging, Text, partial
+from opskit.jsonapi import paginate, saver
+from opskit.openapi import operation
 
 # --- sites ----------------------------------------------------------------------------------
 
-SITE = ObjectSchema(
-    "Site",
-    [
-        ID,
-        text_field("name", 100, required=True, min_length=1, example="总部"),
-        text_field("address", 255),
-        NOTES,
-    ],
-    "A customer site (a building or campus).",
+
+class SiteCreate(Input):
+    """A customer site (a building or campus)."""
+
+    name: Annotated[Name, Field(max_length=100, examples=["总部"])]
+    address: Annotated[Text, Field(max_length=255)] = ""
+    notes: Notes = ""
+
+
+class SiteOut(Output):
+    """A customer site (a building or campus)."""
+
+    id: int
+    name: str
+    address: str
+    notes: str
+
+
+@operation(
+    bp, "GET", "/sites", query=Paging, response=Page[SiteOut], tag="sites", summary="List sites"
 )
-declare_operations("site", "sites", "/api/v1/sites", "site_id", SITE, ())
+def list_sites(query: Paging) -> Any:
+    return paginate(select(Site), (Site.name, Site.id), query)
 
 
-@bp.get("/sites")
-def list_sites() -> Any:
-    args = list_args(PAGING)
-    return page_of(select(Site), (Site.name, Site.id), SITE, args)
-
-
-item_routes("site", "/sites", "site_id", SITE, Site, saver(services.save_site))
+item_routes(
+    "site",
+    "site",
+    "sites",
+    "/sites",
+    Site,
+    SiteOut,
+    SiteCreate,
+    saver(services.save_site),
+    patch=partial(SiteCreate),
+)
 
 
 # --- rooms ----------------------------------------------------------------------------------
 
-ROOM = ObjectSchema(
-    "Room",
-    [
-        ID,
-        ref_field("site_id", required=True),
-        text_field("site", read_only=True, get=lambda r: r.site.name),
-        text_field("name", 100, required=True, min_length=1, example="A机房"),
-        text_field("floor", 32),
-        NOTES,
-    ],
-    "A machine room (机房) inside a site.",
+
+class RoomCreate(Input):
+    """A machine room (机房) inside a site."""
+
+    site_id: Id
+    name: Annotated[Name, Field(max_length=100, examples=["A机房"])]
+    floor: Annotated[Text, Field(max_length=32)] = ""
+    notes: Notes = ""
+
+
+class RoomOut(Output):
+    """A machine room (机房) inside a site."""
+
+    id: int
+    site_id: int
+    site: str = Field(validation_alias=AliasPath("site", "name"))
+    name: str
+    floor: str
+    notes: str
+
+
+class RoomFilter(Paging):
+    site_id: Id | None = None
+
+
+@operation(
+    bp, "GET", "/rooms", query=RoomFilter, response=Page[RoomOut], tag="rooms", summary="List rooms"
 )
-ROOM_FILTERS = (ref_field("site_id"),)
-ROOM_REFS = {"site_id": ("site", Site)}
-declare_operations("room", "rooms", "/api/v1/rooms", "room_id", ROOM, ROOM_FILTERS)
-
-
-@bp.get("/rooms")
-def list_rooms() -> Any:
-    args = list_args((*PAGING, *ROOM_FILTERS))
+def list_rooms(query: RoomFilter) -> Any:
     stmt = select(Room).options(joinedload(Room.site))
-    if "site_id" in args:
-        stmt = stmt.where(Room.site_id == args["site_id"])
-    return page_of(stmt, (Room.name, Room.id), ROOM, args)
+    if query.site_id is not None:
+        stmt = stmt.where(Room.site_id == query.site_id)
+    return paginate(stmt, (Room.name, Room.id), query)
 
 
-item_routes("room", "/rooms", "room_id", ROOM, Room, saver(services.save_room, ROOM_REFS))
+item_routes(
+    "room",
+    "room",
+    "rooms",
+    "/rooms",
+    Room,
+    RoomOut,
+    RoomCreate,
+    saver(services.save_room, {"site_id": ("site", Site)}),
+    patch=partial(RoomCreate),
+)
 
 
 # --- racks ----------------------------------------------------------------------------------
 
-
-def _used_units(rack: Rack) -> int:
-    return queries.rack_utilisation(rack)[0]
+Watts = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
-RACK = ObjectSchema(
-    "Rack",
-    [
-        ID,
-        ref_field("room_id", required=True),
-        text_field("room", read_only=True, get=lambda r: r.room.name),
-        Field("site_id", "integer", read_only=True, get=lambda r: r.room.site_id),
-        text_field("site", read_only=True, get=lambda r: r.room.site.name),
-        text_field("name", 100, required=True, min_length=1, example="A01"),
-        Field("u_height", "integer", minimum=1, maximum=60, example=42),
-        Field("descending_units", "boolean"),
-        Field("power_a_watts", "integer", nullable=True, minimum=1, maximum=1_000_000),
-        Field("power_b_watts", "integer", nullable=True, minimum=1, maximum=1_000_000),
-        NOTES,
-        Field("used_units", "integer", read_only=True, get=_used_units),
-    ],
-    "A rack (机柜) of u_height units.",
+class RackCreate(Input):
+    """A rack (机柜) of u_height units."""
+
+    room_id: Id
+    name: Annotated[Name, Field(max_length=100, examples=["A01"])]
+    u_height: Annotated[int, Field(ge=1, le=60, examples=[42])] = 42
+    descending_units: bool = False
+    power_a_watts: Watts | None = None
+    power_b_watts: Watts | None = None
+    notes: Notes = ""
+
+
+class RackOut(Output):
+    """A rack (机柜) of u_height units; ``used_units`` are taken by assets."""
+
+    id: int
+    room_id: int
+    room: str = Field(validation_alias=AliasPath("room", "name"))
+    site_id: int = Field(validation_alias=AliasPath("room", "site_id"))
+    site: str = Field(validation_alias=AliasPath("room", "site", "name"))
+    name: str
+    u_height: int
+    descending_units: bool
+    power_a_watts: int | None
+    power_b_watts: int | None
+    notes: str
+    used_units: int
+
+
+class RackRow:
+    """A rack as the API shows it: its columns and the units in use."""
+
+    def __init__(self, rack: Rack) -> None:
+        self.rack = rack
+        self.used_units = queries.rack_utilisation(rack)[0]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rack, name)
+
+
+class RackFilter(Paging):
+    room_id: Id | None = None
+
+
+@operation(
+    bp, "GET", "/racks", query=RackFilter, response=Page[RackOut], tag="racks", summary="List racks"
 )
-RACK_FILTERS = (ref_field("room_id"),)
-RACK_REFS = {"room_id": ("room", Room)}
-declare_operations("rack", "racks", "/api/v1/racks", "rack_id", RACK, RACK_FILTERS)
-
-
-@bp.get("/racks")
-def list_racks() -> Any:
-    args = list_args((*PAGING, *RACK_FILTERS))
+def list_racks(query: RackFilter) -> Any:
     stmt = select(Rack).options(joinedload(Rack.room).joinedload(Room.site))
-    if "room_id" in args:
-        stmt = stmt.where(Rack.room_id == args["room_id"])
-    return page_of(stmt, (Rack.name, Rack.id), RACK, args)
+    if query.room_id is not None:
+        stmt = stmt.where(Rack.room_id == query.room_id)
+    return paginate(stmt, (Rack.name, Rack.id), query, lambda racks: [RackRow(r) for r in racks])
 
 
-item_routes("rack", "/racks", "rack_id", RACK, Rack, saver(services.save_rack, RACK_REFS))
+item_routes(
+    "rack",
+    "rack",
+    "racks",
+    "/racks",
+    Rack,
+    RackOut,
+    RackCreate,
+    saver(services.save_rack, {"room_id": ("room", Room)}),
+    patch=partial(RackCreate),
+    shown=RackRow,
+)

@@ -3,180 +3,218 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AliasPath, Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from assets import services
-from assets.api.common import (
-    ID,
-    NOTES,
-    PAGING,
-    bp,
-    declare_operations,
-    item_routes,
-    list_args,
-    lookup,
-    name_of,
-    page_of,
-    ref_field,
-    saver,
-    text_field,
-)
-from assets.models import (
-    AddressStatus,
-    Asset,
-    IPAddress,
-    Link,
-    LinkSource,
-    Prefix,
-    Site,
-)
+from assets.api.common import Notes, bp, item_routes
+from assets.models import AddressStatus, Asset, IPAddress, Link, LinkSource, Prefix, Site
 from opskit import db
-from opskit.openapi import Field, ObjectSchema
+from opskit.apischema import Id, Input, Name, Output, Page, Paging, Text, one_of, partial
+from opskit.jsonapi import lookup, paginate, saver
+from opskit.openapi import operation
+
+Family = Annotated[int, one_of((4, 6))]
+Vlan = Annotated[int, Field(ge=1, le=4094, examples=[20])]
+#: documented as an IPv4 or IPv6 address; the services check it (and name the prefix it is not in)
+IP_FORMAT = {"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
 
 # --- prefixes -------------------------------------------------------------------------------
 
-PREFIX = ObjectSchema(
-    "Prefix",
-    [
-        ID,
-        text_field("cidr", 49, required=True, min_length=1, example="10.1.20.0/24"),
-        Field("family", "integer", enum=(4, 6), read_only=True),
-        Field("prefix_length", "integer", read_only=True),
-        Field("vlan", "integer", nullable=True, minimum=1, maximum=4094, example=20),
-        text_field("purpose", 128),
-        text_field(
-            "gateway", 45, nullable=True, description="IPv4 or IPv6 address inside the prefix"
-        ),
-        ref_field("site_id", nullable=True),
-        text_field("site", nullable=True, read_only=True, get=lambda p: name_of(p.site)),
-        NOTES,
-    ],
-    "An IP network in CIDR form with VLAN and purpose.",
-)
-PREFIX_FILTERS = (
-    Field("family", "integer", enum=(4, 6)),
-    Field("vlan", "integer", minimum=1, maximum=4094),
-)
-declare_operations("prefix", "prefixes", "/api/v1/prefixes", "prefix_id", PREFIX, PREFIX_FILTERS)
+
+class PrefixCreate(Input):
+    """An IP network in CIDR form with VLAN and purpose."""
+
+    cidr: Annotated[Name, Field(max_length=49, examples=["10.1.20.0/24"])]
+    vlan: Vlan | None = None
+    purpose: Annotated[Text, Field(max_length=128)] = ""
+    gateway: (
+        Annotated[Text, Field(max_length=45, description="IPv4 or IPv6 address inside the prefix")]
+        | None
+    ) = None
+    site_id: Id | None = None
+    notes: Notes = ""
 
 
-@bp.get("/prefixes")
-def list_prefixes() -> Any:
-    args = list_args((*PAGING, *PREFIX_FILTERS))
+class PrefixOut(Output):
+    """An IP network in CIDR form with VLAN and purpose."""
+
+    id: int
+    cidr: str
+    family: Family
+    prefix_length: int
+    vlan: int | None
+    purpose: str
+    gateway: str | None
+    site_id: int | None
+    site: str | None = Field(None, validation_alias=AliasPath("site", "name"))
+    notes: str
+
+
+class PrefixFilter(Paging):
+    family: Family | None = None
+    vlan: Vlan | None = None
+
+
+@operation(
+    bp,
+    "GET",
+    "/prefixes",
+    query=PrefixFilter,
+    response=Page[PrefixOut],
+    tag="prefixes",
+    summary="List prefixes",
+)
+def list_prefixes(query: PrefixFilter) -> Any:
     stmt = select(Prefix).options(joinedload(Prefix.site))
-    if "family" in args:
-        stmt = stmt.where(Prefix.family == args["family"])
-    if "vlan" in args:
-        stmt = stmt.where(Prefix.vlan == args["vlan"])
-    return page_of(
-        stmt, (Prefix.family, Prefix.sort_key, Prefix.prefix_length, Prefix.id), PREFIX, args
-    )
+    if query.family is not None:
+        stmt = stmt.where(Prefix.family == query.family)
+    if query.vlan is not None:
+        stmt = stmt.where(Prefix.vlan == query.vlan)
+    order = (Prefix.family, Prefix.sort_key, Prefix.prefix_length, Prefix.id)
+    return paginate(stmt, order, query)
 
 
-PREFIX_REFS = {"site_id": ("site", Site)}
 item_routes(
-    "prefix", "/prefixes", "prefix_id", PREFIX, Prefix, saver(services.save_prefix, PREFIX_REFS)
+    "prefix",
+    "prefix",
+    "prefixes",
+    "/prefixes",
+    Prefix,
+    PrefixOut,
+    PrefixCreate,
+    saver(services.save_prefix, {"site_id": ("site", Site)}),
+    patch=partial(PrefixCreate),
 )
 
 
 # --- IP addresses ---------------------------------------------------------------------------
 
-ADDRESS = ObjectSchema(
-    "IPAddress",
-    [
-        ID,
-        text_field("address", 45, required=True, min_length=1, ip=True, example="10.1.20.11"),
-        Field("family", "integer", enum=(4, 6), read_only=True),
-        ref_field("prefix_id", description="Default: the most specific registered prefix"),
-        text_field("prefix", read_only=True, get=lambda a: a.prefix.cidr),
-        text_field("status", enum=tuple(s.value for s in AddressStatus)),
-        ref_field("asset_id", nullable=True),
-        text_field(
-            "asset",
-            nullable=True,
-            read_only=True,
-            get=lambda a: a.asset.asset_tag if a.asset else None,
-        ),
-        text_field("interface", 64),
-        text_field("hostname", 128),
-        text_field("mac", 17, nullable=True, example="00:1b:21:3a:4f:5c"),
-        NOTES,
-    ],
-    "One registered IP address inside a registered prefix.",
-)
-ADDRESS_FILTERS = (
-    ref_field("prefix_id"),
-    ref_field("asset_id"),
-    text_field("status", enum=tuple(s.value for s in AddressStatus)),
-    text_field("q", 200, description="Part of the address or host name"),
-)
-declare_operations(
-    "IP address", "ip-addresses", "/api/v1/ip-addresses", "address_id", ADDRESS, ADDRESS_FILTERS
-)
+AddrStatus = Annotated[str, one_of(AddressStatus)]
 
 
-@bp.get("/ip-addresses")
-def list_addresses() -> Any:
-    args = list_args((*PAGING, *ADDRESS_FILTERS))
+class IPAddressCreate(Input):
+    """One registered IP address inside a registered prefix."""
+
+    address: Annotated[
+        Name, Field(max_length=45, examples=["10.1.20.11"], json_schema_extra=IP_FORMAT)
+    ]
+    prefix_id: Annotated[Id, Field(description="Default: the most specific registered prefix")] = (
+        None  # type: ignore[assignment]
+    )
+    status: AddrStatus = AddressStatus.ACTIVE.value
+    asset_id: Id | None = None
+    interface: Annotated[Text, Field(max_length=64)] = ""
+    hostname: Annotated[Text, Field(max_length=128)] = ""
+    mac: Annotated[Text, Field(max_length=17, examples=["00:1b:21:3a:4f:5c"])] | None = None
+    notes: Notes = ""
+
+
+class IPAddressOut(Output):
+    """One registered IP address inside a registered prefix."""
+
+    id: int
+    address: str
+    family: Family
+    prefix_id: int
+    prefix: str = Field(validation_alias=AliasPath("prefix", "cidr"))
+    status: AddrStatus
+    asset_id: int | None
+    asset: str | None = Field(None, validation_alias=AliasPath("asset", "asset_tag"))
+    interface: str
+    hostname: str
+    mac: str | None
+    notes: str
+
+
+class IPAddressFilter(Paging):
+    prefix_id: Id | None = None
+    asset_id: Id | None = None
+    status: AddrStatus | None = None
+    q: Annotated[Text, Field(max_length=200, description="Part of the address or host name")] = ""
+
+
+@operation(
+    bp,
+    "GET",
+    "/ip-addresses",
+    query=IPAddressFilter,
+    response=Page[IPAddressOut],
+    tag="ip-addresses",
+    summary="List IP addresses",
+)
+def list_addresses(query: IPAddressFilter) -> Any:
     stmt = select(IPAddress).options(joinedload(IPAddress.prefix), joinedload(IPAddress.asset))
-    for key, column in (
-        ("prefix_id", IPAddress.prefix_id),
-        ("asset_id", IPAddress.asset_id),
-        ("status", IPAddress.status),
+    for value, column in (
+        (query.prefix_id, IPAddress.prefix_id),
+        (query.asset_id, IPAddress.asset_id),
+        (query.status, IPAddress.status),
     ):
-        if key in args:
-            stmt = stmt.where(column == args[key])
-    if args.get("q", "").strip():
-        stmt = stmt.where(db.text_search(args["q"], IPAddress.address, IPAddress.hostname))
-    order = (IPAddress.family, IPAddress.sort_key, IPAddress.id)
-    return page_of(stmt, order, ADDRESS, args)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if query.q.strip():
+        stmt = stmt.where(db.text_search(query.q, IPAddress.address, IPAddress.hostname))
+    return paginate(stmt, (IPAddress.family, IPAddress.sort_key, IPAddress.id), query)
 
 
-ADDRESS_REFS = {"prefix_id": ("prefix", Prefix), "asset_id": ("asset", Asset)}
 item_routes(
     "address",
+    "IP address",
+    "ip-addresses",
     "/ip-addresses",
-    "address_id",
-    ADDRESS,
     IPAddress,
-    saver(services.save_address, ADDRESS_REFS),
+    IPAddressOut,
+    IPAddressCreate,
+    saver(services.save_address, {"prefix_id": ("prefix", Prefix), "asset_id": ("asset", Asset)}),
+    patch=partial(IPAddressCreate),
 )
 
 
 # --- links ----------------------------------------------------------------------------------
 
-LINK = ObjectSchema(
-    "Link",
-    [
-        ID,
-        ref_field("a_asset_id", required=True),
-        text_field("a_asset", read_only=True, get=lambda link: link.a_asset.asset_tag),
-        text_field("a_port", 64, required=True, min_length=1, example="eth0"),
-        ref_field("b_asset_id", required=True),
-        text_field("b_asset", read_only=True, get=lambda link: link.b_asset.asset_tag),
-        text_field("b_port", 64, required=True, min_length=1, example="Gi1/0/1"),
-        text_field("medium", 32),
-        text_field("source", enum=tuple(s.value for s in LinkSource)),
-        NOTES,
-    ],
-    "A cable between two asset ports; end A is the smaller (asset id, port).",
+
+class LinkCreate(Input):
+    """A cable between two asset ports; end A is the smaller (asset id, port)."""
+
+    a_asset_id: Id
+    a_port: Annotated[Name, Field(max_length=64, examples=["eth0"])]
+    b_asset_id: Id
+    b_port: Annotated[Name, Field(max_length=64, examples=["Gi1/0/1"])]
+    medium: Annotated[Text, Field(max_length=32)] = ""
+    source: Annotated[str, one_of(LinkSource)] = LinkSource.MANUAL.value
+    notes: Notes = ""
+
+
+class LinkOut(Output):
+    """A cable between two asset ports; end A is the smaller (asset id, port)."""
+
+    id: int
+    a_asset_id: int
+    a_asset: str = Field(validation_alias=AliasPath("a_asset", "asset_tag"))
+    a_port: str
+    b_asset_id: int
+    b_asset: str = Field(validation_alias=AliasPath("b_asset", "asset_tag"))
+    b_port: str
+    medium: str
+    source: Annotated[str, one_of(LinkSource)]
+    notes: str
+
+
+class LinkFilter(Paging):
+    asset_id: Annotated[Id, Field(description="Links at either end of this asset")] | None = None
+
+
+@operation(
+    bp, "GET", "/links", query=LinkFilter, response=Page[LinkOut], tag="links", summary="List links"
 )
-LINK_FILTERS = (ref_field("asset_id", description="Links at either end of this asset"),)
-declare_operations("link", "links", "/api/v1/links", "link_id", LINK, LINK_FILTERS)
-
-
-@bp.get("/links")
-def list_links() -> Any:
-    args = list_args((*PAGING, *LINK_FILTERS))
+def list_links(query: LinkFilter) -> Any:
     stmt = select(Link).options(joinedload(Link.a_asset), joinedload(Link.b_asset))
-    if "asset_id" in args:
-        stmt = stmt.where(
-            (Link.a_asset_id == args["asset_id"]) | (Link.b_asset_id == args["asset_id"])
-        )
-    return page_of(stmt, (Link.a_asset_id, Link.a_port, Link.id), LINK, args)
+    if query.asset_id is not None:
+        stmt = stmt.where((Link.a_asset_id == query.asset_id) | (Link.b_asset_id == query.asset_id))
+    return paginate(stmt, (Link.a_asset_id, Link.a_port, Link.id), query)
 
 
 def _save_link(values: dict[str, Any], link: Link | None = None) -> Link:
@@ -209,4 +247,14 @@ def _save_link(values: dict[str, Any], link: Link | None = None) -> Link:
     return saved
 
 
-item_routes("link", "/links", "link_id", LINK, Link, _save_link)
+item_routes(
+    "link",
+    "link",
+    "links",
+    "/links",
+    Link,
+    LinkOut,
+    LinkCreate,
+    _save_link,
+    patch=partial(LinkCreate),
+)
