@@ -1,7 +1,8 @@
 """Where does it fit (设备规划): placing a list of planned devices in the registry's racks.
 
 A **request** is a list of devices (``name``, ``u``, optional ``watts``, ``feeds`` 1 or 2,
-``ports`` by speed, ``addresses`` by prefix) and constraints (``site``, ``room``, ``together``:
+``ports`` by speed, ``addresses`` by prefix, ``kind``: the asset kind it is registered as when
+installed, server unless said) and constraints (``site``, ``room``, ``together``:
 all in one rack, ``near``: a rack whose neighbours are preferred). :func:`read_request` checks
 it against the registry (``assets.plan_request``) and raises :class:`PlanInputError` naming each
 device and field.
@@ -177,6 +178,7 @@ class _Fit:
             attempt.addresses[cidr] = taken[cidr] + count
         placement = {
             "device": device.name,
+            "kind": device.kind,
             "site": room.site,
             "room": room.name,
             "rack": rack.name,

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from assets import capacity
-from assets.models import Prefix, Rack, Room, Site
+from assets.models import AssetKind, Prefix, Rack, Room, Site
 from opskit import db
 
 
@@ -33,6 +33,7 @@ class Device:
     feeds: int
     ports: dict[str, int]
     addresses: tuple[tuple[str, int], ...]  # (prefix cidr as registered, count)
+    kind: str = AssetKind.SERVER.value  # the asset kind it is registered as when installed
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,15 @@ def _read_device(
             )
         else:
             addresses.append((cidr, int(count)))
+    kind = str(item.get("kind") or AssetKind.SERVER.value).strip().lower()
+    if kind not in {k.value for k in AssetKind}:
+        errors.append(
+            _(
+                "%(at)s.kind: “%(value)s” is not a kind of asset (e.g. server, storage, switch).",
+                at=at,
+                value=item.get("kind"),
+            )
+        )
     if len(errors) > before:
         return None
     return Device(
@@ -243,4 +253,5 @@ def _read_device(
         int(feeds),
         ports,
         tuple(addresses),
+        kind,
     )

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
@@ -826,3 +827,14 @@ def capacity_of_rooms(now: Any) -> Any:
     from assets import capacity  # lazy: capacity reads the reservations, which read this module
 
     return capacity.load(now=now)
+
+
+def label_tag(scanned: str) -> str:
+    """The asset tag in a scanned label (its URL ``<base>/a/<tag>``, ``assets.labels``) or a
+    typed tag."""
+    text = scanned.strip()
+    if "://" in text:
+        path = urlsplit(text).path
+        if "/a/" in path:
+            return unquote(path.rpartition("/a/")[2]).strip()
+    return text

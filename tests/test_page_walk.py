@@ -289,7 +289,7 @@ class Walk:
 
 def _ids() -> dict[str, list[Any]]:
     """Real values for every URL parameter: a few of each where the pages differ by kind."""
-    from assets.models import Asset, IPAddress, Prefix, Rack, Room, Site
+    from assets.models import Asset, IPAddress, Prefix, Rack, Reservation, Room, Site
     from inspections.logbook.models import AccessEntry, PowerEvent
     from inspections.models import PatrolFinding, PatrolPlan, PatrolRound
     from inspections.queries import checklists
@@ -333,6 +333,7 @@ def _ids() -> dict[str, list[Any]]:
         "site_id": [first(Site.id)],
         "prefix_id": [first(Prefix.id)],
         "address_id": [first(IPAddress.id)],
+        "reservation_id": [first(Reservation.id)],  # the demo's plan in progress
         "monitor_id": one_per(Monitor.id, Monitor.kind),
         "client_id": sorted(
             set(one_per(PatrolRound.client_id, PatrolRound.status)) | {with_finding}

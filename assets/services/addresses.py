@@ -1,5 +1,7 @@
 """IP prefixes and addresses: parsing, canonical text and sort keys, which prefix holds an
-address, and saving prefixes and addresses (inside their prefix, one row per address)."""
+address, and saving prefixes and addresses (inside their prefix, one row per address, none a
+live reservation holds: ``assets.services.reservations``; installing the plan's device registers
+them, ``assets.services.install``)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,12 @@ from assets.models import (
     AddressStatus,
     IPAddress,
     Prefix,
+    Reservation,
+    ReservationStatus,
+    ReservedAddress,
 )
 from assets.services.rules import enum_value
-from opskit import db
+from opskit import clock, db
 from opskit.validation import ValidationFailed
 
 IPAny = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -127,6 +132,24 @@ def save_prefix(values: Mapping[str, Any], prefix: Prefix | None = None) -> Pref
     return prefix
 
 
+def _holder(address: str) -> tuple[str, str] | None:
+    """(plan, expiry date) of the live reservation holding ``address``, if one does."""
+    row = (
+        db.session()
+        .execute(
+            select(Reservation.plan, Reservation.expires_at)
+            .join(ReservedAddress, ReservedAddress.reservation_id == Reservation.id)
+            .where(
+                ReservedAddress.address == address,
+                Reservation.status == ReservationStatus.RESERVED.value,
+                Reservation.expires_at > clock.now(),
+            )
+        )
+        .first()
+    )
+    return None if row is None else (row[0], row[1].date().isoformat())
+
+
 def save_address(values: Mapping[str, Any], address: IPAddress | None = None) -> IPAddress:
     """Register an address; it must lie inside a registered prefix (``prefix`` if given)."""
     errors: dict[str, list[str]] = {}
@@ -139,8 +162,18 @@ def save_address(values: Mapping[str, Any], address: IPAddress | None = None) ->
     prefix: Prefix | None = values.get("prefix")
     if ip is not None:
         clash = sess.scalar(select(IPAddress.id).where(IPAddress.address == str(ip)))
+        held = _holder(str(ip)) if address is None or address.address != str(ip) else None
         if clash is not None and (address is None or clash != address.id):
             errors["address"] = [_("%(ip)s is already registered.", ip=str(ip))]
+        elif held is not None:
+            errors["address"] = [
+                _(
+                    "%(ip)s is reserved for plan %(plan)s until %(until)s.",
+                    ip=str(ip),
+                    plan=held[0],
+                    until=held[1],
+                )
+            ]
         elif prefix is not None:
             if ip not in ipaddress.ip_network(prefix.cidr):
                 errors["address"] = [

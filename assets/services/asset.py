@@ -22,7 +22,7 @@ from assets.models import (
     RackUnit,
 )
 from assets.services.addresses import parse_ip
-from assets.services.placement import place, sync_units
+from assets.services.placement import place, reserved_units, sync_units
 from assets.services.rules import enum_value
 from opskit import db
 from opskit.validation import ValidationFailed
@@ -193,7 +193,8 @@ def add_assets(items: Sequence[Mapping[str, Any]]) -> list[Asset | ValidationFai
     """Create many new assets in one flush; per item, the new Asset or why it was refused.
 
     The same checks as ``save_asset`` (the same functions), but tags are looked up with one
-    query per 500, units taken are read once per rack and tracked in memory for the batch, and
+    query per 500, units taken (and held by reservations) are read once per rack and tracked in
+    memory for the batch, and
     everything is flushed once, so 50,000 rows take a minute rather than many. Refused items
     leave nothing behind. Racks and rooms in ``values`` may be new (pending).
     """
@@ -214,8 +215,16 @@ def add_assets(items: Sequence[Mapping[str, Any]]) -> list[Asset | ValidationFai
         ):
             taken_units.setdefault(rack_id, {})[unit] = tag
 
+    held_units: dict[int, dict[int, tuple[str, str]]] = {}  # rack id → unit → (plan, until)
+    for start in range(0, len(rack_ids), 500):
+        held_units.update(reserved_units(rack_ids[start : start + 500]))
+
     def occupied(rack: Rack, wanted: set[int], _asset: Asset) -> dict[int, str]:
         held = taken_units.get(rack.id, {})
+        return {u: held[u] for u in wanted if u in held}
+
+    def reserved(rack: Rack, wanted: set[int]) -> dict[int, tuple[str, str]]:
+        held = held_units.get(rack.id, {})
         return {u: held[u] for u in wanted if u in held}
 
     out: list[Asset | ValidationFailed] = []
@@ -229,7 +238,7 @@ def add_assets(items: Sequence[Mapping[str, Any]]) -> list[Asset | ValidationFai
             for field, value in clean.items():
                 setattr(asset, field, value)
             _set_position(asset, values)
-            units = place(asset, errors, occupied)
+            units = place(asset, errors, occupied, reserved)
             if errors:
                 _discard(asset)
                 out.append(ValidationFailed(errors))

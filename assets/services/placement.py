@@ -4,7 +4,7 @@ release the reservation to place an asset there)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -48,30 +48,49 @@ def occupied_in_db(rack: Rack, wanted: set[int], asset: Asset) -> dict[int, str]
     return dict(db.session().execute(query).all())
 
 
-def reserved_in_db(rack: Rack, wanted: set[int]) -> dict[int, tuple[str, str]]:
-    """Unit → (plan, expiry date) of the live reservations holding any of ``wanted``."""
-    if rack.id is None:
-        return {}
-    rows = db.session().execute(
-        select(ReservedUnit.unit, Reservation.plan, Reservation.expires_at)
+ReservedLookup = Callable[[Rack, set[int]], dict[int, tuple[str, str]]]
+
+
+def reserved_units(
+    rack_ids: Collection[int], units: Collection[int] | None = None
+) -> dict[int, dict[int, tuple[str, str]]]:
+    """Rack id → unit → (plan, expiry date) of the live reservations holding units of
+    ``rack_ids`` (only ``units``, if given)."""
+    query = (
+        select(ReservedUnit.rack_id, ReservedUnit.unit, Reservation.plan, Reservation.expires_at)
         .join(Reservation, ReservedUnit.reservation_id == Reservation.id)
         .where(
-            ReservedUnit.rack_id == rack.id,
-            ReservedUnit.unit.in_(wanted),
+            ReservedUnit.rack_id.in_(rack_ids),
             Reservation.status == ReservationStatus.RESERVED.value,
             Reservation.expires_at > clock.now(),
         )
     )
-    return {unit: (plan, expires.date().isoformat()) for unit, plan, expires in rows}
+    if units is not None:
+        query = query.where(ReservedUnit.unit.in_(units))
+    found: dict[int, dict[int, tuple[str, str]]] = {}
+    for rack_id, unit, plan, expires in db.session().execute(query):
+        found.setdefault(rack_id, {})[unit] = (plan, expires.date().isoformat())
+    return found
+
+
+def reserved_in_db(rack: Rack, wanted: set[int]) -> dict[int, tuple[str, str]]:
+    """Unit → (plan, expiry date) of the live reservations holding any of ``wanted``."""
+    if rack.id is None:
+        return {}
+    return reserved_units([rack.id], wanted).get(rack.id, {})
 
 
 def place(
-    asset: Asset, errors: dict[str, list[str]], occupied: OccupiedLookup = occupied_in_db
+    asset: Asset,
+    errors: dict[str, list[str]],
+    occupied: OccupiedLookup = occupied_in_db,
+    reserved: ReservedLookup = reserved_in_db,
 ) -> list[int]:
-    """Check the asset's rack position (inside the rack, one asset per unit); return its units.
+    """Check the asset's rack position (inside the rack, one asset per unit, no unit a live
+    reservation holds); return its units.
 
-    ``occupied`` says which of the wanted units other assets hold: the database by default,
-    or the importer's in-memory view of a whole batch.
+    ``occupied`` says which of the wanted units other assets hold and ``reserved`` which
+    reservations hold: the database by default, or the importer's view of a whole batch.
     """
     rack = asset.rack
     if rack is None:
@@ -107,7 +126,7 @@ def place(
     if not wanted:
         return []
     taken = occupied(rack, wanted, asset)
-    held = reserved_in_db(rack, wanted) if not taken and occupied is occupied_in_db else {}
+    held = reserved(rack, wanted) if not taken else {}
     if taken or held:
         unit = min(taken or held)
         words = {"unit": unit, "rack": rack.name}

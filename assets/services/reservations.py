@@ -12,7 +12,8 @@ rows and is refused by name. The addresses are the prefix's next free ones (the 
 ``free_ranges``), skipping those other reservations hold.
 
 :func:`release` frees a reservation's holds (status released); :func:`release_expired` those of
-every reservation past its expiry. Nothing here commits.
+every reservation past its expiry; :func:`free_holds` one device's (installing it,
+``assets.services.install``). Nothing here commits.
 """
 
 from __future__ import annotations
@@ -78,12 +79,23 @@ def release(reservation_id: int) -> Reservation:
 
 
 def _free(reservation_id: int) -> None:
+    free_holds(reservation_id)
     sess = db.session()
-    for table in HOLDS:
-        sess.execute(delete(table).where(table.reservation_id == reservation_id))
     reservation = sess.get(Reservation, reservation_id)
     if reservation is not None and reservation.status == ReservationStatus.RESERVED.value:
         reservation.status = ReservationStatus.RELEASED.value
+    sess.flush()
+
+
+def free_holds(reservation_id: int, device: str | None = None) -> None:
+    """Delete the unit, port and address rows the reservation holds (of ``device`` only, if
+    given); the reservation's status is the caller's."""
+    sess = db.session()
+    for table in HOLDS:
+        query = delete(table).where(table.reservation_id == reservation_id)
+        if device is not None:
+            query = query.where(table.device == device)
+        sess.execute(query)
     sess.flush()
 
 

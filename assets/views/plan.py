@@ -2,7 +2,8 @@
 (YAML), answered by ``assets.plan.fit`` on one screen: the candidates with their placements and
 figures, and why the other racks do not take the devices. Any role may ask (nothing is
 written); an engineer or admin may accept a candidate, which reserves it
-(``assets.services.reservations``). Any role may download a candidate's planning workbook
+(``assets.services.reservations``) and opens its install page (``assets.views.install``); the
+page lists the plans reserved and installed. Any role may download a candidate's planning workbook
 (``/assets/plan/report``: 设备配置现状及设备规划报告, ``assets.plan_workbook``). A rejected
 plan keeps what was typed."""
 
@@ -18,7 +19,8 @@ from flask_login import current_user
 
 from assets import capacity, plan, plan_report, plan_workbook
 from assets.excel_views import _download
-from assets.services import reservations
+from assets.models import ReservationStatus
+from assets.services import install, reservations
 from assets.views.common import bp
 from opskit import clock, db
 from opskit.auth import viewers_too
@@ -97,7 +99,7 @@ def plan_accept() -> Any:
                 ),
                 "success",
             )
-            return redirect(url_for("assets.plan_page"))
+            return redirect(url_for("assets.reservation_page", reservation_id=held))
     return _page(text, answer, errors), 400
 
 
@@ -135,4 +137,8 @@ def _page(text: str, answer: dict[str, Any] | None, errors: list[str]) -> str:
         answer=answer,
         errors=errors,
         load_sources=capacity.LOAD_SOURCES,
+        reservations=install.recent(),
+        reservation_labels={s.value: s.label for s in ReservationStatus},
+        now=clock.now(),
+        site_tz=clock.site_tz(),
     )

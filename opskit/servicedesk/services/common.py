@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -58,12 +57,7 @@ def is_phone_number(text: str) -> bool:
 
 def tag_of(scanned: str) -> str:
     """The asset tag in a scanned label (its URL ``<base>/a/<tag>``) or a typed tag."""
-    text = scanned.strip()
-    if "://" in text:
-        path = urlsplit(text).path
-        if "/a/" in path:
-            return unquote(path.rpartition("/a/")[2]).strip()
-    return text
+    return registry.label_tag(scanned)
 
 
 def actor() -> str:
