@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from flask import Flask
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ConfigDict
 
@@ -32,7 +34,10 @@ class Me(Output):
     can_write: bool
 
 
-@operation(bp, "GET", "/me", response=Me, tag="core", summary="Who the token belongs to")
+openapi.tag("core", _l("Core"))
+
+
+@operation(bp, "GET", "/me", response=Me, tag="core", summary=_l("Who the token belongs to"))
 def me() -> Any:
     """Who the token belongs to: a cheap way to check a token."""
     return current_user
@@ -49,10 +54,13 @@ class Document(Output):
     components: dict[str, Any]
 
 
-@operation(bp, "GET", "/openapi.json", response=Document, tag="core", summary="This document")
+@operation(
+    bp, "GET", "/openapi.json", response=Document, tag="core", summary=_l("This API's description")
+)
 def openapi_document() -> Any:
     """The OpenAPI 3.1 document of every ``/api/v1`` operation (also shown at ``/api/docs``)."""
-    return openapi.document("opskit API", __version__)
+    with force_locale("en"):  # one document for every reader; /api-docs is in theirs
+        return openapi.document("opskit API", __version__)
 
 
 def init_app(app: Flask) -> None:

@@ -160,7 +160,11 @@ def page() -> Any:
                 }
             )
     return render_template(
-        "api/docs.html", document=document, tags=sorted(tags.items()), schema=schema
+        "api/docs.html",
+        document=document,
+        tags=sorted(tags.items()),
+        titles={t["name"]: t["description"] for t in document["tags"]},
+        schema=schema,
     )
 
 

@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, jsonify, url_for
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -141,7 +143,7 @@ def saver(
 def item_routes(
     bp: Blueprint,
     name: str,
-    noun: str,
+    noun: str | LazyString,
     tag: str,
     path: str,
     model: type,
@@ -165,7 +167,8 @@ def item_routes(
         return show(get_or_404(model, ids[id_name]))
 
     get_one.__name__ = f"get_{name}"
-    operation(bp, "GET", item, response=out, errors=(404,), tag=tag, summary=f"One {noun}")(get_one)
+    summary = _l("Get %(noun)s", noun=noun)
+    operation(bp, "GET", item, response=out, errors=(404,), tag=tag, summary=summary)(get_one)
 
     def create_one(body: BaseModel) -> Any:
         obj = write(body.model_dump(exclude_unset=True), None)
@@ -174,7 +177,7 @@ def item_routes(
         return Created(show(obj), location)
 
     create_one.__name__ = f"create_{name}"
-    summary = f"Create {'an' if noun[0] in 'aeiouAEIOU' else 'a'} {noun}"
+    summary = _l("Create %(noun)s", noun=noun)
     operation(
         bp,
         "POST",
@@ -204,5 +207,5 @@ def item_routes(
         response=out,
         errors=(404, 409),
         tag=tag,
-        summary=f"Change some fields of {'an' if noun[0] in 'aeiouAEIOU' else 'a'} {noun}",
+        summary=_l("Change %(noun)s (only the fields given)", noun=noun),
     )(update_one)

@@ -4,7 +4,8 @@ Usage (a domain's ``api.py``; the models are pydantic classes from ``opskit.apis
 
     from typing import Annotated, Any
     from pydantic import AliasPath, Field
-    from opskit import jsonapi
+    from flask_babel import lazy_gettext as _l
+    from opskit import jsonapi, openapi
     from opskit.apischema import Id, Input, Output, Page, Paging, Text, one_of
     from opskit.openapi import operation
 
@@ -21,8 +22,10 @@ Usage (a domain's ``api.py``; the models are pydantic classes from ``opskit.apis
     class AcknowledgeBody(Input):                    # strict JSON, unknown fields refused
         note: Annotated[Text, Field(max_length=10_000)] = ""
 
+    openapi.tag("alerts", _l("Alerts"))             # the section's title on /api-docs
+
     @operation(bp, "GET", "/alerts", query=AlertFilter, response=Page[AlertOut],
-               tag="alerts", summary="List alerts")
+               tag="alerts", summary=_l("List alerts"))
     def list_alerts(query: AlertFilter) -> Any:
         stmt = select(Alert)
         if query.state is not None:
@@ -30,7 +33,7 @@ Usage (a domain's ``api.py``; the models are pydantic classes from ``opskit.apis
         return jsonapi.paginate(stmt, (Alert.id.desc(),), query)
 
     @operation(bp, "POST", "/alerts/<int:alert_id>/acknowledge", body=AcknowledgeBody,
-               response=AlertOut, errors=(404, 409), tag="alerts", summary="Acknowledge")
+               response=AlertOut, errors=(404, 409), tag="alerts", summary=_l("Acknowledge"))
     def acknowledge_alert(alert_id: int, body: AcknowledgeBody) -> Any:
         alert = jsonapi.get_or_404(Alert, alert_id)
         services.acknowledge(alert, note=body.note)      # audited like the UI's
@@ -63,6 +66,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
@@ -93,7 +97,7 @@ class Operation:
     method: str  # lower case
     path: str  # OpenAPI form: /api/v1/assets/{asset_id}
     operation_id: str
-    summary: str
+    summary: str | LazyString  # a lazy_gettext: the page shows it in the reader's language
     tag: str
     path_params: tuple[tuple[str, str], ...] = ()  # (name, Flask converter)
     query: type[BaseModel] | None = None
@@ -117,6 +121,8 @@ class Operation:
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {}
+#: a tag's title (``tag("alerts", _l("Alerts"))``): the page's section heading
+TAGS: dict[str, str | LazyString] = {}
 
 ERROR_TEXT = {
     400: "Malformed request: the body is not a JSON object",
@@ -134,6 +140,11 @@ def register(op: Operation) -> Operation:
     """Add (or replace) an operation in the document."""
     OPERATIONS[(op.method, op.path)] = op
     return op
+
+
+def tag(name: str, title: str | LazyString) -> None:
+    """Name the section of the operations tagged ``name`` (the document's ``tags``)."""
+    TAGS[name] = title
 
 
 def _camel(name: str) -> str:
@@ -183,7 +194,7 @@ def operation(
     method: str,
     rule: str,
     *,
-    summary: str,
+    summary: str | LazyString,
     tag: str,
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
@@ -264,7 +275,11 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _operation(op: Operation, refs: dict[Any, dict[str, Any]], queries: dict[Any, Any]) -> Any:
-    out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
+    out: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": str(op.summary),
+        "tags": [op.tag],
+    }
     if op.description:
         out["description"] = op.description
     params = [_path_parameter(name, conv) for name, conv in op.path_params]
@@ -313,7 +328,8 @@ class _Names(GenerateJsonSchema):
 
 
 def document(title: str, version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every registered operation."""
+    """The OpenAPI 3.1 document of every registered operation; its summaries and tag titles in
+    the current locale (``force_locale("en")`` for the JSON)."""
     ops = sorted(OPERATIONS.values(), key=lambda op: (op.path, op.method))
     wanted: dict[tuple[type[BaseModel], str], None] = {(Error, "serialization"): None}
     for op in ops:
@@ -333,6 +349,7 @@ def document(title: str, version: str) -> dict[str, Any]:
         if op.query is not None and op.query not in queries:
             name = refs[(op.query, "validation")]["$ref"].rsplit("/", 1)[1]
             queries[op.query] = schemas.pop(name, {})
+    used = sorted({op.tag for op in ops})
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
         paths.setdefault(op.path, {})[op.method] = _operation(op, refs, queries)
@@ -345,6 +362,7 @@ def document(title: str, version: str) -> dict[str, Any]:
             "(create one under My account or with `opskit token create`). Viewer tokens may "
             "only read.",
         },
+        "tags": [{"name": name, "description": str(TAGS.get(name, name))} for name in used],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from flask_babel import lazy_gettext as _l
 from pydantic import AliasPath, Field
 from sqlalchemy.orm import joinedload
 
 from assets import queries, services
 from assets.api.common import Notes, bp, item_routes
 from assets.models import Asset, AssetKind, AssetStatus, Importance, Rack, Room
-from opskit import db
+from opskit import db, openapi
 from opskit.apischema import (
     Day,
     Id,
@@ -27,6 +28,8 @@ from opskit.apischema import (
 )
 from opskit.jsonapi import get_or_404, paginate, saver
 from opskit.openapi import operation
+
+openapi.tag("assets", _l("Assets"))
 
 Kind = Annotated[str, one_of(AssetKind)]
 Status = Annotated[str, one_of(AssetStatus)]
@@ -109,7 +112,7 @@ class AssetFilter(Paging):
     query=AssetFilter,
     response=Page[AssetOut],
     tag="assets",
-    summary="List assets",
+    summary=_l("List assets"),
 )
 def list_assets(query: AssetFilter) -> Any:
     stmt = queries.asset_query(
@@ -122,7 +125,7 @@ def list_assets(query: AssetFilter) -> Any:
 
 item_routes(
     "asset",
-    "asset",
+    _l("asset"),
     "assets",
     "/assets",
     Asset,
@@ -139,7 +142,7 @@ item_routes(
     "/assets/<int:asset_id>",
     errors=(404, 409),
     tag="assets",
-    summary="Delete an asset",
+    summary=_l("Delete an asset"),
 )
 def delete_asset(asset_id: int) -> None:
     """Its links go with it; its units are free again."""

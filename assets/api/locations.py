@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from flask_babel import lazy_gettext as _l
 from pydantic import AliasPath, Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -11,9 +12,14 @@ from sqlalchemy.orm import joinedload
 from assets import queries, services
 from assets.api.common import Notes, bp, item_routes
 from assets.models import Rack, Room, Site
+from opskit import openapi
 from opskit.apischema import Id, Input, Name, Output, Page, Paging, Text, partial
 from opskit.jsonapi import paginate, saver
 from opskit.openapi import operation
+
+openapi.tag("sites", _l("Sites"))
+openapi.tag("rooms", _l("Rooms"))
+openapi.tag("racks", _l("Racks and their units"))
 
 # --- sites ----------------------------------------------------------------------------------
 
@@ -36,7 +42,7 @@ class SiteOut(Output):
 
 
 @operation(
-    bp, "GET", "/sites", query=Paging, response=Page[SiteOut], tag="sites", summary="List sites"
+    bp, "GET", "/sites", query=Paging, response=Page[SiteOut], tag="sites", summary=_l("List sites")
 )
 def list_sites(query: Paging) -> Any:
     return paginate(select(Site), (Site.name, Site.id), query)
@@ -44,7 +50,7 @@ def list_sites(query: Paging) -> Any:
 
 item_routes(
     "site",
-    "site",
+    _l("site"),
     "sites",
     "/sites",
     Site,
@@ -83,7 +89,13 @@ class RoomFilter(Paging):
 
 
 @operation(
-    bp, "GET", "/rooms", query=RoomFilter, response=Page[RoomOut], tag="rooms", summary="List rooms"
+    bp,
+    "GET",
+    "/rooms",
+    query=RoomFilter,
+    response=Page[RoomOut],
+    tag="rooms",
+    summary=_l("List rooms"),
 )
 def list_rooms(query: RoomFilter) -> Any:
     stmt = select(Room).options(joinedload(Room.site))
@@ -94,7 +106,7 @@ def list_rooms(query: RoomFilter) -> Any:
 
 item_routes(
     "room",
-    "room",
+    _l("room"),
     "rooms",
     "/rooms",
     Room,
@@ -155,7 +167,13 @@ class RackFilter(Paging):
 
 
 @operation(
-    bp, "GET", "/racks", query=RackFilter, response=Page[RackOut], tag="racks", summary="List racks"
+    bp,
+    "GET",
+    "/racks",
+    query=RackFilter,
+    response=Page[RackOut],
+    tag="racks",
+    summary=_l("List racks"),
 )
 def list_racks(query: RackFilter) -> Any:
     stmt = select(Rack).options(joinedload(Rack.room).joinedload(Room.site))
@@ -166,7 +184,7 @@ def list_racks(query: RackFilter) -> Any:
 
 item_routes(
     "rack",
-    "rack",
+    _l("rack"),
     "racks",
     "/racks",
     Rack,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from flask_babel import lazy_gettext as _l
 from pydantic import AliasPath, Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -12,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from assets import services
 from assets.api.common import Notes, bp, item_routes
 from assets.models import AddressStatus, Asset, IPAddress, Link, LinkSource, Prefix, Site
-from opskit import db
+from opskit import db, openapi
 from opskit.apischema import Id, Input, Name, Output, Page, Paging, Text, one_of, partial
 from opskit.jsonapi import lookup, paginate, saver
 from opskit.openapi import operation
@@ -21,6 +22,10 @@ Family = Annotated[int, one_of((4, 6))]
 Vlan = Annotated[int, Field(ge=1, le=4094, examples=[20])]
 #: documented as an IPv4 or IPv6 address; the services check it (and name the prefix it is not in)
 IP_FORMAT = {"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
+
+openapi.tag("prefixes", _l("Prefixes"))
+openapi.tag("ip-addresses", _l("IP addresses"))
+openapi.tag("links", _l("Links"))
 
 # --- prefixes -------------------------------------------------------------------------------
 
@@ -66,7 +71,7 @@ class PrefixFilter(Paging):
     query=PrefixFilter,
     response=Page[PrefixOut],
     tag="prefixes",
-    summary="List prefixes",
+    summary=_l("List prefixes"),
 )
 def list_prefixes(query: PrefixFilter) -> Any:
     stmt = select(Prefix).options(joinedload(Prefix.site))
@@ -80,7 +85,7 @@ def list_prefixes(query: PrefixFilter) -> Any:
 
 item_routes(
     "prefix",
-    "prefix",
+    _l("prefix"),
     "prefixes",
     "/prefixes",
     Prefix,
@@ -144,7 +149,7 @@ class IPAddressFilter(Paging):
     query=IPAddressFilter,
     response=Page[IPAddressOut],
     tag="ip-addresses",
-    summary="List IP addresses",
+    summary=_l("List IP addresses"),
 )
 def list_addresses(query: IPAddressFilter) -> Any:
     stmt = select(IPAddress).options(joinedload(IPAddress.prefix), joinedload(IPAddress.asset))
@@ -162,7 +167,7 @@ def list_addresses(query: IPAddressFilter) -> Any:
 
 item_routes(
     "address",
-    "IP address",
+    _l("IP address"),
     "ip-addresses",
     "/ip-addresses",
     IPAddress,
@@ -208,7 +213,13 @@ class LinkFilter(Paging):
 
 
 @operation(
-    bp, "GET", "/links", query=LinkFilter, response=Page[LinkOut], tag="links", summary="List links"
+    bp,
+    "GET",
+    "/links",
+    query=LinkFilter,
+    response=Page[LinkOut],
+    tag="links",
+    summary=_l("List links"),
 )
 def list_links(query: LinkFilter) -> Any:
     stmt = select(Link).options(joinedload(Link.a_asset), joinedload(Link.b_asset))
@@ -249,7 +260,7 @@ def _save_link(values: dict[str, Any], link: Link | None = None) -> Link:
 
 item_routes(
     "link",
-    "link",
+    _l("link"),
     "links",
     "/links",
     Link,

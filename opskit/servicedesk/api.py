@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
+from flask_babel import lazy_gettext as _l
 from pydantic import Field, create_model
 from sqlalchemy import select
 
 from assets import queries as registry
-from opskit import db, jsonapi
+from opskit import db, jsonapi, openapi
 from opskit.apischema import Id, Input, Name, Output, Page, Paging, Text, one_of
 from opskit.clock import site_tz
 from opskit.jsonapi import ApiError
@@ -48,6 +49,7 @@ from opskit.validation import ValidationFailed
 
 bp = jsonapi.api_blueprint("requests_api", __name__)
 TAG = "service requests"
+openapi.tag(TAG, _l("Service requests"))
 
 LongText = Annotated[Text, Field(max_length=10_000)]
 StatusName = Annotated[str, one_of(Status.labels())]
@@ -184,7 +186,7 @@ class ServiceRequestFilter(Paging):
     query=ServiceRequestFilter,
     response=Page[ServiceRequestOut],
     tag=TAG,
-    summary="List service requests",
+    summary=_l("List service requests"),
 )
 def list_requests(query: ServiceRequestFilter) -> Any:
     stmt = select(ServiceRequest)
@@ -206,7 +208,7 @@ def _save(values: dict[str, Any], _obj: Any) -> ServiceRequest:
 jsonapi.item_routes(
     bp,
     "request",
-    "service request",
+    _l("service request"),
     TAG,
     "/requests",
     ServiceRequest,
@@ -297,6 +299,6 @@ for _name, _body in BODIES.items():
         response=ServiceRequestOut,
         errors=(403, 404, 409),
         tag=TAG,
-        summary=f"Take the step {_name} on a service request",
+        summary=_l("Take the step %(step)s on a service request", step=_name),
         operation_id=f"requestStep{_body.__name__.removesuffix('Step')}",
     )(_step_view(_name))
