@@ -197,11 +197,13 @@ def carry(plan_id: int) -> Any:
     busy = services.powered_off_step(plan)
     step, refusal = busy, ""
     scanned = _tag(request.args.get("tag", ""))
-    if busy is None and scanned:
+    if scanned:  # while a step is powered off, any other asset is refused naming it
         try:
-            step = services.check_scan(plan, scanned)
+            found = services.check_scan(plan, scanned)
         except ValidationFailed as exc:
             refusal = " ".join(_messages(exc))
+        else:
+            step = busy or found
     return render_template(
         "inspections/moves/carry.html",
         plan=plan,

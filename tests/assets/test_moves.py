@@ -5,6 +5,7 @@ it and nothing changes, a retry does nothing twice, a paused plan refuses every 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -264,3 +265,37 @@ def test_a_chain_inside_one_plan_and_retried_creation(db_app: Flask) -> None:
             "Collision: U10 of rack A01 is already occupied by SRV-1. Nothing was changed; "
             "choose another U."
         ]
+
+
+def test_cli_create_list_show(app: Flask, tmp_path) -> None:
+    with app.app_context():
+        seed()
+        db.session().commit()
+    runner = app.test_cli_runner()
+    good = tmp_path / "north.yaml"
+    good.write_text(
+        "name: 北区搬迁\nsteps:\n"
+        "  - {asset: SRV-1, to_rack: B01, to_u: 10, address: 10.0.1.11}\n"
+        "  - {asset: SRV-2, to_rack: B01, to_u: 20}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["moves", "create", str(good), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Move plan 北区搬迁 (#1) made with 2 steps." in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps:\n  - {asset: SRV-1, to_rack: B01, to_u: 30}\n", encoding="utf-8")
+    result = runner.invoke(args=["moves", "create", str(bad), "--lang", "en"])
+    assert result.exit_code == 2
+    assert "error: Step 1 (SRV-1): SRV-1 is in move plan 北区搬迁." in result.output
+    listed = json.loads(runner.invoke(args=["moves", "list", "--json"]).output)
+    assert listed == [
+        {"name": "北区搬迁", "state": "draft", "owner": listed[0]["owner"], "done": 0, "total": 2}
+    ]
+    shown = json.loads(runner.invoke(args=["moves", "show", "北区搬迁", "--json"]).output)
+    assert [(s["asset"], s["from"], s["to"], s["state"]) for s in shown["steps"]] == [
+        ("SRV-1", "A01 U10-U11", "B01 U10-U11", "pending"),
+        ("SRV-2", "A01 U20", "B01 U20", "pending"),
+    ]
+    assert shown["steps"][0]["addresses"] == [{"from": "10.0.0.11", "to": "10.0.1.11"}]
+    missing = runner.invoke(args=["moves", "show", "南区"])
+    assert missing.exit_code == 1
