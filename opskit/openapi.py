@@ -53,8 +53,14 @@ the body is not a JSON object) and dumps what the view returns through ``respons
 hook in ``opskit.auth`` refuses it); ``writes=False`` on a POST lets viewers call it too.
 ``errors`` lists the other statuses the view may answer (404, 409). ``document()`` builds the
 OpenAPI 3.1 document of every registered operation, served at ``/api/v1/openapi.json`` and as a
-page at ``/api/docs``; tests/test_openapi_schemathesis.py drives all of it and fails for a route
-under ``/api/v1`` that is not declared here.
+page at ``/api-docs`` (``opskit.api_docs``); tests/test_openapi_schemathesis.py drives all of it
+and fails for a route under ``/api/v1`` that is not declared here.
+
+In the view: a service's ``ValidationFailed`` is a 422 (the blueprint's handler), ``jsonapi.
+ApiError(409, "conflict", message, fields)`` a 409; a time range is ``class ReadingFilter(Paging,
+TimeRange)`` with ``max_span: ClassVar[timedelta] = timedelta(days=400)``; a download is
+``response=File("application/zip")`` returning ``send_file(...)``; a write (method other than
+GET) is audited by the service it calls, as in the pages.
 """
 
 from __future__ import annotations

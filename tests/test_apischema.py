@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Annotated, Any, ClassVar
 
 import pytest
-from flask import Flask, session
+from flask import Blueprint, Flask, Response, session
+from flask_babel import Babel
 from pydantic import Field
 
 from opskit import clock, openapi
@@ -18,6 +20,7 @@ from opskit.apischema import (
     Input,
     JsonObject,
     Name,
+    Output,
     Paging,
     Text,
     TimeRange,
@@ -138,3 +141,67 @@ def _walk(value: Any) -> Iterator[Any]:
             yield from _walk(item)
     else:
         yield value
+
+
+@pytest.fixture
+def scratch() -> Iterator[tuple[Flask, Any]]:
+    """A bare app with one blueprint of test operations, taken out of the document after."""
+    before = dict(openapi.OPERATIONS)
+    bp = Blueprint("scratch_api", __name__, url_prefix="/scratch")
+    app = Flask(__name__)
+    Babel(app)
+    yield app, bp
+    openapi.OPERATIONS.clear()
+    openapi.OPERATIONS.update(before)
+
+
+class Thing(Output):
+    id: int
+    name: str
+
+
+def test_file_created_and_empty_answers(scratch: tuple[Flask, Any]) -> None:
+    app, bp = scratch
+
+    @openapi.operation(
+        bp,
+        "GET",
+        "/things/<int:thing_id>/file",
+        response=openapi.File("text/csv"),
+        tag="t",
+        summary="Download",
+    )
+    def download(thing_id: int) -> Any:
+        return Response(f"id\n{thing_id}\n", mimetype="text/csv")
+
+    @openapi.operation(
+        bp,
+        "POST",
+        "/things",
+        body=Body,
+        response=Thing,
+        status=201,
+        tag="t",
+        summary="Make",
+        writes=False,
+    )
+    def make(body: Body) -> Any:
+        return openapi.Created(SimpleNamespace(id=7, name=body.name), "/scratch/things/7")
+
+    @openapi.operation(bp, "DELETE", "/things/<int:thing_id>", tag="t", summary="Drop")
+    def drop(thing_id: int) -> None:
+        return None
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert client.get("/scratch/things/3/file").get_data(as_text=True) == "id\n3\n"
+    made = client.post("/scratch/things", json={"name": "ups"})
+    assert made.status_code == 201 and made.headers["Location"] == "/scratch/things/7"
+    assert made.get_json() == {"id": 7, "name": "ups"}
+    assert client.delete("/scratch/things/3").status_code == 204
+    assert app.view_functions["scratch_api.make"].opskit_viewers_too is True  # type: ignore[attr-defined]
+    paths = openapi.document("t", "1")["paths"]
+    got = paths["/scratch/things/{thing_id}/file"]["get"]["responses"]["200"]["content"]
+    assert got == {"text/csv": {"schema": {"type": "string", "format": "binary"}}}
+    assert "403" not in paths["/scratch/things"]["post"]["responses"]
+    assert set(paths["/scratch/things/{thing_id}"]["delete"]["responses"]) == {"204", "401", "403"}
