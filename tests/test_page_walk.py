@@ -61,6 +61,9 @@ SKIPPED = {
     "static": "static files",
     "patrol_service_worker": "the service worker script",
     "home.healthz": "JSON for load balancers",
+    # Prometheus's text for scrapers with a token or an allowed address, no login session:
+    # tests/monitors/test_prometheus.py and test_prometheus_scrape.py
+    "metrics.metrics": "the Prometheus exposition",
     "home.tls_ca": "a certificate file",
     "labels.qr": "an SVG image",
     "inspections.photo": "a photo file (the demo has none)",
