@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import gettext as _
 
 from assets import extensions as registry
-from monitors import capacity, cli, prometheus, queries, views
+from monitors import api, capacity, cli, prometheus, queries, views
 from monitors.traps import cli as trap_cli
 from monitors.traps import rules as trap_rules
 from monitors.traps import views as trap_views
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(trap_views.bp)
     app.register_blueprint(prometheus.bp)  # /metrics
+    app.register_blueprint(api.bp)  # /api/v1/monitors, /api/v1/readings
     registry.ASSET_STATES["monitors"] = queries.asset_colours  # the rack's colours
     registry.POWER_DRAW["monitors"] = capacity.pdu_draw  # the capacity model's measured draw
     registry.PORT_STATES["monitors"] = capacity.switch_ports  # and its free ports

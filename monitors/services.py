@@ -29,6 +29,14 @@ from opskit.alerts import services as alerts
 from opskit.db import utcnow
 from opskit.validation import ValidationFailed
 
+#: who may add, change and delete monitors (the pages and the API alike)
+MANAGE_ROLES = ("admin", "engineer")
+
+
+def may_manage(role: str) -> bool:
+    """Whether a user of ``role`` may add, change and delete monitors."""
+    return role in MANAGE_ROLES
+
 
 def target(kind: str, settings: dict[str, Any]) -> tuple[Any, ...]:
     """What a monitor of ``kind`` checks: two monitors of one asset with the same target are

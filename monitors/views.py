@@ -35,7 +35,7 @@ from opskit.validation import ValidationFailed
 bp = Blueprint("monitors", __name__, url_prefix="/monitoring")
 
 PER_PAGE = 50
-PROBE_ROLES = ("admin", "engineer")
+PROBE_ROLES = services.MANAGE_ROLES
 #: the kind the asset page's "probe and add" form checks and adds
 SNMP = kinds.SNMP
 SERIES_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "90d": timedelta(days=90)}

@@ -71,6 +71,16 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
 # --- reading --------------------------------------------------------------------------------
 
 
+def where_equal(stmt: Select[Any], model: type, query: BaseModel, names: tuple[str, ...]) -> Any:
+    """``stmt`` keeping the rows whose column equals each filter of ``query`` given (not None),
+    the filter and the column having the same name."""
+    for name in names:
+        value = getattr(query, name)
+        if value is not None:
+            stmt = stmt.where(getattr(model, name) == value)
+    return stmt
+
+
 def paginate(
     stmt: Select[Any],
     order: tuple[Any, ...],

@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from assets import services
-from opskit import auth, db, openapi
+from monitors import services as monitors
+from monitors.models import Reading
+from opskit import auth, clock, db, openapi
 from opskit.models import User
 from opskit.servicedesk import services as requests
 from tests import factories
@@ -91,10 +94,27 @@ def _seed_registry() -> None:
     )
 
 
+def _seed_monitoring() -> None:
+    """A monitor (id 1) of SRV-001 (asset 1) and an hour of its UPS load readings, for the
+    monitors' and the readings' operations."""
+    monitors.add_monitor(1, "ping", {"host": "192.0.2.11"})
+    now = clock.now()
+    db.session().add_all(
+        Reading(
+            asset_id=1,
+            metric="ups.output.load_percent",
+            at=now - timedelta(minutes=5 * n),
+            value=40.0 + n,
+        )
+        for n in range(12)
+    )
+
+
 def _token(app: Flask) -> str:
     with app.test_request_context("/"):
         sess = db.session()
         _seed_registry()
+        _seed_monitoring()
         engineer = sess.query(User).filter_by(username="engineer").one()
         token = auth.create_token(engineer, "schemathesis")
         sess.commit()

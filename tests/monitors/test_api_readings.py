@@ -1,0 +1,181 @@
+"""Readings in the JSON API on SQLite and PostgreSQL: raw and rolled-up values of one metric
+over a time range, streamed; the bounds of a request; the metrics an asset reports."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import insert, select
+
+from monitors import rollups, stream
+from monitors.models import Reading
+from opskit import auth, clock, db
+from opskit.models import User
+from tests import factories
+
+M = "ups.output.load_percent"
+
+
+def _token(app: Flask, username: str = "viewer") -> dict[str, str]:
+    with app.app_context():
+        user = db.session().scalars(select(User).where(User.username == username)).one()
+        token = auth.create_token(user, "test")
+        db.session().commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def seeded(db_app: Flask) -> dict[str, Any]:
+    """Two UPSes with a load reading every 5 minutes over the last 3 days (UPS-B on lines 1
+    and 2), a state reading, and the rollups of it all."""
+    end = rollups.floor(clock.now(), 3600)
+    start = end - timedelta(days=3)
+    with db_app.test_request_context("/"):
+        a = factories.asset("UPS-A", kind="ups")
+        b = factories.asset("UPS-B", kind="ups")
+        db.session().commit()
+        rows = []
+        for i in range(3 * 288):
+            at = start + timedelta(minutes=5 * i)
+            rows.append({"asset_id": a.id, "metric": M, "instance": "", "at": at, "value": i % 50})
+            for line in ("1", "2"):
+                value = 30.0 + int(line) + (i % 7) / 4
+                rows.append(
+                    {"asset_id": b.id, "metric": M, "instance": line, "at": at, "value": value}
+                )
+        rows.append(
+            {
+                "asset_id": a.id,
+                "metric": "ups.output.source",
+                "instance": "",
+                "at": end - timedelta(minutes=1),
+                "value": None,
+                "text": "battery",
+            }
+        )
+        db.session().execute(insert(Reading), rows)
+        db.session().commit()
+        rollups.run(now=end, since=start)
+        return {"a": a.id, "b": b.id, "start": start, "end": end}
+
+
+def _get(app: Flask, headers: dict[str, str], **query: Any) -> Any:
+    return app.test_client().get("/api/v1/readings", query_string=query, headers=headers)
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def test_raw_and_rollups_of_one_metric(db_app: Flask, seeded: dict[str, Any]) -> None:
+    viewer = _token(db_app)
+    end, a, b = seeded["end"], seeded["a"], seeded["b"]
+    since = end - timedelta(hours=1)
+    raw = _get(db_app, viewer, metric=M, asset_id=a, since=_iso(since), until=_iso(end))
+    assert raw.status_code == 200 and raw.is_streamed
+    body = raw.get_json()
+    assert body["metric"] == M and body["unit"] == "%" and body["rollup"] == "raw"
+    assert body["since"] == _iso(since) and body["until"] == _iso(end)
+    assert body["label"]
+    first = end - timedelta(hours=1)
+    assert body["rows"][0] == {
+        "asset_id": a,
+        "asset_tag": "UPS-A",
+        "instance": "",
+        "at": _iso(first),
+        "value": float((3 * 288 - 12) % 50),
+    }
+    assert len(body["rows"]) == 12
+    times = [datetime.fromisoformat(r["at"]) for r in body["rows"]]
+    assert times == sorted(times) and all(t.utcoffset() == timedelta(0) for t in times)
+
+    # every asset: UPS-B's two lines too; one instance only
+    both = _get(db_app, viewer, metric=M, since=_iso(since), until=_iso(end), rollup="raw")
+    assert {(r["asset_tag"], r["instance"]) for r in both.get_json()["rows"]} == {
+        ("UPS-A", ""),
+        ("UPS-B", "1"),
+        ("UPS-B", "2"),
+    }
+    line = _get(db_app, viewer, metric=M, instance="2", since=_iso(since), until=_iso(end))
+    assert {r["instance"] for r in line.get_json()["rows"]} == {"2"}
+
+    # hourly rollups over the 3 days: 72 buckets of UPS-A, averages of 12 readings
+    hourly = _get(
+        db_app,
+        viewer,
+        metric=M,
+        asset_id=a,
+        since=_iso(seeded["start"]),
+        until=_iso(end),
+        rollup="hourly",
+    ).get_json()
+    assert hourly["rollup"] == "hourly" and len(hourly["rows"]) == 72
+    row = hourly["rows"][0]
+    assert row["at"] == _iso(seeded["start"]) and row["count"] == 12
+    assert row["min"] == 0.0 and row["max"] == 11.0 and row["value"] == pytest.approx(5.5)
+
+    # 5-minute rollups, chosen by span (auto: 3 days is more than 2)
+    five = _get(db_app, viewer, metric=M, asset_id=b, since=_iso(seeded["start"]), until=_iso(end))
+    rows = five.get_json()["rows"]
+    assert five.get_json()["rollup"] == "5min" and len(rows) == 2 * 3 * 288
+    assert rows[0]["count"] == 1 and rows[0]["min"] == rows[0]["max"] == rows[0]["value"]
+
+
+def test_streamed_in_pieces_a_chunk_at_a_time(
+    db_app: Flask, seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream, "CHUNK", 100)
+    viewer = _token(db_app)
+    since = seeded["end"] - timedelta(days=2)
+    response = _get(db_app, viewer, metric=M, since=_iso(since), until=_iso(seeded["end"]))
+    pieces = list(response.response)
+    assert len(pieces) > 3 * 2 * 288 // 100  # head, a piece per chunk, tail
+    body = json.loads(b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces))
+    assert len(body["rows"]) == 3 * 2 * 288
+
+
+def test_bounds_and_bad_filters(db_app: Flask, seeded: dict[str, Any]) -> None:
+    viewer = _token(db_app)
+    now = clock.now()
+
+    def fields(**query: Any) -> set[str]:
+        response = _get(db_app, viewer, **query)
+        assert response.status_code == 422, response.get_data(as_text=True)
+        return set(response.get_json()["fields"])
+
+    assert fields(metric=M, rollup="raw", since=_iso(now - timedelta(days=8))) == {"since"}
+    assert fields(metric=M, since=_iso(now - timedelta(days=50 * 365))) == {"since"}
+    assert fields(metric=M, rollup="5min", since=_iso(now - timedelta(days=200))) == {"since"}
+    assert fields(metric=M, since=_iso(now), until=_iso(now - timedelta(hours=1))) == {"until"}
+    assert fields(metric="ups.coffee_level") == {"metric"}
+    assert fields(metric=M, rollup="weekly", colour="red") == {"rollup", "colour"}
+    assert fields(metric=M, since="2026-01-01T00:00:00") == {"since"}  # no time zone
+    assert fields(metric=M, asset_id=999_999) == {"asset_id"}
+    assert fields() == {"metric"}
+    # the longest allowed spans are served
+    longest = {"since": _iso(now - timedelta(days=731)), "until": _iso(now)}
+    ok = _get(db_app, viewer, metric=M, rollup="hourly", **longest)
+    assert ok.status_code == 200
+    assert _get(db_app, {}, metric=M).status_code == 401
+
+
+def test_the_metrics_an_asset_reports(db_app: Flask, seeded: dict[str, Any]) -> None:
+    viewer = _token(db_app)
+    client = db_app.test_client()
+    a = client.get(f"/api/v1/assets/{seeded['a']}/metrics", headers=viewer).get_json()
+    assert a["asset_tag"] == "UPS-A"
+    assert [(m["metric"], m["instance"], m["kind"]) for m in a["items"]] == [
+        (M, "", "gauge"),
+        ("ups.output.source", "", "state"),
+    ]
+    source = a["items"][1]
+    assert source["text"] == "battery" and source["value"] is None
+    assert datetime.fromisoformat(source["at"]) == seeded["end"] - timedelta(minutes=1)
+    b = client.get(f"/api/v1/assets/{seeded['b']}/metrics", headers=viewer).get_json()
+    assert [(m["instance"], m["unit"]) for m in b["items"]] == [("1", "%"), ("2", "%")]
+    missing = client.get("/api/v1/assets/999999/metrics", headers=viewer)
+    assert missing.status_code == 404
