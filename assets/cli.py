@@ -21,7 +21,7 @@ from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from assets import capacity, excel, extensions, plan, plan_report, plan_workbook
+from assets import capacity, excel, extensions, plan, plan_report, plan_scope, plan_workbook
 from assets.services import reservations
 from opskit import clock, db
 from opskit.audit import acting_as, cli_actor
@@ -161,8 +161,8 @@ def plan_cmd(
                 click.echo(_("error: %(error)s", error=error), err=True)
             click.echo(_("Nothing was planned."), err=True)
             sys.exit(2)
-        model = capacity.load(request.site_id, request.room_id, None, request.days)
-        answer = plan.fit(request, model=model)
+        model, chosen = plan_scope.load(request)
+        answer = plan.fit(request, model=model, chosen=chosen)
         if as_json:
             click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
         else:

@@ -23,6 +23,10 @@ distance in the room's rack order); then most power headroom left (the smallest 
 feed's rating left in any rack used, after the plan); then most free units left in the racks
 used; then site, room and rack names. Identical placements are one candidate.
 
+**Scope**: the site named, else the site of the room or of the rack to be near, else one site
+chosen from the registry's free rack units (``assets.plan_scope``: the measurements are read for
+that site only; ``site_chosen`` in the answer names it).
+
 **Rejected**: each rack in scope that no candidate uses, with the reason it could not take the
 devices on its own (the first device it refused and why), in the user's language.
 """
@@ -36,7 +40,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from assets import capacity, queries
+from assets import capacity, plan_scope, queries
 from assets.capacity import Capacity, FreePort, RackCapacity, RoomCapacity
 from assets.models import Prefix
 from assets.plan_request import Device, PlanInputError, Request, read_request
@@ -272,12 +276,16 @@ class _Fit:
 
 
 def fit(
-    request: Request, model: Capacity | None = None, now: datetime | None = None
+    request: Request,
+    model: Capacity | None = None,
+    now: datetime | None = None,
+    chosen: bool = False,
 ) -> dict[str, Any]:
     """Ranked candidates and rejected racks for ``request`` (the rules in the module's
     docstring): ``{"candidates": [{"placements", "racks", "why", "figures"}], "rejected":
     [{"rack", "room", "code", "reason"}], "window": {"start", "end"}, "prefixes": {...}}``."""
-    model = model or capacity.load(request.site_id, request.room_id, now, request.days)
+    if model is None:  # else ``chosen``: whether the model's site was chosen by plan_scope
+        model, chosen = plan_scope.load(request, now)
     job = _Fit(request, model)
     found: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Attempt]] = {}
     alone: dict[int, tuple[Reason | None, int]] = {}
@@ -342,6 +350,8 @@ def fit(
         "candidates": candidates,
         "rejected": rejected,
         "window": {"start": model.start.isoformat(), "end": model.end.isoformat()},
+        # no site, room or rack named: the site chosen for it (``assets.plan_scope``)
+        "site_chosen": next(iter(model.rooms.values())).site if chosen and model.rooms else None,
         "prefixes": {
             cidr: {"free_before": free, "next_free": _next_free(job.prefixes[cidr])}
             for cidr, free in sorted(job.prefix_free.items())

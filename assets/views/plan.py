@@ -17,7 +17,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from assets import capacity, plan, plan_report, plan_workbook
+from assets import capacity, plan, plan_report, plan_scope, plan_workbook
 from assets.excel_views import _download
 from assets.models import ReservationStatus
 from assets.services import install, reservations
@@ -112,8 +112,8 @@ def plan_report_download() -> Any:
     if request_ is None:
         return _page(text, None, errors), 400
     # the model read once: the answer and the workbook show the same figures
-    model = capacity.load(request_.site_id, request_.room_id, None, request_.days)
-    answer = plan.fit(request_, model=model)
+    model, chosen = plan_scope.load(request_)
+    answer = plan.fit(request_, model=model, chosen=chosen)
     try:
         rank = int(request.form.get("candidate", ""))
     except ValueError:

@@ -459,7 +459,9 @@ def test_racks_of_the_same_name_in_two_sites_are_two_candidates(db_app: Flask) -
              "power_b_watts": 2000}
         )  # fmt: skip
         db.session().commit()
-        answer = fit(read_request({"devices": [dev("small", 1, 100)]}), now=NOW)
+        # the model of every site (a plan naming none is fitted in one: test_plan_scope)
+        every = capacity.load(now=NOW)
+        answer = fit(read_request({"devices": [dev("small", 1, 100)]}), model=every, now=NOW)
         # 分部's empty R1: 1 - 100/2000 = 95 % headroom left, before 总部's R4 (88 %)
         got = [(c["site"], c["racks"], c["placements"][0]["u_start"]) for c in answer["candidates"]]
         assert got == [
