@@ -240,22 +240,27 @@ def metric_rows(
     resolution: int,
     asset_ids: Any = None,
     chunk: int = 20000,
+    spread: bool = True,
 ) -> Iterator[list[Any]]:
     """One metric's values in [start, end) from the raw readings (``resolution`` 0) or the
     rollups (300, 3600: the bucket's average as ``value``, its min, max and count), of the
     assets ``asset_ids`` (a list or a subquery of ids; every asset when ``None``).
 
-    Streamed as lists of at most ``chunk`` plain rows (``RAW_COLUMNS`` or ``ROLLUP_COLUMNS``)
-    in no particular order, from a Core statement on the session's connection: no
-    ORM objects, so a caller building columns (``opskit.data``) holds one chunk of rows at a
-    time. ``at`` is the time as the database holds it, for a vectorised parse: UTC text
-    ``YYYY-MM-DD HH:MM:SS.ffffff`` on SQLite, an aware datetime on PostgreSQL. Raw readings
-    without a number (states) are left out.
+    Streamed as lists of at most ``chunk`` plain tuples (``RAW_COLUMNS`` or
+    ``ROLLUP_COLUMNS``) in no particular order, from a Core statement on the session's
+    connection (on SQLite read from the driver's cursor; on PostgreSQL a server-side cursor):
+    no ORM objects, so a caller building columns (``opskit.data``) holds one chunk of rows at a
+    time. ``at`` is the time as
+    the database holds it, for a vectorised parse: UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` on
+    SQLite, an aware datetime on PostgreSQL. Raw readings without a number (states) are left
+    out. ``spread`` False: a rollup's average only (the first four columns, what a table of one
+    value per series and time needs).
     """
     conn = db.session().connection()
     table: Any = Rollup if resolution else Reading
     at = Rollup.bucket if resolution else Reading.at
     values = (Rollup.avg, Rollup.min, Rollup.max, Rollup.count) if resolution else (Reading.value,)
+    values = values if spread else values[:1]
     kept = Rollup.resolution == resolution if resolution else Reading.value.is_not(None)
     stmt = select(
         table.asset_id,
@@ -269,6 +274,21 @@ def metric_rows(
     # no ORDER BY: a sort of the whole span in SQL costs more than the caller's sort of
     # its columns (numpy), and the bucket index already bounds the walk to the span
     stmt = stmt.where(*where)
-    result = conn.execution_options(yield_per=chunk).execute(stmt)
-    for rows in result.partitions(chunk):
-        yield list(rows)
+    if conn.dialect.name == "postgresql":  # a server-side cursor: a chunk in memory at a time
+        streamed = conn.execution_options(yield_per=chunk).execute(stmt)
+        try:
+            for found in streamed.partitions(chunk):
+                yield [tuple(row) for row in found]
+        finally:
+            streamed.close()
+        return
+    # SQLite steps its cursor as rows are fetched: the driver's own rows (plain tuples), since
+    # none of these columns needs SQLAlchemy's result processing (ids, text, floats, times as
+    # stored) and wrapping each row costs as much as turning all of them into columns. Without
+    # yield_per, whose buffered strategy would read rows ahead of the cursor.
+    result = conn.execute(stmt)
+    try:
+        while rows := result.cursor.fetchmany(chunk):
+            yield list(rows)
+    finally:
+        result.close()

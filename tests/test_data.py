@@ -25,6 +25,7 @@ from flask.cli import ScriptInfo
 
 from assets import services as registry
 from inspections.models import PatrolAnswer, PatrolFinding, PatrolRound
+from monitors import queries as monitoring
 from monitors import rollups
 from monitors.models import Reading
 from opskit import clock, data, db
@@ -160,6 +161,9 @@ def test_raw_readings_and_auto_choice(db_app: Flask, site: Site) -> None:
         raw = data.readings(LOAD, since=site.hour, assets="UPS-01", rollup="raw", shape="long")
         auto = data.readings(LOAD, since="1d", assets=["UPS-01"])
         five = data.readings(LOAD, since="5d", assets=["UPS-01"])
+        chunks = list(monitoring.metric_rows(LOAD, site.hour, clock.now(), 0, [site.ups1], chunk=2))
+    assert [len(rows) for rows in chunks] == [2, 1]  # every chunk whole, none lost between
+    assert sorted(row[3] for rows in chunks for row in rows) == [40.0, 50.0, 60.0]
     expected = [_local(_minute(site, m)) for m in (1, 2.5, 6)]
     assert list(raw.index) == expected
     assert raw.index[1].second == 30
