@@ -66,6 +66,7 @@ GET) is audited by the service it calls, as in the pages.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -333,10 +334,20 @@ class _Names(GenerateJsonSchema):
         return super().normalize_name(re.sub(r"^Page\[(?:[\w.]+\.)?(\w+)\]$", r"\1Page", name))
 
 
-def document(title: str, version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every registered operation; its summaries and tag titles in
-    the current locale (``force_locale("en")`` for the JSON)."""
-    ops = sorted(OPERATIONS.values(), key=lambda op: (op.path, op.method))
+DESCRIPTION = (
+    "opskit JSON API. Every call needs `Authorization: Bearer <token>` (create one under My "
+    "account or with `opskit token create`). Viewer tokens may only read. A browsable reference "
+    "is at /api-docs."
+)
+#: the components of the last set of operations (their JSON Schema takes ~0.5 s to build)
+_SCHEMAS: dict[str, Any] = {}
+
+
+def _schemas(ops: list[Operation]) -> tuple[Any, dict[str, Any], dict[Any, Any]]:
+    """The refs of the operations' models, the components and the query models' schemas."""
+    key = [id(op) for op in ops]
+    if _SCHEMAS.get("key") == key:
+        return _SCHEMAS["value"]
     wanted: dict[tuple[type[BaseModel], str], None] = {(Error, "serialization"): None}
     for op in ops:
         for model, mode in ((op.query, "validation"), (op.body, "validation")):
@@ -355,24 +366,36 @@ def document(title: str, version: str) -> dict[str, Any]:
         if op.query is not None and op.query not in queries:
             name = refs[(op.query, "validation")]["$ref"].rsplit("/", 1)[1]
             queries[op.query] = schemas.pop(name, {})
+    value = (refs, dict(sorted(schemas.items())), queries)
+    _SCHEMAS.update(key=key, ops=ops, value=value)  # ops kept: their ids stay theirs
+    return value
+
+
+def document(title: str, version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every registered operation; its summaries and tag titles in
+    the current locale (``force_locale("en")`` for the JSON)."""
+    ops = sorted(OPERATIONS.values(), key=lambda op: (op.path, op.method))
+    refs, schemas, queries = _schemas(ops)
     used = sorted({op.tag for op in ops})
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
         paths.setdefault(op.path, {})[op.method] = _operation(op, refs, queries)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": title,
-            "version": version,
-            "description": "opskit JSON API. Every call needs `Authorization: Bearer <token>` "
-            "(create one under My account or with `opskit token create`). Viewer tokens may "
-            "only read.",
-        },
-        "tags": [{"name": name, "description": str(TAGS.get(name, name))} for name in used],
-        "paths": paths,
-        "components": {
-            "schemas": dict(sorted(schemas.items())),
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-        },
-        "security": [{"bearerAuth": []}],
-    }
+    return json.loads(  # the caller's own copy (parts are shared with the cache); C-fast
+        json.dumps(
+            {
+                "openapi": "3.1.0",
+                "info": {
+                    "title": title,
+                    "version": version,
+                    "description": DESCRIPTION,
+                },
+                "tags": [{"name": name, "description": str(TAGS.get(name, name))} for name in used],
+                "paths": paths,
+                "components": {
+                    "schemas": schemas,
+                    "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+                },
+                "security": [{"bearerAuth": []}],
+            }
+        )
+    )
