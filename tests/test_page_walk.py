@@ -76,6 +76,8 @@ SKIPPED = {
     "logbook.export": "a workbook: read by test_workbooks_...",
     "api.openapi_document": "JSON",
     "api.me": "JSON",
+    # the API reference: its field names and values are what it is about (test_api_docs.py)
+    "api_docs.page": "the API reference",
     "requests.photo": "a request's photo file (the demo has none)",
 }
 SKIPPED_PREFIXES = ("assets_api.", "requests_api.")  # the JSON API
