@@ -49,6 +49,9 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: texts a SQLite timestamp column's result processor remembers (``UTCDateTime``) before it
+#: starts over
+PARSED_TIMES = 4096
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -73,6 +76,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], Any] | None:
+        """SQLAlchemy's processing (text to datetime, then ``process_result_value``), each
+        distinct text done once on SQLite: a report reads tens of thousands of timestamps that
+        share a few moments (ARP polls, rollup buckets), and parsing one costs ~20 times a
+        lookup. The datetimes are immutable, so rows may share one; the memory is bounded
+        (``PARSED_TIMES`` texts, then it starts over)."""
+        convert = super().result_processor(dialect, coltype)
+        if convert is None or dialect.name != "sqlite":
+            return convert
+        parsed: dict[Any, Any] = {}
+
+        def process(value: Any) -> Any:
+            found = parsed.get(value)
+            if found is None:
+                if value is None:
+                    return None
+                if len(parsed) >= PARSED_TIMES:
+                    parsed.clear()
+                found = parsed[value] = convert(value)
+            return found
+
+        return process
 
 
 class Base(DeclarativeBase):
