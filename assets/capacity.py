@@ -41,7 +41,6 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
-import yaml
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
@@ -49,6 +48,7 @@ from assets import extensions
 from assets.models import Asset, AssetKind, AssetStatus, Link, Rack, RackUnit, Room, Site
 from assets.services import reservations
 from opskit import clock, db
+from opskit.rulefiles import load_yaml
 
 NOT_DRAWING = (AssetStatus.RETIRED.value, AssetStatus.SPARE.value)
 MEASURED, NAMEPLATE, ESTIMATED = "measured", "nameplate", "estimated"
@@ -64,7 +64,7 @@ LOAD_SOURCES = {
 def settings() -> dict[str, Any]:
     """The stated figures of ``capacity.yaml``."""
     text = resources.files("assets").joinpath("capacity.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_yaml(text)  # libyaml when available (a report pack reads it)
     return data
 
 

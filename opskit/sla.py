@@ -52,6 +52,7 @@ from flask_babel import get_locale, gettext
 
 from opskit.calendar import WorkingCalendar, parse_overrides, site_arrangements
 from opskit.holidays import Arrangement
+from opskit.rulefiles import SAFE_LOADER
 
 URGENCIES = ("A", "B", "C")
 CLOCKS = ("acknowledge", "onsite", "resolve")
@@ -63,8 +64,9 @@ HOURS = ("24x7", "working")
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text, so a bad date becomes our message naming the key."""
+class _Loader(SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """SafeLoader (libyaml's when available: a report pack reads the policy) that keeps dates
+    as text, so a bad date becomes our message naming the key."""
 
 
 _Loader.yaml_implicit_resolvers = {
