@@ -30,6 +30,13 @@ def test_every_platform_of_the_issue_is_shipped_with_real_device_types() -> None
     assert platforms.get("cisco_ios").device_type("ssh") == "cisco_ios"
 
 
+def test_titles_are_the_platforms_titles() -> None:
+    """``titles()`` (what a report pack reads) names every platform as ``load()`` does."""
+    titles = platforms.titles()
+    assert titles == {name: p.title for name, p in platforms.load().items()}
+    assert titles["huawei_vrp"] == "Huawei VRP"
+
+
 def test_unknown_platform_lists_the_known_ones() -> None:
     with pytest.raises(platforms.PlatformError) as err:
         platforms.get("nokia")

@@ -218,4 +218,4 @@ def backups_between(start: datetime, end: datetime) -> list[DeviceBackups]:
 
 def platform_titles() -> dict[str, str]:
     """Each platform's name → what people call it (``platforms.yaml``' titles)."""
-    return {name: p.title for name, p in platforms.load().items()}
+    return dict(platforms.titles())
