@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime, time
 from types import ModuleType
 from typing import Any
 
@@ -30,6 +30,9 @@ _STRMAX = 32767
 SHORT = _STRMAX // 2  # text no longer than this needs no length check
 #: private helpers of xlsxwriter (3.2+) the rows need, checked by ``supported``
 PRIVATE_HELPERS = ("_preserve_whitespace", "_utf16_len", "_utf16_truncate")
+#: dates and times a stream remembers as Excel serial numbers (``RowStream.date``): a sheet's
+#: dates repeat (weeks, polls), converting one costs ~20 times a lookup; then it starts over
+SERIALS = 4096
 
 
 def _utility() -> ModuleType:
@@ -80,6 +83,7 @@ class RowStream:
         self._utf16_len = utility._utf16_len
         self._utf16_truncate = utility._utf16_truncate
         self._preserve_whitespace = utility._preserve_whitespace
+        self.serials: dict[date, str] = {}  # date or naive datetime → its serial as text
 
     # --- cells ------------------------------------------------------------------------------
 
@@ -100,8 +104,16 @@ class RowStream:
         s = "" if xf is None else f' s="{xf}"'
         return f'<c r="{ref}"{s}><v>{value:.16G}</v></c>'
 
-    def date(self, ref: str, value: datetime, xf: int | None) -> str:
-        return self.number(ref, self.ws._convert_date_time(value), xf)
+    def date(self, ref: str, value: date, xf: int | None) -> str:
+        """A naive datetime, or a date (its midnight), as its Excel serial number."""
+        serial = self.serials.get(value)
+        if serial is None:
+            if len(self.serials) >= SERIALS:
+                self.serials.clear()
+            moment = value if isinstance(value, datetime) else datetime.combine(value, time())
+            serial = self.serials[value] = f"{self.ws._convert_date_time(moment):.16G}"
+        s = "" if xf is None else f' s="{xf}"'
+        return f'<c r="{ref}"{s}><v>{serial}</v></c>'
 
     @staticmethod
     def blank(ref: str, xf: int) -> str:

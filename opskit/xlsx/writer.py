@@ -280,8 +280,8 @@ class ReportWriter:
     def _stream_rows(self, ws: Any, sheet: Sheet, top: int, rows: Iterable[dict[str, Any]]) -> int:
         """The data rows as XML appended to the worksheet (``opskit.xlsx.rows``): the same
         cells, formats and bytes as :meth:`_cell_rows`, without xlsxwriter's per-cell work.
-        Plain text, numbers in number columns and naive datetimes are built inline; anything
-        else goes through :meth:`_resolve`, the one decision ``_cell`` makes too."""
+        Plain text, numbers in number columns, naive datetimes and dates are built inline;
+        anything else goes through :meth:`_resolve`, the one decision ``_cell`` makes too."""
         columns = sheet.columns
         stream = xlsxrows.RowStream(ws, top + 1, len(columns))
         formats, hot = self.formats, self.hot
@@ -301,8 +301,10 @@ class ReportWriter:
                     stream.letters[ci],
                     xf(fmt),
                     xf(fmt or formats[DATETIME]),
+                    xf(fmt or formats[DATE]),
                     xf(hot_fmt),
                     xf(hot_fmt or formats[DATETIME]),
+                    xf(hot_fmt or formats[DATE]),
                 )
             )
         hot_text: int = hot[TEXT]._get_xf_index()
@@ -317,7 +319,7 @@ class ReportWriter:
             cells: list[str] = []
             add = cells.append
             if highlight is not None and highlight(row):
-                for _ci, key, kind, numeric, letter, _x, _dx, hx, hdx in plan:
+                for _ci, key, kind, numeric, letter, _x, _dx, _ddx, hx, hdx, hddx in plan:
                     value = get(key)
                     cls = value.__class__
                     ref = letter + rn
@@ -329,11 +331,13 @@ class ReportWriter:
                         add(number(ref, value, hx))
                     elif cls is datetime and value.tzinfo is None:
                         add(when(ref, value, hdx))
+                    elif cls is date:
+                        add(when(ref, value, hddx))
                     else:
                         add(self._cell_xml(stream, ref, value, kind, True))
                 add_row(cells)
                 continue
-            for _ci, key, kind, numeric, letter, x, dx, _hx, _hdx in plan:
+            for _ci, key, kind, numeric, letter, x, dx, ddx, _hx, _hdx, _hddx in plan:
                 value = get(key)
                 cls = value.__class__
                 if cls is str:
@@ -348,6 +352,8 @@ class ReportWriter:
                     add(number(letter + rn, value, x))
                 elif cls is datetime and value.tzinfo is None:
                     add(when(letter + rn, value, dx))
+                elif cls is date:
+                    add(when(letter + rn, value, ddx))
                 else:
                     xml = self._cell_xml(stream, letter + rn, value, kind, False)
                     if xml:
