@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 
 from opskit.xlsx.writer import Col, Sheet
 from reports.findings import Finding
-from reports.kinds.base import Context, as_of_note, period_words
+from reports.kinds.base import Context, as_of_note, period_words, phrase
 from reports.recommendations import Recommendation, priority_words
 
 
@@ -211,25 +211,28 @@ def _value(f: Finding) -> str:
 
 def evidence(f: Finding) -> str:
     """A recommendation's evidence in words: subject, metric, value, period."""
-    if f.subject:
-        return _(
-            "%(subject)s: %(metric)s %(value)s; %(period)s",
-            subject=f.subject,
-            metric=f.metric,
-            value=_value(f),
-            period=f.period.strip(),
-        )
-    return _(
-        "%(metric)s %(value)s; %(period)s",
-        metric=f.metric,
-        value=_value(f),
-        period=f.period.strip(),
-    )
+    return evidencer()(f)
+
+
+def evidencer() -> Callable[[Finding], str]:
+    """``evidence`` for many findings (a pack has hundreds): its words translated once."""
+    with_subject = phrase(_("%(subject)s: %(metric)s %(value)s; %(period)s"))
+    without_subject = phrase(_("%(metric)s %(value)s; %(period)s"))
+
+    def said(f: Finding) -> str:
+        if f.subject:
+            return with_subject(
+                subject=f.subject, metric=f.metric, value=_value(f), period=f.period.strip()
+            )
+        return without_subject(metric=f.metric, value=_value(f), period=f.period.strip())
+
+    return said
 
 
 def summary_sheet(ctx: Context, findings: list[Finding], recs: list[Recommendation]) -> Sheet:
     """综述: the sentences, then the recommendations table."""
     words = priority_words()
+    evidence = evidencer()
     lines = sentences(ctx, findings)
     if not recs:
         lines.append(_("No recommendation for this period: nothing found needs action."))

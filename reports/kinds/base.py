@@ -117,6 +117,13 @@ def as_of_note(ctx: Context) -> str:
     return " " + _("Still running: as of %(time)s.", time=moment)
 
 
+def phrase(translated: str) -> Callable[..., str]:
+    """For a message said many times (a finding per series), translated once without its
+    values (``phrase(_("daily peaks %(first)s to %(last)s"))``): a function filling it in per
+    call the way gettext does (``%`` with the values; none: as it is)."""
+    return lambda **values: translated % values if values else translated
+
+
 def labeller(labels: Mapping[str, Any]) -> Callable[[str], str]:
     """A function from stored values to their words (``labels``: lazy strings, e.g. the
     registry's ``assets.queries.asset_kind_labels()``), each translated once, in the language

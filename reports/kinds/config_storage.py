@@ -31,7 +31,7 @@ from assets.queries import (
 from monitors.queries import volume_usage
 from opskit.xlsx.writer import INT, NUMBER, Col, Sheet
 from reports.findings import Finding
-from reports.kinds.base import Context, Kind, as_of_note, labeller, period_as_of
+from reports.kinds.base import Context, Kind, as_of_note, labeller, period_as_of, phrase
 
 NEAR_FULL = 85.0  # percent, like the storage.full alert rule's warning
 GB = 1024**3
@@ -178,6 +178,7 @@ def findings(ctx: Context) -> list[Finding]:
     _ids, volumes = _volumes(ctx)
     assets = {a.id: a for a in assets_by_ids(sorted({asset_id for asset_id, _v in volumes}))}
     period = period_as_of(ctx)
+    volume_used = phrase(_("Volume %(volume)s used %%"))  # per volume: translated once
     out = []
     near = 0
     for (asset_id, volume), use in sorted(volumes.items()):
@@ -190,7 +191,7 @@ def findings(ctx: Context) -> list[Finding]:
             Finding(
                 key="storage.volume_use",
                 subject=f"{a.name} ({a.asset_tag})" if a else "",
-                metric=_("Volume %(volume)s used %%", volume=volume),
+                metric=volume_used(volume=volume),
                 value=used,
                 period=period,
                 figures={

@@ -187,6 +187,7 @@ def _pdu_rows(pdus: list[Any], start: datetime, until: datetime) -> list[dict[st
     ids = [p.id for p in pdus]
     currents = monitors.percentiles(ids, ["pdu.current_a"], start, until, hourly=True)
     powers = monitors.percentiles(ids, ["pdu.power_w"], start, until, hourly=True)
+    unknown = _("unknown")  # said once for every PDU without a rating
     rows = []
     for pdu in pdus:
         current, power = currents.get(pdu.id), powers.get(pdu.id)
@@ -198,7 +199,7 @@ def _pdu_rows(pdus: list[Any], start: datetime, until: datetime) -> list[dict[st
                 "name": pdu.name,
                 "rack": pdu.rack.name if pdu.rack else "",
                 "room": pdu.room.name if pdu.room else "",
-                "rated": rated if rated is not None else _("unknown"),
+                "rated": rated if rated is not None else unknown,
                 "current_p95": _round(current.value, 2) if current else None,
                 "current_peak": _round(current.peak, 2) if current else None,
                 "share": share,

@@ -46,7 +46,7 @@ from monitors.queries import hourly_values, load_daily_peaks, load_families, loa
 from opskit.xlsx.writer import DATE, INT, NUMBER, Col, Sheet
 from reports import forecast as fc
 from reports.findings import Finding
-from reports.kinds.base import Context, Kind, labeller, period_words
+from reports.kinds.base import Context, Kind, labeller, period_words, phrase
 from reports.kinds.load_forecast import (
     LIMIT_LINE,
     LIMITS,
@@ -525,15 +525,19 @@ def findings(ctx: Context) -> list[Finding]:
     assets, stats, results = _computed(ctx)
     names = family_names()
     today = ctx.as_of_day
+    period = period_words(ctx)
+    # said per series: translated once (a pack has hundreds of series)
+    daily_peaks = phrase(_("daily peaks %(first)s to %(last)s"))
+    crossing = {
+        f: _("%(metric)s, likeliest day to reach the limit", metric=n) for f, n in names.items()
+    }
+    trend = {f: _("%(metric)s, trend value on the last day", metric=n) for f, n in names.items()}
+    peaks = {f: _("%(metric)s, daily peaks", metric=n) for f, n in names.items()}
     out = []
     for (asset_id, family), f in sorted(results.items()):
         s = stats[(asset_id, family)]
         unit = FAMILIES[family][3]
-        window = (
-            _("daily peaks %(first)s to %(last)s", first=f.first, last=f.last)
-            if f.first and f.last
-            else period_words(ctx)
-        )
+        window = daily_peaks(first=f.first, last=f.last) if f.first and f.last else period
         common = {
             "resource": names[family],
             "tag": s.asset.asset_tag,
@@ -550,7 +554,7 @@ def findings(ctx: Context) -> list[Finding]:
                 Finding(
                     key="load.forecast_limit",
                     subject=subject,
-                    metric=_("%(metric)s, likeliest day to reach the limit", metric=names[family]),
+                    metric=crossing[family],
                     value=f.likeliest.isoformat(),
                     period=window,
                     figures=common
@@ -569,7 +573,7 @@ def findings(ctx: Context) -> list[Finding]:
                 Finding(
                     key="load.above_limit",
                     subject=subject,
-                    metric=_("%(metric)s, trend value on the last day", metric=names[family]),
+                    metric=trend[family],
                     value=round(f.intercept, 1) if f.intercept is not None else None,
                     period=window,
                     figures=common | {"value_unit": unit},
@@ -581,12 +585,14 @@ def findings(ctx: Context) -> list[Finding]:
                 Finding(
                     key="load.insufficient_data",
                     subject=subject,
-                    metric=_("%(metric)s, daily peaks", metric=names[family]),
+                    metric=peaks[family],
                     value=f.days,
-                    period=period_words(ctx),
+                    period=period,
                     figures=common | {"days": f.days, "needed": fc.MIN_POINTS},
                 )
             )
+    lowest_p95 = phrase(_("CPU, lowest weekly 95th percentile of the last %(n)s weeks"))
+    weeks_from = phrase(_("weeks from %(first)s to %(last)s"))
     for (_asset_id, family), s in sorted(stats.items(), key=lambda kv: kv[0]):
         weeks = sorted(s.weeks.items())[-SUSTAINED_WEEKS:]
         if family != "cpu" or len(weeks) < SUSTAINED_WEEKS:
@@ -596,11 +602,9 @@ def findings(ctx: Context) -> list[Finding]:
             Finding(
                 key="load.cpu_sustained",
                 subject=f"{s.asset.name} ({s.asset.asset_tag})",
-                metric=_(
-                    "CPU, lowest weekly 95th percentile of the last %(n)s weeks", n=len(weeks)
-                ),
+                metric=lowest_p95(n=len(weeks)),
                 value=round(sustained, 1),
-                period=_("weeks from %(first)s to %(last)s", first=weeks[0][0], last=weeks[-1][0]),
+                period=weeks_from(first=weeks[0][0], last=weeks[-1][0]),
                 figures={
                     "tag": s.asset.asset_tag,
                     "name": s.asset.name,
