@@ -17,8 +17,9 @@ way the rollups would be. One resolution serves the whole period, so every slot 
   room out of range at once count once.
 - **Percentile** (nearest rank): of an asset's slots' means, the value at rank
   ``ceil(q * n / 100)`` in ascending order; the database counts every asset's slots in one
-  ``GROUP BY`` and returns each asset's value with ``ORDER BY mean LIMIT 1 OFFSET rank - 1``,
-  so no series is read into Python.
+  ``GROUP BY`` and returns each asset's slots from the highest down to that rank (``ORDER BY
+  mean DESC LIMIT n - rank + 1``: the peak and the percentile in one statement), so only the
+  top few of a series (5 % for the 95th) are read into Python.
 """
 
 from __future__ import annotations
@@ -226,25 +227,29 @@ def percentiles(
 ) -> dict[int, Percentile]:
     """asset id → the ``q``-th percentile (nearest rank) of its slots' means of ``metrics``
     (one ``instance``, or all pooled) over [start, end), for every asset with a slot: one
-    ``GROUP BY`` for every asset's count and peak, then per asset the one value at rank
-    ``ceil(q · n / 100)`` (``ORDER BY mean LIMIT 1 OFFSET rank - 1``: SQLite sorts one index
-    range; a window over all assets' slots measured two to three times slower). ``hourly``: of
-    the hourly means when there are hourly rollups (``resolution_of``)."""
+    ``GROUP BY`` for every asset's count (from the index alone), then per asset its slots from
+    the highest down to rank ``ceil(q · n / 100)`` (``ORDER BY mean DESC LIMIT n - rank + 1``:
+    the peak first, the percentile last; SQLite keeps only those few while it reads the range,
+    where ``OFFSET`` sorted all of it, and a window over all assets' slots measured two to three
+    times slower). ``hourly``: of the hourly means when there are hourly rollups
+    (``resolution_of``)."""
     if not asset_ids:
         return {}
     resolution = resolution_of(asset_ids, metrics, start, end, instance, hourly)
     slots = _slots(asset_ids, metrics, start, end, resolution, instance)
     sess = db.session()
-    counted = sess.execute(
-        select(slots.c.asset_id, func.count(), func.max(slots.c.mean)).group_by(slots.c.asset_id)
-    ).all()
+    counted = sess.execute(select(slots.c.asset_id, func.count()).group_by(slots.c.asset_id))
     out = {}
-    for asset_id, n, peak in counted:
+    for asset_id, n in counted.all():
         mine = _slots([asset_id], metrics, start, end, resolution, instance)
         rank = max(1, math.ceil(q * n / 100))
-        value = sess.scalar(select(mine.c.mean).order_by(mine.c.mean).limit(1).offset(rank - 1))
-        if value is not None and peak is not None:
-            out[int(asset_id)] = Percentile(float(value), int(n), float(peak), resolution)
+        # the slots from the highest down to the one at ``rank`` (its place from the top):
+        # the first is the peak, the last the percentile
+        top = sess.scalars(
+            select(mine.c.mean).order_by(mine.c.mean.desc()).limit(int(n) - rank + 1)
+        ).all()
+        if top and top[0] is not None and top[-1] is not None:
+            out[int(asset_id)] = Percentile(float(top[-1]), int(n), float(top[0]), resolution)
     return out
 
 
