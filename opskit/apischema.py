@@ -11,7 +11,8 @@ library, validation in pydantic-core, JSON Schema 2020-12 = OpenAPI 3.1, types m
   the given ones with ``model_dump(exclude_unset=True)``).
 - ``Query``: query parameters (text converted to the field's type; unknown names refused).
   ``Paging`` (``page``, ``per_page`` ≤ 500) and ``TimeRange`` (``since``/``until`` with a time
-  zone, span ≤ ``max_span``) are mixed into a domain's filters.
+  zone, span ≤ ``max_span``) are mixed into a domain's filters; ``Period`` is a ``TimeRange``
+  a list may leave out (none given: no time limit).
 - ``Output``: an answer, read from the model object's attributes (``from_attributes``; an
   ``AliasPath`` reaches a related object's name). ``Page[X]`` is a page of them.
 - Field types: ``Text`` (no NUL, no lone surrogate), ``Name`` (also not blank), ``Id``
@@ -214,6 +215,19 @@ class TimeRange(Query):
     def bounds(self) -> tuple[datetime, datetime]:
         until = self.until or clock.now()
         return self.since or until - self.default_span, until
+
+
+class Period(TimeRange):
+    """An optional ``TimeRange`` for a list's filters: neither ``since`` nor ``until`` given,
+    ``period()`` is ``(None, None)`` (no time limit: the paging bounds the answer); else the
+    checked bounds (``until`` alone: the ``default_span`` before it, at most ``max_span``)."""
+
+    default_span: ClassVar[timedelta] = timedelta(days=366)
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        if self.since is None and self.until is None:
+            return None, None
+        return self.bounds()
 
 
 T = TypeVar("T")

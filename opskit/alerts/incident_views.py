@@ -11,9 +11,8 @@ from sqlalchemy import select
 from opskit import db
 from opskit.alerts import incidents, wording
 from opskit.alerts.models import Alert, Incident
-from opskit.alerts.queries import current_policy
+from opskit.alerts.queries import incident_clocks
 from opskit.alerts.views import CLOCK_LABELS, URGENCY_LABELS
-from opskit.sla import clock_state
 from opskit.validation import ValidationFailed
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -24,21 +23,7 @@ def _get(incident_id: int) -> Incident:
 
 
 def _context(incident: Incident, **extra: Any) -> dict[str, Any]:
-    policy = current_policy()
-    now = db.utcnow()
-    clocks = [
-        clock_state(
-            policy,
-            incident.urgency,
-            "onsite",
-            incident.opened_at,
-            incident.onsite_at or incident.closed_at,
-            now,
-        ),
-        clock_state(
-            policy, incident.urgency, "resolve", incident.opened_at, incident.closed_at, now
-        ),
-    ]
+    clocks = incident_clocks(incident, db.utcnow())
     return {
         "incident": incident,
         # its alerts' messages and opskit's own notes in the reader's language

@@ -50,6 +50,7 @@ class EventKind(enum.StrEnum):
     SILENCED = "silenced"  # raised during a maintenance window
     SLA_WARNING = "sla_warning"  # a clock passed its warning share (note: the clock)
     SLA_BREACHED = "sla_breached"  # a clock passed its deadline (note: the clock)
+    COMMENT = "comment"  # a remark in the history (note: the text); never notifies
 
 
 class Alert(Base):

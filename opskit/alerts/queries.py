@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from assets import queries as registry
@@ -21,6 +21,7 @@ from opskit.alerts.models import (
     Incident,
     MaintenanceWindow,
     RuleState,
+    incident_asset,
 )
 from opskit.alerts.rules import site_rules
 from opskit.calendar import site_arrangements
@@ -120,6 +121,25 @@ def clocks_for(alert: Alert, policy: Policy, now: datetime) -> list[ClockState]:
     ]
 
 
+def incident_clocks(incident: Incident, now: datetime) -> list[ClockState]:
+    """An incident's on-site clock (ends at the arrival or the close) and its resolve clock
+    (ends at the close), by its urgency from its opening."""
+    policy = current_policy()
+    return [
+        clock_state(
+            policy,
+            incident.urgency,
+            "onsite",
+            incident.opened_at,
+            incident.onsite_at or incident.closed_at,
+            now,
+        ),
+        clock_state(
+            policy, incident.urgency, "resolve", incident.opened_at, incident.closed_at, now
+        ),
+    ]
+
+
 def of_site(site_id: int) -> Any:
     """The condition "this alert is about site ``site_id``": its asset is in one of the site's
     rooms, or, for an alert of no asset (a room's patrol finding), its room is one of them. An
@@ -155,6 +175,68 @@ def list_alerts(
     order = case({"A": 0, "B": 1, "C": 2}, value=Alert.urgency)
     stmt = stmt.order_by(order, Alert.first_seen.desc()).limit(limit)
     return list(db.session().scalars(stmt))
+
+
+def alerts_matching(
+    *,
+    status: str | None = None,
+    urgency: str | None = None,
+    site_id: int | None = None,
+    asset_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[Alert]:
+    """The alerts of ``status`` (``"open"``: firing or acknowledged), ``urgency``, site
+    (``of_site``), asset, first seen in [``since``, ``until``), each filter when given; newest
+    first (a statement to page, for the API)."""
+    stmt = select(Alert)
+    if status == "open":
+        stmt = stmt.where(Alert.status.in_(OPEN_STATUSES))
+    elif status:
+        stmt = stmt.where(Alert.status == status)
+    if urgency:
+        stmt = stmt.where(Alert.urgency == urgency)
+    if site_id is not None:
+        stmt = stmt.where(of_site(site_id))
+    if asset_id is not None:
+        stmt = stmt.where(Alert.asset_id == asset_id)
+    if since is not None:
+        stmt = stmt.where(Alert.first_seen >= since)
+    if until is not None:
+        stmt = stmt.where(Alert.first_seen < until)
+    return stmt.order_by(Alert.first_seen.desc(), Alert.id.desc())
+
+
+def incidents_matching(
+    *,
+    status: str | None = None,
+    grade: str | None = None,
+    urgency: str | None = None,
+    asset_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[Incident]:
+    """The incidents of ``status`` (open/closed), ``grade``, ``urgency``, concerning the asset
+    ``asset_id``, opened in [``since``, ``until``), each filter when given; newest first."""
+    stmt = select(Incident)
+    for column, value in (
+        (Incident.status, status),
+        (Incident.grade, grade),
+        (Incident.urgency, urgency),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
+    if asset_id is not None:
+        stmt = stmt.where(
+            Incident.id.in_(
+                select(incident_asset.c.incident_id).where(incident_asset.c.asset_id == asset_id)
+            )
+        )
+    if since is not None:
+        stmt = stmt.where(Incident.opened_at >= since)
+    if until is not None:
+        stmt = stmt.where(Incident.opened_at < until)
+    return stmt.order_by(Incident.opened_at.desc(), Incident.id.desc())
 
 
 def with_clocks(alerts: list[Alert], now: datetime) -> list[AlertView]:

@@ -12,6 +12,8 @@
 - ``acknowledge``, ``record_onsite`` and ``resolve`` are the engineer's steps. Each writes the
   alert's row only while the step is still open there (``UPDATE ... WHERE``, row count checked),
   so a retried POST or two engineers at once record it, and its event, once.
+- ``comment`` adds a remark to the history (open or resolved alert); the same text again by the
+  same person right after it is a retry and writes nothing.
 Every change of status is an ``AlertEvent`` row. Callers own the transaction (they commit).
 """
 
@@ -35,6 +37,7 @@ from opskit.alerts.conditions import Raise as Raise
 from opskit.alerts.models import (
     OPEN_STATUSES,
     Alert,
+    AlertEvent,
     AlertStatus,
     EventKind,
     MaintenanceWindow,
@@ -211,6 +214,33 @@ def resolve(alert: Alert, note: str, at: datetime | None = None) -> Alert:
         raise ValidationFailed.one("status", already)
     _event(alert, EventKind.RESOLVED, now, note.strip())
     return alert
+
+
+def comment(alert: Alert, note: str, at: datetime | None = None) -> bool:
+    """Add ``note`` to the alert's history (no notification). False, writing nothing, when the
+    newest event already is this comment by this person (a retried request); the alert's row
+    is locked first (PostgreSQL) so two retries at once add it once."""
+    text = note.strip()
+    if not text:
+        raise ValidationFailed.one("note", _("Write the comment."))
+    sess = db.session()
+    sess.flush()
+    sess.execute(select(Alert.id).where(Alert.id == alert.id).with_for_update())
+    newest = sess.scalar(
+        select(AlertEvent)
+        .where(AlertEvent.alert_id == alert.id)
+        .order_by(AlertEvent.id.desc())
+        .limit(1)
+    )
+    if (
+        newest is not None
+        and newest.kind == EventKind.COMMENT.value
+        and newest.actor == _actor()
+        and newest.note == text
+    ):
+        return False
+    _event(alert, EventKind.COMMENT, at or db.utcnow(), text, notify=False)
+    return True
 
 
 def add_maintenance(

@@ -15,7 +15,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -28,7 +27,6 @@ from opskit.auth import require_roles
 from opskit.calendar import CalendarCheck, calendar_check
 from opskit.clock import site_tz
 from opskit.models import Role, SiteSetting
-from opskit.people import full_name
 from opskit.sla import HOURS, ClockState, PolicyError, default_policy_text, load_policy
 from opskit.validation import ValidationFailed
 
@@ -161,29 +159,6 @@ def detail(alert_id: int) -> str:
     )
 
 
-def _already(alert: Alert, action: str) -> str | None:
-    """The step was taken before (a retried POST, a colleague): what to tell the engineer."""
-
-    def said(who: str | None, at: Any) -> dict[str, str]:
-        return {"who": full_name(who), "at": format_datetime(at, "short")}
-
-    if action == "ack" and alert.acknowledged_at is not None:
-        return _(
-            "Already acknowledged by %(who)s at %(at)s.",
-            **said(alert.acknowledged_by, alert.acknowledged_at),
-        )
-    if action == "onsite" and alert.onsite_at is not None:
-        return _(
-            "Arrival on site already recorded by %(who)s at %(at)s.",
-            **said(alert.onsite_by, alert.onsite_at),
-        )
-    if action == "resolve" and alert.status == "resolved" and alert.resolved_at is not None:
-        return _(
-            "Already resolved by %(who)s at %(at)s.", **said(alert.resolved_by, alert.resolved_at)
-        )
-    return None
-
-
 def _act(alert_id: int, action: str) -> Any:
     sess = db.session()
     alert = sess.get(Alert, alert_id) or abort(404)
@@ -191,7 +166,7 @@ def _act(alert_id: int, action: str) -> Any:
     target = request.form.get("next") or url_for("alerts.index")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("alerts.index")
-    done_before = _already(alert, action)
+    done_before = wording.already_done(alert, action)
     if done_before:  # nothing to do: no second event
         flash(done_before, "info")
         return redirect(target), 303
@@ -202,6 +177,9 @@ def _act(alert_id: int, action: str) -> Any:
         elif action == "onsite":
             services.record_onsite(alert, note)
             flash(_("Arrival on site recorded."), "success")
+        elif action == "comment":
+            added = services.comment(alert, note)
+            flash(_("Comment added.") if added else _("This comment is already there."), "info")
         else:
             services.resolve(alert, note)
             flash(_("Alert resolved."), "success")
@@ -209,7 +187,7 @@ def _act(alert_id: int, action: str) -> Any:
     except ValidationFailed as exc:
         sess.rollback()
         again = sess.get(Alert, alert_id)
-        done_before = _already(again, action) if again is not None else None
+        done_before = wording.already_done(again, action) if again is not None else None
         if done_before:  # a request at the same moment took the step first
             flash(done_before, "info")
             return redirect(target), 303
@@ -231,6 +209,11 @@ def onsite(alert_id: int) -> Any:
 @bp.post("/<int:alert_id>/resolve")
 def resolve(alert_id: int) -> Any:
     return _act(alert_id, "resolve")
+
+
+@bp.post("/<int:alert_id>/comment")
+def comment(alert_id: int) -> Any:
+    return _act(alert_id, "comment")
 
 
 def _policy_page(text: str, error: str | None, status: int = 200) -> Any:

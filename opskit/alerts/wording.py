@@ -30,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from assets import queries as registry
 from opskit.alerts.rules import RuleError, site_rules
 from opskit.alerts.services import SOURCE_LABELS
+from opskit.people import full_name
 from opskit.sla import ClockState
 
 #: what each history event says (the SLA's events add the clock: "SLA overdue (on site)")
@@ -43,6 +44,7 @@ EVENT_LABELS = {
     "silenced": _l("Raised during maintenance (silenced)"),
     "sla_warning": _l("SLA about to run out"),
     "sla_breached": _l("SLA overdue"),
+    "comment": _l("Comment"),
 }
 SLA_EVENTS = ("sla_warning", "sla_breached")
 #: a notification's delivery on the channels page
@@ -169,6 +171,30 @@ def event_text(kind: str, note: str = "") -> str:
     if kind in SLA_EVENTS and note in CLOCK_NAMES:
         return _("%(event)s (%(clock)s)", event=label, clock=CLOCK_NAMES[note])
     return label
+
+
+def already_done(alert: Any, action: str) -> str | None:
+    """The step ``action`` (ack, onsite, resolve) was taken before (a retried request, a
+    colleague): who did it and when, to tell the engineer; None when it is still to take."""
+
+    def said(who: str | None, at: Any) -> dict[str, str]:
+        return {"who": full_name(who), "at": format_datetime(at, "short")}
+
+    if action == "ack" and alert.acknowledged_at is not None:
+        return _(
+            "Already acknowledged by %(who)s at %(at)s.",
+            **said(alert.acknowledged_by, alert.acknowledged_at),
+        )
+    if action == "onsite" and alert.onsite_at is not None:
+        return _(
+            "Arrival on site already recorded by %(who)s at %(at)s.",
+            **said(alert.onsite_by, alert.onsite_at),
+        )
+    if action == "resolve" and alert.status == "resolved" and alert.resolved_at is not None:
+        return _(
+            "Already resolved by %(who)s at %(at)s.", **said(alert.resolved_by, alert.resolved_at)
+        )
+    return None
 
 
 def event_note(kind: str, note: str) -> str:
