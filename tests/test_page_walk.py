@@ -171,6 +171,7 @@ def plain_words(text: str) -> set[str]:
 def stored_keys() -> set[str]:
     """Every key opskit stores that a page could show instead of its word."""
     from assets import models as assets
+    from assets import move_models as moves
     from inspections import labels as patrol
     from inspections.queries import checklists
     from monitors.kinds import KINDS as MONITOR_KINDS
@@ -200,6 +201,8 @@ def stored_keys() -> set[str]:
         alerts.EventKind,
         alerts.IncidentGrade,
         alerts.Phase,
+        moves.MoveState,
+        moves.StepState,
     ]
     for enum in enums:
         keys.update(member.value for member in enum)
@@ -295,6 +298,7 @@ class Walk:
 def _ids() -> dict[str, list[Any]]:
     """Real values for every URL parameter: a few of each where the pages differ by kind."""
     from assets.models import Asset, IPAddress, Prefix, Rack, Reservation, Room, Site
+    from assets.move_models import MovePlan
     from inspections.logbook.models import AccessEntry, PowerEvent
     from inspections.models import PatrolFinding, PatrolPlan, PatrolRound
     from inspections.queries import checklists
@@ -339,6 +343,7 @@ def _ids() -> dict[str, list[Any]]:
         "prefix_id": [first(Prefix.id)],
         "address_id": [first(IPAddress.id)],
         "reservation_id": [first(Reservation.id)],  # the demo's plan in progress
+        "move_id": [first(MovePlan.id)],  # the demo's finished move
         "monitor_id": one_per(Monitor.id, Monitor.kind),
         "client_id": sorted(
             set(one_per(PatrolRound.client_id, PatrolRound.status)) | {with_finding}

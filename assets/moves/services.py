@@ -47,6 +47,7 @@ __all__ = [
     "PORT_KEYS",
     "MoveRefused",
     "Outcome",
+    "cancel",
     "check_scan",
     "create_plan",
     "finish_step",
@@ -294,5 +295,24 @@ def resume(plan_id: int) -> MovePlan:
     if plan.state != MoveState.PAUSED.value:
         raise MoveRefused(_("Only a paused move plan can be resumed."), "plan")
     plan.state = MoveState.IN_PROGRESS.value if plan.started_at else MoveState.DRAFT.value
+    db.session().flush()
+    return plan
+
+
+def cancel(plan_id: int, at: datetime | None = None) -> MovePlan:
+    """Cancel an open plan whose steps are all racked or pending (a powered-off asset must be
+    racked first); the steps done stay as done, the pending ones no longer hold their units."""
+    plan = _locked(plan_id)
+    if plan.state not in OPEN_STATES:
+        raise MoveRefused(_("Only an open move plan can be cancelled."), "plan")
+    busy = powered_off_step(plan)
+    if busy is not None:
+        raise MoveRefused(
+            _("Step %(step)d (%(tag)s) is powered off: rack it before cancelling the plan.",
+              step=busy.position, tag=busy.asset.asset_tag),
+            "plan",
+        )  # fmt: skip
+    plan.state = MoveState.CANCELLED.value
+    plan.finished_at = at or clock.now()
     db.session().flush()
     return plan

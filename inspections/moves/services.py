@@ -56,7 +56,8 @@ def power_off(
         return outcome
     step = outcome.step
     reason = _reason(outcome)
-    values = {"asset_tag": step.asset.asset_tag, "action": "off", "reason": reason}
+    values = {"asset_tag": step.asset.asset_tag, "action": "off", "reason": reason,
+              "performed_by": _who(user)}  # fmt: skip
     logbook.record_power(values, tz, user, now)
     window = alerts.add_maintenance(
         now, now + timedelta(hours=MAINTENANCE_HOURS), asset_id=step.asset_id, reason=reason
@@ -76,7 +77,8 @@ def finish(
     if outcome.already:
         return outcome
     step = outcome.step
-    values = {"asset_tag": step.asset.asset_tag, "action": "on", "reason": _reason(outcome)}
+    values = {"asset_tag": step.asset.asset_tag, "action": "on", "reason": _reason(outcome),
+              "performed_by": _who(user)}  # fmt: skip
     logbook.record_power(values, tz, user, now)
     if step.maintenance_id is not None:
         alerts.end_maintenance(step.maintenance_id, now)

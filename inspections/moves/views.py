@@ -45,8 +45,8 @@ def _messages(exc: ValidationFailed) -> list[str]:
     return [m for messages in exc.errors.values() for m in messages]
 
 
-def _plan(plan_id: int) -> Any:
-    plan = queries.plan(plan_id)
+def _plan(move_id: int) -> Any:
+    plan = queries.plan(move_id)
     if plan is None:
         abort(404)
     return plan
@@ -123,7 +123,7 @@ def new() -> Any:
     if not errors:
         owner = current_user.display_name or current_user.username
         try:
-            plan_id = db.write(
+            move_id = db.write(
                 lambda: (
                     services.create_plan(
                         values["name"],
@@ -138,13 +138,13 @@ def new() -> Any:
             errors = _messages(exc)
         else:
             flash(_("Move plan %(name)s saved.", name=values["name"].strip()), "success")
-            return redirect(url_for("moves.detail", plan_id=plan_id))
+            return redirect(url_for("moves.detail", move_id=move_id))
     return _new_page(values, rows, errors), 400
 
 
-@bp.route("/<int:plan_id>")
-def detail(plan_id: int) -> Any:
-    plan = _plan(plan_id)
+@bp.route("/<int:move_id>")
+def detail(move_id: int) -> Any:
+    plan = _plan(move_id)
     return render_template(
         "inspections/moves/detail.html",
         plan=plan,
@@ -154,7 +154,7 @@ def detail(plan_id: int) -> Any:
     )
 
 
-def _act(plan_id: int, work: Any, done: str) -> Any:
+def _act(move_id: int, work: Any, done: str) -> Any:
     try:
         db.write(work)
     except ValidationFailed as exc:
@@ -162,28 +162,33 @@ def _act(plan_id: int, work: Any, done: str) -> Any:
             flash(message, "danger")
     else:
         flash(done, "success")
-    return redirect(request.form.get("back") or url_for("moves.detail", plan_id=plan_id))
+    return redirect(request.form.get("back") or url_for("moves.detail", move_id=move_id))
 
 
-@bp.route("/<int:plan_id>/pause", methods=["POST"])
-def pause(plan_id: int) -> Any:
-    return _act(plan_id, lambda: services.pause(plan_id), _("Move plan paused."))
+@bp.route("/<int:move_id>/pause", methods=["POST"])
+def pause(move_id: int) -> Any:
+    return _act(move_id, lambda: services.pause(move_id), _("Move plan paused."))
 
 
-@bp.route("/<int:plan_id>/resume", methods=["POST"])
-def resume(plan_id: int) -> Any:
-    return _act(plan_id, lambda: services.resume(plan_id), _("Move plan resumed."))
+@bp.route("/<int:move_id>/resume", methods=["POST"])
+def resume(move_id: int) -> Any:
+    return _act(move_id, lambda: services.resume(move_id), _("Move plan resumed."))
 
 
-@bp.route("/<int:plan_id>/steps/<int:step_id>/u", methods=["POST"])
-def change_u(plan_id: int, step_id: int) -> Any:
+@bp.route("/<int:move_id>/cancel", methods=["POST"])
+def cancel(move_id: int) -> Any:
+    return _act(move_id, lambda: services.cancel(move_id), _("Move plan cancelled."))
+
+
+@bp.route("/<int:move_id>/steps/<int:step_id>/u", methods=["POST"])
+def change_u(move_id: int, step_id: int) -> Any:
     raw = request.form.get("to_u", "").strip()
     if not raw.isdigit():
         flash(_("The new U must be a whole number, got “%(value)s”.", value=raw[:20]), "danger")
-        return redirect(request.form.get("back") or url_for("moves.detail", plan_id=plan_id))
+        return redirect(request.form.get("back") or url_for("moves.detail", move_id=move_id))
     return _act(
-        plan_id,
-        lambda: services.set_step_to_u(plan_id, step_id, int(raw)),
+        move_id,
+        lambda: services.set_step_to_u(move_id, step_id, int(raw)),
         _("The step now goes to U%(unit)s.", unit=raw),
     )
 
@@ -191,9 +196,9 @@ def change_u(plan_id: int, step_id: int) -> Any:
 # --- the tablet ----------------------------------------------------------------------------
 
 
-@bp.route("/<int:plan_id>/carry")
-def carry(plan_id: int) -> Any:
-    plan = _plan(plan_id)
+@bp.route("/<int:move_id>/carry")
+def carry(move_id: int) -> Any:
+    plan = _plan(move_id)
     busy = services.powered_off_step(plan)
     step, refusal = busy, ""
     scanned = _tag(request.args.get("tag", ""))
@@ -216,11 +221,11 @@ def carry(plan_id: int) -> Any:
     )
 
 
-def _carry_url(plan_id: int, **args: Any) -> str:
-    return url_for("moves.carry", plan_id=plan_id, **args)
+def _carry_url(move_id: int, **args: Any) -> str:
+    return url_for("moves.carry", move_id=move_id, **args)
 
 
-def _step_write(plan_id: int, work: Any, said: Any) -> Any:
+def _step_write(move_id: int, work: Any, said: Any) -> Any:
     """Run one step's transition; flash what happened (nothing on a retry) or why not."""
     try:
         outcome = db.write(work)
@@ -230,16 +235,16 @@ def _step_write(plan_id: int, work: Any, said: Any) -> Any:
     else:
         if not outcome.already:
             flash(said(outcome.step), "success")
-    return redirect(_carry_url(plan_id))
+    return redirect(_carry_url(move_id))
 
 
-@bp.route("/<int:plan_id>/steps/<int:step_id>/off", methods=["POST"])
-def power_off(plan_id: int, step_id: int) -> Any:
+@bp.route("/<int:move_id>/steps/<int:step_id>/off", methods=["POST"])
+def power_off(move_id: int, step_id: int) -> Any:
     scanned = request.form.get("asset_tag", "")
     tz = clock.site_tz()
     return _step_write(
-        plan_id,
-        lambda: onsite.power_off(plan_id, step_id, scanned, tz, current_user),
+        move_id,
+        lambda: onsite.power_off(move_id, step_id, scanned, tz, current_user),
         lambda step: _(
             "%(tag)s powered off; its alerts are in maintenance. Scan the new rack's label.",
             tag=step.asset.asset_tag,
@@ -247,13 +252,13 @@ def power_off(plan_id: int, step_id: int) -> Any:
     )
 
 
-@bp.route("/<int:plan_id>/steps/<int:step_id>/finish", methods=["POST"])
-def finish(plan_id: int, step_id: int) -> Any:
+@bp.route("/<int:move_id>/steps/<int:step_id>/finish", methods=["POST"])
+def finish(move_id: int, step_id: int) -> Any:
     rack = _tag(request.form.get("rack_code", ""))
     tz = clock.site_tz()
     return _step_write(
-        plan_id,
-        lambda: onsite.finish(plan_id, step_id, rack, tz, current_user),
+        move_id,
+        lambda: onsite.finish(move_id, step_id, rack, tz, current_user),
         lambda step: _(
             "%(tag)s is in %(where)s and powered on.",
             tag=step.asset.asset_tag,

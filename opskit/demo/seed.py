@@ -51,6 +51,7 @@ from opskit.demo import (
     databases,
     devices,
     emitters,
+    moves,
     outages,
     patrol,
     plans,
@@ -158,6 +159,7 @@ def seed(
         built.counts["rounds"] = patrol.seed(built, now, days)
         built.counts["runbooks"] = seed_runbooks(built, now)
         built.counts.update(seed_requests(built, now))
+        built.counts["moves"] = moves.seed(now)
         marker.value = json.dumps({"state": "ready", "created_at": now.isoformat(), "scale": scale})
         sess.commit()
     return built.counts
@@ -188,6 +190,7 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "requests": "service requests",
         "repairs": "repairs",
         "reservations": "reservations (plans in progress)",
+        "moves": "move steps done",
     }
     for key, label in labels.items():
         if key in counts:

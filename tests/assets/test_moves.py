@@ -299,3 +299,33 @@ def test_cli_create_list_show(app: Flask, tmp_path) -> None:
     assert shown["steps"][0]["addresses"] == [{"from": "10.0.0.11", "to": "10.0.1.11"}]
     missing = runner.invoke(args=["moves", "show", "南区"])
     assert missing.exit_code == 1
+
+
+def test_cancel_frees_the_targets(db_app: Flask) -> None:
+    with db_app.app_context(), db_app.test_request_context(), force_locale("en"):
+        seed()
+        plan = make()
+        one = plan.steps[0]
+        db.write(lambda: services.power_off(plan.id, one.id, "SRV-1"))
+        with pytest.raises(ValidationFailed) as caught:
+            db.write(lambda: services.cancel(plan.id))
+        assert caught.value.errors == {
+            "plan": ["Step 1 (SRV-1) is powered off: rack it before cancelling the plan."]
+        }
+        db.write(lambda: services.finish_step(plan.id, one.id, "B01", "Engineer"))
+        db.write(lambda: services.cancel(plan.id))
+        cancelled = db.session().get(MovePlan, plan.id)
+        assert (cancelled.state, [s.state for s in cancelled.steps]) == (
+            "cancelled",
+            ["done", "pending"],
+        )
+        with pytest.raises(ValidationFailed) as caught:
+            db.write(lambda: services.cancel(plan.id))
+        assert caught.value.errors == {"plan": ["Only an open move plan can be cancelled."]}
+        # SRV-2's target (B01 U20) is free for another plan now
+        again = db.write(
+            lambda: services.create_plan(
+                "again", [{"asset": "SRV-2", "to_rack": "B01", "to_u": 20}], "Engineer"
+            )
+        )
+        assert [s.to_u for s in again.steps] == [20]

@@ -8,6 +8,7 @@ asset page's move history."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 from flask import Flask
@@ -171,6 +172,7 @@ def test_pages_roles_csrf_and_the_tablet_flow(db_app: Flask, db_client: FlaskCli
     # a viewer cannot rack it
     finish = f"/moves/{plan_id}/steps/{one}/finish"
     assert post_form(viewer, finish, {"rack_code": "B01"}).status_code == 403
+    assert post_form(viewer, f"/moves/{plan_id}/cancel").status_code == 403
     assert "新建搬迁计划" not in viewer.get("/moves/").get_data(as_text=True)
     resp = post_form(db_client, finish, {"rack_code": "B01"})
     text = db_client.get(resp.headers["Location"]).get_data(as_text=True)
@@ -194,3 +196,37 @@ def test_pages_roles_csrf_and_the_tablet_flow(db_app: Flask, db_client: FlaskCli
     assert "二号机房搬迁" in history
     assert "A01 U10-U11" in history and "B01 U10-U11" in history
     assert "Engineer" in history
+
+
+def test_two_taps_at_once_rack_the_asset_once(db_app: Flask) -> None:
+    """Two submissions of 上架并开机 at the same moment (a double tap on two connections):
+    one racks the asset, the other finds the step done; one power-on in the logbook."""
+    with db_app.app_context(), db_app.test_request_context(), force_locale("en"):
+        seed()
+        plan = db.write(lambda: moves.create_plan("north", two_steps(), "Engineer"))
+        plan_id, step_id, asset_id = plan.id, plan.steps[0].id, plan.steps[0].asset_id
+        db.write(lambda: onsite.power_off(plan_id, step_id, "SRV-1", clock.site_tz(), None))
+    barrier = threading.Barrier(2)
+    outcome: dict[str, object] = {}
+
+    def tap(name: str) -> None:
+        with db_app.app_context(), db_app.test_request_context(), force_locale("en"):
+            db.session().scalar(select(func.count()).select_from(MovePlan))  # connected first
+            barrier.wait()
+            try:
+                done = db.write(
+                    lambda: onsite.finish(plan_id, step_id, "B01", clock.site_tz(), None)
+                )
+                outcome[name] = done.already
+            except Exception as exc:  # the test reports what happened
+                outcome[name] = repr(exc)
+
+    threads = [threading.Thread(target=tap, args=(name,)) for name in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcome.values(), key=str) == [False, True], outcome
+    with db_app.app_context():
+        assert [a for a, _r in _power(asset_id)] == ["off", "on"]
+        assert db.session().get(MoveStep, step_id).state == "done"
