@@ -110,6 +110,8 @@ NAMES: dict[str, str] = {
     "host.load.5min": "opskit_host_load5",
     "host.load.15min": "opskit_host_load15",
     "if.oper_status": "opskit_if_oper_status",
+    "if.admin_status": "opskit_if_admin_status",
+    "if.speed_bps": "opskit_if_speed_bytes_per_second",
     "if.in_bps": "opskit_if_in_bytes_per_second",
     "if.out_bps": "opskit_if_out_bytes_per_second",
     "if.in_octets": "opskit_if_in_bytes_total",
@@ -232,7 +234,7 @@ def reading_families(now: datetime) -> list[Family]:
             continue
         for (metric, instance), reading in sorted(latest[asset_id].items()):
             name = NAMES.get(metric)
-            if name is None:
+            if name is None or metric not in METRICS:
                 continue
             spec = METRICS[metric]
             unit, factor = unit_of(metric)
