@@ -7,12 +7,14 @@ from flask_babel import lazy_gettext as _l
 
 from assets import extensions
 from inspections import queries, views
+from inspections.logbook import api as logbook_api
 from opskit.alerts import wording
 
 
 def init_app(app: Flask) -> None:
     for blueprint in views.BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.register_blueprint(logbook_api.bp)  # /api/v1/logbook/...
     wording.register_rule_titles("patrol.", queries.item_title)  # a finding's checklist item
     wording.register_message_words("patrol.", queries.alert_messages)  # its finding's message
     extensions.REGISTRY_TABS["moves"] = ("moves.index", _l("Moves"))  # 搬迁, on the tablet

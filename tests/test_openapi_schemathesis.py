@@ -114,10 +114,41 @@ def _seed_monitoring() -> None:
     )
 
 
+def _seed_desk() -> None:
+    """An alert (id 1) of SRV-001, an incident (id 1) opened from it, a visit and a power event
+    (ids 1) in the logbook, for the alerts', incidents' and logbook's operations."""
+    from datetime import timedelta as _delta
+
+    from inspections.logbook import services as logbook
+    from opskit.alerts import incidents
+    from opskit.alerts import services as alerts
+    from opskit.i18n import site_tz
+
+    alert = alerts.raise_alert(
+        "monitor:srv-001:down",
+        source="monitor",
+        rule="device.unreachable",
+        urgency="B",
+        message="SRV-001 无法访问",
+        asset_id=1,
+        at=db.utcnow() - _delta(minutes=20),
+    )
+    incidents.open_from_alert(alert)
+    logbook.record_entry(
+        {"room_id": "1", "name": "李雷", "purpose": "巡检", "client_token": "seed-visit-1"},
+        site_tz(),
+    )
+    logbook.record_power(
+        {"asset_tag": "SRV-001", "action": "off", "reason": "换电源", "performed_by": "李雷"},
+        site_tz(),
+    )
+
+
 def _token(app: Flask) -> str:
     with app.test_request_context("/"):
         sess = db.session()
         _seed_registry()
+        _seed_desk()
         _seed_monitoring()
         engineer = sess.query(User).filter_by(username="engineer").one()
         token = auth.create_token(engineer, "schemathesis")

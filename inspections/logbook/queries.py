@@ -127,6 +127,68 @@ def power_page(filters: Filters, tz: ZoneInfo, page: int = 1, per_page: int = PE
     return _page_of(_power_query(filters, tz), page, per_page)
 
 
+def _within(stmt: Select[Any], column: Any, since: datetime | None, until: datetime | None) -> Any:
+    """``stmt`` limited to ``since`` ≤ ``column`` < ``until`` (each bound when given)."""
+    if since is not None:
+        stmt = stmt.where(column >= since)
+    if until is not None:
+        stmt = stmt.where(column < until)
+    return stmt
+
+
+def access_matching(
+    *,
+    room_id: int | None = None,
+    site_id: int | None = None,
+    inside: bool | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[AccessEntry]:
+    """Visits to ``room_id`` (or to a room of ``site_id``), still inside or not (``inside``),
+    that came in during [``since``, ``until``), each filter when given; newest first (a
+    statement to page, for the API)."""
+    stmt = select(AccessEntry).options(
+        joinedload(AccessEntry.room), joinedload(AccessEntry.recorded_by)
+    )
+    if room_id is not None:
+        stmt = stmt.where(AccessEntry.room_id == room_id)
+    if site_id is not None:
+        stmt = stmt.where(AccessEntry.room_id.in_(assets.site_rooms_query(site_id)))
+    if inside is not None:
+        still = AccessEntry.out_at.is_(None)
+        stmt = stmt.where(still if inside else ~still)
+    stmt = _within(stmt, AccessEntry.in_at, since, until)
+    return stmt.order_by(AccessEntry.in_at.desc(), AccessEntry.id.desc())
+
+
+def power_matching(
+    *,
+    action: str | None = None,
+    asset_id: int | None = None,
+    room_id: int | None = None,
+    site_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[PowerEvent]:
+    """Power events of ``action`` (on/off/restart), of the asset ``asset_id``, of the assets in
+    ``room_id`` or in ``site_id``'s rooms, that happened in [``since``, ``until``), each filter
+    when given; newest first (a statement to page, for the API)."""
+    stmt = select(PowerEvent).options(
+        joinedload(PowerEvent.asset), joinedload(PowerEvent.recorded_by)
+    )
+    if action is not None:
+        stmt = stmt.where(PowerEvent.action == action)
+    if asset_id is not None:
+        stmt = stmt.where(PowerEvent.asset_id == asset_id)
+    if room_id is not None:
+        stmt = stmt.where(PowerEvent.asset_id.in_(assets.asset_ids_in_rooms([room_id])))
+    if site_id is not None:
+        rooms = assets.site_rooms_query(site_id)
+        stmt = stmt.where(PowerEvent.asset_id.in_(assets.asset_ids_in_rooms(rooms)))
+    stmt = _within(stmt, PowerEvent.occurred_at, since, until)
+    return stmt.order_by(PowerEvent.occurred_at.desc(), PowerEvent.id.desc())
+
+
 def people_inside(room_id: int | None = None) -> list[AccessEntry]:
     """Visitors not yet signed out (oldest first), for the one-tap sign-out list."""
     stmt = (

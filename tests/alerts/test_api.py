@@ -62,7 +62,7 @@ def api(db_app: Flask) -> dict[str, Any]:
         zhang = User(username="zhangwei", display_name="张伟", role="engineer", password_hash="x")
         sess.add(zhang)
         sess.flush()
-        viewer = sess.scalar(select(User).where(User.username == "viewer"))
+        viewer = sess.scalars(select(User).where(User.username == "viewer")).one()
         headers = {
             "zhang": {"Authorization": f"Bearer {auth.create_token(zhang, 'nms')}"},
             "viewer": {"Authorization": f"Bearer {auth.create_token(viewer, 'wall')}"},
@@ -79,7 +79,7 @@ def _ids(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[
     return [item["id"] for item in response.get_json()["items"]]
 
 
-def test_list_filters_newest_first_with_clocks(db_client: FlaskClient, api: dict) -> None:
+def test_list_filters_newest_first_with_clocks(db_client: FlaskClient, api: dict[str, Any]) -> None:
     viewer = api["viewer"]
     assert _ids(db_client, viewer) == [api["new"], api["mid"], api["old"]]
     assert _ids(db_client, viewer, "?urgency=B") == [api["mid"]]
@@ -106,7 +106,7 @@ def test_list_filters_newest_first_with_clocks(db_client: FlaskClient, api: dict
     assert item["clocks"]["onsite"]["deadline"].endswith("+08:00")
 
 
-def test_bad_filters_are_named(db_client: FlaskClient, api: dict) -> None:
+def test_bad_filters_are_named(db_client: FlaskClient, api: dict[str, Any]) -> None:
     viewer = api["viewer"]
     for query, field in (
         ("?status=burning", "status"),
@@ -123,7 +123,7 @@ def test_bad_filters_are_named(db_client: FlaskClient, api: dict) -> None:
 
 
 def test_acknowledged_through_the_api_shows_the_api_user(
-    db_client: FlaskClient, db_app: Flask, api: dict
+    db_client: FlaskClient, db_app: Flask, api: dict[str, Any]
 ) -> None:
     url = f"/api/v1/alerts/{api['mid']}"
     response = db_client.post(f"{url}/acknowledge", json={"note": "已派人"}, headers=api["zhang"])
@@ -149,7 +149,7 @@ def test_acknowledged_through_the_api_shows_the_api_user(
 
 
 def test_a_retried_step_is_a_409_naming_the_state(
-    db_client: FlaskClient, db_app: Flask, api: dict
+    db_client: FlaskClient, db_app: Flask, api: dict[str, Any]
 ) -> None:
     url = f"/api/v1/alerts/{api['new']}"
     zhang = api["zhang"]
@@ -184,7 +184,7 @@ def test_a_retried_step_is_a_409_naming_the_state(
 
 
 def test_viewers_read_only_and_unknown_alerts(
-    db_client: FlaskClient, db_app: Flask, api: dict
+    db_client: FlaskClient, db_app: Flask, api: dict[str, Any]
 ) -> None:
     url = f"/api/v1/alerts/{api['old']}"
     for step in ("acknowledge", "onsite", "comment"):
@@ -195,15 +195,15 @@ def test_viewers_read_only_and_unknown_alerts(
     assert db_client.post(ack, json=[], headers=api["zhang"]).status_code == 400
     assert db_client.get("/api/v1/alerts/999999", headers=api["viewer"]).status_code == 404
     with db_app.app_context():
-        assert db.session().get(Alert, api["old"]).status == "firing"
+        assert db.session().get_one(Alert, api["old"]).status == "firing"
         assert factories.event_kinds(api["old"]) == ["raised"]
 
 
 def test_incidents_with_their_alerts_and_timeline(
-    db_client: FlaskClient, db_app: Flask, api: dict
+    db_client: FlaskClient, db_app: Flask, api: dict[str, Any]
 ) -> None:
     with db_app.test_request_context("/"):
-        alert = db.session().get(Alert, api["old"])
+        alert = db.session().get_one(Alert, api["old"])
         first = incidents.open_from_alert(alert)
         db.session().flush()
         second = incidents.open_incident("空调漏水", grade="major", urgency="B")
@@ -240,7 +240,9 @@ def test_incidents_with_their_alerts_and_timeline(
     assert bad.status_code == 422 and "grade" in bad.get_json()["fields"]
 
 
-def test_comment_from_the_alert_page(db_client: FlaskClient, db_app: Flask, api: dict) -> None:
+def test_comment_from_the_alert_page(
+    db_client: FlaskClient, db_app: Flask, api: dict[str, Any]
+) -> None:
     """The page's comment box takes the same step (services.comment) as the API."""
     login(db_client, "engineer")
     page = db_client.get(f"/alerts/{api['old']}").get_data(as_text=True)
