@@ -65,13 +65,16 @@ def _output(command: Any) -> Any:
                 default=None,
                 help="csv, parquet (needs opskit[parquet]) or xlsx; default: the file's suffix.",
             ),
-            click.option(
-                "--tz", default=None, help="Time zone of the times (default: the site's)."
-            ),
         )
     ):
         command = option(command)
     return parents_option(command)
+
+
+def _zone(command: Any) -> Any:
+    return click.option("--tz", default=None, help="Time zone of the times (default: the site's).")(
+        command
+    )
 
 
 def _period(command: Any) -> Any:
@@ -130,6 +133,7 @@ def _run(read: Callable[[], Any], output: Path, fmt: str | None, what: str) -> N
     help="wide: a column per asset; long: a row per value (with min, max, count of rollups).",
 )
 @_output
+@_zone
 @with_appcontext
 def export_readings(
     metric: str,
@@ -174,6 +178,7 @@ def export_readings(
     help="open: firing or acknowledged.",
 )
 @_output
+@_zone
 @with_appcontext
 def export_alerts(
     since: str,
@@ -200,6 +205,7 @@ def export_alerts(
 @export_group.command("rounds")
 @_period
 @_output
+@_zone
 @with_appcontext
 def export_rounds(
     since: str,
@@ -226,7 +232,6 @@ def export_assets(
     kind: str | None,
     output: Path,
     fmt: str | None,
-    tz: str | None,
     parents: bool,
 ) -> None:
     """The registered assets (opskit.data.assets)."""
