@@ -7,7 +7,9 @@ Everything is checked before the first byte goes out (a wrong filter is a 422 na
 span a request may cover depends on the rollup (``MAX_DAYS``): raw readings 7 days, 5-minute
 rollups their retention (``OPSKIT_RETENTION_5MIN_DAYS``, 180 by default), hourly rollups two
 years. Times are ISO 8601 in UTC with their offset (``+00:00``); a rollup's time is its
-bucket's start and its ``value`` the bucket's average.
+bucket's start and its ``value`` the bucket's average (``stats=true``: its min, max and count
+too). The database writes each row's JSON (``monitors.stream``); this adds the asset's id and
+tag in front of it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ class ReadingFilter(TimeRange):
     instance: Annotated[Text, Field(max_length=128)] | None = Field(
         None, description="Only this instance (a UPS line, a sensor's probe, an interface)"
     )
+    stats: bool = Field(
+        False, description="A rollup's min, max and count of each bucket too (not raw readings)"
+    )
     rollup: Rollup = Field(
         "auto",
         description="raw readings (7 days at most), 5min or hourly rollups (the bucket's "
@@ -91,7 +96,7 @@ class ReadingFilter(TimeRange):
 
 
 class ReadingRow(BaseModel):
-    """One value; ``min``, ``max`` and ``count`` only in a rollup's rows."""
+    """One value; ``min``, ``max`` and ``count`` only in a rollup's rows asked with ``stats``."""
 
     asset_id: int
     asset_tag: str
@@ -115,54 +120,42 @@ class Readings(Output):
     rows: list[ReadingRow]
 
 
-def _number(value: Any) -> str:
-    if value is None or not math.isfinite(value):
-        return "null"
-    return repr(float(value))
-
-
 class _Tags:
-    """Asset tags by id, looked up a chunk's new ids at a time."""
+    """Each asset's start of a row (its id and tag), looked up a chunk's new ids at a time."""
 
     def __init__(self) -> None:
-        self.known: dict[int, str] = {}
+        self.heads: dict[int, str] = {}
 
     def learn(self, ids: set[int]) -> None:
-        wanted = sorted(ids - self.known.keys())
-        if wanted:
-            for asset in registry.assets_by_ids(wanted):
-                self.known[asset.id] = asset.asset_tag
-            for missing in set(wanted) - self.known.keys():
-                self.known[missing] = ""
+        wanted = sorted(ids - self.heads.keys())
+        if not wanted:
+            return
+        tags = {asset.id: asset.asset_tag for asset in registry.assets_by_ids(wanted)}
+        for asset_id in wanted:
+            tag = json.dumps(tags.get(asset_id, ""), ensure_ascii=False)
+            self.heads[asset_id] = f'{{"asset_id":{asset_id},"asset_tag":{tag},'
 
 
 def _rows(query: ReadingFilter, rollup: str, since: datetime, until: datetime) -> Iterator[str]:
+    """The rows' JSON, a chunk at a time: the database writes each value's object, this adds
+    the asset's id and tag in front."""
     tags = _Tags()
-    heads: dict[tuple[int, str], str] = {}  # the row's start for each series
     first = True
     chunks = stream.rows(
-        query.metric, since, until, ROLLUPS[rollup], query.asset_id, query.instance
+        query.metric,
+        since,
+        until,
+        ROLLUPS[rollup],
+        query.asset_id,
+        query.instance,
+        stats=query.stats,
     )
     for chunk in chunks:
         tags.learn({row[0] for row in chunk})
-        out = []
-        for row in chunk:
-            key = (row[0], row[1])
-            head = heads.get(key)
-            if head is None:
-                head = heads[key] = (
-                    f'{{"asset_id":{row[0]},"asset_tag":{json.dumps(tags.known[row[0]])},'
-                    f'"instance":{json.dumps(row[1])},"at":"'
-                )
-            if len(row) == 4:
-                out.append(f'{head}{stream.stamp(row[2])}","value":{_number(row[3])}}}')
-            else:
-                out.append(
-                    f'{head}{stream.stamp(row[2])}","value":{_number(row[3])},'
-                    f'"min":{_number(row[4])},"max":{_number(row[5])},"count":{int(row[6])}}}'
-                )
-        if out:
-            yield ("" if first else ",") + ",".join(out)
+        heads = tags.heads
+        piece = ",".join([heads[asset_id] + text[1:] for asset_id, text in chunk])
+        if piece:
+            yield piece if first else "," + piece
             first = False
 
 

@@ -82,13 +82,15 @@ def test_raw_and_rollups_of_one_metric(db_app: Flask, seeded: dict[str, Any]) ->
     assert body["since"] == _iso(since) and body["until"] == _iso(end)
     assert body["label"]
     first = end - timedelta(hours=1)
-    assert body["rows"][0] == {
+    head = body["rows"][0]
+    assert head == {
         "asset_id": a,
         "asset_tag": "UPS-A",
         "instance": "",
-        "at": _iso(first),
+        "at": head["at"],
         "value": float((3 * 288 - 12) % 50),
     }
+    assert head["at"] == first.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00")  # raw: as stored
     assert len(body["rows"]) == 12
     times = [datetime.fromisoformat(r["at"]) for r in body["rows"]]
     assert times == sorted(times) and all(t.utcoffset() == timedelta(0) for t in times)
@@ -112,6 +114,7 @@ def test_raw_and_rollups_of_one_metric(db_app: Flask, seeded: dict[str, Any]) ->
         since=_iso(seeded["start"]),
         until=_iso(end),
         rollup="hourly",
+        stats="true",
     ).get_json()
     assert hourly["rollup"] == "hourly" and len(hourly["rows"]) == 72
     row = hourly["rows"][0]
@@ -122,7 +125,23 @@ def test_raw_and_rollups_of_one_metric(db_app: Flask, seeded: dict[str, Any]) ->
     five = _get(db_app, viewer, metric=M, asset_id=b, since=_iso(seeded["start"]), until=_iso(end))
     rows = five.get_json()["rows"]
     assert five.get_json()["rollup"] == "5min" and len(rows) == 2 * 3 * 288
-    assert rows[0]["count"] == 1 and rows[0]["min"] == rows[0]["max"] == rows[0]["value"]
+    assert set(rows[0]) == {"asset_id", "asset_tag", "instance", "at", "value"}  # no stats
+    assert {(r["at"], r["instance"], r["value"]) for r in rows[:2]} == {
+        (_iso(seeded["start"]), "1", 31.0),
+        (_iso(seeded["start"]), "2", 32.0),
+    }
+    spread = _get(
+        db_app,
+        viewer,
+        metric=M,
+        asset_id=b,
+        since=_iso(end - timedelta(hours=3)),
+        until=_iso(end),
+        rollup="5min",
+        stats="1",
+    ).get_json()["rows"]
+    assert spread[-1]["count"] == 1 and spread[-1]["min"] == spread[-1]["max"]
+    assert {r["asset_tag"] for r in spread} == {"UPS-B"}
 
 
 def test_streamed_in_pieces_a_chunk_at_a_time(
