@@ -12,7 +12,8 @@ library, validation in pydantic-core, JSON Schema 2020-12 = OpenAPI 3.1, types m
 - ``Query``: query parameters (text converted to the field's type; unknown names refused).
   ``Paging`` (``page``, ``per_page`` ≤ 500) and ``TimeRange`` (``since``/``until`` with a time
   zone, span ≤ ``max_span``) are mixed into a domain's filters; ``Period`` is a ``TimeRange``
-  a list may leave out (none given: no time limit).
+  a list may leave out (none given: no time limit); ``filters(query)`` is what a list's
+  query selects, as keyword arguments for a domain's ``queries`` function.
 - ``Output``: an answer, read from the model object's attributes (``from_attributes``; an
   ``AliasPath`` reaches a related object's name). ``Page[X]`` is a page of them.
 - Field types: ``Text`` (no NUL, no lone surrogate), ``Name`` (also not blank), ``Id``
@@ -228,6 +229,15 @@ class Period(TimeRange):
         if self.since is None and self.until is None:
             return None, None
         return self.bounds()
+
+
+def filters(query: BaseModel, *leave_out: str) -> dict[str, Any]:
+    """A list's query as keyword arguments for the domain's statement: every field but the
+    paging ones and ``leave_out``; a ``Period``'s ``since``/``until`` as its ``period()``."""
+    values = query.model_dump(exclude={*Paging.model_fields, *leave_out})
+    if isinstance(query, Period):
+        values["since"], values["until"] = query.period()
+    return values
 
 
 T = TypeVar("T")

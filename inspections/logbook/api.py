@@ -31,7 +31,18 @@ from assets import queries as registry
 from inspections.logbook import queries, services
 from inspections.logbook.models import POWER_ACTIONS, AccessEntry, PowerEvent
 from opskit import db, jsonapi, openapi
-from opskit.apischema import Id, Input, Name, Output, Page, Paging, Period, Text, one_of
+from opskit.apischema import (
+    Id,
+    Input,
+    Name,
+    Output,
+    Page,
+    Paging,
+    Period,
+    Text,
+    filters,
+    one_of,
+)
 from opskit.i18n import site_tz
 from opskit.jsonapi import ApiError
 from opskit.openapi import Created, operation
@@ -166,10 +177,7 @@ class PowerFilter(Paging, Period):
 )
 def list_access(query: AccessFilter) -> Any:
     """Visits that came in during the period, newest first."""
-    since, until = query.period()
-    stmt = queries.access_matching(
-        room_id=query.room_id, site_id=query.site_id, inside=query.inside, since=since, until=until
-    )
+    stmt = queries.access_matching(**filters(query))
     return jsonapi.paginate(stmt, (), query, lambda rows: [access_out(e) for e in rows])
 
 
@@ -191,15 +199,7 @@ def list_power(query: PowerFilter) -> Any:
             tag = query.asset_tag.strip()
             raise ValidationFailed.one("asset_tag", _("No asset has the tag %(tag)s.", tag=tag))
         asset_id = asset.id
-    since, until = query.period()
-    stmt = queries.power_matching(
-        action=query.action,
-        asset_id=asset_id,
-        room_id=query.room_id,
-        site_id=query.site_id,
-        since=since,
-        until=until,
-    )
+    stmt = queries.power_matching(**{**filters(query, "asset_tag"), "asset_id": asset_id})
     return jsonapi.paginate(stmt, (), query, lambda rows: [power_out(e) for e in rows])
 
 

@@ -31,7 +31,7 @@ from assets import queries as registry
 from opskit import db, jsonapi, openapi
 from opskit.alerts import incidents, queries, services, wording
 from opskit.alerts.models import OPEN_STATUSES, Alert, AlertStatus, Incident, IncidentGrade
-from opskit.apischema import Id, Input, Output, Page, Paging, Period, Text, one_of
+from opskit.apischema import Id, Input, Output, Page, Paging, Period, Text, filters, one_of
 from opskit.clock import site_tz
 from opskit.jsonapi import ApiError
 from opskit.openapi import operation
@@ -189,15 +189,8 @@ class AlertFilter(Paging, Period):
 )
 def list_alerts(query: AlertFilter) -> Any:
     """Alerts raised in the period (``since`` … ``until``), newest first, with their clocks."""
-    since, until = query.period()
-    stmt = queries.alerts_matching(
-        status=query.status,
-        urgency=query.urgency,
-        site_id=query.site_id,
-        asset_id=_asset_id(query.asset_id, query.asset_tag),
-        since=since,
-        until=until,
-    )
+    asset_id = _asset_id(query.asset_id, query.asset_tag)
+    stmt = queries.alerts_matching(**{**filters(query, "asset_tag"), "asset_id": asset_id})
     return jsonapi.paginate(stmt, (), query, alert_rows)  # ordered by the query
 
 
@@ -391,15 +384,8 @@ class IncidentFilter(Paging, Period):
 )
 def list_incidents(query: IncidentFilter) -> Any:
     """Incidents opened in the period (``since`` … ``until``), newest first."""
-    since, until = query.period()
-    stmt = queries.incidents_matching(
-        status=query.status,
-        grade=query.grade,
-        urgency=query.urgency,
-        asset_id=_asset_id(query.asset_id, query.asset_tag),
-        since=since,
-        until=until,
-    )
+    asset_id = _asset_id(query.asset_id, query.asset_tag)
+    stmt = queries.incidents_matching(**{**filters(query, "asset_tag"), "asset_id": asset_id})
     stmt = stmt.options(selectinload(Incident.alerts), selectinload(Incident.assets))
     return jsonapi.paginate(stmt, (), query, incident_rows)  # ordered by the query
 

@@ -177,6 +177,12 @@ def list_alerts(
     return list(db.session().scalars(stmt))
 
 
+def _within(stmt: Any, column: Any, since: datetime | None, until: datetime | None) -> Any:
+    if since is not None:
+        stmt = stmt.where(column >= since)
+    return stmt if until is None else stmt.where(column < until)
+
+
 def alerts_matching(
     *,
     status: str | None = None,
@@ -200,10 +206,7 @@ def alerts_matching(
         stmt = stmt.where(of_site(site_id))
     if asset_id is not None:
         stmt = stmt.where(Alert.asset_id == asset_id)
-    if since is not None:
-        stmt = stmt.where(Alert.first_seen >= since)
-    if until is not None:
-        stmt = stmt.where(Alert.first_seen < until)
+    stmt = _within(stmt, Alert.first_seen, since, until)
     return stmt.order_by(Alert.first_seen.desc(), Alert.id.desc())
 
 
@@ -232,10 +235,7 @@ def incidents_matching(
                 select(incident_asset.c.incident_id).where(incident_asset.c.asset_id == asset_id)
             )
         )
-    if since is not None:
-        stmt = stmt.where(Incident.opened_at >= since)
-    if until is not None:
-        stmt = stmt.where(Incident.opened_at < until)
+    stmt = _within(stmt, Incident.opened_at, since, until)
     return stmt.order_by(Incident.opened_at.desc(), Incident.id.desc())
 
 
