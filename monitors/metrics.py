@@ -206,6 +206,19 @@ METRICS: dict[str, dict[str, Any]] = {
         "instance": "interface name",
         "description": "Operational status of an interface",
     },
+    "if.admin_status": {
+        "unit": "",
+        "kind": "state",
+        "states": ["up", "down", "testing", "unknown"],
+        "instance": "interface name",
+        "description": "Administrative status of an interface (down: shut down by an admin)",
+    },
+    "if.speed_bps": {
+        "unit": "bit/s",
+        "kind": "gauge",
+        "instance": "interface name",
+        "description": "Interface speed (IF-MIB ifHighSpeed x 1,000,000, else ifSpeed)",
+    },
     "if.in_bps": {
         "unit": "bit/s",
         "kind": "gauge",
@@ -520,6 +533,8 @@ LABELS: dict[str, Any] = {
     "host.load.5min": _l("Load average (5 min)"),
     "host.load.15min": _l("Load average (15 min)"),
     "if.oper_status": _l("Interface status"),
+    "if.admin_status": _l("Interface administrative status"),
+    "if.speed_bps": _l("Interface speed"),
     "if.in_bps": _l("Inbound traffic"),
     "if.out_bps": _l("Outbound traffic"),
     "if.in_octets": _l("Octets received"),
@@ -589,6 +604,12 @@ STATE_LABELS: dict[str, dict[str, Any]] = {
     "ats.redundancy": {
         "redundant": _l("Redundant"),
         "lost": _l("Redundancy lost"),
+        "unknown": _UNKNOWN,
+    },
+    "if.admin_status": {
+        "up": _l("Enabled"),
+        "down": _l("Shut down by an administrator"),
+        "testing": _l("Link testing"),
         "unknown": _UNKNOWN,
     },
     "if.oper_status": {

@@ -311,8 +311,12 @@ def _interfaces(reader: _Reader) -> list[dict[str, Any]]:
 def _interface_metrics(interfaces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for itf in interfaces:
+        admin = itf["admin_status"]
         for metric, value in (
             ("if.oper_status", itf["oper_status"]),
+            # what the capacity model needs: a port shut down is not free; its real speed
+            ("if.admin_status", admin if admin in METRICS["if.admin_status"]["states"] else None),
+            ("if.speed_bps", itf["speed_bps"] or None),
             ("if.in_octets", itf["in_octets"]),
             ("if.out_octets", itf["out_octets"]),
         ):
