@@ -37,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from assets import services
+from inspections.vulns import services as vulns
 from monitors import services as monitors
 from monitors.models import Reading
 from opskit import auth, clock, db, openapi
@@ -44,6 +45,7 @@ from opskit.models import User
 from opskit.servicedesk import services as requests
 from tests import factories
 from tests.conftest import make_test_app
+from tests.vulns.scans import Item, ScanHost, nessus
 
 # the API against its document; dates in it are generated, not today's
 pytestmark = pytest.mark.dateless
@@ -114,6 +116,16 @@ def _seed_monitoring() -> None:
     )
 
 
+def _seed_vulns() -> None:
+    """A scan (id 1) with a medium finding (id 1) on a host no one registered (no alert)."""
+    with tempfile.TemporaryDirectory() as folder:
+        started = clock.now() - timedelta(hours=1)
+        items = [Item("9001", 22, 2, name="Weak SSH ciphers")]
+        vulns.import_file(
+            nessus(Path(folder) / "seed.nessus", started, [ScanHost("10.9.9.9", items=items)])
+        )
+
+
 def _seed_desk() -> None:
     """An alert (id 1) of SRV-001, an incident (id 1) opened from it, a visit and a power event
     (ids 1) in the logbook, for the alerts', incidents' and logbook's operations."""
@@ -148,6 +160,7 @@ def _token(app: Flask) -> str:
     with app.test_request_context("/"):
         sess = db.session()
         _seed_registry()
+        _seed_vulns()
         _seed_desk()
         _seed_monitoring()
         engineer = sess.query(User).filter_by(username="engineer").one()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import gettext as _
 
-from inspections.vulns import cli, views
+from inspections.vulns import api, cli, views
 from inspections.vulns.models import SEVERITY_LABELS
 from opskit.alerts import wording
 
@@ -32,4 +32,5 @@ def rule_title(_group: str, severity: str) -> str | None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(cli.vulns_cli)
     views.init_app(app)
+    app.register_blueprint(api.bp)  # /api/v1/vulns/...
     wording.register_rule_titles("vulns.", rule_title)

@@ -153,6 +153,7 @@ def findings_page(
     importance: str = "",
     overdue_only: bool = False,
     asset_id: int | None = None,
+    due_before: date | None = None,
     sort: str = "severity",
     page: int = 1,
     per_page: int = 50,
@@ -161,7 +162,8 @@ def findings_page(
     """One page of findings with the list's filters: ``sort`` "severity" (most severe, then
     oldest first) or "age" (oldest first sighting first); ``importance`` an asset importance or
     ``UNREGISTERED``; ``overdue_only``: still to fix and due before ``today`` (the site's);
-    ``asset_id``: one asset's. ``state`` "" is every state."""
+    ``asset_id``: one asset's; ``due_before``: due before that day (any state). ``state`` "" is
+    every state."""
     query = select(VulnFinding).outerjoin(Asset, Asset.id == VulnFinding.asset_id)
     if asset_id is not None:
         query = query.where(VulnFinding.asset_id == asset_id)
@@ -181,6 +183,8 @@ def findings_page(
             VulnFinding.due_date.is_not(None),
             VulnFinding.due_date < (today or clock.site_today()),
         )
+    if due_before is not None:
+        query = query.where(VulnFinding.due_date < due_before)
     sess = db.session()
     total = sess.scalar(select(func.count()).select_from(query.subquery())) or 0
     if sort == "age":

@@ -251,7 +251,7 @@ def finding(vuln_id: int) -> Any:
     return _finding_page(found, _state_values(found), {})
 
 
-def _check_state_form(values: dict[str, str]) -> tuple[dict[str, str], date | None]:
+def check_state_form(values: dict[str, str]) -> tuple[dict[str, str], date | None]:
     """The state form's errors by field (in the reader's language) and the acceptance's end."""
     errors: dict[str, str] = {}
     state = values["state"]
@@ -285,7 +285,7 @@ def set_state(vuln_id: int) -> Any:
     found = queries.get_finding(vuln_id) or abort(404)
     form = request.form
     values = {key: form.get(key, "") for key in ("state", "reason", "approver", "accepted_until")}
-    errors, until = _check_state_form(values)
+    errors, until = check_state_form(values)
     if not errors:
         try:
             services.set_state(
