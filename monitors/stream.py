@@ -9,10 +9,11 @@ hundreds of thousands of numbers and times into text is what a Python loop is sl
 Ordered by time only: the time index (``ix_reading_at``, ``ix_reading_rollup_bucket``) already
 walks the span in that order, so the database sorts nothing.
 
-Each row is ``(asset_id, json)``: ``json`` an object ``{"instance", "at", "value"}`` (and with
-``stats`` a rollup's ``"min"``, ``"max"``, ``"count"``). ``at`` is ISO 8601 in UTC with its
-offset (a rollup's to the second, a raw reading's as stored, to the microsecond); ``value``
-the reading, or the bucket's average. Raw readings without a number (states) are left out.
+Each row is ``(asset_id, json)``: ``json`` an object ``{"asset_id", "instance", "at",
+"value"}`` (and with ``stats`` a rollup's ``"min"``, ``"max"``, ``"count"``). ``at`` is ISO
+8601 in UTC with its offset (a rollup's to the second, a raw reading's as stored, to the
+microsecond); ``value`` the reading, or the bucket's average. Raw readings without a number
+(states) are left out.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def _json(dialect: str, at: Any, resolution: int, fields: list[tuple[str, Any]])
         stamp = func.to_char(func.timezone("UTC", at), pattern)
         build = func.json_build_object
     pairs: list[Any] = []
-    for key, column in [("at", stamp), *fields]:
+    for key, column in [*fields[:2], ("at", stamp), *fields[2:]]:
         pairs += [literal_column(f"'{key}'"), column]
     made = build(*pairs)
     return made if dialect == "sqlite" else cast(made, Text)
@@ -67,7 +68,7 @@ def rows(
     conn = db.session().connection()
     table: Any = Rollup if resolution else Reading
     at = Rollup.bucket if resolution else Reading.at
-    fields: list[tuple[str, Any]] = [("instance", table.instance)]
+    fields: list[tuple[str, Any]] = [("asset_id", table.asset_id), ("instance", table.instance)]
     if resolution:
         fields.append(("value", Rollup.avg))
         if stats:

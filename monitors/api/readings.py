@@ -8,8 +8,8 @@ span a request may cover depends on the rollup (``MAX_DAYS``): raw readings 7 da
 rollups their retention (``OPSKIT_RETENTION_5MIN_DAYS``, 180 by default), hourly rollups two
 years. Times are ISO 8601 in UTC with their offset (``+00:00``); a rollup's time is its
 bucket's start and its ``value`` the bucket's average (``stats=true``: its min, max and count
-too). The database writes each row's JSON (``monitors.stream``); this adds the asset's id and
-tag in front of it.
+too). The database writes each row's JSON (``monitors.stream``); ``assets`` (the tag of each
+asset met, by id) follows the rows.
 """
 
 from __future__ import annotations
@@ -98,8 +98,7 @@ class ReadingFilter(TimeRange):
 class ReadingRow(BaseModel):
     """One value; ``min``, ``max`` and ``count`` only in a rollup's rows asked with ``stats``."""
 
-    asset_id: int
-    asset_tag: str
+    asset_id: int = Field(description="The asset (its tag: ``assets``)")
     instance: str
     at: datetime = Field(description="ISO 8601 in UTC with its offset; a bucket's start")
     value: float | None = Field(description="The reading, or the bucket's average")
@@ -118,28 +117,15 @@ class Readings(Output):
     since: datetime
     until: datetime
     rows: list[ReadingRow]
-
-
-class _Tags:
-    """Each asset's start of a row (its id and tag), looked up a chunk's new ids at a time."""
-
-    def __init__(self) -> None:
-        self.heads: dict[int, str] = {}
-
-    def learn(self, ids: set[int]) -> None:
-        wanted = sorted(ids - self.heads.keys())
-        if not wanted:
-            return
-        tags = {asset.id: asset.asset_tag for asset in registry.assets_by_ids(wanted)}
-        for asset_id in wanted:
-            tag = json.dumps(tags.get(asset_id, ""), ensure_ascii=False)
-            self.heads[asset_id] = f'{{"asset_id":{asset_id},"asset_tag":{tag},'
+    assets: dict[str, str] = Field(
+        description="The tag of each asset in the rows, by id (after the rows: streamed)"
+    )
 
 
 def _rows(query: ReadingFilter, rollup: str, since: datetime, until: datetime) -> Iterator[str]:
-    """The rows' JSON, a chunk at a time: the database writes each value's object, this adds
-    the asset's id and tag in front."""
-    tags = _Tags()
+    """The rows' JSON as the database writes it, a chunk at a time; then the tags of the
+    assets met."""
+    seen: set[int] = set()
     first = True
     chunks = stream.rows(
         query.metric,
@@ -151,12 +137,13 @@ def _rows(query: ReadingFilter, rollup: str, since: datetime, until: datetime) -
         stats=query.stats,
     )
     for chunk in chunks:
-        tags.learn({row[0] for row in chunk})
-        heads = tags.heads
-        piece = ",".join([heads[asset_id] + text[1:] for asset_id, text in chunk])
+        seen.update({asset_id for asset_id, _text in chunk})
+        piece = ",".join([text for _asset_id, text in chunk])
         if piece:
             yield piece if first else "," + piece
             first = False
+    tags = {str(a.id): a.asset_tag for a in registry.assets_by_ids(sorted(seen))} if seen else {}
+    yield '],"assets":' + json.dumps(tags, ensure_ascii=False)
 
 
 @operation(
@@ -188,7 +175,7 @@ def list_readings(query: ReadingFilter) -> Any:
     def body() -> Iterator[str]:
         yield json.dumps(head, ensure_ascii=False)[:-1] + ',"rows":['
         yield from _rows(query, rollup, since, until)
-        yield "]}"
+        yield "}"
 
     return Response(stream_with_context(body()), mimetype="application/json")
 

@@ -83,9 +83,9 @@ def test_raw_and_rollups_of_one_metric(db_app: Flask, seeded: dict[str, Any]) ->
     assert body["label"]
     first = end - timedelta(hours=1)
     head = body["rows"][0]
+    assert body["assets"] == {str(a): "UPS-A"}
     assert head == {
         "asset_id": a,
-        "asset_tag": "UPS-A",
         "instance": "",
         "at": head["at"],
         "value": float((3 * 288 - 12) % 50),
@@ -97,7 +97,9 @@ def test_raw_and_rollups_of_one_metric(db_app: Flask, seeded: dict[str, Any]) ->
 
     # every asset: UPS-B's two lines too; one instance only
     both = _get(db_app, viewer, metric=M, since=_iso(since), until=_iso(end), rollup="raw")
-    assert {(r["asset_tag"], r["instance"]) for r in both.get_json()["rows"]} == {
+    tags = both.get_json()["assets"]
+    assert tags == {str(a): "UPS-A", str(b): "UPS-B"}
+    assert {(tags[str(r["asset_id"])], r["instance"]) for r in both.get_json()["rows"]} == {
         ("UPS-A", ""),
         ("UPS-B", "1"),
         ("UPS-B", "2"),
@@ -125,7 +127,7 @@ def test_raw_and_rollups_of_one_metric(db_app: Flask, seeded: dict[str, Any]) ->
     five = _get(db_app, viewer, metric=M, asset_id=b, since=_iso(seeded["start"]), until=_iso(end))
     rows = five.get_json()["rows"]
     assert five.get_json()["rollup"] == "5min" and len(rows) == 2 * 3 * 288
-    assert set(rows[0]) == {"asset_id", "asset_tag", "instance", "at", "value"}  # no stats
+    assert set(rows[0]) == {"asset_id", "instance", "at", "value"}  # no stats
     assert {(r["at"], r["instance"], r["value"]) for r in rows[:2]} == {
         (_iso(seeded["start"]), "1", 31.0),
         (_iso(seeded["start"]), "2", 32.0),
@@ -141,7 +143,7 @@ def test_raw_and_rollups_of_one_metric(db_app: Flask, seeded: dict[str, Any]) ->
         stats="1",
     ).get_json()["rows"]
     assert spread[-1]["count"] == 1 and spread[-1]["min"] == spread[-1]["max"]
-    assert {r["asset_tag"] for r in spread} == {"UPS-B"}
+    assert {r["asset_id"] for r in spread} == {b}
 
 
 def test_streamed_in_pieces_a_chunk_at_a_time(
