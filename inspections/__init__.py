@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from assets import extensions
-from inspections import queries, views
+from inspections import api, queries, views
 from inspections.logbook import api as logbook_api
 from opskit.alerts import wording
 
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     for blueprint in views.BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(logbook_api.bp)  # /api/v1/logbook/...
+    app.register_blueprint(api.bp)  # /api/v1/patrol/...
     wording.register_rule_titles("patrol.", queries.item_title)  # a finding's checklist item
     wording.register_message_words("patrol.", queries.alert_messages)  # its finding's message
     extensions.REGISTRY_TABS["moves"] = ("moves.index", _l("Moves"))  # 搬迁, on the tablet
