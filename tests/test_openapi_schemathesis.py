@@ -39,12 +39,14 @@ from schemathesis.specs.openapi.checks import (
 from assets import services
 from inspections.vulns import services as vulns
 from monitors import services as monitors
+from monitors.configs.models import ConfigDevice
 from monitors.models import Reading
 from opskit import auth, clock, db, openapi
 from opskit.audit import acting_as
 from opskit.models import User
 from opskit.servicedesk import services as requests
 from tests import factories
+from tests.configs import stored
 from tests.conftest import make_test_app
 from tests.vulns.scans import Item, ScanHost, nessus
 
@@ -136,6 +138,17 @@ def _seed_vulns() -> None:
         )
 
 
+def _seed_configs() -> None:
+    """SRV-001's configuration backups (device of asset 1, versions 1 and 2); a fetch of it
+    fails at once (nothing listens on 127.0.0.1:9)."""
+    db.session().add(
+        ConfigDevice(asset_id=1, platform="cisco_ios", host="127.0.0.1", port=9, username="b")
+    )
+    at = clock.now() - timedelta(days=1)
+    first = stored.version(1, 1, at, "hostname SRV-001\nend")
+    stored.version(1, 2, at + timedelta(hours=1), "hostname SRV-01\nend").previous_id = first.id
+
+
 def _seed_desk() -> None:
     """An alert (id 1) of SRV-001, an incident (id 1) opened from it, a visit and a power event
     (ids 1) in the logbook, for the alerts', incidents' and logbook's operations."""
@@ -202,6 +215,7 @@ def _token(app: Flask) -> str:
         sess = db.session()
         _seed_registry()
         _seed_vulns()
+        _seed_configs()
         _seed_desk()
         _seed_monitoring()
         engineer = sess.query(User).filter_by(username="engineer").one()

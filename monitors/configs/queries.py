@@ -3,6 +3,8 @@ failure's reason. What the pages, reports and other packages read goes through h
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import defer, load_only
@@ -70,17 +72,19 @@ def version(version_id: int) -> ConfigVersion | None:
     return db.session().get(ConfigVersion, version_id)
 
 
+def versions_listed(asset_id: int) -> Any:
+    """The asset's versions without their texts, newest first, as a statement to page."""
+    return (
+        select(ConfigVersion)
+        .options(load_only(*_LISTED))
+        .where(ConfigVersion.asset_id == asset_id)
+        .order_by(ConfigVersion.number.desc())
+    )
+
+
 def versions(asset_id: int, limit: int = 200) -> list[ConfigVersion]:
     """The asset's versions, newest first, without their encrypted texts."""
-    return list(
-        db.session().scalars(
-            select(ConfigVersion)
-            .options(load_only(*_LISTED))
-            .where(ConfigVersion.asset_id == asset_id)
-            .order_by(ConfigVersion.number.desc())
-            .limit(limit)
-        )
-    )
+    return list(db.session().scalars(versions_listed(asset_id).limit(limit)))
 
 
 _LISTED = (
@@ -112,3 +116,18 @@ def failures_before_alert() -> int:
 def concurrency() -> int:
     """Devices a scheduler worker fetches at once (default 10)."""
     return _setting(CONCURRENCY_KEY, DEFAULT_CONCURRENCY)
+
+
+def devices(platform: str | None = None, failing: bool | None = None) -> Any:
+    """The devices set up for backups (without their passwords), as a statement to page: one
+    platform's, or those whose last attempt failed (``failing``) or not; by asset id."""
+    stmt = select(ConfigDevice).options(*WITHOUT_SECRETS)
+    if platform is not None:
+        stmt = stmt.where(ConfigDevice.platform == platform)
+    if failing is not None:
+        stmt = stmt.where(
+            ConfigDevice.consecutive_failures > 0
+            if failing
+            else ConfigDevice.consecutive_failures == 0
+        )
+    return stmt.order_by(ConfigDevice.asset_id)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from flask import Flask
 
 from monitors.configs.cli import configs_cli
-from monitors.configs.history import cli, views
+from monitors.configs.history import api, cli, views
 
 
 def init_app(app: Flask) -> None:
     configs_cli.add_command(cli.export_cmd)
     configs_cli.add_command(cli.verify_cmd)
     views.init_app(app)
+    app.register_blueprint(api.bp)  # /api/v1/configs/...
