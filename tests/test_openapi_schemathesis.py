@@ -37,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from assets import services
+from assets.models import Reservation
 from inspections.vulns import services as vulns
 from monitors import services as monitors
 from monitors.configs.models import ConfigDevice
@@ -149,6 +150,14 @@ def _seed_configs() -> None:
     stored.version(1, 2, at + timedelta(hours=1), "hostname SRV-01\nend").previous_id = first.id
 
 
+def _seed_reservation() -> None:
+    """A reservation (id 1) holding nothing yet, for the planning's operations."""
+    expires = clock.now() + timedelta(days=14)
+    db.session().add(
+        Reservation(plan="种子预留", owner="工程师", expires_at=expires, placements=[])
+    )
+
+
 def _seed_desk() -> None:
     """An alert (id 1) of SRV-001, an incident (id 1) opened from it, a visit and a power event
     (ids 1) in the logbook, for the alerts', incidents' and logbook's operations."""
@@ -216,6 +225,7 @@ def _token(app: Flask) -> str:
         _seed_registry()
         _seed_vulns()
         _seed_configs()
+        _seed_reservation()
         _seed_desk()
         _seed_monitoring()
         engineer = sess.query(User).filter_by(username="engineer").one()
