@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 
 from assets import services
 from assets.models import Reservation
+from assets.moves import services as moves
 from inspections.vulns import services as vulns
 from monitors import services as monitors
 from monitors.configs.models import ConfigDevice
@@ -156,6 +157,8 @@ def _seed_reservation() -> None:
     db.session().add(
         Reservation(plan="种子预留", owner="工程师", expires_at=expires, placements=[])
     )
+    # a move plan (id 1): SW-001 from A01 U40 to A02 U20, not started
+    moves.create_plan("种子搬迁", [{"asset": "SW-001", "to_rack": "A02", "to_u": 20}], "工程师")
 
 
 def _seed_desk() -> None:

@@ -19,7 +19,7 @@ Each write commits once, at the end of the request.
 from __future__ import annotations
 
 # one module per noun, on the one blueprint of ``common`` (the document sorts its paths)
-from assets.api import asset, locations, network, plan
+from assets.api import asset, locations, moves, network, plan
 from assets.api.common import bp
 
-__all__ = ["asset", "bp", "locations", "network", "plan"]
+__all__ = ["asset", "bp", "locations", "moves", "network", "plan"]
