@@ -16,7 +16,7 @@ The models are pydantic classes (``opskit.apischema``), routed and documented by
 
 from __future__ import annotations
 
-from monitors.api import monitors, readings
+from monitors.api import monitors, readings, statements
 from monitors.api.common import bp
 
-__all__ = ["bp", "monitors", "readings"]
+__all__ = ["bp", "monitors", "readings", "statements"]
