@@ -12,6 +12,8 @@
   修复中 (``in_progress``), 误报 (``false_positive``, a reason required), 接受风险
   (``accepted``: supervisor or admin only, reason, approver and a last day not past); 已修复 is a
   later scan's. Audited with the token's user (the finding is an audited row).
+- ``POST /vulns/findings/{id}/upgrade``: link one of its asset's upgrade records as the fix
+  (null: none), as the page does.
 - ``POST /vulns/findings/{id}/request``: open the service request that fixes it, once (a retry,
   or asking while one is open, gives the same request; ``created`` says which).
 
@@ -361,3 +363,33 @@ def open_request(finding_id: int, body: FixRequestBody) -> Any:
         "request_number": req.number,
         "finding": FindingRow(found),
     }
+
+
+class UpgradeBody(Input):
+    upgrade_id: Id | None = Field(
+        description="One of the asset's upgrade records (monitors' configs); null unlinks"
+    )
+
+
+@operation(
+    bp,
+    "POST",
+    "/vulns/findings/<int:finding_id>/upgrade",
+    body=UpgradeBody,
+    response=FindingOut,
+    errors=(404,),
+    tag=TAG,
+    summary=_l("Link an upgrade record as a finding's fix"),
+)
+def link_upgrade(finding_id: int, body: UpgradeBody) -> Any:
+    """As the finding's page: a pending finding moves to 修复中; another asset's record, or a
+    finding no longer to fix, is a 422 on ``upgrade_id``."""
+    found = _to_change(finding_id)
+    try:
+        fixes.link_upgrade(found, body.upgrade_id)
+    except fixes.FixRefused as exc:
+        db.session().rollback()
+        raise ValidationFailed.one("upgrade_id", str(exc)) from None
+    db.session().commit()
+    db.session().refresh(found)
+    return FindingRow(found)

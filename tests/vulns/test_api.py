@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from inspections.vulns import services
 from inspections.vulns.models import VulnFinding
+from monitors.configs.upgrades.models import ConfigUpgrade
 from opskit import auth, clock, db
 from opskit.models import AuditLog, User
 from opskit.servicedesk.models import ServiceRequest
@@ -33,7 +34,7 @@ def api(db_app: Flask, tmp_path: Path) -> dict[str, Any]:
     with db_app.test_request_context("/"):
         sess = db.session()
         core = factories.asset("SRV-001", name="db01", importance="core", mgmt_ip="10.0.0.1")
-        factories.asset("SRV-002", name="web02", importance="general", mgmt_ip="10.0.0.2")
+        web = factories.asset("SRV-002", name="web02", importance="general", mgmt_ip="10.0.0.2")
         sess.flush()
         started = clock.now() - timedelta(hours=2)
         path = nessus(
@@ -57,7 +58,7 @@ def api(db_app: Flask, tmp_path: Path) -> dict[str, Any]:
         ids: dict[str, Any] = dict(
             sess.execute(select(VulnFinding.plugin_id, VulnFinding.id)).all()
         )
-        ids["core"] = core.id
+        ids["core"], ids["web"] = core.id, web.id
         for name in ("engineer", "supervisor", "viewer"):
             user = sess.scalars(select(User).where(User.username == name)).one()
             ids[name] = {"Authorization": f"Bearer {auth.create_token(user, 'script')}"}
@@ -202,3 +203,30 @@ def test_a_fix_request_is_opened_once(
     assert moved.status_code == 200
     refused = db_client.post(f"{other}/request", json={}, headers=api["engineer"])
     assert refused.status_code == 409
+
+
+def test_an_upgrade_record_of_its_asset_is_linked_as_the_fix(
+    db_client: FlaskClient, db_app: Flask, api: dict[str, Any]
+) -> None:
+    with db_app.app_context():
+        mine = ConfigUpgrade(asset_id=api["core"], from_version="1.0", to_version="1.1")
+        other = ConfigUpgrade(asset_id=api["web"], from_version="2.0", to_version="2.1")
+        db.session().add_all([mine, other])
+        db.session().commit()
+        ids = {"mine": mine.id, "other": other.id}
+    url = f"/api/v1/vulns/findings/{api['1001']}/upgrade"
+    assert (
+        db_client.post(url, json={"upgrade_id": ids["mine"]}, headers=api["viewer"]).status_code
+        == 403
+    )
+    wrong = db_client.post(url, json={"upgrade_id": ids["other"]}, headers=api["engineer"])
+    assert wrong.status_code == 422 and "upgrade_id" in wrong.get_json()["fields"]
+    assert _finding(db_app, api["1001"]).upgrade_id is None
+    linked = db_client.post(url, json={"upgrade_id": ids["mine"]}, headers=api["engineer"])
+    assert linked.status_code == 200, linked.get_json()
+    assert (linked.get_json()["upgrade_id"], linked.get_json()["state"]) == (
+        ids["mine"],
+        "in_progress",
+    )
+    unlinked = db_client.post(url, json={"upgrade_id": None}, headers=api["engineer"])
+    assert unlinked.status_code == 200 and unlinked.get_json()["upgrade_id"] is None
