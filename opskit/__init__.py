@@ -81,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions["opskit.app_factory"] = create_app  # poller processes build their apps by it
     for name in DOMAINS:
         importlib.import_module(name).init_app(app)  # the domains: named, imported here
+    i18n.filters_said_per_reader(app)  # every blueprint's filters are in by now
     # every model is imported now: relate the mappers once here (~0.2 s), not inside the first
     # request or report that queries (and a wrong relationship fails at start, not on a page)
     configure_mappers()

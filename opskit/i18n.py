@@ -8,12 +8,16 @@ Times are stored in UTC and shown in the site time zone.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import Babel, format_datetime, get_locale
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.defaults import DEFAULT_FILTERS
 
 from opskit import clock
 
@@ -70,3 +74,28 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _i18n_context() -> dict[str, Any]:
         return {"html_lang": html_lang, "current_locale": lambda: str(get_locale())}
+
+
+def filters_said_per_reader(app: Flask) -> None:
+    """Make every filter the app added run when a page is rendered, never when its template is
+    compiled (call once every blueprint is registered).
+
+    Jinja works out a filter of a constant (``{{ "db.cache_hit_percent"|metric_label }}``) while
+    it compiles the template, and keeps the compiled template for every later request: the words
+    would stay in the language (or time zone) of whoever opened the page first. A filter that
+    takes the render context is never worked out at compile time, so each added filter is
+    wrapped into one; Jinja's own filters are left as they are."""
+    for name, function in list(app.jinja_env.filters.items()):
+        # Jinja's own filters, and those already taking a context (the mark pass_* sets)
+        if DEFAULT_FILTERS.get(name) is function or hasattr(function, "jinja_pass_arg"):
+            continue
+        app.jinja_env.filters[name] = _per_render(function)
+
+
+def _per_render(function: Callable[..., Any]) -> Callable[..., Any]:
+    @pass_context
+    @functools.wraps(function)
+    def said(_context: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return said

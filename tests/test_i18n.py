@@ -46,3 +46,24 @@ def test_datetimes_render_in_site_time_zone_and_locale(app: Flask) -> None:
         session["locale"] = "en"
         en = render_template_string("{{ t|datetime('medium') }}", t=moment)
     assert "Mar 31, 2026" in en and "4:00:00" in en
+
+
+def test_a_template_says_its_words_in_each_readers_language(app: Flask) -> None:
+    """A filter of a constant is not folded when the template compiles: the compiled template
+    is kept, and the next reader may read another language (the dashboard's database tile said
+    its column titles in the language of whoever opened it first)."""
+    from flask import session
+
+    template = app.jinja_env.from_string(
+        '{{ "db.connections.used_percent"|metric_label }}|{{ _("Server") }}'
+    )
+    with app.test_request_context("/"):
+        session["locale"] = "en"
+        en = template.render()
+    with app.test_request_context("/"):
+        zh = template.render()
+    with app.test_request_context("/"):
+        session["locale"] = "en"
+        again = template.render()
+    assert en == again == "Database connections used|Server"
+    assert zh == "数据库连接使用率|服务器"
