@@ -52,6 +52,8 @@ VIEWERS_TOO = {
     "requests.reopen",
     "assets.plan_answer",
     "assets.plan_report_download",
+    # the API's fit answers a plan like the page above: it writes nothing (accepting does)
+    "assets_api.fit",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -272,6 +274,8 @@ def test_api_viewer_token_cannot_write(app: Flask, client) -> None:
         if not rule.rule.startswith("/api/"):
             continue
         for method in rule.methods & WRITE_METHODS:
+            if rule.endpoint in VIEWERS_TOO:  # asks, writes nothing (the audit count below)
+                continue
             response = client.open(
                 _sample_url(app, rule), method=method, json={"name": "x"}, headers=headers
             )

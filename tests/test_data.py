@@ -364,8 +364,9 @@ def test_export_readings_csv_xlsx_parquet_read_back(
     xlsx = tmp_path / "load.xlsx"
     result = _export(db_app, *common, "--shape", "long", "--format", "xlsx", "-o", str(xlsx))
     assert result.exit_code == 0, result.output
-    sheet = openpyxl.load_workbook(xlsx, read_only=True).active
-    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(xlsx, read_only=True)
+    rows = [list(r) for r in book.active.iter_rows(values_only=True)]
+    book.close()  # a read-only workbook holds its file open until closed
     assert rows[0] == [
         f"at ({SHANGHAI})",
         "asset",
