@@ -115,7 +115,7 @@ lint: install-dev
 # month after next, when the site is already in the next month; 23:30 on site on 31 December):
 # a test tied to today's date fails here.
 test: install-dev browser-deps bench-deps pdf-deps ssh-deps scan-deps prometheus-deps lint
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=40
 	$(BIN)/python tools/shifted_clock.py run -n auto --dist loadgroup -p no:cacheprovider
 
 # Developers: refresh the translation catalog after adding UI strings, then compile it.
