@@ -273,11 +273,16 @@ def metric_rows(
         where.append(table.asset_id.in_(asset_ids))
     # no ORDER BY: a sort of the whole span in SQL costs more than the caller's sort of
     # its columns (numpy), and the bucket index already bounds the walk to the span
-    stmt = stmt.where(*where)
+    yield from chunks(conn, stmt.where(*where), chunk)
+
+
+def chunks(conn: Any, stmt: Any, size: int) -> Iterator[list[Any]]:
+    """The rows of a Core statement as lists of at most ``size`` plain tuples, one list in
+    memory at a time (``metric_rows`` and the readings API's ``monitors.stream``)."""
     if conn.dialect.name == "postgresql":  # a server-side cursor: a chunk in memory at a time
-        streamed = conn.execution_options(yield_per=chunk).execute(stmt)
+        streamed = conn.execution_options(yield_per=size).execute(stmt)
         try:
-            for found in streamed.partitions(chunk):
+            for found in streamed.partitions(size):
                 yield [tuple(row) for row in found]
         finally:
             streamed.close()
@@ -288,7 +293,7 @@ def metric_rows(
     # yield_per, whose buffered strategy would read rows ahead of the cursor.
     result = conn.execute(stmt)
     try:
-        while rows := result.cursor.fetchmany(chunk):
+        while rows := result.cursor.fetchmany(size):
             yield list(rows)
     finally:
         result.close()

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import String, Text, cast, func, literal_column, select, type_coerce
 
+from monitors import history
 from monitors.models import Reading, Rollup
 from opskit import db
 
@@ -83,23 +84,7 @@ def rows(
         where.append(table.instance == instance)
     row = _json(conn.dialect.name, at, resolution, fields)
     stmt = select(table.asset_id, row).where(*where).order_by(at)
-    size = chunk or CHUNK
-    if conn.dialect.name == "sqlite":
-        # the driver's own rows, read as asked (sqlite3 steps through the result; nothing is
-        # read ahead): SQLAlchemy's row objects would cost more than the rows' JSON
-        result = conn.execute(stmt)
-        try:
-            while found := result.cursor.fetchmany(size):
-                yield found
-        finally:
-            result.close()
-        return
-    # a server-side cursor; through the result, whose buffer holds the rows it read ahead
-    result = conn.execution_options(yield_per=size).execute(stmt)
-    try:
-        yield from result.partitions(size)
-    finally:
-        result.close()
+    yield from history.chunks(conn, stmt, chunk or CHUNK)
 
 
 def stamp(at: datetime) -> str:
