@@ -184,6 +184,9 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
     family: list[psutil.Process] = []
     try:
         out.wait_for("Ctrl-C stops everything", proc, timeout=240)
+        # the announcement's last line (its lines come as they are worked out: the LAN
+        # addresses and whether ICMP may be sent take a moment on a busy machine)
+        out.wait_for("see docs/https.md", proc, timeout=60)
         assert f"http://127.0.0.1:{port}/" in out.text
         assert f"udp://127.0.0.1:{snmp_port}" in out.text
         assert "SNMP traps received on udp://127.0.0.1:" in out.text
@@ -307,10 +310,11 @@ def test_demo_seeds_polls_shows_real_ups_values_and_stops_cleanly(tmp_path: Path
             proc.kill()
             proc.wait()
             raise
+        finally:  # also when an assertion failed: an open pipe fails a later test (ResourceWarning)
+            out._thread.join(10)
+            if proc.stdout:
+                proc.stdout.close()
     assert code == 0, out.text
-    out._thread.join(10)
-    if proc.stdout:
-        proc.stdout.close()
     assert "demo stopped" in out.text
     assert family, "the demo had no child processes"
     time.sleep(0.5)
