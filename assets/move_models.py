@@ -3,7 +3,8 @@ ports and addresses), carried out one step per asset on the tablet (``assets.ser
 writes the registry; ``inspections.moves`` adds the logbook and the alerts' maintenance).
 
 A step goes pending → powered off (the asset is switched off and its alerts are in
-maintenance) → done (placed in its new units and powered on), or is skipped. At most one step
+maintenance) → done (placed in its new units and powered on), or, while still pending, is
+skipped (the asset stays where it is; who, when and why kept on the step). At most one step
 of a plan is powered off at a time. The steps stay as each asset's move history.
 """
 
@@ -78,7 +79,8 @@ class MoveStep(Audited, Base):
     """One asset's move: from its rack/U to ``to_rack``/``to_u``; ``ports``: links moved
     (``{"port", "from_switch", "from_port", "to_switch", "to_port"}``: the asset's ``port``
     re-cabled from a switch port to another); ``addresses``: ``{"from", "to"}`` management
-    address changes. ``maintenance_id``: the alerts' maintenance window while powered off."""
+    address changes. ``skip_reason``: why it was skipped. ``maintenance_id``: the alerts'
+    maintenance window while powered off."""
 
     __tablename__ = "move_step"
     __table_args__ = (
@@ -101,6 +103,8 @@ class MoveStep(Audited, Base):
     powered_off_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     done_by: Mapped[str] = mapped_column(String(128), default="")
+    #: why the step was skipped (required then; ``done_by``/``done_at``: who skipped it, when)
+    skip_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     maintenance_id: Mapped[int | None]
 
     plan: Mapped[MovePlan] = relationship(back_populates="steps")
