@@ -49,6 +49,10 @@ the body is not a JSON object) and dumps what the view returns through ``respons
 - ``None``: the view returns nothing, the answer is 204;
 - ``File("application/pdf")``: the view returns a Flask response (``send_file``).
 
+``body=Upload(media_types)`` instead of a model takes the file itself as the body (a scanner
+file: ``curl --data-binary @scan.xml``); nothing is parsed, the view reads ``request.stream``
+and names what was wrong in a 422 (``fields["file"]``); the document shows a binary body.
+
 ``writes`` (default: every method but GET) documents the 403 a viewer's token gets (the access
 hook in ``opskit.auth`` refuses it); ``writes=False`` on a POST lets viewers call it too.
 ``errors`` lists the other statuses the view may answer (404, 409). ``document()`` builds the
@@ -91,6 +95,15 @@ class File:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A request body that is a file itself (not JSON): the view reads ``request.stream``.
+    Documented as binary under each of ``media_types``."""
+
+    media_types: tuple[str, ...] = ("application/octet-stream",)
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Created:
     """What a create view returns: the new object (dumped through the response model), 201 and
     its ``Location``."""
@@ -108,7 +121,7 @@ class Operation:
     tag: str
     path_params: tuple[tuple[str, str], ...] = ()  # (name, Flask converter)
     query: type[BaseModel] | None = None
-    body: type[BaseModel] | None = None
+    body: type[BaseModel] | Upload | None = None
     response: type[BaseModel] | File | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
@@ -120,7 +133,7 @@ class Operation:
         codes = {401, *self.errors}
         if self.query is not None or self.body is not None:
             codes.add(422)
-        if self.body is not None:
+        if self.body is not None and not isinstance(self.body, Upload):
             codes.add(400)
         if self.writes:
             codes.add(403)
@@ -137,6 +150,7 @@ ERROR_TEXT = {
     403: "The token's role may not do this (viewers are read-only)",
     404: "No such object",
     409: "Conflicts with the object's state or a concurrent change",
+    413: "The body is larger than the server accepts",
     422: "Validation failed; `fields` maps each field to its messages",
 }
 
@@ -204,7 +218,7 @@ def operation(
     summary: str | LazyString,
     tag: str,
     query: type[BaseModel] | None = None,
-    body: type[BaseModel] | None = None,
+    body: type[BaseModel] | Upload | None = None,
     response: type[BaseModel] | File | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
@@ -237,7 +251,7 @@ def operation(
         def endpoint(**kwargs: Any) -> Any:
             if query is not None:
                 kwargs["query"] = _query(query)
-            if body is not None:
+            if body is not None and not isinstance(body, Upload):
                 kwargs["body"] = _body(body)
             return _answer(op, view(**kwargs))
 
@@ -294,7 +308,13 @@ def _operation(op: Operation, refs: dict[Any, dict[str, Any]], queries: dict[Any
         params += _query_parameters(queries[op.query])
     if params:
         out["parameters"] = params
-    if op.body is not None:
+    if isinstance(op.body, Upload):
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        content = {media_type: binary for media_type in op.body.media_types}
+        out["requestBody"] = {"required": True, "content": content}
+        if op.body.description:
+            out["requestBody"]["description"] = op.body.description
+    elif op.body is not None:
         out["requestBody"] = {"required": True, "content": _json(refs[(op.body, "validation")])}
     responses: dict[str, Any] = {}
     if isinstance(op.response, File):
@@ -351,7 +371,7 @@ def _schemas(ops: list[Operation]) -> tuple[Any, dict[str, Any], dict[Any, Any]]
     wanted: dict[tuple[type[BaseModel], str], None] = {(Error, "serialization"): None}
     for op in ops:
         for model, mode in ((op.query, "validation"), (op.body, "validation")):
-            if model is not None:
+            if isinstance(model, type):
                 wanted[(model, mode)] = None
         if isinstance(op.response, type):
             wanted[(op.response, "serialization")] = None

@@ -16,6 +16,12 @@
   (null: none), as the page does.
 - ``POST /vulns/findings/{id}/request``: open the service request that fixes it, once (a retry,
   or asking while one is open, gives the same request; ``created`` says which).
+- ``POST /vulns/scans``: import a scanner file (nmap ``-oX``, Greenbone/OpenVAS, Nessus, the
+  CSV export), the file itself as the body (``curl --data-binary @scan.xml``), as the upload
+  page does (engineers and admins): ``scanner`` (``auto`` reads it from the file),
+  ``dry_run``, ``file_name`` in the query; answers what it did (or would do). A bad file is a
+  422 on ``file`` naming what was wrong (line, column, element), nothing written; the same
+  file again is the scan already imported (``already_imported``, nothing written twice).
 
 Viewer tokens only read (the access hook refuses their writes).
 """
@@ -26,18 +32,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import Field
+from sqlalchemy.exc import IntegrityError
 
 from assets import queries as registry
-from inspections.vulns import fixes, queries, services, views
+from inspections.vulns import fixes, parsers, queries, services, views
 from inspections.vulns.models import SCANNERS, SEVERITIES, STATES, VulnFinding, VulnScan
 from opskit import clock, db, jsonapi, openapi
-from opskit.apischema import Day, Id, Input, Output, Page, Paging, Text, one_of
+from opskit.apischema import Day, Id, Input, Output, Page, Paging, Query, Text, one_of
 from opskit.jsonapi import ApiError
-from opskit.openapi import operation
+from opskit.openapi import Upload, operation
 from opskit.validation import ValidationFailed
 
 bp = jsonapi.api_blueprint("vulns_api", __name__)
@@ -393,3 +401,87 @@ def link_upgrade(finding_id: int, body: UpgradeBody) -> Any:
     db.session().commit()
     db.session().refresh(found)
     return FindingRow(found)
+
+
+# --- importing a scan ---------------------------------------------------------------------------
+
+
+class ImportQuery(Query):
+    scanner: Annotated[str, one_of(("auto", *parsers.FORMATS))] = Field(
+        "auto", description="The scanner that wrote the file; auto: read from the file"
+    )
+    dry_run: bool = Field(False, description="Only say what the import would do; write nothing")
+    file_name: Annotated[Text, Field(max_length=255)] | None = Field(
+        None, description="The file's name as the scan history shows it (default: upload)"
+    )
+
+
+class UnmatchedHost(Output):
+    ip: str
+    hostname: str
+    mac: str
+
+
+class ImportOut(Output):
+    """What an import did (or, dry, would do), as the upload page says it."""
+
+    scanner: Annotated[str, one_of(SCANNERS)]
+    scan_id: int | None = Field(description="The scan written, or the one imported before")
+    already_imported: bool = Field(description="The same file was imported before: no write")
+    dry_run: bool
+    hosts: int
+    hosts_matched: int = Field(description="Hosts matched to a registered asset")
+    hosts_unmatched: int
+    unmatched_hosts: list[UnmatchedHost] = Field(description="The hosts to register")
+    services: int = Field(description="Open ports nmap recognised")
+    findings_new: int
+    findings_seen_again: int
+    findings_fixed: int
+    findings_reopened: int
+    alerts_raised: int
+    warnings: list[str]
+
+
+@operation(
+    bp,
+    "POST",
+    "/vulns/scans",
+    query=ImportQuery,
+    body=Upload(
+        ("application/octet-stream",),
+        "The scanner file itself (any content type: application/xml and text/csv are read "
+        "the same way), not a form",
+    ),
+    response=ImportOut,
+    errors=(409, 413),
+    tag=TAG,
+    summary=_l("Import a vulnerability scan"),
+)
+def import_scan(query: ImportQuery) -> Any:
+    """All or nothing, as the upload page (engineers, admins); the same file twice is one scan."""
+    if current_user.role not in views.UPLOADERS:
+        raise ApiError(403, "forbidden", _("Only engineers and admins import scans."))
+    if request.mimetype.startswith("multipart/"):
+        message = _("Send the scanner file itself as the body, not a form.")
+        raise ValidationFailed.one("file", message)
+    sess = db.session()
+    try:
+        summary = services.import_upload(
+            request.stream,
+            query.scanner,
+            file_name=query.file_name or "upload",
+            dry_run=query.dry_run,
+            user_id=current_user.id,
+        )
+        if query.dry_run:
+            sess.rollback()
+        else:
+            sess.commit()
+    except services.ImportRefused as exc:
+        sess.rollback()
+        raise ValidationFailed.one("file", str(exc)) from None
+    except IntegrityError:  # the same file imported at the same moment by someone else
+        sess.rollback()
+        message = _("Another import wrote the same scan at the same time: nothing was imported.")
+        raise ApiError(409, "conflict", message) from None
+    return summary.as_json()

@@ -25,11 +25,13 @@ tens of thousands of rows); a new finding's creation is recorded by the scan tha
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -223,6 +225,16 @@ def import_file(
         return summary
     _write_inventory(scan, record, matches)
     return summary
+
+
+def import_upload(stream: IO[bytes], scanner: str = "auto", **options: Any) -> Summary:
+    """``import_file`` of an uploaded file (the page's form, the API's body), read from
+    ``stream`` into a private temporary file first; ``options`` are ``import_file``'s."""
+    with tempfile.TemporaryDirectory(prefix="opskit-vulns-") as folder:
+        path = Path(folder) / "upload"
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out, 1024 * 1024)
+        return import_file(path, scanner, **options)
 
 
 def _write_inventory(scan: Scan, record: VulnScan, matches: dict[str, _Match]) -> None:

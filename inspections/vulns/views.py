@@ -13,7 +13,6 @@ errors beside the fields and what was typed kept.
 from __future__ import annotations
 
 import ipaddress
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -436,30 +435,25 @@ def upload() -> Any:
         return _upload_page(values, 400, errors=errors)
     name = Path(upload.filename or "scan").name[:255]
     sess = db.session()
-    with tempfile.TemporaryDirectory(prefix="opskit-vulns-") as folder:
-        path = Path(folder) / "upload"
-        upload.save(path)
-        try:
-            summary = services.import_file(
-                path,
-                values["scanner"],
-                file_name=name,
-                dry_run=bool(values["dry_run"]),
-                user_id=current_user.id,
-            )
-            if values["dry_run"]:
-                sess.rollback()
-            else:
-                sess.commit()
-        except services.ImportRefused as exc:
+    try:
+        summary = services.import_upload(
+            upload.stream,
+            values["scanner"],
+            file_name=name,
+            dry_run=bool(values["dry_run"]),
+            user_id=current_user.id,
+        )
+        if values["dry_run"]:
             sess.rollback()
-            return _upload_page(values, 422, refused=str(exc), filename=name)
-        except IntegrityError:  # the same file imported at the same moment by someone else
-            sess.rollback()
-            refused = _(
-                "Another import wrote the same scan at the same time: nothing was imported."
-            )
-            return _upload_page(values, 409, refused=refused, filename=name)
+        else:
+            sess.commit()
+    except services.ImportRefused as exc:
+        sess.rollback()
+        return _upload_page(values, 422, refused=str(exc), filename=name)
+    except IntegrityError:  # the same file imported at the same moment by someone else
+        sess.rollback()
+        refused = _("Another import wrote the same scan at the same time: nothing was imported.")
+        return _upload_page(values, 409, refused=refused, filename=name)
     return _upload_page(
         values,
         summary=summary,
