@@ -15,6 +15,15 @@
 - ``POST /configs/devices/{asset_id}/fetch``: fetch now (engineers and admins, as the page's
   button; ``opskit configs fetch``): how it ended; 422 on ``fetch`` when the device is not set
   up or is being fetched.
+- ``PUT /configs/devices/{asset_id}``: set up or change how the asset is reached for backups
+  (engineers and admins, as the access form; ``services.save_device``): the whole setting each
+  time (a field left out takes the form's default), 422 by field name with nothing written.
+  ``password`` and ``enable_password`` are write-only: left out, null or blank keeps the stored
+  one; no answer, error or audit row ever holds them (the column is encrypted, the audit log
+  masks it). Changing the address (host, port, transport) forgets the pinned host key.
+- ``POST /configs/devices/{asset_id}/accept-key``: pin the host key the device now offers
+  (admins only, as the page's button), with the ``fingerprint`` the admin checked (another one
+  offered since is a 409); no key waiting (a retry) is a 409, nothing written.
 """
 
 from __future__ import annotations
@@ -28,15 +37,17 @@ from flask_login import current_user
 from pydantic import Field
 
 from assets import queries as registry
-from monitors.configs import diffs, queries
+from monitors.configs import diffs, queries, services
 from monitors.configs.history import queries as history
 from monitors.configs.history import services as history_services
 from monitors.configs.history import views
-from monitors.configs.models import ConfigDevice
-from opskit import jsonapi, openapi
-from opskit.apischema import MAX_ID, Id, Output, Page, Paging, Query, Text
+from monitors.configs.models import DEFAULT_INTERVAL_S, DEFAULT_TIMEOUT_S, TRANSPORTS, ConfigDevice
+from opskit import db, jsonapi, openapi
+from opskit.apischema import MAX_ID, Id, Input, Output, Page, Paging, Query, Text, one_of
 from opskit.jsonapi import ApiError
+from opskit.models import Role
 from opskit.openapi import operation
+from opskit.validation import ValidationFailed
 
 bp = jsonapi.api_blueprint("configs_api", __name__)
 TAG = "configs"
@@ -63,6 +74,9 @@ class DeviceOut(Output):
     consecutive_failures: int
     host_key_fingerprint: str | None
     host_key_changed: bool = Field(description="The device offers another host key")
+    offered_host_key_fingerprint: str | None = Field(
+        description="The key it offers instead (check it before accept-key); null: none"
+    )
     versions: int
 
 
@@ -270,3 +284,98 @@ def fetch(asset_id: int) -> Any:
         "reason_label": str(queries.REASON_LABELS.get(result.reason, "")),
         "error": result.error,
     }
+
+
+# --- the device's access and its host key -----------------------------------------------------
+
+
+def _writer(roles: tuple[Role, ...], message: str) -> None:
+    if current_user.role not in roles:
+        raise ApiError(403, "forbidden", message)
+
+
+Secret = Annotated[Text, Field(max_length=1000)]
+
+
+class AccessBody(Input):
+    """How the device is reached for backups: the access form's fields."""
+
+    platform: Annotated[Text, Field(max_length=32)] = Field(
+        description="A platform of platforms.yaml, e.g. cisco_ios, huawei_vrp, generic"
+    )
+    transport: Annotated[str, one_of(TRANSPORTS)] = "ssh"
+    host: Annotated[Text, Field(max_length=255)] = Field(
+        "", description='"": the asset\'s management address'
+    )
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        None, description="null: 22 for SSH, 23 for Telnet"
+    )
+    username: Annotated[Text, Field(max_length=128)]
+    password: Secret | None = Field(
+        None, description="Write-only: never answered. Left out, null or blank: keep the stored one"
+    )
+    enable_password: Secret | None = Field(
+        None, description="Write-only (enable/super). Left out, null or blank: keep the stored one"
+    )
+    commands: Annotated[list[Annotated[Text, Field(max_length=1000)]], Field(max_length=50)] = (
+        Field(default_factory=list, description="The commands printing it (generic platform)")
+    )
+    interval_s: Annotated[int, Field(ge=0, le=MAX_ID)] = Field(
+        DEFAULT_INTERVAL_S, description="Seconds between backups (at least 300)"
+    )
+    timeout_s: Annotated[int, Field(ge=0, le=MAX_ID)] = Field(
+        DEFAULT_TIMEOUT_S, description="A fetch's limit in seconds (5 to 1800)"
+    )
+    enabled: bool = True
+
+
+@operation(
+    bp,
+    "PUT",
+    "/configs/devices/<int:asset_id>",
+    body=AccessBody,
+    response=DeviceOut,
+    errors=(404,),
+    tag=TAG,
+    summary=_l("Set up or change a device's backup access"),
+)
+def save_access(asset_id: int, body: AccessBody) -> Any:
+    """As the access form: engineers and admins; passwords write-only (omitted: kept)."""
+    _writer(views.WRITERS, _("Only engineers and admins set up configuration backups."))
+    asset = registry.get_asset(asset_id) if asset_id <= MAX_ID else None
+    if asset is None:
+        raise ApiError(404, "not_found", _("No such object."))
+    services.save_device(asset.id, **body.model_dump())
+    db.session().commit()
+    return _device_rows([_device(asset.id)])[0]
+
+
+class AcceptKeyBody(Input):
+    fingerprint: Annotated[Text, Field(max_length=128)] | None = Field(
+        None,
+        description="The offered key's fingerprint as checked (SHA256:...); another offered "
+        "since is refused",
+    )
+
+
+@operation(
+    bp,
+    "POST",
+    "/configs/devices/<int:asset_id>/accept-key",
+    body=AcceptKeyBody,
+    response=DeviceOut,
+    errors=(404, 409),
+    tag=TAG,
+    summary=_l("Accept the new SSH host key a device offers"),
+)
+def accept_key(asset_id: int, body: AcceptKeyBody) -> Any:
+    """As the device page's button: admins only; its backups resume."""
+    _writer((Role.ADMIN,), _("Only admins accept a changed host key."))
+    device = _device(asset_id)
+    try:
+        services.accept_host_key(device.asset_id, body.fingerprint)
+    except ValidationFailed as exc:  # no key waiting, or another one offered since
+        message = " ".join(m for messages in exc.errors.values() for m in messages)
+        raise ApiError(409, "conflict", message, exc.errors) from None
+    db.session().commit()
+    return _device_rows([_device(asset_id)])[0]
