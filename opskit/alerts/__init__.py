@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from opskit.alerts import api, channels, cli, incident_views, views, warranty
+from opskit.alerts import api, channels, cli, incident_api, incident_views, views, warranty
 
 
 def init_app(app: Flask) -> None:
@@ -15,3 +15,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.notify_cli)
     warranty.init_app(app)  # `opskit assets remind`
     app.register_blueprint(api.bp)  # /api/v1/alerts, /api/v1/incidents
+    app.register_blueprint(incident_api.bp)  # /api/v1/incidents/<id>/<step>

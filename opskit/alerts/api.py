@@ -11,7 +11,8 @@
   colleague) answers 409 saying by whom and when, and writes nothing; so does the same comment
   again right after itself.
 - ``GET /incidents`` (filters ``status``, ``grade``, ``urgency``, ``asset_id``/``asset_tag``,
-  opened ``since``/``until``) and ``GET /incidents/{id}`` with its alerts and its timeline.
+  opened ``since``/``until``) and ``GET /incidents/{id}`` with its alerts and its timeline;
+  an incident's steps (timeline line, arrival, close) are ``opskit.alerts.incident_api``'s.
 
 Viewer tokens only read (the access hook refuses their writes).
 """
