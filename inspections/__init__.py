@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from assets import extensions
 from inspections import api, queries, views
 from inspections.logbook import api as logbook_api
+from inspections.moves import api as moves_api
 from opskit.alerts import wording
 
 
@@ -16,6 +17,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(logbook_api.bp)  # /api/v1/logbook/...
     app.register_blueprint(api.bp)  # /api/v1/patrol/...
+    app.register_blueprint(moves_api.bp)  # /api/v1/moves/.../steps/... (the tablet's actions)
     wording.register_rule_titles("patrol.", queries.item_title)  # a finding's checklist item
     wording.register_message_words("patrol.", queries.alert_messages)  # its finding's message
     extensions.REGISTRY_TABS["moves"] = ("moves.index", _l("Moves"))  # 搬迁, on the tablet

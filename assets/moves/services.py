@@ -11,6 +11,8 @@ powered off, scanning any other asset is refused naming the step that is powered
 rack and places the asset in its new units (the registry's placement check: a unit taken
 meanwhile by another asset or a reservation is refused naming it, and nothing changes), moves
 its links and management address, and marks the step done; the last step finishes the plan.
+:func:`skip` marks a pending step skipped with a reason (the asset stays where it is, the units
+the step was to take are free again for other plans); a step powered off cannot be skipped.
 Each transition locks the plan's row and checks the step's state, so a retried submission (a
 double tap, a reload) finds the step already moved on and does nothing twice (``already``).
 """
@@ -56,7 +58,11 @@ __all__ = [
     "powered_off_step",
     "resume",
     "set_step_to_u",
+    "skip",
 ]
+
+#: the longest reason a skipped step keeps
+MAX_REASON = 500
 
 
 class MoveRefused(ValidationFailed):
@@ -226,6 +232,51 @@ def finish_step(
     step.done_at = now
     step.done_by = actor
     db.session().flush()
+    if all(s.state in (StepState.DONE.value, StepState.SKIPPED.value) for s in plan.steps):
+        plan.state = MoveState.DONE.value
+        plan.finished_at = now
+    db.session().flush()
+    return Outcome(step)
+
+
+def skip(
+    plan_id: int, step_id: int, reason: str, actor: str, at: datetime | None = None
+) -> Outcome:
+    """Step pending → skipped: the asset stays where it is, ``reason`` (required) kept on the
+    step with who and when. The step no longer holds its target units (``open_targets`` reads
+    live steps only) nor its asset (another plan may move it). Refused for a step powered off
+    (its asset is off and in maintenance: rack it first) or moved; a retry is ``already``. The
+    last step finishes the plan."""
+    plan = _locked(plan_id)
+    step = _step(plan, step_id)
+    if step.state == StepState.SKIPPED.value:
+        return Outcome(step, already=True)
+    _refuse_unless_running(plan)
+    tag = step.asset.asset_tag
+    if step.state == StepState.DONE.value:
+        raise MoveRefused(
+            _("%(tag)s was already moved (step %(step)d).", tag=tag, step=step.position), "step"
+        )
+    if step.state == StepState.POWERED_OFF.value:
+        raise MoveRefused(
+            _("Step %(step)d (%(tag)s) is powered off and its alerts are in maintenance: "
+              "skipping it would leave it so. Rack it and power it on first.",
+              step=step.position, tag=tag),
+            "step",
+        )  # fmt: skip
+    why = " ".join(reason.split())
+    if not why:
+        raise MoveRefused(_("Say why the step is skipped."), "reason")
+    if len(why) > MAX_REASON:
+        raise MoveRefused(
+            _("At most %(limit)s characters (got %(count)s).", limit=MAX_REASON, count=len(why)),
+            "reason",
+        )
+    now = at or clock.now()
+    step.state = StepState.SKIPPED.value
+    step.skip_reason = why
+    step.done_at = now
+    step.done_by = actor
     if all(s.state in (StepState.DONE.value, StepState.SKIPPED.value) for s in plan.steps):
         plan.state = MoveState.DONE.value
         plan.finished_at = now

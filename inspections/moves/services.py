@@ -6,7 +6,10 @@
   most: a step forgotten overnight does not silence the asset for ever);
 - :func:`finish`: the registry's placement (refused, naming the collision, when the new units
   were taken meanwhile: then nothing changes, the asset stays powered off and in maintenance),
-  a power-on entry in the logbook, and the maintenance window ended.
+  a power-on entry in the logbook, and the maintenance window ended;
+- :func:`skip`: a pending step skipped with a reason, by an engineer or an admin only
+  (``SKIP_ROLES``; a supervisor or viewer is refused with :class:`NotAllowed`). A pending step
+  has no logbook entry nor maintenance window, so nothing else changes.
 
 A retried submission finds the step already moved on (``already``) and writes nothing more.
 """
@@ -14,6 +17,7 @@ A retried submission finds the step already moved on (``already``) and writes no
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -23,9 +27,27 @@ from assets.moves import services as moves
 from inspections.logbook import services as logbook
 from opskit import clock, db
 from opskit.alerts import services as alerts
-from opskit.models import User
+from opskit.models import Role, User
 
 MAINTENANCE_HOURS = 12
+#: who may skip a step (the asset is then not moved: the engineer on site, or an admin)
+SKIP_ROLES = frozenset({Role.ADMIN, Role.ENGINEER})
+
+
+class NotAllowed(Exception):
+    """The user's role may not do this; the message says who may."""
+
+
+def scanned_tag(scanned: str) -> str:
+    """The tag of an asset label's URL (``<base>/a/<tag>``, pasted or typed), else the text
+    itself."""
+    text = scanned.strip()
+    return unquote(text.rpartition("/a/")[2]) if "://" in text else text
+
+
+def may_skip(user: User | None) -> bool:
+    """An engineer or an admin (``None``: the system itself, e.g. a command)."""
+    return user is None or user.role in SKIP_ROLES
 
 
 def _who(user: User | None) -> str:
@@ -83,3 +105,11 @@ def finish(
     if step.maintenance_id is not None:
         alerts.end_maintenance(step.maintenance_id, now)
     return outcome
+
+
+def skip(plan_id: int, step_id: int, reason: str, user: User | None) -> moves.Outcome:
+    """The pending step skipped with ``reason`` (who and when kept on it); only
+    ``SKIP_ROLES``."""
+    if not may_skip(user):
+        raise NotAllowed(_("Only engineers and admins may skip a move step."))
+    return moves.skip(plan_id, step_id, reason, _who(user), clock.now())

@@ -7,7 +7,11 @@ pause and resume, and the tablet page that carries the steps out one asset at a 
 4. 上架并开机: placed, powered on, maintenance ended; a unit taken meanwhile is refused naming
    who holds it, and another U can be chosen on the spot.
 
-Every role reads; writer roles (admin, engineer, supervisor) write (``opskit.auth``'s hook).
+A pending step can be skipped (跳过) from the plan's page or the tablet, with a reason, by an
+engineer or an admin; the asset stays where it is.
+
+Every role reads; writer roles (admin, engineer, supervisor) write (``opskit.auth``'s hook);
+skipping a step is for engineers and admins (``inspections.moves.services.SKIP_ROLES``).
 Each write is one transaction (``opskit.db.write``); a retried one does nothing twice.
 """
 
@@ -16,7 +20,6 @@ from __future__ import annotations
 import re
 import secrets
 from typing import Any
-from urllib.parse import unquote
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -26,6 +29,7 @@ from assets import queries as assets
 from assets.moves import queries, services
 from inspections.moves import services as onsite
 from opskit import clock, db
+from opskit.auth import require_roles, safe_next
 from opskit.validation import ValidationFailed
 
 bp = Blueprint("moves", __name__, url_prefix="/moves")
@@ -35,10 +39,12 @@ MAX_ROWS = 40
 PORT_RE = re.compile(r"^\s*([^>]+?)\s*>\s*([^:]+?)\s*:\s*(\S+)\s*$")
 
 
-def _tag(scanned: str) -> str:
-    """The tag of a label's URL (``<base>/a/<tag>``, pasted or typed), else the text itself."""
-    text = scanned.strip()
-    return unquote(text.rpartition("/a/")[2]) if "://" in text else text
+def _back(move_id: int) -> str:
+    """Where a form goes back to (its ``back`` field, a path of this site), else the plan."""
+    return safe_next(request.form.get("back"), url_for("moves.detail", move_id=move_id))
+
+
+_tag = onsite.scanned_tag
 
 
 def _messages(exc: ValidationFailed) -> list[str]:
@@ -265,3 +271,26 @@ def finish(move_id: int, step_id: int) -> Any:
             where=queries.where(step.to_rack, step.to_u, step.asset.u_height),
         ),
     )
+
+
+@bp.route("/<int:move_id>/steps/<int:step_id>/skip", methods=["POST"])
+@require_roles(*onsite.SKIP_ROLES)
+def skip(move_id: int, step_id: int) -> Any:
+    """Skip a pending step (a reason required); a retry flashes nothing more."""
+    reason = request.form.get("reason", "")
+    try:
+        outcome = db.write(lambda: onsite.skip(move_id, step_id, reason, current_user))
+    except onsite.NotAllowed:
+        abort(403)
+    except ValidationFailed as exc:
+        for message in _messages(exc):
+            flash(message, "danger")
+    else:
+        if not outcome.already:
+            step = outcome.step
+            flash(
+                _("Step %(step)d skipped: %(tag)s stays where it is.",
+                  step=step.position, tag=step.asset.asset_tag),
+                "success",
+            )  # fmt: skip
+    return redirect(_back(move_id))

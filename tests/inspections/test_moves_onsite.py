@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask
@@ -198,14 +199,9 @@ def test_pages_roles_csrf_and_the_tablet_flow(db_app: Flask, db_client: FlaskCli
     assert "Engineer" in history
 
 
-def test_two_taps_at_once_rack_the_asset_once(db_app: Flask) -> None:
-    """Two submissions of 上架并开机 at the same moment (a double tap on two connections):
-    one racks the asset, the other finds the step done; one power-on in the logbook."""
-    with db_app.app_context(), db_app.test_request_context(), force_locale("en"):
-        seed()
-        plan = db.write(lambda: moves.create_plan("north", two_steps(), "Engineer"))
-        plan_id, step_id, asset_id = plan.id, plan.steps[0].id, plan.steps[0].asset_id
-        db.write(lambda: onsite.power_off(plan_id, step_id, "SRV-1", clock.site_tz(), None))
+def two_at_once(db_app: Flask, work: Callable[[], moves.Outcome]) -> dict[str, object]:
+    """``work`` run by two threads released at the same moment, each in its own transaction
+    (a double tap on two connections): thread name → its outcome's ``already``, or the error."""
     barrier = threading.Barrier(2)
     outcome: dict[str, object] = {}
 
@@ -214,10 +210,7 @@ def test_two_taps_at_once_rack_the_asset_once(db_app: Flask) -> None:
             db.session().scalar(select(func.count()).select_from(MovePlan))  # connected first
             barrier.wait()
             try:
-                done = db.write(
-                    lambda: onsite.finish(plan_id, step_id, "B01", clock.site_tz(), None)
-                )
-                outcome[name] = done.already
+                outcome[name] = db.write(work).already
             except Exception as exc:  # the test reports what happened
                 outcome[name] = repr(exc)
 
@@ -226,6 +219,20 @@ def test_two_taps_at_once_rack_the_asset_once(db_app: Flask) -> None:
         t.start()
     for t in threads:
         t.join(timeout=60)
+    return outcome
+
+
+def test_two_taps_at_once_rack_the_asset_once(db_app: Flask) -> None:
+    """Two submissions of 上架并开机 at the same moment (a double tap on two connections):
+    one racks the asset, the other finds the step done; one power-on in the logbook."""
+    with db_app.app_context(), db_app.test_request_context(), force_locale("en"):
+        seed()
+        plan = db.write(lambda: moves.create_plan("north", two_steps(), "Engineer"))
+        plan_id, step_id, asset_id = plan.id, plan.steps[0].id, plan.steps[0].asset_id
+        db.write(lambda: onsite.power_off(plan_id, step_id, "SRV-1", clock.site_tz(), None))
+    outcome = two_at_once(
+        db_app, lambda: onsite.finish(plan_id, step_id, "B01", clock.site_tz(), None)
+    )
     assert sorted(outcome.values(), key=str) == [False, True], outcome
     with db_app.app_context():
         assert [a for a, _r in _power(asset_id)] == ["off", "on"]
