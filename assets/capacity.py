@@ -20,6 +20,9 @@ Per **room**:
 - **Cooling**: the ``cooling_watts`` spec of its in-service precision air conditioners, against
   the room's IT load (the sum of its racks' draw), at most ``limit_percent`` of the capacity;
   unknown (not checked) when no air conditioner states its capacity.
+- **Temperature**: the trend of its probes' readings against its upper normal limit
+  (``assets.room_temperature``: the p95 of the window, its headroom and slope), shown beside
+  the watts as the cooling headroom the room actually has.
 - **Ports**: the free ports of its switches: an interface the monitors saw ``down`` (operational
   state) and not administratively down, with no registered link on it and no traffic in the
   window (``assets.extensions.port_states``), counted by speed (the speed read by the monitors,
@@ -44,7 +47,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
-from assets import extensions
+from assets import extensions, room_temperature
 from assets.models import Asset, AssetKind, AssetStatus, Link, Rack, RackUnit, Room, Site
 from assets.services import reservations
 from opskit import clock, db
@@ -169,9 +172,32 @@ class RoomCapacity:
     cooling_w: float | None = None  # None: no air conditioner states its capacity
     ports: list[FreePort] = field(default_factory=list)
     ports_seen: int = 0  # its switches' ports of a known speed, free or not
+    temperature: room_temperature.TemperatureTrend | None = None  # None: no probe readings
 
     def it_load_w(self, racks: dict[int, RackCapacity]) -> float:
         return sum(racks[r].load_w for r in self.rack_ids)
+
+    def figures(self, racks: dict[int, RackCapacity]) -> dict[str, tuple[float, float | None]]:
+        """resource → (used, capacity) of the room, the capacity None when not recorded:
+
+        - ``u``: units used (an asset or a reservation in them) of its racks' units;
+        - ``power``: the draw of its racks with a rating against their capacity, each rack's
+          being one feed's rating (with two feeds either may fail: the smaller);
+        - ``cooling``: its IT load against its air conditioners' stated capacity;
+        - ``ports``: its switches' ports not free of those of a known speed the monitors saw.
+        """
+        mine = [racks[r] for r in self.rack_ids]
+        rated = [r for r in mine if r.feeds]
+        power_cap = sum(min(r.feed_ratings().values()) for r in rated)
+        return {
+            "u": (
+                float(sum(r.u_height - r.free_units for r in mine)),
+                float(sum(r.u_height for r in mine)),
+            ),
+            "power": (sum(r.load_w for r in rated), float(power_cap) or None),
+            "cooling": (self.it_load_w(racks), self.cooling_w),
+            "ports": (float(self.ports_seen - len(self.ports)), float(self.ports_seen) or None),
+        }
 
 
 @dataclass
@@ -266,6 +292,11 @@ def load(
             racks[rack_id].load_w += watts
             racks[rack_id].reserved_w = watts
     _rooms(rooms, racks, assets, start, end, held["ports"])
+    min_days = int(settings()["temperature_min_days"])
+    for rid, found in room_temperature.trends(
+        list(rooms), start, end, clock.site_tz(), min_days
+    ).items():
+        rooms[rid].temperature = found
     return Capacity(racks, rooms, start, end, held["addresses"])
 
 

@@ -15,15 +15,20 @@ registry imports none of them (it sits below the desk and the domains).
   percentile of its measured draw}; ``PORT_STATES``: name → a function (switch asset ids,
   start, end) → {switch id: its interfaces as :class:`Port`}. The capacity model
   (``assets.capacity``) reads the measured figures through them; ``monitors`` registers both.
+- ``ROOM_TEMPERATURES``: name → a function (room ids, start, end) → {room id: [(hour, °C)]},
+  each hour the hottest of the room's probes' hourly mean temperature (``monitors``); and
+  ``ROOM_TEMPERATURE_LIMITS``: name → a function (room ids) → {room id: its upper normal
+  temperature in °C} (``inspections``: the patrol checklist's limit with the room's overrides).
+  The cooling headroom's temperature trend (``assets.room_temperature``) reads both.
 
 Each is keyed by name, so an ``init_app`` run for every app (tests build many) registers once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
@@ -47,29 +52,49 @@ class Port(NamedTuple):
 POWER_DRAW: dict[str, Callable[[list[int], datetime, datetime], dict[int, float]]] = {}
 PORT_STATES: dict[str, Callable[[list[int], datetime, datetime], dict[int, list[Port]]]] = {}
 
+ROOM_TEMPERATURES: dict[
+    str, Callable[[list[int], datetime, datetime], dict[int, list[tuple[datetime, float]]]]
+] = {}
+ROOM_TEMPERATURE_LIMITS: dict[str, Callable[[list[int]], dict[int, float]]] = {}
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _merged(sources: Iterable[Callable[..., dict[K, V]]], *args: Any) -> dict[K, V]:
+    """What every registered source answers to ``args``, merged (a later source wins)."""
+    out: dict[K, V] = {}
+    for source in sources:
+        out.update(source(*args))
+    return out
+
+
+def room_temperatures(
+    room_ids: list[int], start: datetime, end: datetime
+) -> dict[int, list[tuple[datetime, float]]]:
+    """Each room's hourly temperature (its hottest probe) from the registered sources."""
+    return _merged(ROOM_TEMPERATURES.values(), room_ids, start, end)
+
+
+def room_temperature_limits(room_ids: list[int]) -> dict[int, float]:
+    """Each room's upper normal temperature (°C) from the registered sources."""
+    return _merged(ROOM_TEMPERATURE_LIMITS.values(), room_ids)
+
 
 def power_draw(pdu_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
     """Each PDU's measured draw in watts from the registered sources; {} if none."""
-    out: dict[int, float] = {}
-    for source in POWER_DRAW.values():
-        out.update(source(pdu_ids, start, end))
-    return out
+    return _merged(POWER_DRAW.values(), pdu_ids, start, end)
 
 
 def port_states(switch_ids: list[int], start: datetime, end: datetime) -> dict[int, list[Port]]:
     """Each switch's interfaces from the registered sources; {} if none."""
-    out: dict[int, list[Port]] = {}
-    for source in PORT_STATES.values():
-        out.update(source(switch_ids, start, end))
-    return out
+    return _merged(PORT_STATES.values(), switch_ids, start, end)
 
 
 def asset_states(asset_ids: list[int]) -> dict[int, str]:
     """Each asset's state word from the registered sources (a later source wins); {} if none."""
-    states: dict[int, str] = {}
-    for source in ASSET_STATES.values():
-        states.update(source(asset_ids))
-    return states
+    return _merged(ASSET_STATES.values(), asset_ids)
 
 
 def asset_panels(asset_id: int) -> list[str]:

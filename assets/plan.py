@@ -259,6 +259,14 @@ class _Fit:
                         if room.cooling_w
                         else None
                     ),
+                    # the room's temperature trend (assets.room_temperature): None without probes
+                    "room_temperature_p95": room.temperature.p95 if room.temperature else None,
+                    "room_temperature_limit": (
+                        room.temperature.limit if room.temperature else None
+                    ),
+                    "room_temperature_per_30_days": (
+                        room.temperature.per_30_days if room.temperature else None
+                    ),
                     "room_ports_taken": len(taken),
                     "room_ports_free_after": capacity.ports_by_speed(left),
                 }

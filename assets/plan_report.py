@@ -15,7 +15,8 @@ Written from the same capacity model the fit answered on (``assets.capacity``,
 - **Effect**: before and after utilisation per rack (units, each feed), room (cooling) and
   prefix.
 - **Risks**, in words: a feed over the limit (80 %) on failover, cooling headroom under 20 %
-  (or unknown), a prefix over 80 % after the plan, no candidate at all.
+  (or unknown), a room's temperature p95 at its limit or rising to it within 90 days, a prefix
+  over 80 % after the plan, no candidate at all.
 
 This module computes what the workbook says (:func:`collect`, :class:`Report`);
 ``assets.plan_workbook`` writes it.
@@ -24,6 +25,7 @@ This module computes what the workbook says (:func:`collect`, :class:`Report`);
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -34,7 +36,10 @@ from assets.capacity import Capacity, RackCapacity, RoomCapacity
 from assets.models import Prefix
 from assets.plan import Request
 from assets.services import reservations
-from opskit import db
+from opskit import clock, db
+
+#: a rising room temperature reaching its limit within this many days is a risk
+TEMPERATURE_SOON_DAYS = 90
 
 
 @dataclass
@@ -138,6 +143,34 @@ def collect(
     return report
 
 
+def _temperature_risks(room: RoomCapacity, today: date) -> list[dict[str, str]]:
+    """The room's temperature trend as a risk: its p95 at or over the limit, or a rising trend
+    taking it there within TEMPERATURE_SOON_DAYS."""
+    t = room.temperature
+    if t is None or t.limit is None:
+        return []
+    reaches = t.reaches(today)
+    if reaches is None or (reaches - today).days > TEMPERATURE_SOON_DAYS:
+        return []
+    if reaches <= today:
+        text = _(
+            "Temperature p95 %(p95)s °C at or over the room's limit %(limit)s °C: its cooling "
+            "is short whatever the watts say.",
+            p95=t.p95,
+            limit=t.limit,
+        )
+    else:
+        text = _(
+            "Temperature rising %(trend)s °C / 30 days: its p95 (%(p95)s °C) reaches the "
+            "room's limit %(limit)s °C around %(day)s.",
+            trend=t.per_30_days,
+            p95=t.p95,
+            limit=t.limit,
+            day=reaches.isoformat(),
+        )
+    return [{"scope": _("Room"), "name": room.name, "risk": text}]
+
+
 def risks(report: Report) -> list[dict[str, str]]:
     """The risks after the plan, in words: feeds on failover, cooling, prefixes."""
     limit = report.limit
@@ -173,7 +206,9 @@ def risks(report: Report) -> list[dict[str, str]]:
                     )
                 )
                 out.append({"scope": _("Rack"), "name": rack.name, "risk": text})
+    today = report.model.end.astimezone(clock.site_tz()).date()
     for room in report.rooms:
+        out += _temperature_risks(room, today)
         if not room.cooling_w:
             out.append(
                 {

@@ -5,7 +5,7 @@ destination checked as ``opskit.outputs`` says)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from assets import capacity
 from assets.plan_report import Report, share
 from opskit import clock
 from opskit.xlsx.cover import Figure, customer_signoff, write_cover
-from opskit.xlsx.writer import INT, PERCENT, Col, ReportWriter, Sheet
+from opskit.xlsx.writer import DATE, INT, NUMBER, PERCENT, Col, ReportWriter, Sheet
 
 
 def _rack_rows(report: Report) -> list[dict[str, Any]]:
@@ -53,6 +53,23 @@ def _speeds(counts: dict[str, int]) -> str:
     return _listed(f"{speed} ×{n}" for speed, n in sorted(counts.items())) or "—"
 
 
+def _temperature(report: Report, room: capacity.RoomCapacity) -> dict[str, Any]:
+    """The room's temperature trend columns (``assets.room_temperature``), blank without
+    readings."""
+    t = room.temperature
+    if t is None:
+        return {"t_p95": None, "t_limit": None, "t_headroom": None, "t_trend": None, "t_day": None}
+    today = report.model.end.astimezone(clock.site_tz()).date()
+    reaches = t.reaches(today)
+    return {
+        "t_p95": t.p95,
+        "t_limit": t.limit,
+        "t_headroom": t.headroom,
+        "t_trend": t.per_30_days,
+        "t_day": datetime.combine(reaches, time()) if reaches else None,
+    }
+
+
 def _current(report: Report) -> list[Sheet]:
     rack_cols = [
         Col("room", _("Room")),
@@ -77,6 +94,7 @@ def _current(report: Report) -> list[Sheet]:
             "cooling": room.cooling_w,
             "pct": share(room.it_load_w(report.model.racks), room.cooling_w),
             "ports": _speeds(capacity.ports_by_speed(room.ports)),
+            **_temperature(report, room),
         }
         for room in report.rooms
     ]
@@ -120,9 +138,22 @@ def _current(report: Report) -> list[Sheet]:
                 Col("load", _("IT load (W)"), INT),
                 Col("cooling", _("Cooling capacity (W)"), INT),
                 Col("pct", _("Cooling used"), PERCENT),
+                Col("t_p95", _("Temperature p95 (°C)"), NUMBER),
+                Col("t_limit", _("Temperature limit (°C)"), NUMBER),
+                Col("t_headroom", _("Temperature headroom (°C)"), NUMBER),
+                Col("t_trend", _("Temperature trend (°C / 30 days)"), NUMBER),
+                Col("t_day", _("Temperature limit reached"), DATE),
                 Col("ports", _("Free ports by speed")),
             ],
             rooms,
+            highlight=lambda r: r["t_headroom"] is not None and r["t_headroom"] <= 0,
+            note=_(
+                "Temperature: the 95th percentile of the room's hottest probe hour by hour over "
+                "the measured days, against the room's upper normal limit (patrol checklist); "
+                "the trend is the least-squares line through the daily maxima (at least "
+                "%(days)s days), and the day the rising trend takes the p95 to the limit.",
+                days=capacity.settings()["temperature_min_days"],
+            ),
         ),
         Sheet(
             _("Free ports"),

@@ -32,6 +32,7 @@ from assets.models import (
     Room,
     Site,
 )
+from assets.snapshot_models import CapacitySnapshot
 from opskit import db
 from opskit.db import Page
 
@@ -827,6 +828,30 @@ def capacity_of_rooms(now: Any) -> Any:
     from assets import capacity  # lazy: capacity reads the reservations, which read this module
 
     return capacity.load(now=now)
+
+
+def capacity_history(
+    start: date, end: date
+) -> list[tuple[date, int | None, int | None, str, float, float | None]]:
+    """(day, room id, prefix id, resource, used, total) of the daily capacity snapshots
+    (``assets.capacity_history``) of the site days ``start`` to ``end``, both included, in day
+    order: plain rows."""
+    query = (
+        select(
+            CapacitySnapshot.day,
+            CapacitySnapshot.room_id,
+            CapacitySnapshot.prefix_id,
+            CapacitySnapshot.resource,
+            CapacitySnapshot.used,
+            CapacitySnapshot.total,
+        )
+        .where(CapacitySnapshot.day >= start, CapacitySnapshot.day <= end)
+        .order_by(CapacitySnapshot.day, CapacitySnapshot.id)
+    )
+    return [
+        (day, room_id, prefix_id, resource, used, total)
+        for day, room_id, prefix_id, resource, used, total in db.session().execute(query)
+    ]
 
 
 def label_tag(scanned: str) -> str:

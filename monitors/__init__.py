@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     registry.ASSET_STATES["monitors"] = queries.asset_colours  # the rack's colours
     registry.POWER_DRAW["monitors"] = capacity.pdu_draw  # the capacity model's measured draw
     registry.PORT_STATES["monitors"] = capacity.switch_ports  # and its free ports
+    registry.ROOM_TEMPERATURES["monitors"] = capacity.room_temperatures  # its cooling trend
     wording.register_rule_titles(trap_rules.RULE_PREFIX, _trap_title)
     app.cli.add_command(cli.snmp_cli)
     app.cli.add_command(cli.sql_cli)

@@ -2,7 +2,8 @@
 readings: each PDU's draw (the 95th percentile of its hourly ``pdu.power_w`` means over the
 window, ``monitors.report_stats.percentiles``) and each switch's interfaces (the newest
 ``if.oper_status`` / ``if.admin_status`` / ``if.speed_bps`` of the window and the highest
-``if.in_bps`` / ``if.out_bps`` in it, from the rollups' maxima and the raw readings).
+``if.in_bps`` / ``if.out_bps`` in it, from the rollups' maxima and the raw readings), and
+each room's hourly temperature (the hottest of its probes' hourly ``env.temperature_c`` means).
 Registered into ``assets.extensions`` by ``monitors.init_app`` (the registry imports nothing
 above it)."""
 
@@ -13,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import func, select, union_all
 
 from assets.extensions import Port
+from assets.queries import asset_rooms_for_report
+from monitors.history import hourly_values
 from monitors.models import Reading, Rollup
 from monitors.report_stats import percentiles
 from opskit import db
@@ -20,6 +23,7 @@ from opskit import db
 POWER = "pdu.power_w"
 STATES = ("if.oper_status", "if.admin_status", "if.speed_bps")
 TRAFFIC = ("if.in_bps", "if.out_bps")
+TEMPERATURE = "env.temperature_c"
 
 
 def pdu_draw(pdu_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
@@ -97,3 +101,19 @@ def switch_ports(switch_ids: list[int], start: datetime, end: datetime) -> dict[
             )
         )
     return out
+
+
+def room_temperatures(
+    room_ids: list[int], start: datetime, end: datetime
+) -> dict[int, list[tuple[datetime, float]]]:
+    """Room id → (hour, °C) of each hour in [start, end) with a reading: the hottest of the
+    room's assets' hourly mean ``env.temperature_c`` (every probe and instance)."""
+    wanted = set(room_ids)
+    room_of = {a: r for a, r in asset_rooms_for_report() if r in wanted}
+    hottest: dict[int, dict[datetime, float]] = {}
+    for asset_id, _metric, _inst, hour, avg, _max in hourly_values(
+        list(room_of), [TEMPERATURE], start, end
+    ):
+        hours = hottest.setdefault(room_of[asset_id], {})
+        hours[hour] = max(hours.get(hour, avg), avg)
+    return {room: sorted(hours.items()) for room, hours in hottest.items()}

@@ -47,6 +47,7 @@ from opskit import db
 from opskit.audit import acting_as
 from opskit.db import utcnow
 from opskit.demo import (
+    capacity,
     configs,
     databases,
     devices,
@@ -160,6 +161,8 @@ def seed(
         built.counts["runbooks"] = seed_runbooks(built, now)
         built.counts.update(seed_requests(built, now))
         built.counts["moves"] = moves.seed(now)
+        sess.commit()
+        built.counts["capacity_snapshots"] = capacity.seed(now)  # the 80 % forecast's history
         marker.value = json.dumps({"state": "ready", "created_at": now.isoformat(), "scale": scale})
         sess.commit()
     return built.counts
@@ -191,6 +194,7 @@ def iter_summary(counts: dict[str, int]) -> Iterator[str]:
         "repairs": "repairs",
         "reservations": "reservations (plans in progress)",
         "moves": "move steps done",
+        "capacity_snapshots": "capacity snapshots (90 days)",
     }
     for key, label in labels.items():
         if key in counts:

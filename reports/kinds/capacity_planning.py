@@ -12,10 +12,15 @@ the model ``opskit plan`` answers on) as of the pack's ``as_of``:
 - **IP addresses**: the used addresses of the prefixes registered to the room's site (the
   same figure for each of its rooms).
 
-**Forecast**: power and cooling have a history where the racks' PDUs are measured: the room's
-daily peak (the highest hour of its PDUs' hourly averages summed, plus the stated draw of the
-racks without readings), as a share of the capacity, through ``reports.forecast`` with the
-limit 80 %. Units, ports and addresses keep no history: "not enough data".
+**Forecast** of when each resource reaches 80 %: least squares (``reports.forecast``, limit
+80 %) over the room's daily capacity snapshots (``assets.capacity_history``: one a site day,
+``used`` of ``total`` as a share) of the forecast's window (91 days up to the last snapshot); at
+least ``reports.forecast.MIN_POINTS`` (28) snapshots spanning 28 days, else "not enough data"
+with the count. Addresses: the daily sum of the site's prefixes' snapshots. Power and cooling
+also have the PDUs' daily peaks where the racks are measured (the highest hour of their
+hourly averages summed, plus the stated draw of the racks without readings): those are used
+when they give a forecast (28 days of peaks), else the series with more days (the peaks on a
+tie), so a measured room does not wait for its snapshots to build up.
 
 Findings: ``capacity.room_over`` (a resource at 80 % or more), ``capacity.forecast_80`` (the
 likeliest crossing of 80 % within a year), and the summary's sentence (``capacity.summary``).
@@ -29,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from assets.queries import capacity_of_rooms, list_prefixes, prefix_utilisations
+from assets.queries import capacity_history, capacity_of_rooms, list_prefixes, prefix_utilisations
 from monitors.queries import hourly_values
 from opskit.xlsx.cover import Figure
 from opskit.xlsx.writer import DATE, INT, PERCENT, Col, Sheet
@@ -58,7 +63,8 @@ class Row:
     key: str  # a RESOURCES key
     used: float | None
     capacity: float | None
-    forecast: fc.Forecast | None  # None: no history kept
+    forecast: fc.Forecast | None  # None: no capacity recorded
+    source: str = "snapshots"  # what the forecast fitted: "snapshots" or the PDUs' "peaks"
 
     @property
     def share(self) -> float | None:
@@ -93,6 +99,38 @@ def _daily_peaks(
     return sorted(days.items())
 
 
+def _history(
+    ctx: Context, site_of_prefix: dict[int, int | None]
+) -> dict[tuple[object, str], list[tuple[date, float]]]:
+    """(room id, resource) → (day, percent used) of the room's snapshots in the forecast's
+    window up to the pack's day; addresses keyed (("site", site id), "ip"): each day, the site's
+    prefixes' used summed of their sizes summed."""
+    last = ctx.as_of_day
+    out: dict[tuple[object, str], list[tuple[date, float]]] = {}
+    ip: dict[tuple[int | None, date], list[float]] = {}
+    for day, room_id, prefix_id, resource, used, total in capacity_history(
+        last - timedelta(days=fc.WINDOW_DAYS - 1), last
+    ):
+        if prefix_id is not None:
+            if prefix_id in site_of_prefix and total:
+                sums = ip.setdefault((site_of_prefix[prefix_id], day), [0.0, 0.0])
+                sums[0] += used
+                sums[1] += total
+        elif total:
+            out.setdefault((room_id, resource), []).append((day, 100 * used / total))
+    for (site_id, day), (used, total) in sorted(ip.items(), key=lambda i: i[0][1]):
+        out.setdefault((("site", site_id), "ip"), []).append((day, 100 * used / total))
+    return out
+
+
+def _pick(peaks: fc.Forecast | None, snapshots: fc.Forecast) -> tuple[fc.Forecast, str]:
+    """The PDUs' peaks when they give a forecast, else the series with more days (peaks on a
+    tie)."""
+    if peaks is not None and (peaks.state != fc.INSUFFICIENT or peaks.days >= snapshots.days):
+        return peaks, "peaks"
+    return snapshots, "snapshots"
+
+
 def rows(ctx: Context) -> list[Row]:
     """Each room's resources (the module's docstring says how each is counted)."""
     model = capacity_of_rooms(ctx.as_of)
@@ -107,60 +145,51 @@ def rows(ctx: Context) -> list[Row]:
         held = model.held_addresses.get(p.id, 0)
         ip_used[p.site_id] = ip_used.get(p.site_id, 0) + usage[p.id].used + held
         ip_size[p.site_id] = ip_size.get(p.site_id, 0) + usage[p.id].size
+    history = _history(ctx, {p.id: p.site_id for p in prefixes})
     out: list[Row] = []
     for room in model.rooms.values():
         racks = [model.racks[r] for r in room.rack_ids]
-        height = sum(r.u_height for r in racks)
-        used_u = sum(r.u_height - r.free_units for r in racks)
+        figures = room.figures(model.racks)
         rated = [r for r in racks if r.feeds]
-        power_cap = sum(min(r.feed_ratings().values()) for r in rated)
+        power_cap = figures["power"][1]
         measured = [r for r in racks if r.load_source == "measured"]
         pdus = [p for r in measured for p in r.pdu_ids]
-        load = room.it_load_w(model.racks)
-        rated_load = sum(r.load_w for r in rated)
-        power_f = cooling_f = None
+        peaks: dict[str, fc.Forecast | None] = {"power": None, "cooling": None}
         if pdus:
             rest = sum(r.load_w for r in rated if r not in measured)
-            peaks = _daily_peaks(
+            daily = _daily_peaks(
                 hours, [p for r in measured if r.feeds for p in r.pdu_ids], rest, ctx
             )
             if power_cap:
-                power_f = fc.forecast([(d, 100 * w / power_cap) for d, w in peaks], LIMIT)
+                peaks["power"] = fc.forecast([(d, 100 * w / power_cap) for d, w in daily], LIMIT)
             if room.cooling_w:
                 rest_all = sum(r.load_w for r in racks if r not in measured)
                 all_peaks = _daily_peaks(hours, pdus, rest_all, ctx)
-                cooling_f = fc.forecast(
+                peaks["cooling"] = fc.forecast(
                     [(d, 100 * w / room.cooling_w) for d, w in all_peaks], LIMIT
                 )
-        free_ports = len(room.ports)
-        out += [
-            Row(room.site, room.name, "u", used_u, height, None),
-            Row(
-                room.site,
-                room.name,
-                "power",
-                rated_load if rated else None,
-                power_cap or None,
-                power_f,
-            ),
-            Row(room.site, room.name, "cooling", load, room.cooling_w, cooling_f),
-            Row(
-                room.site,
-                room.name,
-                "ports",
-                room.ports_seen - free_ports,
-                room.ports_seen or None,
-                None,
-            ),
+        for key in ("u", "power", "cooling", "ports"):
+            used, total = figures[key]
+            if total is None:
+                out.append(Row(room.site, room.name, key, None if key == "power" else used,
+                               None, None))  # fmt: skip
+                continue
+            snapshots = fc.forecast(history.get((room.id, key), []), LIMIT)
+            found, source = _pick(peaks.get(key), snapshots)
+            out.append(Row(room.site, room.name, key, used, total, found, source))
+        size = ip_size.get(room.site_id)
+        out.append(
             Row(
                 room.site,
                 room.name,
                 "ip",
                 ip_used.get(room.site_id),
-                ip_size.get(room.site_id),
-                None,
-            ),
-        ]
+                size,
+                fc.forecast(history.get((("site", room.site_id), "ip"), []), LIMIT)
+                if size
+                else None,
+            )
+        )
     return out
 
 
@@ -171,6 +200,12 @@ def _words(row: Row) -> str:
         return _("not enough data")
     if row.forecast.state == fc.INSUFFICIENT and row.forecast.days == 0:
         return _("not enough data")
+    if row.forecast.state == fc.INSUFFICIENT and row.source == "snapshots":
+        return _(
+            "not enough data (%(days)s daily snapshots, %(needed)s needed)",
+            days=row.forecast.days,
+            needed=fc.MIN_POINTS,
+        )
     return forecast_state(row.forecast)
 
 
@@ -215,9 +250,11 @@ def capacity_planning(ctx: Context) -> list[Sheet]:
             note=_(
                 "Per room: rack units (reservations included), power of the racks with a "
                 "rating (one feed must carry the rack), cooling, switch ports, and the site's "
-                "addresses. Forecast from the PDUs' daily peaks over %(days)s days; units, "
-                "ports and addresses keep no history.",
+                "addresses. Forecast by least squares over the daily capacity snapshots of up "
+                "to %(days)s days (power and cooling: the PDUs' daily peaks where they give "
+                "one), at least %(min)s days of them.",
                 days=fc.WINDOW_DAYS,
+                min=fc.MIN_POINTS,
             )
             + as_of_note(ctx),
         )
