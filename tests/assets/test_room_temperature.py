@@ -22,6 +22,7 @@ from typing import Any
 import openpyxl
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_babel import force_locale
 from sqlalchemy import insert
 
@@ -31,6 +32,7 @@ from assets.room_temperature import TemperatureTrend
 from monitors.models import Reading
 from opskit import clock, db
 from tests import factories
+from tests.conftest import login, post_form
 
 pytestmark = pytest.mark.xdist_group("room_temperature")
 
@@ -139,3 +141,15 @@ def test_trend_in_the_plan_and_its_workbook(db_app: Flask, tmp_path: Path) -> No
         "Temperature rising 7.5 °C / 30 days: its p95 (24.25 °C) reaches the room's limit "
         f"27.0 °C around {day}."
     ) in risks
+
+
+def test_the_plan_page_shows_the_trend(app: Flask, client: FlaskClient) -> None:
+    """The planning page's figures: 24.25 °C of 27.0 °C, rising 7.5 °C / 30 days (in the
+    viewer's Chinese)."""
+    with app.app_context():
+        seed()
+    login(client, "viewer")
+    text = "room: 温度机房\ndevices:\n  - {name: n1, u: 1, watts: 100}\n"
+    page = post_form(client, "/assets/plan", {"plan": text}).get_data(as_text=True)
+    cell = page.split("data-room-temperature>", 1)[1].split("</td>", 1)[0]
+    assert cell == "24.25 °C / 27.0 °C, +7.5 °C / 30 天"
