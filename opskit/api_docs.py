@@ -4,7 +4,9 @@ parameters, body and answer fields and error statuses. Nothing is fetched from t
 script, no font): the page is plain HTML on the app's own stylesheet.
 
 The page reads the same ``opskit.openapi.document()`` as ``/api/v1/openapi.json``; ``Schema``
-flattens a JSON Schema (``$ref``, ``anyOf`` with null, enums, limits) into rows a reader scans.
+flattens a JSON Schema (``$ref``, ``anyOf`` with null, enums, limits) into rows a reader scans;
+an answer that is one of several models (``oneOf`` with a ``discriminator``, e.g. the readings'
+two layouts) shows each model's fields.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ STATUS_TEXT = {
     403: _l("The token's role may not do this (viewers only read)."),
     404: _l("No such object."),
     409: _l("The object's state does not allow it, or a concurrent change got there first."),
+    413: _l("The body is larger than the server accepts."),
     422: _l("Wrong input: `fields` names each wrong field with its messages."),
 }
 _TYPES = {
@@ -68,8 +71,9 @@ class Schema:
         """``text``, ``whole number or null``, ``list of AssetOut`` … in the reader's language."""
         if "$ref" in schema:
             return self.name(schema)
-        if "anyOf" in schema:
-            return _(" or ").join(self.type(option) for option in schema["anyOf"])
+        if "anyOf" in schema or "oneOf" in schema:
+            options = schema.get("anyOf") or schema["oneOf"]
+            return _(" or ").join(self.type(option) for option in options)
         kind = schema.get("type", "")
         if kind == "array":
             return _("list of %(type)s", type=self.type(schema.get("items", {})))
@@ -120,6 +124,12 @@ class Schema:
             param.get("description", ""),
         )
 
+    def choice(self, schema: dict[str, Any]) -> tuple[str, list[str]]:
+        """A ``oneOf``'s discriminating field and its models' names (``("", [])`` if none)."""
+        body = self.resolve(schema) if schema else {}
+        names = [self.name(option) for option in body.get("oneOf", ()) if "$ref" in option]
+        return body.get("discriminator", {}).get("propertyName", ""), names
+
     def answer(self, response: dict[str, Any]) -> tuple[str, str, list[Field]]:
         """The media type, the schema's name (a page's items' too) and its fields."""
         for media, content in response.get("content", {}).items():
@@ -140,6 +150,8 @@ def page() -> Any:
             responses = op["responses"]
             success = next(code for code in responses if int(code) < 400)
             media, model, fields = schema.answer(responses[success])
+            answer = responses[success].get("content", {}).get("application/json", {})
+            field, variants = schema.choice(answer.get("schema", {}))
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
             tags.setdefault(op["tags"][0], []).append(
                 {
@@ -156,7 +168,16 @@ def page() -> Any:
                     "media": media,
                     "model": model,
                     "answer": fields,
-                    "errors": [(int(c), STATUS_TEXT[int(c)]) for c in responses if int(c) >= 400],
+                    "choice": field,
+                    "variants": [
+                        (name, schema.fields(schema.components[name])) for name in variants
+                    ],
+                    # a status without words of the page's own: the document's (English) words
+                    "errors": [
+                        (int(c), STATUS_TEXT.get(int(c), r.get("description", "")))
+                        for c, r in responses.items()
+                        if int(c) >= 400
+                    ],
                 }
             )
     return render_template(
