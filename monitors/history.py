@@ -4,7 +4,7 @@ use, LLDP neighbours and ARP sightings. Offered through ``monitors.queries``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -276,7 +276,7 @@ def metric_rows(
     yield from chunks(conn, stmt.where(*where), chunk)
 
 
-def chunks(conn: Any, stmt: Any, size: int) -> Iterator[list[Any]]:
+def chunks(conn: Any, stmt: Any, size: int) -> Generator[list[Any], None, None]:
     """The rows of a Core statement as lists of at most ``size`` plain tuples, one list in
     memory at a time (``metric_rows`` and the readings API's ``monitors.stream``)."""
     if conn.dialect.name == "postgresql":  # a server-side cursor: a chunk in memory at a time

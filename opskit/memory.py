@@ -5,7 +5,8 @@ DataFrames and cell formats) for the process's next allocations, so a long-runni
 resident memory stays at its highest point. :func:`release` collects garbage and asks glibc to
 return what is free (``malloc_trim``); elsewhere (musl, macOS, Windows) it only collects.
 :func:`existing_objects_frozen` keeps what already exists out of the collector's full passes
-while a big piece of work runs.
+while a big piece of work runs; :func:`collector_paused` stops the collector while rows are
+read.
 """
 
 from __future__ import annotations
@@ -37,3 +38,19 @@ def existing_objects_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while the block runs: hundreds of thousands of row
+    tuples (which hold no cycles) read from a database would trigger it over and over, a third
+    of the read's CPU (``opskit.data``; the readings API pauses it a chunk at a time, never
+    across a ``yield``). Process-wide; the block that found it enabled enables it again, so
+    overlapping blocks in threads end with it enabled."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

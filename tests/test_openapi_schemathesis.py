@@ -40,6 +40,7 @@ from assets import services
 from assets.models import Reservation
 from assets.moves import services as moves
 from inspections.vulns import services as vulns
+from monitors import rollups
 from monitors import services as monitors
 from monitors.configs.models import ConfigDevice
 from monitors.models import Reading
@@ -324,3 +325,25 @@ def test_operation_conforms_to_the_document(
     run()
     if "pool" not in _CONSTANTS and schema._constants_pool_cache is not None:
         _CONSTANTS["pool"] = schema._constants_pool_cache
+
+
+@pytest.mark.parametrize("layout", ["rows", "columns"])
+def test_readings_in_each_layout_conform(seeded_app: tuple[Flask, str], layout: str) -> None:
+    """The readings' two answers with values in them (generated requests seldom name the seeded
+    metric and span), raw and rolled up with stats, against the document: ``ReadingsAnswer``
+    is one of ``Readings`` and ``ReadingColumns`` by ``layout``."""
+    app, token = seeded_app
+    with app.app_context():  # the seeded hour of readings in 5-minute rollups too
+        rollups.run(now=clock.now(), since=clock.now() - timedelta(hours=2))
+        db.session().commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers=headers)
+    operation = schema["/api/v1/readings"]["GET"]
+    for rollup in ("raw", "5min"):
+        query = {"metric": "ups.output.load_percent", "rollup": rollup, "stats": "true"}
+        case = operation.Case(query={**query, "layout": layout})
+        response = case.call(headers=headers)
+        body = response.json()
+        values = body["rows"] if layout == "rows" else body["chunks"][0]["value"]
+        assert response.status_code == 200 and values, body
+        case.validate_response(response, checks=CHECKS, headers=headers)

@@ -54,10 +54,8 @@ needed; outside one, the first call connects from the environment.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,7 +67,7 @@ from flask import Flask, has_app_context
 from assets import queries as registry
 from inspections import queries as patrol
 from monitors import queries as monitoring
-from opskit import clock
+from opskit import clock, memory
 from opskit.alerts import queries as desk
 
 __all__ = [
@@ -236,23 +234,10 @@ def _times(values: Any, zone: ZoneInfo) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(index).tz_convert(zone)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while rows are read: hundreds of thousands of row
-    tuples (which hold no cycles) would trigger it over and over, a third of the read's time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _columns(chunks: Iterable[list[Any]], width: int) -> list[np.ndarray[Any, Any]]:
     """Chunks of rows as ``width`` numpy columns (each chunk turned into columns as it comes,
     in C: ``DataFrame.from_records``)."""
-    with _collector_paused():
+    with memory.collector_paused():
         parts = [pd.DataFrame.from_records(rows, columns=range(width)) for rows in chunks if rows]
     if not parts:
         return [np.array([], dtype=object) for _ in range(width)]

@@ -200,3 +200,66 @@ def test_the_metrics_an_asset_reports(db_app: Flask, seeded: dict[str, Any]) -> 
     assert [(m["instance"], m["unit"]) for m in b["items"]] == [("1", "%"), ("2", "%")]
     missing = client.get("/api/v1/assets/999999/metrics", headers=viewer)
     assert missing.status_code == 404
+
+
+def _columns_as_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chunks' columns turned back into one object per value."""
+    out: list[dict[str, Any]] = []
+    for chunk in body["chunks"]:
+        names = list(chunk)
+        lengths = {len(chunk[name]) for name in names}
+        assert len(lengths) == 1 and lengths != {0}, lengths  # equal, non-empty columns
+        out += [dict(zip(names, values, strict=True)) for values in zip(*chunk.values())]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("rollup", "days", "stats"),
+    [("raw", 1, False), ("5min", 3, True), ("hourly", 3, True), ("hourly", 3, False)],
+)
+def test_columns_hold_the_rows_values_in_their_order(
+    db_app: Flask,
+    seeded: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    rollup: str,
+    days: int,
+    stats: bool,
+) -> None:
+    monkeypatch.setattr(stream, "CHUNK", 500)  # several chunks
+    viewer = _token(db_app)
+    query = {
+        "metric": M,
+        "since": _iso(seeded["end"] - timedelta(days=days)),
+        "until": _iso(seeded["end"]),
+        "rollup": rollup,
+        "stats": str(stats).lower(),
+    }
+    rows = _get(db_app, viewer, **query)
+    by_rows = rows.get_json()  # read whole: its stream holds the request until then
+    columns = _get(db_app, viewer, layout="columns", **query)
+    assert rows.status_code == columns.status_code == 200 and columns.is_streamed
+    by_columns = columns.get_json()
+    assert by_rows.pop("layout") == "rows" and by_columns.pop("layout") == "columns"
+    values = _columns_as_rows(by_columns)
+    chunks = by_columns.pop("chunks")
+    assert by_rows.pop("rows") == values  # same numbers, same times, same order
+    assert by_rows == by_columns  # metric, label, unit, rollup, since, until, assets
+    assert len(values) == {"raw": 3 * 288, "5min": 3 * 3 * 288, "hourly": 3 * 72}[rollup]
+    assert len(chunks) == -(-len(values) // 500)  # one chunk per chunk read from the database
+    assert set(chunks[0]) == {"asset_id", "instance", "at", "value"} | (
+        {"min", "max", "count"} if stats and rollup != "raw" else set()
+    )
+    assert by_columns["assets"] == {str(seeded["a"]): "UPS-A", str(seeded["b"]): "UPS-B"}
+
+
+def test_columns_of_nothing(db_app: Flask, seeded: dict[str, Any]) -> None:
+    viewer = _token(db_app)
+    since = seeded["start"] - timedelta(days=2)
+    empty = _get(
+        db_app, viewer, metric=M, since=_iso(since), until=_iso(seeded["start"]), layout="columns"
+    )
+    assert empty.status_code == 200
+    body = empty.get_json()
+    assert (body["layout"], body["chunks"], body["assets"]) == ("columns", [], {})
+    wrong = _get(db_app, viewer, metric=M, layout="table")
+    assert wrong.status_code == 422 and set(wrong.get_json()["fields"]) == {"layout"}
