@@ -112,8 +112,12 @@ def ipad(playwright_session, browser) -> Iterator[tuple]:
     context.close()
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, full_page: bool = True, at=None) -> Path:
+    """docs/screenshots/<name>.png: the whole page, or (``full_page=False``) the window, with
+    the locator ``at`` scrolled to its top (a long page such as /api-docs)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if at is not None:
+        at.evaluate("element => element.scrollIntoView({block: 'start', behavior: 'instant'})")
+    page.screenshot(path=str(path), full_page=full_page)
     return path
