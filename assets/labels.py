@@ -146,13 +146,14 @@ def base_url() -> str:
     return (configured or request.host_url).rstrip("/") + "/"
 
 
-def loopback_problem(base: str) -> str | None:
+def loopback_problem(base: str, path: str = "a/…") -> str | None:
     """Why labels with this base address are useless, or None when a tablet may open it.
 
     A base of ``127.0.0.1`` or ``localhost`` (the label page opened on the server itself, e.g.
     under ``make run``, with ``OPSKIT_BASE_URL`` unset) leads a scanning tablet to itself. The
     message names the fix: ``OPSKIT_BASE_URL`` set to the address the tablets use, for which it
-    suggests this machine's LAN address with the same scheme and port.
+    suggests this machine's LAN address with the same scheme and port. ``path``: what follows
+    the base in the labels' URLs (``a/…``: assets; ``r?…``: racks).
     """
     if not is_loopback_url(base):
         return None
@@ -164,7 +165,7 @@ def loopback_problem(base: str) -> str | None:
         "that scans them reaches nothing. Set OPSKIT_BASE_URL to the address the tablets use "
         "(for example %(example)s) and restart opskit, or open this page from that address. "
         "To print them all the same, tick “Print anyway”.",
-        url=base.rstrip("/") + "/a/…",
+        url=base.rstrip("/") + "/" + path,
         example=example,
     )
 

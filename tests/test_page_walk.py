@@ -83,7 +83,13 @@ SKIPPED = {
 API_PREFIX = "/api/v1/"
 
 #: routes that only redirect (to a page the walk visits itself)
-REDIRECTS = {"labels.resolve", "labels.resolve_typed", "inspections.index", "inspections.finding"}
+REDIRECTS = {
+    "labels.resolve",
+    "labels.resolve_typed",
+    "rack_labels.resolve",
+    "inspections.index",
+    "inspections.finding",
+}
 REDIRECT_CODES = {301, 302, 303}
 
 #: pages where accounts are managed: the login name is what they are about
@@ -388,10 +394,13 @@ def _ids() -> dict[str, list[Any]]:
 
 def _urls(app: Flask) -> dict[str, list[str]]:
     """Every walked endpoint's URLs, its parameters filled with the demo's values."""
+    from assets.models import Rack
     from inspections.models import PatrolPlan
 
     with app.app_context():
         ids = _ids()
+        door = db.session().get(Rack, ids["rack_id"][0])
+        rack_label = {"site": door.room.site.name, "room": door.room.name, "rack": door.name}
         plan = db.session().get(PatrolPlan, ids["plan_id"][0])
         slot = datetime.combine(
             clock.site_today() + timedelta(days=1),
@@ -408,6 +417,11 @@ def _urls(app: Flask) -> dict[str, list[str]]:
     queries: dict[str, list[dict[str, Any]]] = {
         # with the loopback warning (the tests' base URL is localhost), and printed anyway
         "labels.sheet": [{"rack_id": rack}, {"rack_id": rack, "print_anyway": "1"}],
+        "rack_labels.resolve": [rack_label],  # where a rack label leads
+        "rack_labels.sheet": [
+            {"rack_id": rack},
+            {"room_id": ids["room_id"][0], "print_anyway": "1"},
+        ],
         "patrol_views.trends": [{}, {"item": "room_environment.cold_aisle_temperature"}],
         "inspections.offline_round": offline,
     }

@@ -38,6 +38,7 @@ from assets.moves.planning import (
     link_at,
     open_targets,
 )
+from assets.rack_labels import rack_names
 from assets.services.links import save_link
 from assets.services.placement import place, sync_units
 from opskit import clock, db
@@ -183,7 +184,11 @@ def power_off(plan_id: int, step_id: int, scanned: str, at: datetime | None = No
 
 
 def rack_matches(rack: Rack, scanned: str) -> bool:
-    """A rack's label: its name, or ``room/rack``."""
+    """A rack's label: its name, ``room/rack``, or its printed label's URL
+    (``assets.rack_labels``: site, room and rack named)."""
+    names = rack_names(scanned)
+    if names is not None:
+        return names == (rack.room.site.name, rack.room.name, rack.name)
     text = scanned.strip().casefold()
     return text in (rack.name.casefold(), f"{rack.room.name}/{rack.name}".casefold())
 

@@ -40,9 +40,9 @@ class NotAllowed(Exception):
 
 def scanned_tag(scanned: str) -> str:
     """The tag of an asset label's URL (``<base>/a/<tag>``, pasted or typed), else the text
-    itself."""
+    itself (a rack label's URL stays whole: ``assets.moves.services.rack_matches`` reads it)."""
     text = scanned.strip()
-    return unquote(text.rpartition("/a/")[2]) if "://" in text else text
+    return unquote(text.rpartition("/a/")[2]) if "://" in text and "/a/" in text else text
 
 
 def may_skip(user: User | None) -> bool:

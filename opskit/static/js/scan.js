@@ -111,20 +111,32 @@
     }
     var prefix = root.dataset.labelPrefix || "/a/";
     if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    if (rackLabel(url)) return url;
     if (url.pathname.indexOf(prefix) !== 0 || url.pathname.length <= prefix.length) return null;
     url.tag = decodeURIComponent(url.pathname.slice(prefix.length));
     return url;
+  }
+
+  /* A rack label (<base>/r?site=&room=&rack=, assets/rack_labels.py): its "tag" is room/rack,
+   * what the move tablet's rack field takes. */
+  function rackLabel(url) {
+    if (!/\/r\/?$/.test(url.pathname)) return false;
+    var room = url.searchParams.get("room"), rack = url.searchParams.get("rack");
+    if (!url.searchParams.get("site") || !room || !rack) return false;
+    url.tag = room + "/" + rack;
+    url.rack = true;
+    return true;
   }
 
   /* The page a label leads to. Same origin: open it. Another origin with the same path
    * (a label printed while opskit was reached under another name or address): open the tag
    * here; an unknown tag lands on a page that says so. */
   function labelTarget(url) {
-    if (root.dataset.next) {  // e.g. an incident page waiting for the arrival scan
+    if (root.dataset.next && !url.rack) {  // e.g. an incident page waiting for the arrival scan
       return window.location.origin + root.dataset.next + "?tag=" + encodeURIComponent(url.tag);
     }
     if (url.origin === window.location.origin) return url.href;
-    return window.location.origin + url.pathname;
+    return window.location.origin + url.pathname + (url.rack ? url.search : "");
   }
 
   /* data-fill: the tag goes into the page's input (and its form is sent with data-submit). */
