@@ -17,6 +17,8 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from assets import labels
+from assets.models import Rack
+from assets.rack_labels import rack_label_url
 from opskit import db
 from tests import factories
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, new_context, screenshot
@@ -180,6 +182,24 @@ def test_photo_of_the_label_opens_the_asset(ipad, live_server: str, app: Flask, 
         "#scan-photo", {"name": "label.png", "mimeType": "image/png", "buffer": png.getvalue()}
     )
     expect_asset_page(page, app, live_server, seeded[TAG])
+    assert guard.external == [], f"requests left 127.0.0.1: {guard.external}"
+
+
+def test_photo_of_a_rack_label_opens_the_rack(ipad, live_server: str, app: Flask, seeded) -> None:
+    """A rack's door label (``assets.rack_labels``: ``<base>/r?site=&room=&rack=``) scanned on
+    /scan opens the rack's page."""
+    page, guard = ipad
+    log_in(page, live_server, "viewer")
+    with app.app_context():
+        url = rack_label_url(db.session().get(Rack, seeded["rack"]), live_server)
+    assert "/r?site=" in url
+    page.goto(live_server + "/scan")
+    png = io.BytesIO()
+    labels.qr_code(url).save(png, kind="png", scale=10, border=4)
+    page.set_input_files(
+        "#scan-photo", {"name": "rack.png", "mimeType": "image/png", "buffer": png.getvalue()}
+    )
+    expect(page).to_have_url(f"{live_server}/assets/racks/{seeded['rack']}", timeout=20_000)
     assert guard.external == [], f"requests left 127.0.0.1: {guard.external}"
 
 
