@@ -62,14 +62,41 @@ def pytest_configure(config: pytest.Config) -> None:
         time_machine.travel(at, tick=True).start()
 
 
+#: Modules with single tests of 15-70 s (a demo in a subprocess, a fresh venv, a whole-site
+#: walk, LibreOffice, Chromium), run first: xdist hands work out in collection order, and these
+#: (mostly ``tests/test_*.py``, collected last) left one worker running the last of them alone.
+HEAVY_FIRST = (
+    "tests/test_packaging.py",
+    "tests/test_demo.py",
+    "tests/test_page_walk.py",
+    "tests/test_reflected_input.py",
+    "tests/browser/test_tablet_browser.py",
+    "tests/reports/test_pdf.py",
+    "tests/test_demo_seed.py",
+    "tests/test_serve.py",
+    "tests/test_relay.py",
+    "tests/test_backup.py",
+    "tests/browser/",
+)
+
+
+def _heavy_rank(item: pytest.Item) -> int:
+    where = item.nodeid.split("::", 1)[0]
+    return next((n for n, p in enumerate(HEAVY_FIRST) if where.startswith(p)), len(HEAVY_FIRST))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--dist loadgroup`` under pytest 9.2: a worker names each test of an ``xdist_group``
+    """The heavy modules first (``HEAVY_FIRST``; the same order in every worker, as xdist
+    requires), the rest as collected.
+
+    ``--dist loadgroup`` under pytest 9.2: a worker names each test of an ``xdist_group``
     with the group (``...::test@group``), which is how the scheduler keeps a group on one
     worker. pytest-xdist 3.8 writes that name where pytest 9.2 no longer reads it (pytest-xdist
     #1386), so every group was spread over both workers and each worker built the group's
     session fixtures (the page walk's demo site and walk, the wheel, the SNMP agents). Named
     here where pytest 9.2 reads it, when xdist's own naming did not take."""
+    items.sort(key=_heavy_rank)  # stable: within a rank, the collection's order
     if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
         return
     try:
