@@ -1,5 +1,5 @@
-"""Benchmark: one metric over 90 days through ``opskit.data`` (and the API, once it serves
-readings) against a plain SQL query of the same rows.
+"""Benchmark: one metric over 90 days through ``opskit.data`` and the readings API (both its
+layouts) against a plain SQL query of the same rows.
 
     python bench/api.py                    # hourly rollups (what 90 days read by default)
     python bench/api.py --rollup 5min      # 5-minute rollups over the 90 days (5.2 M rows)
@@ -25,9 +25,12 @@ alone), one warm-up run then ``--runs`` timed runs, median wall clock and CPU ti
    (with min, max and count) for information;
 4. ``api``: ``GET /api/v1/readings?metric=&since=&until=&rollup=`` through the app's test
    client with a viewer's Bearer token, the streamed JSON read whole and parsed
-   (:func:`api_leg`; skipped with a note in a tree without the route).
+   (:func:`api_leg`; skipped with a note in a tree without the route): ``rows`` of objects;
+5. ``api_columns``: the same with ``&layout=columns``: ``chunks`` of columns, parsed the same
+   way (skipped with a note in a tree whose API has no such layout).
 
-Goal (issue #18): ``opskit.data`` (and the API) within 2x of the plain SQL. Prints JSON.
+Goal (issue #18): ``opskit.data`` and the API within 2x of the plain SQL, in CPU and wall
+clock. Prints JSON, then a line of the CPU seconds and ratios.
 """
 
 from __future__ import annotations
@@ -220,14 +223,20 @@ def data_leg(folder: Path, rollup: str, runs: int, shape: str) -> dict[str, Any]
 API_PATH = "/api/v1/readings"
 
 
-def api_leg(folder: Path, rollup: str, runs: int) -> dict[str, Any]:
+def api_leg(folder: Path, rollup: str, runs: int, layout: str = "rows") -> dict[str, Any]:
     """The same rows through ``GET /api/v1/readings?metric=&since=&until=&rollup=`` (the app's
-    test client, a viewer's Bearer token): one JSON document whose ``rows`` the endpoint
-    streams (``monitors.api.readings``), read whole and parsed here as a program would. Skipped
-    with a note while the app has no such route."""
+    test client, a viewer's Bearer token): one JSON document whose ``rows`` (``layout=columns``:
+    ``chunks`` of columns) the endpoint streams (``monitors.api.readings``), read whole and
+    parsed here as a program would. Skipped with a note while the app has no such route or
+    layout."""
     app = app_for(folder)
     if not any(rule.rule == API_PATH for rule in app.url_map.iter_rules()):
         return {"skipped": f"{API_PATH} is not served in this tree"}
+    if layout != "rows":
+        from monitors.api.readings import ReadingFilter
+
+        if "layout" not in ReadingFilter.model_fields:
+            return {"skipped": f"{API_PATH} has no layout={layout} in this tree"}
     from opskit import db
     from opskit.auth import create_token
     from opskit.users import create_user
@@ -244,11 +253,16 @@ def api_leg(folder: Path, rollup: str, runs: int) -> dict[str, Any]:
         "until": UNTIL.isoformat(),
         "rollup": rollup,
     }
+    if layout != "rows":
+        query["layout"] = layout
 
     def work() -> int:
         response = client.get(API_PATH, query_string=query, headers=headers)
         assert response.status_code == 200, response.get_data(as_text=True)[:500]
-        return len(json.loads(response.get_data())["rows"])
+        body = json.loads(response.get_data())
+        if layout == "rows":
+            return len(body["rows"])
+        return sum(len(chunk["value"]) for chunk in body["chunks"])
 
     return _timed(work, runs)
 
@@ -283,6 +297,7 @@ def main() -> None:
             "data": lambda: data_leg(folder, rollup, runs, "wide"),
             "data_long": lambda: data_leg(folder, rollup, runs, "long"),
             "api": lambda: api_leg(folder, rollup, runs),
+            "api_columns": lambda: api_leg(folder, rollup, runs, "columns"),
         }
         print(json.dumps(legs[ns.step]()))
         return
@@ -297,7 +312,7 @@ def main() -> None:
             done.write_text(json.dumps(seeded))
         args = (str(folder), ns.rollup, str(ns.runs))
         out: dict[str, Any] = {"rollup": ns.rollup, "days": DAYS, **seeded}
-        for leg in ("sql", "core", "data", "data_long", "api"):
+        for leg in ("sql", "core", "data", "data_long", "api", "api_columns"):
             out[leg] = child(leg, *args)
         floor = out["sql"]
         out["ratio_data_sql"] = round(out["data"]["s"] / floor["s"], 2)
@@ -305,11 +320,12 @@ def main() -> None:
         out["ratio_data_core"] = round(out["data"]["s"] / out["core"]["s"], 2)
         out["ratio_long_sql"] = round(out["data_long"]["s"] / floor["s"], 2)
         out["cpu_ratio_long_sql"] = round(out["data_long"]["cpu_s"] / floor["cpu_s"], 2)
-        if "s" in out["api"]:
-            out["ratio_api_sql"] = round(out["api"]["s"] / floor["s"], 2)
-            out["cpu_ratio_api_sql"] = round(out["api"]["cpu_s"] / floor["cpu_s"], 2)
+        for leg, name in (("api", "api"), ("api_columns", "columns")):
+            if "s" in out[leg]:
+                out[f"ratio_{name}_sql"] = round(out[leg]["s"] / floor["s"], 2)
+                out[f"cpu_ratio_{name}_sql"] = round(out[leg]["cpu_s"] / floor["cpu_s"], 2)
         print(json.dumps(out, ensure_ascii=False, indent=2))
-        api = out["api"]
+        api, columns = out["api"], out["api_columns"]
         print(
             f"{ns.rollup} rollups, {DAYS} days, {floor['rows']:,} rows of {METRIC}, CPU seconds "
             f"(wall in brackets; CPU is what a shared machine disturbs least): plain SQL "
@@ -318,9 +334,17 @@ def main() -> None:
             f"= {out['cpu_ratio_data_sql']}x SQL (wall {out['ratio_data_sql']}x; goal <= 2x), "
             f"long {out['data_long']['cpu_s']} = {out['cpu_ratio_long_sql']}x; API "
             + (
-                f"{api['cpu_s']} ({api['s']}) = {out['cpu_ratio_api_sql']}x"
+                f"rows {api['cpu_s']} ({api['s']}) = {out['cpu_ratio_api_sql']}x "
+                f"(wall {out['ratio_api_sql']}x)"
                 if "s" in api
                 else api["skipped"]
+            )
+            + "; API columns "
+            + (
+                f"{columns['cpu_s']} ({columns['s']}) = {out['cpu_ratio_columns_sql']}x "
+                f"(wall {out['ratio_columns_sql']}x; goal <= 2x)"
+                if "s" in columns
+                else columns["skipped"]
             )
         )
 
