@@ -209,7 +209,9 @@ def _columns_as_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
         names = list(chunk)
         lengths = {len(chunk[name]) for name in names}
         assert len(lengths) == 1 and lengths != {0}, lengths  # equal, non-empty columns
-        out += [dict(zip(names, values, strict=True)) for values in zip(*chunk.values())]
+        out += [
+            dict(zip(names, values, strict=True)) for values in zip(*chunk.values(), strict=True)
+        ]
     return out
 
 
