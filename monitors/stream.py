@@ -23,8 +23,8 @@ microsecond); ``value`` the reading, or the bucket's average. Raw readings witho
 ``columns(...)`` reads the same values in the same order and chunks, but hands each chunk over
 as one JSON object of columns (``{"asset_id": [...], "instance": [...], "at": [...], "value":
 [...]}``, with ``stats`` ``"min"``, ``"max"``, ``"count"`` too): the database writes the times'
-text, Python's ``json.dumps`` the lists (C-fast; as cheap to write as the rows, and a client
-parses it about four times faster). The same numbers as the rows', to the last digit.
+text, Python's ``json.dumps`` the lists (C-fast; about as cheap to write as the rows, and a
+client parses it two to four times faster). The same numbers as the rows', to the last digit.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ asset met, by id) follows the rows.
 
 ``layout=columns`` answers the same values in the same order as ``chunks`` of columns instead
 of ``rows`` of objects (one chunk per chunk read from the database, its ``asset_id``,
-``instance``, ``at``, ``value`` … lists of equal length): a program parses it about four times
-faster (``bench/api.py``) and pandas makes a frame of each chunk directly. The answer names its
+``instance``, ``at``, ``value`` … lists of equal length): Python's ``json`` parses it two to
+four times faster (0.25-0.29 s against 0.58-0.77 s for 432,000 values; the whole call 1.6x a
+plain SQL query's CPU against the rows' 2.0x, ``bench/api.py``) and pandas makes a frame of
+each chunk directly. The answer names its
 ``layout``; the document describes both (``ReadingsAnswer``: one of ``Readings`` and
 ``ReadingColumns``).
 """
