@@ -11,10 +11,12 @@ two layouts) shows each model's fields.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, render_template
+from markupsafe import Markup, escape
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -22,6 +24,15 @@ from opskit import openapi
 from opskit.version import __version__
 
 bp = Blueprint("api_docs", __name__)
+
+_LITERAL = re.compile(r"``(.+?)``")
+
+
+@bp.app_template_filter("api_text")
+def api_text(text: str) -> Markup:
+    """A description as the docstrings write it: a name between double backquotes is code."""
+    return Markup(_LITERAL.sub(r"<code>\1</code>", str(escape(text))))
+
 
 #: what each error status means, in the reader's language
 STATUS_TEXT = {

@@ -37,6 +37,10 @@ def test_a_viewer_reads_every_operation_in_chinese_and_english(client: FlaskClie
     assert "最多 64 个字符" in create and "403" in create
     assert "API 参考" in html and "参数" in html
     assert "列出资产" in listing and "新建资产" in create and "服务请求" in html
+    # the docstrings' literals (``rows``) are code, not backquotes
+    readings = html[html.index("/api/v1/readings</code>") :]
+    readings = readings[: readings.index("</article>")]
+    assert "<code>rollup</code>" in readings and "``" not in html
     # no script, stylesheet or font from another host
     assert not re.search(r"""(src|href)=["']https?://""", html)
 
