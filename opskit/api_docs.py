@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, render_template
-from markupsafe import Markup, escape
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from opskit import openapi
 from opskit.version import __version__
@@ -31,7 +31,9 @@ _LITERAL = re.compile(r"``(.+?)``")
 @bp.app_template_filter("api_text")
 def api_text(text: str) -> Markup:
     """A description as the docstrings write it: a name between double backquotes is code."""
-    return Markup(_LITERAL.sub(r"<code>\1</code>", str(escape(text))))
+    parts = _LITERAL.split(text)  # text, literal, text, ...
+    code = Markup("<code>{}</code>")
+    return Markup("").join(code.format(p) if n % 2 else escape(p) for n, p in enumerate(parts))
 
 
 #: what each error status means, in the reader's language
