@@ -1,7 +1,8 @@
 """An incident's steps in the JSON API: what the incident's page offers, one route each.
 
-- ``POST /incidents/{id}/entries`` (``phase``, ``note``): a line of the timeline, the incident
-  moving to that phase (the page's timeline form);
+- ``POST /incidents/{id}/entries`` (``phase``, ``note``, optional ``client_id``): a line of the
+  timeline, the incident moving to that phase (the page's timeline form). A retry with the same
+  ``client_id`` writes nothing and answers the incident as it is (the one line included);
 - ``POST /incidents/{id}/arrive`` (``tag``): the engineer on site, named by the asset label
   scanned (an asset of the incident or one in its rooms); its open alerts get their arrival too.
   Recorded once: a retry (or a colleague after the first) changes nothing and answers the
@@ -46,6 +47,13 @@ class EntryBody(Input):
         description="The phase the incident is in now"
     )
     note: LongText = Field(description="What happened (required)")
+    client_id: (
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", examples=["entry-7f3a9c21"])] | None
+    ) = Field(
+        None,
+        description="The caller's id of this line (8–64 letters, digits, - or _): a retry with "
+        "the same id writes nothing and answers the incident as the first call left it",
+    )
 
 
 class ArriveBody(Input):
@@ -76,14 +84,21 @@ def _step(incident_id: int, take: Callable[[Incident], None]) -> Any:
     return incident_rows([incident])[0]
 
 
+def _add_entry(incident: Incident, body: EntryBody) -> None:
+    """The line, in one write retried on a unique-key race: a retry with the same
+    ``client_id`` (or the loser of two at the same moment) finds the line and writes nothing."""
+    db.write(lambda: incidents.add_entry(incident, body.phase, body.note, client_id=body.client_id))
+
+
 #: each step: its route's last part, body, summary, description, and the service call it makes
 STEPS: tuple[tuple[str, type[Input], Any, str, Callable[[Incident, Any], None]], ...] = (
     (
         "entries",
         EntryBody,
         _l("Add a line to an incident's timeline"),
-        "The timeline form's line: the incident moves to ``phase``.",
-        lambda incident, body: incidents.add_entry(incident, body.phase, body.note),
+        "The timeline form's line: the incident moves to ``phase``. A retry with the same "
+        "``client_id`` writes nothing and answers the incident as it is.",
+        _add_entry,
     ),
     (
         "arrive",

@@ -37,6 +37,8 @@ def _context(incident: Incident, **extra: Any) -> dict[str, Any]:
         "errors": {},
         "form": {},
         "scanned_tag": "",
+        # the timeline form's id, fresh per render: a resubmitted form writes its line once
+        "client_id": incidents.new_client_id(),
         **extra,
     }
 
@@ -110,7 +112,15 @@ def _step(incident_id: int, action: str) -> Any:
     form = request.form
     try:
         if action == "entry":
-            incidents.add_entry(incident, form.get("phase", ""), form.get("note", ""))
+            # one write, retried on a unique-key race: a resent form finds the line it wrote
+            db.write(
+                lambda: incidents.add_entry(
+                    incident,
+                    form.get("phase", ""),
+                    form.get("note", ""),
+                    client_id=form.get("client_id"),
+                )
+            )
         elif action == "arrive":
             incidents.record_arrival(incident, form.get("tag", "") or request.args.get("tag", ""))
             flash(_("Arrival on site recorded."), "success")

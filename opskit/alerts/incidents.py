@@ -3,11 +3,14 @@ engineer's arrival (by scanning an asset's QR label), close with root cause and 
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from assets import queries as registry
 from opskit import db
@@ -49,8 +52,12 @@ def _assets_by_tags(tags: Sequence[str]) -> list[registry.Asset]:
     return found
 
 
-def _entry(incident: Incident, phase: str, note: str, at: datetime) -> None:
-    incident.entries.append(IncidentEntry(at=at, phase=phase, note=note, actor=current_actor()[1]))
+def _entry(
+    incident: Incident, phase: str, note: str, at: datetime, client_id: str | None = None
+) -> None:
+    incident.entries.append(
+        IncidentEntry(at=at, phase=phase, note=note, actor=current_actor()[1], client_id=client_id)
+    )
 
 
 def open_incident(
@@ -105,7 +112,47 @@ def open_from_alert(alert: Alert) -> Incident:
     return open_incident(alert.message, urgency=alert.urgency, alerts=[alert])
 
 
-def add_entry(incident: Incident, phase: str, note: str, at: datetime | None = None) -> None:
+#: a timeline line's client-made id (the form's, one per render, or an API caller's)
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def new_client_id() -> str:
+    """A fresh id for one render of the timeline form."""
+    return uuid.uuid4().hex
+
+
+def find_entry(incident: Incident, client_id: str) -> IncidentEntry | None:
+    """The line of ``incident`` a submission with ``client_id`` wrote, if any."""
+    return db.session().scalar(
+        select(IncidentEntry).where(
+            IncidentEntry.incident_id == incident.id, IncidentEntry.client_id == client_id
+        )
+    )
+
+
+def add_entry(
+    incident: Incident,
+    phase: str,
+    note: str,
+    at: datetime | None = None,
+    *,
+    client_id: str | None = None,
+) -> bool:
+    """A line of the timeline, the incident moving to ``phase``; whether it was written.
+
+    With ``client_id``, a retry of one submission (a double tap, a client resending after a
+    lost answer) finds the line the first wrote and writes nothing (False), even after the
+    incident closed. Two retries at the same moment: the unique key lets one in; run it under
+    ``db.write``, whose retry then finds the winner's line.
+    """
+    cid = (client_id or "").strip() or None
+    if cid is not None:
+        if not CLIENT_ID_RE.match(cid):
+            raise ValidationFailed.one(
+                "client_id", _("Expected a form id of 8–64 letters, digits, - or _.")
+            )
+        if find_entry(incident, cid) is not None:
+            return False
     if incident.status == "closed":
         raise ValidationFailed.one("note", _("The incident is closed."))
     errors = {}
@@ -116,7 +163,8 @@ def add_entry(incident: Incident, phase: str, note: str, at: datetime | None = N
     if errors:
         raise ValidationFailed(errors)
     incident.phase = phase
-    _entry(incident, phase, note.strip(), at or db.utcnow())
+    _entry(incident, phase, note.strip(), at or db.utcnow(), client_id=cid)
+    return True
 
 
 def record_arrival(incident: Incident, tag: str, at: datetime | None = None) -> None:

@@ -321,9 +321,18 @@ class Incident(Audited, Base):
 
 
 class IncidentEntry(Base):
-    """One line of an incident's timeline: what happened in which phase, when, by whom."""
+    """One line of an incident's timeline: what happened in which phase, when, by whom.
+
+    ``client_id`` is made by the form (one per render) or the API caller: a retried submission
+    with it finds this line instead of writing a second one (unique per incident; lines
+    written without one, opskit's own included, leave it NULL)."""
 
     __tablename__ = "incident_entry"
+    __table_args__ = (
+        UniqueConstraint(
+            "incident_id", "client_id", name="uq_incident_entry_incident_id_client_id"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(
@@ -333,5 +342,6 @@ class IncidentEntry(Base):
     phase: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(128), default="")
+    client_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
     incident: Mapped[Incident] = relationship(back_populates="entries")
